@@ -1,0 +1,401 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The model bundle: the one definition of what photolm loads and ``export`` writes.
+
+A bundle is a folder::
+
+    manifest.json     format + version, checksums, preprocessing, threshold, provenance
+    model.onnx        image batch (N, 3, H, W) float32 -> L2-normalised embeddings (N, D)
+    prototypes.npz    ``vectors`` (P, D) float32 unit rows, ``landmark_index`` (P,) int32
+    landmarks.json    one record per landmark: id, name, aliases, city, country, lat, lon
+
+Why a folder of plain files rather than one archive: the ONNX model can be memory-mapped by
+onnxruntime, the JSON is readable by people, and nothing in it needs pickle (``np.load`` runs
+with ``allow_pickle=False``). Both the producer (``export``) and the consumer (``photolm``) go
+through :func:`write_bundle` and :func:`read_bundle`, so the format cannot drift.
+
+Every file is listed in the manifest with its sha256; reading verifies them all and refuses a
+file name that would step outside the bundle folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photolm.errors import BundleError
+
+FORMAT_NAME = "photolm-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.onnx"
+PROTOTYPES_FILE = "prototypes.npz"
+LANDMARKS_FILE = "landmarks.json"
+ENV_MODEL = "PHOTOLM_MODEL"
+_UNIT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How to turn a decoded RGB photo into the model's input tensor.
+
+    Mirrors timm's pretrained config (input size, crop_pct, interpolation, mean/std) because
+    that is what the trainer used; photolm must reproduce it exactly for embeddings to match.
+    """
+
+    size: int = 224
+    resize: int = 256  # shorter side is resized to this, then centre-cropped to ``size``
+    crop: str = "center"  # "center" or "none" (resize straight to size x size)
+    interpolation: str = "bicubic"
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def __post_init__(self) -> None:
+        if self.crop not in ("center", "none"):
+            raise BundleError(f"Unknown crop mode {self.crop!r} in bundle preprocessing.")
+        if self.interpolation not in ("bicubic", "bilinear", "nearest", "lanczos"):
+            raise BundleError(f"Unknown interpolation {self.interpolation!r} in bundle.")
+        if self.size <= 0 or self.resize < self.size:
+            raise BundleError("Bundle preprocessing needs 0 < size <= resize.")
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A landmark the model knows. Places may be unknown (``None``)."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    city: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["aliases"] = list(self.aliases)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Landmark:
+        try:
+            lat, lon = data.get("latitude"), data.get("longitude")
+            return cls(
+                id=str(data["id"]),
+                name=str(data["name"]),
+                aliases=tuple(str(a) for a in data.get("aliases") or ()),
+                city=data.get("city") or None,
+                country=data.get("country") or None,
+                latitude=None if lat is None else float(lat),
+                longitude=None if lon is None else float(lon),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"Malformed landmark record {dict(data)!r}: {exc}.") from None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the "no landmark" threshold was chosen, recorded so users can judge it."""
+
+    target_fpr: float
+    fpr: float
+    precision: float
+    recall: float
+    positives: int
+    negatives: int
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified bundle, ready for the runtime. Build it with :func:`read_bundle`."""
+
+    path: Path
+    name: str
+    bundle_id: str  # sha256 of manifest.json: changes when anything in the bundle changes
+    model_id: str  # sha256 of model.onnx: embeddings stay valid while this is unchanged
+    model_path: Path
+    input_name: str
+    output_name: str
+    embedding_dim: int
+    precision: str
+    preprocess: Preprocess
+    threshold: float
+    landmarks: tuple[Landmark, ...]
+    prototypes: np.ndarray  # (P, D) float32, unit rows
+    prototype_landmark: np.ndarray  # (P,) int32 index into ``landmarks``
+    calibration: Calibration | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return self.bundle_id[:12]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, streamed so a large model never sits in memory twice."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _safe_member(root: Path, name: object) -> Path:
+    """Resolve a file named in the manifest, refusing anything outside the bundle folder."""
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        raise BundleError(f"Bundle {root} names an invalid file {name!r}; re-export it.")
+    if "/" in name or "\\" in name or os.path.isabs(name) or name.startswith(".."):
+        raise BundleError(
+            f"Bundle {root} refers to {name!r}, outside its folder; refusing to load it."
+        )
+    member = (root / name).resolve()
+    if member.parent != root.resolve():
+        raise BundleError(f"Bundle {root} refers to {name!r}, outside its folder; refusing it.")
+    return member
+
+
+def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if np.any(norms == 0) or not np.all(np.isfinite(vectors)):
+        raise BundleError("Prototype vectors must be finite and non-zero.")
+    return (vectors / norms).astype(np.float32)
+
+
+def write_bundle(
+    out_dir: Path,
+    *,
+    model_file: Path,
+    landmarks: Sequence[Landmark],
+    prototypes: np.ndarray,
+    prototype_landmark: Sequence[int] | np.ndarray,
+    preprocess: Preprocess,
+    threshold: float,
+    name: str,
+    input_name: str = "images",
+    output_name: str = "embeddings",
+    precision: str = "fp32",
+    calibration: Calibration | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Bundle:
+    """Write a bundle folder atomically (staged beside ``out_dir``, then renamed into place).
+
+    Prototype rows are re-normalised here so a producer cannot ship vectors the runtime
+    would score wrongly. Returns the bundle as :func:`read_bundle` sees it, which doubles as
+    a round-trip check of what was just written.
+    """
+    out_dir = Path(out_dir)
+    vectors = _normalise_rows(np.asarray(prototypes, dtype=np.float32))
+    owners = np.asarray(prototype_landmark, dtype=np.int32)
+    if vectors.ndim != 2 or owners.shape != (vectors.shape[0],):
+        raise BundleError("prototypes must be (P, D) with one landmark index per row.")
+    if len(landmarks) == 0:
+        raise BundleError("A bundle needs at least one landmark.")
+    if owners.min() < 0 or owners.max() >= len(landmarks):
+        raise BundleError("prototype_landmark refers to a landmark that does not exist.")
+    missing = set(range(len(landmarks))) - set(owners.tolist())
+    if missing:
+        raise BundleError(f"{len(missing)} landmark(s) have no prototype vector.")
+    ids = [lm.id for lm in landmarks]
+    if len(set(ids)) != len(ids):
+        raise BundleError("Landmark ids must be unique.")
+    if not (-1.0 <= float(threshold) <= 1.0) or math.isnan(float(threshold)):
+        raise BundleError(f"Threshold {threshold} is not a cosine similarity in [-1, 1].")
+    if out_dir.exists() and not overwrite:
+        raise BundleError(f"{out_dir} already exists; pass overwrite=True to replace it.")
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        shutil.copyfile(model_file, stage / MODEL_FILE)
+        with open(stage / PROTOTYPES_FILE, "wb") as handle:
+            np.savez(handle, vectors=vectors, landmark_index=owners)
+        (stage / LANDMARKS_FILE).write_text(
+            json.dumps([lm.to_json() for lm in landmarks], ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "files": {
+                role: {"path": fname, "sha256": sha256_file(stage / fname)}
+                for role, fname in (
+                    ("model", MODEL_FILE),
+                    ("prototypes", PROTOTYPES_FILE),
+                    ("landmarks", LANDMARKS_FILE),
+                )
+            },
+            "model": {
+                "input_name": input_name,
+                "output_name": output_name,
+                "embedding_dim": int(vectors.shape[1]),
+                "precision": precision,
+            },
+            "preprocess": {**asdict(preprocess), "mean": list(preprocess.mean),
+                           "std": list(preprocess.std)},
+            "threshold": float(threshold),
+            "calibration": asdict(calibration) if calibration else None,
+            "metrics": dict(metrics or {}),
+            "provenance": dict(provenance or {}),
+        }
+        (stage / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(stage, out_dir)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return read_bundle(out_dir)
+
+
+def read_bundle(path: Path | str) -> Bundle:
+    """Load and verify a bundle folder (or its ``manifest.json``).
+
+    Raises :class:`BundleError` with one actionable line on any problem: missing files,
+    checksum mismatch, a format from a newer photolm, malformed tables.
+    """
+    root = Path(path).expanduser()
+    if root.is_file() and root.name == MANIFEST:
+        root = root.parent
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise BundleError(
+            f"No model bundle at {root} (missing {MANIFEST}). Pass --model with a bundle "
+            f"folder made by photolm-export, or unset {ENV_MODEL}."
+        )
+    raw = manifest_path.read_bytes()
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"Bundle manifest {manifest_path} is not valid JSON ({exc}).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise BundleError(f"{manifest_path} is not a photolm model bundle manifest.")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise BundleError(f"Bundle {root} has an invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"Bundle {root} uses format version {version}, newer than this photolm "
+            f"understands ({FORMAT_VERSION}); upgrade photolm."
+        )
+
+    try:
+        files = manifest["files"]
+        members: dict[str, Path] = {}
+        for role in ("model", "prototypes", "landmarks"):
+            entry = files[role]
+            member = _safe_member(root, entry["path"])
+            if not member.is_file():
+                raise BundleError(f"Bundle {root} is incomplete: {entry['path']} is missing.")
+            actual = sha256_file(member)
+            if actual != entry["sha256"]:
+                raise BundleError(
+                    f"Bundle {root}: checksum mismatch for {entry['path']} (expected "
+                    f"{str(entry['sha256'])[:12]}…, found {actual[:12]}…); the file was "
+                    "modified or damaged — re-export or re-install the bundle."
+                )
+            members[role] = member
+        model_meta = manifest["model"]
+        pre = manifest["preprocess"]
+        preprocess = Preprocess(
+            size=int(pre["size"]),
+            resize=int(pre["resize"]),
+            crop=str(pre.get("crop", "center")),
+            interpolation=str(pre.get("interpolation", "bicubic")),
+            mean=tuple(float(v) for v in pre["mean"]),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in pre["std"]),  # type: ignore[arg-type]
+        )
+        threshold = float(manifest["threshold"])
+    except BundleError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"Bundle manifest {manifest_path} is malformed ({exc!r}).") from None
+
+    try:
+        with np.load(members["prototypes"], allow_pickle=False) as tables:
+            vectors = np.asarray(tables["vectors"], dtype=np.float32)
+            owners = np.asarray(tables["landmark_index"], dtype=np.int32)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(f"Bundle {root}: cannot read {PROTOTYPES_FILE} ({exc}).") from None
+    try:
+        records = json.loads(members["landmarks"].read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"Bundle {root}: {LANDMARKS_FILE} is not valid JSON ({exc}).") from None
+    if not isinstance(records, list):
+        raise BundleError(f"Bundle {root}: {LANDMARKS_FILE} must hold a list of landmarks.")
+    landmarks = tuple(Landmark.from_json(r) for r in records)
+
+    dim = int(model_meta.get("embedding_dim", vectors.shape[-1]))
+    if vectors.ndim != 2 or vectors.shape[1] != dim or owners.shape != (vectors.shape[0],):
+        raise BundleError(f"Bundle {root}: prototype table shape {vectors.shape} is inconsistent.")
+    if owners.size and (owners.min() < 0 or owners.max() >= len(landmarks)):
+        raise BundleError(f"Bundle {root}: a prototype points at a landmark that does not exist.")
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.all(np.abs(norms - 1.0) < _UNIT_TOLERANCE):
+        raise BundleError(f"Bundle {root}: prototype vectors are not unit length.")
+    calibration = manifest.get("calibration")
+
+    return Bundle(
+        path=root,
+        name=str(manifest.get("name") or root.name),
+        bundle_id=hashlib.sha256(raw).hexdigest(),
+        model_id=str(files["model"]["sha256"]),
+        model_path=members["model"],
+        input_name=str(model_meta.get("input_name", "images")),
+        output_name=str(model_meta.get("output_name", "embeddings")),
+        embedding_dim=dim,
+        precision=str(model_meta.get("precision", "fp32")),
+        preprocess=preprocess,
+        threshold=threshold,
+        landmarks=landmarks,
+        prototypes=vectors,
+        prototype_landmark=owners,
+        calibration=Calibration(**calibration) if isinstance(calibration, dict) else None,
+        metrics=dict(manifest.get("metrics") or {}),
+        provenance=dict(manifest.get("provenance") or {}),
+        created=str(manifest.get("created", "")),
+    )
+
+
+def default_bundle_path() -> Path:
+    """Where the bundle shipped inside the photolm package lives (may not exist)."""
+    return Path(str(resources.files("photolm") / "models" / "default"))
+
+
+def resolve_bundle_path(option: Path | str | None = None) -> Path:
+    """Pick the bundle: ``--model`` first, then ``$PHOTOLM_MODEL``, then the embedded one."""
+    if option:
+        return Path(option).expanduser()
+    env = os.environ.get(ENV_MODEL)
+    if env:
+        return Path(env).expanduser()
+    path = default_bundle_path()
+    if not (path / MANIFEST).is_file():
+        raise BundleError(
+            "This photolm install has no embedded default model (photolm/models/default is "
+            f"empty). Reinstall photolm, or pass --model / set {ENV_MODEL} to a bundle folder."
+        )
+    return path
+
+
+def load_bundle(option: Path | str | None = None) -> Bundle:
+    """Resolve and read the bundle the user asked for (see :func:`resolve_bundle_path`)."""
+    return read_bundle(resolve_bundle_path(option))

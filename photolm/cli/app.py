@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ``photolm`` typer application: registers the commands, nothing else."""
+
+from __future__ import annotations
+
+import typer
+
+from photolm import __version__
+from photolm.cli import info, landmarks, listing, scan, search
+
+app = typer.Typer(
+    name="photolm",
+    help=(
+        "Recognise landmarks in your own photo folders, offline.\n\n"
+        "Start with [bold]photolm scan ~/Pictures[/], then [bold]photolm search "
+        '"Eiffel Tower"[/]. Nothing leaves your machine.'
+    ),
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"photolm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Recognise landmarks in your own photo folders, offline."""
+
+
+app.command("scan")(scan.scan)
+app.command("search")(search.search)
+app.command("list")(listing.list_photos)
+app.command("landmarks")(landmarks.landmarks)
+app.command("info")(info.info)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm info``: where the catalogue is, which model is active, where it really runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
+from photolm.cli.output import out, print_json, reporting
+
+
+def info(
+    catalog: CatalogOpt = None,
+    model: ModelOpt = None,
+    device: DeviceOpt = DeviceChoice.auto,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the catalogue, the model bundle and the execution provider actually in use."""
+    with reporting():
+        from photolm import __version__
+        from photolm.bundle import load_bundle
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.errors import PhotolmError
+        from photolm.runtime import OnnxEmbedder
+
+        data: dict[str, Any] = {"version": __version__}
+        path = resolve_catalog_path(catalog)
+        with Catalog.open(path, write=False) as cat:
+            data["catalog"] = {"path": str(path), **cat.stats()}
+        try:
+            bundle = load_bundle(model)
+        except PhotolmError as exc:
+            data["model"] = {"error": str(exc)}
+        else:
+            data["model"] = {
+                "name": bundle.name, "path": str(bundle.path), "id": bundle.short_id,
+                "landmarks": len(bundle.landmarks), "prototypes": int(bundle.prototypes.shape[0]),
+                "embedding_dim": bundle.embedding_dim, "precision": bundle.precision,
+                "threshold": bundle.threshold, "created": bundle.created,
+                "metrics": bundle.metrics,
+            }
+            try:
+                emb = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                                   output_name=bundle.output_name, device=device.value)
+            except PhotolmError as exc:
+                data["runtime"] = {"error": str(exc)}
+            else:
+                data["runtime"] = {"provider": emb.provider, "requested": list(emb.info.requested),
+                                   "threads": emb.info.intra_op_threads}
+        if json_out:
+            print_json(data)
+            return
+        _render(data)
+
+
+def _render(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("photolm", data["version"])
+    for section in ("catalog", "model", "runtime"):
+        for key, value in data.get(section, {}).items():
+            if key == "metrics" and isinstance(value, dict):
+                value = ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, dict))
+            table.add_row(f"{section} {key}", str(value))
+    out.print(table)

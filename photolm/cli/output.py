@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where output goes: data on stdout, talk (progress, warnings, errors) on stderr.
+
+Keeping the two apart is what makes ``photolm search --json ... | jq`` safe while still
+showing progress bars and warnings to the person at the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from photolm.errors import PhotolmError
+
+DEBUG_ENV = "PHOTOLM_DEBUG"
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def display(path: object) -> str:
+    """A printable form of a path; non-UTF-8 bytes in file names become ``\\xNN`` escapes."""
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, nothing else mixed in."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def warn(path: object, message: str) -> None:
+    """One line per problem photo or folder, on stderr."""
+    err.print(f"[yellow]warning:[/] {escape(display(path))}: {escape(message)}")
+
+
+def error_line(message: str) -> None:
+    err.print(f"[bold red]Error:[/] {escape(message)}")
+
+
+@contextlib.contextmanager
+def reporting() -> Iterator[None]:
+    """Turn expected failures into one ``Error:`` line and an exit status, never a traceback.
+
+    Set PHOTOLM_DEBUG=1 to see the traceback anyway.
+    """
+    try:
+        yield
+    except PhotolmError as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        error_line(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        error_line("interrupted.")
+        raise typer.Exit(130) from None

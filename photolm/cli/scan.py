@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm scan``: find photos, recognise landmarks, store everything in the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
+from photolm.cli.output import err, print_json, reporting, warn
+
+if TYPE_CHECKING:
+    from photolm.scan import ScanSummary
+
+
+def scan(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Photo folders (or single photos) to scan, recursively.",
+                       show_default=False),
+    ],
+    catalog: CatalogOpt = None,
+    model: ModelOpt = None,
+    device: DeviceOpt = DeviceChoice.auto,
+    json_out: JsonOpt = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=1024, help="Photos per inference batch.")
+    ] = 16,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Decoding threads. Default: one per CPU core.",
+                     show_default=False),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="onnxruntime CPU threads. Default: CPU cores.",
+                     show_default=False),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-process photos even when they are unchanged.")
+    ] = False,
+    include_hidden: Annotated[
+        bool, typer.Option("--include-hidden", help="Also look inside hidden folders.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
+    ] = False,
+) -> None:
+    """Scan photo folders and recognise the landmarks in them.
+
+    Unchanged photos are skipped, renamed or moved photos keep their results, and a photo
+    that cannot be read gets one warning line and an entry in the catalogue. Exit status:
+    0 when every photo was processed, 1 when some could not be.
+    """
+    with reporting():
+        from photolm.bundle import load_bundle
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.runtime import OnnxEmbedder
+        from photolm.scan import ScanOptions, Scanner
+
+        bundle = load_bundle(model)
+        embedder = OnnxEmbedder(
+            bundle.model_path,
+            input_name=bundle.input_name,
+            output_name=bundle.output_name,
+            device=device.value,
+            threads=threads,
+        )
+        options = ScanOptions(batch_size=batch_size, workers=workers, force=force,
+                              include_hidden=include_hidden)
+        with Catalog.open(resolve_catalog_path(catalog), write=True) as cat:
+            scanner = Scanner(cat, bundle, embedder, options)
+            show_bar = err.is_terminal and not quiet and not json_out
+            with _Renderer(show_bar) as render:
+                summary = scanner.run([p.expanduser() for p in paths], render)
+        if json_out:
+            print_json(summary.to_json())
+        elif not quiet:
+            _print_summary(summary)
+        if summary.interrupted:
+            raise typer.Exit(130)
+        raise typer.Exit(0 if summary.ok else 1)
+
+
+class _Renderer:
+    """Turns scan events into a progress bar and one warning line per problem."""
+
+    def __init__(self, show_bar: bool) -> None:
+        self.show_bar = show_bar
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> _Renderer:
+        if self.show_bar:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("[bold]scanning"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} photos/s"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def __call__(self, event: object) -> None:
+        from photolm.scan import ERROR, UNCHANGED, PhotoDone, Started, WalkIssue
+
+        if isinstance(event, WalkIssue):
+            warn(event.path, event.message)
+        elif isinstance(event, Started):
+            if self.progress is not None:
+                self.task = self.progress.add_task("scan", total=event.to_decode, rate="-")
+        elif isinstance(event, PhotoDone):
+            if event.outcome == ERROR:
+                warn(event.path, event.error or "failed")
+            if self.progress is not None and self.task is not None and event.outcome != UNCHANGED:
+                task = self.progress.tasks[0]
+                rate = f"{task.speed:.1f}" if task.speed else "-"
+                self.progress.update(self.task, advance=1, rate=rate)
+
+
+def _print_summary(summary: ScanSummary) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("photos found", summary.found),
+        ("recognised now", summary.processed),
+        ("re-matched (new prototypes)", summary.rematched),
+        ("moved or renamed", summary.moved),
+        ("skipped, unchanged", summary.unchanged),
+        ("with a landmark", summary.landmarks),
+        ("errors", len(summary.errors) + len(summary.walk_problems)),
+        ("missing since last scan", summary.missing),
+        ("time", f"{summary.seconds:.1f} s"),
+        ("speed", f"{summary.photos_per_second:.1f} photos/s"),
+        ("model", f"{summary.bundle} on {summary.provider}"),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    err.print(table)
+    if summary.interrupted:
+        err.print("[yellow]Interrupted:[/] everything scanned so far is saved; run the same "
+                  "command again to continue.")

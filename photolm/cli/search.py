@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm search``: photos of a landmark, by name, alias, city or country."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from photolm.cli.options import CatalogOpt, JsonOpt
+from photolm.cli.output import display, err, out, print_json, reporting
+
+
+def search(
+    query: Annotated[
+        str,
+        typer.Argument(help='A landmark, alias, city or country: "Eiffel Tower", "colosseo", '
+                       '"Paris". Typos and accents are forgiven.', show_default=False),
+    ],
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many photos.",
+                                 show_default=False)
+    ] = None,
+) -> None:
+    """Find photos by landmark name, best matches first."""
+    with reporting():
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.names import LandmarkIndex
+
+        with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+            index = LandmarkIndex(cat.landmarks())
+            hits = index.search(query)
+            if not hits:
+                suggestions = index.suggest(query)
+                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+                if json_out:
+                    print_json([])
+                err.print(f"No landmark matches {query!r}.{hint}")
+                raise typer.Exit(1)
+            ids = list(dict.fromkeys(h.landmark_id for h in hits))
+            photos = cat.photos(landmark_ids=ids, limit=limit)
+        rows = [
+            {"path": display(p.path), "landmark": p.landmark_name, "score": p.score,
+             "landmark_id": p.landmark_id, "taken": p.taken}
+            for p in photos
+        ]
+        if json_out:
+            print_json(rows)
+            return
+        names = ", ".join(dict.fromkeys(h.name for h in hits))
+        if not rows:
+            err.print(f"No photos of {names} in the catalogue yet.")
+            return
+        from rich.table import Table
+
+        table = Table(title=f"{len(rows)} photo(s) of {names}", title_justify="left")
+        table.add_column("score", justify="right")
+        table.add_column("landmark")
+        table.add_column("taken")
+        table.add_column("path", overflow="fold")
+        for r in rows:
+            table.add_row(f"{r['score']:.2f}", r["landmark"], r["taken"] or "", r["path"])
+        out.print(table)

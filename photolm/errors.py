@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One exception family for failures a user can act on.
+
+The CLI turns any :class:`PhotolmError` into a single ``Error: ...`` line on stderr (exit 1)
+instead of a traceback, so every message here must say what happened *and* what to do.
+Per-photo problems (a corrupt JPEG, an unreadable file) are not exceptions at this level:
+the scan records them as results and goes on.
+"""
+
+from __future__ import annotations
+
+
+class PhotolmError(Exception):
+    """An expected failure with a message written for the user."""
+
+    exit_code: int = 1
+
+
+class UsageError(PhotolmError):
+    """The command line asks for something impossible (exit status 2, like typer's)."""
+
+    exit_code = 2
+
+
+class BundleError(PhotolmError):
+    """A model bundle is missing, incomplete, tampered with or from an unknown format."""
+
+
+class RuntimeMissingError(PhotolmError):
+    """Neither onnxruntime nor onnxruntime-gpu can be imported."""
+
+
+class DeviceError(PhotolmError):
+    """The requested execution device (e.g. ``--device cuda``) is not available."""
+
+
+class CatalogError(PhotolmError):
+    """The catalogue cannot be opened, is corrupt, or comes from a newer photolm."""
+
+
+class CatalogBusyError(CatalogError):
+    """Another photolm process holds the catalogue's write lock."""
+
+
+class ImageError(PhotolmError):
+    """A single photo cannot be decoded; the scan records it and moves on."""
+
+
+class TagError(PhotolmError):
+    """Writing or removing metadata on one photo failed; the original is untouched."""

@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The scan pipeline: folders in, catalogue rows out. It yields events and never prints.
+
+Shape of the work, and why:
+
+1. Walk every root first (cheap: directory entries and ``stat``), so the progress bar knows
+   the total and unchanged photos are skipped before any decoding.
+2. Classify each photo against the catalogue index loaded once into memory: unchanged with
+   this bundle (skip), unchanged but the bundle's prototypes/threshold changed while its ONNX
+   model did not (re-match the stored embedding, no decode), moved/renamed (fingerprint found
+   under a path that no longer exists: carry results over), or new/changed (decode + embed).
+3. Decode in a thread pool (Pillow releases the GIL while decoding and resizing) with a bounded
+   window of photos in flight, so memory stays flat however large the library is, while the
+   calling thread runs inference on full batches: decoding overlaps inference.
+4. Write each batch in one transaction: a killed scan loses at most the batch in flight and
+   never leaves a half-written row. Ctrl-C stops after the current batch is stored.
+
+Per-photo failures are results, not exceptions: every photo found ends up in the catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from photolm.bundle import Bundle
+from photolm.catalog import Catalog, PhotoRecord
+from photolm.discovery import Found, Problem, walk_photos
+from photolm.errors import ImageError
+from photolm.exif import ExifInfo, read_exif
+from photolm.fingerprint import fingerprint
+from photolm.images import load_for_model
+from photolm.matching import Match, Matcher
+from photolm.runtime import Embedder, default_threads
+
+# Outcomes reported per photo.
+NEW = "new"
+UPDATED = "updated"
+REMATCHED = "rematched"
+MOVED = "moved"
+UNCHANGED = "unchanged"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    batch_size: int = 16
+    workers: int | None = None  # decode threads; default: one per core
+    top_k: int = 5
+    include_hidden: bool = False
+    force: bool = False  # re-process even unchanged photos
+
+
+@dataclass(frozen=True)
+class Started:
+    """Emitted once the walk is done: how much work there is."""
+
+    found: int
+    to_decode: int
+
+
+@dataclass(frozen=True)
+class PhotoDone:
+    path: Path
+    outcome: str
+    landmark: str | None = None
+    score: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WalkIssue:
+    """A folder or entry that could not be read (not a photo row: there is no photo)."""
+
+    path: Path
+    message: str
+
+
+Event = Started | PhotoDone | WalkIssue
+
+
+@dataclass
+class ScanSummary:
+    found: int = 0
+    processed: int = 0  # decoded and embedded now
+    rematched: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    walk_problems: list[tuple[str, str]] = field(default_factory=list)
+    missing: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    provider: str = ""
+    bundle: str = ""
+
+    @property
+    def photos_per_second(self) -> float:
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.walk_problems and not self.interrupted
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "found": self.found,
+            "processed": self.processed,
+            "rematched": self.rematched,
+            "moved": self.moved,
+            "skipped_unchanged": self.unchanged,
+            "landmarks_found": self.landmarks,
+            "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
+            "missing": self.missing,
+            "seconds": round(self.seconds, 3),
+            "photos_per_second": round(self.photos_per_second, 2),
+            "interrupted": self.interrupted,
+            "provider": self.provider,
+            "bundle": self.bundle,
+        }
+
+
+@dataclass
+class _Decoded:
+    found: Found
+    fingerprint: str | None
+    array: np.ndarray | None
+    exif: ExifInfo | None
+    error: str | None
+
+
+def _decode(found: Found, bundle: Bundle) -> _Decoded:
+    """Everything per-photo that reads the file; runs in a worker thread."""
+    try:
+        fp = fingerprint(found.path, found.size)
+    except OSError as exc:
+        return _Decoded(found, None, None, None, _os_message(exc))
+    try:
+        array = load_for_model(found.path, bundle.preprocess)
+    except ImageError as exc:
+        return _Decoded(found, fp, None, None, str(exc))
+    return _Decoded(found, fp, array, read_exif(found.path), None)
+
+
+def _os_message(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot read the file"
+    if isinstance(exc, FileNotFoundError):
+        return "file vanished during the scan"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _record(
+    d: _Decoded,
+    bundle: Bundle,
+    match: Match | None,
+    embedding: np.ndarray | None,
+) -> PhotoRecord:
+    exif = d.exif or ExifInfo()
+    best = match.landmark if match else None
+    return PhotoRecord(
+        path=str(d.found.path),
+        size=d.found.size,
+        mtime_ns=d.found.mtime_ns,
+        content_hash=d.fingerprint,
+        taken=exif.taken,
+        camera_make=exif.camera_make,
+        camera_model=exif.camera_model,
+        latitude=exif.latitude,
+        longitude=exif.longitude,
+        bundle_id=bundle.bundle_id,
+        model_id=bundle.model_id,
+        landmark_id=best.landmark_id if best else None,
+        landmark_name=best.name if best else None,
+        score=best.score if best else None,
+        topk=[c.to_json() for c in match.top] if match else [],
+        embedding=embedding,
+        error=d.error,
+    )
+
+
+class Scanner:
+    """One scan run against one catalogue with one bundle and one embedder."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        bundle: Bundle,
+        embedder: Embedder,
+        options: ScanOptions | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.bundle = bundle
+        self.embedder = embedder
+        self.options = options or ScanOptions()
+        self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
+        self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+
+    # -- public --------------------------------------------------------------------------
+    def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
+        start = time.perf_counter()
+        scan_id = self.catalog.start_scan([str(r) for r in roots], self.bundle.bundle_id)
+        self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
+        try:
+            found = self._walk(roots, on_event)
+            self.summary.found = len(found)
+            to_decode, to_rematch = self._classify(found, on_event)
+            on_event(Started(len(found), len(to_decode) + len(to_rematch)))
+            self._rematch(to_rematch, on_event)
+            self._decode_and_embed(to_decode, on_event)
+            self.summary.missing = self._mark_missing(roots, found)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        finally:
+            self.summary.seconds = time.perf_counter() - start
+            self.catalog.finish_scan(scan_id, self.summary.to_json())
+        return self.summary
+
+    # -- stages --------------------------------------------------------------------------
+    def _walk(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> list[Found]:
+        found: list[Found] = []
+        seen: set[Path] = set()
+        for item in walk_photos(roots, include_hidden=self.options.include_hidden):
+            if isinstance(item, Problem):
+                self.summary.walk_problems.append((str(item.path), item.message))
+                on_event(WalkIssue(item.path, item.message))
+            elif item.path not in seen:  # overlapping roots must not process a photo twice
+                seen.add(item.path)
+                found.append(item)
+        return found
+
+    def _classify(
+        self, found: list[Found], on_event: Callable[[Event], None]
+    ) -> tuple[list[Found], list[Found]]:
+        index = self.catalog.load_index()
+        to_decode: list[Found] = []
+        to_rematch: list[Found] = []
+        for f in found:
+            entry = index.get(str(f.path))
+            unchanged = entry is not None and entry.size == f.size and (
+                entry.mtime_ns == f.mtime_ns
+            )
+            if entry is None or not unchanged or self.options.force or entry.error:
+                to_decode.append(f)
+            elif entry.bundle_id == self.bundle.bundle_id:
+                self.summary.unchanged += 1
+                on_event(PhotoDone(f.path, UNCHANGED))
+            elif entry.model_id == self.bundle.model_id and entry.has_embedding:
+                to_rematch.append(f)
+            else:
+                to_decode.append(f)
+        if not to_decode:
+            return to_decode, to_rematch
+        # Moved or renamed photos: a new path whose fingerprint belongs to a path that is gone.
+        new_paths = [f for f in to_decode if str(f.path) not in index]
+        if not new_paths or self.options.force:
+            return to_decode, to_rematch
+        vanished = {p: e for p, e in index.items() if e.content_hash and not os.path.lexists(p)}
+        by_hash = {e.content_hash: p for p, e in vanished.items()}
+        if not by_hash:
+            return to_decode, to_rematch
+        remaining: list[Found] = []
+        moved_ids = {id(f) for f in new_paths}
+        for f in to_decode:
+            if id(f) not in moved_ids:
+                remaining.append(f)
+                continue
+            try:
+                fp = fingerprint(f.path, f.size)
+            except OSError:
+                remaining.append(f)
+                continue
+            old = by_hash.pop(fp, None)
+            if old is None:
+                remaining.append(f)
+                continue
+            self.catalog.move_photo(old, str(f.path), f.size, f.mtime_ns)
+            old_entry = vanished[old]
+            self.summary.moved += 1
+            if old_entry.bundle_id == self.bundle.bundle_id or not old_entry.has_embedding:
+                on_event(PhotoDone(f.path, MOVED))
+                if old_entry.bundle_id != self.bundle.bundle_id:
+                    remaining.append(f)
+            else:
+                to_rematch.append(f)
+        return remaining, to_rematch
+
+    def _rematch(self, items: list[Found], on_event: Callable[[Event], None]) -> None:
+        """New prototypes or threshold, same ONNX model: match stored embeddings again."""
+        bs = 512
+        for i in range(0, len(items), bs):
+            chunk = items[i : i + bs]
+            vectors = self.catalog.embeddings([str(f.path) for f in chunk])
+            keep = [f for f in chunk if str(f.path) in vectors]
+            if not keep:
+                continue
+            matrix = np.stack([vectors[str(f.path)] for f in keep]).astype(np.float32)
+            matches = self.matcher.match(matrix)
+            self.catalog.update_matches(
+                [(str(f.path), self.bundle.bundle_id, m.landmark, [c.to_json() for c in m.top])
+                 for f, m in zip(keep, matches, strict=True)]
+            )
+            for f, m in zip(keep, matches, strict=True):
+                self.summary.rematched += 1
+                self.summary.landmarks += m.landmark is not None
+                on_event(PhotoDone(f.path, REMATCHED, *(_best(m))))
+
+    def _decode_and_embed(self, items: list[Found], on_event: Callable[[Event], None]) -> None:
+        if not items:
+            return
+        bs = max(1, self.options.batch_size)
+        workers = self.options.workers or default_threads()
+        window = max(2 * bs, 4 * workers)  # photos in flight: bounds memory, keeps cores busy
+        known = set(self.catalog.load_index())  # for new vs updated
+        queue: deque[Future[_Decoded]] = deque()
+        pending: Iterator[Found] = iter(items)
+        batch: list[_Decoded] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+            try:
+                self._fill(pool, queue, pending, window)
+                while queue:
+                    batch.append(queue.popleft().result())
+                    self._fill(pool, queue, pending, window)
+                    if len(batch) >= bs or not queue:
+                        self._finish_batch(batch, known, on_event)
+                        batch = []
+            except KeyboardInterrupt:
+                for fut in queue:
+                    fut.cancel()
+                raise
+
+    def _fill(
+        self, pool: ThreadPoolExecutor, queue: deque[Future[_Decoded]],
+        pending: Iterator[Found], window: int,
+    ) -> None:
+        while len(queue) < window:
+            item = next(pending, None)
+            if item is None:
+                return
+            queue.append(pool.submit(_decode, item, self.bundle))
+
+    def _finish_batch(
+        self, batch: list[_Decoded], known: set[str], on_event: Callable[[Event], None]
+    ) -> None:
+        good = [d for d in batch if d.array is not None]
+        matches: dict[int, tuple[Match, np.ndarray]] = {}
+        if good:
+            vectors = self.embedder.embed(np.stack([d.array for d in good]))  # type: ignore[misc]
+            for d, m, v in zip(good, self.matcher.match(vectors), vectors, strict=True):
+                matches[id(d)] = (m, v)
+        records = []
+        for d in batch:
+            m, v = matches.get(id(d), (None, None))
+            records.append(_record(d, self.bundle, m, v))
+        self.catalog.write_results(records)
+        for d, rec in zip(batch, records, strict=True):
+            path = d.found.path
+            if d.error:
+                self.summary.errors.append((str(path), d.error))
+                on_event(PhotoDone(path, ERROR, error=d.error))
+                continue
+            self.summary.processed += 1
+            self.summary.landmarks += rec.landmark_id is not None
+            outcome = UPDATED if str(path) in known else NEW
+            on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
+
+    def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
+        """Rows under the scanned roots whose files are gone are flagged, not deleted."""
+        present = {str(f.path) for f in found}
+        return self.catalog.mark_missing([str(Path(r).resolve()) for r in roots], present)
+
+
+def _best(m: Match) -> tuple[str | None, float | None]:
+    return (m.landmark.name, m.landmark.score) if m.landmark else (None, None)

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared fixtures: a tiny real bundle, isolated catalogue and data folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tinybundle import make_tiny_bundle
+
+    path = tmp_path_factory.mktemp("bundles") / "tiny"
+    make_tiny_bundle(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never let a test touch the developer's real catalogue or pick up their model."""
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "default-catalog.sqlite"))
+    monkeypatch.delenv("PHOTOLM_MODEL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The bundle format: round trip, tamper detection, version and path checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photolm import bundle as bundle_mod
+from photolm.bundle import (
+    FORMAT_VERSION,
+    Landmark,
+    Preprocess,
+    read_bundle,
+    resolve_bundle_path,
+    write_bundle,
+)
+from photolm.errors import BundleError
+from tests.tinybundle import LANDMARKS, PREPROCESS, make_tiny_bundle
+
+
+@pytest.fixture
+def bundle_copy(tiny_bundle_dir: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle_dir, dst)
+    return dst
+
+
+def test_round_trip_keeps_everything(tmp_path: Path) -> None:
+    b = make_tiny_bundle(tmp_path / "b", threshold=0.77)
+    again = read_bundle(tmp_path / "b")
+    assert again.landmarks == LANDMARKS
+    assert again.preprocess == PREPROCESS
+    assert again.threshold == pytest.approx(0.77)
+    assert again.bundle_id == b.bundle_id and len(b.bundle_id) == 64
+    np.testing.assert_allclose(np.linalg.norm(again.prototypes, axis=1), 1.0, atol=1e-6)
+    assert again.prototype_landmark.tolist() == [0, 1, 2, 3]
+    assert again.landmarks[3].aliases == ("Kölner Dom",)
+    # reading the manifest file itself works too
+    assert read_bundle(tmp_path / "b" / "manifest.json").bundle_id == b.bundle_id
+    # no pickles: the npz loads with allow_pickle=False
+    with np.load(tmp_path / "b" / "prototypes.npz", allow_pickle=False) as z:
+        assert set(z.files) == {"vectors", "landmark_index"}
+
+
+def test_model_id_survives_threshold_change_bundle_id_does_not(tmp_path: Path) -> None:
+    a = make_tiny_bundle(tmp_path / "a", threshold=0.9)
+    b = make_tiny_bundle(tmp_path / "b", threshold=0.5)
+    assert a.model_id == b.model_id
+    assert a.bundle_id != b.bundle_id
+
+
+@pytest.mark.parametrize("member", ["model.onnx", "prototypes.npz", "landmarks.json"])
+def test_tampered_file_is_refused(bundle_copy: Path, member: str) -> None:
+    with open(bundle_copy / member, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(BundleError, match=f"checksum mismatch for {member}"):
+        read_bundle(bundle_copy)
+
+
+def test_missing_member_is_refused(bundle_copy: Path) -> None:
+    (bundle_copy / "model.onnx").unlink()
+    with pytest.raises(BundleError, match="incomplete: model.onnx is missing"):
+        read_bundle(bundle_copy)
+
+
+def test_newer_format_is_refused_with_upgrade_hint(bundle_copy: Path) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["format_version"] = FORMAT_VERSION + 1
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="upgrade photolm"):
+        read_bundle(bundle_copy)
+
+
+@pytest.mark.parametrize("evil", ["../model.onnx", "/etc/passwd", "sub/model.onnx", ".."])
+def test_member_outside_bundle_folder_is_refused(bundle_copy: Path, evil: str) -> None:
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["files"]["model"]["path"] = evil
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="outside its folder|invalid file"):
+        read_bundle(bundle_copy)
+
+
+def test_not_a_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="No model bundle at"):
+        read_bundle(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        read_bundle(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"format": "something-else"}')
+    with pytest.raises(BundleError, match="not a photolm model bundle"):
+        read_bundle(tmp_path)
+
+
+def test_writer_validates_inputs(tmp_path: Path, tiny_bundle_dir: Path) -> None:
+    model = tiny_bundle_dir / "model.onnx"
+    lm = [Landmark("a", "A"), Landmark("b", "B")]
+    kwargs = dict(model_file=model, preprocess=Preprocess(), threshold=0.5, name="x")
+    with pytest.raises(BundleError, match="no prototype"):
+        write_bundle(tmp_path / "x", landmarks=lm, prototypes=np.ones((1, 4)),
+                     prototype_landmark=[0], **kwargs)
+    with pytest.raises(BundleError, match="unique"):
+        write_bundle(tmp_path / "x", landmarks=[lm[0], lm[0]], prototypes=np.ones((2, 4)),
+                     prototype_landmark=[0, 1], **kwargs)
+    with pytest.raises(BundleError, match="finite and non-zero"):
+        write_bundle(tmp_path / "x", landmarks=lm, prototypes=np.zeros((2, 4)),
+                     prototype_landmark=[0, 1], **kwargs)
+    # several prototypes per landmark are fine and get normalised
+    b = write_bundle(tmp_path / "x", landmarks=lm, prototypes=np.arange(12.0).reshape(3, 4) + 1,
+                     prototype_landmark=[0, 1, 1], **kwargs)
+    assert b.prototypes.shape == (3, 4)
+    np.testing.assert_allclose(np.linalg.norm(b.prototypes, axis=1), 1.0, atol=1e-6)
+    assert not any(p.name.startswith(".x.") for p in tmp_path.iterdir()), "staging dir left"
+
+
+def test_model_choice_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tmp_path / "env"))
+    assert resolve_bundle_path(tmp_path / "opt") == tmp_path / "opt"
+    assert resolve_bundle_path(None) == tmp_path / "env"
+    monkeypatch.delenv("PHOTOLM_MODEL")
+    monkeypatch.setattr(bundle_mod, "default_bundle_path", lambda: tmp_path / "none")
+    with pytest.raises(BundleError, match="no embedded default model"):
+        resolve_bundle_path(None)
