@@ -30,11 +30,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from photolm.errors import BundleError
+
+if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
+    import numpy as np
 
 FORMAT_NAME = "photolm-bundle"
 FORMAT_VERSION = 1
@@ -168,6 +169,8 @@ def _safe_member(root: Path, name: object) -> Path:
 
 
 def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     if np.any(norms == 0) or not np.all(np.isfinite(vectors)):
         raise BundleError("Prototype vectors must be finite and non-zero.")
@@ -198,6 +201,8 @@ def write_bundle(
     would score wrongly. Returns the bundle as :func:`read_bundle` sees it, which doubles as
     a round-trip check of what was just written.
     """
+    import numpy as np
+
     out_dir = Path(out_dir)
     vectors = _normalise_rows(np.asarray(prototypes, dtype=np.float32))
     owners = np.asarray(prototype_landmark, dtype=np.int32)
@@ -272,6 +277,8 @@ def read_bundle(path: Path | str) -> Bundle:
     Raises :class:`BundleError` with one actionable line on any problem: missing files,
     checksum mismatch, a format from a newer photolm, malformed tables.
     """
+    import numpy as np
+
     root = Path(path).expanduser()
     if root.is_file() and root.name == MANIFEST:
         root = root.parent

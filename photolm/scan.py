@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
-from photolm.catalog import Catalog, PhotoRecord
+from photolm.catalog import Catalog, MatchUpdate, PhotoRecord
 from photolm.discovery import Found, Problem, walk_photos
 from photolm.errors import ImageError
 from photolm.exif import ExifInfo, read_exif
@@ -305,10 +305,11 @@ class Scanner:
                 continue
             matrix = np.stack([vectors[str(f.path)] for f in keep]).astype(np.float32)
             matches = self.matcher.match(matrix)
-            self.catalog.update_matches(
-                [(str(f.path), self.bundle.bundle_id, m.landmark, [c.to_json() for c in m.top])
-                 for f, m in zip(keep, matches, strict=True)]
-            )
+            self.catalog.update_matches([
+                MatchUpdate(str(f.path), self.bundle.bundle_id, *_verdict(m),
+                            [c.to_json() for c in m.top])
+                for f, m in zip(keep, matches, strict=True)
+            ])
             for f, m in zip(keep, matches, strict=True):
                 self.summary.rematched += 1
                 self.summary.landmarks += m.landmark is not None
@@ -375,8 +376,13 @@ class Scanner:
 
     def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
         """Rows under the scanned roots whose files are gone are flagged, not deleted."""
-        present = {str(f.path) for f in found}
-        return self.catalog.mark_missing([str(Path(r).resolve()) for r in roots], present)
+        present = [str(f.path) for f in found]
+        return self.catalog.sync_missing([str(Path(r).absolute()) for r in roots], present)
+
+
+def _verdict(m: Match) -> tuple[str | None, str | None, float | None]:
+    best = m.landmark
+    return (best.landmark_id, best.name, best.score) if best else (None, None, None)
 
 
 def _best(m: Match) -> tuple[str | None, float | None]:

@@ -19,14 +19,17 @@ def info(
     with reporting():
         from photolm import __version__
         from photolm.bundle import load_bundle
-        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
         from photolm.runtime import OnnxEmbedder
 
         data: dict[str, Any] = {"version": __version__}
         path = resolve_catalog_path(catalog)
-        with Catalog.open(path, write=False) as cat:
-            data["catalog"] = {"path": str(path), **cat.stats()}
+        try:
+            with Catalog.open(path, write=False) as cat:
+                data["catalog"] = {**cat.stats(), "path": str(path)}
+        except CatalogMissingError:
+            data["catalog"] = {"path": str(path), "photos": 0, "note": "not created yet"}
         try:
             bundle = load_bundle(model)
         except PhotolmError as exc:
@@ -64,5 +67,12 @@ def _render(data: dict[str, Any]) -> None:
         for key, value in data.get(section, {}).items():
             if key == "metrics" and isinstance(value, dict):
                 value = ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, dict))
+            elif key == "last_scan" and isinstance(value, dict):
+                counts = value.get("counts") or {}
+                value = (f"{value.get('finished') or value.get('started')}: "
+                         f"{counts.get('found', '?')} photos found, "
+                         f"{counts.get('processed', '?')} recognised")
+            elif key == "file_bytes":
+                key, value = "size", f"{int(value) / 1e6:.1f} MB"
             table.add_row(f"{section} {key}", str(value))
     out.print(table)

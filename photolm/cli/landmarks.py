@@ -15,11 +15,14 @@ def landmarks(
     """List the landmarks the model knows and how many catalogued photos show each."""
     with reporting():
         from photolm.bundle import load_bundle
-        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
 
         bundle = load_bundle(model)
-        with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
-            counts = cat.landmark_counts()
+        try:
+            with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+                counts = cat.landmark_counts()
+        except CatalogMissingError:
+            counts = {}
         rows = [
             {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
              "country": lm.country, "latitude": lm.latitude, "longitude": lm.longitude,

@@ -58,7 +58,7 @@ def scan(
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.runtime import OnnxEmbedder
-        from photolm.scan import ScanOptions, Scanner
+        from photolm.scan import Scanner, ScanOptions
 
         bundle = load_bundle(model)
         embedder = OnnxEmbedder(
@@ -143,7 +143,7 @@ def _print_summary(summary: ScanSummary) -> None:
 
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
-    table.add_column(justify="right")
+    table.add_column()
     rows = [
         ("photos found", summary.found),
         ("recognised now", summary.processed),

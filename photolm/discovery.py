@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Find the photos under a set of folders, robustly and in a deterministic order.
+
+Real photo folders are messy: NAS thumbnail folders (``@eaDir``), macOS resource forks
+(``._IMG_0001.JPG``), symlink loops, folders the user cannot read, camera files without an
+extension, names that are not valid UTF-8. The walk never raises for any of these: it yields
+:class:`Found` for every file that is (or claims to be) a photo and :class:`Problem` for what
+the user should hear about, and carries on.
+
+A file is a photo candidate by its extension *or* by its first bytes, so ``IMG_0001`` without
+an extension is found. A file with a photo extension is always yielded, even when its content
+is not an image (``kind == "unknown"``): the scan then records why it cannot be decoded instead
+of the photo silently disappearing from the catalogue.
+
+Paths are built from ``os.scandir`` on ``str`` paths, so undecodable bytes in names become
+lone surrogates (``surrogateescape``). Such a ``Path`` works for opening the file but cannot
+be encoded as UTF-8: show it with :func:`display_path` and store ``os.fsencode(path)`` (or
+the display form) rather than ``str(path)`` where UTF-8 is required.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+PHOTO_EXTENSIONS = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp",
+        ".heic", ".heif", ".avif", ".bmp", ".gif",
+    }
+)
+
+# Never sniffed: videos, metadata sidecars and camera raw files. Raw files are TIFF-based
+# (their first bytes say "TIFF"), but Pillow would decode only their tiny embedded preview
+# and they usually sit beside the JPEG of the same shot, so counting them would duplicate it.
+SKIP_EXTENSIONS = frozenset(
+    {
+        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".mts", ".m2ts", ".3gp", ".wmv", ".webm",
+        ".mpg", ".mpeg", ".xmp", ".aae", ".thm", ".json", ".xml",
+        ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf",
+        ".rw2", ".raf", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mrw", ".iiq",
+    }
+)
+
+# Folders that hold generated copies or OS litter, skipped even with ``include_hidden``.
+JUNK_DIRS = frozenset(
+    {
+        "@eaDir", "#recycle", "#snapshot", ".thumbnails", ".AppleDouble", "__MACOSX",
+        "$RECYCLE.BIN", "System Volume Information", ".Trashes", ".photolm",
+    }
+)
+
+SNIFF_BYTES = 16
+
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
+_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+
+
+@dataclass(frozen=True)
+class Found:
+    """A photo candidate. ``kind`` is the detected format, or ``"unknown"`` when only the
+    extension says photo (the scan will report why it cannot be decoded)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the walk could not look at; the user should hear about it."""
+
+    path: Path
+    message: str
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The image format that a file's first bytes announce, or ``None``.
+
+    Magic numbers only, no decoding: this runs on every file in the tree. BMP's two-byte
+    ``BM`` is also how plenty of text starts, so its reserved fields and DIB header size are
+    checked too.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if (
+        head[:2] == b"BM"
+        and len(head) >= 16
+        and head[6:10] == b"\x00\x00\x00\x00"
+        and int.from_bytes(head[14:16], "little") in _BMP_HEADER_SIZES
+    ):
+        return "bmp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIC_BRANDS:
+            return "heic"
+        if brand in _AVIF_BRANDS:
+            return "avif"
+        if brand in _HEIF_BRANDS:
+            return "heif"
+    return None
+
+
+def sniff_file(path: Path | str) -> str | None:
+    """:func:`sniff_format` on a file's first bytes. Raises ``OSError`` like ``open``."""
+    with open(path, "rb") as handle:
+        return sniff_format(handle.read(SNIFF_BYTES))
+
+
+def display_path(path: Path | str) -> str:
+    """A printable, UTF-8-safe form of a path: undecodable name bytes appear as ``\\xNN``.
+
+    ``str(path)`` may hold lone surrogates (see the module docstring), which ``print`` to a
+    UTF-8 terminal and SQLite's text columns both refuse.
+    """
+    raw = os.fsencode(path)
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _is_junk_file(name: str) -> bool:
+    # AppleDouble resource forks (._IMG_0001.JPG) look like photos by extension but hold
+    # only macOS metadata; .photolm* are photolm's own temporary files.
+    return name.startswith(("._", ".photolm"))
+
+
+def _classify(path: str, name: str, *, explicit: bool) -> tuple[str | None, Problem | None]:
+    """Decide whether a file is a photo: ``(kind, None)``, ``(None, None)`` or a problem."""
+    ext = _extension(name)
+    if ext in SKIP_EXTENSIONS and not explicit:
+        return None, None
+    try:
+        kind = sniff_file(path)
+    except PermissionError:
+        if ext in PHOTO_EXTENSIONS or explicit:
+            return None, Problem(Path(path), "permission denied: cannot read file")
+        return None, None
+    except FileNotFoundError:  # vanished since it was listed: not a photo we know of
+        return None, None
+    except OSError as exc:
+        if ext in PHOTO_EXTENSIONS or explicit:
+            return None, Problem(Path(path), f"cannot read file: {exc.strerror or exc}")
+        return None, None
+    if kind is not None:
+        return kind, None
+    if ext in PHOTO_EXTENSIONS:
+        return "unknown", None
+    if explicit:
+        return None, Problem(Path(path), "not a photo (unrecognised content)")
+    return None, None
+
+
+def walk_photos(
+    roots: Iterable[Path | str],
+    *,
+    include_hidden: bool = False,
+    follow_symlinks: bool = True,
+) -> Iterator[Found | Problem]:
+    """Yield every photo under ``roots`` (folders or single files), and the problems met.
+
+    Order is deterministic: roots in the order given; within a folder its files sorted by
+    name, then its sub-folders sorted by name (depth first). Each real folder and each real
+    file is visited once, whatever symlinks, hard links or overlapping roots lead to it, which
+    is also what ends symlink loops. Symlinks met inside the tree are followed only after
+    everything else, so a photo reachable both directly and through a link is reported under
+    its real path. With ``follow_symlinks=False`` such links are ignored altogether.
+
+    Hidden names (leading ``.``) are skipped unless ``include_hidden``; well-known junk
+    (:data:`JUNK_DIRS`, ``._*`` and ``.photolm*`` files) always is. A root the user named
+    explicitly is walked even when it is hidden or a symlink.
+    """
+    walk = _Walk(include_hidden=include_hidden, follow=follow_symlinks)
+    for root in roots:
+        yield from walk.root(os.path.abspath(os.path.expanduser(os.fspath(root))))
+    yield from walk.deferred_links()
+
+
+class _Walk:
+    """The state of one walk: what was seen, and the symlinks left for the end."""
+
+    def __init__(self, *, include_hidden: bool, follow: bool) -> None:
+        self.include_hidden = include_hidden
+        self.follow = follow
+        self.seen_dirs: set[tuple[int, int]] = set()
+        self.seen_files: set[tuple[int, int]] = set()
+        self.links: deque[tuple[str, str, os.stat_result]] = deque()
+
+    def root(self, path: str) -> Iterator[Found | Problem]:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            yield Problem(Path(path), "not found: no such file or folder")
+            return
+        except PermissionError:
+            yield Problem(Path(path), "permission denied: cannot look at this path")
+            return
+        except OSError as exc:
+            yield Problem(Path(path), f"cannot look at this path: {exc.strerror or exc}")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            yield from self.folder(path, st)
+        elif stat.S_ISREG(st.st_mode):
+            yield from self.file(path, os.path.basename(path), st, explicit=True)
+        else:
+            yield Problem(Path(path), "not a regular file or folder")
+
+    def deferred_links(self) -> Iterator[Found | Problem]:
+        while self.links:  # following a linked folder may defer further links
+            path, name, st = self.links.popleft()
+            if stat.S_ISDIR(st.st_mode):
+                yield from self.folder(path, st)
+            else:
+                yield from self.file(path, name, st, explicit=False)
+
+    def folder(self, top: str, top_stat: os.stat_result) -> Iterator[Found | Problem]:
+        # An explicit stack rather than recursion, so deep trees cannot hit the recursion
+        # limit; pushing sub-folders in reverse keeps the pre-order sorted.
+        stack: list[tuple[str, os.stat_result]] = [(top, top_stat)]
+        while stack:
+            folder, st = stack.pop()
+            key = (st.st_dev, st.st_ino)
+            if key in self.seen_dirs:
+                continue
+            self.seen_dirs.add(key)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except FileNotFoundError:  # removed while we walked
+                continue
+            except PermissionError:
+                yield Problem(Path(folder), "permission denied: cannot list folder")
+                continue
+            except OSError as exc:
+                yield Problem(Path(folder), f"cannot list folder: {exc.strerror or exc}")
+                continue
+            subfolders: list[tuple[str, os.stat_result]] = []
+            for entry in entries:
+                for item in self.entry(entry):
+                    if isinstance(item, tuple):
+                        subfolders.append(item)
+                    else:
+                        yield item
+            stack.extend(reversed(subfolders))
+
+    def entry(
+        self, entry: os.DirEntry[str]
+    ) -> Iterator[Found | Problem | tuple[str, os.stat_result]]:
+        """One listed name: a photo, a problem, or a sub-folder ``(path, stat)`` to walk."""
+        name = entry.name
+        if _is_junk_file(name) or (_is_hidden(name) and not self.include_hidden):
+            return
+        try:
+            is_link = entry.is_symlink()
+        except OSError:  # vanished between listing and looking
+            return
+        if is_link and not self.follow:
+            return
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except FileNotFoundError:
+            if is_link and _extension(name) in PHOTO_EXTENSIONS:
+                yield Problem(Path(entry.path), "broken symbolic link")
+            return  # otherwise it vanished before we looked: not a photo we know of
+        except OSError as exc:
+            if _extension(name) in PHOTO_EXTENSIONS:
+                yield Problem(Path(entry.path), _stat_message(exc))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if name in JUNK_DIRS:
+                return
+            if is_link:
+                self.links.append((entry.path, name, st))
+            else:
+                yield entry.path, st
+        elif stat.S_ISREG(st.st_mode):  # never open sockets, fifos or devices
+            if is_link:
+                self.links.append((entry.path, name, st))
+            else:
+                yield from self.file(entry.path, name, st, explicit=False)
+
+    def file(
+        self, path: str, name: str, st: os.stat_result, *, explicit: bool
+    ) -> Iterator[Found | Problem]:
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen_files:
+            return
+        kind, problem = _classify(path, name, explicit=explicit)
+        if problem is not None:
+            yield problem
+        elif kind is not None:
+            self.seen_files.add(key)
+            yield Found(Path(path), st.st_size, st.st_mtime_ns, kind)
+
+
+def _extension(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def _stat_message(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot read file information"
+    return f"cannot read file information: {exc.strerror or exc}"

@@ -1,0 +1,601 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The catalogue: safety of the file (versions, foreign files, locks, crashes) and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from filelock import FileLock
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from photolm import catalog as catalog_module
+from photolm.bundle import Landmark
+from photolm.catalog import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    Catalog,
+    CatalogMissingError,
+    MatchUpdate,
+    PhotoRecord,
+    normalise_path,
+    resolve_catalog_path,
+)
+from photolm.errors import CatalogBusyError, CatalogError
+
+POSIX_BYTES_NAMES = sys.platform.startswith("linux")
+NON_UTF8 = os.fsdecode(b"/photos/caf\xe9 \xff.jpg") if POSIX_BYTES_NAMES else "/photos/café.jpg"
+
+
+def record(path: str, **fields: object) -> PhotoRecord:
+    base: dict[str, object] = {"size": 1000, "mtime_ns": 1_700_000_000_000_000_000}
+    base.update(fields)
+    return PhotoRecord(path=path, **base)  # type: ignore[arg-type]
+
+
+def matched(path: str, landmark: str = "eiffel", score: float = 0.8, **fields: object):
+    values: dict[str, object] = {
+        "bundle_id": "bundle-1",
+        "model_id": "model-1",
+        "landmark_id": landmark,
+        "landmark_name": landmark.title(),
+        "score": score,
+        "topk": [{"landmark_id": landmark, "name": landmark.title(), "score": score}],
+        "embedding": np.linspace(-1, 1, 8, dtype=np.float32),
+    }
+    values.update(fields)
+    return record(path, **values)
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """sha256 of every file in a folder: proves a refused open changed nothing at all."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+    }
+
+
+@pytest.fixture
+def cat_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "dirs" / "catalog.sqlite"
+
+
+@pytest.fixture
+def cat(cat_path: Path):
+    with Catalog.open(cat_path, write=True) as c:
+        yield c
+
+
+# ------------------------------------------------------------------ opening and the file
+
+
+def test_create_makes_folders_wal_and_versioned_schema(cat_path: Path) -> None:
+    with Catalog.open(cat_path, write=True) as c:
+        conn = c.conn
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"photos", "embeddings", "landmarks", "scans", "meta"} <= tables
+        c.write_results([record("/photos/a.jpg")])
+    with Catalog.open(cat_path, write=True) as c:  # reopening migrates nothing, keeps data
+        assert c.schema_version == SCHEMA_VERSION
+        assert c.get_photo("/photos/a.jpg") is not None
+
+
+def test_resolve_catalog_path_prefers_option_then_env(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("PHOTOLM_CATALOG", raising=False)
+    default = resolve_catalog_path(None)
+    assert default.name == "catalog.sqlite" and "photolm" in default.parts
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "env.sqlite"))
+    assert resolve_catalog_path(None) == tmp_path / "env.sqlite"
+    assert resolve_catalog_path(tmp_path / "opt.sqlite") == tmp_path / "opt.sqlite"
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_newer_schema_is_refused_and_file_untouched(cat_path: Path, write: bool) -> None:
+    with Catalog.open(cat_path, write=True) as c:
+        c.write_results([record("/photos/a.jpg")])
+    raw = sqlite3.connect(cat_path)
+    raw.execute("PRAGMA user_version = 99")
+    raw.close()
+    before = fingerprint(cat_path.parent)
+    with pytest.raises(CatalogError) as info:
+        Catalog.open(cat_path, write=write)
+    assert str(info.value) == (
+        f"Catalogue {cat_path} was written by a newer photolm (schema 99, this one knows "
+        f"{SCHEMA_VERSION}); upgrade photolm."
+    )
+    assert fingerprint(cat_path.parent) == before
+
+
+def test_newer_schema_still_in_the_wal_is_refused(cat_path: Path) -> None:
+    """The file header can lag behind an un-checkpointed WAL: SQLite's answer must win."""
+    Catalog.open(cat_path, write=True).close()
+    other = sqlite3.connect(cat_path)
+    other.execute("PRAGMA wal_autocheckpoint = 0")
+    other.execute("PRAGMA user_version = 7")
+    main_before = hashlib.sha256(cat_path.read_bytes()).hexdigest()
+    try:
+        for write in (True, False):
+            with pytest.raises(CatalogError, match="newer photolm \\(schema 7"):
+                Catalog.open(cat_path, write=write)
+        assert hashlib.sha256(cat_path.read_bytes()).hexdigest() == main_before
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("write", [True, False])
+@pytest.mark.parametrize(
+    "content",
+    [b"just some notes, not a database\n" * 20, b"\x89PNG\r\n\x1a\n" + bytes(200), b"SQLite"],
+)
+def test_non_database_is_refused_and_untouched(cat_path: Path, write: bool, content: bytes):
+    cat_path.parent.mkdir(parents=True)
+    cat_path.write_bytes(content)
+    before = fingerprint(cat_path.parent)
+    with pytest.raises(CatalogError, match="not a photolm catalogue") as info:
+        Catalog.open(cat_path, write=write)
+    assert "\n" not in str(info.value)
+    assert fingerprint(cat_path.parent) == before  # no -wal, -shm, -journal or .lock either
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_someone_elses_sqlite_database_is_refused(cat_path: Path, write: bool) -> None:
+    cat_path.parent.mkdir(parents=True)
+    raw = sqlite3.connect(cat_path)
+    raw.execute("CREATE TABLE users (name TEXT)")
+    raw.commit()
+    raw.close()
+    before = hashlib.sha256(cat_path.read_bytes()).hexdigest()
+    with pytest.raises(CatalogError, match="is not a photolm catalogue"):
+        Catalog.open(cat_path, write=write)
+    assert hashlib.sha256(cat_path.read_bytes()).hexdigest() == before
+
+
+def test_damaged_catalogue_is_refused_for_writing(cat_path: Path) -> None:
+    with Catalog.open(cat_path, write=True) as c:
+        c.write_results([matched(f"/photos/{i:04d}.jpg") for i in range(300)])
+    data = bytearray(cat_path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[3 * page : 4 * page] = b"\xa5" * page  # scribble over a whole b-tree page
+    cat_path.write_bytes(bytes(data))
+    before = hashlib.sha256(cat_path.read_bytes()).hexdigest()
+    with pytest.raises(CatalogError, match="damaged"):
+        Catalog.open(cat_path, write=True)
+    assert hashlib.sha256(cat_path.read_bytes()).hexdigest() == before
+
+
+def test_read_only_open_of_missing_catalogue_explains_and_creates_nothing(tmp_path: Path):
+    path = tmp_path / "none" / "catalog.sqlite"
+    with pytest.raises(CatalogMissingError) as info:
+        Catalog.open(path, write=False)
+    assert str(info.value) == f"No catalogue at {path} yet: run `photolm scan FOLDER` first."
+    assert not path.parent.exists()
+
+
+def test_read_only_catalogue_refuses_writes(cat_path: Path) -> None:
+    Catalog.open(cat_path, write=True).close()
+    with Catalog.open(cat_path, write=False) as r, pytest.raises(CatalogError, match="read-only"):
+        r.write_results([record("/photos/a.jpg")])
+
+
+def test_catalogue_path_with_uri_special_characters(tmp_path: Path) -> None:
+    path = tmp_path / "it's 100% #1?;_x" / "cat.sqlite"
+    with Catalog.open(path, write=True) as c:
+        c.write_results([record("/photos/a.jpg")])
+    with Catalog.open(path, write=False) as r:
+        assert [p.path for p in r.photos()] == ["/photos/a.jpg"]
+
+
+# ------------------------------------------------------------------ one writer, many readers
+
+
+def test_second_writer_is_busy_while_readers_keep_working(cat_path: Path) -> None:
+    with Catalog.open(cat_path, write=True) as first:
+        first.write_results([matched("/photos/a.jpg")])
+        with pytest.raises(CatalogBusyError) as info:
+            Catalog.open(cat_path, write=True)
+        assert str(info.value) == (
+            f"Another photolm process is writing catalogue {cat_path}; wait for it to finish "
+            "or use --catalog to pick another."
+        )
+        with pytest.raises(KeyboardInterrupt), first.db.atomic():
+            first.conn.execute("DELETE FROM photos")  # the writer is mid-transaction...
+            with Catalog.open(cat_path, write=False) as reader:  # ...readers see the last commit
+                assert [p.path for p in reader.photos(["eiffel"])] == ["/photos/a.jpg"]
+            raise KeyboardInterrupt  # interrupted: rolled back
+    with Catalog.open(cat_path, write=True) as again:  # released on close
+        assert again.get_photo("/photos/a.jpg") is not None
+
+
+def test_writer_waits_for_the_lock_when_asked(cat_path: Path) -> None:
+    Catalog.open(cat_path, write=True).close()
+    other = FileLock(f"{cat_path}.lock", thread_local=False)  # another process, in effect
+    other.acquire()
+    with pytest.raises(CatalogBusyError):
+        Catalog.open(cat_path, write=True, lock_timeout=0.1)
+    timer = threading.Timer(0.3, other.release)
+    timer.start()
+    try:
+        started = time.monotonic()
+        with Catalog.open(cat_path, write=True, lock_timeout=10):
+            assert time.monotonic() - started >= 0.2
+    finally:
+        timer.join()
+
+
+CHILD_WRITER = textwrap.dedent(
+    """
+    import sys, numpy as np
+    from photolm.catalog import Catalog, PhotoRecord
+    batch = int(sys.argv[2])
+    with Catalog.open(sys.argv[1], write=True) as c:
+        i = 0
+        while True:
+            c.write_results([
+                PhotoRecord(path=f"/photos/b{i:05d}/{j:03d}.jpg", size=j, mtime_ns=i,
+                            model_id="m", embedding=np.ones(64, np.float32))
+                for j in range(batch)
+            ])
+            if i == 2:
+                print("writing", flush=True)
+            i += 1
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="kill -9 is POSIX")
+def test_kill_9_mid_scan_leaves_whole_batches_and_frees_the_lock(cat_path: Path) -> None:
+    batch = 40
+    Catalog.open(cat_path, write=True).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_WRITER, str(cat_path), str(batch)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "writing"
+        with pytest.raises(CatalogBusyError):  # the child holds the write lock
+            Catalog.open(cat_path, write=True)
+        time.sleep(0.3)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
+    with Catalog.open(cat_path, write=True) as c:  # lock gone with the process; file sound
+        assert c.conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        per_batch = c.conn.execute(
+            "SELECT count(*) FROM photos GROUP BY folder"
+        ).fetchall()
+        embedded = c.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    assert len(per_batch) >= 3
+    assert {n for (n,) in per_batch} == {batch}
+    assert embedded == batch * len(per_batch)
+
+
+# ------------------------------------------------------------------ writing results
+
+
+def test_batch_is_all_or_nothing(cat: Catalog) -> None:
+    cat.write_results([matched("/photos/keep.jpg", score=0.5)])
+    bad_batch = [
+        matched("/photos/keep.jpg", score=0.99, landmark="colosseum"),
+        matched("/photos/new1.jpg"),
+        record("/photos/broken.jpg", size=-1),  # violates CHECK (size >= 0)
+        matched("/photos/new2.jpg"),
+    ]
+    with pytest.raises(CatalogError, match="nothing of this change was stored"):
+        cat.write_results(bad_batch)
+    rows = cat.photos()
+    assert [r.path for r in rows] == ["/photos/keep.jpg"]
+    assert rows[0].landmark_id == "eiffel" and rows[0].score == pytest.approx(0.5)
+    assert cat.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 1
+
+
+def test_upsert_replaces_fields_and_embedding(cat: Catalog) -> None:
+    cat.write_results([matched("/photos/a.jpg", score=0.7, content_hash="h1")])
+    first = cat.get_photo("/photos/a.jpg")
+    assert first is not None and first.has_embedding
+    cat.write_results([
+        record("/photos/a.jpg", size=5, mtime_ns=6, content_hash="h2", error="truncated JPEG")
+    ])
+    row = cat.get_photo("/photos/a.jpg")
+    assert row is not None
+    assert (row.id, row.size, row.mtime_ns, row.content_hash) == (first.id, 5, 6, "h2")
+    assert (row.landmark_id, row.score, row.error, row.status) == (
+        None, None, "truncated JPEG", "error"
+    )
+    assert not row.has_embedding and cat.embedding("/photos/a.jpg") is None
+    assert len(cat.photos()) == 1
+
+
+def test_fields_round_trip(cat: Catalog) -> None:
+    vec = np.random.default_rng(1).standard_normal(512).astype(np.float32)
+    vec /= np.linalg.norm(vec)
+    cat.write_results([
+        record(
+            "/photos/x.jpg", content_hash="abc", taken="2024-06-01T12:00:00",
+            camera_make="Canon", camera_model="EOS R6", latitude=48.85, longitude=2.29,
+            width=4000, height=3000, bundle_id="b", model_id="m", landmark_id="eiffel",
+            landmark_name="Eiffel Tower", score=np.float32(0.75),
+            topk=[{"landmark_id": "eiffel", "name": "Eiffel Tower", "score": np.float32(0.75)}],
+            embedding=vec, scanned_at="2024-06-02T00:00:00+00:00",
+        )
+    ])
+    row = cat.get_photo("/photos/x.jpg")
+    assert row is not None
+    assert (row.folder, row.taken, row.camera_make, row.camera_model) == (
+        "/photos", "2024-06-01T12:00:00", "Canon", "EOS R6"
+    )
+    assert (row.latitude, row.longitude, row.width, row.height) == (48.85, 2.29, 4000, 3000)
+    assert row.topk[0]["name"] == "Eiffel Tower" and row.scanned_at.startswith("2024-06-02")
+    stored = cat.embedding("/photos/x.jpg")
+    assert stored is not None and stored.dtype == np.float32
+    assert float(stored @ vec) == pytest.approx(1.0, abs=1e-3)  # float16 storage
+
+
+def test_move_photo_keeps_results_and_identity(cat: Catalog) -> None:
+    cat.write_results([matched("/photos/old.jpg", content_hash="h"), record("/photos/new.jpg")])
+    before = cat.get_photo("/photos/old.jpg")
+    assert before is not None
+    assert cat.move_photo("/photos/old.jpg", "/trips/new name.jpg", 1234, 99)
+    assert cat.get_photo("/photos/old.jpg") is None
+    moved = cat.get_photo("/trips/new name.jpg")
+    assert moved is not None
+    assert (moved.id, moved.landmark_id, moved.score, moved.folder) == (
+        before.id, "eiffel", before.score, "/trips"
+    )
+    assert (moved.size, moved.mtime_ns) == (1234, 99)
+    assert cat.embedding("/trips/new name.jpg") is not None
+    # moving onto a catalogued path replaces that row (the file there is now this one)
+    assert cat.move_photo("/trips/new name.jpg", "/photos/new.jpg", 1, 2)
+    assert [r.path for r in cat.photos(order="path")] == ["/photos/new.jpg"]
+    assert cat.get_photo("/photos/new.jpg").landmark_id == "eiffel"  # type: ignore[union-attr]
+    assert not cat.move_photo("/nowhere.jpg", "/photos/new.jpg", 1, 2)
+    assert cat.get_photo("/photos/new.jpg") is not None
+
+
+def test_find_by_hash_and_missing_flags(cat: Catalog) -> None:
+    cat.write_results([matched("/photos/a.jpg", content_hash="same"), record("/photos/b.jpg")])
+    assert cat.mark_missing(["/photos/a.jpg", "/photos/none.jpg"]) == 1
+    assert [r.path for r in cat.find_by_hash("same")] == ["/photos/a.jpg"]
+    assert cat.get_photo("/photos/a.jpg").status == "missing"  # type: ignore[union-attr]
+    assert [r.path for r in cat.photos(include_missing=False)] == ["/photos/b.jpg"]
+    assert cat.landmark_counts() == {} and cat.landmark_counts(include_missing=True) == {
+        "eiffel": 1
+    }
+    assert cat.load_index()[normalise_path("/photos/a.jpg")].missing
+    cat.write_results([matched("/photos/a.jpg")])  # seen again by a scan: no longer missing
+    assert not cat.get_photo("/photos/a.jpg").missing  # type: ignore[union-attr]
+    assert cat.forget(["/photos/a.jpg"]) == 1 and cat.find_by_hash("same") == []
+
+
+def test_sync_missing_flags_only_unseen_photos_under_the_roots(cat: Catalog) -> None:
+    cat.write_results([record(p) for p in ("/nas/a.jpg", "/nas/sub/b.jpg", "/nas2/c.jpg",
+                                           "/home/d.jpg")])
+    cat.mark_missing(["/nas/a.jpg"])
+    # /nas2 shares a prefix with /nas but is not under it
+    assert cat.sync_missing(["/nas"], present=["/nas/a.jpg"]) == 1
+    assert {r.path for r in cat.photos() if r.missing} == {"/nas/sub/b.jpg"}
+    assert cat.sync_missing(["/nas", "/nas/sub"], present=[]) == 2  # overlapping roots
+    assert {r.path for r in cat.photos() if r.missing} == {"/nas/a.jpg", "/nas/sub/b.jpg"}
+    with pytest.raises(TypeError):  # ``missing`` is keyword-only: no silent mix-ups
+        cat.mark_missing(["/nas"], {"/nas/a.jpg"})  # type: ignore[misc]
+
+
+def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
+    cat.write_results([
+        matched("/p/1.jpg", "eiffel", 0.6), matched("/p/2.jpg", "eiffel", 0.9),
+        matched("/p/3.jpg", "colosseum", 0.7), record("/p/4.jpg"),
+        matched("/p/5.jpg", "eiffel", 0.8, bundle_id="bundle-0"),
+    ])
+    assert cat.landmark_counts("bundle-1") == {"eiffel": 2, "colosseum": 1}
+    assert cat.landmark_counts() == {"eiffel": 3, "colosseum": 1}
+    assert [r.path for r in cat.photos(["eiffel"])] == ["/p/2.jpg", "/p/5.jpg", "/p/1.jpg"]
+    assert [r.path for r in cat.photos(["colosseum", "eiffel"], limit=2)] == [
+        "/p/2.jpg", "/p/5.jpg"
+    ]
+    assert cat.photos([]) == [] and cat.photos(["louvre"]) == []
+    assert [r.path for r in cat.photos()][-1] == "/p/4.jpg"  # no score: last
+    lms = [Landmark("eiffel", "Eiffel Tower", ("Tour Eiffel",), "Paris", "France", 48.8, 2.3),
+           Landmark("colosseum", "Colosseum", (), "Rome", "Italy")]
+    cat.replace_landmarks("bundle-1", lms)
+    cat.replace_landmarks("bundle-1", lms[::-1])  # replaces, keeps the new order
+    assert cat.landmarks("bundle-1") == lms[::-1] and cat.landmarks("other") == []
+    assert cat.last_bundle_id() == "bundle-1"
+    cat.replace_landmarks("bundle-0", lms[:1])
+    assert cat.landmarks() == lms[:1]  # default: the bundle stored last...
+    cat.start_scan(["/p"], "bundle-1")
+    assert cat.landmarks() == lms[::-1]  # ...unless a scan says which bundle is active
+    with pytest.raises(ValueError):
+        cat.photos(order="random")
+
+
+def test_rematch_reads_embeddings_of_one_model(cat: Catalog) -> None:
+    cat.write_results([
+        matched("/p/1.jpg"), matched("/p/2.jpg", bundle_id="bundle-2"),
+        matched("/p/3.jpg", model_id="model-other"), record("/p/4.jpg"),
+    ])
+    assert sorted(p for p, _ in cat.embeddings_for_rematch("model-1")) == ["/p/1.jpg", "/p/2.jpg"]
+    vectors = cat.embeddings(["/p/1.jpg", "/p/4.jpg", "/p/none.jpg"])
+    assert list(vectors) == ["/p/1.jpg"] and vectors["/p/1.jpg"][0] == pytest.approx(-1)
+    todo = list(cat.embeddings_for_rematch("model-1", exclude_bundle_id="bundle-2"))
+    assert [p for p, _ in todo] == ["/p/1.jpg"] and todo[0][1].shape == (8,)
+    changed = cat.update_matches([
+        MatchUpdate(p, "bundle-2", "colosseum", "Colosseum", 0.66) for p, _ in todo
+    ])
+    assert changed == 1
+    row = cat.get_photo("/p/1.jpg")
+    assert row is not None and (row.bundle_id, row.landmark_id) == ("bundle-2", "colosseum")
+    assert list(cat.embeddings_for_rematch("model-1", exclude_bundle_id="bundle-2")) == []
+
+
+def test_scans_and_stats(cat: Catalog) -> None:
+    scan = cat.start_scan(["/photos"], bundle_id="bundle-1", model_id="model-1")
+    cat.write_results([matched("/photos/a.jpg"), record("/photos/b.jpg", error="bad")])
+    cat.finish_scan(scan, {"scanned": 2, "errors": 1})
+    stats = cat.stats()
+    assert (stats["photos"], stats["with_landmark"], stats["errors"], stats["missing"]) == (
+        2, 1, 1, 0
+    )
+    assert stats["file_bytes"] > 0 and stats["schema_version"] == SCHEMA_VERSION
+    last = stats["last_scan"]
+    assert last["id"] == scan and last["roots"] == ["/photos"] and last["finished"]
+    assert last["counts"] == {"scanned": 2, "errors": 1}
+    cat.set_meta("tags.mode", "sidecar")
+    cat.set_meta("tags.mode", "embedded")
+    assert cat.get_meta("tags.mode") == "embedded" and cat.get_meta("nope") is None
+
+
+AWKWARD = [
+    "/photos/it's \"quoted\".jpg",
+    "/photos/100% done_final;.jpg",
+    "/photos/a_b/x.jpg",
+    "/photos/aXb/y.jpg",
+    "/photos/back\\slash; DROP TABLE photos;--.jpg",
+    "/photos/日本/東京タワー.jpg",
+    NON_UTF8,
+]
+
+
+def test_awkward_paths_round_trip(cat: Catalog) -> None:
+    cat.write_results([matched(p) for p in AWKWARD])
+    assert sorted(r.path for r in cat.photos()) == sorted(AWKWARD)
+    for p in AWKWARD:
+        row = cat.get_photo(p)
+        assert row is not None and row.path == p
+        assert normalise_path(p) in cat.load_index()
+    # "_" and "%" are not wildcards: /photos/a_b holds one photo, not /photos/aXb's too
+    assert [r.path for r in cat.photos(under="/photos/a_b")] == ["/photos/a_b/x.jpg"]
+    assert cat.paths_under("/photos/a_b") == ["/photos/a_b/x.jpg"]
+    assert len(cat.photos(["eiffel"], under="/photos")) == len(AWKWARD)
+    assert cat.move_photo(AWKWARD[1], AWKWARD[1] + "'", 1, 1)
+    assert cat.get_photo(AWKWARD[1] + "'") is not None
+    if POSIX_BYTES_NAMES:
+        row = cat.get_photo(NON_UTF8)
+        assert row is not None and os.fsencode(row.path) == b"/photos/caf\xe9 \xff.jpg"
+        assert row.display_path == "/photos/caf\\xe9 \\xff.jpg"
+
+
+# ------------------------------------------------------------------ migrations
+
+
+def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monkeypatch) -> None:
+    Catalog.open(cat_path, write=True).close()
+
+    def v2_broken(db) -> None:
+        db.execute("CREATE TABLE tags (photo_id INTEGER PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO no_such_table VALUES (1)")
+
+    def v2_tags(db) -> None:
+        db.execute("CREATE TABLE tags (photo_id INTEGER PRIMARY KEY, status TEXT)")
+
+    monkeypatch.setattr(catalog_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(catalog_module, "MIGRATIONS", (catalog_module._v1_initial, v2_broken))
+    with pytest.raises(CatalogError, match="left at schema 1"):
+        Catalog.open(cat_path, write=True)
+    raw = sqlite3.connect(cat_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name='tags'").fetchone()[0] == 0
+    raw.close()
+    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
+        Catalog.open(cat_path, write=False)
+
+    monkeypatch.setattr(catalog_module, "MIGRATIONS", (catalog_module._v1_initial, v2_tags))
+    with Catalog.open(cat_path, write=True) as c:
+        assert c.schema_version == 2
+        assert "tags" in c.db.table_names()
+
+
+# ------------------------------------------------------------------ property test
+
+PATHS = ["/p/a.jpg", "/p/b b.jpg", "/p/c'%_;.jpg", "/q/a.jpg", NON_UTF8]
+records_st = st.builds(
+    lambda path, size, landmark, score, with_vec, h: record(
+        path,
+        size=size,
+        mtime_ns=size * 7,
+        content_hash=h,
+        landmark_id=landmark,
+        landmark_name=landmark,
+        score=score,
+        model_id="m" if with_vec else None,
+        embedding=np.full(4, size % 5 + 1, np.float32) if with_vec else None,
+    ),
+    st.sampled_from(PATHS),
+    st.integers(0, 10**12),
+    st.sampled_from([None, "eiffel", "colosseum"]),
+    st.one_of(st.none(), st.floats(-1, 1, allow_nan=False)),
+    st.booleans(),
+    st.sampled_from([None, "h1", "h2"]),
+)
+ops_st = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.lists(records_st, min_size=1, max_size=4)),
+        st.tuples(st.just("move"), st.sampled_from(PATHS), st.sampled_from(PATHS),
+                  st.integers(0, 10**6)),
+        st.tuples(st.just("missing"), st.lists(st.sampled_from(PATHS), max_size=3)),
+    ),
+    max_size=10,
+)
+
+
+def _expected(rec: PhotoRecord) -> dict[str, object]:
+    return {
+        "size": rec.size, "mtime_ns": rec.mtime_ns, "content_hash": rec.content_hash,
+        "landmark_id": rec.landmark_id, "score": rec.score, "missing": False,
+        "vector": None if rec.embedding is None else float(rec.embedding[0]),
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops_st)
+def test_random_upserts_and_moves_match_a_model(ops) -> None:
+    model: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp, Catalog.open(
+        Path(tmp) / "c.sqlite", write=True, quick_check=False
+    ) as cat:
+        for op in ops:
+            if op[0] == "write":
+                cat.write_results(op[1])
+                for rec in op[1]:
+                    model[rec.path] = _expected(rec)
+            elif op[0] == "move":
+                _, old, new, size = op
+                assert cat.move_photo(old, new, size, size + 1) == (old in model)
+                if old in model:
+                    model[new] = {**model.pop(old), "size": size, "mtime_ns": size + 1,
+                                  "missing": False}
+            else:
+                cat.mark_missing(op[1])
+                for p in op[1]:
+                    if p in model:
+                        model[p]["missing"] = True
+        rows = list(cat.iter_photos())
+        assert sorted(r.path for r in rows) == sorted(model)  # exactly one row per path
+        for row in rows:
+            vec = cat.embedding(row.path)
+            assert {
+                "size": row.size, "mtime_ns": row.mtime_ns, "content_hash": row.content_hash,
+                "landmark_id": row.landmark_id, "score": row.score, "missing": row.missing,
+                "vector": None if vec is None else float(vec[0]),
+            } == model[row.path]
+        assert cat.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == sum(
+            m["vector"] is not None for m in model.values()
+        )

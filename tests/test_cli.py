@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The photolm commands end to end: tiny real bundle, generated photos, real catalogue."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from photolm import scan as scan_mod
+from photolm.catalog import Catalog
+from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle, write_photo
+
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    from photolm.cli.app import app
+
+    res = runner.invoke(app, [str(a) for a in args])
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    write_photo(root / "paris" / "eiffel1.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "paris" / "eiffel2.png", COLOURS["eiffel-tower"], size=(40, 60))
+    write_photo(root / "rome" / "colosseo.jpg", COLOURS["colosseum"])
+    write_photo(root / "misc" / "grey.jpg", (128, 128, 128))
+    return root
+
+
+@pytest.fixture
+def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    catalog = tmp_path / "catalog.sqlite"
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
+    return catalog
+
+
+def test_scan_then_search_list_landmarks_info(library: Path, env: Path) -> None:
+    code, out, err = run("scan", library, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["found"] == 4 and summary["processed"] == 4
+    assert summary["landmarks_found"] == 3 and summary["errors"] == []
+    assert summary["provider"] == "CPUExecutionProvider"
+
+    code, out, _ = run("search", "eifel tower", "--json")
+    hits = json.loads(out)
+    assert code == 0
+    assert sorted(Path(h["path"]).name for h in hits) == ["eiffel1.jpg", "eiffel2.png"]
+    assert all(h["landmark"] == "Eiffel Tower" and h["score"] > 0.9 for h in hits)
+    assert all(Path(h["path"]).is_absolute() for h in hits)
+
+    for query in ("Tour Eiffel", "EIFFEL TOWER", "paris", "France"):
+        code, out, _ = run("search", query, "--json")
+        assert {h["landmark"] for h in json.loads(out)} == {"Eiffel Tower"}, query
+    code, out, _ = run("search", "colosseo", "--json")
+    assert [Path(h["path"]).name for h in json.loads(out)] == ["colosseo.jpg"]
+    code, out, _ = run("search", "Kölner Dom", "--json")
+    assert code == 0 and json.loads(out) == []  # known landmark, no photos of it
+
+    code, out, _ = run("list", "--json")
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert set(rows) == {"eiffel1.jpg", "eiffel2.png", "colosseo.jpg", "grey.jpg"}
+    assert rows["grey.jpg"]["landmark"] is None and rows["grey.jpg"]["score"] is None
+    assert rows["grey.jpg"]["error"] is None
+    assert rows["colosseo.jpg"]["landmark"] == "Colosseum"
+
+    code, out, _ = run("landmarks", "--json")
+    counts = {r["name"]: r["photos"] for r in json.loads(out)}
+    assert counts == {"Eiffel Tower": 2, "Colosseum": 1, "Taj Mahal": 0, "Cologne Cathedral": 0}
+
+    code, out, _ = run("info", "--json")
+    info = json.loads(out)
+    assert info["catalog"]["photos"] == 4 and info["catalog"]["path"] == str(env)
+    assert info["model"]["landmarks"] == 4
+    assert info["runtime"]["provider"] == "CPUExecutionProvider"
+
+
+def test_unknown_query_suggests_names(library: Path, env: Path) -> None:
+    run("scan", library)
+    code, out, err = run("search", "Eifel Towr Paris Rome xyz")
+    assert code == 1
+    assert "No landmark matches" in err
+    code, out, err = run("search", "xyzzy", "--json")
+    assert code == 1 and json.loads(out) == []
+
+
+def test_bad_files_are_reported_recorded_and_exit_1(library: Path, env: Path) -> None:
+    (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 50)
+    (library / "empty.jpg").write_bytes(b"")
+    (library / "notes.png").write_text("this is text")
+    code, out, err = run("scan", library, "--json")
+    assert code == 1
+    errors = {Path(e["path"]).name: e["error"] for e in json.loads(out)["errors"]}
+    assert set(errors) == {"broken.jpg", "empty.jpg", "notes.png"}
+    for name in errors:  # one warning line each, on stderr
+        assert sum(name in line for line in err.splitlines()) == 1
+    assert "Traceback" not in err
+    code, out, _ = run("list", "--json")
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert len(rows) == 7  # every photo, good or bad, has a row
+    assert all(rows[n]["error"] for n in errors)
+    assert rows["eiffel1.jpg"]["landmark"] == "Eiffel Tower"  # good photos are not lost
+
+
+def test_rescan_skips_unchanged_and_reprocesses_changed(library: Path, env: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    run("scan", library)
+    code, out, _ = run("scan", library, "--json")
+    s = json.loads(out)
+    assert code == 0 and s["skipped_unchanged"] == 4 and s["processed"] == 0
+
+    # change one photo's content: it is re-recognised, now as the Taj Mahal
+    target = library / "misc" / "grey.jpg"
+    write_photo(target, COLOURS["taj-mahal"])
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    code, out, _ = run("scan", library, "--json")
+    s = json.loads(out)
+    assert s["processed"] == 1 and s["skipped_unchanged"] == 3
+    with Catalog.open(env, write=False) as cat:
+        assert cat.get_photo(target).landmark_name == "Taj Mahal"  # type: ignore[union-attr]
+
+
+def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    run("scan", library)
+    old = library / "rome" / "colosseo.jpg"
+    new = library / "italy" / "renamed.jpg"
+    new.parent.mkdir()
+    shutil.move(old, new)
+
+    def no_decoding(*a: object, **k: object) -> None:
+        raise AssertionError("a moved photo must not be decoded again")
+
+    monkeypatch.setattr(scan_mod, "load_for_model", no_decoding)
+    code, out, err = run("scan", library, "--json")
+    s = json.loads(out)
+    assert code == 0, err
+    assert s["moved"] == 1 and s["processed"] == 0 and s["missing"] == 0
+    with Catalog.open(env, write=False) as cat:
+        assert cat.get_photo(old) is None
+        row = cat.get_photo(new)
+        assert row is not None and row.landmark_name == "Colosseum"
+
+
+def test_new_threshold_rematches_stored_embeddings_new_model_recomputes(
+    library: Path, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("scan", library)
+    # same ONNX model, a prototype table without the Eiffel Tower
+    strict = make_tiny_bundle(tmp_path / "strict", landmarks=LANDMARKS[1:])
+    calls: list[object] = []
+    real = scan_mod.load_for_model
+    monkeypatch.setattr(scan_mod, "load_for_model", lambda *a, **k: calls.append(a) or real(*a))
+    code, out, _ = run("scan", library, "--model", strict.path, "--json")
+    s = json.loads(out)
+    assert s["rematched"] == 4 and s["processed"] == 0 and calls == []
+    assert s["landmarks_found"] == 1  # the Colosseum photo
+    code, out, _ = run("search", "Colosseum", "--json")
+    assert [Path(h["path"]).name for h in json.loads(out)] == ["colosseo.jpg"]
+    code, out, _ = run("list", "--json")
+    assert {Path(r["path"]).name: r["landmark"] for r in json.loads(out)}["eiffel1.jpg"] is None
+
+    other_model = make_tiny_bundle(tmp_path / "other", seed=7)
+    code, out, _ = run("scan", library, "--model", other_model.path, "--json")
+    s = json.loads(out)
+    assert s["processed"] == 4 and s["rematched"] == 0 and len(calls) == 4
+
+
+def test_vanished_photo_is_flagged_missing_not_deleted(library: Path, env: Path) -> None:
+    run("scan", library)
+    (library / "misc" / "grey.jpg").unlink()
+    code, out, _ = run("scan", library, "--json")
+    assert json.loads(out)["missing"] == 1
+    code, out, _ = run("list", "--json")
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert rows["grey.jpg"]["missing"] is True
+
+
+def test_missing_model_is_one_clear_line(library: Path, tmp_path: Path) -> None:
+    code, out, err = run("scan", library, "--model", tmp_path / "nowhere")
+    assert code == 1
+    assert err.strip().startswith("Error: No model bundle at")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_busy_catalogue_is_one_clear_line(library: Path, env: Path) -> None:
+    run("scan", library)
+    with Catalog.open(env, write=True):
+        code, _, err = run("scan", library)
+    assert code == 1
+    assert "Another photolm process is writing catalogue" in err
+    assert "Traceback" not in err
+
+
+def test_search_before_any_scan(env: Path) -> None:
+    code, _, err = run("search", "Eiffel Tower")
+    assert code == 1 and "run `photolm scan" in err
+
+
+def test_usage_error_exit_2() -> None:
+    code, _, _ = run("scan")
+    assert code == 2
+
+
+def test_python_dash_m_and_help_are_friendly() -> None:
+    res = subprocess.run([sys.executable, "-m", "photolm", "--help"], capture_output=True,
+                         text=True, check=True)
+    for command in ("scan", "search", "list", "landmarks", "info"):
+        assert command in res.stdout
+    res = subprocess.run([sys.executable, "-m", "photolm", "scan", "--help"],
+                         capture_output=True, text=True, check=True)
+    assert "--catalog" in res.stdout and "--device" in res.stdout and "--json" in res.stdout
