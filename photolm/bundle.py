@@ -45,6 +45,7 @@ PROTOTYPES_FILE = "prototypes.npz"
 LANDMARKS_FILE = "landmarks.json"
 ENV_MODEL = "PHOTOLM_MODEL"
 _UNIT_TOLERANCE = 1e-3
+MAX_INPUT_SIDE = 4096  # pixels; bounds what a (possibly edited) manifest can make us allocate
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,15 @@ class Preprocess:
             raise BundleError(f"Unknown interpolation {self.interpolation!r} in bundle.")
         if self.size <= 0 or self.resize < self.size:
             raise BundleError("Bundle preprocessing needs 0 < size <= resize.")
+        if self.resize > MAX_INPUT_SIDE:
+            raise BundleError(f"Bundle preprocessing resizes to {self.resize} px; more than "
+                              f"{MAX_INPUT_SIDE} px is not a photo model's input.")
+        # A wrong length would only fail later, inside the scan's decode threads.
+        for label, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != 3 or not all(math.isfinite(v) for v in values):
+                raise BundleError(f"Bundle preprocessing needs three finite {label} values.")
+        if any(v == 0 for v in self.std):
+            raise BundleError("Bundle preprocessing std values must not be zero.")
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,8 @@ class Landmark:
                 latitude=None if lat is None else float(lat),
                 longitude=None if lon is None else float(lon),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"Malformed landmark record {dict(data)!r}: {exc}.") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BundleError(f"Malformed landmark record {str(data)[:200]!r}: {exc}.") from None
 
 
 @dataclass(frozen=True)
@@ -291,8 +301,11 @@ def read_bundle(path: Path | str) -> Bundle:
     raw = manifest_path.read_bytes()
     try:
         manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"Bundle manifest {manifest_path} is not valid JSON ({exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: "[[[[...": valid JSON nested deeper than Python's parser goes.
+        raise BundleError(
+            f"Bundle manifest {manifest_path} is not valid JSON ({_one_line(exc)})."
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise BundleError(f"{manifest_path} is not a photolm model bundle manifest.")
     version = manifest.get("format_version")
@@ -331,10 +344,24 @@ def read_bundle(path: Path | str) -> Bundle:
             std=tuple(float(v) for v in pre["std"]),  # type: ignore[arg-type]
         )
         threshold = float(manifest["threshold"])
+        if not -1.0 <= threshold <= 1.0:  # also refuses NaN, which would match nothing
+            raise ValueError(f"threshold {threshold} is not a cosine similarity in [-1, 1]")
+        declared_dim = model_meta.get("embedding_dim")
+        declared_dim = None if declared_dim is None else int(declared_dim)
+        names = {key: str(model_meta.get(key, default)) for key, default in
+                 (("input_name", "images"), ("output_name", "embeddings"),
+                  ("precision", "fp32"))}
+        calibration = _calibration(manifest.get("calibration"))
+        metrics, provenance = _mapping(manifest, "metrics"), _mapping(manifest, "provenance")
     except BundleError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"Bundle manifest {manifest_path} is malformed ({exc!r}).") from None
+    # Any JSON can sit in a hand-edited manifest: a list where a table belongs (TypeError,
+    # AttributeError), text where a number does (ValueError), a key left out (KeyError).
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise BundleError(
+            f"Bundle manifest {manifest_path} is malformed ({_one_line(repr(exc))}); "
+            "re-export or re-install the bundle."
+        ) from None
 
     try:
         with np.load(members["prototypes"], allow_pickle=False) as tables:
@@ -344,13 +371,15 @@ def read_bundle(path: Path | str) -> Bundle:
         raise BundleError(f"Bundle {root}: cannot read {PROTOTYPES_FILE} ({exc}).") from None
     try:
         records = json.loads(members["landmarks"].read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"Bundle {root}: {LANDMARKS_FILE} is not valid JSON ({exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise BundleError(
+            f"Bundle {root}: {LANDMARKS_FILE} is not valid JSON ({_one_line(exc)})."
+        ) from None
     if not isinstance(records, list):
         raise BundleError(f"Bundle {root}: {LANDMARKS_FILE} must hold a list of landmarks.")
     landmarks = tuple(Landmark.from_json(r) for r in records)
 
-    dim = int(model_meta.get("embedding_dim", vectors.shape[-1]))
+    dim = vectors.shape[-1] if declared_dim is None else declared_dim
     if vectors.ndim != 2 or vectors.shape[1] != dim or owners.shape != (vectors.shape[0],):
         raise BundleError(f"Bundle {root}: prototype table shape {vectors.shape} is inconsistent.")
     if owners.size and (owners.min() < 0 or owners.max() >= len(landmarks)):
@@ -358,7 +387,6 @@ def read_bundle(path: Path | str) -> Bundle:
     norms = np.linalg.norm(vectors, axis=1)
     if not np.all(np.abs(norms - 1.0) < _UNIT_TOLERANCE):
         raise BundleError(f"Bundle {root}: prototype vectors are not unit length.")
-    calibration = manifest.get("calibration")
 
     return Bundle(
         path=root,
@@ -366,20 +394,47 @@ def read_bundle(path: Path | str) -> Bundle:
         bundle_id=hashlib.sha256(raw).hexdigest(),
         model_id=str(files["model"]["sha256"]),
         model_path=members["model"],
-        input_name=str(model_meta.get("input_name", "images")),
-        output_name=str(model_meta.get("output_name", "embeddings")),
-        embedding_dim=dim,
-        precision=str(model_meta.get("precision", "fp32")),
+        input_name=names["input_name"],
+        output_name=names["output_name"],
+        embedding_dim=int(dim),
+        precision=names["precision"],
         preprocess=preprocess,
         threshold=threshold,
         landmarks=landmarks,
         prototypes=vectors,
         prototype_landmark=owners,
-        calibration=Calibration(**calibration) if isinstance(calibration, dict) else None,
-        metrics=dict(manifest.get("metrics") or {}),
-        provenance=dict(manifest.get("provenance") or {}),
+        calibration=calibration,
+        metrics=metrics,
+        provenance=provenance,
         created=str(manifest.get("created", "")),
     )
+
+
+def _calibration(data: object) -> Calibration | None:
+    """The calibration record; fields a newer exporter adds are ignored, not fatal."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError(f"calibration must be a table, not {type(data).__name__}")
+    return Calibration(
+        target_fpr=float(data["target_fpr"]), fpr=float(data["fpr"]),
+        precision=float(data["precision"]), recall=float(data["recall"]),
+        positives=int(data["positives"]), negatives=int(data["negatives"]),
+    )
+
+
+def _mapping(manifest: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = manifest.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{key} must be a table, not {type(value).__name__}")
+    return dict(value)
+
+
+def _one_line(detail: object, limit: int = 200) -> str:
+    text = " ".join(str(detail).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def default_bundle_path() -> Path:

@@ -401,9 +401,18 @@ def _not_ours(path: Path) -> CatalogError:
 
 def _damaged(path: Path, detail: object) -> CatalogError:
     return CatalogError(
-        f"Catalogue {path} is damaged or unreadable ({detail}); move it aside (keep it as a "
-        "backup) and scan again, or pick another path with --catalog."
+        f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
+        "it as a backup) and scan again, or pick another path with --catalog."
     )
+
+
+def _one_line(detail: object, limit: int = 200) -> str:
+    """SQLite's integrity reports span lines ("*** in database main ***\\nPage 90: ..."):
+    the CLI promises one ``Error:`` line, so keep the findings and join them."""
+    lines = [line.strip() for line in str(detail).splitlines()]
+    findings = [line for line in lines if line and not line.startswith("***")]
+    text = "; ".join(findings) or " ".join(lines).strip() or type(detail).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _newer(path: Path, version: int) -> CatalogError:
@@ -468,9 +477,18 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _probe(path: Path, *, quick_check: bool) -> None:
-    """Look at an existing file through a read-only connection before writing to it."""
+    """Look at an existing file through a read-only connection before writing to it.
+
+    Called with the write lock held, so no other photolm writes meanwhile. Without a
+    ``-wal`` file everything is in the main file and it is opened ``immutable``: a plain
+    read-only connection to a WAL-mode file creates ``-wal``/``-shm`` beside it, which a
+    damaged catalogue (never opened for writing afterwards) would then keep as litter.
+    """
+    uri = _read_only_uri(path)
+    if not os.path.exists(os.fspath(path) + "-wal"):
+        uri += "&immutable=1"
     try:
-        conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise _damaged(path, exc) from None
     try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # exifread logs "no EXIF found" and similar at WARNING for perfectly ordinary photos; with no
 # logging configured, Python's last-resort handler would print one such line per photo during
@@ -80,6 +80,45 @@ def read_exif(path: Path | str) -> ExifInfo:
     )
 
 
+# A camera JPEG's EXIF takes exifread about 80 reads (maker notes are skipped); this is over
+# a thousand times that, and a corrupt file that sends it round a loop reaches it in well
+# under a second.
+_READ_BUDGET = 100_000
+_MAX_READ = 16 << 20  # no EXIF field is 16 MB; a count claiming more is a corrupt one
+
+
+class _ExifReadBudgetExceeded(Exception):
+    """exifread kept reading far beyond what any real EXIF block needs."""
+
+
+class _BoundedReader:
+    """The file as exifread sees it, with its work bounded.
+
+    exifread trusts the sizes and counts it finds: an ISO-BMFF box whose 64-bit size is 0
+    makes its HEIC parser read the same box forever (one such photo would hang a scan), and
+    a string count of 2**31 makes it read the rest of the file into memory. Counting and
+    capping reads bounds every loop of that kind, whichever parser it is in.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._reads = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self._reads += 1
+        if self._reads > _READ_BUDGET:
+            raise _ExifReadBudgetExceeded(f"more than {_READ_BUDGET} reads")
+        if size is None or size < 0 or size > _MAX_READ:
+            size = _MAX_READ
+        return self._handle.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+
 def _read_tags(path: Path | str) -> dict[str, Any]:
     import exifread  # imported here so commands that never read EXIF do not pay for it
 
@@ -87,7 +126,8 @@ def _read_tags(path: Path | str) -> dict[str, Any]:
         with open(path, "rb") as handle:
             try:
                 tags = exifread.process_file(
-                    handle, details=False, extract_thumbnail=False, strict=False
+                    _BoundedReader(handle), details=False, extract_thumbnail=False,
+                    strict=False,
                 )
             # exifread walks attacker-controlled offsets with plain indexing and struct
             # unpacking; on broken input it raises whatever that produces (IndexError,

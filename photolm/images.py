@@ -17,6 +17,7 @@ registration (under a lock), so the scan may call :func:`load_for_model` from ma
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 import warnings
@@ -46,6 +47,15 @@ _RESAMPLE = {
     "lanczos": Image.Resampling.LANCZOS,
 }
 
+# Pillow logs some refusals itself before raising, e.g. logger.error("More samples per pixel
+# than can be decoded: 19715") for a broken TIFF; with no logging configured, Python's
+# last-resort handler prints that on stderr beside the one warning line the scan already
+# prints for the photo (from the exception). Quieten Pillow's loggers unless the application
+# has chosen a level for them itself.
+_pil_log = logging.getLogger("PIL")
+if _pil_log.level == logging.NOTSET:
+    _pil_log.setLevel(logging.CRITICAL)
+
 _WHITE = (255, 255, 255)
 _SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
@@ -70,6 +80,8 @@ _TRANSPOSE = {
 
 _heif_lock = threading.Lock()
 _heif_registered = False
+_libtiff_lock = threading.Lock()
+_libtiff_silenced = False
 
 # Pillow reads a truncated file, hits the end and raises OSError; it also raises these for
 # malformed headers and chunks. All are "this file is damaged", never a bug of ours.
@@ -233,6 +245,8 @@ def _identify(handle: BinaryIO, path: Path, max_pixels: int) -> tuple[Image.Imag
     if _BOMB_FILTER not in warnings.filters:
         warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     heif_ready = kind in ("heic", "heif") and _enable_heif()
+    if kind == "tiff":
+        _silence_libtiff()
     try:
         img = Image.open(handle, formats=_available_formats())
     except UnidentifiedImageError:
@@ -270,6 +284,64 @@ def _enable_heif() -> bool:
             pillow_heif.register_heif_opener()
             _heif_registered = True
     return True
+
+
+def _silence_libtiff() -> None:
+    """Stop libtiff printing its own lines for damaged TIFFs, once per process.
+
+    On a corrupt LZW strip libtiff writes e.g. "LZWDecode: Not enough data at scanline 0"
+    straight to the process's stderr, beside the one warning line the scan prints for that
+    photo. Pillow installs a handler for libtiff's warnings but not for its errors; the
+    error still reaches us as Pillow's "decoder error", so dropping libtiff's global error
+    handlers loses nothing. Best effort: where the library cannot be found, nothing changes.
+    """
+    global _libtiff_silenced
+    with _libtiff_lock:
+        if _libtiff_silenced:
+            return
+        _libtiff_silenced = True
+        import ctypes
+
+        for path in _libtiff_paths():
+            try:
+                lib = ctypes.CDLL(path)  # the library already mapped: dlopen returns it
+            except OSError:
+                continue
+            for name in ("TIFFSetErrorHandler", "TIFFSetErrorHandlerExt"):
+                setter = getattr(lib, name, None)
+                if setter is not None:
+                    setter.argtypes = [ctypes.c_void_p]
+                    setter.restype = ctypes.c_void_p
+                    setter(None)  # libtiff documents NULL as "no handler"
+
+
+def _libtiff_paths() -> list[str]:
+    """The libtiff Pillow's decoder uses: as mapped into this process (Linux), else where
+    Pillow's wheels bundle it, else the system's."""
+    import glob
+    import os
+
+    paths: list[str] = []
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and "libtiff" in os.path.basename(fields[5].strip()):
+                    paths.append(fields[5].strip())
+    except OSError:  # not Linux
+        pass
+    if not paths:
+        import ctypes.util
+
+        import PIL
+
+        base = os.path.dirname(PIL.__file__)
+        paths += glob.glob(os.path.join(base, os.pardir, "pillow.libs", "libtiff*"))
+        paths += glob.glob(os.path.join(base, ".dylibs", "libtiff*"))
+        system = ctypes.util.find_library("tiff")
+        if system:
+            paths.append(system)
+    return list(dict.fromkeys(paths))
 
 
 def _unidentified_message(kind: str | None, path: Path, heif_ready: bool) -> str:

@@ -63,15 +63,18 @@ _STOPWORDS = frozenset({"the", "of", "de", "la", "le", "di", "del", "and", "in",
 def normalise(text: str) -> str:
     """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom".
 
-    Casefold comes before NFKD because casefolding can itself produce combining marks
-    ("İ" -> "i̇"), which the next step then drops. Plain ASCII skips the Unicode steps
-    (most names are ASCII; this halves the index build time). Cached because place fields
-    repeat ("India" two dozen times).
+    NFKD, casefold, NFKD again: the first NFKD turns compatibility letters into plain ones
+    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", would otherwise come out upper-case),
+    casefolding can itself produce combining marks ("İ" -> "i̇"), which the second NFKD
+    separates and the next step drops. Plain ASCII skips the Unicode steps (most names are
+    ASCII; this halves the index build time). Cached because place fields repeat ("India"
+    two dozen times).
     """
     if text.isascii():
         folded = text.lower()
     else:
-        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        compatible = unicodedata.normalize("NFKD", text)
+        decomposed = unicodedata.normalize("NFKD", compatible.casefold())
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", folded.translate(_APOSTROPHES)).strip()
 

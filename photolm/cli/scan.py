@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,7 +55,10 @@ def scan(
     that cannot be read gets one warning line and an entry in the catalogue. Exit status:
     0 when every photo was processed, 1 when some could not be.
     """
-    with reporting():
+    with reporting(), warnings.catch_warnings():
+        # Pillow warns about odd EXIF blocks ("Corrupt EXIF data", "Truncated File Read")
+        # on photos it still decodes correctly; they are not actionable, a failed photo is.
+        warnings.simplefilter("ignore", UserWarning)
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.runtime import OnnxEmbedder

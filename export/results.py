@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The README's results table, rendered from a bundle's own manifest.
+
+``python -m export.results photolm/models/default`` prints it as Markdown. Reading the
+numbers back from the shipped bundle (rather than from a log) means the table cannot
+describe a different model than the one users get.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from photolm.bundle import Bundle, read_bundle
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f} %"
+
+
+def results_markdown(bundle: Bundle) -> str:
+    """A Markdown table of the shipped model's held-out metrics and its variants."""
+    m = bundle.metrics
+    if "top1" not in m:
+        return f"Bundle {bundle.path} records no export metrics.\n"
+    cal = m.get("calibration") or {}
+    data = bundle.provenance.get("data", {})
+    photos = data.get("photos", {})
+    lines = [
+        f"Model: {bundle.name} ({bundle.precision}, "
+        f"{bundle.model_path.stat().st_size / 1e6:.1f} MB, {len(bundle.landmarks)} landmarks, "
+        f"bundle {bundle.short_id}).",
+        f"Measured on the {m.get('evaluated_on', 'held-out split')}: {m.get('images')} landmark "
+        f"photos never used for training or prototypes (training: {photos.get('train', '?')} "
+        f"photos), and {m.get('distractor_images', 0)} non-landmark photos never used to choose "
+        "the threshold.",
+        "",
+        "| metric | value |",
+        "| --- | ---: |",
+        f"| top-1 accuracy | {_pct(m.get('top1'))} |",
+        f"| top-5 accuracy | {_pct(m.get('top5'))} |",
+        f"| GAP | {float(m['gap']):.3f} |",
+        f"| false-positive rate on non-landmark photos (threshold {bundle.threshold:.3f}, "
+        f"target {_pct(cal.get('target_fpr'))}) | {_pct(m.get('fpr'))} |",
+        f"| precision / recall at the threshold | {_pct(m.get('precision_at_threshold'))} / "
+        f"{_pct(m.get('recall_at_threshold'))} |",
+    ]
+    variants = m.get("variants") or {}
+    if len(variants) > 1:
+        lines += ["", "| model | size | images/s (this CPU) | top-1 | top-5 | GAP |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for name, v in variants.items():
+            lines.append(f"| {name} | {v['size_bytes'] / 1e6:.1f} MB | {v['images_per_s']:.0f} "
+                         f"| {_pct(v['top1'])} | {_pct(v['top5'])} | {float(v['gap']):.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m export.results BUNDLE_DIR\n")
+        return 2
+    sys.stdout.write(results_markdown(read_bundle(Path(args[0]))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Landmark tags in photo metadata, written safely and reversibly (issue 5).
+
+The CLI uses four calls::
+
+    plan = plan_tags(photo, landmark, score, model_id, mode="sidecar")   # or "embed"
+    print(plan)                       # --dry-run: one line per field change
+    outcome = apply_tags(plan)        # outcome.status, outcome.message
+    remove_tags(photo)                # photolm untag: exactly what photolm wrote
+
+and :func:`gps_evidence` during a scan. See ``docs/tags.md`` for what is written where and
+why; each module's docstring explains its part:
+
+* :mod:`~photolm.tags.model` - the fields, their names and limits; :class:`TagSet`
+* :mod:`~photolm.tags.rules` - what is added and removed (pure, in memory)
+* :mod:`~photolm.tags.xmp` - a careful XMP packet editor; :mod:`~photolm.tags.marker`
+* :mod:`~photolm.tags.embedded` (exiv2), :mod:`~photolm.tags.exiftool` (HEIC)
+* :mod:`~photolm.tags.atomic` - temp file, fsync, verify, rename
+* :mod:`~photolm.tags.verify`, :mod:`~photolm.tags.imagedata` - the checks before a rename
+* :mod:`~photolm.tags.geo` - GPS distance as evidence
+
+Nothing here imports pyexiv2 until a photo is actually read or written.
+"""
+
+from photolm.tags.api import (
+    TagOutcome,
+    TagPlan,
+    TargetPlan,
+    apply_tags,
+    plan_tags,
+    plan_untag,
+    read_photolm_marker,
+    remove_tags,
+)
+from photolm.tags.atomic import TEMP_PREFIX
+from photolm.tags.geo import GeoAssessment, GeoVerdict, gps_evidence, haversine_km
+from photolm.tags.marker import PhotolmMarker
+from photolm.tags.model import PHOTOLM_NS, Entry, FieldChange, TagSet
+from photolm.tags.sidecar import sidecar_path
+
+__all__ = [
+    "PHOTOLM_NS",
+    "TEMP_PREFIX",
+    "Entry",
+    "FieldChange",
+    "GeoAssessment",
+    "GeoVerdict",
+    "PhotolmMarker",
+    "TagOutcome",
+    "TagPlan",
+    "TagSet",
+    "TargetPlan",
+    "apply_tags",
+    "gps_evidence",
+    "haversine_km",
+    "plan_tags",
+    "plan_untag",
+    "read_photolm_marker",
+    "remove_tags",
+    "sidecar_path",
+]

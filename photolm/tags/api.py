@@ -1,0 +1,614 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Plan, write and remove landmark tags: the functions the CLI calls.
+
+Every write goes: plan (read, apply :mod:`rules` in memory, list the changes) -> apply
+(read again, apply the same rules to the bytes about to be rewritten, write a temporary
+file, verify it, rename it over the original). Planning never writes, so ``--dry-run`` is
+just :func:`plan_tags` plus :meth:`TagPlan.describe`.
+
+Where tags go:
+
+* ``mode="sidecar"`` (default): an XMP sidecar beside the photo, merged if it exists.
+* ``mode="embed"``: into the photo itself, through exiv2 for JPEG, PNG and TIFF and through
+  ExifTool (when installed) for HEIC/HEIF/AVIF. Any other format, or HEIC without ExifTool,
+  falls back to a sidecar; the plan and the outcome say so in one line.
+
+Expected failures (read-only file or folder, a file that vanished, a sidecar photolm cannot
+parse, a rewrite that fails verification) raise :class:`~photolm.errors.TagError` with one
+line; the original is untouched in every case.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from photolm.bundle import Landmark
+from photolm.discovery import display_path, sniff_file
+from photolm.errors import TagError
+from photolm.tags import atomic, embedded, exiftool, rules, verify
+from photolm.tags.embedded import EmbeddedMetadata, Exiv2Error
+from photolm.tags.exiftool import ExifToolError
+from photolm.tags.marker import PhotolmMarker, read_marker
+from photolm.tags.model import IPTC_KEYWORDS, SUBJECT, XMP_LIST_FIELDS, FieldChange, TagSet
+from photolm.tags.sidecar import (
+    SIDECAR_STYLES,
+    SidecarStyle,
+    check_not_shared,
+    sidecar_path,
+)
+from photolm.tags.xmp import XmpDocument, XmpError
+
+Mode = Literal["sidecar", "embed"]
+Method = Literal["exiv2", "exiftool", "sidecar"]
+Action = Literal["tag", "untag"]
+Status = Literal["written", "unchanged", "removed", "nothing-to-remove"]
+
+EXIV2_FORMATS = frozenset({"jpeg", "png", "tiff"})
+EXIFTOOL_FORMATS = frozenset({"heic", "heif", "avif"})
+# TIFF-based camera raw files (.dng, .nef...) sniff as TIFF; photolm never rewrites them.
+_TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One file a plan rewrites: the photo itself, or its sidecar."""
+
+    path: Path
+    method: Method
+    kind: str  # sniffed image format for embedded writes, "xmp" for sidecars
+    changes: tuple[FieldChange, ...]
+    notes: tuple[str, ...] = ()
+    exists: bool = True  # False: a sidecar that will be created
+    delete: bool = False  # untag: a sidecar photolm created, now empty, will be removed
+
+
+@dataclass(frozen=True)
+class TagPlan:
+    """What :func:`apply_tags` would change for one photo. Print :meth:`describe`."""
+
+    photo: Path
+    action: Action
+    mode: Mode | Literal["any"]
+    targets: tuple[TargetPlan, ...]
+    tagset: TagSet | None = None
+    write_location: bool = False
+    photo_has_gps: bool = True
+    sidecar_style: SidecarStyle = "darktable"
+    fallback_reason: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(target.changes for target in self.targets)
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        return tuple(change for target in self.targets for change in target.changes)
+
+    def describe(self) -> list[str]:
+        """Human-readable lines: the file(s), then one line per field change, then notes."""
+        photo = display_path(self.photo)
+        lines: list[str] = []
+        if self.fallback_reason:
+            lines.append(f"{photo}: {self.fallback_reason} - will write a sidecar instead")
+        if not self.changed:
+            what = "no photolm tags to remove" if self.action == "untag" else "no change"
+            lines.append(f"{photo}: {what}")
+        for target in self.targets:
+            if not target.changes:
+                continue
+            if target.method == "sidecar":
+                state = ("remove sidecar" if target.delete
+                         else "sidecar" if target.exists else "new sidecar")
+                lines.append(f"{photo} -> {display_path(target.path)} ({state})")
+            else:
+                lines.append(f"{photo} (embedded, {target.method})")
+            lines += [f"  {change}" for change in target.changes]
+        for note in (*self.notes, *(n for t in self.targets for n in t.notes)):
+            lines.append(f"  note: {note}")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.describe())
+
+
+@dataclass(frozen=True)
+class TagOutcome:
+    """What :func:`apply_tags` did for one photo. :attr:`message` is one line for the user
+    and the catalogue."""
+
+    photo: Path
+    action: Action
+    status: Status
+    files: tuple[Path, ...] = ()  # files rewritten, created or deleted
+    changes: tuple[FieldChange, ...] = ()
+    fallback_reason: str | None = None
+    notes: tuple[str, ...] = ()
+    landmark: str | None = None
+
+    @property
+    def message(self) -> str:
+        photo = display_path(self.photo)
+        where = ", ".join(display_path(f) for f in self.files)
+        if self.status == "written":
+            text = f"tagged {photo} with {self.landmark} ({where})"
+        elif self.status == "unchanged":
+            text = f"{photo} already carries {self.landmark}: unchanged"
+        elif self.status == "removed":
+            text = f"removed photolm tags from {photo} ({where})"
+        else:
+            text = f"{photo}: no photolm tags to remove"
+        if self.fallback_reason:
+            text = f"{self.fallback_reason} - wrote a sidecar instead; {text}"
+        return text
+
+
+# --- public API ----------------------------------------------------------------------------------
+def plan_tags(
+    photo_path: Path | str,
+    landmark: Landmark,
+    score: float,
+    model_id: str,
+    *,
+    mode: Mode = "sidecar",
+    sidecar_style: SidecarStyle = "darktable",
+    write_location: bool = False,
+    photo_has_gps: bool | None = None,
+) -> TagPlan:
+    """Plan writing ``landmark`` as tags for one photo; nothing is written.
+
+    ``photo_has_gps`` (read from the photo's EXIF when ``None``) matters only with
+    ``write_location``: only photos without GPS get the landmark's position, marked as
+    estimated. Deciding *whether* to tag (threshold, user confirmation, GPS evidence) is the
+    caller's job.
+    """
+    _check_choices(mode, sidecar_style, allow_any=False)
+    photo = Path(photo_path)
+    atomic.stat_existing(photo)
+    tagset = TagSet.from_landmark(landmark, score, model_id)
+    if photo_has_gps is None:
+        photo_has_gps = _has_gps(photo)
+    method, kind, fallback = _embedding(photo) if mode == "embed" else (None, "", None)
+    if method is not None:
+        target = _embedded_target(photo, method, kind, "tag", tagset, write_location,
+                                  photo_has_gps)
+    else:
+        target = _sidecar_target(photo, sidecar_path(photo, sidecar_style), sidecar_style,
+                                 "tag", tagset, write_location, photo_has_gps)
+    return TagPlan(photo=photo, action="tag", mode=mode, targets=(target,), tagset=tagset,
+                   write_location=write_location, photo_has_gps=photo_has_gps,
+                   sidecar_style=sidecar_style, fallback_reason=fallback)
+
+
+def plan_untag(
+    photo_path: Path | str,
+    *,
+    mode: Mode | Literal["any"] = "any",
+    sidecar_style: SidecarStyle | Literal["any"] = "any",
+) -> TagPlan:
+    """Plan removing exactly what photolm wrote, wherever a photolm marker is found (the
+    photo itself and either sidecar style, unless narrowed); nothing is written."""
+    _check_choices(mode, sidecar_style, allow_any=True)
+    photo = Path(photo_path)
+    atomic.stat_existing(photo)
+    targets: list[TargetPlan] = []
+    notes: list[str] = []
+    for where, style, marker_or_note in _markers(photo, mode, sidecar_style):
+        if isinstance(marker_or_note, str):
+            notes.append(marker_or_note)
+        elif where == "embedded":
+            method, kind, _reason = _embedding(photo)
+            if method is not None:
+                targets.append(_embedded_target(photo, method, kind, "untag", None, False, True))
+        else:
+            targets.append(_sidecar_target(photo, where, style, "untag", None, False, True))
+    style_used: SidecarStyle = "darktable" if sidecar_style == "any" else sidecar_style
+    return TagPlan(photo=photo, action="untag", mode=mode, targets=tuple(targets),
+                   sidecar_style=style_used, notes=tuple(notes))
+
+
+def apply_tags(plan: TagPlan, *, keep_mtime: bool = True) -> TagOutcome:
+    """Carry out ``plan`` (from :func:`plan_tags` or :func:`plan_untag`).
+
+    Each file is re-read and the rules re-applied to what is on disk now, so a plan made a
+    while ago never overwrites changes made since. ``keep_mtime`` keeps an embedded photo's
+    modification time (sidecars always get a new one, which is how darktable and digiKam
+    notice them).
+    """
+    files: list[Path] = []
+    changes: list[FieldChange] = []
+    notes: list[str] = list(plan.notes)
+    for target in plan.targets:
+        if target.method == "sidecar":
+            done, target_changes, target_notes = _apply_sidecar(plan, target)
+        else:
+            done, target_changes, target_notes = _apply_embedded(plan, target, keep_mtime)
+        notes += target_notes
+        if done:
+            files.append(target.path)
+            changes += target_changes
+    status: Status
+    if plan.action == "tag":
+        status = "written" if files else "unchanged"
+    else:
+        status = "removed" if files else "nothing-to-remove"
+    return TagOutcome(
+        photo=plan.photo, action=plan.action, status=status,
+        files=tuple(files), changes=tuple(changes), fallback_reason=plan.fallback_reason,
+        notes=tuple(dict.fromkeys(notes)),
+        landmark=plan.tagset.name if plan.tagset else None,
+    )
+
+
+def remove_tags(
+    photo_path: Path | str,
+    *,
+    mode: Mode | Literal["any"] = "any",
+    sidecar_style: SidecarStyle | Literal["any"] = "any",
+    keep_mtime: bool = True,
+) -> TagOutcome:
+    """Remove exactly what photolm wrote (see :func:`plan_untag`)."""
+    return apply_tags(plan_untag(photo_path, mode=mode, sidecar_style=sidecar_style),
+                      keep_mtime=keep_mtime)
+
+
+def read_photolm_marker(
+    photo_path: Path | str,
+    *,
+    mode: Mode | Literal["any"] = "any",
+    sidecar_style: SidecarStyle | Literal["any"] = "any",
+) -> PhotolmMarker | None:
+    """The first photolm marker found for the photo (embedded, then darktable-style, then
+    Lightroom-style sidecar), with ``source`` and ``embedded`` set; ``None`` if there is none.
+    """
+    _check_choices(mode, sidecar_style, allow_any=True)
+    photo = Path(photo_path)
+    atomic.stat_existing(photo)
+    for where, _style, marker in _markers(photo, mode, sidecar_style):
+        if isinstance(marker, PhotolmMarker):
+            if where == "embedded":
+                return marker.located(photo, embedded=True)
+            return marker.located(where, embedded=False)
+    return None
+
+
+# --- choosing where ------------------------------------------------------------------------------
+def _check_choices(mode: str, style: str, *, allow_any: bool) -> None:
+    modes = ("sidecar", "embed", *(("any",) if allow_any else ()))
+    styles = (*SIDECAR_STYLES, *(("any",) if allow_any else ()))
+    if mode not in modes:
+        raise ValueError(f"unknown tag mode {mode!r}; use one of {modes}")
+    if style not in styles:
+        raise ValueError(f"unknown sidecar style {style!r}; use one of {styles}")
+
+
+def _has_gps(photo: Path) -> bool:
+    from photolm.exif import read_exif
+
+    info = read_exif(photo)
+    return info.latitude is not None and info.longitude is not None
+
+
+def _sniff(photo: Path) -> str | None:
+    try:
+        return sniff_file(photo)
+    except FileNotFoundError:
+        raise TagError(f"file vanished: {display_path(photo)}") from None
+    except OSError as exc:
+        raise TagError(f"cannot read {display_path(photo)}: {exc.strerror}") from None
+
+
+def _embedding(photo: Path) -> tuple[Method | None, str, str | None]:
+    """``(method, format, None)`` when photolm can write into ``photo``, else
+    ``(None, format, why not)``."""
+    kind = _sniff(photo) or "unknown"
+    ext = photo.suffix.lower() or "(no extension)"
+    if kind in EXIV2_FORMATS and (kind != "tiff" or ext in _TIFF_EXTENSIONS):
+        return "exiv2", kind, None
+    if kind in EXIFTOOL_FORMATS:
+        if exiftool.exiftool_path() is not None:
+            return "exiftool", kind, None
+        return None, kind, (f"cannot embed into {ext} without ExifTool "
+                            f"(exiv2 cannot write {kind.upper()})")
+    return None, kind, f"unsupported format for embedding: {ext}"
+
+
+def _markers(photo: Path, mode: str, style: str
+             ) -> Iterator[tuple[Path | Literal["embedded"], SidecarStyle,
+                                 PhotolmMarker | str]]:
+    """Every place holding a photolm marker for ``photo``: ``(where, style, marker)``, or
+    ``(where, style, note)`` when a place could not be checked."""
+    if mode in ("any", "embed"):
+        method, _kind, _reason = _embedding(photo)
+        if method is not None:
+            try:
+                doc = _embedded_xmp_quick(photo, method)
+            except (XmpError, Exiv2Error, ExifToolError) as exc:
+                yield "embedded", "darktable", f"could not check the photo's own XMP: {exc}"
+            else:
+                marker = read_marker(doc)
+                if marker is not None:
+                    yield "embedded", "darktable", marker
+    if mode in ("any", "sidecar"):
+        styles = [s for s in SIDECAR_STYLES if style in ("any", s)]
+        for one_style in styles:
+            path = sidecar_path(photo, one_style)
+            if not path.exists():
+                continue
+            data, _st = atomic.read_bytes(path)
+            try:
+                marker = read_marker(XmpDocument.parse(data))
+            except XmpError as exc:
+                yield path, one_style, f"could not read {display_path(path)}: {exc}"
+                continue
+            if marker is not None and marker.photo_name in (None, _photo_name(photo)):
+                yield path, one_style, marker
+
+
+def _embedded_xmp_quick(photo: Path, method: Method) -> XmpDocument:
+    if method == "exiv2":
+        packet = embedded.read_file_metadata(photo).packet
+    else:
+        data, _st = atomic.read_bytes(photo)
+        packet = exiftool.read_xmp_packet(data)
+    return _parse_packet(packet)
+
+
+# --- embedded ------------------------------------------------------------------------------------
+@dataclass
+class _Embedded:
+    """One read of a photo for an embedded write, with what verification needs later."""
+
+    data: bytes
+    stat: os.stat_result
+    snapshot: rules.Snapshot
+    meta: EmbeddedMetadata | None = None  # exiv2
+    tags: dict[str, object] = field(default_factory=dict)  # exiftool
+    packet: bytes = b""  # exiftool: the XMP packet as read
+
+
+def _read_embedded(photo: Path, method: Method, kind: str) -> _Embedded:
+    data, st = atomic.read_bytes(photo)
+    where = display_path(photo)
+    try:
+        if method == "exiv2":
+            meta = embedded.read_metadata(data)
+            return _Embedded(data, st, _exiv2_snapshot(meta, kind), meta=meta)
+        packet = exiftool.read_xmp_packet(data)
+        tags = exiftool.stable_tags(exiftool.read_tags(data))
+        return _Embedded(data, st, rules.Snapshot(_parse_packet(packet)), tags=tags,
+                         packet=packet)
+    except (Exiv2Error, ExifToolError) as exc:
+        raise TagError(f"cannot read the metadata of {where}: {exc}") from None
+    except XmpError as exc:
+        raise TagError(f"the XMP in {where} cannot be edited safely ({exc}); nothing "
+                       "written") from None
+
+
+def _parse_packet(packet: bytes | str) -> XmpDocument:
+    """An empty packet is an empty document (the photo has no XMP yet)."""
+    return XmpDocument.parse(packet) if packet.strip() else XmpDocument.new()
+
+
+def _exiv2_snapshot(meta: EmbeddedMetadata, kind: str) -> rules.Snapshot:
+    iptc, note = embedded.decode_iptc(meta.iptc)
+    return rules.Snapshot(xmp=_parse_packet(meta.packet), iptc=iptc, exif=dict(meta.exif),
+                          xp_keywords=kind == "jpeg", iptc_note=note)
+
+
+def _compute(action: Action, snap: rules.Snapshot, tagset: TagSet | None,
+             options: rules.TagOptions, seeds: dict[str, list[str]]
+             ) -> tuple[rules.Snapshot, list[FieldChange], list[str]]:
+    if action == "tag":
+        if tagset is None:  # a TagPlan built by hand without a landmark
+            raise ValueError("a tag plan needs a tagset")
+        return rules.retag(snap, tagset, options, seeds=seeds)
+    return rules.unmark(snap)
+
+
+def _embedded_target(photo: Path, method: Method, kind: str, action: Action,
+                     tagset: TagSet | None, write_location: bool,
+                     photo_has_gps: bool) -> TargetPlan:
+    # A symbolic link stays a link: the file it points to is the one rewritten.
+    photo = Path(os.path.realpath(photo))
+    st = atomic.stat_existing(photo)
+    atomic.check_writable_file(photo, st)
+    atomic.check_writable_folder(photo.parent, f"write into {display_path(photo)} (photolm "
+                                               "writes a temporary copy beside it first)")
+    read = _read_embedded(photo, method, kind)
+    options = rules.TagOptions(write_location=write_location, photo_has_gps=photo_has_gps)
+    _work, changes, notes = _compute(action, read.snapshot, tagset, options, {})
+    return TargetPlan(photo, method, kind, tuple(changes), tuple(notes))
+
+
+def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
+                    ) -> tuple[bool, list[FieldChange], list[str]]:
+    photo, method, kind = target.path, target.method, target.kind
+    read = _read_embedded(photo, method, kind)
+    options = rules.TagOptions(write_location=plan.write_location,
+                               photo_has_gps=plan.photo_has_gps)
+    work, changes, notes = _compute(plan.action, read.snapshot, plan.tagset, options, {})
+    if not changes:
+        return False, [], notes
+    try:
+        if method == "exiv2":
+            new = embedded.write_metadata(
+                read.data,
+                packet="" if work.xmp.is_empty() else work.xmp.to_text(),
+                iptc=_changed(read.snapshot.iptc, work.iptc),
+                exif=_changed(read.snapshot.exif, work.exif),
+            )
+        else:
+            new = exiftool.write_xmp_packet(
+                read.data, None if work.xmp.is_empty() else work.xmp.to_bytes())
+    except (Exiv2Error, ExifToolError) as exc:
+        raise TagError(f"cannot write tags into {display_path(photo)}: {exc}; the original "
+                       "is untouched") from None
+
+    def check(temp: Path) -> None:
+        written = temp.read_bytes()
+        _verify_embedded(read, kind, written, work)
+
+    atomic.replace_file(photo, new, verify=check, original=read.stat, keep_mtime=keep_mtime)
+    return True, changes, notes
+
+
+def _changed(before: dict[str, object] | None, after: dict[str, object] | None
+             ) -> dict[str, object]:
+    """exiv2 key -> new value (``None`` deletes) for every key that differs."""
+    if before is None or after is None:
+        return {}
+    return {k: after.get(k) for k in before.keys() | after.keys()
+            if before.get(k) != after.get(k)}
+
+
+def _verify_embedded(read: _Embedded, kind: str, written: bytes,
+                     expected: rules.Snapshot) -> None:
+    from photolm.tags.imagedata import check_same_image_data
+
+    check_same_image_data(kind, read.data, written)
+    if read.meta is not None:  # exiv2
+        after = embedded.read_metadata(written)
+        verify.check_fields(expected, _exiv2_snapshot(after, kind))
+        verify.check_xmp_lists(expected, after.xmp)
+        verify.check_unmanaged(read.meta, after)
+        return
+    packet = exiftool.read_xmp_packet(written)
+    verify.check_fields(expected, rules.Snapshot(_parse_packet(packet)))
+    verify.check_same_tags(read.tags, exiftool.stable_tags(exiftool.read_tags(written)))
+    before_xmp = _exiv2_view(read.packet)
+    after_xmp = _exiv2_view(packet)
+    verify.check_xmp_lists(expected, after_xmp)
+    verify.check_unmanaged_xmp(before_xmp, after_xmp)
+
+
+def _exiv2_view(packet: bytes) -> dict[str, object]:
+    """exiv2's reading of a bare XMP packet (an independent parser from ours)."""
+    if not packet.strip():
+        return {}
+    if not packet.lstrip().startswith((b"<?xml", b"<?xpacket")):
+        packet = b'<?xml version="1.0" encoding="UTF-8"?>\n' + packet
+    return embedded.read_metadata(packet).xmp
+
+
+# --- sidecars ------------------------------------------------------------------------------------
+def _photo_name(photo: Path) -> str:
+    """The photo's file name as the marker records it: XMP is UTF-8 text, so bytes that are
+    not valid UTF-8 appear as ``\\xNN`` (the same spelling everywhere photolm prints paths)."""
+    return display_path(photo.name)
+
+
+@dataclass
+class _Sidecar:
+    path: Path
+    exists: bool
+    data: bytes
+    stat: os.stat_result | None
+    snapshot: rules.Snapshot
+
+
+def _read_sidecar(photo: Path, path: Path) -> _Sidecar:
+    where = display_path(path)
+    if path.exists():
+        st = atomic.stat_existing(path)
+        atomic.check_writable_file(path, st)
+        atomic.check_writable_folder(path.parent, f"write sidecar {where}")
+        data, st = atomic.read_bytes(path)
+        try:
+            doc = XmpDocument.parse(data)
+        except XmpError as exc:
+            raise TagError(f"cannot merge into sidecar {where}: {exc}; left it untouched"
+                           ) from None
+        marker = read_marker(doc)
+        if marker is not None and marker.photo_name not in (None, _photo_name(photo)):
+            raise TagError(f"sidecar {where} holds photolm tags for {marker.photo_name}, not "
+                           f"{_photo_name(photo)}; use the darktable style "
+                           f"({_photo_name(photo)}.xmp)")
+        return _Sidecar(path, True, data, st, rules.Snapshot(doc))
+    atomic.check_writable_folder(path.parent, f"create sidecar {where}")
+    return _Sidecar(path, False, b"", None, rules.Snapshot(XmpDocument.new()))
+
+
+def _photo_seeds(photo: Path, doc: XmpDocument) -> tuple[dict[str, list[str]], list[str]]:
+    """The photo's own keyword lists, for the lists the sidecar lacks (see rules.tag)."""
+    if all(doc.has(spec.ns, spec.name) for spec in XMP_LIST_FIELDS):
+        return {}, []
+    try:
+        meta = embedded.read_file_metadata(photo)
+    except Exiv2Error as exc:
+        return {}, [f"could not read the photo's own keywords ({exc}); the sidecar lists "
+                    "only photolm's"]
+    seeds: dict[str, list[str]] = {}
+    for spec in XMP_LIST_FIELDS:
+        value = meta.xmp.get(verify.exiv2_key(spec))
+        items = [value] if isinstance(value, str) else list(value or [])
+        if items:
+            seeds[spec.id] = [str(item) for item in items]
+    if SUBJECT.id not in seeds:  # no XMP keywords: the IPTC ones are the photo's keywords
+        iptc, _note = embedded.decode_iptc(meta.iptc)
+        keywords = (iptc or {}).get(IPTC_KEYWORDS.key)
+        if keywords:
+            seeds[SUBJECT.id] = list(keywords) if isinstance(keywords, list) else [keywords]
+    return seeds, []
+
+
+def _sidecar_compute(photo: Path, sidecar: _Sidecar, action: Action, tagset: TagSet | None,
+                     write_location: bool, photo_has_gps: bool
+                     ) -> tuple[rules.Snapshot, list[FieldChange], list[str]]:
+    seeds: dict[str, list[str]] = {}
+    notes: list[str] = []
+    if action == "tag":
+        seeds, notes = _photo_seeds(photo, sidecar.snapshot.xmp)
+    options = rules.TagOptions(write_location=write_location, photo_has_gps=photo_has_gps,
+                               photo_name=_photo_name(photo),
+                               creating_sidecar=not sidecar.exists)
+    work, changes, more = _compute(action, sidecar.snapshot, tagset, options, seeds)
+    return work, changes, notes + more
+
+
+def _sidecar_target(photo: Path, path: Path, style: SidecarStyle, action: Action,
+                    tagset: TagSet | None, write_location: bool,
+                    photo_has_gps: bool) -> TargetPlan:
+    check_not_shared(photo, path, style)
+    sidecar = _read_sidecar(photo, path)
+    work, changes, notes = _sidecar_compute(photo, sidecar, action, tagset, write_location,
+                                            photo_has_gps)
+    return TargetPlan(path, "sidecar", "xmp", tuple(changes), tuple(notes),
+                      exists=sidecar.exists, delete=_deletes(sidecar, work))
+
+
+def _deletes(sidecar: _Sidecar, work: rules.Snapshot) -> bool:
+    """A sidecar photolm created and whose every property photolm has now removed."""
+    marker = read_marker(sidecar.snapshot.xmp)
+    return bool(sidecar.exists and marker and marker.created_sidecar and work.xmp.is_empty())
+
+
+def _apply_sidecar(plan: TagPlan, target: TargetPlan) -> tuple[bool, list[FieldChange], list[str]]:
+    photo = plan.photo
+    atomic.stat_existing(photo)
+    sidecar = _read_sidecar(photo, target.path)
+    work, changes, notes = _sidecar_compute(photo, sidecar, plan.action, plan.tagset,
+                                            plan.write_location, plan.photo_has_gps)
+    if not changes:
+        return False, [], notes
+    if _deletes(sidecar, work) and sidecar.stat is not None:
+        atomic.delete_file(sidecar.path, original=sidecar.stat)
+        return True, changes, notes
+    new = work.xmp.to_bytes()
+
+    def check(temp: Path) -> None:
+        written = temp.read_bytes()
+        verify.check_fields(work, rules.Snapshot(XmpDocument.parse(written)))
+        before = embedded.read_metadata(sidecar.data).xmp if sidecar.exists else {}
+        after = embedded.read_metadata(written).xmp
+        verify.check_xmp_lists(work, after)
+        verify.check_unmanaged_xmp(before, after)
+
+    atomic.replace_file(sidecar.path, new, verify=check, original=sidecar.stat,
+                        keep_mtime=False)
+    return True, changes, notes
+

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Reproduce photolm's embedded default model end to end, on a CPU, from the shared photos:
+#
+#     scripts/build_default_model.sh            # from anywhere; runs in the repository root
+#
+# Stages: [trainer clean] -> trainer fit -> photolm-export -> timings and a results table.
+# Every parameter below can be overridden from the environment, e.g. a smoke test:
+#
+#     RUN=runs/smoke BUNDLE=runs/smoke/bundle EPOCHS=1 \
+#     FIT_EXTRA="--max-steps-per-epoch 2" scripts/build_default_model.sh
+#
+# Outputs: $RUN/{config.json,log.jsonl,best.pt,...} from the trainer, the bundle in $BUNDLE
+# (photolm/models/default: shipped as package data), $RUN/export.json (the export report),
+# $RUN/RESULTS.md (the README's results table) and $RUN/TIMINGS.txt (wall time per stage).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# --- parameters ---------------------------------------------------------------------------
+PYTHON=${PYTHON:-.venv/bin/python}
+DATA_ROOT=${DATA_ROOT:-../shared/data}
+DATA=${DATA:-"$DATA_ROOT/wonders $DATA_ROOT/landmarks-extra"}
+DISTRACTORS=${DISTRACTORS:-$DATA_ROOT/distractors}
+RUN=${RUN:-runs/default}
+BUNDLE=${BUNDLE:-photolm/models/default}
+FORCE=${FORCE:-0}                    # 1: delete an existing $RUN first
+CLEAN=${CLEAN:-0}                    # 1: drop outliers found by `trainer clean` before fitting
+# training
+BACKBONE=${BACKBONE:-tf_efficientnet_lite0}
+IMAGE_SIZE=${IMAGE_SIZE:-160}
+EPOCHS=${EPOCHS:-12}
+BATCH_SIZE=${BATCH_SIZE:-32}
+FREEZE_STAGES=${FREEZE_STAGES:-3}
+LOSS=${LOSS:-arcface}
+SPLIT=${SPLIT:-80/10/10}             # train/val/holdout: val picks the epoch, holdout measures
+SEED=${SEED:-0}
+FIT_EXTRA=${FIT_EXTRA:-}             # more `trainer fit` options, word-split
+# export
+QUANTIZE=${QUANTIZE:-int8}           # none | int8 | fp16; int8 is refused if top-1 drops >1 pt
+PROTOTYPES=${PROTOTYPES:-mean}       # mean | kmeans | head
+TARGET_FPR=${TARGET_FPR:-0.02}
+EXPORT_EXTRA=${EXPORT_EXTRA:-}       # more `photolm-export` options, word-split
+
+# --- helpers --------------------------------------------------------------------------------
+TIMINGS="$RUN/TIMINGS.txt"
+START_ALL=$(date +%s)
+
+stage() {  # stage NAME COMMAND...: run, time and log one stage
+    local name=$1
+    shift
+    echo "==> $name: $*" >&2
+    local start
+    start=$(date +%s)
+    "$@"
+    local took=$(( $(date +%s) - start ))
+    printf '%-8s %6d s   %s\n' "$name" "$took" "$*" >> "$TIMINGS"
+}
+
+if [[ -e "$RUN/best.pt" || -e "$RUN/last.pt" ]]; then
+    if [[ "$FORCE" == 1 ]]; then
+        rm -rf -- "$RUN"
+    else
+        echo "Error: $RUN already holds a run; set FORCE=1 to rebuild it from scratch." >&2
+        exit 1
+    fi
+fi
+mkdir -p "$RUN"
+{
+    echo "# photolm default model build, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "# commit $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes)')"
+    echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //')"
+    echo "# stage    seconds  command"
+} > "$TIMINGS"
+
+# --- stages -----------------------------------------------------------------------------------
+# shellcheck disable=SC2086  # DATA, FIT_EXTRA and EXPORT_EXTRA are word lists on purpose
+{
+    FILTER=()
+    if [[ "$CLEAN" == 1 ]]; then
+        stage clean "$PYTHON" -m trainer clean $DATA --out "$RUN/clean"
+        FILTER=(--exclude-list "$RUN/clean/outliers.txt")
+    fi
+
+    stage fit "$PYTHON" -m trainer fit $DATA --out "$RUN" \
+        --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
+        --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
+        --split "$SPLIT" --seed "$SEED" "${FILTER[@]}" $FIT_EXTRA
+
+    stage export "$PYTHON" -m export "$RUN/best.pt" --out "$BUNDLE" --overwrite \
+        --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize "$QUANTIZE" \
+        --prototypes "$PROTOTYPES" --report "$RUN/export.json" $EXPORT_EXTRA
+}
+
+"$PYTHON" -m export.results "$BUNDLE" > "$RUN/RESULTS.md"
+TOTAL=$(( $(date +%s) - START_ALL ))
+printf '%-8s %6d s\n' "total" "$TOTAL" >> "$TIMINGS"
+cat "$RUN/RESULTS.md"
+echo
+cat "$TIMINGS"

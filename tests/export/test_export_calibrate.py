@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Threshold calibration on planted scores: the chosen value, ties, rates and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from export.calibrate import calibrate_threshold, rates_at
+from export.errors import ExportError
+from photolm.bundle import Landmark
+from photolm.matching import Matcher
+
+
+def _above(value: float) -> float:
+    return float(np.nextafter(np.float32(value), np.float32(np.inf), dtype=np.float32))
+
+
+def test_picks_just_above_the_third_highest_distractor_for_2_percent_of_100() -> None:
+    distractors = np.arange(100, dtype=np.float32) / 100  # 0.00 ... 0.99
+    result = calibrate_threshold([0.99, 0.5], [True, True], distractors, target_fpr=0.02)
+    # 2 of 100 may pass: 0.99 and 0.98; 0.97 must not.
+    assert result.threshold == _above(0.97)
+    assert result.rates.fpr == pytest.approx(0.02)
+    assert result.rates.tagged_distractors == 2
+    # It is the smallest such threshold: at 0.97 itself the FPR is over the target.
+    assert rates_at(float(np.float32(0.97)), [], [], distractors).fpr > 0.02
+
+
+def test_ties_at_the_boundary_are_all_rejected() -> None:
+    distractors = np.array([0.9, 0.8, 0.8, 0.8] + [0.1] * 46, dtype=np.float32)
+    result = calibrate_threshold([0.95], [True], distractors, target_fpr=0.04)  # 2 allowed
+    assert result.threshold == _above(0.8)
+    assert result.rates.tagged_distractors == 1  # 0.9 only: the three 0.8s stand or fall together
+    assert result.rates.fpr == pytest.approx(0.02)
+
+
+def test_precision_and_recall_at_the_chosen_threshold() -> None:
+    distractors = np.array([0.6, 0.3, 0.2, 0.1], dtype=np.float32)
+    landmark_scores = [0.9, 0.8, 0.7, 0.65, 0.5, 0.4]
+    correct = [True, True, False, True, True, False]
+    result = calibrate_threshold(landmark_scores, correct, distractors, target_fpr=0.25)
+    assert result.threshold == _above(0.3)  # one of four distractors (0.6) may pass
+    r = result.rates
+    # tagged: landmarks 0.9, 0.8, 0.7 (wrong), 0.65, 0.5, 0.4 (wrong) + distractor 0.6
+    assert (r.tagged_landmarks, r.correct_landmarks, r.tagged_distractors) == (6, 4, 1)
+    assert r.precision == pytest.approx(4 / 7)
+    assert r.recall == pytest.approx(4 / 6)
+    assert (r.positives, r.negatives) == (6, 4)
+    cal = result.to_calibration()
+    assert (cal.target_fpr, cal.fpr, cal.positives) == (0.25, 0.25, 6)
+
+
+def test_threshold_behaves_identically_in_photolm_matcher() -> None:
+    """photolm compares float32 scores with ``>=``; the calibrated FPR must hold there."""
+    rng = np.random.default_rng(3)
+    angles = rng.uniform(0.2, 1.4, size=200)
+    embeddings = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+    matcher = Matcher(np.array([[1.0, 0.0]], dtype=np.float32), np.array([0]),
+                      [Landmark("x", "X")], threshold=0.0)
+    scores = matcher.landmark_scores(embeddings)[:, 0]
+    result = calibrate_threshold([0.99], [True], scores, target_fpr=0.05)
+    tagged = Matcher(matcher.prototypes, matcher.owner, matcher.landmarks,
+                     threshold=result.threshold).match(embeddings)
+    assert sum(m.landmark is not None for m in tagged) == 10 == result.rates.tagged_distractors
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1, 0.875, width=32), min_size=1, max_size=60),  # < 1: 1.0 errors
+    st.sampled_from([0.0, 0.01, 0.02, 0.05, 0.1, 0.5]),
+)
+def test_fpr_never_exceeds_target_and_threshold_is_minimal(scores: list[float],
+                                                           target: float) -> None:
+    result = calibrate_threshold([0.5], [True], scores, target_fpr=target)
+    assert result.rates.fpr <= target + 1e-12
+    lower = float(np.nextafter(np.float32(result.threshold), np.float32(-np.inf),
+                               dtype=np.float32))
+    if result.threshold > -1.0:
+        assert rates_at(lower, [0.5], [True], scores).fpr > target
+
+
+def test_target_one_tags_everything() -> None:
+    assert calibrate_threshold([0.2], [True], [0.1, 0.9], target_fpr=1.0).threshold == -1.0
+
+
+@pytest.mark.parametrize(
+    ("landmarks", "distractors", "target", "message"),
+    [
+        ([0.5], [], 0.02, "--distractors"),
+        ([], [0.1], 0.02, "validation split is empty"),
+        ([0.5], [0.1], 1.5, "must lie in [0, 1]"),
+        ([0.5], [1.0, 1.0, 0.2], 0.02, "same embedding"),
+        ([np.nan], [0.1], 0.02, "finite"),
+    ],
+)
+def test_impossible_calibrations_are_clear_errors(landmarks: list[float],
+                                                  distractors: list[float], target: float,
+                                                  message: str) -> None:
+    with pytest.raises(ExportError) as info:
+        calibrate_threshold(landmarks, [True] * len(landmarks), distractors, target_fpr=target)
+    assert message in str(info.value)

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Ctrl-C during a scan stops cleanly and keeps every batch finished so far."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from photolm.catalog import Catalog
+from tests.tinybundle import COLOURS, write_photo
+
+SLOW_SCAN = """
+import sys, time
+import photolm.scan as scan
+real = scan.load_for_model
+def slow(*a, **k):
+    time.sleep(0.05)
+    return real(*a, **k)
+scan.load_for_model = slow
+from photolm.cli.app import main
+sys.argv = ["photolm", "scan", sys.argv[1], "--batch-size", "4", "--workers", "1", "--json"]
+main()
+"""
+
+
+def test_sigint_keeps_finished_batches_and_next_scan_completes(
+    tmp_path: Path, tiny_bundle_dir: Path
+) -> None:
+    photos = tmp_path / "photos"
+    colours = list(COLOURS.values())
+    for i in range(80):
+        write_photo(photos / f"p{i:03d}.jpg", colours[i % len(colours)])
+    catalog = tmp_path / "cat.sqlite"
+    env = {**os.environ, "PHOTOLM_MODEL": str(tiny_bundle_dir), "PHOTOLM_CATALOG": str(catalog)}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SCAN, str(photos)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some batches are stored
+        time.sleep(0.2)
+        if catalog.exists():
+            try:
+                with Catalog.open(catalog, write=False) as cat:
+                    if cat.stats()["photos"] >= 8:
+                        break
+            except Exception:  # the catalogue may be mid-creation; poll again
+                continue
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with Catalog.open(catalog, write=False) as cat:
+        kept = cat.stats()["photos"]
+    assert 8 <= kept < 80
+    assert kept % 4 == 0  # whole batches only
+
+    done = subprocess.run([sys.executable, "-m", "photolm", "scan", str(photos), "--json"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Catalog.open(catalog, write=False) as cat:
+        assert cat.stats()["photos"] == 80

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Dataset discovery, label-space merging and the deterministic stratified split."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from trainer.config import parse_split
+from trainer.data import DatasetIndex, discover, split_dataset
+from trainer.errors import DataError
+
+
+def test_discovers_nested_sources_and_merges_by_display_name(tmp_path, dataset_factory):
+    flat = dataset_factory(tmp_path / "flat", per_class=3,
+                           classes={"taj_mahal": ("ellipse", (250, 250, 250))})
+    (flat / "classes.csv").write_text(
+        "folder,name,aliases,city,country,latitude,longitude\n"
+        "taj_mahal,Taj Mahal,,Agra,India,27.1751,78.0421\n", encoding="utf-8")
+    nested = tmp_path / "nested"
+    dataset_factory(nested / "src_a", per_class=2,
+                    classes={"Taj_Mahal": ("ellipse", (1, 1, 1)),
+                             "Big_Ben": ("polygon", (9, 9, 9))})
+    dataset_factory(nested / "src_b", per_class=2, classes={"TajM": ("rectangle", (5, 5, 5))})
+    (nested / "classes.csv").write_text(
+        "source,folder,name,aliases,city,country,latitude,longitude\n"
+        "src_a,Taj_Mahal,Taj Mahal,Taj;Tajmahal,Agra,India,27.1751,78.0421\n"
+        "src_b,TajM,Taj Mahal,Crown of Palaces,,,,\n", encoding="utf-8")
+
+    index = discover([flat, nested])
+
+    ids = [c.id for c in index.classes]
+    assert ids == ["big-ben", "taj-mahal"]  # sorted ids; folder-derived name for Big_Ben
+    taj = index.classes[1]
+    assert taj.name == "Taj Mahal" and taj.city == "Agra" and taj.latitude == pytest.approx(27.1751)
+    assert taj.aliases == ("Taj", "Tajmahal", "Crown of Palaces")
+    assert index.classes[0].name == "Big Ben" and index.classes[0].city is None
+    assert index.class_counts() == [2, 3 + 2 + 2]
+    assert all(Path(s.path).is_absolute() for s in index.samples)
+
+
+def test_reads_google_landmarks_v2_layout(tmp_path, dataset_factory):
+    root = tmp_path / "gldv2"
+    ids = {"7": ["abc0001", "abd0002"], "42": ["f000003"]}
+    rows = ["id,url,landmark_id"]
+    for landmark, images in ids.items():
+        for image_id in images:
+            rows.append(f"{image_id},http://example.invalid/{image_id},{landmark}")
+            target = root / "train" / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.jpg"
+            dataset_factory(tmp_path / "tmp", per_class=1,
+                            classes={"x": ("ellipse", (1, 2, 3))})
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "tmp" / "x" / "00.jpg").rename(target)
+    rows.append("zzz9999,http://example.invalid/missing,42")  # listed but not downloaded
+    (root / "train.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (root / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n7,http://commons.wikimedia.org/wiki/Category:Happy_Valley\n",
+        encoding="utf-8")
+
+    index = discover([root])
+
+    names = {c.name: index.class_counts()[i] for i, c in enumerate(index.classes)}
+    assert names == {"Happy Valley": 2, "GLDv2 landmark 42": 1}
+    assert any("not on disk" in note for note in index.notes)
+
+
+def test_file_list_and_exclude_list_filter_photos(tiny_data, tmp_path):
+    everything = discover([tiny_data])
+    keep = [s.path for s in everything.samples][:10]
+    (tmp_path / "keep.txt").write_text("\n".join(keep) + "\n", encoding="utf-8")
+    (tmp_path / "drop.txt").write_text(keep[0] + "\n", encoding="utf-8")
+    filtered = discover([tiny_data], file_list=tmp_path / "keep.txt",
+                        exclude_list=tmp_path / "drop.txt")
+    assert sorted(s.path for s in filtered.samples) == sorted(keep[1:])
+
+
+def test_missing_root_is_a_one_line_error(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        discover([tmp_path / "nope"])
+
+
+def _index(sizes: dict[str, int], tmp: Path, dataset_factory) -> DatasetIndex:
+    classes = {name: ("ellipse", (i, i, i)) for i, name in enumerate(sizes)}
+    root = tmp / "split"
+    for name, count in sizes.items():
+        dataset_factory(root, per_class=count, classes={name: classes[name]})
+    return discover([root])
+
+
+def test_split_is_deterministic_stratified_and_reports_small_classes(tmp_path, dataset_factory):
+    index = _index({"big": 20, "mid": 10, "tiny": 2}, tmp_path, dataset_factory)
+    val, holdout = parse_split("72/18/10")
+    assert (val, holdout) == pytest.approx((0.18, 0.10))
+
+    first = split_dataset(index, val_ratio=val, holdout_ratio=holdout, seed=3)
+    shuffled = DatasetIndex(index.classes, random.Random(1).sample(index.samples,
+                                                                   len(index.samples)),
+                            index.roots)
+    again = split_dataset(shuffled, val_ratio=val, holdout_ratio=holdout, seed=3)
+    other_seed = split_dataset(index, val_ratio=val, holdout_ratio=holdout, seed=4)
+
+    def paths(part):
+        return sorted(s.path for s in part)
+
+    for name in ("train", "val", "holdout"):
+        assert paths(first.part(name)) == paths(again.part(name))  # order-independent
+    assert paths(first.val) != paths(other_seed.val)
+    assert not set(paths(first.train)) & set(paths(first.val) + paths(first.holdout))
+    assert not set(paths(first.val)) & set(paths(first.holdout))
+    assert len(first.train) + len(first.val) + len(first.holdout) == len(index.samples)
+
+    def per_class(part):
+        counts = {c.name: 0 for c in index.classes}
+        for sample in part:
+            counts[index.classes[sample.label].name] += 1
+        return counts
+
+    # round(20 * .18) = 4 val, round(20 * .1) = 2 holdout; 10 -> 2 and 1; "tiny" stays in train
+    assert per_class(first.val) == {"Big": 4, "Mid": 2, "Tiny": 0}
+    assert per_class(first.holdout) == {"Big": 2, "Mid": 1, "Tiny": 0}
+    assert first.too_small == ["Tiny"]
+
+
+def test_taj_mahal_merges_across_the_shared_sources(shared_data):
+    sources = [shared_data / "wonders" / "taj_mahal"] + [
+        shared_data / "landmarks-extra" / s / "Taj_Mahal"
+        for s in ("historical13", "famous10", "indian24")
+    ]
+    expected = sum(len(list(folder.glob("*.jpg"))) for folder in sources)
+
+    index = discover([shared_data / "wonders", shared_data / "landmarks-extra"])
+
+    taj = [i for i, c in enumerate(index.classes) if "taj" in c.name.lower()]
+    assert len(taj) == 1
+    info = index.classes[taj[0]]
+    assert (info.id, info.name, info.city, info.country) == ("taj-mahal", "Taj Mahal",
+                                                             "Agra", "India")
+    assert {"Taj", "Tajmahal"} <= set(info.aliases)
+    assert index.class_counts()[taj[0]] == expected
+    keys = {s.key.split("/")[1] for s in index.samples if s.label == taj[0]}
+    assert keys == {"taj_mahal", "historical13", "famous10", "indian24"}
+    # Other landmarks shared between the sets are single classes too.
+    names = [c.name for c in index.classes]
+    assert names.count("Colosseum") == 1 and names.count("Christ the Redeemer") == 1

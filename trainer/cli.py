@@ -1,0 +1,706 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ``trainer`` command: fit, evaluate, clean, eda, tune, explain.
+
+Each command parses its options, calls one library function and renders the result: talk
+(progress, warnings) on stderr, data on stdout (``--json`` switches to machine-readable
+output). Expected failures print one ``Error: ...`` line and exit 1; set PHOTOLM_DEBUG=1 for
+the traceback. Heavy imports (torch, timm) happen inside the commands, so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from photolm.errors import PhotolmError
+from trainer.config import LOSS_NAMES, TrainConfig
+
+app = typer.Typer(
+    name="trainer",
+    help="Train, evaluate and inspect photolm's landmark-recognition model (needs the "
+    "[train] extra: torch, timm, ...).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+D = TrainConfig()  # defaults shown in the help texts
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_PANEL = "Data"
+MODEL_PANEL = "Model"
+LOSS_PANEL = "Loss"
+OPT_PANEL = "Optimisation"
+AUG_PANEL = "Augmentation"
+RUN_PANEL = "Runtime"
+
+
+def _errors(func: F) -> F:
+    """Turn expected failures into one stderr line and the error's exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PhotolmError as exc:
+            if os.environ.get("PHOTOLM_DEBUG"):
+                raise
+            from trainer.errors import TrainingInterrupted
+
+            prefix = "Interrupted" if isinstance(exc, TrainingInterrupted) else "Error"
+            typer.echo(f"{prefix}: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _emit_json(data: Any) -> None:
+    """Data to stdout; NaN (undefined metrics) becomes null so the output is strict JSON."""
+    typer.echo(json.dumps(_clean(data), indent=2, ensure_ascii=False))
+
+
+def _clean(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_clean(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, Path):
+        return str(data)
+    return data
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+class RichFitReporter:
+    """Renders :class:`trainer.fit.FitCallbacks` events with a rich progress bar per epoch."""
+
+    def __init__(self, console: Console, label: str = "", *, summary: bool = True) -> None:
+        self.console = console
+        self.label = label
+        self.summary = summary  # False: skip the device/split lines (later tune trials)
+        self.progress: Any = None
+        self.task: Any = None
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        if not self.summary:
+            return
+        split = info["split"]
+        extras = []
+        if info.get("amp"):
+            extras.append(f"amp {info['amp_dtype']}")
+        if info.get("channels_last"):
+            extras.append("channels-last")
+        if info.get("threads"):
+            extras.append(f"{info['threads']} threads")
+        self.console.print(
+            f"{self.label}device {info['device']} ({', '.join(extras) or 'fp32'}), "
+            f"{info['workers']} loader workers, world size {info['world_size']}",
+            markup=False,
+        )
+        self.console.print(
+            f"{info['classes']} classes: {split['train']} train / {split['val']} val / "
+            f"{split['holdout']} holdout photos; {info['steps_per_epoch']} steps per epoch; "
+            f"run folder {info['run_dir']}", markup=False,
+        )
+        if split["too_small"]:
+            self.console.print(
+                f"warning: {len(split['too_small'])} classes too small to split (kept in "
+                f"train only): {', '.join(split['too_small'])}", markup=False)
+        for note in info.get("notes", []):
+            self.console.print(f"note: {note}", markup=False)
+        if info.get("start_epoch"):
+            self.console.print(f"resuming after epoch {info['start_epoch']}", markup=False)
+
+    def on_epoch_start(self, epoch: int, epochs: int, steps: int, frozen: bool) -> None:
+        if not self.console.is_terminal:  # logs and CI: the per-epoch line is enough
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} img/s"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=self.console, transient=True,
+        )
+        self.progress.start()
+        tag = " (head only)" if frozen else ""
+        self.task = self.progress.add_task(f"{self.label}epoch {epoch + 1}/{epochs}{tag}",
+                                           total=steps, loss="-", rate="-")
+
+    def on_step(self, step: int, steps: int, loss: float, images_per_s: float) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step, loss=f"{loss:.4f}",
+                                 rate=f"{images_per_s:.1f}")
+
+    def on_validation(self, batches: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, description=f"{self.label}validating")
+
+    def on_epoch_end(self, record: dict[str, Any], improved: bool) -> None:
+        self._stop()
+        self.console.print(
+            f"{self.label}epoch {record['epoch']}: loss {_fmt(record['train_loss'])}  "
+            f"val top-1 {_fmt(record['val_top1'])}  top-5 {_fmt(record['val_top5'])}  "
+            f"GAP {_fmt(record['val_gap'])}  {record['images_per_s']:.1f} img/s  "
+            f"{record['train_seconds']:.0f} s"
+            + ("  (head only)" if record.get("frozen_backbone") else "")
+            + ("  * best" if improved else ""),
+            markup=False,
+        )
+
+    def on_bad_image(self, path: str, reason: str) -> None:
+        self.console.print(f"warning: skipped undecodable photo {path} ({reason})",
+                           markup=False)
+
+    def on_message(self, text: str) -> None:
+        self.console.print(text, markup=False)
+
+    def _stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def close(self) -> None:
+        self._stop()
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def fit(
+    data: list[Path] = typer.Argument(
+        None, metavar="DATA", help="Dataset folders: root/<landmark>/*.jpg, "
+        "root/<source>/<landmark>/*.jpg "
+        "or a GLDv2 folder with train.csv. Optional with --resume.", show_default=False),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Run folder for config.json, "
+                                 "log.jsonl, last.pt and best.pt.", show_default=False),
+    config_file: Path = typer.Option(None, "--config", "-c", help="YAML or JSON file of "
+                                     "options (same names as below); flags override it.",
+                                     show_default=False),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its "
+                                "last.pt (only runtime options such as --epochs may change)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    # data
+    split: str = typer.Option(None, help=f"train/val[/holdout] ratios, e.g. 80/20 or 72/18/10 "
+                              f"[default: {round(100 * (1 - D.val_ratio))}/"
+                              f"{round(100 * D.val_ratio)}]", show_default=False,
+                              rich_help_panel=DATA_PANEL),
+    seed: int = typer.Option(None, help=f"Seed of the split, shuffling and initialisation "
+                             f"[default: {D.seed}]", show_default=False,
+                             rich_help_panel=DATA_PANEL),
+    file_list: Path = typer.Option(None, help="Train only on the photos listed (one path per "
+                                   "line, e.g. kept.txt from trainer clean).", show_default=False,
+                                   rich_help_panel=DATA_PANEL),
+    exclude_list: Path = typer.Option(None, help="Leave out the photos listed (e.g. "
+                                      "outliers.txt from trainer clean).", show_default=False,
+                                      rich_help_panel=DATA_PANEL),
+    # model
+    backbone: str = typer.Option(None, help=f"Any timm architecture name [default: "
+                                 f"{D.backbone}]", show_default=False,
+                                 rich_help_panel=MODEL_PANEL),
+    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained", help="Start from "
+                                    "ImageNet weights (local only: the efficientnet-lite0 "
+                                    "package or --pretrained-file) [default: pretrained]",
+                                    show_default=False, rich_help_panel=MODEL_PANEL),
+    pretrained_file: Path = typer.Option(None, help="Local .pth/.safetensors weights for the "
+                                         "backbone.", show_default=False,
+                                         rich_help_panel=MODEL_PANEL),
+    image_size: int = typer.Option(None, help=f"Training crop in pixels (160 trains ~2.5x "
+                                   f"faster on CPU) [default: {D.image_size}]",
+                                   show_default=False, rich_help_panel=MODEL_PANEL),
+    resize: int = typer.Option(None, help="Shorter side before the evaluation centre crop "
+                               "[default: image size / 0.875]", show_default=False,
+                               rich_help_panel=MODEL_PANEL),
+    embedding_dim: int = typer.Option(None, help=f"Embedding size [default: "
+                                      f"{D.embedding_dim}]", show_default=False,
+                                      rich_help_panel=MODEL_PANEL),
+    freeze_stages: int = typer.Option(None, help=f"Keep the stem and the first N backbone "
+                                      f"stages frozen (faster on CPU) [default: "
+                                      f"{D.freeze_stages}]", show_default=False,
+                                      rich_help_panel=MODEL_PANEL),
+    drop_rate: float = typer.Option(None, help=f"Dropout before the neck [default: "
+                                    f"{D.drop_rate}]", show_default=False,
+                                    rich_help_panel=MODEL_PANEL),
+    # loss
+    loss: str = typer.Option(None, help=f"{' | '.join(LOSS_NAMES)} [default: {D.loss}]",
+                             show_default=False, rich_help_panel=LOSS_PANEL),
+    margin: float = typer.Option(None, help=f"ArcFace angular margin, radians [default: "
+                                 f"{D.margin}]", show_default=False, rich_help_panel=LOSS_PANEL),
+    scale: float = typer.Option(None, help=f"Logit scale s [default: {D.scale}]",
+                                show_default=False, rich_help_panel=LOSS_PANEL),
+    subcenters: int = typer.Option(None, help=f"Sub-centres per class (subcenter-arcface) "
+                                   f"[default: {D.subcenters}]", show_default=False,
+                                   rich_help_panel=LOSS_PANEL),
+    dynamic_margins: bool = typer.Option(None, "--dynamic-margins/--no-dynamic-margins",
+                                         help="subcenter-arcface: larger margins for rarer "
+                                         "classes [default: on]", show_default=False,
+                                         rich_help_panel=LOSS_PANEL),
+    margin_min: float = typer.Option(None, help=f"Smallest dynamic margin [default: "
+                                     f"{D.margin_min}]", show_default=False,
+                                     rich_help_panel=LOSS_PANEL),
+    margin_max: float = typer.Option(None, help=f"Largest dynamic margin [default: "
+                                     f"{D.margin_max}]", show_default=False,
+                                     rich_help_panel=LOSS_PANEL),
+    ldam_max_margin: float = typer.Option(None, help=f"LDAM's largest margin [default: "
+                                          f"{D.ldam_max_margin}]", show_default=False,
+                                          rich_help_panel=LOSS_PANEL),
+    label_smoothing: float = typer.Option(None, help=f"softmax only [default: "
+                                          f"{D.label_smoothing}]", show_default=False,
+                                          rich_help_panel=LOSS_PANEL),
+    # optimisation
+    epochs: int = typer.Option(None, help=f"[default: {D.epochs}]", show_default=False,
+                               rich_help_panel=OPT_PANEL),
+    batch_size: int = typer.Option(None, help=f"Photos per step (per GPU with torchrun) "
+                                   f"[default: {D.batch_size}]", show_default=False,
+                                   rich_help_panel=OPT_PANEL),
+    optimizer: str = typer.Option(None, help=f"adamw | sgd [default: {D.optimizer}]",
+                                  show_default=False, rich_help_panel=OPT_PANEL),
+    lr: float = typer.Option(None, help=f"Peak learning rate of neck and head [default: "
+                             f"{D.lr}]", show_default=False, rich_help_panel=OPT_PANEL),
+    backbone_lr_scale: float = typer.Option(None, help=f"Backbone learning rate = lr x this "
+                                            f"[default: {D.backbone_lr_scale}]",
+                                            show_default=False, rich_help_panel=OPT_PANEL),
+    weight_decay: float = typer.Option(None, help=f"[default: {D.weight_decay}]",
+                                       show_default=False, rich_help_panel=OPT_PANEL),
+    momentum: float = typer.Option(None, help=f"SGD momentum (Nesterov) [default: "
+                                   f"{D.momentum}]", show_default=False,
+                                   rich_help_panel=OPT_PANEL),
+    warmup_epochs: float = typer.Option(None, help=f"Linear learning-rate warm-up, then "
+                                        f"cosine decay [default: {D.warmup_epochs}]",
+                                        show_default=False, rich_help_panel=OPT_PANEL),
+    min_lr_ratio: float = typer.Option(None, help=f"Final lr as a share of the peak "
+                                       f"[default: {D.min_lr_ratio}]", show_default=False,
+                                       rich_help_panel=OPT_PANEL),
+    frozen_epochs: int = typer.Option(None, help=f"First epochs train only pooling, neck and "
+                                      f"head [default: {D.frozen_epochs}]", show_default=False,
+                                      rich_help_panel=OPT_PANEL),
+    grad_clip: float = typer.Option(None, help="Max gradient norm, 0 = off [default: 0]",
+                                    show_default=False, rich_help_panel=OPT_PANEL),
+    patience: int = typer.Option(None, help=f"Stop after N epochs without a better val GAP, "
+                                 f"0 = never [default: {D.patience}]", show_default=False,
+                                 rich_help_panel=OPT_PANEL),
+    # augmentation
+    crop_scale_min: float = typer.Option(None, help=f"Random resized crop keeps at least "
+                                         f"this share of the photo [default: "
+                                         f"{D.crop_scale_min}]", show_default=False,
+                                         rich_help_panel=AUG_PANEL),
+    hflip: bool = typer.Option(None, "--hflip/--no-hflip", help="Random horizontal flips "
+                               "[default: on]", show_default=False, rich_help_panel=AUG_PANEL),
+    vflip: bool = typer.Option(None, "--vflip/--no-vflip", help="Random vertical flips "
+                               "[default: off]", show_default=False, rich_help_panel=AUG_PANEL),
+    rot90: bool = typer.Option(None, "--rot90/--no-rot90", help="Random 90° rotations "
+                               "[default: off]", show_default=False, rich_help_panel=AUG_PANEL),
+    color_jitter: float = typer.Option(None, help=f"Brightness/contrast/saturation jitter, "
+                                       f"0 = off [default: {D.color_jitter}]",
+                                       show_default=False, rich_help_panel=AUG_PANEL),
+    # runtime
+    device: str = typer.Option(None, help="auto | cpu | cuda | cuda:N | mps [default: auto: "
+                               "CUDA, then MPS, then CPU]", show_default=False,
+                               rich_help_panel=RUN_PANEL),
+    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision [default: on with "
+                             "CUDA]", show_default=False, rich_help_panel=RUN_PANEL),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
+                                       help="NHWC memory layout [default: on with CUDA and "
+                                       "CPU]", show_default=False, rich_help_panel=RUN_PANEL),
+    workers: int = typer.Option(None, help="Data-loading processes, 0 = load in the main "
+                                "process [default: from the CPU count]", show_default=False,
+                                rich_help_panel=RUN_PANEL),
+    threads: int = typer.Option(None, help="torch CPU threads [default: all usable cores]",
+                                show_default=False, rich_help_panel=RUN_PANEL),
+    eval_batch_size: int = typer.Option(None, help=f"[default: {D.eval_batch_size}]",
+                                        show_default=False, rich_help_panel=RUN_PANEL),
+    max_steps_per_epoch: int = typer.Option(None, help="Cap on steps per epoch, for quick "
+                                            "trials [default: none]", show_default=False,
+                                            rich_help_panel=RUN_PANEL),
+) -> None:
+    """Train a landmark-embedding model on labelled photo folders.
+
+    Example: trainer fit ../shared/data/wonders ../shared/data/landmarks-extra --out runs/v1
+    --image-size 160 --freeze-stages 3 --epochs 15
+    """
+    from trainer.config import (
+        build_config,
+        config_file_values,
+        config_for_resume,
+        parse_split,
+    )
+    from trainer.errors import ConfigError
+
+    given = {k: v for k, v in locals().items()
+             if k in TrainConfig.__dataclass_fields__ and v is not None}
+    for key in ("file_list", "exclude_list", "pretrained_file"):
+        if key in given:
+            given[key] = str(given[key])
+    if data:
+        given["data"] = [str(p) for p in data]
+    if out_dir is not None:
+        given["out"] = str(out_dir)
+    if split is not None:
+        given["val_ratio"], given["holdout_ratio"] = parse_split(split)
+    if resume:
+        from trainer.checkpoint import read_checkpoint
+
+        if out_dir is None:
+            raise ConfigError("--resume needs --out RUN_DIR (the run to continue).")
+        saved = read_checkpoint(out_dir / "last.pt")["config"]
+        file_values = config_file_values(config_file) if config_file else {}
+        overrides = {**file_values, **given}
+        config = config_for_resume(saved, overrides)
+    else:
+        if out_dir is None:
+            raise ConfigError("Pass --out RUN_DIR: where the run's checkpoints go.")
+        config = build_config(config_file, given)
+    result = _run_fit(config, resume)
+    summary = {"run_dir": str(result.run_dir), "best": str(result.best) if result.best else None,
+               "last": str(result.last), "best_val_gap": result.best_gap,
+               "epochs": result.epochs_done, "stopped_early": result.stopped_early}
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # torchrun: only the main process reports
+    if json_output:
+        _emit_json(summary)
+    else:
+        err.print(f"best: {summary['best']} (val GAP {_fmt(result.best_gap)})", markup=False)
+
+
+def _run_fit(config: TrainConfig, resume: bool) -> Any:
+    from trainer.fit import fit as run
+
+    rank = int(os.environ.get("RANK", "0"))
+    reporter = RichFitReporter(err)
+    try:
+        return run(config, resume=resume, callbacks=reporter if rank == 0 else None)
+    finally:
+        reporter.close()
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+class _RichStages:
+    """Progress for evaluate/clean: one bar per stage of photos embedded."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                                 transient=True, disable=not console.is_terminal)
+        self.task: Any = None
+
+    def __enter__(self) -> _RichStages:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def stage(self, label: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, count)
+
+
+def _warn_bad(path: str, reason: str) -> None:
+    err.print(f"warning: skipped undecodable photo {path} ({reason})", markup=False)
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def evaluate(
+    checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT",
+                                      help="A checkpoint (.pt) or a run folder (uses "
+                                      "best.pt).", show_default=False),
+    data: list[Path] = typer.Argument(None, metavar="DATA", help="Labelled folders to "
+                                      "evaluate on [default: "
+                                      "the checkpoint's own --split].", show_default=False),
+    split: str = typer.Option("val", help="Without DATA: val, holdout or train."),
+    distractors: list[Path] = typer.Option(None, "--distractors", help="Folder of "
+                                           "non-landmark photos (repeatable): adds the "
+                                           "false-positive rate.", show_default=False),
+    threshold: float = typer.Option(0.5, help="Cosine similarity below which photolm says "
+                                    "'no landmark'."),
+    prototypes: str = typer.Option("train", help="train: mean embedding of each class's "
+                                   "training photos (as export does); head: the loss head's "
+                                   "class centres (no training photos needed)."),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Folder for per_class.csv, "
+                                 "predictions.csv, confusion.png, metrics.json [default: "
+                                 "RUN/evaluation-<split or data>]", show_default=False),
+    batch_size: int = typer.Option(64, help="Photos per forward pass."),
+    workers: int = typer.Option(0, help="Data-loading processes."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
+    json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Top-1/top-5, GAP, macro P/R/F1, per-class CSV and confusion matrix, classifying by
+    nearest prototype exactly as photolm does."""
+    from trainer.evaluate import evaluate as run
+
+    run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    target = out_dir or run_dir / ("evaluation-data" if data else f"evaluation-{split}")
+    with _RichStages(err) as stages:
+        result = run(checkpoint, data or None, split=split, distractors=distractors or (),
+                     threshold=threshold, prototypes=prototypes, out_dir=target,
+                     batch_size=batch_size, workers=workers, device=device, on_bad=_warn_bad,
+                     progress=stages)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False)
+    if json_output:
+        _emit_json({"metrics": result.metrics, "files": result.files, "notes": result.notes})
+        return
+    m = result.metrics
+    table = Table(title=f"{m['checkpoint']} on {', '.join(m['data'])}", show_header=False)
+    rows = [("photos", m["images"]), ("non-landmark photos", m["nonlandmark_images"]),
+            ("top-1", m["top1"]), ("top-5", m["top5"]), ("GAP", m["gap"]),
+            ("macro precision", m["macro_precision"]), ("macro recall", m["macro_recall"]),
+            ("macro F1", m["macro_f1"]),
+            (f"accuracy at threshold {threshold}", m["accuracy_at_threshold"])]
+    if "fpr" in m:
+        rows += [("distractor photos", m["distractor_images"]),
+                 (f"false-positive rate at {threshold}", m["fpr"]),
+                 ("GAP with distractors", m["gap_with_distractors"]),
+                 ("GAP at threshold", m["gap_at_threshold"])]
+    for name, value in rows:
+        table.add_row(name, _fmt(value))
+    out.print(table)
+    err.print(f"wrote {', '.join(result.files.values())}", markup=False)
+
+
+# --------------------------------------------------------------------------- clean
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def clean(
+    data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders to clean.",
+                                      show_default=False),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for outliers.csv/.txt/.png, "
+                                 "kept.txt and summary.json.", show_default=False),
+    checkpoint: Path = typer.Option(None, help="Embed with a trained checkpoint [default: the "
+                                    "ImageNet backbone].", show_default=False),
+    backbone: str = typer.Option(D.backbone, help="Backbone when no checkpoint is given."),
+    pretrained_file: Path = typer.Option(None, help="Local weights for --backbone.",
+                                         show_default=False),
+    image_size: int = typer.Option(224, help="Input size when no checkpoint is given."),
+    eps: float = typer.Option(0.33, help="DBSCAN radius (cosine distance)."),
+    min_samples: int = typer.Option(2, help="DBSCAN core-point neighbourhood size."),
+    batch_size: int = typer.Option(64, help="Photos per forward pass."),
+    workers: int = typer.Option(0, help="Data-loading processes."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Flag noisy photos per class with DBSCAN on embeddings; write a file list for fit.
+
+    Then: trainer fit DATA --file-list OUT/kept.txt ... (or --exclude-list OUT/outliers.txt).
+    """
+    from trainer.clean import clean as run
+
+    with _RichStages(err) as stages:
+        result = run(data, out_dir, checkpoint=checkpoint, backbone=backbone,
+                     pretrained_file=str(pretrained_file) if pretrained_file else None,
+                     image_size=image_size, eps=eps, min_samples=min_samples,
+                     batch_size=batch_size, workers=workers, device=device, on_bad=_warn_bad,
+                     progress=stages)
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False)
+    summary = {"photos": result.photos, "outliers": len(result.outliers),
+               "kept": result.kept, "classes_without_cluster": result.no_cluster,
+               "files": result.files}
+    if json_output:
+        _emit_json(summary)
+        return
+    out.print(f"{len(result.outliers)} of {result.photos} photos flagged; {result.kept} kept.",
+              markup=False)
+    if result.no_cluster:
+        out.print("no dense group found (nothing flagged) in: " + ", ".join(result.no_cluster),
+                  markup=False)
+    out.print(f"wrote {', '.join(result.files.values())}", markup=False)
+
+
+# --------------------------------------------------------------------------- eda
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def eda(
+    data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders.",
+                                      show_default=False),
+    out_dir: Path = typer.Option(Path("eda"), "--out", "-o", help="Folder for "
+                                 "class_sizes.png, image_sizes.png, summary.txt/json."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Class-size histogram and image-size statistics of a dataset."""
+    from trainer.eda import run_eda
+
+    report = run_eda(data, out_dir)
+    if json_output:
+        _emit_json({**report.summary, "files": report.files})
+        return
+    out.print(report.text.rstrip(), markup=False)
+    out.print(f"wrote {', '.join(report.files.values())}", markup=False)
+
+
+# --------------------------------------------------------------------------- tune
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def tune(
+    data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders.",
+                                      show_default=False),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder for one run per trial, "
+                                 "trials.csv and best.json.", show_default=False),
+    trials: int = typer.Option(20, help="Trial budget (a grid is cut to its size)."),
+    sampler: str = typer.Option("tpe", help="tpe (seeded Bayesian search) or grid."),
+    params: str = typer.Option("lr,batch_size,optimizer,margin,image_size",
+                               help="Comma-separated options to search."),
+    prune: bool = typer.Option(True, "--prune/--no-prune", help="Stop weak TPE trials early."),
+    config_file: Path = typer.Option(None, "--config", "-c", help="Base options for every "
+                                     "trial (YAML/JSON).", show_default=False),
+    epochs: int = typer.Option(3, help="Epochs per trial."),
+    max_steps_per_epoch: int = typer.Option(None, help="Cap on steps per epoch per trial.",
+                                            show_default=False),
+    backbone: str = typer.Option(None, help=f"timm backbone [default: {D.backbone}]",
+                                 show_default=False),
+    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained",
+                                    help="Start from local ImageNet weights [default: "
+                                    "pretrained]", show_default=False),
+    pretrained_file: Path = typer.Option(None, help="Local weights for --backbone.",
+                                         show_default=False),
+    loss: str = typer.Option(None, help=f"{' | '.join(LOSS_NAMES)} [default: {D.loss}]",
+                             show_default=False),
+    image_size: int = typer.Option(None, help=f"Used unless searched [default: "
+                                   f"{D.image_size}]", show_default=False),
+    batch_size: int = typer.Option(None, help=f"Used unless searched [default: "
+                                   f"{D.batch_size}]", show_default=False),
+    lr: float = typer.Option(None, help=f"Used unless searched [default: {D.lr}]",
+                             show_default=False),
+    freeze_stages: int = typer.Option(None, help="Frozen backbone stages [default: 0]",
+                                      show_default=False),
+    split: str = typer.Option(None, help="train/val[/holdout], e.g. 80/20 [default: 80/20]",
+                              show_default=False),
+    seed: int = typer.Option(None, help="Seed of split, trials and sampler [default: 0]",
+                             show_default=False),
+    workers: int = typer.Option(None, help="Data-loading processes [default: auto]",
+                                show_default=False),
+    device: str = typer.Option(None, help="auto | cpu | cuda | mps [default: auto]",
+                               show_default=False),
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Hyper-parameter search (learning rate, batch size, optimizer, margin, image size)."""
+    from trainer.config import build_config, parse_split
+    from trainer.tune import tune as run
+
+    given = {k: v for k, v in locals().items()
+             if k in TrainConfig.__dataclass_fields__ and v is not None}
+    given["data"] = [str(p) for p in data]
+    given["patience"] = 0
+    if pretrained_file is not None:
+        given["pretrained_file"] = str(pretrained_file)
+    if split is not None:
+        given["val_ratio"], given["holdout_ratio"] = parse_split(split)
+    base = build_config(config_file, given)
+    names = [p.strip().replace("-", "_") for p in params.split(",") if p.strip()]
+
+    def on_trial(row: dict[str, Any]) -> None:
+        err.print(f"trial {row['trial']}: {row['state']}, val GAP {_fmt(row['val_gap'])}",
+                  markup=False)
+
+    result = run(base, out_dir, trials=trials, sampler=sampler, params=names, prune=prune,
+                 callbacks=lambda n: RichFitReporter(err, label=f"[trial {n}] ",
+                                                     summary=n == 0),
+                 on_trial=on_trial)
+    if json_output:
+        _emit_json({"trials": result.rows, "best": result.best, "files": result.files})
+        return
+    table = Table(title="trials (best first)")
+    for column in ("trial", "state", "val_gap", "seconds", *names):
+        table.add_column(column)
+    ranked = sorted(result.rows, key=lambda r: -(r["val_gap"] if r["val_gap"] is not None
+                                                  else -1.0))
+    for row in ranked:
+        table.add_row(*[f"{v:.4g}" if isinstance(v := row.get(c), float) else _fmt(v)
+                        for c in ("trial", "state", "val_gap", "seconds", *names)])
+    out.print(table)
+    if result.best:
+        out.print(f"best: trial {result.best['trial']} {result.best['params']}", markup=False)
+
+
+# --------------------------------------------------------------------------- explain
+
+
+@app.command(no_args_is_help=True)
+@_errors
+def explain(
+    checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT",
+                                      help="Checkpoint (.pt) or run folder.",
+                                      show_default=False),
+    image: Path = typer.Argument(..., metavar="IMAGE", help="The photo to explain.",
+                                 show_default=False),
+    out_png: Path = typer.Option(None, "--out", "-o", help="Output PNG [default: "
+                                 "<photo>-gradcam.png in the current folder]",
+                                 show_default=False),
+    target: str = typer.Option(None, help="Explain this class (name, id or alias) [default: "
+                               "the top prediction]", show_default=False),
+    method: str = typer.Option("gradcam", help="gradcam | saliency"),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Grad-CAM / saliency overlay of what the model looked at."""
+    from trainer.explain import explain as run
+
+    result = run(checkpoint, image, out=out_png, target=target, method=method)
+    data = {"out": str(result.out), "target": result.target, "score": result.score,
+            "method": result.method, "top": [{"name": n, "score": s} for n, s in result.top]}
+    if json_output:
+        _emit_json(data)
+        return
+    out.print(f"{result.target} (cosine {result.score:.3f}); wrote {result.out}", markup=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
