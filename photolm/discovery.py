@@ -150,8 +150,10 @@ def _classify(path: str, name: str, *, explicit: bool) -> tuple[str | None, Prob
     try:
         kind = sniff_file(path)
     except PermissionError:
+        # A photo by its name that we may not read is still a photo: the scan records it
+        # with its error (a catalogue row, one warning line) rather than losing track of it.
         if ext in PHOTO_EXTENSIONS or explicit:
-            return None, Problem(Path(path), "permission denied: cannot read file")
+            return "unknown", None
         return None, None
     except FileNotFoundError:  # vanished since it was listed: not a photo we know of
         return None, None

@@ -32,7 +32,7 @@ import numpy as np
 
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, MatchUpdate, PhotoRecord
-from photolm.discovery import Found, Problem, walk_photos
+from photolm.discovery import Found, Problem, display_path, walk_photos
 from photolm.errors import ImageError
 from photolm.exif import ExifInfo, read_exif
 from photolm.fingerprint import fingerprint
@@ -231,7 +231,7 @@ class Scanner:
         seen: set[Path] = set()
         for item in walk_photos(roots, include_hidden=self.options.include_hidden):
             if isinstance(item, Problem):
-                self.summary.walk_problems.append((str(item.path), item.message))
+                self.summary.walk_problems.append((display_path(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
             elif item.path not in seen:  # overlapping roots must not process a photo twice
                 seen.add(item.path)
@@ -366,7 +366,7 @@ class Scanner:
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
             if d.error:
-                self.summary.errors.append((str(path), d.error))
+                self.summary.errors.append((display_path(path), d.error))
                 on_event(PhotoDone(path, ERROR, error=d.error))
                 continue
             self.summary.processed += 1

@@ -165,16 +165,20 @@ def test_new_threshold_rematches_stored_embeddings_new_model_recomputes(
     real = scan_mod.load_for_model
     monkeypatch.setattr(scan_mod, "load_for_model", lambda *a, **k: calls.append(a) or real(*a))
     code, out, _ = run("scan", library, "--model", strict.path, "--json")
+    assert code == 0
     s = json.loads(out)
     assert s["rematched"] == 4 and s["processed"] == 0 and calls == []
     assert s["landmarks_found"] == 1  # the Colosseum photo
     code, out, _ = run("search", "Colosseum", "--json")
+    assert code == 0
     assert [Path(h["path"]).name for h in json.loads(out)] == ["colosseo.jpg"]
     code, out, _ = run("list", "--json")
+    assert code == 0
     assert {Path(r["path"]).name: r["landmark"] for r in json.loads(out)}["eiffel1.jpg"] is None
 
     other_model = make_tiny_bundle(tmp_path / "other", seed=7)
     code, out, _ = run("scan", library, "--model", other_model.path, "--json")
+    assert code == 0
     s = json.loads(out)
     assert s["processed"] == 4 and s["rematched"] == 0 and len(calls) == 4
 
@@ -183,14 +187,16 @@ def test_vanished_photo_is_flagged_missing_not_deleted(library: Path, env: Path)
     run("scan", library)
     (library / "misc" / "grey.jpg").unlink()
     code, out, _ = run("scan", library, "--json")
+    assert code == 0
     assert json.loads(out)["missing"] == 1
     code, out, _ = run("list", "--json")
+    assert code == 0
     rows = {Path(r["path"]).name: r for r in json.loads(out)}
     assert rows["grey.jpg"]["missing"] is True
 
 
 def test_missing_model_is_one_clear_line(library: Path, tmp_path: Path) -> None:
-    code, out, err = run("scan", library, "--model", tmp_path / "nowhere")
+    code, _out, err = run("scan", library, "--model", tmp_path / "nowhere")
     assert code == 1
     assert err.strip().startswith("Error: No model bundle at")
     assert len(err.strip().splitlines()) == 1

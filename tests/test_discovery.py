@@ -144,8 +144,10 @@ def test_unreadable_photo_is_reported(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(discovery, "sniff_file", sniff)
     found, problems = walk(tmp_path)
-    assert rel(found, tmp_path) == ["b.jpg"]
-    assert problems == [Problem(tmp_path / "a.jpg", "permission denied: cannot read file")]
+    # Still a photo by its name: the scan records it with its error instead of losing it.
+    assert rel(found, tmp_path) == ["a.jpg", "b.jpg"]
+    assert [f.kind for f in found if f.path.name == "a.jpg"] == ["unknown"]
+    assert problems == []
 
 
 def test_file_vanishing_mid_walk_is_silently_skipped(

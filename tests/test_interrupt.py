@@ -49,7 +49,7 @@ def test_sigint_keeps_finished_batches_and_next_scan_completes(
             except Exception:  # the catalogue may be mid-creation; poll again
                 continue
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     with Catalog.open(catalog, write=False) as cat:

@@ -26,10 +26,18 @@ out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+# Control characters are legal in file names; printed raw, a newline would split one
+# warning into two and an escape sequence would reach the terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
 def display(path: object) -> str:
-    """A printable form of a path; non-UTF-8 bytes in file names become ``\\xNN`` escapes."""
+    """A printable, one-line form of a path: non-UTF-8 bytes in file names become ``\\xNN``
+    escapes, control characters ``\\n``, ``\\t`` or ``\\xNN``."""
     text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROL)
 
 
 def print_json(data: Any) -> None:

@@ -10,6 +10,7 @@ the scan need a patched process of their own and have their own tests below.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -191,7 +192,7 @@ def test_unreadable_file_and_folder_get_one_line_each(
         code, _, err = cli("scan", small_library)
     assert code == 1
     assert lines_naming(err, str(secret)) == [
-        f"warning: {secret}: permission denied: cannot read file"]
+        f"warning: {secret}: permission denied: cannot read the file"]
     assert lines_naming(err, str(locked)) == [
         f"warning: {locked}: permission denied: cannot list folder"]
     rows = check_rows(tmp_path / "cat.sqlite")
@@ -200,9 +201,6 @@ def test_unreadable_file_and_folder_get_one_line_each(
     assert changed(before, snapshot(small_library)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="discovery._classify reports an unreadable photo as a "
-                   "walk Problem, so it gets a warning line but no catalogue row; yielding "
-                   "Found(kind='unknown') instead lets the scan record the error")
 def test_unreadable_photo_also_gets_a_catalogue_row(
     small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,10 +253,11 @@ def test_real_permissions_as_an_unprivileged_user(tiny_bundle_dir: Path) -> None
         assert res.returncode == 1, res.stderr
         assert "Traceback" not in res.stderr
         assert lines_naming(res.stderr, str(secret)) == [
-            f"warning: {secret}: permission denied: cannot read file"]
+            f"warning: {secret}: permission denied: cannot read the file"]
         assert lines_naming(res.stderr, str(locked)) == [
             f"warning: {locked}: permission denied: cannot list folder"]
-        assert check_rows(base / "cat.sqlite") == {str(root / "ok.jpg"): None}
+        assert check_rows(base / "cat.sqlite") == {
+            str(root / "ok.jpg"): None, str(secret): "permission denied: cannot read the file"}
         assert changed(before, snapshot(root)) == []
     finally:
         for path in [base, *base.rglob("*")]:
@@ -373,19 +372,15 @@ def test_file_replaced_by_garbage_during_the_scan(small_library: Path, tmp_path:
 
 
 # ---------------------------------------------------------------- known output problems
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason="ScanSummary keeps "
-                   "str(path) with lone surrogates, which print_json cannot encode; the summary "
-                   "should hold display_path(path)")
 def test_json_summary_with_a_non_utf8_bad_file_name(small_library: Path) -> None:
     bad = Path(os.fsdecode(os.fsencode(small_library) + b"/broken-\xff.jpg"))
     factory.truncated_jpeg(bad)
     code, out, _ = cli("scan", small_library, "--json")
-    assert code == 1 and "broken-\\xff.jpg" in out
+    assert code == 1
+    errors = json.loads(out)["errors"]
+    assert [e["path"] for e in errors] == [display(small_library, "broken-\\xff.jpg")]
 
 
-@pytest.mark.xfail(strict=True, reason="cli.output.display() leaves control characters in "
-                   "file names, so a newline splits the warning and escape sequences reach the "
-                   "terminal; they should be shown escaped (\\n, \\x1b)")
 def test_control_characters_in_a_file_name_stay_on_one_line(small_library: Path) -> None:
     factory.truncated_jpeg(small_library / "ZZnew\nline.jpg")
     factory.truncated_jpeg(small_library / "ZZescape\x1b[31m.jpg")
