@@ -8,8 +8,11 @@ the folder so the rename itself survives a power cut. Any failure before the ren
 the temporary file and leaves the original byte-identical; there is no moment at which the
 original is partly written.
 
-Temporary files are named ``.photolm-tmp-<random>-<name>``; the folder walker skips every
-``.photolm*`` name, so a scan never picks one up even if a crash leaves it behind.
+Temporary files are named ``.photolm-tmp-<pid>-<random>-<name>``; the folder walker skips
+every ``.photolm*`` name, so a scan never picks one up even if a crash leaves it behind. A
+``kill -9`` (or a power cut) between writing and renaming does leave one behind: the next
+write into that folder removes such leftovers whose writer process no longer runs
+(:func:`remove_stale_temps`), so no litter accumulates and no live writer's file is touched.
 
 Permission checks look at the mode bits as well as ``os.access``: photolm usually runs as an
 ordinary user, but as root ``os.access`` says yes to everything, and a file a person marked
@@ -44,10 +47,62 @@ def before_replace(temp: Path, target: Path) -> None:
 
 def temp_path(target: Path) -> Path:
     token = secrets.token_hex(4)
-    prefix = f"{TEMP_PREFIX}{token}-"
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-{token}-"
     name = os.fsencode(target.name)
     keep = _MAX_NAME - len(os.fsencode(prefix))
     return target.with_name(prefix + os.fsdecode(name[-keep:] if len(name) > keep else name))
+
+
+_cleaned: set[str] = set()
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files a killed photolm left in ``folder``; returns what was removed.
+
+    Only names of our own pattern whose writer (the pid in the name) is no longer running are
+    removed; each folder is looked at once per process, so tagging a folder of thousands of
+    photos lists it once, not once per photo.
+    """
+    key = os.fsdecode(os.path.abspath(folder))
+    if key in _cleaned:
+        return []
+    _cleaned.add(key)
+    removed: list[Path] = []
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return removed
+    with entries:
+        for entry in entries:
+            pid = _writer_pid(entry.name)
+            if pid is None or pid == os.getpid() or _running(pid):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:  # gone already, or not ours to delete: leave it
+                continue
+    return removed
+
+
+def _writer_pid(name: str) -> int | None:
+    if not name.startswith(TEMP_PREFIX):
+        return None
+    pid, _, rest = name[len(TEMP_PREFIX):].partition("-")
+    return int(pid) if pid.isdigit() and rest else None
+
+
+def _running(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) there sends CTRL_C: never probe that way
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's (EPERM): treat as running
+        return True
+    return True
 
 
 def check_writable_file(path: Path, st: os.stat_result) -> None:
@@ -109,6 +164,7 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
                            "rewriting it would split them (use sidecar mode)")
     check_writable_folder(folder, f"write {display_path(target)} safely (photolm writes a "
                                   "temporary copy beside it first)")
+    remove_stale_temps(folder)
     temp = temp_path(target)
     try:
         _write_new(temp, data)
