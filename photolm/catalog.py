@@ -32,14 +32,14 @@ gives them); :func:`normalise_path` is the key form used by :meth:`Catalog.load_
 
 Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` is an ordered list of
 functions, each applied in its own transaction together with the version bump. To change
-the schema (e.g. the tag-writing status of issue 5), append a function — never edit a
-released one::
+the schema, append a function — never edit a released one (schema 2, :func:`_v2_evidence`,
+added GPS evidence, a person's confirmation and the tag-writing status of issue 5)::
 
-    def _v2_tags(db: Database) -> None:
-        db.execute("CREATE TABLE tags (photo_id INTEGER PRIMARY KEY "
-                   "REFERENCES photos(id) ON DELETE CASCADE, status TEXT NOT NULL, ...)")
+    def _v3_albums(db: Database) -> None:
+        db.execute("CREATE TABLE albums (photo_id INTEGER PRIMARY KEY "
+                   "REFERENCES photos(id) ON DELETE CASCADE, name TEXT NOT NULL, ...)")
 
-    MIGRATIONS = (_v1_initial, _v2_tags)
+    MIGRATIONS = (_v1_initial, _v2_evidence, _v3_albums)
 
 Migrations are plain SQL rather than sqlite-utils' table helpers because a migration must
 produce the same schema forever, whatever sqlite-utils version is installed; sqlite-utils'
@@ -155,6 +155,26 @@ class PhotoRecord:
     embedding: np.ndarray | None = field(default=None, compare=False)  # (D,) float
     error: str | None = None  # why the photo could not be read; None when it could
     scanned_at: str | None = None  # ISO 8601; now when None
+    gps: GpsNote | None = None  # what the photo's GPS position said; None without GPS
+
+
+@dataclass(frozen=True)
+class GpsNote:
+    """What a photo's EXIF position said about its match (see :mod:`photolm.tags.geo`).
+
+    ``verdict`` is ``"agrees"`` (within 10 km of the recorded landmark), ``"inconclusive"``,
+    ``"unknown"`` (the landmark has no coordinates) or ``"rejected"`` (the visual match is
+    too far away to be it). ``changed`` says GPS made a difference; ``visual_*`` is what the
+    scores alone chose then (``None`` when GPS promoted a candidate just below the threshold).
+    Kept so a person can see *why* a photo that looks like the Eiffel Tower has no landmark.
+    """
+
+    verdict: str | None
+    reason: str | None
+    changed: bool = False
+    visual_landmark_id: str | None = None
+    visual_landmark_name: str | None = None
+    visual_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +187,51 @@ class MatchUpdate:
     landmark_name: str | None
     score: float | None
     topk: Sequence[Mapping[str, Any]] = ()
+    gps: GpsNote | None = None
+
+
+REVIEW_VERDICTS = ("confirmed", "corrected", "none")
+
+
+@dataclass(frozen=True)
+class Review:
+    """A person's word on a photo's landmark; written by :meth:`Catalog.set_reviews`.
+
+    ``verdict`` is ``"confirmed"`` (the recognised landmark is right), ``"corrected"`` (it is
+    ``landmark_id`` instead), ``"none"`` (no landmark) or ``None`` (forget the earlier answer:
+    the model's verdict counts again). Reviews live beside the model's verdict, never in
+    place of it, so a re-scan (even ``--force``) re-decides the model's columns and leaves the
+    person's answer standing.
+    """
+
+    path: StrPath
+    verdict: str | None
+    landmark_id: str | None = None
+    landmark_name: str | None = None
+
+
+TAG_STATUSES = ("written", "unchanged", "removed", "nothing-to-remove", "failed")
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """The outcome of the last ``photolm tag``/``untag`` for a photo (:meth:`Catalog.record_tags`).
+
+    ``size``/``mtime_ns``/``content_hash``, when given, are the photo's new state after photolm
+    rewrote it (embedded tags): storing them keeps the next scan from decoding a photo whose
+    pixels photolm has just verified to be unchanged.
+    """
+
+    path: StrPath
+    action: str  # "tag" or "untag"
+    status: str  # one of TAG_STATUSES
+    mode: str | None = None  # "sidecar", "embed", "embed+sidecar" (untag) or None
+    landmark: str | None = None
+    files: Sequence[StrPath] = ()
+    error: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    content_hash: str | None = None
 
 
 class PhotoRow(NamedTuple):
@@ -200,10 +265,52 @@ class PhotoRow(NamedTuple):
     error: str | None
     missing: bool  # the file was not found by the last scan of its folder
     scanned_at: str
+    gps_verdict: str | None  # see GpsNote; None when the photo has no GPS position
+    gps_reason: str | None
+    gps_changed: bool
+    visual_landmark_id: str | None  # what the scores alone chose, when GPS changed it
+    visual_landmark_name: str | None
+    visual_score: float | None
+    review: str | None  # a person's word: "confirmed", "corrected", "none" or None
+    review_landmark_id: str | None
+    review_landmark_name: str | None
+    reviewed_at: str | None
+    tag_action: str | None  # last `photolm tag`/`untag`: "tag" or "untag"
+    tag_status: str | None  # one of TAG_STATUSES
+    tag_mode: str | None
+    tag_landmark: str | None
+    tag_files_json: str
+    tag_error: str | None
+    tagged_at: str | None
 
     @property
     def topk(self) -> list[dict[str, Any]]:
         return list(json.loads(self.topk_json))
+
+    @property
+    def tag_files(self) -> list[str]:
+        return list(json.loads(self.tag_files_json))
+
+    @property
+    def effective_landmark_id(self) -> str | None:
+        """The landmark that counts: a person's answer first, else the model's (after GPS)."""
+        if self.review is None:
+            return self.landmark_id
+        return None if self.review == "none" else self.review_landmark_id
+
+    @property
+    def effective_landmark_name(self) -> str | None:
+        if self.review is None:
+            return self.landmark_name
+        return None if self.review == "none" else self.review_landmark_name
+
+    @property
+    def effective_score(self) -> float | None:
+        """The model's score when the landmark that counts is the model's own verdict;
+        ``None`` after a person's correction (the model's low score for the landmark a person
+        named would only mislead)."""
+        wanted = self.effective_landmark_id
+        return self.score if wanted is not None and wanted == self.landmark_id else None
 
     @property
     def status(self) -> str:
@@ -227,15 +334,29 @@ class IndexEntry(NamedTuple):
     error: str | None
 
 
+# Written by every scan (review_* and tag_* columns never are: they are a person's answer and
+# the state of files photolm wrote, which a re-scan must not forget).
 _RECORD_COLUMNS = (
     "path_key", "path", "folder", "size", "mtime_ns", "content_hash", "taken", "camera_make",
     "camera_model", "latitude", "longitude", "width", "height", "bundle_id", "model_id",
     "landmark_id", "landmark_name", "score", "topk", "has_embedding", "error", "scanned_at",
+    *("gps_verdict", "gps_reason", "gps_changed", "visual_landmark_id", "visual_landmark_name",
+      "visual_score"),
 )
 _ROW_SELECT = (
     "SELECT id, path_key, path, folder, size, mtime_ns, content_hash, taken, camera_make, "
     "camera_model, latitude, longitude, width, height, bundle_id, model_id, landmark_id, "
-    "landmark_name, score, topk, has_embedding, error, missing, scanned_at FROM photos"
+    "landmark_name, score, topk, has_embedding, error, missing, scanned_at, gps_verdict, "
+    "gps_reason, gps_changed, visual_landmark_id, visual_landmark_name, visual_score, review, "
+    "review_landmark_id, review_landmark_name, reviewed_at, tag_action, tag_status, tag_mode, "
+    "tag_landmark, tag_files, tag_error, tagged_at FROM photos"
+)
+# The landmark that counts for a photo: a person's answer, else the model's. ``photos`` and
+# ``landmark_counts`` filter on it; review_landmark_id is set exactly when the review is
+# "confirmed" or "corrected" (Catalog.set_reviews), which the WHERE clauses below rely on.
+_EFFECTIVE_LANDMARK = (
+    "(CASE WHEN review IS NULL THEN landmark_id WHEN review = 'none' THEN NULL "
+    "ELSE review_landmark_id END)"
 )
 # Statements are built once from the constant column list above; values are always bound.
 _UPSERT_PHOTO = (
@@ -255,7 +376,10 @@ _DELETE_EMBEDDING = (
     "DELETE FROM embeddings WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
 )
 _ORDERS = {
-    "score": " ORDER BY score DESC, path_key",
+    # Photos a person confirmed or corrected come first (their word beats any score), then
+    # by the score of the landmark that counts: none after a correction (effective_score).
+    "score": " ORDER BY review_landmark_id IS NULL, CASE WHEN review IS NULL OR "
+             "review_landmark_id = landmark_id THEN score END DESC, path_key",
     "path": " ORDER BY path_key",
     "taken": " ORDER BY taken IS NULL, taken, path_key",
 }
@@ -263,7 +387,8 @@ _ORDERS = {
 
 def _row(t: tuple[Any, ...]) -> PhotoRow:
     return PhotoRow(
-        t[0], os.fsdecode(t[1]), *t[2:20], bool(t[20]), t[21], bool(t[22]), t[23]
+        t[0], os.fsdecode(t[1]), *t[2:20], bool(t[20]), t[21], bool(t[22]), t[23], t[24], t[25],
+        bool(t[26]), *t[27:]
     )
 
 
@@ -286,6 +411,14 @@ def _topk_json(topk: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(
         [dict(t) for t in topk], ensure_ascii=False, separators=(",", ":"), default=_json_default
     )
+
+
+def _gps_values(note: GpsNote | None) -> tuple[Any, ...]:
+    """The six gps_*/visual_* column values, in ``_RECORD_COLUMNS`` order."""
+    if note is None:
+        return (None, None, 0, None, None, None)
+    return (note.verdict, note.reason, int(note.changed), note.visual_landmark_id,
+            note.visual_landmark_name, _opt_float(note.visual_score))
 
 
 def _encode_embedding(vector: np.ndarray) -> tuple[int, bytes]:
@@ -386,7 +519,41 @@ def _v1_initial(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial,)
+def _v2_evidence(db: Database) -> None:
+    """Issue 5: GPS evidence, a person's confirmation or correction, and tag-writing status.
+
+    Plain columns on ``photos`` rather than side tables: each is one value per photo, read by
+    every listing, and the scan's upsert names its columns, so it leaves ``review_*`` and
+    ``tag_*`` alone (a re-scan must not overwrite a person's correction).
+    """
+    for statement in (
+        "ALTER TABLE photos ADD COLUMN gps_verdict TEXT",
+        "ALTER TABLE photos ADD COLUMN gps_reason TEXT",
+        "ALTER TABLE photos ADD COLUMN gps_changed INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (gps_changed IN (0, 1))",
+        "ALTER TABLE photos ADD COLUMN visual_landmark_id TEXT",
+        "ALTER TABLE photos ADD COLUMN visual_landmark_name TEXT",
+        "ALTER TABLE photos ADD COLUMN visual_score REAL",
+        "ALTER TABLE photos ADD COLUMN review TEXT "
+        "CHECK (review IN ('confirmed', 'corrected', 'none'))",
+        "ALTER TABLE photos ADD COLUMN review_landmark_id TEXT",
+        "ALTER TABLE photos ADD COLUMN review_landmark_name TEXT",
+        "ALTER TABLE photos ADD COLUMN reviewed_at TEXT",
+        "ALTER TABLE photos ADD COLUMN tag_action TEXT CHECK (tag_action IN ('tag', 'untag'))",
+        "ALTER TABLE photos ADD COLUMN tag_status TEXT CHECK (tag_status IN "
+        "('written', 'unchanged', 'removed', 'nothing-to-remove', 'failed'))",
+        "ALTER TABLE photos ADD COLUMN tag_mode TEXT",
+        "ALTER TABLE photos ADD COLUMN tag_landmark TEXT",
+        "ALTER TABLE photos ADD COLUMN tag_files TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE photos ADD COLUMN tag_error TEXT",
+        "ALTER TABLE photos ADD COLUMN tagged_at TEXT",
+        "CREATE INDEX photos_review_landmark ON photos (review_landmark_id) "
+        "WHERE review_landmark_id IS NOT NULL",
+    ):
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -565,16 +732,23 @@ class Catalog:
         write: bool,
         lock_timeout: float = 0.0,
         quick_check: bool = True,
+        create: bool = True,
     ) -> Catalog:
         """Open (and in write mode create or migrate) the catalogue at ``path``.
 
         ``write=True`` takes the cross-process lock, waiting up to ``lock_timeout`` seconds
         (0: fail at once with :class:`CatalogBusyError`), checks an existing file with
         ``PRAGMA quick_check`` unless ``quick_check=False``, and applies pending migrations.
+        ``create=False`` refuses to create one (:class:`CatalogMissingError`): commands such
+        as ``tag`` work on what a scan stored and must not leave an empty catalogue behind.
         ``write=False`` takes no lock and refuses catalogues that need a migration; a
         missing catalogue raises :class:`CatalogMissingError`.
         """
         path = Path(path).expanduser().absolute()
+        if write and not create and not _check_header(path):
+            raise CatalogMissingError(
+                f"No catalogue at {path} yet: run `photolm scan FOLDER` first."
+            )
         return cls._open_write(path, lock_timeout, quick_check) if write else cls._open_read(path)
 
     @classmethod
@@ -771,8 +945,10 @@ class Catalog:
     ) -> list[PhotoRow]:
         """Photos showing any of ``landmark_ids`` (all photos when ``None``), best first.
 
-        ``order`` is ``"score"`` (descending; photos without a score last), ``"path"`` or
-        ``"taken"``. Uses the ``(landmark_id, score)`` index: a few ms on 100k photos.
+        A person's answer counts over the model's verdict (:attr:`PhotoRow.effective_landmark_id`).
+        ``order`` is ``"score"`` (photos a person confirmed first, then by descending score,
+        photos without a score last), ``"path"`` or ``"taken"``. Uses the
+        ``(landmark_id, score)`` index: a few ms on 100k photos.
         """
         if order not in _ORDERS:
             raise ValueError(f"order must be one of {sorted(_ORDERS)}, not {order!r}")
@@ -782,12 +958,17 @@ class Catalog:
             ids = list(dict.fromkeys(landmark_ids))
             if not ids:
                 return []
+            # The landmark that counts (see _EFFECTIVE_LANDMARK), written as two indexed
+            # terms: the model's verdict where no person answered, and people's answers.
             if len(ids) == 1:
-                clauses.append("landmark_id = ?")
-                params.append(ids[0])
+                clauses.append("((review IS NULL AND landmark_id = ?) OR review_landmark_id = ?)")
+                params.extend((ids[0], ids[0]))
             else:
-                clauses.append("landmark_id IN (SELECT value FROM json_each(?))")
-                params.append(json.dumps(ids))
+                clauses.append(
+                    "((review IS NULL AND landmark_id IN (SELECT value FROM json_each(?))) "
+                    "OR review_landmark_id IN (SELECT value FROM json_each(?)))"
+                )
+                params.extend((json.dumps(ids), json.dumps(ids)))
         if under is not None:
             clauses.append("path_key >= ? AND path_key < ?")
             params.extend(_prefix_range(under))
@@ -838,6 +1019,17 @@ class Catalog:
                 out[os.fsdecode(path)] = _decode_embedding(rows[0][0])
         return out
 
+    def positions(self, paths: Iterable[StrPath]) -> dict[str, tuple[float, float]]:
+        """EXIF GPS positions ``(latitude, longitude)`` of catalogued photos that have one,
+        keyed by the paths as given: re-matching weighs GPS evidence without reading files."""
+        out: dict[str, tuple[float, float]] = {}
+        sql = "SELECT latitude, longitude FROM photos WHERE path_key = ?"
+        for path in paths:
+            rows = self._fetch(sql, (_key(path),))
+            if rows and rows[0][0] is not None and rows[0][1] is not None:
+                out[os.fsdecode(path)] = (float(rows[0][0]), float(rows[0][1]))
+        return out
+
     def embeddings_for_rematch(
         self, model_id: str, *, exclude_bundle_id: str | None = None
     ) -> Iterator[tuple[str, np.ndarray]]:
@@ -869,15 +1061,19 @@ class Catalog:
     def landmark_counts(
         self, bundle_id: str | None = None, *, include_missing: bool = False
     ) -> dict[str, int]:
-        """Photos per landmark id (matched by ``bundle_id``, or by any bundle when ``None``)."""
-        sql = "SELECT landmark_id, count(*) FROM photos WHERE landmark_id IS NOT NULL"
+        """Photos per landmark id (matched by ``bundle_id``, or by any bundle when ``None``).
+
+        Counts the landmark that counts: a person's answer over the model's verdict.
+        """
+        sql = (f"SELECT {_EFFECTIVE_LANDMARK} AS shown, count(*) FROM photos "
+               "WHERE shown IS NOT NULL")
         params: list[Any] = []
         if bundle_id is not None:
             sql += " AND bundle_id = ?"
             params.append(bundle_id)
         if not include_missing:
             sql += " AND missing = 0"
-        return dict(self._fetch(sql + " GROUP BY landmark_id", params))
+        return dict(self._fetch(sql + " GROUP BY shown", params))
 
     def landmarks(self, bundle_id: str | None = None) -> list[Landmark]:
         """The landmark records stored for a bundle (default: :meth:`last_bundle_id`).
@@ -925,9 +1121,11 @@ class Catalog:
 
     def stats(self) -> dict[str, Any]:
         """Figures for ``photolm info``."""
-        total, with_landmark, errors, missing = self._fetch(
-            "SELECT count(*), count(landmark_id), count(error), coalesce(sum(missing), 0) "
-            "FROM photos"
+        total, with_landmark, errors, missing, reviewed, tagged = self._fetch(
+            f"SELECT count(*), count({_EFFECTIVE_LANDMARK}), count(error), "
+            "coalesce(sum(missing), 0), count(review), "
+            "count(CASE WHEN tag_action = 'tag' AND tag_status IN ('written', 'unchanged') "
+            "THEN 1 END) FROM photos"
         )[0]
         size = 0
         for suffix in ("", "-wal"):
@@ -942,6 +1140,8 @@ class Catalog:
             "with_landmark": with_landmark,
             "errors": errors,
             "missing": missing,
+            "reviewed": reviewed,
+            "tagged": tagged,
             "file_bytes": size,
             "last_scan": self.last_scan(),
         }
@@ -981,6 +1181,7 @@ class Catalog:
                 _opt_int(rec.width), _opt_int(rec.height), rec.bundle_id, rec.model_id,
                 rec.landmark_id, rec.landmark_name, _opt_float(rec.score), _topk_json(rec.topk),
                 int(rec.embedding is not None), rec.error, rec.scanned_at or stamp,
+                *_gps_values(rec.gps),
             ))
         if not photo_rows:
             return
@@ -995,7 +1196,7 @@ class Catalog:
         """Store new landmark decisions (re-matching) in one transaction; returns rows changed."""
         params = [
             (u.bundle_id, u.landmark_id, u.landmark_name, _opt_float(u.score),
-             _topk_json(u.topk), _key(u.path))
+             _topk_json(u.topk), *_gps_values(u.gps), _key(u.path))
             for u in updates
         ]
         if not params:
@@ -1003,10 +1204,76 @@ class Catalog:
         with self._transaction("store re-matched landmarks") as conn:
             cursor = conn.executemany(
                 "UPDATE photos SET bundle_id = ?, landmark_id = ?, landmark_name = ?, "
-                "score = ?, topk = ? WHERE path_key = ?",
+                "score = ?, topk = ?, gps_verdict = ?, gps_reason = ?, gps_changed = ?, "
+                "visual_landmark_id = ?, visual_landmark_name = ?, visual_score = ? "
+                "WHERE path_key = ?",
                 params,
             )
             return cursor.rowcount
+
+    def set_reviews(self, reviews: Sequence[Review]) -> int:
+        """Store people's answers (confirm, correct, "no landmark", forget) in one transaction.
+
+        Returns the number of catalogued photos changed; paths not in the catalogue are
+        ignored (the caller reports them). The model's own columns are left as they are.
+        """
+        params: list[tuple[Any, ...]] = []
+        stamp = _now()
+        for r in reviews:
+            if r.verdict is not None and r.verdict not in REVIEW_VERDICTS:
+                raise ValueError(f"review must be one of {REVIEW_VERDICTS} or None, not "
+                                 f"{r.verdict!r}")
+            named = r.verdict in ("confirmed", "corrected")
+            if named and not r.landmark_id:
+                raise ValueError(f"a {r.verdict} review needs the landmark's id")
+            params.append((
+                r.verdict, r.landmark_id if named else None,
+                (r.landmark_name or r.landmark_id) if named else None,
+                stamp if r.verdict is not None else None, _key(r.path),
+            ))
+        if not params:
+            return 0
+        with self._transaction("store your answer") as conn:
+            return conn.executemany(
+                "UPDATE photos SET review = ?, review_landmark_id = ?, review_landmark_name = ?, "
+                "reviewed_at = ? WHERE path_key = ?",
+                params,
+            ).rowcount
+
+    def record_tags(self, records: Sequence[TagRecord]) -> int:
+        """Store the outcome of ``photolm tag``/``untag`` per photo, in one transaction.
+
+        A record carrying the photo's new ``size``/``mtime_ns``/``content_hash`` also updates
+        those, so the next scan sees the photo photolm just rewrote as unchanged.
+        """
+        tag_params: list[tuple[Any, ...]] = []
+        file_params: list[tuple[Any, ...]] = []
+        stamp = _now()
+        for r in records:
+            if r.action not in ("tag", "untag") or r.status not in TAG_STATUSES:
+                raise ValueError(f"unknown tag outcome {r.action!r}/{r.status!r}")
+            key = _key(r.path)
+            files = json.dumps([_display(os.fsencode(f)) for f in r.files], ensure_ascii=False)
+            tag_params.append((r.action, r.status, r.mode, r.landmark, files, r.error, stamp,
+                               key))
+            if r.size is not None and r.mtime_ns is not None:
+                file_params.append((int(r.size), int(r.mtime_ns), r.content_hash, key))
+        if not tag_params:
+            return 0
+        with self._transaction("record the tags written") as conn:
+            changed = conn.executemany(
+                "UPDATE photos SET tag_action = ?, tag_status = ?, tag_mode = ?, "
+                "tag_landmark = ?, tag_files = ?, tag_error = ?, tagged_at = ? "
+                "WHERE path_key = ?",
+                tag_params,
+            ).rowcount
+            if file_params:
+                conn.executemany(
+                    "UPDATE photos SET size = ?, mtime_ns = ?, "
+                    "content_hash = coalesce(?, content_hash) WHERE path_key = ?",
+                    file_params,
+                )
+            return changed
 
     def move_photo(self, old_path: StrPath, new_path: StrPath, size: int, mtime_ns: int) -> bool:
         """Give a catalogued photo its new path, keeping its results (and its id).

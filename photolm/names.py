@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rapidfuzz import fuzz, process
 
+from photolm.errors import UsageError
+
 if TYPE_CHECKING:  # only attributes are used: keeps numpy out of `photolm search`'s imports
     from photolm.bundle import Landmark
 
@@ -57,6 +59,8 @@ _NON_WORD = re.compile(r"[\W_]+")
 _PLACE_SPLIT = re.compile(r"[(),;/]")
 _FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "country": 3}
 _STOPWORDS = frozenset({"the", "of", "de", "la", "le", "di", "del", "and", "in", "at"})
+# resolve(): a fuzzy best must lead the runner-up by this much to count as the one meant.
+RESOLVE_MARGIN = 5.0
 
 
 @lru_cache(maxsize=8192)
@@ -190,6 +194,32 @@ class LandmarkIndex:
             if len(out) >= n:
                 break
         return out[:n]
+
+    def resolve(self, name: str) -> Landmark:
+        """The one landmark a person means by ``name`` (``photolm confirm --landmark``).
+
+        The same matching as :meth:`search`, but a person's correction must name exactly one
+        landmark: a city or country ("Paris") is refused, and so is a typo equally close to
+        several names ("tower"). Raises :class:`~photolm.errors.UsageError` with one line
+        that lists what was meant to be chosen from, or the closest names.
+        """
+        hits = self.search(name)
+        named = [h for h in hits if h.field in ("name", "alias")]
+        if not named:
+            if hits:
+                there = ", ".join(dict.fromkeys(h.name for h in hits[:5]))
+                raise UsageError(f"{name!r} is a place, not a landmark; landmarks there: "
+                                 f"{there}. Give the landmark's name.")
+            suggestions = self.suggest(name)
+            hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+            raise UsageError(f"No landmark of the model is called {name!r}.{hint}")
+        best = named[0]
+        if len(named) == 1 or named[1].score <= best.score - RESOLVE_MARGIN:
+            found = self.landmark(best.landmark_id)
+            if found is not None:
+                return found
+        choices = ", ".join(dict.fromkeys(h.name for h in named[:5]))
+        raise UsageError(f"{name!r} could be {choices}; give the full name.")
 
     def _place_hits(self, q: str) -> Iterable[tuple[int, float, _Entry]]:
         padded = f" {q} "

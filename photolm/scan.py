@@ -16,6 +16,11 @@ Shape of the work, and why:
    never leaves a half-written row. Ctrl-C stops after the current batch is stored.
 
 Per-photo failures are results, not exceptions: every photo found ends up in the catalogue.
+
+GPS is evidence: when a photo carries an EXIF position and the bundle's landmarks have
+coordinates, the visual top-k is re-decided by :func:`photolm.tags.geo.gps_evidence` (a match
+500 km away is a look-alike; one within 10 km is accepted slightly below the threshold), on
+the decode path and on the re-match path alike, and the verdict and its reason are stored.
 """
 
 from __future__ import annotations
@@ -31,13 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
-from photolm.catalog import Catalog, MatchUpdate, PhotoRecord
+from photolm.catalog import Catalog, GpsNote, MatchUpdate, PhotoRecord
 from photolm.discovery import Found, Problem, display_path, walk_photos
 from photolm.errors import ImageError
 from photolm.exif import ExifInfo, read_exif
 from photolm.fingerprint import fingerprint
 from photolm.images import load_for_model
-from photolm.matching import Match, Matcher
+from photolm.matching import Candidate, Match, Matcher
 from photolm.runtime import Embedder, default_threads
 
 # Outcomes reported per photo.
@@ -94,6 +99,7 @@ class ScanSummary:
     moved: int = 0
     unchanged: int = 0
     landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
+    gps_changed: int = 0  # photos whose match GPS evidence changed (rejected or promoted)
     errors: list[tuple[str, str]] = field(default_factory=list)
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
@@ -118,6 +124,7 @@ class ScanSummary:
             "moved": self.moved,
             "skipped_unchanged": self.unchanged,
             "landmarks_found": self.landmarks,
+            "gps_changed": self.gps_changed,
             "errors": [{"path": p, "error": e} for p, e in self.errors],
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
@@ -159,14 +166,23 @@ def _os_message(exc: OSError) -> str:
     return f"cannot read the file: {exc.strerror or exc}"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A photo's landmark after weighing its GPS position (when it has one)."""
+
+    best: Candidate | None
+    gps: GpsNote | None = None
+
+
 def _record(
     d: _Decoded,
     bundle: Bundle,
     match: Match | None,
     embedding: np.ndarray | None,
+    decision: Decision | None = None,
 ) -> PhotoRecord:
     exif = d.exif or ExifInfo()
-    best = match.landmark if match else None
+    best = decision.best if decision else (match.landmark if match else None)
     return PhotoRecord(
         path=str(d.found.path),
         size=d.found.size,
@@ -185,6 +201,7 @@ def _record(
         topk=[c.to_json() for c in match.top] if match else [],
         embedding=embedding,
         error=d.error,
+        gps=decision.gps if decision else None,
     )
 
 
@@ -204,6 +221,39 @@ class Scanner:
         self.options = options or ScanOptions()
         self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
         self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+        self._placed = {lm.id: lm for lm in bundle.landmarks
+                        if lm.latitude is not None and lm.longitude is not None}
+
+    def decide(self, match: Match, latitude: float | None,
+               longitude: float | None) -> Decision:
+        """The match after GPS evidence; photos without GPS keep their visual verdict.
+
+        :mod:`photolm.tags.geo` is imported only when a photo has a position and some
+        landmark has coordinates (importing ``photolm.tags`` loads the tag writer's modules).
+        """
+        if latitude is None or longitude is None or not self._placed:
+            return Decision(match.landmark)
+        from photolm.tags.geo import gps_evidence
+
+        geo = gps_evidence(latitude, longitude, match.top, self._placed,
+                           threshold=self.matcher.threshold)
+        if not geo.assessments:  # the position was not usable after all
+            return Decision(match.landmark)
+        first = geo.assessments[0]
+        chosen = next((a for a in geo.assessments if a.candidate == geo.match), None)
+        if geo.visual_match is not None and first.verdict == "rejected":
+            verdict = "rejected"
+        elif chosen is not None:
+            verdict = chosen.verdict
+        else:  # nothing passed the threshold and GPS did not change that: nothing to judge
+            return Decision(None)
+        visual = geo.visual_match if geo.changed else None
+        return Decision(geo.match, GpsNote(
+            verdict=verdict, reason=geo.reason, changed=geo.changed,
+            visual_landmark_id=visual.landmark_id if visual else None,
+            visual_landmark_name=visual.name if visual else None,
+            visual_score=visual.score if visual else None,
+        ))
 
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
@@ -305,15 +355,19 @@ class Scanner:
                 continue
             matrix = np.stack([vectors[str(f.path)] for f in keep]).astype(np.float32)
             matches = self.matcher.match(matrix)
+            positions = self.catalog.positions([str(f.path) for f in keep])
+            decisions = [self.decide(m, *positions.get(str(f.path), (None, None)))
+                         for f, m in zip(keep, matches, strict=True)]
             self.catalog.update_matches([
-                MatchUpdate(str(f.path), self.bundle.bundle_id, *_verdict(m),
-                            [c.to_json() for c in m.top])
-                for f, m in zip(keep, matches, strict=True)
+                MatchUpdate(str(f.path), self.bundle.bundle_id, *_verdict(d.best),
+                            [c.to_json() for c in m.top], gps=d.gps)
+                for f, m, d in zip(keep, matches, decisions, strict=True)
             ])
-            for f, m in zip(keep, matches, strict=True):
+            for f, d in zip(keep, decisions, strict=True):
                 self.summary.rematched += 1
-                self.summary.landmarks += m.landmark is not None
-                on_event(PhotoDone(f.path, REMATCHED, *(_best(m))))
+                self.summary.landmarks += d.best is not None
+                self.summary.gps_changed += bool(d.gps and d.gps.changed)
+                on_event(PhotoDone(f.path, REMATCHED, *_best(d.best)))
 
     def _decode_and_embed(self, items: list[Found], on_event: Callable[[Event], None]) -> None:
         if not items:
@@ -361,7 +415,9 @@ class Scanner:
         records = []
         for d in batch:
             m, v = matches.get(id(d), (None, None))
-            records.append(_record(d, self.bundle, m, v))
+            exif = d.exif or ExifInfo()
+            decision = self.decide(m, exif.latitude, exif.longitude) if m else None
+            records.append(_record(d, self.bundle, m, v, decision))
         self.catalog.write_results(records)
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
@@ -371,6 +427,7 @@ class Scanner:
                 continue
             self.summary.processed += 1
             self.summary.landmarks += rec.landmark_id is not None
+            self.summary.gps_changed += bool(rec.gps and rec.gps.changed)
             outcome = UPDATED if str(path) in known else NEW
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
 
@@ -380,10 +437,9 @@ class Scanner:
         return self.catalog.sync_missing([str(Path(r).absolute()) for r in roots], present)
 
 
-def _verdict(m: Match) -> tuple[str | None, str | None, float | None]:
-    best = m.landmark
+def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:
     return (best.landmark_id, best.name, best.score) if best else (None, None, None)
 
 
-def _best(m: Match) -> tuple[str | None, float | None]:
-    return (m.landmark.name, m.landmark.score) if m.landmark else (None, None)
+def _best(best: Candidate | None) -> tuple[str | None, float | None]:
+    return (best.name, best.score) if best else (None, None)

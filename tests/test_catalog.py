@@ -498,29 +498,32 @@ def test_awkward_paths_round_trip(cat: Catalog) -> None:
 
 def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monkeypatch) -> None:
     Catalog.open(cat_path, write=True).close()
+    current = SCHEMA_VERSION  # the next step is tested, whatever the released version is
 
-    def v2_broken(db) -> None:
-        db.execute("CREATE TABLE tags (photo_id INTEGER PRIMARY KEY, status TEXT)")
+    def next_broken(db) -> None:
+        db.execute("CREATE TABLE albums (photo_id INTEGER PRIMARY KEY, name TEXT)")
         db.execute("INSERT INTO no_such_table VALUES (1)")
 
-    def v2_tags(db) -> None:
-        db.execute("CREATE TABLE tags (photo_id INTEGER PRIMARY KEY, status TEXT)")
+    def next_albums(db) -> None:
+        db.execute("CREATE TABLE albums (photo_id INTEGER PRIMARY KEY, name TEXT)")
 
-    monkeypatch.setattr(catalog_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(catalog_module, "MIGRATIONS", (catalog_module._v1_initial, v2_broken))
-    with pytest.raises(CatalogError, match="left at schema 1"):
+    released = catalog_module.MIGRATIONS
+    monkeypatch.setattr(catalog_module, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setattr(catalog_module, "MIGRATIONS", (*released, next_broken))
+    with pytest.raises(CatalogError, match=f"left at schema {current}"):
         Catalog.open(cat_path, write=True)
     raw = sqlite3.connect(cat_path)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name='tags'").fetchone()[0] == 0
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == current
+    assert raw.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name='albums'").fetchone()[0] == 0
     raw.close()
     with pytest.raises(CatalogError, match="older format"):  # readers never migrate
         Catalog.open(cat_path, write=False)
 
-    monkeypatch.setattr(catalog_module, "MIGRATIONS", (catalog_module._v1_initial, v2_tags))
+    monkeypatch.setattr(catalog_module, "MIGRATIONS", (*released, next_albums))
     with Catalog.open(cat_path, write=True) as c:
-        assert c.schema_version == 2
-        assert "tags" in c.db.table_names()
+        assert c.schema_version == current + 1
+        assert "albums" in c.db.table_names()
 
 
 # ------------------------------------------------------------------ property test

@@ -6,14 +6,15 @@ from __future__ import annotations
 import typer
 
 from photolm import __version__
-from photolm.cli import info, landmarks, listing, scan, search
+from photolm.cli import confirm, info, landmarks, listing, scan, search, tag, untag
 
 app = typer.Typer(
     name="photolm",
     help=(
         "Recognise landmarks in your own photo folders, offline.\n\n"
         "Start with [bold]photolm scan ~/Pictures[/], then [bold]photolm search "
-        '"Eiffel Tower"[/]. Nothing leaves your machine.'
+        '"Eiffel Tower"[/]; [bold]photolm tag[/] writes the landmarks into your photos\' '
+        "metadata. Nothing leaves your machine."
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -43,6 +44,9 @@ app.command("search")(search.search)
 app.command("list")(listing.list_photos)
 app.command("landmarks")(landmarks.landmarks)
 app.command("info")(info.info)
+app.command("tag")(tag.tag)
+app.command("untag")(untag.untag)
+app.command("confirm")(confirm.confirm)
 
 
 def main() -> None:

@@ -46,3 +46,39 @@ JsonOpt = Annotated[
     bool,
     typer.Option("--json", help="Print machine-readable JSON on stdout instead of a table."),
 ]
+
+
+class SidecarStyleChoice(str, Enum):
+    darktable = "darktable"
+    lightroom = "lightroom"
+
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Photos or folders, as scanned. Default: every catalogued photo.",
+                   show_default=False),
+]
+EmbedOpt = Annotated[
+    bool,
+    typer.Option("--embed", help="Write into the photo itself (JPEG, PNG, TIFF; HEIC with "
+                 "ExifTool) so the tag travels with the file. Other formats get a sidecar, "
+                 "with one line saying so. Default: an XMP sidecar, the original untouched."),
+]
+SidecarStyleOpt = Annotated[
+    SidecarStyleChoice,
+    typer.Option("--sidecar-style", case_sensitive=False,
+                 help="Sidecar name: darktable/digiKam's IMG.jpg.xmp, or Lightroom's IMG.xmp "
+                 "(refused where a raw file and its JPEG would share it)."),
+]
+WriteLocationOpt = Annotated[
+    bool,
+    typer.Option("--write-location", help="Give photos without GPS the landmark's position, "
+                 "marked as estimated, so map views can place them."),
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what would change, field by field; change nothing."),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no summary line.")
+]

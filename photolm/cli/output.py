@@ -51,6 +51,12 @@ def warn(path: object, message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(display(path))}: {escape(message)}")
 
 
+def note(path: object, message: str) -> None:
+    """One line about a photo that is not a problem but worth knowing (e.g. a sidecar was
+    written because the format cannot hold embedded tags), on stderr."""
+    err.print(f"[cyan]note:[/] {escape(display(path))}: {escape(message.translate(_CONTROL))}")
+
+
 def error_line(message: str) -> None:
     err.print(f"[bold red]Error:[/] {escape(message)}")
 

@@ -9,11 +9,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
+from photolm.cli.options import (
+    CatalogOpt,
+    DeviceChoice,
+    DeviceOpt,
+    EmbedOpt,
+    JsonOpt,
+    ModelOpt,
+    SidecarStyleChoice,
+    SidecarStyleOpt,
+    WriteLocationOpt,
+)
 from photolm.cli.output import err, print_json, reporting, warn
 
 if TYPE_CHECKING:
+    from photolm.catalog import Catalog
     from photolm.scan import ScanSummary
+    from photolm.tagging import TagSummary
 
 
 def scan(
@@ -48,14 +60,28 @@ def scan(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
     ] = False,
+    write_tags: Annotated[
+        bool, typer.Option("--write-tags", help="Then tag the photos found, as `photolm tag` "
+                           "would: recognised landmarks go into their metadata.")
+    ] = False,
+    embed: EmbedOpt = False,
+    sidecar_style: SidecarStyleOpt = SidecarStyleChoice.darktable,
+    write_location: WriteLocationOpt = False,
 ) -> None:
     """Scan photo folders and recognise the landmarks in them.
 
     Unchanged photos are skipped, renamed or moved photos keep their results, and a photo
-    that cannot be read gets one warning line and an entry in the catalogue. Exit status:
-    0 when every photo was processed, 1 when some could not be.
+    that cannot be read gets one warning line and an entry in the catalogue. Photos with
+    GPS are checked against the landmark's position. Exit status: 0 when every photo was
+    processed (and tagged, with --write-tags), 1 when some could not be.
     """
     with reporting(), warnings.catch_warnings():
+        from photolm.errors import UsageError
+
+        if not write_tags and (embed or write_location
+                               or sidecar_style != SidecarStyleChoice.darktable):
+            raise UsageError("--embed, --sidecar-style and --write-location only apply with "
+                             "--write-tags.")
         # Pillow warns about odd EXIF blocks ("Corrupt EXIF data", "Truncated File Read")
         # on photos it still decodes correctly; they are not actionable, a failed photo is.
         warnings.simplefilter("ignore", UserWarning)
@@ -77,15 +103,39 @@ def scan(
         with Catalog.open(resolve_catalog_path(catalog), write=True) as cat:
             scanner = Scanner(cat, bundle, embedder, options)
             show_bar = err.is_terminal and not quiet and not json_out
+            roots = [p.expanduser() for p in paths]
             with _Renderer(show_bar) as render:
-                summary = scanner.run([p.expanduser() for p in paths], render)
+                summary = scanner.run(roots, render)
+            tags = None
+            if write_tags and not summary.interrupted:
+                tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
+                                   quiet)
         if json_out:
-            print_json(summary.to_json())
+            print_json({**summary.to_json(), **({"tags": tags.to_json()} if tags else {})})
         elif not quiet:
             _print_summary(summary)
+            if tags is not None:
+                from photolm.cli.tag import closing_line
+
+                err.print(closing_line(tags), markup=False, highlight=False, emoji=False)
         if summary.interrupted:
             raise typer.Exit(130)
-        raise typer.Exit(0 if summary.ok else 1)
+        raise typer.Exit(0 if summary.ok and (tags is None or tags.ok) else 1)
+
+
+def _write_tags(cat: Catalog, roots: list[Path], embed: bool,
+                sidecar_style: SidecarStyleChoice, write_location: bool, json_out: bool,
+                quiet: bool) -> TagSummary:
+    """Tag the photos under this scan's roots that qualify: the same code as `photolm tag`."""
+    from photolm.cli.tag import render_tag_events
+    from photolm.tagging import TagSettings, TagSummary, select_photos, tag_photos
+
+    settings = TagSettings(mode="embed" if embed else "sidecar",
+                           sidecar_style=sidecar_style.value, write_location=write_location)
+    rows = select_photos(cat, roots).rows  # a root without photos was already reported
+    summary = TagSummary("tag")
+    return render_tag_events(tag_photos(cat, rows, settings), summary, json_out=json_out,
+                             quiet=quiet)
 
 
 class _Renderer:
@@ -155,6 +205,7 @@ def _print_summary(summary: ScanSummary) -> None:
         ("moved or renamed", summary.moved),
         ("skipped, unchanged", summary.unchanged),
         ("with a landmark", summary.landmarks),
+        ("decided by GPS evidence", summary.gps_changed),
         ("errors", len(summary.errors) + len(summary.walk_problems)),
         ("missing since last scan", summary.missing),
         ("time", f"{summary.seconds:.1f} s"),

@@ -24,7 +24,11 @@ def search(
                                  show_default=False)
     ] = None,
 ) -> None:
-    """Find photos by landmark name, best matches first."""
+    """Find photos by landmark name, best matches first.
+
+    Your answers from [bold]photolm confirm[/] count over the model's: a corrected photo is
+    found under the landmark you named, and photos you confirmed come first.
+    """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.names import LandmarkIndex
@@ -42,8 +46,9 @@ def search(
             ids = list(dict.fromkeys(h.landmark_id for h in hits))
             photos = cat.photos(landmark_ids=ids, limit=limit)
         rows = [
-            {"path": display(p.path), "landmark": p.landmark_name, "score": p.score,
-             "landmark_id": p.landmark_id, "taken": p.taken}
+            {"path": display(p.path), "landmark": p.effective_landmark_name,
+             "score": p.effective_score, "landmark_id": p.effective_landmark_id,
+             "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason}
             for p in photos
         ]
         if json_out:
@@ -61,5 +66,7 @@ def search(
         table.add_column("taken")
         table.add_column("path", overflow="fold")
         for r in rows:
-            table.add_row(f"{r['score']:.2f}", r["landmark"], r["taken"] or "", r["path"])
+            score = "" if r["score"] is None else f"{r['score']:.2f}"
+            shown = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
+            table.add_row(score, shown, r["taken"] or "", r["path"])
         out.print(table)

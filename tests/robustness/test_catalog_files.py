@@ -15,7 +15,8 @@ from tests.robustness.helpers import cli, snapshot
 from tests.tinybundle import COLOURS, write_photo
 
 COMMANDS: list[tuple[str, ...]] = [("scan", "{photos}"), ("search", "Eiffel Tower"), ("list",),
-                                   ("landmarks",), ("info",)]
+                                   ("landmarks",), ("info",), ("tag",), ("tag", "--dry-run"),
+                                   ("untag",), ("confirm", "{photos}", "--none")]
 
 
 def _newer(good: bytes, path: Path) -> None:

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """photolm never talks to the network: every registered command (scan, search, list,
-landmarks, info; tag once it exists) runs with every socket operation recorded and refused.
+landmarks, info, confirm, tag, untag) runs with every socket operation recorded and refused.
 
 Two layers: in-process with the socket API patched (fast, catches calls made at run time),
 and a fresh interpreter with a ``sys.addaudithook`` installed before photolm is imported
@@ -27,11 +27,13 @@ from tests.tinybundle import COLOURS, write_photo
 
 
 def _commands(photos: Path) -> list[list[str]]:
-    # TODO(issue 5): add the `photolm tag` invocations (a real write and a removal) here
-    # once the command is registered; `test_tag_command_is_covered` below is the reminder.
+    # Tagging writes for real (sidecars, then embedded) and removes again; the rest read.
     return [["scan", str(photos), "--json"], ["search", "Eiffel Tower", "--json"],
             ["search", "paris"], ["list", "--json"], ["landmarks", "--json"],
-            ["info", "--json"], ["scan", str(photos), "--force"]]
+            ["info", "--json"], ["scan", str(photos), "--force"],
+            ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
+            ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
+            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:

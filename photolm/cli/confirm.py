@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm confirm``: a person's word on what a photo shows, which outranks the model's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from photolm.cli.options import CatalogOpt, JsonOpt
+from photolm.cli.output import display, err, print_json, reporting, warn
+
+
+def confirm(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Photos (or folders of photos) you looked at.", show_default=False),
+    ],
+    landmark: Annotated[
+        str | None,
+        typer.Option("--landmark", "-l", show_default=False,
+                     help='What they really show: a landmark of the model, typos forgiven '
+                     '("colloseum"). Without it, the recognised landmark is confirmed.'),
+    ] = None,
+    no_landmark: Annotated[
+        bool, typer.Option("--none", help="They show no landmark: never tag them.")
+    ] = False,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Forget your earlier answer: the model decides again.")
+    ] = False,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm or correct the landmark of photos, or say they show none.
+
+    Your answer counts over the model's: [bold]search[/], [bold]list[/] and [bold]tag[/]
+    use it (a confirmed photo is tagged even below the score threshold), and a re-scan
+    never overwrites it. Exit status: 0 when every photo got your answer, 1 when some did
+    not (not catalogued, or nothing recognised to confirm).
+    """
+    with reporting():
+        from photolm.catalog import Catalog, Review, resolve_catalog_path
+        from photolm.errors import CatalogError, UsageError
+        from photolm.names import LandmarkIndex
+        from photolm.tagging import select_photos
+
+        if sum((landmark is not None, no_landmark, clear)) > 1:
+            raise UsageError("Use at most one of --landmark, --none and --clear.")
+        with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat:
+            chosen = None
+            if landmark is not None:
+                index = LandmarkIndex(cat.landmarks())
+                if not len(index):
+                    raise CatalogError("The catalogue has no landmark list yet: run "
+                                       "`photolm scan FOLDER` first.")
+                chosen = index.resolve(landmark)
+            selection = select_photos(cat, [p.expanduser() for p in paths])
+            for path in selection.unmatched:
+                warn(path, "not in the catalogue; run `photolm scan` on it first")
+            reviews: list[Review] = []
+            rows: list[dict[str, Any]] = []
+            problems = len(selection.unmatched)
+            for row in selection.rows:
+                if chosen is not None:
+                    verdict = "confirmed" if chosen.id == row.landmark_id else "corrected"
+                    review = Review(row.path, verdict, chosen.id, chosen.name)
+                elif no_landmark:
+                    review = Review(row.path, "none")
+                elif clear:
+                    review = Review(row.path, None)
+                elif row.review in ("confirmed", "corrected"):
+                    review = Review(row.path, row.review, row.review_landmark_id,
+                                    row.review_landmark_name)
+                elif row.landmark_id is not None and row.review is None:
+                    review = Review(row.path, "confirmed", row.landmark_id, row.landmark_name)
+                else:
+                    warn(row.path, "no landmark recognised to confirm; name it with "
+                         "--landmark NAME, or say --none")
+                    problems += 1
+                    continue
+                reviews.append(review)
+                rows.append({
+                    "path": display(row.path), "review": review.verdict,
+                    "landmark": review.landmark_name if review.verdict else row.landmark_name,
+                    "landmark_id": review.landmark_id if review.verdict else row.landmark_id,
+                    "recognised_landmark": row.landmark_name,
+                })
+            cat.set_reviews(reviews)
+        if json_out:
+            print_json(rows)
+        elif rows:
+            err.print(_summary(rows), markup=False, highlight=False, emoji=False)
+        raise typer.Exit(1 if problems else 0)
+
+
+def _summary(rows: list[dict[str, Any]]) -> str:
+    """One line, e.g. ``3 photo(s): Colosseum (2 corrected, 1 confirmed)``."""
+    by_answer: dict[str, dict[str, int]] = {}
+    for r in rows:
+        shown = {None: "the model decides again", "none": "no landmark"}.get(
+            r["review"], r["landmark"])
+        kinds = by_answer.setdefault(shown, {})
+        kinds[r["review"] or "cleared"] = kinds.get(r["review"] or "cleared", 0) + 1
+    parts = []
+    for shown, kinds in by_answer.items():
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        parts.append(f"{shown} ({detail})")
+    return f"{len(rows)} photo(s): " + "; ".join(parts)

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm tag``: write recognised landmarks into photo metadata, safely and reversibly.
+
+Also home of the rendering ``untag`` and ``scan --write-tags`` share: a progress bar on a
+terminal, one warning line per photo that failed, one note per sidecar fallback, the plan on
+stdout for ``--dry-run``, and one closing line. The work itself is :mod:`photolm.tagging`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from photolm.cli.options import (
+    CatalogOpt,
+    DryRunOpt,
+    EmbedOpt,
+    JsonOpt,
+    PathsArg,
+    QuietOpt,
+    SidecarStyleChoice,
+    SidecarStyleOpt,
+    WriteLocationOpt,
+)
+from photolm.cli.output import err, note, out, print_json, reporting, warn
+
+if TYPE_CHECKING:
+    from photolm.tagging import Action, TagEvent, TagSummary
+
+
+def tag(
+    paths: PathsArg = None,
+    catalog: CatalogOpt = None,
+    embed: EmbedOpt = False,
+    sidecar_style: SidecarStyleOpt = SidecarStyleChoice.darktable,
+    write_location: WriteLocationOpt = False,
+    dry_run: DryRunOpt = False,
+    min_score: Annotated[
+        float | None,
+        typer.Option("--min-score", min=0.0, max=1.0, show_default=False,
+                     help="Also skip recognised photos scoring below this (stricter than the "
+                     "model's threshold). Photos you confirmed are tagged regardless."),
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write the landmarks from the catalogue into your photos' metadata.
+
+    So digiKam, Lightroom, darktable, Immich and your file browser can find them too. Only
+    photos whose landmark passed the model's threshold (after GPS evidence), or that you
+    confirmed with [bold]photolm confirm[/], are tagged. Each write is verified before it
+    replaces anything, and [bold]photolm untag[/] removes exactly what photolm wrote.
+    Exit status: 0 when every photo was tagged, 1 when some could not be.
+    """
+    with reporting():
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.tagging import TagSettings, TagSummary, select_photos, tag_photos
+
+        settings = TagSettings(mode="embed" if embed else "sidecar",
+                               sidecar_style=sidecar_style.value,
+                               write_location=write_location, dry_run=dry_run,
+                               min_score=min_score)
+        with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
+                          create=False) as cat:
+            selection = select_photos(cat, [p.expanduser() for p in paths or ()])
+            summary = TagSummary("tag", dry_run=dry_run, unmatched=selection.unmatched)
+            render_tag_events(tag_photos(cat, selection.rows, settings), summary,
+                              json_out=json_out, quiet=quiet)
+        finish(summary, json_out=json_out, quiet=quiet)
+
+
+def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,
+                      quiet: bool) -> TagSummary:
+    """Feed ``events`` into ``summary`` while showing progress and one line per problem."""
+    from photolm.tagging import TagResult, TagStarted
+
+    for path in summary.unmatched:
+        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+    progress = None
+    task = None
+    if err.is_terminal and not quiet and not json_out:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        verb = "untagging" if summary.action == "untag" else "tagging"
+        progress = Progress(TextColumn(f"[bold]{verb}"), BarColumn(), MofNCompleteColumn(),
+                            console=err, transient=True)
+        progress.__enter__()
+    try:
+        for event in events:
+            summary.add(event)
+            if isinstance(event, TagStarted) and progress is not None:
+                task = progress.add_task(summary.action, total=event.total)
+            if not isinstance(event, TagResult):
+                continue
+            if event.failed:
+                warn(event.path, event.error or event.message)
+            elif event.fallback:
+                note(event.path, f"{event.fallback} - "
+                     f"{'would write' if summary.dry_run else 'wrote'} a sidecar instead")
+            if summary.dry_run and not json_out:
+                for line in event.lines:
+                    out.print(line, markup=False, highlight=False, emoji=False)
+            if progress is not None and task is not None:
+                progress.update(task, advance=1)
+    finally:
+        if progress is not None:
+            progress.__exit__(None, None, None)
+    return summary
+
+
+def finish(summary: TagSummary, *, json_out: bool, quiet: bool) -> None:
+    """Print the JSON or the closing line; exit 1 when some photo failed."""
+    if json_out:
+        print_json(summary.to_json())
+    elif not quiet:
+        err.print(closing_line(summary), markup=False, highlight=False, emoji=False)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+_DONE: dict[Action, tuple[tuple[str, str], ...]] = {
+    "tag": (("written", "written"), ("unchanged", "already tagged"),
+            ("would-write", "would be written"), ("removed", "photolm tags removed"),
+            ("would-remove", "photolm tags would be removed")),
+    "untag": (("removed", "removed"), ("would-remove", "would be removed"),
+              ("nothing-to-remove", "had no photolm tags")),
+}
+
+
+def closing_line(summary: TagSummary) -> str:
+    """``tag: 3 written, 1 already tagged; 1 failed; 4 skipped (3 no landmark ...)``."""
+    parts = [f"{summary.counts[status]} {label}" for status, label in _DONE[summary.action]
+             if summary.counts.get(status)]
+    if summary.action == "tag" and summary.counts.get("nothing-to-remove"):
+        parts.append(f"{summary.counts['nothing-to-remove']} had no photolm tags")
+    text = ", ".join(parts) or "nothing to do"
+    if summary.failed:
+        text += f"; {len(summary.failed)} failed"
+    if summary.skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
+        text += f"; {sum(summary.skipped.values())} skipped ({reasons})"
+    prefix = "dry run, nothing changed" if summary.dry_run else summary.action
+    return f"{prefix}: {text}"

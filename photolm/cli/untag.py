@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm untag``: remove exactly what photolm wrote, and nothing a person or tool added."""
+
+from __future__ import annotations
+
+from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg, QuietOpt
+from photolm.cli.output import reporting
+from photolm.cli.tag import finish, render_tag_events
+
+
+def untag(
+    paths: PathsArg = None,
+    catalog: CatalogOpt = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove the tags photolm wrote, from the photos and from their sidecars.
+
+    Only values photolm's own marker says it added go: keywords a person typed (even the
+    same landmark name) and other tools' fields stay, and a sidecar photolm created is
+    deleted once it is empty. Exit status: 0 when every photo was handled, 1 when some
+    could not be.
+    """
+    with reporting():
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.tagging import TagSummary, select_photos, untag_photos
+
+        with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
+                          create=False) as cat:
+            selection = select_photos(cat, [p.expanduser() for p in paths or ()])
+            summary = TagSummary("untag", dry_run=dry_run, unmatched=selection.unmatched)
+            render_tag_events(untag_photos(cat, selection.rows, dry_run=dry_run), summary,
+                              json_out=json_out, quiet=quiet)
+        finish(summary, json_out=json_out, quiet=quiet)

@@ -1,0 +1,396 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write the catalogue's landmarks into photos' metadata, and take them out again.
+
+Shared by ``photolm tag``, ``photolm untag`` and ``photolm scan --write-tags``. Like the scan
+it yields events and never prints, so each command renders them its own way (progress bar,
+one warning line per failure, ``--json``). How the bytes are written, verified and undone
+is :mod:`photolm.tags`' business; this module decides *which* photos get *which* landmark
+and records what happened in the catalogue.
+
+Which photos are tagged, and why:
+
+* **A person's answer wins.** A photo confirmed or corrected with ``photolm confirm`` is
+  tagged with that landmark whatever its score (the marker records ``ModelId`` = ``person``,
+  ``Score`` = 1). One marked "no landmark" is not tagged, and tags photolm wrote on it
+  earlier are removed: the person said they are wrong.
+* **Otherwise the model's verdict after GPS evidence.** The catalogue holds a landmark only
+  when it passed the bundle's threshold, or GPS within 10 km vouched for it just below; a
+  look-alike GPS rejected has none. ``min_score`` raises the bar further, for these only.
+* **Never on stale results.** A photo that changed since it was scanned (size or
+  modification time differ) fails with one line: its verdict may belong to other pixels.
+  Photos that were missing or unreadable at the last scan are skipped.
+
+Each photo's outcome (tag or untag, written/unchanged/removed/failed, mode, files, error) is
+stored on its catalogue row in batches, so ``photolm list`` can show it and a crash loses at
+most one batch of records (never a tag: the files on disk are the truth, and re-running
+finds them "unchanged"). After an embedded write the row also gets the photo's new size and
+fingerprint: photolm verified the pixels are identical, so the next scan need not decode it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from photolm.bundle import Landmark
+from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
+from photolm.discovery import display_path
+from photolm.errors import TagError
+from photolm.fingerprint import fingerprint
+from photolm.tags.api import TagPlan, apply_tags, plan_tags, plan_untag
+from photolm.tags.sidecar import SidecarStyle
+
+Mode = Literal["sidecar", "embed"]
+Action = Literal["tag", "untag"]
+
+# The marker's ModelId for a landmark a person chose (photolm confirm).
+PERSON = "person"
+_RECORD_BATCH = 64
+
+# Why a photo is not tagged (TagSkipped.reason; counted in TagSummary.skipped).
+NO_LANDMARK = "no landmark recognised"
+GPS_RULED_OUT = "GPS ruled the match out"
+BELOW_MIN_SCORE = "below --min-score"
+PERSON_SAID_NONE = "a person said: no landmark"
+MISSING = "missing since the last scan"
+UNREADABLE = "could not be read at the last scan"
+NOT_TAGGED = "no photolm tags recorded"
+
+
+@dataclass(frozen=True)
+class TagSettings:
+    """How to tag: the options of ``photolm tag`` (and ``scan --write-tags``)."""
+
+    mode: Mode = "sidecar"
+    sidecar_style: SidecarStyle = "darktable"
+    write_location: bool = False
+    dry_run: bool = False
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Catalogued photos for the paths given, and the paths that matched none."""
+
+    rows: list[PhotoRow]
+    unmatched: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TagStarted:
+    """Emitted first: how many photos will be written (or planned) and how many skipped."""
+
+    total: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class TagSkipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """What happened to one photo.
+
+    ``status`` is one of :data:`photolm.catalog.TAG_STATUSES` or, in a dry run,
+    ``"would-write"``/``"would-remove"`` (``"unchanged"``/``"nothing-to-remove"`` when the
+    plan changes nothing). ``lines`` is the plan, one line per field (dry runs).
+    ``fallback`` says why an embedded write went to a sidecar instead.
+    """
+
+    path: str
+    action: Action
+    status: str
+    landmark: str | None
+    mode: str | None
+    message: str
+    files: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()
+    fallback: str | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": display_path(self.path), "action": self.action, "status": self.status,
+            "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
+            "message": self.message, "fallback": self.fallback, "error": self.error,
+            **({"plan": list(self.lines)} if self.lines else {}),
+        }
+
+
+TagEvent = TagStarted | TagSkipped | TagResult
+
+
+@dataclass
+class TagSummary:
+    """Counts for the closing line and ``--json``; feed it every event with :meth:`add`."""
+
+    action: Action
+    dry_run: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    results: list[TagResult] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+    def add(self, event: TagEvent) -> None:
+        if isinstance(event, TagSkipped):
+            self.skipped[event.reason] = self.skipped.get(event.reason, 0) + 1
+        elif isinstance(event, TagResult):
+            self.counts[event.status] = self.counts.get(event.status, 0) + 1
+            self.results.append(event)
+            if event.failed:
+                self.failed.append((display_path(event.path), event.error or event.message))
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.unmatched
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "dry_run": self.dry_run,
+            "counts": dict(sorted(self.counts.items())),
+            "skipped": dict(sorted(self.skipped.items())),
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "unmatched_paths": list(self.unmatched),
+            "photos": [r.to_json() for r in self.results],
+        }
+
+
+# --------------------------------------------------------------------------- selecting
+
+
+def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()) -> Selection:
+    """Catalogued photos that are, or lie under, ``paths`` (all of them when empty).
+
+    In path order, each photo once. A path that is neither a catalogued photo nor a folder
+    holding some is listed in :attr:`Selection.unmatched` so the command can say so.
+    """
+    if not paths:
+        return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
+    chosen: dict[int, PhotoRow] = {}
+    unmatched: list[str] = []
+    for given in paths:
+        path = normalise_path(os.fspath(given))
+        row = catalog.get_photo(path)
+        found = [row] if row is not None else list(catalog.iter_photos(under=path))
+        if not found:
+            unmatched.append(display_path(os.fspath(given)))
+        for r in found:
+            chosen.setdefault(r.id, r)
+    rows = sorted(chosen.values(), key=lambda r: os.fsencode(r.path))
+    return Selection(rows, unmatched)
+
+
+@dataclass(frozen=True)
+class _Job:
+    row: PhotoRow
+    action: Action
+    landmark: Landmark | None = None
+    score: float = 0.0
+    model_id: str = ""
+
+
+class _LandmarkTable:
+    """Landmark records (city, country, coordinates) by bundle, read from the catalogue once.
+
+    The hierarchy keyword (``Places|France|Paris|Eiffel Tower``) needs the place; a landmark
+    whose record is gone is written with its name alone.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._tables: dict[str, dict[str, Landmark]] = {}
+
+    def get(self, landmark_id: str, name: str | None, bundles: Iterable[str | None]) -> Landmark:
+        for bundle_id in bundles:
+            if bundle_id is None:
+                continue
+            table = self._tables.get(bundle_id)
+            if table is None:
+                table = {lm.id: lm for lm in self.catalog.landmarks(bundle_id)}
+                self._tables[bundle_id] = table
+            if landmark_id in table:
+                return table[landmark_id]
+        return Landmark(landmark_id, name or landmark_id)
+
+
+def _has_photolm_tags(row: PhotoRow) -> bool:
+    return row.tag_action == "tag" and row.tag_status in ("written", "unchanged")
+
+
+def _jobs_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: TagSettings
+                      ) -> tuple[list[_Job], list[TagSkipped]]:
+    table = _LandmarkTable(catalog)
+    latest = catalog.last_bundle_id()
+    jobs: list[_Job] = []
+    skipped: list[TagSkipped] = []
+    for row in rows:
+        reason: str | None = None
+        if row.missing:
+            reason = MISSING
+        elif row.review == "none":
+            if _has_photolm_tags(row):
+                jobs.append(_Job(row, "untag"))
+                continue
+            reason = PERSON_SAID_NONE
+        elif row.review is not None and row.review_landmark_id:
+            landmark = table.get(row.review_landmark_id, row.review_landmark_name,
+                                 (latest, row.bundle_id))
+            jobs.append(_Job(row, "tag", landmark, 1.0, PERSON))
+            continue
+        elif row.error is not None:
+            reason = UNREADABLE
+        elif row.landmark_id is None or row.score is None:
+            reason = GPS_RULED_OUT if row.gps_changed else NO_LANDMARK
+        elif settings.min_score is not None and row.score < settings.min_score:
+            reason = BELOW_MIN_SCORE
+        if reason is not None:
+            skipped.append(TagSkipped(row.path, reason))
+            continue
+        landmark = table.get(row.landmark_id or "", row.landmark_name, (row.bundle_id, latest))
+        jobs.append(_Job(row, "tag", landmark, float(row.score or 0.0), row.model_id or ""))
+    return jobs, skipped
+
+
+# --------------------------------------------------------------------------- running
+
+
+def tag_photos(catalog: Catalog, rows: Sequence[PhotoRow],
+               settings: TagSettings | None = None) -> Iterator[TagEvent]:
+    """Tag the photos of ``rows`` that qualify (see the module docstring); yields events.
+
+    Without ``dry_run`` the catalogue must be open for writing: each outcome is recorded.
+    """
+    settings = settings or TagSettings()
+    jobs, skipped = _jobs_for_tagging(catalog, rows, settings)
+    yield from _run(catalog, jobs, skipped, settings)
+
+
+def untag_photos(catalog: Catalog, rows: Sequence[PhotoRow], *,
+                 dry_run: bool = False) -> Iterator[TagEvent]:
+    """Remove exactly what photolm wrote (embedded and either sidecar style) from ``rows``.
+
+    Every photo that is still there is looked at, not only those the catalogue records as
+    tagged: the files are the truth (the catalogue may be newer than a copy of the photos).
+    """
+    jobs: list[_Job] = []
+    skipped: list[TagSkipped] = []
+    for row in rows:
+        if row.missing:
+            skipped.append(TagSkipped(row.path, MISSING))
+        else:
+            jobs.append(_Job(row, "untag"))
+    yield from _run(catalog, jobs, skipped, TagSettings(dry_run=dry_run))
+
+
+def _run(catalog: Catalog, jobs: list[_Job], skipped: list[TagSkipped],
+         settings: TagSettings) -> Iterator[TagEvent]:
+    yield TagStarted(len(jobs), len(skipped))
+    yield from skipped
+    pending: list[TagRecord] = []
+    try:
+        for job in jobs:
+            result, record = _do(job, settings)
+            if record is not None and not settings.dry_run:
+                pending.append(record)
+                if len(pending) >= _RECORD_BATCH:
+                    catalog.record_tags(pending)
+                    pending = []
+            yield result
+    finally:  # also on Ctrl-C and when the consumer stops early: keep what was done
+        if pending:
+            catalog.record_tags(pending)
+
+
+def _do(job: _Job, settings: TagSettings) -> tuple[TagResult, TagRecord | None]:
+    row = job.row
+    landmark_name = job.landmark.name if job.landmark else None
+    mode: str | None = settings.mode if job.action == "tag" else None
+    try:
+        fresh = _unchanged_since_scan(row)
+        if job.landmark is not None:
+            if not fresh:
+                raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
+                               "`photolm scan` on it first, then tag it")
+            plan = plan_tags(
+                row.path, job.landmark, job.score, job.model_id,
+                mode=settings.mode, sidecar_style=settings.sidecar_style,
+                write_location=settings.write_location,
+                # Only --write-location needs to know; then the photo itself is asked.
+                photo_has_gps=None if settings.write_location else True,
+            )
+        else:
+            plan = plan_untag(row.path, mode="any", sidecar_style="any")
+        mode = _mode_of(plan)
+        if settings.dry_run:
+            return _planned(job, plan, mode), None
+        outcome = apply_tags(plan)
+    except (TagError, OSError) as exc:
+        message = str(exc) if isinstance(exc, TagError) else _os_message(exc, row.path)
+        result = TagResult(row.path, job.action, "failed", landmark_name, mode, message,
+                           error=message)
+        return result, TagRecord(row.path, job.action, "failed", mode, landmark_name,
+                                 error=message)
+    files = tuple(display_path(f) for f in outcome.files)
+    result = TagResult(row.path, job.action, outcome.status, landmark_name, mode,
+                       outcome.message, files=files, fallback=outcome.fallback_reason)
+    record = TagRecord(row.path, job.action, outcome.status, mode, landmark_name,
+                       files=[os.fspath(f) for f in outcome.files])
+    if fresh and outcome.files and any(t.method != "sidecar" for t in plan.targets):
+        record = _with_new_state(record, row.path)
+    return result, record
+
+
+def _planned(job: _Job, plan: TagPlan, mode: str | None) -> TagResult:
+    if job.action == "tag":
+        status = "would-write" if plan.changed else "unchanged"
+    else:
+        status = "would-remove" if plan.changed else "nothing-to-remove"
+    files = tuple(display_path(t.path) for t in plan.targets if t.changes)
+    landmark = job.landmark.name if job.landmark else None
+    lines = tuple(plan.describe())
+    return TagResult(job.row.path, job.action, status, landmark, mode, lines[0] if lines else "",
+                     files=files, lines=lines, fallback=plan.fallback_reason)
+
+
+def _mode_of(plan: TagPlan) -> str | None:
+    """Where the plan writes: ``"embed"``, ``"sidecar"`` or (untag) ``"embed+sidecar"``."""
+    kinds = {"sidecar" if t.method == "sidecar" else "embed" for t in plan.targets}
+    return "+".join(sorted(kinds)) if kinds else None
+
+
+def _unchanged_since_scan(row: PhotoRow) -> bool:
+    """Whether the file is still the one the catalogue's verdict is about (same size and
+    modification time). Tagging refuses otherwise; untagging only then updates the row."""
+    try:
+        st = os.stat(row.path)
+    except FileNotFoundError:
+        raise TagError(f"file vanished: {display_path(row.path)}") from None
+    return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
+
+
+def _with_new_state(record: TagRecord, path: str) -> TagRecord:
+    """The record plus the photo's size, mtime and fingerprint after photolm rewrote it."""
+    try:
+        st = os.stat(path)
+        fp = fingerprint(Path(path), st.st_size)
+    except OSError:
+        return record  # the next scan will simply look at it again
+    return TagRecord(record.path, record.action, record.status, record.mode, record.landmark,
+                     record.files, record.error, st.st_size, st.st_mtime_ns, fp)
+
+
+def _os_message(exc: OSError, path: str) -> str:
+    where = display_path(exc.filename) if exc.filename else display_path(path)
+    return f"cannot tag {where}: {exc.strerror or exc}"
