@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photolm.bundle import Landmark
 from trainer.errors import DataError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -57,41 +58,20 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class ClassInfo:
-    """One landmark class as it travels in checkpoints and bundles."""
+class ClassInfo(Landmark):
+    """One landmark class as it travels in checkpoints and bundles.
 
-    id: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    city: str | None = None
-    country: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
+    It *is* the bundle's landmark record (:class:`photolm.bundle.Landmark`, the one
+    definition of those fields), so a checkpoint's class table becomes a bundle's landmark
+    table without a field-by-field copy that could drift; only the dict names differ.
+    """
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "aliases": list(self.aliases),
-            "city": self.city,
-            "country": self.country,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-        }
+        return self.to_json()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClassInfo:
-        lat, lon = data.get("latitude"), data.get("longitude")
-        return cls(
-            id=str(data["id"]),
-            name=str(data["name"]),
-            aliases=tuple(str(a) for a in data.get("aliases") or ()),
-            city=data.get("city") or None,
-            country=data.get("country") or None,
-            latitude=None if lat is None else float(lat),
-            longitude=None if lon is None else float(lon),
-        )
+        return cls.from_json(data)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
