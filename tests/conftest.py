@@ -26,3 +26,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "default-catalog.sqlite"))
     monkeypatch.delenv("PHOTOLM_MODEL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Commands use the tiny bundle and a fresh catalogue; returns the catalogue's path."""
+    catalog = tmp_path / "catalog.sqlite"
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
+    return catalog

@@ -11,22 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
+from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle, write_photo
-
-runner = CliRunner()
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    from photolm.cli.app import app
-
-    res = runner.invoke(app, [str(a) for a in args])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
 
 
 @pytest.fixture
@@ -37,14 +26,6 @@ def library(tmp_path: Path) -> Path:
     write_photo(root / "rome" / "colosseo.jpg", COLOURS["colosseum"])
     write_photo(root / "misc" / "grey.jpg", (128, 128, 128))
     return root
-
-
-@pytest.fixture
-def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    catalog = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
-    return catalog
 
 
 def test_scan_then_search_list_landmarks_info(library: Path, env: Path) -> None:

@@ -12,28 +12,17 @@ from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
-from typer.testing import CliRunner
 
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
 from photolm.tags.geo import NEAR_SCORE_MARGIN
+from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
-
-runner = CliRunner()
 
 TROCADERO = (48.8620, 2.2875)  # across the river from the Eiffel Tower, ~650 m
 LAS_VEGAS = (36.1125, -115.1707)  # the Paris Las Vegas hotel and its half-size replica
 # Red with a blue cast: the Eiffel Tower's prototype scores it ~0.92 (tests/tinybundle.py).
 REDDISH = (220, 40, 100)
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    from photolm.cli.app import app
-
-    res = runner.invoke(app, [str(a) for a in args])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
 
 
 def gps_exif(lat: float, lon: float) -> Image.Exif:
@@ -51,14 +40,6 @@ def gps_exif(lat: float, lon: float) -> Image.Exif:
     gps[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
     gps[ExifTags.GPS.GPSLongitude] = dms(lon)
     return exif
-
-
-@pytest.fixture
-def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    catalog = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
-    return catalog
 
 
 def listed() -> dict[str, dict[str, object]]:

@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-_runner = CliRunner()
+from tests.clirun import cli as cli  # re-exported: the robustness tests import it from here
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,6 @@ def loud_log_records(level: int = logging.WARNING) -> Iterator[list[logging.LogR
         yield records
     finally:
         root.removeHandler(handler)
-
-
-def cli(*args: str | Path, input: str | None = None) -> tuple[int, str, str]:
-    """Run ``photolm ARGS`` in-process; returns (exit code, stdout, stderr).
-
-    An exception other than ``SystemExit`` is re-raised: a traceback is always a failure.
-    """
-    from photolm.cli.app import app
-
-    res = _runner.invoke(app, [os.fsdecode(a) if isinstance(a, bytes) else str(a)
-                               for a in args], input=input)
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
 
 
 # Columns of a consistent row: a full result or an error, never half of each.

@@ -17,15 +17,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from photolm.catalog import Catalog
 from photolm.tags import read_photolm_marker
+from tests.clirun import cli as run
 from tests.tags.photos import as_list, camera_exif, exiftool_json, jpeg_scan_data, plant_keywords
 from tests.test_geo_scan import LAS_VEGAS, REDDISH, gps_exif
 from tests.tinybundle import COLOURS, write_photo
-
-runner = CliRunner()
 
 EIFFEL, COLOSSEUM = COLOURS["eiffel-tower"], COLOURS["colosseum"]
 GREY = (128, 128, 128)
@@ -37,23 +35,6 @@ OTHER_TOOLS_SIDECAR = (
     "<dc:subject><rdf:Bag><rdf:li>Rome 2019</rdf:li></rdf:Bag></dc:subject>"
     "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
 )
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    from photolm.cli.app import app
-
-    res = runner.invoke(app, [str(a) for a in args])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
-
-
-@pytest.fixture
-def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    catalog = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
-    return catalog
 
 
 @pytest.fixture

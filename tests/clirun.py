@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run ``photolm`` commands in-process, the way every CLI test does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+_runner = CliRunner()
+
+
+def cli(*args: str | bytes | Path, input: str | None = None) -> tuple[int, str, str]:
+    """Run ``photolm ARGS`` in-process; returns (exit code, stdout, stderr).
+
+    An exception other than ``SystemExit`` is re-raised: a traceback is always a failure.
+    """
+    from photolm.cli.app import app
+
+    res = _runner.invoke(app, [os.fsdecode(a) if isinstance(a, bytes) else str(a)
+                               for a in args], input=input)
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
