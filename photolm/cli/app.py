@@ -12,11 +12,11 @@ app = typer.Typer(
     name="photolm",
     help=(
         "Recognise landmarks in your own photo folders, offline.\n\n"
-        "Start with [bold]photolm scan ~/Pictures[/], then [bold]photolm search "
-        '"Eiffel Tower"[/]; [bold]photolm tag[/] writes the landmarks into your photos\' '
+        "Start with **photolm scan ~/Pictures**, then **photolm search "
+        '"Eiffel Tower"**; **photolm tag** writes the landmarks into your photos\' '
         "metadata. Nothing leaves your machine."
     ),
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},

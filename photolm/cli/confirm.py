@@ -34,7 +34,7 @@ def confirm(
 ) -> None:
     """Confirm or correct the landmark of photos, or say they show none.
 
-    Your answer counts over the model's: [bold]search[/], [bold]list[/] and [bold]tag[/]
+    Your answer counts over the model's: **search**, **list** and **tag**
     use it (a confirmed photo is tagged even below the score threshold), and a re-scan
     never overwrites it. Exit status: 0 when every photo got your answer, 1 when some did
     not (not catalogued, or nothing recognised to confirm).

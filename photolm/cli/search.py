@@ -26,7 +26,7 @@ def search(
 ) -> None:
     """Find photos by landmark name, best matches first.
 
-    Your answers from [bold]photolm confirm[/] count over the model's: a corrected photo is
+    Your answers from **photolm confirm** count over the model's: a corrected photo is
     found under the landmark you named, and photos you confirmed come first.
     """
     with reporting():

@@ -50,8 +50,8 @@ def tag(
 
     So digiKam, Lightroom, darktable, Immich and your file browser can find them too. Only
     photos whose landmark passed the model's threshold (after GPS evidence), or that you
-    confirmed with [bold]photolm confirm[/], are tagged. Each write is verified before it
-    replaces anything, and [bold]photolm untag[/] removes exactly what photolm wrote.
+    confirmed with **photolm confirm**, are tagged. Each write is verified before it
+    replaces anything, and **photolm untag** removes exactly what photolm wrote.
     Exit status: 0 when every photo was tagged, 1 when some could not be.
     """
     with reporting():
