@@ -25,7 +25,14 @@ with ``a = floor(target · n)`` distractors allowed through, it lies just above 
 ``(a+1)``-th highest distractor score (the next float32 value, since photolm compares float32
 scores). Ties are handled deterministically: every distractor with a score equal to that
 ``(a+1)``-th one is rejected too, so the FPR may fall below the target but never exceeds it.
-Pure numpy; no model involved.
+
+That rule meets the target *on the calibration photos*; on new photos the rate scatters
+around it (with 300 distractors one standard error is about 0.8 points). With ``confidence``
+(the exporter's default is 0.95) ``a`` is instead the largest count whose one-sided
+Clopper-Pearson upper bound at that level stays within the target: the threshold then
+holds the target *for photos like these* with that confidence, rather than on average. It
+costs recall, which is the side a person can fix (``photolm confirm``); a false tag in
+someone's metadata is the worse error. Pure numpy (and scipy for the bound); no model.
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ class Rates:
 class CalibrationResult:
     target_fpr: float
     rates: Rates
+    confidence: float | None = None  # None: the target holds on the calibration photos
+    allowed: int = 0  # distractors allowed above the threshold
 
     @property
     def threshold(self) -> float:
@@ -74,7 +83,8 @@ class CalibrationResult:
                            recall=r.recall, positives=r.positives, negatives=r.negatives)
 
     def to_json(self) -> dict[str, Any]:
-        return {"target_fpr": self.target_fpr, **self.rates.to_json()}
+        return {"target_fpr": self.target_fpr, "confidence": self.confidence,
+                "allowed_distractors": self.allowed, **self.rates.to_json()}
 
 
 def _arrays(landmark_scores: Any, landmark_correct: Any,
@@ -112,11 +122,29 @@ def rates_at(threshold: float, landmark_scores: Any, landmark_correct: Any,
     )
 
 
+def allowed_false_positives(n: int, target_fpr: float, confidence: float | None) -> int:
+    """How many of ``n`` distractors may score above the threshold (see module doc)."""
+    if confidence is None:
+        return math.floor(target_fpr * n + 1e-9)
+    from scipy.stats import beta
+
+    allowed = 0  # even none seen may not prove the target with few photos: allow none then
+    for a in range(1, n):  # the bound grows with a: stop at the first that breaks the target
+        if float(beta.ppf(confidence, a + 1, n - a)) > target_fpr:
+            break
+        allowed = a
+    return allowed
+
+
 def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_scores: Any,
-                        target_fpr: float = 0.02) -> CalibrationResult:
-    """The smallest threshold with FPR <= ``target_fpr`` on the distractors (see module doc)."""
+                        target_fpr: float = 0.02, *,
+                        confidence: float | None = None) -> CalibrationResult:
+    """The smallest threshold with FPR <= ``target_fpr`` on the distractors, or, with
+    ``confidence``, the smallest whose FPR bound at that confidence is (see module doc)."""
     if not 0.0 <= target_fpr <= 1.0 or math.isnan(target_fpr):
         raise ExportError(f"Target false-positive rate {target_fpr} must lie in [0, 1].")
+    if confidence is not None and not 0.0 < confidence < 1.0:
+        raise ExportError(f"Confidence {confidence} must lie strictly between 0 and 1.")
     scores, correct, negatives = _arrays(landmark_scores, landmark_correct, distractor_scores)
     if len(negatives) == 0:
         raise ExportError(
@@ -126,7 +154,7 @@ def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_
     if len(scores) == 0:
         raise ExportError("Calibrating the threshold needs held-out landmark photos; the "
                           "checkpoint's validation split is empty (train with --split 80/20).")
-    allowed = math.floor(target_fpr * len(negatives) + 1e-9)
+    allowed = allowed_false_positives(len(negatives), target_fpr, confidence)
     if allowed >= len(negatives):
         threshold = -1.0
     else:
@@ -142,4 +170,5 @@ def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_
             )
         threshold = max(-1.0, float(above))
     rates = rates_at(threshold, scores, correct, negatives)
-    return CalibrationResult(target_fpr=float(target_fpr), rates=rates)
+    return CalibrationResult(target_fpr=float(target_fpr), rates=rates, confidence=confidence,
+                             allowed=allowed)

@@ -122,6 +122,11 @@ def export(
     target_fpr: Annotated[float, typer.Option(
         "--target-fpr", help="False-positive rate on non-landmark photos to calibrate for.")]
     = 0.02,
+    fpr_confidence: Annotated[float, typer.Option(
+        "--fpr-confidence", min=0.0, max=0.999,
+        help="Confidence that the rate holds for new photos like the distractors (a "
+        "Clopper-Pearson bound; costs some recall). 0: meet it on the calibration photos "
+        "only.")] = 0.95,
     quantize: Annotated[Quantize, typer.Option(
         "--quantize", help="Ship an int8 or fp16 model if it keeps top-1 within "
         "--max-top1-drop of fp32.")] = Quantize.none,
@@ -169,6 +174,7 @@ def export(
 
     options = ExportOptions(
         out=out, distractors=list(distractors), target_fpr=target_fpr,
+        fpr_confidence=fpr_confidence or None,
         quantize=quantize.value, prototypes=prototypes.value, subcenters=subcenters,
         min_silhouette=min_silhouette,
         parity_images=parity_images, min_parity=min_parity, max_top1_drop=max_top1_drop,

@@ -69,6 +69,7 @@ class ExportOptions:
     out: Path
     distractors: Sequence[Path] = ()
     target_fpr: float = 0.02
+    fpr_confidence: float | None = 0.95  # None: meet target_fpr on the calibration photos only
     quantize: str = "none"  # none | int8 | fp16
     prototypes: str = "mean"  # mean | kmeans | head
     subcenters: int = 3  # at most this many prototypes per landmark (kmeans)
@@ -99,6 +100,8 @@ class ExportOptions:
             )
         if not 0 < self.target_fpr < 1:
             raise ExportError("--target-fpr must lie strictly between 0 and 1.")
+        if self.fpr_confidence is not None and not 0 < self.fpr_confidence < 1:
+            raise ExportError("--fpr-confidence must lie strictly between 0 and 1 (0: off).")
         if not 0 <= self.distractor_holdout < 1:
             raise ExportError("--distractor-holdout must lie in [0, 1).")
         if self.subcenters < 1 or self.parity_images < 1 or self.batch_size < 1:
@@ -309,7 +312,8 @@ def _measure(variant: _Variant, vectors: np.ndarray, rows: _Rows, inputs: _Input
             else check_accuracy_drop(reference, report, options.max_top1_drop))
     scores, correct = best_scores(held, table, inputs.landmarks, rows.held_labels)
     d_scores, _ = best_scores(vectors[rows.d_cal], table, inputs.landmarks)
-    calibration = calibrate_threshold(scores, correct, d_scores, options.target_fpr)
+    calibration = calibrate_threshold(scores, correct, d_scores, options.target_fpr,
+                                      confidence=options.fpr_confidence)
     metrics = evaluate_table(table, inputs.landmarks, held, rows.held_labels,
                              vectors[rows.d_eval], calibration.threshold)
     return _Measured(table, calibration, metrics, report), drop

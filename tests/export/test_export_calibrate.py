@@ -102,3 +102,34 @@ def test_impossible_calibrations_are_clear_errors(landmarks: list[float],
     with pytest.raises(ExportError) as info:
         calibrate_threshold(landmarks, [True] * len(landmarks), distractors, target_fpr=target)
     assert message in str(info.value)
+
+
+def test_confidence_bound_allows_only_what_the_target_survives() -> None:
+    """With 315 distractors the plain rule lets 6 through (1.9 %); at 95 % confidence only
+    counts whose Clopper-Pearson upper bound stays within 2 % may pass: 2 (bound 1.99 %),
+    not 3 (2.4 %). Checked against the bound computed independently by bisection."""
+    from math import comb
+
+    def upper(a: int, n: int, conf: float) -> float:  # P(X <= a | p) = 1 - conf, solved for p
+        lo, hi = a / n, 1.0
+        for _ in range(60):
+            p = (lo + hi) / 2
+            tail = sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(a + 1))
+            lo, hi = (p, hi) if tail > 1 - conf else (lo, p)
+        return hi
+
+    n = 315
+    assert upper(2, n, 0.95) <= 0.02 < upper(3, n, 0.95)
+    distractors = np.linspace(0.0, 0.9, n, dtype=np.float32)
+    plain = calibrate_threshold([0.95], [True], distractors, target_fpr=0.02)
+    strict = calibrate_threshold([0.95], [True], distractors, target_fpr=0.02, confidence=0.95)
+    assert (plain.allowed, plain.rates.tagged_distractors) == (6, 6)
+    assert (strict.allowed, strict.rates.tagged_distractors) == (2, 2)
+    assert strict.threshold == _above(float(np.sort(distractors)[-3]))
+    assert strict.threshold > plain.threshold
+    assert strict.to_json()["confidence"] == 0.95
+
+
+def test_confidence_outside_zero_one_is_refused() -> None:
+    with pytest.raises(ExportError, match="Confidence"):
+        calibrate_threshold([0.9], [True], [0.1, 0.2], confidence=1.0)

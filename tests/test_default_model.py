@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The model bundle shipped inside the package: it loads, it is small, its names are the
+datasets' display names, and it recognises landmark photos it never saw in training.
+
+The photos are the holdout split the bundle's own provenance describes (rebuilt with the
+trainer's split function from ../shared/data), so this checks the shipped file end to end
+through ``photolm scan``, not a number copied from its manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from photolm.bundle import default_bundle_path, read_bundle
+from photolm.catalog import Catalog
+from tests.conftest import SHARED
+
+DATA = SHARED / "data"
+MAX_BYTES = 25 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def bundle():  # type: ignore[no-untyped-def]
+    path = default_bundle_path()
+    assert (path / "manifest.json").is_file(), "the default model bundle is not shipped"
+    return read_bundle(path)
+
+
+def test_shipped_bundle_is_small_and_named_for_people(bundle) -> None:  # type: ignore[no-untyped-def]
+    size = sum(f.stat().st_size for f in bundle.path.iterdir())
+    assert size <= MAX_BYTES
+    names = {lm.name for lm in bundle.landmarks}
+    assert {"Eiffel Tower", "Colosseum", "Taj Mahal", "Statue of Liberty",
+            "Big Ben", "Hagia Sophia"} <= names
+    eiffel = next(lm for lm in bundle.landmarks if lm.name == "Eiffel Tower")
+    assert "Tour Eiffel" in eiffel.aliases and eiffel.city == "Paris"
+    assert eiffel.latitude == pytest.approx(48.858, abs=0.01)
+    assert bundle.calibration is not None and bundle.calibration.target_fpr == 0.02
+    assert bundle.metrics["evaluated_on"] == "holdout split"
+
+
+def _holdout(bundle) -> list[tuple[Path, str]]:  # type: ignore[no-untyped-def]
+    pytest.importorskip("torch")  # trainer.data imports it; the [train] extra is installed
+    from trainer.data import discover, split_dataset
+
+    config = bundle.provenance["config"]
+    roots = [DATA / Path(root).name for root in config["data"]]
+    if not all(root.is_dir() for root in roots):
+        pytest.skip(f"the shared photos are not beside the checkout ({DATA})")
+    index = discover(roots)
+    split = split_dataset(index, val_ratio=config["val_ratio"],
+                          holdout_ratio=config["holdout_ratio"], seed=config["seed"])
+    assert len(split.holdout) == bundle.provenance["data"]["photos"]["holdout"]
+    first: dict[int, Path] = {}
+    for sample in split.holdout:  # one photo of every landmark
+        first.setdefault(sample.label, Path(sample.path))
+    return [(p, index.classes[label].name) for label, p in sorted(first.items())]
+
+
+def test_default_model_recognises_held_out_photos_through_scan(
+    bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    from photolm.cli.app import app
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    truth: dict[str, str] = {}
+    for i, (src, name) in enumerate(_holdout(bundle)):
+        dest = photos / f"{i:02d}{src.suffix}"
+        shutil.copyfile(src, dest)
+        truth[dest.name] = name
+    distractors = sorted((DATA / "distractors").rglob("*.jpg"))[::15][:40]
+    for i, src in enumerate(distractors):
+        shutil.copyfile(src, photos / f"d{i:02d}.jpg")
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "cat.sqlite"))
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["scan", str(photos), "--json"])  # the embedded default model
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["processed"] == len(truth) + len(distractors)
+    rows = {Path(r["path"]).name: r for r in json.loads(
+        runner.invoke(app, ["list", "--json"]).stdout)}
+
+    with Catalog.open(tmp_path / "cat.sqlite", write=False) as cat:
+        best = {Path(r.path).name: r.topk[0]["name"] for r in cat.iter_photos()}
+    top1 = sum(best[n] == name for n, name in truth.items())  # nearest prototype, any score
+    named = sum(rows[n]["landmark"] == name for n, name in truth.items())
+    wrong = [n for n, name in truth.items() if rows[n]["landmark"] not in (None, name)]
+    false_positives = [n for n in rows if n.startswith("d") and rows[n]["landmark"]]
+    print(f"default model on {len(truth)} held-out landmarks: top-1 {top1}, named above the "
+          f"threshold {named}, wrong {len(wrong)}; distractors tagged "
+          f"{len(false_positives)}/{len(distractors)}")
+    assert top1 >= 0.90 * len(truth)
+    assert named >= 0.75 * len(truth)
+    assert len(wrong) <= 0.05 * len(truth) + 1
+    assert len(false_positives) <= 2
+
+    res = runner.invoke(app, ["search", "tour eiffel", "--json"])
+    assert [Path(h["path"]).name for h in json.loads(res.stdout)] == [
+        n for n, name in truth.items() if name == "Eiffel Tower" and rows[n]["landmark"] == name]
