@@ -47,8 +47,14 @@ def print_json(data: Any) -> None:
 
 
 def warn(path: object, message: str) -> None:
-    """One line per problem photo or folder, on stderr."""
-    err.print(f"[yellow]warning:[/] {escape(display(path))}: {escape(message)}")
+    """One line per problem photo or folder, on stderr: ``warning: PATH: what happened``.
+
+    Library errors that name the path themselves (the tag writer's "read-only file: PATH
+    (...)") are shown as they are rather than with the path twice.
+    """
+    shown = display(path)
+    line = message if shown in message else f"{shown}: {message}"
+    err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 def note(path: object, message: str) -> None:

@@ -219,6 +219,7 @@ def test_read_only_photo_fails_in_one_line_and_the_others_are_tagged(
     assert "Traceback" not in err
     lines = problem_lines(err, "colosseum.png")
     assert len(lines) == 1 and lines[0].startswith("warning:") and "read-only" in lines[0]
+    assert lines[0].count(str(locked)) == 1  # the path once, not "PATH: read-only file: PATH"
     assert locked.read_bytes() == data and not (library / "colosseum.png.xmp").exists()
     assert as_list(exiftool_json(library / "eiffel.jpg").get("XMP-dc:Subject")) == [
         "Eiffel Tower"]
