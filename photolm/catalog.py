@@ -160,7 +160,7 @@ class PhotoRecord:
 
 @dataclass(frozen=True)
 class GpsNote:
-    """What a photo's EXIF position said about its match (see :mod:`photolm.tags.geo`).
+    """What a photo's EXIF position said about its match (see :mod:`photolm.geo`).
 
     ``verdict`` is ``"agrees"`` (within 10 km of the recorded landmark), ``"inconclusive"``,
     ``"unknown"`` (the landmark has no coordinates) or ``"rejected"`` (the visual match is

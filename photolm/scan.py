@@ -18,7 +18,7 @@ Shape of the work, and why:
 Per-photo failures are results, not exceptions: every photo found ends up in the catalogue.
 
 GPS is evidence: when a photo carries an EXIF position and the bundle's landmarks have
-coordinates, the visual top-k is re-decided by :func:`photolm.tags.geo.gps_evidence` (a match
+coordinates, the visual top-k is re-decided by :func:`photolm.geo.gps_evidence` (a match
 500 km away is a look-alike; one within 10 km is accepted slightly below the threshold), on
 the decode path and on the re-match path alike, and the verdict and its reason are stored.
 """
@@ -41,6 +41,7 @@ from photolm.discovery import Found, Problem, display_path, walk_photos
 from photolm.errors import ImageError
 from photolm.exif import ExifInfo, read_exif
 from photolm.fingerprint import fingerprint
+from photolm.geo import gps_evidence
 from photolm.images import load_for_model
 from photolm.matching import Candidate, Match, Matcher
 from photolm.runtime import Embedder, default_threads
@@ -226,15 +227,9 @@ class Scanner:
 
     def decide(self, match: Match, latitude: float | None,
                longitude: float | None) -> Decision:
-        """The match after GPS evidence; photos without GPS keep their visual verdict.
-
-        :mod:`photolm.tags.geo` is imported only when a photo has a position and some
-        landmark has coordinates (importing ``photolm.tags`` loads the tag writer's modules).
-        """
+        """The match after GPS evidence; photos without GPS keep their visual verdict."""
         if latitude is None or longitude is None or not self._placed:
             return Decision(match.landmark)
-        from photolm.tags.geo import gps_evidence
-
         geo = gps_evidence(latitude, longitude, match.top, self._placed,
                            threshold=self.matcher.threshold)
         if not geo.assessments:  # the position was not usable after all

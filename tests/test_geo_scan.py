@@ -15,7 +15,7 @@ from PIL import ExifTags, Image
 
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
-from photolm.tags.geo import NEAR_SCORE_MARGIN
+from photolm.geo import NEAR_SCORE_MARGIN
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 

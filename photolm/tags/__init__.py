@@ -17,7 +17,6 @@ why; each module's docstring explains its part:
 * :mod:`~photolm.tags.embedded` (exiv2), :mod:`~photolm.tags.exiftool` (HEIC)
 * :mod:`~photolm.tags.atomic` - temp file, fsync, verify, rename
 * :mod:`~photolm.tags.verify`, :mod:`~photolm.tags.imagedata` - the checks before a rename
-* :mod:`~photolm.tags.geo` - GPS distance as evidence
 
 Nothing here imports pyexiv2 until a photo is actually read or written.
 """
@@ -33,7 +32,6 @@ from photolm.tags.api import (
     remove_tags,
 )
 from photolm.tags.atomic import TEMP_PREFIX
-from photolm.tags.geo import GeoAssessment, GeoVerdict, gps_evidence, haversine_km
 from photolm.tags.marker import PhotolmMarker
 from photolm.tags.model import PHOTOLM_NS, Entry, FieldChange, TagSet
 from photolm.tags.sidecar import sidecar_path
@@ -43,16 +41,12 @@ __all__ = [
     "TEMP_PREFIX",
     "Entry",
     "FieldChange",
-    "GeoAssessment",
-    "GeoVerdict",
     "PhotolmMarker",
     "TagOutcome",
     "TagPlan",
     "TagSet",
     "TargetPlan",
     "apply_tags",
-    "gps_evidence",
-    "haversine_km",
     "plan_tags",
     "plan_untag",
     "read_photolm_marker",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from photolm.bundle import Landmark
+from photolm.geo import FAR_KM, NEAR_SCORE_MARGIN, gps_evidence, haversine_km
 from photolm.matching import Candidate
-from photolm.tags.geo import FAR_KM, NEAR_SCORE_MARGIN, gps_evidence, haversine_km
 
 LANDMARKS = {
     "eiffel": Landmark("eiffel", "Eiffel Tower", (), "Paris", "France", 48.8584, 2.2945),
