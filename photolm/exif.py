@@ -13,8 +13,10 @@ zero denominator, a ``0000:00:00`` date) is ``None``.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,23 +122,71 @@ class _BoundedReader:
 
 
 def _read_tags(path: Path | str) -> dict[str, Any]:
+    tags = _exifread_tags(path)
+    if not tags and _is_heif(path):
+        tags = _heif_tags(path)
+    return tags
+
+
+_HEIF_KINDS = ("heic", "heif", "avif")
+
+
+def _is_heif(path: Path | str) -> bool:
+    from photolm.discovery import sniff_file
+
+    try:
+        return sniff_file(path) in _HEIF_KINDS
+    except OSError:
+        return False
+
+
+def _heif_tags(path: Path | str) -> dict[str, Any]:
+    """EXIF of a HEIF file through libheif, for files exifread's own HEIF parser refuses.
+
+    exifread insists that a HEIF Exif item starts with ``Exif\0\0``; the format allows
+    the TIFF header straight away, and libheif-based writers (darktable, GIMP, pillow-heif)
+    write it so, so their photos' dates and GPS would be lost. pillow-heif (the [heic]
+    extra) reads the item without decoding pixels; exifread then parses the TIFF block.
+    """
+    try:
+        import pillow_heif
+    except ImportError:
+        return {}
+    try:
+        raw = pillow_heif.open_heif(os.fspath(path)).info.get("exif")
+    except Exception:  # libheif refuses a broken file in many ways; the pixels decide later
+        return {}
+    if not isinstance(raw, bytes) or not raw:
+        return {}
+    if raw.startswith(b"Exif\x00\x00"):
+        raw = raw[6:]
+    return _exifread_tags(io.BytesIO(raw[:_MAX_READ]))
+
+
+def _exifread_tags(source: Path | str | BinaryIO) -> dict[str, Any]:
+    """exifread's tags of a file (a path) or of a TIFF block already in memory."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as handle:
+                return _process(handle)
+        return _process(source)
+    except OSError:
+        return {}
+
+
+def _process(handle: BinaryIO) -> dict[str, Any]:
     import exifread  # imported here so commands that never read EXIF do not pay for it
 
     try:
-        with open(path, "rb") as handle:
-            try:
-                tags = exifread.process_file(
-                    _BoundedReader(handle), details=False, extract_thumbnail=False,
-                    strict=False,
-                )
-            # exifread walks attacker-controlled offsets with plain indexing and struct
-            # unpacking; on broken input it raises whatever that produces (IndexError,
-            # struct.error, KeyError, ValueError, ZeroDivisionError, RecursionError, its own
-            # ExifError...), and the set changes between releases. Only this third-party
-            # call is guarded; our own parsing below is not.
-            except Exception:
-                return {}
-    except OSError:
+        tags = exifread.process_file(
+            _BoundedReader(handle), details=False, extract_thumbnail=False, strict=False
+        )
+    # exifread walks attacker-controlled offsets with plain indexing and struct unpacking;
+    # on broken input it raises whatever that produces (IndexError, struct.error, KeyError,
+    # ValueError, ZeroDivisionError, RecursionError, its own ExifError...), and the set
+    # changes between releases. Only this third-party call is guarded; our own parsing of
+    # its tags is not.
+    except Exception:
         return {}
     return tags if isinstance(tags, dict) else {}
 

@@ -153,3 +153,30 @@ def test_no_warning_lines_for_photos_without_exif(
     assert logging.getLogger("exifread").getEffectiveLevel() >= logging.ERROR
     read_exif(factory.png_grey(tmp_path / "g.png"))
     assert capsys.readouterr().err == ""
+
+
+def test_heic_written_by_libheif_tools_keeps_date_camera_and_gps(tmp_path: Path) -> None:
+    """libheif-based writers put the TIFF header first in the Exif item (no ``Exif\\0\\0``),
+    which exifread's own HEIF parser refuses; photolm reads such files through pillow-heif."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    import exifread
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Apple"
+    exif[ExifTags.Base.Model] = "iPhone 15"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 10:20:30"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", (48.0, 51.0, 29.6)
+    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "W", (2.0, 17.0, 40.2)
+    photo = tmp_path / "IMG_0001.HEIC"
+    heif = pillow_heif.from_pillow(Image.new("RGB", (64, 48), (200, 20, 20)))
+    heif.save(photo, exif=exif.tobytes())
+    with open(photo, "rb") as handle, pytest.raises(AssertionError):
+        exifread.process_file(handle, details=False)  # why the fallback exists
+
+    info = read_exif(photo)
+    assert (info.camera_make, info.camera_model) == ("Apple", "iPhone 15")
+    assert info.taken == "2024-05-01T10:20:30"
+    assert info.latitude == pytest.approx(48.85822, abs=1e-4)
+    assert info.longitude == pytest.approx(-2.29450, abs=1e-4)
