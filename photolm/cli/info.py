@@ -66,7 +66,10 @@ def _render(data: dict[str, Any]) -> None:
     for section in ("catalog", "model", "runtime"):
         for key, value in data.get(section, {}).items():
             if key == "metrics" and isinstance(value, dict):
-                value = ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, dict))
+                value = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                  for k, v in value.items() if not isinstance(v, dict))
+            elif key == "threshold" and isinstance(value, float):
+                value = f"{value:.4f}"
             elif key == "last_scan" and isinstance(value, dict):
                 counts = value.get("counts") or {}
                 value = (f"{value.get('finished') or value.get('started')}: "
