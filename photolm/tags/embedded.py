@@ -15,7 +15,7 @@ character, so a comparison can never be fooled by a decoding error.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -66,13 +66,7 @@ class EmbeddedMetadata:
 
 def read_metadata(data: bytes) -> EmbeddedMetadata:
     """Read all metadata of an image (or of an XMP sidecar) held in memory."""
-    with EXIV2_LOCK:
-        pyexiv2 = _exiv2()
-        try:
-            image = pyexiv2.ImageData(data)
-        except (RuntimeError, ValueError) as exc:
-            raise Exiv2Error(_one_line(exc)) from None
-        return _collect(image)
+    return _read(lambda pyexiv2: pyexiv2.ImageData(data))
 
 
 def read_file_metadata(path: Path) -> EmbeddedMetadata:
@@ -83,10 +77,15 @@ def read_file_metadata(path: Path) -> EmbeddedMetadata:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return read_metadata(path.read_bytes())
+    return _read(lambda pyexiv2: pyexiv2.Image(name))
+
+
+def _read(open_image: Callable[[Any], Any]) -> EmbeddedMetadata:
+    """Open an image with pyexiv2 (``open_image(module)``) and read it, under the lock."""
     with EXIV2_LOCK:
         pyexiv2 = _exiv2()
         try:
-            image = pyexiv2.Image(name)
+            image = open_image(pyexiv2)
         except (RuntimeError, ValueError) as exc:
             raise Exiv2Error(_one_line(exc)) from None
         return _collect(image)
