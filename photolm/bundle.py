@@ -92,6 +92,10 @@ class Landmark:
     country: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    # Province / state / region, and the ISO 3166-1 alpha-2 country code: the IPTC location
+    # fields want a real place hierarchy, not "Canaima National Park (Bolívar)" as a city.
+    region: str | None = None
+    country_code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -110,6 +114,9 @@ class Landmark:
                 country=data.get("country") or None,
                 latitude=None if lat is None else float(lat),
                 longitude=None if lon is None else float(lon),
+                region=data.get("region") or None,
+                country_code=(str(data["country_code"]).upper()
+                              if data.get("country_code") else None),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleError(f"Malformed landmark record {str(data)[:200]!r}: {exc}.") from None
