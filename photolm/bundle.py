@@ -487,6 +487,31 @@ def read_bundle(path: Path | str) -> Bundle:
     )
 
 
+def rewrite_bundle(bundle: Bundle, out_dir: Path, **changes: Any) -> Bundle:
+    """Write ``bundle`` to ``out_dir`` (may be its own folder) with some ``write_bundle``
+    arguments changed, e.g. ``landmarks=`` or ``metrics=``; everything else, the descriptor
+    included, is carried over, so a tool that edits one table cannot drop another."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix=".rewrite-", dir=Path(out_dir).parent) as work:
+        model = Path(work) / MODEL_FILE
+        shutil.copyfile(bundle.model_path, model)  # out_dir may be the bundle's own folder
+        arguments: dict[str, Any] = {
+            "model_file": model, "landmarks": bundle.landmarks, "prototypes": bundle.prototypes,
+            "prototype_landmark": bundle.prototype_landmark, "preprocess": bundle.preprocess,
+            "threshold": bundle.threshold, "name": bundle.name, "input_name": bundle.input_name,
+            "output_name": bundle.output_name, "precision": bundle.precision,
+            "calibration": bundle.calibration, "metrics": bundle.metrics,
+            "provenance": bundle.provenance, "descriptor": bundle.descriptor,
+            "descriptor_prototypes": bundle.descriptor_prototypes,
+            "descriptor_prototype_landmark": (
+                None if bundle.descriptor_prototype_landmark is None
+                else np.asarray(bundle.descriptor_prototype_landmark)),
+        }
+        arguments.update(changes)
+        return write_bundle(Path(out_dir), overwrite=True, **arguments)
+
+
 def _descriptor(data: object) -> Descriptor | None:
     """The descriptor record (absent in bundles made before it existed)."""
     if data is None:

@@ -165,3 +165,17 @@ def test_descriptor_tables_are_checked(tmp_path: Path) -> None:
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="descriptor prototype table shape"):
         read_bundle(good.path)
+
+
+def test_rewrite_changes_one_table_and_keeps_the_descriptor(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from photolm.bundle import rewrite_bundle
+
+    b = make_tiny_bundle(tmp_path / "b", descriptor_threshold=0.4)
+    renamed = tuple(replace(lm, city="Elsewhere") for lm in b.landmarks)
+    again = rewrite_bundle(b, tmp_path / "b", landmarks=renamed)  # in place
+    assert again.landmarks == renamed and again.model_id == b.model_id
+    assert again.descriptor == b.descriptor
+    np.testing.assert_array_equal(again.descriptor_prototypes, b.descriptor_prototypes)
+    np.testing.assert_array_equal(again.prototypes, b.prototypes)
