@@ -22,7 +22,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from photolm.errors import PhotolmError
 from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
 from trainer.options import config_options
 
@@ -41,23 +40,23 @@ CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
 def _errors(func: CommandT) -> CommandT:
-    """Turn expected failures into one stderr line and the error's exit status."""
+    """Expected failures become one stderr line and the error's exit status, as in photolm
+    (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
+    says "Interrupted:", not "Error:"."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PhotolmError as exc:
-            if os.environ.get("PHOTOLM_DEBUG"):
-                raise
-            from trainer.errors import TrainingInterrupted
+        from photolm.cli.output import DEBUG_ENV, reporting
+        from trainer.errors import TrainingInterrupted
 
-            prefix = "Interrupted" if isinstance(exc, TrainingInterrupted) else "Error"
-            typer.echo(f"{prefix}: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("Interrupted.", err=True)
-            raise typer.Exit(130) from None
+        with reporting():
+            try:
+                return func(*args, **kwargs)
+            except TrainingInterrupted as exc:
+                if os.environ.get(DEBUG_ENV):
+                    raise
+                typer.echo(f"Interrupted: {exc}", err=True)
+                raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
