@@ -67,6 +67,54 @@ def error_line(message: str) -> None:
     err.print(f"[bold red]Error:[/] {escape(message)}")
 
 
+class Bar:
+    """A progress bar that may be switched off: ``start``/``advance`` do nothing then."""
+
+    def __init__(self, progress: Any | None) -> None:
+        self._progress = progress
+        self._task: Any | None = None
+
+    def start(self, total: int) -> None:
+        if self._progress is not None:
+            self._task = self._progress.add_task("work", total=total, rate="-")
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is None or self._task is None:
+            return
+        speed = self._progress.tasks[0].speed
+        self._progress.update(self._task, advance=n, rate=f"{speed:.1f}" if speed else "-")
+
+
+@contextlib.contextmanager
+def progress_bar(verb: str, *, show: bool, rate: str | None = None) -> Iterator[Bar]:
+    """A transient progress bar on stderr for long work (``rate``: e.g. "photos/s" adds the
+    speed and an ETA). ``show=False`` (no terminal, --quiet, --json) gives a silent bar, so
+    callers never branch on it."""
+    if not show:
+        yield Bar(None)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = [TextColumn(f"[bold]{escape(verb)}"), BarColumn(), MofNCompleteColumn()]
+    if rate:
+        columns += [TextColumn(f"{{task.fields[rate]}} {escape(rate)}"), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as progress:
+        yield Bar(progress)
+
+
+def bar_wanted(*, quiet: bool = False, json_out: bool = False) -> bool:
+    """Progress bars only for a person at a terminal."""
+    return err.is_terminal and not quiet and not json_out
+
+
 @contextlib.contextmanager
 def reporting() -> Iterator[None]:
     """Turn expected failures into one ``Error:`` line and an exit status, never a traceback.

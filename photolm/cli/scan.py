@@ -20,7 +20,7 @@ from photolm.cli.options import (
     SidecarStyleOpt,
     WriteLocationOpt,
 )
-from photolm.cli.output import err, print_json, reporting, warn
+from photolm.cli.output import Bar, bar_wanted, err, print_json, progress_bar, reporting, warn
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -102,10 +102,10 @@ def scan(
                               include_hidden=include_hidden)
         with Catalog.open(resolve_catalog_path(catalog), write=True) as cat:
             scanner = Scanner(cat, bundle, embedder, options)
-            show_bar = err.is_terminal and not quiet and not json_out
             roots = [p.expanduser() for p in paths]
-            with _Renderer(show_bar) as render:
-                summary = scanner.run(roots, render)
+            with progress_bar("scanning", show=bar_wanted(quiet=quiet, json_out=json_out),
+                              rate="photos/s") as bar:
+                summary = scanner.run(roots, _Renderer(bar))
             tags = None
             if write_tags and not summary.interrupted:
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
@@ -139,41 +139,10 @@ def _write_tags(cat: Catalog, roots: list[Path], embed: bool,
 
 
 class _Renderer:
-    """Turns scan events into a progress bar and one warning line per problem."""
+    """Turns scan events into progress and one warning line per problem."""
 
-    def __init__(self, show_bar: bool) -> None:
-        self.show_bar = show_bar
-        self.progress = None
-        self.task = None
-
-    def __enter__(self) -> _Renderer:
-        if self.show_bar:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]scanning"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} photos/s"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(None, None, None)
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
 
     def __call__(self, event: object) -> None:
         from photolm.scan import ERROR, UNCHANGED, PhotoDone, Started, WalkIssue
@@ -181,15 +150,12 @@ class _Renderer:
         if isinstance(event, WalkIssue):
             warn(event.path, event.message)
         elif isinstance(event, Started):
-            if self.progress is not None:
-                self.task = self.progress.add_task("scan", total=event.to_decode, rate="-")
+            self.bar.start(event.to_decode)
         elif isinstance(event, PhotoDone):
             if event.outcome == ERROR:
                 warn(event.path, event.error or "failed")
-            if self.progress is not None and self.task is not None and event.outcome != UNCHANGED:
-                task = self.progress.tasks[0]
-                rate = f"{task.speed:.1f}" if task.speed else "-"
-                self.progress.update(self.task, advance=1, rate=rate)
+            if event.outcome != UNCHANGED:
+                self.bar.advance()
 
 
 def _print_summary(summary: ScanSummary) -> None:
