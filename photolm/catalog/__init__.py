@@ -40,7 +40,7 @@ from photolm.catalog.records import (
 from photolm.catalog.reviews import ReviewQueries
 from photolm.catalog.scanning import Embedded, ScanQueries
 from photolm.catalog.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from photolm.catalog.store import BUSY_TIMEOUT_MS, CatalogMissingError
+from photolm.catalog.store import BUSY_TIMEOUT_MS, CatalogMissingError, CatalogReadOnlyError
 from photolm.errors import CatalogBusyError, CatalogError
 
 
@@ -62,6 +62,7 @@ __all__ = [
     "CatalogBusyError",
     "CatalogError",
     "CatalogMissingError",
+    "CatalogReadOnlyError",
     "Embedded",
     "IndexEntry",
     "MatchUpdate",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,11 @@ class CatalogMissingError(CatalogError):
     A subclass so that a command such as ``info`` may treat it as "empty" while
     ``search`` shows the message as it is.
     """
+
+
+class CatalogReadOnlyError(CatalogError):
+    """A writing command on a catalogue photolm may read but not change (read-only mount,
+    a file or folder without write permission)."""
 
 
 def _missing(path: Path) -> CatalogMissingError:
@@ -83,6 +89,48 @@ def _newer(path: Path, version: int) -> CatalogError:
         f"Catalogue {path} was written by a newer photolm (schema {version}, this one knows "
         f"{schema.SCHEMA_VERSION}); upgrade photolm."
     )
+
+
+def _check_kind(path: Path) -> None:
+    """Refuse anything but a regular file (or nothing) before creating anything beside it:
+    ``--catalog /dev/null`` must not leave ``/dev/null.lock`` behind."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CatalogError(f"Cannot read catalogue {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISDIR(mode):
+        raise CatalogError(
+            f"Catalogue path {path} is a folder; pass a file name such as "
+            f"{path / CATALOG_FILE} to --catalog."
+        )
+    if not stat.S_ISREG(mode):
+        raise CatalogError(
+            f"Catalogue path {path} is not a regular file (a device, pipe or socket); pick a "
+            "file name with --catalog."
+        )
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why photolm may read but not change the catalogue at ``path``, or ``None``.
+
+    The folder matters as much as the file: SQLite writes its journal and photolm its lock
+    file beside the catalogue.
+    """
+    folder = path.parent
+    for target, what in ((path, "the file"), (folder, "its folder")):
+        if not target.exists():
+            continue
+        read_only_fs = getattr(os, "ST_RDONLY", 0)  # POSIX only; Windows: os.access below
+        try:
+            if read_only_fs and os.statvfs(target).f_flag & read_only_fs:
+                return "it is on a read-only file system"
+        except (OSError, AttributeError):
+            pass
+        if not os.access(target, os.W_OK):
+            return f"{what} is not writable for you"
+    return None
 
 
 def _check_header(path: Path) -> bool:
@@ -186,7 +234,12 @@ def _configure(conn: sqlite3.Connection, *, write: bool) -> None:
 def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
     from filelock import FileLock, Timeout
 
-    lock = FileLock(os.fspath(path) + ".lock", timeout=timeout)
+    lock_path = os.fspath(path) + ".lock"
+    try:  # filelock retries a lock file it cannot create until the timeout: "busy" would lie
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise _no_lock_file(path, exc) from None
+    lock = FileLock(lock_path, timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
@@ -195,11 +248,15 @@ def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
             "use --catalog to pick another."
         ) from None
     except OSError as exc:
-        raise CatalogError(
-            f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
-            "check the folder's permissions or pick another path with --catalog."
-        ) from None
+        raise _no_lock_file(path, exc) from None
     return lock
+
+
+def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
+    return CatalogError(
+        f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
+        "check the folder's permissions or pick another path with --catalog."
+    )
 
 
 class CatalogStore:
@@ -237,6 +294,7 @@ class CatalogStore:
         missing catalogue raises :class:`CatalogMissingError`.
         """
         path = Path(path).expanduser().absolute()
+        _check_kind(path)
         if write and not create and not _check_header(path):
             raise _missing(path)
         return cls._open_write(path, lock_timeout, quick_check) if write else cls._open_read(path)
@@ -245,8 +303,13 @@ class CatalogStore:
     def _open_read(cls: type[_Store], path: Path) -> _Store:
         if not _check_header(path):
             raise _missing(path)
+        uri = _read_only_uri(path)
+        if _read_only_reason(path) is not None:
+            # A WAL reader needs the -shm file beside the catalogue, which it cannot create
+            # here; and since nobody can write here either, the file cannot change under us.
+            uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as exc:
             raise damaged(path, exc) from None
         try:
@@ -281,6 +344,11 @@ class CatalogStore:
                 "pick another path with --catalog."
             ) from None
         _check_header(path)  # before the lock: a foreign file gets no lock file beside it
+        if path.exists() and (why := _read_only_reason(path)) is not None:
+            raise CatalogReadOnlyError(
+                f"Catalogue {path} is read-only ({why}): search, list and info can read it, "
+                "but this command changes it. Make it writable, or pick another with --catalog."
+            )
         lock = _acquire_lock(path, lock_timeout)
         conn: sqlite3.Connection | None = None
         try:
