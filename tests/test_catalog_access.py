@@ -42,19 +42,22 @@ def _in_read_only_mount(folder: Path, *args: str) -> subprocess.CompletedProcess
 
 
 def test_reading_commands_work_on_a_read_only_catalogue_writing_ones_say_so(
-    library: Path, env: Path
+    library: Path, env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not _read_only_mount_works(env.parent):
+    catalog = env.parent / "read-only" / "catalog.sqlite"  # the photos stay writable
+    catalog.parent.mkdir()
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
+    if not _read_only_mount_works(catalog.parent):
         pytest.skip("needs root and unshare to mount a folder read-only")
     assert run("scan", library)[0] == 0
     for args in (["list", "--json"], ["search", "eiffel", "--json"], ["landmarks", "--json"],
                  ["info", "--json"], ["tag", "--dry-run"]):
-        done = _in_read_only_mount(env.parent, *args)
+        done = _in_read_only_mount(catalog.parent, *args)
         assert done.returncode == 0, (args, done.stderr)
         assert "damaged" not in done.stderr
-    listed = _in_read_only_mount(env.parent, "list")
+    listed = _in_read_only_mount(catalog.parent, "list")
     assert "eiffel.jpg" in listed.stdout
-    scan = _in_read_only_mount(env.parent, "scan", str(library))
+    scan = _in_read_only_mount(catalog.parent, "scan", str(library))
     assert scan.returncode == 1 and "Traceback" not in scan.stderr
     assert "is read-only (it is on a read-only file system)" in scan.stderr
     assert "damaged" not in scan.stderr
