@@ -42,6 +42,7 @@ from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, ScanResult
 from photolm.discovery import Found, Problem, display_path, walk_photos
 from photolm.errors import ImageError
+from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo, read_exif
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
@@ -55,6 +56,7 @@ UPDATED = "updated"
 REMATCHED = "rematched"
 MOVED = "moved"
 UNCHANGED = "unchanged"
+KNOWN_ERROR = "known-error"  # failed before, and the file has not changed since
 ERROR = "error"
 
 
@@ -65,6 +67,8 @@ class ScanOptions:
     top_k: int = 5
     include_hidden: bool = False
     force: bool = False  # re-process even unchanged photos
+    verify: bool = False  # re-check content fingerprints of photos that look unchanged
+    exclude: tuple[str, ...] = ()  # glob patterns (see photolm.exclude)
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,14 @@ class ScanSummary:
     unchanged: int = 0
     landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
     gps_changed: int = 0  # photos whose match GPS evidence changed (rejected or promoted)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # new failures only
+    known_failures: int = 0  # failed before, unchanged since: not retried (--force does)
+    replaced: int = 0  # looked unchanged, but --verify found other content
+    excluded: int = 0  # matched --exclude
+    hidden: int = 0  # hidden files with a photo's extension, skipped
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
+    catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
     provider: str = ""
@@ -130,6 +139,10 @@ class ScanSummary:
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
             "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "known_failures": self.known_failures,
+            "replaced": self.replaced,
+            "excluded": self.excluded,
+            "hidden_skipped": self.hidden,
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "seconds": round(self.seconds, 3),
@@ -137,6 +150,7 @@ class ScanSummary:
             "interrupted": self.interrupted,
             "provider": self.provider,
             "bundle": self.bundle,
+            "catalog": dict(self.catalog),
         }
 
 
@@ -222,6 +236,7 @@ class Scanner:
         self.options = options or ScanOptions()
         self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
         self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+        self._excluded: list[Found] = []
         self._placed = {lm.id: lm for lm in bundle.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -249,18 +264,33 @@ class Scanner:
             self.summary.interrupted = True
         finally:
             self.summary.seconds = time.perf_counter() - start
+            self.summary.catalog = self.catalog.counts(under=[str(r) for r in roots])
             self.catalog.finish_scan(scan_id, self.summary.to_json())
         return self.summary
 
     # -- stages --------------------------------------------------------------------------
     def _walk(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> list[Found]:
+        """The photos to consider; excluded ones are kept aside as present (not missing)."""
         found: list[Found] = []
         seen: set[Path] = set()
-        for item in walk_photos(roots, include_hidden=self.options.include_hidden):
+        excluded = Exclusions(self.options.exclude, roots)
+
+        def hidden(_: Path) -> None:
+            self.summary.hidden += 1
+
+        for item in walk_photos(roots, include_hidden=self.options.include_hidden,
+                                on_hidden=hidden):
             if isinstance(item, Problem):
+                if excluded.match(item.path):
+                    continue
                 self.summary.walk_problems.append((display_path(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
-            elif item.path not in seen:  # overlapping roots must not process a photo twice
+            elif item.path in seen:  # overlapping roots must not process a photo twice
+                continue
+            elif excluded.match(item.path):
+                self.summary.excluded += 1
+                self._excluded.append(item)
+            else:
                 seen.add(item.path)
                 found.append(item)
         return found
@@ -277,7 +307,13 @@ class Scanner:
             unchanged = entry is not None and entry.size == f.size and (
                 entry.mtime_ns == f.mtime_ns
             )
-            if entry is None or not unchanged or self.options.force or entry.error:
+            if entry is None or not unchanged or self.options.force:
+                to_decode.append(f)
+            elif entry.error:
+                self.summary.known_failures += 1
+                on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
+            elif self.options.verify and not self._same_content(f, entry):
+                self.summary.replaced += 1
                 to_decode.append(f)
             elif entry.bundle_id == self.bundle.bundle_id:
                 self.summary.unchanged += 1
@@ -411,9 +447,19 @@ class Scanner:
             outcome = UPDATED if str(path) in known else NEW
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
 
+    def _same_content(self, f: Found, entry: IndexEntry) -> bool:
+        """``--verify``: does the file still hold the photo catalogued under its path?"""
+        if entry.content_hash is None:
+            return True  # nothing to compare with (the row predates fingerprints)
+        try:
+            return fingerprint(f.path, f.size) == entry.content_hash
+        except OSError:
+            return False  # decode it: the failure is recorded there, with its reason
+
     def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
-        """Rows under the scanned roots whose files are gone are flagged, not deleted."""
-        present = [str(f.path) for f in found]
+        """Rows under the scanned roots whose files are gone are flagged, not deleted.
+        Excluded photos are still there: they are not flagged."""
+        present = [str(f.path) for f in (*found, *self._excluded)]
         return self.catalog.sync_missing([str(Path(r).absolute()) for r in roots], present)
 
 

@@ -139,14 +139,24 @@ class ReadQueries(CatalogStore):
         scan = rows[0]
         return {**scan, "roots": json.loads(scan["roots"]), "counts": json.loads(scan["counts"])}
 
+    def counts(self, under: Sequence[StrPath] | None = None) -> dict[str, int]:
+        """How many photos, with a landmark that counts, unreadable, missing, reviewed and
+        tagged: all of them, or those under the folders (or single photos) ``under``."""
+        where, params = "", []
+        if under is not None:
+            terms = []
+            for place in under:
+                terms.append("(path_key >= ? AND path_key < ?) OR path_key = ?")
+                params.extend((*prefix_range(place), path_key(place)))
+            where = " WHERE " + " OR ".join(terms) if terms else " WHERE 0"
+        return self._fetch_named(
+            f"SELECT count(*) AS photos, count({EFFECTIVE_LANDMARK}) AS with_landmark, "
+            "count(error) AS errors, coalesce(sum(missing), 0) AS missing, "
+            "count(review) AS reviewed, count(CASE WHEN tag_action = 'tag' AND tag_status IN "
+            f"('written', 'unchanged') THEN 1 END) AS tagged FROM photos{where}", params)[0]
+
     def stats(self) -> dict[str, Any]:
         """Figures for ``photolm info``."""
-        total, with_landmark, errors, missing, reviewed, tagged = self._fetch(
-            f"SELECT count(*), count({EFFECTIVE_LANDMARK}), count(error), "
-            "coalesce(sum(missing), 0), count(review), "
-            "count(CASE WHEN tag_action = 'tag' AND tag_status IN ('written', 'unchanged') "
-            "THEN 1 END) FROM photos"
-        )[0]
         size = 0
         for suffix in ("", "-wal"):
             try:
@@ -156,12 +166,7 @@ class ReadQueries(CatalogStore):
         return {
             "path": str(self.path),
             "schema_version": self.schema_version,
-            "photos": total,
-            "with_landmark": with_landmark,
-            "errors": errors,
-            "missing": missing,
-            "reviewed": reviewed,
-            "tagged": tagged,
+            **self.counts(),
             "file_bytes": size,
             "last_scan": self.last_scan(),
         }
