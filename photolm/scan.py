@@ -251,6 +251,7 @@ class Scanner:
         start = time.perf_counter()
         scan_id = self.catalog.start_scan([str(r) for r in roots], self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
+        self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
             found = self._walk(roots, on_event)
             self.summary.found = len(found)

@@ -470,9 +470,10 @@ def test_scans_and_stats(cat: Catalog) -> None:
     last = stats["last_scan"]
     assert last["id"] == scan and last["roots"] == ["/photos"] and last["finished"]
     assert last["counts"] == {"scanned": 2, "errors": 1}
-    cat.set_meta("tags.mode", "sidecar")
-    cat.set_meta("tags.mode", "embedded")
-    assert cat.get_meta("tags.mode") == "embedded" and cat.get_meta("nope") is None
+    cat.remember_threshold("bundle-1", 0.5)
+    cat.remember_threshold("bundle-1", 0.75)
+    cat.remember_threshold("bundle-2", np.float32(0.625))
+    assert cat.thresholds() == {"bundle-1": 0.75, "bundle-2": 0.625}
 
 
 AWKWARD = [

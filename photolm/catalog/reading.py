@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from photolm.bundle import Landmark
 
 PAGE_SIZE = 1000
+_THRESHOLD = "threshold:"  # meta key prefix: threshold:<bundle id>
 _ORDERS = {
     # Photos a person confirmed or corrected come first (their word beats any score), then
     # by the score of the landmark that counts (none after a correction).
@@ -72,6 +73,15 @@ class ReadQueries(CatalogStore):
             sql += " LIMIT ?"
             params.append(int(limit))
         return [photo_row(r) for r in self._fetch(sql, params)]
+
+    def count_photos(self, landmark_ids: Sequence[str], *, include_missing: bool = True) -> int:
+        """How many photos :meth:`photos` would list without a limit (``search -n``)."""
+        ids = list(dict.fromkeys(landmark_ids))
+        sql = (f"SELECT count(*) FROM photos WHERE {EFFECTIVE_LANDMARK} IN "
+               "(SELECT value FROM json_each(?))")
+        if not include_missing:
+            sql += " AND missing = 0"
+        return int(self._fetch(sql, (json.dumps(ids),))[0][0]) if ids else 0
 
     def iter_photos(self, *, under: StrPath | None = None) -> Iterator[PhotoRow]:
         """All photos in id order, fetched in pages so memory stays flat on huge catalogues."""
@@ -171,6 +181,8 @@ class ReadQueries(CatalogStore):
             "last_scan": self.last_scan(),
         }
 
-    def get_meta(self, key: str) -> str | None:
-        rows = self._fetch("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
+    def thresholds(self) -> dict[str, float]:
+        """The "no landmark" threshold of every bundle a scan used, by bundle id: what a
+        photo's best score is measured against in ``list``."""
+        return {key.removeprefix(_THRESHOLD): float(value) for key, value in self._fetch(
+            "SELECT key, value FROM meta WHERE key LIKE 'threshold:%'")}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -263,11 +263,15 @@ class IndexEntry(NamedTuple):
 INDEX_SELECT = f"SELECT path_key, {', '.join(IndexEntry._fields)} FROM photos"
 
 
-def index_entry(values: Sequence[Any]) -> tuple[str, IndexEntry]:
-    key, *rest = values
-    entry = IndexEntry._make(rest)
-    return os.fsdecode(key), entry._replace(has_embedding=bool(entry.has_embedding),
-                                            missing=bool(entry.missing))
+def index_entries(rows: Iterable[Sequence[Any]]) -> dict[str, IndexEntry]:
+    """:data:`INDEX_SELECT` results keyed by path; unpacked in the SELECT's (field list's)
+    order in one comprehension, the hot loop of every re-scan."""
+    fsdecode = os.fsdecode
+    return {
+        fsdecode(key): IndexEntry(id_, size, mtime, digest, bundle, model, bool(embedded),
+                                  bool(missing), error)
+        for key, id_, size, mtime, digest, bundle, model, embedded, missing, error in rows
+    }
 
 
 # --------------------------------------------------------------------------- values in

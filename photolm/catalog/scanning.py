@@ -23,7 +23,7 @@ from photolm.catalog.records import (
     ScanResult,
     decode_embedding,
     encode_embedding,
-    index_entry,
+    index_entries,
     json_default,
     match_values,
     opt_float,
@@ -83,7 +83,7 @@ class ScanQueries(CatalogStore):
         if under is not None:
             sql += " WHERE path_key >= ? AND path_key < ?"
             params = prefix_range(under)
-        return dict(index_entry(r) for r in self._fetch(sql, params))
+        return index_entries(self._fetch(sql, params))
 
     def stored_embeddings(self, ids: Sequence[int]) -> Iterator[Embedded]:
         """Stored embeddings (and GPS positions) of the photos ``ids``, a page per query.
@@ -226,6 +226,9 @@ class ScanQueries(CatalogStore):
                 "finished": now(), "counts": json.dumps(dict(counts), default=json_default),
             })
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._transaction("store a setting") as db:
-            db["meta"].upsert({"key": key, "value": value}, pk="key")
+    def remember_threshold(self, bundle_id: str, threshold: float) -> None:
+        """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's
+        best candidate was from it without loading the bundle."""
+        with self._transaction("store the model's threshold") as db:
+            db["meta"].upsert({"key": f"threshold:{bundle_id}", "value": repr(float(threshold))},
+                              pk="key")
