@@ -49,6 +49,7 @@ from photolm.geo import GeoVerdict, gps_evidence
 from photolm.images import load_for_model
 from photolm.matching import Candidate, Match, Matcher
 from photolm.runtime import Embedder, default_threads
+from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
 NEW = "new"
@@ -313,7 +314,7 @@ class Scanner:
             elif entry.error:
                 self.summary.known_failures += 1
                 on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
-            elif self.options.verify and not self._same_content(f, entry):
+            elif self.options.verify and not same_content(f.path, f.size, entry.content_hash):
                 self.summary.replaced += 1
                 to_decode.append(f)
             elif entry.bundle_id == self.bundle.bundle_id:
@@ -447,15 +448,6 @@ class Scanner:
             self.summary.gps_changed += bool(rec.gps and rec.gps.changed)
             outcome = UPDATED if str(path) in known else NEW
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
-
-    def _same_content(self, f: Found, entry: IndexEntry) -> bool:
-        """``--verify``: does the file still hold the photo catalogued under its path?"""
-        if entry.content_hash is None:
-            return True  # nothing to compare with (the row predates fingerprints)
-        try:
-            return fingerprint(f.path, f.size) == entry.content_hash
-        except OSError:
-            return False  # decode it: the failure is recorded there, with its reason
 
     def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
         """Rows under the scanned roots whose files are gone are flagged, not deleted.
