@@ -10,7 +10,7 @@ How a query is answered, in order of trust:
    "Tour Eiffel", "Kolner Dom" for "Kölner Dom", "tajmahal" for "Taj Mahal"). Only those
    landmarks are returned: a precise question should not drag in fuzzy neighbours such as
    "Leaning Tower of Pisa".
-2. **place** — the query names a city or country ("Paris", "india", "New Delhi"): every
+2. **place** — the query names a city, region or country ("Paris", "india"): every
    landmark there is returned. Place fields are messy ("New Delhi (Qutb complex, Mehrauli)"),
    so they are split into parts at commas and brackets and a query may equal a part, be a
    whole-word phrase inside one, or be a close typo of one.
@@ -19,18 +19,25 @@ How a query is answered, in order of trust:
    partial matching scores "eifel tower" against "Leaning Tower of Pisa" at 85 and "cat"
    against every "cathedral" at 90. Instead a choice scores the best of (a) whole-string
    similarity and (b) *word cover*: every query word must match a word of the choice (short
-   words exactly, longer ones within a small typo distance).
+   words exactly, longer ones within a small typo distance; a word may also be the
+   landmark's city or country, "big ben london"). Chinese, Japanese and Korean pack a word
+   into a character or two, so there a query under three characters must match exactly.
+
+Names in every script are matched (the shipped bundle carries names in a dozen languages:
+"埃菲尔铁塔", "एफिल टावर", "برج إيفل"). A query that matches nothing gets "did you mean"
+suggestions only when something is genuinely close (:meth:`LandmarkIndex.suggest`);
+otherwise the answer is that the model does not know it.
 
 Place and fuzzy hits are merged (one entry per landmark, best tier wins) and ordered by tier,
-then score. Normalisation (NFKD, combining marks dropped, casefold, apostrophes removed, other
-punctuation collapsed to single spaces) is applied to both sides.
+then score. Normalisation (see :func:`normalise`: case, accents and punctuation folded, the
+letters of every script kept) is applied to both sides.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -42,7 +49,7 @@ from photolm.errors import UsageError
 if TYPE_CHECKING:  # only attributes are used: keeps numpy out of `photolm search`'s imports
     from photolm.bundle import Landmark
 
-Field = Literal["name", "alias", "city", "country"]
+Field = Literal["name", "alias", "city", "region", "country"]
 
 # Tuned on the real class lists in shared/data (see tests/test_names.py): 80 keeps
 # "colloseum" -> Colosseum (88.9) and "big bem" -> Big Ben (85.7) while "paris", "rome",
@@ -55,12 +62,35 @@ _WORD_COVER_SCALE = 0.9  # word cover ranks below a whole-name match of the same
 
 _TIER_EXACT, _TIER_PLACE, _TIER_FUZZY = 0, 1, 2
 _APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
+# Non-ASCII folding: apostrophes go, candrabindu is typed as anusvara ("हुमायूँ"/"हुमायूं").
+_FOLD = str.maketrans({**dict.fromkeys(map(ord, "'’ʼ`´"), None), "\u0901": "\u0902"})
+# Combining marks that change the letter rather than accent it: kana voicing marks (ブ vs フ)
+# and the virama of Indic scripts (हिन्दी: the conjunct is part of the spelling).
+_KEPT_MARKS = frozenset(
+    "\u3099\u309a\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d"
+)
 _NON_WORD = re.compile(r"[\W_]+")
 _PLACE_SPLIT = re.compile(r"[(),;/]")
-_FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "country": 3}
+_FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "region": 3, "country": 4}
+_PLACE_FIELDS = frozenset({"city", "region", "country"})
 _STOPWORDS = frozenset({"the", "of", "de", "la", "le", "di", "del", "and", "in", "at"})
 # resolve(): a fuzzy best must lead the runner-up by this much to count as the one meant.
 RESOLVE_MARGIN = 5.0
+# "Did you mean ...?" offers a name only this close to the query (0..100): whole strings by
+# rapidfuzz's ratio, or query words by ratio (see LandmarkIndex.suggest). Measured on the
+# shipped landmarks (tests/test_names_unknown.py): "eifel towr paris" -> Eiffel Tower at 71,
+# while "Edinburgh Castle" scores at most 52, "Golden Gate Bridge" 65, on any name.
+SUGGEST_FLOOR = 70.0
+_SUGGEST_WORD = 77.0  # query words this similar to a name's word count as that word, but
+_SUGGEST_WORD_LEN = 6  # only from this length: "petra" is 80 % "opera", "dame" 75 % "dome"
+_DISTINCTIVE = 2  # a word in more landmarks' names than this ("tower") proves nothing alone
+# Chinese, Japanese and Korean pack a word into one or two characters: "大钟" (a big clock)
+# is 80 % similar to "大本钟" (Big Ben) by character counts. Queries in these scripts
+# shorter than this match only exactly; from this length a name containing the query counts
+# ("金字塔", pyramid, finds "吉萨金字塔").
+_DENSE_MIN = 3
+_DENSE_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3130, 0x318F), (0x3400, 0x4DBF),
+                 (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
 
 
 @lru_cache(maxsize=8192)
@@ -68,19 +98,27 @@ def normalise(text: str) -> str:
     """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom".
 
     NFKD, casefold, NFKD again: the first NFKD turns compatibility letters into plain ones
-    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", would otherwise come out upper-case),
-    casefolding can itself produce combining marks ("İ" -> "i̇"), which the second NFKD
-    separates and the next step drops. Plain ASCII skips the Unicode steps (most names are
-    ASCII; this halves the index build time). Cached because place fields repeat ("India"
-    two dozen times).
+    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", and half-width katakana), casefolding can
+    itself produce combining marks ("İ" -> "i̇"), which the second NFKD separates. Then
+    accents are dropped ("é", Arabic vowel points, the Devanagari nukta that people often
+    leave out) but not the marks that make a different letter: the kana voicing marks
+    ("ブ" is not "フ") and the Indic virama. Vowel signs of Indic scripts are marks too and
+    are letters of the word, never separators (treating every non-word character as a
+    separator, as ``re`` and rapidfuzz's ``default_process`` do, cut "एफ़िल" into "एफ ल").
+    NFC at the end recomposes Hangul syllables, so a Korean word keeps its length.
+    Plain ASCII skips the Unicode steps (most names are ASCII; this halves the index build
+    time). Cached because place fields repeat ("India" two dozen times).
     """
     if text.isascii():
-        folded = text.lower()
-    else:
-        compatible = unicodedata.normalize("NFKD", text)
-        decomposed = unicodedata.normalize("NFKD", compatible.casefold())
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", folded.translate(_APOSTROPHES)).strip()
+        return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
+    compatible = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", compatible.casefold())
+    kept = (
+        ch if unicodedata.category(ch)[0] in "LNM" else " "
+        for ch in decomposed.translate(_FOLD)
+        if ch in _KEPT_MARKS or not unicodedata.combining(ch)
+    )
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
 
 
 @dataclass(frozen=True)
@@ -119,6 +157,7 @@ class LandmarkIndex:
                     names.setdefault(key, []).append(_Entry(i, fld, text))
             place_fields: tuple[tuple[Field, str | None], ...] = (
                 ("city", lm.city),
+                ("region", lm.region),
                 ("country", lm.country),
             )
             for fld, place in place_fields:
@@ -137,6 +176,24 @@ class LandmarkIndex:
             for word in key.split():
                 self._words.setdefault(word, set()).add(n)
         self._vocabulary = list(self._words)
+        self._key_landmarks = [{e.landmark for e in names[key]} for key in self._name_keys]
+        position = {key: n for n, key in enumerate(self._name_keys)}
+        self._name_key_of = {  # landmark -> the index of its own name's key
+            i: position[normalise(lm.name)]
+            for i, lm in enumerate(self._landmarks) if normalise(lm.name) in position
+        }
+        # word of a city / region / country -> landmarks there, for "big ben london"
+        self._place_words: dict[str, set[int]] = {}
+        for key, entries in places.items():
+            for word in key.split():
+                if word not in _STOPWORDS:
+                    self._place_words.setdefault(word, set()).update(e.landmark for e in entries)
+        self._place_vocabulary = list(self._place_words)
+        # how many landmarks use each word in a name or alias ("tower": Eiffel, Pisa, ...)
+        self._word_landmarks = {
+            word: len({e.landmark for n in keys for e in names[self._name_keys[n]]})
+            for word, keys in self._words.items()
+        }
 
     def __len__(self) -> int:
         return len(self._landmarks)
@@ -176,24 +233,45 @@ class LandmarkIndex:
         return matches if limit is None else matches[:limit]
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
-        """Display names closest to ``query``, for a "did you mean ...?" line.
+        """Display names close enough to ``query`` for a "did you mean ...?" line; often none.
 
-        Unlike :meth:`search` there is no cut-off: the point is to offer *something* even
-        for "xyzzy". ``WRatio``'s generosity with partial matches is welcome here.
+        Closer than search's cut-off would have been a match; this goes a little further
+        but not to "something": a name is offered when the whole query is within
+        :data:`SUGGEST_FLOOR` of it, or when at least half of the query's words are close
+        spellings of the name's words and one of them is distinctive ("colosiumx arena"
+        -> Colosseum). "Edinburgh Castle" or "Tower Bridge" get nothing: the model does not
+        know them, and "Eiffel Tower" for the latter would only mislead.
         """
         q = normalise(query)
-        if not q or n <= 0:
+        compact = q.replace(" ", "")
+        if not q or n <= 0 or (_is_dense(q) and len(compact) < _DENSE_MIN):
             return []
+        scores: dict[int, float] = {}
+        # ratio only: token_sort_ratio sorts "el castillo" to "castillo el", 71 from "castle"
+        for _, score, k in process.extract(q, self._name_keys, scorer=fuzz.ratio,
+                                           score_cutoff=SUGGEST_FLOOR, limit=None):
+            scores[k] = score
+        for k, score in self._words_close_to(q).items():
+            scores.setdefault(k, score)
         out: list[str] = []
-        for key, _score, _ in process.extract(q, self._name_keys, scorer=fuzz.WRatio,
-                                             limit=None):
-            for entry in self._names[key]:
+        for k in sorted(scores, key=lambda k: (-scores[k], self._name_keys[k])):
+            for entry in self._names[self._name_keys[k]]:
                 name = self._landmarks[entry.landmark].name
                 if name not in out:
                     out.append(name)
-            if len(out) >= n:
-                break
         return out[:n]
+
+    def unknown(self, query: str) -> str:
+        """One line for a query that matched nothing: the model does not know it."""
+        if not self._landmarks:
+            return "No landmarks are known yet: run `photolm scan` on your photos first."
+        suggestions = self.suggest(query)
+        if suggestions:
+            return (f"The model does not know {query!r}. Did you mean "
+                    f"{_and_list(suggestions, or_=True)}?")
+        return (f"The model does not know {query!r}: no landmark, city or country of that "
+                f"name among the {len(self)} landmarks it recognises (photolm landmarks "
+                "lists them).")
 
     def resolve(self, name: str) -> Landmark:
         """The one landmark a person means by ``name`` (``photolm confirm --landmark``).
@@ -203,6 +281,8 @@ class LandmarkIndex:
         several names ("tower"). Raises :class:`~photolm.errors.UsageError` with one line
         that lists what was meant to be chosen from, or the closest names.
         """
+        if not normalise(name):
+            raise UsageError("Give the landmark's name, e.g. --landmark \"Eiffel Tower\".")
         hits = self.search(name)
         named = [h for h in hits if h.field in ("name", "alias")]
         if not named:
@@ -240,10 +320,17 @@ class LandmarkIndex:
 
     def _fuzzy_hits(self, q: str) -> list[tuple[int, float, _Entry]]:
         scores: dict[int, float] = {}
-        for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
-            for _, score, n in process.extract(q, self._name_keys, scorer=scorer,
-                                               score_cutoff=FUZZY_CUTOFF, limit=None):
-                scores[n] = max(scores.get(n, 0.0), score)
+        compact = q.replace(" ", "")
+        dense = _is_dense(q)
+        if not dense or len(compact) >= _DENSE_MIN:
+            for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+                for _, score, n in process.extract(q, self._name_keys, scorer=scorer,
+                                                   score_cutoff=FUZZY_CUTOFF, limit=None):
+                    scores[n] = max(scores.get(n, 0.0), score)
+        if dense and len(compact) >= _DENSE_MIN:  # no spaces between words to cover
+            for n, key in enumerate(self._name_keys):
+                if compact in key.replace(" ", ""):
+                    scores[n] = max(scores.get(n, 0.0), _WORD_COVER_SCALE * 100.0)
         for n, score in self._word_cover(q).items():
             scores[n] = max(scores.get(n, 0.0), score)
         return [
@@ -253,36 +340,95 @@ class LandmarkIndex:
             for entry in self._names[self._name_keys[n]]
         ]
 
-    def _word_cover(self, q: str) -> dict[int, float]:
-        """Name keys containing (a close spelling of) every query word, scored by the worst.
-
-        Stop words are ignored, so "tower of pisa" needs no "of"; a query of nothing but
-        stop words ("the") covers nothing rather than half the index.
-        """
+    def _words_close_to(self, q: str) -> dict[int, float]:
+        """Name keys whose words closely spell at least half of the query's words, one of
+        them distinctive; scored by the mean similarity over all query words."""
         words = [w for w in q.split() if w not in _STOPWORDS]
-        if not words:
-            return {}
-        covered: dict[int, float] | None = None
+        covered: dict[int, dict[str, float]] = {}
+        distinctive: set[int] = set()
         for word in words:
-            best: dict[int, float] = {}
-            if len(word) <= _SHORT_WORD:
+            if len(word) < _SUGGEST_WORD_LEN:
                 candidates = [(word, 100.0)] if word in self._words else []
             else:
                 candidates = [
                     (w, s)
                     for w, s, _ in process.extract(word, self._vocabulary, scorer=fuzz.ratio,
-                                                   score_cutoff=_WORD_SIMILARITY, limit=None)
+                                                   score_cutoff=_SUGGEST_WORD, limit=None)
                 ]
             for vocab_word, sim in candidates:
                 for n in self._words[vocab_word]:
+                    best = covered.setdefault(n, {})
+                    best[word] = max(best.get(word, 0.0), sim)
+                    if self._word_landmarks[vocab_word] <= _DISTINCTIVE:
+                        distinctive.add(n)
+        return {
+            n: sum(sims.values()) / len(words)
+            for n, sims in covered.items()
+            if n in distinctive and 2 * len(sims) >= len(words)
+        }
+
+    def _word_cover(self, q: str) -> dict[int, float]:
+        """Name keys containing (a close spelling of) every query word, scored by the worst.
+
+        A word may also be covered by the landmark's city, region or country, as long as
+        one word names the landmark: "saint basil moscow", "big ben london". Stop words are
+        ignored, so "tower of pisa" needs no "of"; a query of nothing but stop words
+        ("the") covers nothing rather than half the index.
+        """
+        words = [w for w in q.split() if w not in _STOPWORDS]
+        if not words:
+            return {}
+        per_word: list[tuple[dict[int, float], dict[int, float]]] = []
+        for word in words:
+            best: dict[int, float] = {}
+            for vocab_word, sim in _close_words(word, self._vocabulary, self._words):
+                for n in self._words[vocab_word]:
                     best[n] = max(best.get(n, 0.0), sim)
-            if covered is None:
-                covered = best
-            else:
-                covered = {n: min(s, best[n]) for n, s in covered.items() if n in best}
-            if not covered:
+            place: dict[int, float] = {}
+            for place_word, sim in _close_words(word, self._place_vocabulary,
+                                                self._place_words):
+                for i in self._place_words[place_word]:
+                    place[i] = max(place.get(i, 0.0), sim)
+            if not best and not place:
                 return {}
-        return {n: _WORD_COVER_SCALE * s for n, s in (covered or {}).items()}
+            per_word.append((best, place))
+        out: dict[int, float] = {}
+        for n in set().union(*(best for best, _ in per_word)):
+            owners = self._key_landmarks[n]
+            worst = 100.0
+            for best, place in per_word:
+                sim = best.get(n) or max((place.get(i, 0.0) for i in owners), default=0.0)
+                worst = min(worst, sim)
+                if not worst:
+                    break
+            if worst:
+                out[n] = _WORD_COVER_SCALE * worst
+        # Words from different names of one landmark ("hagia" + "sofia" of "Santa Sofia")
+        # still mean that landmark; it is answered under its own name.
+        found = {i for n in out for i in self._key_landmarks[n]}
+        by_landmark: list[tuple[dict[int, float], dict[int, float]]] = []
+        for best, place in per_word:
+            merged: dict[int, float] = {}
+            for n, sim in best.items():
+                for i in self._key_landmarks[n]:
+                    merged[i] = max(merged.get(i, 0.0), sim)
+            by_landmark.append((merged, place))
+        for i in set().union(*(best for best, _ in by_landmark)) - found:
+            sims = [best.get(i) or place.get(i, 0.0) for best, place in by_landmark]
+            if min(sims) and i in self._name_key_of:
+                n = self._name_key_of[i]
+                out[n] = max(out.get(n, 0.0), _WORD_COVER_SCALE * min(sims))
+        return out
+
+
+def _close_words(
+    word: str, vocabulary: list[str], known: Mapping[str, object]
+) -> list[tuple[str, float]]:
+    """Vocabulary words spelling ``word``: short words exactly, longer ones within a typo."""
+    if len(word) <= _SHORT_WORD:
+        return [(word, 100.0)] if word in known else []
+    return [(w, s) for w, s, _ in process.extract(word, vocabulary, scorer=fuzz.ratio,
+                                                  score_cutoff=_WORD_SIMILARITY, limit=None)]
 
 
 @lru_cache(maxsize=4096)
@@ -310,3 +456,48 @@ def _best_per_landmark(
         ):
             best[entry.landmark] = hit
     return list(best.values())
+
+
+def _is_dense(text: str) -> bool:
+    """Whether ``text`` is written (partly) in Chinese, Japanese or Korean script."""
+    return any(lo <= ord(ch) <= hi for ch in text if ord(ch) >= 0x1100
+               for lo, hi in _DENSE_RANGES)
+
+
+def _and_list(names: Sequence[str], shown: int = 3, *, or_: bool = False) -> str:
+    """"A, B and C"; past ``shown`` names, "A, B, C and 21 others" (never "and 1 other")."""
+    word = "or" if or_ else "and"
+    if len(names) <= shown + 1:
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+    return f"{', '.join(names[:shown])} {word} {len(names) - shown} others"
+
+
+def require_query(query: str) -> str:
+    """The normalised query; one with nothing to search for is a usage error (exit 2)."""
+    q = normalise(query)
+    if not q:
+        raise UsageError('Give a landmark, alias, city or country to search for, e.g. '
+                         'photolm search "Eiffel Tower".')
+    return q
+
+
+def describe_matches(matches: Sequence[NameMatch], first: Iterable[str] = ()) -> str:
+    """What a search found, short enough for a table title.
+
+    "Eiffel Tower", "Taj Mahal, Qutub Minar and India Gate", or for a place "landmarks in
+    India (Taj Mahal, Qutub Minar, India Gate and 21 others)". Landmarks whose ids are in
+    ``first`` (those with photos) are named before the rest.
+    """
+    order = {landmark_id: i for i, landmark_id in enumerate(dict.fromkeys(first))}
+    ranked = sorted(range(len(matches)),
+                    key=lambda i: (order.get(matches[i].landmark_id, len(order)), i))
+    names = list(dict.fromkeys(matches[i].name for i in ranked))
+    if not names:
+        return ""
+    places = {m.matched_text for m in matches if m.field in _PLACE_FIELDS}
+    if len(places) == 1 and all(m.field in _PLACE_FIELDS for m in matches):
+        place = places.pop()
+        if len(names) == 1:
+            return f"{names[0]} (in {place})"
+        return f"landmarks in {place} ({_and_list(names)})"
+    return _and_list(names)

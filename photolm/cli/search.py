@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import display, err, out, print_json, reporting
@@ -31,17 +32,16 @@ def search(
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.names import LandmarkIndex
+        from photolm.names import LandmarkIndex, describe_matches, require_query
 
+        require_query(query)  # nothing to search for: a usage error (exit 2)
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             index = LandmarkIndex(cat.landmarks())
             hits = index.search(query)
             if not hits:
-                suggestions = index.suggest(query)
-                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
                 if json_out:
                     print_json([])
-                err.print(f"No landmark matches {query!r}.{hint}")
+                err.print(escape(index.unknown(query)))
                 raise typer.Exit(1)
             ids = list(dict.fromkeys(h.landmark_id for h in hits))
             photos = cat.photos(landmark_ids=ids, limit=limit)
@@ -54,7 +54,7 @@ def search(
         if json_out:
             print_json(rows)
             return
-        names = ", ".join(dict.fromkeys(h.name for h in hits))
+        names = escape(describe_matches(hits, first=(r["landmark_id"] for r in rows)))
         if not rows:
             err.print(f"No photos of {names} in the catalogue yet.")
             return
