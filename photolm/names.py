@@ -35,11 +35,13 @@ letters of every script kept) is applied to both sides.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -161,7 +163,8 @@ class LandmarkIndex:
                 ("country", lm.country),
             )
             for fld, place in place_fields:
-                for key in _place_keys(place):
+                translated = _place_names().get(normalise(place or ""), ())
+                for key in (*_place_keys(place), *translated):
                     places.setdefault(key, []).append(_Entry(i, fld, place or ""))
         self._names = names
         self._name_keys = list(names)
@@ -429,6 +432,21 @@ def _close_words(
         return [(word, 100.0)] if word in known else []
     return [(w, s) for w, s, _ in process.extract(word, vocabulary, scorer=fuzz.ratio,
                                                   score_cutoff=_WORD_SIMILARITY, limit=None)]
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> dict[str, tuple[str, ...]]:
+    """Other names of the places in the shipped landmarks ("巴黎", "Inde", "भारत" for Paris
+    and India), normalised, keyed by the normalised English name the bundle uses.
+
+    Bundles carry one name per place; a person searches in their own language. Shipped
+    with photolm (``place_names.json``) rather than in the bundle because it is about
+    places, not about what a model recognises: any bundle that says "Paris" gets them.
+    """
+    raw = json.loads(resources.files("photolm").joinpath("place_names.json")
+                     .read_text(encoding="utf-8"))
+    return {normalise(place): tuple(dict.fromkeys(k for k in map(normalise, names) if k))
+            for place, names in raw.items()}
 
 
 @lru_cache(maxsize=4096)

@@ -110,3 +110,17 @@ def test_refresh_rewrites_a_bundle_that_still_verifies(tiny_bundle_dir: Path,
     assert eiffel.country_code == "FR" and "Эйфелева башня" in eiffel.aliases
     assert "landmarks updated" in capsys.readouterr().err
     assert refresh_bundle(bundle_dir).landmarks == after.landmarks  # idempotent
+
+
+def test_place_names_are_for_shipped_places_and_never_ambiguous() -> None:
+    from photolm.names import _place_names, normalise
+
+    places = {normalise(p) for lm in SHIPPED.landmarks
+              for p in (lm.city, lm.region, lm.country) if p}
+    table = _place_names()
+    assert set(table) <= places  # a typo in a key would silently translate nothing
+    owners: dict[str, str] = {}
+    for place, names in table.items():
+        for name in names:
+            assert owners.setdefault(name, place) == place, f"{name!r}: {owners[name]}, {place}"
+            assert name not in places or name == place, f"{name!r} is itself a shipped place"
