@@ -124,3 +124,16 @@ def test_place_names_are_for_shipped_places_and_never_ambiguous() -> None:
         for name in names:
             assert owners.setdefault(name, place) == place, f"{name!r}: {owners[name]}, {place}"
             assert name not in places or name == place, f"{name!r} is itself a shipped place"
+
+
+def test_landmarks_command_shows_the_place_hierarchy() -> None:
+    from tests.clirun import cli
+
+    code, out, _ = cli("landmarks", "--json")
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert code == 0 and len(rows) == len(SHIPPED.landmarks)
+    falls = rows["angel-falls"]
+    assert (falls["city"], falls["region"], falls["country"], falls["country_code"]) == (
+        None, "Bolívar", "Venezuela", "VE")
+    code, out, _ = cli("landmarks")
+    assert "Angel Falls" in out and "Bolívar, Venezuela" in " ".join(out.split())
