@@ -137,3 +137,10 @@ def test_landmarks_command_shows_the_place_hierarchy() -> None:
         None, "Bolívar", "Venezuela", "VE")
     code, out, _ = cli("landmarks")
     assert "Angel Falls" in out and "Bolívar, Venezuela" in " ".join(out.split())
+
+
+def test_indian_landmarks_have_hindi_names() -> None:
+    """README: India's landmarks carry their Hindi names (most visitors read Devanagari)."""
+    indian = [i for i, r in TABLE.items() if r["country_code"] == "IN"]
+    assert len(indian) == 24
+    assert [i for i in indian if "hi" not in TABLE[i]["names"]] == []
