@@ -293,9 +293,7 @@ class LandmarkIndex:
                 there = ", ".join(dict.fromkeys(h.name for h in hits[:5]))
                 raise UsageError(f"{name!r} is a place, not a landmark; landmarks there: "
                                  f"{there}. Give the landmark's name.")
-            suggestions = self.suggest(name)
-            hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-            raise UsageError(f"No landmark of the model is called {name!r}.{hint}")
+            raise UsageError(self.unknown(name))
         best = named[0]
         if len(named) == 1 or named[1].score <= best.score - RESOLVE_MARGIN:
             found = self.landmark(best.landmark_id)
