@@ -40,7 +40,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -63,15 +63,21 @@ _SHORT_WORD = 3  # words this short must match exactly ("taj", "cat")
 _WORD_COVER_SCALE = 0.9  # word cover ranks below a whole-name match of the same quality
 
 _TIER_EXACT, _TIER_PLACE, _TIER_FUZZY = 0, 1, 2
-_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
-# Non-ASCII folding: apostrophes go, candrabindu is typed as anusvara ("हुमायूँ"/"हुमायूं").
-_FOLD = str.maketrans({**dict.fromkeys(map(ord, "'’ʼ`´"), None), "\u0901": "\u0902"})
+_APOSTROPHE_CHARS = "'’ʼ`´"
+_APOSTROPHES = str.maketrans("", "", _APOSTROPHE_CHARS)
 # Combining marks that change the letter rather than accent it: kana voicing marks (ブ vs フ)
 # and the virama of Indic scripts (हिन्दी: the conjunct is part of the spelling).
 _KEPT_MARKS = frozenset(
     "\u3099\u309a\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d"
 )
 _NON_WORD = re.compile(r"[\W_]+")
+# Separators in any script: what ``re`` calls non-word, except the blocks whose vowel signs
+# and other marks are letters of a word to their readers (Indic scripts, Thai, Lao,
+# Tibetan, Myanmar, Khmer; their dandas stay separators) and the kana voicing marks.
+_SEPARATORS = re.compile(
+    "[^\\w\u0900-\u0963\u0966-\u0dff\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff"
+    "\u3099\u309a]+|_+"
+)
 _PLACE_SPLIT = re.compile(r"[(),;/]")
 _FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "region": 3, "country": 4}
 _PLACE_FIELDS = frozenset({"city", "region", "country"})
@@ -104,7 +110,8 @@ def normalise(text: str) -> str:
     itself produce combining marks ("İ" -> "i̇"), which the second NFKD separates. Then
     accents are dropped ("é", Arabic vowel points, the Devanagari nukta that people often
     leave out) but not the marks that make a different letter: the kana voicing marks
-    ("ブ" is not "フ") and the Indic virama. Vowel signs of Indic scripts are marks too and
+    ("ブ" is not "フ") and the Indic virama; candrabindu is read as the anusvara people type
+    for it ("हुमायूँ" = "हुमायूं"). Vowel signs of Indic scripts are marks too and
     are letters of the word, never separators (treating every non-word character as a
     separator, as ``re`` and rapidfuzz's ``default_process`` do, cut "एफ़िल" into "एफ ल").
     NFC at the end recomposes Hangul syllables, so a Korean word keeps its length.
@@ -115,12 +122,21 @@ def normalise(text: str) -> str:
         return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
     compatible = unicodedata.normalize("NFKD", text)
     decomposed = unicodedata.normalize("NFKD", compatible.casefold())
-    kept = (
-        ch if unicodedata.category(ch)[0] in "LNM" else " "
-        for ch in decomposed.translate(_FOLD)
-        if ch in _KEPT_MARKS or not unicodedata.combining(ch)
-    )
-    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+    folded = _accents().sub("", decomposed).replace("\u0901", "\u0902")
+    kept = _SEPARATORS.sub(" ", folded)
+    return " ".join(unicodedata.normalize("NFC", kept).split())
+
+
+@lru_cache(maxsize=1)
+def _accents() -> re.Pattern[str]:
+    """Apostrophes and accents: combining marks with a combining class, in the blocks where
+    scripts keep them, except _KEPT_MARKS. One compiled character class (~1 ms, once), so
+    folding runs in C instead of testing every character in Python."""
+    ranges = ((0x0300, 0x0FFF), (0x1AB0, 0x1DFF), (0x20D0, 0x20FF), (0x3099, 0x309A),
+              (0xFE20, 0xFE2F))
+    marks = "".join(chr(cp) for lo, hi in ranges for cp in range(lo, hi + 1)
+                    if unicodedata.combining(chr(cp)) and chr(cp) not in _KEPT_MARKS)
+    return re.compile(f"[{re.escape(marks + _APOSTROPHE_CHARS)}]")
 
 
 @dataclass(frozen=True)
@@ -163,8 +179,7 @@ class LandmarkIndex:
                 ("country", lm.country),
             )
             for fld, place in place_fields:
-                translated = _place_names().get(normalise(place or ""), ())
-                for key in (*_place_keys(place), *translated):
+                for key in _place_keys(place):
                     places.setdefault(key, []).append(_Entry(i, fld, place or ""))
         self._names = names
         self._name_keys = list(names)
@@ -173,30 +188,62 @@ class LandmarkIndex:
             self._compact.setdefault(key.replace(" ", ""), []).extend(entries)
         self._places = places
         self._place_keys = list(places)
-        # word -> indexes of name keys containing it, for the word-cover score
-        self._words: dict[str, set[int]] = {}
+
+    # The word tables below serve typo-tolerant matching only: built on first use, so an
+    # exact name ("Eiffel Tower", the common case) never pays for them.
+
+    @cached_property
+    def _place_aliases(self) -> dict[str, str]:
+        """"巴黎" -> "paris": other names of the places this index has (the query is
+        translated, rather than every landmark entry copied under a dozen names)."""
+        places = self._places
+        return {other: key for key, others in _place_names().items() if key in places
+                for other in others}
+
+    @cached_property
+    def _words(self) -> dict[str, set[int]]:
+        """Word -> indexes of the name keys containing it, for the word-cover score."""
+        words: dict[str, set[int]] = {}
         for n, key in enumerate(self._name_keys):
             for word in key.split():
-                self._words.setdefault(word, set()).add(n)
-        self._vocabulary = list(self._words)
-        self._key_landmarks = [{e.landmark for e in names[key]} for key in self._name_keys]
+                words.setdefault(word, set()).add(n)
+        return words
+
+    @cached_property
+    def _vocabulary(self) -> list[str]:
+        return list(self._words)
+
+    @cached_property
+    def _key_landmarks(self) -> list[set[int]]:
+        return [{e.landmark for e in self._names[key]} for key in self._name_keys]
+
+    @cached_property
+    def _name_key_of(self) -> dict[int, int]:
+        """Landmark -> the index of its own name's key."""
         position = {key: n for n, key in enumerate(self._name_keys)}
-        self._name_key_of = {  # landmark -> the index of its own name's key
-            i: position[normalise(lm.name)]
-            for i, lm in enumerate(self._landmarks) if normalise(lm.name) in position
-        }
-        # word of a city / region / country -> landmarks there, for "big ben london"
-        self._place_words: dict[str, set[int]] = {}
-        for key, entries in places.items():
+        return {i: position[normalise(lm.name)]
+                for i, lm in enumerate(self._landmarks) if normalise(lm.name) in position}
+
+    @cached_property
+    def _place_words(self) -> dict[str, set[int]]:
+        """Word of a city / region / country -> landmarks there, for "big ben london"."""
+        words: dict[str, set[int]] = {}
+        for key, entries in self._places.items():
+            owners = {e.landmark for e in entries}
             for word in key.split():
                 if word not in _STOPWORDS:
-                    self._place_words.setdefault(word, set()).update(e.landmark for e in entries)
-        self._place_vocabulary = list(self._place_words)
-        # how many landmarks use each word in a name or alias ("tower": Eiffel, Pisa, ...)
-        self._word_landmarks = {
-            word: len({e.landmark for n in keys for e in names[self._name_keys[n]]})
-            for word, keys in self._words.items()
-        }
+                    words.setdefault(word, set()).update(owners)
+        return words
+
+    @cached_property
+    def _place_vocabulary(self) -> list[str]:
+        return list(self._place_words)
+
+    @cached_property
+    def _word_landmarks(self) -> dict[str, int]:
+        """How many landmarks use each word in a name or alias ("tower": Eiffel, Pisa...)."""
+        return {word: len(set().union(*(self._key_landmarks[n] for n in keys)))
+                for word, keys in self._words.items()}
 
     def __len__(self) -> int:
         return len(self._landmarks)
@@ -303,6 +350,8 @@ class LandmarkIndex:
         raise UsageError(f"{name!r} could be {choices}; give the full name.")
 
     def _place_hits(self, q: str) -> Iterable[tuple[int, float, _Entry]]:
+        if q not in self._places:
+            q = self._place_aliases.get(q, q)
         padded = f" {q} "
         for key, entries in self._places.items():
             if key == q:
@@ -390,6 +439,9 @@ class LandmarkIndex:
                                                 self._place_words):
                 for i in self._place_words[place_word]:
                     place[i] = max(place.get(i, 0.0), sim)
+            if not best and not place and word in self._place_aliases:  # "... parigi"
+                for entry in self._places[self._place_aliases[word]]:
+                    place[entry.landmark] = 100.0
             if not best and not place:
                 return {}
             per_word.append((best, place))
