@@ -64,6 +64,11 @@ _WORD_COVER_SCALE = 0.9  # word cover ranks below a whole-name match of the same
 
 _TIER_EXACT, _TIER_PLACE, _TIER_FUZZY = 0, 1, 2
 _APOSTROPHE_CHARS = "'’ʼ`´"
+# Letters people type interchangeably: Devanagari candrabindu as anusvara ("हुमायूँ"),
+# Arabic taa marbuta and alef maqsura as heh and yeh at the end of a word ("قبه الصخره"),
+# and the Persian/Urdu forms of yeh, keheh and heh as the Arabic ones.
+_LETTER_FOLD = str.maketrans({"\u0901": "\u0902", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك",
+                              "ہ": "ه", "ۃ": "ه"})
 _APOSTROPHES = str.maketrans("", "", _APOSTROPHE_CHARS)
 # Combining marks that change the letter rather than accent it: kana voicing marks (ブ vs フ)
 # and the virama of Indic scripts (हिन्दी: the conjunct is part of the spelling).
@@ -110,10 +115,11 @@ def normalise(text: str) -> str:
     itself produce combining marks ("İ" -> "i̇"), which the second NFKD separates. Then
     accents are dropped ("é", Arabic vowel points, the Devanagari nukta that people often
     leave out) but not the marks that make a different letter: the kana voicing marks
-    ("ブ" is not "フ") and the Indic virama; candrabindu is read as the anusvara people type
-    for it ("हुमायूँ" = "हुमायूं"). Vowel signs of Indic scripts are marks too and
-    are letters of the word, never separators (treating every non-word character as a
-    separator, as ``re`` and rapidfuzz's ``default_process`` do, cut "एफ़िल" into "एफ ल").
+    ("ブ" is not "フ") and the Indic virama; letters typed interchangeably are folded
+    (:data:`_LETTER_FOLD`: "हुमायूँ" = "हुमायूं", "قبة" = "قبه"). Vowel signs of Indic
+    scripts are marks too and are letters of the word, never separators (treating every
+    non-word character as a separator, as ``re`` and rapidfuzz's ``default_process`` do,
+    cut "एफ़िल" into "एफ ल").
     NFC at the end recomposes Hangul syllables, so a Korean word keeps its length.
     Plain ASCII skips the Unicode steps (most names are ASCII; this halves the index build
     time). Cached because place fields repeat ("India" two dozen times).
@@ -122,7 +128,7 @@ def normalise(text: str) -> str:
         return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
     compatible = unicodedata.normalize("NFKD", text)
     decomposed = unicodedata.normalize("NFKD", compatible.casefold())
-    folded = _accents().sub("", decomposed).replace("\u0901", "\u0902")
+    folded = _accents().sub("", decomposed).translate(_LETTER_FOLD)
     kept = _SEPARATORS.sub(" ", folded)
     return " ".join(unicodedata.normalize("NFC", kept).split())
 
@@ -157,7 +163,7 @@ class _Entry(NamedTuple):  # a NamedTuple: ~500 per index, builds 3x faster than
 
 
 class LandmarkIndex:
-    """An immutable search index over a bundle's landmarks (~1.3 ms to build for 100)."""
+    """An immutable search index over a bundle's landmarks (build cost: docs/performance.md)."""
 
     def __init__(self, landmarks: Sequence[Landmark]) -> None:
         self._landmarks: tuple[Landmark, ...] = tuple(landmarks)

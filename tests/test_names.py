@@ -245,3 +245,12 @@ def test_describe_matches_names_a_few_and_counts_the_rest() -> None:
     assert text.endswith(f" and {len(matches) - 3} others)")
     assert describe_matches(INDEX.search("tower")).count(",") <= 2
     assert describe_matches(INDEX.search("eiffel tower")) == "Eiffel Tower"
+
+
+def test_arabic_script_letters_typed_interchangeably_match() -> None:
+    """Taa marbuta typed as heh, alef maqsura as yeh, Urdu yeh/heh/keheh as Arabic ones."""
+    assert normalise("قبة الصخرة") == normalise("قبه الصخره")
+    assert normalise("مقبرہ ہمایوں") == normalise("مقبره همايوں")
+    assert normalise("کولکاتا") == normalise("كولكاتا")
+    index = LandmarkIndex([Landmark("dome", "Dome of the Rock", ("قبة الصخرة",))])
+    assert [m.name for m in index.search("قبه الصخره")] == ["Dome of the Rock"]
