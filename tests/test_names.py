@@ -164,7 +164,11 @@ def test_rank_exact_then_place_then_fuzzy() -> None:
 def test_nonsense_matches_nothing_and_gets_no_suggestions() -> None:
     """Issue 10.14: suggestions only above a similarity floor, never "the closest five"."""
     assert INDEX.search("xyzzy") == [] and INDEX.suggest("xyzzy") == []
-    assert INDEX.suggest("Edinburgh Castle") == []
+    for unknown in ("Edinburgh Castle", "Tower Bridge", "Golden Gate Bridge"):
+        assert INDEX.search(unknown) == [] and INDEX.suggest(unknown) == [], unknown
+    # a name with typos and a word too many is no match, but is offered
+    assert INDEX.search("eifel towr xyzzy") == []
+    assert INDEX.suggest("eifel towr xyzzy") == ["Eiffel Tower"]
     assert INDEX.suggest("cathedrl", n=2)[0] in ("Cologne Cathedral", "Saint Basil's Cathedral")
     assert INDEX.search("") == [] and INDEX.suggest("   ") == []
 
