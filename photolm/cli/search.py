@@ -15,7 +15,8 @@ def search(
     query: Annotated[
         str,
         typer.Argument(help='A landmark, alias, city or country: "Eiffel Tower", "colosseo", '
-                       '"Paris". Typos and accents are forgiven.', show_default=False),
+                       '"Paris", or in another language: "埃菲尔铁塔", "巴黎". Typos and '
+                       'accents are forgiven.', show_default=False),
     ],
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
