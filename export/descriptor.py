@@ -197,6 +197,19 @@ def _fp16_initialisers(graph: Any, prefix: str) -> int:
     return saved
 
 
+def _drop_descriptor(model: Any) -> None:
+    """Remove a descriptor branch an earlier graft added (everything under "descriptor/")."""
+    graph = model.graph
+    prefix = "descriptor/"
+    for output in [o for o in graph.output if o.name == DESCRIPTOR_NAME]:
+        graph.output.remove(output)
+    for node in [n for n in graph.node if any(o.startswith(prefix) or o == DESCRIPTOR_NAME
+                                              for o in n.output)]:
+        graph.node.remove(node)
+    for init in [i for i in graph.initializer if i.name.startswith(prefix)]:
+        graph.initializer.remove(init)
+
+
 @dataclass(frozen=True)
 class GraftInfo:
     shared_stages: int  # backbone stages (after the stem) computed once for both outputs
@@ -214,6 +227,7 @@ def graft_descriptor(model_in: Any, model_out: Any, *, image_size: int,
     import torch
 
     model = onnx.load(str(model_in))
+    _drop_descriptor(model)  # re-grafting replaces the branch instead of doubling it
     backbone = _imagenet_backbone(image_size)
     shared = _shared_trunk(model, backbone, image_size)
     start = shared[1] if shared else 0
@@ -283,8 +297,9 @@ def add_descriptor(
 ) -> Any:
     """Rewrite the bundle in ``bundle_dir`` into ``out_dir`` with the descriptor output.
 
-    ``known``: the labelled folders the bundle's landmarks came from (their photos give the
-    shipped landmarks' descriptor prototypes and the enrolment threshold's positives);
+    ``known``: the labelled folders the bundle's landmarks came from (their photos, less the
+    bundle's held-out split, give the shipped landmarks' descriptor prototypes and the
+    enrolment threshold's positives);
     ``negatives``: folders of non-landmark photos, split in two halves by ``seed``: one sets
     the threshold, the other measures its false-positive rate.
     """
@@ -297,13 +312,21 @@ def add_descriptor(
     bundle = read_bundle(bundle_dir)
     rng = np.random.default_rng(seed)
     index = discover(list(known))
+    samples = index.samples
+    config = bundle.provenance.get("config") or {}
+    if "holdout_ratio" in config:  # keep the bundle's held-out photos out, as export does
+        from trainer.data import split_dataset
+
+        split = split_dataset(index, val_ratio=config["val_ratio"],
+                              holdout_ratio=config["holdout_ratio"], seed=config["seed"])
+        samples = [*split.train, *split.val]
     by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
     chosen: list[str] = []
     owners: list[int] = []
     for label, info in enumerate(index.classes):
         if info.id not in by_id:
             continue
-        paths = sorted(s.path for s in index.samples if s.label == label)
+        paths = sorted(s.path for s in samples if s.label == label)
         pick = rng.choice(len(paths), min(per_landmark, len(paths)), replace=False)
         chosen += [str(paths[i]) for i in sorted(pick)]
         owners += [by_id[info.id]] * len(pick)

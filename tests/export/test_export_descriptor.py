@@ -37,6 +37,11 @@ def test_graft_adds_descriptor_and_keeps_embeddings(tmp_path: Path) -> None:
     emb, desc = after.run(["embeddings", "descriptor"], {"images": x})
     np.testing.assert_array_equal(emb, before.run(["embeddings"], {"images": x})[0])
     ref = reference_descriptors(x, SIZE)
+    again = graft_descriptor(tmp_path / "both.onnx", tmp_path / "again.onnx", image_size=SIZE)
+    assert again.dim == 320  # a second graft replaces the branch, it does not add another
+    twice = onnx.load(str(tmp_path / "again.onnx"))
+    assert [o.name for o in twice.graph.output] == ["embeddings", "descriptor"]
+    assert len(twice.graph.node) == len(onnx.load(str(tmp_path / "both.onnx")).graph.node)
     assert desc.shape == (3, 320)
     assert float((desc * ref).sum(axis=1).min()) > 0.999  # float16 weights cost nothing
 
