@@ -60,3 +60,34 @@ def test_enrolment_threshold_holds_its_false_positive_rate() -> None:
     fpr = float(((negatives[1000:] @ protos.T).max(1) >= threshold).mean())
     assert 0.02 < fpr < 0.09
     assert (known @ protos.T).max(1).min() > threshold - 0.5  # positives are not all cut
+
+
+def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from export.descriptor import add_descriptor
+    from photolm.bundle import read_bundle
+    from tests.tinybundle import COLOURS, make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    rng = np.random.default_rng(2)
+    for landmark, colour in COLOURS.items():  # folders named by landmark id, noisy colours
+        for i in range(6):
+            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
+            path = tmp_path / "known" / landmark / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels.astype(np.uint8)).save(path)
+    for i in range(12):
+        path = tmp_path / "negatives" / "grey" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    added = add_descriptor(plain.path, tmp_path / "both", known=[tmp_path / "known"],
+                           negatives=[tmp_path / "negatives"], per_landmark=5)
+    again = read_bundle(tmp_path / "both")
+    assert again.descriptor is not None and again.descriptor.dim == 320
+    assert -1.0 <= again.descriptor.threshold <= 1.0
+    assert again.descriptor_prototypes.shape == (4, 320)  # type: ignore[union-attr]
+    assert again.model_id != plain.model_id and again.landmarks == plain.landmarks
+    np.testing.assert_array_equal(again.prototypes, plain.prototypes)
+    metrics = added.metrics["descriptor"]
+    assert metrics["prototype_photos"] == 20 and metrics["calibration_negatives"] == 6
