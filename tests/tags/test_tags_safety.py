@@ -13,7 +13,14 @@ import pytest
 
 from photolm.bundle import Landmark
 from photolm.errors import TagError
-from photolm.tags import TEMP_PREFIX, apply_tags, atomic, embedded, plan_tags, read_photolm_marker
+from photolm.metadata import (
+    TEMP_PREFIX,
+    apply_tags,
+    atomic,
+    embedded,
+    plan_tags,
+    read_photolm_marker,
+)
 from tests.tags.photos import make_photo, plant_keywords, sha256
 
 

@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from photolm.tags.model import PREFIXES, RDF_NS, X_NS
+from photolm.metadata.fields import PREFIXES, RDF_NS, X_NS
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _R = "{" + RDF_NS + "}"

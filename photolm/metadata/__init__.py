@@ -11,17 +11,17 @@ The CLI uses four calls::
 and :func:`gps_evidence` during a scan. See ``docs/tags.md`` for what is written where and
 why; each module's docstring explains its part:
 
-* :mod:`~photolm.tags.model` - the fields, their names and limits; :class:`TagSet`
-* :mod:`~photolm.tags.rules` - what is added and removed (pure, in memory)
-* :mod:`~photolm.tags.xmp` - a careful XMP packet editor; :mod:`~photolm.tags.marker`
-* :mod:`~photolm.tags.embedded` (exiv2), :mod:`~photolm.tags.exiftool` (HEIC)
-* :mod:`~photolm.tags.atomic` - temp file, fsync, verify, rename
-* :mod:`~photolm.tags.verify`, :mod:`~photolm.tags.imagedata` - the checks before a rename
+* :mod:`~photolm.metadata.fields` - the fields, their names and limits; :class:`TagSet`
+* :mod:`~photolm.metadata.rules` - what is added and removed (pure, in memory)
+* :mod:`~photolm.metadata.xmp` - a careful XMP packet editor; :mod:`~photolm.metadata.marker`
+* :mod:`~photolm.metadata.embedded` (exiv2), :mod:`~photolm.metadata.exiftool` (HEIC)
+* :mod:`~photolm.metadata.atomic` - temp file, fsync, verify, rename
+* :mod:`~photolm.metadata.verify`, :mod:`~photolm.metadata.imagedata` - the checks before a rename
 
 Nothing here imports pyexiv2 until a photo is actually read or written.
 """
 
-from photolm.tags.api import (
+from photolm.metadata.api import (
     TagOutcome,
     TagPlan,
     TargetPlan,
@@ -31,10 +31,10 @@ from photolm.tags.api import (
     read_photolm_marker,
     remove_tags,
 )
-from photolm.tags.atomic import TEMP_PREFIX
-from photolm.tags.marker import PhotolmMarker
-from photolm.tags.model import PHOTOLM_NS, Entry, FieldChange, TagSet
-from photolm.tags.sidecar import sidecar_path
+from photolm.metadata.atomic import TEMP_PREFIX
+from photolm.metadata.fields import PHOTOLM_NS, Entry, FieldChange, TagSet
+from photolm.metadata.marker import PhotolmMarker
+from photolm.metadata.sidecar import sidecar_path
 
 __all__ = [
     "PHOTOLM_NS",

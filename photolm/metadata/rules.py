@@ -26,8 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from photolm.tags.marker import PhotolmMarker, read_marker, remove_marker, write_marker
-from photolm.tags.model import (
+from photolm.metadata.fields import (
     CITY,
     COUNTRY,
     ESTIMATED_METHOD,
@@ -62,7 +61,8 @@ from photolm.tags.model import (
     TagSet,
     truncate_utf8,
 )
-from photolm.tags.xmp import XmpDocument, XmpShapeError, qname
+from photolm.metadata.marker import PhotolmMarker, read_marker, remove_marker, write_marker
+from photolm.metadata.xmp import XmpDocument, XmpShapeError, qname
 
 SUBLOCATION = qname(IPTC_EXT_NS, "Sublocation")
 STRUCT_CITY = qname(IPTC_EXT_NS, "City")

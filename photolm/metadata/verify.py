@@ -9,7 +9,7 @@ Three questions, each answered by reading the new bytes back from disk:
 2. Is everything else unchanged? Every EXIF, IPTC and XMP value exiv2 can read (ExifTool's
    full tag list for HEIC) must be equal before and after, except the fields photolm manages
    (already covered by 1) and the offsets that any rewrite moves.
-3. Are the image data byte-identical? See :mod:`photolm.tags.imagedata`.
+3. Are the image data byte-identical? See :mod:`photolm.metadata.imagedata`.
 
 Each check raises ``ValueError`` with a one-line reason; the atomic writer turns that into
 "verification failed ...; the original is untouched".
@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from photolm.tags import rules
-from photolm.tags.embedded import EmbeddedMetadata
-from photolm.tags.model import (
+from photolm.metadata import rules
+from photolm.metadata.embedded import EmbeddedMetadata
+from photolm.metadata.fields import (
     DC_NS,
     DIGIKAM_NS,
     EXIF_FIELDS,

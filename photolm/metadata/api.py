@@ -29,18 +29,18 @@ from typing import Literal
 from photolm.bundle import Landmark
 from photolm.discovery import display_path, sniff_file
 from photolm.errors import TagError
-from photolm.tags import atomic, embedded, exiftool, rules, verify
-from photolm.tags.embedded import EmbeddedMetadata, Exiv2Error
-from photolm.tags.exiftool import ExifToolError
-from photolm.tags.marker import PhotolmMarker, read_marker
-from photolm.tags.model import IPTC_KEYWORDS, SUBJECT, XMP_LIST_FIELDS, FieldChange, TagSet
-from photolm.tags.sidecar import (
+from photolm.metadata import atomic, embedded, exiftool, rules, verify
+from photolm.metadata.embedded import EmbeddedMetadata, Exiv2Error
+from photolm.metadata.exiftool import ExifToolError
+from photolm.metadata.fields import IPTC_KEYWORDS, SUBJECT, XMP_LIST_FIELDS, FieldChange, TagSet
+from photolm.metadata.marker import PhotolmMarker, read_marker
+from photolm.metadata.sidecar import (
     SIDECAR_STYLES,
     SidecarStyle,
     check_not_shared,
     sidecar_path,
 )
-from photolm.tags.xmp import XmpDocument, XmpError
+from photolm.metadata.xmp import XmpDocument, XmpError
 
 Mode = Literal["sidecar", "embed"]
 Method = Literal["exiv2", "exiftool", "sidecar"]
@@ -468,7 +468,7 @@ def _changed(before: dict[str, object] | None, after: dict[str, object] | None
 
 def _verify_embedded(read: _Embedded, kind: str, written: bytes,
                      expected: rules.Snapshot) -> None:
-    from photolm.tags.imagedata import check_same_image_data
+    from photolm.metadata.imagedata import check_same_image_data
 
     check_same_image_data(kind, read.data, written)
     if read.meta is not None:  # exiv2
