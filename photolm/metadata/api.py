@@ -29,7 +29,8 @@ from typing import Literal
 from photolm.bundle import Landmark
 from photolm.discovery import display_path, sniff_file
 from photolm.errors import TagError
-from photolm.metadata import atomic, embedded, exiftool, rules, verify
+from photolm.metadata import atomic, containers, embedded, exiftool, rules, verify
+from photolm.metadata.containers import ContainerError
 from photolm.metadata.embedded import EmbeddedMetadata, Exiv2Error
 from photolm.metadata.exiftool import ExifToolError
 from photolm.metadata.fields import IPTC_KEYWORDS, SUBJECT, XMP_LIST_FIELDS, FieldChange, TagSet
@@ -40,6 +41,7 @@ from photolm.metadata.sidecar import (
     check_not_shared,
     sidecar_path,
 )
+from photolm.metadata.verify import MakerNoteChanged
 from photolm.metadata.xmp import XmpDocument, XmpError
 
 Mode = Literal["sidecar", "embed"]
@@ -173,10 +175,14 @@ def plan_tags(
     if photo_has_gps is None:
         photo_has_gps = _has_gps(photo)
     method, kind, fallback = _embedding(photo) if mode == "embed" else (None, "", None)
+    target: TargetPlan | None = None
     if method is not None:
-        target = _embedded_target(photo, method, kind, "tag", tagset, write_location,
-                                  photo_has_gps)
-    else:
+        try:
+            target = _embedded_target(photo, method, kind, "tag", tagset, write_location,
+                                      photo_has_gps)
+        except _CannotEmbed as exc:
+            fallback = str(exc)
+    if target is None:
         target = _sidecar_target(photo, sidecar_path(photo, sidecar_style), sidecar_style,
                                  "tag", tagset, write_location, photo_has_gps)
     return TagPlan(photo=photo, action="tag", mode=mode, targets=(target,), tagset=tagset,
@@ -203,7 +209,12 @@ def plan_untag(
         elif where == "embedded":
             method, kind, _reason = _embedding(photo)
             if method is not None:
-                targets.append(_embedded_target(photo, method, kind, "untag", None, False, True))
+                try:
+                    targets.append(_embedded_target(photo, method, kind, "untag", None, False,
+                                                    True))
+                except _CannotEmbed as exc:
+                    raise TagError(f"cannot remove photolm's tags from {display_path(photo)}: "
+                                   f"{exc}") from None
         else:
             targets.append(_sidecar_target(photo, where, style, "untag", None, False, True))
     style_used: SidecarStyle = "darktable" if sidecar_style == "any" else sidecar_style
@@ -351,7 +362,11 @@ def _markers(photo: Path, mode: str, style: str
 
 def _embedded_xmp_quick(photo: Path, method: Method) -> XmpDocument:
     if method == "exiv2":
-        packet = embedded.read_file_metadata(photo).packet
+        data, _st = atomic.read_bytes(photo)
+        try:
+            packet = containers.read_xmp(_sniff(photo) or "", data)
+        except ContainerError as exc:
+            raise XmpError(str(exc)) from None
     else:
         data, _st = atomic.read_bytes(photo)
         packet = exiftool.read_xmp_packet(data)
@@ -377,16 +392,17 @@ def _read_embedded(photo: Path, method: Method, kind: str) -> _Embedded:
     try:
         if method == "exiv2":
             meta = embedded.read_metadata(data)
-            return _Embedded(data, st, _exiv2_snapshot(meta, kind), meta=meta)
+            return _Embedded(data, st, _exiv2_snapshot(meta, kind, data), meta=meta)
         packet = exiftool.read_xmp_packet(data)
         tags = exiftool.stable_tags(exiftool.read_tags(data))
         return _Embedded(data, st, rules.Snapshot(_parse_packet(packet)), tags=tags,
                          packet=packet)
     except (Exiv2Error, ExifToolError) as exc:
         raise TagError(f"cannot read the metadata of {where}: {exc}") from None
+    except ContainerError as exc:
+        raise _CannotEmbed(str(exc)) from None
     except XmpError as exc:
-        raise TagError(f"the XMP in {where} cannot be edited safely ({exc}); nothing "
-                       "written") from None
+        raise _CannotEmbed(f"its XMP cannot be edited safely ({exc})") from None
 
 
 def _parse_packet(packet: bytes | str) -> XmpDocument:
@@ -394,10 +410,30 @@ def _parse_packet(packet: bytes | str) -> XmpDocument:
     return XmpDocument.parse(packet) if packet.strip() else XmpDocument.new()
 
 
-def _exiv2_snapshot(meta: EmbeddedMetadata, kind: str) -> rules.Snapshot:
-    iptc, note = embedded.decode_iptc(meta.iptc)
-    return rules.Snapshot(xmp=_parse_packet(meta.packet), iptc=iptc, exif=dict(meta.exif),
-                          xp_keywords=kind == "jpeg", iptc_note=note)
+def _exiv2_snapshot(meta: EmbeddedMetadata, kind: str, data: bytes) -> rules.Snapshot:
+    """What the rules may edit in a photo photolm writes into itself.
+
+    IPTC only in JPEG (photolm edits its datasets in place; in TIFF and PNG the legacy block
+    is left alone and XMP carries the tags). EXIF only in a JPEG without a camera maker note:
+    rewriting EXIF moves the maker note, whose internal offsets then point at the wrong bytes,
+    so such a photo gets no Windows ``XPKeywords`` and an estimated location goes to XMP.
+    """
+    iptc, note = None, None
+    if kind == "jpeg":
+        iptc, note = embedded.decode_iptc(meta.iptc)
+        if iptc is not None:
+            try:
+                containers.jpeg_iim(data)
+            except ContainerError as exc:
+                iptc, note = None, f"IPTC left alone: {exc}"
+    exif_ok = kind == "jpeg" and not has_maker_note(meta.exif)
+    return rules.Snapshot(xmp=_parse_packet(containers.read_xmp(kind, data)), iptc=iptc,
+                          exif=dict(meta.exif) if exif_ok else None, xp_keywords=exif_ok,
+                          iptc_note=note)
+
+
+def has_maker_note(exif: dict[str, str]) -> bool:
+    return "Exif.Photo.MakerNote" in exif
 
 
 def _compute(action: Action, snap: rules.Snapshot, tagset: TagSet | None,
@@ -421,14 +457,48 @@ def _embedded_target(photo: Path, method: Method, kind: str, action: Action,
                                                "writes a temporary copy beside it first)")
     read = _read_embedded(photo, method, kind)
     options = rules.TagOptions(write_location=write_location, photo_has_gps=photo_has_gps)
-    _work, changes, notes = _compute(action, read.snapshot, tagset, options, {})
+    work, changes, notes = _compute(action, read.snapshot, tagset, options, {})
+    if changes and method == "exiv2":
+        new = _build_exiv2(read, kind, work)
+        try:
+            verify.check_maker_note(read.meta.exif if read.meta else {},
+                                    embedded.read_metadata(new).exif)
+        except MakerNoteChanged as exc:
+            raise _CannotEmbed(str(exc)) from None
     return TargetPlan(photo, method, kind, tuple(changes), tuple(notes))
+
+
+class _CannotEmbed(Exception):
+    """photolm cannot write into this photo without changing more than its tags."""
+
+
+def _build_exiv2(read: _Embedded, kind: str, work: rules.Snapshot) -> bytes:
+    """The photo's bytes with photolm's edits placed by :mod:`containers`; EXIF (only when
+    it changes) serialised by exiv2."""
+    packet = None if work.xmp.is_empty() else work.xmp.to_bytes()
+    exif = _changed(read.snapshot.exif, work.exif)
+    iptc = _changed(read.snapshot.iptc, work.iptc)
+    try:
+        if kind == "jpeg":
+            exif_from = (embedded.write_metadata(read.data, packet=None, iptc={}, exif=exif)
+                         if exif else None)
+            return containers.jpeg_write(read.data, packet=packet, iptc=iptc,
+                                         exif_from=exif_from)
+        if kind == "png":
+            return containers.png_write(read.data, packet=packet)
+        return containers.tiff_write(read.data, packet=packet)
+    except (ContainerError, Exiv2Error) as exc:
+        raise _CannotEmbed(str(exc)) from None
 
 
 def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
                     ) -> tuple[bool, list[FieldChange], list[str]]:
     photo, method, kind = target.path, target.method, target.kind
-    read = _read_embedded(photo, method, kind)
+    try:
+        read = _read_embedded(photo, method, kind)
+    except _CannotEmbed as exc:
+        raise TagError(f"cannot write {_verb(plan)} {display_path(photo)}: {exc}; the "
+                       "original is untouched") from None
     options = rules.TagOptions(write_location=plan.write_location,
                                photo_has_gps=plan.photo_has_gps)
     work, changes, notes = _compute(plan.action, read.snapshot, plan.tagset, options, {})
@@ -436,18 +506,13 @@ def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
         return False, [], notes
     try:
         if method == "exiv2":
-            new = embedded.write_metadata(
-                read.data,
-                packet="" if work.xmp.is_empty() else work.xmp.to_text(),
-                iptc=_changed(read.snapshot.iptc, work.iptc),
-                exif=_changed(read.snapshot.exif, work.exif),
-            )
+            new = _build_exiv2(read, kind, work)
         else:
             new = exiftool.write_xmp_packet(
                 read.data, None if work.xmp.is_empty() else work.xmp.to_bytes())
-    except (Exiv2Error, ExifToolError) as exc:
-        raise TagError(f"cannot write tags into {display_path(photo)}: {exc}; the original "
-                       "is untouched") from None
+    except (_CannotEmbed, ExifToolError) as exc:
+        raise TagError(f"cannot write {_verb(plan)} {display_path(photo)}: {exc}; the "
+                       "original is untouched") from None
 
     def check(temp: Path) -> None:
         written = temp.read_bytes()
@@ -455,6 +520,10 @@ def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
 
     atomic.replace_file(photo, new, verify=check, original=read.stat, keep_mtime=keep_mtime)
     return True, changes, notes
+
+
+def _verb(plan: TagPlan) -> str:
+    return "tags into" if plan.action == "tag" else "photolm's tags from"
 
 
 def _changed(before: dict[str, object] | None, after: dict[str, object] | None
@@ -473,9 +542,19 @@ def _verify_embedded(read: _Embedded, kind: str, written: bytes,
     check_same_image_data(kind, read.data, written)
     if read.meta is not None:  # exiv2
         after = embedded.read_metadata(written)
-        verify.check_fields(expected, _exiv2_snapshot(after, kind))
+        verify.check_fields(expected, _exiv2_snapshot(after, kind, written))
         verify.check_xmp_lists(expected, after.xmp)
         verify.check_unmanaged(read.meta, after)
+        verify.check_maker_note(read.meta.exif, after.exif)
+        try:
+            verify.check_packet(containers.read_xmp(kind, written),
+                                b"" if expected.xmp.is_empty() else expected.xmp.to_bytes())
+            verify.check_container(
+                kind, read.data, written,
+                exif_changed=bool(_changed(read.snapshot.exif, expected.exif)),
+                iptc_changed=bool(_changed(read.snapshot.iptc, expected.iptc)))
+        except ContainerError as exc:
+            raise ValueError(str(exc)) from None
         return
     packet = exiftool.read_xmp_packet(written)
     verify.check_fields(expected, rules.Snapshot(_parse_packet(packet)))

@@ -120,3 +120,96 @@ def _same(label: str, before: Mapping[str, Any], after: Mapping[str, Any],
         return
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     raise ValueError(f"{label} {changed[0]} changed ({len(changed)} value(s) differ)")
+
+
+# --- the container: every block photolm did not plan to change is byte-identical ---------------
+_STANDARD_EXIF_GROUPS = ("Exif.Image.", "Exif.Photo.", "Exif.GPSInfo.", "Exif.Iop.",
+                         "Exif.Thumbnail.", "Exif.Image2.", "Exif.SubImage")
+
+
+class MakerNoteChanged(ValueError):
+    """The camera's maker note would not read the same after the write."""
+
+
+def maker_note_view(exif: Mapping[str, Any]) -> dict[str, Any]:
+    """exiv2's reading of the maker note: its raw bytes, where it sits (its internal offsets
+    are often relative to the EXIF block, so moving it breaks them even when its bytes are
+    unchanged) and every tag exiv2 decodes from it."""
+    return {k: v for k, v in exif.items()
+            if k in ("Exif.Photo.MakerNote", "Exif.MakerNote.Offset", "Exif.MakerNote.ByteOrder")
+            or not k.startswith(_STANDARD_EXIF_GROUPS)}
+
+
+def check_maker_note(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    old, new = maker_note_view(before), maker_note_view(after)
+    if old != new:
+        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        raise MakerNoteChanged(f"the camera maker note would change ({changed[0]})")
+
+
+def check_packet(written_packet: bytes, expected: bytes) -> None:
+    """The XMP packet in the file is exactly the one photolm edited (no re-serialisation:
+    a tool's name, ``rdf:about`` or formatting changed by a writer shows up here)."""
+    if written_packet != expected:
+        raise ValueError("the XMP packet was re-serialised on writing")
+
+
+def check_container(kind: str, before: bytes, after: bytes, *, exif_changed: bool,
+                    iptc_changed: bool) -> None:
+    """Metadata blocks photolm did not plan to change are byte for byte the same (EXIF
+    byte order, maker notes, IPTC dataset order and values, comments, other tools' blocks)."""
+    from photolm.metadata import containers
+
+    if kind == "jpeg":
+        old = _jpeg_blocks(before, exif_changed)
+        new = _jpeg_blocks(after, exif_changed)
+        if old != new:
+            raise ValueError("a JPEG metadata segment photolm does not write changed")
+        if _photoshop_others(before) != _photoshop_others(after):
+            raise ValueError("a Photoshop resource photolm does not write changed")
+        old_iim, new_iim = containers.jpeg_iim(before), containers.jpeg_iim(after)
+        if not iptc_changed and old_iim != new_iim:
+            raise ValueError("the IPTC block changed")
+        if old_iim is not None and new_iim is not None:
+            managed = set(containers.IIM_NUMBERS.values())
+            if [d for d in old_iim if d[:2] not in managed] != \
+                    [d for d in new_iim if d[:2] not in managed]:
+                raise ValueError("IPTC datasets photolm does not write changed or moved")
+    elif kind == "png":
+        def chunks(data: bytes) -> list[bytes]:
+            return [raw for t, b, raw in containers._png_chunks(data)
+                    if not containers._is_png_xmp(t, b)]
+        if chunks(before) != chunks(after):
+            raise ValueError("a PNG chunk photolm does not write changed")
+    elif kind == "tiff":
+        order, offset, entries, next_ifd = containers.tiff_ifd0(before)
+        _o, _off, new_entries, new_next = containers.tiff_ifd0(after)
+        if after[:4] != before[:4] or next_ifd != new_next or \
+                [e for e in entries if e[:2] != _xmp_tag(order)] != \
+                [e for e in new_entries if e[:2] != _xmp_tag(order)]:
+            raise ValueError("a TIFF tag photolm does not write changed")
+        mask_end = offset + 2 + 12 * len(entries)
+        if after[8:offset] != before[8:offset] or \
+                after[mask_end:len(before)] != before[mask_end:]:
+            raise ValueError("TIFF data photolm does not write moved or changed")
+
+
+def _xmp_tag(order: str) -> bytes:
+    return (700).to_bytes(2, "little" if order == "<" else "big")
+
+
+def _jpeg_blocks(data: bytes, exif_changed: bool) -> list[bytes]:
+    from photolm.metadata import containers
+
+    segments, rest = containers.jpeg_segments(data)
+    skip = {"xmp", "photoshop"} | ({"exif"} if exif_changed else set())
+    return [s.raw for s in segments if s.kind() not in skip] + [rest]
+
+
+def _photoshop_others(data: bytes) -> list[bytes]:
+    """Photoshop resources other than IPTC and its digest (which photolm keeps in step)."""
+    from photolm.metadata import containers
+
+    return [raw for s in containers.jpeg_segments(data)[0] if s.kind() == "photoshop"
+            for rid, raw, _body in containers._resources(s.payload)
+            if rid not in (containers._IPTC_RESOURCE, containers._IPTC_DIGEST)]

@@ -17,6 +17,7 @@ from photolm.metadata import (
     TEMP_PREFIX,
     apply_tags,
     atomic,
+    containers,
     embedded,
     plan_tags,
     read_photolm_marker,
@@ -86,14 +87,14 @@ def test_a_rewrite_that_damages_pixels_is_refused(tmp_path: Path, eiffel: Landma
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     photo = make_photo(tmp_path / "photo.jpg")
     digest = sha256(photo)
-    real_write = embedded.write_metadata
+    real_write = containers.jpeg_write
 
     def corrupting_write(data: bytes, **kwargs: object) -> bytes:
         out = bytearray(real_write(data, **kwargs))  # type: ignore[arg-type]
         out[-20] ^= 0x01  # one bit in the entropy-coded scan
         return bytes(out)
 
-    monkeypatch.setattr(embedded, "write_metadata", corrupting_write)
+    monkeypatch.setattr(containers, "jpeg_write", corrupting_write)
     with pytest.raises(TagError, match=r"verification failed .*scan data.*untouched"):
         apply_tags(plan_tags(photo, eiffel, 0.9, "model-1", mode="embed"))
     assert sha256(photo) == digest
