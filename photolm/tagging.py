@@ -42,6 +42,7 @@ from photolm.errors import TagError
 from photolm.fingerprint import fingerprint
 from photolm.metadata.api import TagPlan, apply_tags, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
+from photolm.metadata.undo import SqliteUndoStore, UndoStore
 
 Mode = Literal["sidecar", "embed"]
 Action = Literal["tag", "untag"]
@@ -299,9 +300,10 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
     yield TagStarted(len(tasks), len(skipped))
     yield from skipped
     pending: list[TagRecord] = []
+    undo = None if settings.dry_run else SqliteUndoStore.beside(catalog.path)
     try:
         for task in tasks:
-            result, record = _write_one(task, settings)
+            result, record = _write_one(task, settings, undo)
             if record is not None and not settings.dry_run:
                 pending.append(record)
                 if len(pending) >= _RECORD_BATCH:
@@ -313,7 +315,8 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
             catalog.record_tags(pending)
 
 
-def _write_one(task: _TagTask, settings: TagSettings) -> tuple[TagResult, TagRecord | None]:
+def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
+               ) -> tuple[TagResult, TagRecord | None]:
     row = task.row
     landmark_name = task.landmark.name if task.landmark else None
     mode: str | None = settings.mode if task.action == "tag" else None
@@ -323,6 +326,7 @@ def _write_one(task: _TagTask, settings: TagSettings) -> tuple[TagResult, TagRec
             if not fresh:
                 raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
                                "`photolm scan` on it first, then tag it")
+            _check_same_content(row)
             plan = plan_tags(
                 row.path, task.landmark, task.score, task.model_id,
                 mode=settings.mode, sidecar_style=settings.sidecar_style,
@@ -335,7 +339,7 @@ def _write_one(task: _TagTask, settings: TagSettings) -> tuple[TagResult, TagRec
         mode = _mode_of(plan)
         if settings.dry_run:
             return _planned(task, plan, mode), None
-        outcome = apply_tags(plan)
+        outcome = apply_tags(plan, undo=undo)
     except (TagError, OSError) as exc:
         message = str(exc) if isinstance(exc, TagError) else _os_message(exc, row.path)
         result = TagResult(row.path, task.action, "failed", landmark_name, mode, message,
@@ -378,6 +382,22 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     except FileNotFoundError:
         raise TagError(f"file vanished: {display_path(row.path)}") from None
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
+
+
+def _check_same_content(row: PhotoRow) -> None:
+    """Refuse a photo whose content is not what was scanned although its size and
+    modification time are (a different photo copied over it with its date restored): its
+    landmark belongs to the other photo."""
+    if row.content_hash is None:
+        return
+    try:
+        now = fingerprint(Path(row.path))
+    except OSError as exc:
+        raise TagError(f"cannot read {display_path(row.path)}: {exc.strerror}") from None
+    if now != row.content_hash:
+        raise TagError(f"{display_path(row.path)} is not the photo that was scanned (same "
+                       "size and date, different content); re-scan it with `photolm scan "
+                       "--verify`, then tag it")
 
 
 def _with_new_state(record: TagRecord, path: str) -> TagRecord:

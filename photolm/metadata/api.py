@@ -21,6 +21,7 @@ line; the original is untouched in every case.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Literal
 from photolm.bundle import Landmark
 from photolm.discovery import display_path, sniff_file
 from photolm.errors import TagError
+from photolm.fingerprint import fingerprint
 from photolm.metadata import atomic, containers, embedded, exiftool, rules, verify
 from photolm.metadata.containers import ContainerError
 from photolm.metadata.embedded import EmbeddedMetadata, Exiv2Error
@@ -41,6 +43,7 @@ from photolm.metadata.sidecar import (
     check_not_shared,
     sidecar_path,
 )
+from photolm.metadata.undo import UndoRecord, UndoStore, apply_patch, make_patch, sha256
 from photolm.metadata.verify import MakerNoteChanged
 from photolm.metadata.xmp import XmpDocument, XmpError
 
@@ -222,13 +225,18 @@ def plan_untag(
                    sidecar_style=style_used, notes=tuple(notes))
 
 
-def apply_tags(plan: TagPlan, *, keep_mtime: bool = True) -> TagOutcome:
+def apply_tags(plan: TagPlan, *, keep_mtime: bool = True,
+               undo: UndoStore | None = None) -> TagOutcome:
     """Carry out ``plan`` (from :func:`plan_tags` or :func:`plan_untag`).
 
     Each file is re-read and the rules re-applied to what is on disk now, so a plan made a
     while ago never overwrites changes made since. ``keep_mtime`` keeps an embedded photo's
     modification time (sidecars always get a new one, which is how darktable and digiKam
     notice them).
+
+    ``undo``: where embedded writes keep what they replaced, so that untagging a photo
+    nobody changed since gives back its original bytes (see :mod:`photolm.metadata.undo`).
+    Without it, untag removes photolm's values field by field.
     """
     files: list[Path] = []
     changes: list[FieldChange] = []
@@ -237,7 +245,7 @@ def apply_tags(plan: TagPlan, *, keep_mtime: bool = True) -> TagOutcome:
         if target.method == "sidecar":
             done, target_changes, target_notes = _apply_sidecar(plan, target)
         else:
-            done, target_changes, target_notes = _apply_embedded(plan, target, keep_mtime)
+            done, target_changes, target_notes = _apply_embedded(plan, target, keep_mtime, undo)
         notes += target_notes
         if done:
             files.append(target.path)
@@ -491,8 +499,8 @@ def _build_exiv2(read: _Embedded, kind: str, work: rules.Snapshot) -> bytes:
         raise _CannotEmbed(str(exc)) from None
 
 
-def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
-                    ) -> tuple[bool, list[FieldChange], list[str]]:
+def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
+                    undo: UndoStore | None) -> tuple[bool, list[FieldChange], list[str]]:
     photo, method, kind = target.path, target.method, target.kind
     try:
         read = _read_embedded(photo, method, kind)
@@ -504,6 +512,12 @@ def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
     work, changes, notes = _compute(plan.action, read.snapshot, plan.tagset, options, {})
     if not changes:
         return False, [], notes
+    kept = _find_undo(undo, photo, read)
+    if plan.action == "untag" and kept is not None:
+        _restore(photo, kind, read, kept, keep_mtime)
+        assert undo is not None
+        undo.forget(kept.fingerprint, kept.tagged_sha256)
+        return True, changes, notes
     try:
         if method == "exiv2":
             new = _build_exiv2(read, kind, work)
@@ -519,7 +533,67 @@ def _apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool
         _verify_embedded(read, kind, written, work)
 
     atomic.replace_file(photo, new, verify=check, original=read.stat, keep_mtime=keep_mtime)
+    if undo is not None:
+        notes += _keep_undo(undo, photo, read, new, kept, plan.action)
     return True, changes, notes
+
+
+def _find_undo(undo: UndoStore | None, photo: Path, read: _Embedded) -> _Kept | None:
+    """The original bytes, when ``undo`` knows this exact file as photolm's write."""
+    if undo is None:
+        return None
+    try:
+        record = undo.find(fingerprint(photo, read.stat.st_size), sha256(read.data))
+    except (OSError, sqlite3.Error):
+        return None
+    if record is None:
+        return None
+    original = apply_patch(read.data, record.patch)
+    if sha256(original) != record.original_sha256:
+        return None
+    return _Kept(record.fingerprint, record.tagged_sha256, original, record.original_sha256)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    fingerprint: str
+    tagged_sha256: str
+    original: bytes
+    original_sha256: str
+
+
+def _restore(photo: Path, kind: str, read: _Embedded, kept: _Kept, keep_mtime: bool) -> None:
+    from photolm.metadata.imagedata import check_same_image_data
+
+    def check(temp: Path) -> None:
+        written = temp.read_bytes()
+        if sha256(written) != kept.original_sha256:
+            raise ValueError("the restored file is not the original")
+        check_same_image_data(kind, read.data, written)
+
+    atomic.replace_file(photo, kept.original, verify=check, original=read.stat,
+                        keep_mtime=keep_mtime)
+
+
+def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: _Kept | None,
+               action: Action) -> list[str]:
+    """Record how to get back to the photo as it was before photolm first wrote into it."""
+    try:
+        if kept is not None:
+            undo.forget(kept.fingerprint, kept.tagged_sha256)
+        if action == "untag":
+            return []
+        original = kept.original if kept is not None else read.data
+        patch = make_patch(new, original)
+        if patch is None:
+            return ["photolm keeps no copy of what it replaced here (too large): untag will "
+                    "remove its values instead of restoring the original bytes"]
+        undo.save(UndoRecord(os.fspath(photo), fingerprint(photo, len(new)), sha256(new),
+                             sha256(original), patch))
+    except (OSError, sqlite3.Error) as exc:
+        return [f"could not keep what was replaced ({exc}): untag will remove photolm's "
+                "values instead of restoring the original bytes"]
+    return []
 
 
 def _verb(plan: TagPlan) -> str:
