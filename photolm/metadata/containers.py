@@ -114,6 +114,10 @@ def jpeg_write(data: bytes, *, packet: bytes | None, iptc: Mapping[str, Any] | N
     segments, rest = jpeg_segments(data)
     if sum(s.kind() == "xmp" for s in segments) > 1:
         raise ContainerError("the JPEG has two XMP segments")
+    if b"AXS!" in rest[-12:] or b"AXS*" in rest[-12:]:
+        # An AFCP trailer records absolute file offsets, which any growth before it shifts.
+        raise ContainerError("the photo ends in an AFCP trailer whose offsets would shift")
+    original = list(segments)
     if exif_from is not None:
         new_exif = [s for s in jpeg_segments(exif_from)[0] if s.kind() == "exif"]
         old_exif = [i for i, s in enumerate(segments) if s.kind() == "exif"]
@@ -137,7 +141,20 @@ def jpeg_write(data: bytes, *, packet: bytes | None, iptc: Mapping[str, Any] | N
             segments[index] = new
         else:
             segments.insert(_leading_app_end(segments), new)
+    _check_mpf(original, segments)
     return b"\xff\xd8" + b"".join(s.raw for s in segments) + rest
+
+
+def _check_mpf(before: Sequence[Segment], after: Sequence[Segment]) -> None:
+    """A multi-picture JPEG (MPO, 3DS) locates its other images relative to its MPF APP2
+    segment: every segment from there on must keep its size."""
+    mpf = next((i for i, s in enumerate(before)
+                if s.marker == 0xE2 and s.payload.startswith(b"MPF\x00")), None)
+    if mpf is None:
+        return
+    after_mpf = next(i for i, s in enumerate(after) if s.raw == before[mpf].raw)
+    if sum(len(s.raw) for s in before[mpf:]) != sum(len(s.raw) for s in after[after_mpf:]):
+        raise ContainerError("the multi-picture (MPO) offsets after its MPF segment would shift")
 
 
 def _leading_app_end(segments: Sequence[Segment], *, exif: bool = False) -> int:
