@@ -341,7 +341,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
             return _planned(task, plan, mode), None
         outcome = apply_tags(plan, undo=undo)
     except (TagError, OSError) as exc:
-        message = str(exc) if isinstance(exc, TagError) else _os_message(exc, row.path)
+        message = (str(exc) if isinstance(exc, TagError)
+                   else _os_message(exc, row.path, task.action))
         result = TagResult(row.path, task.action, "failed", landmark_name, mode, message,
                            error=message)
         return result, TagRecord(row.path, task.action, "failed", mode, landmark_name,
@@ -411,6 +412,7 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
                      record.files, record.error, st.st_size, st.st_mtime_ns, fp)
 
 
-def _os_message(exc: OSError, path: str) -> str:
+def _os_message(exc: OSError, path: str, action: Action) -> str:
     where = display_path(exc.filename) if exc.filename else display_path(path)
-    return f"cannot tag {where}: {exc.strerror or exc}"
+    verb = "tag" if action == "tag" else "remove photolm's tags from"
+    return f"cannot {verb} {where}: {exc.strerror or exc}"

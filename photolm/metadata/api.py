@@ -21,6 +21,7 @@ line; the original is untouched in every case.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,9 +44,12 @@ from photolm.metadata.sidecar import (
     check_not_shared,
     sidecar_path,
 )
+from photolm.metadata.sidecar import exists as sidecar_exists
 from photolm.metadata.undo import UndoRecord, UndoStore, apply_patch, make_patch, sha256
 from photolm.metadata.verify import MakerNoteChanged
 from photolm.metadata.xmp import XmpDocument, XmpError
+
+_XML_MISC = re.compile(r"(?:\s+|<\?(?:(?!\?>).)*\?>|<!--(?:(?!-->).)*-->)*", re.S)
 
 Mode = Literal["sidecar", "embed"]
 Method = Literal["exiv2", "exiftool", "sidecar"]
@@ -356,7 +360,7 @@ def _markers(photo: Path, mode: str, style: str
         styles = [s for s in SIDECAR_STYLES if style in ("any", s)]
         for one_style in styles:
             path = sidecar_path(photo, one_style)
-            if not path.exists():
+            if not sidecar_exists(path):
                 continue
             data, _st = atomic.read_bytes(path)
             try:
@@ -460,7 +464,7 @@ def _embedded_target(photo: Path, method: Method, kind: str, action: Action,
     # A symbolic link stays a link: the file it points to is the one rewritten.
     photo = Path(os.path.realpath(photo))
     st = atomic.stat_existing(photo)
-    atomic.check_writable_file(photo, st)
+    atomic.check_writable_file(photo, st, _purpose(action))
     atomic.check_writable_folder(photo.parent, f"write into {display_path(photo)} (photolm "
                                                "writes a temporary copy beside it first)")
     read = _read_embedded(photo, method, kind)
@@ -596,6 +600,10 @@ def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: 
     return []
 
 
+def _purpose(action: Action) -> str:
+    return "tag it" if action == "tag" else "remove photolm's tags"
+
+
 def _verb(plan: TagPlan) -> str:
     return "tags into" if plan.action == "tag" else "photolm's tags from"
 
@@ -643,9 +651,21 @@ def _exiv2_view(packet: bytes) -> dict[str, object]:
     """exiv2's reading of a bare XMP packet (an independent parser from ours)."""
     if not packet.strip():
         return {}
-    if not packet.lstrip().startswith((b"<?xml", b"<?xpacket")):
-        packet = b'<?xml version="1.0" encoding="UTF-8"?>\n' + packet
-    return embedded.read_metadata(packet).xmp
+    return embedded.read_metadata(exiv2_packet(packet)).xmp
+
+
+def exiv2_packet(packet: bytes) -> bytes:
+    """``packet`` in a shape exiv2 recognises as XMP: it sniffs the first bytes, so a valid
+    packet that opens with a comment or whose root is a bare ``rdf:RDF`` (both allowed by
+    the XMP specification and common in hand-written sidecars) is re-wrapped, unchanged
+    inside, for exiv2's eyes only."""
+    text = packet.decode("utf-8-sig", errors="surrogateescape")
+    leading = _XML_MISC.match(text)
+    body = text[leading.end() if leading else 0:]
+    if re.match(r"<(?:[\w.-]+:)?RDF\b", body):
+        body = f'<x:xmpmeta xmlns:x="adobe:ns:meta/">{body}</x:xmpmeta>'
+    header = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    return (header + body).encode("utf-8", errors="surrogateescape")
 
 
 # --- sidecars ------------------------------------------------------------------------------------
@@ -666,7 +686,7 @@ class _Sidecar:
 
 def _read_sidecar(photo: Path, path: Path) -> _Sidecar:
     where = display_path(path)
-    if path.exists():
+    if sidecar_exists(path):
         st = atomic.stat_existing(path)
         atomic.check_writable_file(path, st)
         atomic.check_writable_folder(path.parent, f"write sidecar {where}")
@@ -756,8 +776,8 @@ def _apply_sidecar(plan: TagPlan, target: TargetPlan) -> tuple[bool, list[FieldC
     def check(temp: Path) -> None:
         written = temp.read_bytes()
         verify.check_fields(work, rules.Snapshot(XmpDocument.parse(written)))
-        before = embedded.read_metadata(sidecar.data).xmp if sidecar.exists else {}
-        after = embedded.read_metadata(written).xmp
+        before = _exiv2_view(sidecar.data) if sidecar.exists else {}
+        after = _exiv2_view(written)
         verify.check_xmp_lists(work, after)
         verify.check_unmanaged_xmp(before, after)
 

@@ -29,6 +29,7 @@ from typing import Any
 from photolm.metadata.fields import (
     CITY,
     COUNTRY,
+    COUNTRY_CODE,
     ESTIMATED_METHOD,
     EXIF_GPS_DATUM,
     EXIF_GPS_LAT_REF,
@@ -42,12 +43,15 @@ from photolm.metadata.fields import (
     IPTC_CHARSET,
     IPTC_CITY,
     IPTC_COUNTRY,
+    IPTC_COUNTRY_CODE,
     IPTC_EXT_NS,
     IPTC_KEYWORDS,
+    IPTC_STATE,
     IPTC_SUBLOCATION,
     IPTC_UTF8,
     LOCATION,
     LOCATION_SHOWN,
+    STATE,
     SUBJECT,
     TAGS_LIST,
     XMP_GPS_DATUM,
@@ -67,6 +71,8 @@ from photolm.metadata.xmp import XmpDocument, XmpShapeError, qname
 SUBLOCATION = qname(IPTC_EXT_NS, "Sublocation")
 STRUCT_CITY = qname(IPTC_EXT_NS, "City")
 STRUCT_COUNTRY = qname(IPTC_EXT_NS, "CountryName")
+STRUCT_STATE = qname(IPTC_EXT_NS, "ProvinceState")
+STRUCT_COUNTRY_CODE = qname(IPTC_EXT_NS, "CountryCode")
 _CHARSET_LABEL = "UTF8"
 
 
@@ -139,8 +145,13 @@ def tag(snap: Snapshot, tagset: TagSet, options: TagOptions, *,
     for spec, value in ((SUBJECT, tagset.name), (HIERARCHICAL, tagset.lightroom_keyword),
                         (TAGS_LIST, tagset.digikam_tag)):
         _tag_xmp_list(snap.xmp, spec, value, seeds.get(spec.id, ()), record)
-    for spec, optional in ((LOCATION, tagset.name), (CITY, tagset.city),
-                           (COUNTRY, tagset.country)):
+    place = ((CITY, tagset.city), (STATE, tagset.region), (COUNTRY, tagset.country),
+             (COUNTRY_CODE, tagset.country_code))
+    if any(snap.xmp.has(spec.ns, spec.name) for spec, _value in place):
+        # City, state, country and code describe one place: never mix a person's with ours.
+        record.notes.append("kept the photo's own XMP city/state/country")
+        place = ()
+    for spec, optional in ((LOCATION, tagset.name), *place):
         if optional is not None:
             _tag_xmp_text(snap.xmp, spec, optional, record)
     _tag_location_shown(snap.xmp, tagset, record)
@@ -213,16 +224,25 @@ def _tag_location_shown(doc: XmpDocument, tagset: TagSet, record: _Record) -> No
     fields = {SUBLOCATION: tagset.name}
     if tagset.city:
         fields[STRUCT_CITY] = tagset.city
+    if tagset.region:
+        fields[STRUCT_STATE] = tagset.region
     if tagset.country:
         fields[STRUCT_COUNTRY] = tagset.country
+    if tagset.country_code:
+        fields[STRUCT_COUNTRY_CODE] = tagset.country_code
     doc.append_struct(spec.ns, spec.name, fields, spec.array)
     record.added.append(Entry(spec.id, tagset.name))
 
 
 def _tag_iptc(iptc: dict[str, Any], tagset: TagSet, record: _Record) -> None:
-    wanted: list[tuple[FieldSpec, str]] = []
+    wanted: list[tuple[FieldSpec, str | None]] = []
+    place = [(IPTC_CITY, tagset.city), (IPTC_STATE, tagset.region),
+             (IPTC_COUNTRY, tagset.country), (IPTC_COUNTRY_CODE, tagset.country_code)]
+    if any(spec.key in iptc for spec, _value in place):
+        record.notes.append("kept the photo's own IPTC city/state/country")
+        place = []
     for spec, value in ((IPTC_KEYWORDS, tagset.name), (IPTC_SUBLOCATION, tagset.name),
-                        (IPTC_CITY, tagset.city), (IPTC_COUNTRY, tagset.country)):
+                        *place):
         if value is None:
             continue
         cut = truncate_utf8(value, spec.byte_limit)

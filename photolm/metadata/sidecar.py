@@ -10,6 +10,7 @@ sidecar name another photo in the folder would also claim. Immich reads both.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Literal
@@ -39,9 +40,20 @@ def sidecar_path(photo: Path | str, style: SidecarStyle = "darktable") -> Path:
     if style not in SIDECAR_STYLES:
         raise ValueError(f"unknown sidecar style {style!r}; use one of {SIDECAR_STYLES}")
     lower, upper = sidecar_candidates(photo, style)
-    if not lower.exists() and upper.exists():
+    if not exists(lower) and exists(upper):
         return upper
     return lower
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, except that a name too long for the file system (a photo named
+    252-255 bytes has no room for ``.xmp``) is simply a sidecar that cannot exist."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return False
+        raise
 
 
 def check_not_shared(photo: Path, sidecar: Path, style: SidecarStyle) -> None:
