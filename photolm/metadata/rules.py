@@ -147,9 +147,16 @@ def tag(snap: Snapshot, tagset: TagSet, options: TagOptions, *,
         _tag_xmp_list(snap.xmp, spec, value, seeds.get(spec.id, ()), record)
     place = ((CITY, tagset.city), (STATE, tagset.region), (COUNTRY, tagset.country),
              (COUNTRY_CODE, tagset.country_code))
-    if any(snap.xmp.has(spec.ns, spec.name) for spec, _value in place):
+    own = [spec for spec, _value in place if snap.xmp.has(spec.ns, spec.name)]
+    if own:
         # City, state, country and code describe one place: never mix a person's with ours.
-        record.notes.append("kept the photo's own XMP city/state/country")
+        for spec in own:
+            try:
+                current = snap.xmp.get_text(spec.ns, spec.name)
+            except XmpShapeError:
+                current = "?"
+            record.notes.append(f"kept {spec.label} {current!r} (the photo names its own "
+                                "place: no city, state or country written)")
         place = ()
     for spec, optional in ((LOCATION, tagset.name), *place):
         if optional is not None:
@@ -238,8 +245,11 @@ def _tag_iptc(iptc: dict[str, Any], tagset: TagSet, record: _Record) -> None:
     wanted: list[tuple[FieldSpec, str | None]] = []
     place = [(IPTC_CITY, tagset.city), (IPTC_STATE, tagset.region),
              (IPTC_COUNTRY, tagset.country), (IPTC_COUNTRY_CODE, tagset.country_code)]
-    if any(spec.key in iptc for spec, _value in place):
-        record.notes.append("kept the photo's own IPTC city/state/country")
+    own = [spec for spec, _value in place if spec.key in iptc]
+    for spec in own:
+        record.notes.append(f"kept {spec.label} {iptc[spec.key]!r} (the photo names its own "
+                            "place: no city, state or country written)")
+    if own:
         place = []
     for spec, value in ((IPTC_KEYWORDS, tagset.name), (IPTC_SUBLOCATION, tagset.name),
                         *place):
