@@ -114,6 +114,7 @@ class TagResult:
     lines: tuple[str, ...] = ()
     fallback: str | None = None
     error: str | None = None
+    raw: bool = False  # a camera RAW file, tagged in a sidecar whatever the mode
 
     @property
     def failed(self) -> bool:
@@ -349,7 +350,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
                                  error=message)
     files = tuple(display_path(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
-                       outcome.message, files=files, fallback=outcome.fallback_reason)
+                       outcome.message, files=files, fallback=outcome.fallback_reason,
+                       raw=plan.raw)
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
     if fresh and outcome.files and any(t.method != "sidecar" for t in plan.targets):
@@ -366,7 +368,7 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None) -> TagResult:
     landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
     return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
-                     files=files, lines=lines, fallback=plan.fallback_reason)
+                     files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw)
 
 
 def _mode_of(plan: TagPlan) -> str | None:

@@ -67,12 +67,12 @@ def tag(
             selection = select_photos(cat, [p.expanduser() for p in paths or ()])
             summary = TagSummary("tag", dry_run=dry_run, unmatched=selection.unmatched)
             render_tag_events(tag_photos(cat, selection.rows, settings), summary,
-                              json_out=json_out, quiet=quiet)
+                              json_out=json_out, quiet=quiet, embed=embed)
         finish(summary, json_out=json_out, quiet=quiet)
 
 
 def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,
-                      quiet: bool) -> TagSummary:
+                      quiet: bool, embed: bool = False) -> TagSummary:
     """Feed ``events`` into ``summary`` while showing progress and one line per problem."""
     from photolm.tagging import TagResult, TagStarted
 
@@ -107,6 +107,10 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
     finally:
         if progress is not None:
             progress.__exit__(None, None, None)
+    raw = sum(1 for r in summary.results if r.raw)
+    if raw and embed and not json_out:
+        err.print(f"note: {raw} camera RAW file(s) tagged in XMP sidecars: photolm never "
+                  "writes into RAW files", markup=False, highlight=False, emoji=False)
     return summary
 
 

@@ -39,6 +39,7 @@ from photolm.metadata.exiftool import ExifToolError
 from photolm.metadata.fields import IPTC_KEYWORDS, SUBJECT, XMP_LIST_FIELDS, FieldChange, TagSet
 from photolm.metadata.marker import PhotolmMarker, read_marker
 from photolm.metadata.sidecar import (
+    RAW_EXTENSIONS,
     SIDECAR_STYLES,
     SidecarStyle,
     check_not_shared,
@@ -89,6 +90,7 @@ class TagPlan:
     sidecar_style: SidecarStyle = "darktable"
     fallback_reason: str | None = None
     notes: tuple[str, ...] = ()
+    raw: bool = False  # a camera RAW file: tags go to a sidecar whatever the mode
 
     @property
     def changed(self) -> bool:
@@ -181,7 +183,9 @@ def plan_tags(
     tagset = TagSet.from_landmark(landmark, score, model_id)
     if photo_has_gps is None:
         photo_has_gps = _has_gps(photo)
-    method, kind, fallback = _embedding(photo) if mode == "embed" else (None, "", None)
+    raw = is_raw(photo)
+    embed = mode == "embed" and not raw  # RAW files are never written into (one note per run)
+    method, kind, fallback = _embedding(photo) if embed else (None, "", None)
     target: TargetPlan | None = None
     if method is not None:
         try:
@@ -194,7 +198,13 @@ def plan_tags(
                                  "tag", tagset, write_location, photo_has_gps)
     return TagPlan(photo=photo, action="tag", mode=mode, targets=(target,), tagset=tagset,
                    write_location=write_location, photo_has_gps=photo_has_gps,
-                   sidecar_style=sidecar_style, fallback_reason=fallback)
+                   sidecar_style=sidecar_style, fallback_reason=fallback, raw=raw)
+
+
+def is_raw(photo: Path) -> bool:
+    """A camera RAW file (by extension: many are TIFF inside, and sniff as such). photolm
+    never writes into one: its maker data are the photographer's negative."""
+    return photo.suffix.lower() in RAW_EXTENSIONS
 
 
 def plan_untag(

@@ -254,3 +254,17 @@ def test_place_fields_in_iptc(tmp_path: Path, exiftool: str) -> None:
     assert tags.get("IPTC:Province-State") == "Île-de-France"
     assert tags.get("IPTC:Country-PrimaryLocationName") == "France"
     assert tags.get("IPTC:Country-PrimaryLocationCode") == "FR"
+
+
+# RAW camera files: never written into, sidecars named as Lightroom and darktable expect -------
+@pytest.mark.parametrize(("style", "sidecar_name"), [("darktable", "CanonRaw.cr2.xmp"),
+                                                     ("lightroom", "CanonRaw.xmp")])
+def test_raw_files_get_sidecars_even_with_embed(tmp_path: Path, eiffel: Landmark,
+                                                style: str, sidecar_name: str) -> None:
+    photo = sample("CanonRaw.cr2", tmp_path)
+    original = photo.read_bytes()
+    plan = plan_tags(photo, eiffel, 0.9, "m", mode="embed", sidecar_style=style)  # type: ignore[arg-type]
+    assert plan.raw and plan.fallback_reason is None  # one note per run, not per photo
+    outcome = apply_tags(plan)
+    assert outcome.files == (tmp_path / sidecar_name,)
+    assert photo.read_bytes() == original

@@ -230,7 +230,7 @@ def test_camera_raw_is_never_rewritten(tmp_path: Path, eiffel: Landmark) -> None
     photo = make_photo(tmp_path / "shot.tif")
     raw = photo.rename(tmp_path / "shot.dng")  # TIFF inside, raw by name
     plan = plan_tags(raw, eiffel, 0.9, "model-1", mode="embed")
-    assert plan.fallback_reason == "unsupported format for embedding: .dng"
+    assert plan.raw and plan.fallback_reason is None  # RAW: one note per run, not per photo
     assert plan.targets[0].path == tmp_path / "shot.dng.xmp"
 
 
