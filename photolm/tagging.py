@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -207,12 +207,15 @@ class _LandmarkTable:
     """Landmark records (city, country, coordinates) by bundle, read from the catalogue once.
 
     The hierarchy keyword (``Places|France|Paris|Eiffel Tower``) needs the place; a landmark
-    whose record is gone is written with its name alone.
+    whose record is gone is written with its name alone. The catalogue does not store a
+    landmark's region and ISO country code (yet): those come from the model bundle photolm
+    would use (``$PHOTOLM_MODEL`` or the shipped one) when it has the same landmark.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._tables: dict[str, dict[str, Landmark]] = {}
+        self._places: dict[str, Landmark] | None = None
 
     def get(self, landmark_id: str, name: str | None, bundles: Iterable[str | None]) -> Landmark:
         for bundle_id in bundles:
@@ -223,8 +226,28 @@ class _LandmarkTable:
                 table = {lm.id: lm for lm in self.catalog.landmarks(bundle_id)}
                 self._tables[bundle_id] = table
             if landmark_id in table:
-                return table[landmark_id]
+                return self._with_place(table[landmark_id])
         return Landmark(landmark_id, name or landmark_id)
+
+    def _with_place(self, landmark: Landmark) -> Landmark:
+        if landmark.region is not None or landmark.country_code is not None:
+            return landmark
+        if self._places is None:
+            self._places = _bundle_places()
+        known = self._places.get(landmark.id)
+        if known is None or known.name != landmark.name:
+            return landmark
+        return replace(landmark, region=known.region, country_code=known.country_code)
+
+
+def _bundle_places() -> dict[str, Landmark]:
+    from photolm.bundle import load_bundle
+    from photolm.errors import BundleError
+
+    try:
+        return {lm.id: lm for lm in load_bundle().landmarks}
+    except (BundleError, OSError):
+        return {}
 
 
 def _has_photolm_tags(row: PhotoRow) -> bool:

@@ -268,3 +268,25 @@ def test_raw_files_get_sidecars_even_with_embed(tmp_path: Path, eiffel: Landmark
     outcome = apply_tags(plan)
     assert outcome.files == (tmp_path / sidecar_name,)
     assert photo.read_bytes() == original
+
+
+def test_cli_tag_writes_region_and_country_code_from_the_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exiftool: str) -> None:
+    from dataclasses import replace
+
+    from tests.tinybundle import LANDMARKS, make_tiny_bundle
+
+    places = {"eiffel-tower": ("Île-de-France", "FR")}
+    landmarks = [replace(lm, region=places[lm.id][0], country_code=places[lm.id][1])
+                 if lm.id in places else lm for lm in LANDMARKS]
+    make_tiny_bundle(tmp_path / "bundle", landmarks=landmarks)
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tmp_path / "bundle"))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    photo = write_photo(tmp_path / "lib" / "eiffel.jpg", EIFFEL)
+    scan(photo.parent)
+    code, _out, err = run("tag")
+    assert code == 0, err
+    tags = exiftool_json(tmp_path / "lib" / "eiffel.jpg.xmp")
+    assert tags.get("XMP-photoshop:City") == "Paris"
+    assert tags.get("XMP-photoshop:State") == "Île-de-France"
+    assert tags.get("XMP-iptcCore:CountryCode") == "FR"
