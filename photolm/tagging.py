@@ -40,7 +40,7 @@ from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import TagError
 from photolm.fingerprint import fingerprint
-from photolm.metadata.api import TagPlan, apply_tags, plan_tags, plan_untag
+from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import SqliteUndoStore, UndoStore
 
@@ -359,11 +359,19 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
                 photo_has_gps=None if settings.write_location else True,
             )
         else:
-            plan = plan_untag(row.path, mode="any", sidecar_style="any")
+            plan = plan_untag(row.path, mode="any", sidecar_style="any",
+                              recorded=row.tag_files)
+        # A sidecar this photo left behind when it was moved: tagging it at its new place
+        # cleans the old one too (untag's plan already includes it).
+        stale = (plan_left_behind(row.path, row.tag_files) if task.action == "tag"
+                 else None)
         mode = _mode_of(plan)
         if settings.dry_run:
-            return _planned(task, plan, mode), None
+            return _planned(task, plan, mode, stale), None
         outcome = apply_tags(plan, undo=undo)
+        message = outcome.message
+        if stale is not None and stale.targets:
+            message += "; " + apply_tags(stale).message
     except (TagError, OSError) as exc:
         message = (str(exc) if isinstance(exc, TagError)
                    else _os_message(exc, row.path, task.action))
@@ -373,7 +381,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
                                  error=message)
     files = tuple(display_path(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
-                       outcome.message, files=files, fallback=outcome.fallback_reason,
+                       message, files=files, fallback=outcome.fallback_reason,
                        raw=plan.raw)
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
@@ -382,7 +390,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
     return result, record
 
 
-def _planned(task: _TagTask, plan: TagPlan, mode: str | None) -> TagResult:
+def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
+             stale: TagPlan | None = None) -> TagResult:
     if task.action == "tag":
         status = "would-write" if plan.changed else "unchanged"
     else:
@@ -390,6 +399,8 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None) -> TagResult:
     files = tuple(display_path(t.path) for t in plan.targets if t.changes)
     landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
+    if stale is not None and stale.changed:
+        lines += tuple(line for line in stale.describe())
     return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
                      files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw)
 

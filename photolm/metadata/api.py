@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +43,7 @@ from photolm.metadata.sidecar import (
     SIDECAR_STYLES,
     SidecarStyle,
     check_not_shared,
+    sidecar_candidates,
     sidecar_path,
 )
 from photolm.metadata.sidecar import exists as sidecar_exists
@@ -74,6 +75,7 @@ class TargetPlan:
     notes: tuple[str, ...] = ()
     exists: bool = True  # False: a sidecar that will be created
     delete: bool = False  # untag: a sidecar photolm created, now empty, will be removed
+    owner: Path | None = None  # a sidecar left behind: the photo's old path (see plan_untag)
 
 
 @dataclass(frozen=True)
@@ -212,13 +214,19 @@ def plan_untag(
     *,
     mode: Mode | Literal["any"] = "any",
     sidecar_style: SidecarStyle | Literal["any"] = "any",
+    recorded: Iterable[Path | str] = (),
 ) -> TagPlan:
     """Plan removing exactly what photolm wrote, wherever a photolm marker is found (the
-    photo itself and either sidecar style, unless narrowed); nothing is written."""
+    photo itself and either sidecar style, unless narrowed); nothing is written.
+
+    ``recorded``: files an earlier tag wrote for this photo (the catalogue keeps them). A
+    sidecar among them that the photo left behind when it was moved is cleaned too (see
+    :func:`left_behind`).
+    """
     _check_choices(mode, sidecar_style, allow_any=True)
     photo = Path(photo_path)
     atomic.stat_existing(photo)
-    targets: list[TargetPlan] = []
+    targets: list[TargetPlan] = list(plan_left_behind(photo, recorded).targets)
     notes: list[str] = []
     for where, style, marker_or_note in _markers(photo, mode, sidecar_style):
         if isinstance(marker_or_note, str):
@@ -237,6 +245,44 @@ def plan_untag(
     style_used: SidecarStyle = "darktable" if sidecar_style == "any" else sidecar_style
     return TagPlan(photo=photo, action="untag", mode=mode, targets=tuple(targets),
                    sidecar_style=style_used, notes=tuple(notes))
+
+
+def left_behind(photo: Path, recorded: Iterable[Path | str]) -> list[tuple[Path, Path]]:
+    """Sidecars photolm wrote for ``photo`` at a place it has since left (moved or renamed
+    without its sidecar): ``(sidecar, the photo's old path)``. Only a sidecar whose photolm
+    marker names a photo that no longer exists beside it qualifies: one still belonging to a
+    photo there is that photo's business."""
+    current = {p for style in SIDECAR_STYLES for p in sidecar_candidates(photo, style)}
+    found: list[tuple[Path, Path]] = []
+    for given in recorded:
+        path = Path(given)
+        if path.suffix.lower() != ".xmp" or path in current or not sidecar_exists(path):
+            continue
+        try:
+            marker = read_marker(XmpDocument.parse(atomic.read_bytes(path)[0]))
+        except (XmpError, TagError):
+            continue
+        if marker is None or not marker.photo_name:
+            continue
+        old = path.with_name(marker.photo_name)
+        if os.path.lexists(old):
+            continue
+        found.append((path, old))
+    return found
+
+
+def plan_left_behind(photo_path: Path | str, recorded: Iterable[Path | str]) -> TagPlan:
+    """Plan removing photolm's values from the sidecars :func:`left_behind` finds (deleting
+    those photolm created); ``photolm tag`` runs it too, so a moved photo's old sidecar is
+    cleaned when the photo is tagged at its new place."""
+    photo = Path(photo_path)
+    targets = []
+    for path, old in left_behind(photo, recorded):
+        style: SidecarStyle = ("darktable" if path.name.lower() == old.name.lower() + ".xmp"
+                               else "lightroom")
+        target = _sidecar_target(old, path, style, "untag", None, False, True, shared_ok=True)
+        targets.append(replace(target, owner=old))
+    return TagPlan(photo=photo, action="untag", mode="sidecar", targets=tuple(targets))
 
 
 def apply_tags(plan: TagPlan, *, keep_mtime: bool = True,
@@ -755,8 +801,9 @@ def _sidecar_compute(photo: Path, sidecar: _Sidecar, action: Action, tagset: Tag
 
 def _sidecar_target(photo: Path, path: Path, style: SidecarStyle, action: Action,
                     tagset: TagSet | None, write_location: bool,
-                    photo_has_gps: bool) -> TargetPlan:
-    check_not_shared(photo, path, style)
+                    photo_has_gps: bool, *, shared_ok: bool = False) -> TargetPlan:
+    if not shared_ok:
+        check_not_shared(photo, path, style)
     sidecar = _read_sidecar(photo, path)
     work, changes, notes = _sidecar_compute(photo, sidecar, action, tagset, write_location,
                                             photo_has_gps)
@@ -771,8 +818,8 @@ def _deletes(sidecar: _Sidecar, work: rules.Snapshot) -> bool:
 
 
 def _apply_sidecar(plan: TagPlan, target: TargetPlan) -> tuple[bool, list[FieldChange], list[str]]:
-    photo = plan.photo
-    atomic.stat_existing(photo)
+    atomic.stat_existing(plan.photo)
+    photo = target.owner or plan.photo
     sidecar = _read_sidecar(photo, target.path)
     work, changes, notes = _sidecar_compute(photo, sidecar, plan.action, plan.tagset,
                                             plan.write_location, plan.photo_has_gps)

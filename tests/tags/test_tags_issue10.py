@@ -290,3 +290,38 @@ def test_cli_tag_writes_region_and_country_code_from_the_bundle(
     assert tags.get("XMP-photoshop:City") == "Paris"
     assert tags.get("XMP-photoshop:State") == "Île-de-France"
     assert tags.get("XMP-iptcCore:CountryCode") == "FR"
+
+
+# 10.7: a photo moved without its sidecar does not strand photolm's sidecar ------------------
+@pytest.mark.parametrize("then", ["untag", "tag"])
+def test_moved_photo_sidecar_is_cleaned(env: Path, tmp_path: Path, then: str) -> None:
+    root = tmp_path / "lib"
+    photo = write_photo(root / "eiffel.jpg", EIFFEL)
+    scan(root)
+    assert run("tag")[0] == 0
+    old_sidecar = root / "eiffel.jpg.xmp"
+    assert old_sidecar.exists()
+    moved = root / "2023" / "paris.jpg"
+    moved.parent.mkdir()
+    photo.rename(moved)  # the sidecar stays behind
+    scan(root)
+    code, _out, err = run(then)
+    assert code == 0, err
+    assert not old_sidecar.exists()  # photolm created it; its only content was photolm's
+    new_sidecar = root / "2023" / "paris.jpg.xmp"
+    assert new_sidecar.exists() == (then == "tag")
+
+
+def test_sidecar_of_another_photo_is_not_touched(env: Path, tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    photo = write_photo(root / "eiffel.jpg", EIFFEL)
+    scan(root)
+    assert run("tag")[0] == 0
+    sidecar = root / "eiffel.jpg.xmp"
+    moved = root / "2023" / "eiffel.jpg"
+    moved.parent.mkdir()
+    photo.rename(moved)
+    write_photo(root / "eiffel.jpg", EIFFEL)  # a new photo now owns the old place
+    scan(root)
+    assert run("untag", moved)[0] == 0
+    assert sidecar.exists()
