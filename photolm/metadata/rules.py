@@ -199,6 +199,8 @@ def _tag_xmp_list(doc: XmpDocument, spec: FieldSpec, value: str, seeds: Sequence
     if any(same(item, value) for item in current or ()):
         record.pre_existing.append(Entry(spec.id, value))
         return
+    if current == []:  # an empty list was there: untag must leave it, empty
+        record.pre_existing.append(Entry(spec.id, ""))
     doc.append_list(spec.ns, spec.name, value, spec.array)
     record.added.append(Entry(spec.id, value))
 
@@ -362,9 +364,10 @@ def untag(snap: Snapshot, marker: PhotolmMarker, *, keep_seeded: bool) -> list[s
     notes: list[str] = []
     # The IPTC character-set declaration last: it may only go once photolm's non-ASCII
     # values are gone.
+    was_empty = {e.field for e in marker.pre_existing if e.value == ""}
     for entry in sorted(marker.added, key=lambda e: e.spec is IPTC_CHARSET):
         try:
-            _remove_entry(snap, entry)
+            _remove_entry(snap, entry, keep_empty=entry.field in was_empty)
         except XmpShapeError as exc:
             notes.append(f"left {entry.spec.label} alone: {exc}")
     if not keep_seeded:
@@ -372,11 +375,11 @@ def untag(snap: Snapshot, marker: PhotolmMarker, *, keep_seeded: bool) -> list[s
     return notes
 
 
-def _remove_entry(snap: Snapshot, entry: Entry) -> None:
+def _remove_entry(snap: Snapshot, entry: Entry, *, keep_empty: bool = False) -> None:
     spec, value = entry.spec, entry.value
     if spec.store == "xmp":
         if spec.kind == "list":
-            snap.xmp.remove_list_item(spec.ns, spec.name, value)
+            snap.xmp.remove_list_item(spec.ns, spec.name, value, keep_empty=keep_empty)
         elif spec.kind == "struct":
             snap.xmp.remove_struct(spec.ns, spec.name,
                                    lambda fields: fields.get(SUBLOCATION) == value)

@@ -125,6 +125,10 @@ def test_empty_subject_bag_survives_tag_and_untag(tmp_path: Path, eiffel: Landma
     apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=undo)
     apply_tags(plan_untag(photo), undo=undo)
     assert photo.read_bytes() == original
+    # Without the kept original (the fallback), the empty bag is still left as it was.
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"))
+    apply_tags(plan_untag(photo))
+    assert b"<dc:subject><rdf:Bag/></dc:subject>" in containers.jpeg_xmp(photo.read_bytes())
 
 
 # 10.1: a maker note that would change sends the photo to a sidecar, with one line ---------------
