@@ -740,11 +740,11 @@ class _Sidecar:
     snapshot: rules.Snapshot
 
 
-def _read_sidecar(photo: Path, path: Path) -> _Sidecar:
+def _read_sidecar(photo: Path, path: Path, action: Action = "tag") -> _Sidecar:
     where = display_path(path)
     if sidecar_exists(path):
         st = atomic.stat_existing(path)
-        atomic.check_writable_file(path, st)
+        atomic.check_writable_file(path, st, _purpose(action))
         atomic.check_writable_folder(path.parent, f"write sidecar {where}")
         data, st = atomic.read_bytes(path)
         try:
@@ -804,7 +804,7 @@ def _sidecar_target(photo: Path, path: Path, style: SidecarStyle, action: Action
                     photo_has_gps: bool, *, shared_ok: bool = False) -> TargetPlan:
     if not shared_ok:
         check_not_shared(photo, path, style)
-    sidecar = _read_sidecar(photo, path)
+    sidecar = _read_sidecar(photo, path, action)
     work, changes, notes = _sidecar_compute(photo, sidecar, action, tagset, write_location,
                                             photo_has_gps)
     return TargetPlan(path, "sidecar", "xmp", tuple(changes), tuple(notes),
@@ -820,7 +820,7 @@ def _deletes(sidecar: _Sidecar, work: rules.Snapshot) -> bool:
 def _apply_sidecar(plan: TagPlan, target: TargetPlan) -> tuple[bool, list[FieldChange], list[str]]:
     atomic.stat_existing(plan.photo)
     photo = target.owner or plan.photo
-    sidecar = _read_sidecar(photo, target.path)
+    sidecar = _read_sidecar(photo, target.path, plan.action)
     work, changes, notes = _sidecar_compute(photo, sidecar, plan.action, plan.tagset,
                                             plan.write_location, plan.photo_has_gps)
     if not changes:

@@ -329,3 +329,61 @@ def test_sidecar_of_another_photo_is_not_touched(env: Path, tmp_path: Path) -> N
     scan(root)
     assert run("untag", moved)[0] == 0
     assert sidecar.exists()
+
+
+# Undo details the docs promise -------------------------------------------------------------
+def test_retagging_keeps_the_way_back_to_the_first_original(tmp_path: Path, eiffel: Landmark
+                                                            ) -> None:
+    photo = write_photo(tmp_path / "p.jpg", EIFFEL, exif=camera_exif())
+    plant_keywords(photo, ["Holiday"], iptc=True)
+    original = photo.read_bytes()
+    undo = MemoryUndoStore()
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=undo)
+    colosseum = Landmark("colosseum", "Colosseum", (), "Rome", "Italy", 41.89, 12.49)
+    apply_tags(plan_tags(photo, colosseum, 0.9, "m", mode="embed"), undo=undo)
+    assert len(undo.records) == 1
+    apply_tags(plan_untag(photo), undo=undo)
+    assert photo.read_bytes() == original and not undo.records
+
+
+def test_no_undo_record_when_the_patch_would_be_too_large(
+        tmp_path: Path, eiffel: Landmark, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photolm.metadata import undo as undo_module
+
+    monkeypatch.setattr(undo_module, "MAX_PATCH_BYTES", 10)
+    photo = write_photo(tmp_path / "p.jpg", EIFFEL)
+    store = MemoryUndoStore()
+    outcome = apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=store)
+    assert not store.records
+    assert any("too large" in note for note in outcome.notes)
+
+
+def test_a_matching_iptc_digest_keeps_matching(tmp_path: Path, eiffel: Landmark,
+                                               exiftool: str) -> None:
+    import hashlib
+
+    photo = sample("IPTC.jpg", tmp_path)
+    data = photo.read_bytes()
+    block = containers.build_iim(containers.jpeg_iim(data) or [])
+    stale = exiftool_json(photo).get("Photoshop:IPTCDigest")
+    assert isinstance(stale, str) and len(stale) == 32
+    photo.write_bytes(data.replace(bytes.fromhex(stale), hashlib.md5(block).digest()))
+    tags = exiftool_json(photo)
+    assert tags["Photoshop:IPTCDigest"] == tags["File:CurrentIPTCDigest"]
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"))
+    tags = exiftool_json(photo)
+    assert "Eiffel Tower" in as_list(tags.get("IPTC:Keywords"))
+    assert tags["Photoshop:IPTCDigest"] == tags["File:CurrentIPTCDigest"]
+
+
+def test_raw_note_is_one_line_per_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from photolm.cli.tag import render_tag_events
+    from photolm.tagging import TagResult, TagStarted, TagSummary
+
+    events = [TagStarted(3, 0)] + [
+        TagResult(f"/p/IMG_{i}.CR2", "tag", "written", "Eiffel Tower", "sidecar", "tagged",
+                  raw=True) for i in range(3)]
+    render_tag_events(events, TagSummary("tag"), json_out=False, quiet=False, embed=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "RAW" in line]
+    assert lines == ["note: 3 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
+                     "into RAW files"]
