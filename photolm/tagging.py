@@ -43,6 +43,7 @@ from photolm.fingerprint import fingerprint
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import SqliteUndoStore, UndoStore
+from photolm.unchanged import same_content
 
 Mode = Literal["sidecar", "embed"]
 Action = Literal["tag", "untag"]
@@ -425,13 +426,7 @@ def _check_same_content(row: PhotoRow) -> None:
     """Refuse a photo whose content is not what was scanned although its size and
     modification time are (a different photo copied over it with its date restored): its
     landmark belongs to the other photo."""
-    if row.content_hash is None:
-        return
-    try:
-        now = fingerprint(Path(row.path))
-    except OSError as exc:
-        raise TagError(f"cannot read {display_path(row.path)}: {exc.strerror}") from None
-    if now != row.content_hash:
+    if not same_content(row.path, row.size, row.content_hash):
         raise TagError(f"{display_path(row.path)} is not the photo that was scanned (same "
                        "size and date, different content); re-scan it with `photolm scan "
                        "--verify`, then tag it")
