@@ -14,7 +14,11 @@ why; each module's docstring explains its part:
 * :mod:`~photolm.metadata.fields` - the fields, their names and limits; :class:`TagSet`
 * :mod:`~photolm.metadata.rules` - what is added and removed (pure, in memory)
 * :mod:`~photolm.metadata.xmp` - a careful XMP packet editor; :mod:`~photolm.metadata.marker`
+* :mod:`~photolm.metadata.api` - choosing where; :mod:`~photolm.metadata.plan` - plans
+* :mod:`~photolm.metadata.inplace` - into the photo itself; :mod:`~photolm.metadata.sidecar`
+  - beside it; :mod:`~photolm.metadata.containers` - placing XMP/IPTC blocks byte-exactly
 * :mod:`~photolm.metadata.embedded` (exiv2), :mod:`~photolm.metadata.exiftool` (HEIC)
+* :mod:`~photolm.metadata.undo` - what a write replaced, for byte-exact untag
 * :mod:`~photolm.metadata.atomic` - temp file, fsync, verify, rename
 * :mod:`~photolm.metadata.verify`, :mod:`~photolm.metadata.imagedata` - the checks before a rename
 

@@ -3,7 +3,7 @@
 
 Three questions, each answered by reading the new bytes back from disk:
 
-1. Are photolm's fields exactly what the plan says? Compared with :func:`rules.diff`, on a
+1. Are photolm's fields exactly what the plan says? Compared with :func:`changes.diff`, on a
    snapshot read back the same way as the original (for embedded XMP that means after exiv2
    or ExifTool re-serialised it, so their parser has had its say too).
 2. Is everything else unchanged? Every EXIF, IPTC and XMP value exiv2 can read (ExifTool's

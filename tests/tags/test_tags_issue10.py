@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from photolm.bundle import Landmark
-from photolm.metadata import api, apply_tags, containers, plan_tags, plan_untag, verify
+from photolm.metadata import apply_tags, containers, inplace, plan_tags, plan_untag, verify
 from photolm.metadata.undo import MemoryUndoStore, apply_patch, make_patch
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, camera_exif, exiftool_json, plant_keywords
@@ -137,7 +137,7 @@ def test_maker_note_change_falls_back_to_a_sidecar(tmp_path: Path, eiffel: Landm
     photo = sample("Canon.jpg", tmp_path)
     original = photo.read_bytes()
     # Pretend photolm did not know about maker notes: EXIF (XPKeywords) would be rewritten.
-    monkeypatch.setattr(api, "has_maker_note", lambda exif: False)
+    monkeypatch.setattr(inplace, "has_maker_note", lambda exif: False)
     plan = plan_tags(photo, eiffel, 0.9, "m", mode="embed")
     assert plan.fallback_reason is not None and "maker note" in plan.fallback_reason
     outcome = apply_tags(plan)
