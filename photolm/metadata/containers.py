@@ -68,8 +68,9 @@ class Segment:
         return "other"
 
 
-def jpeg_segments(data: bytes) -> tuple[list[Segment], bytes]:
-    """The segments before the first SOS, and everything from SOS to the end."""
+def jpeg_segments(data: bytes) -> tuple[list[Segment], int]:
+    """The segments before the first SOS, and where the SOS marker starts (from there to
+    the end is image data; an offset, not a copy: photos are megabytes)."""
     if data[:2] != b"\xff\xd8":
         raise ContainerError("not a JPEG (no SOI marker)")
     segments: list[Segment] = []
@@ -81,7 +82,7 @@ def jpeg_segments(data: bytes) -> tuple[list[Segment], bytes]:
         if marker == 0xFF:
             raise ContainerError("JPEG fill bytes between segments")
         if marker == 0xDA:
-            return segments, data[pos:]
+            return segments, pos
         if 0xD0 <= marker <= 0xD9 or marker == 0x01:
             raise ContainerError(f"unexpected standalone marker 0xFF{marker:02X}")
         (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
@@ -111,7 +112,8 @@ def jpeg_write(data: bytes, *, packet: bytes | None, iptc: Mapping[str, Any] | N
     """``data`` with a new XMP packet (``None`` removes it), IPTC changes (exiv2 key -> new
     value, ``None`` deletes; see :func:`edit_iim`) and, when ``exif_from`` is given, that
     JPEG's EXIF segment in place of this one's. Every other segment is kept byte for byte."""
-    segments, rest = jpeg_segments(data)
+    segments, sos = jpeg_segments(data)
+    rest = data[sos:]
     if sum(s.kind() == "xmp" for s in segments) > 1:
         raise ContainerError("the JPEG has two XMP segments")
     if b"AXS!" in rest[-12:] or b"AXS*" in rest[-12:]:

@@ -37,6 +37,8 @@ import numpy as np
 # photolm's own blocks are a few KiB, so a bigger patch means a format it rewrites wholesale.
 MAX_PATCH_BYTES = 8 * 1024 * 1024
 _RUN_GAP = 16  # differing bytes closer than this share one run
+_BLOCK = 64 * 1024
+_SMALL = 4096  # a splice this small is as good as it gets
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ def sha256(data: bytes) -> str:
 
 def make_patch(tagged: bytes, original: bytes) -> bytes | None:
     """A patch turning ``tagged`` into ``original``; ``None`` when it would be too large."""
-    best = min(_splice_patch(tagged, original), _runs_patch(tagged, original), key=len)
+    best = _splice_patch(tagged, original)
+    if len(best) > _SMALL:  # metadata not all at one place: try in-place runs too
+        best = min(best, _runs_patch(tagged, original), key=len)
     return best if len(best) <= MAX_PATCH_BYTES else None
 
 
@@ -85,37 +89,59 @@ def apply_patch(tagged: bytes, patch: bytes) -> bytes:
 
 def _splice_patch(tagged: bytes, original: bytes) -> bytes:
     limit = min(len(tagged), len(original))
-    prefix = _common_prefix(tagged[:limit], original[:limit])
-    rest = limit - prefix
-    suffix = _common_prefix(tagged[::-1][:rest], original[::-1][:rest])
+    prefix = _common_prefix(tagged, original, limit)
+    suffix = _common_suffix(tagged, original, limit - prefix)
     middle = original[prefix:len(original) - suffix]
     return b"S" + struct.pack(">QQ", prefix, suffix) + middle
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
-    n = min(len(a), len(b))
-    if n == 0:
-        return 0
-    diff = np.flatnonzero(np.frombuffer(a[:n], np.uint8) != np.frombuffer(b[:n], np.uint8))
-    return int(diff[0]) if diff.size else n
+def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common prefix (at most ``limit``): block by block with memcmp, then
+    the first differing block byte by byte."""
+    pos = 0
+    while pos < limit:
+        end = min(pos + _BLOCK, limit)
+        if a[pos:end] != b[pos:end]:
+            diff = np.flatnonzero(np.frombuffer(a[pos:end], np.uint8)
+                                  != np.frombuffer(b[pos:end], np.uint8))
+            return pos + int(diff[0])
+        pos = end
+    return limit
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common suffix (at most ``limit``)."""
+    done = 0
+    while done < limit:
+        size = min(_BLOCK, limit - done)
+        x, y = a[len(a) - done - size:len(a) - done], b[len(b) - done - size:len(b) - done]
+        if x != y:
+            diff = np.flatnonzero(np.frombuffer(x, np.uint8) != np.frombuffer(y, np.uint8))
+            return done + (size - 1 - int(diff[-1]))
+        done += size
+    return limit
 
 
 def _runs_patch(tagged: bytes, original: bytes) -> bytes:
     n = min(len(tagged), len(original))
     differ = np.flatnonzero(np.frombuffer(tagged[:n], np.uint8)
-                            != np.frombuffer(original[:n], np.uint8)).tolist()
-    if len(original) > n:
-        differ.append(n)  # the original's tail beyond the tagged file's end
+                            != np.frombuffer(original[:n], np.uint8))
     out = bytearray(b"P" + struct.pack(">Q", len(original)))
-    i = 0
-    while i < len(differ):
-        start = end = differ[i]
-        while i + 1 < len(differ) and differ[i + 1] - end <= _RUN_GAP:
-            i += 1
-            end = differ[i]
-        stop = len(original) if end >= n else end + 1
+    if differ.size > MAX_PATCH_BYTES:  # shifted data: the splice encoding is the one
+        return bytes(out) + original
+    runs: list[tuple[int, int]] = []
+    if differ.size:
+        breaks = np.flatnonzero(np.diff(differ) > _RUN_GAP)
+        starts = np.concatenate(([differ[0]], differ[breaks + 1]))
+        ends = np.concatenate((differ[breaks], [differ[-1]])) + 1
+        runs = list(zip(starts.tolist(), ends.tolist(), strict=True))
+    if len(original) > n:  # the original's tail beyond the tagged file's end
+        if runs and runs[-1][1] >= n - _RUN_GAP:
+            runs[-1] = (runs[-1][0], len(original))
+        else:
+            runs.append((n, len(original)))
+    for start, stop in runs:
         out += struct.pack(">QI", start, stop - start) + original[start:stop]
-        i += 1
     return bytes(out)
 
 

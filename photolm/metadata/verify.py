@@ -201,9 +201,10 @@ def _xmp_tag(order: str) -> bytes:
 def _jpeg_blocks(data: bytes, exif_changed: bool) -> list[bytes]:
     from photolm.metadata import containers
 
-    segments, rest = containers.jpeg_segments(data)
+    segments, _sos = containers.jpeg_segments(data)
     skip = {"xmp", "photoshop"} | ({"exif"} if exif_changed else set())
-    return [s.raw for s in segments if s.kind() not in skip] + [rest]
+    # The image data from SOS on are compared by imagedata.check_same_image_data.
+    return [s.raw for s in segments if s.kind() not in skip]
 
 
 def _photoshop_others(data: bytes) -> list[bytes]:

@@ -153,7 +153,7 @@ def test_jpeg_comment_is_kept_and_photo_tagged(tmp_path: Path, eiffel: Landmark,
     Image.new("RGB", (16, 16), EIFFEL).save(photo, comment=b"Created with GIMP")
     outcome = apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"))
     assert outcome.status == "written" and outcome.fallback_reason is None
-    segments, _rest = containers.jpeg_segments(photo.read_bytes())
+    segments, _sos = containers.jpeg_segments(photo.read_bytes())
     assert [s.raw for s in segments if s.marker == 0xFE] == \
         [b"\xff\xfe\x00\x13Created with GIMP"]
     assert exiftool_json(photo).get("File:Comment") == "Created with GIMP"
