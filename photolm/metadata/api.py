@@ -9,9 +9,11 @@ just :func:`plan_tags` plus :meth:`TagPlan.describe`.
 Where tags go:
 
 * ``mode="sidecar"`` (default): an XMP sidecar beside the photo, merged if it exists.
-* ``mode="embed"``: into the photo itself, through exiv2 for JPEG, PNG and TIFF and through
-  ExifTool (when installed) for HEIC/HEIF/AVIF. Any other format, or HEIC without ExifTool,
-  falls back to a sidecar; the plan and the outcome say so in one line.
+* ``mode="embed"``: into the photo itself: JPEG, PNG, TIFF and WebP (see :mod:`inplace`),
+  HEIC/HEIF/AVIF through ExifTool when installed. Any other format, HEIC without ExifTool, or
+  a photo that cannot be written without changing more than its tags falls back to a
+  sidecar; the plan and the outcome say so in one line. Camera RAW files always get a
+  sidecar (one note per run).
 
 Expected failures (read-only file or folder, a file that vanished, a sidecar photolm cannot
 parse, a rewrite that fails verification) raise :class:`~photolm.errors.TagError` with one

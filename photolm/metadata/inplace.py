@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writing tags into the photo itself (``--embed``), verified, with a way back.
 
-JPEG, PNG and TIFF: photolm's XMP (and JPEG IPTC) blocks are placed by
+JPEG, PNG, TIFF and WebP: photolm's XMP (and JPEG IPTC) blocks are placed by
 :mod:`~photolm.metadata.containers`, everything else copied byte for byte; exiv2 reads the
 metadata and serialises EXIF only when photolm changes it (never for a photo with a maker
 note). HEIC, HEIF and AVIF go through ExifTool. Each write is verified before the rename
@@ -41,7 +41,7 @@ from photolm.metadata.xmp import XmpDocument, XmpError
 
 _XML_MISC = re.compile(r"(?:\s+|<\?(?:(?!\?>).)*\?>|<!--(?:(?!-->).)*-->)*", re.S)
 
-EXIV2_FORMATS = frozenset({"jpeg", "png", "tiff"})
+EXIV2_FORMATS = frozenset({"jpeg", "png", "tiff", "webp"})
 
 
 EXIFTOOL_FORMATS = frozenset({"heic", "heif", "avif"})
@@ -201,6 +201,8 @@ def _build_exiv2(read: _Embedded, kind: str, work: rules.Snapshot) -> bytes:
                                          exif_from=exif_from)
         if kind == "png":
             return containers.png_write(read.data, packet=packet)
+        if kind == "webp":
+            return containers.webp_write(read.data, packet=packet)
         return containers.tiff_write(read.data, packet=packet)
     except (ContainerError, Exiv2Error) as exc:
         raise CannotEmbed(str(exc)) from None

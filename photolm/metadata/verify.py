@@ -181,6 +181,8 @@ def check_container(kind: str, before: bytes, after: bytes, *, exif_changed: boo
                     if not containers._is_png_xmp(t, b)]
         if chunks(before) != chunks(after):
             raise ValueError("a PNG chunk photolm does not write changed")
+    elif kind == "webp":
+        _check_webp(before, after)
     elif kind == "tiff":
         order, offset, entries, next_ifd = containers.tiff_ifd0(before)
         _o, _off, new_entries, new_next = containers.tiff_ifd0(after)
@@ -214,3 +216,21 @@ def _photoshop_others(data: bytes) -> list[bytes]:
     return [raw for s in containers.jpeg_segments(data)[0] if s.kind() == "photoshop"
             for rid, raw, _body in containers._resources(s.payload)
             if rid not in (containers._IPTC_RESOURCE, containers._IPTC_DIGEST)]
+
+
+def _check_webp(before: bytes, after: bytes) -> None:
+    """Chunks other than XMP identical and in order; a VP8X header photolm added or kept
+    differs from the original at most in its XMP flag."""
+    from photolm.metadata import containers
+
+    old, old_rest = containers.webp_chunks(before)
+    new, new_rest = containers.webp_chunks(after)
+    kept_old = [(f, b) for f, b, _r in old if f not in (b"XMP ", b"VP8X")]
+    kept_new = [(f, b) for f, b, _r in new if f not in (b"XMP ", b"VP8X")]
+    if kept_old != kept_new or old_rest != new_rest:
+        raise ValueError("a WebP chunk photolm does not write changed")
+    old_x = next((b for f, b, _r in old if f == b"VP8X"), None)
+    new_x = next((b for f, b, _r in new if f == b"VP8X"), None)
+    if old_x is not None and (new_x is None or len(old_x) != len(new_x)
+                              or old_x[1:] != new_x[1:] or (old_x[0] ^ new_x[0]) & ~0x04):
+        raise ValueError("the WebP header changed beyond its XMP flag")

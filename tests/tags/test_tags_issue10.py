@@ -387,3 +387,23 @@ def test_raw_note_is_one_line_per_run(capsys: pytest.CaptureFixture[str]) -> Non
     lines = [line for line in capsys.readouterr().err.splitlines() if "RAW" in line]
     assert lines == ["note: 3 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
                      "into RAW files"]
+
+
+# WebP: XMP written into the file, every other chunk kept ------------------------------------
+@pytest.mark.parametrize("lossless", [False, True], ids=["vp8", "vp8l"])
+def test_webp_embed_and_untag(tmp_path: Path, eiffel: Landmark, exiftool: str,
+                              lossless: bool) -> None:
+    photo = tmp_path / "p.webp"
+    Image.new("RGBA" if lossless else "RGB", (37, 21), EIFFEL).save(photo, lossless=lossless)
+    original = photo.read_bytes()
+    assert b"VP8X" not in original  # a simple WebP: photolm must add the header XMP needs
+    undo = MemoryUndoStore()
+    outcome = apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=undo)
+    assert outcome.status == "written" and outcome.fallback_reason is None
+    tags = exiftool_json(photo)
+    assert as_list(tags.get("XMP-dc:Subject")) == ["Eiffel Tower"]
+    assert (tags.get("RIFF:ImageWidth"), tags.get("RIFF:ImageHeight")) == (37, 21)
+    with Image.open(photo) as image:
+        assert image.size == (37, 21)
+    apply_tags(plan_untag(photo), undo=undo)
+    assert photo.read_bytes() == original
