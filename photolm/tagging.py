@@ -126,6 +126,7 @@ class TagResult:
             "path": display_path(self.path), "action": self.action, "status": self.status,
             "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
             "message": self.message, "fallback": self.fallback, "error": self.error,
+            "raw": self.raw,
             **({"plan": list(self.lines)} if self.lines else {}),
         }
 
