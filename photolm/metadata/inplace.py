@@ -41,13 +41,9 @@ from photolm.metadata.xmp import XmpDocument, XmpError
 
 _XML_MISC = re.compile(r"(?:\s+|<\?(?:(?!\?>).)*\?>|<!--(?:(?!-->).)*-->)*", re.S)
 
-EXIV2_FORMATS = frozenset({"jpeg", "png", "tiff", "webp"})
-
-
+EXIV2_FORMATS = frozenset({"jpeg", "png", "tiff", "webp"})  # read by exiv2, placed by us
 EXIFTOOL_FORMATS = frozenset({"heic", "heif", "avif"})
 # TIFF-based camera raw files (.dng, .nef...) sniff as TIFF; photolm never rewrites them.
-
-
 _TIFF_EXTENSIONS = frozenset({".tif", ".tiff"})
 
 

@@ -20,14 +20,8 @@ if TYPE_CHECKING:
     from photolm.metadata.sidecar import SidecarStyle
 
 Mode = Literal["sidecar", "embed"]
-
-
 Method = Literal["exiv2", "exiftool", "sidecar"]
-
-
 Action = Literal["tag", "untag"]
-
-
 Status = Literal["written", "unchanged", "removed", "nothing-to-remove"]
 
 
