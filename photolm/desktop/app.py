@@ -350,7 +350,8 @@ def _safe_next(target: str | None) -> str:
 
     parts = urlsplit(target)
     path = parts.path
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+    if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
+            or "\\" in target):
         return ""
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("m="))
     return path + (f"?{query}" if query else "")
