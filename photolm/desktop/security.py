@@ -16,7 +16,7 @@ A local web server is reachable by every web page the user opens (a page may sen
   ``X-CSRF-Token`` or form field ``csrf``) and, when the browser sends an ``Origin``, come
   from our own origin. GET routes never change anything.
 * **Strict response headers.** A Content-Security-Policy allowing only our own scripts (no
-  inline script, nothing from elsewhere), no framing, no sniffing, no referrer.
+  inline script, nothing from elsewhere), no framing, no sniffing, no referrer to other sites.
 
 A pure ASGI middleware, so it also guards streaming and static responses.
 """
@@ -47,7 +47,9 @@ SECURITY_HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our own
+    # form posts, which the Origin rule must refuse (sandboxed and data: pages send it)
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 )
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
