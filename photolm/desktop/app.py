@@ -67,6 +67,7 @@ class Desktop:
                                  autoescape=True, undefined=jinja2.ChainableUndefined)
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
+        self.templates.env.filters["when"] = _when
 
     # ------------------------------------------------------------------ plumbing
 
@@ -162,11 +163,14 @@ class Desktop:
                              candidates=[], why=[], names=[], total=0)
         with self.read() as cat:
             rows = queries.uncertain_photos(cat, threshold, self.settings.uncertain_margin)
-            names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
+            records = {lm.id: lm for lm in cat.landmarks()}
+        names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
         row = rows[index] if rows else None
+        place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
         return self.page(
             request, "uncertain.html", rows=rows, index=index, row=row, total=len(rows),
+            place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin,
         )
@@ -333,6 +337,13 @@ class Desktop:
 
 class _NotFound(PhotolmError):
     """A page or photo that is not there."""
+
+
+def _when(taken: str | None) -> str:
+    """``2021-03-11 11:22`` from the catalogue's ISO 8601 ``2021-03-11T11:22:00+02:00``."""
+    if not taken:
+        return ""
+    return taken[:16].replace("T", " ")
 
 
 def _int(text: str | None, default: int) -> int:

@@ -65,9 +65,21 @@ def outline_path() -> str:
                     arc = arcs[index] if index >= 0 else arcs[~index][::-1]
                     points.extend(arc if not points else arc[1:])
                 if points:
-                    xy = [project(lon, lat) for lon, lat in points]
-                    parts.append("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in xy) + "Z")
+                    parts.append(_ring(points))
     return "".join(parts)
+
+
+def _ring(points: list[tuple[float, float]]) -> str:
+    """One ring as SVG path commands; a step across the antimeridian (Russia, Fiji,
+    Antarctica) lifts the pen instead of drawing a line across the whole map."""
+    out: list[str] = []
+    previous: float | None = None
+    for lon, lat in points:
+        x, y = project(lon, lat)
+        jump = previous is None or abs(lon - previous) > 180.0
+        out.append(f"{'M' if jump else 'L'}{x:.1f} {y:.1f}")
+        previous = lon
+    return "".join(out) + "Z"
 
 
 def photo_points(catalog: Catalog) -> list[MapPoint]:
