@@ -10,7 +10,7 @@ Templates are autoescaped: file names and EXIF text are data, never markup.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,9 @@ from photolm.errors import CatalogBusyError, PhotolmError, UsageError
 HERE = Path(__file__).resolve().parent
 LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be stored
 MAX_PREVIEW_ROWS = 300
+MAX_REMEMBERED = 50_000
+# A render is keyed by the photo's content: the same URL shows the same picture for a day.
+CACHED = {"cache-control": "private, max-age=86400"}
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Desktop:
         self.settings = settings
         self.thumbs = ThumbnailCache(settings.cache_dir or default_cache_dir())
         self.jobs = Jobs()
+        # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
+        # connection of its own (a 1,000-photo page asks for hundreds at once).
+        self._rows: dict[int, PhotoRow] = {}
         import jinja2
 
         # autoescape everything, whatever the template's name: file names and EXIF are data
@@ -96,6 +102,11 @@ class Desktop:
         )
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
+    def remember(self, rows: Iterable[PhotoRow | None]) -> None:
+        if len(self._rows) > MAX_REMEMBERED:
+            self._rows.clear()
+        self._rows.update((r.id, r) for r in rows if r is not None)
+
     def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
         row = queries.photo_by_id(cat, photo_id)
         if row is None:
@@ -108,6 +119,7 @@ class Desktop:
         with self.read() as cat:
             summaries = queries.landmark_summaries(cat)
             stats = cat.stats()
+        self.remember(s.cover for s in summaries)
         return self.page(request, "landmarks.html", summaries=summaries, stats=stats)
 
     def landmark(self, request: Request) -> Response:
@@ -119,6 +131,7 @@ class Desktop:
         if not photos and record is None:
             raise _NotFound(f"No landmark {landmark_id!r} in the catalogue.")
         name = record.name if record else photos[0].effective_landmark_name
+        self.remember(photos)
         return self.page(request, "landmark.html", landmark_id=landmark_id, name=name,
                          place=queries.place_of(record), photos=photos, order=order)
 
@@ -138,6 +151,7 @@ class Desktop:
                 photos = cat.photos([hit.landmark_id], include_missing=False, limit=24)
                 results.append({"hit": hit, "count": counts.get(hit.landmark_id, 0),
                                 "photos": photos})
+                self.remember(photos)
         return self.page(request, "search.html", query=query, results=results,
                          suggestions=suggestions)
 
@@ -205,6 +219,7 @@ class Desktop:
             for group in groups:
                 rows = [cat.get_photo(p) for p in (group.examples or group.photos[:8])]
                 strips.append({"group": group, "photos": [r for r in rows if r is not None]})
+                self.remember(rows)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names,
                          message=request.query_params.get("m", ""))
@@ -229,13 +244,14 @@ class Desktop:
         from starlette.concurrency import run_in_threadpool
 
         photo_id = int(request.path_params["photo_id"])
-        row = await run_in_threadpool(self._row, photo_id)
+        row = self._rows.get(photo_id) or await run_in_threadpool(self._row, photo_id)
         try:
-            path = await self.thumbs.get(row, size)
+            path = self.thumbs.cached(row, size) or await self.thumbs.get(row, size)
+            if size == THUMB:  # ~15 KB: one read here beats FileResponse's thread hops
+                return Response(path.read_bytes(), media_type="image/jpeg", headers=CACHED)
         except (PhotolmError, OSError, ValueError):
             return FileResponse(HERE / "static" / "unreadable.svg", media_type="image/svg+xml")
-        return FileResponse(path, media_type="image/jpeg",
-                            headers={"cache-control": "private, max-age=86400"})
+        return FileResponse(path, media_type="image/jpeg", headers=CACHED)
 
     def _row(self, photo_id: int) -> PhotoRow:
         with self.read() as cat:
