@@ -207,7 +207,7 @@ class Desktop:
                          last=self.jobs.last.get("scan"))
 
     def job(self, request: Request) -> Response:
-        return self.page(request, "job.html")
+        return self.page(request, "job_fragment.html")
 
     def places(self, request: Request) -> Response:
         source = self.settings.places
@@ -325,8 +325,9 @@ class Desktop:
         return RedirectResponse("/scan", status_code=303)
 
     async def stop_job(self, request: Request) -> Response:
+        form = await request.form()
         self.jobs.stop()
-        return RedirectResponse(_safe_next(request.headers.get("hx-current-url")) or "/scan",
+        return RedirectResponse(_safe_next(str(form.get("next", ""))) or "/scan",
                                 status_code=303)
 
     async def name_place(self, request: Request) -> Response:

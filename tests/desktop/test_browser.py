@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 
@@ -115,3 +116,27 @@ def test_a_page_on_another_origin_cannot_change_anything(chromium, live, library
     assert "Refused" in pg.inner_text("body")
     assert _row(library, "grey.jpg").review is None
     context.close()
+
+
+def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -> None:
+    """The progress panel polls itself (htmx) until the job is done; then the plan is a click
+    away. Each photo is slowed down so the running state is really seen."""
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.25)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    page.goto(f"{live.base}/tags")
+    page.click("button[formaction='/tags/preview']")
+    page.wait_for_url("**/tags")
+    assert page.inner_text("section.job .state") == "running"
+    page.evaluate("window.__same_document = true")
+    page.wait_for_selector("section.job.done", timeout=15000)
+    assert page.evaluate("window.__same_document === true")  # swapped in place, no reload
+    assert "would be written" in page.inner_text("section.job")
+    page.click("text=Show the plan")
+    assert "would-write" in page.inner_text("table.plan")

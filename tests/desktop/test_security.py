@@ -140,3 +140,33 @@ def test_photolm_core_never_imports_the_desktop() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, check=True)
     assert res.stdout.strip() == ""
+
+
+def test_websockets_are_closed_unopened(client) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/") as ws:
+        ws.receive_text()
+
+
+def test_pages_make_no_outbound_network_call(client, library, monkeypatch) -> None:
+    import socket
+
+    attempts: list[str] = []
+
+    def refuse(name: str):
+        def blocked(*args: object, **kwargs: object) -> None:
+            attempts.append(name)
+            raise OSError(f"network access attempted: {name}")
+        return blocked
+
+    for name in ("connect", "connect_ex", "sendto"):
+        monkeypatch.setattr(socket.socket, name, refuse(name))
+    for name in ("create_connection", "getaddrinfo", "gethostbyname"):
+        monkeypatch.setattr(socket, name, refuse(name))
+    photo = _grey_id(library)
+    for path in ("/", "/landmark/eiffel-tower", "/search?q=paris", f"/photo/{photo}",
+                 f"/thumb/{photo}", f"/photo/{photo}/image", "/uncertain", "/map", "/tags",
+                 "/scan", "/job", "/static/htmx.min.js"):
+        assert client.get(path).status_code == 200, path
+    assert attempts == []

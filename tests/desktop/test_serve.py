@@ -168,3 +168,38 @@ def test_tags_preview_then_write_then_remove(own_photos, tmp_path, tiny_bundle_d
     assert not sidecar.exists() or "Colosseum" not in subprocess.run(
         ["exiftool", "-s3", "-XMP-dc:Subject", str(sidecar)],
         capture_output=True, text=True).stdout
+
+
+def test_serve_opens_the_printed_address_in_the_browser(library, monkeypatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+
+    def ready_at_once(prepared, on_ready=None) -> None:
+        prepared.sock.close()
+        if on_ready is not None:
+            on_ready()
+
+    monkeypatch.setattr("photolm.desktop.server.serve", ready_at_once)
+    code, out, _ = cli("serve", "--port", "0", "--catalog", library.catalog,
+                       "--model", library.bundle)
+    assert code == 0 and opened == [out.strip()]
+
+
+def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.3)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data=csrf)
+    busy = client.post("/tags/preview", data=csrf)
+    assert busy.status_code == 409 and "still running" in busy.text
+    res = client.post("/job/stop", data={**csrf, "next": "/tags"})
+    assert res.headers["location"] == "/tags"
+    job = app.desktop.jobs.wait(30)
+    assert job.state == "stopped" and job.done < 9

@@ -41,7 +41,10 @@ def test_tag_command_is_covered(tmp_path: Path) -> None:
 
     registered = {c.name for c in app.registered_commands}
     covered = {command[0] for command in _commands(tmp_path)}
-    assert registered <= covered, f"add {sorted(registered - covered)} to _commands()"
+    # `serve` listens on a loopback socket by design; tests/desktop checks that it binds
+    # 127.0.0.1, that its pages make no outbound call and load nothing from elsewhere.
+    listening = {"serve"}
+    assert registered - listening <= covered, f"add {sorted(registered - covered)} to _commands()"
 
 
 @pytest.fixture
