@@ -79,20 +79,12 @@ def make_library(folder: Path, count: int) -> Path:
 def start(catalog: Path, cache: Path, *, nodelay: bool = True):
     import socket
 
-    import uvicorn
-
-    from photolm.desktop.server import prepare
+    from photolm.desktop.server import prepare, serve_in_thread
 
     prepared = prepare(catalog, None, "127.0.0.1", 0, cache_dir=cache)
     if not nodelay:  # the baseline: how the server was before TCP_NODELAY
         prepared.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
-    server = uvicorn.Server(uvicorn.Config(prepared.app, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    threading.Thread(target=server.run, kwargs={"sockets": [prepared.sock]},
-                     daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return prepared, server
+    return prepared, serve_in_thread(prepared.app, prepared.sock)
 
 
 def usable_seconds(browser, url: str, page_path: str) -> float:

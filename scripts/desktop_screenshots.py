@@ -17,8 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,9 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "desktop")
     args = parser.parse_args()
-    import uvicorn
-
-    from photolm.desktop.server import prepare
+    from photolm.desktop.server import prepare, serve_in_thread
     from tests.desktop.browser import chromium
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,12 +80,7 @@ def main() -> None:
                         str(catalog), "--quiet"], check=False, cwd=REPO,
                        env={**os.environ, "PYTHONPATH": str(REPO)})
         prepared = prepare(catalog, None, "127.0.0.1", 0, cache_dir=work / "thumbs")
-        server = uvicorn.Server(uvicorn.Config(prepared.app, log_level="warning",
-                                               access_log=False, lifespan="off"))
-        threading.Thread(target=server.run, kwargs={"sockets": [prepared.sock]},
-                         daemon=True).start()
-        while not server.started:
-            time.sleep(0.05)
+        server = serve_in_thread(prepared.app, prepared.sock)
         base = prepared.url.split("/?")[0]
         args.out.mkdir(parents=True, exist_ok=True)
         desktop = prepared.app.desktop

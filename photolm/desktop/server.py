@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from photolm.errors import PhotolmError, UsageError
 
@@ -82,13 +83,34 @@ def prepare(catalog_path: Path, model: Path | None, host: str, port: int,
     return Prepared(sock, create_app(settings), address(host, real_port, token), settings)
 
 
-def serve(prepared: Prepared, *, on_ready: Callable[[], None] | None = None) -> None:
-    """Run uvicorn on the prepared socket until interrupted (Ctrl-C stops it cleanly)."""
+def _server(app: object) -> Any:
     import uvicorn
 
-    config = uvicorn.Config(prepared.app, log_level="warning", access_log=False,
-                            lifespan="off", server_header=False)
-    server = uvicorn.Server(config)
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                         lifespan="off", server_header=False))
+
+
+def serve_in_thread(app: object, sock: socket.socket, timeout: float = 10.0) -> Any:
+    """Start uvicorn on ``sock`` in a daemon thread (tests, scripts); returns once it
+    accepts connections. Stop it with ``server.should_exit = True``, then
+    ``server.thread.join()``."""
+    import time
+
+    server = _server(app)
+    server.thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                                     daemon=True)
+    server.thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the desktop server did not start")
+        time.sleep(0.02)
+    return server
+
+
+def serve(prepared: Prepared, *, on_ready: Callable[[], None] | None = None) -> None:
+    """Run uvicorn on the prepared socket until interrupted (Ctrl-C stops it cleanly)."""
+    server = _server(prepared.app)
     if on_ready is not None:
         def wait_then_call() -> None:
             import time

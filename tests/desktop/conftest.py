@@ -124,28 +124,16 @@ class Live:
 
 @pytest.fixture
 def live(library: Library, tmp_path: Path):
-    import threading
-    import time
-
-    import uvicorn
-
     from photolm.desktop.app import create_app
-    from photolm.desktop.server import address, bind
+    from photolm.desktop.server import address, bind, serve_in_thread
 
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     app = create_app(make_settings(library, tmp_path, port=port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
+    server = serve_in_thread(app, sock)
     try:
         yield Live(f"http://127.0.0.1:{port}", address("127.0.0.1", port, TOKEN), app.desktop)
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        server.thread.join(timeout=10)
         sock.close()
