@@ -38,7 +38,8 @@ def _blend(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[
 
 
 def make_photos(folder: Path) -> None:
-    """Eiffel Tower x4 (dated, one with GPS in Paris), Colosseum x2, Taj Mahal x1, nothing x1,
+    """Eiffel Tower x4 (dated, one with GPS in Paris) and its Las Vegas replica (GPS rules
+    it out), Colosseum x2, Taj Mahal x1, nothing x1,
     one photo near the threshold, and two hostile ones: a file name and an EXIF camera model
     that are HTML."""
     red, green, blue = COLOURS["eiffel-tower"], COLOURS["colosseum"], COLOURS["taj-mahal"]
@@ -47,6 +48,9 @@ def make_photos(folder: Path) -> None:
                                                                        "E", (2.0, 17.0, 40.0)))
         write_photo(folder / f"paris/eiffel-{i}.jpg", red, exif=exif)
     write_photo(folder / "paris" / EVIL_NAME, red)
+    # Looks like the Eiffel Tower, taken in Las Vegas: GPS rules the match out
+    write_photo(folder / "vegas/replica.jpg", red, exif=exif_block(
+        taken="2020:06:06 20:00:00", gps=("N", (36.0, 6.0, 44.0), "W", (115.0, 10.0, 20.0))))
     write_photo(folder / "rome/colosseum-0.jpg", green)
     write_photo(folder / "rome/colosseum-1.jpg", green, size=(48, 64))
     write_photo(folder / "agra/taj.jpg", blue,

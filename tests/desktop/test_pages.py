@@ -51,6 +51,10 @@ def test_photo_page_explains_the_verdict(client, library) -> None:
     assert "2021-05-01" in html
     grey = client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
     assert "No landmark: the best candidate" in grey and "below the threshold 0.90" in grey
+    vegas = client.get(f"/photo/{_photo_id(library, 'replica.jpg')}").text
+    assert "<h1>No landmark" in vegas
+    assert "The scores alone chose Eiffel Tower (1.00), but GPS ruled it out." in vegas
+    assert "from where the photo was taken: rejected" in vegas
 
 
 def test_correct_through_the_page_changes_the_catalogue(client, library) -> None:
@@ -122,5 +126,21 @@ def test_hostile_file_names_and_exif_are_escaped(client, library) -> None:
 
 def test_map_draws_the_world_offline_with_a_dot_per_place(client, library) -> None:
     html = client.get("/map").text
-    assert '<path d="M' in html and html.count('<circle') == 1
+    assert '<path d="M' in html and html.count('<circle') == 2  # Paris and Las Vegas
     assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}"' in html
+
+
+def test_renders_are_upright_by_exif_orientation(tmp_path) -> None:
+    """What /thumb/ID and /photo/ID/image serve: stored 96x64 with orientation 6 (rotate 90°
+    clockwise to view) comes out 64x96 with the red marker at the top right."""
+    from PIL import Image
+
+    from photolm.desktop.thumbs import render
+    from tests.imagefactory import oriented_jpeg
+
+    photo = oriented_jpeg(tmp_path / "rotated.jpg", 6)
+    out = render(photo, tmp_path / "cache" / "r.jpg", 320)
+    img = Image.open(out).convert("RGB")
+    assert img.size == (64, 96)
+    r, g, b = img.getpixel((56, 8))  # top right
+    assert r > 180 and g < 90 and b < 90
