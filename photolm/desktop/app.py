@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from photolm.catalog import Catalog, PhotoRow
+from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, queries
 from photolm.desktop.jobs import JobBusyError, Jobs, scan_work, tag_work
 from photolm.desktop.places import PlacesSource, library_source
@@ -51,7 +51,7 @@ class Settings:
     bundle_id: str | None = None
     cache_dir: Path | None = None
     places: PlacesSource | None = field(default_factory=library_source)
-    uncertain_margin: float = queries.UNCERTAIN_MARGIN
+    uncertain_margin: float = UNCERTAIN_MARGIN
 
 
 class Desktop:
@@ -95,10 +95,10 @@ class Desktop:
 
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
+        context.setdefault("threshold", self.settings.threshold)
         context.update(
             csrf=csrf_token(self.settings.token), job=self.jobs.current,
             has_places=self.settings.places is not None, query=context.get("query", ""),
-            threshold=self.settings.threshold,
         )
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -107,8 +107,13 @@ class Desktop:
             self._rows.clear()
         self._rows.update((r.id, r) for r in rows if r is not None)
 
+    def threshold_of(self, cat: Catalog, row: PhotoRow) -> float | None:
+        """The threshold the photo's own bundle decided with (stored by the scan), else the
+        served bundle's."""
+        return cat.thresholds().get(row.bundle_id or "", self.settings.threshold)
+
     def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
-        row = queries.photo_by_id(cat, photo_id)
+        row = cat.photo_by_id(photo_id)
         if row is None:
             raise _NotFound(f"No photo {photo_id} in the catalogue.")
         return row
@@ -161,32 +166,29 @@ class Desktop:
             row = self.photo_or_404(cat, photo_id)
             records = {lm.id: lm for lm in cat.landmarks()}
             names = sorted({lm.name for lm in records.values()}, key=str.casefold)
-        threshold = self.settings.threshold
+            threshold = self.threshold_of(cat, row)
         shown = row.effective_landmark_id
         return self.page(
-            request, "photo.html", row=row, why=explain.why(row, threshold),
+            request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=request.query_params.get("m", ""),
         )
 
     def uncertain(self, request: Request) -> Response:
-        threshold = self.settings.threshold
-        if threshold is None:
-            return self.page(request, "uncertain.html", rows=[], index=0, row=None,
-                             candidates=[], why=[], names=[], total=0)
         with self.read() as cat:
-            rows = queries.uncertain_photos(cat, threshold, self.settings.uncertain_margin)
+            rows = cat.uncertain(self.settings.uncertain_margin)
             records = {lm.id: lm for lm in cat.landmarks()}
+            index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
+            threshold = self.threshold_of(cat, rows[index]) if rows else None
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
-        index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
         return self.page(
             request, "uncertain.html", rows=rows, index=index, row=row, total=len(rows),
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
-            names=names, margin=self.settings.uncertain_margin,
+            names=names, margin=self.settings.uncertain_margin, threshold=threshold,
         )
 
     def tags(self, request: Request) -> Response:
@@ -201,7 +203,7 @@ class Desktop:
 
     def scan(self, request: Request) -> Response:
         with self.read() as cat:
-            roots = queries.known_roots(cat)
+            roots = cat.scan_roots()
             last_scan = cat.last_scan()
         return self.page(request, "scan.html", roots=roots, last_scan=last_scan,
                          last=self.jobs.last.get("scan"))
@@ -315,7 +317,7 @@ class Desktop:
 
         def roots() -> list[str]:
             with self.read() as cat:
-                return queries.known_roots(cat)
+                return cat.scan_roots()
 
         known = await run_in_threadpool(roots)
         if not known:

@@ -84,11 +84,7 @@ def _ring(points: list[tuple[float, float]]) -> str:
 
 def photo_points(catalog: Catalog) -> list[MapPoint]:
     """Photos with a GPS position, grouped to 0.1°, biggest groups drawn last (on top)."""
-    rows = catalog.conn.execute(
-        "SELECT round(latitude, 1), round(longitude, 1), count(*), min(id) FROM photos "
-        "WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND missing = 0 "
-        "AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180 GROUP BY 1, 2"
-    ).fetchall()
+    rows = catalog.gps_places(precision=1)
     points = []
     for lat, lon, count, photo_id in rows:
         x, y = project(float(lon), float(lat))
