@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,9 @@ class Settings:
     threshold: float | None = None  # the bundle's; None when no bundle could be read
     bundle_id: str | None = None
     cache_dir: Path | None = None
-    places: PlacesSource | None = field(default_factory=library_source)
+    places: PlacesSource | None = None
     uncertain_margin: float = UNCERTAIN_MARGIN
+    use_library_places: bool = True  # bind photolm places' library when there is one
 
 
 class Desktop:
@@ -61,6 +62,8 @@ class Desktop:
         from photolm.desktop.thumbs import default_cache_dir
 
         self.settings = settings
+        if settings.places is None and settings.use_library_places:
+            settings.places = library_source(settings.model)
         self.thumbs = ThumbnailCache(settings.cache_dir or default_cache_dir())
         self.jobs = Jobs()
         # Photos the pages just listed, by id: a thumbnail request then needs no catalogue

@@ -90,7 +90,7 @@ def make_settings(lib: Library, tmp_path: Path, **extra: object):
     values: dict[str, object] = {
         "catalog_path": lib.catalog, "token": TOKEN, "port": PORT, "host": "127.0.0.1",
         "model": lib.bundle, "threshold": bundle.threshold, "bundle_id": bundle.bundle_id,
-        "cache_dir": tmp_path / "thumbs", "places": None,
+        "cache_dir": tmp_path / "thumbs", "places": None, "use_library_places": False,
         # the tiny bundle's photos score 1.0 against a threshold of 0.9: a narrower band
         # than the default 0.1 keeps them out of the uncertain ones
         "uncertain_margin": 0.06,
