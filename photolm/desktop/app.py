@@ -153,6 +153,7 @@ class Desktop:
             index = LandmarkIndex(cat.landmarks())
             hits = index.search(query)
             suggestions = [] if hits else index.suggest(query)
+            unknown = "" if hits else index.unknown(query)  # the CLI's own sentence
             counts = cat.landmark_counts(include_missing=False)
             results = []
             for hit in hits:
@@ -161,7 +162,7 @@ class Desktop:
                                 "photos": photos})
                 self.remember(photos)
         return self.page(request, "search.html", query=query, results=results,
-                         suggestions=suggestions)
+                         suggestions=suggestions, unknown=unknown)
 
     def photo(self, request: Request) -> Response:
         photo_id = int(request.path_params["photo_id"])

@@ -40,7 +40,9 @@ def test_search_uses_the_cli_name_search(client) -> None:
     html = client.get("/search", params={"q": "colloseo"}).text
     assert "Colosseum" in html
     miss = client.get("/search", params={"q": "xyzzy"}).text
-    assert "No landmark matches" in miss and "Did you mean" in miss
+    assert "The model does not know &#39;xyzzy&#39;" in miss  # the CLI's sentence
+    typo = client.get("/search", params={"q": "colosium arena"}).text
+    assert "Did you mean Colosseum?" in typo and 'href="/search?q=Colosseum"' in typo
 
 
 def test_photo_page_explains_the_verdict(client, library) -> None:
