@@ -99,27 +99,27 @@ def _imagenet_backbone(image_size: int) -> Any:
     return backbone
 
 
-class _Branch:  # built lazily: torch is imported only when a graft is made
-    @staticmethod
-    def make(backbone: Any, start_stage: int, last_stage: int) -> Any:
-        import torch
-        import torch.nn.functional as F
-        from torch import nn
+def _branch(backbone: Any, start_stage: int, last_stage: int) -> Any:
+    """trunk features (or, from stage 0, images) -> ImageNet stages -> mean pool -> L2 norm.
 
-        class Branch(nn.Module):
-            """trunk features (or images) -> ImageNet stages -> mean pool -> L2 norm."""
+    Built here rather than at module level so torch is imported only when a graft is made.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
 
-            def __init__(self) -> None:
-                super().__init__()
-                self.stem = (nn.Sequential(backbone.conv_stem, backbone.bn1)
-                             if start_stage == 0 else nn.Identity())
-                self.blocks = nn.Sequential(*backbone.blocks[start_stage:last_stage + 1])
+    class Branch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = (nn.Sequential(backbone.conv_stem, backbone.bn1)
+                         if start_stage == 0 else nn.Identity())
+            self.blocks = nn.Sequential(*backbone.blocks[start_stage:last_stage + 1])
 
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                pooled = self.blocks(self.stem(x)).mean(dim=(2, 3))
-                return F.normalize(pooled, p=2.0, dim=1, eps=1e-12)
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            pooled = self.blocks(self.stem(x)).mean(dim=(2, 3))
+            return F.normalize(pooled, p=2.0, dim=1, eps=1e-12)
 
-        return Branch().eval()
+    return Branch().eval()
 
 
 def reference_descriptors(images: np.ndarray, image_size: int) -> np.ndarray:
@@ -127,7 +127,7 @@ def reference_descriptors(images: np.ndarray, image_size: int) -> np.ndarray:
     import torch
 
     backbone = _imagenet_backbone(image_size)
-    branch = _Branch.make(backbone, 0, len(backbone.blocks) - 1)
+    branch = _branch(backbone, 0, len(backbone.blocks) - 1)
     with torch.no_grad():
         return branch(torch.from_numpy(np.asarray(images, dtype=np.float32))).numpy()
 
@@ -231,7 +231,7 @@ def graft_descriptor(model_in: Any, model_out: Any, *, image_size: int,
     backbone = _imagenet_backbone(image_size)
     shared = _shared_trunk(model, backbone, image_size)
     start = shared[1] if shared else 0
-    branch = _Branch.make(backbone, start, len(backbone.blocks) - 1)
+    branch = _branch(backbone, start, len(backbone.blocks) - 1)
     with torch.no_grad():
         x = torch.zeros(2, 3, image_size, image_size)
         trunk = backbone.blocks[:start](backbone.bn1(backbone.conv_stem(x))) if start else x
