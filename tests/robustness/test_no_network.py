@@ -33,7 +33,8 @@ def _commands(photos: Path) -> list[list[str]]:
             ["info", "--json"], ["scan", str(photos), "--force"],
             ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
             ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
-            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"]]
+            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
+            ["list", "--uncertain"], ["prune", "--dry-run", "--json"], ["prune"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:
