@@ -9,8 +9,8 @@ Shape of the work, and why:
 2. Classify each photo against the catalogue index, loaded once per scan: unchanged with
    this bundle (skip), unchanged but the bundle's prototypes/threshold changed while its ONNX
    model did not (re-match the stored embeddings, read a page per query, no decode),
-   moved/renamed (fingerprint found
-   under a path that no longer exists: carry results over), or new/changed (decode + embed).
+   moved/renamed (fingerprint found under a path that no longer exists: carry results over),
+   failed before and unchanged since (counted, not retried), or new/changed (decode + embed).
 3. Decode in a thread pool (Pillow releases the GIL while decoding and resizing) with a bounded
    window of photos in flight, so memory stays flat however large the library is, while the
    calling thread runs inference on full batches: decoding overlaps inference.
