@@ -9,8 +9,8 @@ Shape of the work, and why:
 2. Classify each photo against the catalogue index, loaded once per scan: unchanged with
    this bundle (skip), unchanged but the bundle's prototypes/threshold changed while its ONNX
    model did not (re-match the stored embeddings, read a page per query, no decode),
-   moved/renamed (fingerprint found
-   under a path that no longer exists: carry results over), or new/changed (decode + embed).
+   moved/renamed (fingerprint found under a path that no longer exists: carry results over),
+   failed before and unchanged since (counted, not retried), or new/changed (decode + embed).
 3. Decode in a thread pool (Pillow releases the GIL while decoding and resizing) with a bounded
    window of photos in flight, so memory stays flat however large the library is, while the
    calling thread runs inference on full batches: decoding overlaps inference.
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
-from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, ScanResult
+from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import Found, Problem, display_path, walk_photos
 from photolm.errors import ImageError
 from photolm.exclude import Exclusions
@@ -238,6 +238,7 @@ class Scanner:
         self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
         self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
         self._excluded: list[Found] = []
+        self._replaced: list[str] = []  # --verify: another photo under a catalogued path
         self._placed = {lm.id: lm for lm in bundle.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -261,6 +262,8 @@ class Scanner:
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
+            # A person's answer was about the photo that used to be here, not this one.
+            self.catalog.set_reviews([Review(p, None) for p in self._replaced])
             self.summary.missing = self._mark_missing(roots, found)
         except KeyboardInterrupt:
             self.summary.interrupted = True
@@ -316,6 +319,7 @@ class Scanner:
                 on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
             elif self.options.verify and not same_content(f.path, f.size, entry.content_hash):
                 self.summary.replaced += 1
+                self._replaced.append(str(f.path))
                 to_decode.append(f)
             elif entry.bundle_id == self.bundle.bundle_id:
                 self.summary.unchanged += 1

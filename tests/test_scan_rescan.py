@@ -118,3 +118,17 @@ def test_verify_finds_a_photo_replaced_with_size_and_mtime_kept(tmp_path: Path,
         assert row is not None and row.landmark_id == "colosseum"
     _, again, _ = _scan(tmp_path / "lib", "--verify")
     assert again["replaced"] == 0 and again["skipped_unchanged"] == 1
+
+
+def test_a_persons_answer_does_not_pass_to_the_photo_that_replaced_it(tmp_path: Path,
+                                                                     env: Path) -> None:
+    photo = write_photo(tmp_path / "lib" / "IMG_0002.bmp", COLOURS["eiffel-tower"], fmt="BMP")
+    _scan(tmp_path / "lib")
+    assert run("confirm", photo)[0] == 0  # "yes, the Eiffel Tower"
+    _same_size_replacement(photo, COLOURS["colosseum"])
+    _, verified, _ = _scan(tmp_path / "lib", "--verify")
+    assert verified["replaced"] == 1
+    with Catalog.open(env, write=False) as cat:
+        row = cat.get_photo(photo)
+        assert row is not None and row.review is None  # the answer was about another photo
+        assert row.effective_landmark_id == "colosseum"

@@ -160,3 +160,15 @@ def test_list_gives_every_photo_its_best_candidate_and_threshold(env: Path) -> N
     _, out, _ = run("list")
     line = next(x for x in out.splitlines() if "close-below.jpg" in x)
     assert "best candidate Eiffel 0.74, below the threshold 0.80" in line
+
+
+def test_info_prints_a_long_catalogue_path_whole(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_bundle_dir: Path
+) -> None:
+    deep = tmp_path / ("a very long folder name for the catalogue " * 3).strip() / "c.sqlite"
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(deep))
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
+    run("scan", library)
+    screen = _terminal(monkeypatch)
+    assert run("info")[0] == 0
+    assert len(str(deep)) > 80 and str(deep) in re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())

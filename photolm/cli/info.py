@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
-from photolm.cli.output import out, print_json, reporting
+from photolm.cli.output import print_fields, print_json, reporting
 
 
 def info(
@@ -57,12 +57,9 @@ def info(
 
 
 def _render(data: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("photolm", data["version"])
+    """One ``key  value`` line each, never a table: a long catalogue or model path is
+    printed whole (the terminal may wrap it, nothing folds it mid-name)."""
+    lines: list[tuple[str, str]] = [("photolm", data["version"])]
     for section in ("catalog", "model", "runtime"):
         for key, value in data.get(section, {}).items():
             if key == "metrics" and isinstance(value, dict):
@@ -77,5 +74,5 @@ def _render(data: dict[str, Any]) -> None:
                          f"{counts.get('processed', '?')} recognised")
             elif key == "file_bytes":
                 key, value = "size", f"{int(value) / 1e6:.1f} MB"
-            table.add_row(f"{section} {key}", str(value))
-    out.print(table)
+            lines.append((f"{section} {key}", str(value)))
+    print_fields(lines)

@@ -101,6 +101,13 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         err.print(note, markup=False, highlight=False, emoji=False)
 
 
+def print_fields(fields: Sequence[tuple[str, str]]) -> None:
+    """``key  value`` lines on stdout, keys aligned, values never wrapped by photolm."""
+    width = max((len(key) for key, _ in fields), default=0) + 2
+    for key, value in fields:
+        out.print(Text(key.ljust(width), style="bold") + Text(value), soft_wrap=True)
+
+
 def _plain(cell: str | Text) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 

@@ -66,8 +66,8 @@ def scan(
     exclude: Annotated[
         list[str] | None,
         typer.Option("--exclude", metavar="GLOB", show_default=False,
-                     help='Leave out photos whose name, folder name or path matches, e.g. '
-                     '"*.tmp", "Trash", "2019/raw/*". Repeatable.'),
+                     help="Leave out photos whose name, folder name or path matches, e.g. "
+                     "`*.tmp`, `Trash`, `2019/raw/*`. Repeatable."),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")

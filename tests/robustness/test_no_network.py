@@ -34,7 +34,7 @@ def _commands(photos: Path) -> list[list[str]]:
             ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
             ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
             ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
-            ["prune", "--json"]]
+            ["list", "--uncertain"], ["prune", "--dry-run", "--json"], ["prune"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:
