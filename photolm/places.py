@@ -29,6 +29,9 @@ import numpy as np
 DEFAULT_CUT = 0.36
 DEFAULT_MIN_PHOTOS = 3
 MAX_KM = 1.0
+# Photos taken this close together need to look only half as alike to be grouped.
+NEAR_KM = 0.3
+NEAR_FACTOR = 0.5
 _NEIGHBOURS = 15
 _BLOCK = 2048
 _MAX_DENSE = 6000
@@ -80,7 +83,7 @@ def group_places(
         pos = np.asarray(positions, dtype=np.float64)[order]
     sorted_keys = [keys[i] for i in order]
     places: list[Place] = []
-    for comp in _components(vec, 1.0 - cut):
+    for comp in _components(vec, cut, pos):
         if comp.size < min_photos:
             continue
         for members in _cluster(vec[comp], None if pos is None else pos[comp], cut, max_km):
@@ -95,8 +98,10 @@ def group_places(
     return out
 
 
-def _components(vec: np.ndarray, min_sim: float) -> list[np.ndarray]:
-    """Connected components of the graph of each row's nearest neighbours >= ``min_sim``."""
+def _components(vec: np.ndarray, cut: float, pos: np.ndarray | None = None
+                ) -> list[np.ndarray]:
+    """Connected components of the graph linking each row to its nearest neighbours whose
+    distance may still be within ``cut`` (after the GPS discount, when positions are known)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -106,11 +111,17 @@ def _components(vec: np.ndarray, min_sim: float) -> list[np.ndarray]:
     cols: list[np.ndarray] = []
     if k > 0:
         for start in range(0, n, _BLOCK):
-            sims = vec[start:start + _BLOCK] @ vec.T
             idx = np.arange(start, min(start + _BLOCK, n))
-            sims[idx - start, idx] = -np.inf
-            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            keep = np.take_along_axis(sims, top, axis=1) >= min_sim
+            # margin over the similarity each pair needs: >= 0 means "may be grouped"
+            margin = vec[idx] @ vec.T - (1.0 - cut)
+            if pos is not None:
+                with np.errstate(invalid="ignore"):
+                    km = distances_km(pos[idx], pos)
+                    margin[km <= NEAR_KM] += cut / NEAR_FACTOR - cut
+                    margin[km > MAX_KM] = -np.inf
+            margin[idx - start, idx] = -np.inf
+            top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
+            keep = np.take_along_axis(margin, top, axis=1) >= 0
             rows.append(np.repeat(idx, k)[keep.ravel()])
             cols.append(top.ravel()[keep.ravel()])
     r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
@@ -132,7 +143,7 @@ def _cluster(vec: np.ndarray, pos: np.ndarray | None, cut: float,
     if n == 1:
         return [np.zeros(1, dtype=np.int64)]
     if n > _MAX_DENSE:  # too big for a dense matrix: split it with a stricter graph first
-        parts = _components(vec, 1.0 - cut * 0.8)
+        parts = _components(vec, cut * 0.8, pos)
         if len(parts) == 1:
             return [np.arange(n)]
         return [p[m] for p in parts for m in _cluster(vec[p], None if pos is None else pos[p],
@@ -140,7 +151,10 @@ def _cluster(vec: np.ndarray, pos: np.ndarray | None, cut: float,
     dist = 1.0 - (vec @ vec.T).astype(np.float64)
     np.clip(dist, 0.0, 2.0, out=dist)
     if pos is not None:
-        dist[far_apart(pos, max_km)] = 2.0
+        km = distances_km(pos, pos)
+        with np.errstate(invalid="ignore"):
+            dist[km <= NEAR_KM] *= NEAR_FACTOR
+            dist[km > max_km] = 2.0
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2.0
     labels = fcluster(linkage(squareform(dist, checks=False), "average"), cut, "distance")
@@ -149,16 +163,15 @@ def _cluster(vec: np.ndarray, pos: np.ndarray | None, cut: float,
     return list(np.split(groups, bounds))
 
 
-def far_apart(pos: np.ndarray, max_km: float) -> np.ndarray:
-    """(N, N) True where both photos have a position and lie more than ``max_km`` apart."""
-    lat = np.radians(pos[:, 0])
-    lon = np.radians(pos[:, 1])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    km = 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    with np.errstate(invalid="ignore"):
-        return np.nan_to_num(km, nan=0.0) > max_km
+def distances_km(a_pos: np.ndarray, b_pos: np.ndarray) -> np.ndarray:
+    """(A, B) great-circle distances; NaN where either photo has no position."""
+    lat_a, lon_a = np.radians(a_pos[:, 0]), np.radians(a_pos[:, 1])
+    lat_b, lon_b = np.radians(b_pos[:, 0]), np.radians(b_pos[:, 1])
+    dlat = lat_a[:, None] - lat_b[None, :]
+    dlon = lon_a[:, None] - lon_b[None, :]
+    a = (np.sin(dlat / 2) ** 2
+         + np.cos(lat_a)[:, None] * np.cos(lat_b)[None, :] * np.sin(dlon / 2) ** 2)
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _place(vec: np.ndarray, rows: np.ndarray, keys: Sequence[str],
