@@ -119,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weight", type=float, default=enrol.EMBEDDING_WEIGHT,
                         help="weight of the fine-tuned embedding beside the descriptor")
     parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--fpr", type=float, default=0.0075,
+                        help="share of calibration distractors a threshold may tag")
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--method", action="append", help="enrolment variants to report")
     parser.add_argument("--no-places", action="store_true")
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name, s in sets.items()}
     vec = {name: fuse(desc[name], emb[name], args.weight) for name in sets}
     results: dict[str, object] = {"enrolment": run_all(sets, vec, args.draws, args.method,
-                                                       bundle.threshold)}
+                                                       bundle.threshold, args.fpr)}
     if not args.no_places:
         results["places"] = run_places(sets, vec)
     if args.json:
@@ -286,7 +288,8 @@ def enrol_draw(vectors: np.ndarray, labels: np.ndarray, k: int, rng: np.random.G
 
 
 def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
-            methods: list[str] | None, shipped_threshold: float) -> dict[str, object]:
+            methods: list[str] | None, shipped_threshold: float,
+            fpr: float = 0.0075) -> dict[str, object]:
     from photolm import enrol
 
     unseen = sets["unseen"]
@@ -296,6 +299,7 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
                  "people": vec["people-negatives"]}
     library = np.concatenate([vec["unseen"], vec["distractors"], vec["people-negatives"]])
     results: dict[str, object] = {}
+    thresholds: dict[str, dict[int, float]] = {}
     for method in methods or list(METHODS):
         for k in KS:
             # The threshold: fixed for the shipped baseline, else chosen on draws (seeds
@@ -309,7 +313,7 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
                                                      np.random.default_rng(draw), method, library)
                     cal_best.append(enrol.landmark_scores(negatives["cal"], protos, owner,
                                                           n_lm).max(axis=1))
-                threshold = enrol.threshold_for_fpr(np.concatenate(cal_best), 0.01)
+                threshold = enrol.threshold_for_fpr(np.concatenate(cal_best), fpr)
             rows = []
             for draw in range(draws):
                 protos, owner, q, qlab = enrol_draw(vec["unseen"], unseen.labels, k,
@@ -328,10 +332,13 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             summary["min_above"] = float(min(r["above"] for r in rows))
             summary["threshold"] = float(threshold)
             results[f"{method} k={k}"] = summary
+            thresholds.setdefault(method, {})[k] = round(float(threshold), 4)
             print(f"{method:>14} k={k}: argmax {summary['argmax']:.1%}  above "
                   f"{summary['above']:.1%} (worst draw {summary['min_above']:.1%})  "
                   f"fp distractors {summary['fp_distractors']:.2%}  "
                   f"people {summary['fp_people']:.2%}  thr {threshold:.3f}", flush=True)
+    print(f"thresholds by examples: {thresholds}")
+    results["thresholds"] = thresholds
     return results
 
 

@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Landmarks a person taught photolm, matched beside the bundle's own.
+
+A learned landmark is matched on its own scale: its best cosine to its prototypes is
+compared with a threshold that depends on how many example photos it was learned from (more
+prototypes, more chances for a stranger to come close; measured by
+scripts/eval_enrolment.py on non-landmark photos). To sit in one ranked list with the
+bundle's landmarks, that score is shifted so that its threshold lands on the bundle's:
+``score - threshold(k) + bundle.threshold``. Then everything downstream (the "no landmark"
+rule, GPS evidence, top-k, tags) treats learned and shipped landmarks alike.
+
+Examples added to a shipped landmark ("learn Colosseum more.jpg") are prototypes of that
+landmark's id: its score is the better of the bundle's and the learned one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from photolm import enrol
+from photolm.bundle import Bundle, Landmark
+from photolm.matching import Candidate, Match, Matcher
+
+LEARNED_PREFIX = "learned:"
+# The space learned prototypes live in: the fused descriptor + embedding when the bundle
+# has a descriptor, else the fine-tuned embedding alone.
+FUSED = "fused"
+EMBEDDING = "embedding"
+
+# Thresholds by number of example photos, for the default model's network (EfficientNet-
+# Lite0), each tagging at most 0.75 % of calibration distractors with 16 landmarks learned
+# at once (scripts/eval_enrolment.py, calibration half of ../shared/data/distractors only;
+# made non-decreasing in k). A bundle may carry its own in manifest
+# metrics["enrolment"]["thresholds"][space].
+DEFAULT_THRESHOLDS: dict[str, dict[int, float]] = {
+    FUSED: {1: 0.555, 2: 0.575, 3: 0.575, 5: 0.591, 8: 0.601},
+    EMBEDDING: {1: 0.497, 2: 0.516, 3: 0.537, 5: 0.569, 8: 0.597},
+}
+# Query expansion (fused space only): each prototype also gets a copy pulled towards its
+# closest catalogue photos (measured: k=1 +5 points right above the threshold at the same
+# false positives; on the fine-tuned embedding alone it lost 7 points at k=5).
+EXPANSION_NEIGHBOURS = {FUSED: 3, EMBEDDING: 0}
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A learned landmark (or examples added to a shipped one, ``shipped=True``)."""
+
+    landmark: Landmark
+    shipped: bool
+    examples: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.landmark.id
+
+
+def learned_id(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A readable, stable id for a new learned landmark: ``learned:old-bridge`` (``-2``...)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "place"
+    base = LEARNED_PREFIX + slug[:60]
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def space_of(bundle: Bundle) -> str:
+    """Which vectors learned landmarks use with this bundle."""
+    return FUSED if descriptor_output(bundle) else EMBEDDING
+
+
+def descriptor_output(bundle: Bundle) -> str | None:
+    """The bundle's generic-descriptor output name, if its model has one."""
+    return getattr(bundle, "descriptor_output", None) or None
+
+
+def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
+    """Threshold by number of examples: the bundle's own when it carries them."""
+    table = bundle.metrics.get("enrolment", {}) if isinstance(bundle.metrics, Mapping) else {}
+    own = table.get("thresholds", {}).get(space) if isinstance(table, Mapping) else None
+    if isinstance(own, Mapping) and own:
+        try:
+            return {int(k): float(v) for k, v in own.items()}
+        except (TypeError, ValueError):
+            pass
+    return dict(DEFAULT_THRESHOLDS[space])
+
+
+def threshold_for(table: Mapping[int, float], examples: int) -> float:
+    """The threshold for a landmark learned from ``examples`` photos (interpolated)."""
+    ks = sorted(table)
+    xs = np.array(ks, dtype=np.float64)
+    ys = np.array([table[k] for k in ks], dtype=np.float64)
+    return float(np.interp(max(1, examples), xs, ys))
+
+
+def make_prototypes(examples: np.ndarray, space: str,
+                    library: np.ndarray | None = None) -> np.ndarray:
+    """Prototype rows from example vectors, expanded towards the catalogue when given."""
+    rows = enrol.prototypes(examples)
+    n = EXPANSION_NEIGHBOURS[space]
+    if n and library is not None and library.shape[0] and library.shape[1] == rows.shape[1]:
+        rows = enrol.expand(rows, library, n)
+    return rows
+
+
+class CombinedMatcher:
+    """The bundle's landmarks and the learned ones, on the bundle threshold's scale.
+
+    Quacks like :class:`~photolm.matching.Matcher` (``match``, ``threshold``,
+    ``landmarks``), so the scan and re-matching treat it alike.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        learned: Sequence[Learned],
+        prototypes: Mapping[str, np.ndarray],
+        *,
+        space: str,
+        top_k: int = 5,
+    ) -> None:
+        self.base = Matcher.from_bundle(bundle, top_k=max(top_k, 1))
+        self.threshold = self.base.threshold
+        self.space = space
+        shipped_ids = [lm.id for lm in bundle.landmarks]
+        position = {lid: i for i, lid in enumerate(shipped_ids)}
+        extra = [item.landmark for item in learned
+                 if not item.shipped and item.id not in position]
+        self.landmarks: tuple[Landmark, ...] = tuple(bundle.landmarks) + tuple(extra)
+        for lm in extra:
+            position[lm.id] = len(position)
+        table = thresholds(bundle, space)
+        rows: list[np.ndarray] = []
+        owners: list[int] = []
+        shifts: list[float] = []
+        self.columns: list[int] = []  # learned column -> landmark position
+        for item in learned:
+            protos = prototypes.get(item.id)
+            if protos is None or item.id not in position:
+                continue
+            col = len(self.columns)
+            self.columns.append(position[item.id])
+            rows.append(np.asarray(protos, dtype=np.float32))
+            owners.extend([col] * len(protos))
+            shifts.append(self.threshold - threshold_for(table, len(item.examples)))
+        self.prototypes = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
+        self.owner = np.asarray(owners, dtype=np.int64)
+        self.shift = np.asarray(shifts, dtype=np.float32)
+        self.top_k = max(1, min(top_k, len(self.landmarks)))
+
+    @property
+    def has_learned(self) -> bool:
+        return bool(self.columns)
+
+    def vectors(self, embeddings: np.ndarray, descriptors: np.ndarray | None) -> np.ndarray:
+        """The vectors learned prototypes compare with, in this matcher's space."""
+        if self.space == FUSED:
+            if descriptors is None:
+                raise ValueError("fused matching needs the photos' descriptors")
+            return enrol.fused(descriptors, embeddings)
+        return enrol.unit(embeddings)
+
+    def landmark_scores(self, embeddings: np.ndarray,
+                        descriptors: np.ndarray | None = None) -> np.ndarray:
+        """(N, L) scores on the bundle's scale; learned landmarks shifted onto it."""
+        base = self.base.landmark_scores(embeddings)
+        n = base.shape[0]
+        scores = np.full((n, len(self.landmarks)), -np.inf, dtype=np.float32)
+        scores[:, : base.shape[1]] = base
+        if self.columns:
+            learned = enrol.landmark_scores(self.vectors(embeddings, descriptors),
+                                            self.prototypes, self.owner, len(self.columns))
+            learned += self.shift[None, :]
+            for col, pos in enumerate(self.columns):
+                np.maximum(scores[:, pos], learned[:, col], out=scores[:, pos])
+        return scores
+
+    def match(self, embeddings: np.ndarray,
+              descriptors: np.ndarray | None = None) -> list[Match]:
+        scores = self.landmark_scores(embeddings, descriptors)
+        k = self.top_k
+        if k < scores.shape[1]:
+            top_idx = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top_idx = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+        out: list[Match] = []
+        for row, idx in zip(scores, top_idx, strict=True):
+            ordered = idx[np.argsort(-row[idx], kind="stable")]
+            top = tuple(Candidate(self.landmarks[i].id, self.landmarks[i].name, float(row[i]))
+                        for i in ordered if np.isfinite(row[i]))
+            best = top[0] if top and top[0].score >= self.threshold else None
+            out.append(Match(best, top))
+        return out
