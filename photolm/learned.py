@@ -168,24 +168,37 @@ class CombinedMatcher:
             return enrol.fused(descriptors, embeddings)
         return enrol.unit(embeddings)
 
-    def landmark_scores(self, embeddings: np.ndarray,
-                        descriptors: np.ndarray | None = None) -> np.ndarray:
-        """(N, L) scores on the bundle's scale; learned landmarks shifted onto it."""
+    def landmark_scores(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None,
+                        has_descriptor: np.ndarray | None = None) -> np.ndarray:
+        """(N, L) scores on the bundle's scale; learned landmarks shifted onto it.
+
+        In the fused space, photos without a stored descriptor (``has_descriptor`` False, or
+        no ``descriptors`` at all) are scored against the bundle's landmarks only.
+        """
         base = self.base.landmark_scores(embeddings)
         n = base.shape[0]
         scores = np.full((n, len(self.landmarks)), -np.inf, dtype=np.float32)
         scores[:, : base.shape[1]] = base
-        if self.columns:
-            learned = enrol.landmark_scores(self.vectors(embeddings, descriptors),
-                                            self.prototypes, self.owner, len(self.columns))
+        usable = np.ones(n, dtype=bool)
+        if self.space == FUSED:
+            usable = (np.zeros(n, dtype=bool) if descriptors is None else
+                      np.ones(n, dtype=bool) if has_descriptor is None else
+                      np.asarray(has_descriptor, dtype=bool))
+        if self.columns and usable.any():
+            learned = np.full((n, len(self.columns)), -np.inf, dtype=np.float32)
+            rows = np.flatnonzero(usable)
+            learned[rows] = enrol.landmark_scores(
+                self.vectors(embeddings[rows], None if descriptors is None
+                             else descriptors[rows]),
+                self.prototypes, self.owner, len(self.columns))
             learned += self.shift[None, :]
             for col, pos in enumerate(self.columns):
                 np.maximum(scores[:, pos], learned[:, col], out=scores[:, pos])
         return scores
 
-    def match(self, embeddings: np.ndarray,
-              descriptors: np.ndarray | None = None) -> list[Match]:
-        scores = self.landmark_scores(embeddings, descriptors)
+    def match(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None,
+              has_descriptor: np.ndarray | None = None) -> list[Match]:
+        scores = self.landmark_scores(embeddings, descriptors, has_descriptor)
         k = self.top_k
         if k < scores.shape[1]:
             top_idx = np.argpartition(-scores, k - 1, axis=1)[:, :k]

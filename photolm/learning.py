@@ -1,0 +1,369 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``learn`` / ``unlearn`` end to end: examples -> prototypes -> every photo re-matched.
+
+Vectors come from the catalogue whenever the photo was scanned with this model, so
+learning from catalogued photos decodes nothing; other example photos are decoded once.
+Right after a change every catalogued photo embedded by the bundle's model is re-matched
+from its stored vectors, a page of 20,000 at a time, and only photos whose verdict changed
+are written. Library code: nothing here prints; progress goes through a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from photolm import enrol
+from photolm.bundle import Bundle, Landmark
+from photolm.errors import PhotolmError
+from photolm.learned import (
+    EXPANSION_NEIGHBOURS,
+    FUSED,
+    CombinedMatcher,
+    Learned,
+    descriptor_output,
+    learned_id,
+    space_of,
+)
+from photolm.names import normalise
+
+if TYPE_CHECKING:
+    from photolm.catalog import Catalog
+    from photolm.runtime import Device
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# (paths) -> ({path: (embedding, descriptor or None)}, {path: problem})
+EmbedFn = Callable[[Sequence[str]], tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
+                                          dict[str, str]]]
+
+
+class LearnError(PhotolmError):
+    """Nothing usable to learn from, or nothing to unlearn."""
+
+
+@dataclass
+class RematchResult:
+    photos: int = 0
+    changed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class LearnResult:
+    landmark: Landmark
+    new: bool
+    shipped: bool
+    examples: int
+    added: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    rematch: RematchResult = field(default_factory=RematchResult)
+    photos: int = 0
+
+
+def model_key(bundle: Bundle, space: str | None = None) -> str:
+    """What learned prototypes are keyed to: the ONNX model and the vector space."""
+    return f"{bundle.model_id}:{space or space_of(bundle)}"
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def onnx_embed_fn(bundle: Bundle, device: Device = "auto") -> EmbedFn:
+    """Decode and embed photos with the bundle's model (only for photos not catalogued)."""
+
+    def embed(paths: Sequence[str]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
+                                             dict[str, str]]:
+        from photolm.errors import ImageError
+        from photolm.images import load_for_model
+        from photolm.runtime import OnnxEmbedder
+
+        out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        problems: dict[str, str] = {}
+        arrays: list[tuple[str, np.ndarray]] = []
+        for path in paths:
+            try:
+                arrays.append((path, load_for_model(path, bundle.preprocess)))
+            except ImageError as exc:
+                problems[path] = str(exc)
+            except OSError as exc:
+                problems[path] = exc.strerror or str(exc)
+        if not arrays:
+            return out, problems
+        batch = np.stack([a for _, a in arrays])
+        session = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                               output_name=bundle.output_name, device=device)
+        emb = session.embed(batch)
+        desc: np.ndarray | None = None
+        name = descriptor_output(bundle)
+        if name:
+            desc = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                                output_name=name, device=device).embed(batch)
+        for i, (path, _) in enumerate(arrays):
+            out[path] = (emb[i], None if desc is None else desc[i])
+        return out, problems
+
+    return embed
+
+
+def example_vectors(cat: Catalog, bundle: Bundle, paths: Sequence[str], space: str,
+                    embed: EmbedFn | None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Each example's vector in ``space``: stored when scanned with this model, else made."""
+    stored = cat.photo_vectors(paths, bundle.model_id)
+    vectors: dict[str, np.ndarray] = {}
+    need: list[str] = []
+    for p in paths:
+        got = stored.get(p)
+        if got is None or (space == FUSED and got[1] is None):
+            need.append(p)
+        else:
+            vectors[p] = _in_space(got[0], got[1], space)
+    problems: dict[str, str] = {}
+    if need:
+        if embed is None:
+            problems.update({p: "not scanned with this model" for p in need})
+        else:
+            made, problems = embed(need)
+            for p, (emb, desc) in made.items():
+                vectors[p] = _in_space(emb, desc, space)
+    return vectors, problems
+
+
+def _in_space(emb: np.ndarray, desc: np.ndarray | None, space: str) -> np.ndarray:
+    if space == FUSED:
+        return enrol.fused(desc, emb)[0]
+    return enrol.unit(emb[None, :])[0]
+
+
+def _expanded(cat: Catalog, bundle: Bundle, space: str,
+              rows_by_id: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Query expansion against the whole catalogue, streamed page by page."""
+    n = EXPANSION_NEIGHBOURS[space]
+    if n == 0 or not rows_by_id:
+        return rows_by_id
+    ids = list(rows_by_id)
+    rows = np.concatenate([rows_by_id[i] for i in ids])
+    best_sim = np.full((rows.shape[0], 0), -np.inf, dtype=np.float32)
+    best_vec = np.zeros((rows.shape[0], 0, rows.shape[1]), dtype=np.float32)
+    for page in cat.rematch_pages(bundle.model_id, with_descriptors=space == FUSED):
+        lib = _page_vectors(page, space)
+        if lib is None or lib.shape[1] != rows.shape[1]:
+            continue
+        sims = rows @ lib.T
+        k = min(n, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        cand_sim = np.concatenate([best_sim, np.take_along_axis(sims, top, axis=1)], axis=1)
+        cand_vec = np.concatenate([best_vec, lib[top]], axis=1)
+        keep = np.argsort(-cand_sim, axis=1)[:, :n]
+        best_sim = np.take_along_axis(cand_sim, keep, axis=1)
+        best_vec = np.take_along_axis(cand_vec, keep[:, :, None], axis=1)
+    if best_sim.shape[1] == 0:
+        return rows_by_id
+    weights = np.maximum(best_sim, 0.0)
+    expanded = enrol.unit(rows + np.einsum("pn,pnd->pd", weights, best_vec))
+    out: dict[str, np.ndarray] = {}
+    start = 0
+    for i in ids:
+        count = rows_by_id[i].shape[0]
+        out[i] = np.concatenate([rows_by_id[i], expanded[start:start + count]])
+        start += count
+    return out
+
+
+def _page_vectors(page: Any, space: str) -> np.ndarray | None:
+    if space == FUSED:
+        if page.descriptors is None:
+            return None
+        return enrol.fused(page.descriptors, page.embeddings)
+    return enrol.unit(page.embeddings)
+
+
+def make_prototypes(cat: Catalog, bundle: Bundle, items: Sequence[Learned],
+                    embed: EmbedFn | None, space: str | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Prototypes of ``items`` for this bundle's model, from their example photos."""
+    space = space or space_of(bundle)
+    paths = sorted({p for item in items for p in item.examples})
+    vectors, problems = example_vectors(cat, bundle, paths, space, embed)
+    base: dict[str, np.ndarray] = {}
+    for item in items:
+        rows = [vectors[p] for p in item.examples if p in vectors]
+        if rows:
+            base[item.id] = enrol.prototypes(np.stack(rows))
+    return _expanded(cat, bundle, space, base), problems
+
+
+def build_matcher(cat: Catalog, bundle: Bundle, *, embed: EmbedFn | None = None,
+                  top_k: int = 5) -> CombinedMatcher:
+    """The bundle's landmarks plus the learned ones. Learned landmarks without prototypes
+    for this model (a new network) get them re-made from their examples and stored, when
+    the catalogue is open for writing."""
+    space = space_of(bundle)
+    key = model_key(bundle, space)
+    learned = cat.learned()
+    protos = cat.learned_prototypes(key) if learned else {}
+    missing = [item for item in learned if item.id not in protos and item.examples]
+    if missing and cat.writable:
+        remade, _ = make_prototypes(cat, bundle, missing, embed, space)
+        if remade:
+            cat.store_prototypes(remade, key)
+            protos.update(remade)
+    return CombinedMatcher(bundle, learned, protos, space=space, top_k=top_k)
+
+
+# --------------------------------------------------------------------------- re-matching
+
+
+def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
+            progress: Progress = _silent) -> RematchResult:
+    """Re-decide every photo embedded by the bundle's model from its stored vectors."""
+    import json
+
+    from photolm.catalog import MatchUpdate
+    from photolm.geo import gps_evidence
+
+    start = time.perf_counter()
+    result = RematchResult()
+    placed = {lm.id: lm for lm in matcher.landmarks
+              if lm.latitude is not None and lm.longitude is not None}
+    total = cat.count_embedded(bundle.model_id)
+    progress("re-matching", 0, total)
+    for page in cat.rematch_pages(bundle.model_id, with_descriptors=matcher.space == FUSED):
+        matches = matcher.match(page.embeddings, page.descriptors, page.has_descriptor)
+        updates = []
+        for i, match in enumerate(matches):
+            geo = gps_evidence(page.latitude[i], page.longitude[i], match.top, placed,
+                               threshold=matcher.threshold)
+            best = geo.match
+            topk = [c.to_json() for c in match.top]
+            old_id, old_score, old_topk = page.current[i]
+            same = (old_id == (best.landmark_id if best else None)
+                    and (best is None or (old_score is not None
+                         and abs(old_score - best.score) < 1e-4))
+                    and json.loads(old_topk or "[]") == json.loads(json.dumps(topk)))
+            if same:
+                continue
+            updates.append(MatchUpdate(
+                page.paths[i], bundle.bundle_id,
+                best.landmark_id if best else None, best.name if best else None,
+                best.score if best else None, topk,
+                gps=geo if geo.verdict is not None else None))
+        result.changed += cat.update_matches(updates) if updates else 0
+        result.photos += len(page.paths)
+        progress("re-matching", result.photos, total)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# --------------------------------------------------------------------------- learn / unlearn
+
+
+def find_landmark(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Learned | None:
+    """The learned or shipped landmark ``name`` names exactly (name or alias, any case)."""
+    want = normalise(name)
+    for item in learned:
+        if want in {normalise(n) for n in (item.landmark.name, *item.landmark.aliases)}:
+            return item
+    for lm in bundle.landmarks:
+        if want in {normalise(n) for n in (lm.name, *lm.aliases)}:
+            return Learned(lm, True, ())
+    return None
+
+
+def collect_photos(sources: Iterable[Path]) -> tuple[list[str], dict[str, str]]:
+    """Photo files among ``sources`` (folders walked), absolute, in order; and problems."""
+    from photolm.discovery import Found, walk_photos
+
+    found: list[str] = []
+    problems: dict[str, str] = {}
+    for item in walk_photos([Path(s).expanduser() for s in sources]):
+        if isinstance(item, Found):
+            path = str(item.path.absolute())
+            if path not in found:
+                found.append(path)
+        else:
+            problems[str(item.path)] = item.message
+    return found, problems
+
+
+def learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path], *,
+          aliases: Sequence[str] = (), city: str | None = None, country: str | None = None,
+          latitude: float | None = None, longitude: float | None = None,
+          embed: EmbedFn | None = None, progress: Progress = _silent) -> LearnResult:
+    """Enrol ``name`` from example photos (or add examples to a landmark already known)."""
+    from photolm.catalog import normalise_path
+
+    paths, problems = collect_photos(sources)
+    paths = [normalise_path(p) for p in paths]
+    if not paths:
+        detail = f" ({next(iter(problems.values()))})" if problems else ""
+        raise LearnError(f"No photos found in {', '.join(str(s) for s in sources)}{detail}; "
+                         "give photo files or folders of photos.")
+    learned = cat.learned()
+    existing = find_landmark(name, bundle, learned)
+    if existing is None:
+        lm = Landmark(id=learned_id(name, {i.id for i in learned}), name=name.strip(),
+                      aliases=tuple(dict.fromkeys(a.strip() for a in aliases if a.strip())),
+                      city=city, country=country, latitude=latitude, longitude=longitude)
+        item = Learned(lm, False, ())
+    else:
+        lm = existing.landmark
+        if not existing.shipped:  # a learned landmark takes new details; a shipped one not
+            lm = replace(lm, aliases=tuple(dict.fromkeys((*lm.aliases, *aliases))),
+                         city=city or lm.city, country=country or lm.country,
+                         latitude=lm.latitude if latitude is None else latitude,
+                         longitude=lm.longitude if longitude is None else longitude)
+        item = replace(existing, landmark=lm)
+    before = set(item.examples)
+    progress("reading examples", 0, len(paths))
+    space = space_of(bundle)
+    vectors, bad = example_vectors(cat, bundle, paths, space, embed)
+    problems.update(bad)
+    usable = [p for p in paths if p in vectors]
+    progress("reading examples", len(paths), len(paths))
+    if not usable:
+        first = next(iter(bad.items()), ("", "unreadable"))
+        raise LearnError(f"None of the example photos could be read ({first[0]}: {first[1]}).")
+    item = replace(item, examples=tuple(dict.fromkeys((*item.examples, *usable))))
+    protos, more = make_prototypes(cat, bundle, [item], embed, space)
+    problems.update(more)
+    if item.id not in protos:
+        raise LearnError(f"No example photo of {name} could be read.")
+    cat.save_learned(item, protos, model_key(bundle, space))
+    matcher = build_matcher(cat, bundle, embed=embed)
+    summary = rematch(cat, bundle, matcher, progress)
+    return LearnResult(lm, existing is None, item.shipped, len(item.examples),
+                       len(set(item.examples) - before), problems, summary,
+                       cat.landmark_counts().get(lm.id, 0))
+
+
+def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = None,
+            progress: Progress = _silent) -> tuple[Learned, RematchResult, int]:
+    """Forget a learned landmark (or the examples added to a shipped one) and re-match.
+
+    Returns the landmark, the re-match summary and how many photos a person confirmed or
+    corrected as it (those answers stay as they are).
+    """
+    learned = cat.learned()
+    want = normalise(name)
+    item = next((i for i in learned
+                 if want in {normalise(n) for n in (i.landmark.name, *i.landmark.aliases)}
+                 or i.id == name), None)
+    if item is None:
+        known = ", ".join(sorted(i.landmark.name for i in learned)) or "none yet"
+        raise LearnError(f"No learned landmark is called {name!r} (learned: {known}).")
+    cat.delete_learned(item.id)
+    matcher = build_matcher(cat, bundle, embed=embed)
+    summary = rematch(cat, bundle, matcher, progress)
+    if not item.shipped:
+        summary.changed += cat.clear_model_landmark(item.id)
+    kept = cat.review_count(item.id)
+    return item, summary, kept
