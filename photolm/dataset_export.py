@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from photolm.bundle import Landmark
 from photolm.errors import PhotolmError
@@ -130,3 +131,29 @@ def _unique_name(source: Path, taken: set[str]) -> str:
         name = f"{digest}-{name}"
     taken.add(name)
     return name
+
+
+def dataset_items(cat: Any, *, include_shipped: bool = False) -> list[tuple[Landmark, str]]:
+    """``(landmark, photo)`` for what a person confirmed, corrected and enrolled.
+
+    Learned landmarks always (their example photos and the photos confirmed or corrected
+    as them); the bundle's landmarks only with ``include_shipped`` (the photos you confirmed
+    or corrected as one, and examples you added to one). Photos only the model named are
+    never exported: a training set must not learn the model's own mistakes.
+    """
+    by_id = {lm.id: lm for lm in cat.landmarks()}
+    learned = cat.learned()
+    for item in learned:
+        by_id.setdefault(item.id, item.landmark)
+    new_ids = {item.id for item in learned if not item.shipped}
+    items: list[tuple[Landmark, str]] = []
+    for item in learned:
+        if item.shipped and not include_shipped:
+            continue
+        items.extend((by_id[item.id], p) for p in item.examples)
+    for path, _review, lid in cat.reviewed_photos():
+        lm = by_id.get(lid)
+        if lm is None or (lid not in new_ids and not include_shipped):
+            continue
+        items.append((lm, path))
+    return items

@@ -27,24 +27,30 @@ from photolm.bundle import Bundle, Landmark
 from photolm.matching import Candidate, Match, Matcher
 
 LEARNED_PREFIX = "learned:"
-# The space learned prototypes live in: the fused descriptor + embedding when the bundle
-# has a descriptor, else the fine-tuned embedding alone.
+# The space learned prototypes live in. With a bundle descriptor: the descriptor fused with
+# the fine-tuned embedding where thresholds were measured for that network (best, see
+# MEASURED_THRESHOLDS), else the descriptor alone with the threshold the exporter calibrated
+# for it. Without one: the fine-tuned embedding.
 FUSED = "fused"
+DESCRIPTOR = "descriptor"
 EMBEDDING = "embedding"
 
-# Thresholds by number of example photos, for the default model's network (EfficientNet-
-# Lite0), each tagging at most 0.75 % of calibration distractors with 16 landmarks learned
-# at once (scripts/eval_enrolment.py, calibration half of ../shared/data/distractors only;
-# made non-decreasing in k). A bundle may carry its own in manifest
-# metrics["enrolment"]["thresholds"][space].
-DEFAULT_THRESHOLDS: dict[str, dict[int, float]] = {
-    FUSED: {1: 0.555, 2: 0.575, 3: 0.575, 5: 0.591, 8: 0.601},
-    EMBEDDING: {1: 0.497, 2: 0.516, 3: 0.537, 5: 0.569, 8: 0.597},
+# Thresholds by number of example photos, measured for one network (the sha256 of its
+# model.onnx): each tags at most 0.75 % of calibration distractors with 16 landmarks
+# learned at once (scripts/eval_enrolment.py, calibration half of
+# ../shared/data/distractors only; made non-decreasing in k). A bundle may carry its own in
+# manifest metrics["enrolment"]["thresholds"][space]; any other network uses the bundle's
+# own threshold for every k.
+MEASURED_THRESHOLDS: dict[str, dict[str, dict[int, float]]] = {
+    # photolm/models/default as of 2026-12-01 (EfficientNet-Lite0, 512-d fine-tuned)
+    "8b34a1e653cc73b8ec250dd60ebafce2bb64935d78f35687e32767ee351270bd": {
+        EMBEDDING: {1: 0.497, 2: 0.516, 3: 0.537, 5: 0.569, 8: 0.597},
+    },
 }
 # Query expansion (fused space only): each prototype also gets a copy pulled towards its
 # closest catalogue photos (measured: k=1 +5 points right above the threshold at the same
 # false positives; on the fine-tuned embedding alone it lost 7 points at k=5).
-EXPANSION_NEIGHBOURS = {FUSED: 3, EMBEDDING: 0}
+EXPANSION_NEIGHBOURS = {FUSED: 3, DESCRIPTOR: 3, EMBEDDING: 0}
 
 
 @dataclass(frozen=True)
@@ -73,16 +79,17 @@ def learned_id(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str
 
 def space_of(bundle: Bundle) -> str:
     """Which vectors learned landmarks use with this bundle."""
-    return FUSED if descriptor_output(bundle) else EMBEDDING
+    if getattr(bundle, "descriptor", None) is None:
+        return EMBEDDING
+    return FUSED if _own_table(bundle, FUSED) else DESCRIPTOR
 
 
-def descriptor_output(bundle: Bundle) -> str | None:
-    """The bundle's generic-descriptor output name, if its model has one."""
-    return getattr(bundle, "descriptor_output", None) or None
+def uses_descriptor(space: str) -> bool:
+    return space in (FUSED, DESCRIPTOR)
 
 
-def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
-    """Threshold by number of examples: the bundle's own when it carries them."""
+def _own_table(bundle: Bundle, space: str) -> dict[int, float] | None:
+    """Thresholds by example count for ``space``: the bundle's manifest, else measured here."""
     table = bundle.metrics.get("enrolment", {}) if isinstance(bundle.metrics, Mapping) else {}
     own = table.get("thresholds", {}).get(space) if isinstance(table, Mapping) else None
     if isinstance(own, Mapping) and own:
@@ -90,7 +97,20 @@ def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
             return {int(k): float(v) for k, v in own.items()}
         except (TypeError, ValueError):
             pass
-    return dict(DEFAULT_THRESHOLDS[space])
+    measured = MEASURED_THRESHOLDS.get(bundle.model_id, {}).get(space)
+    return dict(measured) if measured else None
+
+
+def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
+    """Threshold by number of examples; without a table, the bundle's calibrated number
+    (its descriptor threshold for the descriptor, else its threshold) for every count."""
+    own = _own_table(bundle, space)
+    if own:
+        return own
+    descriptor = getattr(bundle, "descriptor", None)
+    if space == DESCRIPTOR and descriptor is not None:
+        return {1: float(descriptor.threshold)}
+    return {1: bundle.threshold}
 
 
 def threshold_for(table: Mapping[int, float], examples: int) -> float:
@@ -109,6 +129,18 @@ def make_prototypes(examples: np.ndarray, space: str,
     if n and library is not None and library.shape[0] and library.shape[1] == rows.shape[1]:
         rows = enrol.expand(rows, library, n)
     return rows
+
+
+def vectors_in(space: str, embeddings: np.ndarray, descriptors: np.ndarray | None
+               ) -> np.ndarray:
+    """Photos' vectors in ``space`` (stored rows are unit: float16 keeps |v| = 1 ± 1e-3)."""
+    if uses_descriptor(space) and descriptors is None:
+        raise ValueError(f"matching in the {space} space needs the photos' descriptors")
+    if space == FUSED:
+        return enrol.fused(descriptors, embeddings)
+    if space == DESCRIPTOR:
+        return np.asarray(descriptors, dtype=np.float32)
+    return np.asarray(embeddings, dtype=np.float32)
 
 
 class CombinedMatcher:
@@ -162,11 +194,39 @@ class CombinedMatcher:
 
     def vectors(self, embeddings: np.ndarray, descriptors: np.ndarray | None) -> np.ndarray:
         """The vectors learned prototypes compare with, in this matcher's space."""
-        if self.space == FUSED:
-            if descriptors is None:
-                raise ValueError("fused matching needs the photos' descriptors")
-            return enrol.fused(descriptors, embeddings)
-        return enrol.unit(embeddings)
+        return vectors_in(self.space, embeddings, descriptors)
+
+    def scores_for(self, ids: set[str], embeddings: np.ndarray,
+                   descriptors: np.ndarray | None = None,
+                   has_descriptor: np.ndarray | None = None) -> np.ndarray:
+        """(N, len) learned scores (shifted) of just the learned landmarks ``ids``: what a
+        re-match after learning one landmark needs, without scoring all the others."""
+        cols = [c for c, pos in enumerate(self.columns) if self.landmarks[pos].id in ids]
+        n = embeddings.shape[0]
+        out = np.full((n, len(cols)), -np.inf, dtype=np.float32)
+        if not cols:
+            return out
+        usable = self._usable(n, descriptors, has_descriptor)
+        if not usable.any():
+            return out
+        keep = np.isin(self.owner, cols)
+        owner = np.searchsorted(np.asarray(cols), self.owner[keep])
+        rows = np.flatnonzero(usable) if not usable.all() else slice(None)
+        vec = self.vectors(embeddings[rows], None if descriptors is None else descriptors[rows])
+        out[rows] = enrol.landmark_scores(vec, self.prototypes[keep], owner, len(cols))
+        out[rows] += self.shift[cols][None, :]
+        return out
+
+    def _usable(self, n: int, descriptors: np.ndarray | None,
+                has_descriptor: np.ndarray | None) -> np.ndarray:
+        """Rows that can be scored against learned prototypes (fused: with a descriptor)."""
+        if not uses_descriptor(self.space):
+            return np.ones(n, dtype=bool)
+        if descriptors is None:
+            return np.zeros(n, dtype=bool)
+        if has_descriptor is None:
+            return np.ones(n, dtype=bool)
+        return np.asarray(has_descriptor, dtype=bool)
 
     def landmark_scores(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None,
                         has_descriptor: np.ndarray | None = None) -> np.ndarray:
@@ -179,11 +239,7 @@ class CombinedMatcher:
         n = base.shape[0]
         scores = np.full((n, len(self.landmarks)), -np.inf, dtype=np.float32)
         scores[:, : base.shape[1]] = base
-        usable = np.ones(n, dtype=bool)
-        if self.space == FUSED:
-            usable = (np.zeros(n, dtype=bool) if descriptors is None else
-                      np.ones(n, dtype=bool) if has_descriptor is None else
-                      np.asarray(has_descriptor, dtype=bool))
+        usable = self._usable(n, descriptors, has_descriptor)
         if self.columns and usable.any():
             learned = np.full((n, len(self.columns)), -np.inf, dtype=np.float32)
             rows = np.flatnonzero(usable)

@@ -22,13 +22,14 @@ from photolm import enrol
 from photolm.bundle import Bundle, Landmark
 from photolm.errors import PhotolmError
 from photolm.learned import (
+    EMBEDDING,
     EXPANSION_NEIGHBOURS,
-    FUSED,
     CombinedMatcher,
     Learned,
-    descriptor_output,
     learned_id,
     space_of,
+    uses_descriptor,
+    vectors_in,
 )
 from photolm.names import normalise
 
@@ -78,37 +79,44 @@ def _silent(stage: str, done: int, total: int) -> None:
 
 
 def onnx_embed_fn(bundle: Bundle, device: Device = "auto") -> EmbedFn:
-    """Decode and embed photos with the bundle's model (only for photos not catalogued)."""
+    """Decode and embed photos with the bundle's model (only for photos not catalogued);
+    the session is made on first use."""
+    state: dict[str, Any] = {}
+
+    def embed(paths: Sequence[str]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
+                                             dict[str, str]]:
+        if "session" not in state:
+            from photolm.runtime import OnnxEmbedder
+
+            state["session"] = OnnxEmbedder.for_bundle(bundle, device=device)
+        return embed_fn(state["session"], bundle)(paths)
+
+    return embed
+
+
+def embed_fn(embedder: Any, bundle: Bundle) -> EmbedFn:
+    """An :data:`EmbedFn` over an embedder already running (the scan's)."""
 
     def embed(paths: Sequence[str]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
                                              dict[str, str]]:
         from photolm.errors import ImageError
         from photolm.images import load_for_model
-        from photolm.runtime import OnnxEmbedder
+        from photolm.runtime import embed_all
 
         out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         problems: dict[str, str] = {}
-        arrays: list[tuple[str, np.ndarray]] = []
         for path in paths:
             try:
-                arrays.append((path, load_for_model(path, bundle.preprocess)))
+                batch = load_for_model(path, bundle.preprocess)[None]
             except ImageError as exc:
                 problems[path] = str(exc)
+                continue
             except OSError as exc:
                 problems[path] = exc.strerror or str(exc)
-        if not arrays:
-            return out, problems
-        batch = np.stack([a for _, a in arrays])
-        session = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                               output_name=bundle.output_name, device=device)
-        emb = session.embed(batch)
-        desc: np.ndarray | None = None
-        name = descriptor_output(bundle)
-        if name:
-            desc = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                                output_name=name, device=device).embed(batch)
-        for i, (path, _) in enumerate(arrays):
-            out[path] = (emb[i], None if desc is None else desc[i])
+                continue
+            both = embed_all(embedder, batch)
+            out[path] = (both.embedding[0],
+                         None if both.descriptor is None else both.descriptor[0])
         return out, problems
 
     return embed
@@ -122,7 +130,7 @@ def example_vectors(cat: Catalog, bundle: Bundle, paths: Sequence[str], space: s
     need: list[str] = []
     for p in paths:
         got = stored.get(p)
-        if got is None or (space == FUSED and got[1] is None):
+        if got is None or (uses_descriptor(space) and got[1] is None):
             need.append(p)
         else:
             vectors[p] = _in_space(got[0], got[1], space)
@@ -138,9 +146,8 @@ def example_vectors(cat: Catalog, bundle: Bundle, paths: Sequence[str], space: s
 
 
 def _in_space(emb: np.ndarray, desc: np.ndarray | None, space: str) -> np.ndarray:
-    if space == FUSED:
-        return enrol.fused(desc, emb)[0]
-    return enrol.unit(emb[None, :])[0]
+    return vectors_in(space, enrol.unit(emb[None, :]),
+                      None if desc is None else enrol.unit(desc[None, :]))[0]
 
 
 def _expanded(cat: Catalog, bundle: Bundle, space: str,
@@ -153,7 +160,7 @@ def _expanded(cat: Catalog, bundle: Bundle, space: str,
     rows = np.concatenate([rows_by_id[i] for i in ids])
     best_sim = np.full((rows.shape[0], 0), -np.inf, dtype=np.float32)
     best_vec = np.zeros((rows.shape[0], 0, rows.shape[1]), dtype=np.float32)
-    for page in cat.rematch_pages(bundle.model_id, with_descriptors=space == FUSED):
+    for page in cat.vector_pages(bundle.model_id, with_descriptors=uses_descriptor(space)):
         lib = _page_vectors(page, space)
         if lib is None or lib.shape[1] != rows.shape[1]:
             continue
@@ -179,11 +186,13 @@ def _expanded(cat: Catalog, bundle: Bundle, space: str,
 
 
 def _page_vectors(page: Any, space: str) -> np.ndarray | None:
-    if space == FUSED:
-        if page.descriptors is None:
-            return None
-        return enrol.fused(page.descriptors, page.embeddings)
-    return enrol.unit(page.embeddings)
+    """A page's vectors in ``space``; rows without a descriptor are left out (None: all)."""
+    if not uses_descriptor(space):
+        return page.embeddings
+    if page.descriptors is None:
+        return None
+    keep = page.has_descriptor
+    return vectors_in(space, page.embeddings[keep], page.descriptors[keep])
 
 
 def make_prototypes(cat: Catalog, bundle: Bundle, items: Sequence[Learned],
@@ -223,12 +232,19 @@ def build_matcher(cat: Catalog, bundle: Bundle, *, embed: EmbedFn | None = None,
 
 
 def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
-            progress: Progress = _silent) -> RematchResult:
-    """Re-decide every photo embedded by the bundle's model from its stored vectors."""
-    import json
+            progress: Progress = _silent, *, affected: set[str] | None = None
+            ) -> RematchResult:
+    """Re-decide photos embedded by the bundle's model from their stored vectors.
 
-    from photolm.catalog import MatchUpdate
-    from photolm.geo import gps_evidence
+    ``affected``: the landmark ids that changed (learned, unlearned). Only photos whose
+    verdict they can change are re-decided then: those showing one of them now, and those
+    scoring within reach of the threshold for one of them (GPS may accept a candidate a
+    little below it). Scoring those columns is one matrix product per page of 20,000, so
+    100,000 photos take seconds; a photo whose top-k list would only gain a candidate far
+    below the threshold keeps its list. ``None``: every photo is re-decided, and written
+    when its verdict or list changed.
+    """
+    from photolm.geo import NEAR_SCORE_MARGIN
 
     start = time.perf_counter()
     result = RematchResult()
@@ -236,31 +252,55 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
               if lm.latitude is not None and lm.longitude is not None}
     total = cat.count_embedded(bundle.model_id)
     progress("re-matching", 0, total)
-    for page in cat.rematch_pages(bundle.model_id, with_descriptors=matcher.space == FUSED):
-        matches = matcher.match(page.embeddings, page.descriptors, page.has_descriptor)
-        updates = []
-        for i, match in enumerate(matches):
-            geo = gps_evidence(page.latitude[i], page.longitude[i], match.top, placed,
-                               threshold=matcher.threshold)
-            best = geo.match
-            topk = [c.to_json() for c in match.top]
-            old_id, old_score, old_topk = page.current[i]
-            same = (old_id == (best.landmark_id if best else None)
-                    and (best is None or (old_score is not None
-                         and abs(old_score - best.score) < 1e-4))
-                    and json.loads(old_topk or "[]") == json.loads(json.dumps(topk)))
-            if same:
-                continue
-            updates.append(MatchUpdate(
-                page.paths[i], bundle.bundle_id,
-                best.landmark_id if best else None, best.name if best else None,
-                best.score if best else None, topk,
-                gps=geo if geo.verdict is not None else None))
-        result.changed += cat.update_matches(updates) if updates else 0
-        result.photos += len(page.paths)
+    for page in cat.vector_pages(bundle.model_id,
+                                 with_descriptors=uses_descriptor(matcher.space)):
+        rows = np.arange(page.ids.size)
+        if affected is not None:
+            near = matcher.threshold - NEAR_SCORE_MARGIN
+            reach = (matcher.scores_for(affected, page.embeddings, page.descriptors,
+                                        page.has_descriptor) >= near).any(axis=1)
+            showing = np.fromiter((lid in affected for lid in page.landmark_ids), dtype=bool,
+                                  count=page.ids.size)
+            rows = np.flatnonzero(reach | showing)
+        if rows.size:
+            result.changed += _redecide(cat, bundle, matcher, page, rows, placed,
+                                        only_changed=affected is None)
+        result.photos += page.ids.size
         progress("re-matching", result.photos, total)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
+              rows: np.ndarray, placed: dict[str, Landmark], *, only_changed: bool) -> int:
+    """Match ``rows`` of a page, weigh GPS, write the verdicts (those that changed)."""
+    from photolm.catalog import MatchUpdate
+    from photolm.catalog.records import topk_json
+    from photolm.geo import gps_evidence
+
+    details = {r.id: r for r in cat.rematch_rows(page.ids[rows].tolist())}
+    desc = None if page.descriptors is None else page.descriptors[rows]
+    mask = None if page.has_descriptor is None else page.has_descriptor[rows]
+    matches = matcher.match(page.embeddings[rows], desc, mask)
+    updates = []
+    for photo_id, match in zip(page.ids[rows].tolist(), matches, strict=True):
+        row = details.get(photo_id)
+        if row is None:
+            continue
+        geo = gps_evidence(row.latitude, row.longitude, match.top, placed,
+                           threshold=matcher.threshold)
+        best = geo.match
+        topk = [c.to_json() for c in match.top]
+        if only_changed and row.landmark_id == (best.landmark_id if best else None) and (
+                best is None or (row.score is not None and abs(row.score - best.score) < 1e-6)
+        ) and row.topk == topk_json(topk):
+            continue
+        updates.append(MatchUpdate(
+            row.path, bundle.bundle_id,
+            best.landmark_id if best else None, best.name if best else None,
+            best.score if best else None, topk,
+            gps=geo if geo.verdict is not None else None))
+    return cat.update_matches(updates) if updates else 0
 
 
 # --------------------------------------------------------------------------- learn / unlearn
@@ -339,7 +379,7 @@ def learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path], *,
         raise LearnError(f"No example photo of {name} could be read.")
     cat.save_learned(item, protos, model_key(bundle, space))
     matcher = build_matcher(cat, bundle, embed=embed)
-    summary = rematch(cat, bundle, matcher, progress)
+    summary = rematch(cat, bundle, matcher, progress, affected={item.id})
     return LearnResult(lm, existing is None, item.shipped, len(item.examples),
                        len(set(item.examples) - before), problems, summary,
                        cat.landmark_counts().get(lm.id, 0))
@@ -362,8 +402,48 @@ def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = 
         raise LearnError(f"No learned landmark is called {name!r} (learned: {known}).")
     cat.delete_learned(item.id)
     matcher = build_matcher(cat, bundle, embed=embed)
-    summary = rematch(cat, bundle, matcher, progress)
+    summary = rematch(cat, bundle, matcher, progress, affected={item.id})
     if not item.shipped:
         summary.changed += cat.clear_model_landmark(item.id)
     kept = cat.review_count(item.id)
     return item, summary, kept
+
+
+# --------------------------------------------------------------------------- places
+
+
+@dataclass(frozen=True)
+class FoundPlace:
+    id: str
+    photos: tuple[str, ...]  # most central first
+    latitude: float | None
+    longitude: float | None
+
+    def to_json(self, examples: int = 4) -> dict[str, Any]:
+        return {"id": self.id, "size": len(self.photos), "photos": sorted(self.photos),
+                "examples": list(self.photos[:examples]), "latitude": self.latitude,
+                "longitude": self.longitude}
+
+
+def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[FoundPlace]:
+    """Photos no landmark claims, grouped into candidate places (biggest first)."""
+    from photolm import places
+
+    space = space_of(bundle)
+    pages = list(cat.vector_pages(bundle.model_id, with_descriptors=uses_descriptor(space),
+                                  unclaimed=True))
+    if not pages:
+        return []
+    if uses_descriptor(space) and not all(
+            page.has_descriptor is not None and page.has_descriptor.all() for page in pages):
+        space = EMBEDDING  # photos scanned before the bundle had a descriptor
+    rows = cat.rematch_rows(np.concatenate([page.ids for page in pages]).tolist())
+    paths = [r.path for r in rows]
+    vectors = np.concatenate([_page_vectors(page, space) for page in pages])
+    pos = np.array([(np.nan if r.latitude is None else r.latitude,
+                     np.nan if r.longitude is None else r.longitude) for r in rows],
+                   dtype=np.float64)
+    found = places.group_places(vectors, paths, positions=pos, cut=places.CUTS[space],
+                                min_photos=min_photos)
+    return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude)
+            for p in found]
