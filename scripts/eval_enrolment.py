@@ -113,9 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=REPO / "photolm" / "models" / "default")
     parser.add_argument("--descriptor-onnx", type=Path,
-                        help="ONNX file of the generic descriptor when the bundle has none")
+                        help="ONNX file of a generic descriptor when the bundle has none")
     parser.add_argument("--descriptor-output", default=None,
-                        help="ONNX output holding the generic descriptor")
+                        help="ONNX output holding the generic descriptor (default: the "
+                        "bundle's descriptor, when it has one)")
     parser.add_argument("--weight", type=float, default=enrol.EMBEDDING_WEIGHT,
                         help="weight of the fine-tuned embedding beside the descriptor")
     parser.add_argument("--draws", type=int, default=5)
@@ -133,9 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     emb = {name: embed_paths(s.paths, bundle.model_path, bundle.output_name, bundle.preprocess,
                              name) for name, s in sets.items()}
     desc: dict[str, np.ndarray | None] = {name: None for name in sets}
-    if args.descriptor_output or args.descriptor_onnx:
+    bundle_descriptor = getattr(bundle, "descriptor", None)
+    if args.descriptor_output or args.descriptor_onnx or bundle_descriptor is not None:
         onnx = args.descriptor_onnx or bundle.model_path
-        out = args.descriptor_output or "embeddings"
+        out = args.descriptor_output or (bundle_descriptor.output_name if bundle_descriptor
+                                         and not args.descriptor_onnx else "embeddings")
         desc = {name: embed_paths(s.paths, onnx, out, bundle.preprocess, name)
                 for name, s in sets.items()}
     vec = {name: fuse(desc[name], emb[name], args.weight) for name in sets}
@@ -149,15 +152,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def load_known() -> PhotoSet:
-    """The landmarks the default model was trained on: only for choosing the places cut."""
+    """The landmarks the default model was trained on: only for choosing the places cut.
+
+    Labelled by display name, so the Taj Mahal of four source folders is one landmark.
+    """
+    names_by_folder = known_classes()
     paths: list[str] = []
-    folders: list[str] = []
+    names: list[str] = []
     for root in ("wonders", "landmarks-extra"):
         for p in list_photos(DATA / root):
+            folder = str(p.parent.relative_to(DATA))
             paths.append(str(p))
-            folders.append(str(p.parent.relative_to(DATA)))
-    names, labels = np.unique(folders, return_inverse=True)
-    return PhotoSet(paths, labels, list(names))
+            names.append(names_by_folder[folder][0].casefold())
+    unique, labels = np.unique(names, return_inverse=True)
+    return PhotoSet(paths, labels, list(unique))
+
+
+def known_classes() -> dict[str, tuple[str, float, float]]:
+    """``root[/source]/folder`` -> (name, latitude, longitude) from the classes.csv files."""
+    import csv
+
+    out: dict[str, tuple[str, float, float]] = {}
+    for root in ("wonders", "landmarks-extra"):
+        with open(DATA / root / "classes.csv", newline="", encoding="utf-8") as handle:
+            for r in csv.DictReader(handle):
+                folder = f"{root}/{r['source']}/{r['folder']}" if r.get("source") else \
+                    f"{root}/{r['folder']}"
+                out[folder] = (r["name"], float(r["latitude"]), float(r["longitude"]))
+    return out
 
 
 def pairwise(groups: Sequence[Sequence[int]], labels: np.ndarray) -> tuple[float, float]:
@@ -187,16 +209,20 @@ def simulated_positions(labels: np.ndarray, coords: dict[int, tuple[float, float
 
 
 def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[str, object]:
-    """Choose the cut on known landmarks + people photos; report on unseen + distractors."""
+    """Choose the cut on known landmarks + the calibration half of the distractors (the
+    highest cut with pairwise precision >= 0.95); report on the unseen landmarks + the
+    held-out half, with and without (simulated) GPS, and how many people photos get
+    grouped at all."""
     from photolm import places
 
-    known, people = sets["known"], sets["people-negatives"]
+    known, distr = sets["known"], sets["distractors"]
+    cal, held = calibration_split(len(distr.paths))
     rng = np.random.default_rng(3)
-    # A library-like mix: 15 photos of each known landmark at most, beside the people photos.
+    # A library-like mix: 15 photos of each known landmark at most, beside the distractors.
     pick = np.concatenate([rng.permutation(np.flatnonzero(known.labels == lab))[:15]
                            for lab in np.unique(known.labels)])
-    tune_vec = np.concatenate([vec["known"][pick], vec["people-negatives"]])
-    tune_lab = np.concatenate([known.labels[pick], -1 - np.arange(len(people.paths))])
+    tune_vec = np.concatenate([vec["known"][pick], vec["distractors"][cal]])
+    tune_lab = np.concatenate([known.labels[pick], -1 - np.arange(cal.size)])
     tune_keys = [f"t{i:06d}" for i in range(tune_lab.size)]
     tune_pos = simulated_positions(tune_lab, known_coordinates(known), np.random.default_rng(5))
     chosen: dict[bool, float] = {}
@@ -206,20 +232,20 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[st
             groups = places.group_places(tune_vec, tune_keys, cut=float(cut),
                                          positions=tune_pos if gps else None)
             p, r = pairwise([g.members for g in groups], tune_lab)
-            rows.append((gps, float(cut), p, r))
+            rows.append((gps, round(float(cut), 2), p, r))
             if p >= 0.95:
-                chosen[gps] = float(cut)
+                chosen[gps] = round(float(cut), 2)
         chosen.setdefault(gps, places.DEFAULT_CUT)
-        print(f"places: cut chosen on known landmarks + people photos"
+        print(f"places: cut chosen on known landmarks + calibration distractors"
               f"{' (simulated GPS)' if gps else ''}: {chosen[gps]:.2f}", flush=True)
-    unseen, distr = sets["unseen"], sets["distractors"]
-    test_vec = np.concatenate([vec["unseen"], vec["distractors"]])
-    test_lab = np.concatenate([unseen.labels, -1 - np.arange(len(distr.paths))])
-    keys = unseen.paths + distr.paths
+    unseen = sets["unseen"]
+    test_vec = np.concatenate([vec["unseen"], vec["distractors"][held]])
+    test_lab = np.concatenate([unseen.labels, -1 - np.arange(held.size)])
+    keys = unseen.paths + [distr.paths[i] for i in held]
     coords = unseen_coordinates(unseen)
     out: dict[str, object] = {"cut": chosen, "tuning": rows}
     for gps in (False, True):
-        for label, cut in (("chosen cut", chosen[gps]), ("default cut", places.DEFAULT_CUT)):
+        for label, cut in (("chosen cut", chosen[gps]), ("shipped cut", places.DEFAULT_CUT)):
             pos = simulated_positions(test_lab, coords, np.random.default_rng(11)) if gps \
                 else None
             groups = places.group_places(test_vec, keys, positions=pos, cut=cut)
@@ -229,20 +255,19 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[st
             out[name] = {"precision": p, "recall": r, "f1": f1, "groups": len(groups)}
             print(f"places {name}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
                   f"({len(groups)} groups)", flush=True)
+    people = vec["people-negatives"]
+    grouped = places.group_places(people, sets["people-negatives"].paths,
+                                  cut=places.DEFAULT_CUT)
+    share = sum(g.size for g in grouped) / len(people)
+    out["people grouped"] = {"share": share, "groups": len(grouped)}
+    print(f"places: people photos alone at the shipped cut: {share:.1%} end up in "
+          f"{len(grouped)} group(s)", flush=True)
     return out
 
 
 def known_coordinates(known: PhotoSet) -> dict[int, tuple[float, float]]:
-    import csv
-
-    by_folder: dict[str, tuple[float, float]] = {}
-    for root in ("wonders", "landmarks-extra"):
-        with open(DATA / root / "classes.csv", newline="", encoding="utf-8") as handle:
-            for r in csv.DictReader(handle):
-                folder = f"{root}/{r['source']}/{r['folder']}" if r.get("source") else \
-                    f"{root}/{r['folder']}"
-                by_folder[folder] = (float(r["latitude"]), float(r["longitude"]))
-    return {i: by_folder[name] for i, name in enumerate(known.names)}
+    by_name = {name.casefold(): (lat, lon) for name, lat, lon in known_classes().values()}
+    return {i: by_name[name] for i, name in enumerate(known.names)}
 
 
 def unseen_coordinates(unseen: PhotoSet) -> dict[int, tuple[float, float]]:
