@@ -145,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, object] = {"enrolment": run_all(sets, vec, args.draws, args.method,
                                                        bundle.threshold, args.fpr)}
     if not args.no_places:
-        results["places"] = run_places(sets, vec)
+        space = "embedding" if desc["unseen"] is None else \
+            "descriptor" if args.weight == 0 else "fused"
+        results["places"] = run_places(sets, vec, space)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -208,7 +210,8 @@ def simulated_positions(labels: np.ndarray, coords: dict[int, tuple[float, float
     return pos
 
 
-def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[str, object]:
+def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
+               space: str) -> dict[str, object]:
     """Choose the cut on known landmarks + the calibration half of the distractors (the
     highest cut with pairwise precision >= 0.95); report on the unseen landmarks + the
     held-out half, with and without (simulated) GPS, and how many people photos get
@@ -245,7 +248,7 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[st
     coords = unseen_coordinates(unseen)
     out: dict[str, object] = {"cut": chosen, "tuning": rows}
     for gps in (False, True):
-        for label, cut in (("chosen cut", chosen[gps]), ("shipped cut", places.DEFAULT_CUT)):
+        for label, cut in (("chosen cut", chosen[gps]), ("shipped cut", places.CUTS[space])):
             pos = simulated_positions(test_lab, coords, np.random.default_rng(11)) if gps \
                 else None
             groups = places.group_places(test_vec, keys, positions=pos, cut=cut)
@@ -257,7 +260,7 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]) -> dict[st
                   f"({len(groups)} groups)", flush=True)
     people = vec["people-negatives"]
     grouped = places.group_places(people, sets["people-negatives"].paths,
-                                  cut=places.DEFAULT_CUT)
+                                  cut=places.CUTS[space])
     share = sum(g.size for g in grouped) / len(people)
     out["people grouped"] = {"share": share, "groups": len(grouped)}
     print(f"places: people photos alone at the shipped cut: {share:.1%} end up in "
