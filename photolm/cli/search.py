@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, err, out, print_json, reporting
+from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
 
 
 def search(
@@ -23,6 +23,11 @@ def search(
         int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many photos.",
                                  show_default=False)
     ] = None,
+    include_missing: Annotated[
+        bool, typer.Option("--include-missing",
+                           help="Also show photos whose files the last scan did not find "
+                           "(marked missing); `photolm prune` forgets them.")
+    ] = False,
 ) -> None:
     """Find photos by landmark name, best matches first.
 
@@ -44,29 +49,41 @@ def search(
                 err.print(f"No landmark matches {query!r}.{hint}")
                 raise typer.Exit(1)
             ids = list(dict.fromkeys(h.landmark_id for h in hits))
-            photos = cat.photos(landmark_ids=ids, limit=limit)
+            photos = cat.photos(landmark_ids=ids, limit=limit, include_missing=include_missing)
+            total = cat.count_photos(ids, include_missing=include_missing)
+            hidden = 0 if include_missing else cat.count_photos(ids) - total
         rows = [
             {"path": display(p.path), "landmark": p.effective_landmark_name,
              "score": p.effective_score, "landmark_id": p.effective_landmark_id,
-             "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason}
+             "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason,
+             "missing": p.missing}
             for p in photos
         ]
         if json_out:
             print_json(rows)
             return
         names = ", ".join(dict.fromkeys(h.name for h in hits))
-        if not rows:
-            err.print(f"No photos of {names} in the catalogue yet.")
-            return
-        from rich.table import Table
+        _render(rows, names, total, hidden)
 
-        table = Table(title=f"{len(rows)} photo(s) of {names}", title_justify="left")
-        table.add_column("score", justify="right")
-        table.add_column("landmark")
-        table.add_column("taken")
-        table.add_column("path", overflow="fold")
-        for r in rows:
-            score = "" if r["score"] is None else f"{r['score']:.2f}"
-            shown = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
-            table.add_row(score, shown, r["taken"] or "", r["path"])
-        out.print(table)
+
+def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> None:
+    """The table (or plain lines); its title says how many photos match in all, even when
+    ``--limit`` shows fewer, and a note says how many missing ones were left out."""
+    note = (f"{hidden} more whose files are missing: --include-missing shows them, "
+            "`photolm prune` forgets them." if hidden else None)
+    if not rows:
+        err.print(f"No photos of {names} in the catalogue yet.", markup=False)
+        if note:
+            err.print(note, markup=False)
+        return
+    shown = f"{len(rows)} of {total}" if total > len(rows) else f"{len(rows)}"
+    cells = []
+    for r in rows:
+        landmark = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
+        if r["missing"]:
+            landmark += " (file missing)"
+        score = "" if r["score"] is None else f"{r['score']:.2f}"
+        cells.append((score, landmark, r["taken"] or "", r["path"]))
+    print_rows(f"{shown} photo(s) of {names}",
+               [Column("score", justify="right"), Column("landmark"), Column("taken"),
+                Column("path", path=True)], cells, note=note)
