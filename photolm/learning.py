@@ -88,10 +88,23 @@ def onnx_embed_fn(bundle: Bundle, device: Device = "auto") -> EmbedFn:
         if "session" not in state:
             from photolm.runtime import OnnxEmbedder
 
-            state["session"] = OnnxEmbedder.for_bundle(bundle, device=device)
+            for_bundle = getattr(OnnxEmbedder, "for_bundle", None)
+            state["session"] = (for_bundle(bundle, device=device) if for_bundle else
+                                OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                                             output_name=bundle.output_name, device=device))
         return embed_fn(state["session"], bundle)(paths)
 
     return embed
+
+
+def embed_both(embedder: Any, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Embedding and (when the model has one) generic descriptor of a batch, one pass."""
+    try:
+        from photolm.runtime import embed_all
+    except ImportError:  # a runtime without descriptors
+        return embedder.embed(batch), None
+    both = embed_all(embedder, batch)
+    return both.embedding, both.descriptor
 
 
 def embed_fn(embedder: Any, bundle: Bundle) -> EmbedFn:
@@ -101,7 +114,6 @@ def embed_fn(embedder: Any, bundle: Bundle) -> EmbedFn:
                                              dict[str, str]]:
         from photolm.errors import ImageError
         from photolm.images import load_for_model
-        from photolm.runtime import embed_all
 
         out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         problems: dict[str, str] = {}
@@ -114,9 +126,8 @@ def embed_fn(embedder: Any, bundle: Bundle) -> EmbedFn:
             except OSError as exc:
                 problems[path] = exc.strerror or str(exc)
                 continue
-            both = embed_all(embedder, batch)
-            out[path] = (both.embedding[0],
-                         None if both.descriptor is None else both.descriptor[0])
+            emb, desc = embed_both(embedder, batch)
+            out[path] = (emb[0], None if desc is None else desc[0])
         return out, problems
 
     return embed
