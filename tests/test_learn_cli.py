@@ -78,6 +78,15 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
     assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
 
 
+def test_learn_from_a_photo_outside_the_catalogue_decodes_it(library: Path,
+                                                             tmp_path: Path) -> None:
+    outside = write_photo(tmp_path / "elsewhere" / "bridge.png", CYAN, fmt="PNG")
+    code, out, err = cli("learn", "Old Bridge", outside, "--json")
+    assert code == 0, err
+    assert json.loads(out)["photos"] == 3  # the catalogued cyan photos, found without it
+    assert "bridge.png" not in _listing()  # learning does not catalogue its examples
+
+
 def test_confirm_accepts_a_learned_name(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, err = cli("confirm", library / "trip" / "pink0.jpg", "--landmark",
