@@ -215,7 +215,7 @@ class CombinedMatcher:
         vec = self.vectors(embeddings[rows], None if descriptors is None else descriptors[rows])
         out[rows] = enrol.landmark_scores(vec, self.prototypes[keep], owner, len(cols))
         out[rows] += self.shift[cols][None, :]
-        return out
+        return np.minimum(out, 1.0)  # shifted, still read as a cosine: never above 1
 
     def _usable(self, n: int, descriptors: np.ndarray | None,
                 has_descriptor: np.ndarray | None) -> np.ndarray:
@@ -248,6 +248,7 @@ class CombinedMatcher:
                              else descriptors[rows]),
                 self.prototypes, self.owner, len(self.columns))
             learned += self.shift[None, :]
+            np.minimum(learned, 1.0, out=learned)
             for col, pos in enumerate(self.columns):
                 np.maximum(scores[:, pos], learned[:, col], out=scores[:, pos])
         return scores

@@ -65,6 +65,16 @@ def test_learn_names_every_alike_photo_and_search_finds_it(library: Path) -> Non
             [f"cyan{i}.jpg" for i in range(3)], query
 
 
+def test_learned_landmarks_are_tagged_with_their_place(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", "--city", "Heidelberg",
+               "--country", "Germany")[0] == 0
+    code, out, err = cli("tag", "--dry-run", "--json", library)
+    assert code == 0, err
+    (row,) = [r for r in json.loads(out) if Path(r["path"]).name == "cyan1.jpg"]
+    assert row["landmark"] == "Old Bridge"
+    assert any("Places|Germany|Heidelberg|Old Bridge" in line for line in row["plan"])
+
+
 def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, _ = cli("learn", "old bridge", library / "cyan1.jpg", "--json")
