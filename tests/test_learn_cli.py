@@ -70,7 +70,7 @@ def test_learned_landmarks_are_tagged_with_their_place(library: Path) -> None:
                "--country", "Germany")[0] == 0
     code, out, err = cli("tag", "--dry-run", "--json", library)
     assert code == 0, err
-    (row,) = [r for r in json.loads(out) if Path(r["path"]).name == "cyan1.jpg"]
+    (row,) = [r for r in json.loads(out)["photos"] if Path(r["path"]).name == "cyan1.jpg"]
     assert row["landmark"] == "Old Bridge"
     assert any("Places|Germany|Heidelberg|Old Bridge" in line for line in row["plan"])
 
