@@ -105,3 +105,19 @@ def test_places_never_join_photos_taken_far_apart() -> None:
     assert set(first[:3].tolist()) in groups and set(first[3:].tolist()) in groups
     paris = next(p for p in found if set(p.members) == set(first[:3].tolist()))
     assert paris.latitude == pytest.approx(48.8584) and paris.longitude == pytest.approx(2.2945)
+
+
+def test_places_photos_taken_close_together_need_to_look_only_half_as_alike() -> None:
+    # Two photos at cosine distance 0.4: apart at cut 0.3, together when 100 m apart.
+    a = np.array([1.0, 0.0], dtype=np.float32)
+    b = np.array([0.6, 0.8], dtype=np.float32)
+    vec = np.stack([a, a, b, b])
+    keys = ["a1", "a2", "b1", "b2"]
+    assert sorted(p.size for p in places.group_places(vec, keys, cut=0.3, min_photos=2)) == \
+        [2, 2]
+    near = np.array([[48.0, 11.0], [48.0, 11.0], [48.0009, 11.0], [48.0009, 11.0]])
+    together = places.group_places(vec, keys, positions=near, cut=0.3, min_photos=2)
+    assert [p.size for p in together] == [4]
+    far = np.array([[48.0, 11.0], [48.0, 11.0], [48.01, 11.0], [48.01, 11.0]])  # 1.1 km
+    assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cut=0.3,
+                                                      min_photos=2)) == [2, 2]

@@ -75,6 +75,18 @@ def test_learned_landmarks_are_tagged_with_their_place(library: Path) -> None:
     assert any("Places|Germany|Heidelberg|Old Bridge" in line for line in row["plan"])
 
 
+def test_gps_far_from_a_learned_landmark_rejects_it(library: Path) -> None:
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "near.jpg", CYAN, exif=gps_exif(49.4140, 8.7110))
+    write_photo(library / "gps" / "far.jpg", CYAN, exif=gps_exif(-33.8568, 151.2153))
+    assert cli("scan", library, "--quiet")[0] == 0
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", "--lat", "49.4136",
+               "--lon", "8.7101")[0] == 0
+    shown = _listing()
+    assert shown["near.jpg"] == "Old Bridge" and shown["far.jpg"] is None
+
+
 def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, _ = cli("learn", "old bridge", library / "cyan1.jpg", "--json")
