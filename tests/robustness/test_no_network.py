@@ -33,7 +33,10 @@ def _commands(photos: Path) -> list[list[str]]:
             ["info", "--json"], ["scan", str(photos), "--force"],
             ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
             ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
-            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"]]
+            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
+            ["learn", "Home Church", str(photos / "taj-mahal.jpg"), "--json"],
+            ["places", "--json"], ["export-dataset", str(photos.parent / "dataset")],
+            ["unlearn", "Home Church", "--json"], ["prune", "--dry-run", "--json"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:
