@@ -75,7 +75,7 @@ def embed_paths(paths: Sequence[str], onnx: Path, output: str, preprocess: objec
     key = hashlib.sha256("\n".join(paths).encode()).hexdigest()[:12]
     cache = CACHE / f"{tag}-{digest}-{output}-{key}.npy"
     if cache.is_file():
-        return np.load(cache)
+        return np.load(cache, allow_pickle=False)
     embedder = OnnxEmbedder(onnx, output_name=output, device="cpu")
     out: list[np.ndarray] = []
     batch: list[np.ndarray] = []
