@@ -125,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--method", action="append", help="enrolment variants to report")
     parser.add_argument("--no-places", action="store_true")
+    parser.add_argument("--calibrate-with-people", action="store_true",
+                        help="set thresholds on half of people-negatives too (report the rest)")
     args = parser.parse_args(argv)
 
     bundle = read_bundle(args.model)
@@ -143,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name, s in sets.items()}
     vec = {name: fuse(desc[name], emb[name], args.weight) for name in sets}
     results: dict[str, object] = {"enrolment": run_all(sets, vec, args.draws, args.method,
-                                                       bundle.threshold, args.fpr)}
+                                                       bundle.threshold, args.fpr,
+                                                       args.calibrate_with_people)}
     if not args.no_places:
         space = "embedding" if desc["unseen"] is None else \
             "descriptor" if args.weight == 0 else "fused"
@@ -317,7 +320,7 @@ def enrol_draw(vectors: np.ndarray, labels: np.ndarray, k: int, rng: np.random.G
 
 def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             methods: list[str] | None, shipped_threshold: float,
-            fpr: float = 0.0075) -> dict[str, object]:
+            fpr: float = 0.0075, with_people: bool = False) -> dict[str, object]:
     from photolm import enrol
 
     unseen = sets["unseen"]
@@ -325,6 +328,10 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
     cal_idx, held_idx = calibration_split(len(sets["distractors"].paths))
     negatives = {"cal": vec["distractors"][cal_idx], "distractors": vec["distractors"][held_idx],
                  "people": vec["people-negatives"]}
+    if with_people:  # calibrate on half the people photos too; report the other half
+        p_cal, p_held = calibration_split(len(sets["people-negatives"].paths))
+        negatives["cal"] = np.concatenate([negatives["cal"], vec["people-negatives"][p_cal]])
+        negatives["people"] = vec["people-negatives"][p_held]
     library = np.concatenate([vec["unseen"], vec["distractors"], vec["people-negatives"]])
     results: dict[str, object] = {}
     thresholds: dict[str, dict[int, float]] = {}
