@@ -15,7 +15,8 @@ def search(
     query: Annotated[
         str,
         typer.Argument(help='A landmark, alias, city or country: "Eiffel Tower", "colosseo", '
-                       '"Paris". Typos and accents are forgiven.', show_default=False),
+                       '"Paris", or in another language: "埃菲尔铁塔", "巴黎". Typos and '
+                       'accents are forgiven.', show_default=False),
     ],
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -36,17 +37,16 @@ def search(
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.names import LandmarkIndex
+        from photolm.names import LandmarkIndex, describe_matches, require_query
 
+        require_query(query)  # nothing to search for: a usage error (exit 2)
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             index = LandmarkIndex(cat.landmarks())
             hits = index.search(query)
             if not hits:
-                suggestions = index.suggest(query)
-                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
                 if json_out:
                     print_json([])
-                err.print(f"No landmark matches {query!r}.{hint}")
+                err.print(index.unknown(query), markup=False)
                 raise typer.Exit(1)
             ids = list(dict.fromkeys(h.landmark_id for h in hits))
             photos = cat.photos(landmark_ids=ids, limit=limit, include_missing=include_missing)
@@ -62,7 +62,7 @@ def search(
         if json_out:
             print_json(rows)
             return
-        names = ", ".join(dict.fromkeys(h.name for h in hits))
+        names = describe_matches(hits, first=(r["landmark_id"] for r in rows))
         _render(rows, names, total, hidden)
 
 

@@ -361,7 +361,7 @@ def test_confirm_refuses_bad_names_and_photos_without_a_landmark(
     scan(library)
     code, _, err = run("confirm", library / "eiffel.jpg", "--landmark", "xyzzy")
     assert code == 2
-    assert err.startswith("Error: No landmark of the model is called 'xyzzy'. Did you mean:")
+    assert err.startswith("Error: The model does not know 'xyzzy': no landmark")
     assert len(err.strip().splitlines()) == 1
     code, _, err = run("confirm", library / "eiffel.jpg", "--landmark", "Rome")
     assert code == 2 and "is a place, not a landmark" in err
