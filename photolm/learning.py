@@ -78,6 +78,18 @@ def _silent(stage: str, done: int, total: int) -> None:
 # --------------------------------------------------------------------------- vectors
 
 
+def session_for(bundle: Bundle, *, device: Device = "auto", threads: int | None = None) -> Any:
+    """An onnxruntime session over the bundle's model that also returns its descriptor, when
+    the bundle has one and this photolm's runtime knows descriptors."""
+    from photolm.runtime import OnnxEmbedder
+
+    for_bundle = getattr(OnnxEmbedder, "for_bundle", None)
+    if for_bundle is not None:
+        return for_bundle(bundle, device=device, threads=threads)
+    return OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                        output_name=bundle.output_name, device=device, threads=threads)
+
+
 def onnx_embed_fn(bundle: Bundle, device: Device = "auto") -> EmbedFn:
     """Decode and embed photos with the bundle's model (only for photos not catalogued);
     the session is made on first use."""
@@ -86,12 +98,7 @@ def onnx_embed_fn(bundle: Bundle, device: Device = "auto") -> EmbedFn:
     def embed(paths: Sequence[str]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
                                              dict[str, str]]:
         if "session" not in state:
-            from photolm.runtime import OnnxEmbedder
-
-            for_bundle = getattr(OnnxEmbedder, "for_bundle", None)
-            state["session"] = (for_bundle(bundle, device=device) if for_bundle else
-                                OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                                             output_name=bundle.output_name, device=device))
+            state["session"] = session_for(bundle, device=device)
         return embed_fn(state["session"], bundle)(paths)
 
     return embed
