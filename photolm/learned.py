@@ -46,6 +46,11 @@ MEASURED_THRESHOLDS: dict[str, dict[str, dict[int, float]]] = {
     "8b34a1e653cc73b8ec250dd60ebafce2bb64935d78f35687e32767ee351270bd": {
         EMBEDDING: {1: 0.497, 2: 0.516, 3: 0.537, 5: 0.569, 8: 0.597},
     },
+    # the same network with the 320-d generic descriptor as a second output (issue 13,
+    # branch model d32e53e); fused with the embedding, query expansion on
+    "2c116a7e430f59765c0f62397eff1efc9646f9707ccf28fb251c665d3c396320": {
+        FUSED: {1: 0.407, 2: 0.440, 3: 0.440, 5: 0.465, 8: 0.465},
+    },
 }
 # Query expansion (fused space only): each prototype also gets a copy pulled towards its
 # closest catalogue photos (measured: k=1 +5 points right above the threshold at the same
