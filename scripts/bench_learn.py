@@ -36,9 +36,13 @@ def build(cat_path: Path, bundle: object, photos: int, seed: int = 0,
     dim = protos.shape[1]
     place = rng.standard_normal(dim).astype(np.float32)
     place /= np.linalg.norm(place)
+    descriptor = getattr(bundle, "descriptor", None)
+    ddim = descriptor.dim if descriptor is not None else 0
+    dplace = rng.standard_normal(max(ddim, 1)).astype(np.float32)
     place_paths: list[str] = []
     with Catalog.open(cat_path, write=True) as cat:
         batch: list[ScanResult] = []
+        descs: list[tuple[str, str, np.ndarray]] = []
         for i in range(photos):
             kind = i % 3
             if i % place_every == 0:  # 50 photos of the new place per 100,000
@@ -54,6 +58,10 @@ def build(cat_path: Path, bundle: object, photos: int, seed: int = 0,
                 vec = rng.standard_normal(dim)
                 path = f"/photos/home/{i:07d}.jpg"
             vec = (vec / np.linalg.norm(vec)).astype(np.float32)
+            if ddim:  # the descriptor: the place's photos alike, the rest anything
+                dvec = dplace + rng.normal(0, 0.3 / np.sqrt(ddim), ddim) \
+                    if path.find("place") >= 0 else rng.standard_normal(ddim)
+                descs.append((path, bundle.model_id, dvec / np.linalg.norm(dvec)))  # type: ignore
             lat, lon = (48.1 + rng.normal(0, 0.05), 11.5 + rng.normal(0, 0.05)) \
                 if i % 2 else (None, None)
             batch.append(ScanResult(path=path, size=1000 + i, mtime_ns=i, latitude=lat,
@@ -61,9 +69,11 @@ def build(cat_path: Path, bundle: object, photos: int, seed: int = 0,
                                     model_id=bundle.model_id, embedding=vec))  # type: ignore
             if len(batch) == 5000:
                 cat.write_results(batch)
-                batch = []
+                cat.store_descriptors(descs)
+                batch, descs = [], []
                 print(f"built {i + 1}/{photos}", file=sys.stderr, flush=True)
         cat.write_results(batch)
+        cat.store_descriptors(descs)
     return place_paths
 
 
