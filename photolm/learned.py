@@ -148,6 +148,16 @@ def vectors_in(space: str, embeddings: np.ndarray, descriptors: np.ndarray | Non
     return np.asarray(embeddings, dtype=np.float32)
 
 
+def similarities(space: str, embeddings: np.ndarray, descriptors: np.ndarray | None,
+                 rows: np.ndarray) -> np.ndarray:
+    """``(N, P)`` cosines of photos' stored vectors with prototype ``rows`` of ``space``."""
+    if uses_descriptor(space) and descriptors is None:
+        raise ValueError(f"matching in the {space} space needs the photos' descriptors")
+    if space == FUSED:
+        return enrol.fused_similarities(descriptors, embeddings, rows)  # type: ignore[arg-type]
+    return (descriptors if space == DESCRIPTOR else embeddings) @ rows.T  # type: ignore[operator]
+
+
 class CombinedMatcher:
     """The bundle's landmarks and the learned ones, on the bundle threshold's scale.
 
@@ -197,10 +207,6 @@ class CombinedMatcher:
     def has_learned(self) -> bool:
         return bool(self.columns)
 
-    def vectors(self, embeddings: np.ndarray, descriptors: np.ndarray | None) -> np.ndarray:
-        """The vectors learned prototypes compare with, in this matcher's space."""
-        return vectors_in(self.space, embeddings, descriptors)
-
     def scores_for(self, ids: set[str], embeddings: np.ndarray,
                    descriptors: np.ndarray | None = None,
                    has_descriptor: np.ndarray | None = None) -> np.ndarray:
@@ -217,8 +223,10 @@ class CombinedMatcher:
         keep = np.isin(self.owner, cols)
         owner = np.searchsorted(np.asarray(cols), self.owner[keep])
         rows = np.flatnonzero(usable) if not usable.all() else slice(None)
-        vec = self.vectors(embeddings[rows], None if descriptors is None else descriptors[rows])
-        out[rows] = enrol.landmark_scores(vec, self.prototypes[keep], owner, len(cols))
+        sims = similarities(self.space, embeddings[rows],
+                            None if descriptors is None else descriptors[rows],
+                            self.prototypes[keep])
+        out[rows] = enrol.best_per_owner(sims, owner, len(cols))
         out[rows] += self.shift[cols][None, :]
         return np.minimum(out, 1.0)  # shifted, still read as a cosine: never above 1
 
@@ -248,10 +256,10 @@ class CombinedMatcher:
         if self.columns and usable.any():
             learned = np.full((n, len(self.columns)), -np.inf, dtype=np.float32)
             rows = np.flatnonzero(usable)
-            learned[rows] = enrol.landmark_scores(
-                self.vectors(embeddings[rows], None if descriptors is None
-                             else descriptors[rows]),
-                self.prototypes, self.owner, len(self.columns))
+            sims = similarities(self.space, embeddings[rows],
+                                None if descriptors is None else descriptors[rows],
+                                self.prototypes)
+            learned[rows] = enrol.best_per_owner(sims, self.owner, len(self.columns))
             learned += self.shift[None, :]
             np.minimum(learned, 1.0, out=learned)
             for col, pos in enumerate(self.columns):

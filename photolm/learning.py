@@ -27,6 +27,7 @@ from photolm.learned import (
     CombinedMatcher,
     Learned,
     learned_id,
+    similarities,
     space_of,
     uses_descriptor,
     vectors_in,
@@ -170,7 +171,8 @@ def _in_space(emb: np.ndarray, desc: np.ndarray | None, space: str) -> np.ndarra
 
 def _expanded(cat: Catalog, bundle: Bundle, space: str,
               rows_by_id: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Query expansion against the whole catalogue, streamed page by page."""
+    """Query expansion against the whole catalogue, streamed page by page: only the few
+    closest photos of each prototype are ever turned into vectors of ``space``."""
     n = EXPANSION_NEIGHBOURS[space]
     if n == 0 or not rows_by_id:
         return rows_by_id
@@ -179,17 +181,25 @@ def _expanded(cat: Catalog, bundle: Bundle, space: str,
     best_sim = np.full((rows.shape[0], 0), -np.inf, dtype=np.float32)
     best_vec = np.zeros((rows.shape[0], 0, rows.shape[1]), dtype=np.float32)
     for page in cat.vector_pages(bundle.model_id, with_descriptors=uses_descriptor(space)):
-        lib = _page_vectors(page, space)
-        if lib is None or lib.shape[1] != rows.shape[1]:
+        keep = slice(None)
+        if uses_descriptor(space):
+            if page.descriptors is None:
+                continue
+            keep = page.has_descriptor
+        emb = page.embeddings[keep]
+        desc = None if page.descriptors is None else page.descriptors[keep]
+        if emb.shape[0] == 0:
             continue
-        sims = rows @ lib.T
+        sims = similarities(space, emb, desc, rows).T  # (P, n_page)
         k = min(n, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        flat = top.ravel()
+        vecs = vectors_in(space, emb[flat], None if desc is None else desc[flat])
         cand_sim = np.concatenate([best_sim, np.take_along_axis(sims, top, axis=1)], axis=1)
-        cand_vec = np.concatenate([best_vec, lib[top]], axis=1)
-        keep = np.argsort(-cand_sim, axis=1)[:, :n]
-        best_sim = np.take_along_axis(cand_sim, keep, axis=1)
-        best_vec = np.take_along_axis(cand_vec, keep[:, :, None], axis=1)
+        cand_vec = np.concatenate([best_vec, vecs.reshape(top.shape[0], k, -1)], axis=1)
+        order = np.argsort(-cand_sim, axis=1)[:, :n]
+        best_sim = np.take_along_axis(cand_sim, order, axis=1)
+        best_vec = np.take_along_axis(cand_vec, order[:, :, None], axis=1)
     if best_sim.shape[1] == 0:
         return rows_by_id
     weights = np.maximum(best_sim, 0.0)

@@ -121,3 +121,12 @@ def test_places_photos_taken_close_together_need_to_look_only_half_as_alike() ->
     far = np.array([[48.0, 11.0], [48.0, 11.0], [48.01, 11.0], [48.01, 11.0]])  # 1.1 km
     assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cut=0.3,
                                                       min_photos=2)) == [2, 2]
+
+
+def test_fused_similarities_equal_the_cosine_of_fused_vectors() -> None:
+    rng = np.random.default_rng(4)
+    d = enrol.unit(rng.normal(size=(5, 3)))
+    e = enrol.unit(rng.normal(size=(5, 4)))
+    rows = enrol.fused(enrol.unit(rng.normal(size=(2, 3))), enrol.unit(rng.normal(size=(2, 4))))
+    np.testing.assert_allclose(enrol.fused_similarities(d, e, rows), enrol.fused(d, e) @ rows.T,
+                               atol=1e-6)
