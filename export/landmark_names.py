@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
-from photolm.bundle import Bundle, Landmark, read_bundle, write_bundle
+from photolm.bundle import Bundle, Landmark, read_bundle, rewrite_bundle
 from photolm.errors import PhotolmError
 
 DATA_FILE = Path(__file__).with_name("landmark_names.json")
@@ -99,7 +99,7 @@ def with_landmark_names(
 def refresh_bundle(path: Path, table_path: Path = DATA_FILE) -> Bundle:
     """Rewrite a bundle's landmark table from the names table, keeping everything else.
 
-    Goes through :func:`photolm.bundle.write_bundle`, so the manifest's checksums are
+    Goes through :func:`photolm.bundle.rewrite_bundle`, so the manifest's checksums are
     recomputed; the model file is copied unchanged (same ``model_id``: stored embeddings
     stay valid and a re-scan only re-matches).
     """
@@ -110,23 +110,8 @@ def refresh_bundle(path: Path, table_path: Path = DATA_FILE) -> Bundle:
         "file": table_path.name,
         "sha256": hashlib.sha256(table_path.read_bytes()).hexdigest(),
     }
-    return write_bundle(
-        bundle.path,
-        model_file=bundle.model_path,
-        landmarks=landmarks,
-        prototypes=bundle.prototypes,
-        prototype_landmark=bundle.prototype_landmark,
-        preprocess=bundle.preprocess,
-        threshold=bundle.threshold,
-        name=bundle.name,
-        input_name=bundle.input_name,
-        output_name=bundle.output_name,
-        precision=bundle.precision,
-        calibration=bundle.calibration,
-        metrics=bundle.metrics,
-        provenance=provenance,
-        overwrite=True,
-    )
+    # rewrite_bundle carries every other part over (the descriptor included).
+    return rewrite_bundle(bundle, bundle.path, landmarks=landmarks, provenance=provenance)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,13 +5,22 @@ A bundle is a folder::
 
     manifest.json     format + version, checksums, preprocessing, threshold, provenance
     model.onnx        image batch (N, 3, H, W) float32 -> L2-normalised embeddings (N, D)
+                      [and, optionally, a second output: generic descriptors (N, G)]
     prototypes.npz    ``vectors`` (P, D) float32 unit rows, ``landmark_index`` (P,) int32
+                      [optional: ``descriptor_vectors`` (Q, G), ``descriptor_landmark_index``]
     landmarks.json    one record per landmark: id, name, aliases, city, country, lat, lon
 
 Why a folder of plain files rather than one archive: the ONNX model can be memory-mapped by
 onnxruntime, the JSON is readable by people, and nothing in it needs pickle (``np.load`` runs
 with ``allow_pickle=False``). Both the producer (``export``) and the consumer (``photolm``) go
 through :func:`write_bundle` and :func:`read_bundle`, so the format cannot drift.
+
+The optional *descriptor* is a second output of the same ONNX graph: a generic place
+descriptor that was not fine-tuned on the shipped landmarks, so it keeps what the ImageNet
+backbone knows about places it never saw. The fine-tuned embedding names the shipped
+landmarks; the descriptor is what enrolment of a user's own places (``photolm learn``) and
+grouping of unnamed places compare. One network pass gives both. Bundles without one still
+read (``Bundle.descriptor`` is ``None``), and photolm versions that predate it ignore it.
 
 Every file is listed in the manifest with its sha256; reading verifies them all and refuses a
 file name that would step outside the bundle folder.
@@ -135,6 +144,28 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class Descriptor:
+    """The graph's optional second output: a generic, L2-normalised place descriptor.
+
+    ``threshold`` is the cosine similarity above which a photo matches a place enrolled from
+    a few example photos (calibrated by the exporter for a false-positive rate on non-landmark
+    photos); ``method`` says in words how the descriptor is made.
+    """
+
+    output_name: str
+    dim: int
+    threshold: float
+    method: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.output_name or self.dim <= 0:
+            raise BundleError("A bundle descriptor needs an output name and a positive size.")
+        if not -1.0 <= float(self.threshold) <= 1.0:  # also refuses NaN
+            raise BundleError(f"Descriptor threshold {self.threshold} is not a cosine "
+                              "similarity in [-1, 1].")
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A verified bundle, ready for the runtime. Build it with :func:`read_bundle`."""
 
@@ -156,6 +187,11 @@ class Bundle:
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    descriptor: Descriptor | None = None
+    # (Q, G) float32 unit rows + (Q,) int32 owners: the shipped landmarks in descriptor space,
+    # so a learned place and a shipped landmark can be compared in one space. Empty if none.
+    descriptor_prototypes: np.ndarray | None = None
+    descriptor_prototype_landmark: np.ndarray | None = None
 
     @property
     def short_id(self) -> str:
@@ -211,6 +247,9 @@ def write_bundle(
     metrics: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    descriptor: Descriptor | None = None,
+    descriptor_prototypes: np.ndarray | None = None,
+    descriptor_prototype_landmark: Sequence[int] | np.ndarray | None = None,
 ) -> Bundle:
     """Write a bundle folder atomically (staged beside ``out_dir``, then renamed into place).
 
@@ -237,6 +276,18 @@ def write_bundle(
         raise BundleError("Landmark ids must be unique.")
     if not (-1.0 <= float(threshold) <= 1.0) or math.isnan(float(threshold)):
         raise BundleError(f"Threshold {threshold} is not a cosine similarity in [-1, 1].")
+    tables: dict[str, np.ndarray] = {"vectors": vectors, "landmark_index": owners}
+    if descriptor is not None and descriptor_prototypes is not None:
+        dvec = _normalise_rows(np.asarray(descriptor_prototypes, dtype=np.float32))
+        downers = np.asarray(descriptor_prototype_landmark, dtype=np.int32)
+        if dvec.ndim != 2 or dvec.shape[1] != descriptor.dim or downers.shape != (len(dvec),):
+            raise BundleError("descriptor prototypes must be (Q, descriptor dim) with one "
+                              "landmark index per row.")
+        if downers.size and (downers.min() < 0 or downers.max() >= len(landmarks)):
+            raise BundleError("descriptor_prototype_landmark refers to a missing landmark.")
+        tables.update(descriptor_vectors=dvec, descriptor_landmark_index=downers)
+    elif descriptor_prototypes is not None:
+        raise BundleError("descriptor prototypes need a descriptor.")
     if out_dir.exists() and not overwrite:
         raise BundleError(f"{out_dir} already exists; pass overwrite=True to replace it.")
 
@@ -245,7 +296,7 @@ def write_bundle(
     try:
         shutil.copyfile(model_file, stage / MODEL_FILE)
         with open(stage / PROTOTYPES_FILE, "wb") as handle:
-            np.savez(handle, vectors=vectors, landmark_index=owners)
+            np.savez(handle, **tables)  # type: ignore[arg-type]
         (stage / LANDMARKS_FILE).write_text(
             json.dumps([lm.to_json() for lm in landmarks], ensure_ascii=False, indent=1),
             encoding="utf-8",
@@ -268,6 +319,7 @@ def write_bundle(
                 "output_name": output_name,
                 "embedding_dim": int(vectors.shape[1]),
                 "precision": precision,
+                **({"descriptor": asdict(descriptor)} if descriptor else {}),
             },
             "preprocess": {**asdict(preprocess), "mean": list(preprocess.mean),
                            "std": list(preprocess.std)},
@@ -358,6 +410,7 @@ def read_bundle(path: Path | str) -> Bundle:
         names = {key: str(model_meta.get(key, default)) for key, default in
                  (("input_name", "images"), ("output_name", "embeddings"),
                   ("precision", "fp32"))}
+        descriptor = _descriptor(model_meta.get("descriptor"))
         calibration = _calibration(manifest.get("calibration"))
         metrics, provenance = _mapping(manifest, "metrics"), _mapping(manifest, "provenance")
     except BundleError:
@@ -374,6 +427,10 @@ def read_bundle(path: Path | str) -> Bundle:
         with np.load(members["prototypes"], allow_pickle=False) as tables:
             vectors = np.asarray(tables["vectors"], dtype=np.float32)
             owners = np.asarray(tables["landmark_index"], dtype=np.int32)
+            dvec = downers = None
+            if descriptor is not None and "descriptor_vectors" in tables:
+                dvec = np.asarray(tables["descriptor_vectors"], dtype=np.float32)
+                downers = np.asarray(tables["descriptor_landmark_index"], dtype=np.int32)
     except (OSError, ValueError, KeyError) as exc:
         raise BundleError(f"Bundle {root}: cannot read {PROTOTYPES_FILE} ({exc}).") from None
     try:
@@ -394,6 +451,16 @@ def read_bundle(path: Path | str) -> Bundle:
     norms = np.linalg.norm(vectors, axis=1)
     if not np.all(np.abs(norms - 1.0) < _UNIT_TOLERANCE):
         raise BundleError(f"Bundle {root}: prototype vectors are not unit length.")
+    if dvec is not None and descriptor is not None:
+        if (dvec.ndim != 2 or dvec.shape[1] != descriptor.dim
+                or downers is None or downers.shape != (dvec.shape[0],)):
+            raise BundleError(f"Bundle {root}: descriptor prototype table shape {dvec.shape} "
+                              "is inconsistent.")
+        if downers.size and (downers.min() < 0 or downers.max() >= len(landmarks)):
+            raise BundleError(f"Bundle {root}: a descriptor prototype points at a landmark "
+                              "that does not exist.")
+        if not np.all(np.abs(np.linalg.norm(dvec, axis=1) - 1.0) < _UNIT_TOLERANCE):
+            raise BundleError(f"Bundle {root}: descriptor prototypes are not unit length.")
 
     return Bundle(
         path=root,
@@ -414,7 +481,45 @@ def read_bundle(path: Path | str) -> Bundle:
         metrics=metrics,
         provenance=provenance,
         created=str(manifest.get("created", "")),
+        descriptor=descriptor,
+        descriptor_prototypes=dvec,
+        descriptor_prototype_landmark=downers,
     )
+
+
+def rewrite_bundle(bundle: Bundle, out_dir: Path, **changes: Any) -> Bundle:
+    """Write ``bundle`` to ``out_dir`` (may be its own folder) with some ``write_bundle``
+    arguments changed, e.g. ``landmarks=`` or ``metrics=``; everything else, the descriptor
+    included, is carried over, so a tool that edits one table cannot drop another."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix=".rewrite-", dir=Path(out_dir).parent) as work:
+        model = Path(work) / MODEL_FILE
+        shutil.copyfile(bundle.model_path, model)  # out_dir may be the bundle's own folder
+        arguments: dict[str, Any] = {
+            "model_file": model, "landmarks": bundle.landmarks, "prototypes": bundle.prototypes,
+            "prototype_landmark": bundle.prototype_landmark, "preprocess": bundle.preprocess,
+            "threshold": bundle.threshold, "name": bundle.name, "input_name": bundle.input_name,
+            "output_name": bundle.output_name, "precision": bundle.precision,
+            "calibration": bundle.calibration, "metrics": bundle.metrics,
+            "provenance": bundle.provenance, "descriptor": bundle.descriptor,
+            "descriptor_prototypes": bundle.descriptor_prototypes,
+            "descriptor_prototype_landmark": (
+                None if bundle.descriptor_prototype_landmark is None
+                else np.asarray(bundle.descriptor_prototype_landmark)),
+        }
+        arguments.update(changes)
+        return write_bundle(Path(out_dir), overwrite=True, **arguments)
+
+
+def _descriptor(data: object) -> Descriptor | None:
+    """The descriptor record (absent in bundles made before it existed)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError(f"descriptor must be a table, not {type(data).__name__}")
+    return Descriptor(output_name=str(data["output_name"]), dim=int(data["dim"]),
+                      threshold=float(data["threshold"]), method=str(data.get("method", "")))
 
 
 def _calibration(data: object) -> Calibration | None:

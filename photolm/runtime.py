@@ -38,6 +38,35 @@ class Embedder(Protocol):
     def embed(self, batch: np.ndarray) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """Both outputs of one network pass: the fine-tuned embedding that names the shipped
+    landmarks, and the bundle's generic descriptor (``None`` when the bundle has none), which
+    is what enrolling a user's own places compares. Rows are unit length."""
+
+    embedding: np.ndarray  # (N, D) float32
+    descriptor: np.ndarray | None  # (N, G) float32, or None
+
+
+def embed_all(embedder: Embedder, batch: np.ndarray) -> Embeddings:
+    """Embedding and descriptor of a batch in one pass.
+
+    An embedder without ``embed_all`` (a test fake, a bundle made before descriptors) gives
+    ``descriptor=None``, so callers need one code path, not two.
+    """
+    both = getattr(embedder, "embed_all", None)
+    if both is not None:
+        return both(batch)  # type: ignore[no-any-return]
+    return Embeddings(embedder.embed(batch), None)
+
+
+def _unit_rows(out: Any) -> np.ndarray:
+    # The model normalises in-graph; renormalising here costs nothing and keeps fp16/int8
+    # models honest.
+    out = np.asarray(out, dtype=np.float32)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
 def import_onnxruntime() -> Any:
     """Import onnxruntime, or explain in one line how to install it."""
     try:
@@ -100,6 +129,7 @@ class OnnxEmbedder:
         *,
         input_name: str = "images",
         output_name: str = "embeddings",
+        descriptor_name: str | None = None,
         device: Device = "auto",
         threads: int | None = None,
         session_factory: Callable[..., Any] | None = None,
@@ -142,6 +172,17 @@ class OnnxEmbedder:
             )
         self.input_name = input_name
         self.output_name = output_name
+        self.descriptor_name = descriptor_name
+
+    @classmethod
+    def for_bundle(cls, bundle: Any, *, device: Device = "auto", threads: int | None = None,
+                   **kwargs: Any) -> OnnxEmbedder:
+        """A session over ``bundle``'s model with its input, output and descriptor names."""
+        descriptor = getattr(bundle, "descriptor", None)
+        return cls(bundle.model_path, input_name=bundle.input_name,
+                   output_name=bundle.output_name,
+                   descriptor_name=descriptor.output_name if descriptor else None,
+                   device=device, threads=threads, **kwargs)
 
     @property
     def provider(self) -> str:
@@ -149,9 +190,11 @@ class OnnxEmbedder:
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         """Embed a (N, 3, H, W) float32 batch; rows come back unit length."""
-        out = self._session.run([self.output_name], {self.input_name: batch})[0]
-        out = np.asarray(out, dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        # The model normalises in-graph; renormalising here costs nothing and keeps fp16/int8
-        # models honest.
-        return out / np.maximum(norms, 1e-12)
+        return _unit_rows(self._session.run([self.output_name], {self.input_name: batch})[0])
+
+    def embed_all(self, batch: np.ndarray) -> Embeddings:
+        """Embedding and (when the bundle has one) descriptor of a batch, in one pass."""
+        names = [self.output_name] + ([self.descriptor_name] if self.descriptor_name else [])
+        outputs = self._session.run(names, {self.input_name: batch})
+        return Embeddings(_unit_rows(outputs[0]),
+                          _unit_rows(outputs[1]) if self.descriptor_name else None)

@@ -5,7 +5,8 @@
 #
 #     scripts/build_default_model.sh            # from anywhere; runs in the repository root
 #
-# Stages: [trainer clean] -> trainer fit -> photolm-export -> timings and a results table.
+# Stages: [trainer clean] -> trainer fit -> photolm-export -> descriptor graft -> timings and
+# a results table.
 # Every parameter below can be overridden from the environment, e.g. a smoke test:
 #
 #     RUN=runs/smoke BUNDLE=runs/smoke/bundle EPOCHS=1 \
@@ -43,6 +44,8 @@ QUANTIZE=${QUANTIZE:-none}           # none | int8 | fp16; int8 is refused if to
 PROTOTYPES=${PROTOTYPES:-mean}       # mean | kmeans | head
 TARGET_FPR=${TARGET_FPR:-0.02}
 EXPORT_EXTRA=${EXPORT_EXTRA:-}       # more `photolm-export` options, word-split
+DESCRIPTOR=${DESCRIPTOR:-1}          # 1: graft the generic descriptor (export/descriptor.py)
+NEGATIVES=${NEGATIVES:-"$DISTRACTORS $DATA_ROOT/people-negatives"}  # its threshold's negatives
 
 # --- helpers --------------------------------------------------------------------------------
 TIMINGS="$RUN/TIMINGS.txt"
@@ -92,6 +95,13 @@ mkdir -p "$RUN"
     stage export "$PYTHON" -m export "$RUN/best.pt" --out "$BUNDLE" --overwrite \
         --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize "$QUANTIZE" \
         --prototypes "$PROTOTYPES" --report "$RUN/export.json" $EXPORT_EXTRA
+
+    # The generic place descriptor (second ONNX output) for enrolling places the model never
+    # saw: ImageNet stages grafted onto the frozen trunk, threshold set on non-landmark photos.
+    if [[ "$DESCRIPTOR" == 1 ]]; then
+        stage descr "$PYTHON" -m export.descriptor "$BUNDLE" --out "$BUNDLE" \
+            $(printf -- '--known %s ' $DATA) $(printf -- '--negatives %s ' $NEGATIVES)
+    fi
 }
 
 "$PYTHON" -m export.results "$BUNDLE" > "$RUN/RESULTS.md"

@@ -125,3 +125,57 @@ def test_model_choice_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     monkeypatch.setattr(bundle_mod, "default_bundle_path", lambda: tmp_path / "none")
     with pytest.raises(BundleError, match="no embedded default model"):
         resolve_bundle_path(None)
+
+
+def test_descriptor_round_trips_and_old_bundles_have_none(tmp_path: Path) -> None:
+    old = make_tiny_bundle(tmp_path / "old")
+    assert old.descriptor is None and old.descriptor_prototypes is None
+    new = make_tiny_bundle(tmp_path / "new", descriptor_threshold=0.42)
+    again = read_bundle(tmp_path / "new")
+    assert again.descriptor is not None
+    assert (again.descriptor.output_name, again.descriptor.dim) == ("descriptor", 8)
+    assert again.descriptor.threshold == pytest.approx(0.42)
+    assert again.descriptor_prototypes is not None
+    assert again.descriptor_prototypes.shape == (4, 8)
+    assert again.descriptor_prototype_landmark.tolist() == [0, 1, 2, 3]  # type: ignore[union-attr]
+    np.testing.assert_allclose(new.descriptor_prototypes, again.descriptor_prototypes)
+    manifest = json.loads((tmp_path / "new" / "manifest.json").read_text())
+    assert manifest["format_version"] == 1  # older photolm reads it and ignores the extra
+    assert manifest["model"]["descriptor"]["dim"] == 8
+
+
+def test_descriptor_tables_are_checked(tmp_path: Path) -> None:
+    from photolm.bundle import Descriptor
+
+    b = make_tiny_bundle(tmp_path / "b")
+    common = dict(model_file=b.model_path, landmarks=LANDMARKS, prototypes=b.prototypes,
+                  prototype_landmark=b.prototype_landmark, preprocess=PREPROCESS,
+                  threshold=0.5, name="x")
+    with pytest.raises(BundleError, match="descriptor prototypes must be"):
+        write_bundle(tmp_path / "c", **common,  # type: ignore[arg-type]
+                     descriptor=Descriptor("descriptor", 8, 0.5),
+                     descriptor_prototypes=np.ones((4, 5)),
+                     descriptor_prototype_landmark=[0, 1, 2, 3])
+    with pytest.raises(BundleError, match="not a cosine similarity"):
+        Descriptor("descriptor", 8, float("nan"))
+    good = make_tiny_bundle(tmp_path / "d", descriptor_threshold=0.5)
+    manifest_path = good.path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["model"]["descriptor"]["dim"] = 9
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="descriptor prototype table shape"):
+        read_bundle(good.path)
+
+
+def test_rewrite_changes_one_table_and_keeps_the_descriptor(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from photolm.bundle import rewrite_bundle
+
+    b = make_tiny_bundle(tmp_path / "b", descriptor_threshold=0.4)
+    renamed = tuple(replace(lm, city="Elsewhere") for lm in b.landmarks)
+    again = rewrite_bundle(b, tmp_path / "b", landmarks=renamed)  # in place
+    assert again.landmarks == renamed and again.model_id == b.model_id
+    assert again.descriptor == b.descriptor
+    np.testing.assert_array_equal(again.descriptor_prototypes, b.descriptor_prototypes)
+    np.testing.assert_array_equal(again.prototypes, b.prototypes)

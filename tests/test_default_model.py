@@ -103,3 +103,36 @@ def test_default_model_recognises_held_out_photos_through_scan(
     res = runner.invoke(app, ["search", "tour eiffel", "--json"])
     assert [Path(h["path"]).name for h in json.loads(res.stdout)] == [
         n for n, name in truth.items() if name == "Eiffel Tower" and rows[n]["landmark"] == name]
+
+
+def test_default_model_enrols_an_unseen_landmark_from_five_photos(bundle) -> None:  # type: ignore[no-untyped-def]
+    """The generic descriptor (second graph output) is what `learn` compares: five photos of a
+    landmark the model never saw must make its other photos match, and not the other one's.
+    (landmarks-unseen-dev is only measured, never trained or calibrated on.)"""
+    import numpy as np
+
+    from export.embedding import decoded_batches
+    from photolm.runtime import OnnxEmbedder, embed_all
+
+    assert bundle.descriptor is not None and bundle.descriptor.dim == 320
+    assert bundle.descriptor_prototypes.shape == (len(bundle.landmarks), 320)
+    root = DATA / "landmarks-unseen-dev"
+    if not root.is_dir():
+        pytest.skip(f"the shared photos are not beside the checkout ({DATA})")
+    groups = {name: sorted((root / name).glob("*.jpg"))[:10]
+              for name in ("vietnam_ha_long_bay", "vietnam_hoi_an")}
+    embedder = OnnxEmbedder.for_bundle(bundle, device="cpu")
+    vectors = {}
+    for name, paths in groups.items():
+        arrays = [a for _, items in decoded_batches([str(p) for p in paths], bundle.preprocess,
+                                                     batch_size=16) for a, _ in items]
+        vectors[name] = embed_all(embedder, np.stack(arrays)).descriptor
+    names = list(vectors)
+    protos = np.stack([vectors[n][:5].mean(0) for n in names])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    right = 0
+    for i, name in enumerate(names):
+        scores = vectors[name][5:] @ protos.T
+        right += int(((scores.argmax(1) == i) & (scores.max(1) >= bundle.descriptor.threshold)
+                      ).sum())
+    assert right >= 7, f"only {right}/10 unseen photos matched their enrolled landmark"

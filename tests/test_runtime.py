@@ -12,8 +12,8 @@ import pytest
 
 from photolm import runtime
 from photolm.errors import DeviceError, RuntimeMissingError
-from photolm.runtime import CPU, CUDA, OnnxEmbedder, choose_providers
-from tests.tinybundle import COLOURS, solid_input
+from photolm.runtime import CPU, CUDA, OnnxEmbedder, choose_providers, embed_all
+from tests.tinybundle import COLOURS, make_tiny_bundle, solid_input
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,33 @@ def test_missing_onnxruntime_prints_install_line(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(RuntimeMissingError, match=r"pip install 'photolm\[cpu\]'"):
         runtime.import_onnxruntime()
+
+
+def test_one_pass_gives_embedding_and_descriptor(tmp_path: Path) -> None:
+    bundle = make_tiny_bundle(tmp_path / "b", descriptor_threshold=0.5)
+    emb = OnnxEmbedder.for_bundle(bundle, device="cpu", threads=1)
+    batch = np.stack([solid_input(c) for c in COLOURS.values()])
+    both = embed_all(emb, batch)
+    assert both.embedding.shape == (4, 16) and both.descriptor is not None
+    assert both.descriptor.shape == (4, 8)
+    np.testing.assert_allclose(np.linalg.norm(both.descriptor, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(both.embedding, emb.embed(batch), atol=1e-6)
+    # the shipped landmarks' descriptor prototypes are what the graph gives for them
+    np.testing.assert_allclose(both.descriptor, bundle.descriptor_prototypes, atol=1e-5)
+
+
+def test_bundles_and_fakes_without_descriptor_give_none(tiny_bundle_dir: Path) -> None:
+    from photolm.bundle import read_bundle
+
+    batch = np.stack([solid_input(c) for c in COLOURS.values()])
+    real = OnnxEmbedder.for_bundle(read_bundle(tiny_bundle_dir), device="cpu", threads=1)
+    assert embed_all(real, batch).descriptor is None
+
+    class Fake:
+        provider = CPU
+
+        def embed(self, batch: np.ndarray) -> np.ndarray:
+            return np.ones((len(batch), 3), dtype=np.float32)
+
+    result = embed_all(Fake(), batch)
+    assert result.descriptor is None and result.embedding.shape == (4, 3)

@@ -17,10 +17,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from photolm.bundle import Bundle, Landmark, Preprocess, write_bundle
+from photolm.bundle import Bundle, Descriptor, Landmark, Preprocess, write_bundle
 
 SIZE = 32
 DIM = 16
+DESCRIPTOR_DIM = 8
 PREPROCESS = Preprocess(size=SIZE, resize=36, crop="center", interpolation="bilinear",
                         mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
@@ -42,10 +43,24 @@ LANDMARKS: tuple[Landmark, ...] = (
 )
 
 
-def build_onnx(path: Path, dim: int = DIM, seed: int = 0, opset: int = 17) -> Path:
-    """Write the tiny embedding graph: images (N,3,32,32) -> embeddings (N, dim), unit rows."""
+def build_onnx(path: Path, dim: int = DIM, seed: int = 0, opset: int = 17, *,
+               descriptor_dim: int | None = None) -> Path:
+    """Write the tiny embedding graph: images (N,3,32,32) -> embeddings (N, dim), unit rows
+    [and a second output, ``descriptor`` (N, descriptor_dim), another unit projection]."""
     rng = np.random.default_rng(seed)
     proj = rng.standard_normal((3 * 4 * 4, dim)).astype(np.float32)
+    extra_nodes, extra_out, extra_init = [], [], []
+    if descriptor_dim:
+        extra_nodes = [
+            helper.make_node("MatMul", ["flat", "dproj"], ["draw"]),
+            helper.make_node("ReduceL2", ["draw"], ["dnorm"], axes=[1], keepdims=1),
+            helper.make_node("Max", ["dnorm", "eps"], ["dsafe"]),
+            helper.make_node("Div", ["draw", "dsafe"], ["descriptor"]),
+        ]
+        extra_out = [helper.make_tensor_value_info("descriptor", TensorProto.FLOAT,
+                                                   ["batch", descriptor_dim])]
+        dproj = rng.standard_normal((3 * 4 * 4, descriptor_dim)).astype(np.float32)
+        extra_init = [numpy_helper.from_array(dproj, "dproj")]
     nodes = [
         helper.make_node("AveragePool", ["images"], ["pooled"], kernel_shape=[8, 8],
                          strides=[8, 8]),
@@ -54,15 +69,18 @@ def build_onnx(path: Path, dim: int = DIM, seed: int = 0, opset: int = 17) -> Pa
         helper.make_node("ReduceL2", ["raw"], ["norm"], axes=[1], keepdims=1),
         helper.make_node("Max", ["norm", "eps"], ["safe_norm"]),
         helper.make_node("Div", ["raw", "safe_norm"], ["embeddings"]),
+        *extra_nodes,
     ]
     graph = helper.make_graph(
         nodes,
         "photolm-tiny",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", dim])],
+        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", dim]),
+         *extra_out],
         initializer=[
             numpy_helper.from_array(proj, "proj"),
             numpy_helper.from_array(np.array(1e-12, dtype=np.float32), "eps"),
+            *extra_init,
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -86,16 +104,27 @@ def make_tiny_bundle(
     threshold: float = 0.9,
     seed: int = 0,
     name: str = "tiny-test-bundle",
+    descriptor_threshold: float | None = None,
 ) -> Bundle:
-    """Build and write the tiny bundle; prototypes come from onnxruntime itself."""
+    """Build and write the tiny bundle; prototypes come from onnxruntime itself. With
+    ``descriptor_threshold`` the graph also has a descriptor output, with prototypes."""
     import onnxruntime as ort
 
     out_dir = Path(out_dir)
     work = out_dir.parent / f".{out_dir.name}-model.onnx"
-    build_onnx(work, seed=seed)
+    with_descriptor = descriptor_threshold is not None
+    build_onnx(work, seed=seed, descriptor_dim=DESCRIPTOR_DIM if with_descriptor else None)
     session = ort.InferenceSession(str(work), providers=["CPUExecutionProvider"])
     batch = np.stack([solid_input(COLOURS[lm.id]) for lm in landmarks])
     vectors = session.run(["embeddings"], {"images": batch})[0]
+    extra: dict[str, object] = {}
+    if with_descriptor:
+        extra = {
+            "descriptor": Descriptor("descriptor", DESCRIPTOR_DIM, float(descriptor_threshold),
+                                     "a second random projection (tests)"),
+            "descriptor_prototypes": session.run(["descriptor"], {"images": batch})[0],
+            "descriptor_prototype_landmark": np.arange(len(landmarks)),
+        }
     bundle = write_bundle(
         out_dir,
         model_file=work,
@@ -107,6 +136,7 @@ def make_tiny_bundle(
         name=name,
         provenance={"source": "tests/tinybundle.py", "seed": seed},
         overwrite=True,
+        **extra,  # type: ignore[arg-type]
     )
     work.unlink()
     return bundle

@@ -11,8 +11,6 @@ previous checkpoint.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainer.atomic import atomic_write
 from trainer.config import TrainConfig
 from trainer.data import ClassInfo
 from trainer.errors import CheckpointError
@@ -83,18 +82,7 @@ def _timm_version() -> str:
 
 
 def atomic_save(payload: Mapping[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(dict(payload), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(Path(path), lambda handle: torch.save(dict(payload), handle))
 
 
 def read_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -178,7 +166,7 @@ def load_checkpoint(
     from trainer.model import build_model
 
     raw = read_checkpoint(path, map_location)
-    config = TrainConfig.from_dict(raw["config"], strict=False)
+    config = TrainConfig.from_saved(raw["config"])
     try:
         model = build_model(config, pretrained=False, exportable=exportable)
         model.load_state_dict(raw["model"])

@@ -22,8 +22,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from photolm.errors import PhotolmError
-from trainer.config import LOSS_NAMES, TrainConfig
+from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
+from trainer.options import config_options
 
 app = typer.Typer(
     name="trainer",
@@ -36,35 +36,27 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
-D = TrainConfig()  # defaults shown in the help texts
-F = TypeVar("F", bound=Callable[..., Any])
-
-DATA_PANEL = "Data"
-MODEL_PANEL = "Model"
-LOSS_PANEL = "Loss"
-OPT_PANEL = "Optimisation"
-AUG_PANEL = "Augmentation"
-RUN_PANEL = "Runtime"
+CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
-def _errors(func: F) -> F:
-    """Turn expected failures into one stderr line and the error's exit status."""
+def _errors(func: CommandT) -> CommandT:
+    """Expected failures become one stderr line and the error's exit status, as in photolm
+    (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
+    says "Interrupted:", not "Error:"."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PhotolmError as exc:
-            if os.environ.get("PHOTOLM_DEBUG"):
-                raise
-            from trainer.errors import TrainingInterrupted
+        from photolm.cli.output import DEBUG_ENV, reporting
+        from trainer.errors import TrainingInterrupted
 
-            prefix = "Interrupted" if isinstance(exc, TrainingInterrupted) else "Error"
-            typer.echo(f"{prefix}: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("Interrupted.", err=True)
-            raise typer.Exit(130) from None
+        with reporting():
+            try:
+                return func(*args, **kwargs)
+            except TrainingInterrupted as exc:
+                if os.environ.get(DEBUG_ENV):
+                    raise
+                typer.echo(f"Interrupted: {exc}", err=True)
+                raise typer.Exit(exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -197,8 +189,53 @@ class RichFitReporter:
         self._stop()
 
 
+FIT_OPTIONS = (
+    "seed", "file_list", "exclude_list",
+    "backbone", "pretrained", "pretrained_file", "image_size", "resize", "crop_pct",
+    "interpolation", "embedding_dim", "gem_p", "freeze_stages", "drop_rate", "drop_path_rate",
+    "loss", "margin", "scale", "subcenters", "dynamic_margins", "margin_min", "margin_max",
+    "ldam_max_margin", "label_smoothing",
+    "epochs", "batch_size", "optimizer", "lr", "backbone_lr_scale", "weight_decay", "momentum",
+    "warmup_epochs", "min_lr_ratio", "frozen_epochs", "grad_clip", "patience",
+    "crop_scale_min", "hflip", "vflip", "rot90", "color_jitter",
+    "device", "amp", "channels_last", "workers", "threads", "eval_batch_size",
+    "max_steps_per_epoch",
+)
+_DEFAULTS = TrainConfig()
+DEFAULT_SPLIT = (f"{round(100 * (1 - _DEFAULTS.val_ratio - _DEFAULTS.holdout_ratio))}/"
+                 f"{round(100 * _DEFAULTS.val_ratio)}"
+                 + (f"/{round(100 * _DEFAULTS.holdout_ratio)}" if _DEFAULTS.holdout_ratio
+                    else ""))
+
+
+def layered_values(cli: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
+    """TrainConfig values: the config file's (typed by the command's own options), then the
+    command line's on top. ``split`` and ``out`` are turned into their config fields."""
+    from trainer.config import load_config_file, parse_split
+    from trainer.options import typed_file_values
+
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        # Typed by `fit`'s options whichever command reads it: one file serves fit and tune.
+        fit_command = typer.main.get_command(app).commands["fit"]  # type: ignore[attr-defined]
+        values.update(typed_file_values(
+            load_config_file(config_file), {p.name: p for p in fit_command.params if p.name},
+            typer.Context(fit_command), source=f"config file {config_file}"))
+    values.update({k: v for k, v in cli.items() if v is not None})
+    if "split" in values:
+        values["val_ratio"], values["holdout_ratio"] = parse_split(str(values.pop("split")))
+    if "out_dir" in values:
+        values["out"] = str(values.pop("out_dir"))
+    if values.get("data"):
+        values["data"] = [str(p) for p in values["data"]]
+    else:
+        values.pop("data", None)
+    return values
+
+
 @app.command(no_args_is_help=True)
 @_errors
+@config_options(FIT_OPTIONS)
 def fit(
     data: list[Path] = typer.Argument(
         None, metavar="DATA", help="Dataset folders: root/<landmark>/*.jpg, "
@@ -212,176 +249,32 @@ def fit(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its "
                                 "last.pt (only runtime options such as --epochs may change)."),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    # data
-    split: str = typer.Option(None, help=f"train/val[/holdout] ratios, e.g. 80/20 or 72/18/10 "
-                              f"[default: {round(100 * (1 - D.val_ratio))}/"
-                              f"{round(100 * D.val_ratio)}]", show_default=False,
+    split: str = typer.Option(None, help="train/val[/holdout] ratios, e.g. 80/20 or 72/18/10 "
+                              f"[default: {DEFAULT_SPLIT}]", show_default=False,
                               rich_help_panel=DATA_PANEL),
-    seed: int = typer.Option(None, help=f"Seed of the split, shuffling and initialisation "
-                             f"[default: {D.seed}]", show_default=False,
-                             rich_help_panel=DATA_PANEL),
-    file_list: Path = typer.Option(None, help="Train only on the photos listed (one path per "
-                                   "line, e.g. kept.txt from trainer clean).", show_default=False,
-                                   rich_help_panel=DATA_PANEL),
-    exclude_list: Path = typer.Option(None, help="Leave out the photos listed (e.g. "
-                                      "outliers.txt from trainer clean).", show_default=False,
-                                      rich_help_panel=DATA_PANEL),
-    # model
-    backbone: str = typer.Option(None, help=f"Any timm architecture name [default: "
-                                 f"{D.backbone}]", show_default=False,
-                                 rich_help_panel=MODEL_PANEL),
-    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained", help="Start from "
-                                    "ImageNet weights (local only: the efficientnet-lite0 "
-                                    "package or --pretrained-file) [default: pretrained]",
-                                    show_default=False, rich_help_panel=MODEL_PANEL),
-    pretrained_file: Path = typer.Option(None, help="Local .pth/.safetensors weights for the "
-                                         "backbone.", show_default=False,
-                                         rich_help_panel=MODEL_PANEL),
-    image_size: int = typer.Option(None, help=f"Training crop in pixels (160 trains ~2.5x "
-                                   f"faster on CPU) [default: {D.image_size}]",
-                                   show_default=False, rich_help_panel=MODEL_PANEL),
-    resize: int = typer.Option(None, help="Shorter side before the evaluation centre crop "
-                               "[default: image size / 0.875]", show_default=False,
-                               rich_help_panel=MODEL_PANEL),
-    embedding_dim: int = typer.Option(None, help=f"Embedding size [default: "
-                                      f"{D.embedding_dim}]", show_default=False,
-                                      rich_help_panel=MODEL_PANEL),
-    freeze_stages: int = typer.Option(None, help=f"Keep the stem and the first N backbone "
-                                      f"stages frozen (faster on CPU) [default: "
-                                      f"{D.freeze_stages}]", show_default=False,
-                                      rich_help_panel=MODEL_PANEL),
-    drop_rate: float = typer.Option(None, help=f"Dropout before the neck [default: "
-                                    f"{D.drop_rate}]", show_default=False,
-                                    rich_help_panel=MODEL_PANEL),
-    # loss
-    loss: str = typer.Option(None, help=f"{' | '.join(LOSS_NAMES)} [default: {D.loss}]",
-                             show_default=False, rich_help_panel=LOSS_PANEL),
-    margin: float = typer.Option(None, help=f"ArcFace angular margin, radians [default: "
-                                 f"{D.margin}]", show_default=False, rich_help_panel=LOSS_PANEL),
-    scale: float = typer.Option(None, help=f"Logit scale s [default: {D.scale}]",
-                                show_default=False, rich_help_panel=LOSS_PANEL),
-    subcenters: int = typer.Option(None, help=f"Sub-centres per class (subcenter-arcface) "
-                                   f"[default: {D.subcenters}]", show_default=False,
-                                   rich_help_panel=LOSS_PANEL),
-    dynamic_margins: bool = typer.Option(None, "--dynamic-margins/--no-dynamic-margins",
-                                         help="subcenter-arcface: larger margins for rarer "
-                                         "classes [default: on]", show_default=False,
-                                         rich_help_panel=LOSS_PANEL),
-    margin_min: float = typer.Option(None, help=f"Smallest dynamic margin [default: "
-                                     f"{D.margin_min}]", show_default=False,
-                                     rich_help_panel=LOSS_PANEL),
-    margin_max: float = typer.Option(None, help=f"Largest dynamic margin [default: "
-                                     f"{D.margin_max}]", show_default=False,
-                                     rich_help_panel=LOSS_PANEL),
-    ldam_max_margin: float = typer.Option(None, help=f"LDAM's largest margin [default: "
-                                          f"{D.ldam_max_margin}]", show_default=False,
-                                          rich_help_panel=LOSS_PANEL),
-    label_smoothing: float = typer.Option(None, help=f"softmax only [default: "
-                                          f"{D.label_smoothing}]", show_default=False,
-                                          rich_help_panel=LOSS_PANEL),
-    # optimisation
-    epochs: int = typer.Option(None, help=f"[default: {D.epochs}]", show_default=False,
-                               rich_help_panel=OPT_PANEL),
-    batch_size: int = typer.Option(None, help=f"Photos per step (per GPU with torchrun) "
-                                   f"[default: {D.batch_size}]", show_default=False,
-                                   rich_help_panel=OPT_PANEL),
-    optimizer: str = typer.Option(None, help=f"adamw | sgd [default: {D.optimizer}]",
-                                  show_default=False, rich_help_panel=OPT_PANEL),
-    lr: float = typer.Option(None, help=f"Peak learning rate of neck and head [default: "
-                             f"{D.lr}]", show_default=False, rich_help_panel=OPT_PANEL),
-    backbone_lr_scale: float = typer.Option(None, help=f"Backbone learning rate = lr x this "
-                                            f"[default: {D.backbone_lr_scale}]",
-                                            show_default=False, rich_help_panel=OPT_PANEL),
-    weight_decay: float = typer.Option(None, help=f"[default: {D.weight_decay}]",
-                                       show_default=False, rich_help_panel=OPT_PANEL),
-    momentum: float = typer.Option(None, help=f"SGD momentum (Nesterov) [default: "
-                                   f"{D.momentum}]", show_default=False,
-                                   rich_help_panel=OPT_PANEL),
-    warmup_epochs: float = typer.Option(None, help=f"Linear learning-rate warm-up, then "
-                                        f"cosine decay [default: {D.warmup_epochs}]",
-                                        show_default=False, rich_help_panel=OPT_PANEL),
-    min_lr_ratio: float = typer.Option(None, help=f"Final lr as a share of the peak "
-                                       f"[default: {D.min_lr_ratio}]", show_default=False,
-                                       rich_help_panel=OPT_PANEL),
-    frozen_epochs: int = typer.Option(None, help=f"First epochs train only pooling, neck and "
-                                      f"head [default: {D.frozen_epochs}]", show_default=False,
-                                      rich_help_panel=OPT_PANEL),
-    grad_clip: float = typer.Option(None, help="Max gradient norm, 0 = off [default: 0]",
-                                    show_default=False, rich_help_panel=OPT_PANEL),
-    patience: int = typer.Option(None, help=f"Stop after N epochs without a better val GAP, "
-                                 f"0 = never [default: {D.patience}]", show_default=False,
-                                 rich_help_panel=OPT_PANEL),
-    # augmentation
-    crop_scale_min: float = typer.Option(None, help=f"Random resized crop keeps at least "
-                                         f"this share of the photo [default: "
-                                         f"{D.crop_scale_min}]", show_default=False,
-                                         rich_help_panel=AUG_PANEL),
-    hflip: bool = typer.Option(None, "--hflip/--no-hflip", help="Random horizontal flips "
-                               "[default: on]", show_default=False, rich_help_panel=AUG_PANEL),
-    vflip: bool = typer.Option(None, "--vflip/--no-vflip", help="Random vertical flips "
-                               "[default: off]", show_default=False, rich_help_panel=AUG_PANEL),
-    rot90: bool = typer.Option(None, "--rot90/--no-rot90", help="Random 90° rotations "
-                               "[default: off]", show_default=False, rich_help_panel=AUG_PANEL),
-    color_jitter: float = typer.Option(None, help=f"Brightness/contrast/saturation jitter, "
-                                       f"0 = off [default: {D.color_jitter}]",
-                                       show_default=False, rich_help_panel=AUG_PANEL),
-    # runtime
-    device: str = typer.Option(None, help="auto | cpu | cuda | cuda:N | mps [default: auto: "
-                               "CUDA, then MPS, then CPU]", show_default=False,
-                               rich_help_panel=RUN_PANEL),
-    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision [default: on with "
-                             "CUDA]", show_default=False, rich_help_panel=RUN_PANEL),
-    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
-                                       help="NHWC memory layout [default: on with CUDA and "
-                                       "CPU]", show_default=False, rich_help_panel=RUN_PANEL),
-    workers: int = typer.Option(None, help="Data-loading processes, 0 = load in the main "
-                                "process [default: from the CPU count]", show_default=False,
-                                rich_help_panel=RUN_PANEL),
-    threads: int = typer.Option(None, help="torch CPU threads [default: all usable cores]",
-                                show_default=False, rich_help_panel=RUN_PANEL),
-    eval_batch_size: int = typer.Option(None, help=f"[default: {D.eval_batch_size}]",
-                                        show_default=False, rich_help_panel=RUN_PANEL),
-    max_steps_per_epoch: int = typer.Option(None, help="Cap on steps per epoch, for quick "
-                                            "trials [default: none]", show_default=False,
-                                            rich_help_panel=RUN_PANEL),
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Train a landmark-embedding model on labelled photo folders.
 
     Example: trainer fit ../shared/data/wonders ../shared/data/landmarks-extra --out runs/v1
     --image-size 160 --freeze-stages 3 --epochs 15
     """
-    from trainer.config import (
-        build_config,
-        config_file_values,
-        config_for_resume,
-        parse_split,
-    )
+    from trainer.config import build_config, config_for_resume
     from trainer.errors import ConfigError
 
-    given = {k: v for k, v in locals().items()
-             if k in TrainConfig.__dataclass_fields__ and v is not None}
-    for key in ("file_list", "exclude_list", "pretrained_file"):
-        if key in given:
-            given[key] = str(given[key])
-    if data:
-        given["data"] = [str(p) for p in data]
-    if out_dir is not None:
-        given["out"] = str(out_dir)
-    if split is not None:
-        given["val_ratio"], given["holdout_ratio"] = parse_split(split)
+    given = layered_values({**(options or {}), "data": data, "out_dir": out_dir,
+                            "split": split}, config_file)
     if resume:
         from trainer.checkpoint import read_checkpoint
 
         if out_dir is None:
             raise ConfigError("--resume needs --out RUN_DIR (the run to continue).")
         saved = read_checkpoint(out_dir / "last.pt")["config"]
-        file_values = config_file_values(config_file) if config_file else {}
-        overrides = {**file_values, **given}
-        config = config_for_resume(saved, overrides)
+        config = config_for_resume(saved, given)
     else:
         if out_dir is None:
             raise ConfigError("Pass --out RUN_DIR: where the run's checkpoints go.")
-        config = build_config(config_file, given)
+        config = build_config(given)
     result = _run_fit(config, resume)
     summary = {"run_dir": str(result.run_dir), "best": str(result.best) if result.best else None,
                "last": str(result.last), "best_val_gap": result.best_gap,
@@ -518,7 +411,7 @@ def clean(
                                  "kept.txt and summary.json.", show_default=False),
     checkpoint: Path = typer.Option(None, help="Embed with a trained checkpoint [default: the "
                                     "ImageNet backbone].", show_default=False),
-    backbone: str = typer.Option(D.backbone, help="Backbone when no checkpoint is given."),
+    backbone: str = typer.Option(PACKAGE_BACKBONE, help="Backbone when no checkpoint is given."),
     pretrained_file: Path = typer.Option(None, help="Local weights for --backbone.",
                                          show_default=False),
     image_size: int = typer.Option(224, help="Input size when no checkpoint is given."),
@@ -583,8 +476,14 @@ def eda(
 # --------------------------------------------------------------------------- tune
 
 
+TUNE_OPTIONS = ("backbone", "pretrained", "pretrained_file", "loss", "image_size",
+                "batch_size", "lr", "freeze_stages", "seed", "workers", "device")
+
+
 @app.command(no_args_is_help=True)
 @_errors
+@config_options(TUNE_OPTIONS, help_texts={
+    name: "Used unless searched" for name in ("image_size", "batch_size", "lr")})
 def tune(
     data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders.",
                                       show_default=False),
@@ -600,46 +499,21 @@ def tune(
     epochs: int = typer.Option(3, help="Epochs per trial."),
     max_steps_per_epoch: int = typer.Option(None, help="Cap on steps per epoch per trial.",
                                             show_default=False),
-    backbone: str = typer.Option(None, help=f"timm backbone [default: {D.backbone}]",
-                                 show_default=False),
-    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained",
-                                    help="Start from local ImageNet weights [default: "
-                                    "pretrained]", show_default=False),
-    pretrained_file: Path = typer.Option(None, help="Local weights for --backbone.",
-                                         show_default=False),
-    loss: str = typer.Option(None, help=f"{' | '.join(LOSS_NAMES)} [default: {D.loss}]",
-                             show_default=False),
-    image_size: int = typer.Option(None, help=f"Used unless searched [default: "
-                                   f"{D.image_size}]", show_default=False),
-    batch_size: int = typer.Option(None, help=f"Used unless searched [default: "
-                                   f"{D.batch_size}]", show_default=False),
-    lr: float = typer.Option(None, help=f"Used unless searched [default: {D.lr}]",
-                             show_default=False),
-    freeze_stages: int = typer.Option(None, help="Frozen backbone stages [default: 0]",
-                                      show_default=False),
-    split: str = typer.Option(None, help="train/val[/holdout], e.g. 80/20 [default: 80/20]",
-                              show_default=False),
-    seed: int = typer.Option(None, help="Seed of split, trials and sampler [default: 0]",
-                             show_default=False),
-    workers: int = typer.Option(None, help="Data-loading processes [default: auto]",
-                                show_default=False),
-    device: str = typer.Option(None, help="auto | cpu | cuda | mps [default: auto]",
-                               show_default=False),
+    split: str = typer.Option(None, help="train/val[/holdout], e.g. 80/20 [default: "
+                              f"{DEFAULT_SPLIT}]", show_default=False),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Hyper-parameter search (learning rate, batch size, optimizer, margin, image size)."""
-    from trainer.config import build_config, parse_split
+    from trainer.config import build_config
     from trainer.tune import tune as run
 
-    given = {k: v for k, v in locals().items()
-             if k in TrainConfig.__dataclass_fields__ and v is not None}
-    given["data"] = [str(p) for p in data]
+    given = layered_values({**(options or {}), "data": data, "split": split,
+                            "epochs": epochs, "max_steps_per_epoch": max_steps_per_epoch},
+                           config_file)
+    given.pop("out", None)  # the trials' folders live under --out, not the base config
     given["patience"] = 0
-    if pretrained_file is not None:
-        given["pretrained_file"] = str(pretrained_file)
-    if split is not None:
-        given["val_ratio"], given["holdout_ratio"] = parse_split(split)
-    base = build_config(config_file, given)
+    base = build_config(given)
     names = [p.strip().replace("-", "_") for p in params.split(",") if p.strip()]
 
     def on_trial(row: dict[str, Any]) -> None:

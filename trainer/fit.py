@@ -20,8 +20,6 @@ import json
 import math
 import os
 import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainer.atomic import atomic_copy, atomic_write_text
 from trainer.checkpoint import read_checkpoint, save_checkpoint
-from trainer.config import TrainConfig, atomic_write_text, resolve_config, save_config
+from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
 from trainer.errors import ConfigError, TrainerError, TrainingInterrupted
 from trainer.losses import Head, build_head
@@ -420,17 +419,6 @@ def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
     if not config.out:
         raise ConfigError("No run folder: pass --out RUN_DIR.")
@@ -593,7 +581,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
                 history.append(record)
                 _append_jsonl(run_dir / LOG_FILE, record)
                 if improved:
-                    _copy_atomic(run_dir / LAST, run_dir / BEST)
+                    atomic_copy(run_dir / LAST, run_dir / BEST)
                 cb.on_epoch_end(record, improved)
                 stop = bool(config.patience and val_loader is not None
                             and since_best >= config.patience)

@@ -17,6 +17,7 @@ from photolm.cli import (
     prune,
     scan,
     search,
+    serve,
     tag,
     unlearn,
     untag,
@@ -62,6 +63,7 @@ app.command("tag")(tag.tag)
 app.command("untag")(untag.untag)
 app.command("confirm")(confirm.confirm)
 app.command("prune")(prune.prune)
+app.command("serve")(serve.serve)
 app.command("learn")(learn.learn)
 app.command("unlearn")(unlearn.unlearn)
 app.add_typer(places.app, name="places")

@@ -34,6 +34,7 @@ def test_build_script_reproduces_a_bundle_and_records_timings(
         "QUANTIZE": "none",
         "FIT_EXTRA": "--no-pretrained --max-steps-per-epoch 2 --workers 0 --embedding-dim 32",
         "EXPORT_EXTRA": "--parity-images 6 --threads 1",
+        "DESCRIPTOR": "0",  # the graft is tested in test_export_descriptor.py
     }
     done = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
                           timeout=240, check=False)

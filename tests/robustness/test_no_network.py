@@ -36,7 +36,7 @@ def _commands(photos: Path) -> list[list[str]]:
             ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
             ["learn", "Home Church", str(photos / "taj-mahal.jpg"), "--json"],
             ["places", "--json"], ["export-dataset", str(photos.parent / "dataset")],
-            ["unlearn", "Home Church", "--json"], ["prune", "--dry-run", "--json"]]
+            ["unlearn", "Home Church", "--json"], ["prune", "--json"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:
@@ -44,7 +44,11 @@ def test_tag_command_is_covered(tmp_path: Path) -> None:
 
     registered = {c.name for c in app.registered_commands}
     covered = {command[0] for command in _commands(tmp_path)}
-    assert registered <= covered, f"add {sorted(registered - covered)} to _commands()"
+    # `serve` listens on a loopback socket by design; tests/desktop checks that it binds
+    # 127.0.0.1, that its pages make no outbound call and load nothing from elsewhere.
+    listening = {"serve"}
+    missing = sorted(registered - listening - covered)
+    assert not missing, f"add {missing} to _commands()"
 
 
 @pytest.fixture

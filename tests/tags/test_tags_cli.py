@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from photolm.catalog import Catalog
-from photolm.tags import read_photolm_marker
+from photolm.metadata import read_photolm_marker
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, camera_exif, exiftool_json, jpeg_scan_data, plant_keywords
 from tests.test_geo_scan import LAS_VEGAS, REDDISH, gps_exif

@@ -1,0 +1,440 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Graft a generic place descriptor onto a bundle's ONNX graph, as its second output.
+
+Fine-tuning on 46 landmarks makes the embedding name those landmarks well and forget what the
+ImageNet backbone knew about places in general, so enrolling a place the model never saw works
+far better on ImageNet features (issue 13). The descriptor branch is the ImageNet-pretrained
+backbone's later stages, pooled and whitened; it starts from the fine-tuned graph's output of
+the frozen stages (stem and the first ``--freeze-stages`` stages are bit-for-bit ImageNet),
+so the early high-resolution stages run once for both outputs. The branch's weights are stored
+as float16 initialisers behind Cast nodes, which onnxruntime folds once at session load: half
+the bytes on disk, float32 arithmetic at run time.
+
+Whitening is learnt on photos of the *known* landmarks only (never on the unseen ones it is
+measured on), and the enrolment threshold is calibrated on non-landmark photos against
+prototypes enrolled from a few photos of known landmarks, as ``photolm learn`` will make them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """x -> normalise((x - mean) @ projection): PCA-whitening learnt on known landmarks."""
+
+    mean: np.ndarray  # (C,)
+    projection: np.ndarray  # (C, G)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        out = (np.asarray(x, dtype=np.float64) - self.mean) @ self.projection
+        return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+                ).astype(np.float32)
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def learn_whitening(features: np.ndarray, dim: int, shrink: float = 0.0) -> Whitening:
+    """PCA-whitening of L2-normalised ``features`` to ``dim`` components.
+
+    ``shrink`` adds that share of the mean eigenvalue before the inverse square root, so
+    near-empty directions are not blown up (0: plain whitening).
+    """
+    x = unit_rows(features)
+    mean = x.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov((x - mean).T))
+    order = np.argsort(values)[::-1][:dim]
+    values, vectors = values[order], vectors[:, order]
+    values = np.maximum(values, 1e-12) + shrink * float(values.mean())
+    return Whitening(mean=mean, projection=vectors / np.sqrt(values))
+
+
+def enrolment_threshold(
+    known: np.ndarray, labels: Sequence[str], negatives: np.ndarray, *, shots: int = 5,
+    target_fpr: float = 0.01, draws: int = 10, seed: int = 0,
+) -> float:
+    """Cosine threshold with ``target_fpr`` of ``negatives`` matching a place enrolled from
+    ``shots`` photos: each draw enrols every known landmark from ``shots`` random photos of it
+    (mean of unit rows), and the threshold is the median over draws of the negatives'
+    (1 - target_fpr) quantile of their best score."""
+    rng = np.random.default_rng(seed)
+    labels_arr = np.asarray(labels)
+    classes = sorted(set(labels_arr.tolist()))
+    cuts = []
+    for _ in range(draws):
+        protos = []
+        for name in classes:
+            rows = np.flatnonzero(labels_arr == name)
+            pick = rng.choice(rows, min(shots, len(rows)), replace=False)
+            protos.append(unit_rows(known[pick].mean(axis=0, keepdims=True))[0])
+        best = (negatives @ np.stack(protos).T).max(axis=1)
+        cuts.append(float(np.quantile(best, 1.0 - target_fpr)))
+    return float(np.median(cuts))
+
+
+# --------------------------------------------------------------------------- the graph
+
+DESCRIPTOR_NAME = "descriptor"
+BACKBONE = "tf_efficientnet_lite0"
+METHOD = ("ImageNet tf_efficientnet_lite0 (not fine-tuned), last-stage output (320 channels) "
+          "mean-pooled, L2-normalised")
+
+
+def _imagenet_backbone(image_size: int) -> Any:
+    """The ImageNet lite0 with constant "same" padding for ``image_size`` (as export does)."""
+    from export.onnx_export import freeze_same_padding
+    from trainer.weights import create_backbone
+
+    backbone = create_backbone(BACKBONE, pretrained=True, exportable=True).eval()
+    freeze_same_padding(backbone, image_size)
+    return backbone
+
+
+def _branch(backbone: Any, start_stage: int, last_stage: int) -> Any:
+    """trunk features (or, from stage 0, images) -> ImageNet stages -> mean pool -> L2 norm.
+
+    Built here rather than at module level so torch is imported only when a graft is made.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Branch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = (nn.Sequential(backbone.conv_stem, backbone.bn1)
+                         if start_stage == 0 else nn.Identity())
+            self.blocks = nn.Sequential(*backbone.blocks[start_stage:last_stage + 1])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            pooled = self.blocks(self.stem(x)).mean(dim=(2, 3))
+            return F.normalize(pooled, p=2.0, dim=1, eps=1e-12)
+
+    return Branch().eval()
+
+
+def reference_descriptors(images: np.ndarray, image_size: int) -> np.ndarray:
+    """The descriptor computed in torch from the images: what the grafted graph must give."""
+    import torch
+
+    backbone = _imagenet_backbone(image_size)
+    branch = _branch(backbone, 0, len(backbone.blocks) - 1)
+    with torch.no_grad():
+        return branch(torch.from_numpy(np.asarray(images, dtype=np.float32))).numpy()
+
+
+def _shared_trunk(model: Any, backbone: Any, image_size: int) -> tuple[str, int] | None:
+    """(tensor name, stages) of the deepest stage output of the bundle's graph that is still
+    the ImageNet backbone's (the frozen stages of a fine-tuned model), or None."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    names = [o for n in model.graph.node for o in n.output]
+    last = {}
+    for name in names:  # torch.onnx names nodes /model/blocks/blocks.S/blocks.S.I/...
+        parts = name.split("/")
+        if len(parts) > 3 and parts[2] == "blocks" and parts[3].startswith("blocks."):
+            last[int(parts[3].split(".")[1])] = name
+    if not last:
+        return None
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    for stage in sorted(last):
+        probe.graph.output.append(onnx.helper.make_tensor_value_info(
+            last[stage], onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((2, 3, image_size, image_size)).astype(
+        np.float32)
+    outs = session.run(None, {model.graph.input[0].name: x})
+    shared = None
+    with torch.no_grad():
+        feat = backbone.bn1(backbone.conv_stem(torch.from_numpy(x)))
+        for i, stage in enumerate(sorted(last)):
+            if stage != i:
+                break
+            feat = backbone.blocks[stage](feat)
+            ref = feat.numpy()
+            if outs[i].shape != ref.shape or np.abs(outs[i] - ref).max() > 1e-3 * max(
+                    1.0, float(np.abs(ref).max())):
+                break
+            shared = (last[stage], stage + 1)
+    return shared
+
+
+def _fp16_initialisers(graph: Any, prefix: str) -> int:
+    """Store ``prefix``-ed float32 initialisers as float16 behind a Cast (folded at load)."""
+    import onnx
+    from onnx import numpy_helper
+
+    saved = 0
+    casts = []
+    for init in list(graph.initializer):
+        if not init.name.startswith(prefix) or init.data_type != onnx.TensorProto.FLOAT:
+            continue
+        array = numpy_helper.to_array(init)
+        if array.size < 64:
+            continue
+        half = numpy_helper.from_array(array.astype(np.float16), init.name + "_fp16")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [init.name],
+                                           to=onnx.TensorProto.FLOAT,
+                                           name=init.name + "_cast"))
+        saved += array.size * 2
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+    return saved
+
+
+def _drop_descriptor(model: Any) -> None:
+    """Remove a descriptor branch an earlier graft added (everything under "descriptor/")."""
+    graph = model.graph
+    prefix = "descriptor/"
+    for output in [o for o in graph.output if o.name == DESCRIPTOR_NAME]:
+        graph.output.remove(output)
+    for node in [n for n in graph.node if any(o.startswith(prefix) or o == DESCRIPTOR_NAME
+                                              for o in n.output)]:
+        graph.node.remove(node)
+    for init in [i for i in graph.initializer if i.name.startswith(prefix)]:
+        graph.initializer.remove(init)
+
+
+@dataclass(frozen=True)
+class GraftInfo:
+    shared_stages: int  # backbone stages (after the stem) computed once for both outputs
+    dim: int
+    fp16_bytes_saved: int
+
+
+def graft_descriptor(model_in: Any, model_out: Any, *, image_size: int,
+                     fp16: bool = True) -> GraftInfo:
+    """Write ``model_in`` with the descriptor branch added as the output ``descriptor``."""
+    import io
+    import warnings
+
+    import onnx
+    import torch
+
+    model = onnx.load(str(model_in))
+    _drop_descriptor(model)  # re-grafting replaces the branch instead of doubling it
+    backbone = _imagenet_backbone(image_size)
+    shared = _shared_trunk(model, backbone, image_size)
+    start = shared[1] if shared else 0
+    branch = _branch(backbone, start, len(backbone.blocks) - 1)
+    with torch.no_grad():
+        x = torch.zeros(2, 3, image_size, image_size)
+        trunk = backbone.blocks[:start](backbone.bn1(backbone.conv_stem(x))) if start else x
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        kwargs: dict[str, Any] = {"opset_version": 17, "input_names": ["trunk"],
+                                  "output_names": [DESCRIPTOR_NAME],
+                                  "dynamic_axes": {"trunk": {0: "batch"},
+                                                   DESCRIPTOR_NAME: {0: "batch"}},
+                                  "do_constant_folding": True}
+        import inspect
+
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            kwargs["dynamo"] = False
+        torch.onnx.export(branch, (trunk,), buffer, **kwargs)
+    part = onnx.compose.add_prefix(onnx.load_from_string(buffer.getvalue()), "descriptor/")
+    source = shared[0] if shared else model.graph.input[0].name
+    for node in part.graph.node:
+        node.input[:] = [source if name == "descriptor/trunk" else name for name in node.input]
+    out = part.graph.output[0]
+    out.name = DESCRIPTOR_NAME
+    for node in part.graph.node:
+        node.output[:] = [DESCRIPTOR_NAME if n == "descriptor/" + DESCRIPTOR_NAME else n
+                          for n in node.output]
+    dim = int(branch(trunk).shape[1])
+    out.type.tensor_type.shape.dim[1].Clear()
+    out.type.tensor_type.shape.dim[1].dim_value = dim
+    model.graph.node.extend(part.graph.node)
+    model.graph.initializer.extend(part.graph.initializer)
+    model.graph.output.append(out)
+    saved = _fp16_initialisers(model.graph, "descriptor/") if fp16 else 0
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(model_out))
+    return GraftInfo(shared_stages=start, dim=dim, fp16_bytes_saved=saved)
+
+
+# --------------------------------------------------------------------------- the bundle
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def _photos(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any) -> np.ndarray:
+    """Descriptors of the photos that decode (undecodable ones are left out)."""
+    from export.embedding import decoded_batches
+    from photolm.runtime import embed_all
+
+    rows: list[np.ndarray] = []
+    for _, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
+        arrays = [a for a, _ in items if a is not None]
+        if arrays:
+            rows.append(embed_all(embedder, np.stack(arrays)).descriptor)  # type: ignore[arg-type]
+    return np.concatenate(rows) if rows else np.zeros((0, 1), dtype=np.float32)
+
+
+def add_descriptor(
+    bundle_dir: Path, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
+    per_landmark: int = 25, target_fpr: float = 0.01, seed: int = 0,
+) -> Any:
+    """Rewrite the bundle in ``bundle_dir`` into ``out_dir`` with the descriptor output.
+
+    ``known``: the labelled folders the bundle's landmarks came from (their photos, less the
+    bundle's held-out split, give the shipped landmarks' descriptor prototypes and the
+    enrolment threshold's positives);
+    ``negatives``: folders of non-landmark photos, split in two halves by ``seed``: one sets
+    the threshold, the other measures its false-positive rate.
+    """
+    import tempfile
+
+    from photolm.bundle import Descriptor, read_bundle, write_bundle
+    from photolm.runtime import OnnxEmbedder
+    from trainer.data import discover
+
+    bundle = read_bundle(bundle_dir)
+    rng = np.random.default_rng(seed)
+    index = discover(list(known))
+    samples = index.samples
+    config = bundle.provenance.get("config") or {}
+    if "holdout_ratio" in config:  # keep the bundle's held-out photos out, as export does
+        from trainer.data import split_dataset
+
+        split = split_dataset(index, val_ratio=config["val_ratio"],
+                              holdout_ratio=config["holdout_ratio"], seed=config["seed"])
+        samples = [*split.train, *split.val]
+    by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
+    chosen: list[str] = []
+    owners: list[int] = []
+    for label, info in enumerate(index.classes):
+        if info.id not in by_id:
+            continue
+        paths = sorted(s.path for s in samples if s.label == label)
+        pick = rng.choice(len(paths), min(per_landmark, len(paths)), replace=False)
+        chosen += [str(paths[i]) for i in sorted(pick)]
+        owners += [by_id[info.id]] * len(pick)
+    missing = set(range(len(bundle.landmarks))) - set(owners)
+    if missing:
+        from export.errors import ExportError
+
+        raise ExportError(f"{len(missing)} landmark(s) of the bundle have no photos in "
+                          f"{', '.join(map(str, known))}.")
+    negative_paths = [p for root in negatives for p in _photos(root)]
+    order = rng.permutation(len(negative_paths))
+    calibrate = [negative_paths[i] for i in order[::2]]
+    held_out = [negative_paths[i] for i in order[1::2]]
+
+    with tempfile.TemporaryDirectory(dir=Path(out_dir).parent) as work:
+        model = Path(work) / "model.onnx"
+        info = graft_descriptor(bundle.model_path, model, image_size=bundle.preprocess.size)
+        embedder = OnnxEmbedder(model, input_name=bundle.input_name,
+                                output_name=bundle.output_name,
+                                descriptor_name=DESCRIPTOR_NAME, device="cpu")
+        known_desc = describe_photos(embedder, chosen, bundle.preprocess)
+        if len(known_desc) != len(chosen):
+            from export.errors import ExportError
+
+            raise ExportError("Some landmark photos could not be decoded; clean the folders.")
+        cal = describe_photos(embedder, calibrate, bundle.preprocess)
+        test = describe_photos(embedder, held_out, bundle.preprocess)
+        labels = [str(o) for o in owners]
+        threshold = enrolment_threshold(known_desc, labels, cal, target_fpr=target_fpr,
+                                        seed=seed)
+        held_fpr = _enrolled_fpr(known_desc, labels, test, threshold, seed=seed)
+        owner_arr = np.asarray(owners)
+        prototypes = np.stack([unit_rows(known_desc[owner_arr == i].mean(0, keepdims=True))[0]
+                               for i in range(len(bundle.landmarks))])
+        metrics = {
+            "method": METHOD, "dim": info.dim, "shared_stages": info.shared_stages,
+            "weights": "float16 initialisers, Cast to float32 at load",
+            "threshold": threshold, "target_fpr": target_fpr, "shots": 5,
+            "calibration_negatives": len(cal), "held_out_negatives": len(test),
+            "held_out_fpr": held_fpr, "prototype_photos": len(chosen),
+            "per_landmark": per_landmark,
+        }
+        return write_bundle(
+            out_dir, model_file=model, landmarks=bundle.landmarks,
+            prototypes=bundle.prototypes, prototype_landmark=bundle.prototype_landmark,
+            preprocess=bundle.preprocess, threshold=bundle.threshold, name=bundle.name,
+            input_name=bundle.input_name, output_name=bundle.output_name,
+            precision=bundle.precision, calibration=bundle.calibration,
+            metrics={**bundle.metrics, "descriptor": metrics},
+            provenance={**bundle.provenance, "descriptor": {
+                "known": [str(Path(p)) for p in known],
+                "negatives": [str(Path(p)) for p in negatives], "seed": seed}},
+            overwrite=True,
+            descriptor=Descriptor(DESCRIPTOR_NAME, info.dim, threshold, METHOD),
+            descriptor_prototypes=prototypes, descriptor_prototype_landmark=np.arange(
+                len(bundle.landmarks)),
+        )
+
+
+def _enrolled_fpr(known: np.ndarray, labels: Sequence[str], negatives: np.ndarray,
+                  threshold: float, *, shots: int = 5, draws: int = 10, seed: int = 0) -> float:
+    """Share of ``negatives`` matching some place enrolled from ``shots`` photos, averaged
+    over draws (the same enrolment as :func:`enrolment_threshold`)."""
+    rng = np.random.default_rng(seed + 1)
+    labels_arr = np.asarray(labels)
+    rates = []
+    for _ in range(draws):
+        protos = []
+        for name in sorted(set(labels_arr.tolist())):
+            rows = np.flatnonzero(labels_arr == name)
+            pick = rng.choice(rows, min(shots, len(rows)), replace=False)
+            protos.append(unit_rows(known[pick].mean(axis=0, keepdims=True))[0])
+        rates.append(float(((negatives @ np.stack(protos).T).max(axis=1) >= threshold).mean()))
+    return float(np.mean(rates))
+
+
+# --------------------------------------------------------------------------- command line
+
+def main() -> None:
+    """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
+    import typer
+
+    from photolm.cli.output import print_json, reporting
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @app.command()
+    def add(
+        bundle: Path = typer.Argument(..., help="Bundle folder to add the descriptor to."),
+        out: Path = typer.Option(..., "--out", "-o", help="Bundle folder to write (may be "
+                                 "BUNDLE itself)."),
+        known: list[Path] = typer.Option(..., "--known", help="Labelled folders of the "
+                                         "bundle's landmarks (repeatable)."),
+        negatives: list[Path] = typer.Option(..., "--negatives", help="Folders of "
+                                             "non-landmark photos (repeatable)."),
+        per_landmark: int = typer.Option(25, min=5, help="Photos per landmark for its "
+                                         "descriptor prototype and the calibration."),
+        target_fpr: float = typer.Option(0.01, help="False-positive rate the enrolment "
+                                         "threshold is set for."),
+    ) -> None:
+        """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
+        with reporting():
+            result = add_descriptor(bundle, out, known=known, negatives=negatives,
+                                    per_landmark=per_landmark, target_fpr=target_fpr)
+        print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"]})
+
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Replace a file so that, whatever happens, it is either wholly old or wholly new.
+
+The recipe: write the new content to a temporary file *in the same folder* (a rename is only
+atomic within one file system), flush it to disk, verify it, give it the original's mode,
+owner and (by default) modification time, then ``os.replace`` it over the original and flush
+the folder so the rename itself survives a power cut. Any failure before the rename deletes
+the temporary file and leaves the original byte-identical; there is no moment at which the
+original is partly written.
+
+Temporary files are named ``.photolm-tmp-<pid>-<random>-<name>``; the folder walker skips
+every ``.photolm*`` name, so a scan never picks one up even if a crash leaves it behind. A
+``kill -9`` (or a power cut) between writing and renaming does leave one behind: the next
+write into that folder removes such leftovers whose writer process no longer runs
+(:func:`remove_stale_temps`), so no litter accumulates and no live writer's file is touched.
+
+Permission checks look at the mode bits as well as ``os.access``: photolm usually runs as an
+ordinary user, but as root ``os.access`` says yes to everything, and a file a person marked
+read-only must stay untouched whoever runs photolm.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from photolm.discovery import display_path
+from photolm.errors import TagError
+
+TEMP_PREFIX = ".photolm-tmp-"
+_MAX_NAME = 255
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def before_replace(temp: Path, target: Path) -> None:
+    """Called after the temporary file is complete and verified, just before the rename.
+
+    Does nothing. It exists so that tests can make it raise and prove that a failure at the
+    last possible moment leaves the original untouched and no temporary file behind.
+    """
+
+
+def temp_path(target: Path) -> Path:
+    token = secrets.token_hex(4)
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-{token}-"
+    name = os.fsencode(target.name)
+    keep = _MAX_NAME - len(os.fsencode(prefix))
+    return target.with_name(prefix + os.fsdecode(name[-keep:] if len(name) > keep else name))
+
+
+_cleaned: set[str] = set()
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files a killed photolm left in ``folder``; returns what was removed.
+
+    Only names of our own pattern whose writer (the pid in the name) is no longer running are
+    removed; each folder is looked at once per process, so tagging a folder of thousands of
+    photos lists it once, not once per photo.
+    """
+    key = os.fsdecode(os.path.abspath(folder))
+    if key in _cleaned:
+        return []
+    _cleaned.add(key)
+    removed: list[Path] = []
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return removed
+    with entries:
+        for entry in entries:
+            pid = _writer_pid(entry.name)
+            if pid is None or pid == os.getpid() or _running(pid):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:  # gone already, or not ours to delete: leave it
+                continue
+    return removed
+
+
+def _writer_pid(name: str) -> int | None:
+    if not name.startswith(TEMP_PREFIX):
+        return None
+    pid, _, rest = name[len(TEMP_PREFIX):].partition("-")
+    return int(pid) if pid.isdigit() and rest else None
+
+
+def _running(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) there sends CTRL_C: never probe that way
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's (EPERM): treat as running
+        return True
+    return True
+
+
+def check_writable_file(path: Path, st: os.stat_result, purpose: str = "tag it") -> None:
+    """``purpose`` completes "make it writable to ..." (``tag it``, ``remove photolm's
+    tags``)."""
+    if not st.st_mode & _WRITE_BITS or not os.access(path, os.W_OK):
+        raise TagError(f"read-only file: {display_path(path)} (make it writable to {purpose})")
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """``what`` completes "folder is read-only: cannot ..." for the user."""
+    try:
+        st = folder.stat()
+    except FileNotFoundError:
+        raise TagError(f"file vanished: folder {display_path(folder)} no longer exists") from None
+    except OSError as exc:
+        raise TagError(f"cannot look at folder {display_path(folder)}: {exc.strerror}") from None
+    if not st.st_mode & _WRITE_BITS or not os.access(folder, os.W_OK | os.X_OK):
+        raise TagError(f"folder is read-only: cannot {what}")
+
+
+def stat_existing(path: Path) -> os.stat_result:
+    """``os.stat`` with photolm's one-line errors."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise TagError(f"file vanished: {display_path(path)}") from None
+    except OSError as exc:
+        raise TagError(f"cannot read {display_path(path)}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise TagError(f"not a regular file: {display_path(path)}")
+    return st
+
+
+def read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's content and its status, taken from the same open file."""
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            return handle.read(), st
+    except FileNotFoundError:
+        raise TagError(f"file vanished: {display_path(path)}") from None
+    except OSError as exc:
+        raise TagError(f"cannot read {display_path(path)}: {exc.strerror}") from None
+
+
+def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
+                 original: os.stat_result | None, keep_mtime: bool = True) -> None:
+    """Atomically make ``target`` hold ``data``.
+
+    ``original`` is the status of ``target`` when its content was read (``None`` when
+    ``target`` is being created): if the file has changed since, another program wrote it
+    and photolm gives up rather than lose that write. ``verify(temp)`` raises
+    :class:`TagError` (or ``ValueError``) if the temporary file is not right.
+    """
+    folder = target.parent
+    if original is not None:
+        check_writable_file(target, original)
+        if original.st_nlink > 1:
+            raise TagError(f"{display_path(target)} has {original.st_nlink} hard links; "
+                           "rewriting it would split them (use sidecar mode)")
+    check_writable_folder(folder, f"write {display_path(target)} safely (photolm writes a "
+                                  "temporary copy beside it first)")
+    remove_stale_temps(folder)
+    temp = temp_path(target)
+    try:
+        _write_new(temp, data)
+        try:
+            verify(temp)
+        except ValueError as exc:
+            raise TagError(f"verification failed for {display_path(target)}: {exc}; "
+                           "the original is untouched") from None
+        if original is not None:
+            _copy_status(temp, target, original, keep_mtime=keep_mtime)
+        before_replace(temp, target)
+        _check_unchanged(target, original)
+        os.replace(temp, target)
+    except BaseException as exc:
+        _discard(temp, exc)
+        if isinstance(exc, OSError):
+            raise _as_tag_error(exc, target) from None
+        raise
+    fsync_folder(folder)
+
+
+def delete_file(target: Path, *, original: os.stat_result) -> None:
+    """Remove ``target`` (a sidecar photolm created and emptied) unless it changed since."""
+    check_writable_folder(target.parent, f"remove {display_path(target)}")
+    _check_unchanged(target, original)
+    try:
+        target.unlink()
+    except OSError as exc:
+        raise _as_tag_error(exc, target) from None
+    fsync_folder(target.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable (POSIX only: Windows cannot open a
+    folder, and its renames are journaled by NTFS)."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_new(temp: Path, data: bytes) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, 0o666)  # the umask applies, as for any new file
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_status(temp: Path, target: Path, original: os.stat_result, *,
+                 keep_mtime: bool) -> None:
+    if hasattr(os, "chown") and (original.st_uid, original.st_gid) != _owner(temp):
+        try:
+            os.chown(temp, original.st_uid, original.st_gid)
+        except PermissionError:
+            raise TagError(f"{display_path(target)} belongs to another user and photolm "
+                           "cannot keep that owner on the rewritten file; use sidecar mode"
+                           ) from None
+    os.chmod(temp, stat.S_IMODE(original.st_mode))
+    if keep_mtime:
+        os.utime(temp, ns=(original.st_atime_ns, original.st_mtime_ns))
+
+
+def _owner(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_uid, st.st_gid
+
+
+def _check_unchanged(target: Path, original: os.stat_result | None) -> None:
+    try:
+        now = target.stat()
+    except FileNotFoundError:
+        if original is None:
+            return
+        raise TagError(f"file vanished: {display_path(target)}") from None
+    if original is None:
+        raise TagError(f"{display_path(target)} appeared while photolm was writing it; "
+                       "nothing changed, try again")
+    if (now.st_ino, now.st_size, now.st_mtime_ns) != (
+            original.st_ino, original.st_size, original.st_mtime_ns):
+        raise TagError(f"{display_path(target)} changed while photolm was writing it; "
+                       "nothing changed, try again")
+
+
+def _discard(temp: Path, cause: BaseException) -> None:
+    try:
+        temp.unlink()
+    except FileNotFoundError:
+        pass  # never created (the failure came first): nothing to clean up
+    except OSError as exc:
+        cause.add_note(f"photolm could not remove its temporary file {display_path(temp)}: "
+                       f"{exc.strerror}")
+
+
+def _as_tag_error(exc: OSError, target: Path) -> TagError:
+    where = display_path(target)
+    if isinstance(exc, FileNotFoundError):
+        return TagError(f"file vanished: {where}")
+    if isinstance(exc, PermissionError):
+        return TagError(f"permission denied writing {where}; the original is untouched")
+    if exc.errno == errno.ENOSPC:
+        return TagError(f"disk full while writing {where}; the original is untouched")
+    return TagError(f"could not write {where} ({exc.strerror}); the original is untouched")

