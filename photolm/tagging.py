@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -38,11 +39,11 @@ from typing import Any, Literal
 from photolm.bundle import Landmark
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
-from photolm.errors import TagError
+from photolm.errors import CatalogError, TagError
 from photolm.fingerprint import fingerprint
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
-from photolm.metadata.undo import SqliteUndoStore, UndoStore
+from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError
 from photolm.unchanged import same_content
 
 Mode = Literal["sidecar", "embed"]
@@ -326,7 +327,7 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
     yield TagStarted(len(tasks), len(skipped))
     yield from skipped
     pending: list[TagRecord] = []
-    undo = None if settings.dry_run else SqliteUndoStore.beside(catalog.path)
+    undo = None if settings.dry_run else CatalogUndoStore(catalog)
     try:
         for task in tasks:
             result, record = _write_one(task, settings, undo)
@@ -339,6 +340,41 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
     finally:  # also on Ctrl-C and when the consumer stops early: keep what was done
         if pending:
             catalog.record_tags(pending)
+
+
+class CatalogUndoStore:
+    """The catalogue as :mod:`photolm.metadata`'s undo store (table ``tag_undo``).
+
+    The bridge lives here because the metadata package never imports the catalogue, and the
+    catalogue stores a patch without knowing its format.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def save(self, record: UndoRecord) -> None:
+        with _undo_errors():
+            self.catalog.keep_undo(record.fingerprint, record.tagged_sha256, path=record.path,
+                                   original_sha256=record.original_sha256, patch=record.patch)
+
+    def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None:
+        with _undo_errors():
+            row = self.catalog.find_undo(fingerprint, tagged_sha256)
+        if row is None:
+            return None
+        return UndoRecord(row.path, fingerprint, tagged_sha256, row.original_sha256, row.patch)
+
+    def forget(self, fingerprint: str, tagged_sha256: str) -> None:
+        with _undo_errors():
+            self.catalog.drop_undo(fingerprint, tagged_sha256)
+
+
+@contextmanager
+def _undo_errors() -> Iterator[None]:
+    try:
+        yield
+    except CatalogError as exc:
+        raise UndoStoreError(str(exc)) from exc
 
 
 def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None

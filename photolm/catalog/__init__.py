@@ -11,6 +11,7 @@ One class, :class:`Catalog`, assembled from the package's parts (see docs/archit
 ``reading``    listing, search, counts, landmark table, ``info`` figures (works read-only)
 ``scanning``   what the scan reads and writes: index, results, re-match, moves, missing photos
 ``reviews``    a person's answers (``confirm``) and the outcomes of ``tag``/``untag``
+``undo``       what an embedded tag write replaced, for a byte-exact ``untag`` (schema v5)
 =============  ===============================================================================
 """
 
@@ -42,10 +43,11 @@ from photolm.catalog.reviews import ReviewQueries
 from photolm.catalog.scanning import Embedded, ScanQueries
 from photolm.catalog.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from photolm.catalog.store import BUSY_TIMEOUT_MS, CatalogMissingError, CatalogReadOnlyError
+from photolm.catalog.undo import UndoQueries, UndoRow
 from photolm.errors import CatalogBusyError, CatalogError
 
 
-class Catalog(LearnedQueries, ReadQueries, ScanQueries, ReviewQueries):
+class Catalog(LearnedQueries, ReadQueries, ScanQueries, ReviewQueries, UndoQueries):
     """An open catalogue. Use :meth:`open`, preferably as a context manager."""
 
 
@@ -76,6 +78,8 @@ __all__ = [
     "ScanResult",
     "StrPath",
     "TagRecord",
+    "UndoQueries",
+    "UndoRow",
     "VectorPage",
     "default_catalog_path",
     "normalise_path",

@@ -15,6 +15,7 @@ from typing import Any
 from photolm.catalog.paths import display, now, path_key
 from photolm.catalog.records import REVIEW_VERDICTS, TAG_STATUSES, Review, TagRecord
 from photolm.catalog.store import CatalogStore
+from photolm.catalog.undo import drop_undo_of
 
 
 class ReviewQueries(CatalogStore):
@@ -57,10 +58,13 @@ class ReviewQueries(CatalogStore):
         """Store the outcome of ``photolm tag``/``untag`` per photo, in one transaction.
 
         A record carrying the photo's new ``size``/``mtime_ns``/``content_hash`` also updates
-        those, so the next scan sees the photo photolm just rewrote as unchanged.
+        those, so the next scan sees the photo photolm just rewrote as unchanged. A photo
+        untagged loses its undo record (:mod:`photolm.catalog.undo`), found through the
+        content the catalogue knew it by before this change.
         """
         tags: list[dict[str, Any]] = []
         files: list[dict[str, Any]] = []
+        untagged: list[tuple[bytes]] = []
         stamp = now()
         for r in records:
             if r.action not in ("tag", "untag") or r.status not in TAG_STATUSES:
@@ -73,12 +77,18 @@ class ReviewQueries(CatalogStore):
                                         ensure_ascii=False),
                 "path_key": key,
             })
+            if r.action == "untag" and r.status in ("removed", "nothing-to-remove"):
+                untagged.append((key,))
             if r.size is not None and r.mtime_ns is not None:
                 files.append({"size": int(r.size), "mtime_ns": int(r.mtime_ns),
                               "content_hash": r.content_hash, "path_key": key})
         if not tags:
             return 0
         with self._transaction("record the tags written") as db:
+            drop_undo_of(db.conn, [
+                row[0] for key in untagged for row in db.conn.execute(
+                    "SELECT content_hash FROM photos WHERE path_key = ? AND content_hash IS "
+                    "NOT NULL", key)])
             changed = db.conn.executemany(
                 "UPDATE photos SET tag_action = :tag_action, tag_status = :tag_status, "
                 "tag_mode = :tag_mode, tag_landmark = :tag_landmark, tag_files = :tag_files, "

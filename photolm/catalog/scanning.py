@@ -30,6 +30,7 @@ from photolm.catalog.records import (
     scan_values,
 )
 from photolm.catalog.store import CatalogStore
+from photolm.catalog.undo import drop_orphan_undo
 
 if TYPE_CHECKING:
     import numpy as np
@@ -184,12 +185,16 @@ class ScanQueries(CatalogStore):
         return sum(key not in seen for key in flags)
 
     def forget(self, paths: Iterable[StrPath]) -> int:
-        """Delete photos (and their embeddings) from the catalogue; returns rows removed."""
+        """Delete photos (their embeddings, and the undo records of tags written into them
+        that no other catalogued photo can use) from the catalogue; returns rows removed."""
         params = [(path_key(p),) for p in paths]
         if not params:
             return 0
         with self._transaction("forget photos") as db:
-            return db.conn.executemany("DELETE FROM photos WHERE path_key = ?", params).rowcount
+            removed = db.conn.executemany("DELETE FROM photos WHERE path_key = ?",
+                                          params).rowcount
+            drop_orphan_undo(db.conn)
+            return removed
 
     def replace_landmarks(self, bundle_id: str, landmarks: Sequence[Landmark]) -> None:
         """Store a bundle's landmark records so search works without loading the model."""

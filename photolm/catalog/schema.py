@@ -186,6 +186,22 @@ def _v4_learned(db: Database) -> None:
         db.execute(statement)
 
 
+def _v5_tag_undo(db: Database) -> None:
+    """Issue 10: what an embedded tag write replaced, so that ``untag`` gives the original
+    bytes back (:mod:`photolm.metadata.undo`). Keyed by the tagged file's fingerprint and
+    SHA-256, not by photo: a photo moved since is found by its content. Belongs to a photo
+    through ``photos.content_hash`` (= the fingerprint), which is how ``prune`` drops it."""
+    db.execute("""CREATE TABLE tag_undo (
+        fingerprint TEXT NOT NULL,
+        tagged_sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        original_sha256 TEXT NOT NULL,
+        patch BLOB NOT NULL,
+        PRIMARY KEY (fingerprint, tagged_sha256)
+    )""")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence,
-                                                      _v3_counting_index, _v4_learned)
+                                                      _v3_counting_index, _v4_learned,
+                                                      _v5_tag_undo)
 SCHEMA_VERSION = len(MIGRATIONS)

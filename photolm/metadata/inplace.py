@@ -11,9 +11,9 @@ note). HEIC, HEIF and AVIF go through ExifTool. Each write is verified before th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,14 @@ from photolm.metadata.plan import (
     purpose,
     verb,
 )
-from photolm.metadata.undo import UndoRecord, UndoStore, apply_patch, make_patch, sha256
+from photolm.metadata.undo import (
+    UndoRecord,
+    UndoStore,
+    UndoStoreError,
+    apply_patch,
+    make_patch,
+    sha256,
+)
 from photolm.metadata.verify import MakerNoteChanged
 from photolm.metadata.xmp import XmpDocument, XmpError
 
@@ -221,7 +228,9 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
     if plan.action == "untag" and kept is not None:
         _restore(photo, kind, read, kept, keep_mtime)
         assert undo is not None
-        undo.forget(kept.fingerprint, kept.tagged_sha256)
+        # The photo is restored either way; a record left behind can never match it again.
+        with contextlib.suppress(UndoStoreError):
+            undo.forget(kept.fingerprint, kept.tagged_sha256)
         return True, changes, notes
     try:
         if method == "exiv2":
@@ -249,7 +258,7 @@ def _find_undo(undo: UndoStore | None, photo: Path, read: _Embedded) -> _Kept | 
         return None
     try:
         record = undo.find(fingerprint(photo, read.stat.st_size), sha256(read.data))
-    except (OSError, sqlite3.Error):
+    except (OSError, UndoStoreError):
         return None
     if record is None:
         return None
@@ -295,7 +304,7 @@ def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: 
                     "remove its values instead of restoring the original bytes"]
         undo.save(UndoRecord(os.fspath(photo), fingerprint(photo, len(new)), sha256(new),
                              sha256(original), patch))
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, UndoStoreError) as exc:
         return [f"could not keep what was replaced ({exc}): untag will remove photolm's "
                 "values instead of restoring the original bytes"]
     return []

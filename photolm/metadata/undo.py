@@ -15,20 +15,16 @@ the original's middle stored: JPEG and PNG, whose metadata sit before the image 
 ``P`` (the original's bytes at every position where the tagged file differs: TIFF, where
 photolm patches a few bytes in place and appends the rest).
 
-The store is an interface: :class:`SqliteUndoStore` keeps records in a small SQLite file
-beside the catalogue until the catalogue grows a table for them.
+The store is an interface because this package does not know the catalogue: ``photolm tag``
+keeps the records in the catalogue (table ``tag_undo``, :mod:`photolm.catalog.undo`, handed
+over by :mod:`photolm.tagging`); :class:`MemoryUndoStore` serves library callers and tests.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -50,7 +46,14 @@ class UndoRecord:
     patch: bytes
 
 
+class UndoStoreError(Exception):
+    """A store could not read or keep a record. Never fatal: untag then removes photolm's
+    values field by field instead of restoring the original bytes."""
+
+
 class UndoStore(Protocol):
+    """Where embedded writes keep what they replaced; a failure raises :class:`UndoStoreError`."""
+
     def save(self, record: UndoRecord) -> None: ...
 
     def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None: ...
@@ -143,57 +146,6 @@ def _runs_patch(tagged: bytes, original: bytes) -> bytes:
     for start, stop in runs:
         out += struct.pack(">QI", start, stop - start) + original[start:stop]
     return bytes(out)
-
-
-class SqliteUndoStore:
-    """Undo records in one SQLite file (``<catalogue>.undo.sqlite``)."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    @classmethod
-    def beside(cls, catalog_path: Path | str) -> SqliteUndoStore:
-        return cls(os.fspath(catalog_path) + ".undo.sqlite")
-
-    @contextmanager
-    def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection | None]:
-        if not create and not self.path.exists():
-            yield None
-            return
-        conn = sqlite3.connect(self.path, timeout=30)
-        try:
-            with conn:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS tag_undo (fingerprint TEXT NOT NULL, "
-                    "tagged_sha256 TEXT NOT NULL, path TEXT NOT NULL, original_sha256 TEXT "
-                    "NOT NULL, patch BLOB NOT NULL, PRIMARY KEY (fingerprint, tagged_sha256))")
-                yield conn
-        finally:
-            conn.close()
-
-    def save(self, record: UndoRecord) -> None:
-        with self._connect(create=True) as conn:
-            assert conn is not None
-            conn.execute("INSERT OR REPLACE INTO tag_undo VALUES (?, ?, ?, ?, ?)",
-                         (record.fingerprint, record.tagged_sha256, record.path,
-                          record.original_sha256, record.patch))
-
-    def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None:
-        with self._connect(create=False) as conn:
-            if conn is None:
-                return None
-            row = conn.execute(
-                "SELECT path, original_sha256, patch FROM tag_undo WHERE fingerprint = ? AND "
-                "tagged_sha256 = ?", (fingerprint, tagged_sha256)).fetchone()
-        if row is None:
-            return None
-        return UndoRecord(row[0], fingerprint, tagged_sha256, row[1], bytes(row[2]))
-
-    def forget(self, fingerprint: str, tagged_sha256: str) -> None:
-        with self._connect(create=False) as conn:
-            if conn is not None:
-                conn.execute("DELETE FROM tag_undo WHERE fingerprint = ? AND tagged_sha256 = ?",
-                             (fingerprint, tagged_sha256))
 
 
 class MemoryUndoStore:
