@@ -185,8 +185,10 @@ class ScanQueries(CatalogStore):
         return sum(key not in seen for key in flags)
 
     def forget(self, paths: Iterable[StrPath]) -> int:
-        """Delete photos (their embeddings, and the undo records of tags written into them
-        that no other catalogued photo can use) from the catalogue; returns rows removed."""
+        """Delete photos (and their embeddings) from the catalogue; returns rows removed.
+
+        Undo records of tags written into photos go too, once no catalogued photo has the
+        content they restore from (a copy catalogued elsewhere keeps its record)."""
         params = [(path_key(p),) for p in paths]
         if not params:
             return 0
