@@ -37,13 +37,12 @@ import numpy as np
 
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, GpsNote, MatchUpdate, PhotoRecord
-from photolm.discovery import Found, Problem, display_path, walk_photos
-from photolm.errors import ImageError
-from photolm.exif import ExifInfo, read_exif
+from photolm.discovery import Found, Problem, Skipped, display_path, walk_photos
+from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import gps_evidence
-from photolm.images import load_for_model
 from photolm.matching import Candidate, Match, Matcher
+from photolm.photo_read import read_photo
 from photolm.runtime import Embedder, default_threads
 
 # Outcomes reported per photo.
@@ -104,6 +103,7 @@ class ScanSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # videos, RAW beside JPEG: by reason
     seconds: float = 0.0
     interrupted: bool = False
     provider: str = ""
@@ -129,6 +129,7 @@ class ScanSummary:
             "errors": [{"path": p, "error": e} for p, e in self.errors],
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
+            "skipped": dict(sorted(self.skipped.items())),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -147,24 +148,9 @@ class _Decoded:
 
 
 def _decode(found: Found, bundle: Bundle) -> _Decoded:
-    """Everything per-photo that reads the file; runs in a worker thread."""
-    try:
-        fp = fingerprint(found.path, found.size)
-    except OSError as exc:
-        return _Decoded(found, None, None, None, _os_message(exc))
-    try:
-        array = load_for_model(found.path, bundle.preprocess)
-    except ImageError as exc:
-        return _Decoded(found, fp, None, None, str(exc))
-    return _Decoded(found, fp, array, read_exif(found.path), None)
-
-
-def _os_message(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied: cannot read the file"
-    if isinstance(exc, FileNotFoundError):
-        return "file vanished during the scan"
-    return f"cannot read the file: {exc.strerror or exc}"
+    """Everything per-photo that reads the file (one open); runs in a worker thread."""
+    read = read_photo(found.path, bundle.preprocess, size=found.size)
+    return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
 
 
 @dataclass(frozen=True)
@@ -278,6 +264,8 @@ class Scanner:
             if isinstance(item, Problem):
                 self.summary.walk_problems.append((display_path(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
+            elif isinstance(item, Skipped):
+                self.summary.skipped[item.reason] = self.summary.skipped.get(item.reason, 0) + 1
             elif item.path not in seen:  # overlapping roots must not process a photo twice
                 seen.add(item.path)
                 found.append(item)

@@ -195,6 +195,8 @@ class _Renderer:
 def _print_summary(summary: ScanSummary) -> None:
     from rich.table import Table
 
+    from photolm.discovery import describe_skipped
+
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
@@ -208,6 +210,7 @@ def _print_summary(summary: ScanSummary) -> None:
         ("decided by GPS evidence", summary.gps_changed),
         ("errors", len(summary.errors) + len(summary.walk_problems)),
         ("missing since last scan", summary.missing),
+        ("skipped (not scanned)", describe_skipped(summary.skipped)),
         ("time", f"{summary.seconds:.1f} s"),
         ("speed", f"{summary.photos_per_second:.1f} photos/s"),
         ("model", f"{summary.bundle} on {summary.provider}"),
