@@ -23,6 +23,10 @@ e.  a naive baseline written the way research code does it: PyTorch eager timm b
 f.  re-scan of the unchanged corpus (second ``photolm scan`` into the same catalogue);
 g.  fixed cost: ``photolm scan`` of an empty folder (start-up, model load, catalogue).
 
+With ``--bound``, instead, the scan against the machine's bound (one-thread decode plus
+one-thread inference, in core-seconds per photo) on a JPEG, a HEIC and a mixed library:
+see scripts/bench_bound.py.
+
 Then, unless ``--no-scaled``, the scaled checks of scripts/bench_search.py (re-scan of 10,000
 unchanged photos, search on 100,000 rows, peak memory against corpus size), and unless
 ``--no-profile`` one profiled scan (stage breakdown and pyinstrument, if installed).
@@ -690,10 +694,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-spin-check", action="store_true",
                    help="skip the before/after of onnxruntime thread spinning")
     p.add_argument("--no-profile", action="store_true", help="skip the profiled scan")
+    p.add_argument("--bound", action="store_true",
+                   help="instead: the scan against the one-thread bound on a JPEG, a HEIC "
+                        "and a mixed library (scripts/bench_bound.py; its --help for options)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = list(argv if argv is not None else sys.argv[1:])
+    if "--bound" in args:  # the scan against the machine's bound: scripts/bench_bound.py
+        from bench_bound import main as bound_main
+
+        args.remove("--bound")
+        return bound_main(args)
     opts = build_parser().parse_args(argv)
     if opts.n < 1 or opts.repeats < 1 or opts.batch_size < 1:
         raise SystemExit("--n, --repeats and --batch-size must be at least 1")

@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:  # tests.tinybundle (the fallback model)
 
 BENCH_DIR = REPO / ".bench"
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "wonders"
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2  # 2: HEICs carry a 320 px thumbnail, as iPhones store
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 TARGETS = {"d_over_c": 0.85, "d_over_e": 5.0, "rescan_10k_s": 3.0, "search_query_ms": 100.0,
            "rss_10k_mb": 1024.0}
@@ -120,10 +120,12 @@ with open(sys.argv[1], "w") as handle:
 """
 
 
-def run_cli(args: Sequence[str], *, timeout: float | None = None) -> CliRun:
+def run_cli(args: Sequence[str], *, timeout: float | None = None,
+            env_extra: dict[str, str] | None = None) -> CliRun:
     """Run a command; its wall time and the peak RSS of exactly that process."""
     env = dict(os.environ)
     env.pop("PHOTOLM_MODEL", None)
+    env.update(env_extra or {})
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "stats.json"
@@ -202,6 +204,7 @@ class CorpusSpec:
     portrait_fraction: float = 0.2  # JPEGs stored landscape with EXIF orientation 6 or 8
     quality: int = 92
     heic_quality: int = 50  # with the noise below: ~3 MB, like a phone's 12 MP HEIC
+    heic_thumbnail: int = 320  # an iPhone stores a 320x240 thumbnail; 0: none
     noise: int = 10  # +-noise grey levels: camera-like entropy and file size (~3 MB JPEG)
     seed: int = 0
 
@@ -314,7 +317,9 @@ def _make_photo(job: dict[str, Any]) -> dict[str, Any]:
         import pillow_heif
 
         pillow_heif.register_heif_opener()
-        img.save(tmp, "HEIF", quality=job["heic_quality"], exif=exif.tobytes())
+        thumbs = [job["heic_thumbnail"]] if job["heic_thumbnail"] else []
+        img.save(tmp, "HEIF", quality=job["heic_quality"], exif=exif.tobytes(),
+                 thumbnails=thumbs)
     os.replace(tmp, out)
     return {"name": job["name"], "kind": kind, "orientation": orientation,
             "width": img.width, "height": img.height, "bytes": out.stat().st_size}
@@ -344,7 +349,7 @@ def build_corpus(
         stale.unlink()
     job_list = [dict(p, dir=str(photos), size=spec.size, png_size=spec.png_size,
                      quality=spec.quality, heic_quality=spec.heic_quality,
-                     noise=spec.noise) for p in plan]
+                     heic_thumbnail=spec.heic_thumbnail, noise=spec.noise) for p in plan]
     jobs = jobs or cores()
     start = time.perf_counter()
     log(f"building corpus: {spec.n} photos {spec.size[0]}x{spec.size[1]} in {rel(root)} "
@@ -529,8 +534,9 @@ def scan_args(corpus: Path, catalog: Path, model: Path, opts: argparse.Namespace
 
 
 def checked_scan(args: Sequence[str], *, expect_processed: int | None = None,
-                 expect_unchanged: int | None = None) -> tuple[CliRun, dict[str, Any]]:
-    run = run_cli(args)
+                 expect_unchanged: int | None = None,
+                 env_extra: dict[str, str] | None = None) -> tuple[CliRun, dict[str, Any]]:
+    run = run_cli(args, env_extra=env_extra)
     summary = run.json()
     if run.returncode != 0:
         raise RuntimeError(f"photolm scan failed (exit {run.returncode}): "
