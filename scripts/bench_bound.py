@@ -118,7 +118,8 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                            "batch": make_batch(found, bundle, opts.batch_size),
                            "desc": {**describe_corpus(meta), "path": rel(corpus)},
                            "decode": [], "infer": [], "scan_wall": [], "scan_own": [],
-                           "base_wall": [], "base_own": []}
+                           "base_wall": [], "base_own": [],
+                           "variants": {v: [] for v in opts.variant}}
     embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
                             output_name=bundle.output_name, device="cpu", threads=1)
     n_cores = cores()
@@ -139,6 +140,14 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                                         expect_processed=n)
             lib["scan_wall"].append(run.wall_s)
             lib["scan_own"].append(summary["seconds"])
+            for variant in opts.variant:  # the scan with other decode / inference threads
+                workers, threads = (int(v) for v in variant.split(":"))
+                catalog = work / f"{name}-{rep}-{workers}-{threads}.sqlite"
+                other = argparse.Namespace(device="cpu", batch_size=opts.batch_size,
+                                           workers=workers, threads=threads)
+                _, summary = checked_scan(scan_args(lib["corpus"], catalog, model.path, other),
+                                          expect_processed=n)
+                lib["variants"][variant].append(summary["seconds"])
             if baseline_env:
                 catalog = work / f"{name}-{rep}-baseline.sqlite"
                 run, summary = checked_scan(
@@ -167,6 +176,11 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
         row["ratio_own_per_repeat"] = [
             round((n / own) / (n_cores * n / (d + i)), 3)
             for d, i, own in zip(lib["decode"], lib["infer"], lib["scan_own"], strict=True)]
+        row["variants"] = {
+            f"--workers {v.split(':')[0]} --threads {v.split(':')[1]}": {
+                "scan_photos_per_s_own": round(n / median(secs), 2),
+                "ratio_own": round(n / median(secs) / bound, 3)}
+            for v, secs in lib["variants"].items()}
         if lib["base_own"]:
             row["baseline_photos_per_s_own"] = round(n / median(lib["base_own"]), 2)
             row["baseline_photos_per_s_wall"] = round(n / median(lib["base_wall"]), 2)
@@ -193,6 +207,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['scan_photos_per_s_own']} / {r['scan_photos_per_s_wall']} "
             f"| **{r['ratio_own']}** / {r['ratio_wall']} "
             f"| {r.get('baseline_photos_per_s_own', '-')} | {r.get('speedup_own', '-')} |")
+    variants = [(name, v, r) for name, row in report["libraries"].items()
+                for v, r in row["variants"].items()]
+    if variants:
+        lines += ["", "| library | scan variant | photos/s (own) | / bound |",
+                  "|---|---|---:|---:|"]
+        lines += [f"| {name} | `{v}` | {r['scan_photos_per_s_own']} | {r['ratio_own']} |"
+                  for name, v, r in variants]
     return "\n".join(lines) + "\n"
 
 
@@ -210,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--variant", action="append", default=[], metavar="WORKERS:THREADS",
+                   help="also scan with these decode workers and onnxruntime threads "
+                        "(repeatable), interleaved with the rest")
     p.add_argument("--baseline-repo", default=None,
                    help="another checkout whose photolm scans the same libraries (before)")
     p.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
