@@ -99,6 +99,33 @@ def one_thread_inference_s(embedder: Any, batch: Any, total: int, batch_size: in
     return time.perf_counter() - start
 
 
+def symmetric_pipeline_s(found: list[Any], bundle: Any, embedder: Any, workers: int,
+                         batch_size: int) -> float:
+    """A design probe, not photolm's scan: each of ``workers`` threads reads a batch of
+    photos and embeds it itself with a one-thread onnxruntime session (concurrent ``run``
+    calls on one session release the GIL), so no thread ever waits for another; the
+    oversubscription and per-operator barriers of a two-thread session beside two decoders
+    are gone. Seconds for all photos."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from photolm.photo_read import read_photo
+
+    chunks = [found[i:i + batch_size] for i in range(0, len(found), batch_size)]
+
+    def task(chunk: list[Any]) -> int:
+        arrays = [read_photo(f.path, bundle.preprocess, size=f.size).pixels for f in chunk]
+        embedder.embed(np.stack(arrays))
+        return len(arrays)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = sum(pool.map(task, chunks))
+    assert done == len(found)
+    return time.perf_counter() - start
+
+
 def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
     from photolm.bundle import read_bundle
     from photolm.runtime import OnnxEmbedder
@@ -119,7 +146,7 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                            "desc": {**describe_corpus(meta), "path": rel(corpus)},
                            "decode": [], "infer": [], "scan_wall": [], "scan_own": [],
                            "base_wall": [], "base_own": [],
-                           "variants": {v: [] for v in opts.variant}}
+                           "variants": {v: [] for v in opts.variant}, "probe": []}
     embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
                             output_name=bundle.output_name, device="cpu", threads=1)
     n_cores = cores()
@@ -140,6 +167,9 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                                         expect_processed=n)
             lib["scan_wall"].append(run.wall_s)
             lib["scan_own"].append(summary["seconds"])
+            if opts.probe:
+                lib["probe"].append(symmetric_pipeline_s(lib["found"], bundle, embedder,
+                                                         n_cores, opts.batch_size))
             for variant in opts.variant:  # the scan with other decode / inference threads
                 workers, threads = (int(v) for v in variant.split(":"))
                 catalog = work / f"{name}-{rep}-{workers}-{threads}.sqlite"
@@ -181,6 +211,9 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                 "scan_photos_per_s_own": round(n / median(secs), 2),
                 "ratio_own": round(n / median(secs) / bound, 3)}
             for v, secs in lib["variants"].items()}
+        if lib["probe"]:
+            row["probe_symmetric_photos_per_s"] = round(n / median(lib["probe"]), 2)
+            row["probe_ratio"] = round(n / median(lib["probe"]) / bound, 3)
         if lib["base_own"]:
             row["baseline_photos_per_s_own"] = round(n / median(lib["base_own"]), 2)
             row["baseline_photos_per_s_wall"] = round(n / median(lib["base_wall"]), 2)
@@ -209,6 +242,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r.get('baseline_photos_per_s_own', '-')} | {r.get('speedup_own', '-')} |")
     variants = [(name, v, r) for name, row in report["libraries"].items()
                 for v, r in row["variants"].items()]
+    probes = [(name, r) for name, r in report["libraries"].items()
+              if "probe_symmetric_photos_per_s" in r]
+    if probes:
+        lines += ["", "| library | probe: each thread decodes + embeds its own batch "
+                  "(1-thread session) | / bound |", "|---|---:|---:|"]
+        lines += [f"| {name} | {r['probe_symmetric_photos_per_s']} | {r['probe_ratio']} |"
+                  for name, r in probes]
     if variants:
         lines += ["", "| library | scan variant | photos/s (own) | / bound |",
                   "|---|---|---:|---:|"]
@@ -234,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", action="append", default=[], metavar="WORKERS:THREADS",
                    help="also scan with these decode workers and onnxruntime threads "
                         "(repeatable), interleaved with the rest")
+    p.add_argument("--probe", action="store_true",
+                   help="also time a design probe: every thread decodes and embeds its own "
+                        "batch with a one-thread session (not photolm's scan)")
     p.add_argument("--baseline-repo", default=None,
                    help="another checkout whose photolm scans the same libraries (before)")
     p.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
