@@ -102,9 +102,13 @@ def effective_cores(found: list[Any], pool: Any, k: int) -> float:
     processes each reading the same, at the same moment. On a quiet machine this is ``k``;
     when other work shares the machine it is what is left for us."""
     paths = [str(f.path) for f in found[:16]]
-    start = time.perf_counter()
-    list(pool.map(_read_all, [paths]))
-    one = time.perf_counter() - start
+    while True:  # enough work that process start-up and timer noise do not matter
+        start = time.perf_counter()
+        list(pool.map(_read_all, [paths]))
+        one = time.perf_counter() - start
+        if one >= 0.5 or len(paths) >= 1024:
+            break
+        paths = paths * 2
     start = time.perf_counter()
     list(pool.map(_read_all, [paths] * k))
     many = time.perf_counter() - start
