@@ -39,6 +39,7 @@ from export.calibrate import CalibrationResult, calibrate_threshold
 from export.embedding import Embedded, embed_photos, load_arrays
 from export.errors import ExportError
 from export.evaluation import best_scores, evaluate_table
+from export.landmark_names import with_landmark_names
 from export.onnx_export import export_onnx
 from export.parity import MIN_COSINE, check_parity, parity_sample
 from export.prototypes import (
@@ -270,7 +271,9 @@ def _load_inputs(checkpoint: Path | str, options: ExportOptions) -> _Inputs:
         raise ExportError("The --distractors folders hold no photos.")
     d_cal, d_eval = split_distractors(distractors, list(options.distractors),
                                       options.distractor_holdout)
-    return _Inputs(ckpt=ckpt, landmarks=[Landmark.from_json(c) for c in ckpt.classes],
+    # Curated multilingual names and real place fields (export/landmark_names.json).
+    landmarks = with_landmark_names([Landmark.from_json(c) for c in ckpt.classes])
+    return _Inputs(ckpt=ckpt, landmarks=landmarks,
                    torch_pre=tp, pre=pre, split=split,
                    held_name="holdout" if split.holdout else "val", held=list(held),
                    distractors=distractors, d_cal=d_cal, d_eval=d_eval)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,6 +228,7 @@ def walk_photos(
     *,
     include_hidden: bool = False,
     follow_symlinks: bool = True,
+    on_hidden: Callable[[Path], None] | None = None,
 ) -> Iterator[Found | Problem | Skipped]:
     """Yield every photo under ``roots`` (folders or single files), and the problems met.
 
@@ -240,12 +241,13 @@ def walk_photos(
 
     Hidden names (leading ``.``) are skipped unless ``include_hidden``; well-known junk
     (:data:`JUNK_DIRS`, ``._*`` and ``.photolm*`` files) always is. A root the user named
-    explicitly is walked even when it is hidden or a symlink.
+    explicitly is walked even when it is hidden or a symlink. ``on_hidden(path)`` hears of
+    each hidden file with a photo's extension skipped (``..jpg``), so a summary can say so.
 
     Videos (Live Photos' included) and RAW files beside a JPEG/HEIC of the same stem are
     yielded as :class:`Skipped`; a camera RAW on its own is a photo (``kind == "raw"``).
     """
-    walk = _Walk(include_hidden=include_hidden, follow=follow_symlinks)
+    walk = _Walk(include_hidden=include_hidden, follow=follow_symlinks, on_hidden=on_hidden)
     for root in roots:
         yield from walk.root(os.path.abspath(os.path.expanduser(os.fspath(root))))
     yield from walk.deferred_links()
@@ -254,8 +256,10 @@ def walk_photos(
 class _Walk:
     """The state of one walk: what was seen, and the symlinks left for the end."""
 
-    def __init__(self, *, include_hidden: bool, follow: bool) -> None:
+    def __init__(self, *, include_hidden: bool, follow: bool,
+                 on_hidden: Callable[[Path], None] | None = None) -> None:
         self.include_hidden = include_hidden
+        self.on_hidden = on_hidden
         self.follow = follow
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[tuple[int, int]] = set()
@@ -328,7 +332,13 @@ class _Walk:
     ) -> Iterator[Found | Problem | Skipped | tuple[str, os.stat_result]]:
         """One listed name: a photo, a problem, or a sub-folder ``(path, stat)`` to walk."""
         name = entry.name
-        if _is_junk_file(name) or (_is_hidden(name) and not self.include_hidden):
+        if _is_junk_file(name):
+            return
+        if _is_hidden(name) and not self.include_hidden:
+            # not _extension: os.path.splitext("..jpg") has no extension
+            if self.on_hidden is not None and (
+                    "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS):
+                self.on_hidden(Path(entry.path))
             return
         try:
             is_link = entry.is_symlink()

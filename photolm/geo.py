@@ -53,16 +53,21 @@ class GeoAssessment:
 
 @dataclass(frozen=True)
 class GeoVerdict:
-    """The match after weighing GPS evidence.
+    """The match after weighing GPS evidence: decided here, stored as it is by the catalogue.
 
     ``visual_match`` is what the scores alone chose; ``match`` what photolm should record;
     ``changed`` tells whether GPS made a difference; ``reason`` is one line for the catalogue.
+    ``verdict`` is what GPS says about the recorded match: ``"agrees"``, ``"inconclusive"``,
+    ``"unknown"`` (the landmark has no coordinates), ``"rejected"`` (the visual match is too
+    far away to be it), or ``None`` when GPS had nothing to say (no usable position, no
+    landmark with coordinates, or no candidate near the threshold) and nothing is stored.
     """
 
     match: Candidate | None
     visual_match: Candidate | None
     assessments: tuple[GeoAssessment, ...]
     reason: str
+    verdict: Verdict | None = None
 
     @property
     def changed(self) -> bool:
@@ -129,6 +134,8 @@ def gps_evidence(
     visual = ranked[0] if ranked and ranked[0].score >= threshold else None
     if photo_lat is None or photo_lon is None or not _usable(photo_lat, photo_lon):
         return GeoVerdict(visual, visual, (), "no usable GPS position: visual match only")
+    if not landmarks_by_id or not ranked:
+        return GeoVerdict(visual, visual, (), "no landmark coordinates: visual match only")
     assessments = tuple(assess(photo_lat, photo_lon, c, landmarks_by_id.get(c.landmark_id))
                         for c in ranked)
     match: GeoAssessment | None = None
@@ -152,5 +159,9 @@ def gps_evidence(
             reasons.append(reason)
     elif not reasons:
         reasons.append("no candidate passes the threshold")
+    if visual is not None and assessments[0].verdict == "rejected":
+        verdict: Verdict | None = "rejected"
+    else:  # None: nothing passed the threshold and GPS did not change that
+        verdict = None if match is None else match.verdict
     return GeoVerdict(None if match is None else match.candidate, visual, assessments,
-                      "; ".join(reasons))
+                      "; ".join(reasons), verdict)

@@ -10,7 +10,7 @@ How a query is answered, in order of trust:
    "Tour Eiffel", "Kolner Dom" for "Kölner Dom", "tajmahal" for "Taj Mahal"). Only those
    landmarks are returned: a precise question should not drag in fuzzy neighbours such as
    "Leaning Tower of Pisa".
-2. **place** — the query names a city or country ("Paris", "india", "New Delhi"): every
+2. **place** — the query names a city, region or country ("Paris", "india"): every
    landmark there is returned. Place fields are messy ("New Delhi (Qutb complex, Mehrauli)"),
    so they are split into parts at commas and brackets and a query may equal a part, be a
    whole-word phrase inside one, or be a close typo of one.
@@ -19,20 +19,29 @@ How a query is answered, in order of trust:
    partial matching scores "eifel tower" against "Leaning Tower of Pisa" at 85 and "cat"
    against every "cathedral" at 90. Instead a choice scores the best of (a) whole-string
    similarity and (b) *word cover*: every query word must match a word of the choice (short
-   words exactly, longer ones within a small typo distance).
+   words exactly, longer ones within a small typo distance; a word may also be the
+   landmark's city or country, "big ben london"). Chinese, Japanese and Korean pack a word
+   into a character or two, so there a query under three characters must match exactly.
+
+Names in every script are matched (the shipped bundle carries names in a dozen languages:
+"埃菲尔铁塔", "एफिल टावर", "برج إيفل"). A query that matches nothing gets "did you mean"
+suggestions only when something is genuinely close (:meth:`LandmarkIndex.suggest`);
+otherwise the answer is that the model does not know it.
 
 Place and fuzzy hits are merged (one entry per landmark, best tier wins) and ordered by tier,
-then score. Normalisation (NFKD, combining marks dropped, casefold, apostrophes removed, other
-punctuation collapsed to single spaces) is applied to both sides.
+then score. Normalisation (see :func:`normalise`: case, accents and punctuation folded, the
+letters of every script kept) is applied to both sides.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -42,7 +51,7 @@ from photolm.errors import UsageError
 if TYPE_CHECKING:  # only attributes are used: keeps numpy out of `photolm search`'s imports
     from photolm.bundle import Landmark
 
-Field = Literal["name", "alias", "city", "country"]
+Field = Literal["name", "alias", "city", "region", "country"]
 
 # Tuned on the real class lists in shared/data (see tests/test_names.py): 80 keeps
 # "colloseum" -> Colosseum (88.9) and "big bem" -> Big Ben (85.7) while "paris", "rome",
@@ -54,13 +63,48 @@ _SHORT_WORD = 3  # words this short must match exactly ("taj", "cat")
 _WORD_COVER_SCALE = 0.9  # word cover ranks below a whole-name match of the same quality
 
 _TIER_EXACT, _TIER_PLACE, _TIER_FUZZY = 0, 1, 2
-_APOSTROPHES = str.maketrans("", "", "'’ʼ`´")
+_APOSTROPHE_CHARS = "'’ʼ`´"
+# Letters people type interchangeably: Devanagari candrabindu as anusvara ("हुमायूँ"),
+# Arabic taa marbuta and alef maqsura as heh and yeh at the end of a word ("قبه الصخره"),
+# and the Persian/Urdu forms of yeh, keheh and heh as the Arabic ones.
+_LETTER_FOLD = str.maketrans({"\u0901": "\u0902", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك",
+                              "ہ": "ه", "ۃ": "ه"})
+_APOSTROPHES = str.maketrans("", "", _APOSTROPHE_CHARS)
+# Combining marks that change the letter rather than accent it: kana voicing marks (ブ vs フ)
+# and the virama of Indic scripts (हिन्दी: the conjunct is part of the spelling).
+_KEPT_MARKS = frozenset(
+    "\u3099\u309a\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d"
+)
 _NON_WORD = re.compile(r"[\W_]+")
+# Separators in any script: what ``re`` calls non-word, except the blocks whose vowel signs
+# and other marks are letters of a word to their readers (Indic scripts, Thai, Lao,
+# Tibetan, Myanmar, Khmer; their dandas stay separators) and the kana voicing marks.
+_SEPARATORS = re.compile(
+    "[^\\w\u0900-\u0963\u0966-\u0dff\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff"
+    "\u3099\u309a]+|_+"
+)
 _PLACE_SPLIT = re.compile(r"[(),;/]")
-_FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "country": 3}
+_FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "region": 3, "country": 4}
+_PLACE_FIELDS = frozenset({"city", "region", "country"})
 _STOPWORDS = frozenset({"the", "of", "de", "la", "le", "di", "del", "and", "in", "at"})
 # resolve(): a fuzzy best must lead the runner-up by this much to count as the one meant.
 RESOLVE_MARGIN = 5.0
+# "Did you mean ...?" offers a name only this close to the query (0..100): whole strings by
+# rapidfuzz's ratio, or query words by ratio (see LandmarkIndex.suggest). Measured on the
+# shipped landmarks: "Edinburgh Castle" scores at most 52 on any name, "Tower Bridge" 56,
+# "Golden Gate Bridge" 65, while a name with two typos and a word too many stays above 70
+# (tests/test_names_cli.py, tests/test_names.py hold both sides).
+SUGGEST_FLOOR = 70.0
+_SUGGEST_WORD = 77.0  # query words this similar to a name's word count as that word, but
+_SUGGEST_WORD_LEN = 6  # only from this length: "petra" is 80 % "opera", "dame" 75 % "dome"
+_DISTINCTIVE = 2  # a word in more landmarks' names than this ("tower") proves nothing alone
+# Chinese, Japanese and Korean pack a word into one or two characters: "大钟" (a big clock)
+# is 80 % similar to "大本钟" (Big Ben) by character counts. Queries in these scripts
+# shorter than this match only exactly; from this length a name containing the query counts
+# ("金字塔", pyramid, finds "吉萨金字塔").
+_DENSE_MIN = 3
+_DENSE_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3130, 0x318F), (0x3400, 0x4DBF),
+                 (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
 
 
 @lru_cache(maxsize=8192)
@@ -68,19 +112,38 @@ def normalise(text: str) -> str:
     """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom".
 
     NFKD, casefold, NFKD again: the first NFKD turns compatibility letters into plain ones
-    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", would otherwise come out upper-case),
-    casefolding can itself produce combining marks ("İ" -> "i̇"), which the second NFKD
-    separates and the next step drops. Plain ASCII skips the Unicode steps (most names are
-    ASCII; this halves the index build time). Cached because place fields repeat ("India"
-    two dozen times).
+    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", and half-width katakana), casefolding can
+    itself produce combining marks ("İ" -> "i̇"), which the second NFKD separates. Then
+    accents are dropped ("é", Arabic vowel points, the Devanagari nukta that people often
+    leave out) but not the marks that make a different letter: the kana voicing marks
+    ("ブ" is not "フ") and the Indic virama; letters typed interchangeably are folded
+    (:data:`_LETTER_FOLD`: "हुमायूँ" = "हुमायूं", "قبة" = "قبه"). Vowel signs of Indic
+    scripts are marks too and are letters of the word, never separators (treating every
+    non-word character as a separator, as ``re`` and rapidfuzz's ``default_process`` do,
+    cut "एफ़िल" into "एफ ल").
+    NFC at the end recomposes Hangul syllables, so a Korean word keeps its length.
+    Plain ASCII skips the Unicode steps (most names are ASCII; this halves the index build
+    time). Cached because place fields repeat ("India" two dozen times).
     """
     if text.isascii():
-        folded = text.lower()
-    else:
-        compatible = unicodedata.normalize("NFKD", text)
-        decomposed = unicodedata.normalize("NFKD", compatible.casefold())
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", folded.translate(_APOSTROPHES)).strip()
+        return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
+    compatible = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", compatible.casefold())
+    folded = _accents().sub("", decomposed).translate(_LETTER_FOLD)
+    kept = _SEPARATORS.sub(" ", folded)
+    return " ".join(unicodedata.normalize("NFC", kept).split())
+
+
+@lru_cache(maxsize=1)
+def _accents() -> re.Pattern[str]:
+    """Apostrophes and accents: combining marks with a combining class, in the blocks where
+    scripts keep them, except _KEPT_MARKS. One compiled character class (~1 ms, once), so
+    folding runs in C instead of testing every character in Python."""
+    ranges = ((0x0300, 0x0FFF), (0x1AB0, 0x1DFF), (0x20D0, 0x20FF), (0x3099, 0x309A),
+              (0xFE20, 0xFE2F))
+    marks = "".join(chr(cp) for lo, hi in ranges for cp in range(lo, hi + 1)
+                    if unicodedata.combining(chr(cp)) and chr(cp) not in _KEPT_MARKS)
+    return re.compile(f"[{re.escape(marks + _APOSTROPHE_CHARS)}]")
 
 
 @dataclass(frozen=True)
@@ -101,7 +164,7 @@ class _Entry(NamedTuple):  # a NamedTuple: ~500 per index, builds 3x faster than
 
 
 class LandmarkIndex:
-    """An immutable search index over a bundle's landmarks (~1.3 ms to build for 100)."""
+    """An immutable search index over a bundle's landmarks (build cost: docs/performance.md)."""
 
     def __init__(self, landmarks: Sequence[Landmark]) -> None:
         self._landmarks: tuple[Landmark, ...] = tuple(landmarks)
@@ -119,6 +182,7 @@ class LandmarkIndex:
                     names.setdefault(key, []).append(_Entry(i, fld, text))
             place_fields: tuple[tuple[Field, str | None], ...] = (
                 ("city", lm.city),
+                ("region", lm.region),
                 ("country", lm.country),
             )
             for fld, place in place_fields:
@@ -131,12 +195,62 @@ class LandmarkIndex:
             self._compact.setdefault(key.replace(" ", ""), []).extend(entries)
         self._places = places
         self._place_keys = list(places)
-        # word -> indexes of name keys containing it, for the word-cover score
-        self._words: dict[str, set[int]] = {}
+
+    # The word tables below serve typo-tolerant matching only: built on first use, so an
+    # exact name ("Eiffel Tower", the common case) never pays for them.
+
+    @cached_property
+    def _place_aliases(self) -> dict[str, str]:
+        """"巴黎" -> "paris": other names of the places this index has (the query is
+        translated, rather than every landmark entry copied under a dozen names)."""
+        places = self._places
+        return {other: key for key, others in _place_names().items() if key in places
+                for other in others}
+
+    @cached_property
+    def _words(self) -> dict[str, set[int]]:
+        """Word -> indexes of the name keys containing it, for the word-cover score."""
+        words: dict[str, set[int]] = {}
         for n, key in enumerate(self._name_keys):
             for word in key.split():
-                self._words.setdefault(word, set()).add(n)
-        self._vocabulary = list(self._words)
+                words.setdefault(word, set()).add(n)
+        return words
+
+    @cached_property
+    def _vocabulary(self) -> list[str]:
+        return list(self._words)
+
+    @cached_property
+    def _key_landmarks(self) -> list[set[int]]:
+        return [{e.landmark for e in self._names[key]} for key in self._name_keys]
+
+    @cached_property
+    def _name_key_of(self) -> dict[int, int]:
+        """Landmark -> the index of its own name's key."""
+        position = {key: n for n, key in enumerate(self._name_keys)}
+        return {i: position[normalise(lm.name)]
+                for i, lm in enumerate(self._landmarks) if normalise(lm.name) in position}
+
+    @cached_property
+    def _place_words(self) -> dict[str, set[int]]:
+        """Word of a city / region / country -> landmarks there, for "big ben london"."""
+        words: dict[str, set[int]] = {}
+        for key, entries in self._places.items():
+            owners = {e.landmark for e in entries}
+            for word in key.split():
+                if word not in _STOPWORDS:
+                    words.setdefault(word, set()).update(owners)
+        return words
+
+    @cached_property
+    def _place_vocabulary(self) -> list[str]:
+        return list(self._place_words)
+
+    @cached_property
+    def _word_landmarks(self) -> dict[str, int]:
+        """How many landmarks use each word in a name or alias ("tower": Eiffel, Pisa...)."""
+        return {word: len(set().union(*(self._key_landmarks[n] for n in keys)))
+                for word, keys in self._words.items()}
 
     def __len__(self) -> int:
         return len(self._landmarks)
@@ -176,24 +290,45 @@ class LandmarkIndex:
         return matches if limit is None else matches[:limit]
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
-        """Display names closest to ``query``, for a "did you mean ...?" line.
+        """Display names close enough to ``query`` for a "did you mean ...?" line; often none.
 
-        Unlike :meth:`search` there is no cut-off: the point is to offer *something* even
-        for "xyzzy". ``WRatio``'s generosity with partial matches is welcome here.
+        Closer than search's cut-off would have been a match; this goes a little further
+        but not to "something": a name is offered when the whole query is within
+        :data:`SUGGEST_FLOOR` of it, or when at least half of the query's words are close
+        spellings of the name's words and one of them is distinctive ("colosiumx arena"
+        -> Colosseum). "Edinburgh Castle" or "Tower Bridge" get nothing: the model does not
+        know them, and "Eiffel Tower" for the latter would only mislead.
         """
         q = normalise(query)
-        if not q or n <= 0:
+        compact = q.replace(" ", "")
+        if not q or n <= 0 or (_is_dense(q) and len(compact) < _DENSE_MIN):
             return []
+        scores: dict[int, float] = {}
+        # ratio only: token_sort_ratio sorts "el castillo" to "castillo el", 71 from "castle"
+        for _, score, k in process.extract(q, self._name_keys, scorer=fuzz.ratio,
+                                           score_cutoff=SUGGEST_FLOOR, limit=None):
+            scores[k] = score
+        for k, score in self._words_close_to(q).items():
+            scores.setdefault(k, score)
         out: list[str] = []
-        for key, _score, _ in process.extract(q, self._name_keys, scorer=fuzz.WRatio,
-                                             limit=None):
-            for entry in self._names[key]:
+        for k in sorted(scores, key=lambda k: (-scores[k], self._name_keys[k])):
+            for entry in self._names[self._name_keys[k]]:
                 name = self._landmarks[entry.landmark].name
                 if name not in out:
                     out.append(name)
-            if len(out) >= n:
-                break
         return out[:n]
+
+    def unknown(self, query: str) -> str:
+        """One line for a query that matched nothing: the model does not know it."""
+        if not self._landmarks:
+            return "No landmarks are known yet: run `photolm scan` on your photos first."
+        suggestions = self.suggest(query)
+        if suggestions:
+            return (f"The model does not know {query!r}. Did you mean "
+                    f"{_and_list(suggestions, or_=True)}?")
+        return (f"The model does not know {query!r}: no landmark, city or country of that "
+                f"name among the {len(self)} landmarks it recognises (photolm landmarks "
+                "lists them).")
 
     def resolve(self, name: str) -> Landmark:
         """The one landmark a person means by ``name`` (``photolm confirm --landmark``).
@@ -203,6 +338,8 @@ class LandmarkIndex:
         several names ("tower"). Raises :class:`~photolm.errors.UsageError` with one line
         that lists what was meant to be chosen from, or the closest names.
         """
+        if not normalise(name):
+            raise UsageError("Give the landmark's name, e.g. --landmark \"Eiffel Tower\".")
         hits = self.search(name)
         named = [h for h in hits if h.field in ("name", "alias")]
         if not named:
@@ -210,9 +347,7 @@ class LandmarkIndex:
                 there = ", ".join(dict.fromkeys(h.name for h in hits[:5]))
                 raise UsageError(f"{name!r} is a place, not a landmark; landmarks there: "
                                  f"{there}. Give the landmark's name.")
-            suggestions = self.suggest(name)
-            hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-            raise UsageError(f"No landmark of the model is called {name!r}.{hint}")
+            raise UsageError(self.unknown(name))
         best = named[0]
         if len(named) == 1 or named[1].score <= best.score - RESOLVE_MARGIN:
             found = self.landmark(best.landmark_id)
@@ -222,6 +357,8 @@ class LandmarkIndex:
         raise UsageError(f"{name!r} could be {choices}; give the full name.")
 
     def _place_hits(self, q: str) -> Iterable[tuple[int, float, _Entry]]:
+        if q not in self._places:
+            q = self._place_aliases.get(q, q)
         padded = f" {q} "
         for key, entries in self._places.items():
             if key == q:
@@ -240,10 +377,17 @@ class LandmarkIndex:
 
     def _fuzzy_hits(self, q: str) -> list[tuple[int, float, _Entry]]:
         scores: dict[int, float] = {}
-        for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
-            for _, score, n in process.extract(q, self._name_keys, scorer=scorer,
-                                               score_cutoff=FUZZY_CUTOFF, limit=None):
-                scores[n] = max(scores.get(n, 0.0), score)
+        compact = q.replace(" ", "")
+        dense = _is_dense(q)
+        if not dense or len(compact) >= _DENSE_MIN:
+            for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+                for _, score, n in process.extract(q, self._name_keys, scorer=scorer,
+                                                   score_cutoff=FUZZY_CUTOFF, limit=None):
+                    scores[n] = max(scores.get(n, 0.0), score)
+        if dense and len(compact) >= _DENSE_MIN:  # no spaces between words to cover
+            for n, key in enumerate(self._name_keys):
+                if compact in key.replace(" ", ""):
+                    scores[n] = max(scores.get(n, 0.0), _WORD_COVER_SCALE * 100.0)
         for n, score in self._word_cover(q).items():
             scores[n] = max(scores.get(n, 0.0), score)
         return [
@@ -253,36 +397,113 @@ class LandmarkIndex:
             for entry in self._names[self._name_keys[n]]
         ]
 
-    def _word_cover(self, q: str) -> dict[int, float]:
-        """Name keys containing (a close spelling of) every query word, scored by the worst.
-
-        Stop words are ignored, so "tower of pisa" needs no "of"; a query of nothing but
-        stop words ("the") covers nothing rather than half the index.
-        """
+    def _words_close_to(self, q: str) -> dict[int, float]:
+        """Name keys whose words closely spell at least half of the query's words, one of
+        them distinctive; scored by the mean similarity over all query words."""
         words = [w for w in q.split() if w not in _STOPWORDS]
-        if not words:
-            return {}
-        covered: dict[int, float] | None = None
+        covered: dict[int, dict[str, float]] = {}
+        distinctive: set[int] = set()
         for word in words:
-            best: dict[int, float] = {}
-            if len(word) <= _SHORT_WORD:
+            if len(word) < _SUGGEST_WORD_LEN:
                 candidates = [(word, 100.0)] if word in self._words else []
             else:
                 candidates = [
                     (w, s)
                     for w, s, _ in process.extract(word, self._vocabulary, scorer=fuzz.ratio,
-                                                   score_cutoff=_WORD_SIMILARITY, limit=None)
+                                                   score_cutoff=_SUGGEST_WORD, limit=None)
                 ]
             for vocab_word, sim in candidates:
                 for n in self._words[vocab_word]:
+                    best = covered.setdefault(n, {})
+                    best[word] = max(best.get(word, 0.0), sim)
+                    if self._word_landmarks[vocab_word] <= _DISTINCTIVE:
+                        distinctive.add(n)
+        return {
+            n: sum(sims.values()) / len(words)
+            for n, sims in covered.items()
+            if n in distinctive and 2 * len(sims) >= len(words)
+        }
+
+    def _word_cover(self, q: str) -> dict[int, float]:
+        """Name keys containing (a close spelling of) every query word, scored by the worst.
+
+        A word may also be covered by the landmark's city, region or country, as long as
+        one word names the landmark: "saint basil moscow", "big ben london". Stop words are
+        ignored, so "tower of pisa" needs no "of"; a query of nothing but stop words
+        ("the") covers nothing rather than half the index.
+        """
+        words = [w for w in q.split() if w not in _STOPWORDS]
+        if not words:
+            return {}
+        per_word: list[tuple[dict[int, float], dict[int, float]]] = []
+        for word in words:
+            best: dict[int, float] = {}
+            for vocab_word, sim in _close_words(word, self._vocabulary, self._words):
+                for n in self._words[vocab_word]:
                     best[n] = max(best.get(n, 0.0), sim)
-            if covered is None:
-                covered = best
-            else:
-                covered = {n: min(s, best[n]) for n, s in covered.items() if n in best}
-            if not covered:
+            place: dict[int, float] = {}
+            for place_word, sim in _close_words(word, self._place_vocabulary,
+                                                self._place_words):
+                for i in self._place_words[place_word]:
+                    place[i] = max(place.get(i, 0.0), sim)
+            if not best and not place and word in self._place_aliases:  # "... parigi"
+                for entry in self._places[self._place_aliases[word]]:
+                    place[entry.landmark] = 100.0
+            if not best and not place:
                 return {}
-        return {n: _WORD_COVER_SCALE * s for n, s in (covered or {}).items()}
+            per_word.append((best, place))
+        out: dict[int, float] = {}
+        for n in set().union(*(best for best, _ in per_word)):
+            owners = self._key_landmarks[n]
+            worst = 100.0
+            for best, place in per_word:
+                sim = best.get(n) or max((place.get(i, 0.0) for i in owners), default=0.0)
+                worst = min(worst, sim)
+                if not worst:
+                    break
+            if worst:
+                out[n] = _WORD_COVER_SCALE * worst
+        # Words from different names of one landmark ("hagia" + "sofia" of "Santa Sofia")
+        # still mean that landmark; it is answered under its own name.
+        found = {i for n in out for i in self._key_landmarks[n]}
+        by_landmark: list[tuple[dict[int, float], dict[int, float]]] = []
+        for best, place in per_word:
+            merged: dict[int, float] = {}
+            for n, sim in best.items():
+                for i in self._key_landmarks[n]:
+                    merged[i] = max(merged.get(i, 0.0), sim)
+            by_landmark.append((merged, place))
+        for i in set().union(*(best for best, _ in by_landmark)) - found:
+            sims = [best.get(i) or place.get(i, 0.0) for best, place in by_landmark]
+            if min(sims) and i in self._name_key_of:
+                n = self._name_key_of[i]
+                out[n] = max(out.get(n, 0.0), _WORD_COVER_SCALE * min(sims))
+        return out
+
+
+def _close_words(
+    word: str, vocabulary: list[str], known: Mapping[str, object]
+) -> list[tuple[str, float]]:
+    """Vocabulary words spelling ``word``: short words exactly, longer ones within a typo."""
+    if len(word) <= _SHORT_WORD:
+        return [(word, 100.0)] if word in known else []
+    return [(w, s) for w, s, _ in process.extract(word, vocabulary, scorer=fuzz.ratio,
+                                                  score_cutoff=_WORD_SIMILARITY, limit=None)]
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> dict[str, tuple[str, ...]]:
+    """Other names of the places in the shipped landmarks ("巴黎", "Inde", "भारत" for Paris
+    and India), normalised, keyed by the normalised English name the bundle uses.
+
+    Bundles carry one name per place; a person searches in their own language. Shipped
+    with photolm (``place_names.json``) rather than in the bundle because it is about
+    places, not about what a model recognises: any bundle that says "Paris" gets them.
+    """
+    raw = json.loads(resources.files("photolm").joinpath("place_names.json")
+                     .read_text(encoding="utf-8"))
+    return {normalise(place): tuple(dict.fromkeys(k for k in map(normalise, names) if k))
+            for place, names in raw.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -310,3 +531,48 @@ def _best_per_landmark(
         ):
             best[entry.landmark] = hit
     return list(best.values())
+
+
+def _is_dense(text: str) -> bool:
+    """Whether ``text`` is written (partly) in Chinese, Japanese or Korean script."""
+    return any(lo <= ord(ch) <= hi for ch in text if ord(ch) >= 0x1100
+               for lo, hi in _DENSE_RANGES)
+
+
+def _and_list(names: Sequence[str], shown: int = 3, *, or_: bool = False) -> str:
+    """"A, B and C"; past ``shown`` names, "A, B, C and 21 others" (never "and 1 other")."""
+    word = "or" if or_ else "and"
+    if len(names) <= shown + 1:
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+    return f"{', '.join(names[:shown])} {word} {len(names) - shown} others"
+
+
+def require_query(query: str) -> str:
+    """The normalised query; one with nothing to search for is a usage error (exit 2)."""
+    q = normalise(query)
+    if not q:
+        raise UsageError('Give a landmark, alias, city or country to search for, e.g. '
+                         'photolm search "Eiffel Tower".')
+    return q
+
+
+def describe_matches(matches: Sequence[NameMatch], first: Iterable[str] = ()) -> str:
+    """What a search found, short enough for a table title.
+
+    "Eiffel Tower", "Taj Mahal, Qutub Minar and India Gate", or for a place "landmarks in
+    India (Taj Mahal, Qutub Minar, India Gate and 21 others)". Landmarks whose ids are in
+    ``first`` (those with photos) are named before the rest.
+    """
+    order = {landmark_id: i for i, landmark_id in enumerate(dict.fromkeys(first))}
+    ranked = sorted(range(len(matches)),
+                    key=lambda i: (order.get(matches[i].landmark_id, len(order)), i))
+    names = list(dict.fromkeys(matches[i].name for i in ranked))
+    if not names:
+        return ""
+    places = {m.matched_text for m in matches if m.field in _PLACE_FIELDS}
+    if len(places) == 1 and all(m.field in _PLACE_FIELDS for m in matches):
+        place = places.pop()
+        if len(names) == 1:
+            return f"{names[0]} (in {place})"
+        return f"landmarks in {place} ({_and_list(names)})"
+    return _and_list(names)

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The scan pipeline: folders in, catalogue rows out. It yields events and never prints.
+"""The scan pipeline: folders in, catalogue rows out. It reports through a callback and never
+prints.
 
 Shape of the work, and why:
 
 1. Walk every root first (cheap: directory entries and ``stat``), so the progress bar knows
    the total and unchanged photos are skipped before any decoding.
-2. Classify each photo against the catalogue index loaded once into memory: unchanged with
+2. Classify each photo against the catalogue index, loaded once per scan: unchanged with
    this bundle (skip), unchanged but the bundle's prototypes/threshold changed while its ONNX
-   model did not (re-match the stored embedding, no decode), moved/renamed (fingerprint found
+   model did not (re-match the stored embeddings, read a page per query, no decode),
+   moved/renamed (fingerprint found
    under a path that no longer exists: carry results over), or new/changed (decode + embed).
 3. Decode in a thread pool (Pillow releases the GIL while decoding and resizing) with a bounded
    window of photos in flight, so memory stays flat however large the library is, while the
@@ -20,7 +22,8 @@ Per-photo failures are results, not exceptions: every photo found ends up in the
 GPS is evidence: when a photo carries an EXIF position and the bundle's landmarks have
 coordinates, the visual top-k is re-decided by :func:`photolm.geo.gps_evidence` (a match
 500 km away is a look-alike; one within 10 km is accepted slightly below the threshold), on
-the decode path and on the re-match path alike, and the verdict and its reason are stored.
+the decode path and on the re-match path alike; its :class:`~photolm.geo.GeoVerdict` is
+stored as it is.
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
-from photolm.catalog import Catalog, GpsNote, MatchUpdate, PhotoRecord
+from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, ScanResult
 from photolm.discovery import Found, Problem, Skipped, display_path, walk_photos
+from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
-from photolm.geo import gps_evidence
+from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match, Matcher
 from photolm.photo_read import read_photo
 from photolm.runtime import Embedder, default_threads
+from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
 NEW = "new"
@@ -51,6 +56,7 @@ UPDATED = "updated"
 REMATCHED = "rematched"
 MOVED = "moved"
 UNCHANGED = "unchanged"
+KNOWN_ERROR = "known-error"  # failed before, and the file has not changed since
 ERROR = "error"
 
 
@@ -61,6 +67,8 @@ class ScanOptions:
     top_k: int = 5
     include_hidden: bool = False
     force: bool = False  # re-process even unchanged photos
+    verify: bool = False  # re-check content fingerprints of photos that look unchanged
+    exclude: tuple[str, ...] = ()  # glob patterns (see photolm.exclude)
 
 
 @dataclass(frozen=True)
@@ -100,10 +108,15 @@ class ScanSummary:
     unchanged: int = 0
     landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
     gps_changed: int = 0  # photos whose match GPS evidence changed (rejected or promoted)
-    errors: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # new failures only
+    known_failures: int = 0  # failed before, unchanged since: not retried (--force does)
+    replaced: int = 0  # looked unchanged, but --verify found other content
+    excluded: int = 0  # matched --exclude
+    hidden: int = 0  # hidden files with a photo's extension, skipped
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # videos, RAW beside JPEG: by reason
+    catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
     provider: str = ""
@@ -127,6 +140,10 @@ class ScanSummary:
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
             "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "known_failures": self.known_failures,
+            "replaced": self.replaced,
+            "excluded": self.excluded,
+            "hidden_skipped": self.hidden,
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "skipped": dict(sorted(self.skipped.items())),
@@ -135,6 +152,7 @@ class ScanSummary:
             "interrupted": self.interrupted,
             "provider": self.provider,
             "bundle": self.bundle,
+            "catalog": dict(self.catalog),
         }
 
 
@@ -153,24 +171,16 @@ def _decode(found: Found, bundle: Bundle) -> _Decoded:
     return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A photo's landmark after weighing its GPS position (when it has one)."""
-
-    best: Candidate | None
-    gps: GpsNote | None = None
-
-
 def _record(
     d: _Decoded,
     bundle: Bundle,
     match: Match | None,
     embedding: np.ndarray | None,
-    decision: Decision | None = None,
-) -> PhotoRecord:
+    geo: GeoVerdict | None = None,
+) -> ScanResult:
     exif = d.exif or ExifInfo()
-    best = decision.best if decision else (match.landmark if match else None)
-    return PhotoRecord(
+    best = geo.match if geo else None
+    return ScanResult(
         path=str(d.found.path),
         size=d.found.size,
         mtime_ns=d.found.mtime_ns,
@@ -188,8 +198,13 @@ def _record(
         topk=[c.to_json() for c in match.top] if match else [],
         embedding=embedding,
         error=d.error,
-        gps=decision.gps if decision else None,
+        gps=_stored(geo),
     )
+
+
+def _stored(geo: GeoVerdict | None) -> GeoVerdict | None:
+    """What the catalogue keeps of a verdict: nothing when GPS had nothing to say."""
+    return geo if geo is not None and geo.verdict is not None else None
 
 
 class Scanner:
@@ -208,87 +223,95 @@ class Scanner:
         self.options = options or ScanOptions()
         self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
         self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+        self._excluded: list[Found] = []
         self._placed = {lm.id: lm for lm in bundle.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
     def decide(self, match: Match, latitude: float | None,
-               longitude: float | None) -> Decision:
+               longitude: float | None) -> GeoVerdict:
         """The match after GPS evidence; photos without GPS keep their visual verdict."""
-        if latitude is None or longitude is None or not self._placed:
-            return Decision(match.landmark)
-        geo = gps_evidence(latitude, longitude, match.top, self._placed,
-                           threshold=self.matcher.threshold)
-        if not geo.assessments:  # the position was not usable after all
-            return Decision(match.landmark)
-        first = geo.assessments[0]
-        chosen = next((a for a in geo.assessments if a.candidate == geo.match), None)
-        if geo.visual_match is not None and first.verdict == "rejected":
-            verdict = "rejected"
-        elif chosen is not None:
-            verdict = chosen.verdict
-        else:  # nothing passed the threshold and GPS did not change that: nothing to judge
-            return Decision(None)
-        visual = geo.visual_match if geo.changed else None
-        return Decision(geo.match, GpsNote(
-            verdict=verdict, reason=geo.reason, changed=geo.changed,
-            visual_landmark_id=visual.landmark_id if visual else None,
-            visual_landmark_name=visual.name if visual else None,
-            visual_score=visual.score if visual else None,
-        ))
+        return gps_evidence(latitude, longitude, match.top, self._placed,
+                            threshold=self.matcher.threshold)
 
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
         start = time.perf_counter()
         scan_id = self.catalog.start_scan([str(r) for r in roots], self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
+        self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
             found = self._walk(roots, on_event)
             self.summary.found = len(found)
-            to_decode, to_rematch = self._classify(found, on_event)
+            index = self.catalog.load_index()
+            to_decode, to_rematch = self._classify(found, index, on_event)
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)
-            self._decode_and_embed(to_decode, on_event)
+            self._decode_and_embed(to_decode, set(index), on_event)
             self.summary.missing = self._mark_missing(roots, found)
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
             self.summary.seconds = time.perf_counter() - start
+            self.summary.catalog = self.catalog.counts(under=[str(r) for r in roots])
             self.catalog.finish_scan(scan_id, self.summary.to_json())
         return self.summary
 
     # -- stages --------------------------------------------------------------------------
     def _walk(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> list[Found]:
+        """The photos to consider; excluded ones are kept aside as present (not missing)."""
         found: list[Found] = []
         seen: set[Path] = set()
-        for item in walk_photos(roots, include_hidden=self.options.include_hidden):
+        excluded = Exclusions(self.options.exclude, roots)
+
+        def hidden(_: Path) -> None:
+            self.summary.hidden += 1
+
+        for item in walk_photos(roots, include_hidden=self.options.include_hidden,
+                                on_hidden=hidden):
             if isinstance(item, Problem):
+                if excluded.match(item.path):
+                    continue
                 self.summary.walk_problems.append((display_path(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
             elif isinstance(item, Skipped):
-                self.summary.skipped[item.reason] = self.summary.skipped.get(item.reason, 0) + 1
-            elif item.path not in seen:  # overlapping roots must not process a photo twice
+                if not excluded.match(item.path):
+                    reason = item.reason
+                    self.summary.skipped[reason] = self.summary.skipped.get(reason, 0) + 1
+            elif item.path in seen:  # overlapping roots must not process a photo twice
+                continue
+            elif excluded.match(item.path):
+                self.summary.excluded += 1
+                self._excluded.append(item)
+            else:
                 seen.add(item.path)
                 found.append(item)
         return found
 
     def _classify(
-        self, found: list[Found], on_event: Callable[[Event], None]
-    ) -> tuple[list[Found], list[Found]]:
-        index = self.catalog.load_index()
+        self, found: list[Found], index: dict[str, IndexEntry],
+        on_event: Callable[[Event], None],
+    ) -> tuple[list[Found], dict[int, Found]]:
+        """Split the photos found into those to decode and those to re-match (by row id)."""
         to_decode: list[Found] = []
-        to_rematch: list[Found] = []
+        to_rematch: dict[int, Found] = {}
         for f in found:
             entry = index.get(str(f.path))
             unchanged = entry is not None and entry.size == f.size and (
                 entry.mtime_ns == f.mtime_ns
             )
-            if entry is None or not unchanged or self.options.force or entry.error:
+            if entry is None or not unchanged or self.options.force:
+                to_decode.append(f)
+            elif entry.error:
+                self.summary.known_failures += 1
+                on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
+            elif self.options.verify and not same_content(f.path, f.size, entry.content_hash):
+                self.summary.replaced += 1
                 to_decode.append(f)
             elif entry.bundle_id == self.bundle.bundle_id:
                 self.summary.unchanged += 1
                 on_event(PhotoDone(f.path, UNCHANGED))
             elif entry.model_id == self.bundle.model_id and entry.has_embedding:
-                to_rematch.append(f)
+                to_rematch[entry.id] = f
             else:
                 to_decode.append(f)
         if not to_decode:
@@ -324,41 +347,43 @@ class Scanner:
                 if old_entry.bundle_id != self.bundle.bundle_id:
                     remaining.append(f)
             else:
-                to_rematch.append(f)
+                to_rematch[old_entry.id] = f  # move_photo kept the row's id
         return remaining, to_rematch
 
-    def _rematch(self, items: list[Found], on_event: Callable[[Event], None]) -> None:
+    def _rematch(self, items: dict[int, Found], on_event: Callable[[Event], None]) -> None:
         """New prototypes or threshold, same ONNX model: match stored embeddings again."""
-        bs = 512
-        for i in range(0, len(items), bs):
-            chunk = items[i : i + bs]
-            vectors = self.catalog.embeddings([str(f.path) for f in chunk])
-            keep = [f for f in chunk if str(f.path) in vectors]
-            if not keep:
-                continue
-            matrix = np.stack([vectors[str(f.path)] for f in keep]).astype(np.float32)
-            matches = self.matcher.match(matrix)
-            positions = self.catalog.positions([str(f.path) for f in keep])
-            decisions = [self.decide(m, *positions.get(str(f.path), (None, None)))
-                         for f, m in zip(keep, matches, strict=True)]
-            self.catalog.update_matches([
-                MatchUpdate(str(f.path), self.bundle.bundle_id, *_verdict(d.best),
-                            [c.to_json() for c in m.top], gps=d.gps)
-                for f, m, d in zip(keep, matches, decisions, strict=True)
-            ])
-            for f, d in zip(keep, decisions, strict=True):
-                self.summary.rematched += 1
-                self.summary.landmarks += d.best is not None
-                self.summary.gps_changed += bool(d.gps and d.gps.changed)
-                on_event(PhotoDone(f.path, REMATCHED, *_best(d.best)))
+        page: list[Embedded] = []
+        for stored in self.catalog.stored_embeddings(list(items)):
+            page.append(stored)
+            if len(page) == 512:
+                self._rematch_page(page, items, on_event)
+                page = []
+        if page:
+            self._rematch_page(page, items, on_event)
 
-    def _decode_and_embed(self, items: list[Found], on_event: Callable[[Event], None]) -> None:
+    def _rematch_page(self, page: list[Embedded], items: dict[int, Found],
+                      on_event: Callable[[Event], None]) -> None:
+        matches = self.matcher.match(np.stack([e.vector for e in page]))
+        verdicts = [self.decide(m, e.latitude, e.longitude)
+                    for e, m in zip(page, matches, strict=True)]
+        self.catalog.update_matches([
+            MatchUpdate(e.path, self.bundle.bundle_id, *_verdict(g.match),
+                        [c.to_json() for c in m.top], gps=_stored(g))
+            for e, m, g in zip(page, matches, verdicts, strict=True)
+        ])
+        for e, g in zip(page, verdicts, strict=True):
+            self.summary.rematched += 1
+            self.summary.landmarks += g.match is not None
+            self.summary.gps_changed += g.changed
+            on_event(PhotoDone(items[e.id].path, REMATCHED, *_best(g.match)))
+
+    def _decode_and_embed(self, items: list[Found], known: set[str],
+                          on_event: Callable[[Event], None]) -> None:
         if not items:
             return
         bs = max(1, self.options.batch_size)
         workers = self.options.workers or default_threads()
         window = max(2 * bs, 4 * workers)  # photos in flight: bounds memory, keeps cores busy
-        known = set(self.catalog.load_index())  # for new vs updated
         queue: deque[Future[_Decoded]] = deque()
         pending: Iterator[Found] = iter(items)
         batch: list[_Decoded] = []
@@ -399,8 +424,8 @@ class Scanner:
         for d in batch:
             m, v = matches.get(id(d), (None, None))
             exif = d.exif or ExifInfo()
-            decision = self.decide(m, exif.latitude, exif.longitude) if m else None
-            records.append(_record(d, self.bundle, m, v, decision))
+            geo = self.decide(m, exif.latitude, exif.longitude) if m else None
+            records.append(_record(d, self.bundle, m, v, geo))
         self.catalog.write_results(records)
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
@@ -415,8 +440,9 @@ class Scanner:
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
 
     def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
-        """Rows under the scanned roots whose files are gone are flagged, not deleted."""
-        present = [str(f.path) for f in found]
+        """Rows under the scanned roots whose files are gone are flagged, not deleted.
+        Excluded photos are still there: they are not flagged."""
+        present = [str(f.path) for f in (*found, *self._excluded)]
         return self.catalog.sync_missing([str(Path(r).absolute()) for r in roots], present)
 
 

@@ -4,7 +4,7 @@
 Shared by ``photolm tag``, ``photolm untag`` and ``photolm scan --write-tags``. Like the scan
 it yields events and never prints, so each command renders them its own way (progress bar,
 one warning line per failure, ``--json``). How the bytes are written, verified and undone
-is :mod:`photolm.tags`' business; this module decides *which* photos get *which* landmark
+is :mod:`photolm.metadata`' business; this module decides *which* photos get *which* landmark
 and records what happened in the catalogue.
 
 Which photos are tagged, and why:
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,8 +40,10 @@ from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import TagError
 from photolm.fingerprint import fingerprint
-from photolm.tags.api import TagPlan, apply_tags, plan_tags, plan_untag
-from photolm.tags.sidecar import SidecarStyle
+from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
+from photolm.metadata.sidecar import SidecarStyle
+from photolm.metadata.undo import SqliteUndoStore, UndoStore
+from photolm.unchanged import same_content
 
 Mode = Literal["sidecar", "embed"]
 Action = Literal["tag", "untag"]
@@ -113,6 +115,7 @@ class TagResult:
     lines: tuple[str, ...] = ()
     fallback: str | None = None
     error: str | None = None
+    raw: bool = False  # a camera RAW file, tagged in a sidecar whatever the mode
 
     @property
     def failed(self) -> bool:
@@ -123,6 +126,7 @@ class TagResult:
             "path": display_path(self.path), "action": self.action, "status": self.status,
             "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
             "message": self.message, "fallback": self.fallback, "error": self.error,
+            "raw": self.raw,
             **({"plan": list(self.lines)} if self.lines else {}),
         }
 
@@ -193,7 +197,7 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
 
 
 @dataclass(frozen=True)
-class _Job:
+class _TagTask:
     row: PhotoRow
     action: Action
     landmark: Landmark | None = None
@@ -205,12 +209,15 @@ class _LandmarkTable:
     """Landmark records (city, country, coordinates) by bundle, read from the catalogue once.
 
     The hierarchy keyword (``Places|France|Paris|Eiffel Tower``) needs the place; a landmark
-    whose record is gone is written with its name alone.
+    whose record is gone is written with its name alone. The catalogue does not store a
+    landmark's region and ISO country code (yet): those come from the model bundle photolm
+    would use (``$PHOTOLM_MODEL`` or the shipped one) when it has the same landmark.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._tables: dict[str, dict[str, Landmark]] = {}
+        self._places: dict[str, Landmark] | None = None
 
     def get(self, landmark_id: str, name: str | None, bundles: Iterable[str | None]) -> Landmark:
         for bundle_id in bundles:
@@ -221,19 +228,39 @@ class _LandmarkTable:
                 table = {lm.id: lm for lm in self.catalog.landmarks(bundle_id)}
                 self._tables[bundle_id] = table
             if landmark_id in table:
-                return table[landmark_id]
+                return self._with_place(table[landmark_id])
         return Landmark(landmark_id, name or landmark_id)
+
+    def _with_place(self, landmark: Landmark) -> Landmark:
+        if landmark.region is not None or landmark.country_code is not None:
+            return landmark
+        if self._places is None:
+            self._places = _bundle_places()
+        known = self._places.get(landmark.id)
+        if known is None or known.name != landmark.name:
+            return landmark
+        return replace(landmark, region=known.region, country_code=known.country_code)
+
+
+def _bundle_places() -> dict[str, Landmark]:
+    from photolm.bundle import load_bundle
+    from photolm.errors import BundleError
+
+    try:
+        return {lm.id: lm for lm in load_bundle().landmarks}
+    except (BundleError, OSError):
+        return {}
 
 
 def _has_photolm_tags(row: PhotoRow) -> bool:
     return row.tag_action == "tag" and row.tag_status in ("written", "unchanged")
 
 
-def _jobs_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: TagSettings
-                      ) -> tuple[list[_Job], list[TagSkipped]]:
+def _tasks_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: TagSettings
+                      ) -> tuple[list[_TagTask], list[TagSkipped]]:
     table = _LandmarkTable(catalog)
     latest = catalog.last_bundle_id()
-    jobs: list[_Job] = []
+    tasks: list[_TagTask] = []
     skipped: list[TagSkipped] = []
     for row in rows:
         reason: str | None = None
@@ -241,13 +268,13 @@ def _jobs_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: TagS
             reason = MISSING
         elif row.review == "none":
             if _has_photolm_tags(row):
-                jobs.append(_Job(row, "untag"))
+                tasks.append(_TagTask(row, "untag"))
                 continue
             reason = PERSON_SAID_NONE
         elif row.review is not None and row.review_landmark_id:
             landmark = table.get(row.review_landmark_id, row.review_landmark_name,
                                  (latest, row.bundle_id))
-            jobs.append(_Job(row, "tag", landmark, 1.0, PERSON))
+            tasks.append(_TagTask(row, "tag", landmark, 1.0, PERSON))
             continue
         elif row.error is not None:
             reason = UNREADABLE
@@ -259,8 +286,8 @@ def _jobs_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: TagS
             skipped.append(TagSkipped(row.path, reason))
             continue
         landmark = table.get(row.landmark_id or "", row.landmark_name, (row.bundle_id, latest))
-        jobs.append(_Job(row, "tag", landmark, float(row.score or 0.0), row.model_id or ""))
-    return jobs, skipped
+        tasks.append(_TagTask(row, "tag", landmark, float(row.score or 0.0), row.model_id or ""))
+    return tasks, skipped
 
 
 # --------------------------------------------------------------------------- running
@@ -273,8 +300,8 @@ def tag_photos(catalog: Catalog, rows: Sequence[PhotoRow],
     Without ``dry_run`` the catalogue must be open for writing: each outcome is recorded.
     """
     settings = settings or TagSettings()
-    jobs, skipped = _jobs_for_tagging(catalog, rows, settings)
-    yield from _run(catalog, jobs, skipped, settings)
+    tasks, skipped = _tasks_for_tagging(catalog, rows, settings)
+    yield from _write_all(catalog, tasks, skipped, settings)
 
 
 def untag_photos(catalog: Catalog, rows: Sequence[PhotoRow], *,
@@ -284,24 +311,25 @@ def untag_photos(catalog: Catalog, rows: Sequence[PhotoRow], *,
     Every photo that is still there is looked at, not only those the catalogue records as
     tagged: the files are the truth (the catalogue may be newer than a copy of the photos).
     """
-    jobs: list[_Job] = []
+    tasks: list[_TagTask] = []
     skipped: list[TagSkipped] = []
     for row in rows:
         if row.missing:
             skipped.append(TagSkipped(row.path, MISSING))
         else:
-            jobs.append(_Job(row, "untag"))
-    yield from _run(catalog, jobs, skipped, TagSettings(dry_run=dry_run))
+            tasks.append(_TagTask(row, "untag"))
+    yield from _write_all(catalog, tasks, skipped, TagSettings(dry_run=dry_run))
 
 
-def _run(catalog: Catalog, jobs: list[_Job], skipped: list[TagSkipped],
+def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped],
          settings: TagSettings) -> Iterator[TagEvent]:
-    yield TagStarted(len(jobs), len(skipped))
+    yield TagStarted(len(tasks), len(skipped))
     yield from skipped
     pending: list[TagRecord] = []
+    undo = None if settings.dry_run else SqliteUndoStore.beside(catalog.path)
     try:
-        for job in jobs:
-            result, record = _do(job, settings)
+        for task in tasks:
+            result, record = _write_one(task, settings, undo)
             if record is not None and not settings.dry_run:
                 pending.append(record)
                 if len(pending) >= _RECORD_BATCH:
@@ -313,55 +341,70 @@ def _run(catalog: Catalog, jobs: list[_Job], skipped: list[TagSkipped],
             catalog.record_tags(pending)
 
 
-def _do(job: _Job, settings: TagSettings) -> tuple[TagResult, TagRecord | None]:
-    row = job.row
-    landmark_name = job.landmark.name if job.landmark else None
-    mode: str | None = settings.mode if job.action == "tag" else None
+def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
+               ) -> tuple[TagResult, TagRecord | None]:
+    row = task.row
+    landmark_name = task.landmark.name if task.landmark else None
+    mode: str | None = settings.mode if task.action == "tag" else None
     try:
         fresh = _unchanged_since_scan(row)
-        if job.landmark is not None:
+        if task.landmark is not None:
             if not fresh:
                 raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
                                "`photolm scan` on it first, then tag it")
+            _check_same_content(row)
             plan = plan_tags(
-                row.path, job.landmark, job.score, job.model_id,
+                row.path, task.landmark, task.score, task.model_id,
                 mode=settings.mode, sidecar_style=settings.sidecar_style,
                 write_location=settings.write_location,
                 # Only --write-location needs to know; then the photo itself is asked.
                 photo_has_gps=None if settings.write_location else True,
             )
         else:
-            plan = plan_untag(row.path, mode="any", sidecar_style="any")
+            plan = plan_untag(row.path, mode="any", sidecar_style="any",
+                              recorded=row.tag_files)
+        # A sidecar this photo left behind when it was moved: tagging it at its new place
+        # cleans the old one too (untag's plan already includes it).
+        stale = (plan_left_behind(row.path, row.tag_files) if task.action == "tag"
+                 else None)
         mode = _mode_of(plan)
         if settings.dry_run:
-            return _planned(job, plan, mode), None
-        outcome = apply_tags(plan)
+            return _planned(task, plan, mode, stale), None
+        outcome = apply_tags(plan, undo=undo)
+        message = outcome.message
+        if stale is not None and stale.targets:
+            message += "; " + apply_tags(stale).message
     except (TagError, OSError) as exc:
-        message = str(exc) if isinstance(exc, TagError) else _os_message(exc, row.path)
-        result = TagResult(row.path, job.action, "failed", landmark_name, mode, message,
+        message = (str(exc) if isinstance(exc, TagError)
+                   else _os_message(exc, row.path, task.action))
+        result = TagResult(row.path, task.action, "failed", landmark_name, mode, message,
                            error=message)
-        return result, TagRecord(row.path, job.action, "failed", mode, landmark_name,
+        return result, TagRecord(row.path, task.action, "failed", mode, landmark_name,
                                  error=message)
     files = tuple(display_path(f) for f in outcome.files)
-    result = TagResult(row.path, job.action, outcome.status, landmark_name, mode,
-                       outcome.message, files=files, fallback=outcome.fallback_reason)
-    record = TagRecord(row.path, job.action, outcome.status, mode, landmark_name,
+    result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
+                       message, files=files, fallback=outcome.fallback_reason,
+                       raw=plan.raw)
+    record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
     if fresh and outcome.files and any(t.method != "sidecar" for t in plan.targets):
         record = _with_new_state(record, row.path)
     return result, record
 
 
-def _planned(job: _Job, plan: TagPlan, mode: str | None) -> TagResult:
-    if job.action == "tag":
+def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
+             stale: TagPlan | None = None) -> TagResult:
+    if task.action == "tag":
         status = "would-write" if plan.changed else "unchanged"
     else:
         status = "would-remove" if plan.changed else "nothing-to-remove"
     files = tuple(display_path(t.path) for t in plan.targets if t.changes)
-    landmark = job.landmark.name if job.landmark else None
+    landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
-    return TagResult(job.row.path, job.action, status, landmark, mode, lines[0] if lines else "",
-                     files=files, lines=lines, fallback=plan.fallback_reason)
+    if stale is not None and stale.changed:
+        lines += tuple(line for line in stale.describe())
+    return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
+                     files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw)
 
 
 def _mode_of(plan: TagPlan) -> str | None:
@@ -380,6 +423,16 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 
+def _check_same_content(row: PhotoRow) -> None:
+    """Refuse a photo whose content is not what was scanned although its size and
+    modification time are (a different photo copied over it with its date restored): its
+    landmark belongs to the other photo."""
+    if not same_content(row.path, row.size, row.content_hash):
+        raise TagError(f"{display_path(row.path)} is not the photo that was scanned (same "
+                       "size and date, different content); re-scan it with `photolm scan "
+                       "--verify`, then tag it")
+
+
 def _with_new_state(record: TagRecord, path: str) -> TagRecord:
     """The record plus the photo's size, mtime and fingerprint after photolm rewrote it."""
     try:
@@ -391,6 +444,7 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
                      record.files, record.error, st.st_size, st.st_mtime_ns, fp)
 
 
-def _os_message(exc: OSError, path: str) -> str:
+def _os_message(exc: OSError, path: str, action: Action) -> str:
     where = display_path(exc.filename) if exc.filename else display_path(path)
-    return f"cannot tag {where}: {exc.strerror or exc}"
+    verb = "tag" if action == "tag" else "remove photolm's tags from"
+    return f"cannot {verb} {where}: {exc.strerror or exc}"

@@ -21,7 +21,6 @@ from filelock import FileLock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from photolm import catalog as catalog_module
 from photolm.bundle import Landmark
 from photolm.catalog import (
     APPLICATION_ID,
@@ -33,6 +32,7 @@ from photolm.catalog import (
     normalise_path,
     resolve_catalog_path,
 )
+from photolm.catalog import schema as schema_module
 from photolm.errors import CatalogBusyError, CatalogError
 
 POSIX_BYTES_NAMES = sys.platform.startswith("linux")
@@ -57,6 +57,21 @@ def matched(path: str, landmark: str = "eiffel", score: float = 0.8, **fields: o
     }
     values.update(fields)
     return record(path, **values)
+
+
+def stored_vector(cat: Catalog, path: str) -> np.ndarray | None:
+    """The embedding stored for a photo, read the way re-matching reads it."""
+    row = cat.get_photo(path)
+    stored = [] if row is None else list(cat.stored_embeddings([row.id]))
+    return stored[0].vector if stored else None
+
+
+def flag_missing(cat: Catalog, paths: list[str]) -> None:
+    """Flag photos missing the way a scan does: a walk of their folder that did not find them."""
+    for path in paths:
+        folder = os.path.dirname(path)
+        present = [r.path for r in cat.photos(under=folder) if r.path != path and not r.missing]
+        cat.sync_missing([folder], present)
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -321,7 +336,7 @@ def test_upsert_replaces_fields_and_embedding(cat: Catalog) -> None:
     assert (row.landmark_id, row.score, row.error, row.status) == (
         None, None, "truncated JPEG", "error"
     )
-    assert not row.has_embedding and cat.embedding("/photos/a.jpg") is None
+    assert not row.has_embedding and stored_vector(cat, "/photos/a.jpg") is None
     assert len(cat.photos()) == 1
 
 
@@ -345,7 +360,7 @@ def test_fields_round_trip(cat: Catalog) -> None:
     )
     assert (row.latitude, row.longitude, row.width, row.height) == (48.85, 2.29, 4000, 3000)
     assert row.topk[0]["name"] == "Eiffel Tower" and row.scanned_at.startswith("2024-06-02")
-    stored = cat.embedding("/photos/x.jpg")
+    stored = stored_vector(cat, "/photos/x.jpg")
     assert stored is not None and stored.dtype == np.float32
     assert float(stored @ vec) == pytest.approx(1.0, abs=1e-3)  # float16 storage
 
@@ -362,7 +377,7 @@ def test_move_photo_keeps_results_and_identity(cat: Catalog) -> None:
         before.id, "eiffel", before.score, "/trips"
     )
     assert (moved.size, moved.mtime_ns) == (1234, 99)
-    assert cat.embedding("/trips/new name.jpg") is not None
+    assert stored_vector(cat, "/trips/new name.jpg") is not None
     # moving onto a catalogued path replaces that row (the file there is now this one)
     assert cat.move_photo("/trips/new name.jpg", "/photos/new.jpg", 1, 2)
     assert [r.path for r in cat.photos(order="path")] == ["/photos/new.jpg"]
@@ -371,10 +386,9 @@ def test_move_photo_keeps_results_and_identity(cat: Catalog) -> None:
     assert cat.get_photo("/photos/new.jpg") is not None
 
 
-def test_find_by_hash_and_missing_flags(cat: Catalog) -> None:
+def test_missing_flags(cat: Catalog) -> None:
     cat.write_results([matched("/photos/a.jpg", content_hash="same"), record("/photos/b.jpg")])
-    assert cat.mark_missing(["/photos/a.jpg", "/photos/none.jpg"]) == 1
-    assert [r.path for r in cat.find_by_hash("same")] == ["/photos/a.jpg"]
+    assert cat.sync_missing(["/photos"], ["/photos/b.jpg", "/photos/none.jpg"]) == 1
     assert cat.get_photo("/photos/a.jpg").status == "missing"  # type: ignore[union-attr]
     assert [r.path for r in cat.photos(include_missing=False)] == ["/photos/b.jpg"]
     assert cat.landmark_counts() == {} and cat.landmark_counts(include_missing=True) == {
@@ -383,20 +397,19 @@ def test_find_by_hash_and_missing_flags(cat: Catalog) -> None:
     assert cat.load_index()[normalise_path("/photos/a.jpg")].missing
     cat.write_results([matched("/photos/a.jpg")])  # seen again by a scan: no longer missing
     assert not cat.get_photo("/photos/a.jpg").missing  # type: ignore[union-attr]
-    assert cat.forget(["/photos/a.jpg"]) == 1 and cat.find_by_hash("same") == []
+    assert cat.forget(["/photos/a.jpg"]) == 1 and list(cat.load_index()) == [
+        normalise_path("/photos/b.jpg")]
 
 
 def test_sync_missing_flags_only_unseen_photos_under_the_roots(cat: Catalog) -> None:
     cat.write_results([record(p) for p in ("/nas/a.jpg", "/nas/sub/b.jpg", "/nas2/c.jpg",
                                            "/home/d.jpg")])
-    cat.mark_missing(["/nas/a.jpg"])
+    flag_missing(cat, ["/nas/a.jpg"])
     # /nas2 shares a prefix with /nas but is not under it
     assert cat.sync_missing(["/nas"], present=["/nas/a.jpg"]) == 1
     assert {r.path for r in cat.photos() if r.missing} == {"/nas/sub/b.jpg"}
     assert cat.sync_missing(["/nas", "/nas/sub"], present=[]) == 2  # overlapping roots
     assert {r.path for r in cat.photos() if r.missing} == {"/nas/a.jpg", "/nas/sub/b.jpg"}
-    with pytest.raises(TypeError):  # ``missing`` is keyword-only: no silent mix-ups
-        cat.mark_missing(["/nas"], {"/nas/a.jpg"})  # type: ignore[misc]
 
 
 def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
@@ -427,23 +440,22 @@ def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
         cat.photos(order="random")
 
 
-def test_rematch_reads_embeddings_of_one_model(cat: Catalog) -> None:
+def test_rematch_reads_stored_embeddings_by_id(cat: Catalog) -> None:
     cat.write_results([
         matched("/p/1.jpg"), matched("/p/2.jpg", bundle_id="bundle-2"),
         matched("/p/3.jpg", model_id="model-other"), record("/p/4.jpg"),
     ])
-    assert sorted(p for p, _ in cat.embeddings_for_rematch("model-1")) == ["/p/1.jpg", "/p/2.jpg"]
-    vectors = cat.embeddings(["/p/1.jpg", "/p/4.jpg", "/p/none.jpg"])
-    assert list(vectors) == ["/p/1.jpg"] and vectors["/p/1.jpg"][0] == pytest.approx(-1)
-    todo = list(cat.embeddings_for_rematch("model-1", exclude_bundle_id="bundle-2"))
-    assert [p for p, _ in todo] == ["/p/1.jpg"] and todo[0][1].shape == (8,)
+    index = cat.load_index()
+    ids = [index[normalise_path(p)].id for p in ("/p/1.jpg", "/p/3.jpg", "/p/4.jpg")]
+    todo = list(cat.stored_embeddings(ids))  # /p/4.jpg has no embedding: left out
+    assert [e.path for e in todo] == ["/p/1.jpg", "/p/3.jpg"] and todo[0].vector.shape == (8,)
+    assert todo[0].vector[0] == pytest.approx(-1)
     changed = cat.update_matches([
-        MatchUpdate(p, "bundle-2", "colosseum", "Colosseum", 0.66) for p, _ in todo
+        MatchUpdate(e.path, "bundle-2", "colosseum", "Colosseum", 0.66) for e in todo
     ])
-    assert changed == 1
+    assert changed == 2
     row = cat.get_photo("/p/1.jpg")
     assert row is not None and (row.bundle_id, row.landmark_id) == ("bundle-2", "colosseum")
-    assert list(cat.embeddings_for_rematch("model-1", exclude_bundle_id="bundle-2")) == []
 
 
 def test_scans_and_stats(cat: Catalog) -> None:
@@ -458,9 +470,10 @@ def test_scans_and_stats(cat: Catalog) -> None:
     last = stats["last_scan"]
     assert last["id"] == scan and last["roots"] == ["/photos"] and last["finished"]
     assert last["counts"] == {"scanned": 2, "errors": 1}
-    cat.set_meta("tags.mode", "sidecar")
-    cat.set_meta("tags.mode", "embedded")
-    assert cat.get_meta("tags.mode") == "embedded" and cat.get_meta("nope") is None
+    cat.remember_threshold("bundle-1", 0.5)
+    cat.remember_threshold("bundle-1", 0.75)
+    cat.remember_threshold("bundle-2", np.float32(0.625))
+    assert cat.thresholds() == {"bundle-1": 0.75, "bundle-2": 0.625}
 
 
 AWKWARD = [
@@ -483,7 +496,6 @@ def test_awkward_paths_round_trip(cat: Catalog) -> None:
         assert normalise_path(p) in cat.load_index()
     # "_" and "%" are not wildcards: /photos/a_b holds one photo, not /photos/aXb's too
     assert [r.path for r in cat.photos(under="/photos/a_b")] == ["/photos/a_b/x.jpg"]
-    assert cat.paths_under("/photos/a_b") == ["/photos/a_b/x.jpg"]
     assert len(cat.photos(["eiffel"], under="/photos")) == len(AWKWARD)
     assert cat.move_photo(AWKWARD[1], AWKWARD[1] + "'", 1, 1)
     assert cat.get_photo(AWKWARD[1] + "'") is not None
@@ -507,9 +519,9 @@ def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monke
     def next_albums(db) -> None:
         db.execute("CREATE TABLE albums (photo_id INTEGER PRIMARY KEY, name TEXT)")
 
-    released = catalog_module.MIGRATIONS
-    monkeypatch.setattr(catalog_module, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setattr(catalog_module, "MIGRATIONS", (*released, next_broken))
+    released = schema_module.MIGRATIONS
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*released, next_broken))
     with pytest.raises(CatalogError, match=f"left at schema {current}"):
         Catalog.open(cat_path, write=True)
     raw = sqlite3.connect(cat_path)
@@ -520,7 +532,7 @@ def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monke
     with pytest.raises(CatalogError, match="older format"):  # readers never migrate
         Catalog.open(cat_path, write=False)
 
-    monkeypatch.setattr(catalog_module, "MIGRATIONS", (*released, next_albums))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", (*released, next_albums))
     with Catalog.open(cat_path, write=True) as c:
         assert c.schema_version == current + 1
         assert "albums" in c.db.table_names()
@@ -586,14 +598,14 @@ def test_random_upserts_and_moves_match_a_model(ops) -> None:
                     model[new] = {**model.pop(old), "size": size, "mtime_ns": size + 1,
                                   "missing": False}
             else:
-                cat.mark_missing(op[1])
+                flag_missing(cat, op[1])
                 for p in op[1]:
                     if p in model:
                         model[p]["missing"] = True
         rows = list(cat.iter_photos())
         assert sorted(r.path for r in rows) == sorted(model)  # exactly one row per path
         for row in rows:
-            vec = cat.embedding(row.path)
+            vec = stored_vector(cat, row.path)
             assert {
                 "size": row.size, "mtime_ns": row.mtime_ns, "content_hash": row.content_hash,
                 "landmark_id": row.landmark_id, "score": row.score, "missing": row.missing,
@@ -602,3 +614,29 @@ def test_random_upserts_and_moves_match_a_model(ops) -> None:
         assert cat.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == sum(
             m["vector"] is not None for m in model.values()
         )
+
+
+# ------------------------------------------------------------------ one field list, one rule
+
+
+def test_search_uses_the_index_on_the_landmark_that_counts(cat: Catalog) -> None:
+    """Schema 3 indexes the rule's SQL written out by hand; if the rule (records.counting)
+    and that index ever drift apart, search silently scans the whole table."""
+    from photolm.catalog.records import EFFECTIVE_LANDMARK
+
+    plan = cat.conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT id FROM photos WHERE {EFFECTIVE_LANDMARK} IN "
+        "(SELECT value FROM json_each(?))", ('["eiffel"]',)).fetchall()
+    assert any("photos_counting" in str(step) for step in plan), plan
+
+
+def test_every_scan_column_gets_a_value_and_rows_read_by_name(cat: Catalog) -> None:
+    from photolm.catalog.records import SCAN_COLUMNS, scan_values
+
+    assert set(scan_values(b"/p/a.jpg", record("/p/a.jpg"), "now")) == set(SCAN_COLUMNS)
+    cat.write_results([matched("/p/a.jpg", taken="2024-01-02", camera_make="Canon")])
+    row = cat.get_photo("/p/a.jpg")
+    assert row is not None
+    raw = cat.conn.execute("SELECT taken, camera_make FROM photos").fetchone()
+    assert (row.taken, row.camera_make) == raw == ("2024-01-02", "Canon")
+    assert row.missing is False and row.has_embedding is True

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Schema 2 of the catalogue: GPS evidence, a person's answers and tag-writing status.
+"""Schema 2 of the catalogue (and later): GPS evidence, a person's answers and tag-writing status.
 
 The promises: a schema-1 catalogue upgrades in place without losing a row; a person's
 answer outranks the model's verdict in search and counts and survives every re-scan; the
@@ -11,18 +11,21 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from photolm import catalog as catalog_module
 from photolm.catalog import (
     SCHEMA_VERSION,
     Catalog,
-    GpsNote,
+    CatalogError,
     MatchUpdate,
     PhotoRecord,
     Review,
     TagRecord,
 )
+from photolm.catalog import schema as schema_module
+from photolm.geo import GeoVerdict
+from photolm.matching import Candidate
 
 
 def matched(path: str, landmark: str | None = "eiffel", score: float | None = 0.8,
@@ -48,19 +51,18 @@ def test_schema_1_catalogue_upgrades_in_place(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.sqlite"
     with monkeypatch.context() as m:
-        m.setattr(catalog_module, "MIGRATIONS", catalog_module.MIGRATIONS[:1])
-        m.setattr(catalog_module, "SCHEMA_VERSION", 1)
+        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:1])
+        m.setattr(schema_module, "SCHEMA_VERSION", 1)
         with Catalog.open(path, write=True) as old:
             old.conn.execute(
                 "INSERT INTO photos (path_key, path, folder, size, mtime_ns, landmark_id, "
                 "landmark_name, score, scanned_at) VALUES (?, ?, ?, 1, 2, 'eiffel', 'Eiffel', "
                 "0.9, 'then')", (b"/p/a.jpg", "/p/a.jpg", "/p"))
             old.conn.commit()
-    assert SCHEMA_VERSION == 2
-    with pytest.raises(catalog_module.CatalogError, match="older format"):
+    with pytest.raises(CatalogError, match="older format"):
         Catalog.open(path, write=False)
     with Catalog.open(path, write=True) as cat:
-        assert cat.schema_version == 2
+        assert cat.schema_version == SCHEMA_VERSION
         row = cat.get_photo("/p/a.jpg")
         assert row is not None and row.landmark_name == "Eiffel" and row.score == 0.9
         assert (row.review, row.tag_status, row.gps_reason, row.tag_files) == (
@@ -69,15 +71,17 @@ def test_schema_1_catalogue_upgrades_in_place(tmp_path: Path,
 
 
 def test_gps_note_is_stored_by_scans_and_rematches(cat: Catalog) -> None:
-    note = GpsNote("rejected", "Eiffel is 8,990 km from where the photo was taken: rejected",
-                   changed=True, visual_landmark_id="eiffel", visual_landmark_name="Eiffel",
-                   visual_score=0.97)
-    cat.write_results([matched("/p/a.jpg", None, gps=note, latitude=36.1, longitude=-115.2)])
+    eiffel = Candidate("eiffel", "Eiffel", 0.97)
+    note = GeoVerdict(None, eiffel, (), "Eiffel is 8,990 km from where the photo was taken: "
+                      "rejected", "rejected")
+    cat.write_results([matched("/p/a.jpg", None, gps=note, latitude=36.1, longitude=-115.2,
+                               embedding=np.ones(4, np.float32))])
     row = cat.get_photo("/p/a.jpg")
     assert row is not None and row.landmark_id is None
     assert (row.gps_verdict, row.gps_changed, row.visual_landmark_name, row.visual_score) == (
         "rejected", True, "Eiffel", pytest.approx(0.97))
-    assert cat.positions(["/p/a.jpg", "/p/none.jpg"]) == {"/p/a.jpg": (36.1, -115.2)}
+    (stored,) = cat.stored_embeddings([row.id])  # re-matching weighs GPS without the file
+    assert (stored.latitude, stored.longitude) == (36.1, -115.2)
 
     cat.update_matches([MatchUpdate("/p/a.jpg", "b2", "eiffel", "Eiffel", 0.97)])
     row = cat.get_photo("/p/a.jpg")

@@ -73,7 +73,7 @@ def test_unknown_query_suggests_names(library: Path, env: Path) -> None:
     run("scan", library)
     code, out, err = run("search", "Eifel Towr Paris Rome xyz")
     assert code == 1
-    assert "No landmark matches" in err
+    assert "The model does not know 'Eifel Towr Paris Rome xyz'" in err
     code, out, err = run("search", "xyzzy", "--json")
     assert code == 1 and json.loads(out) == []
 

@@ -43,5 +43,16 @@ def test_a_place_is_not_a_landmark() -> None:
 def test_an_unknown_name_suggests_the_closest() -> None:
     with pytest.raises(UsageError) as info:
         INDEX.resolve("Colosiumx Arena")
-    assert str(info.value).startswith(
-        "No landmark of the model is called 'Colosiumx Arena'. Did you mean: Colosseum")
+    assert str(info.value) == "The model does not know 'Colosiumx Arena'. Did you mean Colosseum?"
+
+
+def test_an_unknown_name_with_nothing_close_gets_no_suggestion() -> None:
+    with pytest.raises(UsageError) as info:
+        INDEX.resolve("Edinburgh Castle")
+    assert str(info.value).startswith("The model does not know 'Edinburgh Castle': no landmark")
+
+
+@pytest.mark.parametrize("typed", ["", "  ", "?!"])
+def test_an_empty_name_is_a_usage_error(typed: str) -> None:
+    with pytest.raises(UsageError, match="Give the landmark's name"):
+        INDEX.resolve(typed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from photolm import __version__
-from photolm.cli import confirm, info, landmarks, listing, scan, search, tag, untag
+from photolm.cli import confirm, info, landmarks, listing, prune, scan, search, tag, untag
 
 app = typer.Typer(
     name="photolm",
@@ -47,6 +47,7 @@ app.command("info")(info.info)
 app.command("tag")(tag.tag)
 app.command("untag")(untag.untag)
 app.command("confirm")(confirm.confirm)
+app.command("prune")(prune.prune)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ def landmarks(
             counts = {}
         rows = [
             {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
-             "country": lm.country, "latitude": lm.latitude, "longitude": lm.longitude,
+             "region": lm.region, "country": lm.country, "country_code": lm.country_code,
+             "latitude": lm.latitude, "longitude": lm.longitude,
              "photos": counts.get(lm.id, 0)}
             for lm in sorted(bundle.landmarks, key=lambda lm: lm.name.casefold())
         ]
@@ -39,6 +40,6 @@ def landmarks(
         table.add_column("place")
         table.add_column("photos", justify="right")
         for r in rows:
-            place = ", ".join(x for x in (r["city"], r["country"]) if x)
+            place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
             table.add_row(r["name"], place, str(r["photos"]))
         out.print(table)

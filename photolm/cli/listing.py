@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, out, print_json, reporting
+from photolm.cli.output import Column, display, print_json, print_rows, reporting
 
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
+
+
+UNCERTAIN_MARGIN = 0.1  # cosine: about the spread of scores between photos of one landmark
 
 
 def list_photos(
@@ -20,41 +24,87 @@ def list_photos(
     errors_only: Annotated[
         bool, typer.Option("--errors", help="Only photos that could not be processed.")
     ] = False,
+    uncertain: Annotated[
+        bool, typer.Option("--uncertain",
+                           help="Only photos whose best candidate is close to the threshold "
+                           "(either side), with their top 3, for `photolm confirm`.")
+    ] = False,
+    margin: Annotated[
+        float, typer.Option("--margin", min=0.0, max=1.0,
+                            help="How close to the threshold counts as uncertain (--uncertain).")
+    ] = UNCERTAIN_MARGIN,
 ) -> None:
     """List every photo in the catalogue: landmark and score, "no landmark", or the error.
 
-    Also why: what GPS said about the match, your confirmation or correction, and whether
-    (and where) photolm wrote tags.
+    Also why: the best candidate and the threshold when nothing passed it, what GPS said
+    about the match, your confirmation or correction, and whether (and where) photolm
+    wrote tags. Photos you already confirmed or corrected are never "uncertain".
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.errors import UsageError
 
+        if errors_only and uncertain:
+            raise UsageError("Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
-            rows = [photo_json(p) for p in cat.iter_photos() if not errors_only or p.error]
+            thresholds = cat.thresholds()
+            rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in cat.iter_photos()
+                    if not errors_only or p.error]
+        if uncertain:
+            rows = sorted((r for r in rows if _uncertain(r, margin)),
+                          key=lambda r: abs(r["best_candidate"]["score"] - r["threshold"]))
         if json_out:
             print_json(rows)
-            return
-        from rich.markup import escape
-        from rich.table import Table
-
-        table = Table(title=f"{len(rows)} photo(s)", title_justify="left")
-        table.add_column("path", overflow="fold")
-        table.add_column("landmark")
-        table.add_column("score", justify="right")
-        table.add_column("why", overflow="fold")
-        for r in rows:
-            verdict = f"[red]error: {escape(r['error'])}[/]" if r["error"] else (
-                escape(r["landmark"]) if r["landmark"] else "[dim]no landmark[/]")
-            if r["missing"]:
-                verdict += " [yellow](missing)[/]"
-            score = f"{r['score']:.2f}" if r["score"] is not None else ""
-            table.add_row(escape(r["path"]), verdict, score, escape(_why(r)))
-        out.print(table)
+        elif uncertain:
+            _render_uncertain(rows)
+        else:
+            _render(rows)
 
 
-def photo_json(p: PhotoRow) -> dict[str, Any]:
+def _uncertain(r: dict[str, Any], margin: float) -> bool:
+    best, threshold = r["best_candidate"], r["threshold"]
+    return (best is not None and threshold is not None and r["review"] is None
+            and not r["error"] and not r["missing"]
+            and abs(best["score"] - threshold) <= margin)
+
+
+def _render(rows: list[dict[str, Any]]) -> None:
+    cells = []
+    for r in rows:
+        if r["error"]:
+            verdict = Text(f"error: {r['error']}", style="red")
+        elif r["landmark"]:
+            verdict = Text(r["landmark"])
+        else:
+            verdict = Text("no landmark", style="dim")
+        if r["missing"]:
+            verdict.append(" (missing)", style="yellow")
+        score = f"{r['score']:.2f}" if r["score"] is not None else ""
+        cells.append((r["path"], verdict, score, _why(r)))
+    print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
+                                         Column("score", justify="right"), Column("why")], cells)
+
+
+def _render_uncertain(rows: list[dict[str, Any]]) -> None:
+    cells = [
+        (r["path"], r["landmark"] or "no landmark",
+         ", ".join(f"{c['name']} {c['score']:.2f}" for c in r["candidates"]),
+         f"{r['threshold']:.2f}")
+        for r in rows
+    ]
+    print_rows(f"{len(rows)} uncertain photo(s), closest to the threshold first",
+               [Column("path", path=True), Column("landmark"), Column("top 3"),
+                Column("threshold", justify="right")], cells,
+               note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
+               "recognised), --landmark NAME (another one) or --none." if rows else None)
+
+
+def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
     """One photo for ``--json``: ``landmark``/``score`` are what counts (a person's answer
-    over the model's), ``recognised_*`` what the model said after GPS evidence."""
+    over the model's), ``recognised_*`` what the model said after GPS evidence;
+    ``best_candidate``/``candidates`` the model's top scores whatever the threshold
+    (``threshold``: the bundle's, when known)."""
+    top = p.topk
     return {
         "path": display(p.path), "landmark": p.effective_landmark_name,
         "score": p.effective_score, "error": p.error, "missing": bool(p.missing),
@@ -67,6 +117,8 @@ def photo_json(p: PhotoRow) -> dict[str, Any]:
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
         "tagged_at": p.tagged_at,
+        "best_candidate": top[0] if top else None, "candidates": top[:3],
+        "threshold": threshold,
     }
 
 
@@ -79,6 +131,11 @@ def _why(r: dict[str, Any]) -> str:
         parts.append(f"corrected by you (model: {r['recognised_landmark'] or 'no landmark'})")
     elif r["review"] == "none":
         parts.append("you said: no landmark")
+    best, threshold = r["best_candidate"], r["threshold"]
+    if (r["landmark"] is None and r["review"] is None and not r["error"] and best is not None
+            and threshold is not None and best["score"] < threshold):
+        parts.append(f"best candidate {best['name']} {best['score']:.2f}, below the "
+                     f"threshold {threshold:.2f}")
     if r["gps_reason"] and (r["gps_changed"] or r["review"] is None):
         parts.append(r["gps_reason"])
     if r["tag_status"] == "failed":

@@ -60,7 +60,7 @@ PathsArg = Annotated[
 ]
 EmbedOpt = Annotated[
     bool,
-    typer.Option("--embed", help="Write into the photo itself (JPEG, PNG, TIFF; HEIC with "
+    typer.Option("--embed", help="Write into the photo itself (JPEG, PNG, TIFF, WebP; HEIC with "
                  "ExifTool) so the tag travels with the file. Other formats get a sidecar, "
                  "with one line saying so. Default: an XMP sidecar, the original untouched."),
 ]

@@ -20,7 +20,7 @@ from photolm.cli.options import (
     SidecarStyleOpt,
     WriteLocationOpt,
 )
-from photolm.cli.output import err, print_json, reporting, warn
+from photolm.cli.output import Bar, bar_wanted, err, print_json, progress_bar, reporting, warn
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -55,8 +55,20 @@ def scan(
         bool, typer.Option("--force", help="Re-process photos even when they are unchanged.")
     ] = False,
     include_hidden: Annotated[
-        bool, typer.Option("--include-hidden", help="Also look inside hidden folders.")
+        bool, typer.Option("--include-hidden",
+                           help="Also scan hidden files and folders (names starting with a dot).")
     ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Also re-check the content of photos that look "
+                           "unchanged (same size and time) and re-process those replaced by "
+                           "another photo. Reads 512 KiB per photo.")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB", show_default=False,
+                     help='Leave out photos whose name, folder name or path matches, e.g. '
+                     '"*.tmp", "Trash", "2019/raw/*". Repeatable.'),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")
     ] = False,
@@ -71,9 +83,10 @@ def scan(
     """Scan photo folders and recognise the landmarks in them.
 
     Unchanged photos are skipped, renamed or moved photos keep their results, and a photo
-    that cannot be read gets one warning line and an entry in the catalogue. Photos with
-    GPS are checked against the landmark's position. Exit status: 0 when every photo was
-    processed (and tagged, with --write-tags), 1 when some could not be.
+    that cannot be read gets one warning line and an entry in the catalogue; while it stays
+    unchanged, later scans count it as known instead of failing again. Photos with GPS are
+    checked against the landmark's position. Exit status: 0 when nothing new failed (and
+    every photo was tagged, with --write-tags), 1 when some photo newly could not be read.
     """
     with reporting(), warnings.catch_warnings():
         from photolm.errors import UsageError
@@ -99,13 +112,14 @@ def scan(
             threads=threads,
         )
         options = ScanOptions(batch_size=batch_size, workers=workers, force=force,
-                              include_hidden=include_hidden)
+                              include_hidden=include_hidden, verify=verify,
+                              exclude=tuple(exclude or ()))
         with Catalog.open(resolve_catalog_path(catalog), write=True) as cat:
             scanner = Scanner(cat, bundle, embedder, options)
-            show_bar = err.is_terminal and not quiet and not json_out
             roots = [p.expanduser() for p in paths]
-            with _Renderer(show_bar) as render:
-                summary = scanner.run(roots, render)
+            with progress_bar("scanning", show=bar_wanted(quiet=quiet, json_out=json_out),
+                              rate="photos/s") as bar:
+                summary = scanner.run(roots, _Renderer(bar))
             tags = None
             if write_tags and not summary.interrupted:
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
@@ -139,85 +153,70 @@ def _write_tags(cat: Catalog, roots: list[Path], embed: bool,
 
 
 class _Renderer:
-    """Turns scan events into a progress bar and one warning line per problem."""
+    """Turns scan events into progress and one warning line per problem."""
 
-    def __init__(self, show_bar: bool) -> None:
-        self.show_bar = show_bar
-        self.progress = None
-        self.task = None
-
-    def __enter__(self) -> _Renderer:
-        if self.show_bar:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]scanning"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} photos/s"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-            )
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(None, None, None)
+    def __init__(self, bar: Bar) -> None:
+        self.bar = bar
 
     def __call__(self, event: object) -> None:
-        from photolm.scan import ERROR, UNCHANGED, PhotoDone, Started, WalkIssue
+        from photolm.scan import ERROR, KNOWN_ERROR, UNCHANGED, PhotoDone, Started, WalkIssue
 
         if isinstance(event, WalkIssue):
             warn(event.path, event.message)
         elif isinstance(event, Started):
-            if self.progress is not None:
-                self.task = self.progress.add_task("scan", total=event.to_decode, rate="-")
+            self.bar.start(event.to_decode)
         elif isinstance(event, PhotoDone):
             if event.outcome == ERROR:
                 warn(event.path, event.error or "failed")
-            if self.progress is not None and self.task is not None and event.outcome != UNCHANGED:
-                task = self.progress.tasks[0]
-                rate = f"{task.speed:.1f}" if task.speed else "-"
-                self.progress.update(self.task, advance=1, rate=rate)
+            if event.outcome not in (UNCHANGED, KNOWN_ERROR):  # counted in the summary
+                self.bar.advance()
 
 
 def _print_summary(summary: ScanSummary) -> None:
+    """This run's work beside the totals of the scanned folders, so a re-scan that had
+    nothing to do does not read "with a landmark 0, 0.0 photos/s"."""
     from rich.table import Table
 
     from photolm.discovery import describe_skipped
 
+    total = summary.catalog
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
+    table.add_column(justify="right")
     table.add_column()
-    rows = [
-        ("photos found", summary.found),
-        ("recognised now", summary.processed),
-        ("re-matched (new prototypes)", summary.rematched),
-        ("moved or renamed", summary.moved),
-        ("skipped, unchanged", summary.unchanged),
-        ("with a landmark", summary.landmarks),
-        ("decided by GPS evidence", summary.gps_changed),
-        ("errors", len(summary.errors) + len(summary.walk_problems)),
-        ("missing since last scan", summary.missing),
-        ("skipped (not scanned)", describe_skipped(summary.skipped)),
-        ("time", f"{summary.seconds:.1f} s"),
-        ("speed", f"{summary.photos_per_second:.1f} photos/s"),
-        ("model", f"{summary.bundle} on {summary.provider}"),
+    table.add_row("", "this run", "in these folders")
+    rows: list[tuple[str, object, object]] = [
+        ("photos found", summary.found, total.get("photos", "")),
+        ("recognised now", summary.processed, ""),
+        ("re-matched (new prototypes)", summary.rematched, ""),
+        ("moved or renamed", summary.moved, ""),
+        ("skipped, unchanged", summary.unchanged, ""),
+        ("with a landmark", summary.landmarks, total.get("with_landmark", "")),
+        ("decided by GPS evidence", summary.gps_changed, ""),
+        ("errors", len(summary.errors) + len(summary.walk_problems),
+         total.get("errors", "")),
+        ("missing since last scan", summary.missing, ""),
     ]
-    for label, value in rows:
-        table.add_row(label, str(value))
+    optional = [("known unreadable (unchanged)", summary.known_failures, ""),
+                ("replaced (--verify)", summary.replaced, ""),
+                ("excluded (--exclude)", summary.excluded, ""),
+                ("hidden files skipped", summary.hidden, "")]
+    rows += [row for row in optional if row[1]]
+    if summary.skipped:  # videos, Live Photo videos, RAWs beside their JPEG
+        rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))
+    for label, now, catalogued in rows:
+        table.add_row(label, str(now), str(catalogued))
+    table.add_row("time", f"{summary.seconds:.1f} s", "")
+    if summary.processed:
+        table.add_row("speed", f"{summary.photos_per_second:.1f} photos/s", "")
+    table.add_row("model", f"{summary.bundle} on {summary.provider}", "")
     err.print(table)
+    if summary.known_failures:
+        err.print(f"{summary.known_failures} known unreadable (not changed since they failed; "
+                  "--force tries again): photolm list --errors", markup=False, highlight=False)
+    if summary.hidden:
+        err.print(f"{summary.hidden} hidden file(s) skipped (names starting with a dot): "
+                  "--include-hidden scans them", markup=False, highlight=False)
     if summary.interrupted:
         err.print("[yellow]Interrupted:[/] everything scanned so far is saved; run the same "
                   "command again to continue.")

@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, err, out, print_json, reporting
+from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
 
 
 def search(
     query: Annotated[
         str,
         typer.Argument(help='A landmark, alias, city or country: "Eiffel Tower", "colosseo", '
-                       '"Paris". Typos and accents are forgiven.', show_default=False),
+                       '"Paris", or in another language: "埃菲尔铁塔", "巴黎". Typos and '
+                       'accents are forgiven.', show_default=False),
     ],
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -23,6 +24,11 @@ def search(
         int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many photos.",
                                  show_default=False)
     ] = None,
+    include_missing: Annotated[
+        bool, typer.Option("--include-missing",
+                           help="Also show photos whose files the last scan did not find "
+                           "(marked missing); `photolm prune` forgets them.")
+    ] = False,
 ) -> None:
     """Find photos by landmark name, best matches first.
 
@@ -31,42 +37,53 @@ def search(
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.names import LandmarkIndex
+        from photolm.names import LandmarkIndex, describe_matches, require_query
 
+        require_query(query)  # nothing to search for: a usage error (exit 2)
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             index = LandmarkIndex(cat.landmarks())
             hits = index.search(query)
             if not hits:
-                suggestions = index.suggest(query)
-                hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
                 if json_out:
                     print_json([])
-                err.print(f"No landmark matches {query!r}.{hint}")
+                err.print(index.unknown(query), markup=False)
                 raise typer.Exit(1)
             ids = list(dict.fromkeys(h.landmark_id for h in hits))
-            photos = cat.photos(landmark_ids=ids, limit=limit)
+            photos = cat.photos(landmark_ids=ids, limit=limit, include_missing=include_missing)
+            total = cat.count_photos(ids, include_missing=include_missing)
+            hidden = 0 if include_missing else cat.count_photos(ids) - total
         rows = [
             {"path": display(p.path), "landmark": p.effective_landmark_name,
              "score": p.effective_score, "landmark_id": p.effective_landmark_id,
-             "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason}
+             "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason,
+             "missing": p.missing}
             for p in photos
         ]
         if json_out:
             print_json(rows)
             return
-        names = ", ".join(dict.fromkeys(h.name for h in hits))
-        if not rows:
-            err.print(f"No photos of {names} in the catalogue yet.")
-            return
-        from rich.table import Table
+        names = describe_matches(hits, first=(r["landmark_id"] for r in rows))
+        _render(rows, names, total, hidden)
 
-        table = Table(title=f"{len(rows)} photo(s) of {names}", title_justify="left")
-        table.add_column("score", justify="right")
-        table.add_column("landmark")
-        table.add_column("taken")
-        table.add_column("path", overflow="fold")
-        for r in rows:
-            score = "" if r["score"] is None else f"{r['score']:.2f}"
-            shown = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
-            table.add_row(score, shown, r["taken"] or "", r["path"])
-        out.print(table)
+
+def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> None:
+    """The table (or plain lines); its title says how many photos match in all, even when
+    ``--limit`` shows fewer, and a note says how many missing ones were left out."""
+    note = (f"{hidden} more whose files are missing: --include-missing shows them, "
+            "`photolm prune` forgets them." if hidden else None)
+    if not rows:
+        err.print(f"No photos of {names} in the catalogue yet.", markup=False)
+        if note:
+            err.print(note, markup=False)
+        return
+    shown = f"{len(rows)} of {total}" if total > len(rows) else f"{len(rows)}"
+    cells = []
+    for r in rows:
+        landmark = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
+        if r["missing"]:
+            landmark += " (file missing)"
+        score = "" if r["score"] is None else f"{r['score']:.2f}"
+        cells.append((score, landmark, r["taken"] or "", r["path"]))
+    print_rows(f"{shown} photo(s) of {names}",
+               [Column("score", justify="right"), Column("landmark"), Column("taken"),
+                Column("path", path=True)], cells, note=note)

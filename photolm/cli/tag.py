@@ -24,7 +24,16 @@ from photolm.cli.options import (
     SidecarStyleOpt,
     WriteLocationOpt,
 )
-from photolm.cli.output import err, note, out, print_json, reporting, warn
+from photolm.cli.output import (
+    bar_wanted,
+    err,
+    note,
+    out,
+    print_json,
+    progress_bar,
+    reporting,
+    warn,
+)
 
 if TYPE_CHECKING:
     from photolm.tagging import Action, TagEvent, TagSummary
@@ -67,31 +76,23 @@ def tag(
             selection = select_photos(cat, [p.expanduser() for p in paths or ()])
             summary = TagSummary("tag", dry_run=dry_run, unmatched=selection.unmatched)
             render_tag_events(tag_photos(cat, selection.rows, settings), summary,
-                              json_out=json_out, quiet=quiet)
+                              json_out=json_out, quiet=quiet, embed=embed)
         finish(summary, json_out=json_out, quiet=quiet)
 
 
 def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,
-                      quiet: bool) -> TagSummary:
+                      quiet: bool, embed: bool = False) -> TagSummary:
     """Feed ``events`` into ``summary`` while showing progress and one line per problem."""
     from photolm.tagging import TagResult, TagStarted
 
     for path in summary.unmatched:
         warn(path, "no catalogued photos there; run `photolm scan` on it first")
-    progress = None
-    task = None
-    if err.is_terminal and not quiet and not json_out:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        verb = "untagging" if summary.action == "untag" else "tagging"
-        progress = Progress(TextColumn(f"[bold]{verb}"), BarColumn(), MofNCompleteColumn(),
-                            console=err, transient=True)
-        progress.__enter__()
-    try:
+    verb = "untagging" if summary.action == "untag" else "tagging"
+    with progress_bar(verb, show=bar_wanted(quiet=quiet, json_out=json_out)) as bar:
         for event in events:
             summary.add(event)
-            if isinstance(event, TagStarted) and progress is not None:
-                task = progress.add_task(summary.action, total=event.total)
+            if isinstance(event, TagStarted):
+                bar.start(event.total)
             if not isinstance(event, TagResult):
                 continue
             if event.failed:
@@ -102,11 +103,11 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
             if summary.dry_run and not json_out:
                 for line in event.lines:
                     out.print(line, markup=False, highlight=False, emoji=False)
-            if progress is not None and task is not None:
-                progress.update(task, advance=1)
-    finally:
-        if progress is not None:
-            progress.__exit__(None, None, None)
+            bar.advance()
+    raw = sum(1 for r in summary.results if r.raw)
+    if raw and embed and not json_out and not quiet:
+        err.print(f"note: {raw} camera RAW file(s) tagged in XMP sidecars: photolm never "
+                  "writes into RAW files", markup=False, highlight=False, emoji=False)
     return summary
 
 

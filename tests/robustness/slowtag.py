@@ -22,7 +22,7 @@ LANDMARK = ("eiffel_tower", "Eiffel Tower", ("Tour Eiffel",), "Paris", "France",
 
 def main() -> None:
     from photolm.bundle import Landmark
-    from photolm.tags import apply_tags, atomic, plan_tags
+    from photolm.metadata import apply_tags, atomic, plan_tags
 
     folder, mode = Path(sys.argv[1]), sys.argv[2]
     pause = float(os.environ.get("SLOW_REPLACE", "0.05"))

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from photolm.tags import TEMP_PREFIX, read_photolm_marker
-from photolm.tags.atomic import remove_stale_temps
-from photolm.tags.imagedata import check_same_image_data
+from photolm.metadata import TEMP_PREFIX, read_photolm_marker
+from photolm.metadata.atomic import remove_stale_temps
+from photolm.metadata.imagedata import check_same_image_data
 from tests.conftest import REPO
 from tests.tags.photos import make_photo
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from photolm.bundle import Landmark
 from photolm.catalog import Catalog, PhotoRecord, normalise_path
 from photolm.names import LandmarkIndex, normalise
+from tests.test_catalog import stored_vector
 
 # ----------------------------------------------------------------------------- catalogue
 # One path component as the file system stores it: any bytes but "/" and NUL, 1..255 long.
@@ -86,7 +87,7 @@ def test_any_file_name_and_field_round_trips(records: list[PhotoRecord]) -> None
                 assert getattr(row, field) == getattr(rec, field), field
             if rec.score is not None:
                 assert math.isclose(row.score, rec.score)  # type: ignore[arg-type]
-            vector = cat.embedding(rec.path)
+            vector = stored_vector(cat, rec.path)
             if rec.embedding is None:
                 assert vector is None and not row.has_embedding
             else:
@@ -97,7 +98,7 @@ def test_any_file_name_and_field_round_trips(records: list[PhotoRecord]) -> None
             folder = os.path.dirname(rec.path)
             below = sorted(r.path for r in records
                            if os.fsencode(r.path).startswith(os.fsencode(folder) + b"/"))
-            assert sorted(cat.paths_under(folder)) == below
+            assert sorted(r.path for r in cat.photos(under=folder)) == below
         # rewriting the same batch changes nothing: one row per path
         cat.write_results(records)
         assert len(cat.load_index()) == len(records)
@@ -116,7 +117,7 @@ def test_sibling_folders_sharing_a_prefix_stay_apart(names: list[bytes]) -> None
         for n in names:
             expected = sorted(r.path for r in records
                               if os.fsencode(r.path).startswith(b"/".join([_root(), n, b""])))
-            assert sorted(cat.paths_under(_path([n]))) == expected
+            assert sorted(r.path for r in cat.photos(under=_path([n]))) == expected
             missing = cat.sync_missing([_path([n])], [])
             assert missing == len(expected)
             cat.sync_missing([_path([n])], expected)

@@ -123,6 +123,9 @@ def test_scan_search_and_list_bind_every_user_value(
     results: dict[str, list[str]] = {}
     for query in [*QUERIES, EVIL_NAME, "O'Brien's 100% Tower", "Plain Tower"]:
         code, out, _ = cli("search", query, "--json")
+        if code == 2:  # only punctuation: nothing to search for, a usage error (issue 10.14)
+            assert not any(c.isalnum() for c in query) and out == ""
+            out = "[]"
         results[query] = sorted(Path(h["path"]).name for h in json.loads(out))
     code, out, _ = cli("list", "--json")
     assert code == 0 and len(json.loads(out)) == 4
@@ -152,15 +155,12 @@ def test_folder_prefixes_are_byte_ranges_not_like_patterns(
     assert cli("scan", evil_library)[0] == 0
     folder = evil_library / EVIL_FOLDER
     with Catalog.open(tmp_path / "cat.sqlite", write=True) as cat:
-        assert sorted(Path(p).name for p in cat.paths_under(folder)) == [
-            "evil'1%.jpg", "plain_;.jpg"]
         assert [Path(p.path).name for p in cat.photos(under=folder, order="path")] == [
             "evil'1%.jpg", "plain_;.jpg"]
-        assert [Path(p).name for p in cat.paths_under(evil_library / "100%")] == ["x.jpg"]
+        assert [Path(p.path).name for p in cat.photos(under=evil_library / "100%")] == [
+            "x.jpg"]
         assert cat.sync_missing([folder], []) == 2  # only that folder's photos
-        assert cat.sync_missing([folder], cat.paths_under(folder)) == 0
-        found = cat.find_by_hash("fp1:' OR 1=1 --")
-        assert found == []
+        assert cat.sync_missing([folder], [p.path for p in cat.photos(under=folder)]) == 0
     _assert_never_in_sql(recorded, [EVIL_FOLDER, SIBLING, "' OR 1=1", "100%"])
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from photolm.bundle import Landmark
-from photolm.tags import apply_tags, plan_tags, plan_untag, read_photolm_marker, remove_tags
+from photolm.metadata import apply_tags, plan_tags, plan_untag, read_photolm_marker, remove_tags
 from tests.tags.photos import make_photo
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_importing_photolm_tags_loads_neither_torch_nor_pyexiv2() -> None:
-    code = ("import sys, photolm.tags\n"
+    code = ("import sys, photolm.metadata\n"
             "print(','.join(m for m in ('torch', 'timm', 'onnx', 'pyexiv2') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

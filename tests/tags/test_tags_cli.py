@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from photolm.catalog import Catalog
-from photolm.tags import read_photolm_marker
+from photolm.metadata import read_photolm_marker
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, camera_exif, exiftool_json, jpeg_scan_data, plant_keywords
 from tests.test_geo_scan import LAS_VEGAS, REDDISH, gps_exif
@@ -361,7 +361,7 @@ def test_confirm_refuses_bad_names_and_photos_without_a_landmark(
     scan(library)
     code, _, err = run("confirm", library / "eiffel.jpg", "--landmark", "xyzzy")
     assert code == 2
-    assert err.startswith("Error: No landmark of the model is called 'xyzzy'. Did you mean:")
+    assert err.startswith("Error: The model does not know 'xyzzy': no landmark")
     assert len(err.strip().splitlines()) == 1
     code, _, err = run("confirm", library / "eiffel.jpg", "--landmark", "Rome")
     assert code == 2 and "is a place, not a landmark" in err

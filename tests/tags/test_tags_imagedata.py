@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photolm.tags import embedded
-from photolm.tags.imagedata import ImageDataMismatch, check_same_image_data
+from photolm.metadata import embedded
+from photolm.metadata.imagedata import ImageDataMismatch, check_same_image_data
 from tests.tags.photos import HEIC_BASE64, jpeg_scan_data, make_photo, noise
 
 KINDS = {".jpg": "jpeg", ".png": "png", ".tif": "tiff"}

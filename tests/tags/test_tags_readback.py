@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from photolm.bundle import Landmark
-from photolm.tags import apply_tags, plan_tags, read_photolm_marker, remove_tags
+from photolm.metadata import apply_tags, plan_tags, read_photolm_marker, remove_tags
 from tests.tags.photos import (
     MAKE,
     MODEL,

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from photolm.bundle import Landmark
-from photolm.tags import rules
-from photolm.tags.marker import read_marker
-from photolm.tags.model import (
+from photolm.metadata import rules
+from photolm.metadata.fields import (
     DC_NS,
     IPTC_UTF8,
     PHOTOSHOP_NS,
@@ -14,7 +13,8 @@ from photolm.tags.model import (
     clean_text,
     truncate_utf8,
 )
-from photolm.tags.xmp import XmpDocument
+from photolm.metadata.marker import read_marker
+from photolm.metadata.xmp import XmpDocument
 
 KEYWORDS = "Iptc.Application2.Keywords"
 XP = "Exif.Image.XPKeywords"

@@ -13,7 +13,15 @@ import pytest
 
 from photolm.bundle import Landmark
 from photolm.errors import TagError
-from photolm.tags import TEMP_PREFIX, apply_tags, atomic, embedded, plan_tags, read_photolm_marker
+from photolm.metadata import (
+    TEMP_PREFIX,
+    apply_tags,
+    atomic,
+    containers,
+    embedded,
+    plan_tags,
+    read_photolm_marker,
+)
 from tests.tags.photos import make_photo, plant_keywords, sha256
 
 
@@ -79,14 +87,14 @@ def test_a_rewrite_that_damages_pixels_is_refused(tmp_path: Path, eiffel: Landma
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     photo = make_photo(tmp_path / "photo.jpg")
     digest = sha256(photo)
-    real_write = embedded.write_metadata
+    real_write = containers.jpeg_write
 
     def corrupting_write(data: bytes, **kwargs: object) -> bytes:
         out = bytearray(real_write(data, **kwargs))  # type: ignore[arg-type]
         out[-20] ^= 0x01  # one bit in the entropy-coded scan
         return bytes(out)
 
-    monkeypatch.setattr(embedded, "write_metadata", corrupting_write)
+    monkeypatch.setattr(containers, "jpeg_write", corrupting_write)
     with pytest.raises(TagError, match=r"verification failed .*scan data.*untouched"):
         apply_tags(plan_tags(photo, eiffel, 0.9, "model-1", mode="embed"))
     assert sha256(photo) == digest
@@ -222,7 +230,7 @@ def test_camera_raw_is_never_rewritten(tmp_path: Path, eiffel: Landmark) -> None
     photo = make_photo(tmp_path / "shot.tif")
     raw = photo.rename(tmp_path / "shot.dng")  # TIFF inside, raw by name
     plan = plan_tags(raw, eiffel, 0.9, "model-1", mode="embed")
-    assert plan.fallback_reason == "unsupported format for embedding: .dng"
+    assert plan.raw and plan.fallback_reason is None  # RAW: one note per run, not per photo
     assert plan.targets[0].path == tmp_path / "shot.dng.xmp"
 
 

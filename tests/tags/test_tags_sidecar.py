@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from photolm.bundle import Landmark
-from photolm.tags import apply_tags, plan_tags, plan_untag, read_photolm_marker, remove_tags
-from photolm.tags.model import DC_NS, LR_NS, PHOTOSHOP_NS
-from photolm.tags.xmp import XmpDocument
+from photolm.metadata import apply_tags, plan_tags, plan_untag, read_photolm_marker, remove_tags
+from photolm.metadata.fields import DC_NS, LR_NS, PHOTOSHOP_NS
+from photolm.metadata.xmp import XmpDocument
 from tests.tags.photos import make_photo, plant_keywords
 
 # What darktable leaves beside a photo: its own namespace, history, a person's keyword and

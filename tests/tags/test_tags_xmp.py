@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from photolm.tags.marker import PhotolmMarker, read_marker, remove_marker, write_marker
-from photolm.tags.model import DC_NS, IPTC_EXT_NS, PHOTOSHOP_NS, Entry
-from photolm.tags.xmp import XmpDocument, XmpError, XmpShapeError, qname
+from photolm.metadata.fields import DC_NS, IPTC_EXT_NS, PHOTOSHOP_NS, Entry
+from photolm.metadata.marker import PhotolmMarker, read_marker, remove_marker, write_marker
+from photolm.metadata.xmp import XmpDocument, XmpError, XmpShapeError, qname
 
 PACKET = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">

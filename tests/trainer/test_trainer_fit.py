@@ -77,7 +77,7 @@ def test_checkpoint_carries_classes_and_config(trained_run, tiny_data):
     red = next(c for c in ckpt.classes if c["id"] == "red-circle")
     assert red == {"id": "red-circle", "name": "Red Circle", "aliases": ["Rouge", "Rot"],
                    "city": "Paris", "country": "France", "latitude": 48.85,
-                   "longitude": 2.35}
+                   "longitude": 2.35, "region": None, "country_code": None}
     assert ckpt.config.data == [str(tiny_data.resolve())]
     pre = ckpt.preprocess
     assert (pre.size, pre.resize) == (64, 73)

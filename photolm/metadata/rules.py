@@ -26,10 +26,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from photolm.tags.marker import PhotolmMarker, read_marker, remove_marker, write_marker
-from photolm.tags.model import (
+from photolm.metadata.changes import diff
+from photolm.metadata.fields import (
     CITY,
     COUNTRY,
+    COUNTRY_CODE,
     ESTIMATED_METHOD,
     EXIF_GPS_DATUM,
     EXIF_GPS_LAT_REF,
@@ -43,12 +44,14 @@ from photolm.tags.model import (
     IPTC_CHARSET,
     IPTC_CITY,
     IPTC_COUNTRY,
-    IPTC_EXT_NS,
+    IPTC_COUNTRY_CODE,
     IPTC_KEYWORDS,
+    IPTC_STATE,
     IPTC_SUBLOCATION,
     IPTC_UTF8,
     LOCATION,
     LOCATION_SHOWN,
+    STATE,
     SUBJECT,
     TAGS_LIST,
     XMP_GPS_DATUM,
@@ -62,38 +65,20 @@ from photolm.tags.model import (
     TagSet,
     truncate_utf8,
 )
-from photolm.tags.xmp import XmpDocument, XmpShapeError, qname
+from photolm.metadata.marker import PhotolmMarker, read_marker, remove_marker, write_marker
+from photolm.metadata.snapshot import (
+    CHARSET_LABEL,
+    STRUCT_CITY,
+    STRUCT_COUNTRY,
+    STRUCT_COUNTRY_CODE,
+    STRUCT_STATE,
+    SUBLOCATION,
+    Snapshot,
+)
+from photolm.metadata.snapshot import as_list as _as_list
+from photolm.metadata.xmp import XmpDocument, XmpShapeError
 
-SUBLOCATION = qname(IPTC_EXT_NS, "Sublocation")
-STRUCT_CITY = qname(IPTC_EXT_NS, "City")
-STRUCT_COUNTRY = qname(IPTC_EXT_NS, "CountryName")
-_CHARSET_LABEL = "UTF8"
-
-
-@dataclass
-class Snapshot:
-    """The metadata of one target file that the rules read and edit.
-
-    ``iptc`` is ``None`` when photolm must not write IPTC there (a sidecar, a photo without
-    IPTC, or IPTC in an unknown character set: ``iptc_note`` says which); ``exif`` is ``None``
-    when EXIF is not written there (sidecars, HEIC). ``xp_keywords`` is True for JPEG only,
-    the one format whose Windows keywords the issue asks for.
-    """
-
-    xmp: XmpDocument
-    iptc: dict[str, Any] | None = None
-    exif: dict[str, str] | None = None
-    xp_keywords: bool = False
-    iptc_note: str | None = None
-
-    def copy(self) -> Snapshot:
-        return replace(self, xmp=self.xmp.copy(),
-                       iptc=None if self.iptc is None else _copy_values(self.iptc),
-                       exif=None if self.exif is None else dict(self.exif))
-
-
-def _copy_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
+__all__ = ["Snapshot", "TagOptions", "diff", "retag", "tag", "unmark", "untag"]
 
 
 @dataclass(frozen=True)
@@ -139,8 +124,20 @@ def tag(snap: Snapshot, tagset: TagSet, options: TagOptions, *,
     for spec, value in ((SUBJECT, tagset.name), (HIERARCHICAL, tagset.lightroom_keyword),
                         (TAGS_LIST, tagset.digikam_tag)):
         _tag_xmp_list(snap.xmp, spec, value, seeds.get(spec.id, ()), record)
-    for spec, optional in ((LOCATION, tagset.name), (CITY, tagset.city),
-                           (COUNTRY, tagset.country)):
+    place = ((CITY, tagset.city), (STATE, tagset.region), (COUNTRY, tagset.country),
+             (COUNTRY_CODE, tagset.country_code))
+    own = [spec for spec, _value in place if snap.xmp.has(spec.ns, spec.name)]
+    if own:
+        # City, state, country and code describe one place: never mix a person's with ours.
+        for spec in own:
+            try:
+                current = snap.xmp.get_text(spec.ns, spec.name)
+            except XmpShapeError:
+                current = "?"
+            record.notes.append(f"kept {spec.label} {current!r} (the photo names its own "
+                                "place: no city, state or country written)")
+        place = ()
+    for spec, optional in ((LOCATION, tagset.name), *place):
         if optional is not None:
             _tag_xmp_text(snap.xmp, spec, optional, record)
     _tag_location_shown(snap.xmp, tagset, record)
@@ -181,6 +178,8 @@ def _tag_xmp_list(doc: XmpDocument, spec: FieldSpec, value: str, seeds: Sequence
     if any(same(item, value) for item in current or ()):
         record.pre_existing.append(Entry(spec.id, value))
         return
+    if current == []:  # an empty list was there: untag must leave it, empty
+        record.pre_existing.append(Entry(spec.id, ""))
     doc.append_list(spec.ns, spec.name, value, spec.array)
     record.added.append(Entry(spec.id, value))
 
@@ -213,16 +212,28 @@ def _tag_location_shown(doc: XmpDocument, tagset: TagSet, record: _Record) -> No
     fields = {SUBLOCATION: tagset.name}
     if tagset.city:
         fields[STRUCT_CITY] = tagset.city
+    if tagset.region:
+        fields[STRUCT_STATE] = tagset.region
     if tagset.country:
         fields[STRUCT_COUNTRY] = tagset.country
+    if tagset.country_code:
+        fields[STRUCT_COUNTRY_CODE] = tagset.country_code
     doc.append_struct(spec.ns, spec.name, fields, spec.array)
     record.added.append(Entry(spec.id, tagset.name))
 
 
 def _tag_iptc(iptc: dict[str, Any], tagset: TagSet, record: _Record) -> None:
-    wanted: list[tuple[FieldSpec, str]] = []
+    wanted: list[tuple[FieldSpec, str | None]] = []
+    place = [(IPTC_CITY, tagset.city), (IPTC_STATE, tagset.region),
+             (IPTC_COUNTRY, tagset.country), (IPTC_COUNTRY_CODE, tagset.country_code)]
+    own = [spec for spec, _value in place if spec.key in iptc]
+    for spec in own:
+        record.notes.append(f"kept {spec.label} {iptc[spec.key]!r} (the photo names its own "
+                            "place: no city, state or country written)")
+    if own:
+        place = []
     for spec, value in ((IPTC_KEYWORDS, tagset.name), (IPTC_SUBLOCATION, tagset.name),
-                        (IPTC_CITY, tagset.city), (IPTC_COUNTRY, tagset.country)):
+                        *place):
         if value is None:
             continue
         cut = truncate_utf8(value, spec.byte_limit)
@@ -234,7 +245,7 @@ def _tag_iptc(iptc: dict[str, Any], tagset: TagSet, record: _Record) -> None:
         # decode_iptc only lets ASCII-only blocks through undeclared, so declaring UTF-8
         # cannot change how any existing value reads.
         iptc[IPTC_CHARSET.key] = IPTC_UTF8
-        record.added.append(Entry(IPTC_CHARSET.id, _CHARSET_LABEL))
+        record.added.append(Entry(IPTC_CHARSET.id, CHARSET_LABEL))
     for spec, value in wanted:
         key = spec.key
         if spec.kind == "list":
@@ -332,9 +343,10 @@ def untag(snap: Snapshot, marker: PhotolmMarker, *, keep_seeded: bool) -> list[s
     notes: list[str] = []
     # The IPTC character-set declaration last: it may only go once photolm's non-ASCII
     # values are gone.
+    was_empty = {e.field for e in marker.pre_existing if e.value == ""}
     for entry in sorted(marker.added, key=lambda e: e.spec is IPTC_CHARSET):
         try:
-            _remove_entry(snap, entry)
+            _remove_entry(snap, entry, keep_empty=entry.field in was_empty)
         except XmpShapeError as exc:
             notes.append(f"left {entry.spec.label} alone: {exc}")
     if not keep_seeded:
@@ -342,11 +354,11 @@ def untag(snap: Snapshot, marker: PhotolmMarker, *, keep_seeded: bool) -> list[s
     return notes
 
 
-def _remove_entry(snap: Snapshot, entry: Entry) -> None:
+def _remove_entry(snap: Snapshot, entry: Entry, *, keep_empty: bool = False) -> None:
     spec, value = entry.spec, entry.value
     if spec.store == "xmp":
         if spec.kind == "list":
-            snap.xmp.remove_list_item(spec.ns, spec.name, value)
+            snap.xmp.remove_list_item(spec.ns, spec.name, value, keep_empty=keep_empty)
         elif spec.kind == "struct":
             snap.xmp.remove_struct(spec.ns, spec.name,
                                    lambda fields: fields.get(SUBLOCATION) == value)
@@ -429,105 +441,8 @@ def _list_has(snap: Snapshot, spec: FieldSpec, value: str, *, exact: bool) -> bo
     return any(item == value if exact else same(item, value) for item in items)
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
 def _is_ascii(value: Any) -> bool:
     return all(v.isascii() for v in _as_list(value))
-
-
-# --- differences ---------------------------------------------------------------------------------
-def diff(before: Snapshot, after: Snapshot) -> list[FieldChange]:
-    """The field-level changes from ``before`` to ``after``, in :data:`FIELDS` order, then
-    the marker. Lists compare as multisets (order carries no meaning in a bag)."""
-    changes: list[FieldChange] = []
-    for spec in FIELDS:
-        old, new = _values(before, spec), _values(after, spec)
-        if old is None and new is None:
-            continue
-        if spec.kind in ("list", "struct"):
-            changes += _list_changes(spec, old or [], new or [])
-        elif old != new:
-            if new is None:
-                changes.append(FieldChange(spec.label, "remove", _show(spec, old)))
-            elif old is None:
-                changes.append(FieldChange(spec.label, "add", _show(spec, new)))
-            else:
-                changes.append(FieldChange(spec.label, "change", _show(spec, new),
-                                           _show(spec, old)))
-    old_marker, new_marker = read_marker(before.xmp), read_marker(after.xmp)
-    if old_marker != new_marker:
-        if new_marker is None:
-            changes.append(FieldChange("XMP-photolm", "remove", _describe(old_marker)))
-        elif old_marker is None:
-            changes.append(FieldChange("XMP-photolm", "add", _describe(new_marker)))
-        else:
-            changes.append(FieldChange("XMP-photolm", "change", _describe(new_marker),
-                                       _describe(old_marker)))
-    return changes
-
-
-def _values(snap: Snapshot, spec: FieldSpec) -> Any:
-    """The field's value(s) in ``snap``: a list for lists and structures (structures as
-    canonical strings of all their fields), a string for single values, None when absent."""
-    if spec.store == "xmp":
-        try:
-            if spec.kind == "list":
-                return snap.xmp.get_list(spec.ns, spec.name)
-            if spec.kind == "struct":
-                structs = snap.xmp.get_structs(spec.ns, spec.name)
-                return None if structs is None else [_struct_key(s) for s in structs]
-            return snap.xmp.get_text(spec.ns, spec.name)
-        except XmpShapeError:
-            return None
-    values = snap.iptc if spec.store == "iptc" else snap.exif
-    if values is None or spec.key not in values:
-        return None
-    value = values[spec.key]
-    if spec is XP_KEYWORDS:
-        return value.split(";")
-    if spec.kind == "list":
-        return _as_list(value)
-    return value
-
-
-def _struct_key(fields: Mapping[str, str]) -> str:
-    name = fields.get(SUBLOCATION, "?")
-    rest = sorted((k, v) for k, v in fields.items() if k != SUBLOCATION)
-    return name + "".join(f"\x00{k}={v}" for k, v in rest)
-
-
-def _show(spec: FieldSpec, value: Any) -> str:
-    if spec is IPTC_CHARSET:
-        return _CHARSET_LABEL if value == IPTC_UTF8 else repr(value)
-    return str(value)
-
-
-def _list_changes(spec: FieldSpec, old: list[str], new: list[str]) -> list[FieldChange]:
-    def shown(item: str) -> str:
-        return item.split("\x00", 1)[0]  # structures: show the landmark name only
-
-    removed, added = Counter(old) - Counter(new), Counter(new) - Counter(old)
-    out: list[FieldChange] = []
-    for item in old:
-        if removed[item] > 0:
-            removed[item] -= 1
-            out.append(FieldChange(spec.label, "remove", shown(item)))
-    for item in new:
-        if added[item] > 0:
-            added[item] -= 1
-            out.append(FieldChange(spec.label, "add", shown(item)))
-    return out
-
-
-def _describe(marker: PhotolmMarker | None) -> str:
-    if marker is None:
-        return "none"
-    score = "?" if marker.score is None else f"{marker.score:.4f}"
-    return f"marker ({marker.landmark_name}, score {score}, model {marker.model_id[:12]})"
 
 
 def retag(snap: Snapshot, tagset: TagSet, options: TagOptions, *,

@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from photolm.tags.model import PREFIXES, RDF_NS, X_NS
+from photolm.metadata.fields import PREFIXES, RDF_NS, X_NS
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _R = "{" + RDF_NS + "}"
@@ -227,9 +227,12 @@ class XmpDocument:
         for value in values:
             self.append_list(ns, name, value, array)
 
-    def remove_list_item(self, ns: str, name: str, value: str) -> bool:
-        """Remove the last plain item equal to ``value``; drop the property if it empties."""
-        return self._remove_item(ns, name, lambda li: _li_text(li) == value and not len(li))
+    def remove_list_item(self, ns: str, name: str, value: str, *,
+                         keep_empty: bool = False) -> bool:
+        """Remove the last plain item equal to ``value``; drop the property if it empties
+        (unless ``keep_empty``: the list was there, empty, before photolm added to it)."""
+        return self._remove_item(ns, name, lambda li: _li_text(li) == value and not len(li),
+                                 keep_empty=keep_empty)
 
     def append_struct(self, ns: str, name: str, fields: Mapping[str, str],
                       array: str = "Bag") -> None:
@@ -275,7 +278,8 @@ class XmpDocument:
         self._append(prop, container)
         return container
 
-    def _remove_item(self, ns: str, name: str, match: Callable[[ET.Element], bool]) -> bool:
+    def _remove_item(self, ns: str, name: str, match: Callable[[ET.Element], bool], *,
+                     keep_empty: bool = False) -> bool:
         container = self._container(ns, name)
         if container is None:
             return False
@@ -283,7 +287,7 @@ class XmpDocument:
         if not items:
             return False
         _remove_child(container, items[-1])
-        if not container.findall(LI):
+        if not container.findall(LI) and not keep_empty:
             self.remove(ns, name)
         return True
 

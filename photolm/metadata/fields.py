@@ -98,6 +98,9 @@ LOCATION_SHOWN = _xmp("Iptc4xmpExt:LocationShown", "XMP-iptcExt:LocationShown", 
                       "LocationShown", "struct", "Bag")
 CITY = _xmp("photoshop:City", "XMP-photoshop:City", PHOTOSHOP_NS, "City")
 COUNTRY = _xmp("photoshop:Country", "XMP-photoshop:Country", PHOTOSHOP_NS, "Country")
+STATE = _xmp("photoshop:State", "XMP-photoshop:State", PHOTOSHOP_NS, "State")
+COUNTRY_CODE = _xmp("Iptc4xmpCore:CountryCode", "XMP-iptcCore:CountryCode", IPTC_CORE_NS,
+                    "CountryCode")
 XMP_GPS_LATITUDE = _xmp("exif:GPSLatitude", "XMP-exif:GPSLatitude", EXIF_NS, "GPSLatitude")
 XMP_GPS_LONGITUDE = _xmp("exif:GPSLongitude", "XMP-exif:GPSLongitude", EXIF_NS, "GPSLongitude")
 XMP_GPS_DATUM = _xmp("exif:GPSMapDatum", "XMP-exif:GPSMapDatum", EXIF_NS, "GPSMapDatum")
@@ -114,6 +117,11 @@ IPTC_CITY = FieldSpec("IPTC:City", "IPTC:City", "iptc", "text", key="Iptc.Applic
 IPTC_COUNTRY = FieldSpec("IPTC:Country-PrimaryLocationName",
                          "IPTC:Country-PrimaryLocationName", "iptc", "text",
                          key="Iptc.Application2.CountryName", byte_limit=IPTC_COUNTRY_BYTES)
+IPTC_STATE = FieldSpec("IPTC:Province-State", "IPTC:Province-State", "iptc", "text",
+                       key="Iptc.Application2.ProvinceState", byte_limit=IPTC_CITY_BYTES)
+IPTC_COUNTRY_CODE = FieldSpec("IPTC:Country-PrimaryLocationCode",
+                              "IPTC:Country-PrimaryLocationCode", "iptc", "text",
+                              key="Iptc.Application2.CountryCode", byte_limit=3)
 IPTC_CHARSET = FieldSpec("IPTC:CodedCharacterSet", "IPTC:CodedCharacterSet", "iptc", "text",
                          key="Iptc.Envelope.CharacterSet")
 
@@ -137,8 +145,9 @@ EXIF_GPS_FIELDS = (EXIF_GPS_VERSION, EXIF_GPS_LAT_REF, EXIF_GPS_LATITUDE, EXIF_G
 XMP_GPS_FIELDS = (XMP_GPS_LATITUDE, XMP_GPS_LONGITUDE, XMP_GPS_DATUM, XMP_GPS_METHOD)
 
 XMP_LIST_FIELDS = (SUBJECT, HIERARCHICAL, TAGS_LIST)
-XMP_TEXT_FIELDS = (LOCATION, CITY, COUNTRY, *XMP_GPS_FIELDS)
-IPTC_FIELDS = (IPTC_KEYWORDS, IPTC_SUBLOCATION, IPTC_CITY, IPTC_COUNTRY, IPTC_CHARSET)
+XMP_TEXT_FIELDS = (LOCATION, CITY, STATE, COUNTRY, COUNTRY_CODE, *XMP_GPS_FIELDS)
+IPTC_FIELDS = (IPTC_KEYWORDS, IPTC_SUBLOCATION, IPTC_CITY, IPTC_STATE, IPTC_COUNTRY,
+               IPTC_COUNTRY_CODE, IPTC_CHARSET)
 EXIF_FIELDS = (XP_KEYWORDS, *EXIF_GPS_FIELDS)
 FIELDS: tuple[FieldSpec, ...] = (*XMP_LIST_FIELDS, LOCATION_SHOWN, *XMP_TEXT_FIELDS,
                                  *IPTC_FIELDS, *EXIF_FIELDS)
@@ -184,6 +193,13 @@ def _optional(value: str | None) -> str | None:
     return (clean_text(value) or None) if value else None
 
 
+def _country_code(value: str | None) -> str | None:
+    """An ISO 3166-1 code (two or three ASCII letters) or nothing: IPTC readers match it
+    against the standard's list, so anything else would be worse than no code."""
+    code = (value or "").strip().upper()
+    return code if 2 <= len(code) <= 3 and code.isascii() and code.isalpha() else None
+
+
 @dataclass(frozen=True)
 class TagSet:
     """Everything photolm writes for one photo, derived from one landmark.
@@ -216,11 +232,16 @@ class TagSet:
             name=name,
             city=_optional(landmark.city),
             country=_optional(landmark.country),
+            region=_optional(landmark.region),
+            country_code=_country_code(landmark.country_code),
             latitude=lat if usable else None,
             longitude=lon if usable else None,
             score=float(score),
             model_id=clean_text(model_id),
         )
+
+    region: str | None = None  # province / state
+    country_code: str | None = None  # ISO 3166-1 alpha-2, upper case
 
     @property
     def hierarchy(self) -> tuple[str, ...]:

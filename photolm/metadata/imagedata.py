@@ -19,6 +19,8 @@ What counts as image data, per container:
 * TIFF: for each image in the IFD chain, the tags that describe how to decode the pixels
   (size, bits, compression, photometric, predictor, planar layout, tiles, colour map, YCbCr,
   JPEG tables, ICC profile) and the concatenated bytes of all strips or tiles.
+* WebP: every chunk except XMP, EXIF and the VP8X header (compared by the metadata check),
+  in order, and anything after the RIFF container.
 * HEIF/HEIC/AVIF: every item that is not metadata (``Exif``, ``mime`` for XMP, ``uri ``),
   by item id, with its type and data bytes; the item property box (``iprp``: codec
   configuration, size, colour profile, rotation) and the primary item (``pitm``) byte for
@@ -305,6 +307,26 @@ def _heif_locations(data: bytes, start: int, end: int) -> dict[int, list[tuple[i
     return locations
 
 
+# --- WebP ---------------------------------------------------------------------------------------
+_WEBP_METADATA = frozenset({b"XMP ", b"EXIF", b"VP8X"})
+
+
+def _webp_parts(data: bytes) -> list[tuple[str, object]]:
+    """Every chunk but metadata (XMP, EXIF) and the VP8X header, whose flags announce them;
+    the canvas size, when a VP8X header gives one, and the data after the container."""
+    from photolm.metadata.containers import ContainerError, webp_chunks
+
+    try:
+        chunks, rest = webp_chunks(data)
+    except ContainerError as exc:
+        raise ValueError(str(exc)) from None
+    parts: list[tuple[str, object]] = [
+        (f"WebP chunk {fourcc.decode('latin-1')}", body)
+        for fourcc, body, _raw in chunks if fourcc not in _WEBP_METADATA]
+    parts.append(("data after the WebP container", rest))
+    return parts
+
+
 _EXTRACTORS: dict[str, Callable[[bytes], list[tuple[str, object]]]] = {
     "jpeg": _jpeg_parts,
     "png": _png_parts,
@@ -312,4 +334,5 @@ _EXTRACTORS: dict[str, Callable[[bytes], list[tuple[str, object]]]] = {
     "heic": _heif_parts,
     "heif": _heif_parts,
     "avif": _heif_parts,
+    "webp": _webp_parts,
 }

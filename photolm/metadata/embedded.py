@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from photolm.errors import TagError
-from photolm.tags.model import IPTC_UTF8, PHOTOLM_NS
+from photolm.metadata.fields import IPTC_UTF8, PHOTOLM_NS
 
 EXIV2_LOCK = threading.RLock()
 _state: dict[str, ModuleType] = {}

@@ -39,7 +39,7 @@ def exiftool_path() -> str | None:
     return shutil.which("exiftool")
 
 
-def _run(args: list[str], data: bytes) -> bytes:
+def _exiftool(args: list[str], data: bytes) -> bytes:
     exe = exiftool_path()
     if exe is None:
         raise TagError("exiftool is not installed (it is needed to write into HEIC/HEIF)")
@@ -59,22 +59,22 @@ def _run(args: list[str], data: bytes) -> bytes:
 
 def read_xmp_packet(data: bytes) -> bytes:
     """The raw XMP packet of an image held in memory (``b""`` when it has none)."""
-    return _run(["-b", "-XMP", "-"], data)
+    return _exiftool(["-b", "-XMP", "-"], data)
 
 
 def write_xmp_packet(data: bytes, packet: bytes | None) -> bytes:
     """``data`` with its XMP replaced by ``packet`` (``None`` removes the XMP)."""
     if packet is None:
-        return _run(["-q", "-q", "-o", "-", "-XMP:All=", "-"], data)
+        return _exiftool(["-q", "-q", "-o", "-", "-XMP:All=", "-"], data)
     with tempfile.TemporaryDirectory(prefix="photolm-xmp-") as folder:
         packet_file = Path(folder) / "packet.xmp"
         packet_file.write_bytes(packet)
-        return _run(["-q", "-q", "-o", "-", f"-XMP<={packet_file}", "-"], data)
+        return _exiftool(["-q", "-q", "-o", "-", f"-XMP<={packet_file}", "-"], data)
 
 
 def read_tags(data: bytes) -> dict[str, Any]:
     """Every tag ExifTool reads, as ``{"Group:Tag": value}`` (numbers unformatted)."""
-    out = _run(["-j", "-G1", "-a", "-n", "-b", "-"], data)
+    out = _exiftool(["-j", "-G1", "-a", "-n", "-b", "-"], data)
     try:
         parsed = json.loads(out.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from photolm.tags.model import PHOTOLM_NS, Entry
-from photolm.tags.xmp import XmpDocument, XmpShapeError
+from photolm.metadata.fields import PHOTOLM_NS, Entry
+from photolm.metadata.xmp import XmpDocument, XmpShapeError
 
 MARKER_VERSION = 1
 

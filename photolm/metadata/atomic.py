@@ -105,9 +105,11 @@ def _running(pid: int) -> bool:
     return True
 
 
-def check_writable_file(path: Path, st: os.stat_result) -> None:
+def check_writable_file(path: Path, st: os.stat_result, purpose: str = "tag it") -> None:
+    """``purpose`` completes "make it writable to ..." (``tag it``, ``remove photolm's
+    tags``)."""
     if not st.st_mode & _WRITE_BITS or not os.access(path, os.W_OK):
-        raise TagError(f"read-only file: {display_path(path)} (make it writable to tag it)")
+        raise TagError(f"read-only file: {display_path(path)} (make it writable to {purpose})")
 
 
 def check_writable_folder(folder: Path, what: str) -> None:

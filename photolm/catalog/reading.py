@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Queries for reading: listing, search, counts, the landmark table, figures for ``info``.
+
+Search is one indexed query on the landmark that counts (schema 3's expression index);
+embeddings (about 1 KiB per photo) live in their own table, so listing and searching never
+read them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from photolm.catalog.paths import StrPath, path_key, prefix_range
+from photolm.catalog.records import EFFECTIVE_LANDMARK, ROW_SELECT, PhotoRow, photo_row
+from photolm.catalog.store import CatalogStore
+
+if TYPE_CHECKING:
+    from photolm.bundle import Landmark
+
+PAGE_SIZE = 1000
+_THRESHOLD = "threshold:"  # meta key prefix: threshold:<bundle id>
+_ORDERS = {
+    # Photos a person confirmed or corrected come first (their word beats any score), then
+    # by the score of the landmark that counts (none after a correction).
+    "score": " ORDER BY review_landmark_id IS NULL, effective_score DESC, path_key",
+    "path": " ORDER BY path_key",
+    "taken": " ORDER BY taken IS NULL, taken, path_key",
+}
+
+
+class ReadQueries(CatalogStore):
+    """Reading a catalogue; works on a read-only connection."""
+
+    def get_photo(self, path: StrPath) -> PhotoRow | None:
+        rows = self._fetch(f"{ROW_SELECT} WHERE path_key = ?", (path_key(path),))
+        return photo_row(rows[0]) if rows else None
+
+    def photos(
+        self,
+        landmark_ids: Sequence[str] | None = None,
+        *,
+        order: str = "score",
+        under: StrPath | None = None,
+        include_missing: bool = True,
+        limit: int | None = None,
+    ) -> list[PhotoRow]:
+        """Photos whose landmark that counts is any of ``landmark_ids`` (all when ``None``).
+
+        ``order`` is ``"score"`` (photos a person confirmed first, then by descending score,
+        photos without a score last), ``"path"`` or ``"taken"``.
+        """
+        if order not in _ORDERS:
+            raise ValueError(f"order must be one of {sorted(_ORDERS)}, not {order!r}")
+        clauses: list[str] = []
+        params: list[Any] = []
+        if landmark_ids is not None:
+            ids = list(dict.fromkeys(landmark_ids))
+            if not ids:
+                return []
+            clauses.append(f"{EFFECTIVE_LANDMARK} IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(ids))
+        if under is not None:
+            clauses.append("path_key >= ? AND path_key < ?")
+            params.extend(prefix_range(under))
+        if not include_missing:
+            clauses.append("missing = 0")
+        sql = ROW_SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        sql += _ORDERS[order]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [photo_row(r) for r in self._fetch(sql, params)]
+
+    def count_photos(self, landmark_ids: Sequence[str], *, include_missing: bool = True) -> int:
+        """How many photos :meth:`photos` would list without a limit (``search -n``)."""
+        ids = list(dict.fromkeys(landmark_ids))
+        sql = (f"SELECT count(*) FROM photos WHERE {EFFECTIVE_LANDMARK} IN "
+               "(SELECT value FROM json_each(?))")
+        if not include_missing:
+            sql += " AND missing = 0"
+        return int(self._fetch(sql, (json.dumps(ids),))[0][0]) if ids else 0
+
+    def iter_photos(self, *, under: StrPath | None = None) -> Iterator[PhotoRow]:
+        """All photos in id order, fetched in pages so memory stays flat on huge catalogues."""
+        extra, params = "", ()
+        if under is not None:
+            extra, params = " AND path_key >= ? AND path_key < ?", prefix_range(under)
+        last = 0
+        while True:
+            rows = self._fetch(
+                f"{ROW_SELECT} WHERE id > ?{extra} ORDER BY id LIMIT ?",
+                (last, *params, PAGE_SIZE),
+            )
+            for r in rows:
+                yield photo_row(r)
+            if len(rows) < PAGE_SIZE:
+                return
+            last = rows[-1][0]
+
+    def landmark_counts(
+        self, bundle_id: str | None = None, *, include_missing: bool = False
+    ) -> dict[str, int]:
+        """Photos per landmark that counts (matched by ``bundle_id``, or by any bundle)."""
+        sql = (f"SELECT {EFFECTIVE_LANDMARK} AS shown, count(*) FROM photos "
+               "WHERE shown IS NOT NULL")
+        params: list[Any] = []
+        if bundle_id is not None:
+            sql += " AND bundle_id = ?"
+            params.append(bundle_id)
+        if not include_missing:
+            sql += " AND missing = 0"
+        return dict(self._fetch(sql + " GROUP BY shown", params))
+
+    def landmarks(self, bundle_id: str | None = None) -> list[Landmark]:
+        """The landmark records stored for a bundle (default: :meth:`last_bundle_id`).
+
+        In the bundle's order; ``[]`` when nothing is stored. This is what lets ``search``
+        build its name index without reading the bundle or loading the model.
+        """
+        from photolm.bundle import Landmark
+
+        if bundle_id is None:
+            bundle_id = self.last_bundle_id()
+            if bundle_id is None:
+                return []
+        return [
+            Landmark(**{**r, "aliases": tuple(json.loads(r["aliases"]))})
+            for r in self._fetch_named(
+                "SELECT landmark_id AS id, name, aliases, city, country, latitude, longitude "
+                "FROM landmarks WHERE bundle_id = ? ORDER BY position", (bundle_id,))
+        ]
+
+    def last_bundle_id(self) -> str | None:
+        """The bundle of the most recent scan (or of the last landmark table stored)."""
+        rows = self._fetch(
+            "SELECT bundle_id FROM scans WHERE bundle_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ) or self._fetch("SELECT bundle_id FROM landmarks ORDER BY rowid DESC LIMIT 1")
+        return rows[0][0] if rows else None
+
+    def last_scan(self) -> dict[str, Any] | None:
+        rows = self._fetch_named(
+            "SELECT id, started, finished, bundle_id, model_id, roots, counts FROM scans "
+            "ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        scan = rows[0]
+        return {**scan, "roots": json.loads(scan["roots"]), "counts": json.loads(scan["counts"])}
+
+    def counts(self, under: Sequence[StrPath] | None = None) -> dict[str, int]:
+        """How many photos, with a landmark that counts, unreadable, missing, reviewed and
+        tagged: all of them, or those under the folders (or single photos) ``under``."""
+        where, params = "", []
+        if under is not None:
+            terms = []
+            for place in under:
+                terms.append("(path_key >= ? AND path_key < ?) OR path_key = ?")
+                params.extend((*prefix_range(place), path_key(place)))
+            where = " WHERE " + " OR ".join(terms) if terms else " WHERE 0"
+        return self._fetch_named(
+            f"SELECT count(*) AS photos, count({EFFECTIVE_LANDMARK}) AS with_landmark, "
+            "count(error) AS errors, coalesce(sum(missing), 0) AS missing, "
+            "count(review) AS reviewed, count(CASE WHEN tag_action = 'tag' AND tag_status IN "
+            f"('written', 'unchanged') THEN 1 END) AS tagged FROM photos{where}", params)[0]
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for ``photolm info``."""
+        size = 0
+        for suffix in ("", "-wal"):
+            try:
+                size += os.stat(os.fspath(self.path) + suffix).st_size
+            except FileNotFoundError:
+                continue
+        return {
+            "path": str(self.path),
+            "schema_version": self.schema_version,
+            **self.counts(),
+            "file_bytes": size,
+            "last_scan": self.last_scan(),
+        }
+
+    def thresholds(self) -> dict[str, float]:
+        """The "no landmark" threshold of every bundle a scan used, by bundle id: what a
+        photo's best score is measured against in ``list``."""
+        return {key.removeprefix(_THRESHOLD): float(value) for key, value in self._fetch(
+            "SELECT key, value FROM meta WHERE key LIKE 'threshold:%'")}

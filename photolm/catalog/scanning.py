@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Queries the scan runs: the index it classifies against, its results, moves, missing files.
+
+A rescan loads :meth:`ScanQueries.load_index` once (~100k rows in well under a second), after
+which "is this file unchanged?" is a dict lookup. Each batch of results is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from photolm.catalog.paths import StrPath, display, now, path_key, prefix_range
+from photolm.catalog.reading import PAGE_SIZE
+from photolm.catalog.records import (
+    INDEX_SELECT,
+    MATCH_COLUMNS,
+    SCAN_COLUMNS,
+    IndexEntry,
+    MatchUpdate,
+    ScanResult,
+    decode_embedding,
+    encode_embedding,
+    index_entries,
+    json_default,
+    match_values,
+    opt_float,
+    scan_values,
+)
+from photolm.catalog.store import CatalogStore
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from photolm.bundle import Landmark
+
+# sqlite-utils' upsert matches on the primary key (``id``); a scan knows the path, and must
+# keep the review_*/tag_* columns of a row it updates, so this one statement is hand-written
+# (from the one column list, values bound by name).
+_UPSERT_PHOTO = (
+    f"INSERT INTO photos ({', '.join(SCAN_COLUMNS)}, missing) "
+    f"VALUES ({', '.join(':' + c for c in SCAN_COLUMNS)}, 0) "
+    "ON CONFLICT (path_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SCAN_COLUMNS[1:])
+    + ", missing = 0"
+)
+_UPDATE_MATCH = (
+    "UPDATE photos SET " + ", ".join(f"{c} = :{c}" for c in MATCH_COLUMNS)
+    + " WHERE path_key = :path_key"
+)
+_UPSERT_EMBEDDING = (
+    "INSERT INTO embeddings (photo_id, model_id, dim, vector) "
+    "SELECT id, ?, ?, ? FROM photos WHERE path_key = ? "
+    "ON CONFLICT (photo_id) DO UPDATE SET model_id = excluded.model_id, dim = excluded.dim, "
+    "vector = excluded.vector"
+)
+_DELETE_EMBEDDING = (
+    "DELETE FROM embeddings WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
+)
+
+
+class Embedded(NamedTuple):
+    """A stored embedding with what re-matching weighs beside it (no file is read)."""
+
+    id: int
+    path: str
+    vector: np.ndarray
+    latitude: float | None
+    longitude: float | None
+
+
+class ScanQueries(CatalogStore):
+    """What ``photolm scan`` reads and writes."""
+
+    def load_index(self, under: StrPath | None = None) -> dict[str, IndexEntry]:
+        """Everything a rescan needs, for all photos (or those under a folder), in one query.
+
+        Keys are :func:`~photolm.catalog.normalise_path` strings.
+        """
+        sql, params = INDEX_SELECT, ()
+        if under is not None:
+            sql += " WHERE path_key >= ? AND path_key < ?"
+            params = prefix_range(under)
+        return index_entries(self._fetch(sql, params))
+
+    def stored_embeddings(self, ids: Sequence[int]) -> Iterator[Embedded]:
+        """Stored embeddings (and GPS positions) of the photos ``ids``, a page per query.
+
+        A bundle with the same ONNX model but new prototypes or threshold re-decides photos
+        from these vectors instead of decoding them again. Photos without an embedding are
+        left out. Pages are separate queries, so the caller may write between them.
+        """
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), PAGE_SIZE):
+            page = json.dumps(wanted[i : i + PAGE_SIZE])
+            for photo_id, key, blob, lat, lon in self._fetch(
+                "SELECT p.id, p.path_key, e.vector, p.latitude, p.longitude FROM embeddings e "
+                "JOIN photos p ON p.id = e.photo_id "
+                "WHERE e.photo_id IN (SELECT value FROM json_each(?)) ORDER BY p.id", (page,)
+            ):
+                yield Embedded(photo_id, os.fsdecode(key), decode_embedding(blob), lat, lon)
+
+    def write_results(self, records: Sequence[ScanResult]) -> None:
+        """Insert or replace a batch of photos in ONE transaction: all stored, or none.
+
+        A path that appears twice in the batch keeps its last record. Storing a photo
+        clears its ``missing`` flag; a record without an embedding drops any stored one
+        (it would belong to an older decode).
+        """
+        latest = {path_key(r.path): r for r in records}
+        if not latest:
+            return
+        stamp = now()
+        vectors: list[tuple[Any, ...]] = []
+        no_vector: list[tuple[bytes]] = []
+        for key, rec in latest.items():
+            if rec.embedding is None:
+                no_vector.append((key,))
+                continue
+            if not rec.model_id:
+                raise ValueError(f"{display(key)}: an embedding needs its model_id.")
+            dim, blob = encode_embedding(rec.embedding)
+            vectors.append((rec.model_id, dim, blob, key))
+        rows = [scan_values(key, rec, stamp) for key, rec in latest.items()]
+        with self._transaction("store scan results") as db:
+            db.conn.executemany(_UPSERT_PHOTO, rows)
+            db.conn.executemany(_UPSERT_EMBEDDING, vectors)
+            db.conn.executemany(_DELETE_EMBEDDING, no_vector)
+
+    def update_matches(self, updates: Sequence[MatchUpdate]) -> int:
+        """Store new landmark decisions (re-matching) in one transaction; returns rows changed."""
+        rows = [
+            {"path_key": path_key(u.path), "bundle_id": u.bundle_id,
+             **match_values(u.landmark_id, u.landmark_name, u.score, u.topk, u.gps)}
+            for u in updates
+        ]
+        if not rows:
+            return 0
+        with self._transaction("store re-matched landmarks") as db:
+            return db.conn.executemany(_UPDATE_MATCH, rows).rowcount
+
+    def move_photo(self, old_path: StrPath, new_path: StrPath, size: int, mtime_ns: int) -> bool:
+        """Give a catalogued photo its new path, keeping its results (and its id).
+
+        A row already at ``new_path`` is replaced: the moved file now lives there. Returns
+        ``False`` (changing nothing) when ``old_path`` is not catalogued.
+        """
+        old, new = path_key(old_path), path_key(new_path)
+        with self._transaction("record a moved photo") as db:
+            found = db.execute("SELECT id FROM photos WHERE path_key = ?", (old,)).fetchone()
+            if found is None:
+                return False
+            if new != old:
+                db["photos"].delete_where("path_key = ?", (new,))
+            db["photos"].update(found[0], {
+                "path_key": new, "path": display(new), "folder": display(os.path.dirname(new)),
+                "size": int(size), "mtime_ns": int(mtime_ns), "missing": 0,
+            })
+        return True
+
+    def sync_missing(self, roots: Iterable[StrPath], present: Iterable[StrPath]) -> int:
+        """After walking ``roots``: flag catalogued photos under them that were not found.
+
+        Rows are kept rather than deleted so that an unmounted NAS does not wipe its
+        results; :meth:`forget` removes them for good. Photos in ``present`` lose their flag.
+        One transaction; returns how many photos under the roots are flagged missing.
+        """
+        seen = {path_key(p) for p in present}
+        flags: dict[bytes, int] = {}
+        for root in roots:
+            flags.update(self._fetch(
+                "SELECT path_key, missing FROM photos WHERE path_key >= ? AND path_key < ?",
+                prefix_range(root),
+            ))
+        changes = [
+            (int(key not in seen), key) for key, flag in flags.items()
+            if flag != int(key not in seen)
+        ]
+        if changes:
+            with self._transaction("flag missing photos") as db:
+                db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
+        return sum(key not in seen for key in flags)
+
+    def forget(self, paths: Iterable[StrPath]) -> int:
+        """Delete photos (and their embeddings) from the catalogue; returns rows removed."""
+        params = [(path_key(p),) for p in paths]
+        if not params:
+            return 0
+        with self._transaction("forget photos") as db:
+            return db.conn.executemany("DELETE FROM photos WHERE path_key = ?", params).rowcount
+
+    def replace_landmarks(self, bundle_id: str, landmarks: Sequence[Landmark]) -> None:
+        """Store a bundle's landmark records so search works without loading the model."""
+        rows = [
+            {"bundle_id": bundle_id, "landmark_id": lm.id, "position": i, "name": lm.name,
+             "aliases": json.dumps(list(lm.aliases), ensure_ascii=False), "city": lm.city,
+             "country": lm.country, "latitude": opt_float(lm.latitude),
+             "longitude": opt_float(lm.longitude)}
+            for i, lm in enumerate(landmarks)
+        ]
+        with self._transaction("store the landmark list") as db:
+            db["landmarks"].delete_where("bundle_id = ?", (bundle_id,))
+            db["landmarks"].insert_all(rows)
+
+    def start_scan(
+        self,
+        roots: Sequence[StrPath],
+        bundle_id: str | None = None,
+        model_id: str | None = None,
+    ) -> int:
+        """Record the start of a scan run; returns its id for :meth:`finish_scan`."""
+        names = [display(path_key(r)) for r in roots]
+        with self._transaction("record the scan") as db:
+            table = db["scans"].insert({
+                "started": now(), "bundle_id": bundle_id, "model_id": model_id,
+                "roots": json.dumps(names, ensure_ascii=False),
+            })
+            return int(table.last_pk)
+
+    def finish_scan(self, scan_id: int, counts: Mapping[str, Any]) -> None:
+        """Record the end of a scan run with its counters (scanned, skipped, errors, ...)."""
+        with self._transaction("record the scan") as db:
+            db["scans"].update(int(scan_id), {
+                "finished": now(), "counts": json.dumps(dict(counts), default=json_default),
+            })
+
+    def remember_threshold(self, bundle_id: str, threshold: float) -> None:
+        """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's
+        best candidate was from it without loading the bundle."""
+        with self._transaction("store the model's threshold") as db:
+            db["meta"].upsert({"key": f"threshold:{bundle_id}", "value": repr(float(threshold))},
+                              pk="key")

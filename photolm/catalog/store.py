@@ -1,0 +1,456 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The file-safety core: open, lock, probe, migrate, and run every change as one transaction.
+
+* **Never half-written.** Every change is one SQLite transaction (a whole batch of scan
+  results, a move, a landmark table), so a ``kill -9`` or a full disk leaves the previous
+  state. WAL journal with ``synchronous=NORMAL``: a crash of photolm loses nothing
+  committed; a power cut may lose the last batches but never corrupts.
+* **One writer.** Write mode takes an exclusive cross-process lock (``<catalogue>.lock``,
+  the ``filelock`` package; the OS drops it when a process dies, so there are no stale
+  locks). Readers take no lock: ``search``/``list``/``info`` work while a scan writes (WAL).
+* **Hands off what it does not understand.** Before SQLite touches a file for writing, the
+  header is read by hand and the database is probed through a read-only connection: a file
+  that is not SQLite, is damaged, belongs to another program or was written by a newer
+  photolm raises :class:`~photolm.errors.CatalogError` and is left byte-for-byte unchanged.
+* The read path imports only :mod:`sqlite3`: sqlite-utils (which pulls in click, pluggy and
+  dateutil) is imported only when writing.
+* A read-only connection to a WAL catalogue may leave empty ``-wal``/``-shm`` files beside
+  it (it may not delete them); the next writer tidies them up. The catalogue itself belongs
+  on a local disk: SQLite's WAL does not work over network file systems.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from photolm.catalog import schema
+from photolm.catalog.paths import CATALOG_FILE
+from photolm.errors import CatalogBusyError, CatalogError
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+    from sqlite_utils import Database
+
+_Store = TypeVar("_Store", bound="CatalogStore")
+_T = TypeVar("_T")
+
+BUSY_TIMEOUT_MS = 5000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_MMAP_BYTES = 256 << 20
+
+
+class CatalogMissingError(CatalogError):
+    """Read-only open of a catalogue that does not exist (yet): nothing has been scanned.
+
+    A subclass so that a command such as ``info`` may treat it as "empty" while
+    ``search`` shows the message as it is.
+    """
+
+
+class CatalogReadOnlyError(CatalogError):
+    """A writing command on a catalogue photolm may read but not change (read-only mount,
+    a file or folder without write permission)."""
+
+
+def _missing(path: Path) -> CatalogMissingError:
+    return CatalogMissingError(f"No catalogue at {path} yet: run `photolm scan FOLDER` first.")
+
+
+def _not_ours(path: Path) -> CatalogError:
+    return CatalogError(
+        f"{path} is not a photolm catalogue; move it aside or pick another path with --catalog."
+    )
+
+
+def damaged(path: Path, detail: object) -> CatalogError:
+    return CatalogError(
+        f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
+        "it as a backup) and scan again, or pick another path with --catalog."
+    )
+
+
+def _one_line(detail: object, limit: int = 200) -> str:
+    """SQLite's integrity reports span lines ("*** in database main ***\\nPage 90: ..."):
+    the CLI promises one ``Error:`` line, so keep the findings and join them."""
+    lines = [line.strip() for line in str(detail).splitlines()]
+    findings = [line for line in lines if line and not line.startswith("***")]
+    text = "; ".join(findings) or " ".join(lines).strip() or type(detail).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _newer(path: Path, version: int) -> CatalogError:
+    return CatalogError(
+        f"Catalogue {path} was written by a newer photolm (schema {version}, this one knows "
+        f"{schema.SCHEMA_VERSION}); upgrade photolm."
+    )
+
+
+def _check_kind(path: Path) -> None:
+    """Refuse anything but a regular file (or nothing) before creating anything beside it:
+    ``--catalog /dev/null`` must not leave ``/dev/null.lock`` behind."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise CatalogError(f"Cannot read catalogue {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISDIR(mode):
+        raise CatalogError(
+            f"Catalogue path {path} is a folder; pass a file name such as "
+            f"{path / CATALOG_FILE} to --catalog."
+        )
+    if not stat.S_ISREG(mode):
+        raise CatalogError(
+            f"Catalogue path {path} is not a regular file (a device, pipe or socket); pick a "
+            "file name with --catalog."
+        )
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why photolm may read but not change the catalogue at ``path``, or ``None``.
+
+    The folder matters as much as the file: SQLite writes its journal and photolm its lock
+    file beside the catalogue.
+    """
+    folder = path.parent
+    for target, what in ((path, "the file"), (folder, "its folder")):
+        if not target.exists():
+            continue
+        read_only_fs = getattr(os, "ST_RDONLY", 0)  # POSIX only; Windows: os.access below
+        try:
+            if read_only_fs and os.statvfs(target).f_flag & read_only_fs:
+                return "it is on a read-only file system"
+        except (OSError, AttributeError):
+            pass
+        if not os.access(target, os.W_OK):
+            return f"{what} is not writable for you"
+    return None
+
+
+def _check_header(path: Path) -> bool:
+    """Refuse non-SQLite files and newer schemas by reading the header ourselves.
+
+    Returns ``False`` when there is no file or it is empty (a new catalogue). The header's
+    version can lag behind a WAL file that was never checkpointed, so this is only a
+    pre-filter that keeps SQLite away from foreign files; :func:`_validate` is the authority.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(100)
+    except FileNotFoundError:
+        return False
+    except IsADirectoryError:
+        raise CatalogError(
+            f"Catalogue path {path} is a folder; pass a file name such as "
+            f"{path / CATALOG_FILE} to --catalog."
+        ) from None
+    except OSError as exc:
+        raise CatalogError(f"Cannot read catalogue {path}: {exc.strerror or exc}.") from None
+    if not head:
+        return False
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        raise CatalogError(
+            f"{path} is not a photolm catalogue (not a SQLite database); move it aside or "
+            "pick another path with --catalog."
+        )
+    version = int.from_bytes(head[60:64], "big", signed=True)
+    app_id = int.from_bytes(head[68:72], "big", signed=True)
+    if app_id not in (0, schema.APPLICATION_ID):
+        raise _not_ours(path)
+    if app_id == schema.APPLICATION_ID and version > schema.SCHEMA_VERSION:
+        raise _newer(path, version)
+    return True
+
+
+def _validate(path: Path, conn: sqlite3.Connection) -> int:
+    """Schema version of an open database after checking it is ours and not too new."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    tables = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchone()[0]
+    if (version or tables) and app_id != schema.APPLICATION_ID:
+        raise _not_ours(path)
+    if version > schema.SCHEMA_VERSION:
+        raise _newer(path, version)
+    return version
+
+
+def _read_only_uri(path: Path) -> str:
+    # as_uri() percent-encodes '?', '#', '%' and non-UTF-8 bytes, which a raw f-string would not.
+    return f"{path.absolute().as_uri()}?mode=ro"
+
+
+def _probe(path: Path, *, quick_check: bool) -> None:
+    """Look at an existing file through a read-only connection before writing to it.
+
+    Called with the write lock held, so no other photolm writes meanwhile. Without a
+    ``-wal`` file everything is in the main file and it is opened ``immutable``: a plain
+    read-only connection to a WAL-mode file creates ``-wal``/``-shm`` beside it, which a
+    damaged catalogue (never opened for writing afterwards) would then keep as litter.
+    """
+    uri = _read_only_uri(path)
+    if not os.path.exists(os.fspath(path) + "-wal"):
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+    try:
+        _validate(path, conn)
+        if quick_check:
+            result = conn.execute("PRAGMA quick_check(1)").fetchall()
+            if result != [("ok",)]:
+                raise damaged(path, result[0][0] if result else "quick_check failed")
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+    finally:
+        conn.close()
+
+
+def _configure(conn: sqlite3.Connection, *, write: bool) -> None:
+    for pragma in (
+        f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA temp_store = MEMORY",
+        f"PRAGMA mmap_size = {_MMAP_BYTES:d}",
+    ):
+        conn.execute(pragma)
+    if write:
+        # WAL lets readers run beside the writer; a file system that cannot do WAL (some
+        # network shares) keeps its journal mode, which is slower but still atomic.
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA synchronous = NORMAL")
+    else:
+        conn.execute("PRAGMA query_only = ON")
+
+
+def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
+    from filelock import FileLock, Timeout
+
+    lock_path = os.fspath(path) + ".lock"
+    try:  # filelock retries a lock file it cannot create until the timeout: "busy" would lie
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise _no_lock_file(path, exc) from None
+    lock = FileLock(lock_path, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise CatalogBusyError(
+            f"Another photolm process is writing catalogue {path}; wait for it to finish or "
+            "use --catalog to pick another."
+        ) from None
+    except OSError as exc:
+        raise _no_lock_file(path, exc) from None
+    return lock
+
+
+def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
+    return CatalogError(
+        f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
+        "check the folder's permissions or pick another path with --catalog."
+    )
+
+
+class CatalogStore:
+    """An open catalogue file; the queries live in the parts :class:`photolm.catalog.Catalog`
+    is assembled from."""
+
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, *, write: bool, lock: BaseFileLock | None
+    ) -> None:
+        self.path = path
+        self.conn = conn
+        self.writable = write
+        self._lock = lock
+        self._db: Database | None = None
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls: type[_Store],
+        path: Path | str,
+        *,
+        write: bool,
+        lock_timeout: float = 0.0,
+        quick_check: bool = True,
+        create: bool = True,
+    ) -> _Store:
+        """Open (and in write mode create or migrate) the catalogue at ``path``.
+
+        ``write=True`` takes the cross-process lock, waiting up to ``lock_timeout`` seconds
+        (0: fail at once with :class:`CatalogBusyError`), checks an existing file with
+        ``PRAGMA quick_check`` unless ``quick_check=False``, and applies pending migrations.
+        ``create=False`` refuses to create one (:class:`CatalogMissingError`): commands such
+        as ``tag`` work on what a scan stored and must not leave an empty catalogue behind.
+        ``write=False`` takes no lock and refuses catalogues that need a migration; a
+        missing catalogue raises :class:`CatalogMissingError`.
+        """
+        path = Path(path).expanduser().absolute()
+        _check_kind(path)
+        if write and not create and not _check_header(path):
+            raise _missing(path)
+        return cls._open_write(path, lock_timeout, quick_check) if write else cls._open_read(path)
+
+    @classmethod
+    def _open_read(cls: type[_Store], path: Path) -> _Store:
+        if not _check_header(path):
+            raise _missing(path)
+        uri = _read_only_uri(path)
+        if _read_only_reason(path) is not None:
+            # A WAL reader needs the -shm file beside the catalogue, which it cannot create
+            # here; and since nobody can write here either, the file cannot change under us.
+            uri += "&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise damaged(path, exc) from None
+        try:
+            _configure(conn, write=False)
+            version = _validate(path, conn)
+        except CatalogError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise damaged(path, exc) from None
+        if version == 0:
+            conn.close()
+            raise _missing(path)
+        if version < schema.SCHEMA_VERSION:
+            conn.close()
+            raise CatalogError(
+                f"Catalogue {path} uses an older format (schema {version}); run "
+                "`photolm scan` once to upgrade it."
+            )
+        return cls(path, conn, write=False, lock=None)
+
+    @classmethod
+    def _open_write(
+        cls: type[_Store], path: Path, lock_timeout: float, quick_check: bool
+    ) -> _Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CatalogError(
+                f"Cannot create the folder for catalogue {path} ({exc.strerror or exc}); "
+                "pick another path with --catalog."
+            ) from None
+        _check_header(path)  # before the lock: a foreign file gets no lock file beside it
+        if path.exists() and (why := _read_only_reason(path)) is not None:
+            raise CatalogReadOnlyError(
+                f"Catalogue {path} is read-only ({why}): search, list and info can read it, "
+                "but this command changes it. Make it writable, or pick another with --catalog."
+            )
+        lock = _acquire_lock(path, lock_timeout)
+        conn: sqlite3.Connection | None = None
+        try:
+            if _check_header(path):  # again: it may have changed while we waited
+                _probe(path, quick_check=quick_check)
+            conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_MS / 1000)
+            catalog = cls(path, conn, write=True, lock=lock)
+            _configure(conn, write=True)
+            catalog._migrate()
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise damaged(path, exc) from None
+            raise
+        return catalog
+
+    def _migrate(self) -> None:
+        """Bring the schema up to the latest version, one transaction per step."""
+        version = _validate(self.path, self.conn)
+        for target, step in enumerate(schema.MIGRATIONS[version:], start=version + 1):
+            try:
+                with self.db.atomic():
+                    step(self.db)
+                    # PRAGMA takes no bound parameters; ``target`` is an int we computed.
+                    self.db.execute(f"PRAGMA user_version = {int(target):d}")
+            except sqlite3.Error as exc:
+                raise CatalogError(
+                    f"Could not upgrade catalogue {self.path} to schema {target} ({exc}); it "
+                    f"was left at schema {target - 1}. Free disk space or check the file, "
+                    "then run the command again."
+                ) from exc
+
+    @property
+    def db(self) -> Database:
+        """sqlite-utils' view of the connection (imported on first use: writes only)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self.conn, recursive_triggers=False, execute_plugins=False)
+        return self._db
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection and release the write lock (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self: _Store) -> _Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _fetch_named(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as ``{column: value}``, for queries whose callers pick columns by name."""
+        cursor = self._execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self._guard(cursor.fetchall)]
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._guard(self._execute(sql, params).fetchall)
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        return self._guard(lambda: self.conn.execute(sql, params))
+
+    def _guard(self, call: Callable[[], _T]) -> _T:
+        """Run a read, turning SQLite's failures into one actionable :class:`CatalogError`."""
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:  # busy, I/O error, out of memory...
+            raise CatalogError(
+                f"Cannot read catalogue {self.path} ({exc}); try again in a moment."
+            ) from None
+        except sqlite3.DatabaseError as exc:  # corrupt pages
+            raise damaged(self.path, exc) from None
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[Database]:
+        """One atomic change: all of it is stored, or (on any error) none of it."""
+        if not self.writable:
+            raise CatalogError(
+                f"Catalogue {self.path} is open read-only; cannot {what}. Open it with "
+                "write=True."
+            )
+        try:
+            with self.db.atomic():
+                yield self.db
+        except sqlite3.Error as exc:
+            raise CatalogError(
+                f"Could not {what} in catalogue {self.path} ({exc}); nothing of this change "
+                "was stored. Free disk space or check the file, then run the command again."
+            ) from exc

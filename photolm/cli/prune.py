@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm prune``: forget photos whose files are gone, once you say so."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+
+from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
+from photolm.cli.output import display, err, print_json, reporting
+
+
+def prune(
+    paths: PathsArg = None,
+    catalog: CatalogOpt = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Forget photos that the last scan of their folder did not find.
+
+    A scan only marks such photos missing (search then leaves them out), so that a drive
+    that is not mounted does not wipe their results: mount it and scan before pruning.
+    A photo whose file is back on disk is kept (scan it to update it). Sidecars photolm
+    wrote for forgotten photos stay on disk; they are listed. Exit status: 0.
+    """
+    with reporting():
+        from photolm.catalog import Catalog, resolve_catalog_path
+
+        with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
+                          create=False) as cat:
+            roots = [str(p.expanduser()) for p in paths or ()]
+            rows = {}  # overlapping roots: one entry per photo
+            for root in roots or [None]:
+                for row in cat.iter_photos(under=root):
+                    if row.missing:
+                        rows[row.path] = row
+            back = [r for r in rows.values() if os.path.lexists(r.path)]
+            gone = [r for r in rows.values() if not os.path.lexists(r.path)]
+            if not dry_run:
+                cat.forget([r.path for r in gone])
+        photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
+                   "tag_files": r.tag_files} for r in gone]
+        if json_out:
+            print_json({"dry_run": dry_run, "photos": photos,
+                        "back_on_disk": [display(r.path) for r in back]})
+            raise typer.Exit(0)
+        _report(photos, [display(r.path) for r in back], dry_run)
+
+
+def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
+    for photo in photos:
+        typer.echo(photo["path"])
+    verb = "would forget" if dry_run else "forgot"
+    lines = [f"prune: {verb} {len(photos)} photo(s) missing since the last scan"
+             + ("; run without --dry-run to forget them" if dry_run and photos else "")]
+    sidecars = [f for p in photos for f in p["tag_files"]]
+    if sidecars:
+        lines.append(f"{len(sidecars)} file(s) photolm wrote for them stay on disk: "
+                     + ", ".join(sidecars))
+    if back:
+        lines.append(f"kept {len(back)} whose files are back; `photolm scan` updates them")
+    for line in lines:
+        err.print(line, markup=False, highlight=False, emoji=False)

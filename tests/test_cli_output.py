@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a person sees: progress on a terminal, nothing of it in a pipe or with --json."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from photolm.cli import output
+from tests.clirun import cli as run
+from tests.tinybundle import COLOURS, write_photo
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    write_photo(root / "eiffel.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "colosseo.jpg", COLOURS["colosseum"])
+    return root
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """stderr as a person's 80-column terminal."""
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=80,
+                                               soft_wrap=True, highlight=False))
+    return screen
+
+
+def test_scan_shows_its_progress_bar_on_a_terminal_only(library: Path, env: Path,
+                                                        terminal: io.StringIO) -> None:
+    code, _, _ = run("scan", library, "--quiet")
+    assert code == 0 and "scanning" not in terminal.getvalue()
+    run("scan", library, "--force")
+    assert "scanning" in terminal.getvalue() and "photos/s" in terminal.getvalue()
+    terminal.truncate(0)
+    code, out, _ = run("scan", library, "--force", "--json")
+    assert code == 0 and json.loads(out)["processed"] == 2
+    assert "scanning" not in terminal.getvalue()
+

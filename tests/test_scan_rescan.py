@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Re-scans as a photographer lives with them: known failures, totals, exclusions, hidden
+files, and photos replaced behind photolm's back (issue 10, items 5, 11, 12, 17)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from photolm.catalog import Catalog
+from tests.clirun import cli as run
+from tests.tinybundle import COLOURS, write_photo
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    write_photo(root / "paris" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "rome" / "colosseo.jpg", COLOURS["colosseum"])
+    return root
+
+
+def _scan(*args: object) -> tuple[int, dict, str]:
+    code, out, err = run("scan", *args, "--json")
+    return code, json.loads(out), err
+
+
+def test_a_known_broken_file_is_counted_not_failed_again(library: Path, env: Path) -> None:
+    broken = library / "empty.jpg"
+    broken.write_bytes(b"")
+    code, first, err = _scan(library)
+    assert code == 1 and len(first["errors"]) == 1 and "empty.jpg" in err
+    code, second, err = _scan(library)
+    assert code == 0, err  # nothing new failed
+    assert second["errors"] == [] and second["known_failures"] == 1
+    assert "empty.jpg" not in err
+    code, _, err = run("scan", library)
+    assert code == 0 and "1 known unreadable" in err and "photolm list --errors" in err
+    write_photo(broken, COLOURS["eiffel-tower"])  # fixed: it changed, so it is tried again
+    code, third, _ = _scan(library)
+    assert code == 0 and third["processed"] == 1 and third["known_failures"] == 0
+    code, forced, _ = _scan(library, "--force")
+    assert forced["processed"] == 3
+
+
+def test_a_new_failure_still_fails_beside_known_ones(library: Path, env: Path) -> None:
+    (library / "empty.jpg").write_bytes(b"")
+    _scan(library)
+    (library / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    code, summary, _ = _scan(library)
+    assert code == 1 and summary["known_failures"] == 1
+    assert [Path(e["path"]).name for e in summary["errors"]] == ["truncated.jpg"]
+
+
+def test_rescan_summary_shows_catalogue_totals_beside_this_run(library: Path, env: Path) -> None:
+    run("scan", library)
+    _, summary, _ = _scan(library)
+    assert summary["landmarks_found"] == 0  # this run found none: it had nothing to do
+    assert summary["catalog"]["photos"] == 2 and summary["catalog"]["with_landmark"] == 2
+    _, _, err = run("scan", library)
+    lines = {line.split("  ")[0]: line.split() for line in err.splitlines()}
+    assert lines["with a landmark"][-2:] == ["0", "2"], err
+    assert "photos/s" not in err  # nothing was decoded: no speed to speak of
+    _, only_rome, _ = _scan(library / "rome")
+    assert only_rome["catalog"]["photos"] == 1  # totals of the folders scanned
+
+
+def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path) -> None:
+    write_photo(library / "..jpg", COLOURS["colosseum"], fmt="JPEG")
+    write_photo(library / "paris" / ".IMG_0001.jpg", COLOURS["eiffel-tower"])
+    (library / ".notes.txt").write_text("not a photo")
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["found"] == 2 and summary["hidden_skipped"] == 2
+    code, _, err = run("scan", library)
+    assert "2 hidden file(s) skipped" in err and "--include-hidden" in err
+    code, summary, _ = _scan(library, "--include-hidden")
+    assert summary["found"] == 4 and summary["hidden_skipped"] == 0
+
+
+def test_exclude_leaves_photos_out_by_name_folder_or_path(library: Path, env: Path) -> None:
+    write_photo(library / "Trash" / "old.jpg", COLOURS["eiffel-tower"])
+    write_photo(library / "paris" / "draft.tmp.png", COLOURS["eiffel-tower"])
+    write_photo(library / "2019" / "raw" / "a.jpg", COLOURS["eiffel-tower"])
+    code, summary, _ = _scan(library, "--exclude", "Trash", "--exclude", "*.tmp.png",
+                             "--exclude", "2019/raw/*")
+    assert code == 0 and summary["found"] == 2 and summary["excluded"] == 3
+    with Catalog.open(env, write=False) as cat:
+        assert sorted(Path(p.path).name for p in cat.photos()) == ["colosseo.jpg", "eiffel.jpg"]
+    _scan(library)  # catalogued now...
+    code, summary, _ = _scan(library, "--exclude", "Trash")
+    assert summary["missing"] == 0  # ...and excluding them later does not call them missing
+    with Catalog.open(env, write=False) as cat:
+        assert not any(p.missing for p in cat.photos())
+
+
+def _same_size_replacement(photo: Path, colour: tuple[int, int, int]) -> None:
+    """Put another photo at ``photo`` with the same size and the old mtime restored."""
+    before = photo.stat()
+    write_photo(photo, colour, fmt="BMP")  # uncompressed: same size for the same dimensions
+    assert photo.stat().st_size == before.st_size
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_verify_finds_a_photo_replaced_with_size_and_mtime_kept(tmp_path: Path,
+                                                                env: Path) -> None:
+    photo = write_photo(tmp_path / "lib" / "IMG_0001.bmp", COLOURS["eiffel-tower"], fmt="BMP")
+    _scan(tmp_path / "lib")
+    _same_size_replacement(photo, COLOURS["colosseum"])
+    _, plain, _ = _scan(tmp_path / "lib")
+    assert plain["skipped_unchanged"] == 1  # size and mtime alone cannot tell
+    code, verified, _ = _scan(tmp_path / "lib", "--verify")
+    assert code == 0 and verified["replaced"] == 1 and verified["processed"] == 1
+    with Catalog.open(env, write=False) as cat:
+        row = cat.get_photo(photo)
+        assert row is not None and row.landmark_id == "colosseum"
+    _, again, _ = _scan(tmp_path / "lib", "--verify")
+    assert again["replaced"] == 0 and again["skipped_unchanged"] == 1

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""search, list and prune as a person reads them (issue 10, items 10, 13, 14, 16)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from photolm.catalog import Catalog, PhotoRecord
+from photolm.cli import output
+from tests.clirun import cli as run
+from tests.tinybundle import COLOURS, write_photo
+
+REPO = Path(__file__).resolve().parents[1]
+LONG = "summer holiday in paris with the whole family/day 3 - the tower at night"
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    write_photo(root / "a" / "eiffel1.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "b" / "eiffel2.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / LONG / "IMG_20240801_213012_HDR.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "c" / "colosseo.jpg", COLOURS["colosseum"])
+    return root
+
+
+def _names(out: str) -> list[str]:
+    return sorted(Path(r["path"]).name for r in json.loads(out))
+
+
+def test_search_leaves_out_missing_photos_unless_asked(library: Path, env: Path) -> None:
+    assert run("scan", library)[0] == 0
+    (library / "a" / "eiffel1.jpg").unlink()
+    run("scan", library)  # the scan marks it missing
+    code, out, err = run("search", "Eiffel Tower", "--json")
+    assert code == 0 and "eiffel1.jpg" not in _names(out)
+    code, out, _ = run("search", "Eiffel Tower", "--json", "--include-missing")
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert rows["eiffel1.jpg"]["missing"] is True and rows["eiffel2.jpg"]["missing"] is False
+    code, out, err = run("search", "Eiffel Tower")
+    assert "eiffel1.jpg" not in out and "1 more whose files are missing" in err
+    assert "photolm prune" in err
+    code, out, _ = run("search", "Eiffel Tower", "--include-missing")
+    line = next(x for x in out.splitlines() if "eiffel1.jpg" in x)
+    assert "(file missing)" in line
+
+
+def test_prune_forgets_missing_photos_after_a_dry_run(library: Path, env: Path) -> None:
+    run("scan", library)
+    (library / "a" / "eiffel1.jpg").unlink()
+    colosseo = library / "c" / "colosseo.jpg"
+    away = colosseo.rename(library.parent / "colosseo.jpg")  # e.g. on a drive unplugged
+    run("scan", library)
+    away.rename(colosseo)  # back on disk, not re-scanned yet
+    code, out, err = run("prune", "--dry-run", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["dry_run"] is True
+    assert [Path(p["path"]).name for p in report["photos"]] == ["eiffel1.jpg"]
+    assert [Path(p).name for p in report["back_on_disk"]] == ["colosseo.jpg"]
+    with Catalog.open(env, write=False) as cat:
+        assert cat.get_photo(library / "a" / "eiffel1.jpg") is not None  # dry run: kept
+    code, out, err = run("prune")
+    assert code == 0 and out.strip().endswith("eiffel1.jpg")
+    assert "forgot 1 photo(s)" in err and "kept 1 whose files are back" in err
+    with Catalog.open(env, write=False) as cat:
+        assert cat.get_photo(library / "a" / "eiffel1.jpg") is None
+        assert cat.get_photo(library / "c" / "colosseo.jpg") is not None
+
+
+def test_search_limit_still_says_how_many_match_in_all(library: Path, env: Path) -> None:
+    run("scan", library)
+    code, out, err = run("search", "Eiffel Tower", "-n", "2")
+    assert code == 0 and "2 of 3 photo(s) of Eiffel Tower" in err + out
+    code, out, err = run("search", "Eiffel Tower")
+    assert "3 photo(s) of Eiffel Tower" in err + out and " of 3" not in err + out
+
+
+def _terminal(monkeypatch: pytest.MonkeyPatch, width: int = 80) -> io.StringIO:
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=width,
+                                                soft_wrap=True, highlight=False))
+    return screen
+
+
+@pytest.mark.parametrize("command", [["list"], ["search", "Eiffel Tower"]])
+def test_paths_are_never_broken_on_an_80_column_terminal(
+    library: Path, env: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    run("scan", library)
+    screen = _terminal(monkeypatch)
+    assert run(*command)[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    long_path = str(library / LONG / "IMG_20240801_213012_HDR.jpg")
+    assert len(long_path) > 80 and "┃" in shown  # a table, on a terminal
+    assert long_path in shown, shown
+
+
+@pytest.mark.parametrize("command", [["list"], ["search", "Eiffel Tower"]])
+def test_a_pipe_gets_plain_lines(library: Path, env: Path, command: list[str]) -> None:
+    run("scan", library)
+    done = subprocess.run([sys.executable, "-m", "photolm", *command], capture_output=True,
+                          text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    lines = done.stdout.splitlines()
+    long_path = str(library / LONG / "IMG_20240801_213012_HDR.jpg")
+    assert any(long_path in line.split("\t") for line in lines), done.stdout
+    assert not any(c in done.stdout for c in "┃│┏━")  # no table drawing in a pipe
+    assert "photo(s)" in done.stderr  # the title is talk: stderr
+
+
+def _uncertain_catalogue(env: Path) -> None:
+    """Four photos around a threshold of 0.8 (what a scan with such a bundle stores)."""
+    def top(*scores: tuple[str, float]) -> list[dict[str, object]]:
+        return [{"landmark_id": lid, "name": lid.title(), "score": s} for lid, s in scores]
+
+    with Catalog.open(env, write=True) as cat:
+        cat.remember_threshold("b1", 0.8)
+        cat.write_results([
+            PhotoRecord("/p/sure.jpg", 1, 1, bundle_id="b1", landmark_id="eiffel",
+                       landmark_name="Eiffel", score=0.99,
+                       topk=top(("eiffel", 0.99), ("louvre", 0.5))),
+            PhotoRecord("/p/close-below.jpg", 1, 1, bundle_id="b1",
+                       topk=top(("eiffel", 0.74), ("louvre", 0.61), ("arc", 0.58), ("x", 0.1))),
+            PhotoRecord("/p/close-above.jpg", 1, 1, bundle_id="b1", landmark_id="louvre",
+                       landmark_name="Louvre", score=0.83, topk=top(("louvre", 0.83))),
+            PhotoRecord("/p/far.jpg", 1, 1, bundle_id="b1", topk=top(("arc", 0.3))),
+        ])
+
+
+def test_list_uncertain_shows_top_3_near_the_threshold(env: Path) -> None:
+    _uncertain_catalogue(env)
+    code, out, _ = run("list", "--uncertain", "--json")
+    rows = json.loads(out)
+    assert code == 0 and [Path(r["path"]).name for r in rows] == [
+        "close-above.jpg", "close-below.jpg"]  # closest to the threshold first
+    below = rows[1]
+    assert below["threshold"] == 0.8 and below["best_candidate"]["name"] == "Eiffel"
+    assert [c["score"] for c in below["candidates"]] == [0.74, 0.61, 0.58]
+    code, out, err = run("list", "--uncertain")
+    assert "Eiffel 0.74, Louvre 0.61, Arc 0.58" in out and "photolm confirm" in err
+    code, out, _ = run("list", "--uncertain", "--margin", "0.03", "--json")
+    assert [Path(r["path"]).name for r in json.loads(out)] == ["close-above.jpg"]
+
+
+def test_list_gives_every_photo_its_best_candidate_and_threshold(env: Path) -> None:
+    _uncertain_catalogue(env)
+    _, out, _ = run("list", "--json")
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert all(r["threshold"] == 0.8 for r in rows.values())
+    assert rows["far.jpg"]["best_candidate"] == {"landmark_id": "arc", "name": "Arc",
+                                                 "score": 0.3}
+    _, out, _ = run("list")
+    line = next(x for x in out.splitlines() if "close-below.jpg" in x)
+    assert "best candidate Eiffel 0.74, below the threshold 0.80" in line
