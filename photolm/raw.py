@@ -61,7 +61,7 @@ def open_raw_preview(path: Path | str, target: int | None, *, min_side: int = 1,
     if thumb.format == rawpy.ThumbFormat.JPEG:
         img = decode_preview(bytes(thumb.data), target, orientation=orientation,
                              max_pixels=max_pixels)
-    else:  # an uncompressed RGB bitmap (old cameras), already upright per LibRaw
+    else:  # an uncompressed RGB bitmap (some old cameras): used as LibRaw returns it
         img = Image.fromarray(np.ascontiguousarray(thumb.data, dtype=np.uint8)).convert("RGB")
     if min(img.size) < min_side:
         width, height = img.size
