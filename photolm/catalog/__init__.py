@@ -24,7 +24,7 @@ from photolm.catalog.paths import (
     normalise_path,
     resolve_catalog_path,
 )
-from photolm.catalog.reading import ReadQueries
+from photolm.catalog.reading import UNCERTAIN_MARGIN, ReadQueries
 from photolm.catalog.records import (
     EFFECTIVE_LANDMARK,
     REVIEW_VERDICTS,
@@ -58,6 +58,7 @@ __all__ = [
     "REVIEW_VERDICTS",
     "SCHEMA_VERSION",
     "TAG_STATUSES",
+    "UNCERTAIN_MARGIN",
     "Catalog",
     "CatalogBusyError",
     "CatalogError",

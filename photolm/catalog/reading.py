@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from photolm.bundle import Landmark
 
 PAGE_SIZE = 1000
+# How close to its bundle's threshold a best candidate's score must be for a photo to be
+# "uncertain" (`photolm list --uncertain`, the desktop's review): cosine, about the spread of
+# scores between photos of one landmark.
+UNCERTAIN_MARGIN = 0.1
 _THRESHOLD = "threshold:"  # meta key prefix: threshold:<bundle id>
 _ORDERS = {
     # Photos a person confirmed or corrected come first (their word beats any score), then
@@ -37,6 +41,50 @@ class ReadQueries(CatalogStore):
     def get_photo(self, path: StrPath) -> PhotoRow | None:
         rows = self._fetch(f"{ROW_SELECT} WHERE path_key = ?", (path_key(path),))
         return photo_row(rows[0]) if rows else None
+
+    def photo_by_id(self, photo_id: int) -> PhotoRow | None:
+        """A photo by its catalogue id (how the desktop names photos: never by path)."""
+        rows = self._fetch(f"{ROW_SELECT} WHERE id = ?", (int(photo_id),))
+        return photo_row(rows[0]) if rows else None
+
+    def uncertain(self, margin: float = UNCERTAIN_MARGIN) -> list[PhotoRow]:
+        """Photos whose best candidate scored within ``margin`` of their bundle's threshold
+        (either side), closest first: readable, present, and not answered by a person.
+
+        The one rule behind ``photolm list --uncertain`` and the desktop's review; photos of
+        a bundle whose threshold was never stored are left out.
+        """
+        thresholds = self.thresholds()
+        found: list[tuple[float, bytes, PhotoRow]] = []
+        for row in self.iter_photos():
+            threshold = thresholds.get(row.bundle_id or "")
+            if row.review is not None or row.error is not None or row.missing:
+                continue
+            top = row.topk
+            if threshold is None or not top:
+                continue
+            distance = abs(float(top[0]["score"]) - threshold)
+            if distance <= margin:
+                found.append((distance, path_key(row.path), row))
+        found.sort(key=lambda t: (t[0], t[1]))
+        return [row for _, _, row in found]
+
+    def scan_roots(self) -> list[str]:
+        """Every folder (or photo) a scan was asked to look at, oldest first, each once."""
+        roots: dict[str, None] = {}
+        for (text,) in self._fetch("SELECT roots FROM scans ORDER BY id"):
+            for root in json.loads(text or "[]"):
+                roots.setdefault(str(root))
+        return list(roots)
+
+    def gps_places(self, precision: int = 1) -> list[tuple[float, float, int, int]]:
+        """Photos with a GPS position grouped by rounded coordinates (``precision``
+        decimals): ``(latitude, longitude, count, a photo id)`` per group (the map)."""
+        return [tuple(r) for r in self._fetch(
+            "SELECT round(latitude, ?), round(longitude, ?), count(*), min(id) FROM photos "
+            "WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND missing = 0 "
+            "AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180 GROUP BY 1, 2",
+            (int(precision), int(precision)))]
 
     def photos(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from photolm import __version__
-from photolm.cli import confirm, info, landmarks, listing, prune, scan, search, tag, untag
+from photolm.cli import confirm, info, landmarks, listing, prune, scan, search, serve, tag, untag
 
 app = typer.Typer(
     name="photolm",
@@ -48,6 +48,7 @@ app.command("tag")(tag.tag)
 app.command("untag")(untag.untag)
 app.command("confirm")(confirm.confirm)
 app.command("prune")(prune.prune)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

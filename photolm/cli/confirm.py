@@ -41,20 +41,14 @@ def confirm(
     """
     with reporting():
         from photolm.catalog import Catalog, Review, resolve_catalog_path
-        from photolm.errors import CatalogError, UsageError
-        from photolm.names import LandmarkIndex
+        from photolm.errors import UsageError
+        from photolm.review import resolve_landmark, review_for
         from photolm.tagging import select_photos
 
         if sum((landmark is not None, no_landmark, clear)) > 1:
             raise UsageError("Use at most one of --landmark, --none and --clear.")
         with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat:
-            chosen = None
-            if landmark is not None:
-                index = LandmarkIndex(cat.landmarks())
-                if not len(index):
-                    raise CatalogError("The catalogue has no landmark list yet: run "
-                                       "`photolm scan FOLDER` first.")
-                chosen = index.resolve(landmark)
+            chosen = resolve_landmark(cat, landmark) if landmark is not None else None
             selection = select_photos(cat, [p.expanduser() for p in paths])
             for path in selection.unmatched:
                 warn(path, "not in the catalogue; run `photolm scan` on it first")
@@ -62,19 +56,8 @@ def confirm(
             rows: list[dict[str, Any]] = []
             problems = len(selection.unmatched)
             for row in selection.rows:
-                if chosen is not None:
-                    verdict = "confirmed" if chosen.id == row.landmark_id else "corrected"
-                    review = Review(row.path, verdict, chosen.id, chosen.name)
-                elif no_landmark:
-                    review = Review(row.path, "none")
-                elif clear:
-                    review = Review(row.path, None)
-                elif row.review in ("confirmed", "corrected"):
-                    review = Review(row.path, row.review, row.review_landmark_id,
-                                    row.review_landmark_name)
-                elif row.landmark_id is not None and row.review is None:
-                    review = Review(row.path, "confirmed", row.landmark_id, row.landmark_name)
-                else:
+                review = review_for(row, chosen, no_landmark=no_landmark, clear=clear)
+                if review is None:
                     warn(row.path, "no landmark recognised to confirm; name it with "
                          "--landmark NAME, or say --none")
                     problems += 1

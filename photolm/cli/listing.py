@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
 
 
-UNCERTAIN_MARGIN = 0.1  # cosine: about the spread of scores between photos of one landmark
 
 
 def list_photos(
@@ -30,9 +29,10 @@ def list_photos(
                            "(either side), with their top 3, for `photolm confirm`.")
     ] = False,
     margin: Annotated[
-        float, typer.Option("--margin", min=0.0, max=1.0,
-                            help="How close to the threshold counts as uncertain (--uncertain).")
-    ] = UNCERTAIN_MARGIN,
+        float | None, typer.Option("--margin", min=0.0, max=1.0, show_default=False,
+                                   help="How close to the threshold counts as uncertain "
+                                   "(--uncertain). Default: 0.1.")
+    ] = None,
 ) -> None:
     """List every photo in the catalogue: landmark and score, "no landmark", or the error.
 
@@ -48,24 +48,16 @@ def list_photos(
             raise UsageError("Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
-            rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in cat.iter_photos()
-                    if not errors_only or p.error]
-        if uncertain:
-            rows = sorted((r for r in rows if _uncertain(r, margin)),
-                          key=lambda r: abs(r["best_candidate"]["score"] - r["threshold"]))
+            # the uncertain ones: the catalogue's rule, shared with the desktop's review
+            photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
+                      else (p for p in cat.iter_photos() if not errors_only or p.error))
+            rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
         if json_out:
             print_json(rows)
         elif uncertain:
             _render_uncertain(rows)
         else:
             _render(rows)
-
-
-def _uncertain(r: dict[str, Any], margin: float) -> bool:
-    best, threshold = r["best_candidate"], r["threshold"]
-    return (best is not None and threshold is not None and r["review"] is None
-            and not r["error"] and not r["missing"]
-            and abs(best["score"] - threshold) <= margin)
 
 
 def _render(rows: list[dict[str, Any]]) -> None:

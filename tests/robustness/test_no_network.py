@@ -33,7 +33,8 @@ def _commands(photos: Path) -> list[list[str]]:
             ["info", "--json"], ["scan", str(photos), "--force"],
             ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
             ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
-            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"]]
+            ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
+            ["prune", "--json"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:
@@ -41,7 +42,11 @@ def test_tag_command_is_covered(tmp_path: Path) -> None:
 
     registered = {c.name for c in app.registered_commands}
     covered = {command[0] for command in _commands(tmp_path)}
-    assert registered <= covered, f"add {sorted(registered - covered)} to _commands()"
+    # `serve` listens on a loopback socket by design; tests/desktop checks that it binds
+    # 127.0.0.1, that its pages make no outbound call and load nothing from elsewhere.
+    listening = {"serve"}
+    missing = sorted(registered - listening - covered)
+    assert not missing, f"add {missing} to _commands()"
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm serve``: open the desktop (a local, offline web app) in your browser."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from typing import Annotated
+
+import typer
+
+from photolm.cli.options import CatalogOpt, ModelOpt
+from photolm.cli.output import err, out, reporting
+
+# What the desktop extra installs (python-multipart is Starlette's form parser).
+DESKTOP_MODULES = ("starlette", "uvicorn", "jinja2", "multipart")
+INSTALL_HINT = "The desktop needs its extra: pip install 'photolm[desktop]'"
+
+
+def serve(
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535,
+                          help="Port to listen on (0: any free port).")
+    ] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on. Keep 127.0.0.1 unless other "
+                          "machines must reach it: 0.0.0.0 exposes your photos to your network "
+                          "(the token is still required).")
+    ] = "127.0.0.1",
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the address; do not open a browser.")
+    ] = False,
+    catalog: CatalogOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Browse, correct and tag your photos in your web browser, offline.
+
+    Prints an address with a secret token (like Jupyter) and opens it. Everything stays on
+    this machine: the pages load nothing from the internet. Stop it with Ctrl-C.
+    """
+    with reporting():
+        from photolm.catalog import resolve_catalog_path
+        from photolm.errors import PhotolmError
+
+        missing = [m for m in DESKTOP_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise PhotolmError(f"{INSTALL_HINT} ({', '.join(missing)} missing).")
+        from photolm.desktop import server
+        from photolm.desktop.security import is_wildcard
+
+        prepared = server.prepare(resolve_catalog_path(catalog), model, host, port)
+        if is_wildcard(host) or host not in ("127.0.0.1", "localhost", "::1"):
+            err.print(f"[bold red]WARNING:[/] listening on {host}: anyone on your network who "
+                      "gets the address below can see and change your photo catalogue. Use "
+                      "--host 127.0.0.1 unless you mean it.", highlight=False)
+        err.print("photolm desktop running; open this address (Ctrl-C stops it):",
+                  highlight=False)
+        out.print(prepared.url, markup=False, highlight=False, soft_wrap=True)
+
+        def open_browser() -> None:
+            import webbrowser
+
+            webbrowser.open(prepared.url)
+
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
+            server.serve(prepared, on_ready=None if no_browser else open_browser)

@@ -1,0 +1,427 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The desktop's pages and actions (Starlette), wrapped in :class:`~.security.Guard`.
+
+Every page opens the catalogue read-only for the length of the request (cheap; WAL lets it
+read while a scan writes); every action opens it for writing just long enough to store one
+answer, with the same library call the CLI makes. Photos are addressed only by catalogue id.
+Templates are autoescaped: file names and EXIF text are data, never markup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
+from photolm.desktop import explain, queries
+from photolm.desktop.jobs import JobBusyError, Jobs, scan_work, tag_work
+from photolm.desktop.places import PlacesSource, library_source
+from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
+from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
+from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+
+HERE = Path(__file__).resolve().parent
+LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be stored
+MAX_PREVIEW_ROWS = 300
+MAX_REMEMBERED = 50_000
+# A render is keyed by the photo's content: the same URL shows the same picture for a day.
+CACHED = {"cache-control": "private, max-age=86400"}
+
+
+@dataclass
+class Settings:
+    """What one run of ``photolm serve`` serves."""
+
+    catalog_path: Path
+    token: str
+    port: int
+    host: str = "127.0.0.1"
+    model: Path | None = None
+    threshold: float | None = None  # the bundle's; None when no bundle could be read
+    bundle_id: str | None = None
+    cache_dir: Path | None = None
+    places: PlacesSource | None = None
+    uncertain_margin: float = UNCERTAIN_MARGIN
+    use_library_places: bool = True  # bind photolm places' library when there is one
+
+
+class Desktop:
+    """The state one server holds: settings, thumbnail cache, jobs."""
+
+    def __init__(self, settings: Settings) -> None:
+        from photolm.desktop.thumbs import default_cache_dir
+
+        self.settings = settings
+        if settings.places is None and settings.use_library_places:
+            settings.places = library_source(settings.model)
+        self.thumbs = ThumbnailCache(settings.cache_dir or default_cache_dir())
+        self.jobs = Jobs()
+        # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
+        # connection of its own (a 1,000-photo page asks for hundreds at once).
+        self._rows: dict[int, PhotoRow] = {}
+        import jinja2
+
+        # autoescape everything, whatever the template's name: file names and EXIF are data
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                                 autoescape=True, undefined=jinja2.ChainableUndefined)
+        self.templates = Jinja2Templates(env=env)
+        self.templates.env.globals["csrf_field"] = CSRF_FIELD
+        self.templates.env.filters["when"] = _when
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Catalog]:
+        with Catalog.open(self.settings.catalog_path, write=False) as cat:
+            yield cat
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Catalog]:
+        try:
+            cat = Catalog.open(self.settings.catalog_path, write=True, create=False,
+                               lock_timeout=LOCK_WAIT_S, quick_check=False)
+        except CatalogBusyError:
+            raise CatalogBusyError("The catalogue is busy (a scan or tag run is writing to "
+                                   "it); try again when it has finished.") from None
+        with cat:
+            yield cat
+
+    def page(self, request: Request, template: str, status: int = 200,
+             **context: Any) -> Response:
+        context.setdefault("threshold", self.settings.threshold)
+        context.update(
+            csrf=csrf_token(self.settings.token), job=self.jobs.current,
+            has_places=self.settings.places is not None, query=context.get("query", ""),
+        )
+        return self.templates.TemplateResponse(request, template, context, status_code=status)
+
+    def remember(self, rows: Iterable[PhotoRow | None]) -> None:
+        if len(self._rows) > MAX_REMEMBERED:
+            self._rows.clear()
+        self._rows.update((r.id, r) for r in rows if r is not None)
+
+    def threshold_of(self, cat: Catalog, row: PhotoRow) -> float | None:
+        """The threshold the photo's own bundle decided with (stored by the scan), else the
+        served bundle's."""
+        return cat.thresholds().get(row.bundle_id or "", self.settings.threshold)
+
+    def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
+        row = cat.photo_by_id(photo_id)
+        if row is None:
+            raise _NotFound(f"No photo {photo_id} in the catalogue.")
+        return row
+
+    # ------------------------------------------------------------------ pages
+
+    def landmarks(self, request: Request) -> Response:
+        with self.read() as cat:
+            summaries = queries.landmark_summaries(cat)
+            stats = cat.stats()
+        self.remember(s.cover for s in summaries)
+        return self.page(request, "landmarks.html", summaries=summaries, stats=stats)
+
+    def landmark(self, request: Request) -> Response:
+        landmark_id = request.path_params["landmark_id"]
+        order = "newest" if request.query_params.get("order") == "newest" else "score"
+        with self.read() as cat:
+            photos = queries.landmark_photos(cat, landmark_id, order)
+            record = next((lm for lm in cat.landmarks() if lm.id == landmark_id), None)
+        if not photos and record is None:
+            raise _NotFound(f"No landmark {landmark_id!r} in the catalogue.")
+        name = record.name if record else photos[0].effective_landmark_name
+        self.remember(photos)
+        return self.page(request, "landmark.html", landmark_id=landmark_id, name=name,
+                         place=queries.place_of(record), photos=photos, order=order)
+
+    def search(self, request: Request) -> Response:
+        from photolm.names import LandmarkIndex
+
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            return RedirectResponse("/", status_code=303)
+        with self.read() as cat:
+            index = LandmarkIndex(cat.landmarks())
+            hits = index.search(query)
+            suggestions = [] if hits else index.suggest(query)
+            unknown = "" if hits else index.unknown(query)  # the CLI's own sentence
+            counts = cat.landmark_counts(include_missing=False)
+            results = []
+            for hit in hits:
+                photos = cat.photos([hit.landmark_id], include_missing=False, limit=24)
+                results.append({"hit": hit, "count": counts.get(hit.landmark_id, 0),
+                                "photos": photos})
+                self.remember(photos)
+        return self.page(request, "search.html", query=query, results=results,
+                         suggestions=suggestions, unknown=unknown)
+
+    def photo(self, request: Request) -> Response:
+        photo_id = int(request.path_params["photo_id"])
+        with self.read() as cat:
+            row = self.photo_or_404(cat, photo_id)
+            records = {lm.id: lm for lm in cat.landmarks()}
+            names = sorted({lm.name for lm in records.values()}, key=str.casefold)
+            threshold = self.threshold_of(cat, row)
+        shown = row.effective_landmark_id
+        return self.page(
+            request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
+            place=queries.place_of(records.get(shown or "")), names=names,
+            candidates=row.topk, next=_safe_next(request.query_params.get("next")),
+            message=request.query_params.get("m", ""),
+        )
+
+    def uncertain(self, request: Request) -> Response:
+        with self.read() as cat:
+            rows = cat.uncertain(self.settings.uncertain_margin)
+            records = {lm.id: lm for lm in cat.landmarks()}
+            index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
+            threshold = self.threshold_of(cat, rows[index]) if rows else None
+        names = sorted({lm.name for lm in records.values()}, key=str.casefold)
+        row = rows[index] if rows else None
+        place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
+        return self.page(
+            request, "uncertain.html", rows=rows, index=index, row=row, total=len(rows),
+            place=place,
+            candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
+            names=names, margin=self.settings.uncertain_margin, threshold=threshold,
+        )
+
+    def tags(self, request: Request) -> Response:
+        with self.read() as cat:
+            stats = cat.stats()
+            summaries = queries.landmark_summaries(cat)
+        last = {k: self.jobs.last.get(k) for k in ("preview", "tag", "untag")}
+        preview = last["preview"]
+        rows = (preview.result or {}).get("photos", [])[:MAX_PREVIEW_ROWS] if preview else []
+        return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
+                         preview_rows=rows)
+
+    def scan(self, request: Request) -> Response:
+        with self.read() as cat:
+            roots = cat.scan_roots()
+            last_scan = cat.last_scan()
+        return self.page(request, "scan.html", roots=roots, last_scan=last_scan,
+                         last=self.jobs.last.get("scan"))
+
+    def job(self, request: Request) -> Response:
+        return self.page(request, "job_fragment.html")
+
+    def places(self, request: Request) -> Response:
+        source = self.settings.places
+        if source is None:
+            raise _NotFound("Unnamed places need a photolm with `photolm places`.")
+        groups = source.groups(self.settings.catalog_path)
+        with self.read() as cat:
+            strips = []
+            for group in groups:
+                rows = [cat.get_photo(p) for p in (group.examples or group.photos[:8])]
+                strips.append({"group": group, "photos": [r for r in rows if r is not None]})
+                self.remember(rows)
+            names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
+        return self.page(request, "places.html", strips=strips, names=names,
+                         message=request.query_params.get("m", ""))
+
+    def world(self, request: Request) -> Response:
+        from photolm.desktop import worldmap
+
+        with self.read() as cat:
+            points = worldmap.photo_points(cat)
+        return self.page(request, "map.html", outline=worldmap.outline_path(),
+                         points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT)
+
+    # ------------------------------------------------------------------ images
+
+    async def thumbnail(self, request: Request) -> Response:
+        return await self._image(request, THUMB)
+
+    async def large(self, request: Request) -> Response:
+        return await self._image(request, LARGE)
+
+    async def _image(self, request: Request, size: int) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        photo_id = int(request.path_params["photo_id"])
+        row = self._rows.get(photo_id) or await run_in_threadpool(self._row, photo_id)
+        try:
+            path = self.thumbs.cached(row, size) or await self.thumbs.get(row, size)
+            if size == THUMB:  # ~15 KB: one read here beats FileResponse's thread hops
+                return Response(path.read_bytes(), media_type="image/jpeg", headers=CACHED)
+        except (PhotolmError, OSError, ValueError):
+            return FileResponse(HERE / "static" / "unreadable.svg", media_type="image/svg+xml")
+        return FileResponse(path, media_type="image/jpeg", headers=CACHED)
+
+    def _row(self, photo_id: int) -> PhotoRow:
+        with self.read() as cat:
+            return self.photo_or_404(cat, photo_id)
+
+    # ------------------------------------------------------------------ actions
+
+    async def review(self, request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        form = await request.form()
+        photo_id = int(request.path_params["photo_id"])
+        action = str(form.get("action", ""))
+        name = str(form.get("landmark", "")).strip()
+        nxt = _safe_next(str(form.get("next", ""))) or f"/photo/{photo_id}"
+        message = await run_in_threadpool(self._review, photo_id, action, name)
+        sep = "&" if "?" in nxt else "?"
+        return RedirectResponse(f"{nxt}{sep}m={_quote(message)}" if message else nxt,
+                                status_code=303)
+
+    def _review(self, photo_id: int, action: str, name: str) -> str:
+        """Store a person's answer through :mod:`photolm.review`; returns a note, or ``""``."""
+        from photolm.review import resolve_landmark, review_for
+
+        if action not in ("confirm", "correct", "none", "clear", "top"):
+            raise UsageError(f"Unknown answer {action!r}.")
+        with self.write() as cat:
+            row = self.photo_or_404(cat, photo_id)
+            chosen = None
+            if action == "correct":
+                if not name:
+                    raise UsageError("Type the landmark it shows, then press Correct.")
+                chosen = resolve_landmark(cat, name)
+            elif action == "top":  # "yes, it is the best candidate" (uncertain review)
+                top = row.topk[0]["landmark_id"] if row.topk else None
+                chosen = next((lm for lm in cat.landmarks() if lm.id == top), None)
+                if chosen is None:
+                    raise UsageError("This photo has no candidate to confirm.")
+            review = review_for(row, chosen, no_landmark=action == "none",
+                                clear=action == "clear")
+            if review is None:
+                raise UsageError("No landmark recognised to confirm: correct it to a "
+                                 "landmark, or say it shows none.")
+            cat.set_reviews([review])
+        return ""
+
+    async def start_tags(self, request: Request) -> Response:
+        form = await request.form()
+        action = request.path_params["action"]
+        if action not in ("preview", "tag", "untag"):
+            raise _NotFound(f"No tag action {action!r}.")
+        landmark_id = str(form.get("landmark") or "") or None
+        embed = form.get("mode") == "embed"
+        titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
+        self.jobs.start(action, titles[action], tag_work(
+            self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id))
+        return RedirectResponse("/tags", status_code=303)
+
+    async def start_scan(self, request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        def roots() -> list[str]:
+            with self.read() as cat:
+                return cat.scan_roots()
+
+        known = await run_in_threadpool(roots)
+        if not known:
+            raise UsageError("No folders scanned yet: run `photolm scan FOLDER` once first.")
+        self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
+                                                  self.settings.model, known))
+        return RedirectResponse("/scan", status_code=303)
+
+    async def stop_job(self, request: Request) -> Response:
+        form = await request.form()
+        self.jobs.stop()
+        return RedirectResponse(_safe_next(str(form.get("next", ""))) or "/scan",
+                                status_code=303)
+
+    async def name_place(self, request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        source = self.settings.places
+        if source is None:
+            raise _NotFound("Unnamed places need a photolm with `photolm places`.")
+        form = await request.form()
+        name = str(form.get("name", "")).strip()
+        if not name:
+            raise UsageError("Give the place a name.")
+        await run_in_threadpool(source.name, self.settings.catalog_path,
+                                str(request.path_params["group_id"]), name)
+        return RedirectResponse(f"/places?m={_quote(f'Learned {name}.')}", status_code=303)
+
+    # ------------------------------------------------------------------ errors
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        status = 404 if isinstance(exc, _NotFound) else 409 if isinstance(
+            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
+        return self.page(request, "error.html", status=status, message=str(exc))
+
+
+class _NotFound(PhotolmError):
+    """A page or photo that is not there."""
+
+
+def _when(taken: str | None) -> str:
+    """``2021-03-11 11:22`` from the catalogue's ISO 8601 ``2021-03-11T11:22:00+02:00``."""
+    if not taken:
+        return ""
+    return taken[:16].replace("T", " ")
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _safe_next(target: str | None) -> str:
+    """A same-site path to go back to, or ``""``: never another host (open redirects)."""
+    if not target:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    path = parts.path
+    if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
+            or "\\" in target):
+        return ""
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("m="))
+    return path + (f"?{query}" if query else "")
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def create_app(settings: Settings) -> Any:
+    """The ASGI application: routes behind the security guard."""
+    desktop = Desktop(settings)
+    routes = [
+        Route("/", desktop.landmarks),
+        Route("/landmark/{landmark_id:str}", desktop.landmark),
+        Route("/search", desktop.search),
+        Route("/photo/{photo_id:int}", desktop.photo),
+        Route("/photo/{photo_id:int}/image", desktop.large),
+        Route("/thumb/{photo_id:int}", desktop.thumbnail),
+        Route("/photo/{photo_id:int}/review", desktop.review, methods=["POST"]),
+        Route("/uncertain", desktop.uncertain),
+        Route("/tags", desktop.tags),
+        Route("/tags/{action:str}", desktop.start_tags, methods=["POST"]),
+        Route("/scan", desktop.scan),
+        Route("/scan/start", desktop.start_scan, methods=["POST"]),
+        Route("/job", desktop.job),
+        Route("/job/stop", desktop.stop_job, methods=["POST"]),
+        Route("/places", desktop.places),
+        Route("/places/{group_id:str}/name", desktop.name_place, methods=["POST"]),
+        Route("/map", desktop.world),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={PhotolmError: desktop.error})
+    app.state.desktop = desktop
+    guarded = Guard(app, token=settings.token, bind_host=settings.host, port=settings.port)
+    guarded.desktop = desktop  # type: ignore[attr-defined]
+    return guarded

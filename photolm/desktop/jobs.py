@@ -1,0 +1,212 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Long work started from the desktop (a scan, a tag run, a tag preview), off the server loop.
+
+One job at a time, in a daemon thread, because each of them holds the catalogue's write lock
+(or would compete with the one that does); pages keep answering meanwhile, from read-only
+connections (the catalogue is in WAL mode). The job's progress is plain data the pages poll.
+The work itself is the CLI's: :class:`photolm.scan.Scanner` and :mod:`photolm.tagging`.
+A job is stopped by raising ``KeyboardInterrupt`` from its progress callback, which the scan
+already treats as Ctrl-C (everything done so far is kept).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from photolm.errors import PhotolmError
+
+MAX_LINES = 200  # problems kept for the page; the rest are counted
+
+
+class JobBusyError(PhotolmError):
+    """Another job is still running."""
+
+
+@dataclass
+class Job:
+    kind: str  # "scan", "tag", "untag", "preview"
+    title: str
+    state: str = "running"  # "running", "done", "failed", "stopped"
+    total: int | None = None
+    done: int = 0
+    message: str = ""
+    lines: list[str] = field(default_factory=list)
+    more_lines: int = 0
+    result: dict[str, Any] | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    stop_requested: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0 if self.running else 100
+        return min(100, round(100 * self.done / self.total))
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    def note(self, line: str) -> None:
+        if len(self.lines) < MAX_LINES:
+            self.lines.append(line)
+        else:
+            self.more_lines += 1
+
+    def step(self) -> None:
+        """Count one unit of work; where a stop request takes effect."""
+        self.done += 1
+        if self.stop_requested:
+            raise KeyboardInterrupt
+
+
+class Jobs:
+    """The one running job and the last one of each kind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current: Job | None = None
+        self.last: dict[str, Job] = {}
+
+    def start(self, kind: str, title: str, work: Callable[[Job], None]) -> Job:
+        with self._lock:
+            if self.current is not None and self.current.running:
+                raise JobBusyError(f"{self.current.title} is still running; wait for it to "
+                                   "finish or stop it.")
+            job = Job(kind, title)
+            self.current = job
+            self.last[kind] = job
+        threading.Thread(target=self._run, args=(job, work), daemon=True,
+                         name=f"photolm-{kind}").start()
+        return job
+
+    def stop(self) -> None:
+        job = self.current
+        if job is not None and job.running:
+            job.stop_requested = True
+
+    def wait(self, timeout: float = 30.0) -> Job | None:
+        """Block until the current job ends (tests, and shutdown)."""
+        end = time.monotonic() + timeout
+        while self.current is not None and self.current.running and time.monotonic() < end:
+            time.sleep(0.02)
+        return self.current
+
+    @staticmethod
+    def _run(job: Job, work: Callable[[Job], None]) -> None:
+        try:
+            work(job)
+            if job.state == "running":
+                job.state = "stopped" if job.stop_requested else "done"
+        except KeyboardInterrupt:
+            job.state = "stopped"
+        except PhotolmError as exc:
+            job.state, job.message = "failed", str(exc)
+        except Exception as exc:  # a bug: keep the server up and say what broke
+            job.state, job.message = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.monotonic()
+
+
+# --------------------------------------------------------------------------- the work
+
+
+def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
+              ) -> Callable[[Job], None]:
+    """A scan of ``roots`` with the CLI's scanner, its events turned into progress."""
+
+    def work(job: Job) -> None:
+        import warnings
+
+        from photolm.bundle import load_bundle
+        from photolm.catalog import Catalog
+        from photolm.runtime import OnnxEmbedder
+        from photolm.scan import ERROR, UNCHANGED, PhotoDone, Scanner, Started, WalkIssue
+
+        warnings.simplefilter("ignore", UserWarning)  # as `photolm scan`: odd EXIF blocks
+        job.message = "loading the model"
+        bundle = load_bundle(model)
+        embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
+                                output_name=bundle.output_name)
+
+        def on_event(event: object) -> None:
+            if isinstance(event, WalkIssue):
+                job.note(f"{event.path}: {event.message}")
+            elif isinstance(event, Started):
+                job.total = event.to_decode
+                job.message = (f"{event.found} photos found, {event.to_decode} to recognise")
+            elif isinstance(event, PhotoDone):
+                if event.outcome == ERROR:
+                    job.note(f"{event.path}: {event.error or 'failed'}")
+                if event.outcome != UNCHANGED:
+                    job.step()
+            if job.stop_requested:
+                raise KeyboardInterrupt
+
+        job.message = "looking for photos"
+        with Catalog.open(catalog_path, write=True, create=False) as cat:
+            summary = Scanner(cat, bundle, embedder).run([Path(r) for r in roots], on_event)
+        job.result = summary.to_json()
+        job.state = "stopped" if summary.interrupted else "done"
+        job.message = (f"{summary.found} photos: {summary.processed} recognised now, "
+                       f"{summary.unchanged} unchanged, {summary.landmarks} with a landmark, "
+                       f"{len(summary.errors)} errors")
+
+    return work
+
+
+def tag_work(catalog_path: Path, action: str, *, embed: bool = False,
+             landmark_id: str | None = None) -> Callable[[Job], None]:
+    """``preview`` (tag's dry run), ``tag`` or ``untag``, with :mod:`photolm.tagging`."""
+
+    def work(job: Job) -> None:
+        from photolm.catalog import Catalog
+        from photolm.tagging import (
+            TagResult,
+            TagSettings,
+            TagStarted,
+            TagSummary,
+            select_photos,
+            tag_photos,
+            untag_photos,
+        )
+
+        dry_run = action == "preview"
+        with Catalog.open(catalog_path, write=not dry_run, create=False) as cat:
+            rows = (cat.photos([landmark_id], order="path") if landmark_id is not None
+                    else select_photos(cat).rows)
+            if action == "untag":
+                summary = TagSummary("untag")
+                events = untag_photos(cat, rows)
+            else:
+                summary = TagSummary("tag", dry_run=dry_run)
+                events = tag_photos(cat, rows, TagSettings(
+                    mode="embed" if embed else "sidecar", dry_run=dry_run))
+            try:
+                for event in events:
+                    summary.add(event)
+                    if isinstance(event, TagStarted):
+                        job.total = event.total
+                    elif isinstance(event, TagResult):
+                        if event.failed:
+                            job.note(f"{event.path}: {event.error or event.message}")
+                        job.step()
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()  # records what was written so far (tagging's finally)
+        from photolm.cli.tag import closing_line  # the CLI's own closing line, not a copy
+
+        job.result = summary.to_json()
+        job.message = closing_line(summary)
+
+    return work

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End to end in real headless Chromium: what a person does, and the security rules."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from photolm.catalog import Catalog
+from tests.desktop import browser
+from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+
+why_not = browser.available()
+if why_not is not None and os.environ.get("CI"):
+    pytest.fail(f"the browser tests must run in CI: {why_not}", pytrace=False)
+pytestmark = pytest.mark.skipif(why_not is not None, reason=why_not or "")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser.chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium, live):
+    """A fresh browser profile that opened the address `photolm serve` prints."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    pg = context.new_page()
+    pg.requests = requests
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.set_default_timeout(5000)
+    pg.goto(live.url)
+    yield pg
+    context.close()
+
+
+def _row(library, name: str):
+    with Catalog.open(library.catalog, write=False) as cat:
+        return next(r for r in cat.iter_photos() if r.path.endswith(name))
+
+
+def test_search_open_a_photo_and_correct_it(page, live, library) -> None:
+    assert page.url == f"{live.base}/"  # the token left the address bar
+    assert page.locator(".card").count() == 3
+    page.fill("input[name=q]", "colloseo")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=colloseo")
+    assert "Colosseum" in page.inner_text("main h2")
+    page.locator(".grid a").first.click()
+    page.wait_for_url(re.compile(r"/photo/\d+"))
+    photo_id = int(page.url.split("/photo/")[1].split("?")[0])
+    assert page.evaluate("document.querySelector('.large img').naturalWidth") > 0
+    page.fill("input[name=landmark]", "taj mahal")
+    page.click("form.correct button")
+    page.wait_for_selector("text=corrected by you")
+    with Catalog.open(library.catalog, write=False) as cat:
+        row = next(r for r in cat.iter_photos() if r.id == photo_id)
+    assert (row.review, row.review_landmark_id) == ("corrected", "taj-mahal")
+    assert all(url.startswith(live.base) for url in page.requests)  # nothing from elsewhere
+
+
+def test_uncertain_photos_are_reviewed_with_the_keyboard(page, live, library) -> None:
+    page.goto(f"{live.base}/uncertain")
+    assert "1 of 1" in page.inner_text("h1")
+    page.keyboard.press("y")
+    page.wait_for_selector("text=nothing to review")
+    row = _row(library, "uncertain.png")
+    assert (row.review, row.review_landmark_id) == ("corrected", "cologne-cathedral")
+
+
+def test_no_landmark_from_the_photo_page_with_the_keyboard(page, live, library) -> None:
+    page.goto(f"{live.base}/photo/{_row(library, 'taj.jpg').id}")
+    page.keyboard.press("n")
+    page.wait_for_selector("text=you said: none")
+    assert _row(library, "taj.jpg").review == "none"
+
+
+def test_hostile_names_and_exif_are_shown_as_text(page, live, library) -> None:
+    page.goto(f"{live.base}/photo/{_row(library, EVIL_NAME).id}")
+    assert EVIL_NAME in page.inner_text(".facts")
+    page.goto(f"{live.base}/photo/{_row(library, 'taj.jpg').id}")
+    assert EVIL_MODEL in page.inner_text(".facts")
+    page.goto(f"{live.base}/landmark/eiffel-tower")
+    assert page.dialogs == [] and page.locator("img[src='x']").count() == 0
+
+
+def test_without_the_token_nothing_is_shown(chromium, live) -> None:
+    context = chromium.new_context()
+    pg = context.new_page()
+    res = pg.goto(f"{live.base}/")
+    assert res.status == 403 and "secret token" in pg.inner_text("body")
+    assert pg.goto(f"{live.base}/?token=wrong").status == 403
+    context.close()
+
+
+def test_a_page_on_another_origin_cannot_change_anything(chromium, live, library) -> None:
+    """A logged-in browser visiting a hostile page: its form POST carries no CSRF token (and
+    a cross-site Origin), so the answer is refused and the catalogue is unchanged."""
+    context = chromium.new_context()
+    pg = context.new_page()
+    pg.goto(live.url)  # logged in: the cookie is set
+    photo = _row(library, "grey.jpg").id
+    # The attacker's page, served from another origin (the same server on 127.0.0.2 would
+    # do; a data: URL is another origin too).
+    pg.goto("data:text/html,<form method=post action='" + live.base + f"/photo/{photo}/review'>"
+            "<input name=action value=none></form>")
+    with pg.expect_navigation():
+        pg.evaluate("document.forms[0].submit()")
+    assert "Refused" in pg.inner_text("body")
+    assert _row(library, "grey.jpg").review is None
+    context.close()
+
+
+def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -> None:
+    """The progress panel polls itself (htmx) until the job is done; then the plan is a click
+    away. Each photo is slowed down so the running state is really seen."""
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.25)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    page.goto(f"{live.base}/tags")
+    page.click("button[formaction='/tags/preview']")
+    page.wait_for_url("**/tags")
+    assert page.inner_text("section.job .state") == "running"
+    page.evaluate("window.__same_document = true")
+    page.wait_for_selector("section.job.done", timeout=15000)
+    assert page.evaluate("window.__same_document === true")  # swapped in place, no reload
+    assert "would be written" in page.inner_text("section.job")
+    page.click("text=Show the plan")
+    assert "would-write" in page.inner_text("table.plan")

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The desktop's pages and actions through Starlette's test client."""
+
+from __future__ import annotations
+
+import re
+
+from photolm.catalog import Catalog
+from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
+
+
+def _photo_id(library, name: str) -> int:
+    with Catalog.open(library.catalog, write=False) as cat:
+        return next(r.id for r in cat.iter_photos() if r.path.endswith(name))
+
+
+def test_landmarks_grid_has_covers_and_counts(client) -> None:
+    html = client.get("/").text
+    assert re.search(r"Eiffel Tower</strong><span class=\"count\">4<", html)
+    assert re.search(r"Colosseum</strong><span class=\"count\">2<", html)
+    assert html.count('<img src="/thumb/') == 3  # three landmarks with photos, one cover each
+
+
+def test_landmark_page_orders_by_score_or_newest(client, library) -> None:
+    newest = client.get("/landmark/eiffel-tower?order=newest").text
+    ids = [int(i) for i in re.findall(r'<a href="/photo/(\d+)\?', newest)]
+    dated = [_photo_id(library, f"eiffel-{i}.jpg") for i in (1, 0, 2)]  # 2023, 2021, 2019
+    assert ids[:3] == dated and len(ids) == 4
+    assert "2023-08-15" in newest
+
+
+def test_search_uses_the_cli_name_search(client) -> None:
+    for query in ("tour eiffel", "eifel tower", "Paris"):
+        html = client.get("/search", params={"q": query}).text
+        assert "Eiffel Tower" in html and "/landmark/eiffel-tower" in html, query
+    html = client.get("/search", params={"q": "colloseo"}).text
+    assert "Colosseum" in html
+    miss = client.get("/search", params={"q": "xyzzy"}).text
+    assert "The model does not know &#39;xyzzy&#39;" in miss  # the CLI's sentence
+    typo = client.get("/search", params={"q": "colosium arena"}).text
+    assert "Did you mean Colosseum?" in typo and 'href="/search?q=Colosseum"' in typo
+
+
+def test_photo_page_explains_the_verdict(client, library) -> None:
+    html = client.get(f"/photo/{_photo_id(library, 'eiffel-0.jpg')}").text
+    assert "Top candidates" in html and "threshold" in html
+    assert "The model recognised Eiffel Tower with 1.00, at or above the threshold 0.90" in html
+    assert "GPS: " in html and "GPS agrees" in html  # eiffel-0 carries a position in Paris
+    assert "2021-05-01" in html
+    grey = client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
+    assert "No landmark: the best candidate" in grey and "below the threshold 0.90" in grey
+    vegas = client.get(f"/photo/{_photo_id(library, 'replica.jpg')}").text
+    assert "<h1>No landmark" in vegas
+    assert "The scores alone chose Eiffel Tower (1.00), but GPS ruled it out." in vegas
+    assert "from where the photo was taken: rejected" in vegas
+
+
+def test_correct_through_the_page_changes_the_catalogue(client, library) -> None:
+    photo = _photo_id(library, "grey.jpg")
+    csrf = _csrf(client.get(f"/photo/{photo}").text)
+    res = client.post(f"/photo/{photo}/review",
+                      data={"csrf": csrf, "action": "correct", "landmark": "colloseum"})
+    assert res.status_code == 303 and res.headers["location"] == f"/photo/{photo}"
+    with Catalog.open(library.catalog, write=False) as cat:
+        row = next(r for r in cat.iter_photos() if r.id == photo)
+    assert (row.review, row.review_landmark_id) == ("corrected", "colosseum")
+    assert "corrected by you" in client.get(f"/photo/{photo}").text
+
+
+def test_confirm_and_no_landmark_use_the_shared_rule(client, library) -> None:
+    photo = _photo_id(library, "colosseum-0.jpg")
+    csrf = _csrf(client.get(f"/photo/{photo}").text)
+    client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"})
+    with Catalog.open(library.catalog, write=False) as cat:
+        assert cat.photos(["colosseum"])[0].review == "confirmed"
+    client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "none"})
+    with Catalog.open(library.catalog, write=False) as cat:
+        assert len(cat.photos(["colosseum"])) == 1
+
+
+def test_confirm_without_a_landmark_is_one_clear_error(client, library) -> None:
+    photo = _photo_id(library, "grey.jpg")
+    csrf = _csrf(client.get(f"/photo/{photo}").text)
+    res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"})
+    assert res.status_code == 400 and "No landmark recognised to confirm" in res.text
+    bad = client.post(f"/photo/{photo}/review",
+                      data={"csrf": csrf, "action": "correct", "landmark": "Paris"})
+    assert bad.status_code == 400 and "is a place, not a landmark" in bad.text
+
+
+def test_uncertain_review_lists_photos_near_the_threshold(client, library) -> None:
+    html = client.get("/uncertain").text
+    assert "1 of 1" in html and 'data-key="y"' in html and 'data-key="n"' in html
+    photo = _photo_id(library, "uncertain.png")
+    assert f"/photo/{photo}/image" in html
+    res = client.post(f"/photo/{photo}/review",
+                      data={"csrf": _csrf(html), "action": "top", "next": "/uncertain?i=0"})
+    assert res.headers["location"] == "/uncertain?i=0"
+    with Catalog.open(library.catalog, write=False) as cat:
+        row = next(r for r in cat.iter_photos() if r.id == photo)
+    assert row.review == "corrected" and row.review_landmark_id == "cologne-cathedral"
+    assert "nothing to review" in client.get("/uncertain").text
+
+
+def test_thumbnails_and_large_images_are_upright_jpegs(client, library) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    photo = _photo_id(library, "colosseum-1.jpg")  # 48 x 64, portrait
+    res = client.get(f"/thumb/{photo}")
+    assert res.headers["content-type"] == "image/jpeg"
+    assert Image.open(BytesIO(res.content)).size == (48, 64)
+    assert client.get(f"/photo/{photo}/image").status_code == 200
+
+
+def test_hostile_file_names_and_exif_are_escaped(client, library) -> None:
+    evil = _photo_id(library, EVIL_NAME)
+    html = client.get(f"/photo/{evil}").text
+    assert EVIL_NAME not in html and "&lt;img src=x onerror=alert(1)&gt;.jpg" in html
+    taj = client.get(f"/photo/{_photo_id(library, 'taj.jpg')}").text
+    assert EVIL_MODEL not in taj and "&lt;script&gt;" in taj
+
+
+def test_map_draws_the_world_offline_with_a_dot_per_place(client, library) -> None:
+    html = client.get("/map").text
+    assert '<path d="M' in html and html.count('<circle') == 2  # Paris and Las Vegas
+    assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}"' in html
+
+
+def test_renders_are_upright_by_exif_orientation(tmp_path) -> None:
+    """What /thumb/ID and /photo/ID/image serve: stored 96x64 with orientation 6 (rotate 90°
+    clockwise to view) comes out 64x96 with the red marker at the top right."""
+    from PIL import Image
+
+    from photolm.desktop.thumbs import render
+    from tests.imagefactory import oriented_jpeg
+
+    photo = oriented_jpeg(tmp_path / "rotated.jpg", 6)
+    out = render(photo, tmp_path / "cache" / "r.jpg", 320)
+    img = Image.open(out).convert("RGB")
+    assert img.size == (64, 96)
+    r, g, b = img.getpixel((56, 8))  # top right
+    assert r > 180 and g < 90 and b < 90

@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`photolm serve` itself, a real server's concurrency, and the background jobs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from photolm.catalog import Catalog
+from photolm.desktop.security import csrf_token
+from tests.clirun import cli
+from tests.desktop.conftest import TOKEN, make_photos
+from tests.tinybundle import COLOURS, write_photo
+
+
+@pytest.fixture
+def no_serving(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Run the command up to the point where it would block in uvicorn."""
+    calls: list[object] = []
+    monkeypatch.setattr("photolm.desktop.server.serve",
+                        lambda prepared, on_ready=None: calls.append(prepared))
+    return calls
+
+
+def test_serve_prints_a_tokened_loopback_url(library, no_serving) -> None:
+    code, out, err = cli("serve", "--no-browser", "--port", "0", "--catalog", library.catalog,
+                         "--model", library.bundle)
+    assert code == 0, err
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{40,}\n", out)
+    assert "WARNING" not in err and len(no_serving) == 1
+    no_serving[0].sock.close()
+
+
+def test_serve_on_all_interfaces_warns_loudly_and_keeps_the_token(library, no_serving) -> None:
+    code, out, err = cli("serve", "--no-browser", "--host", "0.0.0.0", "--port", "0",
+                         "--catalog", library.catalog, "--model", library.bundle)
+    assert code == 0
+    assert "WARNING" in err and "anyone on your network" in err
+    assert "?token=" in out
+    prepared = no_serving[0]
+    assert prepared.settings.host == "0.0.0.0"
+    prepared.sock.close()
+
+
+def test_serve_without_a_catalogue_is_one_error_line(tmp_path: Path, tiny_bundle_dir) -> None:
+    code, _, err = cli("serve", "--no-browser", "--catalog", tmp_path / "none.sqlite",
+                       "--model", tiny_bundle_dir)
+    assert code == 1 and err.startswith("Error: No catalogue at") and err.count("\n") == 1
+
+
+def test_serve_without_the_extra_says_how_to_install_it(library, monkeypatch) -> None:
+    monkeypatch.setattr("photolm.cli.serve.DESKTOP_MODULES", ("starlette", "no_such_module"))
+    code, _, err = cli("serve", "--no-browser", "--catalog", library.catalog)
+    assert code == 1 and "pip install 'photolm[desktop]'" in err and "no_such_module" in err
+
+
+def test_a_busy_port_is_one_error_line(library, live) -> None:
+    port = live.base.rsplit(":", 1)[1]
+    code, _, err = cli("serve", "--no-browser", "--port", port, "--catalog", library.catalog,
+                       "--model", library.bundle)
+    assert code == 2 and f"Cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_an_uncached_thumbnail_does_not_block_other_pages(live, monkeypatch) -> None:
+    import photolm.desktop.thumbs as thumbs
+
+    real = thumbs.render
+
+    def slow(*args: object) -> Path:
+        time.sleep(2.0)
+        return real(*args)
+
+    monkeypatch.setattr(thumbs, "render", slow)
+    with httpx.Client(base_url=live.base, cookies={
+            f"photolm-token-{live.base.rsplit(':', 1)[1]}": TOKEN}) as client:
+        started = threading.Event()
+        results: dict[str, float] = {}
+
+        def fetch_thumbs() -> None:
+            started.set()
+            t0 = time.monotonic()
+            for photo in (1, 2):
+                assert client.get(f"/thumb/{photo}", timeout=20).status_code == 200
+            results["thumbs"] = time.monotonic() - t0
+
+        worker = threading.Thread(target=fetch_thumbs)
+        worker.start()
+        started.wait()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert client.get("/", timeout=20).status_code == 200
+        assert client.get("/photo/3", timeout=20).status_code == 200
+        results["pages"] = time.monotonic() - t0
+        worker.join()
+    assert results["thumbs"] >= 2.0  # the thumbnails really were slow...
+    assert results["pages"] < 1.0, results  # ...and the pages did not wait for them
+
+
+def _login(client: httpx.Client, live) -> None:
+    assert client.get(live.url).status_code == 200  # follows the redirect, keeps the cookie
+
+
+def test_scan_runs_in_the_background_and_updates_the_catalogue(library, tmp_path, live) -> None:
+    newcomer = write_photo(library.photos / "paris" / "new-arrival.jpg",
+                           COLOURS["eiffel-tower"])
+    try:
+        with httpx.Client(base_url=live.base, follow_redirects=True) as client:
+            _login(client, live)
+            page = client.post("/scan/start", data={"csrf": csrf_token(TOKEN)})
+            assert page.status_code == 200 and "Scan" in page.text
+            job = live.desktop.jobs.wait(60)
+            assert job is not None and job.state == "done", (job.state, job.message)
+            assert "1 recognised now" in job.message
+            done = client.get("/scan").text
+            assert "done" in done and "1 recognised now" in done
+        with Catalog.open(library.catalog, write=False) as cat:
+            row = cat.get_photo(newcomer)
+        assert row is not None and row.landmark_id == "eiffel-tower"
+    finally:
+        newcomer.unlink()
+
+
+@pytest.fixture
+def own_photos(tmp_path: Path, tiny_bundle_dir) -> tuple[Path, Path]:
+    """A library of this test's own (tag writing leaves sidecars beside the photos)."""
+    photos = tmp_path / "mine"
+    make_photos(photos)
+    catalog = tmp_path / "catalog.sqlite"
+    assert cli("scan", photos, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 0
+    return photos, catalog
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool reads the tags back")
+def test_tags_preview_then_write_then_remove(own_photos, tmp_path, tiny_bundle_dir) -> None:
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    photos, catalog = own_photos
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    csrf = {"csrf": csrf_token(TOKEN)}
+    sidecar = photos / "rome" / "colosseum-0.jpg.xmp"
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        client.post("/tags/preview", data={**csrf, "landmark": "colosseum"})
+        assert app.desktop.jobs.wait(30).state == "done"
+        page = client.get("/tags").text
+        assert "would-write" in page and "colosseum-0.jpg" in page and "Colosseum" in page
+        assert not sidecar.exists()  # a preview writes nothing
+        client.post("/tags/tag", data={**csrf, "landmark": "colosseum"})
+        job = app.desktop.jobs.wait(30)
+        assert job.state == "done" and job.message.startswith("tag: 2 written"), job.message
+        read = subprocess.run(["exiftool", "-s3", "-XMP-dc:Subject", str(sidecar)],
+                              capture_output=True, text=True, check=True)
+        assert read.stdout.strip() == "Colosseum"
+        client.post("/tags/untag", data={**csrf, "landmark": "colosseum"})
+        job = app.desktop.jobs.wait(30)
+        assert job.state == "done" and "2 removed" in job.message, job.message
+    assert not sidecar.exists() or "Colosseum" not in subprocess.run(
+        ["exiftool", "-s3", "-XMP-dc:Subject", str(sidecar)],
+        capture_output=True, text=True).stdout
+
+
+def test_serve_opens_the_printed_address_in_the_browser(library, monkeypatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+
+    def ready_at_once(prepared, on_ready=None) -> None:
+        prepared.sock.close()
+        if on_ready is not None:
+            on_ready()
+
+    monkeypatch.setattr("photolm.desktop.server.serve", ready_at_once)
+    code, out, _ = cli("serve", "--port", "0", "--catalog", library.catalog,
+                       "--model", library.bundle)
+    assert code == 0 and opened == [out.strip()]
+
+
+def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.3)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data=csrf)
+    busy = client.post("/tags/preview", data=csrf)
+    assert busy.status_code == 409 and "still running" in busy.text
+    res = client.post("/job/stop", data={**csrf, "next": "/tags"})
+    assert res.headers["location"] == "/tags"
+    job = app.desktop.jobs.wait(30)
+    assert job.state == "stopped" and job.done < 9
