@@ -34,17 +34,40 @@ PHOTO_EXTENSIONS = frozenset(
     }
 )
 
-# Never sniffed: videos, metadata sidecars and camera raw files. Raw files are TIFF-based
-# (their first bytes say "TIFF"), but Pillow would decode only their tiny embedded preview
-# and they usually sit beside the JPEG of the same shot, so counting them would duplicate it.
-SKIP_EXTENSIONS = frozenset(
+# Camera RAW formats, recognised from the JPEG preview inside them (photolm.raw). Many are
+# TIFF inside, so the extension, not the first bytes, says RAW.
+RAW_EXTENSIONS = frozenset(
     {
-        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".mts", ".m2ts", ".3gp", ".wmv", ".webm",
-        ".mpg", ".mpeg", ".xmp", ".aae", ".thm", ".json", ".xml",
         ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf",
         ".rw2", ".raf", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mrw", ".iiq",
+        ".rwl", ".mef", ".mos",
     }
 )
+
+VIDEO_EXTENSIONS = frozenset(
+    {
+        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".mts", ".m2ts", ".3gp", ".wmv", ".webm",
+        ".mpg", ".mpeg",
+    }
+)
+
+# Never sniffed, never reported: metadata sidecars that sit beside photos.
+SIDECAR_EXTENSIONS = frozenset({".xmp", ".aae", ".thm", ".json", ".xml"})
+
+# A RAW beside a JPEG (or HEIC) of the same stem is the same shot: the camera wrote both.
+# The JPEG is the photo (what the camera rendered, what people share); the RAW is skipped
+# and counted, so search and tags show the shot once.
+_PAIRED_WITH = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".heic", ".heif"})
+
+# Why a file that looks like a photo's neighbour was skipped (the scan counts these).
+SKIP_VIDEO = "video"
+SKIP_LIVE_PHOTO = "live_photo_video"  # IMG_0001.MOV beside IMG_0001.HEIC: a Live Photo
+SKIP_RAW_PAIR = "raw_with_jpeg"
+_SKIP_LABELS = {
+    SKIP_VIDEO: ("video", "videos"),
+    SKIP_LIVE_PHOTO: ("Live Photo video", "Live Photo videos"),
+    SKIP_RAW_PAIR: ("RAW beside its JPEG", "RAWs beside their JPEGs"),
+}
 
 # Folders that hold generated copies or OS litter, skipped even with ``include_hidden``.
 JUNK_DIRS = frozenset(
@@ -71,6 +94,15 @@ class Found:
     size: int
     mtime_ns: int
     kind: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file deliberately left out (a video, a RAW beside its JPEG); ``reason`` is one of
+    the ``SKIP_*`` names, so the scan can say how many and why."""
+
+    path: Path
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +154,15 @@ def sniff_file(path: Path | str) -> str | None:
         return sniff_format(handle.read(SNIFF_BYTES))
 
 
+def describe_skipped(counts: dict[str, int]) -> str:
+    """``{"video": 2, "raw_with_jpeg": 1}`` as "2 videos, 1 RAW beside its JPEG"."""
+    parts = []
+    for reason, count in sorted(counts.items()):
+        one, many = _SKIP_LABELS.get(reason, (reason, reason))
+        parts.append(f"{count} {one if count == 1 else many}")
+    return ", ".join(parts) or "none"
+
+
 def display_path(path: Path | str) -> str:
     """A printable, UTF-8-safe form of a path: undecodable name bytes appear as ``\\xNN``.
 
@@ -142,11 +183,23 @@ def _is_junk_file(name: str) -> bool:
     return name.startswith(("._", ".photolm"))
 
 
-def _classify(path: str, name: str, *, explicit: bool) -> tuple[str | None, Problem | None]:
-    """Decide whether a file is a photo: ``(kind, None)``, ``(None, None)`` or a problem."""
+def _classify(path: str, name: str, *, explicit: bool,
+              stems: frozenset[str] = frozenset()) -> tuple[str | None, Problem | Skipped | None]:
+    """Decide whether a file is a photo: ``(kind, None)``, ``(None, None)``, a problem or a
+    deliberate skip. ``stems``: the folder's JPEG/HEIC stems (casefolded), for pairing."""
     ext = _extension(name)
-    if ext in SKIP_EXTENSIONS and not explicit:
-        return None, None
+    if not explicit:
+        if ext in SIDECAR_EXTENSIONS:
+            return None, None
+        stem = os.path.splitext(name)[0].casefold()
+        if ext in VIDEO_EXTENSIONS:
+            return None, Skipped(Path(path), SKIP_LIVE_PHOTO if stem in stems else SKIP_VIDEO)
+        if ext in RAW_EXTENSIONS and stem in stems:
+            return None, Skipped(Path(path), SKIP_RAW_PAIR)
+    elif ext in VIDEO_EXTENSIONS:
+        return None, Problem(Path(path), "a video, not a photo: photolm skips videos")
+    if ext in RAW_EXTENSIONS:
+        return "raw", None
     try:
         kind = sniff_file(path)
     except PermissionError:
@@ -176,7 +229,7 @@ def walk_photos(
     include_hidden: bool = False,
     follow_symlinks: bool = True,
     on_hidden: Callable[[Path], None] | None = None,
-) -> Iterator[Found | Problem]:
+) -> Iterator[Found | Problem | Skipped]:
     """Yield every photo under ``roots`` (folders or single files), and the problems met.
 
     Order is deterministic: roots in the order given; within a folder its files sorted by
@@ -190,6 +243,9 @@ def walk_photos(
     (:data:`JUNK_DIRS`, ``._*`` and ``.photolm*`` files) always is. A root the user named
     explicitly is walked even when it is hidden or a symlink. ``on_hidden(path)`` hears of
     each hidden file with a photo's extension skipped (``..jpg``), so a summary can say so.
+
+    Videos (Live Photos' included) and RAW files beside a JPEG/HEIC of the same stem are
+    yielded as :class:`Skipped`; a camera RAW on its own is a photo (``kind == "raw"``).
     """
     walk = _Walk(include_hidden=include_hidden, follow=follow_symlinks, on_hidden=on_hidden)
     for root in roots:
@@ -208,8 +264,9 @@ class _Walk:
         self.seen_dirs: set[tuple[int, int]] = set()
         self.seen_files: set[tuple[int, int]] = set()
         self.links: deque[tuple[str, str, os.stat_result]] = deque()
+        self.stems: frozenset[str] = frozenset()  # the current folder's JPEG/HEIC stems
 
-    def root(self, path: str) -> Iterator[Found | Problem]:
+    def root(self, path: str) -> Iterator[Found | Problem | Skipped]:
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -228,7 +285,8 @@ class _Walk:
         else:
             yield Problem(Path(path), "not a regular file or folder")
 
-    def deferred_links(self) -> Iterator[Found | Problem]:
+    def deferred_links(self) -> Iterator[Found | Problem | Skipped]:
+        self.stems = frozenset()  # a linked file is not paired with its new neighbours
         while self.links:  # following a linked folder may defer further links
             path, name, st = self.links.popleft()
             if stat.S_ISDIR(st.st_mode):
@@ -236,7 +294,7 @@ class _Walk:
             else:
                 yield from self.file(path, name, st, explicit=False)
 
-    def folder(self, top: str, top_stat: os.stat_result) -> Iterator[Found | Problem]:
+    def folder(self, top: str, top_stat: os.stat_result) -> Iterator[Found | Problem | Skipped]:
         # An explicit stack rather than recursion, so deep trees cannot hit the recursion
         # limit; pushing sub-folders in reverse keeps the pre-order sorted.
         stack: list[tuple[str, os.stat_result]] = [(top, top_stat)]
@@ -258,6 +316,9 @@ class _Walk:
                 yield Problem(Path(folder), f"cannot list folder: {exc.strerror or exc}")
                 continue
             subfolders: list[tuple[str, os.stat_result]] = []
+            self.stems = frozenset(
+                os.path.splitext(e.name)[0].casefold() for e in entries
+                if _extension(e.name) in _PAIRED_WITH)
             for entry in entries:
                 for item in self.entry(entry):
                     if isinstance(item, tuple):
@@ -268,7 +329,7 @@ class _Walk:
 
     def entry(
         self, entry: os.DirEntry[str]
-    ) -> Iterator[Found | Problem | tuple[str, os.stat_result]]:
+    ) -> Iterator[Found | Problem | Skipped | tuple[str, os.stat_result]]:
         """One listed name: a photo, a problem, or a sub-folder ``(path, stat)`` to walk."""
         name = entry.name
         if _is_junk_file(name):
@@ -276,7 +337,7 @@ class _Walk:
         if _is_hidden(name) and not self.include_hidden:
             # not _extension: os.path.splitext("..jpg") has no extension
             if self.on_hidden is not None and (
-                    "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS):
+                    "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS):
                 self.on_hidden(Path(entry.path))
             return
         try:
@@ -288,11 +349,11 @@ class _Walk:
         try:
             st = entry.stat(follow_symlinks=True)
         except FileNotFoundError:
-            if is_link and _extension(name) in PHOTO_EXTENSIONS:
+            if is_link and _extension(name) in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
                 yield Problem(Path(entry.path), "broken symbolic link")
             return  # otherwise it vanished before we looked: not a photo we know of
         except OSError as exc:
-            if _extension(name) in PHOTO_EXTENSIONS:
+            if _extension(name) in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
                 yield Problem(Path(entry.path), _stat_message(exc))
             return
         if stat.S_ISDIR(st.st_mode):
@@ -310,11 +371,13 @@ class _Walk:
 
     def file(
         self, path: str, name: str, st: os.stat_result, *, explicit: bool
-    ) -> Iterator[Found | Problem]:
+    ) -> Iterator[Found | Problem | Skipped]:
         key = (st.st_dev, st.st_ino)
         if key in self.seen_files:
             return
-        kind, problem = _classify(path, name, explicit=explicit)
+        kind, problem = _classify(path, name, explicit=explicit, stems=self.stems)
+        if isinstance(problem, Skipped):  # counted once, however many links lead to it
+            self.seen_files.add(key)
         if problem is not None:
             yield problem
         elif kind is not None:

@@ -62,7 +62,29 @@ def read_exif(path: Path | str) -> ExifInfo:
     Never raises: an unreadable file or broken metadata gives empty fields, because the
     caller (the scan) has already decoded the pixels and must not lose the photo over it.
     """
-    tags = _read_tags(path)
+    return _info(_read_tags(path))
+
+
+def exif_from_block(block: bytes) -> ExifInfo:
+    """The same fields from an EXIF block a decoder already read (Pillow's
+    ``info["exif"]``: a TIFF header, with or without the ``Exif\0\0`` prefix), so the scan
+    need not open the photo again for its metadata. Never raises."""
+    if block.startswith(b"Exif\x00\x00"):
+        block = block[6:]
+    return _info(_exifread_tags(io.BytesIO(block[:_MAX_READ])))
+
+
+def exif_from_handle(handle: BinaryIO) -> ExifInfo:
+    """The same fields from a photo the caller already has open (read from its start,
+    leaving the position wherever exifread stopped). Never raises."""
+    try:
+        handle.seek(0)
+    except OSError:
+        return ExifInfo()
+    return _info(_exifread_tags(handle))
+
+
+def _info(tags: dict[str, Any]) -> ExifInfo:
     if not tags:
         return ExifInfo()
     latitude = _coordinate(tags, "GPS GPSLatitude", "GPS GPSLatitudeRef", "S", 90.0)

@@ -14,20 +14,28 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 SAMPLE = 256 * 1024
 
 
 def fingerprint(path: Path, size: int | None = None) -> str:
     """``"fp1:<hex>"``: version-prefixed so the scheme can change without false matches."""
-    digest = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as handle:
-        total = os.fstat(handle.fileno()).st_size if size is None else size
-        digest.update(total.to_bytes(8, "little"))
-        if total <= 2 * SAMPLE:
-            digest.update(handle.read())
-        else:
-            digest.update(handle.read(SAMPLE))
-            handle.seek(total - SAMPLE)
-            digest.update(handle.read(SAMPLE))
+        return fingerprint_handle(handle, size)
+
+
+def fingerprint_handle(handle: BinaryIO, size: int | None = None) -> str:
+    """:func:`fingerprint` of a file the caller has open (the scan reads each photo once);
+    ``size`` defaults to the file's current size. Raises ``OSError`` like reading does."""
+    digest = hashlib.blake2b(digest_size=20)
+    total = os.fstat(handle.fileno()).st_size if size is None else size
+    digest.update(total.to_bytes(8, "little"))
+    handle.seek(0)
+    if total <= 2 * SAMPLE:
+        digest.update(handle.read())
+    else:
+        digest.update(handle.read(SAMPLE))
+        handle.seek(total - SAMPLE)
+        digest.update(handle.read(SAMPLE))
     return "fp1:" + digest.hexdigest()

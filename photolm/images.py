@@ -17,6 +17,7 @@ registration (under a lock), so the scan may call :func:`load_for_model` from ma
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import threading
@@ -104,8 +105,13 @@ def load_for_model(
 
     Raises :class:`ImageError` (one short line) when the file cannot be used.
     """
-    target = pre.resize if pre.crop == "center" else pre.size
-    return to_model_input(open_rgb(path, target, max_pixels=max_pixels), pre)
+    return to_model_input(open_rgb(path, decode_target(pre), max_pixels=max_pixels,
+                                   stored_min=pre.size), pre)
+
+
+def decode_target(pre: Preprocess) -> int:
+    """The side both dimensions of a reduced (DCT-scaled) JPEG decode must keep."""
+    return pre.resize if pre.crop == "center" else pre.size
 
 
 def to_model_input(img: Image.Image, pre: Preprocess) -> np.ndarray:
@@ -141,36 +147,86 @@ def to_model_input(img: Image.Image, pre: Preprocess) -> np.ndarray:
 
 
 def open_rgb(
-    path: Path | str, target: int | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: Path | str, target: int | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    stored_min: int | None = None,
 ) -> Image.Image:
     """Decode a photo to an upright RGB image whose sides are both at least ``target`` px
     (or as large as the photo when it is smaller); ``target=None`` decodes at full size.
 
     The draft request is the square ``(target, target)``: libjpeg then keeps *both* sides at
     least ``target``, so the result is large enough whatever the EXIF orientation swaps and
-    whichever side ends up shorter.
+    whichever side ends up shorter. ``stored_min`` lets a HEIC be read from its smallest
+    stored thumbnail whose sides are both at least that (see :func:`decode_upright`).
     """
     path = Path(path)
     with _open_file(path) as handle:
-        img, kind = _identify(handle, path, max_pixels)
-        try:
-            if target and img.format in ("JPEG", "MPO"):
-                img.draft("RGB", (target, target))
-            img.load()
-        except Image.DecompressionBombError:  # a later GIF frame or TIFF page claims more
-            raise ImageError(_too_large_message(None, max_pixels)) from None
-        except MemoryError:
-            raise ImageError("not enough memory to decode this image") from None
-        except _DECODE_ERRORS as exc:
-            raise ImageError(f"truncated or corrupt {_label(img.format, kind)}: "
-                             f"{_reason(exc)}") from None
-        img = _upright(img)  # while the file is open: some formats read EXIF lazily
+        return decode_upright(handle, path, target, max_pixels=max_pixels,
+                              stored_min=stored_min).image
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """An upright RGB image and the EXIF block its decoder already parsed (``None`` when
+    the format keeps EXIF where Pillow does not hand it over as one block, e.g. TIFF)."""
+
+    image: Image.Image
+    exif_block: bytes | None
+    orientation: int | None = None  # the EXIF orientation that was applied, if any
+
+
+def decode_upright(
+    handle: BinaryIO, path: Path, target: int | None, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+    stored_min: int | None = None,
+) -> Decoded:
+    """:func:`open_rgb` on a file the caller has open, so the scan reads each photo once.
+
+    A HEIC is decoded from its smallest stored thumbnail whose sides are both at least
+    ``stored_min`` (pillow-heif's ``draft``; iPhones store a 320x240 one), because a full
+    HEIC decode costs ~10 JPEGs and the model sees a 224 px crop anyway; without such a
+    thumbnail the full image is decoded.
+    """
+    img, kind = _identify(handle, path, max_pixels)
     try:
-        return to_rgb(img)
+        if target and img.format in ("JPEG", "MPO"):
+            img.draft("RGB", (target, target))
+        elif stored_min and img.format == "HEIF":
+            img.draft("RGB", (stored_min, stored_min))
+        img.load()
+    except Image.DecompressionBombError:  # a later GIF frame or TIFF page claims more
+        raise ImageError(_too_large_message(None, max_pixels)) from None
+    except MemoryError:
+        raise ImageError("not enough memory to decode this image") from None
+    except _DECODE_ERRORS as exc:
+        raise ImageError(f"truncated or corrupt {_label(img.format, kind)}: "
+                         f"{_reason(exc)}") from None
+    block = img.info.get("exif")
+    # Applied as ``ImageOps.exif_transpose`` would, without rewriting the EXIF block (a
+    # decoded copy does not need it, and that can fail on broken EXIF); read while the
+    # file is open, because some formats read EXIF lazily.
+    orientation = _exif_orientation(img)
+    method = _TRANSPOSE.get(orientation or 1)
+    if method is not None:
+        img = img.transpose(method)
+    try:
+        rgb = to_rgb(img)
     except MemoryError:
         raise ImageError("not enough memory to decode this image") from None
     except ValueError as exc:  # e.g. a LAB TIFF, which Pillow cannot convert to RGB
         raise ImageError(f"unsupported colour mode {img.mode}: {_reason(exc)}") from None
+    return Decoded(rgb, block if isinstance(block, bytes) and block else None, orientation)
+
+
+def decode_preview(data: bytes, target: int | None, *, orientation: int | None,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """An embedded JPEG preview (a camera RAW's) to upright RGB, with the same limits and
+    draft decoding as a photo. ``orientation`` is the container's: previews usually carry
+    no EXIF of their own, and when one does, its own orientation wins."""
+    decoded = decode_upright(io.BytesIO(data), Path("preview.jpg"), target,
+                             max_pixels=max_pixels)
+    method = _TRANSPOSE.get(orientation or 1)
+    if decoded.orientation in (None, 1) and method is not None:
+        return decoded.image.transpose(method)
+    return decoded.image
 
 
 def image_info(path: Path | str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
@@ -391,9 +447,3 @@ def _exif_orientation(img: Image.Image) -> int | None:
         return None
     return value if isinstance(value, int) else None
 
-
-def _upright(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation (as ``ImageOps.exif_transpose`` would, without rewriting
-    the EXIF block, which a decoded copy does not need and which can fail on broken EXIF)."""
-    method = _TRANSPOSE.get(_exif_orientation(img) or 1)
-    return img if method is None else img.transpose(method)

@@ -40,15 +40,14 @@ import numpy as np
 
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
-from photolm.discovery import Found, Problem, display_path, walk_photos
-from photolm.errors import ImageError
+from photolm.discovery import Found, Problem, Skipped, display_path, walk_photos
 from photolm.exclude import Exclusions
-from photolm.exif import ExifInfo, read_exif
+from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
-from photolm.images import load_for_model
 from photolm.learning import build_matcher, embed_both, embed_fn
 from photolm.matching import Candidate, Match
+from photolm.photo_read import read_photo
 from photolm.runtime import Embedder, default_threads
 from photolm.unchanged import same_content
 
@@ -117,6 +116,7 @@ class ScanSummary:
     hidden: int = 0  # hidden files with a photo's extension, skipped
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # videos, RAW beside JPEG: by reason
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
@@ -147,6 +147,7 @@ class ScanSummary:
             "hidden_skipped": self.hidden,
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
+            "skipped": dict(sorted(self.skipped.items())),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -166,24 +167,9 @@ class _Decoded:
 
 
 def _decode(found: Found, bundle: Bundle) -> _Decoded:
-    """Everything per-photo that reads the file; runs in a worker thread."""
-    try:
-        fp = fingerprint(found.path, found.size)
-    except OSError as exc:
-        return _Decoded(found, None, None, None, _os_message(exc))
-    try:
-        array = load_for_model(found.path, bundle.preprocess)
-    except ImageError as exc:
-        return _Decoded(found, fp, None, None, str(exc))
-    return _Decoded(found, fp, array, read_exif(found.path), None)
-
-
-def _os_message(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied: cannot read the file"
-    if isinstance(exc, FileNotFoundError):
-        return "file vanished during the scan"
-    return f"cannot read the file: {exc.strerror or exc}"
+    """Everything per-photo that reads the file (one open); runs in a worker thread."""
+    read = read_photo(found.path, bundle.preprocess, size=found.size)
+    return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
 
 
 def _record(
@@ -293,6 +279,10 @@ class Scanner:
                     continue
                 self.summary.walk_problems.append((display_path(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
+            elif isinstance(item, Skipped):
+                if not excluded.match(item.path):
+                    reason = item.reason
+                    self.summary.skipped[reason] = self.summary.skipped.get(reason, 0) + 1
             elif item.path in seen:  # overlapping roots must not process a photo twice
                 continue
             elif excluded.match(item.path):

@@ -38,7 +38,7 @@ for extra in (REPO, REPO / "scripts"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from bench_scan import (  # noqa: E402  (after the path set-up above)
+from benchlib import (  # noqa: E402  (after the path set-up above)
     BENCH_DIR,
     SHARED_PHOTOS,
     TARGETS,

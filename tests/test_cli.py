@@ -125,7 +125,7 @@ def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
     def no_decoding(*a: object, **k: object) -> None:
         raise AssertionError("a moved photo must not be decoded again")
 
-    monkeypatch.setattr(scan_mod, "load_for_model", no_decoding)
+    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
     code, out, err = run("scan", library, "--json")
     s = json.loads(out)
     assert code == 0, err
@@ -143,8 +143,8 @@ def test_new_threshold_rematches_stored_embeddings_new_model_recomputes(
     # same ONNX model, a prototype table without the Eiffel Tower
     strict = make_tiny_bundle(tmp_path / "strict", landmarks=LANDMARKS[1:])
     calls: list[object] = []
-    real = scan_mod.load_for_model
-    monkeypatch.setattr(scan_mod, "load_for_model", lambda *a, **k: calls.append(a) or real(*a))
+    real = scan_mod.read_photo
+    monkeypatch.setattr(scan_mod, "read_photo", lambda *a, **k: calls.append(a) or real(*a))
     code, out, _ = run("scan", library, "--model", strict.path, "--json")
     assert code == 0
     s = json.loads(out)

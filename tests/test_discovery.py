@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from photolm import discovery
-from photolm.discovery import Found, Problem, display_path, sniff_format, walk_photos
+from photolm.discovery import (
+    Found,
+    Problem,
+    Skipped,
+    display_path,
+    sniff_format,
+    walk_photos,
+)
 from tests import imagefactory as factory
 
 
@@ -185,7 +192,42 @@ def test_detection_by_content_and_extension(tmp_path: Path) -> None:
     assert {f.path.name: f.kind for f in found} == {
         "IMG_0001": "jpeg", "IMG_0002": "heic", "scan.dat": "png",
         "garbage.jpg": "unknown", "empty.png": "unknown", "fake.png": "unknown",
+        "IMG_0003.CR2": "raw",  # a RAW on its own is a photo: by extension, not content
     }
+
+
+def skipped(*roots: Path) -> dict[str, str]:
+    return {i.path.name: i.reason for i in walk_photos(roots) if isinstance(i, Skipped)}
+
+
+def test_raw_beside_its_jpeg_is_one_photo_and_videos_are_skipped_with_a_reason(
+        tmp_path: Path) -> None:
+    raw = b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64)
+    factory.solid_jpeg(tmp_path / "IMG_1000.JPG")
+    (tmp_path / "img_1000.cr2").write_bytes(raw)  # same shot: stems match whatever the case
+    (tmp_path / "IMG_1001.NEF").write_bytes(raw)  # a RAW alone
+    factory.heic_stub(tmp_path / "IMG_2000.HEIC")
+    (tmp_path / "IMG_2000.MOV").write_bytes(b"\x00" * 32)  # its Live Photo video
+    (tmp_path / "holiday.mp4").write_bytes(b"\x00" * 32)
+    (tmp_path / "IMG_1000.xmp").write_text("<x:xmpmeta/>")  # a sidecar: not worth a word
+    found, problems = walk(tmp_path)
+    assert problems == []
+    assert {f.path.name: f.kind for f in found} == {
+        "IMG_1000.JPG": "jpeg", "IMG_1001.NEF": "raw", "IMG_2000.HEIC": "heic"}
+    assert skipped(tmp_path) == {
+        "img_1000.cr2": discovery.SKIP_RAW_PAIR,
+        "IMG_2000.MOV": discovery.SKIP_LIVE_PHOTO,
+        "holiday.mp4": discovery.SKIP_VIDEO,
+    }
+    # a RAW named explicitly is what the user asked for, pair or not
+    found, _ = walk(tmp_path / "img_1000.cr2")
+    assert [f.kind for f in found] == ["raw"]
+
+
+def test_describe_skipped() -> None:
+    assert discovery.describe_skipped({}) == "none"
+    assert discovery.describe_skipped({"video": 2, "raw_with_jpeg": 1, "live_photo_video": 1}) \
+        == "1 Live Photo video, 1 RAW beside its JPEG, 2 videos"
 
 
 def test_single_file_roots(tmp_path: Path) -> None:

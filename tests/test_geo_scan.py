@@ -110,7 +110,7 @@ def test_rematch_path_weighs_gps_and_promotes_a_near_photo_just_below_threshold(
     def no_decoding(*a: object, **k: object) -> None:
         raise AssertionError("a re-match must not decode the photo")
 
-    monkeypatch.setattr(scan_mod, "load_for_model", no_decoding)
+    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
     code, out, err = run("scan", root, "--model", strict.path, "--json")
     assert code == 0, err
     summary = json.loads(out)

@@ -16,11 +16,11 @@ from tests.tinybundle import COLOURS, write_photo
 SLOW_SCAN = """
 import sys, time
 import photolm.scan as scan
-real = scan.load_for_model
+real = scan.read_photo
 def slow(*a, **k):
     time.sleep(0.05)
     return real(*a, **k)
-scan.load_for_model = slow
+scan.read_photo = slow
 from photolm.cli.app import main
 sys.argv = ["photolm", "scan", sys.argv[1], "--batch-size", "4", "--workers", "1", "--json"]
 main()

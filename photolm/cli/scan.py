@@ -172,6 +172,8 @@ def _print_summary(summary: ScanSummary) -> None:
     nothing to do does not read "with a landmark 0, 0.0 photos/s"."""
     from rich.table import Table
 
+    from photolm.discovery import describe_skipped
+
     total = summary.catalog
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
@@ -195,6 +197,8 @@ def _print_summary(summary: ScanSummary) -> None:
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, "")]
     rows += [row for row in optional if row[1]]
+    if summary.skipped:  # videos, Live Photo videos, RAWs beside their JPEG
+        rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))
     for label, now, catalogued in rows:
         table.add_row(label, str(now), str(catalogued))
     table.add_row("time", f"{summary.seconds:.1f} s", "")

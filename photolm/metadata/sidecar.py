@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from photolm.discovery import PHOTO_EXTENSIONS, display_path
+from photolm.discovery import PHOTO_EXTENSIONS, RAW_EXTENSIONS, display_path
 from photolm.errors import TagError
 from photolm.metadata import atomic, embedded, rules, verify
 from photolm.metadata.embedded import Exiv2Error
@@ -28,12 +28,6 @@ from photolm.metadata.xmp import XmpDocument, XmpError
 
 SidecarStyle = Literal["darktable", "lightroom"]
 SIDECAR_STYLES: tuple[SidecarStyle, ...] = ("darktable", "lightroom")
-
-# Camera raw formats: they sit beside a JPEG of the same shot, sharing its stem.
-RAW_EXTENSIONS = frozenset({
-    ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf", ".rw2",
-    ".raf", ".pef", ".srw", ".x3f", ".3fr", ".erf", ".kdc", ".mrw", ".iiq",
-})
 
 
 def sidecar_candidates(photo: Path, style: SidecarStyle) -> tuple[Path, Path]:

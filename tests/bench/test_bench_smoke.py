@@ -94,6 +94,32 @@ def test_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
     assert meta["cached"] and len(list(photos.iterdir())) == 3
 
 
+def test_bound_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
+                                          sources: Path) -> None:
+    """``bench_scan.py --bound``: the scan against the one-thread bound, per library."""
+    bench = _load("bench_scan")
+    report = bench.main([
+        "--bound", "--n", "2", "--repeats", "1", "--libraries", "jpeg", "heic",
+        "--model", str(tiny_bundle_dir), "--size", "640x480", "--source", str(sources),
+        "--bench-dir", str(tmp_path / "bench"), "--build-jobs", "1",
+        "--baseline-repo", str(REPO)])
+    saved = json.loads((tmp_path / "bench" / "bench_bound.json").read_text(encoding="utf-8"))
+    assert saved["libraries"] == report["libraries"]
+    assert set(saved["libraries"]) == {"jpeg", "heic"}
+    for row in saved["libraries"].values():
+        for key in ("decode_ms_one_thread", "inference_ms_one_thread", "bound_photos_per_s",
+                    "scan_photos_per_s_own", "ratio_own", "speedup_own",
+                    "effective_cores", "bound_effective_photos_per_s", "ratio_own_effective"):
+            assert _positive(row[key]), key
+        # a 2-photo wall time is mostly process start-up: that ratio may round to 0.000
+        assert math.isfinite(row["ratio_wall"]) and row["ratio_wall"] >= 0
+        assert row["bound_photos_per_s"] == pytest.approx(
+            saved["cores"] * 1000 / (row["decode_ms_one_thread"]
+                                     + row["inference_ms_one_thread"]), rel=0.01)
+    assert saved["libraries"]["heic"]["corpus"]["kinds"] == {"heic": 2}
+    assert "scan / bound" in (tmp_path / "bench" / "bench_bound.md").read_text()
+
+
 def test_naive_baseline(tmp_path: Path, tiny_bundle_dir: Path) -> None:
     pytest.importorskip("torch")
     pytest.importorskip("timm")

@@ -29,7 +29,7 @@ def main() -> None:
 
     decode_pause = float(os.environ.get("SLOW_DECODE", "0.02"))
     commit_pause = float(os.environ.get("SLOW_COMMIT", "0.04"))
-    real_load = scan.load_for_model
+    real_load = scan.read_photo
     real_transaction = Catalog._transaction
     mark = os.environ.get("SLOW_MARK")
     hold_at = int(os.environ.get("SLOW_MARK_AT", "3"))
@@ -54,7 +54,7 @@ def main() -> None:
         if mark and os.path.exists(mark):
             os.unlink(mark)
 
-    scan.load_for_model = slow_load
+    scan.read_photo = slow_load
     Catalog._transaction = slow_transaction  # type: ignore[method-assign]
     from photolm.cli.app import main as photolm_main
 

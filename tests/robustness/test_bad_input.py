@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photolm import images
+from photolm import images, photo_read
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
 from tests import imagefactory as factory
@@ -288,8 +288,10 @@ def test_heic_without_pillow_heif_is_one_clear_line(
     assert sum(e is None for e in rows.values()) == 4
 
 
-REAL = {stage: getattr(scan_mod, stage) for stage in ("fingerprint", "load_for_model",
-                                                     "read_exif")}
+# Where the scan reads a photo: before it opens the file (the scan's call), and once the
+# file is open, when its pixels are decoded (the one handle keeps reading a deleted file).
+STAGES = {"open": (scan_mod, "read_photo"), "decode": (photo_read, "decode_upright")}
+REAL = {stage: getattr(*where) for stage, where in STAGES.items()}
 
 
 def _sabotage(monkeypatch: pytest.MonkeyPatch, stage: str, target: Path,
@@ -298,21 +300,21 @@ def _sabotage(monkeypatch: pytest.MonkeyPatch, stage: str, target: Path,
     real = REAL[stage]
     hits: list[Path] = []
 
-    def wrapped(path, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if Path(path) == target and not hits:
-            hits.append(Path(path))
-            act(Path(path))
-        return real(path, *args, **kwargs)
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        path = next(Path(a) for a in args if isinstance(a, (str, Path)))
+        if path == target and not hits:
+            hits.append(path)
+            act(path)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(scan_mod, stage, wrapped)
+    monkeypatch.setattr(*STAGES[stage], wrapped)
     return hits
 
 
 @pytest.mark.parametrize(
     ("stage", "message"),
-    [("fingerprint", "file vanished during the scan"),
-     ("load_for_model", "file not found"),
-     ("read_exif", None)],  # pixels already decoded: the photo is recognised, then missing
+    [("open", "file vanished during the scan"),
+     ("decode", None)],  # the file is open: the photo is recognised, then missing
 )
 def test_file_deleted_during_the_scan(small_library: Path, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch, stage: str,
@@ -328,7 +330,7 @@ def test_file_deleted_during_the_scan(small_library: Path, tmp_path: Path,
     assert lines_naming(err, str(target)) == (
         [] if message is None else [f"warning: {target}: {message}"])
     assert sum(e is None for p, e in rows.items() if p != str(target)) == 3
-    monkeypatch.setattr(scan_mod, stage, REAL[stage])
+    monkeypatch.setattr(*STAGES[stage], REAL[stage])
     code, _, _ = cli("scan", small_library)  # the next scan flags it missing, keeps the rest
     assert code == 0
     with Catalog.open(tmp_path / "cat.sqlite", write=False) as cat:
@@ -336,7 +338,7 @@ def test_file_deleted_during_the_scan(small_library: Path, tmp_path: Path,
         assert row is not None and row.missing
 
 
-@pytest.mark.parametrize("stage", ["fingerprint", "load_for_model"])
+@pytest.mark.parametrize("stage", ["open", "decode"])
 def test_file_replaced_during_the_scan(small_library: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
     """Replaced atomically (as a sync tool does) by another photo: the next scan sees that
@@ -364,7 +366,7 @@ def test_file_replaced_during_the_scan(small_library: Path, tmp_path: Path,
 def test_file_replaced_by_garbage_during_the_scan(small_library: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     target = small_library / "p2.jpg"
-    _sabotage(monkeypatch, "load_for_model", target,
+    _sabotage(monkeypatch, "open", target,
               lambda p: p.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 16))
     code, _, err = cli("scan", small_library)
     assert code == 1
