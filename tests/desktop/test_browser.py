@@ -154,8 +154,10 @@ def test_name_an_unnamed_place_from_the_menu(chromium, unseen_live, unseen) -> N
     group = page.locator(".place-group").first
     photos = group.locator("img")
     assert photos.count() >= 3
-    page.wait_for_function("Array.from(document.querySelectorAll('.place-group img'))"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
+    deadline = time.monotonic() + 30  # wait_for_function would evaluate a string: CSP says no
+    while not photos.evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"):
+        assert time.monotonic() < deadline, "the group's thumbnails never loaded"
+        time.sleep(0.1)
     group.locator("input[name=name]").fill("Berliner Dom")
     group.locator("button", has_text="Learn it").click()
     page.wait_for_url("**/places?m=*")
