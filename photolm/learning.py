@@ -475,3 +475,22 @@ def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[Fo
                                 min_photos=min_photos)
     return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude)
             for p in found]
+
+
+def find_place(cat: Catalog, bundle: Bundle, place_id: str) -> FoundPlace | None:
+    """The group ``place_id`` names now (ids stay while the photos stay), of any size."""
+    return next((p for p in find_places(cat, bundle, min_photos=2) if p.id == place_id), None)
+
+
+def learn_place(cat: Catalog, bundle: Bundle, place: FoundPlace, name: str, *,
+                aliases: Sequence[str] = (), city: str | None = None,
+                country: str | None = None, latitude: float | None = None,
+                longitude: float | None = None, embed: EmbedFn | None = None,
+                progress: Progress = _silent) -> LearnResult:
+    """Name a group: its photos become the examples and, unless a position is given, its
+    GPS position becomes the landmark's (``photolm places name`` and the desktop both)."""
+    if latitude is None and longitude is None and place.latitude is not None:
+        latitude, longitude = place.latitude, place.longitude
+    return learn(cat, bundle, name, [Path(p) for p in place.photos], aliases=aliases,
+                 city=city, country=country, latitude=latitude, longitude=longitude,
+                 embed=embed, progress=progress)

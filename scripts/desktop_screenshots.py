@@ -25,6 +25,7 @@ SHARED = REPO.parent / "shared" / "data"
 CLASSES = ("eiffel_tower", "roman_colosseum", "taj_mahal", "statue_of_liberty", "stonehenge",
            "pyramids_of_giza", "machu_pichu", "christ_the_reedemer", "burj_khalifa")
 PER_CLASS = 7
+UNSEEN = ("berlin_cathedral", "berlin_brandenburg_gate")
 WITH_GPS = 2  # per class, re-saved with the landmark's position (jittered) and a date
 
 
@@ -53,6 +54,13 @@ def build_library(folder: Path) -> Path:
                 Image.open(src).convert("RGB").save(dest, "JPEG", quality=88, exif=exif)
             else:
                 os.symlink(src, dest)
+    # places the shipped model was never trained on: `photolm places` groups them
+    berlin = photos / "Berlin"
+    berlin.mkdir(parents=True, exist_ok=True)
+    for name in UNSEEN:
+        for i, src in enumerate(sorted((SHARED / "landmarks-unseen-dev" / name).glob("*.jpg"))
+                                [:PER_CLASS]):
+            os.symlink(src, berlin / f"IMG_{name[7:11]}{i:02d}.jpg")
     misc = photos / "Phone"
     misc.mkdir(parents=True, exist_ok=True)
     for i, src in enumerate(sorted((SHARED / "distractors").rglob("*.jpg"))[:12]):
@@ -109,6 +117,7 @@ def main() -> None:
             desktop.jobs.wait(120)
             shot("/tags", "tags")
             shot("/scan", "scan")
+            shot("/places", "places")
             context.close()
         server.should_exit = True
 

@@ -100,6 +100,42 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
     assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
 
 
+def test_landmarks_and_info_count_learned_landmarks(library: Path) -> None:
+    def rows() -> dict[str, dict]:
+        code, out, err = cli("landmarks", "--json")
+        assert code == 0, err
+        return {r["name"]: r for r in json.loads(out)}
+
+    before = rows()
+    assert not any(r["learned"] for r in before.values())
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", library / "cyan1.jpg",
+               "--city", "Heidelberg")[0] == 0
+    assert cli("learn", "Eiffel Tower", library / "eiffel1.jpg")[0] == 0  # a shipped one
+    after = rows()
+    assert set(after) == set(before) | {"Old Bridge"}
+    bridge = after["Old Bridge"]
+    assert bridge["learned"] is True and bridge["examples"] == 2 and bridge["photos"] == 3
+    assert bridge["city"] == "Heidelberg" and bridge["id"].startswith("learned:")
+    eiffel = after["Eiffel Tower"]
+    assert eiffel["learned"] is False and eiffel["examples"] == 1 and eiffel["photos"] == 2
+    assert set(eiffel) == set(bridge)
+    code, out, err = cli("landmarks")
+    assert code == 0, err
+    assert f"{len(after)} landmarks (1 learned)" in out and "Old Bridge" in out
+    lines = out.splitlines()
+    assert any("Old Bridge" in line and "learned" in line for line in lines)
+    assert any("Eiffel Tower" in line and "+1 example" in line for line in lines)
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    catalog = json.loads(out)["catalog"]
+    assert catalog["learned_landmarks"] == 1 and catalog["learned_examples"] == 3
+    code, out, err = cli("info")
+    assert code == 0 and "learned_landmarks" in out
+    assert cli("unlearn", "Old Bridge")[0] == 0
+    assert "Old Bridge" not in rows()
+    assert json.loads(cli("info", "--json")[1])["catalog"]["learned_landmarks"] == 0
+
+
 def test_learn_from_a_photo_outside_the_catalogue_decodes_it(library: Path,
                                                              tmp_path: Path) -> None:
     outside = write_photo(tmp_path / "elsewhere" / "bridge.png", CYAN, fmt="PNG")

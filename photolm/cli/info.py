@@ -27,7 +27,11 @@ def info(
         path = resolve_catalog_path(catalog)
         try:
             with Catalog.open(path, write=False) as cat:
-                data["catalog"] = {**cat.stats(), "path": str(path)}
+                taught = cat.learned()
+                data["catalog"] = {
+                    **cat.stats(), "path": str(path),
+                    "learned_landmarks": sum(not item.shipped for item in taught),
+                    "learned_examples": sum(len(item.examples) for item in taught)}
         except CatalogMissingError:
             data["catalog"] = {"path": str(path), "photos": 0, "note": "not created yet"}
         try:

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""``photolm landmarks``: what the active model can recognise, with photo counts."""
+"""``photolm landmarks``: what photolm can recognise (the model's landmarks and the
+learned ones), with photo counts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ def landmarks(
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List the landmarks the model knows and how many catalogued photos show each."""
+    """List the landmarks photolm knows and how many catalogued photos show each: the
+    model's and the ones you taught it with **learn** (marked learned)."""
     with reporting():
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
@@ -21,25 +23,38 @@ def landmarks(
         try:
             with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
                 counts = cat.landmark_counts()
+                taught = cat.learned()
         except CatalogMissingError:
-            counts = {}
+            counts, taught = {}, []
+        examples = {item.id: len(item.examples) for item in taught}
+        known = {lm.id for lm in bundle.landmarks}
+        learned = [item.landmark for item in taught if not item.shipped and item.id not in known]
         rows = [
             {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
              "region": lm.region, "country": lm.country, "country_code": lm.country_code,
              "latitude": lm.latitude, "longitude": lm.longitude,
-             "photos": counts.get(lm.id, 0)}
-            for lm in sorted(bundle.landmarks, key=lambda lm: lm.name.casefold())
+             "photos": counts.get(lm.id, 0), "learned": lm.id not in known,
+             "examples": examples.get(lm.id, 0)}
+            for lm in sorted([*bundle.landmarks, *learned], key=lambda lm: lm.name.casefold())
         ]
         if json_out:
             print_json(rows)
             return
         from rich.table import Table
 
-        table = Table(title=f"{bundle.name}: {len(rows)} landmarks", title_justify="left")
+        title = f"{bundle.name}: {len(rows)} landmarks"
+        if learned:
+            title += f" ({len(learned)} learned)"
+        table = Table(title=title, title_justify="left")
         table.add_column("landmark")
         table.add_column("place")
         table.add_column("photos", justify="right")
+        table.add_column("yours")
         for r in rows:
             place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
-            table.add_row(r["name"], place, str(r["photos"]))
+            # a learned one, or a shipped one you added example photos to
+            mark = ("learned" if r["learned"] else
+                    f"+{r['examples']} example{'s' if r['examples'] > 1 else ''}"
+                    if r["examples"] else "")
+            table.add_row(r["name"], place, str(r["photos"]), mark)
         out.print(table)

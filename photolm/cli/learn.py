@@ -80,24 +80,35 @@ def result_json(result: LearnResult) -> dict[str, Any]:
 
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
-              catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool) -> None:
-    """Shared by ``learn`` and ``places name``."""
+              catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
+              place_id: str | None = None) -> None:
+    """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
+    examples, ``sources`` is ignored)."""
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.errors import UsageError
+    from photolm.learning import find_place, learn_place, onnx_embed_fn
     from photolm.learning import learn as do_learn
-    from photolm.learning import onnx_embed_fn
 
     if (lat is None) != (lon is None):
         raise UsageError("Give both --lat and --lon, or neither.")
     if not name.strip():
         raise UsageError("The landmark needs a name.")
     bundle = load_bundle(model)
-    with Catalog.open(resolve_catalog_path(catalog), write=True) as cat, \
+    with Catalog.open(resolve_catalog_path(catalog), write=True,
+                      create=place_id is None) as cat, \
             progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
-        result = do_learn(cat, bundle, name, sources, aliases=aliases or (), city=city,
-                          country=country, latitude=lat, longitude=lon,
-                          embed=onnx_embed_fn(bundle, device.value), progress=report)
+        options: dict[str, Any] = {
+            "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
+            "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
+        if place_id is None:
+            result = do_learn(cat, bundle, name, sources, **options)
+        else:
+            place = find_place(cat, bundle, place_id)
+            if place is None:
+                raise UsageError(f"No place {place_id!r} now; run `photolm places` to see the "
+                                 "current groups.")
+            result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
         warn(path, f"{why}: not used as an example")
     if json_out:

@@ -92,15 +92,6 @@ def name_place(
     """Turn a group from **photolm places** into a learned landmark (its photos become the
     examples); without --lat/--lon, the group's GPS position is used when it has one."""
     with reporting():
-        from photolm.errors import UsageError
-
-        found = {p.id: p for p in _places(model, catalog, 2)}
-        group = found.get(place_id)
-        if group is None:
-            raise UsageError(f"No place {place_id!r} now; run `photolm places` to see the "
-                             "current groups.")
-        if lat is None and lon is None and group.latitude is not None:
-            lat, lon = group.latitude, group.longitude
-        run_learn(name, [Path(p) for p in group.photos], aliases=alias, city=city,
-                  country=country, lat=lat, lon=lon, model=model, catalog=catalog,
-                  device=device, json_out=json_out, quiet=quiet)
+        run_learn(name, [], aliases=alias, city=city, country=country, lat=lat, lon=lon,
+                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
+                  place_id=place_id)

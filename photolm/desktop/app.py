@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,12 +23,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
-from photolm.desktop import explain, queries
+from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import JobBusyError, Jobs, scan_work, tag_work
-from photolm.desktop.places import PlacesSource, library_source
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+
+if TYPE_CHECKING:
+    from photolm.bundle import Bundle
+    from photolm.learning import LearnResult
 
 HERE = Path(__file__).resolve().parent
 LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be stored
@@ -50,9 +53,7 @@ class Settings:
     threshold: float | None = None  # the bundle's; None when no bundle could be read
     bundle_id: str | None = None
     cache_dir: Path | None = None
-    places: PlacesSource | None = None
     uncertain_margin: float = UNCERTAIN_MARGIN
-    use_library_places: bool = True  # bind photolm places' library when there is one
 
 
 class Desktop:
@@ -62,10 +63,9 @@ class Desktop:
         from photolm.desktop.thumbs import default_cache_dir
 
         self.settings = settings
-        if settings.places is None and settings.use_library_places:
-            settings.places = library_source(settings.model)
         self.thumbs = ThumbnailCache(settings.cache_dir or default_cache_dir())
         self.jobs = Jobs()
+        self._bundle: Bundle | None = None
         # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
         # connection of its own (a 1,000-photo page asks for hundreds at once).
         self._rows: dict[int, PhotoRow] = {}
@@ -101,7 +101,7 @@ class Desktop:
         context.setdefault("threshold", self.settings.threshold)
         context.update(
             csrf=csrf_token(self.settings.token), job=self.jobs.current,
-            has_places=self.settings.places is not None, query=context.get("query", ""),
+            query=context.get("query", ""),
         )
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -215,17 +215,20 @@ class Desktop:
     def job(self, request: Request) -> Response:
         return self.page(request, "job_fragment.html")
 
+    def bundle(self) -> Bundle:
+        """The served bundle, read once (``BundleError`` when there is none)."""
+        if self._bundle is None:
+            from photolm.bundle import load_bundle
+
+            self._bundle = load_bundle(self.settings.model)
+        return self._bundle
+
     def places(self, request: Request) -> Response:
-        source = self.settings.places
-        if source is None:
-            raise _NotFound("Unnamed places need a photolm with `photolm places`.")
-        groups = source.groups(self.settings.catalog_path)
+        bundle = self.bundle()
         with self.read() as cat:
-            strips = []
-            for group in groups:
-                rows = [cat.get_photo(p) for p in (group.examples or group.photos[:8])]
-                strips.append({"group": group, "photos": [r for r in rows if r is not None]})
-                self.remember(rows)
+            strips = places.strips(cat, bundle)
+            for strip in strips:
+                self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names,
                          message=request.query_params.get("m", ""))
@@ -339,16 +342,18 @@ class Desktop:
     async def name_place(self, request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
 
-        source = self.settings.places
-        if source is None:
-            raise _NotFound("Unnamed places need a photolm with `photolm places`.")
         form = await request.form()
-        name = str(form.get("name", "")).strip()
-        if not name:
-            raise UsageError("Give the place a name.")
-        await run_in_threadpool(source.name, self.settings.catalog_path,
-                                str(request.path_params["group_id"]), name)
-        return RedirectResponse(f"/places?m={_quote(f'Learned {name}.')}", status_code=303)
+        result = await run_in_threadpool(self._name_place, str(request.path_params["group_id"]),
+                                         str(form.get("name", "")))
+        said = (f"Learned {result.landmark.name}: {result.photos} photo(s) show it now."
+                if result.new else f"Added {result.added} example photo(s) to "
+                f"{result.landmark.name}: {result.photos} photo(s) show it now.")
+        return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
+
+    def _name_place(self, place_id: str, name: str) -> LearnResult:
+        bundle = self.bundle()
+        with self.write() as cat:
+            return places.name_place(cat, bundle, place_id, name)
 
     # ------------------------------------------------------------------ errors
 

@@ -8,6 +8,8 @@ of the catalogue so answers stored by one test never leak into another.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,40 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, tiny_bundle_dir: Path) -> 
     return Library(photos, catalog, tiny_bundle_dir)
 
 
+UNSEEN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "landmarks-unseen-dev"
+UNSEEN_PLACE = "berlin_cathedral"  # never trained on; 5 of its first 6 photos form a group
+UNSEEN_PHOTOS = 6
+
+
+@pytest.fixture(scope="session")
+def unseen_scanned(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """A few real photos of one place the shipped model was never trained on, scanned with
+    the shipped model: ``photolm places`` finds them as one group."""
+    from photolm.bundle import default_bundle_path
+
+    folder = UNSEEN / UNSEEN_PLACE
+    if not folder.is_dir():
+        pytest.skip(f"shared photos not found under {UNSEEN}")
+    root = tmp_path_factory.mktemp("unseen")
+    photos = root / "photos" / "Berlin trip"
+    photos.mkdir(parents=True)
+    for src in sorted(folder.glob("*.jpg"))[:UNSEEN_PHOTOS]:
+        shutil.copyfile(src, photos / src.name)  # a temporary copy, never in the repository
+    catalog = root / "catalog.sqlite"
+    code, _, stderr = cli("scan", photos, "--catalog", catalog, "--model",
+                          default_bundle_path(), "--quiet")
+    assert code == 0, stderr
+    return Library(photos, catalog, default_bundle_path())
+
+
+@pytest.fixture
+def unseen(unseen_scanned: Library, tmp_path: Path) -> Library:
+    """The scanned unseen place with a catalogue of this test's own."""
+    catalog = tmp_path / "catalog.sqlite"
+    shutil.copyfile(unseen_scanned.catalog, catalog)
+    return Library(unseen_scanned.photos, catalog, unseen_scanned.bundle)
+
+
 @pytest.fixture
 def library(scanned: Library, tmp_path: Path) -> Library:
     """The scanned library with a catalogue of this test's own."""
@@ -90,7 +126,7 @@ def make_settings(lib: Library, tmp_path: Path, **extra: object):
     values: dict[str, object] = {
         "catalog_path": lib.catalog, "token": TOKEN, "port": PORT, "host": "127.0.0.1",
         "model": lib.bundle, "threshold": bundle.threshold, "bundle_id": bundle.bundle_id,
-        "cache_dir": tmp_path / "thumbs", "places": None, "use_library_places": False,
+        "cache_dir": tmp_path / "thumbs",
         # the tiny bundle's photos score 1.0 against a threshold of 0.9: a narrower band
         # than the default 0.1 keeps them out of the uncertain ones
         "uncertain_margin": 0.06,
@@ -126,14 +162,14 @@ class Live:
     desktop: object
 
 
-@pytest.fixture
-def live(library: Library, tmp_path: Path):
+@contextmanager
+def serving(lib: Library, tmp_path: Path) -> Iterator[Live]:
     from photolm.desktop.app import create_app
     from photolm.desktop.server import address, bind, serve_in_thread
 
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    app = create_app(make_settings(library, tmp_path, port=port))
+    app = create_app(make_settings(lib, tmp_path, port=port))
     server = serve_in_thread(app, sock)
     try:
         yield Live(f"http://127.0.0.1:{port}", address("127.0.0.1", port, TOKEN), app.desktop)
@@ -141,3 +177,15 @@ def live(library: Library, tmp_path: Path):
         server.should_exit = True
         server.thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+def live(library: Library, tmp_path: Path) -> Iterator[Live]:
+    with serving(library, tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def unseen_live(unseen: Library, tmp_path: Path) -> Iterator[Live]:
+    with serving(unseen, tmp_path) as server:
+        yield server

@@ -140,3 +140,31 @@ def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -
     assert "would be written" in page.inner_text("section.job")
     page.click("text=Show the plan")
     assert "would-write" in page.inner_text("table.plan")
+
+
+def test_name_an_unnamed_place_from_the_menu(chromium, unseen_live, unseen) -> None:
+    """Real photos of a place the shipped model never saw: the page shows them as a group,
+    a person names it, and the catalogue has learned it."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(unseen_live.url)
+    page.click("nav a[href='/places']")
+    page.wait_for_url("**/places")
+    group = page.locator(".place-group").first
+    photos = group.locator("img")
+    assert photos.count() >= 3
+    deadline = time.monotonic() + 30  # wait_for_function would evaluate a string: CSP says no
+    while not photos.evaluate_all("imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"):
+        assert time.monotonic() < deadline, "the group's thumbnails never loaded"
+        time.sleep(0.1)
+    group.locator("input[name=name]").fill("Berliner Dom")
+    group.locator("button", has_text="Learn it").click()
+    page.wait_for_url("**/places?m=*")
+    assert "Learned Berliner Dom" in page.inner_text(".flash")
+    with Catalog.open(unseen.catalog, write=False) as cat:
+        (item,) = cat.learned()
+        named = [r for r in cat.iter_photos() if r.effective_landmark_id == item.id]
+    assert item.landmark.name == "Berliner Dom"
+    assert len(named) >= photos.count() and len(item.examples) >= photos.count()
+    context.close()

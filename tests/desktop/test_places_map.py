@@ -1,71 +1,85 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The unnamed-places page behind its adapter, and the offline map's outline."""
+"""The unnamed-places page on real photos of an unseen place, and the offline map's outline."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from photolm.desktop.places import PlaceGroup, library_source
+from photolm.catalog import Catalog
+from photolm.desktop.places import STRIP
 from photolm.desktop.security import csrf_token
+from tests.clirun import cli
 from tests.desktop.conftest import BASE, TOKEN, make_settings
 
 
-class FakePlaces:
-    """Stands in for `photolm places` (issue 12): one group of the two Colosseum photos."""
+def places_json(lib) -> list[dict]:
+    """What ``photolm places --json`` says about the library: the page must show the same."""
+    code, out, err = cli("places", "--json", "--catalog", lib.catalog, "--model", lib.bundle)
+    assert code == 0, err
+    return json.loads(out)
 
-    def __init__(self, photos: Path) -> None:
-        rome = sorted(str(p) for p in (photos / "rome").iterdir())
-        self.group = PlaceGroup("g1", len(rome), tuple(rome), tuple(rome), 41.89, 12.49)
-        self.named: list[tuple[str, str]] = []
 
-    def groups(self, catalog_path: Path) -> list[PlaceGroup]:
-        return [self.group]
+def listed(lib) -> dict[str, str | None]:
+    code, out, err = cli("list", "--json", "--catalog", lib.catalog)
+    assert code == 0, err
+    return {Path(r["path"]).name: r["landmark"] for r in json.loads(out)}
 
-    def name(self, catalog_path: Path, group_id: str, name: str) -> None:
-        self.named.append((group_id, name))
+
+def learned_names(lib) -> list[str]:
+    with Catalog.open(lib.catalog, write=False) as cat:
+        return [item.landmark.name for item in cat.learned()]
 
 
 @pytest.fixture
-def places_client(library, tmp_path):
+def unseen_client(unseen, tmp_path):
     from starlette.testclient import TestClient
 
     from photolm.desktop.app import create_app
 
-    fake = FakePlaces(library.photos)
-    app = create_app(make_settings(library, tmp_path, places=fake))
-    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+    with TestClient(create_app(make_settings(unseen, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
         client.get(f"/?token={TOKEN}")
-        yield client, fake
+        yield client
 
 
-def test_places_page_shows_each_group_as_a_strip_and_names_it(places_client) -> None:
-    client, fake = places_client
-    assert 'href="/places"' in client.get("/").text  # in the menu when the library has it
+def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
+                                                                   unseen) -> None:
+    client = unseen_client
+    groups = places_json(unseen)
+    assert groups, "the unseen place's photos should form a group"
+    assert 'href="/places"' in client.get("/").text  # in the menu
     html = client.get("/places").text
-    assert "2 photos" in html and len(re.findall(r'<img src="/thumb/\d+"', html)) == 2
-    res = client.post("/places/g1/name", data={"name": "Amphitheatre",
-                                               "csrf": csrf_token(TOKEN)})
-    assert res.status_code == 303 and fake.named == [("g1", "Amphitheatre")]
-    assert "Learned Amphitheatre." in client.get(res.headers["location"]).text
+    assert re.findall(r'action="/places/([^/"]+)/name"', html) == [g["id"] for g in groups]
+    assert len(re.findall(r'<img src="/thumb/\d+"', html)) == sum(
+        min(g["size"], STRIP) for g in groups)
+    group = groups[0]
+    url = f"/places/{group['id']}/name"
+    # a state change: POST with the CSRF token, nothing else
+    assert client.post(url, data={"name": "Berliner Dom"}).status_code == 403
+    assert client.get(url).status_code == 405
+    assert client.post(url, data={"name": " ", "csrf": csrf_token(TOKEN)}).status_code == 400
+    assert learned_names(unseen) == []
+    res = client.post(url, data={"name": "Berliner Dom", "csrf": csrf_token(TOKEN)})
+    assert res.status_code == 303
+    assert "Learned Berliner Dom" in client.get(res.headers["location"]).text
+    assert learned_names(unseen) == ["Berliner Dom"]
+    shown = listed(unseen)
+    assert {shown[Path(p).name] for p in group["photos"]} == {"Berliner Dom"}
+    assert group["id"] not in client.get("/places").text  # named: no longer a candidate
+    again = client.post(url, data={"name": "Dom", "csrf": csrf_token(TOKEN)})
+    assert again.status_code == 400 and "No place" in again.text
+    assert learned_names(unseen) == ["Berliner Dom"]
 
 
-def test_without_the_places_library_the_page_is_left_out(client) -> None:
-    assert 'href="/places"' not in client.get("/").text
-    assert client.get("/places").status_code == 404
-
-
-def test_the_adapter_binds_the_places_library_when_there_is_one() -> None:
-    try:
-        import photolm.learning as module
-    except ImportError:
-        assert library_source() is None
-    else:  # issue 12 landed: the adapter finds its functions
-        assert (library_source() is not None) == all(
-            callable(getattr(module, f, None)) for f in ("find_places", "learn", "onnx_embed_fn"))
+def test_an_empty_places_page_says_why(client, library) -> None:
+    assert places_json(library) == []  # the tiny library: every colour is a landmark or alone
+    html = client.get("/places").text
+    assert 'aria-current="page">Unnamed places' in html and "No groups" in html
 
 
 def test_the_outline_never_draws_across_the_antimeridian() -> None:
