@@ -47,7 +47,8 @@ from photolm.exif import ExifInfo, read_exif
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.images import load_for_model
-from photolm.matching import Candidate, Match, Matcher
+from photolm.learning import build_matcher, embed_both, embed_fn
+from photolm.matching import Candidate, Match
 from photolm.runtime import Embedder, default_threads
 from photolm.unchanged import same_content
 
@@ -235,11 +236,13 @@ class Scanner:
         self.bundle = bundle
         self.embedder = embedder
         self.options = options or ScanOptions()
-        self.matcher = Matcher.from_bundle(bundle, top_k=self.options.top_k)
+        # Learned landmarks (photolm learn) are matched beside the bundle's own.
+        self.matcher = build_matcher(catalog, bundle, embed=embed_fn(embedder, bundle),
+                                     top_k=self.options.top_k)
         self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
-        self._placed = {lm.id: lm for lm in bundle.landmarks
+        self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
     def decide(self, match: Match, latitude: float | None,
@@ -377,7 +380,9 @@ class Scanner:
 
     def _rematch_page(self, page: list[Embedded], items: dict[int, Found],
                       on_event: Callable[[Event], None]) -> None:
-        matches = self.matcher.match(np.stack([e.vector for e in page]))
+        descriptors, has = self.catalog.descriptors_of([e.id for e in page],
+                                                       self.bundle.model_id)
+        matches = self.matcher.match(np.stack([e.vector for e in page]), descriptors, has)
         verdicts = [self.decide(m, e.latitude, e.longitude)
                     for e, m in zip(page, matches, strict=True)]
         self.catalog.update_matches([
@@ -430,9 +435,12 @@ class Scanner:
     ) -> None:
         good = [d for d in batch if d.array is not None]
         matches: dict[int, tuple[Match, np.ndarray]] = {}
+        descriptors = None
         if good:
-            vectors = self.embedder.embed(np.stack([d.array for d in good]))  # type: ignore[misc]
-            for d, m, v in zip(good, self.matcher.match(vectors), vectors, strict=True):
+            arrays = np.stack([d.array for d in good])  # type: ignore[misc]
+            vectors, descriptors = embed_both(self.embedder, arrays)
+            for d, m, v in zip(good, self.matcher.match(vectors, descriptors), vectors,
+                               strict=True):
                 matches[id(d)] = (m, v)
         records = []
         for d in batch:
@@ -441,6 +449,9 @@ class Scanner:
             geo = self.decide(m, exif.latitude, exif.longitude) if m else None
             records.append(_record(d, self.bundle, m, v, geo))
         self.catalog.write_results(records)
+        if descriptors is not None:  # what learned landmarks and places compare (issue 12)
+            self.catalog.store_descriptors([(d.found.path, self.bundle.model_id, vec)
+                                            for d, vec in zip(good, descriptors, strict=True)])
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
             if d.error:

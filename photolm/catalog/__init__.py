@@ -16,6 +16,7 @@ One class, :class:`Catalog`, assembled from the package's parts (see docs/archit
 
 from __future__ import annotations
 
+from photolm.catalog.learned import LearnedQueries, RematchRow, VectorPage
 from photolm.catalog.paths import (
     CATALOG_FILE,
     ENV_CATALOG,
@@ -44,7 +45,7 @@ from photolm.catalog.store import BUSY_TIMEOUT_MS, CatalogMissingError, CatalogR
 from photolm.errors import CatalogBusyError, CatalogError
 
 
-class Catalog(ReadQueries, ScanQueries, ReviewQueries):
+class Catalog(LearnedQueries, ReadQueries, ScanQueries, ReviewQueries):
     """An open catalogue. Use :meth:`open`, preferably as a context manager."""
 
 
@@ -66,13 +67,16 @@ __all__ = [
     "CatalogReadOnlyError",
     "Embedded",
     "IndexEntry",
+    "LearnedQueries",
     "MatchUpdate",
     "PhotoRecord",
     "PhotoRow",
+    "RematchRow",
     "Review",
     "ScanResult",
     "StrPath",
     "TagRecord",
+    "VectorPage",
     "default_catalog_path",
     "normalise_path",
     "resolve_catalog_path",

@@ -144,6 +144,48 @@ def _v3_counting_index(db: Database) -> None:
         db.execute(statement)
 
 
+def _v4_learned(db: Database) -> None:
+    """Issue 12: landmarks a person taught photolm (their example photos, and prototypes per
+    model), and the generic descriptor of each photo for matching them."""
+    for statement in (
+        """CREATE TABLE learned_landmarks (
+            landmark_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',
+            city TEXT,
+            country TEXT,
+            latitude REAL,
+            longitude REAL,
+            shipped INTEGER NOT NULL DEFAULT 0 CHECK (shipped IN (0, 1)),
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE learned_examples (
+            landmark_id TEXT NOT NULL REFERENCES learned_landmarks (landmark_id)
+                ON DELETE CASCADE,
+            path_key BLOB NOT NULL,
+            path TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (landmark_id, path_key)
+        )""",
+        """CREATE TABLE learned_prototypes (
+            landmark_id TEXT NOT NULL REFERENCES learned_landmarks (landmark_id)
+                ON DELETE CASCADE,
+            model_key TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            dim INTEGER NOT NULL CHECK (dim > 0),
+            vector BLOB NOT NULL,
+            PRIMARY KEY (landmark_id, model_key, position)
+        )""",
+        """CREATE TABLE descriptors (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE,
+            model_id TEXT NOT NULL,
+            dim INTEGER NOT NULL CHECK (dim > 0),
+            vector BLOB NOT NULL
+        )""",
+    ):
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence,
-                                                      _v3_counting_index)
+                                                      _v3_counting_index, _v4_learned)
 SCHEMA_VERSION = len(MIGRATIONS)

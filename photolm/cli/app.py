@@ -6,7 +6,22 @@ from __future__ import annotations
 import typer
 
 from photolm import __version__
-from photolm.cli import confirm, info, landmarks, listing, prune, scan, search, serve, tag, untag
+from photolm.cli import (
+    confirm,
+    export_dataset,
+    info,
+    landmarks,
+    learn,
+    listing,
+    places,
+    prune,
+    scan,
+    search,
+    serve,
+    tag,
+    unlearn,
+    untag,
+)
 
 app = typer.Typer(
     name="photolm",
@@ -49,6 +64,10 @@ app.command("untag")(untag.untag)
 app.command("confirm")(confirm.confirm)
 app.command("prune")(prune.prune)
 app.command("serve")(serve.serve)
+app.command("learn")(learn.learn)
+app.command("unlearn")(unlearn.unlearn)
+app.add_typer(places.app, name="places")
+app.command("export-dataset")(export_dataset.export_dataset)
 
 
 def main() -> None:

@@ -100,17 +100,12 @@ def scan(
         warnings.simplefilter("ignore", UserWarning)
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.runtime import OnnxEmbedder
+        from photolm.learning import session_for
         from photolm.scan import Scanner, ScanOptions
 
         bundle = load_bundle(model)
-        embedder = OnnxEmbedder(
-            bundle.model_path,
-            input_name=bundle.input_name,
-            output_name=bundle.output_name,
-            device=device.value,
-            threads=threads,
-        )
+        # with the bundle's descriptor output too, when it has one (issue 12)
+        embedder = session_for(bundle, device=device.value, threads=threads)
         options = ScanOptions(batch_size=batch_size, workers=workers, force=force,
                               include_hidden=include_hidden, verify=verify,
                               exclude=tuple(exclude or ()))

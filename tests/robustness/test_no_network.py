@@ -34,7 +34,10 @@ def _commands(photos: Path) -> list[list[str]]:
             ["confirm", str(photos / "eiffel-tower.jpg"), "--landmark", "eifel tower"],
             ["tag", "--json"], ["tag", "--embed", "--dry-run"], ["untag", "--json"],
             ["scan", str(photos), "--write-tags", "--embed", "--json"], ["untag"],
-            ["list", "--uncertain"], ["prune", "--dry-run", "--json"], ["prune"]]
+            ["list", "--uncertain"], ["prune", "--dry-run", "--json"], ["prune"],
+            ["learn", "Home Church", str(photos / "taj-mahal.jpg"), "--json"],
+            ["places", "--json"], ["export-dataset", str(photos.parent / "dataset")],
+            ["unlearn", "Home Church", "--json"]]
 
 
 def test_tag_command_is_covered(tmp_path: Path) -> None:

@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Learned landmarks in the catalogue: records, example photos, prototypes, descriptors.
+
+Prototypes are stored per *model key* (the ONNX model's sha256 plus the vector space), so a
+new bundle with the same network keeps them and a new network re-makes them from the example
+photos (:mod:`photolm.learning`). A person's answers live on ``photos`` and are never
+touched here: unlearning a landmark leaves every confirmation naming it as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from photolm.catalog.paths import StrPath, now, path_key
+from photolm.catalog.records import encode_embedding
+from photolm.catalog.store import CatalogStore
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from photolm.bundle import Landmark
+    from photolm.learned import Learned
+
+REMATCH_PAGE = 20_000
+
+
+@dataclass(frozen=True)
+class VectorPage:
+    """Stored vectors of a page of photos, for scoring without decoding."""
+
+    ids: np.ndarray  # (n,) photo ids
+    embeddings: np.ndarray  # (n, D) float32
+    descriptors: np.ndarray | None  # (n, D') float32, zero rows where missing; or None
+    has_descriptor: np.ndarray | None  # (n,) bool
+    landmark_ids: list[str | None]  # the model's current verdict
+
+
+@dataclass(frozen=True)
+class RematchRow:
+    """What re-deciding one photo needs beside its vectors."""
+
+    id: int
+    path: str
+    latitude: float | None
+    longitude: float | None
+    landmark_id: str | None
+    score: float | None
+    topk: str
+
+
+def _matrix(blobs: Sequence[bytes]) -> np.ndarray:
+    import numpy as np
+
+    flat = np.frombuffer(b"".join(blobs), dtype="<f2")
+    return flat.reshape(len(blobs), -1).astype(np.float32)
+
+
+class LearnedQueries(CatalogStore):
+    """What ``learn``, ``unlearn``, ``places`` and ``export-dataset`` read and write."""
+
+    # ----------------------------------------------------------------- reading
+    def learned(self) -> list[Learned]:
+        from photolm.bundle import Landmark
+        from photolm.learned import Learned
+
+        examples: dict[str, list[str]] = {}
+        for lid, key in self._fetch(
+            "SELECT landmark_id, path_key FROM learned_examples ORDER BY landmark_id, position"
+        ):
+            examples.setdefault(lid, []).append(os.fsdecode(key))
+        return [
+            Learned(Landmark(id=r["landmark_id"], name=r["name"],
+                             aliases=tuple(json.loads(r["aliases"])), city=r["city"],
+                             country=r["country"], latitude=r["latitude"],
+                             longitude=r["longitude"]),
+                    bool(r["shipped"]), tuple(examples.get(r["landmark_id"], ())))
+            for r in self._fetch_named(
+                "SELECT landmark_id, name, aliases, city, country, latitude, longitude, shipped "
+                "FROM learned_landmarks ORDER BY created, landmark_id")
+        ]
+
+    def landmarks(self, bundle_id: str | None = None) -> list[Landmark]:
+        """The bundle's landmarks (see :meth:`ReadQueries.landmarks`) and then the learned
+        ones, so search, confirm and tags find a learned name like a shipped one."""
+        shipped = super().landmarks(bundle_id)  # type: ignore[misc]
+        known = {lm.id for lm in shipped}
+        return shipped + [item.landmark for item in self.learned()
+                          if not item.shipped and item.id not in known]
+
+    def learned_prototypes(self, model_key: str) -> dict[str, np.ndarray]:
+        """Prototype rows per learned landmark id, for one model key."""
+        rows: dict[str, list[bytes]] = {}
+        for lid, blob in self._fetch(
+            "SELECT landmark_id, vector FROM learned_prototypes WHERE model_key = ? "
+            "ORDER BY landmark_id, position", (model_key,)
+        ):
+            rows.setdefault(lid, []).append(blob)
+        return {lid: _matrix(blobs) for lid, blobs in rows.items()}
+
+    def photo_vectors(self, paths: Sequence[StrPath], model_id: str
+                      ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """Stored (embedding, descriptor) of catalogued photos embedded by ``model_id``."""
+        from photolm.catalog.records import decode_embedding
+
+        out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for path in paths:
+            rows = self._fetch(
+                "SELECT e.vector, d.vector FROM photos p JOIN embeddings e ON e.photo_id = p.id "
+                "LEFT JOIN descriptors d ON d.photo_id = p.id AND d.model_id = e.model_id "
+                "WHERE p.path_key = ? AND e.model_id = ?", (path_key(path), model_id))
+            if rows:
+                emb, desc = rows[0]
+                out[os.fsdecode(path)] = (decode_embedding(emb),
+                                          None if desc is None else decode_embedding(desc))
+        return out
+
+    def vector_pages(self, model_id: str, *, page: int = REMATCH_PAGE,
+                     with_descriptors: bool = False,
+                     unclaimed: bool = False) -> Iterator[VectorPage]:
+        """Every photo embedded by ``model_id``, a page at a time (one query each).
+
+        Walks embeddings in photo-id (rowid) order without the model index, so each page is a
+        range read, never a sort. ``unclaimed``: only photos present on disk that no landmark
+        claims and no person answered for (what ``places`` groups).
+        """
+        import numpy as np
+
+        only = (" AND p.landmark_id IS NULL AND p.review IS NULL AND p.missing = 0"
+                if unclaimed else "")
+        join = ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND "
+                "d.model_id = e.model_id" if with_descriptors else "")
+        desc_col = "d.vector" if with_descriptors else "NULL"
+        last = 0
+        while True:
+            rows = self._fetch(
+                f"SELECT e.photo_id, e.vector, {desc_col}, p.landmark_id "
+                f"FROM embeddings e NOT INDEXED JOIN photos p ON p.id = e.photo_id {join} "
+                f"WHERE e.photo_id > ? AND e.model_id = ?{only} ORDER BY e.photo_id LIMIT ?",
+                (last, model_id, page))
+            if not rows:
+                return
+            ids, vecs, descs, lids = zip(*rows, strict=True)
+            mask = desc_matrix = None
+            if with_descriptors:
+                mask = np.array([d is not None for d in descs])
+                if mask.any():
+                    present = _matrix([d for d in descs if d is not None])
+                    desc_matrix = np.zeros((len(rows), present.shape[1]), dtype=np.float32)
+                    desc_matrix[mask] = present
+            yield VectorPage(np.asarray(ids, dtype=np.int64), _matrix(vecs), desc_matrix, mask,
+                             list(lids))
+            if len(rows) < page:
+                return
+            last = int(ids[-1])
+
+    def rematch_rows(self, ids: Sequence[int]) -> list[RematchRow]:
+        """Path, GPS position and current verdict of photos ``ids``, in the order given."""
+        found: dict[int, RematchRow] = {}
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), 1000):
+            chunk = json.dumps(wanted[start:start + 1000])
+            for r in self._fetch(
+                "SELECT id, path_key, latitude, longitude, landmark_id, score, topk FROM photos "
+                "WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
+            ):
+                found[r[0]] = RematchRow(r[0], os.fsdecode(r[1]), *r[2:])
+        return [found[i] for i in wanted if i in found]
+
+    def count_embedded(self, model_id: str) -> int:
+        return int(self._fetch("SELECT count(*) FROM embeddings WHERE model_id = ?",
+                               (model_id,))[0][0])
+
+    def paths_of(self, ids: Sequence[int]) -> list[str]:
+        """Paths of photos ``ids``, in the order given."""
+        return [r.path for r in self.rematch_rows(ids)]
+
+    def review_count(self, landmark_id: str) -> int:
+        """Photos a person confirmed or corrected as ``landmark_id``."""
+        return int(self._fetch(
+            "SELECT count(*) FROM photos WHERE review IN ('confirmed', 'corrected') AND "
+            "review_landmark_id = ?", (landmark_id,))[0][0])
+
+    def reviewed_photos(self) -> list[tuple[str, str, str]]:
+        """``(path, review, landmark id)`` of photos a person confirmed or corrected."""
+        return [(os.fsdecode(k), v, lid) for k, v, lid in self._fetch(
+            "SELECT path_key, review, review_landmark_id FROM photos "
+            "WHERE review IN ('confirmed', 'corrected') AND missing = 0 ORDER BY path_key")]
+
+    # ----------------------------------------------------------------- writing
+    def save_learned(self, item: Learned, prototypes: Mapping[str, np.ndarray],
+                     model_key: str) -> None:
+        """Store a learned landmark, its examples and its prototypes for ``model_key``
+        (other model keys' prototypes are dropped: they were made from other examples)."""
+        lm = item.landmark
+        with self._transaction("store the learned landmark") as db:
+            conn = db.conn
+            conn.execute(
+                "INSERT INTO learned_landmarks (landmark_id, name, aliases, city, country, "
+                "latitude, longitude, shipped, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (landmark_id) DO UPDATE SET name = excluded.name, "
+                "aliases = excluded.aliases, city = excluded.city, country = excluded.country, "
+                "latitude = excluded.latitude, longitude = excluded.longitude",
+                (lm.id, lm.name, json.dumps(list(lm.aliases), ensure_ascii=False), lm.city,
+                 lm.country, lm.latitude, lm.longitude, int(item.shipped), now()))
+            conn.execute("DELETE FROM learned_examples WHERE landmark_id = ?", (lm.id,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO learned_examples (landmark_id, path_key, path, position) "
+                "VALUES (?, ?, ?, ?)",
+                [(lm.id, path_key(p), str(p), i) for i, p in enumerate(item.examples)])
+            self._put_prototypes(conn, {lm.id: prototypes[lm.id]} if lm.id in prototypes
+                                 else {}, model_key, replace_all=True, ids=[lm.id])
+
+    def store_prototypes(self, prototypes: Mapping[str, np.ndarray], model_key: str) -> None:
+        """Add prototypes re-made for another network (keeps those of other model keys)."""
+        with self._transaction("store re-made prototypes") as db:
+            self._put_prototypes(db.conn, prototypes, model_key, replace_all=False,
+                                 ids=list(prototypes))
+
+    @staticmethod
+    def _put_prototypes(conn: Any, prototypes: Mapping[str, np.ndarray], model_key: str, *,
+                        replace_all: bool, ids: Sequence[str]) -> None:
+        for lid in ids:
+            if replace_all:
+                conn.execute("DELETE FROM learned_prototypes WHERE landmark_id = ?", (lid,))
+            else:
+                conn.execute("DELETE FROM learned_prototypes WHERE landmark_id = ? AND "
+                             "model_key = ?", (lid, model_key))
+        rows = []
+        for lid, matrix in prototypes.items():
+            for i, vector in enumerate(matrix):
+                dim, blob = encode_embedding(vector)
+                rows.append((lid, model_key, i, dim, blob))
+        conn.executemany("INSERT INTO learned_prototypes (landmark_id, model_key, position, "
+                         "dim, vector) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def delete_learned(self, landmark_id: str) -> bool:
+        """Forget a learned landmark (examples and prototypes go with it). Photos the model
+        gave it lose it; a person's confirmations naming it are left exactly as they are."""
+        with self._transaction("forget the learned landmark") as db:
+            gone = db.conn.execute("DELETE FROM learned_landmarks WHERE landmark_id = ?",
+                                   (landmark_id,)).rowcount
+            db.conn.execute("DELETE FROM learned_examples WHERE landmark_id = ?",
+                            (landmark_id,))
+            db.conn.execute("DELETE FROM learned_prototypes WHERE landmark_id = ?",
+                            (landmark_id,))
+            return bool(gone)
+
+    def clear_model_landmark(self, landmark_id: str) -> int:
+        """The model's verdict ``landmark_id`` becomes "no landmark" wherever it is left
+        (photos embedded by another model, which a re-match did not reach)."""
+        with self._transaction("clear a forgotten landmark") as db:
+            return db.conn.execute(
+                "UPDATE photos SET landmark_id = NULL, landmark_name = NULL, score = NULL "
+                "WHERE landmark_id = ?", (landmark_id,)).rowcount
+
+    def descriptors_of(self, ids: Sequence[int], model_id: str
+                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Stored descriptors of photos ``ids`` (zero rows where missing) and which exist;
+        ``(None, None)`` when none does."""
+        import numpy as np
+
+        found: dict[int, bytes] = {}
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), 1000):
+            chunk = json.dumps(wanted[start:start + 1000])
+            found.update(self._fetch(
+                "SELECT photo_id, vector FROM descriptors WHERE model_id = ? AND photo_id IN "
+                "(SELECT value FROM json_each(?))", (model_id, chunk)))
+        if not found:
+            return None, None
+        mask = np.array([i in found for i in wanted])
+        present = _matrix([found[i] for i in wanted if i in found])
+        out = np.zeros((len(wanted), present.shape[1]), dtype=np.float32)
+        out[mask] = present
+        return out, mask
+
+    def store_descriptors(self, items: Sequence[tuple[StrPath, str, np.ndarray]]) -> None:
+        """Generic descriptors ``(path, model_id, vector)`` of catalogued photos."""
+        rows = []
+        for path, model_id, vector in items:
+            dim, blob = encode_embedding(vector)
+            rows.append((model_id, dim, blob, path_key(path)))
+        if not rows:
+            return
+        with self._transaction("store descriptors") as db:
+            db.conn.executemany(
+                "INSERT INTO descriptors (photo_id, model_id, dim, vector) "
+                "SELECT id, ?, ?, ? FROM photos WHERE path_key = ? "
+                "ON CONFLICT (photo_id) DO UPDATE SET model_id = excluded.model_id, "
+                "dim = excluded.dim, vector = excluded.vector", rows)

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm export-dataset``: your answers as a training set for ``trainer fit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from photolm.cli.options import CatalogOpt, JsonOpt, QuietOpt
+from photolm.cli.output import display, err, print_json, reporting, warn
+
+
+def export_dataset(
+    out_dir: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                            help="A new (or empty) folder to write.")],
+    include_shipped: Annotated[bool, typer.Option(
+        "--include-shipped", help="Also the landmarks the model shipped with: photos you "
+        "confirmed or corrected as one, and examples you added to one.")] = False,
+    copy: Annotated[bool, typer.Option(
+        "--copy", help="Copy the photos instead of linking to them (for another machine).")
+    ] = False,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write what you confirmed, corrected and taught photolm as a training set.
+
+    A folder per landmark (links to your photos, or copies with --copy) and a classes.csv
+    with name, aliases, city, country and coordinates: the layout **trainer fit** reads.
+    Then `trainer fit ... DIR` -> `photolm-export` -> `photolm scan --model NEW`.
+    """
+    with reporting():
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.dataset_export import dataset_items, plan, write_dataset
+        from photolm.errors import UsageError
+
+        with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+            classes = plan(dataset_items(cat, include_shipped=include_shipped))
+        if not classes:
+            raise UsageError("Nothing to export yet: teach photolm a place with `photolm "
+                             "learn`, or confirm photos with `photolm confirm` (and pass "
+                             "--include-shipped for the model's own landmarks).")
+        problems = write_dataset(out_dir, classes, copy=copy)
+        for path, why in problems:
+            warn(path, why)
+        if json_out:
+            print_json({"dir": display(out_dir), "landmarks": [
+                {"id": c.landmark.id, "name": c.landmark.name, "folder": c.folder,
+                 "photos": len(c.photos)} for c in classes],
+                "photos": sum(len(c.photos) for c in classes), "skipped": len(problems)})
+        elif not quiet:
+            total = sum(len(c.photos) for c in classes)
+            err.print(f"wrote {total} photo(s) of {len(classes)} landmark(s) to "
+                      f"{display(out_dir)}; train with: trainer fit ... {display(out_dir)}",
+                      markup=False, highlight=False)

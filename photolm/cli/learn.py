@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm learn``: teach photolm a place from a few of your photos."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.output import (
+    bar_wanted,
+    display,
+    err,
+    print_json,
+    progress_bar,
+    reporting,
+    warn,
+)
+
+if TYPE_CHECKING:
+    from photolm.bundle import Landmark
+    from photolm.learning import LearnResult
+
+AliasOpt = Annotated[
+    list[str] | None,
+    typer.Option("--alias", "-a", show_default=False,
+                 help="Another name search should find it by (repeat for several)."),
+]
+CityOpt = Annotated[str | None, typer.Option("--city", show_default=False,
+                                             help="City (or town) it is in.")]
+CountryOpt = Annotated[str | None, typer.Option("--country", show_default=False,
+                                                help="Country it is in.")]
+LatOpt = Annotated[float | None, typer.Option(
+    "--lat", min=-90, max=90, show_default=False,
+    help="Latitude in degrees (with --lon): photos with GPS far from it are never given it.")]
+LonOpt = Annotated[float | None, typer.Option("--lon", min=-180, max=180, show_default=False,
+                                              help="Longitude in degrees (with --lat).")]
+
+
+@contextmanager
+def progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``(stage, done, total)`` callback drawing one transient bar per stage."""
+    with progress_bar("working", show=show) as bar:
+        state: dict[str, Any] = {"stage": None, "done": 0}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage != state["stage"]:
+                state["stage"], state["done"] = stage, 0
+                bar.start(total)
+            if done > state["done"]:
+                bar.advance(done - state["done"])
+                state["done"] = done
+
+        yield update
+
+
+def landmark_json(lm: Landmark) -> dict[str, Any]:
+    return {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
+            "country": lm.country, "latitude": lm.latitude, "longitude": lm.longitude}
+
+
+def result_json(result: LearnResult) -> dict[str, Any]:
+    return {
+        "landmark": landmark_json(result.landmark),
+        "new": result.new,
+        "shipped": result.shipped,
+        "examples": result.examples,
+        "added": result.added,
+        "photos": result.photos,
+        "rematched": result.rematch.photos,
+        "changed": result.rematch.changed,
+        "seconds": round(result.rematch.seconds, 3),
+        "skipped": [{"path": display(p), "error": why} for p, why in result.skipped.items()],
+    }
+
+
+def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
+              country: str | None, lat: float | None, lon: float | None, model: Path | None,
+              catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool) -> None:
+    """Shared by ``learn`` and ``places name``."""
+    from photolm.bundle import load_bundle
+    from photolm.catalog import Catalog, resolve_catalog_path
+    from photolm.errors import UsageError
+    from photolm.learning import learn as do_learn
+    from photolm.learning import onnx_embed_fn
+
+    if (lat is None) != (lon is None):
+        raise UsageError("Give both --lat and --lon, or neither.")
+    if not name.strip():
+        raise UsageError("The landmark needs a name.")
+    bundle = load_bundle(model)
+    with Catalog.open(resolve_catalog_path(catalog), write=True) as cat, \
+            progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
+        result = do_learn(cat, bundle, name, sources, aliases=aliases or (), city=city,
+                          country=country, latitude=lat, longitude=lon,
+                          embed=onnx_embed_fn(bundle, device.value), progress=report)
+    for path, why in result.skipped.items():
+        warn(path, f"{why}: not used as an example")
+    if json_out:
+        print_json(result_json(result))
+    elif not quiet:
+        what = "learned" if result.new else "added examples to"
+        err.print(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
+                  f"({result.added} new); {result.photos} catalogued photo(s) show it now "
+                  f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)",
+                  markup=False, highlight=False)
+
+
+def learn(
+    name: Annotated[str, typer.Argument(help="The landmark's name, e.g. \"Old Town Bridge\". "
+                                        "A name photolm knows adds examples to it.",
+                                        show_default=False)],
+    photos: Annotated[list[Path], typer.Argument(help="Example photos, or folders of them.",
+                                                 show_default=False)],
+    alias: AliasOpt = None,
+    city: CityOpt = None,
+    country: CountryOpt = None,
+    lat: LatOpt = None,
+    lon: LonOpt = None,
+    model: ModelOpt = None,
+    catalog: CatalogOpt = None,
+    device: DeviceOpt = DeviceChoice.auto,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Teach photolm a landmark from a few of your photos, then find it in all the others.
+
+    Photos you scanned are not decoded again. Every catalogued photo is re-matched right
+    away, so **search**, **list** and **tag** know the new landmark at once. Give more
+    photos later with the same name to make it better; **unlearn** takes it back.
+    """
+    with reporting():
+        run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat, lon=lon,
+                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet)

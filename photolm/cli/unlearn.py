@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm unlearn``: forget a landmark you taught photolm."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from photolm.cli.learn import landmark_json, progress
+from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.output import bar_wanted, err, print_json, reporting
+
+
+def unlearn(
+    name: Annotated[str, typer.Argument(help="The learned landmark's name (or an alias).",
+                                        show_default=False)],
+    model: ModelOpt = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Forget a landmark you taught photolm (or the examples you added to a shipped one).
+
+    Every catalogued photo is re-matched at once. Photos you confirmed or corrected keep
+    your answer.
+    """
+    with reporting():
+        from photolm.bundle import load_bundle
+        from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.learning import unlearn as do_unlearn
+
+        bundle = load_bundle(model)
+        with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat, \
+                progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
+            item, summary, kept = do_unlearn(cat, bundle, name, progress=report)
+        if json_out:
+            print_json({"landmark": landmark_json(item.landmark), "shipped": item.shipped,
+                        "examples": len(item.examples), "rematched": summary.photos,
+                        "changed": summary.changed, "kept_answers": kept,
+                        "seconds": round(summary.seconds, 3)})
+        elif not quiet:
+            what = (f"the examples added to {item.landmark.name}" if item.shipped
+                    else item.landmark.name)
+            keep = f"; {kept} photo(s) keep your answer" if kept else ""
+            err.print(f"forgot {what}: {summary.changed} photo(s) changed{keep}",
+                      markup=False, highlight=False)

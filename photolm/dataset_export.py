@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write a person's answers as a training set that ``trainer fit`` reads.
+
+Layout (the trainer's "class folders" layout, ``trainer/data.py``)::
+
+    DIR/classes.csv                  folder,name,aliases,city,country,latitude,longitude
+    DIR/<folder>/<photo>             a symbolic link to the photo (or a copy with --copy)
+
+so that ``trainer fit ... DIR`` -> ``photolm-export`` -> ``photolm scan --model NEW`` closes
+the loop. Folders are named from the landmark's name (ASCII, lower case); the trainer joins
+classes across roots by the display name, so a learned "Colosseum" example lands in the same
+class as the shipped data set's Colosseum. photolm never imports the trainer: the layout is
+written here and read there, and tests/test_learn_cli.py reads the result back with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from photolm.bundle import Landmark
+from photolm.errors import PhotolmError
+
+CLASSES_CSV = "classes.csv"
+CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
+
+
+class DatasetExportError(PhotolmError):
+    """The target folder cannot be used (not empty, not writable)."""
+
+
+@dataclass
+class ExportedClass:
+    landmark: Landmark
+    folder: str
+    photos: list[str] = field(default_factory=list)
+
+
+def folder_name(name: str, taken: set[str]) -> str:
+    """``"Cầu Rồng" -> "cau-rong"``, unique among ``taken``."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "landmark"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def plan(items: Iterable[tuple[Landmark, str]]) -> list[ExportedClass]:
+    """Group ``(landmark, photo path)`` pairs into classes, in name order, photos sorted."""
+    by_id: dict[str, ExportedClass] = {}
+    for landmark, path in items:
+        entry = by_id.setdefault(landmark.id, ExportedClass(landmark, ""))
+        if path not in entry.photos:
+            entry.photos.append(path)
+    classes = sorted(by_id.values(), key=lambda c: (c.landmark.name.casefold(), c.landmark.id))
+    taken: set[str] = set()
+    for c in classes:
+        c.folder = folder_name(c.landmark.name, taken)
+        c.photos.sort()
+    return classes
+
+
+def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
+                  copy: bool = False) -> list[tuple[str, str]]:
+    """Write the folders and classes.csv; returns ``(photo, problem)`` for photos left out.
+
+    Refuses a folder that exists and is not empty: the trainer would read whatever else is
+    there as classes too.
+    """
+    out_dir = Path(out_dir).expanduser()
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise DatasetExportError(f"{out_dir} exists and is not an empty folder; choose a new "
+                                 "one (the trainer would read everything in it).")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetExportError(f"Cannot create {out_dir}: {exc.strerror or exc}.") from None
+    problems: list[tuple[str, str]] = []
+    for c in classes:
+        folder = out_dir / c.folder
+        folder.mkdir()
+        names: set[str] = set()
+        kept: list[str] = []
+        for photo in c.photos:
+            source = Path(photo)
+            if not source.is_file():
+                problems.append((photo, "missing: left out of the training set"))
+                continue
+            target = folder / _unique_name(source, names)
+            try:
+                if copy:
+                    shutil.copy2(source, target)
+                else:
+                    os.symlink(source.resolve(), target)
+            except OSError as exc:
+                problems.append((photo, f"cannot {'copy' if copy else 'link'} it: "
+                                 f"{exc.strerror or exc}"))
+                continue
+            kept.append(photo)
+        c.photos = kept
+    with open(out_dir / CLASSES_CSV, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for c in classes:
+            lm = c.landmark
+            writer.writerow([
+                c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",
+                "" if lm.latitude is None else f"{lm.latitude:.6f}",
+                "" if lm.longitude is None else f"{lm.longitude:.6f}",
+            ])
+    return problems
+
+
+def _unique_name(source: Path, taken: set[str]) -> str:
+    """The photo's own name; a short hash of its path first when two share a name."""
+    name = source.name
+    if name.startswith("."):
+        name = "_" + name
+    if name in taken:
+        digest = hashlib.sha256(os.fsencode(source)).hexdigest()[:8]
+        name = f"{digest}-{name}"
+    taken.add(name)
+    return name
+
+
+def dataset_items(cat: Any, *, include_shipped: bool = False) -> list[tuple[Landmark, str]]:
+    """``(landmark, photo)`` for what a person confirmed, corrected and enrolled.
+
+    Learned landmarks always (their example photos and the photos confirmed or corrected
+    as them); the bundle's landmarks only with ``include_shipped`` (the photos you confirmed
+    or corrected as one, and examples you added to one). Photos only the model named are
+    never exported: a training set must not learn the model's own mistakes.
+    """
+    by_id = {lm.id: lm for lm in cat.landmarks()}
+    learned = cat.learned()
+    for item in learned:
+        by_id.setdefault(item.id, item.landmark)
+    new_ids = {item.id for item in learned if not item.shipped}
+    items: list[tuple[Landmark, str]] = []
+    for item in learned:
+        if item.shipped and not include_shipped:
+            continue
+        items.extend((by_id[item.id], p) for p in item.examples)
+    for path, _review, lid in cat.reviewed_photos():
+        lm = by_id.get(lid)
+        if lm is None or (lid not in new_ids and not include_shipped):
+            continue
+        items.append((lm, path))
+    return items

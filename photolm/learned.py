@@ -1,0 +1,284 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Landmarks a person taught photolm, matched beside the bundle's own.
+
+A learned landmark is matched on its own scale: its best cosine to its prototypes is
+compared with a threshold that depends on how many example photos it was learned from (more
+prototypes, more chances for a stranger to come close; measured by
+scripts/eval_enrolment.py on non-landmark photos). To sit in one ranked list with the
+bundle's landmarks, that score is shifted so that its threshold lands on the bundle's:
+``score - threshold(k) + bundle.threshold``. Then everything downstream (the "no landmark"
+rule, GPS evidence, top-k, tags) treats learned and shipped landmarks alike.
+
+Examples added to a shipped landmark ("learn Colosseum more.jpg") are prototypes of that
+landmark's id: its score is the better of the bundle's and the learned one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from photolm import enrol
+from photolm.bundle import Bundle, Landmark
+from photolm.matching import Candidate, Match, Matcher
+
+LEARNED_PREFIX = "learned:"
+# The space learned prototypes live in. With a bundle descriptor: the descriptor fused with
+# the fine-tuned embedding where thresholds were measured for that network (best, see
+# MEASURED_THRESHOLDS), else the descriptor alone with the threshold the exporter calibrated
+# for it. Without one: the fine-tuned embedding.
+FUSED = "fused"
+DESCRIPTOR = "descriptor"
+EMBEDDING = "embedding"
+
+# Thresholds by number of example photos, measured for one network (the sha256 of its
+# model.onnx): each tags at most 0.75 % of calibration distractors with 16 landmarks
+# learned at once (scripts/eval_enrolment.py, calibration half of
+# ../shared/data/distractors only; made non-decreasing in k). A bundle may carry its own in
+# manifest metrics["enrolment"]["thresholds"][space]; any other network uses the bundle's
+# own threshold for every k.
+MEASURED_THRESHOLDS: dict[str, dict[str, dict[int, float]]] = {
+    # photolm/models/default as of 2026-12-01 (EfficientNet-Lite0, 512-d fine-tuned)
+    "8b34a1e653cc73b8ec250dd60ebafce2bb64935d78f35687e32767ee351270bd": {
+        EMBEDDING: {1: 0.497, 2: 0.516, 3: 0.537, 5: 0.569, 8: 0.597},
+    },
+    # the same network with the 320-d generic descriptor as a second output (issue 13,
+    # branch model d32e53e); fused with the embedding, query expansion on
+    "2c116a7e430f59765c0f62397eff1efc9646f9707ccf28fb251c665d3c396320": {
+        FUSED: {1: 0.407, 2: 0.440, 3: 0.440, 5: 0.465, 8: 0.465},
+    },
+}
+# Query expansion (fused space only): each prototype also gets a copy pulled towards its
+# closest catalogue photos (measured: k=1 +5 points right above the threshold at the same
+# false positives; on the fine-tuned embedding alone it lost 7 points at k=5).
+EXPANSION_NEIGHBOURS = {FUSED: 3, DESCRIPTOR: 3, EMBEDDING: 0}
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A learned landmark (or examples added to a shipped one, ``shipped=True``)."""
+
+    landmark: Landmark
+    shipped: bool
+    examples: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.landmark.id
+
+
+def learned_id(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A readable, stable id for a new learned landmark: ``learned:old-bridge`` (``-2``...)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "place"
+    base = LEARNED_PREFIX + slug[:60]
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def space_of(bundle: Bundle) -> str:
+    """Which vectors learned landmarks use with this bundle."""
+    if getattr(bundle, "descriptor", None) is None:
+        return EMBEDDING
+    return FUSED if _own_table(bundle, FUSED) else DESCRIPTOR
+
+
+def uses_descriptor(space: str) -> bool:
+    return space in (FUSED, DESCRIPTOR)
+
+
+def _own_table(bundle: Bundle, space: str) -> dict[int, float] | None:
+    """Thresholds by example count for ``space``: the bundle's manifest, else measured here."""
+    table = bundle.metrics.get("enrolment", {}) if isinstance(bundle.metrics, Mapping) else {}
+    own = table.get("thresholds", {}).get(space) if isinstance(table, Mapping) else None
+    if isinstance(own, Mapping) and own:
+        try:
+            return {int(k): float(v) for k, v in own.items()}
+        except (TypeError, ValueError):
+            pass
+    measured = MEASURED_THRESHOLDS.get(bundle.model_id, {}).get(space)
+    return dict(measured) if measured else None
+
+
+def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
+    """Threshold by number of examples; without a table, the bundle's calibrated number
+    (its descriptor threshold for the descriptor, else its threshold) for every count."""
+    own = _own_table(bundle, space)
+    if own:
+        return own
+    descriptor = getattr(bundle, "descriptor", None)
+    if space == DESCRIPTOR and descriptor is not None:
+        return {1: float(descriptor.threshold)}
+    return {1: bundle.threshold}
+
+
+def threshold_for(table: Mapping[int, float], examples: int) -> float:
+    """The threshold for a landmark learned from ``examples`` photos (interpolated)."""
+    ks = sorted(table)
+    xs = np.array(ks, dtype=np.float64)
+    ys = np.array([table[k] for k in ks], dtype=np.float64)
+    return float(np.interp(max(1, examples), xs, ys))
+
+
+def make_prototypes(examples: np.ndarray, space: str,
+                    library: np.ndarray | None = None) -> np.ndarray:
+    """Prototype rows from example vectors, expanded towards the catalogue when given."""
+    rows = enrol.prototypes(examples)
+    n = EXPANSION_NEIGHBOURS[space]
+    if n and library is not None and library.shape[0] and library.shape[1] == rows.shape[1]:
+        rows = enrol.expand(rows, library, n)
+    return rows
+
+
+def vectors_in(space: str, embeddings: np.ndarray, descriptors: np.ndarray | None
+               ) -> np.ndarray:
+    """Photos' vectors in ``space`` (stored rows are unit: float16 keeps |v| = 1 ± 1e-3)."""
+    if uses_descriptor(space) and descriptors is None:
+        raise ValueError(f"matching in the {space} space needs the photos' descriptors")
+    if space == FUSED:
+        return enrol.fused(descriptors, embeddings)
+    if space == DESCRIPTOR:
+        return np.asarray(descriptors, dtype=np.float32)
+    return np.asarray(embeddings, dtype=np.float32)
+
+
+def similarities(space: str, embeddings: np.ndarray, descriptors: np.ndarray | None,
+                 rows: np.ndarray) -> np.ndarray:
+    """``(N, P)`` cosines of photos' stored vectors with prototype ``rows`` of ``space``."""
+    if uses_descriptor(space) and descriptors is None:
+        raise ValueError(f"matching in the {space} space needs the photos' descriptors")
+    if space == FUSED:
+        return enrol.fused_similarities(descriptors, embeddings, rows)  # type: ignore[arg-type]
+    return (descriptors if space == DESCRIPTOR else embeddings) @ rows.T  # type: ignore[operator]
+
+
+class CombinedMatcher:
+    """The bundle's landmarks and the learned ones, on the bundle threshold's scale.
+
+    Quacks like :class:`~photolm.matching.Matcher` (``match``, ``threshold``,
+    ``landmarks``), so the scan and re-matching treat it alike.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        learned: Sequence[Learned],
+        prototypes: Mapping[str, np.ndarray],
+        *,
+        space: str,
+        top_k: int = 5,
+    ) -> None:
+        self.base = Matcher.from_bundle(bundle, top_k=max(top_k, 1))
+        self.threshold = self.base.threshold
+        self.space = space
+        shipped_ids = [lm.id for lm in bundle.landmarks]
+        position = {lid: i for i, lid in enumerate(shipped_ids)}
+        extra = [item.landmark for item in learned
+                 if not item.shipped and item.id not in position]
+        self.landmarks: tuple[Landmark, ...] = tuple(bundle.landmarks) + tuple(extra)
+        for lm in extra:
+            position[lm.id] = len(position)
+        table = thresholds(bundle, space)
+        rows: list[np.ndarray] = []
+        owners: list[int] = []
+        shifts: list[float] = []
+        self.columns: list[int] = []  # learned column -> landmark position
+        for item in learned:
+            protos = prototypes.get(item.id)
+            if protos is None or item.id not in position:
+                continue
+            col = len(self.columns)
+            self.columns.append(position[item.id])
+            rows.append(np.asarray(protos, dtype=np.float32))
+            owners.extend([col] * len(protos))
+            shifts.append(self.threshold - threshold_for(table, len(item.examples)))
+        self.prototypes = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
+        self.owner = np.asarray(owners, dtype=np.int64)
+        self.shift = np.asarray(shifts, dtype=np.float32)
+        self.top_k = max(1, min(top_k, len(self.landmarks)))
+
+    @property
+    def has_learned(self) -> bool:
+        return bool(self.columns)
+
+    def scores_for(self, ids: set[str], embeddings: np.ndarray,
+                   descriptors: np.ndarray | None = None,
+                   has_descriptor: np.ndarray | None = None) -> np.ndarray:
+        """(N, len) learned scores (shifted) of just the learned landmarks ``ids``: what a
+        re-match after learning one landmark needs, without scoring all the others."""
+        cols = [c for c, pos in enumerate(self.columns) if self.landmarks[pos].id in ids]
+        n = embeddings.shape[0]
+        out = np.full((n, len(cols)), -np.inf, dtype=np.float32)
+        if not cols:
+            return out
+        usable = self._usable(n, descriptors, has_descriptor)
+        if not usable.any():
+            return out
+        keep = np.isin(self.owner, cols)
+        owner = np.searchsorted(np.asarray(cols), self.owner[keep])
+        rows = np.flatnonzero(usable) if not usable.all() else slice(None)
+        sims = similarities(self.space, embeddings[rows],
+                            None if descriptors is None else descriptors[rows],
+                            self.prototypes[keep])
+        out[rows] = enrol.best_per_owner(sims, owner, len(cols))
+        out[rows] += self.shift[cols][None, :]
+        return np.minimum(out, 1.0)  # shifted, still read as a cosine: never above 1
+
+    def _usable(self, n: int, descriptors: np.ndarray | None,
+                has_descriptor: np.ndarray | None) -> np.ndarray:
+        """Rows that can be scored against learned prototypes (fused: with a descriptor)."""
+        if not uses_descriptor(self.space):
+            return np.ones(n, dtype=bool)
+        if descriptors is None:
+            return np.zeros(n, dtype=bool)
+        if has_descriptor is None:
+            return np.ones(n, dtype=bool)
+        return np.asarray(has_descriptor, dtype=bool)
+
+    def landmark_scores(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None,
+                        has_descriptor: np.ndarray | None = None) -> np.ndarray:
+        """(N, L) scores on the bundle's scale; learned landmarks shifted onto it.
+
+        In the fused space, photos without a stored descriptor (``has_descriptor`` False, or
+        no ``descriptors`` at all) are scored against the bundle's landmarks only.
+        """
+        base = self.base.landmark_scores(embeddings)
+        n = base.shape[0]
+        scores = np.full((n, len(self.landmarks)), -np.inf, dtype=np.float32)
+        scores[:, : base.shape[1]] = base
+        usable = self._usable(n, descriptors, has_descriptor)
+        if self.columns and usable.any():
+            learned = np.full((n, len(self.columns)), -np.inf, dtype=np.float32)
+            rows = np.flatnonzero(usable)
+            sims = similarities(self.space, embeddings[rows],
+                                None if descriptors is None else descriptors[rows],
+                                self.prototypes)
+            learned[rows] = enrol.best_per_owner(sims, self.owner, len(self.columns))
+            learned += self.shift[None, :]
+            np.minimum(learned, 1.0, out=learned)
+            for col, pos in enumerate(self.columns):
+                np.maximum(scores[:, pos], learned[:, col], out=scores[:, pos])
+        return scores
+
+    def match(self, embeddings: np.ndarray, descriptors: np.ndarray | None = None,
+              has_descriptor: np.ndarray | None = None) -> list[Match]:
+        scores = self.landmark_scores(embeddings, descriptors, has_descriptor)
+        k = self.top_k
+        if k < scores.shape[1]:
+            top_idx = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top_idx = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+        out: list[Match] = []
+        for row, idx in zip(scores, top_idx, strict=True):
+            ordered = idx[np.argsort(-row[idx], kind="stable")]
+            top = tuple(Candidate(self.landmarks[i].id, self.landmarks[i].name, float(row[i]))
+                        for i in ordered if np.isfinite(row[i]))
+            best = top[0] if top and top[0].score >= self.threshold else None
+            out.append(Match(best, top))
+        return out

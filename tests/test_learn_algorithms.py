@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Learned-landmark prototypes, thresholds and place grouping on hand-made vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photolm import enrol, places
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    a = np.asarray(rows, dtype=np.float32)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_prototypes_keep_the_mean_and_every_example() -> None:
+    ex = _unit([[1, 0, 0], [0, 1, 0]])
+    protos = enrol.prototypes(ex)
+    assert protos.shape == (3, 3)
+    np.testing.assert_allclose(protos[0], _unit([[1, 1, 0]])[0], atol=1e-6)
+    np.testing.assert_allclose(protos[1:], ex, atol=1e-6)
+    assert enrol.prototypes(ex[:1]).shape == (1, 3)  # one example: no separate mean
+    assert enrol.prototypes(ex, mode="mean").shape == (1, 3)
+    with pytest.raises(ValueError):
+        enrol.prototypes(np.empty((0, 3)))
+
+
+def test_landmark_score_is_the_best_of_its_own_prototypes() -> None:
+    protos = _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    scores = enrol.landmark_scores(_unit([[0.6, 0.8, 0.0]]), protos, np.array([0, 0, 1]), 3)
+    np.testing.assert_allclose(scores[0, :2], [0.8, 0.0], atol=1e-6)
+    assert scores[0, 2] == -np.inf  # a landmark without prototypes never wins
+
+
+def test_threshold_for_fpr_tags_at_most_that_share_of_negatives() -> None:
+    neg = np.linspace(0.0, 0.99, 100)
+    thr = enrol.threshold_for_fpr(neg, 0.01)
+    assert (neg >= thr).sum() == 1
+    assert (neg >= enrol.threshold_for_fpr(neg, 0.0)).sum() == 0
+
+
+def test_fused_vector_cosine_is_the_weighted_mean_of_both_cosines() -> None:
+    d = _unit([[1, 0], [0.6, 0.8]])
+    e = _unit([[0, 1], [0.8, 0.6]])
+    f = enrol.fused(d, e, 0.5)
+    expected = (float(d[0] @ d[1]) + 0.25 * float(e[0] @ e[1])) / 1.25
+    assert abs(float(f[0] @ f[1]) - expected) < 1e-6
+    np.testing.assert_allclose(enrol.fused(None, e), e, atol=1e-6)
+
+
+def test_query_expansion_adds_rows_pulled_towards_the_library() -> None:
+    protos = _unit([[1, 0, 0]])
+    library = _unit([[1, 0.5, 0], [1, 0.4, 0], [0, 0, 1]])
+    out = enrol.expand(protos, library, 2)
+    assert out.shape == (2, 3)
+    assert out[1, 1] > 0.2 and abs(out[1, 2]) < 1e-6
+
+
+def _three_places(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    centres = np.eye(8, dtype=np.float32)[:3]
+    rows, labels = [], []
+    for lab, size in enumerate((6, 4, 3)):
+        for _ in range(size):
+            rows.append(centres[lab] + rng.normal(0, 0.08, 8))
+            labels.append(lab)
+    for _ in range(10):  # loners, alike nothing
+        rows.append(rng.normal(0, 1, 8))
+        labels.append(-1)
+    vec = np.asarray(rows, dtype=np.float32)
+    return vec / np.linalg.norm(vec, axis=1, keepdims=True), np.asarray(labels)
+
+
+def test_places_groups_alike_photos_biggest_first_and_leaves_loners_out() -> None:
+    vec, labels = _three_places(np.random.default_rng(0))
+    keys = [f"/p/{i:03d}.jpg" for i in range(len(labels))]
+    found = places.group_places(vec, keys, cut=0.3, min_photos=3)
+    assert [p.size for p in found] == [6, 4, 3]
+    for place, lab in zip(found, (0, 1, 2), strict=True):
+        assert set(labels[list(place.members)]) == {lab}
+        assert place.id.startswith("pl-")
+    assert [p.size for p in places.group_places(vec, keys, cut=0.3, min_photos=5)] == [6]
+
+
+def test_places_ids_do_not_depend_on_input_order() -> None:
+    vec, labels = _three_places(np.random.default_rng(1))
+    keys = [f"/p/{i:03d}.jpg" for i in range(len(labels))]
+    first = places.group_places(vec, keys, cut=0.3)
+    perm = np.random.default_rng(2).permutation(len(keys))
+    second = places.group_places(vec[perm], [keys[i] for i in perm], cut=0.3)
+    assert [p.id for p in first] == [p.id for p in second]
+    assert [sorted(keys[i] for i in p.members) for p in first] == \
+        [sorted(keys[perm[i]] for i in p.members) for p in second]
+
+
+def test_places_never_join_photos_taken_far_apart() -> None:
+    vec, labels = _three_places(np.random.default_rng(3))
+    pos = np.full((len(labels), 2), np.nan)
+    first = np.flatnonzero(labels == 0)
+    pos[first[:3]] = (48.8584, 2.2945)  # Paris
+    pos[first[3:]] = (36.1125, -115.1726)  # Las Vegas
+    found = places.group_places(vec, [f"k{i}" for i in range(len(labels))], positions=pos,
+                                cut=0.3)
+    groups = [set(p.members) for p in found]
+    assert set(first[:3].tolist()) in groups and set(first[3:].tolist()) in groups
+    paris = next(p for p in found if set(p.members) == set(first[:3].tolist()))
+    assert paris.latitude == pytest.approx(48.8584) and paris.longitude == pytest.approx(2.2945)
+
+
+def test_places_photos_taken_close_together_need_to_look_only_half_as_alike() -> None:
+    # Two photos at cosine distance 0.4: apart at cut 0.3, together when 100 m apart.
+    a = np.array([1.0, 0.0], dtype=np.float32)
+    b = np.array([0.6, 0.8], dtype=np.float32)
+    vec = np.stack([a, a, b, b])
+    keys = ["a1", "a2", "b1", "b2"]
+    assert sorted(p.size for p in places.group_places(vec, keys, cut=0.3, min_photos=2)) == \
+        [2, 2]
+    near = np.array([[48.0, 11.0], [48.0, 11.0], [48.0009, 11.0], [48.0009, 11.0]])
+    together = places.group_places(vec, keys, positions=near, cut=0.3, min_photos=2)
+    assert [p.size for p in together] == [4]
+    far = np.array([[48.0, 11.0], [48.0, 11.0], [48.01, 11.0], [48.01, 11.0]])  # 1.1 km
+    assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cut=0.3,
+                                                      min_photos=2)) == [2, 2]
+
+
+def test_fused_similarities_equal_the_cosine_of_fused_vectors() -> None:
+    rng = np.random.default_rng(4)
+    d = enrol.unit(rng.normal(size=(5, 3)))
+    e = enrol.unit(rng.normal(size=(5, 4)))
+    rows = enrol.fused(enrol.unit(rng.normal(size=(2, 3))), enrol.unit(rng.normal(size=(2, 4))))
+    np.testing.assert_allclose(enrol.fused_similarities(d, e, rows), enrol.fused(d, e) @ rows.T,
+                               atol=1e-6)

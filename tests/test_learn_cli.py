@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""learn / unlearn / places / export-dataset through the CLI, on the tiny bundle.
+
+Solid colours stand in for places: the tiny model maps each colour to its own direction, so
+"cyan" is a place the bundle has never seen and photos of it are alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import cli
+from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
+
+CYAN = (20, 200, 210)  # far from every shipped colour in the tiny model
+PINK = (250, 150, 200)
+
+
+@pytest.fixture
+def library(env: Path, tmp_path: Path) -> Path:
+    """A scanned folder: 3 cyan photos, 2 Eiffel Tower (red) photos, 4 pink ones."""
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write_photo(lib / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
+    for i in range(2):
+        write_photo(lib / f"eiffel{i}.jpg", COLOURS["eiffel-tower"])
+    for i in range(4):
+        write_photo(lib / "trip" / f"pink{i}.jpg", (PINK[0], PINK[1] + i, PINK[2]))
+    code, _, err = cli("scan", lib, "--quiet")
+    assert code == 0, err
+    return lib
+
+
+def _listing() -> dict[str, str | None]:
+    code, out, err = cli("list", "--json")
+    assert code == 0, err
+    return {Path(r["path"]).name: r["landmark"] for r in json.loads(out)}
+
+
+def test_learn_names_every_alike_photo_and_search_finds_it(library: Path) -> None:
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--alias",
+                         "Alte Brücke", "--city", "Heidelberg", "--country", "Germany",
+                         "--lat", "49.4136", "--lon", "8.7101", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["new"] is True and result["examples"] == 1 and result["added"] == 1
+    assert result["landmark"]["name"] == "Old Bridge"
+    assert result["landmark"]["aliases"] == ["Alte Brücke"]
+    assert result["landmark"]["city"] == "Heidelberg"
+    assert result["photos"] == 3 and result["rematched"] == 9
+    shown = _listing()
+    assert {shown[f"cyan{i}.jpg"] for i in range(3)} == {"Old Bridge"}
+    assert shown["eiffel0.jpg"] == "Eiffel Tower"
+    assert shown["pink0.jpg"] is None
+    for query in ("old bridge", "alte brucke", "old brige", "Heidelberg"):
+        code, out, err = cli("search", query, "--json")
+        assert code == 0, (query, err)
+        assert sorted(Path(r["path"]).name for r in json.loads(out)) == \
+            [f"cyan{i}.jpg" for i in range(3)], query
+
+
+def test_learned_landmarks_are_tagged_with_their_place(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", "--city", "Heidelberg",
+               "--country", "Germany")[0] == 0
+    code, out, err = cli("tag", "--dry-run", "--json", library)
+    assert code == 0, err
+    (row,) = [r for r in json.loads(out)["photos"] if Path(r["path"]).name == "cyan1.jpg"]
+    assert row["landmark"] == "Old Bridge"
+    assert any("Places|Germany|Heidelberg|Old Bridge" in line for line in row["plan"])
+
+
+def test_gps_far_from_a_learned_landmark_rejects_it(library: Path) -> None:
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "near.jpg", CYAN, exif=gps_exif(49.4140, 8.7110))
+    write_photo(library / "gps" / "far.jpg", CYAN, exif=gps_exif(-33.8568, 151.2153))
+    assert cli("scan", library, "--quiet")[0] == 0
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", "--lat", "49.4136",
+               "--lon", "8.7101")[0] == 0
+    shown = _listing()
+    assert shown["near.jpg"] == "Old Bridge" and shown["far.jpg"] is None
+
+
+def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, _ = cli("learn", "old bridge", library / "cyan1.jpg", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["new"] is False and result["examples"] == 2 and result["added"] == 1
+    code, out, _ = cli("learn", "Tour Eiffel", library / "eiffel1.jpg", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["shipped"] is True and result["landmark"]["id"] == "eiffel-tower"
+    assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
+
+
+def test_learn_from_a_photo_outside_the_catalogue_decodes_it(library: Path,
+                                                             tmp_path: Path) -> None:
+    outside = write_photo(tmp_path / "elsewhere" / "bridge.png", CYAN, fmt="PNG")
+    code, out, err = cli("learn", "Old Bridge", outside, "--json")
+    assert code == 0, err
+    assert json.loads(out)["photos"] == 3  # the catalogued cyan photos, found without it
+    assert "bridge.png" not in _listing()  # learning does not catalogue its examples
+
+
+def test_confirm_accepts_a_learned_name(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("confirm", library / "trip" / "pink0.jpg", "--landmark",
+                         "old brige", "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["landmark"] == "Old Bridge"
+
+
+def test_unlearn_rematches_and_keeps_a_persons_answers(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg")[0] == 0  # confirms "Old Bridge"
+    code, out, err = cli("unlearn", "Alte Bruecke")
+    assert code == 1 and "Error:" in err and "Old Bridge" in err and not out
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["kept_answers"] == 1 and result["changed"] >= 2
+    shown = _listing()
+    assert shown["cyan0.jpg"] is None and shown["cyan2.jpg"] is None
+    assert shown["cyan1.jpg"] == "Old Bridge"  # your confirmation outlives the landmark
+    assert shown["eiffel0.jpg"] == "Eiffel Tower"
+
+
+def test_learned_landmarks_survive_a_rescan_and_match_new_photos(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    write_photo(library / "later" / "cyan9.jpg", (CYAN[0], CYAN[1] + 3, CYAN[2]))
+    assert cli("scan", library, "--quiet")[0] == 0
+    assert cli("scan", library, "--force", "--quiet")[0] == 0
+    shown = _listing()
+    assert shown["cyan9.jpg"] == "Old Bridge" and shown["cyan2.jpg"] == "Old Bridge"
+
+
+def test_new_bundle_same_network_keeps_prototypes_new_network_remakes_them(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    same = make_tiny_bundle(tmp_path / "same-net", threshold=0.91, name="same network")
+    monkeypatch.setenv("PHOTOLM_MODEL", str(same.path))
+    assert cli("scan", library, "--quiet")[0] == 0
+    assert _listing()["cyan2.jpg"] == "Old Bridge"
+    other = make_tiny_bundle(tmp_path / "other-net", seed=5, name="another network")
+    monkeypatch.setenv("PHOTOLM_MODEL", str(other.path))
+    os.remove(library / "cyan2.jpg")  # examples need not all still be in the library
+    assert cli("scan", library, "--quiet")[0] == 0
+    assert _listing()["cyan1.jpg"] == "Old Bridge"
+
+
+def test_learn_errors_are_one_line(library: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = cli("learn", "Nowhere", empty)
+    assert not out
+    assert code == 1 and err.startswith("Error:") and len(err.strip().splitlines()) == 1
+    code, _, err = cli("learn", "Half", library / "cyan0.jpg", "--lat", "3")
+    assert code == 2 and "--lon" in err
+    (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+    code, _, err = cli("learn", "Broken", tmp_path / "bad.jpg")
+    assert code == 1 and "Error:" in err and "Traceback" not in err
+
+
+def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> None:
+    code, out, err = cli("places", "--json")
+    assert code == 0, err
+    groups = json.loads(out)
+    assert [g["size"] for g in groups] == [4, 3]
+    pink = groups[0]
+    assert set(pink) == {"id", "size", "photos", "examples", "latitude", "longitude"}
+    assert sorted(Path(p).name for p in pink["photos"]) == [f"pink{i}.jpg"
+                                                              for i in range(4)]
+    assert pink["examples"] and set(pink["examples"]) <= set(pink["photos"])
+    assert json.loads(cli("places", "--json")[1]) == groups  # stable between runs
+    assert json.loads(cli("places", "--min-photos", "4", "--json")[1]) == groups[:1]
+    code, out, err = cli("places", "name", pink["id"], "Pink Market", "--json")
+    assert code == 0, err
+    assert json.loads(out)["photos"] == 4
+    remaining = json.loads(cli("places", "--json")[1])
+    assert [g["id"] for g in remaining] == [groups[1]["id"]]
+    code, _, err = cli("places", "name", "pl-nothere", "X")
+    assert code == 2 and "Error:" in err and "photolm places" in err
+
+
+def test_export_dataset_writes_what_trainer_reads(library: Path, tmp_path: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", library / "cyan1.jpg",
+               "--alias", "Alte Brücke", "--city", "Heidelberg", "--lat", "49.4136",
+               "--lon", "8.7101")[0] == 0
+    assert cli("confirm", library / "cyan2.jpg")[0] == 0
+    assert cli("confirm", library / "eiffel0.jpg")[0] == 0
+    out_dir = tmp_path / "dataset"
+    code, out, err = cli("export-dataset", out_dir, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert [(c["name"], c["photos"]) for c in result["landmarks"]] == [("Old Bridge", 3)]
+    linked = sorted((out_dir / "old-bridge").iterdir())
+    assert [p.name for p in linked] == ["cyan0.jpg", "cyan1.jpg", "cyan2.jpg"]
+    assert all(p.is_symlink() for p in linked)
+    with open(out_dir / "classes.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["name"] == "Old Bridge" and rows[0]["aliases"] == "Alte Brücke"
+    assert float(rows[0]["latitude"]) == pytest.approx(49.4136)
+    from trainer.data import discover
+
+    dataset = discover([out_dir])
+    assert [c.name for c in dataset.classes] == ["Old Bridge"]
+    assert dataset.classes[0].aliases == ("Alte Brücke",)
+    assert len(dataset.samples) == 3
+
+    code, out, err = cli("export-dataset", out_dir)
+    assert code == 1 and "not an empty folder" in err
+    both = tmp_path / "both"
+    code, out, err = cli("export-dataset", both, "--include-shipped", "--copy", "--json")
+    assert code == 0, err
+    names = {c["name"]: c["photos"] for c in json.loads(out)["landmarks"]}
+    assert names == {"Old Bridge": 3, "Eiffel Tower": 1}
+    assert not (both / "eiffel-tower" / "eiffel0.jpg").is_symlink()
+
+
+def test_commands_have_help() -> None:
+    for command in (["learn"], ["unlearn"], ["places"], ["places", "name"],
+                    ["export-dataset"]):
+        code, out, _ = cli(*command, "--help")
+        assert code == 0 and "Usage" in out
+
+
+@pytest.mark.skipif("descriptor_threshold" not in inspect.signature(make_tiny_bundle).parameters,
+                    reason="bundles with a generic descriptor (issue 13) not merged yet")
+def test_with_a_descriptor_bundle_learning_uses_the_stored_descriptors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = make_tiny_bundle(tmp_path / "with-descriptor", descriptor_threshold=0.9)
+    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write_photo(lib / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
+        write_photo(lib / f"pink{i}.jpg", (PINK[0], PINK[1] + i, PINK[2]))
+    write_photo(lib / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert cli("scan", lib, "--quiet")[0] == 0
+    from photolm import images
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a catalogued photo was decoded")
+
+    monkeypatch.setattr(images, "load_for_model", no_decoding)
+    code, out, err = cli("learn", "Old Bridge", lib / "cyan0.jpg", "--json")
+    assert code == 0, err
+    assert json.loads(out)["photos"] == 3
+    groups = json.loads(cli("places", "--json")[1])
+    assert [sorted(Path(p).name for p in g["photos"]) for g in groups] == \
+        [[f"pink{i}.jpg" for i in range(3)]]
