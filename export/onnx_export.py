@@ -7,7 +7,8 @@ last operation is the normalisation whether or not the trainer's model already e
 one, because photolm scores by dot product and must not depend on a trainer detail.
 
 The legacy (TorchScript) exporter is used with opset 17: it needs no ``onnxscript`` and is
-what the parity numbers in docs/export.md were measured with (facts.md: |ORT − torch| ≈ 1e-5).
+what the parity checks were made with (tests/export/test_export_onnx.py: |ORT − torch| within
+1e-5).
 
 TensorFlow-style "same" padding (timm's ``tf_*`` models) pads by an amount computed from the
 input size at run time; exported as is, every such convolution becomes a Shape/Ceil/Pad

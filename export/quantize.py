@@ -3,10 +3,11 @@
 
 * ``int8``: static quantisation in QDQ format with onnxruntime.quantization, unsigned 8-bit
   activations and signed 8-bit weights, **per-channel** weights and ``reduce_range``.
-  facts.md: on this CPU (AVX2, no VNNI) plain U8S8 loses accuracy because the int16
-  accumulation saturates; ``reduce_range`` (7-bit weights) avoids that and stays fast, U8U8
-  is accurate but 8x slower. Per-channel scales matter as much: on an EfficientNet-Lite0
-  embedding they lifted the mean cosine to fp32 from about 0.69 to 0.98 (docs/export.md).
+  On a CPU with AVX2 but no VNNI plain U8S8 loses accuracy because the int16
+  accumulation saturates (onnxruntime's quantization documentation); ``reduce_range``
+  (7-bit weights) avoids that and stays fast, U8U8 is accurate but slower. Per-channel
+  scales matter as much: on an EfficientNet-Lite0 embedding they lifted the mean cosine to
+  fp32 from about 0.69 to 0.98 (docs/export.md).
   Activation ranges are calibrated on real training photos decoded by photolm.
 * ``fp16``: weights and arithmetic in half precision (onnxruntime.transformers' converter),
   inputs and outputs kept float32 so photolm feeds it like any other model. Half the size;

@@ -29,15 +29,14 @@ suggestions only when something is genuinely close (:meth:`LandmarkIndex.suggest
 otherwise the answer is that the model does not know it.
 
 Place and fuzzy hits are merged (one entry per landmark, best tier wins) and ordered by tier,
-then score. Normalisation (see :func:`normalise`: case, accents and punctuation folded, the
-letters of every script kept) is applied to both sides.
+then score. Normalisation (:func:`photolm.textfold.normalise`: case, accents and
+punctuation folded, the letters of every script kept) is applied to both sides.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -47,6 +46,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from rapidfuzz import fuzz, process
 
 from photolm.errors import UsageError
+from photolm.textfold import DENSE_MIN, is_dense, normalise
 
 if TYPE_CHECKING:  # only attributes are used: keeps numpy out of `photolm search`'s imports
     from photolm.bundle import Landmark
@@ -63,26 +63,6 @@ _SHORT_WORD = 3  # words this short must match exactly ("taj", "cat")
 _WORD_COVER_SCALE = 0.9  # word cover ranks below a whole-name match of the same quality
 
 _TIER_EXACT, _TIER_PLACE, _TIER_FUZZY = 0, 1, 2
-_APOSTROPHE_CHARS = "'’ʼ`´"
-# Letters people type interchangeably: Devanagari candrabindu as anusvara ("हुमायूँ"),
-# Arabic taa marbuta and alef maqsura as heh and yeh at the end of a word ("قبه الصخره"),
-# and the Persian/Urdu forms of yeh, keheh and heh as the Arabic ones.
-_LETTER_FOLD = str.maketrans({"\u0901": "\u0902", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك",
-                              "ہ": "ه", "ۃ": "ه"})
-_APOSTROPHES = str.maketrans("", "", _APOSTROPHE_CHARS)
-# Combining marks that change the letter rather than accent it: kana voicing marks (ブ vs フ)
-# and the virama of Indic scripts (हिन्दी: the conjunct is part of the spelling).
-_KEPT_MARKS = frozenset(
-    "\u3099\u309a\u094d\u09cd\u0a4d\u0acd\u0b4d\u0bcd\u0c4d\u0ccd\u0d4d"
-)
-_NON_WORD = re.compile(r"[\W_]+")
-# Separators in any script: what ``re`` calls non-word, except the blocks whose vowel signs
-# and other marks are letters of a word to their readers (Indic scripts, Thai, Lao,
-# Tibetan, Myanmar, Khmer; their dandas stay separators) and the kana voicing marks.
-_SEPARATORS = re.compile(
-    "[^\\w\u0900-\u0963\u0966-\u0dff\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff"
-    "\u3099\u309a]+|_+"
-)
 _PLACE_SPLIT = re.compile(r"[(),;/]")
 _FIELD_RANK = {"name": 0, "alias": 1, "city": 2, "region": 3, "country": 4}
 _PLACE_FIELDS = frozenset({"city", "region", "country"})
@@ -98,52 +78,6 @@ SUGGEST_FLOOR = 70.0
 _SUGGEST_WORD = 77.0  # query words this similar to a name's word count as that word, but
 _SUGGEST_WORD_LEN = 6  # only from this length: "petra" is 80 % "opera", "dame" 75 % "dome"
 _DISTINCTIVE = 2  # a word in more landmarks' names than this ("tower") proves nothing alone
-# Chinese, Japanese and Korean pack a word into one or two characters: "大钟" (a big clock)
-# is 80 % similar to "大本钟" (Big Ben) by character counts. Queries in these scripts
-# shorter than this match only exactly; from this length a name containing the query counts
-# ("金字塔", pyramid, finds "吉萨金字塔").
-_DENSE_MIN = 3
-_DENSE_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3130, 0x318F), (0x3400, 0x4DBF),
-                 (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
-
-
-@lru_cache(maxsize=8192)
-def normalise(text: str) -> str:
-    """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom".
-
-    NFKD, casefold, NFKD again: the first NFKD turns compatibility letters into plain ones
-    (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", and half-width katakana), casefolding can
-    itself produce combining marks ("İ" -> "i̇"), which the second NFKD separates. Then
-    accents are dropped ("é", Arabic vowel points, the Devanagari nukta that people often
-    leave out) but not the marks that make a different letter: the kana voicing marks
-    ("ブ" is not "フ") and the Indic virama; letters typed interchangeably are folded
-    (:data:`_LETTER_FOLD`: "हुमायूँ" = "हुमायूं", "قبة" = "قبه"). Vowel signs of Indic
-    scripts are marks too and are letters of the word, never separators (treating every
-    non-word character as a separator, as ``re`` and rapidfuzz's ``default_process`` do,
-    cut "एफ़िल" into "एफ ल").
-    NFC at the end recomposes Hangul syllables, so a Korean word keeps its length.
-    Plain ASCII skips the Unicode steps (most names are ASCII; this halves the index build
-    time). Cached because place fields repeat ("India" two dozen times).
-    """
-    if text.isascii():
-        return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
-    compatible = unicodedata.normalize("NFKD", text)
-    decomposed = unicodedata.normalize("NFKD", compatible.casefold())
-    folded = _accents().sub("", decomposed).translate(_LETTER_FOLD)
-    kept = _SEPARATORS.sub(" ", folded)
-    return " ".join(unicodedata.normalize("NFC", kept).split())
-
-
-@lru_cache(maxsize=1)
-def _accents() -> re.Pattern[str]:
-    """Apostrophes and accents: combining marks with a combining class, in the blocks where
-    scripts keep them, except _KEPT_MARKS. One compiled character class (~1 ms, once), so
-    folding runs in C instead of testing every character in Python."""
-    ranges = ((0x0300, 0x0FFF), (0x1AB0, 0x1DFF), (0x20D0, 0x20FF), (0x3099, 0x309A),
-              (0xFE20, 0xFE2F))
-    marks = "".join(chr(cp) for lo, hi in ranges for cp in range(lo, hi + 1)
-                    if unicodedata.combining(chr(cp)) and chr(cp) not in _KEPT_MARKS)
-    return re.compile(f"[{re.escape(marks + _APOSTROPHE_CHARS)}]")
 
 
 @dataclass(frozen=True)
@@ -301,7 +235,7 @@ class LandmarkIndex:
         """
         q = normalise(query)
         compact = q.replace(" ", "")
-        if not q or n <= 0 or (_is_dense(q) and len(compact) < _DENSE_MIN):
+        if not q or n <= 0 or (is_dense(q) and len(compact) < DENSE_MIN):
             return []
         scores: dict[int, float] = {}
         # ratio only: token_sort_ratio sorts "el castillo" to "castillo el", 71 from "castle"
@@ -378,13 +312,13 @@ class LandmarkIndex:
     def _fuzzy_hits(self, q: str) -> list[tuple[int, float, _Entry]]:
         scores: dict[int, float] = {}
         compact = q.replace(" ", "")
-        dense = _is_dense(q)
-        if not dense or len(compact) >= _DENSE_MIN:
+        dense = is_dense(q)
+        if not dense or len(compact) >= DENSE_MIN:
             for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
                 for _, score, n in process.extract(q, self._name_keys, scorer=scorer,
                                                    score_cutoff=FUZZY_CUTOFF, limit=None):
                     scores[n] = max(scores.get(n, 0.0), score)
-        if dense and len(compact) >= _DENSE_MIN:  # no spaces between words to cover
+        if dense and len(compact) >= DENSE_MIN:  # no spaces between words to cover
             for n, key in enumerate(self._name_keys):
                 if compact in key.replace(" ", ""):
                     scores[n] = max(scores.get(n, 0.0), _WORD_COVER_SCALE * 100.0)
@@ -531,12 +465,6 @@ def _best_per_landmark(
         ):
             best[entry.landmark] = hit
     return list(best.values())
-
-
-def _is_dense(text: str) -> bool:
-    """Whether ``text`` is written (partly) in Chinese, Japanese or Korean script."""
-    return any(lo <= ord(ch) <= hi for ch in text if ord(ch) >= 0x1100
-               for lo, hi in _DENSE_RANGES)
 
 
 def _and_list(names: Sequence[str], shown: int = 3, *, or_: bool = False) -> str:

@@ -265,29 +265,33 @@ def _tasks_for_tagging(catalog: Catalog, rows: Sequence[PhotoRow], settings: Tag
     skipped: list[TagSkipped] = []
     for row in rows:
         reason: str | None = None
+        # Which landmark counts is the catalogue's one rule (records.counting): a person's
+        # answer over the model's; "none" leaves nothing.
+        person = row.review is not None
+        lm_id, lm_name = row.effective_landmark_id, row.effective_landmark_name
         if row.missing:
             reason = MISSING
-        elif row.review == "none":
+        elif person and lm_id is None:
             if _has_photolm_tags(row):
                 tasks.append(_TagTask(row, "untag"))
                 continue
             reason = PERSON_SAID_NONE
-        elif row.review is not None and row.review_landmark_id:
-            landmark = table.get(row.review_landmark_id, row.review_landmark_name,
-                                 (latest, row.bundle_id))
+        elif person:
+            landmark = table.get(lm_id or "", lm_name, (latest, row.bundle_id))
             tasks.append(_TagTask(row, "tag", landmark, 1.0, PERSON))
             continue
         elif row.error is not None:
             reason = UNREADABLE
-        elif row.landmark_id is None or row.score is None:
+        elif lm_id is None or row.effective_score is None:
             reason = GPS_RULED_OUT if row.gps_changed else NO_LANDMARK
-        elif settings.min_score is not None and row.score < settings.min_score:
+        elif settings.min_score is not None and row.effective_score < settings.min_score:
             reason = BELOW_MIN_SCORE
         if reason is not None:
             skipped.append(TagSkipped(row.path, reason))
             continue
-        landmark = table.get(row.landmark_id or "", row.landmark_name, (row.bundle_id, latest))
-        tasks.append(_TagTask(row, "tag", landmark, float(row.score or 0.0), row.model_id or ""))
+        landmark = table.get(lm_id or "", lm_name, (row.bundle_id, latest))
+        tasks.append(_TagTask(row, "tag", landmark, float(row.effective_score or 0.0),
+                              row.model_id or ""))
     return tasks, skipped
 
 

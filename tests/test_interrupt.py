@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Ctrl-C during a scan stops cleanly and keeps every batch finished so far."""
+"""Ctrl-C during a scan stops cleanly and keeps every batch finished so far.
+
+The scan runs in a subprocess whose decoding is slowed, and whose decode of photo ``HOLD_AT``
+waits (up to a minute) for a gate file: so however slow or fast the machine, the SIGINT
+always lands in a running scan, after some batches are stored and before the last one. The
+gate is opened right after the signal so the decode thread the scan waits for on its way
+out returns at once.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,20 @@ from pathlib import Path
 from photolm.catalog import Catalog
 from tests.tinybundle import COLOURS, write_photo
 
+HOLD_AT = 40  # of 80 photos
+
 SLOW_SCAN = """
-import sys, time
+import os, sys, time
 import photolm.scan as scan
 real = scan.read_photo
+gate, hold_at, decoded = sys.argv[2], int(sys.argv[3]), [0]
 def slow(*a, **k):
+    decoded[0] += 1
     time.sleep(0.05)
+    if decoded[0] == hold_at:  # the scan cannot finish before the test's Ctrl-C
+        deadline = time.monotonic() + 60
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.02)
     return real(*a, **k)
 scan.read_photo = slow
 from photolm.cli.app import main
@@ -36,7 +51,9 @@ def test_sigint_keeps_finished_batches_and_next_scan_completes(
         write_photo(photos / f"p{i:03d}.jpg", colours[i % len(colours)])
     catalog = tmp_path / "cat.sqlite"
     env = {**os.environ, "PHOTOLM_MODEL": str(tiny_bundle_dir), "PHOTOLM_CATALOG": str(catalog)}
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_SCAN, str(photos)], env=env,
+    gate = tmp_path / "gate"
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_SCAN, str(photos), str(gate),
+                             str(HOLD_AT)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until some batches are stored
@@ -48,13 +65,15 @@ def test_sigint_keeps_finished_batches_and_next_scan_completes(
                         break
             except Exception:  # the catalogue may be mid-creation; poll again
                 continue
+    assert proc.poll() is None, "the scan ended before it was interrupted"
     proc.send_signal(signal.SIGINT)
+    gate.touch()
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     with Catalog.open(catalog, write=False) as cat:
         kept = cat.stats()["photos"]
-    assert 8 <= kept < 80
+    assert 8 <= kept < HOLD_AT
     assert kept % 4 == 0  # whole batches only
 
     done = subprocess.run([sys.executable, "-m", "photolm", "scan", str(photos), "--json"],

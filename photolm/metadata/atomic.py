@@ -11,8 +11,11 @@ original is partly written.
 Temporary files are named ``.photolm-tmp-<pid>-<random>-<name>``; the folder walker skips
 every ``.photolm*`` name, so a scan never picks one up even if a crash leaves it behind. A
 ``kill -9`` (or a power cut) between writing and renaming does leave one behind: the next
-write into that folder removes such leftovers whose writer process no longer runs
+write into that folder removes such leftovers whose writer no longer runs
 (:func:`remove_stale_temps`), so no litter accumulates and no live writer's file is touched.
+A live writer holds an exclusive lock on its temporary file from creation to rename (the
+kernel drops it when the writer dies): the pid in the name alone could lie, because a busy
+machine reuses pids (threads take them too) within seconds.
 
 Permission checks look at the mode bits as well as ``os.access``: photolm usually runs as an
 ordinary user, but as root ``os.access`` says yes to everything, and a file a person marked
@@ -26,13 +29,20 @@ import os
 import secrets
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from photolm.discovery import display_path
 from photolm.errors import TagError
 
+if sys.platform != "win32":
+    import fcntl
+
 TEMP_PREFIX = ".photolm-tmp-"
+# A writer locks its temporary file microseconds after creating it; an unlocked one younger
+# than this may be in that gap and is left alone.
+_LOCK_GRACE_S = 10.0
 _MAX_NAME = 255
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -59,9 +69,10 @@ _cleaned: set[str] = set()
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete temporary files a killed photolm left in ``folder``; returns what was removed.
 
-    Only names of our own pattern whose writer (the pid in the name) is no longer running are
-    removed; each folder is looked at once per process, so tagging a folder of thousands of
-    photos lists it once, not once per photo.
+    Only names of our own pattern whose writer is gone are removed: the pid in the name no
+    longer runs, or (that pid reused) no writer holds the file's lock. Each folder is looked
+    at once per process, so tagging a folder of thousands of photos lists it once, not once
+    per photo.
     """
     key = os.fsdecode(os.path.abspath(folder))
     if key in _cleaned:
@@ -75,10 +86,10 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     with entries:
         for entry in entries:
             pid = _writer_pid(entry.name)
-            if pid is None or pid == os.getpid() or _running(pid):
+            if pid is None or pid == os.getpid():
                 continue
             try:
-                if entry.is_file(follow_symlinks=False):
+                if entry.is_file(follow_symlinks=False) and _abandoned(entry.path, pid):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
             except OSError:  # gone already, or not ours to delete: leave it
@@ -91,6 +102,24 @@ def _writer_pid(name: str) -> int | None:
         return None
     pid, _, rest = name[len(TEMP_PREFIX):].partition("-")
     return int(pid) if pid.isdigit() and rest else None
+
+
+def _abandoned(path: str, pid: int) -> bool:
+    """Whether no photolm writes this temporary file any more (see the module's docstring)."""
+    if not _running(pid):
+        return True
+    if sys.platform == "win32":  # no lock to ask: a running pid counts as a live writer
+        return False
+    if time.time() - os.lstat(path).st_mtime < _LOCK_GRACE_S:
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # a live writer holds it
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _running(pid: int) -> bool:
@@ -168,8 +197,9 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
                                   "temporary copy beside it first)")
     remove_stale_temps(folder)
     temp = temp_path(target)
+    held: int | None = None  # the open, locked temporary file: "a live writer has it"
     try:
-        _write_new(temp, data)
+        held = _write_new(temp, data)
         try:
             verify(temp)
         except ValueError as exc:
@@ -185,6 +215,9 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
         if isinstance(exc, OSError):
             raise _as_tag_error(exc, target) from None
         raise
+    finally:
+        if held is not None:
+            os.close(held)
     fsync_folder(folder)
 
 
@@ -211,17 +244,23 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_new(temp: Path, data: bytes) -> None:
+def _write_new(temp: Path, data: bytes) -> int:
+    """Create ``temp`` with ``data``; returns its descriptor, still open and (POSIX) locked
+    until the caller closes it after the rename."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(temp, flags, 0o666)  # the umask applies, as for any new file
     try:
+        if sys.platform != "win32":
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
 
 
 def _copy_status(temp: Path, target: Path, original: os.stat_result, *,

@@ -177,8 +177,8 @@ def check_container(kind: str, before: bytes, after: bytes, *, exif_changed: boo
                 raise ValueError("IPTC datasets photolm does not write changed or moved")
     elif kind == "png":
         def chunks(data: bytes) -> list[bytes]:
-            return [raw for t, b, raw in containers._png_chunks(data)
-                    if not containers._is_png_xmp(t, b)]
+            return [raw for t, b, raw in containers.png.png_chunks(data)
+                    if not containers.png.is_png_xmp(t, b)]
         if chunks(before) != chunks(after):
             raise ValueError("a PNG chunk photolm does not write changed")
     elif kind == "webp":
@@ -214,8 +214,8 @@ def _photoshop_others(data: bytes) -> list[bytes]:
     from photolm.metadata import containers
 
     return [raw for s in containers.jpeg_segments(data)[0] if s.kind() == "photoshop"
-            for rid, raw, _body in containers._resources(s.payload)
-            if rid not in (containers._IPTC_RESOURCE, containers._IPTC_DIGEST)]
+            for rid, raw, _body in containers.iptc.photoshop_resources(s.payload)
+            if rid not in (containers.iptc.IPTC_RESOURCE, containers.iptc.IPTC_DIGEST)]
 
 
 def _check_webp(before: bytes, after: bytes) -> None:

@@ -122,19 +122,37 @@ _ROW_SQL = (
 )
 
 
+def open_after_crash(catalog: Path) -> sqlite3.Connection:
+    """A read-write connection that is used read-only (``query_only``), waiting out locks.
+
+    A writer killed at the wrong moment leaves SQLite's crash recovery to the next opener:
+    a hot rollback journal to play back (photolm's ``PRAGMA journal_mode = WAL`` on a new
+    catalogue always writes through a rollback journal; a kill while it waits for its
+    fsync, likely on a loaded machine, leaves ``-journal`` behind) or a WAL index to
+    rebuild. A ``mode=ro`` connection may not do that work and fails with
+    SQLITE_READONLY_ROLLBACK ("attempt to write a readonly database"); the next photolm
+    command, which opens the catalogue for writing, does it. So does this connection, and
+    the checks then see what any later reader sees. ``mode=rw`` never creates the file.
+    """
+    conn = sqlite3.connect(f"{catalog.absolute().as_uri()}?mode=rw", uri=True, timeout=30)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
 def check_rows(catalog: Path) -> dict[str, str | None]:
     """Assert every row of the catalogue is whole; return ``{path: error}``.
 
-    Reads through its own read-only connection (the catalogue API would hide a malformed
-    row behind its own types). Checked: ``PRAGMA integrity_check`` is ``ok``; a catalogue
-    without schema version has no tables at all (migrations are atomic); paths are
-    unique; a row without error has a bundle, a model, an embedding of the right size, a
-    fingerprint and a non-empty top-k, and a landmark name, id and score together or not at
-    all; a row with an error has no embedding and no landmark; no embedding lacks its photo.
+    Reads through its own connection (the catalogue API would hide a malformed row behind
+    its own types), opened as :func:`open_after_crash` says. Checked: ``PRAGMA
+    integrity_check`` is ``ok``; a catalogue without schema version has no tables at all
+    (migrations are atomic); paths are unique; a row without error has a bundle, a model,
+    an embedding of the right size, a fingerprint and a non-empty top-k, and a landmark
+    name, id and score together or not at all; a row with an error has no embedding and no
+    landmark; no embedding lacks its photo.
     """
     import json
 
-    conn = sqlite3.connect(f"{catalog.absolute().as_uri()}?mode=ro", uri=True)
+    conn = open_after_crash(catalog)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         if conn.execute("PRAGMA user_version").fetchone()[0] == 0:

@@ -133,3 +133,26 @@ def test_sigkill_inside_a_transaction_loses_only_that_batch(
     assert code == 0, err
     assert json.loads(out)["skipped_unchanged"] == 2 * BATCH
     assert len(check_rows(catalog)) == 5 * BATCH
+
+
+HOT_JOURNAL_WRITER = """
+import os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 1")  # spill to the file mid-transaction
+conn.execute("BEGIN")
+conn.execute("CREATE TABLE t (x)")
+for _ in range(500):
+    conn.execute("INSERT INTO t VALUES (randomblob(1000))")
+os._exit(0)  # killed: the rollback journal stays hot
+"""
+
+
+def test_rows_are_checked_after_a_kill_left_a_hot_rollback_journal(tmp_path: Path) -> None:
+    """A kill inside a rollback-journal transaction (photolm's switch of a new catalogue to
+    WAL is one) leaves recovery to the next opener; the checks must do it, not fail with
+    SQLITE_READONLY_ROLLBACK as a ``mode=ro`` connection does."""
+    catalog = tmp_path / "cat.sqlite"
+    subprocess.run([sys.executable, "-c", HOT_JOURNAL_WRITER, str(catalog)], check=True)
+    assert Path(f"{catalog}-journal").exists() and catalog.stat().st_size > 0
+    assert check_rows(catalog) == {}  # rolled back: nothing of the transaction is left
+    assert not Path(f"{catalog}-journal").exists()

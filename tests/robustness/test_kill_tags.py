@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from photolm.metadata import TEMP_PREFIX, read_photolm_marker
+from photolm.metadata import TEMP_PREFIX, atomic, read_photolm_marker
 from photolm.metadata.atomic import remove_stale_temps
 from photolm.metadata.imagedata import check_same_image_data
 from tests.conftest import REPO
@@ -138,3 +138,58 @@ def test_stale_temporary_files_of_dead_writers_only_are_removed(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (live, mine, other, photo))
     assert remove_stale_temps(tmp_path) == []  # looked at once per process
+
+
+HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_dead_writers_temporary_file_goes_even_when_its_pid_was_reused(
+        tmp_path: Path) -> None:
+    """On a busy machine a killed writer's pid is soon another process's (threads take pids
+    too): the file lock, not the pid, tells a live writer from a dead one."""
+    old = time.time() - 60
+    reused = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-abcd1234-p.jpg"  # that pid runs
+    held = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-abcd1234-q.jpg"  # ... and this one is live
+    just_made = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-abcd1234-r.jpg"  # not locked yet
+    for path in (reused, held, just_made):
+        path.write_bytes(b"x")
+    for path in (reused, held):
+        os.utime(path, (old, old))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(held)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert remove_stale_temps(tmp_path) == [reused]
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert held.exists() and just_made.exists()
+
+
+def test_a_writer_holds_its_temporary_file_locked_until_the_rename(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    target = tmp_path / "photo.jpg"
+    target.write_bytes(b"old")
+    probed: list[Path] = []
+
+    def probe(temp: Path, _target: Path) -> None:
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        probed.append(temp)
+
+    monkeypatch.setattr(atomic, "before_replace", probe)
+    atomic.replace_file(target, b"new", verify=lambda _p: None, original=target.stat())
+    assert probed and target.read_bytes() == b"new" and not probed[0].exists()

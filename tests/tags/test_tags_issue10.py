@@ -106,7 +106,7 @@ def test_verifier_catches_a_second_iptc_block_in_tiff(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     data = sample("GeoTiff.tif", tmp_path).read_bytes()
     # A writer that adds an IPTC entry (tag 33723) to IFD0, as exiv2 did to some TIFFs.
-    monkeypatch.setattr(containers, "_TIFF_XMP", 33723)
+    monkeypatch.setattr(containers.tiff, "_TIFF_XMP", 33723)
     grown = containers.tiff_write(data, packet=b"\x1c\x02\x00\x00\x00")
     monkeypatch.undo()
     with pytest.raises(ValueError, match="TIFF"):
