@@ -203,6 +203,8 @@ class CombinedMatcher:
         self.owner = np.asarray(owners, dtype=np.int64)
         self.shift = np.asarray(shifts, dtype=np.float32)
         self.top_k = max(1, min(top_k, len(self.landmarks)))
+        if self.gate is not None and self.columns:
+            self.gate = self.gate.without({self.landmarks[p].id for p in self.columns})
 
     @property
     def has_learned(self) -> bool:

@@ -76,6 +76,14 @@ class DescriptorGate:
         return cls(bundle.descriptor_prototypes, bundle.descriptor_prototype_landmark,
                    [lm.id for lm in bundle.landmarks], desc.gate)
 
+    def without(self, landmark_ids: set[str]) -> DescriptorGate:
+        """The gate less some landmarks: those a person taught photolm more examples of
+        (``photolm learn Colosseum ...``) are judged by their learned prototypes instead."""
+        gate = object.__new__(DescriptorGate)
+        gate.prototypes, gate.gate = self.prototypes, self.gate
+        gate.rows = {k: v for k, v in self.rows.items() if k not in landmark_ids}
+        return gate
+
     def check(self, top: tuple[Candidate, ...], descriptor: np.ndarray | None
               ) -> tuple[Candidate, ...]:
         """``top`` with each shipped landmark's descriptor score, and the gate marked on those

@@ -57,6 +57,20 @@ def test_gate_rejects_a_match_whose_descriptor_is_far(base: Bundle, tmp_path: Pa
     assert not near.landmark.gated
 
 
+def test_a_shipped_landmark_taught_more_examples_is_not_gated(base: Bundle, tmp_path: Path
+                                                              ) -> None:
+    from photolm.learned import Learned
+
+    gated = _far_eiffel(base, tmp_path / "gated", gate=0.2)
+    out = embed_all(OnnxEmbedder.for_bundle(gated, device="cpu"),
+                    solid_input(COLOURS["eiffel-tower"])[None])
+    taught = Learned(LANDMARKS[0], shipped=True, examples=("/photos/eiffel.jpg",))
+    matcher = CombinedMatcher(gated, [taught], {"eiffel-tower": out.embedding},
+                              space="embedding")
+    m = matcher.match(out.embedding, out.descriptor)[0]
+    assert m.landmark is not None and m.landmark.landmark_id == "eiffel-tower"
+
+
 def test_a_bundle_without_a_gate_matches_as_before(base: Bundle, tmp_path: Path) -> None:
     old = _far_eiffel(base, tmp_path / "old", gate=None)
     manifest = json.loads((old.path / "manifest.json").read_text())
