@@ -291,26 +291,13 @@ def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any) -> np.
     return np.concatenate(rows) if rows else np.zeros((0, 1), dtype=np.float32)
 
 
-def add_descriptor(
-    bundle_dir: Path, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
-    per_landmark: int = 25, target_fpr: float = 0.01, seed: int = 0,
-) -> Any:
-    """Rewrite the bundle in ``bundle_dir`` into ``out_dir`` with the descriptor output.
-
-    ``known``: the labelled folders the bundle's landmarks came from (their photos, less the
-    bundle's held-out split, give the shipped landmarks' descriptor prototypes and the
-    enrolment threshold's positives);
-    ``negatives``: folders of non-landmark photos, split in two halves by ``seed``: one sets
-    the threshold, the other measures its false-positive rate.
-    """
-    import tempfile
-
-    from photolm.bundle import Descriptor, read_bundle, write_bundle
-    from photolm.runtime import OnnxEmbedder
+def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
+                     rng: np.random.Generator) -> tuple[list[str], list[int]]:
+    """The photos (and their landmark positions) the descriptor prototypes are made of:
+    ``per_landmark`` drawn from each landmark's photos less the bundle's held-out split.
+    The gate calibration (export/gate.py) reruns this to keep them out of its positives."""
     from trainer.data import discover
 
-    bundle = read_bundle(bundle_dir)
-    rng = np.random.default_rng(seed)
     index = discover(list(known))
     samples = index.samples
     config = bundle.provenance.get("config") or {}
@@ -336,6 +323,29 @@ def add_descriptor(
 
         raise ExportError(f"{len(missing)} landmark(s) of the bundle have no photos in "
                           f"{', '.join(map(str, known))}.")
+    return chosen, owners
+
+
+def add_descriptor(
+    bundle_dir: Path, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
+    per_landmark: int = 25, target_fpr: float = 0.01, seed: int = 0,
+) -> Any:
+    """Rewrite the bundle in ``bundle_dir`` into ``out_dir`` with the descriptor output.
+
+    ``known``: the labelled folders the bundle's landmarks came from (their photos, less the
+    bundle's held-out split, give the shipped landmarks' descriptor prototypes and the
+    enrolment threshold's positives);
+    ``negatives``: folders of non-landmark photos, split in two halves by ``seed``: one sets
+    the threshold, the other measures its false-positive rate.
+    """
+    import tempfile
+
+    from photolm.bundle import Descriptor, read_bundle, write_bundle
+    from photolm.runtime import OnnxEmbedder
+
+    bundle = read_bundle(bundle_dir)
+    rng = np.random.default_rng(seed)
+    chosen, owners = prototype_photos(bundle, known, per_landmark, rng)
     negative_paths = [p for root in negatives for p in _photos(root)]
     order = rng.permutation(len(negative_paths))
     calibrate = [negative_paths[i] for i in order[::2]]

@@ -150,12 +150,18 @@ class Descriptor:
     ``threshold`` is the cosine similarity above which a photo matches a place enrolled from
     a few example photos (calibrated by the exporter for a false-positive rate on non-landmark
     photos); ``method`` says in words how the descriptor is made.
+
+    ``gate`` (optional; bundles before it have none): the least cosine between a photo's
+    descriptor and the named shipped landmark's descriptor prototype for the fine-tuned
+    match to stand. The fine-tuned embedding names faces and crowds as landmarks; the generic
+    descriptor knows they are not buildings (calibrated by export/gate.py).
     """
 
     output_name: str
     dim: int
     threshold: float
     method: str = ""
+    gate: float | None = None
 
     def __post_init__(self) -> None:
         if not self.output_name or self.dim <= 0:
@@ -163,6 +169,16 @@ class Descriptor:
         if not -1.0 <= float(self.threshold) <= 1.0:  # also refuses NaN
             raise BundleError(f"Descriptor threshold {self.threshold} is not a cosine "
                               "similarity in [-1, 1].")
+        if self.gate is not None and not -1.0 <= float(self.gate) <= 1.0:
+            raise BundleError(f"Descriptor gate {self.gate} is not a cosine similarity in "
+                              "[-1, 1].")
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest record; ``gate`` only when set, so gateless bundles read as before."""
+        data = asdict(self)
+        if self.gate is None:
+            del data["gate"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -319,7 +335,7 @@ def write_bundle(
                 "output_name": output_name,
                 "embedding_dim": int(vectors.shape[1]),
                 "precision": precision,
-                **({"descriptor": asdict(descriptor)} if descriptor else {}),
+                **({"descriptor": descriptor.to_json()} if descriptor else {}),
             },
             "preprocess": {**asdict(preprocess), "mean": list(preprocess.mean),
                            "std": list(preprocess.std)},
@@ -519,7 +535,8 @@ def _descriptor(data: object) -> Descriptor | None:
     if not isinstance(data, dict):
         raise TypeError(f"descriptor must be a table, not {type(data).__name__}")
     return Descriptor(output_name=str(data["output_name"]), dim=int(data["dim"]),
-                      threshold=float(data["threshold"]), method=str(data.get("method", "")))
+                      threshold=float(data["threshold"]), method=str(data.get("method", "")),
+                      gate=None if data.get("gate") is None else float(data["gate"]))
 
 
 def _calibration(data: object) -> Calibration | None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from photolm.bundle import Landmark
-from photolm.matching import Candidate
+from photolm.matching import Candidate, passes
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 NEAR_KM = 10.0
@@ -131,7 +131,7 @@ def gps_evidence(
     landmark" threshold the visual match was decided with.
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
-    visual = ranked[0] if ranked and ranked[0].score >= threshold else None
+    visual = ranked[0] if ranked and passes(ranked[0], threshold) else None
     if photo_lat is None or photo_lon is None or not _usable(photo_lat, photo_lon):
         return GeoVerdict(visual, visual, (), "no usable GPS position: visual match only")
     if not landmarks_by_id or not ranked:
@@ -140,7 +140,7 @@ def gps_evidence(
                         for c in ranked)
     match: GeoAssessment | None = None
     for item in assessments:
-        if item.verdict == "rejected":
+        if item.verdict == "rejected" or item.candidate.gated:  # the descriptor said no
             continue
         bar = threshold - NEAR_SCORE_MARGIN if item.verdict == "agrees" else threshold
         if item.candidate.score >= bar:

@@ -24,7 +24,7 @@ import numpy as np
 
 from photolm import enrol
 from photolm.bundle import Bundle, Landmark
-from photolm.matching import Candidate, Match, Matcher
+from photolm.matching import Candidate, DescriptorGate, Match, Matcher, passes
 
 LEARNED_PREFIX = "learned:"
 # The space learned prototypes live in. With a bundle descriptor: the descriptor fused with
@@ -175,6 +175,7 @@ class CombinedMatcher:
         top_k: int = 5,
     ) -> None:
         self.base = Matcher.from_bundle(bundle, top_k=max(top_k, 1))
+        self.gate = DescriptorGate.from_bundle(bundle)
         self.threshold = self.base.threshold
         self.space = space
         shipped_ids = [lm.id for lm in bundle.landmarks]
@@ -202,6 +203,8 @@ class CombinedMatcher:
         self.owner = np.asarray(owners, dtype=np.int64)
         self.shift = np.asarray(shifts, dtype=np.float32)
         self.top_k = max(1, min(top_k, len(self.landmarks)))
+        if self.gate is not None and self.columns:
+            self.gate = self.gate.without({self.landmarks[p].id for p in self.columns})
 
     @property
     def has_learned(self) -> bool:
@@ -275,10 +278,13 @@ class CombinedMatcher:
         else:
             top_idx = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
         out: list[Match] = []
-        for row, idx in zip(scores, top_idx, strict=True):
+        for n, (row, idx) in enumerate(zip(scores, top_idx, strict=True)):
             ordered = idx[np.argsort(-row[idx], kind="stable")]
             top = tuple(Candidate(self.landmarks[i].id, self.landmarks[i].name, float(row[i]))
                         for i in ordered if np.isfinite(row[i]))
-            best = top[0] if top and top[0].score >= self.threshold else None
+            if self.gate is not None and descriptors is not None and (
+                    has_descriptor is None or has_descriptor[n]):
+                top = self.gate.check(top, descriptors[n])
+            best = top[0] if top and passes(top[0], self.threshold) else None
             out.append(Match(best, top))
         return out

@@ -101,6 +101,10 @@ mkdir -p "$RUN"
     if [[ "$DESCRIPTOR" == 1 ]]; then
         stage descr "$PYTHON" -m export.descriptor "$BUNDLE" --out "$BUNDLE" \
             $(printf -- '--known %s ' $DATA) $(printf -- '--negatives %s ' $NEGATIVES)
+        # The descriptor gate on the shipped landmarks (export/gate.py: validation photos and
+        # the calibration half of the negatives only).
+        stage gate "$PYTHON" -m export.gate "$BUNDLE" \
+            $(printf -- '--known %s ' $DATA) $(printf -- '--negatives %s ' $NEGATIVES)
     fi
 }
 

@@ -110,8 +110,20 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
         "tagged_at": p.tagged_at,
         "best_candidate": top[0] if top else None, "candidates": top[:3],
-        "threshold": threshold,
+        "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }
+
+
+def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:
+    """Why the model's best candidate is not the match although it scored above the
+    threshold: its generic descriptor is far from the landmark's (the bundle's gate)."""
+    best = top[0] if top else None
+    if (not best or best.get("gate") is None or best.get("descriptor_score") is None
+            or threshold is None or best["score"] < threshold):
+        return None
+    return (f"{best['name']} {best['score']:.2f} rejected: the photo does not look like it "
+            f"to the generic descriptor ({best['descriptor_score']:.2f}, below the gate "
+            f"{best['gate']:.2f})")
 
 
 def _why(r: dict[str, Any]) -> str:
@@ -128,6 +140,8 @@ def _why(r: dict[str, Any]) -> str:
             and threshold is not None and best["score"] < threshold):
         parts.append(f"best candidate {best['name']} {best['score']:.2f}, below the "
                      f"threshold {threshold:.2f}")
+    if r["gate_reason"] and r["landmark"] is None and r["review"] is None:
+        parts.append(r["gate_reason"])
     if r["gps_reason"] and (r["gps_changed"] or r["review"] is None):
         parts.append(r["gps_reason"])
     if r["tag_status"] == "failed":
