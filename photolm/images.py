@@ -68,6 +68,11 @@ _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 # (test runners, for one) restores the filter list it found.
 _BOMB_FILTER = ("ignore", None, Image.DecompressionBombWarning, None, 0)
 
+# Pillow refuses a file over 2 x MAX_IMAGE_PIXELS while it parses the header, before our own
+# check runs, so its default (89.5 MP, refusing from 179 MP) would tell people a number the
+# README does not: align it with ours, so every refusal says the one limit, 200 MP.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS // 2
+
 # EXIF orientation -> the transpose that makes the photo upright (EXIF 2.3, tag 0x0112).
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,

@@ -266,7 +266,7 @@ def test_concurrent_loads_agree(tmp_path: Path) -> None:
         (factory.empty_file, "empty.jpg", "empty file"),
         (factory.random_bytes, "noise.jpg", "not an image (unrecognised content)"),
         (factory.text_file, "notes.png", "not an image (unrecognised content)"),
-        (factory.bomb_png, "bomb.png", "image too large: it exceeds the 179 MP safety limit"),
+        (factory.bomb_png, "bomb.png", "image too large: it exceeds the 200 MP safety limit"),
     ],
 )
 def test_bad_files_give_one_line_image_errors(
@@ -333,3 +333,14 @@ def test_photos_between_pillows_warning_and_our_limit_open_quietly(tmp_path: Pat
     with warnings.catch_warnings(record=True) as caught:
         assert images.image_info(path) == images.ImageInfo(10_000, 10_000, "png")
     assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_readme_states_the_one_pixel_limit_the_messages_use() -> None:
+    """The README's "more than 200 megapixels" is the limit every refusal names (#10.17)."""
+    from photolm import images
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    stated = f"more than {images.DEFAULT_MAX_PIXELS // 1_000_000} megapixels"
+    assert stated in readme
+    assert images._megapixels(2 * Image.MAX_IMAGE_PIXELS) == images._megapixels(
+        images.DEFAULT_MAX_PIXELS)
