@@ -35,16 +35,29 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photolm.bundle_records import (
+    MAX_INPUT_SIDE,
+    Bundle,
+    Calibration,
+    Descriptor,
+    Landmark,
+    Preprocess,
+)
 from photolm.errors import BundleError
 
 if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
     import numpy as np
+
+__all__ = [
+    "MAX_INPUT_SIDE", "Bundle", "Calibration", "Descriptor", "Landmark", "Preprocess",
+    "load_bundle", "read_bundle", "resolve_bundle_path", "rewrite_bundle", "write_bundle",
+]
 
 FORMAT_NAME = "photolm-bundle"
 FORMAT_VERSION = 1
@@ -54,165 +67,6 @@ PROTOTYPES_FILE = "prototypes.npz"
 LANDMARKS_FILE = "landmarks.json"
 ENV_MODEL = "PHOTOLM_MODEL"
 _UNIT_TOLERANCE = 1e-3
-MAX_INPUT_SIDE = 4096  # pixels; bounds what a (possibly edited) manifest can make us allocate
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """How to turn a decoded RGB photo into the model's input tensor.
-
-    Mirrors timm's pretrained config (input size, crop_pct, interpolation, mean/std) because
-    that is what the trainer used; photolm must reproduce it exactly for embeddings to match.
-    """
-
-    size: int = 224
-    resize: int = 256  # shorter side is resized to this, then centre-cropped to ``size``
-    crop: str = "center"  # "center" or "none" (resize straight to size x size)
-    interpolation: str = "bicubic"
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-
-    def __post_init__(self) -> None:
-        if self.crop not in ("center", "none"):
-            raise BundleError(f"Unknown crop mode {self.crop!r} in bundle preprocessing.")
-        if self.interpolation not in ("bicubic", "bilinear", "nearest", "lanczos"):
-            raise BundleError(f"Unknown interpolation {self.interpolation!r} in bundle.")
-        if self.size <= 0 or self.resize < self.size:
-            raise BundleError("Bundle preprocessing needs 0 < size <= resize.")
-        if self.resize > MAX_INPUT_SIDE:
-            raise BundleError(f"Bundle preprocessing resizes to {self.resize} px; more than "
-                              f"{MAX_INPUT_SIDE} px is not a photo model's input.")
-        # A wrong length would only fail later, inside the scan's decode threads.
-        for label, values in (("mean", self.mean), ("std", self.std)):
-            if len(values) != 3 or not all(math.isfinite(v) for v in values):
-                raise BundleError(f"Bundle preprocessing needs three finite {label} values.")
-        if any(v == 0 for v in self.std):
-            raise BundleError("Bundle preprocessing std values must not be zero.")
-
-
-@dataclass(frozen=True)
-class Landmark:
-    """A landmark the model knows. Places may be unknown (``None``)."""
-
-    id: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    city: str | None = None
-    country: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    # Province / state / region, and the ISO 3166-1 alpha-2 country code: the IPTC location
-    # fields want a real place hierarchy, not "Canaima National Park (Bolívar)" as a city.
-    region: str | None = None
-    country_code: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["aliases"] = list(self.aliases)
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Landmark:
-        try:
-            lat, lon = data.get("latitude"), data.get("longitude")
-            return cls(
-                id=str(data["id"]),
-                name=str(data["name"]),
-                aliases=tuple(str(a) for a in data.get("aliases") or ()),
-                city=data.get("city") or None,
-                country=data.get("country") or None,
-                latitude=None if lat is None else float(lat),
-                longitude=None if lon is None else float(lon),
-                region=data.get("region") or None,
-                country_code=(str(data["country_code"]).upper()
-                              if data.get("country_code") else None),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BundleError(f"Malformed landmark record {str(data)[:200]!r}: {exc}.") from None
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """How the "no landmark" threshold was chosen, recorded so users can judge it."""
-
-    target_fpr: float
-    fpr: float
-    precision: float
-    recall: float
-    positives: int
-    negatives: int
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    """The graph's optional second output: a generic, L2-normalised place descriptor.
-
-    ``threshold`` is the cosine similarity above which a photo matches a place enrolled from
-    a few example photos (calibrated by the exporter for a false-positive rate on non-landmark
-    photos); ``method`` says in words how the descriptor is made.
-
-    ``gate`` (optional; bundles before it have none): the least cosine between a photo's
-    descriptor and the named shipped landmark's descriptor prototype for the fine-tuned
-    match to stand. The fine-tuned embedding names faces and crowds as landmarks; the generic
-    descriptor knows they are not buildings (calibrated by export/gate.py).
-    """
-
-    output_name: str
-    dim: int
-    threshold: float
-    method: str = ""
-    gate: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.output_name or self.dim <= 0:
-            raise BundleError("A bundle descriptor needs an output name and a positive size.")
-        if not -1.0 <= float(self.threshold) <= 1.0:  # also refuses NaN
-            raise BundleError(f"Descriptor threshold {self.threshold} is not a cosine "
-                              "similarity in [-1, 1].")
-        if self.gate is not None and not -1.0 <= float(self.gate) <= 1.0:
-            raise BundleError(f"Descriptor gate {self.gate} is not a cosine similarity in "
-                              "[-1, 1].")
-
-    def to_json(self) -> dict[str, Any]:
-        """The manifest record; ``gate`` only when set, so gateless bundles read as before."""
-        data = asdict(self)
-        if self.gate is None:
-            del data["gate"]
-        return data
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """A verified bundle, ready for the runtime. Build it with :func:`read_bundle`."""
-
-    path: Path
-    name: str
-    bundle_id: str  # sha256 of manifest.json: changes when anything in the bundle changes
-    model_id: str  # sha256 of model.onnx: embeddings stay valid while this is unchanged
-    model_path: Path
-    input_name: str
-    output_name: str
-    embedding_dim: int
-    precision: str
-    preprocess: Preprocess
-    threshold: float
-    landmarks: tuple[Landmark, ...]
-    prototypes: np.ndarray  # (P, D) float32, unit rows
-    prototype_landmark: np.ndarray  # (P,) int32 index into ``landmarks``
-    calibration: Calibration | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
-    created: str = ""
-    descriptor: Descriptor | None = None
-    # (Q, G) float32 unit rows + (Q,) int32 owners: the shipped landmarks in descriptor space,
-    # so a learned place and a shipped landmark can be compared in one space. Empty if none.
-    descriptor_prototypes: np.ndarray | None = None
-    descriptor_prototype_landmark: np.ndarray | None = None
-
-    @property
-    def short_id(self) -> str:
-        return self.bundle_id[:12]
-
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, streamed so a large model never sits in memory twice."""
