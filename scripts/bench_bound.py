@@ -182,9 +182,13 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                     if opts.baseline_repo else None)
     scan_opts = argparse.Namespace(device="cpu", batch_size=opts.batch_size,
                                    workers=opts.workers, threads=opts.threads)
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    capacity_pool = ProcessPoolExecutor(max_workers=n_cores)
+    # spawn, not fork: this process already runs onnxruntime and decode threads, and a child
+    # forked from a threaded process can deadlock on a lock some thread held at the fork.
+    capacity_pool = ProcessPoolExecutor(max_workers=n_cores,
+                                        mp_context=multiprocessing.get_context("spawn"))
     list(capacity_pool.map(_read_all, [[]] * n_cores))  # start the workers: not timed
     for rep in range(opts.repeats):
         for name, lib in libraries.items():

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shlex
@@ -359,7 +360,9 @@ def build_corpus(
     if jobs <= 1 or len(job_list) <= 2:
         files = [_make_photo(j) for j in job_list]
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawn: a fork of this (threaded) process can deadlock on a lock held at the fork
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             files = list(pool.map(_make_photo, job_list, chunksize=4))
     meta = {
         "spec": asdict(spec), "version": CORPUS_VERSION, "files": files,
