@@ -54,6 +54,7 @@ from benchlib import (  # noqa: E402  (after the path set-up above)
     scan_args,
     scan_worker,
     source_photos,
+    time_inference,
     warm_page_cache,
 )
 
@@ -113,16 +114,6 @@ def effective_cores(found: list[Any], pool: Any, k: int) -> float:
     list(pool.map(_read_all, [paths] * k))
     many = time.perf_counter() - start
     return k * one / many
-
-
-def one_thread_inference_s(embedder: Any, batch: Any, total: int, batch_size: int) -> float:
-    start = time.perf_counter()
-    done = 0
-    while done < total:
-        k = min(batch_size, total - done)
-        embedder.embed(batch[:k])
-        done += k
-    return time.perf_counter() - start
 
 
 def symmetric_pipeline_s(found: list[Any], bundle: Any, embedder: Any, workers: int,
@@ -196,7 +187,7 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
             lib["capacity"].append(effective_cores(lib["found"], capacity_pool, n_cores))
             log(f"repeat {rep + 1}/{opts.repeats}, {name}: one-thread decode, inference, scan")
             lib["decode"].append(one_thread_decode_s(lib["found"], bundle))
-            lib["infer"].append(one_thread_inference_s(embedder, lib["batch"], n,
+            lib["infer"].append(time_inference(embedder, lib["batch"], n,
                                                        opts.batch_size))
             catalog = work / f"{name}-{rep}.sqlite"
             run, summary = checked_scan(scan_args(lib["corpus"], catalog, model.path, scan_opts),
