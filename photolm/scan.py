@@ -438,10 +438,11 @@ class Scanner:
             exif = d.exif or ExifInfo()
             geo = self.decide(m, exif.latitude, exif.longitude) if m else None
             records.append(_record(d, self.bundle, m, v, geo))
-        self.catalog.write_results(records)
-        if descriptors is not None:  # what learned landmarks and places compare (issue 12)
-            self.catalog.store_descriptors([(d.found.path, self.bundle.model_id, vec)
-                                            for d, vec in zip(good, descriptors, strict=True)])
+        # descriptors: what learned landmarks and places compare (issue 12), stored with the rows
+        generic = ([] if descriptors is None else
+                   [(d.found.path, self.bundle.model_id, vec)
+                    for d, vec in zip(good, descriptors, strict=True)])
+        self.catalog.write_results(records, generic)
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
             if d.error:

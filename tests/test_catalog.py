@@ -640,3 +640,19 @@ def test_every_scan_column_gets_a_value_and_rows_read_by_name(cat: Catalog) -> N
     raw = cat.conn.execute("SELECT taken, camera_make FROM photos").fetchone()
     assert (row.taken, row.camera_make) == raw == ("2024-01-02", "Canon")
     assert row.missing is False and row.has_embedding is True
+
+
+def test_scan_results_and_their_descriptors_share_one_transaction(cat: Catalog) -> None:
+    """A batch's photo rows and generic descriptors are stored together or not at all, so a
+    killed or failed write never keeps a photo without the descriptor its decode produced."""
+    vec = np.linspace(-1, 1, 4, dtype=np.float32)
+    cat.write_results([matched("/p/a.jpg")], [("/p/a.jpg", "model-1", vec)])
+    row = cat.get_photo("/p/a.jpg")
+    assert row is not None
+    stored, has = cat.descriptors_of([row.id], "model-1")
+    assert has is not None and has.tolist() == [True]
+    np.testing.assert_allclose(stored[0], vec, atol=1e-3)  # float16 on disk
+
+    with pytest.raises(CatalogError):  # the descriptor's NOT NULL model_id fails ...
+        cat.write_results([matched("/p/b.jpg")], [("/p/b.jpg", None, vec)])  # type: ignore[list-item]
+    assert cat.get_photo("/p/b.jpg") is None  # ... and takes the photo row with it

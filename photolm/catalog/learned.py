@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 REMATCH_PAGE = 20_000
 
 
+# One statement for every writer of descriptors: the scan stores them in the same transaction
+# as the photo rows they belong to (Catalog.write_results), learning stores them on its own.
+UPSERT_DESCRIPTOR = (
+    "INSERT INTO descriptors (photo_id, model_id, dim, vector) "
+    "SELECT id, ?, ?, ? FROM photos WHERE path_key = ? "
+    "ON CONFLICT (photo_id) DO UPDATE SET model_id = excluded.model_id, "
+    "dim = excluded.dim, vector = excluded.vector"
+)
+
+
+def descriptor_rows(items: Sequence[tuple[StrPath, str, np.ndarray]]) -> list[tuple[Any, ...]]:
+    """``(path, model_id, vector)`` triples as parameters of :data:`UPSERT_DESCRIPTOR`."""
+    rows = []
+    for path, model_id, vector in items:
+        dim, blob = encode_embedding(vector)
+        rows.append((model_id, dim, blob, path_key(path)))
+    return rows
+
+
 @dataclass(frozen=True)
 class VectorPage:
     """Stored vectors of a page of photos, for scoring without decoding."""
@@ -280,15 +299,8 @@ class LearnedQueries(CatalogStore):
 
     def store_descriptors(self, items: Sequence[tuple[StrPath, str, np.ndarray]]) -> None:
         """Generic descriptors ``(path, model_id, vector)`` of catalogued photos."""
-        rows = []
-        for path, model_id, vector in items:
-            dim, blob = encode_embedding(vector)
-            rows.append((model_id, dim, blob, path_key(path)))
+        rows = descriptor_rows(items)
         if not rows:
             return
         with self._transaction("store descriptors") as db:
-            db.conn.executemany(
-                "INSERT INTO descriptors (photo_id, model_id, dim, vector) "
-                "SELECT id, ?, ?, ? FROM photos WHERE path_key = ? "
-                "ON CONFLICT (photo_id) DO UPDATE SET model_id = excluded.model_id, "
-                "dim = excluded.dim, vector = excluded.vector", rows)
+            db.conn.executemany(UPSERT_DESCRIPTOR, rows)

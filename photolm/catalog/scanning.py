@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from photolm.catalog.learned import UPSERT_DESCRIPTOR, descriptor_rows
 from photolm.catalog.paths import StrPath, display, now, path_key, prefix_range
 from photolm.catalog.reading import PAGE_SIZE
 from photolm.catalog.records import (
@@ -103,12 +104,18 @@ class ScanQueries(CatalogStore):
             ):
                 yield Embedded(photo_id, os.fsdecode(key), decode_embedding(blob), lat, lon)
 
-    def write_results(self, records: Sequence[ScanResult]) -> None:
+    def write_results(
+        self,
+        records: Sequence[ScanResult],
+        descriptors: Sequence[tuple[StrPath, str, np.ndarray]] = (),
+    ) -> None:
         """Insert or replace a batch of photos in ONE transaction: all stored, or none.
 
         A path that appears twice in the batch keeps its last record. Storing a photo
         clears its ``missing`` flag; a record without an embedding drops any stored one
-        (it would belong to an older decode).
+        (it would belong to an older decode). ``descriptors`` (``(path, model_id, vector)``)
+        go into the same transaction, so a killed scan never keeps a photo without the
+        descriptor its decode produced.
         """
         latest = {path_key(r.path): r for r in records}
         if not latest:
@@ -125,10 +132,12 @@ class ScanQueries(CatalogStore):
             dim, blob = encode_embedding(rec.embedding)
             vectors.append((rec.model_id, dim, blob, key))
         rows = [scan_values(key, rec, stamp) for key, rec in latest.items()]
+        generic = descriptor_rows(descriptors)
         with self._transaction("store scan results") as db:
             db.conn.executemany(_UPSERT_PHOTO, rows)
             db.conn.executemany(_UPSERT_EMBEDDING, vectors)
             db.conn.executemany(_DELETE_EMBEDDING, no_vector)
+            db.conn.executemany(UPSERT_DESCRIPTOR, generic)
 
     def update_matches(self, updates: Sequence[MatchUpdate]) -> int:
         """Store new landmark decisions (re-matching) in one transaction; returns rows changed."""
