@@ -107,6 +107,16 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def runs_in_caller(embedder: object) -> bool:
+    """Whether each run of ``embedder`` keeps to the thread that calls it: an onnxruntime
+    CPU session with one intra-op thread. Several threads may then run it side by side, each
+    on its own photo, which is how the scan uses the cores (see :mod:`photolm.scan`); any
+    other embedder (a GPU, a session split over several threads, a test fake) is run on
+    whole batches from one thread."""
+    info = getattr(embedder, "info", None)
+    return isinstance(info, SessionInfo) and info.provider == CPU and info.intra_op_threads == 1
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     """What a session really runs on, for ``photolm info`` and scan summaries."""

@@ -11,9 +11,14 @@ Shape of the work, and why:
    model did not (re-match the stored embeddings, read a page per query, no decode),
    moved/renamed (fingerprint found under a path that no longer exists: carry results over),
    failed before and unchanged since (counted, not retried), or new/changed (decode + embed).
-3. Decode in a thread pool (Pillow releases the GIL while decoding and resizing) with a bounded
-   window of photos in flight, so memory stays flat however large the library is, while the
-   calling thread runs inference on full batches: decoding overlaps inference.
+3. Read photos in a thread pool (Pillow and onnxruntime release the GIL) with a bounded window
+   of photos in flight, so memory stays flat however large the library is. On the CPU each
+   worker also runs the model on the photo it has just read, with a one-thread session
+   (:func:`scan_session`), so the cores do nothing but useful work side by side; one session
+   split over every core beside the readers lost time at every operator, its threads waiting
+   for each other while a reader held a core (docs/performance.md, issue 15). On a GPU, or
+   with more than one onnxruntime thread, the calling thread runs the model on full batches
+   instead, while the pool reads the next ones.
 4. Write each batch in one transaction: a killed scan loses at most the batch in flight and
    never leaves a half-written row. Ctrl-C stops after the current batch is stored.
 
@@ -34,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +51,10 @@ from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
-from photolm.learning import build_matcher, embed_both, embed_fn
+from photolm.learning import build_matcher, embed_both, embed_fn, session_for
 from photolm.matching import Candidate, Match
 from photolm.photo_read import read_photo
-from photolm.runtime import Embedder, default_threads
+from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -157,6 +163,14 @@ class ScanSummary:
         }
 
 
+def scan_session(bundle: Bundle, *, device: Device = "auto", threads: int | None = None
+                 ) -> Embedder:
+    """The session a scan runs the model with: one onnxruntime thread per run unless
+    ``threads`` says otherwise, because on the CPU the scan's workers run it side by side
+    (see the module's docstring); on a GPU those threads only run what the GPU leaves over."""
+    return session_for(bundle, device=device, threads=threads or 1)  # type: ignore[no-any-return]
+
+
 @dataclass
 class _Decoded:
     found: Found
@@ -164,12 +178,26 @@ class _Decoded:
     array: np.ndarray | None
     exif: ExifInfo | None
     error: str | None
+    # the model's outputs for this photo (embedding, descriptor), when the worker ran it
+    embedded: tuple[np.ndarray, np.ndarray | None] | None = None
 
 
 def _decode(found: Found, bundle: Bundle) -> _Decoded:
     """Everything per-photo that reads the file (one open); runs in a worker thread."""
     read = read_photo(found.path, bundle.preprocess, size=found.size)
     return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
+
+
+def _decode_and_run(found: Found, bundle: Bundle, embedder: Embedder) -> _Decoded:
+    """:func:`_decode`, then the model on that one photo in the same worker thread (for an
+    embedder that :func:`~photolm.runtime.runs_in_caller`). One photo a run costs no more
+    per photo than a batch on one thread (docs/performance.md), and no worker ever waits
+    for a batch to fill."""
+    d = _decode(found, bundle)
+    if d.array is not None:
+        d.embedded = embed_both(embedder, d.array[None])
+        d.array = None  # not needed any more: the window holds vectors, not images
+    return d
 
 
 def _record(
@@ -396,12 +424,15 @@ class Scanner:
         queue: deque[Future[_Decoded]] = deque()
         pending: Iterator[Found] = iter(items)
         batch: list[_Decoded] = []
+        work: Callable[[Found, Bundle], _Decoded] = (
+            partial(_decode_and_run, embedder=self.embedder) if runs_in_caller(self.embedder)
+            else _decode)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
             try:
-                self._fill(pool, queue, pending, window)
+                self._fill(pool, queue, pending, window, work)
                 while queue:
                     batch.append(queue.popleft().result())
-                    self._fill(pool, queue, pending, window)
+                    self._fill(pool, queue, pending, window, work)
                     if len(batch) >= bs or not queue:
                         self._finish_batch(batch, known, on_event)
                         batch = []
@@ -412,23 +443,22 @@ class Scanner:
 
     def _fill(
         self, pool: ThreadPoolExecutor, queue: deque[Future[_Decoded]],
-        pending: Iterator[Found], window: int,
+        pending: Iterator[Found], window: int, work: Callable[[Found, Bundle], _Decoded],
     ) -> None:
         while len(queue) < window:
             item = next(pending, None)
             if item is None:
                 return
-            queue.append(pool.submit(_decode, item, self.bundle))
+            queue.append(pool.submit(work, item, self.bundle))
 
     def _finish_batch(
         self, batch: list[_Decoded], known: set[str], on_event: Callable[[Event], None]
     ) -> None:
-        good = [d for d in batch if d.array is not None]
+        good = [d for d in batch if d.array is not None or d.embedded is not None]
         matches: dict[int, tuple[Match, np.ndarray]] = {}
         descriptors = None
         if good:
-            arrays = np.stack([d.array for d in good])  # type: ignore[misc]
-            vectors, descriptors = embed_both(self.embedder, arrays)
+            vectors, descriptors = self._outputs(good)
             for d, m, v in zip(good, self.matcher.match(vectors, descriptors), vectors,
                                strict=True):
                 matches[id(d)] = (m, v)
@@ -454,6 +484,18 @@ class Scanner:
             self.summary.gps_changed += bool(rec.gps and rec.gps.changed)
             outcome = UPDATED if str(path) in known else NEW
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
+
+    def _outputs(self, good: list[_Decoded]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Embeddings and descriptors of a batch: gathered from the workers that ran the
+        model, or one run over the batch here."""
+        ran = [d.embedded for d in good]
+        if all(r is not None for r in ran):
+            done = [r for r in ran if r is not None]
+            descriptors = [r[1] for r in done]
+            return (np.concatenate([r[0] for r in done]),
+                    None if any(x is None for x in descriptors)
+                    else np.concatenate(descriptors))  # type: ignore[arg-type]
+        return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
 
     def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
         """Rows under the scanned roots whose files are gone are flagged, not deleted.

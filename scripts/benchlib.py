@@ -506,12 +506,14 @@ def time_pool(items: Sequence[Any], func: Callable[[Any], Any], workers: int,
 
 
 def time_inference(embedder: Any, batch: Any, total: int, batch_size: int) -> float:
-    """Seconds to embed ``total`` photos in batches of ``batch_size`` (last one partial)."""
+    """Seconds to embed ``total`` photos in batches of ``batch_size`` (last one partial),
+    with every output the scan stores (``embed_all``: the descriptor too) when there is one."""
+    run = getattr(embedder, "embed_all", None) or embedder.embed
     start = time.perf_counter()
     done = 0
     while done < total:
         k = min(batch_size, total - done)
-        embedder.embed(batch[:k])
+        run(batch[:k])
         done += k
     return time.perf_counter() - start
 

@@ -39,16 +39,23 @@ def scan(
     device: DeviceOpt = DeviceChoice.auto,
     json_out: JsonOpt = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, max=1024, help="Photos per inference batch.")
+        int, typer.Option("--batch-size", min=1, max=1024,
+                          help="Photos per catalogue transaction, and per inference batch on "
+                          "a GPU or with --threads above 1.")
     ] = 16,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Decoding threads. Default: one per CPU core.",
+        typer.Option("--workers", min=1,
+                     help="Threads that read photos and, on the CPU, run the model on them. "
+                     "Default: one per CPU core.",
                      show_default=False),
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", min=1, help="onnxruntime CPU threads. Default: CPU cores.",
+        typer.Option("--threads", min=1,
+                     help="onnxruntime CPU threads per inference run. Default: 1, as the "
+                     "workers run the model side by side; with more, one thread runs it on "
+                     "whole batches.",
                      show_default=False),
     ] = None,
     force: Annotated[
@@ -100,12 +107,11 @@ def scan(
         warnings.simplefilter("ignore", UserWarning)
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.learning import session_for
-        from photolm.scan import Scanner, ScanOptions
+        from photolm.scan import Scanner, ScanOptions, scan_session
 
         bundle = load_bundle(model)
         # with the bundle's descriptor output too, when it has one (issue 12)
-        embedder = session_for(bundle, device=device.value, threads=threads)
+        embedder = scan_session(bundle, device=device.value, threads=threads)
         options = ScanOptions(batch_size=batch_size, workers=workers, force=force,
                               include_hidden=include_hidden, verify=verify,
                               exclude=tuple(exclude or ()))

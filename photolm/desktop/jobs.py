@@ -129,14 +129,20 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
 
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog
-        from photolm.runtime import OnnxEmbedder
-        from photolm.scan import ERROR, UNCHANGED, PhotoDone, Scanner, Started, WalkIssue
+        from photolm.scan import (
+            ERROR,
+            UNCHANGED,
+            PhotoDone,
+            Scanner,
+            Started,
+            WalkIssue,
+            scan_session,
+        )
 
         warnings.simplefilter("ignore", UserWarning)  # as `photolm scan`: odd EXIF blocks
         job.message = "loading the model"
         bundle = load_bundle(model)
-        embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                                output_name=bundle.output_name)
+        embedder = scan_session(bundle)  # as `photolm scan`: descriptors too, same threads
 
         def on_event(event: object) -> None:
             if isinstance(event, WalkIssue):
