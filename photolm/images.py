@@ -84,6 +84,9 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 
+# The Pillow plugins (PIL.<name>ImagePlugin) that open PHOTO_FORMATS; HEIF is pillow-heif's.
+_PHOTO_PLUGINS = ("Jpeg", "Mpo", "Png", "Tiff", "WebP", "Gif", "Bmp", "Avif")
+_plugins_imported = False
 _heif_lock = threading.Lock()
 _heif_registered = False
 _libtiff_lock = threading.Lock()
@@ -329,8 +332,25 @@ def _identify(handle: BinaryIO, path: Path, max_pixels: int) -> tuple[Image.Imag
 def _available_formats() -> tuple[str, ...]:
     # Image.open raises KeyError for a requested format no plugin provides (HEIF without
     # pillow-heif, AVIF in a Pillow built without libavif), so offer only what exists.
-    Image.init()
+    _import_photo_plugins()
     return tuple(name for name in PHOTO_FORMATS if name in Image.OPEN)
+
+
+def _import_photo_plugins() -> None:
+    """Import Pillow's plugins for :data:`PHOTO_FORMATS` only. ``Image.init()`` would import
+    all of Pillow's ~45 plugins, ~25 ms on the first photo of every scan (the cores idle
+    meanwhile), for formats photolm refuses anyway."""
+    global _plugins_imported
+    if _plugins_imported:
+        return
+    import contextlib
+    import importlib
+
+    for name in _PHOTO_PLUGINS:
+        # e.g. AVIF in a Pillow without it: then not offered, as before
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"PIL.{name}ImagePlugin")
+    _plugins_imported = True
 
 
 def _enable_heif() -> bool:
