@@ -12,8 +12,9 @@ What is measured (each the median of ``--repeats`` runs; see docs/performance.md
 a.  decode: the scan's own per-photo worker (fingerprint + ``load_for_model`` + EXIF) over the
     corpus, in a thread pool of the scan's size with the scan's window of photos in flight;
     ``a0`` is ``load_for_model`` alone;
-b.  inference: the bundle's ONNX model through :class:`photolm.runtime.OnnxEmbedder` on
-    ready arrays, same batch size and threads as the scan;
+b.  inference: the scan's session (:func:`photolm.scan.scan_session`) on ready arrays, run
+    as the scan runs it: one photo a run in the scan's workers side by side with one
+    onnxruntime thread (the default), or batches from one thread with ``--threads`` > 1;
 c.  the combined bound ``1 / (1/a + 1/b)`` (decode and inference share the CPU cores), or
     ``min(a, b)`` when inference runs on CUDA;
 d.  end to end: ``photolm scan CORPUS --catalog FRESH --model M --json --quiet`` as a
@@ -86,6 +87,7 @@ from benchlib import (  # noqa: E402  (after the path set-up above)
     stage,
     time_inference,
     time_pool,
+    time_scan_inference,
     warm_page_cache,
 )
 
@@ -171,24 +173,22 @@ def run_core(opts: argparse.Namespace, corpus: Path, model: ModelChoice,
     """Stages a-g, interleaved per repeat so a change in machine load hits all alike."""
     from photolm.bundle import read_bundle
     from photolm.images import load_for_model
-    from photolm.runtime import OnnxEmbedder, default_threads
+    from photolm.runtime import default_threads
+    from photolm.scan import scan_session
 
     bundle = read_bundle(model.path)
     workers = opts.workers or default_threads()
-    threads = opts.threads or default_threads()
+    threads = opts.threads or 1  # as photolm.scan.scan_session
     bs = opts.batch_size
     found = found_photos(corpus)
     n = len(found)
     window = scan_window(bs, workers)
     worker = scan_worker()
-    embedder = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                            output_name=bundle.output_name, device=opts.device,
-                            threads=opts.threads)
+    embedder = scan_session(bundle, device=opts.device, threads=opts.threads)
     provider = embedder.provider
     batch = make_batch(found, bundle, bs)
-    embedder.embed(batch)  # warm-up: first run plans memory, not measured
-    if n % bs:
-        embedder.embed(batch[: n % bs])
+    for size in {1, bs, n % bs or bs}:  # warm-up: a first run plans memory, not measured
+        embedder.embed(batch[:size])
     naive = None
     naive_paths = naive_subset(found, opts.naive_n) if opts.naive_n > 0 else []
     if naive_paths:
@@ -213,7 +213,7 @@ def run_core(opts: argparse.Namespace, corpus: Path, model: ModelChoice,
             time_pool(found, lambda f: load_for_model(f.path, bundle.preprocess), workers,
                       window))
         log(f"repeat {r + 1}/{opts.repeats}: inference")
-        t["inference"].append(time_inference(embedder, batch, n, bs))
+        t["inference"].append(time_scan_inference(embedder, batch, n, bs, workers))
         log(f"repeat {r + 1}/{opts.repeats}: photolm scan (fresh catalogue), then re-scan")
         catalog = work / f"scan-{r}" / "catalog.sqlite"
         args = scan_args(corpus, catalog, model.path, opts)

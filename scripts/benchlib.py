@@ -518,6 +518,24 @@ def time_inference(embedder: Any, batch: Any, total: int, batch_size: int) -> fl
     return time.perf_counter() - start
 
 
+def time_scan_inference(embedder: Any, batch: Any, total: int, batch_size: int,
+                        workers: int) -> float:
+    """Seconds to embed ``total`` photos the way the scan runs its session: one photo a run
+    in ``workers`` threads side by side when each run keeps to its thread
+    (:func:`photolm.runtime.runs_in_caller`), else batches from one thread."""
+    from photolm.runtime import runs_in_caller
+
+    if not runs_in_caller(embedder):
+        return time_inference(embedder, batch, total, batch_size)
+    run = getattr(embedder, "embed_all", None) or embedder.embed
+    one = batch[:1]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-infer") as pool:
+        for _ in pool.map(lambda _: run(one), range(total)):
+            pass
+    return time.perf_counter() - start
+
+
 def make_batch(found: Sequence[Any], bundle: Any, batch_size: int) -> Any:
     import numpy as np
 
