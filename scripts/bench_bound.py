@@ -92,6 +92,34 @@ def one_thread_decode_s(found: list[Any], bundle: Any) -> float:
             pillow_heif.options.DECODE_THREADS = old
 
 
+def cpu_s() -> float:
+    """CPU seconds of every thread of this process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def in_process_scan_cpu_s(corpus: Path, bundle: Any, embedder: Any, opts: argparse.Namespace,
+                          work: Path) -> float:
+    """CPU seconds, all threads together, of one scan of ``corpus`` in this (warm) process:
+    set against the bound's one-thread work it says how much more work the scan does than
+    the bound counts, which machine load does not change the way it changes wall time."""
+    from photolm.catalog import Catalog
+    from photolm.scan import Scanner, ScanOptions
+
+    with tempfile.TemporaryDirectory(dir=work) as folder, \
+            Catalog.open(Path(folder) / "catalog.sqlite", write=True) as cat:
+        scanner = Scanner(cat, bundle, embedder,
+                          ScanOptions(batch_size=opts.batch_size, workers=opts.workers))
+        start = cpu_s()
+        summary = scanner.run([corpus.resolve()], lambda event: None)
+        spent = cpu_s() - start
+    if summary.errors:
+        raise RuntimeError(f"in-process scan failed: {summary.errors[:3]}")
+    return spent
+
+
 def _read_all(paths: list[str]) -> None:
     from photolm.bundle import Preprocess
     from photolm.photo_read import read_photo
@@ -164,7 +192,8 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
                            "batch": make_batch(found, bundle, opts.batch_size),
                            "desc": {**describe_corpus(meta), "path": rel(corpus)},
                            "decode": [], "infer": [], "infer1": [], "scan_wall": [],
-                           "scan_own": [],
+                           "scan_own": [], "decode_cpu": [], "infer_cpu": [], "infer1_cpu": [],
+                           "scan_cpu": [],
                            "base_wall": [], "base_own": [],
                            "variants": {v: [] for v in opts.variant}, "probe": [],
                            "capacity": []}
@@ -172,6 +201,9 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
     embedder = session_for(bundle, device="cpu", threads=1)
     for size in (1, opts.batch_size):  # the first run of a size plans memory: not measured
         embedder.embed_all(next(iter(libraries.values()))["batch"][:size])
+    from photolm.scan import scan_session
+
+    scanning = scan_session(bundle, device="cpu", threads=opts.threads)  # in-process scans
     n_cores = cores()
     work = Path(tempfile.mkdtemp(prefix="bound-", dir=bench))
     baseline_env = ({"PYTHONPATH": str(Path(opts.baseline_repo).resolve())}
@@ -191,9 +223,13 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
             n = len(lib["found"])
             lib["capacity"].append(effective_cores(lib["found"], capacity_pool, n_cores))
             log(f"repeat {rep + 1}/{opts.repeats}, {name}: one-thread decode, inference, scan")
-            lib["decode"].append(one_thread_decode_s(lib["found"], bundle))
-            lib["infer"].append(time_inference(embedder, lib["batch"], n, opts.batch_size))
-            lib["infer1"].append(time_inference(embedder, lib["batch"], n, 1))
+            for key, run_size in (("decode", 0), ("infer", opts.batch_size), ("infer1", 1)):
+                start = time.thread_time()  # all on this thread: the CPU work it took
+                lib[key].append(time_inference(embedder, lib["batch"], n, run_size) if run_size
+                                else one_thread_decode_s(lib["found"], bundle))
+                lib[f"{key}_cpu"].append(time.thread_time() - start)
+            lib["scan_cpu"].append(in_process_scan_cpu_s(lib["corpus"], bundle, scanning, opts,
+                                                          work))
             catalog = work / f"{name}-{rep}.sqlite"
             run, summary = checked_scan(scan_args(lib["corpus"], catalog, model.path, scan_opts),
                                         expect_processed=n)
@@ -236,10 +272,16 @@ def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
             "scan_photos_per_s_own": round(n / median(lib["scan_own"]), 2),
             "raw": {k: [round(v, 4) for v in lib[k]] for k in
                     ("decode", "infer", "infer1", "scan_wall", "scan_own", "base_wall",
-                     "base_own",
+                     "base_own", "decode_cpu", "infer_cpu", "infer1_cpu", "scan_cpu",
                      "capacity", "probe")},
         }
         row["ratio_wall"] = round(row["scan_photos_per_s_wall"] / bound, 3)
+        # CPU work: the scan's (in-process, all threads) against the bound's (one thread)
+        bound_cpu = (median(lib["decode_cpu"])
+                     + min(median(lib["infer_cpu"]), median(lib["infer1_cpu"]))) / n
+        row["scan_cpu_ms_per_photo"] = round(1000 * median(lib["scan_cpu"]) / n, 2)
+        row["bound_cpu_ms_per_photo"] = round(1000 * bound_cpu, 2)
+        row["work_ratio"] = round(median(lib["scan_cpu"]) / n / bound_cpu, 3)
         # the same bound with the cores this run really got (measured beside it)
         capacity = median(lib["capacity"])
         row["effective_cores"] = round(capacity, 2)
@@ -281,8 +323,9 @@ def markdown(report: dict[str, Any]) -> str:
              "| library | decode ms (1 thread) | inference ms (1 thread; a run of 1 / of "
              f"{report['batch_size']} photos) | bound photos/s "
              "| scan photos/s (own / wall) | scan / bound (own / wall) | before photos/s (own) "
-             "| speed-up | cores really available | scan / bound with those |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| speed-up | cores really available | scan / bound with those "
+             "| CPU work, scan / bound |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in report["libraries"].items():
         lines.append(
             f"| {name} ({r['photos']}) | {r['decode_ms_one_thread']} "
@@ -291,7 +334,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['scan_photos_per_s_own']} / {r['scan_photos_per_s_wall']} "
             f"| **{r['ratio_own']}** / {r['ratio_wall']} "
             f"| {r.get('baseline_photos_per_s_own', '-')} | {r.get('speedup_own', '-')} "
-            f"| {r['effective_cores']} | **{r['ratio_own_effective']}** |")
+            f"| {r['effective_cores']} | **{r['ratio_own_effective']}** "
+            f"| {r['work_ratio']} |")
     variants = [(name, v, r) for name, row in report["libraries"].items()
                 for v, r in row["variants"].items()]
     probes = [(name, r) for name, r in report["libraries"].items()

@@ -109,8 +109,12 @@ def test_bound_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
     for row in saved["libraries"].values():
         for key in ("decode_ms_one_thread", "inference_ms_one_thread", "bound_photos_per_s",
                     "scan_photos_per_s_own", "ratio_own", "speedup_own",
-                    "effective_cores", "bound_effective_photos_per_s", "ratio_own_effective"):
+                    "effective_cores", "bound_effective_photos_per_s", "ratio_own_effective",
+                    "scan_cpu_ms_per_photo", "bound_cpu_ms_per_photo", "work_ratio"):
             assert _positive(row[key]), key
+        # the bound takes the run size one thread does cheaper per photo: 1 or the batch's
+        assert row["inference_ms_one_thread"] == min(
+            row["inference_ms_one_thread_by_run_size"].values())
         # a 2-photo wall time is mostly process start-up: that ratio may round to 0.000
         assert math.isfinite(row["ratio_wall"]) and row["ratio_wall"] >= 0
         assert row["bound_photos_per_s"] == pytest.approx(
