@@ -237,43 +237,47 @@ class _Pairs:
 _NO_PAIRS = _Pairs({}, {})
 
 
-def _pairs(files: Iterable[tuple[str, str]]) -> _Pairs:
+def _pairs(entries: Iterable[os.DirEntry[str]]) -> _Pairs:
     """Pair a folder's RAWs with the JPEG (else HEIC) of the same stem, whatever the case.
 
-    ``files``: ``(name, path)`` of the folder's regular files (not symlinks: a link is walked
-    after everything else, away from its neighbours)."""
-    by_stem: dict[str, list[tuple[str, str]]] = {}
-    for name, path in files:
-        ext = _extension(name)
-        if ext in _PAIRED_WITH or ext in RAW_EXTENSIONS:
-            by_stem.setdefault(os.path.splitext(name)[0].casefold(), []).append((name, path))
-    raws: dict[str, tuple[str, ...]] = {}
-    photo_of: dict[str, str] = {}
-    for group in by_stem.values():
-        photos = sorted((name for name, _ in group if _extension(name) in _PAIRED_WITH),
-                        key=lambda name: (_extension(name) not in _PAIRED_JPEG, name))
-        found = sorted((name, path) for name, path in group
-                       if _extension(name) in RAW_EXTENSIONS)
-        if photos and found:
-            raws[photos[0]] = tuple(path for _, path in found)
-            photo_of.update((name, photos[0]) for name, _ in found)
-    return _Pairs(raws, photo_of)
-
-
-def _regular_files(entries: Iterable[os.DirEntry[str]]) -> Iterator[tuple[str, str]]:
+    Only regular files pair (a symlink is walked after everything else, away from its
+    neighbours). A folder without RAW files, most of them, costs one pass over its names.
+    """
+    raws: dict[str, list[tuple[str, str]]] = {}
+    photos: list[os.DirEntry[str]] = []
     for entry in entries:
-        try:
-            if entry.is_file(follow_symlinks=False):
-                yield entry.name, entry.path
-        except OSError:  # vanished, or cannot be looked at: not paired
-            continue
+        stem, ext = os.path.splitext(entry.name)
+        ext = ext.lower()
+        if ext in RAW_EXTENSIONS and _regular(entry):
+            raws.setdefault(stem.casefold(), []).append((entry.name, entry.path))
+        elif ext in _PAIRED_WITH:
+            photos.append(entry)
+    if not raws:
+        return _NO_PAIRS
+    owners: dict[str, str] = {}  # stem -> the photo the stem's RAWs go with
+    for entry in sorted(photos, key=lambda e: (_extension(e.name) not in _PAIRED_JPEG, e.name)):
+        stem = os.path.splitext(entry.name)[0].casefold()
+        if stem in raws and stem not in owners and _regular(entry):
+            owners[stem] = entry.name
+    paired = {owners[stem]: tuple(path for _, path in sorted(found))
+              for stem, found in raws.items() if stem in owners}
+    photo_of = {name: owners[stem] for stem, found in raws.items() if stem in owners
+                for name, _ in found}
+    return _Pairs(paired, photo_of)
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:  # vanished, or cannot be looked at: not paired
+        return False
 
 
 def _folder_pairs(folder: str) -> _Pairs:
     """The pairs of one folder, for a photo named on its own (``scan IMG_0001.JPG``)."""
     try:
         with os.scandir(folder) as listing:
-            return _pairs(_regular_files(listing))
+            return _pairs(listing)
     except OSError:  # the photo itself is still scanned; it just has no companions
         return _NO_PAIRS
 
@@ -387,7 +391,7 @@ class _Walk:
             self.stems = frozenset(
                 os.path.splitext(e.name)[0].casefold() for e in entries
                 if _extension(e.name) in _PAIRED_WITH)
-            self.pairs = _pairs(_regular_files(entries))
+            self.pairs = _pairs(entries)
             for entry in entries:
                 for item in self.entry(entry):
                     if isinstance(item, tuple):
@@ -455,7 +459,7 @@ class _Walk:
         else:
             self.seen_files.add(key)
             yield Found(Path(path), st.st_size, st.st_mtime_ns, kind,
-                        tuple(Path(raw) for raw in raws))
+                        tuple(map(Path, raws)) if raws else ())
 
     def alone(self, raws: Iterable[str]) -> Iterator[Found | Problem | Skipped]:
         """RAWs whose JPEG cannot be a photo (unreadable, not an image): photos of their own."""

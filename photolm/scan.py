@@ -256,7 +256,7 @@ class Scanner:
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
             self.summary.merged = self.catalog.sync_companions(
-                {f.path: f.companions for f in found})
+                {str(f.path): f.companions for f in found})
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
             self.summary.missing = self._mark_missing(roots, found)

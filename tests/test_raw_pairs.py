@@ -115,6 +115,15 @@ def test_tag_writes_the_jpeg_and_the_raws_sidecar_and_untag_removes_both(
     assert {p: sha(p) for p in before} == before  # the JPEG's own bytes back, byte for byte
 
 
+def test_embed_notes_the_raws_tagged_in_sidecars_once(shots: Path, env: Path) -> None:
+    scan_json(shots)
+    code, _, err = run("tag", "--embed")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "camera RAW" in line]
+    assert notes == ["note: 2 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
+                     "into RAW files"]  # IMG_0002.dng, and IMG_0001.JPG's RAW
+
+
 def test_lightroom_sidecars_cannot_tell_a_pair_apart_one_line(shots: Path, env: Path) -> None:
     scan_json(shots)
     code, _, err = run("tag", "--sidecar-style", "lightroom", shots / "IMG_0001.JPG")
@@ -165,6 +174,7 @@ def test_a_jpeg_deleted_later_makes_the_raw_the_photo(shots: Path, env: Path) ->
     code, out, _ = run("prune", "--json")
     assert names([p["path"] for p in json.loads(out)["photos"]]) == ["IMG_0001.JPG"]
     code, out, _ = run("list", "--json")
+    assert code == 0
     assert sorted(Path(r["path"]).name for r in json.loads(out)) == ["IMG_0001.dng",
                                                                      "IMG_0002.dng"]
 
@@ -180,6 +190,7 @@ def test_a_jpeg_beside_a_catalogued_raw_joins_it_with_the_persons_answer(
     assert (summary["found"], summary["raw_pairs"], summary["raw_pairs_merged"]) == (2, 1, 1)
     assert summary["missing"] == 0  # the RAW is not missing: it is the JPEG's companion
     code, out, _ = run("list", "--json")
+    assert code == 0
     rows = {Path(r["path"]).name: r for r in json.loads(out)}
     assert sorted(rows) == ["IMG_0001.JPG", "IMG_0002.dng"]
     pair = rows["IMG_0001.JPG"]

@@ -211,6 +211,11 @@ class PhotoRow(NamedTuple):
         return sorted(os.fsdecode(bytes.fromhex(h)) for h in self.companion_keys.split(","))
 
     @property
+    def display_companions(self) -> list[str]:
+        """:attr:`companions` in printable form (as ``display_path``)."""
+        return [display(os.fsencode(c)) for c in self.companions]
+
+    @property
     def status(self) -> str:
         """``"missing"``, ``"error"`` or ``"ok"`` — for listings."""
         if self.missing:

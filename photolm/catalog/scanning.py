@@ -204,24 +204,30 @@ class ScanQueries(CatalogStore):
                 db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
         return sum(key not in seen for key in flags)
 
-    def sync_companions(self, found: Mapping[StrPath, Sequence[StrPath]]) -> int:
-        """After a walk: store each photo's camera RAW companions (``found``: every photo the
-        walk found, with the RAWs beside it), in one transaction.
+    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> int:
+        """After a walk: store each photo's camera RAW companions, in one transaction.
 
-        The walk is the authority on what is a photo and what a companion: a file found as
-        a photo stops being anyone's companion (its JPEG was deleted), and a RAW catalogued
-        as a photo of its own that is now a companion (a JPEG appeared beside it) is merged
-        into its photo: its row goes, and a person's answer on it passes to the photo when
-        the photo has none. Returns how many such rows were merged.
+        ``found``: every photo the walk found, keyed like :meth:`load_index` (normalised
+        paths), with the RAWs beside it. The walk is the authority on what is a photo and
+        what a companion: a file found as a photo stops being anyone's companion (its JPEG
+        was deleted), and a RAW catalogued as a photo of its own that is now a companion (a
+        JPEG appeared beside it) is merged into its photo: its row goes, and a person's
+        answer on it passes to the photo when the photo has none. Returns how many such rows
+        were merged. Photos without companions cost a dict lookup: re-scans stay cheap.
         """
-        wanted = {path_key(p): sorted({path_key(c) for c in cs}) for p, cs in found.items()}
-        current: dict[bytes, list[bytes]] = {}
+        current: dict[str, list[bytes]] = {}
         for photo, companion in self._fetch(
                 "SELECT p.path_key, c.path_key FROM companions c JOIN photos p "
                 "ON p.id = c.photo_id ORDER BY c.path_key"):
-            current.setdefault(photo, []).append(companion)
-        changed = {key: cs for key, cs in wanted.items() if cs != current.get(key, [])}
-        now_photos = [(key,) for cs in current.values() for key in cs if key in wanted]
+            current.setdefault(os.fsdecode(photo), []).append(companion)
+        changed: dict[bytes, list[bytes]] = {}
+        for path, companions in found.items():
+            if companions or path in current:
+                wanted = sorted({path_key(c) for c in companions})
+                if wanted != current.get(path, []):
+                    changed[path_key(path)] = wanted
+        now_photos = [(key,) for keys in current.values() for key in keys
+                      if os.fsdecode(key) in found]
         if not changed and not now_photos and not self._fetch(_ABSORBABLE + " LIMIT 1"):
             return 0
         with self._transaction("store RAW companions") as db:
