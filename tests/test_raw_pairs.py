@@ -117,6 +117,11 @@ def test_tag_writes_the_jpeg_and_the_raws_sidecar_and_untag_removes_both(
 
 def test_embed_notes_the_raws_tagged_in_sidecars_once(shots: Path, env: Path) -> None:
     scan_json(shots)
+    code, out, err = run("tag", "--embed", "--dry-run")
+    assert code == 0, err
+    assert f"{shots / 'IMG_0001.JPG'} (embedded, exiv2)" in out
+    assert f"{shots / 'IMG_0001.dng'} -> {shots / 'IMG_0001.dng.xmp'} (new sidecar)" in out
+    assert not list(shots.glob("*.xmp"))
     code, _, err = run("tag", "--embed")
     assert code == 0, err
     notes = [line for line in err.splitlines() if "camera RAW" in line]
@@ -209,3 +214,26 @@ def test_a_raw_named_on_its_own_scans_its_pair(shots: Path, env: Path) -> None:
     assert (summary["found"], summary["raw_pairs"]) == (1, 1)
     assert [Path(h["path"]).name for h in search("Eiffel Tower")] == ["IMG_0001.JPG"]
     shutil.rmtree(shots)
+
+
+def test_a_pair_moved_together_keeps_its_results_and_its_old_sidecars_are_cleaned(
+        shots: Path, env: Path) -> None:
+    scan_json(shots)
+    assert run("confirm", shots / "IMG_0001.JPG", "--landmark", "colosseum")[0] == 0
+    assert run("tag")[0] == 0
+    moved = shots / "2024"
+    moved.mkdir()
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):  # the photos move, their sidecars do not
+        (shots / name).rename(moved / name)
+    summary = scan_json(shots)
+    assert (summary["moved"], summary["processed"], summary["raw_pairs"]) == (1, 0, 1)
+    hits = search("Colosseum")
+    assert [(Path(h["path"]).parent.name, Path(h["path"]).name, h["review"]) for h in hits] \
+        == [("2024", "IMG_0001.JPG", "corrected")]
+    assert [Path(c).parent.name for c in hits[0]["companions"]] == ["2024"]
+    code, _, err = run("tag")
+    assert code == 0, err
+    assert subjects(moved / "IMG_0001.dng.xmp") == ["Colosseum"]
+    assert subjects(moved / "IMG_0001.JPG.xmp") == ["Colosseum"]
+    # the sidecars left at the old place held only photolm's tags: cleaned away
+    assert sorted(p.name for p in shots.glob("IMG_0001*.xmp")) == []
