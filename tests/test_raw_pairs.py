@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -29,17 +30,26 @@ def subjects(path: Path) -> list[object]:
     return as_list(exiftool_json(path).get("XMP-dc:Subject"))
 
 
+@pytest.fixture(scope="module")
+def dngs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real DNGs (ExifTool's sample given back JPEG previews), made once per module: the
+    Colosseum's and the Taj Mahal's."""
+    folder = tmp_path_factory.mktemp("dngs")
+    return {name: dng_with_preview(folder / f"{name}.dng",
+                                   write_photo(folder / f"{name}.jpg", COLOURS[name],
+                                               size=(120, 80)))
+            for name in ("colosseum", "taj-mahal")}
+
+
 @pytest.fixture
-def shots(tmp_path: Path) -> Path:
+def shots(tmp_path: Path, dngs: dict[str, Path]) -> Path:
     """IMG_0001.JPG (the Eiffel Tower) + IMG_0001.dng, a real DNG whose preview shows the
     Colosseum (so a decode of the RAW would show), and IMG_0002.dng alone (the Taj Mahal)."""
     folder = tmp_path / "shots"
     folder.mkdir()
     write_photo(folder / "IMG_0001.JPG", COLOURS["eiffel-tower"])
-    dng_with_preview(folder / "IMG_0001.dng",
-                     write_photo(tmp_path / "p1.jpg", COLOURS["colosseum"], size=(120, 80)))
-    dng_with_preview(folder / "IMG_0002.dng",
-                     write_photo(tmp_path / "p2.jpg", COLOURS["taj-mahal"], size=(120, 80)))
+    shutil.copyfile(dngs["colosseum"], folder / "IMG_0001.dng")
+    shutil.copyfile(dngs["taj-mahal"], folder / "IMG_0002.dng")
     return folder
 
 
@@ -237,3 +247,24 @@ def test_a_pair_moved_together_keeps_its_results_and_its_old_sidecars_are_cleane
     assert subjects(moved / "IMG_0001.JPG.xmp") == ["Colosseum"]
     # the sidecars left at the old place held only photolm's tags: cleaned away
     assert sorted(p.name for p in shots.glob("IMG_0001*.xmp")) == []
+
+
+def test_verify_rechecks_the_jpeg_the_verdict_is_about(shots: Path, env: Path,
+                                                       tmp_path: Path) -> None:
+    scan_json(shots)
+    raw, jpeg = shots / "IMG_0001.dng", shots / "IMG_0001.JPG"
+    for photo, colour in ((raw, "taj-mahal"), (jpeg, "colosseum")):
+        st = photo.stat()
+        if photo == raw:  # another RAW of the same size: not what the verdict is about
+            data = bytearray(raw.read_bytes())
+            data[-64:] = bytes(64)
+            raw.write_bytes(bytes(data))
+        else:  # another photo of the same size and date: recognised again
+            replaced = write_photo(tmp_path / "other.jpg", COLOURS[colour])
+            assert replaced.stat().st_size == st.st_size
+            shutil.copyfile(replaced, photo)
+        os.utime(photo, ns=(st.st_atime_ns, st.st_mtime_ns))
+        summary = scan_json(shots, "--verify")
+        assert summary["replaced"] == (photo == jpeg), summary
+    assert [(Path(h["path"]).name, names(h["companions"])) for h in search("Colosseum")] == [
+        ("IMG_0001.JPG", ["IMG_0001.dng"])]
