@@ -38,7 +38,7 @@ someone's metadata is the worse error. Pure numpy (and scipy for the bound); no 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -71,10 +71,26 @@ class CalibrationResult:
     rates: Rates
     confidence: float | None = None  # None: the target holds on the calibration photos
     allowed: int = 0  # distractors allowed above the threshold
+    floor: float | None = None  # least threshold for unseen landmarks (export.unseen)
+    distractor_threshold: float | None = None  # what the distractors alone chose
 
     @property
     def threshold(self) -> float:
         return self.rates.threshold
+
+    def with_floor(self, floor: float | None, landmark_scores: Any, landmark_correct: Any,
+                   distractor_scores: Any) -> CalibrationResult:
+        """The threshold raised to ``floor`` where the distractors chose a lower one, with
+        its rates measured again on the same photos."""
+        if floor is None:
+            return self
+        chosen = self.threshold
+        if floor <= chosen:
+            return replace(self, floor=float(floor), distractor_threshold=chosen)
+        scores, correct, negatives = _arrays(landmark_scores, landmark_correct,
+                                             distractor_scores)
+        return replace(self, rates=rates_at(float(floor), scores, correct, negatives),
+                       floor=float(floor), distractor_threshold=chosen)
 
     def to_calibration(self) -> Calibration:
         """The record the bundle manifest carries."""
@@ -83,8 +99,12 @@ class CalibrationResult:
                            recall=r.recall, positives=r.positives, negatives=r.negatives)
 
     def to_json(self) -> dict[str, Any]:
-        return {"target_fpr": self.target_fpr, "confidence": self.confidence,
+        data = {"target_fpr": self.target_fpr, "confidence": self.confidence,
                 "allowed_distractors": self.allowed, **self.rates.to_json()}
+        if self.floor is not None:
+            data |= {"threshold_floor": self.floor,
+                     "distractor_threshold": self.distractor_threshold}
+        return data
 
 
 def _arrays(landmark_scores: Any, landmark_correct: Any,

@@ -104,6 +104,11 @@ def _render(report: dict[str, Any]) -> None:
         f"precision {_pct(m.get('precision_at_threshold'))}, recall "
         f"{_pct(m.get('recall_at_threshold'))}."
     )
+    if cal.get("threshold_floor") is not None:
+        raised = cal["threshold_floor"] > cal["distractor_threshold"]
+        out.print(f"Unseen-landmark floor {cal['threshold_floor']:.4f} "
+                  + (f"raised it from {cal['distractor_threshold']:.4f}." if raised else
+                     "is below the distractors' threshold: no change."))
     parity = m["parity"]
     out.print(f"Parity: worst cosine {parity['worst_cosine']:.6f} over {parity['images']} photos "
               f"(limit {parity['min_cosine']}).")
@@ -150,6 +155,10 @@ def export(
     distractor_holdout: Annotated[float, typer.Option(
         "--distractor-holdout", help="Share of distractors kept out of calibration to measure "
         "the false-positive rate honestly (0: use all for both).")] = 0.5,
+    threshold_floor: Annotated[Path | None, typer.Option(
+        "--threshold-floor", help="Never set the threshold below this floor record (`python -m "
+        "export.unseen floor`: landmarks left out of training kept as 'no landmark').")]
+    = None,
     name: Annotated[str | None, typer.Option("--name", help="Bundle name shown by photolm.")]
     = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
@@ -171,7 +180,10 @@ def export(
     photos, prototypes and a calibrated 'no landmark' threshold computed through the exported
     model, metrics and provenance in the manifest."""
     from export.pipeline import ExportOptions, export_bundle
+    from export.unseen import read_floor
 
+    with reporting():
+        floor = read_floor(threshold_floor) if threshold_floor is not None else None
     options = ExportOptions(
         out=out, distractors=list(distractors), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
@@ -180,6 +192,7 @@ def export(
         parity_images=parity_images, min_parity=min_parity, max_top1_drop=max_top1_drop,
         distractor_holdout=distractor_holdout, name=name, batch_size=batch_size,
         workers=workers, threads=threads, static_padding=static_padding, overwrite=overwrite,
+        threshold_floor=floor,
     )
     with reporting(), _Progress(quiet or json_out) as progress:
         result = export_bundle(checkpoint, options, progress)

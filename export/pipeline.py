@@ -86,6 +86,8 @@ class ExportOptions:
     threads: int | None = None  # onnxruntime threads
     static_padding: bool = True
     overwrite: bool = False
+    # least threshold, from landmarks left out of training (export.unseen's floor record)
+    threshold_floor: dict[str, Any] | None = None
 
     def validate(self) -> None:
         if self.quantize not in VARIANTS:
@@ -317,6 +319,9 @@ def _measure(variant: _Variant, vectors: np.ndarray, rows: _Rows, inputs: _Input
     d_scores, _ = best_scores(vectors[rows.d_cal], table, inputs.landmarks)
     calibration = calibrate_threshold(scores, correct, d_scores, options.target_fpr,
                                       confidence=options.fpr_confidence)
+    if options.threshold_floor is not None:
+        calibration = calibration.with_floor(float(options.threshold_floor["floor"]), scores,
+                                             correct, d_scores)
     metrics = evaluate_table(table, inputs.landmarks, held, rows.held_labels,
                              vectors[rows.d_eval], calibration.threshold)
     return _Measured(table, calibration, metrics, report), drop
@@ -435,6 +440,7 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
             "variants": comparison,
             "prototypes": ship.table.summary(num),
             "unreadable_photos": len(embedded.bad),
+            **({"unseen_floor": options.threshold_floor} if options.threshold_floor else {}),
         })
         progress.step(f"Writing the bundle to {options.out}")
         bundle = write_bundle(

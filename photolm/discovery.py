@@ -20,6 +20,7 @@ the display form) rather than ``str(path)`` where UTF-8 is required.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections import deque
@@ -55,18 +56,19 @@ VIDEO_EXTENSIONS = frozenset(
 SIDECAR_EXTENSIONS = frozenset({".xmp", ".aae", ".thm", ".json", ".xml"})
 
 # A RAW beside a JPEG (or HEIC) of the same stem is the same shot: the camera wrote both.
-# The JPEG is the photo (what the camera rendered, what people share); the RAW is skipped
-# and counted, so search and tags show the shot once.
-_PAIRED_WITH = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".heic", ".heif"})
+# The JPEG is the photo (what the camera rendered, what people share, and recognised without
+# a second decode); the RAW rides along as its companion (Found.companions), so search and
+# tags show the shot once and tags reach the RAW's sidecar too. JPEG before HEIC when a
+# camera wrote both.
+_PAIRED_JPEG = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
+_PAIRED_WITH = _PAIRED_JPEG | {".heic", ".heif"}
 
 # Why a file that looks like a photo's neighbour was skipped (the scan counts these).
 SKIP_VIDEO = "video"
 SKIP_LIVE_PHOTO = "live_photo_video"  # IMG_0001.MOV beside IMG_0001.HEIC: a Live Photo
-SKIP_RAW_PAIR = "raw_with_jpeg"
 _SKIP_LABELS = {
     SKIP_VIDEO: ("video", "videos"),
     SKIP_LIVE_PHOTO: ("Live Photo video", "Live Photo videos"),
-    SKIP_RAW_PAIR: ("RAW beside its JPEG", "RAWs beside their JPEGs"),
 }
 
 # Folders that hold generated copies or OS litter, skipped even with ``include_hidden``.
@@ -88,17 +90,19 @@ _BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
 @dataclass(frozen=True)
 class Found:
     """A photo candidate. ``kind`` is the detected format, or ``"unknown"`` when only the
-    extension says photo (the scan will report why it cannot be decoded)."""
+    extension says photo (the scan will report why it cannot be decoded). ``companions``:
+    the camera RAW files beside it with the same stem, the same shot (never decoded)."""
 
     path: Path
     size: int
     mtime_ns: int
     kind: str
+    companions: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file deliberately left out (a video, a RAW beside its JPEG); ``reason`` is one of
+    """A file deliberately left out (a video, a Live Photo's video); ``reason`` is one of
     the ``SKIP_*`` names, so the scan can say how many and why."""
 
     path: Path
@@ -155,7 +159,7 @@ def sniff_file(path: Path | str) -> str | None:
 
 
 def describe_skipped(counts: dict[str, int]) -> str:
-    """``{"video": 2, "raw_with_jpeg": 1}`` as "2 videos, 1 RAW beside its JPEG"."""
+    """``{"video": 2, "live_photo_video": 1}`` as "1 Live Photo video, 2 videos"."""
     parts = []
     for reason, count in sorted(counts.items()):
         one, many = _SKIP_LABELS.get(reason, (reason, reason))
@@ -186,7 +190,8 @@ def _is_junk_file(name: str) -> bool:
 def _classify(path: str, name: str, *, explicit: bool,
               stems: frozenset[str] = frozenset()) -> tuple[str | None, Problem | Skipped | None]:
     """Decide whether a file is a photo: ``(kind, None)``, ``(None, None)``, a problem or a
-    deliberate skip. ``stems``: the folder's JPEG/HEIC stems (casefolded), for pairing."""
+    deliberate skip. ``stems``: the folder's JPEG/HEIC stems (casefolded), which tell a Live
+    Photo's video from a video."""
     ext = _extension(name)
     if not explicit:
         if ext in SIDECAR_EXTENSIONS:
@@ -194,8 +199,6 @@ def _classify(path: str, name: str, *, explicit: bool,
         stem = os.path.splitext(name)[0].casefold()
         if ext in VIDEO_EXTENSIONS:
             return None, Skipped(Path(path), SKIP_LIVE_PHOTO if stem in stems else SKIP_VIDEO)
-        if ext in RAW_EXTENSIONS and stem in stems:
-            return None, Skipped(Path(path), SKIP_RAW_PAIR)
     elif ext in VIDEO_EXTENSIONS:
         return None, Problem(Path(path), "a video, not a photo: photolm skips videos")
     if ext in RAW_EXTENSIONS:
@@ -223,6 +226,62 @@ def _classify(path: str, name: str, *, explicit: bool,
     return None, None
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """A folder's RAW + JPEG pairs: each JPEG's (or HEIC's) RAW paths, each RAW's photo."""
+
+    raws: dict[str, tuple[str, ...]]  # the photo's name -> paths of its RAWs
+    photo_of: dict[str, str]  # a RAW's name -> the name of the photo it belongs to
+
+
+_NO_PAIRS = _Pairs({}, {})
+
+
+def _pairs(entries: Iterable[os.DirEntry[str]]) -> _Pairs:
+    """Pair a folder's RAWs with the JPEG (else HEIC) of the same stem, whatever the case.
+
+    Only regular files pair (a symlink is walked after everything else, away from its
+    neighbours). A folder without RAW files, most of them, costs one pass over its names.
+    """
+    raws: dict[str, list[tuple[str, str]]] = {}
+    photos: list[os.DirEntry[str]] = []
+    for entry in entries:
+        stem, ext = os.path.splitext(entry.name)
+        ext = ext.lower()
+        if ext in RAW_EXTENSIONS and _regular(entry):
+            raws.setdefault(stem.casefold(), []).append((entry.name, entry.path))
+        elif ext in _PAIRED_WITH:
+            photos.append(entry)
+    if not raws:
+        return _NO_PAIRS
+    owners: dict[str, str] = {}  # stem -> the photo the stem's RAWs go with
+    for entry in sorted(photos, key=lambda e: (_extension(e.name) not in _PAIRED_JPEG, e.name)):
+        stem = os.path.splitext(entry.name)[0].casefold()
+        if stem in raws and stem not in owners and _regular(entry):
+            owners[stem] = entry.name
+    paired = {owners[stem]: tuple(path for _, path in sorted(found))
+              for stem, found in raws.items() if stem in owners}
+    photo_of = {name: owners[stem] for stem, found in raws.items() if stem in owners
+                for name, _ in found}
+    return _Pairs(paired, photo_of)
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:  # vanished, or cannot be looked at: not paired
+        return False
+
+
+def _folder_pairs(folder: str) -> _Pairs:
+    """The pairs of one folder, for a photo named on its own (``scan IMG_0001.JPG``)."""
+    try:
+        with os.scandir(folder) as listing:
+            return _pairs(listing)
+    except OSError:  # the photo itself is still scanned; it just has no companions
+        return _NO_PAIRS
+
+
 def walk_photos(
     roots: Iterable[Path | str],
     *,
@@ -244,8 +303,11 @@ def walk_photos(
     explicitly is walked even when it is hidden or a symlink. ``on_hidden(path)`` hears of
     each hidden file with a photo's extension skipped (``..jpg``), so a summary can say so.
 
-    Videos (Live Photos' included) and RAW files beside a JPEG/HEIC of the same stem are
-    yielded as :class:`Skipped`; a camera RAW on its own is a photo (``kind == "raw"``).
+    Videos (Live Photos' included) are yielded as :class:`Skipped`; a camera RAW on its own
+    is a photo (``kind == "raw"``). A RAW beside a JPEG (or HEIC) of the same stem is not
+    yielded: it is in that photo's :attr:`Found.companions`, unless that photo cannot be one
+    (unreadable, not an image), when the RAW is a photo of its own. A RAW named as a
+    root that has such a JPEG beside it stands for the pair: the JPEG is yielded.
     """
     walk = _Walk(include_hidden=include_hidden, follow=follow_symlinks, on_hidden=on_hidden)
     for root in roots:
@@ -265,6 +327,7 @@ class _Walk:
         self.seen_files: set[tuple[int, int]] = set()
         self.links: deque[tuple[str, str, os.stat_result]] = deque()
         self.stems: frozenset[str] = frozenset()  # the current folder's JPEG/HEIC stems
+        self.pairs = _NO_PAIRS  # the current folder's RAW + JPEG pairs
 
     def root(self, path: str) -> Iterator[Found | Problem | Skipped]:
         try:
@@ -281,12 +344,21 @@ class _Walk:
         if stat.S_ISDIR(st.st_mode):
             yield from self.folder(path, st)
         elif stat.S_ISREG(st.st_mode):
-            yield from self.file(path, os.path.basename(path), st, explicit=True)
+            name = os.path.basename(path)
+            self.pairs = _folder_pairs(os.path.dirname(path))
+            owner = self.pairs.photo_of.get(name)
+            if owner is not None:  # a RAW named on its own stands for its pair
+                photo = os.path.join(os.path.dirname(path), owner)
+                with contextlib.suppress(OSError):  # else: the RAW, as a photo of its own
+                    path, name, st = photo, owner, os.stat(photo)
+            yield from self.file(path, name, st, explicit=True)
+            self.pairs = _NO_PAIRS
         else:
             yield Problem(Path(path), "not a regular file or folder")
 
     def deferred_links(self) -> Iterator[Found | Problem | Skipped]:
         self.stems = frozenset()  # a linked file is not paired with its new neighbours
+        self.pairs = _NO_PAIRS
         while self.links:  # following a linked folder may defer further links
             path, name, st = self.links.popleft()
             if stat.S_ISDIR(st.st_mode):
@@ -319,6 +391,7 @@ class _Walk:
             self.stems = frozenset(
                 os.path.splitext(e.name)[0].casefold() for e in entries
                 if _extension(e.name) in _PAIRED_WITH)
+            self.pairs = _pairs(entries)
             for entry in entries:
                 for item in self.entry(entry):
                     if isinstance(item, tuple):
@@ -332,7 +405,7 @@ class _Walk:
     ) -> Iterator[Found | Problem | Skipped | tuple[str, os.stat_result]]:
         """One listed name: a photo, a problem, or a sub-folder ``(path, stat)`` to walk."""
         name = entry.name
-        if _is_junk_file(name):
+        if _is_junk_file(name) or name in self.pairs.photo_of:  # a RAW: its JPEG's companion
             return
         if _is_hidden(name) and not self.include_hidden:
             # not _extension: os.path.splitext("..jpg") has no extension
@@ -373,16 +446,36 @@ class _Walk:
         self, path: str, name: str, st: os.stat_result, *, explicit: bool
     ) -> Iterator[Found | Problem | Skipped]:
         key = (st.st_dev, st.st_ino)
-        if key in self.seen_files:
+        if key in self.seen_files:  # its RAWs came with it the first time
             return
+        raws = self.pairs.raws.get(name, ())
         kind, problem = _classify(path, name, explicit=explicit, stems=self.stems)
         if isinstance(problem, Skipped):  # counted once, however many links lead to it
             self.seen_files.add(key)
         if problem is not None:
             yield problem
-        elif kind is not None:
+        if kind is None:
+            yield from self.alone(raws)
+        else:
             self.seen_files.add(key)
-            yield Found(Path(path), st.st_size, st.st_mtime_ns, kind)
+            yield Found(Path(path), st.st_size, st.st_mtime_ns, kind,
+                        tuple(map(Path, raws)) if raws else ())
+
+    def alone(self, raws: Iterable[str]) -> Iterator[Found | Problem | Skipped]:
+        """RAWs whose JPEG cannot be a photo (unreadable, not an image): photos of their own."""
+        for path in raws:
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                yield Problem(Path(path), _stat_message(exc))
+                continue
+            pairs, self.pairs = self.pairs, _NO_PAIRS
+            try:
+                yield from self.file(path, os.path.basename(path), st, explicit=False)
+            finally:
+                self.pairs = pairs
 
 
 def _extension(name: str) -> str:

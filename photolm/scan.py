@@ -38,7 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -122,7 +122,9 @@ class ScanSummary:
     hidden: int = 0  # hidden files with a photo's extension, skipped
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # videos, RAW beside JPEG: by reason
+    skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
+    pairs: int = 0  # photos found with a camera RAW beside them: one photo each
+    merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
@@ -154,6 +156,8 @@ class ScanSummary:
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "skipped": dict(sorted(self.skipped.items())),
+            "raw_pairs": self.pairs,
+            "raw_pairs_merged": self.merged,
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -279,6 +283,8 @@ class Scanner:
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
+            self.summary.merged = self.catalog.sync_companions(
+                {str(f.path): f.companions for f in found})
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
             self.summary.missing = self._mark_missing(roots, found)
@@ -316,10 +322,36 @@ class Scanner:
             elif excluded.match(item.path):
                 self.summary.excluded += 1
                 self._excluded.append(item)
+                # --exclude "*.JPG" keeps the RAWs: each is then a photo of its own
+                for raw in self._alone(item.companions, excluded, on_event):
+                    if raw.path not in seen:
+                        seen.add(raw.path)
+                        found.append(raw)
             else:
+                companions = tuple(c for c in item.companions if not excluded.match(c))
+                if companions != item.companions:
+                    self.summary.excluded += len(item.companions) - len(companions)
+                    item = replace(item, companions=companions)
+                self.summary.pairs += bool(companions)
                 seen.add(item.path)
                 found.append(item)
         return found
+
+    def _alone(self, raws: Iterable[Path], excluded: Exclusions,
+               on_event: Callable[[Event], None]) -> Iterator[Found]:
+        """The RAWs of a JPEG the user excluded, as photos of their own."""
+        for raw in raws:
+            if excluded.match(raw):
+                self.summary.excluded += 1
+                continue
+            try:
+                st = os.stat(raw)
+            except OSError as exc:
+                message = f"cannot read file information: {exc.strerror or exc}"
+                self.summary.walk_problems.append((display_path(raw), message))
+                on_event(WalkIssue(raw, message))
+                continue
+            yield Found(raw, st.st_size, st.st_mtime_ns, "raw")
 
     def _classify(
         self, found: list[Found], index: dict[str, IndexEntry],

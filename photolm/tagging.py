@@ -117,6 +117,7 @@ class TagResult:
     fallback: str | None = None
     error: str | None = None
     raw: bool = False  # a camera RAW file, tagged in a sidecar whatever the mode
+    companions: tuple[str, ...] = ()  # camera RAWs of the same shot, tagged in their sidecars
 
     @property
     def failed(self) -> bool:
@@ -127,7 +128,7 @@ class TagResult:
             "path": display_path(self.path), "action": self.action, "status": self.status,
             "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
             "message": self.message, "fallback": self.fallback, "error": self.error,
-            "raw": self.raw,
+            "raw": self.raw, "companions": [display_path(c) for c in self.companions],
             **({"plan": list(self.lines)} if self.lines else {}),
         }
 
@@ -178,7 +179,8 @@ class TagSummary:
 def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()) -> Selection:
     """Catalogued photos that are, or lie under, ``paths`` (all of them when empty).
 
-    In path order, each photo once. A path that is neither a catalogued photo nor a folder
+    In path order, each photo once. A camera RAW catalogued as a JPEG's companion stands
+    for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
     """
     if not paths:
@@ -187,7 +189,7 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     unmatched: list[str] = []
     for given in paths:
         path = normalise_path(os.fspath(given))
-        row = catalog.get_photo(path)
+        row = catalog.get_photo(path) or catalog.photo_of_companion(path)
         found = [row] if row is not None else list(catalog.iter_photos(under=path))
         if not found:
             unmatched.append(display_path(os.fspath(given)))
@@ -386,6 +388,9 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
     row = task.row
     landmark_name = task.landmark.name if task.landmark else None
     mode: str | None = settings.mode if task.action == "tag" else None
+    # A RAW deleted since the scan has nothing left to tag; its sidecar, if photolm wrote
+    # one, is a sidecar left behind (plan_left_behind cleans it).
+    companions = tuple(c for c in row.companions if os.path.lexists(c))
     try:
         fresh = _unchanged_since_scan(row)
         if task.landmark is not None:
@@ -399,17 +404,18 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
                 write_location=settings.write_location,
                 # Only --write-location needs to know; then the photo itself is asked.
                 photo_has_gps=None if settings.write_location else True,
+                companions=companions,
             )
         else:
             plan = plan_untag(row.path, mode="any", sidecar_style="any",
-                              recorded=row.tag_files)
+                              recorded=row.tag_files, companions=companions)
         # A sidecar this photo left behind when it was moved: tagging it at its new place
         # cleans the old one too (untag's plan already includes it).
         stale = (plan_left_behind(row.path, row.tag_files) if task.action == "tag"
                  else None)
         mode = _mode_of(plan)
         if settings.dry_run:
-            return _planned(task, plan, mode, stale), None
+            return _planned(task, plan, mode, stale, companions), None
         outcome = apply_tags(plan, undo=undo)
         message = outcome.message
         if stale is not None and stale.targets:
@@ -424,7 +430,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
     files = tuple(display_path(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
                        message, files=files, fallback=outcome.fallback_reason,
-                       raw=plan.raw)
+                       raw=plan.raw, companions=companions)
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
     if fresh and outcome.files and any(t.method != "sidecar" for t in plan.targets):
@@ -433,7 +439,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
 
 
 def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
-             stale: TagPlan | None = None) -> TagResult:
+             stale: TagPlan | None = None, companions: tuple[str, ...] = ()) -> TagResult:
     if task.action == "tag":
         status = "would-write" if plan.changed else "unchanged"
     else:
@@ -444,7 +450,8 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
     if stale is not None and stale.changed:
         lines += tuple(line for line in stale.describe())
     return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
-                     files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw)
+                     files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw,
+                     companions=companions)
 
 
 def _mode_of(plan: TagPlan) -> str | None:

@@ -5,8 +5,8 @@
 #
 #     scripts/build_default_model.sh            # from anywhere; runs in the repository root
 #
-# Stages: [trainer clean] -> trainer fit -> photolm-export -> descriptor graft -> timings and
-# a results table.
+# Stages: [trainer clean] -> [leave-landmarks-out fit and export -> unseen floor] -> trainer
+# fit -> photolm-export -> descriptor graft -> gate -> timings and a results table.
 # Every parameter below can be overridden from the environment, e.g. a smoke test:
 #
 #     RUN=runs/smoke BUNDLE=runs/smoke/bundle EPOCHS=1 \
@@ -46,6 +46,8 @@ TARGET_FPR=${TARGET_FPR:-0.02}
 EXPORT_EXTRA=${EXPORT_EXTRA:-}       # more `photolm-export` options, word-split
 DESCRIPTOR=${DESCRIPTOR:-1}          # 1: graft the generic descriptor (export/descriptor.py)
 NEGATIVES=${NEGATIVES:-"$DISTRACTORS $DATA_ROOT/people-negatives"}  # its threshold's negatives
+UNSEEN_FLOOR=${UNSEEN_FLOOR:-1}      # 1: train once more without LEAVE_OUT landmarks and never
+LEAVE_OUT=${LEAVE_OUT:-10}           # set the threshold below what keeps them "no landmark"
 
 # --- helpers --------------------------------------------------------------------------------
 TIMINGS="$RUN/TIMINGS.txt"
@@ -87,6 +89,27 @@ mkdir -p "$RUN"
         FILTER=(--exclude-list "$RUN/clean/outliers.txt")
     fi
 
+    # The unseen-landmark floor (export/unseen.py): the same recipe trained without LEAVE_OUT
+    # landmarks; the shipped threshold never names more than 2 % of their photos.
+    FLOOR=()
+    if [[ "$UNSEEN_FLOOR" == 1 ]]; then
+        LCO="$RUN/unseen"
+        stage leaveout "$PYTHON" -m export.unseen exclude $DATA --out "$LCO" --count "$LEAVE_OUT"
+        if [[ "$CLEAN" == 1 ]]; then
+            cat "$RUN/clean/outliers.txt" >> "$LCO/exclude.txt"
+        fi
+        stage fit-lco "$PYTHON" -m trainer fit $DATA --out "$LCO/run" \
+            --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
+            --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
+            --split "$SPLIT" --seed "$SEED" --exclude-list "$LCO/exclude.txt" $FIT_EXTRA
+        stage exp-lco "$PYTHON" -m export "$LCO/run/best.pt" --out "$LCO/bundle" --overwrite \
+            --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize none \
+            --prototypes "$PROTOTYPES" --report "$LCO/export.json" --quiet $EXPORT_EXTRA
+        stage floor "$PYTHON" -m export.unseen floor "$LCO/bundle" $DATA \
+            --held-out "$LCO/held_out.json" --out "$LCO/floor.json"
+        FLOOR=(--threshold-floor "$LCO/floor.json")
+    fi
+
     stage fit "$PYTHON" -m trainer fit $DATA --out "$RUN" \
         --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
         --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
@@ -94,7 +117,7 @@ mkdir -p "$RUN"
 
     stage export "$PYTHON" -m export "$RUN/best.pt" --out "$BUNDLE" --overwrite \
         --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize "$QUANTIZE" \
-        --prototypes "$PROTOTYPES" --report "$RUN/export.json" $EXPORT_EXTRA
+        --prototypes "$PROTOTYPES" --report "$RUN/export.json" "${FLOOR[@]}" $EXPORT_EXTRA
 
     # The generic place descriptor (second ONNX output) for enrolling places the model never
     # saw: ImageNet stages grafted onto the frozen trunk, threshold set on non-landmark photos.

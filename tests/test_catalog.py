@@ -29,6 +29,7 @@ from photolm.catalog import (
     CatalogMissingError,
     MatchUpdate,
     PhotoRecord,
+    Review,
     normalise_path,
     resolve_catalog_path,
 )
@@ -536,6 +537,52 @@ def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monke
     with Catalog.open(cat_path, write=True) as c:
         assert c.schema_version == current + 1
         assert "albums" in c.db.table_names()
+
+
+def test_schema_5_catalogue_upgrades_to_6_and_keeps_raw_companions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v5.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:5])
+        m.setattr(schema_module, "SCHEMA_VERSION", 5)
+        with Catalog.open(path, write=True) as old:
+            old.write_results([record("/p/IMG_1.JPG", landmark_id="eiffel"),
+                               record("/p/IMG_1.CR2"), record(NON_UTF8)])
+            assert old.schema_version == 5
+    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
+        Catalog.open(path, write=False)
+    with Catalog.open(path, write=True) as cat:
+        assert cat.schema_version == 6
+        row = cat.get_photo("/p/IMG_1.JPG")
+        assert row is not None and row.landmark_id == "eiffel" and row.companions == []
+        raw = NON_UTF8[: -len(".jpg")] + ".CR2"
+        # the RAW catalogued on its own before joins its JPEG, as the walk now says
+        assert cat.sync_companions({"/p/IMG_1.JPG": ["/p/IMG_1.CR2"], NON_UTF8: [raw]}) == 1
+        assert cat.get_photo("/p/IMG_1.CR2") is None
+        assert cat.get_photo(NON_UTF8).companions == [raw]  # non-UTF-8 names round-trip
+        found = cat.photo_of_companion("/p/IMG_1.CR2")
+        assert found is not None and found.path == "/p/IMG_1.JPG"
+        assert found.companions == ["/p/IMG_1.CR2"]
+        cat.forget(["/p/IMG_1.JPG"])  # its companion goes with it
+        assert cat.photo_of_companion("/p/IMG_1.CR2") is None
+        assert cat.conn.execute("SELECT count(*) FROM companions").fetchone() == (1,)
+
+
+def test_a_raw_joining_its_jpeg_brings_its_answer_unless_the_jpeg_has_one(
+        cat: Catalog) -> None:
+    photos = ["/p/A.JPG", "/p/A.NEF", "/p/B.JPG", "/p/B.NEF"]
+    cat.write_results([record(p) for p in photos])
+    cat.set_reviews([Review("/p/A.NEF", "corrected", "colosseum", "Colosseum"),
+                     Review("/p/B.JPG", "none"),
+                     Review("/p/B.NEF", "corrected", "colosseum", "Colosseum")])
+    assert cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"], "/p/B.JPG": ["/p/B.NEF"]}) == 2
+    rows = {r.path: r for r in cat.iter_photos()}
+    assert sorted(rows) == ["/p/A.JPG", "/p/B.JPG"]
+    assert (rows["/p/A.JPG"].review, rows["/p/A.JPG"].effective_landmark_id) == (
+        "corrected", "colosseum")
+    assert (rows["/p/B.JPG"].review, rows["/p/B.JPG"].effective_landmark_id) == ("none", None)
+    assert cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"], "/p/B.JPG": []}) == 0
+    assert cat.get_photo("/p/B.JPG").companions == []
 
 
 # ------------------------------------------------------------------ property test

@@ -205,29 +205,52 @@ def test_raw_beside_its_jpeg_is_one_photo_and_videos_are_skipped_with_a_reason(
     raw = b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64)
     factory.solid_jpeg(tmp_path / "IMG_1000.JPG")
     (tmp_path / "img_1000.cr2").write_bytes(raw)  # same shot: stems match whatever the case
+    (tmp_path / "IMG_1000.DNG").write_bytes(raw)  # a second RAW of the shot
     (tmp_path / "IMG_1001.NEF").write_bytes(raw)  # a RAW alone
     factory.heic_stub(tmp_path / "IMG_2000.HEIC")
     (tmp_path / "IMG_2000.MOV").write_bytes(b"\x00" * 32)  # its Live Photo video
+    (tmp_path / "IMG_2000.ARW").write_bytes(raw)  # HEIC + RAW, as some cameras write
+    factory.heic_stub(tmp_path / "IMG_3000.HEIC")
+    factory.solid_jpeg(tmp_path / "IMG_3000.jpg")  # JPEG and HEIC: the RAW goes with the JPEG
+    (tmp_path / "IMG_3000.RAF").write_bytes(raw)
     (tmp_path / "holiday.mp4").write_bytes(b"\x00" * 32)
     (tmp_path / "IMG_1000.xmp").write_text("<x:xmpmeta/>")  # a sidecar: not worth a word
     found, problems = walk(tmp_path)
     assert problems == []
-    assert {f.path.name: f.kind for f in found} == {
-        "IMG_1000.JPG": "jpeg", "IMG_1001.NEF": "raw", "IMG_2000.HEIC": "heic"}
+    assert {f.path.name: (f.kind, [c.name for c in f.companions]) for f in found} == {
+        "IMG_1000.JPG": ("jpeg", ["IMG_1000.DNG", "img_1000.cr2"]),
+        "IMG_1001.NEF": ("raw", []),
+        "IMG_2000.HEIC": ("heic", ["IMG_2000.ARW"]),
+        "IMG_3000.HEIC": ("heic", []),
+        "IMG_3000.jpg": ("jpeg", ["IMG_3000.RAF"]),
+    }
     assert skipped(tmp_path) == {
-        "img_1000.cr2": discovery.SKIP_RAW_PAIR,
         "IMG_2000.MOV": discovery.SKIP_LIVE_PHOTO,
         "holiday.mp4": discovery.SKIP_VIDEO,
     }
-    # a RAW named explicitly is what the user asked for, pair or not
+    # a RAW named on its own stands for its pair
     found, _ = walk(tmp_path / "img_1000.cr2")
-    assert [f.kind for f in found] == ["raw"]
+    assert [(f.path.name, len(f.companions)) for f in found] == [("IMG_1000.JPG", 2)]
+    found, _ = walk(tmp_path / "IMG_1000.JPG")
+    assert [(f.path.name, len(f.companions)) for f in found] == [("IMG_1000.JPG", 2)]
+
+
+def test_a_raw_whose_jpeg_cannot_be_a_photo_is_a_photo_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "IMG_1.CR2").write_bytes(b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64))
+    factory.text_file(tmp_path / "IMG_1.jpg.txt")
+    os.symlink(tmp_path / "IMG_1.jpg.txt", tmp_path / "IMG_1.JPG")  # links are not paired
+    (tmp_path / "IMG_2.NEF").write_bytes(bytes(64))
+    (tmp_path / "IMG_2.jpg").mkdir()  # a folder named like a JPEG
+    found, problems = walk(tmp_path)
+    assert problems == []
+    assert sorted((f.path.name, f.companions) for f in found) == [
+        ("IMG_1.CR2", ()), ("IMG_1.JPG", ()), ("IMG_2.NEF", ())]
 
 
 def test_describe_skipped() -> None:
     assert discovery.describe_skipped({}) == "none"
-    assert discovery.describe_skipped({"video": 2, "raw_with_jpeg": 1, "live_photo_video": 1}) \
-        == "1 Live Photo video, 1 RAW beside its JPEG, 2 videos"
+    assert discovery.describe_skipped({"video": 2, "live_photo_video": 1}) \
+        == "1 Live Photo video, 2 videos"
 
 
 def test_single_file_roots(tmp_path: Path) -> None:

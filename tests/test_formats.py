@@ -76,8 +76,8 @@ def test_raw_is_recognised_from_its_preview_and_stripped_raws_give_one_line(
     assert small.fingerprint is not None
 
 
-def test_raw_beside_its_jpeg_and_videos_are_skipped_and_counted(tmp_path: Path,
-                                                                env: Path) -> None:
+def test_raw_beside_its_jpeg_is_joined_and_videos_are_skipped_and_counted(tmp_path: Path,
+                                                                          env: Path) -> None:
     shots = tmp_path / "shots"
     write_photo(shots / "IMG_0001.JPG", COLOURS["colosseum"])
     (shots / "IMG_0001.CR2").write_bytes(b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64))
@@ -88,10 +88,11 @@ def test_raw_beside_its_jpeg_and_videos_are_skipped_and_counted(tmp_path: Path,
     assert code == 0, err
     summary = json.loads(out)
     assert summary["found"] == 2 and summary["processed"] == 2 and summary["errors"] == []
-    assert summary["skipped"] == {"live_photo_video": 1, "raw_with_jpeg": 1, "video": 1}
+    assert summary["skipped"] == {"live_photo_video": 1, "video": 1}
+    assert summary["raw_pairs"] == 1
     code, _, err = run("scan", shots, "--force")
     assert code == 0
-    assert "1 Live Photo video, 1 RAW beside its JPEG, 1 video" in " ".join(err.split())
+    assert "1 Live Photo video, 1 video" in " ".join(err.split())
 
 
 def test_heic_decodes_its_smallest_thumbnail_that_covers_the_model_input(

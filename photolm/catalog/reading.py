@@ -42,6 +42,12 @@ class ReadQueries(CatalogStore):
         rows = self._fetch(f"{ROW_SELECT} WHERE path_key = ?", (path_key(path),))
         return photo_row(rows[0]) if rows else None
 
+    def photo_of_companion(self, path: StrPath) -> PhotoRow | None:
+        """The photo a camera RAW belongs to (``IMG_0001.CR2`` -> ``IMG_0001.JPG``), if any."""
+        rows = self._fetch(f"{ROW_SELECT} WHERE id = (SELECT photo_id FROM companions "
+                           "WHERE path_key = ?)", (path_key(path),))
+        return photo_row(rows[0]) if rows else None
+
     def photo_by_id(self, photo_id: int) -> PhotoRow | None:
         """A photo by its catalogue id (how the desktop names photos: never by path)."""
         rows = self._fetch(f"{ROW_SELECT} WHERE id = ?", (int(photo_id),))

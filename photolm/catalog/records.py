@@ -189,6 +189,7 @@ class PhotoRow(NamedTuple):
     tag_files_json: str
     tag_error: str | None
     tagged_at: str | None
+    companion_keys: str | None  # its RAW companions' path keys, hex, comma-separated
     # -- computed: what counts
     effective_landmark_id: str | None
     effective_landmark_name: str | None
@@ -201,6 +202,18 @@ class PhotoRow(NamedTuple):
     @property
     def tag_files(self) -> list[str]:
         return list(json.loads(self.tag_files_json))
+
+    @property
+    def companions(self) -> list[str]:
+        """The camera RAW files beside this photo with its stem (the same shot), sorted."""
+        if not self.companion_keys:
+            return []
+        return sorted(os.fsdecode(bytes.fromhex(h)) for h in self.companion_keys.split(","))
+
+    @property
+    def display_companions(self) -> list[str]:
+        """:attr:`companions` in printable form (as ``display_path``)."""
+        return [display(os.fsencode(c)) for c in self.companions]
 
     @property
     def status(self) -> str:
@@ -217,6 +230,8 @@ _EXPRESSIONS = {
     "display_path": "path",
     "topk_json": "topk",
     "tag_files_json": "tag_files",
+    "companion_keys": "(SELECT group_concat(hex(companions.path_key)) FROM companions "
+                      "WHERE companions.photo_id = photos.id)",
     "effective_landmark_id": EFFECTIVE_LANDMARK,
     "effective_landmark_name": counting("landmark_name", "review_landmark_name"),
     "effective_score": f"(CASE WHEN {EFFECTIVE_LANDMARK} = landmark_id THEN score END)",

@@ -63,6 +63,17 @@ _DELETE_EMBEDDING = (
 )
 
 
+# Photo rows that are now some photo's RAW companion: (the photo's id, the RAW row's id).
+_ABSORBABLE = ("SELECT c.photo_id, p.id FROM companions c "
+               "JOIN photos p ON p.path_key = c.path_key")
+# A person's answer on a RAW passes to its photo, unless the photo has an answer of its own.
+_CARRY_REVIEW = (
+    "UPDATE photos SET (review, review_landmark_id, review_landmark_name, reviewed_at) = "
+    "(SELECT review, review_landmark_id, review_landmark_name, reviewed_at FROM photos "
+    "WHERE id = ?) WHERE id = ? AND review IS NULL"
+)
+
+
 class Embedded(NamedTuple):
     """A stored embedding with what re-matching weighs beside it (no file is read)."""
 
@@ -192,6 +203,48 @@ class ScanQueries(CatalogStore):
             with self._transaction("flag missing photos") as db:
                 db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
         return sum(key not in seen for key in flags)
+
+    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> int:
+        """After a walk: store each photo's camera RAW companions, in one transaction.
+
+        ``found``: every photo the walk found, keyed like :meth:`load_index` (normalised
+        paths), with the RAWs beside it. The walk is the authority on what is a photo and
+        what a companion: a file found as a photo stops being anyone's companion (its JPEG
+        was deleted), and a RAW catalogued as a photo of its own that is now a companion (a
+        JPEG appeared beside it) is merged into its photo: its row goes, and a person's
+        answer on it passes to the photo when the photo has none. Returns how many such rows
+        were merged. Photos without companions cost a dict lookup: re-scans stay cheap.
+        """
+        current: dict[str, list[bytes]] = {}
+        for photo, companion in self._fetch(
+                "SELECT p.path_key, c.path_key FROM companions c JOIN photos p "
+                "ON p.id = c.photo_id ORDER BY c.path_key"):
+            current.setdefault(os.fsdecode(photo), []).append(companion)
+        changed: dict[bytes, list[bytes]] = {}
+        for path, companions in found.items():
+            if companions or path in current:
+                wanted = sorted({path_key(c) for c in companions})
+                if wanted != current.get(path, []):
+                    changed[path_key(path)] = wanted
+        now_photos = [(key,) for keys in current.values() for key in keys
+                      if os.fsdecode(key) in found]
+        if not changed and not now_photos and not self._fetch(_ABSORBABLE + " LIMIT 1"):
+            return 0
+        with self._transaction("store RAW companions") as db:
+            conn = db.conn
+            conn.executemany("DELETE FROM companions WHERE path_key = ?", now_photos)
+            for key, companions in changed.items():
+                conn.execute("DELETE FROM companions WHERE photo_id = "
+                             "(SELECT id FROM photos WHERE path_key = ?)", (key,))
+                conn.executemany(
+                    "INSERT OR REPLACE INTO companions (path_key, photo_id, path) "
+                    "SELECT ?, id, ? FROM photos WHERE path_key = ?",
+                    [(c, display(c), key) for c in companions])
+            merged = conn.execute(_ABSORBABLE).fetchall()
+            for photo_id, raw_id in merged:
+                conn.execute(_CARRY_REVIEW, (raw_id, photo_id))
+            conn.executemany("DELETE FROM photos WHERE id = ?", [(r,) for _, r in merged])
+        return len(merged)
 
     def forget(self, paths: Iterable[StrPath]) -> int:
         """Delete photos (and their embeddings) from the catalogue; returns rows removed.

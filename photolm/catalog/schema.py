@@ -201,7 +201,23 @@ def _v5_tag_undo(db: Database) -> None:
     )""")
 
 
+def _v6_companions(db: Database) -> None:
+    """Issue 15: a camera RAW beside a JPEG of the same stem is that photo's companion, the
+    same shot: one photo in the catalogue, the RAW listed with it (and tagged in its own
+    sidecar). A table, not a column: a RAW belongs to one photo (the primary key), goes when
+    its photo is forgotten (the cascade), and ``tag IMG_0001.CR2`` finds its photo by index."""
+    for statement in (
+        """CREATE TABLE companions (
+            path_key BLOB PRIMARY KEY,
+            photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+            path TEXT NOT NULL
+        )""",
+        "CREATE INDEX companions_photo ON companions (photo_id)",
+    ):
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence,
                                                       _v3_counting_index, _v4_learned,
-                                                      _v5_tag_undo)
+                                                      _v5_tag_undo, _v6_companions)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -95,7 +95,8 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
     """One photo for ``--json``: ``landmark``/``score`` are what counts (a person's answer
     over the model's), ``recognised_*`` what the model said after GPS evidence;
     ``best_candidate``/``candidates`` the model's top scores whatever the threshold
-    (``threshold``: the bundle's, when known)."""
+    (``threshold``: the bundle's, when known); ``companions`` the camera RAW files of the same
+    shot beside it."""
     top = p.topk
     return {
         "path": display(p.path), "landmark": p.effective_landmark_name,
@@ -108,7 +109,7 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "review": p.review, "reviewed_at": p.reviewed_at,
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
-        "tagged_at": p.tagged_at,
+        "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
         "best_candidate": top[0] if top else None, "candidates": top[:3],
         "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }

@@ -201,9 +201,11 @@ def _print_summary(summary: ScanSummary) -> None:
     optional = [("known unreadable (unchanged)", summary.known_failures, ""),
                 ("replaced (--verify)", summary.replaced, ""),
                 ("excluded (--exclude)", summary.excluded, ""),
-                ("hidden files skipped", summary.hidden, "")]
+                ("hidden files skipped", summary.hidden, ""),
+                ("RAW + JPEG pairs joined", summary.pairs, ""),
+                ("RAWs newly joined to a JPEG", summary.merged, "")]
     rows += [row for row in optional if row[1]]
-    if summary.skipped:  # videos, Live Photo videos, RAWs beside their JPEG
+    if summary.skipped:  # videos, Live Photo videos
         rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))
     for label, now, catalogued in rows:
         table.add_row(label, str(now), str(catalogued))

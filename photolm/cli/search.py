@@ -56,7 +56,7 @@ def search(
             {"path": display(p.path), "landmark": p.effective_landmark_name,
              "score": p.effective_score, "landmark_id": p.effective_landmark_id,
              "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason,
-             "missing": p.missing}
+             "missing": p.missing, "companions": [display(c) for c in p.companions]}
             for p in photos
         ]
         if json_out:

@@ -78,8 +78,12 @@ def plan_tags(
     sidecar_style: SidecarStyle = "darktable",
     write_location: bool = False,
     photo_has_gps: bool | None = None,
+    companions: Iterable[Path | str] = (),
 ) -> TagPlan:
     """Plan writing ``landmark`` as tags for one photo; nothing is written.
+
+    ``companions``: camera RAW files of the same shot (``IMG_0001.CR2`` beside
+    ``IMG_0001.JPG``); each gets the same tags in its own sidecar, never in the RAW.
 
     ``photo_has_gps`` (read from the photo's EXIF when ``None``) matters only with
     ``write_location``: only photos without GPS get the landmark's position, marked as
@@ -105,9 +109,28 @@ def plan_tags(
     if target is None:
         target = sidecar_target(photo, sidecar_path(photo, sidecar_style), sidecar_style,
                                  "tag", tagset, write_location, photo_has_gps)
-    return TagPlan(photo=photo, action="tag", mode=mode, targets=(target,), tagset=tagset,
+    targets = [target]
+    for raw in map(Path, companions):
+        sidecar = sidecar_path(raw, sidecar_style)
+        _check_own_sidecar(raw, sidecar, targets)
+        # Lightroom names the RAW's sidecar by the stem (IMG_0001.xmp), which its JPEG could
+        # claim too; the check above makes sure it does not in this plan.
+        targets.append(replace(sidecar_target(raw, sidecar, sidecar_style, "tag", tagset,
+                                              write_location, photo_has_gps, shared_ok=True),
+                               owner=raw))
+    return TagPlan(photo=photo, action="tag", mode=mode, targets=tuple(targets), tagset=tagset,
                    write_location=write_location, photo_has_gps=photo_has_gps,
                    sidecar_style=sidecar_style, fallback_reason=fallback, raw=raw)
+
+
+def _check_own_sidecar(raw: Path, sidecar: Path, targets: Iterable[TargetPlan]) -> None:
+    for target in targets:
+        if target.path == sidecar:
+            owner = target.owner or target.path
+            raise TagError(
+                f"{display_path(sidecar)} would be shared by {display_path(owner.name)} and "
+                f"{display_path(raw.name)} (Lightroom names sidecars by the stem); use the "
+                f"darktable style ({display_path(raw.name)}.xmp) for this folder")
 
 
 def is_raw(photo: Path) -> bool:
@@ -122,9 +145,11 @@ def plan_untag(
     mode: Mode | Literal["any"] = "any",
     sidecar_style: SidecarStyle | Literal["any"] = "any",
     recorded: Iterable[Path | str] = (),
+    companions: Iterable[Path | str] = (),
 ) -> TagPlan:
     """Plan removing exactly what photolm wrote, wherever a photolm marker is found (the
     photo itself and either sidecar style, unless narrowed); nothing is written.
+    ``companions``: camera RAW files of the same shot, whose sidecars are cleaned too.
 
     ``recorded``: files an earlier tag wrote for this photo (the catalogue keeps them). A
     sidecar among them that the photo left behind when it was moved is cleaned too (see
@@ -149,6 +174,15 @@ def plan_untag(
                                    f"{exc}") from None
         else:
             targets.append(sidecar_target(photo, where, style, "untag", None, False, True))
+    if mode in ("any", "sidecar"):
+        for raw in map(Path, companions):
+            for where, style, marker_or_note in _markers(raw, "sidecar", sidecar_style):
+                if isinstance(marker_or_note, str):
+                    notes.append(marker_or_note)
+                elif isinstance(where, Path) and all(t.path != where for t in targets):
+                    targets.append(replace(sidecar_target(raw, where, style, "untag", None,
+                                                          False, True, shared_ok=True),
+                                           owner=raw))
     style_used: SidecarStyle = "darktable" if sidecar_style == "any" else sidecar_style
     return TagPlan(photo=photo, action="untag", mode=mode, targets=tuple(targets),
                    sidecar_style=style_used, notes=tuple(notes))

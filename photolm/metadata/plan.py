@@ -36,7 +36,9 @@ class TargetPlan:
     notes: tuple[str, ...] = ()
     exists: bool = True  # False: a sidecar that will be created
     delete: bool = False  # untag: a sidecar photolm created, now empty, will be removed
-    owner: Path | None = None  # a sidecar left behind: the photo's old path (see plan_untag)
+    # Whose sidecar this is when not the plan's photo's: the photo's old path (a sidecar
+    # left behind, see plan_untag) or a camera RAW of the same shot (plan_tags' companions).
+    owner: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class TagPlan:
             if target.method == "sidecar":
                 state = ("remove sidecar" if target.delete
                          else "sidecar" if target.exists else "new sidecar")
-                lines.append(f"{photo} -> {display_path(target.path)} ({state})")
+                owner = display_path(target.owner) if target.owner else photo
+                lines.append(f"{owner} -> {display_path(target.path)} ({state})")
             else:
                 lines.append(f"{photo} (embedded, {target.method})")
             lines += [f"  {change}" for change in target.changes]

@@ -59,6 +59,16 @@ def test_photo_page_explains_the_verdict(client, library) -> None:
     assert "from where the photo was taken: rejected" in vegas
 
 
+def test_photo_page_names_the_raw_of_the_same_shot(client, library) -> None:
+    photo_id = _photo_id(library, "eiffel-0.jpg")
+    with Catalog.open(library.catalog, write=True) as cat:
+        path = cat.photo_by_id(photo_id).path
+        cat.sync_companions({path: [path[: -len(".jpg")] + ".CR2"]})
+    html = client.get(f"/photo/{photo_id}").text
+    assert "eiffel-0.CR2</span>" in html and "the same shot: recognised from the JPEG" in html
+    assert "the same shot" not in client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
+
+
 def test_correct_through_the_page_changes_the_catalogue(client, library) -> None:
     photo = _photo_id(library, "grey.jpg")
     csrf = _csrf(client.get(f"/photo/{photo}").text)

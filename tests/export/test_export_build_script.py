@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def test_build_script_reproduces_a_bundle_and_records_timings(
         "FIT_EXTRA": "--no-pretrained --max-steps-per-epoch 2 --workers 0 --embedding-dim 32",
         "EXPORT_EXTRA": "--parity-images 6 --threads 1",
         "DESCRIPTOR": "0",  # the graft is tested in test_export_descriptor.py
+        "LEAVE_OUT": "1",  # of the 3 made-up landmarks: the unseen floor's own model
     }
     done = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True,
                           timeout=240, check=False)
@@ -44,7 +46,15 @@ def test_build_script_reproduces_a_bundle_and_records_timings(
     assert bundle.calibration is not None and bundle.calibration.target_fpr == 0.02
     timings = (tmp_path / "run" / "TIMINGS.txt").read_text(encoding="utf-8")
     stages = [line.split()[0] for line in timings.splitlines() if not line.startswith("#")]
-    assert stages == ["fit", "export", "total"]
+    assert stages == ["leaveout", "fit-lco", "exp-lco", "floor", "fit", "export", "total"]
+    floor = json.loads((tmp_path / "run" / "unseen" / "floor.json").read_text(encoding="utf-8"))
+    (left_out,) = floor["held_out"]
+    lco = read_bundle(tmp_path / "run" / "unseen" / "bundle")
+    assert left_out not in {lm.id for lm in lco.landmarks}
+    assert left_out in {lm.id for lm in bundle.landmarks}
+    assert bundle.metrics["unseen_floor"]["floor"] == floor["floor"]
+    assert bundle.threshold >= floor["floor"]
+    assert bundle.metrics["calibration"]["threshold_floor"] == floor["floor"]
     results = (tmp_path / "run" / "RESULTS.md").read_text(encoding="utf-8")
     assert "| top-1 accuracy |" in results and "| GAP |" in results
     assert "false-positive rate on non-landmark photos" in results

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A threshold floor for landmarks the model never saw, set by leaving landmarks out.
+
+Most landmark photos in a real library show places the shipped model was never trained on,
+and they must stay "no landmark" rather than get a wrong famous name. Non-landmark photos
+(distractors, people) are the wrong negatives for that: an unseen church *is* a building, and
+a threshold calibrated on cats and portraits names it. Nor can the trained landmarks stand in
+for unseen ones: ArcFace pushed exactly those classes apart, so leaving one out of the
+prototype table after training makes it look far easier to reject than a new place is.
+
+So a second model is trained with the same recipe on all but ``count`` landmarks (chosen by a
+seeded draw, written as a ``trainer fit --exclude-list``), and every photo of the landmarks it
+never saw is scored against its prototypes. The floor is the smallest threshold at which at
+most ``target_rate`` of those photos are named as one of its landmarks, with the same
+Clopper-Pearson confidence the distractor threshold uses (:mod:`export.calibrate`). The
+shipped model, trained with the same recipe on every landmark, then uses
+``max(distractor threshold, floor)`` (``photolm-export --threshold-floor FILE``).
+
+    python -m export.unseen exclude DATA... --out DIR        # DIR/exclude.txt, held_out.json
+    python -m export.unseen floor LCO_BUNDLE DATA... --held-out DIR/held_out.json --out FLOOR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_COUNT = 10
+DEFAULT_SEED = 2026
+DEFAULT_TARGET_RATE = 0.02
+DEFAULT_CONFIDENCE = 0.95
+
+
+def held_out_classes(class_ids: Sequence[str], count: int = DEFAULT_COUNT,
+                     seed: int = DEFAULT_SEED) -> list[str]:
+    """``count`` landmark ids drawn with ``seed``: the same draw on every machine."""
+    ids = sorted(class_ids)
+    if not 0 < count < len(ids):
+        from export.errors import ExportError
+
+        raise ExportError(f"Cannot leave {count} of {len(ids)} landmarks out; choose 1 to "
+                          f"{len(ids) - 1}.")
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(ids, count, replace=False).tolist())
+
+
+def write_exclusion(data: Sequence[Path], out: Path, count: int = DEFAULT_COUNT,
+                    seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Write ``out/exclude.txt`` (every photo of the held-out landmarks, for ``trainer fit
+    --exclude-list``) and ``out/held_out.json`` (which landmarks, how many photos)."""
+    from trainer.data import discover
+
+    index = discover(list(data))
+    ids = [c.id for c in index.classes]
+    held = held_out_classes(ids, count, seed)
+    chosen = set(held)
+    paths = [os.path.normpath(s.path) for s in index.samples if ids[s.label] in chosen]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "exclude.txt").write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+    record = {"held_out": held, "photos": len(paths), "count": count, "seed": seed,
+              "data": [str(Path(d).resolve()) for d in data]}
+    (out / "held_out.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def floor_from_scores(scores: np.ndarray, target_rate: float = DEFAULT_TARGET_RATE,
+                      confidence: float | None = DEFAULT_CONFIDENCE) -> float:
+    """Smallest threshold naming at most the allowed share of unseen-landmark photos, whose
+    best scores against the known prototypes are ``scores``."""
+    from export.calibrate import allowed_false_positives
+
+    ranked = np.sort(np.asarray(scores, dtype=np.float32).reshape(-1))[::-1]
+    allowed = allowed_false_positives(len(ranked), target_rate, confidence)
+    if allowed >= len(ranked):
+        return -1.0
+    return float(np.nextafter(ranked[allowed], np.float32(np.inf), dtype=np.float32))
+
+
+def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str], *,
+                  target_rate: float = DEFAULT_TARGET_RATE,
+                  confidence: float | None = DEFAULT_CONFIDENCE) -> dict[str, Any]:
+    """The floor from a bundle trained without the ``held_out`` landmarks."""
+    from export.embedding import decoded_batches
+    from export.errors import ExportError
+    from photolm.bundle import read_bundle
+    from photolm.matching import Matcher
+    from photolm.runtime import OnnxEmbedder
+    from trainer.data import discover
+
+    bundle = read_bundle(bundle_dir)
+    known = {lm.id for lm in bundle.landmarks}
+    leaked = sorted(known & set(held_out))
+    if leaked:
+        raise ExportError(f"{bundle_dir} was trained on {', '.join(leaked)}, which the floor "
+                          "treats as unseen; train it with the exclusion list.")
+    index = discover(list(data))
+    ids = [c.id for c in index.classes]
+    chosen = set(held_out)
+    paths = [s.path for s in index.samples if ids[s.label] in chosen]
+    if not paths:
+        raise ExportError("No photos of the held-out landmarks were found under the data "
+                          "folders.")
+    embedder = OnnxEmbedder.for_bundle(bundle, device="cpu")
+    rows = []
+    for _, items in decoded_batches(paths, bundle.preprocess, batch_size=32):
+        arrays = [a for a, _ in items if a is not None]  # trainer fit skipped these too
+        if arrays:
+            rows.append(embedder.embed(np.stack(arrays)))
+    if not rows:
+        raise ExportError("None of the held-out landmarks' photos could be decoded.")
+    scores = Matcher.from_bundle(bundle).landmark_scores(np.concatenate(rows)).max(axis=1)
+    floor = floor_from_scores(scores, target_rate, confidence)
+    return {
+        "floor": floor,
+        "rule": (f"smallest threshold naming at most {target_rate:.0%} of the photos of "
+                 f"{len(chosen)} landmarks left out of training (confidence "
+                 f"{confidence or 0:.0%}) as a known landmark"),
+        "target_rate": target_rate, "confidence": confidence,
+        "held_out": sorted(chosen), "photos": len(scores),
+        "named_at_floor": float((scores >= floor).mean()),
+        "named_at_its_threshold": float((scores >= bundle.threshold).mean()),
+        "bundle_threshold": bundle.threshold, "bundle_model_id": bundle.model_id,
+    }
+
+
+def read_floor(path: Path) -> dict[str, Any]:
+    """The record ``floor`` wrote, checked enough that a wrong file fails with one line."""
+    from export.errors import ExportError
+
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        float(record["floor"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ExportError(f"{path} is not a threshold-floor file from `python -m "
+                          f"export.unseen floor` ({exc}).") from None
+    return record
+
+
+def main() -> None:
+    """``python -m export.unseen exclude|floor ...``."""
+    import typer
+
+    from photolm.cli.output import print_json, reporting
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                      no_args_is_help=True, help=__doc__.splitlines()[0])
+
+    @app.command()
+    def exclude(
+        data: list[Path] = typer.Argument(..., help="The training data folders."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for exclude.txt and "
+                                 "held_out.json."),
+        count: int = typer.Option(DEFAULT_COUNT, "--count", help="Landmarks to leave out."),
+        seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed of the draw."),
+    ) -> None:
+        """Choose the landmarks to leave out and list their photos for trainer fit."""
+        with reporting():
+            print_json(write_exclusion(data, out, count, seed))
+
+    @app.command()
+    def floor(
+        bundle: Path = typer.Argument(..., help="Bundle of the model trained without them."),
+        data: list[Path] = typer.Argument(..., help="The training data folders."),
+        held_out: Path = typer.Option(..., "--held-out", help="held_out.json from exclude."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Write the record here."),
+        target_rate: float = typer.Option(DEFAULT_TARGET_RATE, "--target-rate",
+                                          help="Share of unseen-landmark photos allowed a "
+                                          "known name."),
+        confidence: float = typer.Option(DEFAULT_CONFIDENCE, "--confidence",
+                                         help="Clopper-Pearson confidence (0: off)."),
+    ) -> None:
+        """Measure the threshold floor on the landmarks the bundle never saw."""
+        with reporting():
+            record = json.loads(held_out.read_text(encoding="utf-8"))
+            result = measure_floor(bundle, data, record["held_out"], target_rate=target_rate,
+                                   confidence=confidence or None)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print_json(result)
+
+    app()
+
+
+if __name__ == "__main__":
+    main()

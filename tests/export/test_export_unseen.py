@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""export/unseen.py: which landmarks are left out, the floor's rule, and how the exporter
+raises its threshold to it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from export.calibrate import calibrate_threshold
+from export.errors import ExportError
+from export.unseen import floor_from_scores, held_out_classes, read_floor
+
+IDS = [f"landmark-{i:02d}" for i in range(46)]
+
+
+def test_the_draw_is_fixed_and_ignores_the_order_of_the_ids() -> None:
+    first = held_out_classes(IDS, 10, seed=2026)
+    assert first == held_out_classes(list(reversed(IDS)), 10, seed=2026)
+    assert len(set(first)) == 10 and set(first) <= set(IDS)
+    assert first != held_out_classes(IDS, 10, seed=1)
+
+
+@pytest.mark.parametrize("count", [0, 46])
+def test_cannot_leave_out_none_or_all(count: int) -> None:
+    with pytest.raises(ExportError, match="Cannot leave"):
+        held_out_classes(IDS, count)
+
+
+def test_floor_names_at_most_the_allowed_share() -> None:
+    scores = np.linspace(0.0, 0.99, 100, dtype=np.float32)
+    floor = floor_from_scores(scores, target_rate=0.05, confidence=None)
+    assert (scores >= floor).sum() == 5  # 5 % of 100, the best-scoring five
+    strict = floor_from_scores(scores, target_rate=0.05, confidence=0.95)
+    assert strict > floor  # the confidence bound allows fewer
+
+
+def test_floor_raises_a_lower_distractor_threshold_and_remeasures() -> None:
+    landmark = np.array([0.9, 0.8, 0.7, 0.6, 0.5], dtype=np.float32)
+    correct = np.ones(5, bool)
+    distractors = np.array([0.1, 0.2, 0.3], dtype=np.float32)
+    cal = calibrate_threshold(landmark, correct, distractors, 0.0)
+    assert cal.threshold < 0.5 and cal.rates.recall == 1.0
+    raised = cal.with_floor(0.75, landmark, correct, distractors)
+    assert raised.threshold == pytest.approx(0.75) and raised.rates.recall == pytest.approx(0.4)
+    assert raised.to_json()["distractor_threshold"] == cal.threshold
+    lower = cal.with_floor(0.05, landmark, correct, distractors)
+    assert lower.threshold == cal.threshold and lower.to_json()["threshold_floor"] == 0.05
+
+
+def test_a_wrong_floor_file_is_one_line(tmp_path) -> None:
+    bad = tmp_path / "floor.json"
+    bad.write_text('{"held_out": []}', encoding="utf-8")
+    with pytest.raises(ExportError, match="not a threshold-floor file"):
+        read_floor(bad)

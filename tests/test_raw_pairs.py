@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A camera RAW beside a JPEG of the same stem is one photo (issue 15): recognised once from
+the JPEG, listed and searched once with the RAW as its companion, tagged in the JPEG (as any
+photo) and in the RAW's own sidecar, never in the RAW; untag removes both."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from photolm import scan as scan_module
+from tests.clirun import cli as run
+from tests.tags.photos import as_list, exiftool_json
+from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
+from tests.tinybundle import COLOURS, write_photo
+
+pytestmark = [needs_exiftool, needs_samples]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def subjects(path: Path) -> list[object]:
+    return as_list(exiftool_json(path).get("XMP-dc:Subject"))
+
+
+@pytest.fixture(scope="module")
+def dngs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real DNGs (ExifTool's sample given back JPEG previews), made once per module: the
+    Colosseum's and the Taj Mahal's."""
+    folder = tmp_path_factory.mktemp("dngs")
+    return {name: dng_with_preview(folder / f"{name}.dng",
+                                   write_photo(folder / f"{name}.jpg", COLOURS[name],
+                                               size=(120, 80)))
+            for name in ("colosseum", "taj-mahal")}
+
+
+@pytest.fixture
+def shots(tmp_path: Path, dngs: dict[str, Path]) -> Path:
+    """IMG_0001.JPG (the Eiffel Tower) + IMG_0001.dng, a real DNG whose preview shows the
+    Colosseum (so a decode of the RAW would show), and IMG_0002.dng alone (the Taj Mahal)."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    write_photo(folder / "IMG_0001.JPG", COLOURS["eiffel-tower"])
+    shutil.copyfile(dngs["colosseum"], folder / "IMG_0001.dng")
+    shutil.copyfile(dngs["taj-mahal"], folder / "IMG_0002.dng")
+    return folder
+
+
+def scan_json(*args: object) -> dict[str, object]:
+    code, out, err = run("scan", *args, "--json")
+    assert code == 0 and "Traceback" not in err, err
+    return json.loads(out)
+
+
+def search(name: str, *extra: str) -> list[dict[str, object]]:
+    code, out, err = run("search", name, "--json", *extra)
+    assert code in (0, 1), err
+    return json.loads(out)
+
+
+def names(paths: object) -> list[str]:
+    return [Path(str(p)).name for p in as_list(paths)]
+
+
+def test_a_pair_is_one_photo_recognised_once_from_its_jpeg(
+        shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[str] = []
+    real = scan_module.read_photo
+
+    def counting(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        decoded.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "read_photo", counting)
+    summary = scan_json(shots)
+    assert sorted(decoded) == ["IMG_0001.JPG", "IMG_0002.dng"]  # the pair's RAW: never
+    assert (summary["found"], summary["processed"], summary["raw_pairs"]) == (2, 2, 1)
+    assert summary["skipped"] == {} and summary["catalog"]["photos"] == 2
+    hits = search("Eiffel Tower")
+    assert [(Path(h["path"]).name, names(h["companions"])) for h in hits] == [
+        ("IMG_0001.JPG", ["IMG_0001.dng"])]
+    assert search("Colosseum") == []  # the RAW's preview was not recognised as a photo
+    code, out, _ = run("list", "--json")
+    rows = {Path(r["path"]).name: names(r["companions"]) for r in json.loads(out)}
+    assert rows == {"IMG_0001.JPG": ["IMG_0001.dng"], "IMG_0002.dng": []}
+    code, out, _ = run("info", "--json")
+    assert json.loads(out)["catalog"]["photos"] == 2
+    code, _, err = run("scan", shots, "--force")
+    assert code == 0
+    assert "RAW + JPEG pairs joined 1 " in " ".join(err.split())
+    assert "skipped (not scanned)" not in err
+
+
+@pytest.mark.parametrize(("options", "jpeg_file", "raw_sidecar"), [
+    ((), "IMG_0001.JPG.xmp", "IMG_0001.dng.xmp"),
+    (("--embed",), "IMG_0001.JPG", "IMG_0001.dng.xmp"),
+    (("--embed", "--sidecar-style", "lightroom"), "IMG_0001.JPG", "IMG_0001.xmp"),
+])
+def test_tag_writes_the_jpeg_and_the_raws_sidecar_and_untag_removes_both(
+        shots: Path, env: Path, options: tuple[str, ...], jpeg_file: str,
+        raw_sidecar: str) -> None:
+    scan_json(shots)
+    raw, jpeg = shots / "IMG_0001.dng", shots / "IMG_0001.JPG"
+    before = {raw: sha(raw), jpeg: sha(jpeg)}
+    code, out, err = run("tag", *options, "--json")
+    assert code == 0, err
+    tagged = {Path(p["path"]).name: p for p in json.loads(out)["photos"]}
+    assert names(tagged["IMG_0001.JPG"]["companions"]) == ["IMG_0001.dng"]
+    assert sorted(names(tagged["IMG_0001.JPG"]["files"])) == sorted([jpeg_file, raw_sidecar])
+    assert subjects(shots / jpeg_file) == ["Eiffel Tower"]
+    assert subjects(shots / raw_sidecar) == ["Eiffel Tower"]
+    marker = exiftool_json(shots / raw_sidecar)
+    assert any(str(v) == "IMG_0001.dng" for v in marker.values()), marker  # names its RAW
+    assert sha(raw) == before[raw]  # never written into
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert not (shots / raw_sidecar).exists() and not (shots / "IMG_0001.JPG.xmp").exists()
+    assert {p: sha(p) for p in before} == before  # the JPEG's own bytes back, byte for byte
+
+
+def test_embed_notes_the_raws_tagged_in_sidecars_once(shots: Path, env: Path) -> None:
+    scan_json(shots)
+    code, out, err = run("tag", "--embed", "--dry-run")
+    assert code == 0, err
+    assert f"{shots / 'IMG_0001.JPG'} (embedded, exiv2)" in out
+    assert f"{shots / 'IMG_0001.dng'} -> {shots / 'IMG_0001.dng.xmp'} (new sidecar)" in out
+    assert not list(shots.glob("*.xmp"))
+    code, _, err = run("tag", "--embed")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "camera RAW" in line]
+    assert notes == ["note: 2 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
+                     "into RAW files"]  # IMG_0002.dng, and IMG_0001.JPG's RAW
+
+
+def test_lightroom_sidecars_cannot_tell_a_pair_apart_one_line(shots: Path, env: Path) -> None:
+    scan_json(shots)
+    code, _, err = run("tag", "--sidecar-style", "lightroom", shots / "IMG_0001.JPG")
+    lines = [line for line in err.splitlines() if "IMG_0001" in line]
+    assert code == 1 and len(lines) == 1 and "would be shared" in lines[0], err
+    assert not list(shots.glob("*.xmp"))
+
+
+def test_the_raw_names_its_pair_for_confirm_tag_and_untag(shots: Path, env: Path) -> None:
+    scan_json(shots)
+    code, _, err = run("confirm", shots / "IMG_0001.dng", "--landmark", "colosseum")
+    assert code == 0, err
+    assert [Path(h["path"]).name for h in search("Colosseum")] == ["IMG_0001.JPG"]
+    code, _, err = run("tag", shots / "IMG_0001.dng")
+    assert code == 0, err
+    assert subjects(shots / "IMG_0001.dng.xmp") == ["Colosseum"]
+    assert subjects(shots / "IMG_0001.JPG.xmp") == ["Colosseum"]
+    assert not (shots / "IMG_0002.dng.xmp").exists()  # only the pair named
+    code, _, err = run("untag", shots / "IMG_0001.dng")
+    assert code == 0, err
+    assert not list(shots.glob("*.xmp"))
+
+
+def test_a_raw_deleted_later_leaves_the_jpeg_and_its_sidecar_is_cleaned(
+        shots: Path, env: Path) -> None:
+    scan_json(shots)
+    assert run("tag")[0] == 0
+    (shots / "IMG_0001.dng").unlink()  # the photographer keeps only the JPEG
+    summary = scan_json(shots)
+    assert (summary["found"], summary["raw_pairs"], summary["missing"]) == (2, 0, 0)
+    assert [names(h["companions"]) for h in search("Eiffel Tower")] == [[]]
+    code, _, err = run("untag")
+    assert code == 0, err
+    # photolm's sidecar for the deleted RAW held only photolm's tags: removed with them
+    assert sorted(p.name for p in shots.glob("*.xmp")) == []
+
+
+def test_a_jpeg_deleted_later_makes_the_raw_the_photo(shots: Path, env: Path) -> None:
+    scan_json(shots)
+    (shots / "IMG_0001.JPG").unlink()
+    summary = scan_json(shots)
+    assert (summary["found"], summary["processed"], summary["missing"]) == (2, 1, 1)
+    # recognised from its own preview now: the Colosseum
+    assert [Path(h["path"]).name for h in search("Colosseum")] == ["IMG_0001.dng"]
+    missing = search("Eiffel Tower", "--include-missing")
+    assert [(Path(h["path"]).name, h["missing"], h["companions"]) for h in missing] == [
+        ("IMG_0001.JPG", True, [])]
+    code, out, _ = run("prune", "--json")
+    assert names([p["path"] for p in json.loads(out)["photos"]]) == ["IMG_0001.JPG"]
+    code, out, _ = run("list", "--json")
+    assert code == 0
+    assert sorted(Path(r["path"]).name for r in json.loads(out)) == ["IMG_0001.dng",
+                                                                     "IMG_0002.dng"]
+
+
+def test_a_jpeg_beside_a_catalogued_raw_joins_it_with_the_persons_answer(
+        shots: Path, env: Path) -> None:
+    jpeg = shots / "IMG_0001.JPG"
+    jpeg.rename(shots.parent / "later.jpg")
+    scan_json(shots)  # the RAW alone: a photo of its own
+    assert run("confirm", shots / "IMG_0001.dng", "--landmark", "taj mahal")[0] == 0
+    (shots.parent / "later.jpg").rename(jpeg)  # the JPEG comes back beside it
+    summary = scan_json(shots)
+    assert (summary["found"], summary["raw_pairs"], summary["raw_pairs_merged"]) == (2, 1, 1)
+    assert summary["missing"] == 0  # the RAW is not missing: it is the JPEG's companion
+    code, out, _ = run("list", "--json")
+    assert code == 0
+    rows = {Path(r["path"]).name: r for r in json.loads(out)}
+    assert sorted(rows) == ["IMG_0001.JPG", "IMG_0002.dng"]
+    pair = rows["IMG_0001.JPG"]
+    assert (pair["landmark"], pair["review"]) == ("Taj Mahal", "corrected")
+    assert names(pair["companions"]) == ["IMG_0001.dng"]
+
+
+def test_excluding_the_jpegs_keeps_the_raws_as_photos(shots: Path, env: Path) -> None:
+    summary = scan_json(shots, "--exclude", "*.JPG")
+    assert (summary["found"], summary["raw_pairs"], summary["excluded"]) == (2, 0, 1)
+    assert [Path(h["path"]).name for h in search("Colosseum")] == ["IMG_0001.dng"]
+
+
+def test_a_raw_named_on_its_own_scans_its_pair(shots: Path, env: Path) -> None:
+    summary = scan_json(shots / "IMG_0001.dng")
+    assert (summary["found"], summary["raw_pairs"]) == (1, 1)
+    assert [Path(h["path"]).name for h in search("Eiffel Tower")] == ["IMG_0001.JPG"]
+    shutil.rmtree(shots)
+
+
+def test_a_pair_moved_together_keeps_its_results_and_its_old_sidecars_are_cleaned(
+        shots: Path, env: Path) -> None:
+    scan_json(shots)
+    assert run("confirm", shots / "IMG_0001.JPG", "--landmark", "colosseum")[0] == 0
+    assert run("tag")[0] == 0
+    moved = shots / "2024"
+    moved.mkdir()
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):  # the photos move, their sidecars do not
+        (shots / name).rename(moved / name)
+    summary = scan_json(shots)
+    assert (summary["moved"], summary["processed"], summary["raw_pairs"]) == (1, 0, 1)
+    hits = search("Colosseum")
+    assert [(Path(h["path"]).parent.name, Path(h["path"]).name, h["review"]) for h in hits] \
+        == [("2024", "IMG_0001.JPG", "corrected")]
+    assert [Path(c).parent.name for c in hits[0]["companions"]] == ["2024"]
+    code, _, err = run("tag")
+    assert code == 0, err
+    assert subjects(moved / "IMG_0001.dng.xmp") == ["Colosseum"]
+    assert subjects(moved / "IMG_0001.JPG.xmp") == ["Colosseum"]
+    # the sidecars left at the old place held only photolm's tags: cleaned away
+    assert sorted(p.name for p in shots.glob("IMG_0001*.xmp")) == []
+
+
+def test_verify_rechecks_the_jpeg_the_verdict_is_about(shots: Path, env: Path,
+                                                       tmp_path: Path) -> None:
+    scan_json(shots)
+    raw, jpeg = shots / "IMG_0001.dng", shots / "IMG_0001.JPG"
+    for photo, colour in ((raw, "taj-mahal"), (jpeg, "colosseum")):
+        st = photo.stat()
+        if photo == raw:  # another RAW of the same size: not what the verdict is about
+            data = bytearray(raw.read_bytes())
+            data[-64:] = bytes(64)
+            raw.write_bytes(bytes(data))
+        else:  # another photo of the same size and date: recognised again
+            replaced = write_photo(tmp_path / "other.jpg", COLOURS[colour])
+            assert replaced.stat().st_size == st.st_size
+            shutil.copyfile(replaced, photo)
+        os.utime(photo, ns=(st.st_atime_ns, st.st_mtime_ns))
+        summary = scan_json(shots, "--verify")
+        assert summary["replaced"] == (photo == jpeg), summary
+    assert [(Path(h["path"]).name, names(h["companions"])) for h in search("Colosseum")] == [
+        ("IMG_0001.JPG", ["IMG_0001.dng"])]
