@@ -338,8 +338,8 @@ def _available_formats() -> tuple[str, ...]:
 
 def _import_photo_plugins() -> None:
     """Import Pillow's plugins for :data:`PHOTO_FORMATS` only. ``Image.init()`` would import
-    all of Pillow's ~45 plugins, ~25 ms on the first photo of every scan (the cores idle
-    meanwhile), for formats photolm refuses anyway."""
+    all of Pillow's plugins on the first photo of every scan, while the other workers wait
+    on the same imports, for formats photolm refuses anyway (docs/performance.md)."""
     global _plugins_imported
     if _plugins_imported:
         return
