@@ -110,7 +110,8 @@ def test_bound_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
         for key in ("decode_ms_one_thread", "inference_ms_one_thread", "bound_photos_per_s",
                     "scan_photos_per_s_own", "ratio_own", "speedup_own",
                     "effective_cores", "bound_effective_photos_per_s", "ratio_own_effective",
-                    "scan_cpu_ms_per_photo", "bound_cpu_ms_per_photo", "work_ratio"):
+                    "scan_cpu_ms_per_photo", "bound_cpu_ms_per_photo", "work_ratio",
+                    "scan_one_photo_s"):
             assert _positive(row[key]), key
         # the bound takes the run size one thread does cheaper per photo: 1 or the batch's
         assert row["inference_ms_one_thread"] == min(
