@@ -656,3 +656,18 @@ def test_scan_results_and_their_descriptors_share_one_transaction(cat: Catalog) 
     with pytest.raises(CatalogError):  # the descriptor's NOT NULL model_id fails ...
         cat.write_results([matched("/p/b.jpg")], [("/p/b.jpg", None, vec)])  # type: ignore[list-item]
     assert cat.get_photo("/p/b.jpg") is None  # ... and takes the photo row with it
+
+
+def test_a_failed_redecode_drops_the_photos_descriptor_with_its_embedding(cat: Catalog) -> None:
+    """Both vectors describe one decode of the file: a re-decode that fails (or gives no
+    descriptor) leaves neither of the older decode's vectors behind."""
+    vec = np.linspace(-1, 1, 4, dtype=np.float32)
+    cat.write_results([matched("/p/a.jpg"), matched("/p/b.jpg")],
+                      [("/p/a.jpg", "model-1", vec), ("/p/b.jpg", "model-1", vec)])
+    cat.write_results([record("/p/a.jpg", size=5, error="truncated JPEG"),
+                       matched("/p/b.jpg", size=6)])  # decoded again, no descriptor this time
+    ids = [cat.get_photo(p).id for p in ("/p/a.jpg", "/p/b.jpg")]  # type: ignore[union-attr]
+    assert stored_vector(cat, "/p/a.jpg") is None
+    assert stored_vector(cat, "/p/b.jpg") is not None
+    _, has = cat.descriptors_of(ids, "model-1")
+    assert has is None or not has.any()

@@ -61,6 +61,9 @@ _UPSERT_EMBEDDING = (
 _DELETE_EMBEDDING = (
     "DELETE FROM embeddings WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
 )
+_DELETE_DESCRIPTOR = (
+    "DELETE FROM descriptors WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
+)
 
 
 class Embedded(NamedTuple):
@@ -115,7 +118,9 @@ class ScanQueries(CatalogStore):
         clears its ``missing`` flag; a record without an embedding drops any stored one
         (it would belong to an older decode). ``descriptors`` (``(path, model_id, vector)``)
         go into the same transaction, so a killed scan never keeps a photo without the
-        descriptor its decode produced.
+        descriptor its decode produced; a photo of the batch given no descriptor (its decode
+        failed, or the model has none) drops any stored one, so the embedding and descriptor
+        of a photo always come from the same decode.
         """
         latest = {path_key(r.path): r for r in records}
         if not latest:
@@ -133,10 +138,13 @@ class ScanQueries(CatalogStore):
             vectors.append((rec.model_id, dim, blob, key))
         rows = [scan_values(key, rec, stamp) for key, rec in latest.items()]
         generic = descriptor_rows(descriptors)
+        described = {row[-1] for row in generic}
+        undescribed = [(key,) for key in latest if key not in described]
         with self._transaction("store scan results") as db:
             db.conn.executemany(_UPSERT_PHOTO, rows)
             db.conn.executemany(_UPSERT_EMBEDDING, vectors)
             db.conn.executemany(_DELETE_EMBEDDING, no_vector)
+            db.conn.executemany(_DELETE_DESCRIPTOR, undescribed)
             db.conn.executemany(UPSERT_DESCRIPTOR, generic)
 
     def update_matches(self, updates: Sequence[MatchUpdate]) -> int:
