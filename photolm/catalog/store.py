@@ -439,6 +439,18 @@ class CatalogStore:
             raise damaged(self.path, exc) from None
 
     @contextmanager
+    def atomic(self, what: str) -> Iterator[None]:
+        """Several changes as ONE transaction: the changes inside nest as savepoints, and
+        any error stores none of them. ``what`` words the error ("store the ...")."""
+        with self._transaction(what):
+            yield
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (in any process) commits to
+        the file: work computed without the write lock checks it before it is stored."""
+        return int(self._fetch("PRAGMA data_version")[0][0])
+
+    @contextmanager
     def _transaction(self, what: str) -> Iterator[Database]:
         """One atomic change: all of it is stored, or (on any error) none of it."""
         if not self.writable:
