@@ -266,6 +266,27 @@ def _prototypes_for(cat: Catalog, bundle: Bundle, learned: Sequence[Learned],
     return protos, remade
 
 
+def unmatchable(cat: Catalog, bundle: Bundle) -> list[Landmark]:
+    """Learned landmarks this bundle's network cannot recognise: no prototypes for its model
+    and none of their example photos left to make them from (no vector of this model in
+    the catalogue, no file). For read commands; a scan knows from its matcher
+    (``CombinedMatcher.unmatched``)."""
+    import os
+
+    learned = [item for item in cat.learned() if not item.shipped]
+    if not learned:
+        return []
+    protos = cat.learned_prototypes(model_key(bundle, space_of(bundle)))
+    lost = []
+    for item in learned:
+        if item.id in protos:
+            continue
+        stored = cat.photo_vectors(item.examples, bundle.model_id)
+        if not any(p in stored or os.path.exists(p) for p in item.examples):
+            lost.append(item.landmark)
+    return lost
+
+
 # --------------------------------------------------------------------------- re-matching
 
 

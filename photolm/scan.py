@@ -117,6 +117,7 @@ class ScanSummary:
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # videos, RAW beside JPEG: by reason
+    unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
@@ -148,6 +149,7 @@ class ScanSummary:
             "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "skipped": dict(sorted(self.skipped.items())),
+            "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -225,7 +227,8 @@ class Scanner:
         # Learned landmarks (photolm learn) are matched beside the bundle's own.
         self.matcher = build_matcher(catalog, bundle, embed=embed_fn(embedder, bundle),
                                      top_k=self.options.top_k)
-        self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+        self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name,
+                                   unmatchable=[lm.name for lm in self.matcher.unmatched])
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
         self._placed = {lm.id: lm for lm in self.matcher.landmarks

@@ -124,6 +124,18 @@ def warn(path: object, message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
+def warn_unmatchable(names: Sequence[str]) -> None:
+    """One line on stderr: learned landmarks the current model cannot recognise because
+    none of their example photos is left to learn them from, and what to do about it."""
+    if not names:
+        return
+    which = ", ".join(names)
+    err.print("[yellow]warning:[/] " + escape(
+        f"learned landmark(s) {which} cannot be recognised with this model: none of their "
+        "example photos is left to learn them from. Teach them again with `photolm learn "
+        "NAME PHOTOS`, or forget them with `photolm unlearn NAME`."))
+
+
 def note(path: object, message: str) -> None:
     """One line about a photo that is not a problem but worth knowing (e.g. a sidecar was
     written because the format cannot hold embedded tags), on stderr."""
