@@ -100,6 +100,27 @@ def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / norms).astype(np.float32)
 
 
+def _holds(path: Path, given: Mapping[str, np.ndarray],
+           tables: Mapping[str, np.ndarray]) -> bool:
+    """Does the prototypes file ``path`` hold exactly the ``given`` tables (same names,
+    dtypes, bits), each within rounding of what :func:`write_bundle` would store?"""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if set(stored.files) != set(given):
+                return False
+            for key, value in given.items():
+                kept = stored[key]
+                if kept.dtype != value.dtype or not np.array_equal(kept, value):
+                    return False
+                if not np.allclose(kept, tables[key], rtol=0, atol=_UNIT_TOLERANCE):
+                    return False
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def write_bundle(
     out_dir: Path,
     *,
@@ -120,11 +141,15 @@ def write_bundle(
     descriptor: Descriptor | None = None,
     descriptor_prototypes: np.ndarray | None = None,
     descriptor_prototype_landmark: Sequence[int] | np.ndarray | None = None,
+    tables_file: Path | None = None,
 ) -> Bundle:
     """Write a bundle folder atomically (staged beside ``out_dir``, then renamed into place).
 
     Prototype rows are re-normalised here so a producer cannot ship vectors the runtime
-    would score wrongly. Returns the bundle as :func:`read_bundle` sees it, which doubles as
+    would score wrongly. ``tables_file``: a bundle's prototypes file that may hold exactly
+    the tables given (:func:`rewrite_bundle`); when it does, it is copied byte for byte, so
+    an unchanged table keeps its bytes and checksum (normalising unit rows again would move
+    their last bits). Returns the bundle as :func:`read_bundle` sees it, which doubles as
     a round-trip check of what was just written.
     """
     import numpy as np
@@ -147,9 +172,13 @@ def write_bundle(
     if not (-1.0 <= float(threshold) <= 1.0) or math.isnan(float(threshold)):
         raise BundleError(f"Threshold {threshold} is not a cosine similarity in [-1, 1].")
     tables: dict[str, np.ndarray] = {"vectors": vectors, "landmark_index": owners}
+    given: dict[str, np.ndarray] = {"vectors": np.asarray(prototypes, dtype=np.float32),
+                                    "landmark_index": owners}
     if descriptor is not None and descriptor_prototypes is not None:
-        dvec = _normalise_rows(np.asarray(descriptor_prototypes, dtype=np.float32))
+        given["descriptor_vectors"] = np.asarray(descriptor_prototypes, dtype=np.float32)
+        dvec = _normalise_rows(given["descriptor_vectors"])
         downers = np.asarray(descriptor_prototype_landmark, dtype=np.int32)
+        given["descriptor_landmark_index"] = downers
         if dvec.ndim != 2 or dvec.shape[1] != descriptor.dim or downers.shape != (len(dvec),):
             raise BundleError("descriptor prototypes must be (Q, descriptor dim) with one "
                               "landmark index per row.")
@@ -165,8 +194,11 @@ def write_bundle(
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         shutil.copyfile(model_file, stage / MODEL_FILE)
-        with open(stage / PROTOTYPES_FILE, "wb") as handle:
-            np.savez(handle, **tables)  # type: ignore[arg-type]
+        if tables_file is not None and _holds(tables_file, given, tables):
+            shutil.copyfile(tables_file, stage / PROTOTYPES_FILE)
+        else:
+            with open(stage / PROTOTYPES_FILE, "wb") as handle:
+                np.savez(handle, **tables)  # type: ignore[arg-type]
         (stage / LANDMARKS_FILE).write_text(
             json.dumps([lm.to_json() for lm in landmarks], ensure_ascii=False, indent=1),
             encoding="utf-8",
@@ -360,7 +392,8 @@ def read_bundle(path: Path | str) -> Bundle:
 def rewrite_bundle(bundle: Bundle, out_dir: Path, **changes: Any) -> Bundle:
     """Write ``bundle`` to ``out_dir`` (may be its own folder) with some ``write_bundle``
     arguments changed, e.g. ``landmarks=`` or ``metrics=``; everything else, the descriptor
-    included, is carried over, so a tool that edits one table cannot drop another."""
+    included, is carried over, so a tool that edits one table cannot drop another. Prototype
+    tables left as they were keep their file byte for byte (and so its checksum)."""
     import numpy as np
 
     with tempfile.TemporaryDirectory(prefix=".rewrite-", dir=Path(out_dir).parent) as work:
@@ -379,7 +412,9 @@ def rewrite_bundle(bundle: Bundle, out_dir: Path, **changes: Any) -> Bundle:
                 else np.asarray(bundle.descriptor_prototype_landmark)),
         }
         arguments.update(changes)
-        return write_bundle(Path(out_dir), overwrite=True, **arguments)
+        # the tables are copied byte for byte when they are still what the file holds
+        return write_bundle(Path(out_dir), overwrite=True,
+                            tables_file=bundle.path / PROTOTYPES_FILE, **arguments)
 
 
 def _descriptor(data: object) -> Descriptor | None:

@@ -199,6 +199,11 @@ class CombinedMatcher:
             rows.append(np.asarray(protos, dtype=np.float32))
             owners.extend([col] * len(protos))
             shifts.append(self.threshold - threshold_for(table, len(item.examples)))
+        # learned landmarks left without prototypes for this network (none of their
+        # example photos could be read to make them): they cannot match, say so
+        self.unmatched: tuple[Landmark, ...] = tuple(
+            item.landmark for item in learned
+            if not item.shipped and item.id in position and prototypes.get(item.id) is None)
         self.prototypes = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
         self.owner = np.asarray(owners, dtype=np.int64)
         self.shift = np.asarray(shifts, dtype=np.float32)

@@ -35,7 +35,7 @@ from photolm.learned import (
 from photolm.names import normalise
 
 if TYPE_CHECKING:
-    from photolm.catalog import Catalog
+    from photolm.catalog import Catalog, MatchUpdate
     from photolm.runtime import Device
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -246,14 +246,45 @@ def build_matcher(cat: Catalog, bundle: Bundle, *, embed: EmbedFn | None = None,
     space = space_of(bundle)
     key = model_key(bundle, space)
     learned = cat.learned()
-    protos = cat.learned_prototypes(key) if learned else {}
+    protos, remade = _prototypes_for(cat, bundle, learned, embed, space,
+                                     remake=cat.writable)
+    if remade:
+        cat.store_prototypes(remade, key)
+    return CombinedMatcher(bundle, learned, {**protos, **remade}, space=space, top_k=top_k)
+
+
+def _prototypes_for(cat: Catalog, bundle: Bundle, learned: Sequence[Learned],
+                    embed: EmbedFn | None, space: str, *, remake: bool
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Stored prototypes of ``learned`` for this model, and (``remake``) those re-made from
+    the examples of landmarks that have none for it yet (not stored here)."""
+    protos = cat.learned_prototypes(model_key(bundle, space)) if learned else {}
     missing = [item for item in learned if item.id not in protos and item.examples]
-    if missing and cat.writable:
+    remade: dict[str, np.ndarray] = {}
+    if missing and remake:
         remade, _ = make_prototypes(cat, bundle, missing, embed, space)
-        if remade:
-            cat.store_prototypes(remade, key)
-            protos.update(remade)
-    return CombinedMatcher(bundle, learned, protos, space=space, top_k=top_k)
+    return protos, remade
+
+
+def unmatchable(cat: Catalog, bundle: Bundle) -> list[Landmark]:
+    """Learned landmarks this bundle's network cannot recognise: no prototypes for its model
+    and none of their example photos left to make them from (no vector of this model in
+    the catalogue, no file). For read commands; a scan knows from its matcher
+    (``CombinedMatcher.unmatched``)."""
+    import os
+
+    learned = [item for item in cat.learned() if not item.shipped]
+    if not learned:
+        return []
+    protos = cat.learned_prototypes(model_key(bundle, space_of(bundle)))
+    lost = []
+    for item in learned:
+        if item.id in protos:
+            continue
+        stored = cat.photo_vectors(item.examples, bundle.model_id)
+        if not any(p in stored or os.path.exists(p) for p in item.examples):
+            lost.append(item.landmark)
+    return lost
 
 
 # --------------------------------------------------------------------------- re-matching
@@ -272,6 +303,13 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
     below the threshold keeps its list. ``None``: every photo is re-decided, and written
     when its verdict or list changed.
     """
+    return _rematch(cat, bundle, matcher, progress, affected, cat.update_matches)
+
+
+def _rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, progress: Progress,
+             affected: set[str] | None, store: Callable[[list[MatchUpdate]], int]
+             ) -> RematchResult:
+    """:func:`rematch`, handing each page's new verdicts to ``store`` (returns how many)."""
     from photolm.geo import NEAR_SCORE_MARGIN
 
     start = time.perf_counter()
@@ -290,9 +328,9 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
             showing = np.fromiter((lid in affected for lid in page.landmark_ids), dtype=bool,
                                   count=page.ids.size)
             rows = np.flatnonzero(reach | showing)
-        if rows.size:
-            result.changed += _redecide(cat, bundle, matcher, page, rows, placed,
-                                        only_changed=affected is None)
+        if rows.size and (updates := _redecide(cat, bundle, matcher, page, rows, placed,
+                                               only_changed=affected is None)):
+            result.changed += store(updates)
         result.photos += page.ids.size
         progress("re-matching", result.photos, total)
     result.seconds = time.perf_counter() - start
@@ -300,8 +338,9 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
 
 
 def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
-              rows: np.ndarray, placed: dict[str, Landmark], *, only_changed: bool) -> int:
-    """Match ``rows`` of a page, weigh GPS, write the verdicts (those that changed)."""
+              rows: np.ndarray, placed: dict[str, Landmark], *, only_changed: bool
+              ) -> list[MatchUpdate]:
+    """Match ``rows`` of a page, weigh GPS: the new verdicts (those that changed)."""
     from photolm.catalog import MatchUpdate
     from photolm.catalog.records import topk_json
     from photolm.geo import gps_evidence
@@ -328,7 +367,7 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
             best.landmark_id if best else None, best.name if best else None,
             best.score if best else None, topk,
             gps=geo if geo.verdict is not None else None))
-    return cat.update_matches(updates) if updates else 0
+    return updates
 
 
 # --------------------------------------------------------------------------- learn / unlearn
@@ -362,11 +401,46 @@ def collect_photos(sources: Iterable[Path]) -> tuple[list[str], dict[str, str]]:
     return found, problems
 
 
+@dataclass
+class LearnPlan:
+    """Everything a learn will store, computed without writing (see :func:`apply_learn`)."""
+
+    item: Learned
+    prototypes: dict[str, np.ndarray]  # the landmark's, for this model
+    remade: dict[str, np.ndarray]  # other learned landmarks' re-made for this model
+    key: str
+    updates: list[MatchUpdate]
+    result: LearnResult
+
+
 def learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path], *,
           aliases: Sequence[str] = (), city: str | None = None, country: str | None = None,
           latitude: float | None = None, longitude: float | None = None,
           embed: EmbedFn | None = None, progress: Progress = _silent) -> LearnResult:
     """Enrol ``name`` from example photos (or add examples to a landmark already known)."""
+    return apply_learn(cat, plan_learn(
+        cat, bundle, name, sources, aliases=aliases, city=city, country=country,
+        latitude=latitude, longitude=longitude, embed=embed, progress=progress))
+
+
+def apply_learn(cat: Catalog, plan: LearnPlan) -> LearnResult:
+    """Store a plan in ONE transaction (a writable catalogue): the short part of a learn."""
+    with cat.atomic("store the learned landmark"):
+        cat.save_learned(plan.item, plan.prototypes, plan.key)
+        if plan.remade:
+            cat.store_prototypes(plan.remade, plan.key)
+        plan.result.rematch.changed = cat.update_matches(plan.updates)
+    return replace(plan.result,
+                   photos=cat.landmark_counts().get(plan.result.landmark.id, 0))
+
+
+def plan_learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path], *,
+               aliases: Sequence[str] = (), city: str | None = None,
+               country: str | None = None, latitude: float | None = None,
+               longitude: float | None = None, embed: EmbedFn | None = None,
+               progress: Progress = _silent) -> LearnPlan:
+    """The long part of :func:`learn` (examples, prototypes, the re-match), reading only:
+    ``cat`` may be a read-only catalogue, so a writer's lock is not held meanwhile."""
     from photolm.catalog import normalise_path
 
     paths, problems = collect_photos(sources)
@@ -405,12 +479,20 @@ def learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path], *,
     problems.update(more)
     if item.id not in protos:
         raise LearnError(f"No example photo of {name} could be read.")
-    cat.save_learned(item, protos, model_key(bundle, space))
-    matcher = build_matcher(cat, bundle, embed=embed)
-    summary = rematch(cat, bundle, matcher, progress, affected={item.id})
-    return LearnResult(lm, existing is None, item.shipped, len(item.examples),
-                       len(set(item.examples) - before), problems, summary,
-                       cat.landmark_counts().get(lm.id, 0))
+    # the matcher the catalogue will give once the plan is stored (cf. build_matcher)
+    learned = [item if i.id == item.id else i for i in learned]
+    learned += [] if any(i.id == item.id for i in learned) else [item]
+    stored, remade = _prototypes_for(cat, bundle, [i for i in learned if i.id != item.id],
+                                     embed, space, remake=True)
+    matcher = CombinedMatcher(bundle, learned, {**stored, **remade, item.id: protos[item.id]},
+                              space=space)
+    updates: list[MatchUpdate] = []
+    summary = _rematch(cat, bundle, matcher, progress, {item.id},
+                       lambda page: updates.extend(page) or len(page))
+    return LearnPlan(item, {item.id: protos[item.id]}, remade, model_key(bundle, space),
+                     updates, LearnResult(lm, existing is None, item.shipped,
+                                          len(item.examples),
+                                          len(set(item.examples) - before), problems, summary))
 
 
 def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = None,
@@ -489,8 +571,19 @@ def learn_place(cat: Catalog, bundle: Bundle, place: FoundPlace, name: str, *,
                 progress: Progress = _silent) -> LearnResult:
     """Name a group: its photos become the examples and, unless a position is given, its
     GPS position becomes the landmark's (``photolm places name`` and the desktop both)."""
+    return apply_learn(cat, plan_place(cat, bundle, place, name, aliases=aliases, city=city,
+                                       country=country, latitude=latitude,
+                                       longitude=longitude, embed=embed, progress=progress))
+
+
+def plan_place(cat: Catalog, bundle: Bundle, place: FoundPlace, name: str, *,
+               aliases: Sequence[str] = (), city: str | None = None,
+               country: str | None = None, latitude: float | None = None,
+               longitude: float | None = None, embed: EmbedFn | None = None,
+               progress: Progress = _silent) -> LearnPlan:
+    """:func:`learn_place` without storing anything (see :func:`plan_learn`)."""
     if latitude is None and longitude is None and place.latitude is not None:
         latitude, longitude = place.latitude, place.longitude
-    return learn(cat, bundle, name, [Path(p) for p in place.photos], aliases=aliases,
-                 city=city, country=country, latitude=latitude, longitude=longitude,
-                 embed=embed, progress=progress)
+    return plan_learn(cat, bundle, name, [Path(p) for p in place.photos], aliases=aliases,
+                      city=city, country=country, latitude=latitude, longitude=longitude,
+                      embed=embed, progress=progress)

@@ -125,6 +125,7 @@ class ScanSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
+    unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
     interrupted: bool = False
@@ -158,6 +159,7 @@ class ScanSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
+            "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -257,7 +259,8 @@ class Scanner:
         # Learned landmarks (photolm learn) are matched beside the bundle's own.
         self.matcher = build_matcher(catalog, bundle, embed=embed_fn(embedder, bundle),
                                      top_k=self.options.top_k)
-        self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name)
+        self.summary = ScanSummary(provider=embedder.provider, bundle=bundle.name,
+                                   unmatchable=[lm.name for lm in self.matcher.unmatched])
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
         self._placed = {lm.id: lm for lm in self.matcher.landmarks

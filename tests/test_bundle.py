@@ -179,3 +179,28 @@ def test_rewrite_changes_one_table_and_keeps_the_descriptor(tmp_path: Path) -> N
     assert again.descriptor == b.descriptor
     np.testing.assert_array_equal(again.descriptor_prototypes, b.descriptor_prototypes)
     np.testing.assert_array_equal(again.prototypes, b.prototypes)
+
+
+def test_rewrite_copies_unchanged_prototype_tables_byte_exact(tmp_path: Path) -> None:
+    """Editing the landmark table or the metrics leaves prototypes.npz byte for byte as it
+    was (normalising unit rows again moves their last bits); changing a table writes it."""
+    import hashlib
+
+    from photolm.bundle import rewrite_bundle
+
+    tiny = make_tiny_bundle(tmp_path / "tiny", descriptor_threshold=0.4)
+    rows = np.random.default_rng(0).standard_normal((4 * len(tiny.landmarks),
+                                                     tiny.prototypes.shape[1]))
+    b = rewrite_bundle(tiny, tmp_path / "b", prototypes=rows,
+                       prototype_landmark=np.repeat(np.arange(len(tiny.landmarks)), 4))
+    before = (b.path / "prototypes.npz").read_bytes()
+    again = rewrite_bundle(b, tmp_path / "b", metrics={"note": "edited"})  # in place
+    copied = rewrite_bundle(again, tmp_path / "c", provenance={"copied": True})
+    for bundle in (again, copied):
+        assert (bundle.path / "prototypes.npz").read_bytes() == before
+        manifest = json.loads((bundle.path / "manifest.json").read_text())
+        assert manifest["files"]["prototypes"]["sha256"] == hashlib.sha256(before).hexdigest()
+    changed = rewrite_bundle(copied, tmp_path / "d", prototypes=-copied.prototypes)
+    assert (changed.path / "prototypes.npz").read_bytes() != before
+    np.testing.assert_allclose(changed.prototypes, -copied.prototypes, atol=1e-6)
+    np.testing.assert_array_equal(changed.descriptor_prototypes, b.descriptor_prototypes)

@@ -703,3 +703,53 @@ def test_scan_results_and_their_descriptors_share_one_transaction(cat: Catalog) 
     with pytest.raises(CatalogError):  # the descriptor's NOT NULL model_id fails ...
         cat.write_results([matched("/p/b.jpg")], [("/p/b.jpg", None, vec)])  # type: ignore[list-item]
     assert cat.get_photo("/p/b.jpg") is None  # ... and takes the photo row with it
+
+
+def test_a_failed_redecode_drops_the_photos_descriptor_with_its_embedding(cat: Catalog) -> None:
+    """Both vectors describe one decode of the file: a re-decode that fails (or gives no
+    descriptor) leaves neither of the older decode's vectors behind."""
+    vec = np.linspace(-1, 1, 4, dtype=np.float32)
+    cat.write_results([matched("/p/a.jpg"), matched("/p/b.jpg")],
+                      [("/p/a.jpg", "model-1", vec), ("/p/b.jpg", "model-1", vec)])
+    cat.write_results([record("/p/a.jpg", size=5, error="truncated JPEG"),
+                       matched("/p/b.jpg", size=6)])  # decoded again, no descriptor this time
+    ids = [cat.get_photo(p).id for p in ("/p/a.jpg", "/p/b.jpg")]  # type: ignore[union-attr]
+    assert stored_vector(cat, "/p/a.jpg") is None
+    assert stored_vector(cat, "/p/b.jpg") is not None
+    _, has = cat.descriptors_of(ids, "model-1")
+    assert has is None or not has.any()
+
+
+def test_uncertain_is_one_query_that_keeps_the_rule(cat: Catalog) -> None:
+    """``uncertain`` (list --uncertain, the desktop's review) is one SQL query however many
+    photos there are (it used to read every row into Python), and picks what the rule says:
+    best score within the margin of its bundle's stored threshold, readable, present and not
+    answered by a person, closest first and then by path."""
+    rng = np.random.default_rng(3)
+    cat.remember_threshold("b1", 0.6)
+    cat.remember_threshold("b2", 0.5)
+    records = []
+    for i in range(2300):  # more than a page of iter_photos
+        score = float(round(rng.uniform(0.3, 0.9), 2))  # rounded: ties order by path
+        records.append(matched(f"/p/{i % 7}/{i:05d}.jpg", bundle_id=("b1", "b2", "b3")[i % 3],
+                               topk=[] if i % 29 == 0 else [{"landmark_id": "x", "name": "X",
+                                                              "score": score}],
+                               error="broken" if i % 31 == 0 else None))
+    cat.write_results(records)
+    cat.set_reviews([Review(r.path, "none") for r in records[::17]])
+    flag_missing(cat, [r.path for r in records[5::37]])
+    thresholds = {"b1": 0.6, "b2": 0.5}
+    expected = sorted(
+        (abs(row.topk[0]["score"] - thresholds[row.bundle_id]), normalise_path(row.path))
+         for row in cat.photos(order="path")
+         if row.bundle_id in thresholds and row.topk and row.review is None
+         and row.error is None and not row.missing
+         and abs(row.topk[0]["score"] - thresholds[row.bundle_id]) <= 0.05)
+    statements: list[str] = []
+    cat.conn.set_trace_callback(statements.append)
+    try:
+        found = cat.uncertain(0.05)
+    finally:
+        cat.conn.set_trace_callback(None)
+    assert [normalise_path(r.path) for r in found] == [p for _, p in expected]
+    assert len(found) > 100 and len(statements) == 1, statements

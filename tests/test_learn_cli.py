@@ -294,3 +294,42 @@ def test_with_a_descriptor_bundle_learning_uses_the_stored_descriptors(
     groups = json.loads(cli("places", "--json")[1])
     assert [sorted(Path(p).name for p in g["photos"]) for g in groups] == \
         [[f"pink{i}.jpg" for i in range(3)]]
+
+
+def test_a_learned_landmark_a_new_network_cannot_remake_is_reported(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prototypes are per network; with every example photo gone, a new network cannot
+    re-make them and the landmark stops matching: scan, landmarks, places and info say so
+    (same network: nothing to say)."""
+    examples = tmp_path / "examples"
+    for i in range(2):
+        write_photo(examples / f"cyan-example{i}.jpg", (CYAN[0], CYAN[1] - i, CYAN[2]))
+    assert cli("learn", "Old Bridge", examples)[0] == 0
+    for i in range(2):
+        os.remove(examples / f"cyan-example{i}.jpg")
+    code, _, err = cli("scan", library, "--force", "--quiet")  # same network: still matches
+    assert code == 0 and "cannot be recognised" not in err
+    assert _listing()["cyan1.jpg"] == "Old Bridge"
+
+    other = make_tiny_bundle(tmp_path / "other-net", seed=5, name="another network")
+    monkeypatch.setenv("PHOTOLM_MODEL", str(other.path))
+    code, out, err = cli("scan", library, "--json")
+    assert code == 0, err
+    assert json.loads(out)["unrecognisable_learned"] == ["Old Bridge"]
+    line = "learned landmark(s) Old Bridge cannot be recognised with this model"
+    assert err.count(line) == 1 and "photolm learn" in err
+    assert _listing()["cyan1.jpg"] is None
+    code, out, err = cli("landmarks", "--json")
+    assert code == 0 and line in err
+    (row,) = [r for r in json.loads(out) if r["name"] == "Old Bridge"]
+    assert row["recognisable"] is False
+    assert all(r["recognisable"] for r in json.loads(out) if r["name"] != "Old Bridge")
+    code, out, err = cli("landmarks")
+    assert code == 0 and "examples gone" in out
+    code, _, err = cli("places")
+    assert code == 0 and line in err
+    code, out, _ = cli("info", "--json")
+    assert code == 0 and json.loads(out)["catalog"]["learned_unrecognisable"] == ["Old Bridge"]
+    code, out, _ = cli("info")
+    assert "Old Bridge (example photos gone: learn again)" in out

@@ -9,6 +9,7 @@ the traceback. Heavy imports (torch, timm) happen inside the commands, so ``--he
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -16,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +25,9 @@ from rich.table import Table
 
 from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
 from trainer.options import config_options
+
+if TYPE_CHECKING:
+    from photolm.cli.output import Bar
 
 app = typer.Typer(
     name="trainer",
@@ -96,8 +100,8 @@ class RichFitReporter:
         self.console = console
         self.label = label
         self.summary = summary  # False: skip the device/split lines (later tune trials)
-        self.progress: Any = None
-        self.task: Any = None
+        self.progress: Bar | None = None  # the epoch's bar (photolm's shared progress_bar)
+        self._bar = contextlib.ExitStack()
 
     def on_start(self, info: dict[str, Any]) -> None:
         if not self.summary:
@@ -132,34 +136,22 @@ class RichFitReporter:
     def on_epoch_start(self, epoch: int, epochs: int, steps: int, frozen: bool) -> None:
         if not self.console.is_terminal:  # logs and CI: the per-epoch line is enough
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from photolm.cli.output import progress_bar
 
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} img/s"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=True,
-        )
-        self.progress.start()
         tag = " (head only)" if frozen else ""
-        self.task = self.progress.add_task(f"{self.label}epoch {epoch + 1}/{epochs}{tag}",
-                                           total=steps, loss="-", rate="-")
+        self._bar = contextlib.ExitStack()
+        self.progress = self._bar.enter_context(progress_bar(
+            f"{self.label}epoch {epoch + 1}/{epochs}{tag}", show=True,
+            fields=("loss {loss}", "{speed} img/s"), eta=True, console=self.console))
+        self.progress.start(steps)
 
     def on_step(self, step: int, steps: int, loss: float, images_per_s: float) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=step, loss=f"{loss:.4f}",
-                                 rate=f"{images_per_s:.1f}")
+            self.progress.update(step, loss=f"{loss:.4f}", speed=f"{images_per_s:.1f}")
 
     def on_validation(self, batches: int) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, description=f"{self.label}validating")
+            self.progress.update(verb=f"{self.label}validating")
 
     def on_epoch_end(self, record: dict[str, Any], improved: bool) -> None:
         self._stop()
@@ -182,7 +174,7 @@ class RichFitReporter:
 
     def _stop(self) -> None:
         if self.progress is not None:
-            self.progress.stop()
+            self._bar.close()
             self.progress = None
 
     def close(self) -> None:
@@ -305,34 +297,27 @@ class _RichStages:
     """Progress for evaluate/clean: one bar per stage of photos embedded."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeRemainingColumn(), console=console,
-                                 transient=True, disable=not console.is_terminal)
-        self.task: Any = None
+        self.console = console
+        self._bar = contextlib.ExitStack()
+        self.bar: Bar | None = None
 
     def __enter__(self) -> _RichStages:
-        self.progress.start()
+        from photolm.cli.output import progress_bar
+
+        self.bar = self._bar.enter_context(progress_bar(
+            "embedding", show=self.console.is_terminal, eta=True, console=self.console))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        self._bar.close()
 
     def stage(self, label: str, total: int) -> None:
-        if self.task is not None:
-            self.progress.remove_task(self.task)
-        self.task = self.progress.add_task(label, total=total)
+        if self.bar is not None:
+            self.bar.start(total, verb=label)
 
     def advance(self, count: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, count)
+        if self.bar is not None:
+            self.bar.advance(count)
 
 
 def _warn_bad(path: str, reason: str) -> None:

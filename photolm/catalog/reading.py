@@ -26,6 +26,7 @@ PAGE_SIZE = 1000
 # scores between photos of one landmark.
 UNCERTAIN_MARGIN = 0.1
 _THRESHOLD = "threshold:"  # meta key prefix: threshold:<bundle id>
+_T = "bundle_threshold"  # the alias of the thresholds in uncertain()'s query
 _ORDERS = {
     # Photos a person confirmed or corrected come first (their word beats any score), then
     # by the score of the landmark that counts (none after a correction).
@@ -60,20 +61,17 @@ class ReadQueries(CatalogStore):
         The one rule behind ``photolm list --uncertain`` and the desktop's review; photos of
         a bundle whose threshold was never stored are left out.
         """
-        thresholds = self.thresholds()
-        found: list[tuple[float, bytes, PhotoRow]] = []
-        for row in self.iter_photos():
-            threshold = thresholds.get(row.bundle_id or "")
-            if row.review is not None or row.error is not None or row.missing:
-                continue
-            top = row.topk
-            if threshold is None or not top:
-                continue
-            distance = abs(float(top[0]["score"]) - threshold)
-            if distance <= margin:
-                found.append((distance, path_key(row.path), row))
-        found.sort(key=lambda t: (t[0], t[1]))
-        return [row for _, _, row in found]
+        # One query, never a walk over every photo in Python (docs/performance.md); each
+        # bundle's threshold comes from the meta rows :meth:`thresholds` reads.
+        distance = f"abs(json_extract(topk, '$[0].score') - {_T}.value)"
+        return [photo_row(r) for r in self._fetch(
+            # CROSS JOIN: photos is the outer loop, read once; with a plain join SQLite
+            # builds a throw-away index over all photos first.
+            f"{ROW_SELECT} CROSS JOIN (SELECT substr(key, {len(_THRESHOLD) + 1}) AS bundle, "
+            f"CAST(value AS REAL) AS value FROM meta WHERE key LIKE '{_THRESHOLD}%') AS {_T} "
+            f"WHERE review IS NULL AND error IS NULL AND missing = 0 "
+            f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ? "
+            f"ORDER BY {distance}, path_key", (float(margin),))]
 
     def scan_roots(self) -> list[str]:
         """Every folder (or photo) a scan was asked to look at, oldest first, each once."""

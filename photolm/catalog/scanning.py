@@ -31,7 +31,7 @@ from photolm.catalog.records import (
     scan_values,
 )
 from photolm.catalog.store import CatalogStore
-from photolm.catalog.undo import drop_orphan_undo
+from photolm.catalog.undo import drop_orphan_undo, drop_undo_replaced
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,6 +60,9 @@ _UPSERT_EMBEDDING = (
 )
 _DELETE_EMBEDDING = (
     "DELETE FROM embeddings WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
+)
+_DELETE_DESCRIPTOR = (
+    "DELETE FROM descriptors WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
 )
 
 
@@ -126,7 +129,9 @@ class ScanQueries(CatalogStore):
         clears its ``missing`` flag; a record without an embedding drops any stored one
         (it would belong to an older decode). ``descriptors`` (``(path, model_id, vector)``)
         go into the same transaction, so a killed scan never keeps a photo without the
-        descriptor its decode produced.
+        descriptor its decode produced; a photo of the batch given no descriptor (its decode
+        failed, or the model has none) drops any stored one, so the embedding and descriptor
+        of a photo always come from the same decode.
         """
         latest = {path_key(r.path): r for r in records}
         if not latest:
@@ -144,11 +149,28 @@ class ScanQueries(CatalogStore):
             vectors.append((rec.model_id, dim, blob, key))
         rows = [scan_values(key, rec, stamp) for key, rec in latest.items()]
         generic = descriptor_rows(descriptors)
+        described = {row[-1] for row in generic}
+        # contents these photos had until now: an undo record of one is dropped below
+        replaced = {h for key, h in self._content_hashes(list(latest)).items()
+                    if h is not None and h != latest[key].content_hash}
+        undescribed = [(key,) for key in latest if key not in described]
         with self._transaction("store scan results") as db:
             db.conn.executemany(_UPSERT_PHOTO, rows)
             db.conn.executemany(_UPSERT_EMBEDDING, vectors)
             db.conn.executemany(_DELETE_EMBEDDING, no_vector)
+            db.conn.executemany(_DELETE_DESCRIPTOR, undescribed)
             db.conn.executemany(UPSERT_DESCRIPTOR, generic)
+            drop_undo_replaced(db.conn, replaced)
+
+    def _content_hashes(self, keys: Sequence[bytes]) -> dict[bytes, str | None]:
+        """The stored ``content_hash`` of the photos ``keys`` that are catalogued."""
+        found: dict[bytes, str | None] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            found.update(self._fetch(
+                "SELECT path_key, content_hash FROM photos WHERE path_key IN "
+                f"({', '.join('?' * len(chunk))})", chunk))
+        return found
 
     def update_matches(self, updates: Sequence[MatchUpdate]) -> int:
         """Store new landmark decisions (re-matching) in one transaction; returns rows changed."""

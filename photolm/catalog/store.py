@@ -14,6 +14,10 @@
   photolm raises :class:`~photolm.errors.CatalogError` and is left byte-for-byte unchanged.
 * The read path imports only :mod:`sqlite3`: sqlite-utils (which pulls in click, pluggy and
   dateutil) is imported only when writing.
+* **A writer killed mid-change** leaves a hot rollback journal (or a WAL whose index must
+  be rebuilt) that a read-only connection may not replay. A reader then lets SQLite replay
+  it under the write lock (:func:`_recover`: the file goes back to its last committed state,
+  as the next writer would do anyway), or, where nothing may be written, says so in one line.
 * A read-only connection to a WAL catalogue may leave empty ``-wal``/``-shm`` files beside
   it (it may not delete them); the next writer tidies them up. The catalogue itself belongs
   on a local disk: SQLite's WAL does not work over network file systems.
@@ -133,6 +137,60 @@ def _read_only_reason(path: Path) -> str | None:
     return None
 
 
+# SQLite's extended result codes for "this read-only connection cannot replay what a killed
+# writer left": a hot rollback journal, a WAL index to rebuild, a WAL index it cannot create.
+_NEEDS_REPLAY = frozenset({776, 264, 1288})  # READONLY_ROLLBACK, _RECOVERY, _CANTINIT
+
+
+_CANTOPEN = 14  # SQLITE_CANTOPEN: e.g. a -wal whose -shm cannot be created
+
+
+def _needs_replay(exc: sqlite3.Error, *also: int) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in _NEEDS_REPLAY.union(also)
+
+
+def _hot_journal(path: Path) -> bool:
+    """A non-empty rollback journal beside the catalogue: a writer stopped mid-change (a live
+    photolm writer holds the lock, so callers that hold it or find it free may trust this)."""
+    try:
+        return os.path.getsize(os.fspath(path) + "-journal") > 0
+    except OSError:
+        return False
+
+
+def _replay(path: Path) -> None:
+    """Let SQLite roll back a hot journal / rebuild a WAL index; call with the write lock."""
+    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()  # the first read replays
+    finally:
+        conn.close()
+
+
+def _stopped_mid_change(path: Path, why: str) -> CatalogError:
+    return CatalogError(
+        f"Catalogue {path} was left by a photolm that was stopped mid-change, and reading it "
+        f"needs its -journal or -wal file replayed first, which cannot be done here ({why}); "
+        "make it writable (or copy it with those files somewhere writable) and run the "
+        "command again."
+    )
+
+
+def _recover(path: Path) -> None:
+    """For a reader: replay what a killed writer left, under the write lock, so no photolm
+    writer is live meanwhile (one is: :class:`CatalogBusyError`, "try again")."""
+    why = _read_only_reason(path)
+    if why is not None:
+        raise _stopped_mid_change(path, why)
+    lock = _acquire_lock(path, 0.0)
+    try:
+        _replay(path)
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+    finally:
+        lock.release()
+
+
 def _check_header(path: Path) -> bool:
     """Refuse non-SQLite files and newer schemas by reading the header ourselves.
 
@@ -187,6 +245,44 @@ def _read_only_uri(path: Path) -> str:
     return f"{path.absolute().as_uri()}?mode=ro"
 
 
+def _connect_read(path: Path) -> tuple[sqlite3.Connection, int]:
+    """A read-only connection and the schema version, or the :class:`sqlite3.Error`."""
+    uri = _read_only_uri(path)
+    why = _read_only_reason(path)
+    # Where nothing may be written, nobody can change the file under us: ``immutable`` then
+    # spares SQLite the -shm file it could not create. But immutable ignores a hot journal
+    # (and would read half-written pages) and a -wal file (and would miss what it holds).
+    if why is not None and _hot_journal(path):
+        raise _stopped_mid_change(path, why)
+    wal_here = why is not None and _has_wal(path)
+    if why is not None and not wal_here:
+        uri += "&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        if wal_here and _needs_replay(exc, _CANTOPEN):  # no usable -shm beside the -wal
+            raise _stopped_mid_change(path, why or "") from None
+        raise
+    try:
+        _configure(conn, write=False)
+        return conn, _validate(path, conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        if wal_here and _needs_replay(exc, _CANTOPEN):
+            raise _stopped_mid_change(path, why or "") from None
+        raise
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _has_wal(path: Path) -> bool:
+    try:
+        return os.path.getsize(os.fspath(path) + "-wal") > 0
+    except OSError:
+        return False
+
+
 def _probe(path: Path, *, quick_check: bool) -> None:
     """Look at an existing file through a read-only connection before writing to it.
 
@@ -195,6 +291,11 @@ def _probe(path: Path, *, quick_check: bool) -> None:
     read-only connection to a WAL-mode file creates ``-wal``/``-shm`` beside it, which a
     damaged catalogue (never opened for writing afterwards) would then keep as litter.
     """
+    if _hot_journal(path):  # immutable would read the half-written pages: replay first
+        try:
+            _replay(path)
+        except sqlite3.Error as exc:
+            raise damaged(path, exc) from None
     uri = _read_only_uri(path)
     if not os.path.exists(os.fspath(path) + "-wal"):
         uri += "&immutable=1"
@@ -303,24 +404,16 @@ class CatalogStore:
     def _open_read(cls: type[_Store], path: Path) -> _Store:
         if not _check_header(path):
             raise _missing(path)
-        uri = _read_only_uri(path)
-        if _read_only_reason(path) is not None:
-            # A WAL reader needs the -shm file beside the catalogue, which it cannot create
-            # here; and since nobody can write here either, the file cannot change under us.
-            uri += "&immutable=1"
         try:
-            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn, version = _connect_read(path)
         except sqlite3.Error as exc:
-            raise damaged(path, exc) from None
-        try:
-            _configure(conn, write=False)
-            version = _validate(path, conn)
-        except CatalogError:
-            conn.close()
-            raise
-        except sqlite3.Error as exc:
-            conn.close()
-            raise damaged(path, exc) from None
+            if not _needs_replay(exc):
+                raise damaged(path, exc) from None
+            _recover(path)  # a writer was killed mid-change: replay, then read
+            try:
+                conn, version = _connect_read(path)
+            except sqlite3.Error as again:
+                raise damaged(path, again) from None
         if version == 0:
             conn.close()
             raise _missing(path)
@@ -437,6 +530,18 @@ class CatalogStore:
             ) from None
         except sqlite3.DatabaseError as exc:  # corrupt pages
             raise damaged(self.path, exc) from None
+
+    @contextmanager
+    def atomic(self, what: str) -> Iterator[None]:
+        """Several changes as ONE transaction: the changes inside nest as savepoints, and
+        any error stores none of them. ``what`` words the error ("store the ...")."""
+        with self._transaction(what):
+            yield
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (in any process) commits to
+        the file: work computed without the write lock checks it before it is stored."""
+        return int(self._fetch("PRAGMA data_version")[0][0])
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[Database]:

@@ -71,3 +71,13 @@ def drop_orphan_undo(conn: sqlite3.Connection) -> int:
     return conn.execute(
         "DELETE FROM tag_undo WHERE NOT EXISTS "
         "(SELECT 1 FROM photos WHERE photos.content_hash = tag_undo.fingerprint)").rowcount
+
+
+def drop_undo_replaced(conn: sqlite3.Connection, fingerprints: Iterable[str]) -> int:
+    """Inside a caller's transaction, after photos' ``content_hash`` changed away from
+    ``fingerprints``: drop the records of those contents unless a catalogued photo (a copy)
+    still has one. Returns how many went."""
+    return sum(conn.execute(
+        "DELETE FROM tag_undo WHERE fingerprint = ? AND NOT EXISTS "
+        "(SELECT 1 FROM photos WHERE photos.content_hash = ?)", (fp, fp)).rowcount
+        for fp in set(fingerprints))

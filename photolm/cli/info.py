@@ -21,10 +21,15 @@ def info(
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
+        from photolm.learning import unmatchable
         from photolm.runtime import OnnxEmbedder
 
         data: dict[str, Any] = {"version": __version__}
         path = resolve_catalog_path(catalog)
+        try:
+            bundle = load_bundle(model)
+        except PhotolmError as exc:
+            bundle, problem = None, exc
         try:
             with Catalog.open(path, write=False) as cat:
                 taught = cat.learned()
@@ -32,12 +37,13 @@ def info(
                     **cat.stats(), "path": str(path),
                     "learned_landmarks": sum(not item.shipped for item in taught),
                     "learned_examples": sum(len(item.examples) for item in taught)}
+                if bundle is not None:  # learned ones this model cannot recognise
+                    data["catalog"]["learned_unrecognisable"] = [
+                        lm.name for lm in unmatchable(cat, bundle)]
         except CatalogMissingError:
             data["catalog"] = {"path": str(path), "photos": 0, "note": "not created yet"}
-        try:
-            bundle = load_bundle(model)
-        except PhotolmError as exc:
-            data["model"] = {"error": str(exc)}
+        if bundle is None:
+            data["model"] = {"error": str(problem)}
         else:
             data["model"] = {
                 "name": bundle.name, "path": str(bundle.path), "id": bundle.short_id,
@@ -76,6 +82,9 @@ def _render(data: dict[str, Any]) -> None:
                 value = (f"{value.get('finished') or value.get('started')}: "
                          f"{counts.get('found', '?')} photos found, "
                          f"{counts.get('processed', '?')} recognised")
+            elif key == "learned_unrecognisable" and isinstance(value, list):
+                value = ", ".join(value) + " (example photos gone: learn again)" if value \
+                    else "none"
             elif key == "file_bytes":
                 key, value = "size", f"{int(value) / 1e6:.1f} MB"
             lines.append((f"{section} {key}", str(value)))

@@ -5,7 +5,7 @@ learned ones), with photo counts."""
 from __future__ import annotations
 
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
-from photolm.cli.output import out, print_json, reporting
+from photolm.cli.output import out, print_json, reporting, warn_unmatchable
 
 
 def landmarks(
@@ -18,14 +18,16 @@ def landmarks(
     with reporting():
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
+        from photolm.learning import unmatchable
 
         bundle = load_bundle(model)
         try:
             with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
                 counts = cat.landmark_counts()
                 taught = cat.learned()
+                lost = {lm.id for lm in unmatchable(cat, bundle)}
         except CatalogMissingError:
-            counts, taught = {}, []
+            counts, taught, lost = {}, [], set()
         examples = {item.id: len(item.examples) for item in taught}
         known = {lm.id for lm in bundle.landmarks}
         learned = [item.landmark for item in taught if not item.shipped and item.id not in known]
@@ -34,9 +36,10 @@ def landmarks(
              "region": lm.region, "country": lm.country, "country_code": lm.country_code,
              "latitude": lm.latitude, "longitude": lm.longitude,
              "photos": counts.get(lm.id, 0), "learned": lm.id not in known,
-             "examples": examples.get(lm.id, 0)}
+             "examples": examples.get(lm.id, 0), "recognisable": lm.id not in lost}
             for lm in sorted([*bundle.landmarks, *learned], key=lambda lm: lm.name.casefold())
         ]
+        warn_unmatchable([r["name"] for r in rows if not r["recognisable"]])
         if json_out:
             print_json(rows)
             return
@@ -53,7 +56,8 @@ def landmarks(
         for r in rows:
             place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
             # a learned one, or a shipped one you added example photos to
-            mark = ("learned" if r["learned"] else
+            mark = ("learned, lost: examples gone" if not r["recognisable"] else
+                    "learned" if r["learned"] else
                     f"+{r['examples']} example{'s' if r['examples'] > 1 else ''}"
                     if r["examples"] else "")
             table.add_row(r["name"], place, str(r["photos"]), mark)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import string
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,18 @@ def warn(path: object, message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
+def warn_unmatchable(names: Sequence[str]) -> None:
+    """One line on stderr: learned landmarks the current model cannot recognise because
+    none of their example photos is left to learn them from, and what to do about it."""
+    if not names:
+        return
+    which = ", ".join(names)
+    err.print("[yellow]warning:[/] " + escape(
+        f"learned landmark(s) {which} cannot be recognised with this model: none of their "
+        "example photos is left to learn them from. Teach them again with `photolm learn "
+        "NAME PHOTOS`, or forget them with `photolm unlearn NAME`."))
+
+
 def note(path: object, message: str) -> None:
     """One line about a photo that is not a problem but worth knowing (e.g. a sidecar was
     written because the format cannot hold embedded tags), on stderr."""
@@ -134,28 +147,56 @@ def error_line(message: str) -> None:
 
 
 class Bar:
-    """A progress bar that may be switched off: ``start``/``advance`` do nothing then."""
+    """A progress bar that may be switched off: its methods do nothing then."""
 
-    def __init__(self, progress: Any | None) -> None:
+    def __init__(self, progress: Any | None, verb: str = "", fields: Sequence[str] = ()) -> None:
         self._progress = progress
         self._task: Any | None = None
+        self._verb = verb
+        self._fields = fields
 
-    def start(self, total: int) -> None:
-        if self._progress is not None:
-            self._task = self._progress.add_task("work", total=total, rate="-")
+    def start(self, total: int, verb: str | None = None) -> None:
+        """Begin (or begin again: the next stage of the work, called ``verb``)."""
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(
+            escape(self._verb if verb is None else verb), total=total, rate="-",
+            **dict.fromkeys(self._fields, "-"))
 
     def advance(self, n: int = 1) -> None:
         if self._progress is None or self._task is None:
             return
-        speed = self._progress.tasks[0].speed
+        speed = self._progress.tasks[-1].speed  # the task start() added last
         self._progress.update(self._task, advance=n, rate=f"{speed:.1f}" if speed else "-")
+
+    def update(self, done: int | None = None, *, verb: str | None = None,
+               **fields: str) -> None:
+        """Set how much is done, a new description (``verb``) and the ``fields`` given to
+        :func:`progress_bar`, for callers that know their own figures (the trainer)."""
+        if self._progress is None or self._task is None:
+            return
+        if verb is not None:
+            fields["description"] = escape(verb)
+        self._progress.update(self._task, completed=done, **fields)
 
 
 @contextlib.contextmanager
-def progress_bar(verb: str, *, show: bool, rate: str | None = None) -> Iterator[Bar]:
+def progress_bar(verb: str, *, show: bool, rate: str | None = None,
+                 fields: Sequence[str] = (), eta: bool = False,
+                 console: Console | None = None) -> Iterator[Bar]:
     """A transient progress bar on stderr for long work (``rate``: e.g. "photos/s" adds the
     speed and an ETA). ``show=False`` (no terminal, --quiet, --json) gives a silent bar, so
-    callers never branch on it."""
+    callers never branch on it.
+
+    ``fields``: more columns, each a template such as ``"loss {loss}"`` whose value the
+    caller sets with :meth:`Bar.update`; ``eta`` adds the elapsed time and an ETA without a
+    rate; ``console``: the console the caller prints its own lines on while the bar runs
+    (default: photolm's stderr), so the two never draw over each other.
+    """
+    names = [name for template in fields for _, name, _, _ in string.Formatter().parse(template)
+             if name]
     if not show:
         yield Bar(None)
         return
@@ -168,12 +209,16 @@ def progress_bar(verb: str, *, show: bool, rate: str | None = None) -> Iterator[
         TimeRemainingColumn,
     )
 
-    columns: list[Any] = [TextColumn(f"[bold]{escape(verb)}"), BarColumn(), MofNCompleteColumn()]
+    columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(),
+                          MofNCompleteColumn()]
+    columns += [TextColumn(escape(t).replace("{", "{task.fields[").replace("}", "]}"))
+                for t in fields]
     if rate:
-        columns += [TextColumn(f"{{task.fields[rate]}} {escape(rate)}"), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=True) as progress:
-        yield Bar(progress)
+        columns.append(TextColumn(f"{{task.fields[rate]}} {escape(rate)}"))
+    if rate or eta:
+        columns += [TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=console or err, transient=True) as progress:
+        yield Bar(progress, verb, names)
 
 
 def bar_wanted(*, quiet: bool = False, json_out: bool = False) -> bool:

@@ -10,7 +10,7 @@ import typer
 
 from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, run_learn
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
-from photolm.cli.output import display, out, print_json, reporting
+from photolm.cli.output import display, out, print_json, reporting, warn_unmatchable
 
 app = typer.Typer(
     help="Places in your photos that no landmark claims yet: **photolm places** lists them, "
@@ -27,10 +27,12 @@ MinPhotosOpt = Annotated[int, typer.Option("--min-photos", min=2,
 def _places(model: Path | None, catalog: Path | None, min_photos: int) -> list:
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
-    from photolm.learning import find_places
+    from photolm.learning import find_places, unmatchable
 
     bundle = load_bundle(model)
     with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+        # their photos, no longer claimed, may be what a group here shows
+        warn_unmatchable([lm.name for lm in unmatchable(cat, bundle)])
         return find_places(cat, bundle, min_photos=min_photos)
 
 

@@ -20,7 +20,16 @@ from photolm.cli.options import (
     SidecarStyleOpt,
     WriteLocationOpt,
 )
-from photolm.cli.output import Bar, bar_wanted, err, print_json, progress_bar, reporting, warn
+from photolm.cli.output import (
+    Bar,
+    bar_wanted,
+    err,
+    print_json,
+    progress_bar,
+    reporting,
+    warn,
+    warn_unmatchable,
+)
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -125,6 +134,7 @@ def scan(
             if write_tags and not summary.interrupted:
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
                                    quiet)
+        warn_unmatchable(summary.unmatchable)
         if json_out:
             print_json({**summary.to_json(), **({"tags": tags.to_json()} if tags else {})})
         elif not quiet:

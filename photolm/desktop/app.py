@@ -351,9 +351,20 @@ class Desktop:
         return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
 
     def _name_place(self, place_id: str, name: str) -> LearnResult:
+        """Compute the naming (the re-match takes seconds on a large library) from a read
+        connection, then hold the write lock only to store it in one transaction. Should
+        another writer (a scan) have stored anything meanwhile, it is computed again under
+        the lock, so nothing it stored is overwritten by a verdict made before it."""
+        from photolm.learning import apply_learn
+
         bundle = self.bundle()
-        with self.write() as cat:
-            return places.name_place(cat, bundle, place_id, name)
+        with self.read() as reader:
+            seen = reader.data_version()
+            plan = places.plan_naming(reader, bundle, place_id, name)
+            with self.write() as cat:
+                if reader.data_version() != seen:
+                    plan = places.plan_naming(cat, bundle, place_id, name)
+                return apply_learn(cat, plan)
 
     # ------------------------------------------------------------------ errors
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from photolm.errors import UsageError
-from photolm.learning import LearnResult, find_place, find_places, learn_place, onnx_embed_fn
+from photolm.learning import LearnPlan, find_place, find_places, onnx_embed_fn, plan_place
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
@@ -38,12 +38,14 @@ def strips(cat: Catalog, bundle: Bundle) -> list[Strip]:
     return found
 
 
-def name_place(cat: Catalog, bundle: Bundle, place_id: str, name: str) -> LearnResult:
-    """Teach photolm the group ``place_id`` as ``name`` (a writable catalogue)."""
+def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str) -> LearnPlan:
+    """What teaching photolm the group ``place_id`` as ``name`` stores, computed from ``cat``
+    (read-only is fine): the caller stores it with :func:`photolm.learning.apply_learn`
+    under the write lock, so scans are not locked out while the re-match is computed."""
     if not name.strip():
         raise UsageError("Give the place a name.")
     place = find_place(cat, bundle, place_id)
     if place is None:
         raise UsageError(f"No place {place_id!r} now (named already, or your photos changed); "
                          "the page now shows the current groups.")
-    return learn_place(cat, bundle, place, name.strip(), embed=onnx_embed_fn(bundle))
+    return plan_place(cat, bundle, place, name.strip(), embed=onnx_embed_fn(bundle))

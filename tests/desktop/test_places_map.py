@@ -90,3 +90,40 @@ def test_the_outline_never_draws_across_the_antimeridian() -> None:
         xs = [float(x) for x in re.findall(r"[ML](-?[\d.]+) ", sub)]
         assert all(abs(a - b) < WIDTH / 2 for a, b in itertools.pairwise(xs))
     assert path.count("M") > 100  # continents and islands, not an empty canvas
+
+
+def test_naming_a_place_locks_the_catalogue_only_to_store_it(unseen_client, unseen,
+                                                             monkeypatch) -> None:
+    """The re-match after naming a place is computed without the write lock, so a scan can
+    write meanwhile; what it stored is not overwritten by a verdict made before it (the
+    naming is computed again under the lock)."""
+    from photolm import learning
+    from photolm.catalog import PhotoRecord
+
+    group = places_json(unseen)[0]
+    twin = str(unseen.photos / "twin-of-a-group-photo.jpg")
+    real = learning._redecide
+    wrote: list[str] = []
+
+    def scan_meanwhile(cat, bundle, *args, **kwargs):
+        decided = real(cat, bundle, *args, **kwargs)
+        if not wrote:  # another writer gets the lock while the naming is being computed
+            with Catalog.open(unseen.catalog, write=True, create=False) as other:
+                first = group["photos"][0]
+                emb, desc = other.photo_vectors([first], bundle.model_id)[first]
+                shipped = bundle.landmarks[0]  # claimed by a landmark: not in the group
+                other.write_results(
+                    [PhotoRecord(twin, 1, 1, bundle_id=bundle.bundle_id,
+                                 model_id=bundle.model_id, embedding=emb,
+                                 landmark_id=shipped.id, landmark_name=shipped.name,
+                                 score=0.5)],
+                    [] if desc is None else [(twin, bundle.model_id, desc)])
+            wrote.append(twin)
+        return decided
+
+    monkeypatch.setattr(learning, "_redecide", scan_meanwhile)
+    res = unseen_client.post(f"/places/{group['id']}/name",
+                             data={"name": "Berliner Dom", "csrf": csrf_token(TOKEN)})
+    assert res.status_code == 303 and wrote, res.text
+    shown = listed(unseen)
+    assert {shown[Path(p).name] for p in [*group["photos"], twin]} == {"Berliner Dom"}

@@ -136,3 +136,21 @@ def test_schema_4_catalogue_upgrades_to_5_with_an_empty_undo_table(
         assert cat.find_undo("fp1:abc", "other") is None
         cat.drop_undo("fp1:abc", "sha")
         assert cat.find_undo("fp1:abc", "sha") is None
+
+
+def test_retagging_a_photo_others_edit_keeps_one_undo_record(env: Path, tmp_path: Path,
+                                                             exiftool: str) -> None:
+    """A photo another program edits between photolm's tag writes gets a new record each
+    time (the edited file is the new "original"); the record of the earlier tagged state
+    can never match again and goes when the scan sees the edit (tag refuses a photo changed
+    since its scan), so the table does not grow with every re-tag."""
+    (photo,) = tagged_library(tmp_path / "lib", "a.jpg")
+    for i, landmark in enumerate(["Colosseum", "Taj Mahal", "Eiffel Tower", "Colosseum"]):
+        plant_keywords(photo, [f"Added {i}"])  # another program writes into the photo
+        ok("scan", photo.parent)
+        ok("confirm", photo, "--landmark", landmark)
+        ok("tag", "--embed")
+        assert [path for path, _ in undo_records(env)] == [str(photo)], i
+    ok("untag")  # the one record left still gives back the photo as last edited
+    assert as_list(exiftool_json(photo).get("XMP-dc:Subject")) == ["Added 3"]
+    assert undo_records(env) == []

@@ -113,3 +113,48 @@ def test_tune_builds_its_base_config_from_the_same_fields(
     base = seen["base"]
     assert base.lr == 0.02 and base.epochs == 2 and base.pretrained is False
     assert base.patience == 0 and base.out is None
+
+
+def test_the_epoch_and_stage_bars_are_photolms_shared_progress_bar(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """fit's epoch bar (steps, loss, img/s, ETA, then "validating") and evaluate's stage bars
+    are drawn by photolm's one progress helper, on the console the trainer prints to, and
+    only on a terminal."""
+    import io
+
+    from rich.console import Console
+
+    from photolm.cli import output
+
+    made: list[str] = []
+    shared = output.progress_bar
+
+    def spy(verb: str, **kwargs: Any):
+        made.append(verb)
+        return shared(verb, **kwargs)
+
+    monkeypatch.setattr(output, "progress_bar", spy)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    reporter = trainer_cli.RichFitReporter(console, label="[trial 1] ")
+    reporter.on_epoch_start(0, 3, steps=10, frozen=True)
+    reporter.on_step(4, 10, loss=0.5, images_per_s=12.34)
+    reporter.progress._progress.refresh()  # type: ignore[union-attr]
+    drawn = screen.getvalue()
+    assert "[trial 1] epoch 1/3 (head only)" in drawn and "4/10" in drawn
+    assert "loss 0.5000" in drawn and "12.3 img/s" in drawn and "ETA" in drawn
+    reporter.on_validation(2)
+    reporter.progress._progress.refresh()  # type: ignore[union-attr]
+    assert "[trial 1] validating" in screen.getvalue()
+    reporter.close()
+    with trainer_cli._RichStages(console) as stages:
+        stages.stage("embedding holdout photos", 5)
+        stages.advance(2)
+    assert made == ["[trial 1] epoch 1/3 (head only)", "embedding"]
+    assert "embedding holdout photos" in screen.getvalue()
+
+    quiet = Console(file=io.StringIO(), force_terminal=False)
+    piped = trainer_cli.RichFitReporter(quiet)
+    piped.on_epoch_start(0, 3, steps=10, frozen=False)
+    piped.on_step(1, 10, loss=0.5, images_per_s=1.0)
+    assert piped.progress is None and quiet.file.getvalue() == ""  # type: ignore[attr-defined]
