@@ -201,3 +201,22 @@ def test_landmarks_the_model_never_saw_stay_no_landmark_through_scan(
     print(f"unseen landmarks (every 4th photo) {len(rows)}: named as a known one {len(named)}")
     assert len(rows) == len(unseen)
     assert len(named) <= UNSEEN_NAMED_MAX
+
+
+def test_the_build_script_defaults_are_the_shipped_recipe(bundle) -> None:  # type: ignore[no-untyped-def]
+    """scripts/build_default_model.sh with no overrides rebuilds this bundle's recipe."""
+    import re
+
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "build_default_model.sh"
+              ).read_text(encoding="utf-8")
+    defaults = dict(re.findall(r"^([A-Z_]+)=\$\{\1:-([^}]*)\}", script, flags=re.M))
+    config = bundle.provenance["config"]
+    assert defaults["BACKBONE"] == config["backbone"]
+    assert int(defaults["IMAGE_SIZE"]) == config["image_size"]
+    assert int(defaults["EPOCHS"]) == config["epochs"]
+    assert int(defaults["BATCH_SIZE"]) == config["batch_size"]
+    assert int(defaults["FREEZE_STAGES"]) == config["freeze_stages"]
+    assert defaults["LOSS"] == config["loss"]
+    assert int(defaults["SEED"]) == config["seed"]
+    assert defaults["UNSEEN_FLOOR"] == "1" and "unseen_floor" in bundle.metrics
+    assert int(defaults["LEAVE_OUT"]) == len(bundle.metrics["unseen_floor"]["held_out"])
