@@ -31,7 +31,7 @@ CLEAN=${CLEAN:-0}                    # 1: drop outliers found by `trainer clean`
 # training
 BACKBONE=${BACKBONE:-tf_efficientnet_lite0}
 IMAGE_SIZE=${IMAGE_SIZE:-224}
-EPOCHS=${EPOCHS:-14}
+EPOCHS=${EPOCHS:-24}
 BATCH_SIZE=${BATCH_SIZE:-32}
 FREEZE_STAGES=${FREEZE_STAGES:-2}
 LOSS=${LOSS:-arcface}

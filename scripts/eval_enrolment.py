@@ -125,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--method", action="append", help="enrolment variants to report")
     parser.add_argument("--no-places", action="store_true")
+    parser.add_argument("--write-thresholds", action="store_true",
+                        help="store the shipped method's thresholds (query expansion, made "
+                        "non-decreasing in k) in the bundle's manifest, where photolm reads "
+                        "them (metrics.enrolment.thresholds)")
     parser.add_argument("--calibrate-with-people", action="store_true",
                         help="set thresholds on half of people-negatives too (report the rest)")
     args = parser.parse_args(argv)
@@ -147,13 +151,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, object] = {"enrolment": run_all(sets, vec, args.draws, args.method,
                                                        bundle.threshold, args.fpr,
                                                        args.calibrate_with_people)}
+    space = "embedding" if desc["unseen"] is None else \
+        "descriptor" if args.weight == 0 else "fused"
+    if args.write_thresholds:
+        write_thresholds(bundle, space, results["enrolment"], args.fpr)  # type: ignore[arg-type]
     if not args.no_places:
-        space = "embedding" if desc["unseen"] is None else \
-            "descriptor" if args.weight == 0 else "fused"
         results["places"] = run_places(sets, vec, space)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
+
+
+def write_thresholds(bundle, space: str, enrolment: dict, fpr: float) -> None:
+    """The thresholds photolm uses for landmarks learned with this bundle, by example count:
+    the shipped method's ("qe"), each no lower than the one for fewer examples."""
+    from photolm.bundle import rewrite_bundle
+
+    chosen = enrolment["thresholds"]["qe"]
+    table: dict[str, float] = {}
+    running = -1.0
+    for k in sorted(chosen):
+        running = max(running, float(chosen[k]))
+        table[str(k)] = round(running, 3)
+    metrics = dict(bundle.metrics)
+    metrics["enrolment"] = {
+        "thresholds": {space: table},
+        "rule": f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
+                "with 16 landmarks learned at once (scripts/eval_enrolment.py), made "
+                "non-decreasing in k"}
+    rewrite_bundle(bundle, bundle.path, metrics=metrics)
+    print(f"wrote {space} thresholds {table} into {bundle.path / 'manifest.json'}")
 
 
 def load_known() -> PhotoSet:

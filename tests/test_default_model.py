@@ -22,6 +22,9 @@ from tests.conftest import SHARED
 
 DATA = SHARED / "data"
 MAX_BYTES = 25 * 1024 * 1024
+# every 4th photo of landmarks-unseen-dev (95): measured 2.4 % of all 378 named as a known
+# landmark (scripts/eval_gate.py); the model before the floor named 6.9 %
+UNSEEN_NAMED_MAX = 4
 
 
 @pytest.fixture(scope="module")
@@ -138,12 +141,13 @@ def test_default_model_enrols_an_unseen_landmark_from_five_photos(bundle) -> Non
     assert right >= 7, f"only {right}/10 unseen photos matched their enrolled landmark"
 
 
-def test_shipped_gate_keeps_portraits_out_through_scan(
+def test_portraits_stay_no_landmark_through_scan(
     bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
-    """The descriptor gate (export/gate.py, chosen on the other half of the negatives): on the
-    report half of people-negatives/portraits, measured with scripts/eval_gate.py, 11 of 73
-    pass the fine-tuned threshold and 3 are left after the gate."""
+    """Portraits were the people photos the model before issue 13's retrain named most (15 %
+    of the report half without the descriptor gate, 4 % with it). The retrained model with
+    its unseen-landmark floor names none of the report half of people-negatives/portraits
+    (measured with scripts/eval_gate.py), so its gate rule found nothing left to gate (0.0)."""
     from export.pipeline import split_distractors
     from photolm.cli.app import app
 
@@ -164,8 +168,55 @@ def test_shipped_gate_keeps_portraits_out_through_scan(
     assert runner.invoke(app, ["scan", str(photos), "--quiet"]).exit_code == 0
     rows = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
     named = [r for r in rows if r["landmark"]]
-    gated = [r for r in rows if r["gate_reason"]]
-    print(f"portraits (report half) {len(rows)}: named {len(named)}, gated {len(gated)}")
+    print(f"portraits (report half) {len(rows)}: named {len(named)}")
     assert len(rows) == len(portraits)
-    assert len(named) <= 0.06 * len(rows)  # measured 3/73 (4.1 %); without the gate 11/73
-    assert len(gated) >= 5  # measured 8: the gate, not the threshold, keeps them out
+    assert len(named) <= 1  # measured 0 of 73; the model before named 11 (3 after its gate)
+
+
+def test_landmarks_the_model_never_saw_stay_no_landmark_through_scan(
+    bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 13: an unseen landmark must stay "no landmark", never get a wrong famous name.
+    The threshold's floor comes from landmarks left out of a second training run
+    (export/unseen.py), never from landmarks-unseen-dev, which is only measured: every
+    fourth of its photos goes through `photolm scan` here."""
+    from photolm.cli.app import app
+
+    floor = bundle.metrics["unseen_floor"]
+    assert bundle.threshold >= floor["floor"]
+    assert not set(floor["held_out"]) - {lm.id for lm in bundle.landmarks}
+    root = DATA / "landmarks-unseen-dev"
+    if not root.is_dir():
+        pytest.skip(f"the shared photos are not beside the checkout ({DATA})")
+    unseen = sorted(p for p in root.rglob("*.jpg"))[::4]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, src in enumerate(unseen):
+        shutil.copyfile(src, photos / f"u{i:03d}.jpg")
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "cat.sqlite"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["scan", str(photos), "--quiet"]).exit_code == 0
+    rows = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    named = [r for r in rows if r["landmark"]]
+    print(f"unseen landmarks (every 4th photo) {len(rows)}: named as a known one {len(named)}")
+    assert len(rows) == len(unseen)
+    assert len(named) <= UNSEEN_NAMED_MAX
+
+
+def test_the_build_script_defaults_are_the_shipped_recipe(bundle) -> None:  # type: ignore[no-untyped-def]
+    """scripts/build_default_model.sh with no overrides rebuilds this bundle's recipe."""
+    import re
+
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "build_default_model.sh"
+              ).read_text(encoding="utf-8")
+    defaults = dict(re.findall(r"^([A-Z_]+)=\$\{\1:-([^}]*)\}", script, flags=re.M))
+    config = bundle.provenance["config"]
+    assert defaults["BACKBONE"] == config["backbone"]
+    assert int(defaults["IMAGE_SIZE"]) == config["image_size"]
+    assert int(defaults["EPOCHS"]) == config["epochs"]
+    assert int(defaults["BATCH_SIZE"]) == config["batch_size"]
+    assert int(defaults["FREEZE_STAGES"]) == config["freeze_stages"]
+    assert defaults["LOSS"] == config["loss"]
+    assert int(defaults["SEED"]) == config["seed"]
+    assert defaults["UNSEEN_FLOOR"] == "1" and "unseen_floor" in bundle.metrics
+    assert int(defaults["LEAVE_OUT"]) == len(bundle.metrics["unseen_floor"]["held_out"])

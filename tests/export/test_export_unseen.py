@@ -53,3 +53,22 @@ def test_a_wrong_floor_file_is_one_line(tmp_path) -> None:
     bad.write_text('{"held_out": []}', encoding="utf-8")
     with pytest.raises(ExportError, match="not a threshold-floor file"):
         read_floor(bad)
+
+
+def test_a_left_out_landmark_beside_a_known_one_is_not_unseen() -> None:
+    """The Iron Pillar stands in the Qutub Minar's courtyard: its photos show the minaret,
+    so naming it "Qutub Minar" is no mistake about an unseen place."""
+    from types import SimpleNamespace as Place
+
+    from export.unseen import CO_LOCATED_KM, neighbours
+
+    pillar = Place(id="iron-pillar", latitude=28.5245, longitude=77.1855)
+    alhambra = Place(id="alhambra", latitude=37.1761, longitude=-3.5881)
+    nowhere = Place(id="nowhere", latitude=None, longitude=None)
+    known = [Place(id="qutub-minar", latitude=28.5244, longitude=77.1855),
+             Place(id="taj-mahal", latitude=27.1751, longitude=78.0421)]
+    found = neighbours([pillar, alhambra, nowhere], known,
+                       ["iron-pillar", "alhambra", "nowhere"])
+    assert list(found) == ["iron-pillar"]
+    assert found["iron-pillar"]["neighbour"] == "qutub-minar"
+    assert found["iron-pillar"]["km"] < CO_LOCATED_KM
