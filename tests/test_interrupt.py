@@ -23,7 +23,11 @@ from tests.tinybundle import COLOURS, write_photo
 HOLD_AT = 40  # of 80 photos
 
 SLOW_SCAN = """
-import os, sys, time
+import os, signal, sys, time
+# A shell that starts the test run in the background (`bash .ci/run &`, nohup ... &) hands
+# its children SIGINT ignored, and Python then installs no Ctrl-C handler; a person at a
+# terminal has one, so the scan under test gets Python's default handler back.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import photolm.scan as scan
 real = scan.read_photo
 gate, hold_at, decoded = sys.argv[2], int(sys.argv[3]), [0]
