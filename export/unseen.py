@@ -88,7 +88,7 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
                   target_rate: float = DEFAULT_TARGET_RATE,
                   confidence: float | None = DEFAULT_CONFIDENCE) -> dict[str, Any]:
     """The floor from a bundle trained without the ``held_out`` landmarks."""
-    from export.embedding import decoded_batches
+    from export.embedding import embed_photos
     from export.errors import ExportError
     from photolm.bundle import read_bundle
     from photolm.matching import Matcher
@@ -110,14 +110,10 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
         raise ExportError("No photos of the held-out landmarks were found under the data "
                           "folders.")
     embedder = OnnxEmbedder.for_bundle(bundle, device="cpu")
-    rows = []
-    for _, items in decoded_batches(paths, bundle.preprocess, batch_size=32):
-        arrays = [a for a, _ in items if a is not None]  # trainer fit skipped these too
-        if arrays:
-            rows.append(embedder.embed(np.stack(arrays)))
-    if not rows:
+    embedded = embed_photos({"model": embedder}, paths, bundle.preprocess)
+    if not embedded.ok.any():  # undecodable ones are left out, as trainer fit skipped them
         raise ExportError("None of the held-out landmarks' photos could be decoded.")
-    scores = Matcher.from_bundle(bundle).landmark_scores(np.concatenate(rows)).max(axis=1)
+    scores = Matcher.from_bundle(bundle).landmark_scores(embedded.good("model")).max(axis=1)
     floor = floor_from_scores(scores, target_rate, confidence)
     return {
         "floor": floor,

@@ -427,7 +427,7 @@ class _Walk:
             return  # otherwise it vanished before we looked: not a photo we know of
         except OSError as exc:
             if _extension(name) in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
-                yield Problem(Path(entry.path), _stat_message(exc))
+                yield Problem(Path(entry.path), stat_message(exc))
             return
         if stat.S_ISDIR(st.st_mode):
             if name in JUNK_DIRS:
@@ -469,7 +469,7 @@ class _Walk:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                yield Problem(Path(path), _stat_message(exc))
+                yield Problem(Path(path), stat_message(exc))
                 continue
             pairs, self.pairs = self.pairs, _NO_PAIRS
             try:
@@ -482,7 +482,8 @@ def _extension(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
 
-def _stat_message(exc: OSError) -> str:
+def stat_message(exc: OSError) -> str:
+    """The one line for a file whose information cannot be read (walk and scan alike)."""
     if isinstance(exc, PermissionError):
         return "permission denied: cannot read file information"
     return f"cannot read file information: {exc.strerror or exc}"

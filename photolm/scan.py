@@ -46,7 +46,7 @@ import numpy as np
 
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
-from photolm.discovery import Found, Problem, Skipped, display_path, walk_photos
+from photolm.discovery import Found, Problem, Skipped, display_path, stat_message, walk_photos
 from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
@@ -350,7 +350,7 @@ class Scanner:
             try:
                 st = os.stat(raw)
             except OSError as exc:
-                message = f"cannot read file information: {exc.strerror or exc}"
+                message = stat_message(exc)
                 self.summary.walk_problems.append((display_path(raw), message))
                 on_event(WalkIssue(raw, message))
                 continue
