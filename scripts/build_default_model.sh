@@ -64,6 +64,17 @@ stage() {  # stage NAME COMMAND...: run, time and log one stage
     printf '%-8s %6d s   %s\n' "$name" "$took" "$*" >> "$TIMINGS"
 }
 
+# shellcheck disable=SC2086  # DATA and FIT_EXTRA are word lists on purpose
+fit() {  # fit NAME OUT [OPTION...]: the one training recipe, for the shipped model and the
+         # leave-landmarks-out model whose floor it uses (they must not drift apart)
+    local name=$1 out=$2
+    shift 2
+    stage "$name" "$PYTHON" -m trainer fit $DATA --out "$out" \
+        --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
+        --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
+        --split "$SPLIT" --seed "$SEED" "$@" $FIT_EXTRA
+}
+
 if [[ -e "$RUN/best.pt" || -e "$RUN/last.pt" ]]; then
     if [[ "$FORCE" == 1 ]]; then
         rm -rf -- "$RUN"
@@ -98,10 +109,7 @@ mkdir -p "$RUN"
         if [[ "$CLEAN" == 1 ]]; then
             cat "$RUN/clean/outliers.txt" >> "$LCO/exclude.txt"
         fi
-        stage fit-lco "$PYTHON" -m trainer fit $DATA --out "$LCO/run" \
-            --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
-            --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
-            --split "$SPLIT" --seed "$SEED" --exclude-list "$LCO/exclude.txt" $FIT_EXTRA
+        fit fit-lco "$LCO/run" --exclude-list "$LCO/exclude.txt"
         stage exp-lco "$PYTHON" -m export "$LCO/run/best.pt" --out "$LCO/bundle" --overwrite \
             --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize none \
             --prototypes "$PROTOTYPES" --report "$LCO/export.json" --quiet $EXPORT_EXTRA
@@ -110,10 +118,7 @@ mkdir -p "$RUN"
         FLOOR=(--threshold-floor "$LCO/floor.json")
     fi
 
-    stage fit "$PYTHON" -m trainer fit $DATA --out "$RUN" \
-        --backbone "$BACKBONE" --image-size "$IMAGE_SIZE" --epochs "$EPOCHS" \
-        --batch-size "$BATCH_SIZE" --freeze-stages "$FREEZE_STAGES" --loss "$LOSS" \
-        --split "$SPLIT" --seed "$SEED" "${FILTER[@]}" $FIT_EXTRA
+    fit fit "$RUN" "${FILTER[@]}"
 
     stage export "$PYTHON" -m export "$RUN/best.pt" --out "$BUNDLE" --overwrite \
         --distractors "$DISTRACTORS" --target-fpr "$TARGET_FPR" --quantize "$QUANTIZE" \
