@@ -141,6 +141,21 @@ def test_default_model_enrols_an_unseen_landmark_from_five_photos(bundle) -> Non
     assert right >= 7, f"only {right}/10 unseen photos matched their enrolled landmark"
 
 
+def _scan_copies(sources: list[Path], prefix: str, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> list[dict]:  # type: ignore[type-arg]
+    """Copies of shared photos scanned with the embedded default model: `list --json`."""
+    from photolm.cli.app import app
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, src in enumerate(sources):
+        shutil.copyfile(src, photos / f"{prefix}{i:03d}{src.suffix}")
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "cat.sqlite"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["scan", str(photos), "--quiet"]).exit_code == 0
+    return json.loads(runner.invoke(app, ["list", "--json"]).stdout)  # type: ignore[no-any-return]
+
+
 def test_portraits_stay_no_landmark_through_scan(
     bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
@@ -149,7 +164,6 @@ def test_portraits_stay_no_landmark_through_scan(
     its unseen-landmark floor names none of the report half of people-negatives/portraits
     (measured with scripts/eval_gate.py), so its gate rule found nothing left to gate (0.0)."""
     from export.pipeline import split_distractors
-    from photolm.cli.app import app
 
     assert bundle.descriptor.gate == bundle.metrics["descriptor_gate"]["gate"]
     root = DATA / "people-negatives"
@@ -159,14 +173,7 @@ def test_portraits_stay_no_landmark_through_scan(
                                                                           ".png", ".webp"})
     _, report = split_distractors(everything, [root], 0.5)
     portraits = [Path(p) for p in report if Path(p).relative_to(root).parts[0] == "portraits"]
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i, src in enumerate(portraits):
-        shutil.copyfile(src, photos / f"p{i:03d}{src.suffix}")
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "cat.sqlite"))
-    runner = CliRunner()
-    assert runner.invoke(app, ["scan", str(photos), "--quiet"]).exit_code == 0
-    rows = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    rows = _scan_copies(portraits, "p", tmp_path, monkeypatch)
     named = [r for r in rows if r["landmark"]]
     print(f"portraits (report half) {len(rows)}: named {len(named)}")
     assert len(rows) == len(portraits)
@@ -180,8 +187,6 @@ def test_landmarks_the_model_never_saw_stay_no_landmark_through_scan(
     The threshold's floor comes from landmarks left out of a second training run
     (export/unseen.py), never from landmarks-unseen-dev, which is only measured: every
     fourth of its photos goes through `photolm scan` here."""
-    from photolm.cli.app import app
-
     floor = bundle.metrics["unseen_floor"]
     assert bundle.threshold >= floor["floor"]
     assert not set(floor["held_out"]) - {lm.id for lm in bundle.landmarks}
@@ -189,14 +194,7 @@ def test_landmarks_the_model_never_saw_stay_no_landmark_through_scan(
     if not root.is_dir():
         pytest.skip(f"the shared photos are not beside the checkout ({DATA})")
     unseen = sorted(p for p in root.rglob("*.jpg"))[::4]
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i, src in enumerate(unseen):
-        shutil.copyfile(src, photos / f"u{i:03d}.jpg")
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "cat.sqlite"))
-    runner = CliRunner()
-    assert runner.invoke(app, ["scan", str(photos), "--quiet"]).exit_code == 0
-    rows = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    rows = _scan_copies(unseen, "u", tmp_path, monkeypatch)
     named = [r for r in rows if r["landmark"]]
     print(f"unseen landmarks (every 4th photo) {len(rows)}: named as a known one {len(named)}")
     assert len(rows) == len(unseen)
