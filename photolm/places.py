@@ -6,8 +6,13 @@ whole, not chained through one look-alike pair (single linkage merges a street w
 cathedral through a photo of both). Dense average linkage is quadratic in memory, so photos
 are first split into the connected components of a k-nearest-neighbour graph with edges no
 weaker than the cut (a pair further apart than that can only join through others), and each
-component is clustered on its own. GPS is evidence: two photos taken more than ``max_km``
-apart are never in one group (their distance is set to the maximum).
+component is clustered on its own.
+
+GPS is evidence, in tiers (:class:`Cuts`): two photos taken more than ``max_km`` apart are
+never in one group; two taken within ``max_km`` need to look less alike, and two taken at
+the same spot (``NEAR_KM``) much less. A place seen from several sides (a palace's gate, its
+throne hall, its gardens) comes out of the clustering as several groups at one spot; groups
+whose photos were taken at one spot and whose mean looks are alike are then joined.
 
 Ids must stay the same between runs when nothing changed: input is ordered by the caller's
 keys (paths) before anything else, every step is deterministic, and a group is named after
@@ -23,19 +28,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Cosine-distance cut per vector space (photolm.learned): the highest cut that keeps pairwise
-# precision >= 0.95 on photos of the 46 known landmarks mixed with 300 distractors, never
-# on the photos reported (scripts/eval_enrolment.py; fused and descriptor: the default
-# network's 320-d descriptor). The fine-tuned embedding alone spreads photos of one place
-# wider; the generic descriptor alone puts unrelated photos close (0.20 was the lowest cut
-# tried: that space is only a fallback for bundles without measured fused thresholds).
-CUTS = {"fused": 0.44, "descriptor": 0.20, "embedding": 0.56}
-DEFAULT_CUT = CUTS["fused"]
-DEFAULT_MIN_PHOTOS = 3
-MAX_KM = 1.0
-# Photos taken this close together need to look only half as alike to be grouped.
 NEAR_KM = 0.3
-NEAR_FACTOR = 0.5
+# Photos taken further apart than this are never one place. A bay or a valley photographed
+# from kilometres apart then comes out as several places; letting the look alone decide
+# beyond this (25 km tried) joined neighbouring landmarks of one city instead, and a wrong
+# join is worse than a split (scripts/eval_enrolment.py; README, "How well it works").
+MAX_KM = 1.0
+# Groups whose GPS centres lie this close together may be joined.
+JOIN_KM = 0.5
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Cosine-distance cuts for a pair of photos, by what their GPS says, and the one for
+    joining groups taken at one spot (distance between the groups' mean vectors)."""
+
+    alike: float  # either photo has no GPS: the look alone decides
+    nearby: float  # both taken within MAX_KM of each other
+    same_spot: float  # both taken within NEAR_KM of each other
+    join: float
+
+    @classmethod
+    def scaled(cls, alike: float) -> Cuts:
+        """Cuts for a space measured without GPS only: the fused space's ratios."""
+        ref = CUTS["fused"]
+        return cls(alike, alike * ref.nearby / ref.alike, alike * ref.same_spot / ref.alike,
+                   alike * ref.join / ref.alike)
+
+
+# Cuts per vector space (photolm.learned), chosen by scripts/eval_enrolment.py on photos of
+# the 46 known landmarks mixed with 300 distractors and 100 photos of people taken at the
+# landmarks, never on the photos reported: the loosest cuts that keep pairwise precision
+# >= 0.95, first without GPS (``alike``), then with simulated GPS for the others, letting at
+# most 1 of those people photos into a landmark's group (naming the group would make it an
+# example of the landmark). The fine-tuned embedding alone spreads photos of one place
+# wider; the generic descriptor alone puts unrelated photos close (0.20 was the lowest cut
+# tried): those two spaces are only fallbacks, with the fused space's GPS ratios.
+CUTS = {"fused": Cuts(alike=0.44, nearby=0.56, same_spot=0.88, join=0.30)}
+CUTS["descriptor"] = Cuts.scaled(0.20)
+CUTS["embedding"] = Cuts.scaled(0.56)
+DEFAULT_CUTS = CUTS["fused"]
+DEFAULT_MIN_PHOTOS = 3
 _NEIGHBOURS = 15
 _BLOCK = 2048
 _MAX_DENSE = 6000
@@ -66,46 +99,62 @@ def group_places(
     keys: Sequence[str],
     *,
     positions: np.ndarray | None = None,
-    cut: float = DEFAULT_CUT,
+    cuts: Cuts | float = DEFAULT_CUTS,
     min_photos: int = DEFAULT_MIN_PHOTOS,
     max_km: float = MAX_KM,
 ) -> list[Place]:
     """Groups of at least ``min_photos`` alike photos, biggest first.
 
     ``vectors``: (N, D) unit rows; ``keys``: one unique string per row (paths);
-    ``positions``: (N, 2) latitude/longitude in degrees, NaN where unknown.
+    ``positions``: (N, 2) latitude/longitude in degrees, NaN where unknown; ``cuts``: a
+    :class:`Cuts`, or one cut for photos without GPS (the others scaled from it).
     """
     n = len(keys)
     if n == 0:
         return []
     if vectors.shape[0] != n:
         raise ValueError("one key per vector is needed")
+    if not isinstance(cuts, Cuts):
+        cuts = Cuts.scaled(float(cuts))
     order = np.argsort(np.asarray(keys, dtype=object), kind="stable")
     vec = np.ascontiguousarray(vectors[order], dtype=np.float32)
     pos = None
     if positions is not None:
         pos = np.asarray(positions, dtype=np.float64)[order]
+        if np.isnan(pos).any(axis=1).all():
+            pos = None
     sorted_keys = [keys[i] for i in order]
-    places: list[Place] = []
-    for comp in _components(vec, cut, pos):
-        if comp.size < min_photos:
+    groups: list[np.ndarray] = []
+    for comp in _components(vec, cuts, pos, max_km):
+        if comp.size < 2:
             continue
-        for members in _cluster(vec[comp], None if pos is None else pos[comp], cut, max_km):
-            if members.size < min_photos:
-                continue
-            rows = comp[members]
-            places.append(_place(vec[rows], rows, sorted_keys, pos))
-    remap = order  # sorted row -> caller's row
-    out = [Place(p.id, tuple(int(remap[i]) for i in p.members), p.latitude, p.longitude)
+        groups.extend(comp[members] for members in
+                      _cluster(vec[comp], None if pos is None else pos[comp], cuts, max_km))
+    if pos is not None:
+        groups = _join_at_one_spot(vec, pos, groups, cuts.join)
+    places = [_place(vec[rows], rows, sorted_keys, pos) for rows in groups
+              if rows.size >= min_photos]
+    out = [Place(p.id, tuple(int(order[i]) for i in p.members), p.latitude, p.longitude)
            for p in places]
     out.sort(key=lambda p: (-p.size, p.id))
     return out
 
 
-def _components(vec: np.ndarray, cut: float, pos: np.ndarray | None = None
-                ) -> list[np.ndarray]:
+def _required(km: np.ndarray, cuts: Cuts, max_km: float) -> np.ndarray:
+    """The cut each pair must meet given how far apart its photos were taken (NaN: unknown);
+    negative where they can never be grouped."""
+    cut = np.full(km.shape, cuts.alike)
+    with np.errstate(invalid="ignore"):
+        cut[km <= max_km] = cuts.nearby
+        cut[km <= min(NEAR_KM, max_km)] = cuts.same_spot
+        cut[km > max_km] = -1.0
+    return cut
+
+
+def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
+                max_km: float = MAX_KM) -> list[np.ndarray]:
     """Connected components of the graph linking each row to its nearest neighbours whose
-    distance may still be within ``cut`` (after the GPS discount, when positions are known)."""
+    distance may still be within the cut that pair needs."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -117,12 +166,11 @@ def _components(vec: np.ndarray, cut: float, pos: np.ndarray | None = None
         for start in range(0, n, _BLOCK):
             idx = np.arange(start, min(start + _BLOCK, n))
             # margin over the similarity each pair needs: >= 0 means "may be grouped"
-            margin = vec[idx] @ vec.T - (1.0 - cut)
+            margin = vec[idx] @ vec.T - (1.0 - cuts.alike)
             if pos is not None:
-                with np.errstate(invalid="ignore"):
-                    km = distances_km(pos[idx], pos)
-                    margin[km <= NEAR_KM] += cut / NEAR_FACTOR - cut
-                    margin[km > MAX_KM] = -np.inf
+                cut = _required(distances_km(pos[idx], pos), cuts, max_km)
+                margin += cut - cuts.alike
+                margin[cut < 0] = -np.inf
             margin[idx - start, idx] = -np.inf
             top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
             keep = np.take_along_axis(margin, top, axis=1) >= 0
@@ -132,12 +180,17 @@ def _components(vec: np.ndarray, cut: float, pos: np.ndarray | None = None
     c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
+    return _split(labels)
+
+
+def _split(labels: np.ndarray) -> list[np.ndarray]:
+    """Row indices per label, in label order."""
     groups = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[groups])) + 1
     return [g for g in np.split(groups, bounds) if g.size]
 
 
-def _cluster(vec: np.ndarray, pos: np.ndarray | None, cut: float,
+def _cluster(vec: np.ndarray, pos: np.ndarray | None, cuts: Cuts,
              max_km: float) -> list[np.ndarray]:
     """Average-linkage clusters of one component (index arrays into ``vec``)."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -147,24 +200,60 @@ def _cluster(vec: np.ndarray, pos: np.ndarray | None, cut: float,
     if n == 1:
         return [np.zeros(1, dtype=np.int64)]
     if n > _MAX_DENSE:  # too big for a dense matrix: split it with a stricter graph first
-        parts = _components(vec, cut * 0.8, pos)
+        stricter = Cuts(*(c * 0.8 for c in (cuts.alike, cuts.nearby, cuts.same_spot,
+                                            cuts.join)))
+        parts = _components(vec, stricter, pos, max_km)
         if len(parts) == 1:
             return [np.arange(n)]
         return [p[m] for p in parts for m in _cluster(vec[p], None if pos is None else pos[p],
-                                                      cut, max_km)]
+                                                      cuts, max_km)]
     dist = 1.0 - (vec @ vec.T).astype(np.float64)
     np.clip(dist, 0.0, 2.0, out=dist)
     if pos is not None:
-        km = distances_km(pos, pos)
-        with np.errstate(invalid="ignore"):
-            dist[km <= NEAR_KM] *= NEAR_FACTOR
-            dist[km > max_km] = 2.0
+        # each pair's distance in units of the cut it needs, so one cut serves every pair
+        cut = _required(distances_km(pos, pos), cuts, max_km)
+        dist = np.where(cut < 0, 2.0, dist * (cuts.alike / np.where(cut > 0, cut, 1.0)))
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2.0
-    labels = fcluster(linkage(squareform(dist, checks=False), "average"), cut, "distance")
-    groups = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[groups])) + 1
-    return list(np.split(groups, bounds))
+    labels = fcluster(linkage(squareform(dist, checks=False), "average"), cuts.alike,
+                      "distance")
+    return _split(labels)
+
+
+def _join_at_one_spot(vec: np.ndarray, pos: np.ndarray, groups: list[np.ndarray],
+                      cut: float) -> list[np.ndarray]:
+    """Join groups taken within ``JOIN_KM`` of each other whose mean vectors are within
+    ``cut``; a group has a spot when at least half its photos carry GPS."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    placed = [i for i, g in enumerate(groups)
+              if g.size >= 2 and 2 * int((~np.isnan(pos[g]).any(axis=1)).sum()) >= g.size]
+    if len(placed) < 2:
+        return groups
+    centres = np.stack([_spot(pos[groups[i]]) for i in placed])
+    means = np.stack([vec[groups[i]].mean(axis=0) for i in placed]).astype(np.float64)
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    lat, lon = np.radians(centres[:, 0]), np.radians(centres[:, 1])
+    xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+    pairs = cKDTree(xyz).query_pairs(2 * math.sin(JOIN_KM / _EARTH_KM / 2), output_type="ndarray")
+    if pairs.size:
+        alike = 1.0 - np.einsum("ij,ij->i", means[pairs[:, 0]], means[pairs[:, 1]]) <= cut
+        pairs = pairs[alike]
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+                       shape=(len(placed), len(placed)))
+    _, labels = connected_components(graph, directed=False)
+    joined = [np.sort(np.concatenate([groups[placed[i]] for i in part]))
+              for part in _split(labels)]
+    unplaced = set(range(len(groups))) - set(placed)
+    return joined + [groups[i] for i in sorted(unplaced)]
+
+
+def _spot(pos: np.ndarray) -> np.ndarray:
+    """Median latitude/longitude of the photos that carry GPS."""
+    known = pos[~np.isnan(pos).any(axis=1)]
+    return np.median(known, axis=0)
 
 
 def distances_km(a_pos: np.ndarray, b_pos: np.ndarray) -> np.ndarray:
@@ -183,11 +272,8 @@ def _place(vec: np.ndarray, rows: np.ndarray, keys: Sequence[str],
     centrality = (vec @ vec.T).mean(axis=1)
     ranked = rows[np.argsort(-centrality, kind="stable")]
     lat = lon = None
-    if pos is not None:
-        known = pos[rows]
-        known = known[~np.isnan(known).any(axis=1)]
-        if known.size:
-            lat, lon = (float(v) for v in np.median(known, axis=0))
-            if not (math.isfinite(lat) and math.isfinite(lon)):
-                lat = lon = None
+    if pos is not None and not np.isnan(pos[rows]).any(axis=1).all():
+        lat, lon = (float(v) for v in _spot(pos[rows]))
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            lat = lon = None
     return Place(place_id(keys[int(ranked[0])]), tuple(int(i) for i in ranked), lat, lon)

@@ -125,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--method", action="append", help="enrolment variants to report")
     parser.add_argument("--no-places", action="store_true")
+    parser.add_argument("--places-only", action="store_true",
+                        help="measure place discovery only (no enrolment)")
     parser.add_argument("--write-thresholds", action="store_true",
                         help="store the shipped method's thresholds (query expansion, made "
                         "non-decreasing in k) in the bundle's manifest, where photolm reads "
@@ -148,9 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         desc = {name: embed_paths(s.paths, onnx, out, bundle.preprocess, name)
                 for name, s in sets.items()}
     vec = {name: fuse(desc[name], emb[name], args.weight) for name in sets}
-    results: dict[str, object] = {"enrolment": run_all(sets, vec, args.draws, args.method,
-                                                       bundle.threshold, args.fpr,
-                                                       args.calibrate_with_people)}
+    results: dict[str, object] = {}
+    if not args.places_only:
+        results["enrolment"] = run_all(sets, vec, args.draws, args.method, bundle.threshold,
+                                       args.fpr, args.calibrate_with_people)
     space = "embedding" if desc["unseen"] is None else \
         "descriptor" if args.weight == 0 else "fused"
     if args.write_thresholds:
@@ -227,70 +230,147 @@ def pairwise(groups: Sequence[Sequence[int]], labels: np.ndarray) -> tuple[float
 
 
 def simulated_positions(labels: np.ndarray, coords: dict[int, tuple[float, float]],
-                        rng: np.random.Generator) -> np.ndarray:
-    """Positions as a phone would record them: within ~300 m of the landmark; non-landmark
-    photos around one home town, half of them without GPS."""
+                        rng: np.random.Generator, without_gps: float = 0.0,
+                        spread: float = 1.0) -> np.ndarray:
+    """Positions as a phone would record them: within ~300 m of the landmark (times
+    ``spread``: a bay or a valley is photographed from kilometres apart), a share
+    ``without_gps`` of landmark photos (a camera's) without; non-landmark photos around one
+    home town, half of them without GPS."""
     pos = np.full((labels.size, 2), np.nan)
     for i, lab in enumerate(labels):
         if lab >= 0:
             lat, lon = coords[int(lab)]
-            pos[i] = (lat + rng.normal(0, 0.002), lon + rng.normal(0, 0.003))
+            pos[i] = (lat + rng.normal(0, 0.002 * spread), lon + rng.normal(0, 0.003 * spread))
         elif rng.random() < 0.5:
             pos[i] = (48.137 + rng.normal(0, 0.05), 11.575 + rng.normal(0, 0.08))
+    if without_gps:
+        drop = (labels >= 0) & (np.random.default_rng(rng.integers(1 << 30)).random(labels.size)
+                                < without_gps)
+        pos[drop] = np.nan
     return pos
+
+
+def tune_cuts(vec: np.ndarray, labels: np.ndarray, pos: np.ndarray, strangers: int,
+              precision: float = 0.95, joined: float = 0.01) -> tuple[object, list[tuple]]:
+    """The loosest cuts keeping pairwise ``precision``: first the one for photos without GPS
+    (the highest), then, with it fixed, the GPS tiers and the join cut with the best recall
+    that also let at most a share ``joined`` of the ``strangers`` (the last rows: photos of
+    people taken at the landmarks) into a landmark's group, where naming the group would make
+    them examples of the landmark."""
+    from photolm import places
+
+    keys = [f"t{i:06d}" for i in range(labels.size)]
+    rows: list[tuple] = []
+    stranger = np.zeros(labels.size, dtype=bool)
+    stranger[labels.size - strangers:] = True
+
+    def score(cuts: places.Cuts, gps: bool) -> tuple[float, float, int]:
+        groups = places.group_places(vec, keys, cuts=cuts, positions=pos if gps else None)
+        p, r = pairwise([g.members for g in groups], labels)
+        n = sum(int(stranger[list(g.members)].sum()) for g in groups
+                if (labels[list(g.members)] >= 0).any())
+        rows.append((gps, cuts.alike, cuts.nearby, cuts.same_spot, cuts.join, p, r, n))
+        return p, r, n
+
+    alike = places.DEFAULT_CUTS.alike
+    for cut in np.arange(0.20, 0.62, 0.02):
+        c = round(float(cut), 2)
+        if score(places.Cuts(c, c, c, 0.0), False)[0] >= precision:
+            alike = c
+    best = (-1.0, places.Cuts(alike, alike, alike, 0.0))
+    for nearby in np.arange(alike, 0.80, 0.04):
+        for same_spot in np.arange(nearby, 1.30, 0.08):
+            for join in (0.0, 0.3, 0.4, 0.5):
+                cuts = places.Cuts(alike, round(float(nearby), 2), round(float(same_spot), 2),
+                                   join)
+                p, r, n = score(cuts, True)
+                if p >= precision and n <= joined * strangers and r > best[0]:
+                    best = (r, cuts)
+    return best[1], rows
+
+
+def with_people_at_landmarks(vec: np.ndarray, labels: np.ndarray, pos: np.ndarray | None,
+                             people: np.ndarray, coords: dict[int, tuple[float, float]],
+                             rng: np.random.Generator, n: int = 100
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``n`` photos of people taken at the landmarks (a traveller's selfies): each its own
+    place (label below every other), placed like a landmark photo when positions are given."""
+    pick = rng.choice(len(people), size=min(n, len(people)), replace=False)
+    at = rng.integers(0, len(coords), pick.size)
+    lab = labels.min(initial=0) - 1 - np.arange(pick.size)
+    new_pos = None
+    if pos is not None:
+        spots = np.array([coords[int(a)] for a in at])
+        jitter = np.stack([rng.normal(0, 0.002, pick.size), rng.normal(0, 0.003, pick.size)], 1)
+        new_pos = np.concatenate([pos, spots + jitter])
+    return np.concatenate([vec, people[pick]]), np.concatenate([labels, lab]), new_pos
 
 
 def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
                space: str) -> dict[str, object]:
-    """Choose the cut on known landmarks + the calibration half of the distractors (the
-    highest cut with pairwise precision >= 0.95); report on the unseen landmarks + the
-    held-out half, with and without (simulated) GPS, and how many people photos get
-    grouped at all."""
+    """Choose the cuts on known landmarks + the calibration halves of the distractors and of
+    the people photos (100 of them taken at the landmarks), the loosest with pairwise
+    precision >= 0.95 and at most 1 of those people photos in a landmark's group, with
+    simulated GPS for the GPS tiers; report on the unseen landmarks +
+    the held-out half of the distractors (the issue's mix), and with 100 held-out people
+    photos taken at the landmarks (a traveller's mix): without GPS, with simulated GPS on
+    every photo, with 30 % of landmark photos without GPS, and with photos spread wider than
+    the cuts were chosen for; and how many people photos alone get grouped at all."""
+    from dataclasses import asdict
+
     from photolm import places
 
     known, distr = sets["known"], sets["distractors"]
     cal, held = calibration_split(len(distr.paths))
+    people = vec["people-negatives"]
+    p_cal, p_held = calibration_split(len(people))
     rng = np.random.default_rng(3)
     # A library-like mix: 15 photos of each known landmark at most, beside the distractors.
     pick = np.concatenate([rng.permutation(np.flatnonzero(known.labels == lab))[:15]
                            for lab in np.unique(known.labels)])
     tune_vec = np.concatenate([vec["known"][pick], vec["distractors"][cal]])
     tune_lab = np.concatenate([known.labels[pick], -1 - np.arange(cal.size)])
-    tune_keys = [f"t{i:06d}" for i in range(tune_lab.size)]
-    tune_pos = simulated_positions(tune_lab, known_coordinates(known), np.random.default_rng(5))
-    chosen: dict[bool, float] = {}
-    rows = []
-    for gps in (False, True):
-        for cut in np.arange(0.20, 0.62, 0.02):
-            groups = places.group_places(tune_vec, tune_keys, cut=float(cut),
-                                         positions=tune_pos if gps else None)
-            p, r = pairwise([g.members for g in groups], tune_lab)
-            rows.append((gps, round(float(cut), 2), p, r))
-            if p >= 0.95:
-                chosen[gps] = round(float(cut), 2)
-        chosen.setdefault(gps, places.DEFAULT_CUT)
-        print(f"places: cut chosen on known landmarks + calibration distractors"
-              f"{' (simulated GPS)' if gps else ''}: {chosen[gps]:.2f}", flush=True)
+    known_coords = known_coordinates(known)
+    tune_pos = simulated_positions(tune_lab, known_coords, np.random.default_rng(5))
+    tune_vec, tune_lab, tune_pos = with_people_at_landmarks(
+        tune_vec, tune_lab, tune_pos, people[p_cal], known_coords, np.random.default_rng(6))
+    strangers = int((tune_lab < -cal.size).sum())
+    chosen, rows = tune_cuts(tune_vec, tune_lab, tune_pos, strangers)  # type: ignore[arg-type]
+    print(f"places: cuts chosen on known landmarks + calibration distractors and people: "
+          f"{chosen}", flush=True)
     unseen = sets["unseen"]
-    test_vec = np.concatenate([vec["unseen"], vec["distractors"][held]])
-    test_lab = np.concatenate([unseen.labels, -1 - np.arange(held.size)])
-    keys = unseen.paths + [distr.paths[i] for i in held]
     coords = unseen_coordinates(unseen)
-    out: dict[str, object] = {"cut": chosen, "tuning": rows}
-    for gps in (False, True):
-        for label, cut in (("chosen cut", chosen[gps]), ("shipped cut", places.CUTS[space])):
-            pos = simulated_positions(test_lab, coords, np.random.default_rng(11)) if gps \
-                else None
-            groups = places.group_places(test_vec, keys, positions=pos, cut=cut)
-            p, r = pairwise([g.members for g in groups], test_lab)
-            f1 = 2 * p * r / (p + r) if p + r else 0.0
-            name = f"{label} {cut:.2f}" + (" + simulated GPS" if gps else "")
-            out[name] = {"precision": p, "recall": r, "f1": f1, "groups": len(groups)}
-            print(f"places {name}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
-                  f"({len(groups)} groups)", flush=True)
-    people = vec["people-negatives"]
+    base_vec = np.concatenate([vec["unseen"], vec["distractors"][held]])
+    base_lab = np.concatenate([unseen.labels, -1 - np.arange(held.size)])
+    out: dict[str, object] = {"cuts": asdict(chosen), "tuning": rows}
+    for mix in ("issue", "traveller"):
+        for gps, without, spread in (
+                ("no GPS", None, 1.0), ("simulated GPS", 0.0, 1.0),
+                ("simulated GPS, 30 % of landmark photos without", 0.3, 1.0),
+                ("simulated GPS spread 2x wider", 0.0, 2.0),
+                ("simulated GPS spread 4x wider", 0.0, 4.0)):
+            pos = None if without is None else simulated_positions(
+                base_lab, coords, np.random.default_rng(11), without, spread)
+            test_vec, test_lab = base_vec, base_lab
+            if mix == "traveller":
+                test_vec, test_lab, pos = with_people_at_landmarks(
+                    base_vec, base_lab, pos, people[p_held], coords, np.random.default_rng(12))
+            keys = [f"q{i:06d}" for i in range(test_lab.size)]
+            for label, cuts in (("chosen", chosen), ("shipped", places.CUTS[space])):
+                groups = places.group_places(test_vec, keys, positions=pos, cuts=cuts)
+                p, r = pairwise([g.members for g in groups], test_lab)
+                f1 = 2 * p * r / (p + r) if p + r else 0.0
+                joined = sum(int((test_lab[list(g.members)] < base_lab.min()).sum())
+                             for g in groups if (test_lab[list(g.members)] >= 0).any())
+                name = f"{mix} mix, {label} cuts, {gps}"
+                out[name] = {"precision": p, "recall": r, "f1": f1, "groups": len(groups),
+                             "people_in_landmark_groups": joined}
+                print(f"places {name}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
+                      f"({len(groups)} groups"
+                      + (f", {joined} people photos in landmark groups" if mix == "traveller"
+                         else "") + ")", flush=True)
     grouped = places.group_places(people, sets["people-negatives"].paths,
-                                  cut=places.CUTS[space])
+                                  cuts=places.CUTS[space])
     share = sum(g.size for g in grouped) / len(people)
     out["people grouped"] = {"share": share, "groups": len(grouped)}
     print(f"places: people photos alone at the shipped cut: {share:.1%} end up in "

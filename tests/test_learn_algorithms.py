@@ -74,20 +74,20 @@ def _three_places(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def test_places_groups_alike_photos_biggest_first_and_leaves_loners_out() -> None:
     vec, labels = _three_places(np.random.default_rng(0))
     keys = [f"/p/{i:03d}.jpg" for i in range(len(labels))]
-    found = places.group_places(vec, keys, cut=0.3, min_photos=3)
+    found = places.group_places(vec, keys, cuts=0.3, min_photos=3)
     assert [p.size for p in found] == [6, 4, 3]
     for place, lab in zip(found, (0, 1, 2), strict=True):
         assert set(labels[list(place.members)]) == {lab}
         assert place.id.startswith("pl-")
-    assert [p.size for p in places.group_places(vec, keys, cut=0.3, min_photos=5)] == [6]
+    assert [p.size for p in places.group_places(vec, keys, cuts=0.3, min_photos=5)] == [6]
 
 
 def test_places_ids_do_not_depend_on_input_order() -> None:
     vec, labels = _three_places(np.random.default_rng(1))
     keys = [f"/p/{i:03d}.jpg" for i in range(len(labels))]
-    first = places.group_places(vec, keys, cut=0.3)
+    first = places.group_places(vec, keys, cuts=0.3)
     perm = np.random.default_rng(2).permutation(len(keys))
-    second = places.group_places(vec[perm], [keys[i] for i in perm], cut=0.3)
+    second = places.group_places(vec[perm], [keys[i] for i in perm], cuts=0.3)
     assert [p.id for p in first] == [p.id for p in second]
     assert [sorted(keys[i] for i in p.members) for p in first] == \
         [sorted(keys[perm[i]] for i in p.members) for p in second]
@@ -100,27 +100,81 @@ def test_places_never_join_photos_taken_far_apart() -> None:
     pos[first[:3]] = (48.8584, 2.2945)  # Paris
     pos[first[3:]] = (36.1125, -115.1726)  # Las Vegas
     found = places.group_places(vec, [f"k{i}" for i in range(len(labels))], positions=pos,
-                                cut=0.3)
+                                cuts=0.3)
     groups = [set(p.members) for p in found]
     assert set(first[:3].tolist()) in groups and set(first[3:].tolist()) in groups
     paris = next(p for p in found if set(p.members) == set(first[:3].tolist()))
     assert paris.latitude == pytest.approx(48.8584) and paris.longitude == pytest.approx(2.2945)
 
 
-def test_places_photos_taken_close_together_need_to_look_only_half_as_alike() -> None:
-    # Two photos at cosine distance 0.4: apart at cut 0.3, together when 100 m apart.
+def test_places_photos_taken_close_together_need_to_look_less_alike() -> None:
+    # Two pairs of photos at cosine distance 0.4 from each other: apart by look alone at
+    # cut 0.3, together when taken 100 m apart, apart again when taken 1.1 km apart.
     a = np.array([1.0, 0.0], dtype=np.float32)
     b = np.array([0.6, 0.8], dtype=np.float32)
     vec = np.stack([a, a, b, b])
     keys = ["a1", "a2", "b1", "b2"]
-    assert sorted(p.size for p in places.group_places(vec, keys, cut=0.3, min_photos=2)) == \
+    assert sorted(p.size for p in places.group_places(vec, keys, cuts=0.3, min_photos=2)) == \
         [2, 2]
     near = np.array([[48.0, 11.0], [48.0, 11.0], [48.0009, 11.0], [48.0009, 11.0]])
-    together = places.group_places(vec, keys, positions=near, cut=0.3, min_photos=2)
+    together = places.group_places(vec, keys, positions=near, cuts=0.3, min_photos=2)
     assert [p.size for p in together] == [4]
     far = np.array([[48.0, 11.0], [48.0, 11.0], [48.01, 11.0], [48.01, 11.0]])  # 1.1 km
-    assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cut=0.3,
+    assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cuts=0.3,
                                                       min_photos=2)) == [2, 2]
+
+
+def _pair(distance: float) -> np.ndarray:
+    """Two unit vectors at the given cosine distance."""
+    angle = np.arccos(1.0 - distance)
+    return np.array([[1.0, 0.0], [np.cos(angle), np.sin(angle)]], dtype=np.float32)
+
+
+def test_places_gps_tiers_each_have_their_own_cut() -> None:
+    cuts = places.Cuts(alike=0.3, nearby=0.5, same_spot=0.7, join=0.0)
+    keys = ["a1", "a2", "b1", "b2"]
+    for distance, km, together in ((0.4, None, False), (0.4, 0.6, True), (0.6, 0.6, False),
+                                   (0.6, 0.1, True), (0.8, 0.1, False)):
+        vec = np.repeat(_pair(distance), 2, axis=0)
+        pos = None
+        if km is not None:  # the b photos taken km north of the a photos
+            pos = np.array([[48.0, 11.0]] * 2 + [[48.0 + km / 111.2, 11.0]] * 2)
+        sizes = sorted(p.size for p in places.group_places(vec, keys, positions=pos, cuts=cuts,
+                                                           min_photos=2))
+        assert sizes == ([4] if together else [2, 2]), (distance, km)
+
+
+def _noisy_group(centre: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    rows = centre + rng.normal(0, 0.05, (n, centre.size))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_places_join_two_sides_of_one_place_taken_at_one_spot() -> None:
+    # A palace's gate and its hall: photos of each alike, across them less alike than the
+    # GPS tier allows, but the two sides' mean looks are close: one place. A third group as
+    # far from both in look is not joined, nor are the two sides taken 1.1 km apart.
+    rng = np.random.default_rng(5)
+    dim = 64
+    gate, hall, other = np.eye(dim, dtype=np.float32)[:3]
+    hall = gate + 0.882 * hall
+    hall /= np.linalg.norm(hall)  # cosine 0.75 to the gate
+    vec = np.concatenate([_noisy_group(gate, 6, rng), _noisy_group(hall, 6, rng),
+                          _noisy_group(other, 6, rng)])
+    keys = [f"k{i:02d}" for i in range(18)]
+    spot = np.array([48.0, 11.0])
+    pos = np.concatenate([np.tile(spot, (6, 1)), np.tile(spot + np.array([0.004, 0.0]), (6, 1)),
+                          np.tile(spot + np.array([0.002, 0.0]), (6, 1))])  # 450 m and 220 m north
+    cuts = places.Cuts(alike=0.2, nearby=0.28, same_spot=0.28, join=0.3)
+    apart = places.group_places(vec, keys, positions=pos, cuts=places.Cuts(0.2, 0.28, 0.28, 0.0))
+    assert sorted(p.size for p in apart) == [6, 6, 6]
+    joined = places.group_places(vec, keys, positions=pos, cuts=cuts)
+    assert sorted(p.size for p in joined) == [6, 12]
+    big = next(p for p in joined if p.size == 12)
+    assert set(big.members) == set(range(12))
+    far = pos.copy()
+    far[6:12, 0] += 0.01  # the hall's photos 1.1 km further north
+    assert sorted(p.size for p in places.group_places(vec, keys, positions=far, cuts=cuts)) == \
+        [6, 6, 6]
 
 
 def test_fused_similarities_equal_the_cosine_of_fused_vectors() -> None:
