@@ -53,7 +53,7 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.learning import build_matcher, embed_both, embed_fn, session_for
 from photolm.matching import Candidate, Match
-from photolm.photo_read import read_photo
+from photolm.photo_read import PhotoRead, read_photo
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
 
@@ -93,6 +93,7 @@ class PhotoDone:
     landmark: str | None = None
     score: float | None = None
     error: str | None = None
+    warning: str | None = None  # done, but something the person should know (a broken JPEG)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class ScanSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
+    # pairs whose JPEG could not be read, recognised from the RAW: (photo, RAW, JPEG's error)
+    from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
@@ -159,6 +162,8 @@ class ScanSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
+            "recognised_from_raw": [{"path": p, "raw": r, "error": e}
+                                    for p, r, e in self.from_raw],
             "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
@@ -186,12 +191,32 @@ class _Decoded:
     error: str | None
     # the model's outputs for this photo (embedding, descriptor), when the worker ran it
     embedded: tuple[np.ndarray, np.ndarray | None] | None = None
+    # the photo could not be read, its RAW companion could: (that RAW, the photo's error)
+    from_raw: tuple[Path, str] | None = None
 
 
 def _decode(found: Found, bundle: Bundle) -> _Decoded:
     """Everything per-photo that reads the file (one open); runs in a worker thread."""
     read = read_photo(found.path, bundle.preprocess, size=found.size)
+    if read.error and found.companions:
+        return _from_companion(found, bundle, read)
     return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
+
+
+def _from_companion(found: Found, bundle: Bundle, read: PhotoRead) -> _Decoded:
+    """A pair whose JPEG (or HEIC) cannot be read is recognised from its RAW's preview, as
+    a RAW alone would be: the shot is still there, only one of its files is broken. The row
+    stays the JPEG's (its path, size and fingerprint, so the next scan sees it unchanged and
+    a pair moved together is still found), with the RAW's pixels and EXIF facts."""
+    failures = []
+    for raw in found.companions:
+        got = read_photo(raw, bundle.preprocess)
+        if got.error is None:
+            return _Decoded(found, read.fingerprint, got.pixels, got.exif, None,
+                            from_raw=(raw, str(read.error)))
+        failures.append(f"{raw.name}: {got.error}")
+    return _Decoded(found, read.fingerprint, None, read.exif, f"{read.error} (its RAW "
+                    f"{'; '.join(failures)})")
 
 
 def _decode_and_run(found: Found, bundle: Bundle, embedder: Embedder) -> _Decoded:
@@ -518,7 +543,12 @@ class Scanner:
             self.summary.landmarks += rec.landmark_id is not None
             self.summary.gps_changed += bool(rec.gps and rec.gps.changed)
             outcome = UPDATED if str(path) in known else NEW
-            on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
+            warning = None
+            if d.from_raw is not None:
+                raw, error = d.from_raw
+                self.summary.from_raw.append((display_path(path), display_path(raw), error))
+                warning = f"{error}; recognised from its RAW {raw.name} instead"
+            on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score, warning=warning))
 
     def _outputs(self, good: list[_Decoded]) -> tuple[np.ndarray, np.ndarray | None]:
         """Embeddings and descriptors of a batch: gathered from the workers that ran the

@@ -268,3 +268,36 @@ def test_verify_rechecks_the_jpeg_the_verdict_is_about(shots: Path, env: Path,
         assert summary["replaced"] == (photo == jpeg), summary
     assert [(Path(h["path"]).name, names(h["companions"])) for h in search("Colosseum")] == [
         ("IMG_0001.JPG", ["IMG_0001.dng"])]
+
+
+def test_a_pairs_broken_jpeg_is_recognised_from_its_raw_with_one_warning(
+        shots: Path, env: Path) -> None:
+    jpeg = shots / "IMG_0001.JPG"
+    data = jpeg.read_bytes()
+    jpeg.write_bytes(data[: len(data) // 2])  # truncated: the header sniffs as a JPEG
+    code, _, err = run("scan", shots)
+    assert code == 0 and "Traceback" not in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(jpeg) in warnings[0], err
+    assert "IMG_0001.dng" in warnings[0] and "corrupt JPEG" in warnings[0]
+    # the pair is still one photo, recognised from the RAW's preview: the Colosseum
+    hits = search("Colosseum")
+    assert [(Path(h["path"]).name, names(h["companions"])) for h in hits] == [
+        ("IMG_0001.JPG", ["IMG_0001.dng"])]
+    summary = scan_json(shots, "--force")
+    assert (summary["found"], summary["processed"], summary["errors"]) == (2, 2, [])
+    assert [(Path(str(r["path"])).name, Path(str(r["raw"])).name)
+            for r in summary["recognised_from_raw"]] == [("IMG_0001.JPG", "IMG_0001.dng")]
+    assert "warning" not in run("scan", shots)[2]  # unchanged since: no warning again
+
+
+def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
+        shots: Path, env: Path) -> None:
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):
+        data = (shots / name).read_bytes()
+        (shots / name).write_bytes(data[:600])
+    code, _, err = run("scan", shots)
+    lines = [line for line in err.splitlines() if "IMG_0001" in line]
+    assert code == 1 and len(lines) == 1 and "IMG_0001.dng" in lines[0], err
+    code, out, _ = run("list", "--errors", "--json")
+    assert [Path(r["path"]).name for r in json.loads(out)] == ["IMG_0001.JPG"]
