@@ -6,14 +6,18 @@ photo) and in the RAW's own sidecar, never in the RAW; untag removes both."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from photolm import scan as scan_module
+from photolm.cli import output
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, exiftool_json
 from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
@@ -301,3 +305,42 @@ def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
     assert code == 1 and len(lines) == 1 and "IMG_0001.dng" in lines[0], err
     code, out, _ = run("list", "--errors", "--json")
     assert [Path(r["path"]).name for r in json.loads(out)] == ["IMG_0001.JPG"]
+
+
+@pytest.mark.parametrize("command", [("list",), ("search", "Eiffel Tower"),
+                                     ("list", "--uncertain", "--margin", "1")])
+def test_text_tables_show_the_raw_last_in_a_pipe_and_under_the_path_on_a_terminal(
+        shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch,
+        command: tuple[str, ...]) -> None:
+    scan_json(shots)
+    jpeg = str(shots / "IMG_0001.JPG")
+    code, out, err = run(*command)  # the runner's stdout is a pipe
+    assert code == 0, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    pair = next(fields for fields in lines if jpeg in fields)
+    assert pair[-1] == "IMG_0001.dng"  # last: the fields a script cuts keep their places
+    assert all(len(fields) == len(pair) for fields in lines)
+
+    def on_a_terminal() -> list[str]:
+        screen = io.StringIO()
+        monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
+                                                   width=80, soft_wrap=True, highlight=False))
+        assert run(*command)[0] == 0
+        return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+
+    shown = on_a_terminal()
+    at = next(i for i, line in enumerate(shown) if jpeg in line)
+    assert "  + RAW IMG_0001.dng" in shown[at + 1], "\n".join(shown)
+    (shots / "IMG_0001.dng").unlink()
+    scan_json(shots)
+    alone = on_a_terminal()
+    assert not any("RAW" in line for line in alone)
+    # under the path, the RAW costs the table no width: as readable at 80 columns as before
+    assert max(map(len, shown)) == max(map(len, alone))
+
+
+def test_tables_without_any_raw_have_no_raw_column(tmp_path: Path, env: Path) -> None:
+    write_photo(tmp_path / "p" / "IMG_0003.JPG", COLOURS["eiffel-tower"])
+    scan_json(tmp_path / "p")
+    code, out, _ = run("list")
+    assert code == 0 and [len(line.split("\t")) for line in out.splitlines()] == [4]
