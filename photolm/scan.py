@@ -79,6 +79,35 @@ class ScanOptions:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """How a scan spreads over the cores, decided once here for the scan and for
+    ``photolm info`` alike, so that what info reports is what a scan does."""
+
+    workers: int  # threads that read photos (--workers, else one per core)
+    threads_per_run: int  # onnxruntime intra-op threads of one model run (--threads, else 1)
+    in_workers: bool  # each worker runs the model on its photo (CPU, one thread a run)
+
+    @property
+    def model_threads(self) -> int:
+        """onnxruntime threads at work at once, at most: each worker's run side by side, or
+        the one run on whole batches."""
+        return self.workers * self.threads_per_run if self.in_workers else self.threads_per_run
+
+    def to_json(self) -> dict[str, object]:
+        return {"scan_workers": self.workers, "threads_per_run": self.threads_per_run,
+                "model_runs": "in each worker" if self.in_workers else "on whole batches",
+                "model_threads": self.model_threads}
+
+
+def concurrency(embedder: Embedder, options: ScanOptions) -> Concurrency:
+    """The scan's threads with ``embedder`` (see the module's docstring, step 3)."""
+    info = getattr(embedder, "info", None)
+    return Concurrency(workers=options.workers or default_threads(),
+                       threads_per_run=getattr(info, "intra_op_threads", 1),
+                       in_workers=runs_in_caller(embedder))
+
+
+@dataclass(frozen=True)
 class Started:
     """Emitted once the walk is done: how much work there is."""
 
@@ -479,13 +508,14 @@ class Scanner:
         if not items:
             return
         bs = max(1, self.options.batch_size)
-        workers = self.options.workers or default_threads()
+        threads = concurrency(self.embedder, self.options)
+        workers = threads.workers
         window = max(2 * bs, 4 * workers)  # photos in flight: bounds memory, keeps cores busy
         queue: deque[Future[_Decoded]] = deque()
         pending: Iterator[Found] = iter(items)
         batch: list[_Decoded] = []
         work: Callable[[Found, Bundle], _Decoded] = (
-            partial(_decode_and_run, embedder=self.embedder) if runs_in_caller(self.embedder)
+            partial(_decode_and_run, embedder=self.embedder) if threads.in_workers
             else _decode)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
             try:
