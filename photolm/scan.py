@@ -47,13 +47,14 @@ import numpy as np
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import Found, Problem, Skipped, display_path, stat_message, walk_photos
+from photolm.embedding import embed_both, embed_fn, session_for
 from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
-from photolm.learning import build_matcher, embed_both, embed_fn, session_for
 from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, read_photo
+from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
 

@@ -21,7 +21,7 @@ def info(
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
-        from photolm.learning import unmatchable
+        from photolm.prototypes import unmatchable
         from photolm.scan import ScanOptions, concurrency, scan_session
 
         data: dict[str, Any] = {"version": __version__}
