@@ -151,6 +151,28 @@ def neighbours(classes: Sequence[Any], known: Sequence[Any], held_out: Sequence[
     return found
 
 
+def read_held_out(path: Path) -> list[str]:
+    """The landmarks ``exclude`` left out, from its ``held_out.json``: a missing, cut-short
+    or hand-edited file fails with one line before any model is loaded."""
+    from export.errors import ExportError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"Cannot read {path}: {exc.strerror or exc}. Give --held-out the "
+                          "held_out.json that `python -m export.unseen exclude` wrote.") \
+            from None
+    try:
+        held = json.loads(text)["held_out"]
+        if not isinstance(held, list) or not held or not all(isinstance(i, str) for i in held):
+            raise ValueError('"held_out" must be a non-empty list of landmark ids')
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ExportError(f"{path} is not a held_out.json from `python -m export.unseen "
+                          f"exclude` ({reason}).") from None
+    return held
+
+
 def read_floor(path: Path) -> dict[str, Any]:
     """The record ``floor`` wrote, checked enough that a wrong file fails with one line."""
     from export.errors import ExportError
@@ -199,8 +221,8 @@ def main() -> None:
     ) -> None:
         """Measure the threshold floor on the landmarks the bundle never saw."""
         with reporting():
-            record = json.loads(held_out.read_text(encoding="utf-8"))
-            result = measure_floor(bundle, data, record["held_out"], target_rate=target_rate,
+            result = measure_floor(bundle, data, read_held_out(held_out),
+                                   target_rate=target_rate,
                                    confidence=confidence or None)
             if out is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)

@@ -47,13 +47,14 @@ import numpy as np
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import Found, Problem, Skipped, display_path, stat_message, walk_photos
+from photolm.embedding import embed_both, embed_fn, session_for
 from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
-from photolm.learning import build_matcher, embed_both, embed_fn, session_for
 from photolm.matching import Candidate, Match
-from photolm.photo_read import read_photo
+from photolm.photo_read import PhotoRead, read_photo
+from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
 
@@ -79,6 +80,35 @@ class ScanOptions:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """How a scan spreads over the cores, decided once here for the scan and for
+    ``photolm info`` alike, so that what info reports is what a scan does."""
+
+    workers: int  # threads that read photos (--workers, else one per core)
+    threads_per_run: int  # onnxruntime intra-op threads of one model run (--threads, else 1)
+    in_workers: bool  # each worker runs the model on its photo (CPU, one thread a run)
+
+    @property
+    def model_threads(self) -> int:
+        """onnxruntime threads at work at once, at most: each worker's run side by side, or
+        the one run on whole batches."""
+        return self.workers * self.threads_per_run if self.in_workers else self.threads_per_run
+
+    def to_json(self) -> dict[str, object]:
+        return {"scan_workers": self.workers, "threads_per_run": self.threads_per_run,
+                "model_runs": "in each worker" if self.in_workers else "on whole batches",
+                "model_threads": self.model_threads}
+
+
+def concurrency(embedder: Embedder, options: ScanOptions) -> Concurrency:
+    """The scan's threads with ``embedder`` (see the module's docstring, step 3)."""
+    info = getattr(embedder, "info", None)
+    return Concurrency(workers=options.workers or default_threads(),
+                       threads_per_run=getattr(info, "intra_op_threads", 1),
+                       in_workers=runs_in_caller(embedder))
+
+
+@dataclass(frozen=True)
 class Started:
     """Emitted once the walk is done: how much work there is."""
 
@@ -93,6 +123,7 @@ class PhotoDone:
     landmark: str | None = None
     score: float | None = None
     error: str | None = None
+    warning: str | None = None  # done, but something the person should know (a broken JPEG)
 
 
 @dataclass(frozen=True)
@@ -125,6 +156,8 @@ class ScanSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
+    # pairs whose JPEG could not be read, recognised from the RAW: (photo, RAW, JPEG's error)
+    from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
     seconds: float = 0.0
@@ -159,6 +192,8 @@ class ScanSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
+            "recognised_from_raw": [{"path": p, "raw": r, "error": e}
+                                    for p, r, e in self.from_raw],
             "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
@@ -186,12 +221,32 @@ class _Decoded:
     error: str | None
     # the model's outputs for this photo (embedding, descriptor), when the worker ran it
     embedded: tuple[np.ndarray, np.ndarray | None] | None = None
+    # the photo could not be read, its RAW companion could: (that RAW, the photo's error)
+    from_raw: tuple[Path, str] | None = None
 
 
 def _decode(found: Found, bundle: Bundle) -> _Decoded:
     """Everything per-photo that reads the file (one open); runs in a worker thread."""
     read = read_photo(found.path, bundle.preprocess, size=found.size)
+    if read.error and found.companions:
+        return _from_companion(found, bundle, read)
     return _Decoded(found, read.fingerprint, read.pixels, read.exif, read.error)
+
+
+def _from_companion(found: Found, bundle: Bundle, read: PhotoRead) -> _Decoded:
+    """A pair whose JPEG (or HEIC) cannot be read is recognised from its RAW's preview, as
+    a RAW alone would be: the shot is still there, only one of its files is broken. The row
+    stays the JPEG's (its path, size and fingerprint, so the next scan sees it unchanged and
+    a pair moved together is still found), with the RAW's pixels and EXIF facts."""
+    failures = []
+    for raw in found.companions:
+        got = read_photo(raw, bundle.preprocess)
+        if got.error is None:
+            return _Decoded(found, read.fingerprint, got.pixels, got.exif, None,
+                            from_raw=(raw, str(read.error)))
+        failures.append(f"{raw.name}: {got.error}")
+    return _Decoded(found, read.fingerprint, None, read.exif, f"{read.error} (its RAW "
+                    f"{'; '.join(failures)})")
 
 
 def _decode_and_run(found: Found, bundle: Bundle, embedder: Embedder) -> _Decoded:
@@ -454,13 +509,14 @@ class Scanner:
         if not items:
             return
         bs = max(1, self.options.batch_size)
-        workers = self.options.workers or default_threads()
+        threads = concurrency(self.embedder, self.options)
+        workers = threads.workers
         window = max(2 * bs, 4 * workers)  # photos in flight: bounds memory, keeps cores busy
         queue: deque[Future[_Decoded]] = deque()
         pending: Iterator[Found] = iter(items)
         batch: list[_Decoded] = []
         work: Callable[[Found, Bundle], _Decoded] = (
-            partial(_decode_and_run, embedder=self.embedder) if runs_in_caller(self.embedder)
+            partial(_decode_and_run, embedder=self.embedder) if threads.in_workers
             else _decode)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
             try:
@@ -518,7 +574,12 @@ class Scanner:
             self.summary.landmarks += rec.landmark_id is not None
             self.summary.gps_changed += bool(rec.gps and rec.gps.changed)
             outcome = UPDATED if str(path) in known else NEW
-            on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score))
+            warning = None
+            if d.from_raw is not None:
+                raw, error = d.from_raw
+                self.summary.from_raw.append((display_path(path), display_path(raw), error))
+                warning = f"{error}; recognised from its RAW {raw.name} instead"
+            on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score, warning=warning))
 
     def _outputs(self, good: list[_Decoded]) -> tuple[np.ndarray, np.ndarray | None]:
         """Embeddings and descriptors of a batch: gathered from the workers that ran the

@@ -191,7 +191,7 @@ def symmetric_pipeline_s(found: list[Any], bundle: Any, embedder: Any, workers: 
 
 def run_bound(opts: argparse.Namespace) -> dict[str, Any]:
     from photolm.bundle import read_bundle
-    from photolm.learning import session_for
+    from photolm.embedding import session_for
 
     bench = opts.bench_dir.resolve()
     bench.mkdir(parents=True, exist_ok=True)

@@ -80,7 +80,9 @@ def build(cat_path: Path, bundle: object, photos: int, seed: int = 0,
 def main(argv: list[str] | None = None) -> int:
     from photolm.bundle import read_bundle
     from photolm.catalog import Catalog
-    from photolm.learning import build_matcher, learn, rematch, unlearn
+    from photolm.learning import learn, unlearn
+    from photolm.prototypes import build_matcher
+    from photolm.rematch import rematch
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=100_000)

@@ -33,7 +33,9 @@ def test_learn_and_unlearn_rematch_every_stored_photo_without_decoding(
     from photolm import images
     from photolm.bundle import read_bundle
     from photolm.catalog import Catalog
-    from photolm.learning import build_matcher, learn, rematch, unlearn
+    from photolm.learning import learn, unlearn
+    from photolm.prototypes import build_matcher
+    from photolm.rematch import rematch
 
     bundle = read_bundle(tiny_bundle_dir)
     cat_path = tmp_path / "catalog.sqlite"

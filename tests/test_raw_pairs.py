@@ -6,14 +6,18 @@ photo) and in the RAW's own sidecar, never in the RAW; untag removes both."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from photolm import scan as scan_module
+from photolm.cli import output
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, exiftool_json
 from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
@@ -268,3 +272,75 @@ def test_verify_rechecks_the_jpeg_the_verdict_is_about(shots: Path, env: Path,
         assert summary["replaced"] == (photo == jpeg), summary
     assert [(Path(h["path"]).name, names(h["companions"])) for h in search("Colosseum")] == [
         ("IMG_0001.JPG", ["IMG_0001.dng"])]
+
+
+def test_a_pairs_broken_jpeg_is_recognised_from_its_raw_with_one_warning(
+        shots: Path, env: Path) -> None:
+    jpeg = shots / "IMG_0001.JPG"
+    data = jpeg.read_bytes()
+    jpeg.write_bytes(data[: len(data) // 2])  # truncated: the header sniffs as a JPEG
+    code, _, err = run("scan", shots)
+    assert code == 0 and "Traceback" not in err, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(jpeg) in warnings[0], err
+    assert "IMG_0001.dng" in warnings[0] and "corrupt JPEG" in warnings[0]
+    # the pair is still one photo, recognised from the RAW's preview: the Colosseum
+    hits = search("Colosseum")
+    assert [(Path(h["path"]).name, names(h["companions"])) for h in hits] == [
+        ("IMG_0001.JPG", ["IMG_0001.dng"])]
+    summary = scan_json(shots, "--force")
+    assert (summary["found"], summary["processed"], summary["errors"]) == (2, 2, [])
+    assert [(Path(str(r["path"])).name, Path(str(r["raw"])).name)
+            for r in summary["recognised_from_raw"]] == [("IMG_0001.JPG", "IMG_0001.dng")]
+    assert "warning" not in run("scan", shots)[2]  # unchanged since: no warning again
+
+
+def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
+        shots: Path, env: Path) -> None:
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):
+        data = (shots / name).read_bytes()
+        (shots / name).write_bytes(data[:600])
+    code, _, err = run("scan", shots)
+    lines = [line for line in err.splitlines() if "IMG_0001" in line]
+    assert code == 1 and len(lines) == 1 and "IMG_0001.dng" in lines[0], err
+    code, out, _ = run("list", "--errors", "--json")
+    assert [Path(r["path"]).name for r in json.loads(out)] == ["IMG_0001.JPG"]
+
+
+@pytest.mark.parametrize("command", [("list",), ("search", "Eiffel Tower"),
+                                     ("list", "--uncertain", "--margin", "1")])
+def test_text_tables_show_the_raw_last_in_a_pipe_and_under_the_path_on_a_terminal(
+        shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch,
+        command: tuple[str, ...]) -> None:
+    scan_json(shots)
+    jpeg = str(shots / "IMG_0001.JPG")
+    code, out, err = run(*command)  # the runner's stdout is a pipe
+    assert code == 0, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    pair = next(fields for fields in lines if jpeg in fields)
+    assert pair[-1] == "IMG_0001.dng"  # last: the fields a script cuts keep their places
+    assert all(len(fields) == len(pair) for fields in lines)
+
+    def on_a_terminal() -> list[str]:
+        screen = io.StringIO()
+        monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
+                                                   width=80, soft_wrap=True, highlight=False))
+        assert run(*command)[0] == 0
+        return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+
+    shown = on_a_terminal()
+    at = next(i for i, line in enumerate(shown) if jpeg in line)
+    assert "  + RAW IMG_0001.dng" in shown[at + 1], "\n".join(shown)
+    (shots / "IMG_0001.dng").unlink()
+    scan_json(shots)
+    alone = on_a_terminal()
+    assert not any("RAW" in line for line in alone)
+    # under the path, the RAW costs the table no width: as readable at 80 columns as before
+    assert max(map(len, shown)) == max(map(len, alone))
+
+
+def test_tables_without_any_raw_have_no_raw_column(tmp_path: Path, env: Path) -> None:
+    write_photo(tmp_path / "p" / "IMG_0003.JPG", COLOURS["eiffel-tower"])
+    scan_json(tmp_path / "p")
+    code, out, _ = run("list")
+    assert code == 0 and [len(line.split("\t")) for line in out.splitlines()] == [4]

@@ -5,6 +5,7 @@ thread runs it on whole batches. Both layouts must store the same results."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from photolm.bundle import Bundle, read_bundle
 from photolm.catalog import Catalog
 from photolm.runtime import CPU, CUDA, Embeddings, OnnxEmbedder, SessionInfo, runs_in_caller
-from photolm.scan import Scanner, ScanOptions, scan_session
+from photolm.scan import Scanner, ScanOptions, concurrency, scan_session
 from tests.clirun import cli
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 
@@ -105,6 +106,28 @@ def test_only_a_one_thread_cpu_session_runs_in_the_workers(descriptor_bundle: Bu
         provider = CPU
 
     assert not runs_in_caller(OnGpu()) and not runs_in_caller(Fake())
+
+
+def test_info_reports_the_threads_a_scan_runs_the_model_with(
+        env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: {0, 1, 2}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    runtime = json.loads(out)["runtime"]
+    assert (runtime["scan_workers"], runtime["threads_per_run"], runtime["model_runs"],
+            runtime["model_threads"]) == (3, 1, "in each worker", 3)
+    code, out, err = cli("info")
+    line = next(line for line in out.splitlines() if line.startswith("runtime scan"))
+    assert "3 worker(s)" in line and "1 onnxruntime thread:" in line and "3 at once" in line
+
+
+def test_a_session_of_several_threads_runs_whole_batches_from_one_thread(
+        descriptor_bundle: Bundle) -> None:
+    emb = scan_session(descriptor_bundle, device="cpu", threads=2)
+    threads = concurrency(emb, ScanOptions(workers=4))
+    assert (threads.workers, threads.threads_per_run, threads.in_workers,
+            threads.model_threads) == (4, 2, False, 2)
 
 
 def test_scan_session_defaults_to_one_thread(descriptor_bundle: Bundle) -> None:

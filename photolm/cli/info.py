@@ -21,8 +21,8 @@ def info(
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
-        from photolm.learning import unmatchable
-        from photolm.runtime import OnnxEmbedder
+        from photolm.prototypes import unmatchable
+        from photolm.scan import ScanOptions, concurrency, scan_session
 
         data: dict[str, Any] = {"version": __version__}
         path = resolve_catalog_path(catalog)
@@ -52,14 +52,13 @@ def info(
                 "threshold": bundle.threshold, "created": bundle.created,
                 "metrics": bundle.metrics,
             }
-            try:
-                emb = OnnxEmbedder(bundle.model_path, input_name=bundle.input_name,
-                                   output_name=bundle.output_name, device=device.value)
+            try:  # the session a scan makes, and how the scan's threads would run it
+                emb = scan_session(bundle, device=device.value)
             except PhotolmError as exc:
                 data["runtime"] = {"error": str(exc)}
             else:
                 data["runtime"] = {"provider": emb.provider, "requested": list(emb.info.requested),
-                                   "threads": emb.info.intra_op_threads}
+                                   **concurrency(emb, ScanOptions()).to_json()}
         if json_out:
             print_json(data)
             return
@@ -72,6 +71,10 @@ def _render(data: dict[str, Any]) -> None:
     lines: list[tuple[str, str]] = [("photolm", data["version"])]
     for section in ("catalog", "model", "runtime"):
         for key, value in data.get(section, {}).items():
+            if key in _SCAN_THREADS:
+                if key == "scan_workers":
+                    lines.append(("runtime scan", _scan_threads(data["runtime"])))
+                continue
             if key == "metrics" and isinstance(value, dict):
                 value = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                   for k, v in value.items() if not isinstance(v, dict))
@@ -89,3 +92,20 @@ def _render(data: dict[str, Any]) -> None:
                 key, value = "size", f"{int(value) / 1e6:.1f} MB"
             lines.append((f"{section} {key}", str(value)))
     print_fields(lines)
+
+
+_SCAN_THREADS = ("scan_workers", "threads_per_run", "model_runs", "model_threads")
+
+
+def _scan_threads(runtime: dict[str, Any]) -> str:
+    """The scan's threads in words: on the CPU every worker runs the model on the photo it
+    read, so the cores in use are workers x threads a run, not one session's threads."""
+    workers, per_run = runtime["scan_workers"], runtime["threads_per_run"]
+    threads = f"{per_run} onnxruntime thread{'s' if per_run != 1 else ''}"
+    if runtime["model_runs"] == "in each worker":
+        text = (f"{workers} worker(s), each reading a photo and running the model on it with "
+                f"{threads}: {runtime['model_threads']} at once")
+    else:
+        text = (f"{workers} worker(s) read photos; one thread runs the model on whole batches "
+                f"on {runtime['provider']} with {threads}")
+    return text + "; scan --workers and --threads change these"

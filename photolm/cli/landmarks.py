@@ -18,7 +18,7 @@ def landmarks(
     with reporting():
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
-        from photolm.learning import unmatchable
+        from photolm.prototypes import unmatchable
 
         bundle = load_bundle(model)
         try:

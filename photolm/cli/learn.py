@@ -86,8 +86,9 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     examples, ``sources`` is ignored)."""
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
+    from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
-    from photolm.learning import find_place, learn_place, onnx_embed_fn
+    from photolm.learning import find_place, learn_place
     from photolm.learning import learn as do_learn
 
     if (lat is None) != (lon is None):

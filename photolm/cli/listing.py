@@ -74,7 +74,8 @@ def _render(rows: list[dict[str, Any]]) -> None:
         score = f"{r['score']:.2f}" if r["score"] is not None else ""
         cells.append((r["path"], verdict, score, _why(r)))
     print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
-                                         Column("score", justify="right"), Column("why")], cells)
+                                         Column("score", justify="right"), Column("why")], cells,
+               raws=[r["companions"] for r in rows])
 
 
 def _render_uncertain(rows: list[dict[str, Any]]) -> None:
@@ -88,7 +89,8 @@ def _render_uncertain(rows: list[dict[str, Any]]) -> None:
                [Column("path", path=True), Column("landmark"), Column("top 3"),
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
-               "recognised), --landmark NAME (another one) or --none." if rows else None)
+               "recognised), --landmark NAME (another one) or --none." if rows else None,
+               raws=[r["companions"] for r in rows])
 
 
 def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:

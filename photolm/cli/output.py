@@ -58,7 +58,7 @@ class Column:
 
 
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-               *, note: str | None = None) -> None:
+               *, note: str | None = None, raws: Sequence[Sequence[str]] = ()) -> None:
     """Rows for a person: a table on a terminal, plain tab-separated lines elsewhere.
 
     In a pipe or a file a box-drawn table only gets in the way of ``grep``/``cut``, so each
@@ -67,19 +67,33 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     that is not enough the table is drawn wider than the terminal, which then wraps whole
     lines (a path copied from it is still whole). ``note`` is printed after the rows, on
     stderr.
+
+    ``raws``: each row's camera RAW companions (paths), shown by file name (a RAW always
+    sits in its photo's folder): on a terminal on a line of their own under the row's path,
+    which is all but always longer (folders and all), so the table is no wider for them; in
+    a pipe as one last field, so the fields a script cuts keep their places. Neither when no
+    row has a RAW.
     """
+    raw_names = [", ".join(os.path.basename(r) for r in row) for row in raws] if any(raws) \
+        else []
     if not out.is_terminal:
         if title:
             err.print(title, markup=False, highlight=False, emoji=False)
-        for row in rows:
-            sys.stdout.write("\t".join(_plain(cell) for cell in row) + "\n")
+        for i, row in enumerate(rows):
+            fields = [_plain(cell) for cell in row] + ([raw_names[i]] if raw_names else [])
+            sys.stdout.write("\t".join(fields) + "\n")
         sys.stdout.flush()
         if note:
             err.print(note, markup=False, highlight=False, emoji=False)
         return
     from rich.table import Table
 
-    widths = [max([len(c.header), *(cell_len(_plain(r[i])) for r in rows)])
+    if raw_names:
+        at = next(i for i, c in enumerate(columns) if c.path)
+        rows = [[*row[:at], _with_raw(row[at], names), *row[at + 1:]] if names else row
+                for row, names in zip(rows, raw_names, strict=True)]
+    widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
+                                    for r in rows)])
               for i, c in enumerate(columns)]
     table = Table(title=title, title_justify="left")
     for column, width in zip(columns, widths, strict=True):
@@ -100,6 +114,13 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         out.width = shown
     if note:
         err.print(note, markup=False, highlight=False, emoji=False)
+
+
+def _with_raw(path: str | Text, names: str) -> Text:
+    """A path cell with its RAW companions' names on the line under it."""
+    cell = path.copy() if isinstance(path, Text) else Text(path)
+    cell.append(f"\n  + RAW {names}", style="dim")
+    return cell
 
 
 def print_fields(fields: Sequence[tuple[str, str]]) -> None:

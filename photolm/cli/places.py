@@ -27,7 +27,8 @@ MinPhotosOpt = Annotated[int, typer.Option("--min-photos", min=2,
 def _places(model: Path | None, catalog: Path | None, min_photos: int) -> list:
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
-    from photolm.learning import find_places, unmatchable
+    from photolm.learning import find_places
+    from photolm.prototypes import unmatchable
 
     bundle = load_bundle(model)
     with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:

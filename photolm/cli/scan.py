@@ -179,6 +179,8 @@ class _Renderer:
         elif isinstance(event, PhotoDone):
             if event.outcome == ERROR:
                 warn(event.path, event.error or "failed")
+            elif event.warning:
+                warn(event.path, event.warning)
             if event.outcome not in (UNCHANGED, KNOWN_ERROR):  # counted in the summary
                 self.bar.advance()
 
@@ -213,7 +215,8 @@ def _print_summary(summary: ScanSummary) -> None:
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, ""),
                 ("RAW + JPEG pairs joined", summary.pairs, ""),
-                ("RAWs newly joined to a JPEG", summary.merged, "")]
+                ("RAWs newly joined to a JPEG", summary.merged, ""),
+                ("JPEG unreadable, RAW used", len(summary.from_raw), "")]
     rows += [row for row in optional if row[1]]
     if summary.skipped:  # videos, Live Photo videos
         rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))

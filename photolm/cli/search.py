@@ -86,4 +86,5 @@ def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> 
         cells.append((score, landmark, r["taken"] or "", r["path"]))
     print_rows(f"{shown} photo(s) of {names}",
                [Column("score", justify="right"), Column("landmark"), Column("taken"),
-                Column("path", path=True)], cells, note=note)
+                Column("path", path=True)], cells, note=note,
+               raws=[r["companions"] for r in rows])

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from photolm.embedding import onnx_embed_fn
 from photolm.errors import UsageError
-from photolm.learning import LearnPlan, find_place, find_places, onnx_embed_fn, plan_place
+from photolm.learning import LearnPlan, find_place, find_places, plan_place
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle

@@ -97,12 +97,12 @@ def test_naming_a_place_locks_the_catalogue_only_to_store_it(unseen_client, unse
     """The re-match after naming a place is computed without the write lock, so a scan can
     write meanwhile; what it stored is not overwritten by a verdict made before it (the
     naming is computed again under the lock)."""
-    from photolm import learning
+    from photolm import rematch
     from photolm.catalog import PhotoRecord
 
     group = places_json(unseen)[0]
     twin = str(unseen.photos / "twin-of-a-group-photo.jpg")
-    real = learning._redecide
+    real = rematch._redecide
     wrote: list[str] = []
 
     def scan_meanwhile(cat, bundle, *args, **kwargs):
@@ -121,7 +121,7 @@ def test_naming_a_place_locks_the_catalogue_only_to_store_it(unseen_client, unse
             wrote.append(twin)
         return decided
 
-    monkeypatch.setattr(learning, "_redecide", scan_meanwhile)
+    monkeypatch.setattr(rematch, "_redecide", scan_meanwhile)
     res = unseen_client.post(f"/places/{group['id']}/name",
                              data={"name": "Berliner Dom", "csrf": csrf_token(TOKEN)})
     assert res.status_code == 303 and wrote, res.text

@@ -4,12 +4,15 @@ raises its threshold to it."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from export.calibrate import calibrate_threshold
 from export.errors import ExportError
-from export.unseen import floor_from_scores, held_out_classes, read_floor
+from export.unseen import floor_from_scores, held_out_classes, main, read_floor
 
 IDS = [f"landmark-{i:02d}" for i in range(46)]
 
@@ -72,3 +75,26 @@ def test_a_left_out_landmark_beside_a_known_one_is_not_unseen() -> None:
     assert list(found) == ["iron-pillar"]
     assert found["iron-pillar"]["neighbour"] == "qutub-minar"
     assert found["iron-pillar"]["km"] < CO_LOCATED_KM
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    (None, "Cannot read"),  # no such file
+    ('{"held_out": ["landmark-01",', "not a held_out.json"),  # cut short
+    ('{"held_out": "landmark-01"}', "not a held_out.json"),  # hand-edited: not a list
+    ('{"landmarks": ["landmark-01"]}', "not a held_out.json"),  # the wrong file
+    ('{"held_out": []}', "not a held_out.json"),
+])
+def test_floor_with_a_broken_held_out_file_is_one_error_line(
+        text: str | None, says: str, tiny_bundle_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    held = tmp_path / "held_out.json"
+    if text is not None:
+        held.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["unseen", "floor", str(tiny_bundle_dir), str(tmp_path),
+                                      "--held-out", str(held)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert done.value.code == 1 and len(lines) == 1, err
+    assert lines[0].startswith("Error:") and str(held) in lines[0] and says in lines[0]
