@@ -253,8 +253,9 @@ def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[Fo
     pos = np.array([(np.nan if r.latitude is None else r.latitude,
                      np.nan if r.longitude is None else r.longitude) for r in rows],
                    dtype=np.float64)
-    found = places.group_places(vectors, paths, positions=pos, cuts=places.CUTS[space],
-                                min_photos=min_photos)
+    times = np.array([places.clock_seconds(r.taken) for r in rows], dtype=np.float64)
+    found = places.group_places(vectors, paths, positions=pos, times=times,
+                                cuts=places.CUTS[space], min_photos=min_photos)
     return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude)
             for p in found]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
@@ -36,6 +36,9 @@ NEAR_KM = 0.3
 MAX_KM = 1.0
 # Groups whose GPS centres lie this close together may be joined.
 JOIN_KM = 0.5
+# Photos taken this close together in time were taken on one visit (by the clock the camera
+# wrote, offsets ignored: a phone and a camera of one traveller show the same local time).
+VISIT_MINUTES = 15.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +50,19 @@ class Cuts:
     nearby: float  # both taken within MAX_KM of each other
     same_spot: float  # both taken within NEAR_KM of each other
     join: float
+    # either photo has no GPS, and they were taken within VISIT_MINUTES of each other
+    same_visit: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.same_visit:
+            object.__setattr__(self, "same_visit", self.alike)
 
     @classmethod
     def scaled(cls, alike: float) -> Cuts:
         """Cuts for a space measured without GPS only: the fused space's ratios."""
         ref = CUTS["fused"]
-        return cls(alike, alike * ref.nearby / ref.alike, alike * ref.same_spot / ref.alike,
-                   alike * ref.join / ref.alike)
+        return cls(*(alike * c / ref.alike for c in (ref.alike, ref.nearby, ref.same_spot,
+                                                      ref.join, ref.same_visit)))
 
 
 # Cuts per vector space (photolm.learned), chosen by scripts/eval_enrolment.py on photos of
@@ -64,7 +73,7 @@ class Cuts:
 # example of the landmark). The fine-tuned embedding alone spreads photos of one place
 # wider; the generic descriptor alone puts unrelated photos close (0.20 was the lowest cut
 # tried): those two spaces are only fallbacks, with the fused space's GPS ratios.
-CUTS = {"fused": Cuts(alike=0.44, nearby=0.56, same_spot=0.88, join=0.30)}
+CUTS = {"fused": Cuts(alike=0.44, nearby=0.60, same_spot=0.68, join=0.30, same_visit=0.88)}
 CUTS["descriptor"] = Cuts.scaled(0.20)
 CUTS["embedding"] = Cuts.scaled(0.56)
 DEFAULT_CUTS = CUTS["fused"]
@@ -89,6 +98,20 @@ class Place:
         return len(self.members)
 
 
+def clock_seconds(taken: str | None) -> float:
+    """Seconds of the wall-clock time a photo was taken (``taken``: ISO 8601 as the
+    catalogue stores it), its UTC offset ignored; NaN when unknown or unreadable."""
+    from datetime import datetime, timezone
+
+    if not taken:
+        return math.nan
+    try:
+        clock = datetime.fromisoformat(taken[:19])
+    except ValueError:
+        return math.nan
+    return clock.replace(tzinfo=timezone.utc).timestamp()
+
+
 def place_id(key: str) -> str:
     """A short id from the key (path) of the group's most central photo."""
     return "pl-" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:10]
@@ -99,6 +122,7 @@ def group_places(
     keys: Sequence[str],
     *,
     positions: np.ndarray | None = None,
+    times: np.ndarray | None = None,
     cuts: Cuts | float = DEFAULT_CUTS,
     min_photos: int = DEFAULT_MIN_PHOTOS,
     max_km: float = MAX_KM,
@@ -106,7 +130,8 @@ def group_places(
     """Groups of at least ``min_photos`` alike photos, biggest first.
 
     ``vectors``: (N, D) unit rows; ``keys``: one unique string per row (paths);
-    ``positions``: (N, 2) latitude/longitude in degrees, NaN where unknown; ``cuts``: a
+    ``positions``: (N, 2) latitude/longitude in degrees, NaN where unknown; ``times``: (N,)
+    seconds of the time taken (:func:`clock_seconds`), NaN where unknown; ``cuts``: a
     :class:`Cuts`, or one cut for photos without GPS (the others scaled from it).
     """
     n = len(keys)
@@ -123,13 +148,19 @@ def group_places(
         pos = np.asarray(positions, dtype=np.float64)[order]
         if np.isnan(pos).any(axis=1).all():
             pos = None
+    when = None
+    if times is not None and cuts.same_visit != cuts.alike:
+        when = np.asarray(times, dtype=np.float64)[order]
+        if np.isnan(when).all():
+            when = None
     sorted_keys = [keys[i] for i in order]
     groups: list[np.ndarray] = []
-    for comp in _components(vec, cuts, pos, max_km):
+    for comp in _components(vec, cuts, pos, max_km, when):
         if comp.size < 2:
             continue
         groups.extend(comp[members] for members in
-                      _cluster(vec[comp], None if pos is None else pos[comp], cuts, max_km))
+                      _cluster(vec[comp], None if pos is None else pos[comp], cuts, max_km,
+                               None if when is None else when[comp]))
     if pos is not None:
         groups = _join_at_one_spot(vec, pos, groups, cuts.join)
     places = [_place(vec[rows], rows, sorted_keys, pos) for rows in groups
@@ -140,15 +171,20 @@ def group_places(
     return out
 
 
-def _required(cosines: np.ndarray, cuts: Cuts, max_km: float) -> np.ndarray:
+def _required(cosines: np.ndarray, cuts: Cuts, max_km: float,
+              seconds: np.ndarray | None = None) -> np.ndarray:
     """The cut each pair must meet given how far apart its photos were taken (``cosines``
-    of the angle between their positions, :func:`_unit_xyz`; NaN: unknown); negative where
+    of the angle between their positions, :func:`_unit_xyz`; NaN: unknown) and how long
+    apart (``seconds``, NaN: unknown): the looser of the two tiers, negative where GPS says
     they can never be grouped. Comparing cosines, not kilometres, spares a trigonometric
     function per pair: ``places`` on 40,000 photos spent most of its time there."""
     cut = np.full(cosines.shape, cuts.alike)
     with np.errstate(invalid="ignore"):
         cut[cosines >= _cos_km(max_km)] = cuts.nearby
         cut[cosines >= _cos_km(min(NEAR_KM, max_km))] = cuts.same_spot
+        if seconds is not None:
+            visit = np.abs(seconds) <= VISIT_MINUTES * 60
+            cut[visit] = np.maximum(cut[visit], cuts.same_visit)
         cut[cosines < _cos_km(max_km)] = -1.0
     return cut
 
@@ -165,42 +201,85 @@ def _unit_xyz(pos: np.ndarray) -> np.ndarray:
                     axis=1)
 
 
-class _Nearby:
-    """GPS tiers for blocks of the k-nearest-neighbour graph without an (N, N) matrix of
-    distances: pairs both with GPS are blocked, then the few within ``max_km`` (a k-d tree
-    finds them) get their tier's cut back."""
+class _Tiers:
+    """GPS and time tiers for blocks of the k-nearest-neighbour graph without an (N, N)
+    matrix of distances or times: pairs both with GPS are blocked, then the few pairs within
+    ``max_km`` (a k-d tree finds them) or taken within ``VISIT_MINUTES`` of each other (found
+    in time order) get the cut their tiers give."""
 
-    def __init__(self, pos: np.ndarray, max_km: float) -> None:
+    def __init__(self, pos: np.ndarray | None, times: np.ndarray | None,
+                 max_km: float) -> None:
         from scipy.spatial import cKDTree
 
-        self.has = ~np.isnan(pos).any(axis=1)
-        self.rows = np.flatnonzero(self.has)
-        self.xyz = _unit_xyz(pos)
-        self.tree = cKDTree(self.xyz[self.rows])
         self.max_km = max_km
+        self.pos = pos
+        self.times = times
+        if pos is not None:
+            self.has = ~np.isnan(pos).any(axis=1)
+            self.rows = np.flatnonzero(self.has)
+            self.xyz = _unit_xyz(pos)
+            self.tree = cKDTree(self.xyz[self.rows])
+        if times is not None:
+            known = np.flatnonzero(~np.isnan(times))
+            self.order = known[np.argsort(times[known], kind="stable")]
+            self.sorted = times[self.order]
 
     def apply(self, margin: np.ndarray, idx: np.ndarray, cuts: Cuts) -> None:
-        """Shift ``margin`` (rows ``idx``, all columns) by each pair's tier, in place."""
-        mine = idx[self.has[idx]]
-        if not mine.size:
+        """``margin`` holds similarity minus ``1 - cuts.alike`` for rows ``idx`` (a run of
+        rows) against all columns; set each pair's by its tiers, in place."""
+        r, c = self._candidates(idx)
+        similarity = margin[r, c] + (1.0 - cuts.alike)
+        if self.pos is not None:
+            mine = idx[self.has[idx]]
+            margin[np.ix_(mine - idx[0], self.rows)] = -np.inf
+        if not r.size:
             return
-        local = mine - idx[0]
-        saved = margin[local]
-        margin[np.ix_(local, self.rows)] = -np.inf
-        found = self.tree.query_ball_point(self.xyz[mine], 2 * math.sin(self.max_km / _EARTH_KM
-                                                                          / 2))
-        lengths = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
-        if not lengths.sum():
-            return
-        r = np.repeat(np.arange(mine.size), lengths)
-        c = self.rows[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])]
-        cut = _required(np.einsum("ij,ij->i", self.xyz[mine[r]], self.xyz[c]), cuts,
-                        self.max_km)
-        margin[local[r], c] = saved[r, c] + (cut - cuts.alike)
+        rows = idx[0] + r
+        cosines = np.full(r.size, np.nan)
+        if self.pos is not None:
+            both = self.has[rows] & self.has[c]
+            cosines[both] = np.einsum("ij,ij->i", self.xyz[rows[both]], self.xyz[c[both]])
+        seconds = None if self.times is None else self.times[rows] - self.times[c]
+        cut = _required(cosines, cuts, self.max_km, seconds)
+        margin[r, c] = np.where(cut < 0, -np.inf, similarity - 1.0 + cut)
+
+    def _candidates(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row within the block, column) of the pairs a tier may apply to, once each."""
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        if self.pos is not None:
+            mine = idx[self.has[idx]]
+            if mine.size:
+                near = self.tree.query_ball_point(
+                    self.xyz[mine], 2 * math.sin(self.max_km / _EARTH_KM / 2))
+                counts = np.fromiter((len(f) for f in near), dtype=np.int64, count=len(near))
+                if counts.sum():
+                    found.append((np.repeat(mine - idx[0], counts), self.rows[np.concatenate(
+                        [np.asarray(f, dtype=np.int64) for f in near])]))
+        if self.times is not None:
+            mine = idx[~np.isnan(self.times[idx])]
+            window = VISIT_MINUTES * 60
+            lo = np.searchsorted(self.sorted, self.times[mine] - window, side="left")
+            hi = np.searchsorted(self.sorted, self.times[mine] + window, side="right")
+            counts = hi - lo
+            if counts.sum():
+                # row i's columns are order[lo_i:hi_i]
+                within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                found.append((np.repeat(mine - idx[0], counts),
+                              self.order[np.repeat(lo, counts) + within]))
+        if not found:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        r = np.concatenate([f[0] for f in found])
+        c = np.concatenate([f[1] for f in found])
+        if len(found) > 1:
+            n = self.times.size if self.times is not None else self.has.size
+            _, first = np.unique(r * n + c, return_index=True)
+            r, c = r[first], c[first]
+        return r, c
 
 
 def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
-                max_km: float = MAX_KM) -> list[np.ndarray]:
+                max_km: float = MAX_KM, times: np.ndarray | None = None
+                ) -> list[np.ndarray]:
     """Connected components of the graph linking each row to its nearest neighbours whose
     distance may still be within the cut that pair needs."""
     from scipy.sparse import coo_matrix
@@ -210,14 +289,14 @@ def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
     k = min(_NEIGHBOURS, n - 1)
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    gps = None if pos is None else _Nearby(pos, max_km)
+    tiers = None if pos is None and times is None else _Tiers(pos, times, max_km)
     if k > 0:
         for start in range(0, n, _BLOCK):
             idx = np.arange(start, min(start + _BLOCK, n))
             # margin over the similarity each pair needs: >= 0 means "may be grouped"
             margin = vec[idx] @ vec.T - (1.0 - cuts.alike)
-            if gps is not None:
-                gps.apply(margin, idx, cuts)
+            if tiers is not None:
+                tiers.apply(margin, idx, cuts)
             margin[idx - start, idx] = -np.inf
             top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
             keep = np.take_along_axis(margin, top, axis=1) >= 0
@@ -238,7 +317,7 @@ def _split(labels: np.ndarray) -> list[np.ndarray]:
 
 
 def _cluster(vec: np.ndarray, pos: np.ndarray | None, cuts: Cuts,
-             max_km: float) -> list[np.ndarray]:
+             max_km: float, times: np.ndarray | None = None) -> list[np.ndarray]:
     """Average-linkage clusters of one component (index arrays into ``vec``)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
@@ -247,19 +326,24 @@ def _cluster(vec: np.ndarray, pos: np.ndarray | None, cuts: Cuts,
     if n == 1:
         return [np.zeros(1, dtype=np.int64)]
     if n > _MAX_DENSE:  # too big for a dense matrix: split it with a stricter graph first
-        stricter = Cuts(*(c * 0.8 for c in (cuts.alike, cuts.nearby, cuts.same_spot,
-                                            cuts.join)))
-        parts = _components(vec, stricter, pos, max_km)
+        stricter = Cuts(*(c * 0.8 for c in astuple(cuts)))
+        parts = _components(vec, stricter, pos, max_km, times)
         if len(parts) == 1:
             return [np.arange(n)]
-        return [p[m] for p in parts for m in _cluster(vec[p], None if pos is None else pos[p],
-                                                      cuts, max_km)]
+        return [p[m] for p in parts
+                for m in _cluster(vec[p], None if pos is None else pos[p], cuts, max_km,
+                                  None if times is None else times[p])]
     dist = 1.0 - (vec @ vec.T).astype(np.float64)
     np.clip(dist, 0.0, 2.0, out=dist)
-    if pos is not None:
+    if pos is not None or times is not None:
         # each pair's distance in units of the cut it needs, so one cut serves every pair
-        xyz = _unit_xyz(pos)
-        cut = _required(xyz @ xyz.T, cuts, max_km)
+        if pos is None:
+            cosines = np.full(dist.shape, np.nan)
+        else:
+            xyz = _unit_xyz(pos)
+            cosines = xyz @ xyz.T
+        seconds = None if times is None else times[:, None] - times[None, :]
+        cut = _required(cosines, cuts, max_km, seconds)
         dist = np.where(cut < 0, 2.0, dist * (cuts.alike / np.where(cut > 0, cut, 1.0)))
     np.fill_diagonal(dist, 0.0)
     dist = (dist + dist.T) / 2.0

@@ -27,7 +27,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-places", action="store_true")
     parser.add_argument("--places-only", action="store_true",
                         help="measure place discovery only (no enrolment)")
+    parser.add_argument("--places-baseline", metavar="CUTS",
+                        help="also report these places cuts, comma-separated in the order of "
+                        "photolm.places.Cuts (0.44,0.44,0.88,0: one cut, halved within 300 m, "
+                        "as places grouped before the GPS tiers)")
     parser.add_argument("--write-thresholds", action="store_true",
                         help="store the shipped method's thresholds (query expansion, made "
                         "non-decreasing in k) in the bundle's manifest, where photolm reads "
@@ -159,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_thresholds:
         write_thresholds(bundle, space, results["enrolment"], args.fpr)  # type: ignore[arg-type]
     if not args.no_places:
-        results["places"] = run_places(sets, vec, space)
+        from photolm.places import Cuts
+
+        baseline = Cuts(*(float(c) for c in args.places_baseline.split(","))) \
+            if args.places_baseline else None
+        results["places"] = run_places(sets, vec, space, baseline)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -229,53 +237,110 @@ def pairwise(groups: Sequence[Sequence[int]], labels: np.ndarray) -> tuple[float
     return (tp / total if total else 1.0), (tp / positives if positives else 0.0)
 
 
-def simulated_positions(labels: np.ndarray, coords: dict[int, tuple[float, float]],
-                        rng: np.random.Generator, without_gps: float = 0.0,
-                        spread: float = 1.0) -> np.ndarray:
-    """Positions as a phone would record them: within ~300 m of the landmark (times
-    ``spread``: a bay or a valley is photographed from kilometres apart), a share
-    ``without_gps`` of landmark photos (a camera's) without; non-landmark photos around one
-    home town, half of them without GPS."""
-    pos = np.full((labels.size, 2), np.nan)
-    for i, lab in enumerate(labels):
-        if lab >= 0:
-            lat, lon = coords[int(lab)]
-            pos[i] = (lat + rng.normal(0, 0.002 * spread), lon + rng.normal(0, 0.003 * spread))
-        elif rng.random() < 0.5:
-            pos[i] = (48.137 + rng.normal(0, 0.05), 11.575 + rng.normal(0, 0.08))
-    if without_gps:
-        drop = (labels >= 0) & (np.random.default_rng(rng.integers(1 << 30)).random(labels.size)
-                                < without_gps)
-        pos[drop] = np.nan
-    return pos
+@dataclass
+class Library:
+    """A simulated library for ``places``: vectors, labels (>= 0: a landmark; each negative
+    label its own loner) and where (``visit``: the landmark's index, -1 for photos taken at
+    home) each photo was taken; positions and times are drawn from it."""
+
+    vec: np.ndarray
+    labels: np.ndarray
+    visit: np.ndarray
+    coords: dict[int, tuple[float, float]]
+    strangers: int = 0  # the last rows: photos of people taken at the landmarks
+
+    def with_people(self, people: np.ndarray, rng: np.random.Generator,
+                    n: int = 100) -> Library:
+        """``n`` photos of people taken at the landmarks (a traveller's selfies)."""
+        pick = rng.choice(len(people), size=min(n, len(people)), replace=False)
+        at = rng.integers(0, len(self.coords), pick.size)
+        lab = self.labels.min(initial=0) - 1 - np.arange(pick.size)
+        return Library(np.concatenate([self.vec, people[pick]]),
+                       np.concatenate([self.labels, lab]), np.concatenate([self.visit, at]),
+                       self.coords, pick.size)
+
+    def positions(self, rng: np.random.Generator, without_gps: float = 0.0,
+                  spread: float = 1.0) -> np.ndarray:
+        """As a phone records them: within ~300 m of the landmark (times ``spread``: a bay
+        is photographed from kilometres apart), a share ``without_gps`` of the photos taken
+        there (a camera's) without; photos at home around one town, half without GPS."""
+        pos = np.full((self.visit.size, 2), np.nan)
+        for i, at in enumerate(self.visit):
+            if at >= 0:
+                lat, lon = self.coords[int(at)]
+                pos[i] = (lat + rng.normal(0, 0.002 * spread),
+                          lon + rng.normal(0, 0.003 * spread))
+            elif rng.random() < 0.5:
+                pos[i] = (48.137 + rng.normal(0, 0.05), 11.575 + rng.normal(0, 0.08))
+        if without_gps:
+            drop = (self.visit >= 0) & (rng.random(self.visit.size) < without_gps)
+            pos[drop] = np.nan
+        return pos
+
+    def times(self, rng: np.random.Generator) -> np.ndarray:
+        """A traveller's clock on a city walk: landmarks visited in index order (one city's
+        landmarks next to each other), four a day, each visit's photos within 30 minutes and
+        the next visit 5 minutes later, so the visit window (15 minutes) reaches into the
+        neighbouring visits; photos at home at any time of a year."""
+        visit_start = {at: (at // 4) * 86400.0 + 9 * 3600.0 + (at % 4) * 2100.0
+                       for at in range(len(self.coords))}
+        when = np.empty(self.visit.size)
+        for i, at in enumerate(self.visit):
+            when[i] = visit_start[int(at)] + rng.uniform(0, 1800) if at >= 0 else \
+                rng.uniform(-365 * 86400.0, 0)
+        return when
+
+    def score(self, cuts: object, pos: np.ndarray | None, times: np.ndarray | None
+              ) -> tuple[float, float, int, int]:
+        """Pairwise precision, recall, strangers in a landmark's group, groups."""
+        from photolm import places
+
+        keys = [f"q{i:06d}" for i in range(self.labels.size)]
+        groups = places.group_places(self.vec, keys, positions=pos, times=times,
+                                     cuts=cuts)  # type: ignore[arg-type]
+        # precision and recall on the landmark and home photos: the strangers are counted
+        # on their own (groups of selfies alone are the people-photo caveat, not places)
+        first_stranger = self.labels.size - self.strangers
+        members = [np.asarray(g.members) for g in groups]
+        p, r = pairwise([m[m < first_stranger] for m in members], self.labels)
+        joined = sum(int((m >= first_stranger).sum()) for m in members
+                     if (self.labels[m] >= 0).any())
+        return p, r, joined, len(groups)
 
 
-def tune_cuts(vec: np.ndarray, labels: np.ndarray, pos: np.ndarray, strangers: int,
-              precision: float = 0.95, joined: float = 0.01) -> tuple[object, list[tuple]]:
-    """The loosest cuts keeping pairwise ``precision``: first the one for photos without GPS
-    (the highest), then, with it fixed, the GPS tiers and the join cut with the best recall
-    that also let at most a share ``joined`` of the ``strangers`` (the last rows: photos of
-    people taken at the landmarks) into a landmark's group, where naming the group would make
-    them examples of the landmark."""
+def tune_cuts(lib: Library, precision: float = 0.95, joined: float = 0.01
+              ) -> tuple[object, list[tuple]]:
+    """The loosest cuts keeping pairwise ``precision`` and letting at most a share ``joined``
+    of the strangers (people photos taken at the landmarks) into a landmark's group, where
+    naming the group would make them examples of the landmark: first the cut for photos
+    without GPS or time (the highest), then, with it fixed, the GPS tiers and the join cut
+    with the best recall (every photo with GPS), then the cut for photos taken on one visit
+    (every photo with its time, 30 % of the landmark photos without GPS: a phone's and a
+    camera's)."""
+    from dataclasses import replace
+
     from photolm import places
 
-    keys = [f"t{i:06d}" for i in range(labels.size)]
     rows: list[tuple] = []
-    stranger = np.zeros(labels.size, dtype=bool)
-    stranger[labels.size - strangers:] = True
+    # three draws of the simulated GPS and clock, so the choice does not follow one draw
+    draws = [(lib.positions(np.random.default_rng(seed)),
+              lib.positions(np.random.default_rng(seed), without_gps=0.3),
+              lib.times(np.random.default_rng(seed + 100))) for seed in (5, 6, 7)]
 
-    def score(cuts: places.Cuts, gps: bool) -> tuple[float, float, int]:
-        groups = places.group_places(vec, keys, cuts=cuts, positions=pos if gps else None)
-        p, r = pairwise([g.members for g in groups], labels)
-        n = sum(int(stranger[list(g.members)].sum()) for g in groups
-                if (labels[list(g.members)] >= 0).any())
-        rows.append((gps, cuts.alike, cuts.nearby, cuts.same_spot, cuts.join, p, r, n))
-        return p, r, n
+    def ok(cuts: places.Cuts, gps: bool, timed: bool) -> tuple[bool, float]:
+        scores = [lib.score(cuts, (some if timed else every) if gps else None,
+                            times if timed else None)
+                  for every, some, times in (draws if gps or timed else draws[:1])]
+        prec = float(np.mean([x[0] for x in scores]))
+        rec = float(np.mean([x[1] for x in scores]))
+        n = max(x[2] for x in scores)
+        rows.append((gps, timed, *astuple(cuts), prec, rec, n))
+        return prec >= precision and n <= joined * lib.strangers, rec
 
     alike = places.DEFAULT_CUTS.alike
     for cut in np.arange(0.20, 0.62, 0.02):
         c = round(float(cut), 2)
-        if score(places.Cuts(c, c, c, 0.0), False)[0] >= precision:
+        if ok(places.Cuts(c, c, c, 0.0), False, False)[0]:
             alike = c
     best = (-1.0, places.Cuts(alike, alike, alike, 0.0))
     for nearby in np.arange(alike, 0.80, 0.04):
@@ -283,41 +348,40 @@ def tune_cuts(vec: np.ndarray, labels: np.ndarray, pos: np.ndarray, strangers: i
             for join in (0.0, 0.3, 0.4, 0.5):
                 cuts = places.Cuts(alike, round(float(nearby), 2), round(float(same_spot), 2),
                                    join)
-                p, r, n = score(cuts, True)
-                if p >= precision and n <= joined * strangers and r > best[0]:
-                    best = (r, cuts)
+                good, rec = ok(cuts, True, False)
+                if good and rec > best[0]:
+                    best = (rec, cuts)
+    chosen = best[1]
+    best = (-1.0, chosen)
+    for visit in np.arange(alike, 1.30, 0.04):
+        cuts = replace(chosen, same_visit=round(float(visit), 2))
+        good, rec = ok(cuts, True, True)
+        if good and rec > best[0]:
+            best = (rec, cuts)
     return best[1], rows
 
 
-def with_people_at_landmarks(vec: np.ndarray, labels: np.ndarray, pos: np.ndarray | None,
-                             people: np.ndarray, coords: dict[int, tuple[float, float]],
-                             rng: np.random.Generator, n: int = 100
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``n`` photos of people taken at the landmarks (a traveller's selfies): each its own
-    place (label below every other), placed like a landmark photo when positions are given."""
-    pick = rng.choice(len(people), size=min(n, len(people)), replace=False)
-    at = rng.integers(0, len(coords), pick.size)
-    lab = labels.min(initial=0) - 1 - np.arange(pick.size)
-    new_pos = None
-    if pos is not None:
-        spots = np.array([coords[int(a)] for a in at])
-        jitter = np.stack([rng.normal(0, 0.002, pick.size), rng.normal(0, 0.003, pick.size)], 1)
-        new_pos = np.concatenate([pos, spots + jitter])
-    return np.concatenate([vec, people[pick]]), np.concatenate([labels, lab]), new_pos
+SCENARIOS = (
+    # name, share of landmark photos without GPS (None: no GPS at all), spread, times
+    ("no GPS", None, 1.0, False),
+    ("simulated GPS", 0.0, 1.0, False),
+    ("simulated GPS, 30 % of landmark photos without", 0.3, 1.0, False),
+    ("simulated GPS spread 2x wider", 0.0, 2.0, False),
+    ("simulated GPS spread 4x wider", 0.0, 4.0, False),
+    ("no GPS, simulated times", None, 1.0, True),
+    ("simulated GPS and times", 0.0, 1.0, True),
+    ("simulated GPS, 30 % without, simulated times", 0.3, 1.0, True),
+)
 
 
 def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
-               space: str) -> dict[str, object]:
-    """Choose the cuts on known landmarks + the calibration halves of the distractors and of
-    the people photos (100 of them taken at the landmarks), the loosest with pairwise
-    precision >= 0.95 and at most 1 of those people photos in a landmark's group, with
-    simulated GPS for the GPS tiers; report on the unseen landmarks +
-    the held-out half of the distractors (the issue's mix), and with 100 held-out people
-    photos taken at the landmarks (a traveller's mix): without GPS, with simulated GPS on
-    every photo, with 30 % of landmark photos without GPS, and with photos spread wider than
-    the cuts were chosen for; and how many people photos alone get grouped at all."""
-    from dataclasses import asdict
-
+               space: str, baseline: object | None = None) -> dict[str, object]:
+    """Choose the cuts (:func:`tune_cuts`) on known landmarks + the calibration halves of
+    the distractors and of the people photos (100 of them taken at the landmarks); report on
+    the unseen landmarks + the held-out half of the distractors (the issue's mix), and with
+    100 held-out people photos taken at the landmarks (a traveller's mix), in each of
+    :data:`SCENARIOS`, with the chosen cuts, the shipped ones and ``baseline``; and how many
+    people photos alone get grouped at all."""
     from photolm import places
 
     known, distr = sets["known"], sets["distractors"]
@@ -328,46 +392,39 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
     # A library-like mix: 15 photos of each known landmark at most, beside the distractors.
     pick = np.concatenate([rng.permutation(np.flatnonzero(known.labels == lab))[:15]
                            for lab in np.unique(known.labels)])
-    tune_vec = np.concatenate([vec["known"][pick], vec["distractors"][cal]])
-    tune_lab = np.concatenate([known.labels[pick], -1 - np.arange(cal.size)])
-    known_coords = known_coordinates(known)
-    tune_pos = simulated_positions(tune_lab, known_coords, np.random.default_rng(5))
-    tune_vec, tune_lab, tune_pos = with_people_at_landmarks(
-        tune_vec, tune_lab, tune_pos, people[p_cal], known_coords, np.random.default_rng(6))
-    strangers = int((tune_lab < -cal.size).sum())
-    chosen, rows = tune_cuts(tune_vec, tune_lab, tune_pos, strangers)  # type: ignore[arg-type]
+    tune = Library(np.concatenate([vec["known"][pick], vec["distractors"][cal]]),
+                   np.concatenate([known.labels[pick], -1 - np.arange(cal.size)]),
+                   np.concatenate([known.labels[pick], np.full(cal.size, -1)]),
+                   known_coordinates(known)).with_people(people[p_cal],
+                                                         np.random.default_rng(6))
+    chosen, rows = tune_cuts(tune)
     print(f"places: cuts chosen on known landmarks + calibration distractors and people: "
           f"{chosen}", flush=True)
     unseen = sets["unseen"]
-    coords = unseen_coordinates(unseen)
-    base_vec = np.concatenate([vec["unseen"], vec["distractors"][held]])
-    base_lab = np.concatenate([unseen.labels, -1 - np.arange(held.size)])
+    issue = Library(np.concatenate([vec["unseen"], vec["distractors"][held]]),
+                    np.concatenate([unseen.labels, -1 - np.arange(held.size)]),
+                    np.concatenate([unseen.labels, np.full(held.size, -1)]),
+                    unseen_coordinates(unseen))
+    mixes = {"issue": issue,
+             "traveller": issue.with_people(people[p_held], np.random.default_rng(12))}
+    candidates = {"chosen": chosen, "shipped": places.CUTS[space]}
+    if baseline is not None:
+        candidates["baseline"] = baseline
     out: dict[str, object] = {"cuts": asdict(chosen), "tuning": rows}
-    for mix in ("issue", "traveller"):
-        for gps, without, spread in (
-                ("no GPS", None, 1.0), ("simulated GPS", 0.0, 1.0),
-                ("simulated GPS, 30 % of landmark photos without", 0.3, 1.0),
-                ("simulated GPS spread 2x wider", 0.0, 2.0),
-                ("simulated GPS spread 4x wider", 0.0, 4.0)):
-            pos = None if without is None else simulated_positions(
-                base_lab, coords, np.random.default_rng(11), without, spread)
-            test_vec, test_lab = base_vec, base_lab
-            if mix == "traveller":
-                test_vec, test_lab, pos = with_people_at_landmarks(
-                    base_vec, base_lab, pos, people[p_held], coords, np.random.default_rng(12))
-            keys = [f"q{i:06d}" for i in range(test_lab.size)]
-            for label, cuts in (("chosen", chosen), ("shipped", places.CUTS[space])):
-                groups = places.group_places(test_vec, keys, positions=pos, cuts=cuts)
-                p, r = pairwise([g.members for g in groups], test_lab)
+    for mix, lib in mixes.items():
+        for name, without, spread, timed in SCENARIOS:
+            pos = None if without is None else lib.positions(np.random.default_rng(11),
+                                                            without, spread)
+            times = lib.times(np.random.default_rng(13)) if timed else None
+            for label, cuts in candidates.items():
+                p, r, joined, n_groups = lib.score(cuts, pos, times)
                 f1 = 2 * p * r / (p + r) if p + r else 0.0
-                joined = sum(int((test_lab[list(g.members)] < base_lab.min()).sum())
-                             for g in groups if (test_lab[list(g.members)] >= 0).any())
-                name = f"{mix} mix, {label} cuts, {gps}"
-                out[name] = {"precision": p, "recall": r, "f1": f1, "groups": len(groups),
-                             "people_in_landmark_groups": joined}
-                print(f"places {name}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
-                      f"({len(groups)} groups"
-                      + (f", {joined} people photos in landmark groups" if mix == "traveller"
+                key = f"{mix} mix, {label} cuts, {name}"
+                out[key] = {"precision": p, "recall": r, "f1": f1, "groups": n_groups,
+                            "people_in_landmark_groups": joined}
+                print(f"places {key}: precision {p:.3f} recall {r:.3f} F1 {f1:.3f} "
+                      f"({n_groups} groups"
+                      + (f", {joined} people photos in landmark groups" if lib.strangers
                          else "") + ")", flush=True)
     grouped = places.group_places(people, sets["people-negatives"].paths,
                                   cuts=places.CUTS[space])

@@ -184,3 +184,37 @@ def test_fused_similarities_equal_the_cosine_of_fused_vectors() -> None:
     rows = enrol.fused(enrol.unit(rng.normal(size=(2, 3))), enrol.unit(rng.normal(size=(2, 4))))
     np.testing.assert_allclose(enrol.fused_similarities(d, e, rows), enrol.fused(d, e) @ rows.T,
                                atol=1e-6)
+
+
+def test_places_photos_taken_on_one_visit_need_to_look_less_alike() -> None:
+    cuts = places.Cuts(alike=0.3, nearby=0.5, same_spot=0.7, join=0.0, same_visit=0.6)
+    vec = np.repeat(_pair(0.4), 2, axis=0)
+    keys = ["a1", "a2", "b1", "b2"]
+
+    def sizes(minutes: float, pos: np.ndarray | None = None) -> list[int]:
+        times = np.array([0.0, 60.0, minutes * 60, minutes * 60 + 60.0])
+        return sorted(p.size for p in places.group_places(vec, keys, positions=pos,
+                                                          times=times, cuts=cuts, min_photos=2))
+
+    assert sizes(5) == [4]
+    assert sizes(40) == [2, 2]
+    assert sorted(p.size for p in places.group_places(
+        vec, keys, times=np.array([0.0, 60.0, np.nan, np.nan]), cuts=cuts,
+        min_photos=2)) == [2, 2]  # no time: the look alone
+    far = np.array([[48.0, 11.0]] * 2 + [[48.02, 11.0]] * 2)  # 2.2 km: GPS still forbids
+    assert sizes(5, far) == [2, 2]
+    # both tiers apply: the looser one wins (0.8 apart needs more than one visit's 0.6,
+    # and than 300 m's 0.7, but a spot's 0.9 within one visit is looser still)
+    vec = np.repeat(_pair(0.8), 2, axis=0)
+    near = np.array([[48.0, 11.0]] * 2 + [[48.0009, 11.0]] * 2)
+    assert sizes(5, near) == [2, 2]
+    cuts = places.Cuts(alike=0.3, nearby=0.5, same_spot=0.7, join=0.0, same_visit=0.9)
+    assert sizes(5, near) == [4]
+    assert sizes(40, near) == [2, 2]
+
+
+def test_clock_seconds_reads_the_wall_clock_and_ignores_the_offset() -> None:
+    a = places.clock_seconds("2023-07-14T18:30:05+02:00")
+    b = places.clock_seconds("2023-07-14T18:15:05")
+    assert a - b == 900.0
+    assert np.isnan(places.clock_seconds(None)) and np.isnan(places.clock_seconds("garbage"))

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from PIL import ExifTags, Image
 
 from tests.clirun import cli
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
@@ -333,3 +334,33 @@ def test_a_learned_landmark_a_new_network_cannot_remake_is_reported(
     assert code == 0 and json.loads(out)["catalog"]["learned_unrecognisable"] == ["Old Bridge"]
     code, out, _ = cli("info")
     assert "Old Bridge (example photos gone: learn again)" in out
+
+
+def _taken_at(clock: str) -> Image.Exif:
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = clock
+    return exif
+
+
+@pytest.mark.parametrize(("second_visit", "groups"), [
+    (None, [2, 2]),  # no time taken: the look alone keeps them apart
+    ("2024:05:01 10:05:00", [4]),  # five minutes later: one visit, one place
+    ("2024:05:01 12:00:00", [2, 2]),  # two hours later: two visits
+])
+def test_places_joins_photos_taken_on_one_visit(env: Path, tmp_path: Path,
+                                                 second_visit: str | None,
+                                                 groups: list[int]) -> None:
+    # Two looks of one place (the tiny model puts them 0.66 apart, beyond the cut for the
+    # look alone) taken with no GPS, as a camera does.
+    lib = tmp_path / "trip"
+    first = None if second_visit is None else _taken_at("2024:05:01 10:00:00")
+    second = None if second_visit is None else _taken_at(second_visit)
+    for i in range(2):
+        write_photo(lib / f"gate{i}.jpg", (20 + i, 200, 210),
+                    **({} if first is None else {"exif": first}))
+        write_photo(lib / f"hall{i}.jpg", (90 + i, 200, 120),
+                    **({} if second is None else {"exif": second}))
+    assert cli("scan", lib, "--quiet")[0] == 0
+    code, out, err = cli("places", "--min-photos", "2", "--json")
+    assert code == 0, err
+    assert sorted(g["size"] for g in json.loads(out)) == groups

@@ -69,6 +69,7 @@ class RematchRow:
     landmark_id: str | None
     score: float | None
     topk: str
+    taken: str | None = None
 
 
 def _matrix(blobs: Sequence[bytes]) -> np.ndarray:
@@ -183,8 +184,8 @@ class LearnedQueries(CatalogStore):
         for start in range(0, len(wanted), 1000):
             chunk = json.dumps(wanted[start:start + 1000])
             for r in self._fetch(
-                "SELECT id, path_key, latitude, longitude, landmark_id, score, topk FROM photos "
-                "WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
+                "SELECT id, path_key, latitude, longitude, landmark_id, score, topk, taken "
+                "FROM photos WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
             ):
                 found[r[0]] = RematchRow(r[0], os.fsdecode(r[1]), *r[2:])
         return [found[i] for i in wanted if i in found]

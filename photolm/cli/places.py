@@ -47,9 +47,10 @@ def places(
 ) -> None:
     """Group the photos no landmark claims into candidate places, biggest first.
 
-    Photos are grouped by what they look like and, when they have GPS, by where they were
-    taken (never more than 1 km apart). A group keeps its id between runs while your
-    photos stay the same; name it with **photolm places name ID NAME**.
+    Photos are grouped by what they look like, by where they were taken when they have GPS
+    (never more than 1 km apart) and by when: photos taken within 15 minutes of each other
+    need to look less alike. A group keeps its id between runs while your photos stay the
+    same; name it with **photolm places name ID NAME**.
     """
     if ctx.invoked_subcommand is not None:
         return
