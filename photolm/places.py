@@ -50,11 +50,11 @@ class Cuts:
     nearby: float  # both taken within MAX_KM of each other
     same_spot: float  # both taken within NEAR_KM of each other
     join: float
-    # either photo has no GPS, and they were taken within VISIT_MINUTES of each other
-    same_visit: float = 0.0
+    # taken within VISIT_MINUTES of each other (unless GPS forbids); None: as ``alike``
+    same_visit: float = None  # type: ignore[assignment]  # set in __post_init__
 
     def __post_init__(self) -> None:
-        if not self.same_visit:
+        if self.same_visit is None:
             object.__setattr__(self, "same_visit", self.alike)
 
     @classmethod
