@@ -8,11 +8,13 @@ are first split into the connected components of a k-nearest-neighbour graph wit
 weaker than the cut (a pair further apart than that can only join through others), and each
 component is clustered on its own.
 
-GPS is evidence, in tiers (:class:`Cuts`): two photos taken more than ``max_km`` apart are
-never in one group; two taken within ``max_km`` need to look less alike, and two taken at
-the same spot (``NEAR_KM``) much less. A place seen from several sides (a palace's gate, its
-throne hall, its gardens) comes out of the clustering as several groups at one spot; groups
-whose photos were taken at one spot and whose mean looks are alike are then joined.
+Where and when are evidence, in tiers (:class:`Cuts`): two photos GPS puts more than
+``max_km`` apart are never in one group; two taken within ``max_km`` need to look less
+alike, two taken at the same spot (``NEAR_KM``) less still, and two taken on one visit
+(within ``VISIT_MINUTES``, by the camera's clock, GPS or not) get the looser of their
+tiers. A place seen from several sides (a palace's gate, its throne hall, its gardens) comes
+out of the clustering as several groups at one spot; groups whose photos were taken at one
+spot and whose mean looks are alike are then joined.
 
 Ids must stay the same between runs when nothing changed: input is ordered by the caller's
 keys (paths) before anything else, every step is deterministic, and a group is named after
