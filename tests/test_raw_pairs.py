@@ -19,6 +19,7 @@ from rich.console import Console
 from photolm import scan as scan_module
 from photolm.cli import output
 from tests.clirun import cli as run
+from tests.imagefactory import heic_stub
 from tests.tags.photos import as_list, exiftool_json
 from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
 from tests.tinybundle import COLOURS, write_photo
@@ -293,6 +294,21 @@ def test_a_pairs_broken_jpeg_is_recognised_from_its_raw_with_one_warning(
     assert [(Path(str(r["path"])).name, Path(str(r["raw"])).name)
             for r in summary["recognised_from_raw"]] == [("IMG_0001.JPG", "IMG_0001.dng")]
     assert "warning" not in run("scan", shots)[2]  # unchanged since: no warning again
+    assert "JPEG unreadable, RAW used 1 " in " ".join(run("scan", shots, "--force")[2].split())
+
+
+def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(shots: Path, env: Path) -> None:
+    (shots / "IMG_0001.JPG").unlink()
+    heic_stub(shots / "IMG_0001.HEIC")  # sniffs as a HEIC; no decoder can read it
+    code, _, err = run("scan", shots)
+    assert code == 0 and "Traceback" not in err, err
+    (warning,) = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "IMG_0001.HEIC" in warning and "IMG_0001.dng" in warning
+    assert "JPEG" not in warning and "HEIC" in warning.split(":", 2)[2]
+    summary = " ".join(err.split())
+    assert "HEIC unreadable, RAW used 1 " in summary and "JPEG unreadable" not in summary
+    assert [Path(str(r["path"])).name for r in scan_json(shots, "--force")
+            ["recognised_from_raw"]] == ["IMG_0001.HEIC"]
 
 
 def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
