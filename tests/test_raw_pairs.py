@@ -74,6 +74,15 @@ def names(paths: object) -> list[str]:
     return [Path(str(p)).name for p in as_list(paths)]
 
 
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch, *command: str) -> list[str]:
+    """What ``photolm COMMAND`` shows on an 80-column terminal, colours left out."""
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
+                                               width=80, soft_wrap=True, highlight=False))
+    assert run(*command)[0] == 0
+    return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+
+
 def test_a_pair_is_one_photo_recognised_once_from_its_jpeg(
         shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     decoded: list[str] = []
@@ -337,19 +346,12 @@ def test_text_tables_show_the_raw_last_in_a_pipe_and_under_the_path_on_a_termina
     assert pair[-1] == "IMG_0001.dng"  # last: the fields a script cuts keep their places
     assert all(len(fields) == len(pair) for fields in lines)
 
-    def on_a_terminal() -> list[str]:
-        screen = io.StringIO()
-        monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
-                                                   width=80, soft_wrap=True, highlight=False))
-        assert run(*command)[0] == 0
-        return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
-
-    shown = on_a_terminal()
+    shown = on_a_terminal(monkeypatch, *command)
     at = next(i for i, line in enumerate(shown) if jpeg in line)
     assert "  + RAW IMG_0001.dng" in shown[at + 1], "\n".join(shown)
     (shots / "IMG_0001.dng").unlink()
     scan_json(shots)
-    alone = on_a_terminal()
+    alone = on_a_terminal(monkeypatch, *command)
     assert not any("RAW" in line for line in alone)
     # under the path, the RAW costs the table no width: as readable at 80 columns as before
     assert max(map(len, shown)) == max(map(len, alone))
@@ -360,3 +362,32 @@ def test_tables_without_any_raw_have_no_raw_column(tmp_path: Path, env: Path) ->
     scan_json(tmp_path / "p")
     code, out, _ = run("list")
     assert code == 0 and [len(line.split("\t")) for line in out.splitlines()] == [4]
+
+
+def test_places_shows_an_examples_raw_as_list_does(
+        tmp_path: Path, dngs: dict[str, Path], env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A place's example photos come with their RAWs: under the path on a terminal, the last
+    field in a pipe (one line per example), ``companions`` in --json."""
+    lib = tmp_path / "lib"
+    for i in range(3):  # a place the tiny bundle has never seen: unclaimed, alike
+        write_photo(lib / f"IMG_000{i}.JPG", (20 + i, 200, 210))
+    shutil.copyfile(dngs["colosseum"], lib / "IMG_0000.dng")
+    scan_json(lib)
+    jpeg, raw = str(lib / "IMG_0000.JPG"), str(lib / "IMG_0000.dng")
+    code, out, err = run("places", "--json")
+    assert code == 0, err
+    (place,) = json.loads(out)
+    assert place["size"] == 3 and place["companions"] == {jpeg: [raw]}
+    code, out, err = run("places")  # the runner's stdout is a pipe
+    assert code == 0 and "Traceback" not in err, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert sorted(fields[3] for fields in lines) == sorted(place["photos"])  # one a line
+    assert {fields[0] for fields in lines} == {place["id"]}
+    assert [fields[4] for fields in lines if fields[3] == jpeg] == ["IMG_0000.dng"]
+    assert all(len(fields) == 5 for fields in lines)
+    shown = on_a_terminal(monkeypatch, "places")
+    at = next(i for i, line in enumerate(shown) if jpeg in line)
+    assert "  + RAW IMG_0000.dng" in shown[at + 1], "\n".join(shown)
+    assert sum(place["id"] in line for line in shown) == 1, "\n".join(shown)  # one row
+
