@@ -391,3 +391,19 @@ def test_places_shows_an_examples_raw_as_list_does(
     assert "  + RAW IMG_0000.dng" in shown[at + 1], "\n".join(shown)
     assert sum(place["id"] in line for line in shown) == 1, "\n".join(shown)  # one row
 
+
+def test_prune_lists_a_forgotten_photos_raw(shots: Path, env: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    scan_json(shots)
+    jpeg = shots / "IMG_0001.JPG"
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):  # the whole pair gone (a folder moved)
+        (shots / name).unlink()
+    scan_json(shots)
+    code, out, _ = run("prune", "--dry-run", "--json")
+    assert [(p["path"], names(p["companions"])) for p in json.loads(out)["photos"]] == [
+        (str(jpeg), ["IMG_0001.dng"])]
+    code, out, _ = run("prune", "--dry-run")  # a pipe: the RAW as the last field
+    assert code == 0 and out.splitlines() == [f"{jpeg}\tIMG_0001.dng"]
+    shown = on_a_terminal(monkeypatch, "prune")
+    assert shown == [str(jpeg), "  + RAW IMG_0001.dng"]
+    assert run("prune", "--json")[1].count("IMG_0001") == 0  # forgotten, RAW and all

@@ -129,6 +129,21 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         err.print(note, markup=False, highlight=False, emoji=False)
 
 
+def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:
+    """One path a line on stdout (a list a script may read, like ``prune``'s), each photo's
+    camera RAWs as :func:`print_rows` shows them: by name on the line under the path on a
+    terminal, as a tab-separated last field in a pipe."""
+    raw_names = _raw_names(raws)
+    if not out.is_terminal:
+        for i, path in enumerate(paths):
+            sys.stdout.write("\t".join([path, *([raw_names[i]] if raw_names else [])]) + "\n")
+        sys.stdout.flush()
+        return
+    for i, path in enumerate(paths):
+        out.print(_with_raw(path, raw_names[i]) if raw_names and raw_names[i] else Text(path),
+                  crop=False)
+
+
 def _raw_names(raws: Sequence[Sequence[str]]) -> list[str]:
     """Each row's RAW companions by file name (a RAW always sits in its photo's folder);
     nothing at all when no row has one."""
