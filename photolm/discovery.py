@@ -63,6 +63,12 @@ SIDECAR_EXTENSIONS = frozenset({".xmp", ".aae", ".thm", ".json", ".xml"})
 _PAIRED_JPEG = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 _PAIRED_WITH = _PAIRED_JPEG | {".heic", ".heif"}
 
+
+def paired_format(path: str | Path) -> str:
+    """What the photo of a RAW pair is, by its name as pairing reads it: "JPEG" or "HEIC"
+    (HEIF too), so what is said about the pair names the file the person has."""
+    return "JPEG" if _extension(os.fspath(path)) in _PAIRED_JPEG else "HEIC"
+
 # Why a file that looks like a photo's neighbour was skipped (the scan counts these).
 SKIP_VIDEO = "video"
 SKIP_LIVE_PHOTO = "live_photo_video"  # IMG_0001.MOV beside IMG_0001.HEIC: a Live Photo

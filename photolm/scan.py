@@ -156,7 +156,8 @@ class ScanSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
-    # pairs whose JPEG could not be read, recognised from the RAW: (photo, RAW, JPEG's error)
+    # pairs whose JPEG (or HEIC) could not be read, recognised from the RAW: (photo, RAW,
+    # the photo's error)
     from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
     catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots

@@ -212,7 +212,9 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
     groups = json.loads(out)
     assert [g["size"] for g in groups] == [4, 3]
     pink = groups[0]
-    assert set(pink) == {"id", "size", "photos", "examples", "latitude", "longitude"}
+    assert set(pink) == {"id", "size", "photos", "examples", "latitude", "longitude",
+                         "companions"}
+    assert pink["companions"] == {}  # no camera RAWs here (tests/test_raw_pairs.py)
     assert sorted(Path(p).name for p in pink["photos"]) == [f"pink{i}.jpg"
                                                               for i in range(4)]
     assert pink["examples"] and set(pink["examples"]) <= set(pink["photos"])

@@ -19,6 +19,7 @@ from rich.console import Console
 from photolm import scan as scan_module
 from photolm.cli import output
 from tests.clirun import cli as run
+from tests.imagefactory import heic_stub
 from tests.tags.photos import as_list, exiftool_json
 from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
 from tests.tinybundle import COLOURS, write_photo
@@ -71,6 +72,15 @@ def search(name: str, *extra: str) -> list[dict[str, object]]:
 
 def names(paths: object) -> list[str]:
     return [Path(str(p)).name for p in as_list(paths)]
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch, *command: str) -> list[str]:
+    """What ``photolm COMMAND`` shows on an 80-column terminal, colours left out."""
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
+                                               width=80, soft_wrap=True, highlight=False))
+    assert run(*command)[0] == 0
+    return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
 
 
 def test_a_pair_is_one_photo_recognised_once_from_its_jpeg(
@@ -293,6 +303,21 @@ def test_a_pairs_broken_jpeg_is_recognised_from_its_raw_with_one_warning(
     assert [(Path(str(r["path"])).name, Path(str(r["raw"])).name)
             for r in summary["recognised_from_raw"]] == [("IMG_0001.JPG", "IMG_0001.dng")]
     assert "warning" not in run("scan", shots)[2]  # unchanged since: no warning again
+    assert "JPEG unreadable, RAW used 1 " in " ".join(run("scan", shots, "--force")[2].split())
+
+
+def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(shots: Path, env: Path) -> None:
+    (shots / "IMG_0001.JPG").unlink()
+    heic_stub(shots / "IMG_0001.HEIC")  # sniffs as a HEIC; no decoder can read it
+    code, _, err = run("scan", shots)
+    assert code == 0 and "Traceback" not in err, err
+    (warning,) = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert "IMG_0001.HEIC" in warning and "IMG_0001.dng" in warning
+    assert "JPEG" not in warning and "HEIC" in warning.split(":", 2)[2]
+    summary = " ".join(err.split())
+    assert "HEIC unreadable, RAW used 1 " in summary and "JPEG unreadable" not in summary
+    assert [Path(str(r["path"])).name for r in scan_json(shots, "--force")
+            ["recognised_from_raw"]] == ["IMG_0001.HEIC"]
 
 
 def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
@@ -321,19 +346,12 @@ def test_text_tables_show_the_raw_last_in_a_pipe_and_under_the_path_on_a_termina
     assert pair[-1] == "IMG_0001.dng"  # last: the fields a script cuts keep their places
     assert all(len(fields) == len(pair) for fields in lines)
 
-    def on_a_terminal() -> list[str]:
-        screen = io.StringIO()
-        monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True,
-                                                   width=80, soft_wrap=True, highlight=False))
-        assert run(*command)[0] == 0
-        return re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
-
-    shown = on_a_terminal()
+    shown = on_a_terminal(monkeypatch, *command)
     at = next(i for i, line in enumerate(shown) if jpeg in line)
     assert "  + RAW IMG_0001.dng" in shown[at + 1], "\n".join(shown)
     (shots / "IMG_0001.dng").unlink()
     scan_json(shots)
-    alone = on_a_terminal()
+    alone = on_a_terminal(monkeypatch, *command)
     assert not any("RAW" in line for line in alone)
     # under the path, the RAW costs the table no width: as readable at 80 columns as before
     assert max(map(len, shown)) == max(map(len, alone))
@@ -344,3 +362,48 @@ def test_tables_without_any_raw_have_no_raw_column(tmp_path: Path, env: Path) ->
     scan_json(tmp_path / "p")
     code, out, _ = run("list")
     assert code == 0 and [len(line.split("\t")) for line in out.splitlines()] == [4]
+
+
+def test_places_shows_an_examples_raw_as_list_does(
+        tmp_path: Path, dngs: dict[str, Path], env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A place's example photos come with their RAWs: under the path on a terminal, the last
+    field in a pipe (one line per example), ``companions`` in --json."""
+    lib = tmp_path / "lib"
+    for i in range(3):  # a place the tiny bundle has never seen: unclaimed, alike
+        write_photo(lib / f"IMG_000{i}.JPG", (20 + i, 200, 210))
+    shutil.copyfile(dngs["colosseum"], lib / "IMG_0000.dng")
+    scan_json(lib)
+    jpeg, raw = str(lib / "IMG_0000.JPG"), str(lib / "IMG_0000.dng")
+    code, out, err = run("places", "--json")
+    assert code == 0, err
+    (place,) = json.loads(out)
+    assert place["size"] == 3 and place["companions"] == {jpeg: [raw]}
+    code, out, err = run("places")  # the runner's stdout is a pipe
+    assert code == 0 and "Traceback" not in err, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert sorted(fields[3] for fields in lines) == sorted(place["photos"])  # one a line
+    assert {fields[0] for fields in lines} == {place["id"]}
+    assert [fields[4] for fields in lines if fields[3] == jpeg] == ["IMG_0000.dng"]
+    assert all(len(fields) == 5 for fields in lines)
+    shown = on_a_terminal(monkeypatch, "places")
+    at = next(i for i, line in enumerate(shown) if jpeg in line)
+    assert "  + RAW IMG_0000.dng" in shown[at + 1], "\n".join(shown)
+    assert sum(place["id"] in line for line in shown) == 1, "\n".join(shown)  # one row
+
+
+def test_prune_lists_a_forgotten_photos_raw(shots: Path, env: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    scan_json(shots)
+    jpeg = shots / "IMG_0001.JPG"
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):  # the whole pair gone (a folder moved)
+        (shots / name).unlink()
+    scan_json(shots)
+    code, out, _ = run("prune", "--dry-run", "--json")
+    assert [(p["path"], names(p["companions"])) for p in json.loads(out)["photos"]] == [
+        (str(jpeg), ["IMG_0001.dng"])]
+    code, out, _ = run("prune", "--dry-run")  # a pipe: the RAW as the last field
+    assert code == 0 and out.splitlines() == [f"{jpeg}\tIMG_0001.dng"]
+    shown = on_a_terminal(monkeypatch, "prune")
+    assert shown == [str(jpeg), "  + RAW IMG_0001.dng"]
+    assert run("prune", "--json")[1].count("IMG_0001") == 0  # forgotten, RAW and all

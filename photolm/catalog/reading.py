@@ -49,6 +49,16 @@ class ReadQueries(CatalogStore):
                            "WHERE path_key = ?)", (path_key(path),))
         return photo_row(rows[0]) if rows else None
 
+    def companions_by_photo(self) -> dict[str, list[str]]:
+        """Each photo that has camera RAW companions -> their paths, sorted: for results that
+        carry only paths (``places``' groups). Only pairs are stored, so one query is cheap."""
+        found: dict[str, list[str]] = {}
+        for photo, raw in self._fetch(
+                "SELECT p.path_key, c.path_key FROM companions c JOIN photos p "
+                "ON p.id = c.photo_id ORDER BY c.path_key"):
+            found.setdefault(os.fsdecode(photo), []).append(os.fsdecode(raw))
+        return found
+
     def photo_by_id(self, photo_id: int) -> PhotoRow | None:
         """A photo by its catalogue id (how the desktop names photos: never by path)."""
         rows = self._fetch(f"{ROW_SELECT} WHERE id = ?", (int(photo_id),))

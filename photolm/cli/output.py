@@ -55,10 +55,16 @@ class Column:
     header: str
     path: bool = False  # never broken: the table grows wider than the terminal instead
     justify: Literal["left", "right"] = "left"
+    whole: bool = False  # never broken either (an id to copy), though not a path
+
+    @property
+    def unbroken(self) -> bool:
+        return self.path or self.whole
 
 
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-               *, note: str | None = None, raws: Sequence[Sequence[str]] = ()) -> None:
+               *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
+               grouped_by: int = 0) -> None:
     """Rows for a person: a table on a terminal, plain tab-separated lines elsewhere.
 
     In a pipe or a file a box-drawn table only gets in the way of ``grep``/``cut``, so each
@@ -73,9 +79,13 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     which is all but always longer (folders and all), so the table is no wider for them; in
     a pipe as one last field, so the fields a script cuts keep their places. Neither when no
     row has a RAW.
+
+    ``grouped_by``: the first N cells name a group of photos (``places``: a place, one row a
+    photo). In a pipe every line repeats them, so each line still holds one path; on a
+    terminal consecutive rows with the same first N cells are drawn as one, their paths (and
+    RAWs) one under another.
     """
-    raw_names = [", ".join(os.path.basename(r) for r in row) for row in raws] if any(raws) \
-        else []
+    raw_names = _raw_names(raws)
     if not out.is_terminal:
         if title:
             err.print(title, markup=False, highlight=False, emoji=False)
@@ -88,23 +98,26 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         return
     from rich.table import Table
 
+    at = next((i for i, c in enumerate(columns) if c.path), -1)
     if raw_names:
-        at = next(i for i, c in enumerate(columns) if c.path)
         rows = [[*row[:at], _with_raw(row[at], names), *row[at + 1:]] if names else row
                 for row, names in zip(rows, raw_names, strict=True)]
+    if grouped_by:
+        rows = _grouped(rows, grouped_by, at)
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
                                     for r in rows)])
               for i, c in enumerate(columns)]
     table = Table(title=title, title_justify="left")
     for column, width in zip(columns, widths, strict=True):
-        if column.path:
+        if column.unbroken:
             table.add_column(column.header, no_wrap=True, min_width=width,
                              justify=column.justify)
         else:
             table.add_column(column.header, overflow="fold", justify=column.justify)
     for row in rows:  # plain strings are text, never markup: a path may hold "[...]"
         table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
-    needed = sum(w if c.path else min(w, 12) for c, w in zip(columns, widths, strict=True))
+    needed = sum(w if c.unbroken else min(w, 12)
+                 for c, w in zip(columns, widths, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
     shown = out.width
     try:
@@ -116,9 +129,52 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         err.print(note, markup=False, highlight=False, emoji=False)
 
 
+def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:
+    """One path a line on stdout (a list a script may read, like ``prune``'s), each photo's
+    camera RAWs as :func:`print_rows` shows them: by name on the line under the path on a
+    terminal, as a tab-separated last field in a pipe."""
+    raw_names = _raw_names(raws)
+    if not out.is_terminal:
+        for i, path in enumerate(paths):
+            sys.stdout.write("\t".join([path, *([raw_names[i]] if raw_names else [])]) + "\n")
+        sys.stdout.flush()
+        return
+    for i, path in enumerate(paths):
+        out.print(_with_raw(path, raw_names[i]) if raw_names and raw_names[i] else Text(path),
+                  crop=False)
+
+
+def _raw_names(raws: Sequence[Sequence[str]]) -> list[str]:
+    """Each row's RAW companions by file name (a RAW always sits in its photo's folder);
+    nothing at all when no row has one."""
+    if not any(raws):
+        return []
+    return [", ".join(os.path.basename(r) for r in row) for row in raws]
+
+
+def _grouped(rows: Sequence[Sequence[str | Text]], by: int, at: int
+             ) -> list[Sequence[str | Text]]:
+    """Consecutive rows with the same first ``by`` cells as one, the path cells (column
+    ``at``) one under another."""
+    merged: list[Sequence[str | Text]] = []
+    for row in rows:
+        last = merged[-1] if merged else None
+        if last is not None and list(map(_plain, last[:by])) == list(map(_plain, row[:by])):
+            merged[-1] = [*last[:at], _text(last[at]).append("\n").append(_text(row[at])),
+                          *last[at + 1:]]
+        else:
+            merged.append(row)
+    return merged
+
+
+def _text(cell: str | Text) -> Text:
+    """A copy to append to: plain strings are text, never markup (a path may hold "[...]")."""
+    return cell.copy() if isinstance(cell, Text) else Text(cell)
+
+
 def _with_raw(path: str | Text, names: str) -> Text:
     """A path cell with its RAW companions' names on the line under it."""
-    cell = path.copy() if isinstance(path, Text) else Text(path)
+    cell = _text(path)
     cell.append(f"\n  + RAW {names}", style="dim")
     return cell
 

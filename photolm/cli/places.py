@@ -4,13 +4,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, run_learn
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
-from photolm.cli.output import display, out, print_json, reporting, warn_unmatchable
+from photolm.cli.output import (
+    Column,
+    display,
+    out,
+    print_json,
+    print_rows,
+    reporting,
+    warn_unmatchable,
+)
+
+if TYPE_CHECKING:
+    from photolm.learning import FoundPlace
 
 app = typer.Typer(
     help="Places in your photos that no landmark claims yet: **photolm places** lists them, "
@@ -20,11 +31,15 @@ app = typer.Typer(
     no_args_is_help=False,
 )
 
+EXAMPLES = 3  # photos shown for each group in the text output
 MinPhotosOpt = Annotated[int, typer.Option("--min-photos", min=2,
                                            help="Smallest group worth showing.")]
 
 
-def _places(model: Path | None, catalog: Path | None, min_photos: int) -> list:
+def _places(model: Path | None, catalog: Path | None, min_photos: int
+            ) -> tuple[list[FoundPlace], dict[str, list[str]]]:
+    """The groups, and the camera RAWs of their photos (a group holds only paths; a RAW +
+    JPEG pair is one photo, shown with its RAW as ``list`` and ``search`` show it)."""
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.learning import find_places
@@ -34,7 +49,16 @@ def _places(model: Path | None, catalog: Path | None, min_photos: int) -> list:
     with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
         # their photos, no longer claimed, may be what a group here shows
         warn_unmatchable([lm.name for lm in unmatchable(cat, bundle)])
-        return find_places(cat, bundle, min_photos=min_photos)
+        found = find_places(cat, bundle, min_photos=min_photos)
+        raws = cat.companions_by_photo() if found else {}
+    return found, raws
+
+
+def place_json(place: FoundPlace, raws: dict[str, list[str]]) -> dict[str, Any]:
+    """One group for ``--json``: :meth:`FoundPlace.to_json`, plus ``companions``: each of
+    its photos that has camera RAWs beside it -> their paths."""
+    return {**place.to_json(),
+            "companions": {p: raws[p] for p in sorted(place.photos) if p in raws}}
 
 
 @app.callback()
@@ -55,26 +79,30 @@ def places(
     if ctx.invoked_subcommand is not None:
         return
     with reporting():
-        found = _places(model, catalog, min_photos)
+        found, raws = _places(model, catalog, min_photos)
         if json_out:
-            print_json([p.to_json() for p in found])
+            print_json([place_json(p, raws) for p in found])
             return
         if not found:
             out.print("No candidate places: every photo is claimed by a landmark, or no "
                       f"{min_photos} unclaimed photos look alike.")
             return
-        from rich.table import Table
+        _render(found, raws)
 
-        table = Table(title=f"{len(found)} candidate place(s)", title_justify="left")
-        table.add_column("id")
-        table.add_column("photos", justify="right")
-        table.add_column("where")
-        table.add_column("for example")
-        for p in found:
-            where = "" if p.latitude is None else f"{p.latitude:.4f}, {p.longitude:.4f}"
-            table.add_row(p.id, str(len(p.photos)), where,
-                          "\n".join(display(x) for x in p.photos[:3]))
-        out.print(table)
+
+def _render(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
+    """A table on a terminal, a group's examples one under another; in a pipe one line per
+    example photo, its group's id, size and position repeated (as ``list``: one path a
+    line, its RAWs the last field)."""
+    rows, photos = [], []
+    for p in found:
+        where = "" if p.latitude is None else f"{p.latitude:.4f}, {p.longitude:.4f}"
+        for photo in p.photos[:EXAMPLES]:
+            rows.append((p.id, str(len(p.photos)), where, display(photo)))
+            photos.append([display(r) for r in raws.get(photo, ())])
+    print_rows(f"{len(found)} candidate place(s)",
+               [Column("id", whole=True), Column("photos", justify="right"), Column("where"),
+                Column("for example", path=True)], rows, raws=photos, grouped_by=3)
 
 
 @app.command("name")

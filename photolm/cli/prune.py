@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
-from photolm.cli.output import display, err, print_json, reporting
+from photolm.cli.output import display, err, print_json, print_paths, reporting
 
 
 def prune(
@@ -41,7 +41,8 @@ def prune(
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
-                   "tag_files": r.tag_files} for r in gone]
+                   "tag_files": r.tag_files, "companions": [display(c) for c in r.companions]}
+                  for r in gone]
         if json_out:
             print_json({"dry_run": dry_run, "photos": photos,
                         "back_on_disk": [display(r.path) for r in back]})
@@ -50,8 +51,7 @@ def prune(
 
 
 def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
-    for photo in photos:
-        typer.echo(photo["path"])
+    print_paths([p["path"] for p in photos], [p["companions"] for p in photos])
     verb = "would forget" if dry_run else "forgot"
     lines = [f"prune: {verb} {len(photos)} photo(s) missing since the last scan"
              + ("; run without --dry-run to forget them" if dry_run and photos else "")]

@@ -185,6 +185,15 @@ class _Renderer:
                 self.bar.advance()
 
 
+def _from_raw_label(summary: ScanSummary) -> str:
+    """The summary row for pairs recognised from their RAW, naming what was unreadable: a
+    pair's photo is a JPEG or a HEIC ("JPEG/HEIC" when this run met both)."""
+    from photolm.discovery import paired_format
+
+    kinds = sorted({paired_format(path) for path, _, _ in summary.from_raw}, reverse=True)
+    return f"{'/'.join(kinds) or 'photo'} unreadable, RAW used"
+
+
 def _print_summary(summary: ScanSummary) -> None:
     """This run's work beside the totals of the scanned folders, so a re-scan that had
     nothing to do does not read "with a landmark 0, 0.0 photos/s"."""
@@ -216,7 +225,7 @@ def _print_summary(summary: ScanSummary) -> None:
                 ("hidden files skipped", summary.hidden, ""),
                 ("RAW + JPEG pairs joined", summary.pairs, ""),
                 ("RAWs newly joined to a JPEG", summary.merged, ""),
-                ("JPEG unreadable, RAW used", len(summary.from_raw), "")]
+                (_from_raw_label(summary), len(summary.from_raw), "")]
     rows += [row for row in optional if row[1]]
     if summary.skipped:  # videos, Live Photo videos
         rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))

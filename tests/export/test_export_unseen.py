@@ -4,8 +4,11 @@ raises its threshold to it."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,3 +101,101 @@ def test_floor_with_a_broken_held_out_file_is_one_error_line(
     lines = [line for line in err.splitlines() if line.strip()]
     assert done.value.code == 1 and len(lines) == 1, err
     assert lines[0].startswith("Error:") and str(held) in lines[0] and says in lines[0]
+
+
+@pytest.fixture
+def floor_argv(tiny_bundle_dir: Path, tmp_path: Path) -> list[str]:
+    """``floor`` on a real (tiny) measurement: three photos of a place the bundle never saw."""
+    from tests.tinybundle import write_photo
+
+    data = tmp_path / "data"
+    for i in range(3):
+        write_photo(data / "cyan-place" / f"{i}.jpg", (20 + i, 200, 210))
+    held = tmp_path / "held_out.json"
+    held.write_text('{"held_out": ["cyan-place"]}', encoding="utf-8")
+    return ["unseen", "floor", str(tiny_bundle_dir), str(data), "--held-out", str(held)]
+
+
+def _run(argv: list[str], monkeypatch: pytest.MonkeyPatch,
+         capsys: pytest.CaptureFixture[str]) -> tuple[object, str, list[str]]:
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as done:
+        main()
+    out, err = capsys.readouterr()
+    return done.value.code, out, [line for line in err.splitlines() if line.strip()]
+
+
+def _under_a_file(*parts: str) -> Any:
+    def target(tmp_path: Path) -> Path:
+        (tmp_path / "a-file").write_text("x", encoding="utf-8")
+        return tmp_path.joinpath("a-file", *parts)
+    return target
+
+
+def _read_only(tmp_path: Path) -> Path:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder / "floor.json"
+
+
+@pytest.mark.parametrize(("target", "says"), [
+    (_under_a_file("floor.json"), "is a file, not a folder"),
+    (_under_a_file("sub", "floor.json"), "is a file, not a folder"),  # a missing parent too
+    (lambda tmp_path: tmp_path, "it is a folder"),
+    pytest.param(_read_only, "permission denied",
+                 marks=pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")),
+])
+def test_floor_out_that_cannot_be_written_is_one_error_line_before_measuring(
+        target: Any, says: str, floor_argv: list[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    out = target(tmp_path)
+    code, stdout, lines = _run([*floor_argv, "--out", str(out)], monkeypatch, capsys)
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith("Error: Cannot write") and str(out) in lines[0]
+    assert says in lines[0] and "--out" in lines[0]
+    assert stdout == ""  # failed before the measurement
+
+
+def test_floor_out_that_fails_after_measuring_keeps_the_record_on_stdout(
+        floor_argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import export.unseen as unseen
+
+    folder = tmp_path / "gone"
+    measure = unseen.measure_floor
+
+    def folder_removed_meanwhile(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        folder.rmdir()
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(unseen, "measure_floor", folder_removed_meanwhile)
+    code, stdout, lines = _run([*floor_argv, "--out", str(folder / "floor.json")],
+                               monkeypatch, capsys)
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("Error: Cannot write"), lines
+    record = json.loads(stdout)  # the measurement is not lost
+    assert record["held_out"] == ["cyan-place"] and not folder.exists()
+
+
+def test_floor_out_in_missing_folders_makes_them(
+        floor_argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "new" / "sub" / "floor.json"
+    code, stdout, lines = _run([*floor_argv, "--out", str(out)], monkeypatch, capsys)
+    assert code in (0, None) and not lines, lines
+    assert read_floor(out) == json.loads(stdout)
+
+
+def test_exclude_out_under_a_file_is_one_error_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.tinybundle import write_photo
+
+    for name, colour in (("cyan-place", (20, 200, 210)), ("pink-place", (250, 150, 200))):
+        write_photo(tmp_path / "data" / name / "0.jpg", colour)
+    (tmp_path / "a-file").write_text("x")
+    out = tmp_path / "a-file" / "lco"
+    code, stdout, lines = _run(["unseen", "exclude", str(tmp_path / "data"), "--count", "1",
+                                "--out", str(out)], monkeypatch, capsys)
+    assert code == 1 and len(lines) == 1 and stdout == "", lines
+    assert lines[0].startswith("Error: Cannot write") and "is a file, not a folder" in lines[0]
