@@ -228,15 +228,19 @@ class FoundPlace:
     photos: tuple[str, ...]  # most central first
     latitude: float | None
     longitude: float | None
+    # False for a group that looks like no known place (portraits, pets, food): listed only
+    # on request (``photolm places --all``); None where the bundle has no descriptor
+    looks_like_a_place: bool | None = None
 
     def to_json(self, examples: int = 4) -> dict[str, Any]:
         return {"id": self.id, "size": len(self.photos), "photos": sorted(self.photos),
                 "examples": list(self.photos[:examples]), "latitude": self.latitude,
-                "longitude": self.longitude}
+                "longitude": self.longitude, "looks_like_a_place": self.looks_like_a_place}
 
 
 def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[FoundPlace]:
-    """Photos no landmark claims, grouped into candidate places (biggest first)."""
+    """Photos no landmark claims, grouped into candidate places (biggest first), each
+    marked whether it looks like a place at all (:data:`photolm.places.PLACE_LIKENESS`)."""
     from photolm import places
 
     space = space_of(bundle)
@@ -256,7 +260,13 @@ def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[Fo
     times = np.array([places.clock_seconds(r.taken) for r in rows], dtype=np.float64)
     found = places.group_places(vectors, paths, positions=pos, times=times,
                                 cuts=places.CUTS[space], min_photos=min_photos)
-    return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude)
+    references = getattr(bundle, "descriptor_prototypes", None)
+    descriptors = None
+    if uses_descriptor(space) and references is not None and len(references):
+        descriptors = np.concatenate([page.descriptors for page in pages])
+    return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude,
+                       None if descriptors is None else places.place_likeness(
+                           descriptors[list(p.members)], references) >= places.PLACE_LIKENESS)
             for p in found]
 
 

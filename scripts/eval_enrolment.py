@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -168,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline = Cuts(*(float(c) for c in args.places_baseline.split(","))) \
             if args.places_baseline else None
         results["places"] = run_places(sets, vec, space, baseline)
+        if desc["unseen"] is not None and getattr(bundle, "descriptor_prototypes", None) \
+                is not None:
+            results["place likeness"] = run_likeness(sets, vec, desc, space,
+                                                     bundle.descriptor_prototypes)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -432,6 +437,53 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
     out["people grouped"] = {"share": share, "groups": len(grouped)}
     print(f"places: people photos alone at the shipped cut: {share:.1%} end up in "
           f"{len(grouped)} group(s)", flush=True)
+    return out
+
+
+def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
+                 desc: dict[str, np.ndarray], space: str, references: np.ndarray
+                 ) -> dict[str, object]:
+    """``places`` leaves out groups that look like no place: choose the bar on the groups
+    the calibration half of people-negatives forms alone (the least value, to 0.01, above
+    every one of them), report on the held-out half's groups, the distractors' and the
+    unseen landmarks' (mixed with the held-out distractors), at the chosen and the shipped
+    bar (photolm.places.PLACE_LIKENESS)."""
+    from photolm import places
+
+    def likeness(name: str, rows: np.ndarray, tag: str) -> list[tuple[float, np.ndarray]]:
+        keys = [f"{tag}{i:06d}" for i in range(rows.size)]
+        found = places.group_places(vec[name][rows], keys, cuts=places.CUTS[space])
+        return [(places.place_likeness(desc[name][rows][list(g.members)], references),
+                 rows[list(g.members)]) for g in found]
+
+    p_cal, p_held = calibration_split(len(sets["people-negatives"].paths))
+    cal = likeness("people-negatives", p_cal, "c")
+    chosen = math.ceil(max((x for x, _ in cal), default=0.0) * 100 + 1e-9) / 100
+    print(f"places: likeness bar chosen on the calibration people's {len(cal)} groups: "
+          f"{chosen:.2f} (shipped {places.PLACE_LIKENESS:.2f})", flush=True)
+    _, d_held = calibration_split(len(sets["distractors"].paths))
+    unseen = sets["unseen"]
+    mix = {"unseen": np.concatenate([desc["unseen"], desc["distractors"][d_held]])}
+    mix_vec = np.concatenate([vec["unseen"], vec["distractors"][d_held]])
+    labels = np.concatenate([unseen.labels, np.full(d_held.size, -1)])
+    found = places.group_places(mix_vec, [f"u{i:06d}" for i in range(labels.size)],
+                                cuts=places.CUTS[space])
+    landmark_groups = [(places.place_likeness(mix["unseen"][list(g.members)], references),
+                        np.asarray(g.members)) for g in found
+                       if (labels[list(g.members)] >= 0).mean() > 0.5]
+    out: dict[str, object] = {"chosen": chosen, "shipped": places.PLACE_LIKENESS}
+    for bar_name, bar in (("chosen", chosen), ("shipped", places.PLACE_LIKENESS)):
+        held = likeness("people-negatives", p_held, "h")
+        distr = likeness("distractors", np.arange(len(sets["distractors"].paths)), "d")
+        lost = [m for x, m in landmark_groups if x < bar]
+        row = {"people held-out groups hidden": [sum(x < bar for x, _ in held), len(held)],
+               "distractor groups hidden": [sum(x < bar for x, _ in distr), len(distr)],
+               "unseen landmark groups hidden": [len(lost), len(landmark_groups)],
+               "unseen landmark photos in them": int(sum(m.size for m in lost)),
+               "unseen landmarks hit": sorted({unseen.names[int(labels[m].max())]
+                                               for m in lost})}
+        out[bar_name] = row
+        print(f"places: likeness bar {bar:.2f} ({bar_name}): {row}", flush=True)
     return out
 
 

@@ -218,3 +218,14 @@ def test_clock_seconds_reads_the_wall_clock_and_ignores_the_offset() -> None:
     b = places.clock_seconds("2023-07-14T18:15:05")
     assert a - b == 900.0
     assert np.isnan(places.clock_seconds(None)) and np.isnan(places.clock_seconds("garbage"))
+
+
+def test_place_likeness_is_the_mean_looks_cosine_to_the_nearest_reference() -> None:
+    references = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]])  # not unit: normalised
+    near_first = np.array([[1.0, 0.1, 0.0], [1.0, -0.1, 0.0]])
+    assert places.place_likeness(near_first, references) == pytest.approx(1.0)
+    between = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert places.place_likeness(between, references) == pytest.approx(np.sqrt(0.5))
+    assert places.place_likeness(np.array([[0.0, 0.0, 1.0]]), references) == \
+        pytest.approx(0.0)
+    assert places.place_likeness(np.zeros((2, 3)), references) == 0.0

@@ -213,6 +213,7 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
     assert [g["size"] for g in groups] == [4, 3]
     pink = groups[0]
     assert set(pink) == {"id", "size", "photos", "examples", "latitude", "longitude",
+                         "looks_like_a_place",
                          "companions"}
     assert pink["companions"] == {}  # no camera RAWs here (tests/test_raw_pairs.py)
     assert sorted(Path(p).name for p in pink["photos"]) == [f"pink{i}.jpg"
@@ -366,3 +367,43 @@ def test_places_joins_photos_taken_on_one_visit(env: Path, tmp_path: Path,
     code, out, err = cli("places", "--min-photos", "2", "--json")
     assert code == 0, err
     assert sorted(g["size"] for g in json.loads(out)) == groups
+
+
+@pytest.fixture
+def portraits_and_a_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bundle with a generic descriptor, and a scanned folder of two unclaimed groups: one
+    whose descriptors come close to a shipped landmark's (a place), one far from every
+    landmark (as portraits are: the tiny model's descriptor puts that colour 0.18 from the
+    nearest landmark, the other 0.58)."""
+    bundle = tmp_path / "bundle"
+    make_tiny_bundle(bundle, descriptor_threshold=0.5)
+    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write_photo(lib / f"faces/face{i}.jpg", (148 + i, 130, 172))
+        write_photo(lib / f"square/square{i}.jpg", (164 + i, 197, 218))
+    assert cli("scan", lib, "--quiet")[0] == 0
+    return lib
+
+
+def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place: Path) -> None:
+    code, out, err = cli("places", "--json")
+    assert code == 0, err
+    groups = json.loads(out)
+    assert [sorted(Path(p).parent.name for p in g["photos"]) for g in groups] == \
+        [["square"] * 3]
+    assert groups[0]["looks_like_a_place"] is True
+    assert "1 group(s) that look like no place" in err and "--all" in err
+    code, out, err = cli("places", "--all", "--json")
+    assert code == 0 and "look like no place" not in err
+    every = {Path(g["photos"][0]).parent.name: g for g in json.loads(out)}
+    assert set(every) == {"faces", "square"}
+    assert every["faces"]["looks_like_a_place"] is False
+    code, out, err = cli("places")  # the text output says so too, and lists the place
+    assert code == 0 and "look like no place" in err and "square0.jpg" in out
+    assert "face0.jpg" not in out
+    # a group left out can still be named, by the id --all shows
+    code, out, err = cli("places", "name", every["faces"]["id"], "Studio", "--json")
+    assert code == 0, err
+    assert json.loads(out)["examples"] == 3

@@ -13,6 +13,7 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     Column,
     display,
+    err,
     out,
     print_json,
     print_rows,
@@ -34,6 +35,8 @@ app = typer.Typer(
 EXAMPLES = 3  # photos shown for each group in the text output
 MinPhotosOpt = Annotated[int, typer.Option("--min-photos", min=2,
                                            help="Smallest group worth showing.")]
+AllOpt = Annotated[bool, typer.Option(
+    "--all", help="Also list groups that look like no place (portraits, pets, food).")]
 
 
 def _places(model: Path | None, catalog: Path | None, min_photos: int
@@ -65,6 +68,7 @@ def place_json(place: FoundPlace, raws: dict[str, list[str]]) -> dict[str, Any]:
 def places(
     ctx: typer.Context,
     min_photos: MinPhotosOpt = 3,
+    everything: AllOpt = False,
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -73,13 +77,19 @@ def places(
 
     Photos are grouped by what they look like, by where they were taken when they have GPS
     (never more than 1 km apart) and by when: photos taken within 15 minutes of each other
-    need to look less alike. A group keeps its id between runs while your photos stay the
-    same; name it with **photolm places name ID NAME**.
+    need to look less alike. Groups that look like no known kind of place (portraits, pets,
+    food) are left out unless you ask for **--all**. A group keeps its id between runs while
+    your photos stay the same; name it with **photolm places name ID NAME**.
     """
     if ctx.invoked_subcommand is not None:
         return
     with reporting():
         found, raws = _places(model, catalog, min_photos)
+        hidden = 0 if everything else sum(p.looks_like_a_place is False for p in found)
+        if hidden:
+            found = [p for p in found if p.looks_like_a_place is not False]
+            err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
+                      "not listed; --all lists them.", markup=False, highlight=False)
         if json_out:
             print_json([place_json(p, raws) for p in found])
             return

@@ -225,13 +225,14 @@ class Desktop:
 
     def places(self, request: Request) -> Response:
         bundle = self.bundle()
+        everything = request.query_params.get("all") == "1"
         with self.read() as cat:
-            strips = places.strips(cat, bundle)
+            strips, hidden = places.strips(cat, bundle, everything=everything)
             for strip in strips:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
-        return self.page(request, "places.html", strips=strips, names=names,
-                         message=request.query_params.get("m", ""))
+        return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
+                         everything=everything, message=request.query_params.get("m", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap

@@ -30,13 +30,19 @@ class Strip:
     photos: list[PhotoRow]
 
 
-def strips(cat: Catalog, bundle: Bundle) -> list[Strip]:
-    """Every group ``photolm places`` lists (biggest first), with its most central photos."""
-    found = []
+def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False
+           ) -> tuple[list[Strip], int]:
+    """Every group ``photolm places`` lists (biggest first, ``everything``: as with
+    ``--all``), with its most central photos; and how many groups that look like no place
+    were left out."""
+    found, hidden = [], 0
     for place in find_places(cat, bundle):
+        if place.looks_like_a_place is False and not everything:
+            hidden += 1
+            continue
         rows = [cat.get_photo(p) for p in place.photos[:STRIP]]
         found.append(Strip(place, [r for r in rows if r is not None]))
-    return found
+    return found, hidden
 
 
 def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str) -> LearnPlan:

@@ -127,3 +127,29 @@ def test_naming_a_place_locks_the_catalogue_only_to_store_it(unseen_client, unse
     assert res.status_code == 303 and wrote, res.text
     shown = listed(unseen)
     assert {shown[Path(p).name] for p in [*group["photos"], twin]} == {"Berliner Dom"}
+
+
+def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library
+    from tests.tinybundle import make_tiny_bundle, write_photo
+
+    bundle, catalog, photos = tmp_path / "bundle", tmp_path / "catalog.sqlite", tmp_path / "lib"
+    make_tiny_bundle(bundle, descriptor_threshold=0.5)
+    for i in range(3):  # as in tests/test_learn_cli.py: portraits, and a place
+        write_photo(photos / f"faces/face{i}.jpg", (148 + i, 130, 172))
+        write_photo(photos / f"square/square{i}.jpg", (164 + i, 197, 218))
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model", bundle)
+    assert code == 0, err
+    lib = Library(photos, catalog, bundle)
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        html = client.get("/places").text
+        assert len(re.findall(r'action="/places/[^/"]+/name"', html)) == 1
+        assert "1 group that looks like no place" in html and 'href="/places?all=1"' in html
+        everything = client.get("/places?all=1").text
+        assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
+        assert "like no place" not in everything
