@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landma
     import numpy as np
 
 MAX_INPUT_SIDE = 4096  # pixels; bounds what a (possibly edited) manifest can make us allocate
-
+_MAX_NORM = 1000.0  # largest |mean| or |std| a bundle's preprocessing may use
+_MIN_STD = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,15 @@ class Preprocess:
         for label, values in (("mean", self.mean), ("std", self.std)):
             if len(values) != 3 or not all(math.isfinite(v) for v in values):
                 raise BundleError(f"Bundle preprocessing needs three finite {label} values.")
-        if any(v == 0 for v in self.std):
-            raise BundleError("Bundle preprocessing std values must not be zero.")
+        # Finite is not enough: (pixel - 1.7e38) / std overflows float32 to -inf, which the
+        # model turns into NaN vectors. Bounded values keep every input finite (a pixel is
+        # in [0, 1], or [0, 255] for a bundle that normalises raw values).
+        if any(abs(v) > _MAX_NORM for v in self.mean):
+            raise BundleError(f"Bundle preprocessing mean values must lie within "
+                              f"±{_MAX_NORM:g}.")
+        if any(not _MIN_STD <= abs(v) <= _MAX_NORM for v in self.std):
+            raise BundleError(f"Bundle preprocessing std values must lie within "
+                              f"{_MIN_STD:g} and {_MAX_NORM:g} (either sign).")
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,22 @@ def test_malformed_landmark_records_are_a_bundle_error(bundle_copy: Path, record
         read_bundle(bundle_copy)
 
 
+@pytest.mark.parametrize(("field", "values"), [
+    ("mean", [0.0, 0.0, 1.7014117838986683e38]),  # found by the property test above
+    ("mean", [0.5, 0.5, -2000.0]),
+    ("std", [0.5, 0.5, 1e-40]),
+    ("std", [0.5, 1e30, 0.5]),
+])
+def test_preprocessing_that_would_overflow_is_a_bundle_error(bundle_copy: Path, field: str,
+                                                             values: list[float]) -> None:
+    # finite numbers, but (pixel - mean) / std would leave float32: -inf in, NaN vectors out
+    manifest = _manifest(bundle_copy)
+    manifest["preprocess"][field] = values
+    _write_manifest(bundle_copy, manifest)
+    with pytest.raises(BundleError, match=f"preprocessing {field}"):
+        read_bundle(bundle_copy)
+
+
 @pytest.mark.parametrize("name", ["manifest.json", "landmarks.json"])
 def test_deeply_nested_json_is_a_bundle_error(bundle_copy: Path, name: str) -> None:
     (bundle_copy / name).write_text("[" * 100_000 + "]" * 100_000)
