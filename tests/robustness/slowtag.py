@@ -33,7 +33,10 @@ def main() -> None:
     atomic.before_replace = slow  # type: ignore[assignment]
     progress = os.environ.get("SLOW_PROGRESS")
     landmark = Landmark(*LANDMARK)
-    for done, photo in enumerate(sorted(folder.glob("*.jpg")), start=1):
+    # pathlib's glob matches hidden names: a killed writer's .photolm-tmp-…jpg is no photo
+    # (photolm's discovery skips it), and tagging it left a sidecar temp behind
+    photos = sorted(p for p in folder.glob("*.jpg") if not p.name.startswith("."))
+    for done, photo in enumerate(photos, start=1):
         apply_tags(plan_tags(photo, landmark, 0.9, "model-1", mode=mode))  # type: ignore[arg-type]
         if progress:
             Path(progress + ".tmp").write_text(str(done))
