@@ -216,6 +216,7 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
                          "looks_like_a_place",
                          "companions"}
     assert pink["companions"] == {}  # no camera RAWs here (tests/test_raw_pairs.py)
+    assert pink["looks_like_a_place"] is None  # the tiny bundle has no descriptor to tell
     assert sorted(Path(p).name for p in pink["photos"]) == [f"pink{i}.jpg"
                                                               for i in range(4)]
     assert pink["examples"] and set(pink["examples"]) <= set(pink["photos"])
