@@ -46,7 +46,15 @@ import numpy as np
 
 from photolm.bundle import Bundle
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
-from photolm.discovery import Found, Problem, Skipped, display_path, stat_message, walk_photos
+from photolm.discovery import (
+    Found,
+    Problem,
+    Skipped,
+    display_path,
+    paired_format,
+    stat_message,
+    walk_photos,
+)
 from photolm.embedding import embed_both, embed_fn, session_for
 from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
@@ -156,6 +164,10 @@ class ScanSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
+    # what the photos of those pairs, and of those merged RAWs, are ("JPEG", "HEIC":
+    # discovery.paired_format), so the summary names the files the person has
+    paired_formats: set[str] = field(default_factory=set)
+    merged_formats: set[str] = field(default_factory=set)
     # pairs whose JPEG (or HEIC) could not be read, recognised from the RAW: (photo, RAW,
     # the photo's error)
     from_raw: list[tuple[str, str, str]] = field(default_factory=list)
@@ -342,8 +354,9 @@ class Scanner:
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
-            self.summary.merged = self.catalog.sync_companions(
-                {str(f.path): f.companions for f in found})
+            merged = self.catalog.sync_companions({str(f.path): f.companions for f in found})
+            self.summary.merged = len(merged)
+            self.summary.merged_formats = {paired_format(p) for p in merged}
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
             self.summary.missing = self._mark_missing(roots, found)
@@ -391,7 +404,9 @@ class Scanner:
                 if companions != item.companions:
                     self.summary.excluded += len(item.companions) - len(companions)
                     item = replace(item, companions=companions)
-                self.summary.pairs += bool(companions)
+                if companions:
+                    self.summary.pairs += 1
+                    self.summary.paired_formats.add(paired_format(item.path))
                 seen.add(item.path)
                 found.append(item)
         return found

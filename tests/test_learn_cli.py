@@ -408,3 +408,36 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     code, out, err = cli("places", "name", every["faces"]["id"], "Studio", "--json")
     assert code == 0, err
     assert json.loads(out)["examples"] == 3
+
+
+@pytest.mark.parametrize("stem", [b"new\nline", b"caf\xe9 \xff"],
+                         ids=["control-character", "not-utf-8"])
+def test_places_json_paths_are_printable_as_list_json_paths(env: Path, tmp_path: Path,
+                                                            stem: bytes) -> None:
+    """A file name may hold a newline or bytes that are not UTF-8: ``places --json`` shows
+    its photos, examples and their RAWs the way ``list --json`` shows the same files (one
+    printable line each, ``\\n`` and ``\\xNN`` escapes), and never fails on them."""
+    lib = tmp_path / "lib"
+    odd = Path(os.fsdecode(os.fsencode(lib) + b"/" + stem + b".jpg"))
+    photos = [odd, *(lib / f"cyan{i}.jpg" for i in range(1, 3))]
+    lib.mkdir()
+    try:
+        odd.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    for i, photo in enumerate(photos):
+        write_photo(photo, (CYAN[0] + i, CYAN[1], CYAN[2]))
+    odd.with_suffix(".CR2").write_bytes(b"a RAW: paired by its name, never read")
+    code, _, err = cli("scan", lib, "--quiet")
+    assert code == 0, err
+    code, out, err = cli("list", "--json")
+    assert code == 0, err
+    listed = {r["path"]: r["companions"] for r in json.loads(out)}
+    code, out, err = cli("places", "--json")
+    assert code == 0 and "Traceback" not in err, err
+    (group,) = json.loads(out)
+    assert sorted(group["photos"]) == sorted(listed)  # the same strings as list --json
+    assert set(group["examples"]) <= set(listed)
+    shown = next(p for p in listed if listed[p])  # the odd photo, the one with a RAW
+    assert group["companions"] == {shown: listed[shown]}
+    assert all(p.isprintable() for p in [*listed, *listed[shown]])

@@ -320,6 +320,26 @@ def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(shots: Path, env: Path) 
             ["recognised_from_raw"]] == ["IMG_0001.HEIC"]
 
 
+@pytest.mark.parametrize(("kind", "other"), [("JPEG", "HEIC"), ("HEIC", "JPEG")])
+def test_the_summary_names_what_the_raw_was_paired_with(shots: Path, env: Path, kind: str,
+                                                        other: str) -> None:
+    """"RAW + HEIC pairs joined", not "RAW + JPEG", when the camera wrote a HEIC; and so for
+    a RAW catalogued alone that a photo appeared beside."""
+    jpeg = shots / "IMG_0001.JPG"
+    jpeg.rename(shots.parent / "later.jpg")
+    scan_json(shots)  # the RAW alone: a photo of its own
+    if kind == "JPEG":
+        (shots.parent / "later.jpg").rename(jpeg)
+    else:
+        heic_stub(shots / "IMG_0001.HEIC")  # unreadable: recognised from the RAW
+    code, _, err = run("scan", shots)
+    assert code == 0 and "Traceback" not in err, err
+    summary = " ".join(err.split())
+    assert f"RAW + {kind} pairs joined 1 " in summary
+    assert f"RAWs newly joined to a {kind} 1 " in summary
+    assert f"RAW + {other}" not in summary and f"joined to a {other}" not in summary
+
+
 def test_a_pair_whose_jpeg_and_raw_are_both_broken_is_one_error_naming_both(
         shots: Path, env: Path) -> None:
     for name in ("IMG_0001.JPG", "IMG_0001.dng"):

@@ -66,9 +66,10 @@ _DELETE_DESCRIPTOR = (
 )
 
 
-# Photo rows that are now some photo's RAW companion: (the photo's id, the RAW row's id).
-_ABSORBABLE = ("SELECT c.photo_id, p.id FROM companions c "
-               "JOIN photos p ON p.path_key = c.path_key")
+# Photo rows that are now some photo's RAW companion: (the photo's id, the RAW row's id,
+# the photo's path key).
+_ABSORBABLE = ("SELECT c.photo_id, p.id, o.path_key FROM companions c "
+               "JOIN photos p ON p.path_key = c.path_key JOIN photos o ON o.id = c.photo_id")
 # A person's answer on a RAW passes to its photo, unless the photo has an answer of its own.
 _CARRY_REVIEW = (
     "UPDATE photos SET (review, review_landmark_id, review_landmark_name, reviewed_at) = "
@@ -226,7 +227,7 @@ class ScanQueries(CatalogStore):
                 db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
         return sum(key not in seen for key in flags)
 
-    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> int:
+    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> list[str]:
         """After a walk: store each photo's camera RAW companions, in one transaction.
 
         ``found``: every photo the walk found, keyed like :meth:`load_index` (normalised
@@ -234,8 +235,9 @@ class ScanQueries(CatalogStore):
         what a companion: a file found as a photo stops being anyone's companion (its JPEG
         was deleted), and a RAW catalogued as a photo of its own that is now a companion (a
         JPEG appeared beside it) is merged into its photo: its row goes, and a person's
-        answer on it passes to the photo when the photo has none. Returns how many such rows
-        were merged. Photos without companions cost a dict lookup: re-scans stay cheap.
+        answer on it passes to the photo when the photo has none. Returns the photo each such
+        row was merged into, once per row (so the scan can say whether RAWs joined JPEGs or
+        HEICs). Photos without companions cost a dict lookup: re-scans stay cheap.
         """
         current: dict[str, list[bytes]] = {}
         for photo, companion in self._fetch(
@@ -251,7 +253,7 @@ class ScanQueries(CatalogStore):
         now_photos = [(key,) for keys in current.values() for key in keys
                       if os.fsdecode(key) in found]
         if not changed and not now_photos and not self._fetch(_ABSORBABLE + " LIMIT 1"):
-            return 0
+            return []
         with self._transaction("store RAW companions") as db:
             conn = db.conn
             conn.executemany("DELETE FROM companions WHERE path_key = ?", now_photos)
@@ -263,10 +265,10 @@ class ScanQueries(CatalogStore):
                     "SELECT ?, id, ? FROM photos WHERE path_key = ?",
                     [(c, display(c), key) for c in companions])
             merged = conn.execute(_ABSORBABLE).fetchall()
-            for photo_id, raw_id in merged:
+            for photo_id, raw_id, _ in merged:
                 conn.execute(_CARRY_REVIEW, (raw_id, photo_id))
-            conn.executemany("DELETE FROM photos WHERE id = ?", [(r,) for _, r in merged])
-        return len(merged)
+            conn.executemany("DELETE FROM photos WHERE id = ?", [(r,) for _, r, _ in merged])
+        return [os.fsdecode(photo) for _, _, photo in merged]
 
     def forget(self, paths: Iterable[StrPath]) -> int:
         """Delete photos (and their embeddings) from the catalogue; returns rows removed.

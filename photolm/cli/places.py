@@ -59,9 +59,14 @@ def _places(model: Path | None, catalog: Path | None, min_photos: int
 
 def place_json(place: FoundPlace, raws: dict[str, list[str]]) -> dict[str, Any]:
     """One group for ``--json``: :meth:`FoundPlace.to_json`, plus ``companions``: each of
-    its photos that has camera RAWs beside it -> their paths."""
-    return {**place.to_json(),
-            "companions": {p: raws[p] for p in sorted(place.photos) if p in raws}}
+    its photos that has camera RAWs beside it -> their paths. Every path is printable, as
+    ``list --json`` shows it (:func:`display`): a name with a newline or bytes that are not
+    UTF-8 reads the same in both, and cannot break the JSON."""
+    found = place.to_json()
+    return {**found, "photos": [display(p) for p in found["photos"]],
+            "examples": [display(p) for p in found["examples"]],
+            "companions": {display(p): [display(r) for r in raws[p]]
+                           for p in sorted(place.photos) if p in raws}}
 
 
 @app.callback()

@@ -185,13 +185,17 @@ class _Renderer:
                 self.bar.advance()
 
 
+def _formats(formats: set[str]) -> str:
+    """What a pair's photo is, for a summary row: "JPEG", "HEIC" or, when this run met
+    both, "JPEG/HEIC" (:func:`photolm.discovery.paired_format`)."""
+    return "/".join(sorted(formats, reverse=True)) or "photo"
+
+
 def _from_raw_label(summary: ScanSummary) -> str:
-    """The summary row for pairs recognised from their RAW, naming what was unreadable: a
-    pair's photo is a JPEG or a HEIC ("JPEG/HEIC" when this run met both)."""
+    """The summary row for pairs recognised from their RAW, naming what was unreadable."""
     from photolm.discovery import paired_format
 
-    kinds = sorted({paired_format(path) for path, _, _ in summary.from_raw}, reverse=True)
-    return f"{'/'.join(kinds) or 'photo'} unreadable, RAW used"
+    return f"{_formats({paired_format(p) for p, _, _ in summary.from_raw})} unreadable, RAW used"
 
 
 def _print_summary(summary: ScanSummary) -> None:
@@ -223,8 +227,9 @@ def _print_summary(summary: ScanSummary) -> None:
                 ("replaced (--verify)", summary.replaced, ""),
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, ""),
-                ("RAW + JPEG pairs joined", summary.pairs, ""),
-                ("RAWs newly joined to a JPEG", summary.merged, ""),
+                (f"RAW + {_formats(summary.paired_formats)} pairs joined", summary.pairs, ""),
+                (f"RAWs newly joined to a {_formats(summary.merged_formats)}", summary.merged,
+                 ""),
                 (_from_raw_label(summary), len(summary.from_raw), "")]
     rows += [row for row in optional if row[1]]
     if summary.skipped:  # videos, Live Photo videos

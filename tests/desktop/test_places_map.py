@@ -153,3 +153,38 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
         everything = client.get("/places?all=1").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
         assert "like no place" not in everything
+
+
+def test_places_page_shows_a_photos_raw_as_the_photo_page_does(tmp_path: Path,
+                                                               tiny_bundle_dir: Path) -> None:
+    """A RAW + JPEG pair is one photo: its thumbnail in a group says it has a camera RAW,
+    named as ``photolm places`` names it (``+ RAW IMG_0000.CR2``); a photo without one says
+    nothing of the kind."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library
+    from tests.tinybundle import write_photo
+
+    catalog, photos = tmp_path / "catalog.sqlite", tmp_path / "lib"
+    for i in range(3):  # a place the tiny bundle has never seen: unclaimed, alike
+        write_photo(photos / f"IMG_000{i}.JPG", (20 + i, 200, 210))
+    (photos / "IMG_0000.CR2").write_bytes(b"a RAW: paired by its name, never read")
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model",
+                       tiny_bundle_dir)
+    assert code == 0, err
+    lib = Library(photos, catalog, tiny_bundle_dir)
+    (group,) = places_json(lib)
+    assert group["companions"] == {str(photos / "IMG_0000.JPG"): [str(photos / "IMG_0000.CR2")]}
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        html = client.get("/places").text
+    with Catalog.open(catalog, write=False) as cat:
+        jpeg = cat.get_photo(photos / "IMG_0000.JPG")
+    assert jpeg is not None
+    items = re.findall(r"<li>.*?</li>", html, flags=re.S)
+    assert len(items) == 3
+    (paired,) = [li for li in items if f'href="/photo/{jpeg.id}"' in li]
+    assert "+ RAW IMG_0000.CR2" in paired
+    assert sum("RAW" in li for li in items) == 1  # the other two have none
