@@ -30,6 +30,8 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
+from photolm.geo import EARTH_RADIUS_KM
+
 NEAR_KM = 0.3
 # Photos taken further apart than this are never one place. A bay or a valley photographed
 # from kilometres apart then comes out as several places; letting the look alone decide
@@ -90,7 +92,6 @@ PLACE_LIKENESS = 0.27
 _NEIGHBOURS = 15
 _BLOCK = 2048
 _MAX_DENSE = 6000
-_EARTH_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def clock_seconds(taken: str | None) -> float:
 
 def place_likeness(descriptors: np.ndarray, references: np.ndarray) -> float:
     """Cosine between the mean of a group's descriptor rows and the nearest of
-    ``references`` (unit rows): how much the group looks like some known place."""
+    ``references`` (normalised here): how much the group looks like some known place."""
     mean = np.asarray(descriptors, dtype=np.float64).mean(axis=0)
     norm = float(np.linalg.norm(mean))
     if norm == 0.0 or not len(references):
@@ -212,7 +213,13 @@ def _required(cosines: np.ndarray, cuts: Cuts, max_km: float,
 
 def _cos_km(km: float) -> float:
     """Cosine of the angle two positions ``km`` apart subtend at the earth's centre."""
-    return math.cos(km / _EARTH_KM)
+    return math.cos(km / EARTH_RADIUS_KM)
+
+
+def _chord_km(km: float) -> float:
+    """Straight-line distance between two points ``km`` apart on the unit sphere
+    (:func:`_unit_xyz`): the radius a k-d tree over those points is asked for."""
+    return 2 * math.sin(km / EARTH_RADIUS_KM / 2)
 
 
 def _unit_xyz(pos: np.ndarray) -> np.ndarray:
@@ -270,8 +277,7 @@ class _Tiers:
         if self.pos is not None:
             mine = idx[self.has[idx]]
             if mine.size:
-                near = self.tree.query_ball_point(
-                    self.xyz[mine], 2 * math.sin(self.max_km / _EARTH_KM / 2))
+                near = self.tree.query_ball_point(self.xyz[mine], _chord_km(self.max_km))
                 counts = np.fromiter((len(f) for f in near), dtype=np.int64, count=len(near))
                 if counts.sum():
                     found.append((np.repeat(mine - idx[0], counts), self.rows[np.concatenate(
@@ -388,8 +394,7 @@ def _join_at_one_spot(vec: np.ndarray, pos: np.ndarray, groups: list[np.ndarray]
     centres = np.stack([_spot(pos[groups[i]]) for i in placed])
     means = np.stack([vec[groups[i]].mean(axis=0) for i in placed]).astype(np.float64)
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    chord = 2 * math.sin(JOIN_KM / _EARTH_KM / 2)
-    pairs = cKDTree(_unit_xyz(centres)).query_pairs(chord, output_type="ndarray")
+    pairs = cKDTree(_unit_xyz(centres)).query_pairs(_chord_km(JOIN_KM), output_type="ndarray")
     if pairs.size:
         alike = 1.0 - np.einsum("ij,ij->i", means[pairs[:, 0]], means[pairs[:, 1]]) <= cut
         pairs = pairs[alike]
