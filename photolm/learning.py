@@ -270,6 +270,14 @@ def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[Fo
             for p in found]
 
 
+def listed_places(found: Sequence[FoundPlace], *, everything: bool = False
+                  ) -> tuple[list[FoundPlace], int]:
+    """The groups ``photolm places`` and the desktop list (``everything``: as ``--all``),
+    and how many that look like no place they leave out."""
+    listed = [p for p in found if everything or p.looks_like_a_place is not False]
+    return listed, len(found) - len(listed)
+
+
 def find_place(cat: Catalog, bundle: Bundle, place_id: str) -> FoundPlace | None:
     """The group ``place_id`` names now (ids stay while the photos stay), of any size."""
     return next((p for p in find_places(cat, bundle, min_photos=2) if p.id == place_id), None)

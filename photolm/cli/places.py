@@ -89,10 +89,11 @@ def places(
     if ctx.invoked_subcommand is not None:
         return
     with reporting():
+        from photolm.learning import listed_places
+
         found, raws = _places(model, catalog, min_photos)
-        hidden = 0 if everything else sum(p.looks_like_a_place is False for p in found)
+        found, hidden = listed_places(found, everything=everything)
         if hidden:
-            found = [p for p in found if p.looks_like_a_place is not False]
             err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
                       "not listed; --all lists them.", markup=False, highlight=False)
         if json_out:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from photolm.embedding import onnx_embed_fn
 from photolm.errors import UsageError
-from photolm.learning import LearnPlan, find_place, find_places, plan_place
+from photolm.learning import LearnPlan, find_place, find_places, listed_places, plan_place
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
@@ -35,11 +35,9 @@ def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False
     """Every group ``photolm places`` lists (biggest first, ``everything``: as with
     ``--all``), with its most central photos; and how many groups that look like no place
     were left out."""
-    found, hidden = [], 0
-    for place in find_places(cat, bundle):
-        if place.looks_like_a_place is False and not everything:
-            hidden += 1
-            continue
+    listed, hidden = listed_places(find_places(cat, bundle), everything=everything)
+    found = []
+    for place in listed:
         rows = [cat.get_photo(p) for p in place.photos[:STRIP]]
         found.append(Strip(place, [r for r in rows if r is not None]))
     return found, hidden
