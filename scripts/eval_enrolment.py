@@ -463,18 +463,18 @@ def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
           f"{chosen:.2f} (shipped {places.PLACE_LIKENESS:.2f})", flush=True)
     _, d_held = calibration_split(len(sets["distractors"].paths))
     unseen = sets["unseen"]
-    mix = {"unseen": np.concatenate([desc["unseen"], desc["distractors"][d_held]])}
+    mix_desc = np.concatenate([desc["unseen"], desc["distractors"][d_held]])
     mix_vec = np.concatenate([vec["unseen"], vec["distractors"][d_held]])
     labels = np.concatenate([unseen.labels, np.full(d_held.size, -1)])
     found = places.group_places(mix_vec, [f"u{i:06d}" for i in range(labels.size)],
                                 cuts=places.CUTS[space])
-    landmark_groups = [(places.place_likeness(mix["unseen"][list(g.members)], references),
+    landmark_groups = [(places.place_likeness(mix_desc[list(g.members)], references),
                         np.asarray(g.members)) for g in found
                        if (labels[list(g.members)] >= 0).mean() > 0.5]
+    held = likeness("people-negatives", p_held, "h")
+    distr = likeness("distractors", np.arange(len(sets["distractors"].paths)), "d")
     out: dict[str, object] = {"chosen": chosen, "shipped": places.PLACE_LIKENESS}
     for bar_name, bar in (("chosen", chosen), ("shipped", places.PLACE_LIKENESS)):
-        held = likeness("people-negatives", p_held, "h")
-        distr = likeness("distractors", np.arange(len(sets["distractors"].paths)), "d")
         lost = [m for x, m in landmark_groups if x < bar]
         row = {"people held-out groups hidden": [sum(x < bar for x, _ in held), len(held)],
                "distractor groups hidden": [sum(x < bar for x, _ in distr), len(distr)],
