@@ -299,14 +299,16 @@ def heic_stub(path: Path) -> Path:
     return path
 
 
-def real_heic(path: Path, size: tuple[int, int] = (64, 48)) -> Path | None:
-    """A genuine HEIC file made with pillow-heif, or ``None`` where it cannot encode."""
+def real_heic(path: Path, size: tuple[int, int] = (64, 48),
+              image: Image.Image | None = None) -> Path | None:
+    """A genuine HEIC file made with pillow-heif (of ``image``, else a marker image), or
+    ``None`` where it cannot encode."""
     try:
         import pillow_heif
     except ImportError:
         return None
     try:
-        heif = pillow_heif.from_pillow(marker_image(size))
+        heif = pillow_heif.from_pillow(image if image is not None else marker_image(size))
         heif.save(path, quality=90)
     except (RuntimeError, ValueError, OSError):  # libheif built without an HEVC encoder
         return None

@@ -27,6 +27,7 @@ from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import JobBusyError, Jobs, scan_work, tag_work
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
+from photolm.discovery import paired_format
 from photolm.errors import CatalogBusyError, PhotolmError, UsageError
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class Desktop:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
+        # "JPEG" or "HEIC": what a RAW pair's photo is, by the rule pairing itself reads
+        self.templates.env.filters["paired_format"] = paired_format
 
     # ------------------------------------------------------------------ plumbing
 

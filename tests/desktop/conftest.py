@@ -76,6 +76,34 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, tiny_bundle_dir: Path) -> 
     return Library(photos, catalog, tiny_bundle_dir)
 
 
+@pytest.fixture(scope="session")
+def raw_pairs_scanned(tmp_path_factory: pytest.TempPathFactory, tiny_bundle_dir: Path
+                      ) -> Library:
+    """Three photos of the Eiffel Tower as a camera writes them: a HEIC with a RAW beside it
+    (an iPhone shooting RAW + HEIC), a JPEG with a RAW, a JPEG alone. The RAWs are paired by
+    their names and never read (their JPEG or HEIC is)."""
+    from PIL import Image
+
+    from tests.imagefactory import real_heic
+    from tests.tinybundle import write_photo
+
+    root = tmp_path_factory.mktemp("raw-pairs")
+    photos = root / "photos"
+    photos.mkdir()
+    red = COLOURS["eiffel-tower"]
+    if real_heic(photos / "IMG_0001.HEIC", image=Image.new("RGB", (64, 48), red)) is None:
+        pytest.skip("pillow-heif cannot write a HEIC here")
+    (photos / "IMG_0001.CR2").write_bytes(b"a RAW: paired by its name, never read")
+    write_photo(photos / "IMG_0002.JPG", red)
+    (photos / "IMG_0002.NEF").write_bytes(b"a RAW: paired by its name, never read")
+    write_photo(photos / "IMG_0003.JPG", red)
+    catalog = root / "catalog.sqlite"
+    code, _, stderr = cli("scan", photos, "--catalog", catalog, "--model", tiny_bundle_dir,
+                          "--quiet")
+    assert code == 0, stderr
+    return Library(photos, catalog, tiny_bundle_dir)
+
+
 UNSEEN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "landmarks-unseen-dev"
 UNSEEN_PLACE = "berlin_cathedral"  # never trained on; 5 of its first 6 photos form a group
 UNSEEN_PHOTOS = 6

@@ -168,3 +168,25 @@ def test_name_an_unnamed_place_from_the_menu(chromium, unseen_live, unseen) -> N
     assert item.landmark.name == "Berliner Dom"
     assert len(named) >= photos.count() and len(item.examples) >= photos.count()
     context.close()
+
+
+def test_a_grid_shows_a_photos_raw_under_its_thumbnail(chromium, raw_pairs_scanned,
+                                                       tmp_path) -> None:
+    """The RAW marker of a RAW + HEIC pair is seen under its thumbnail on a landmark's page,
+    inside its cell, as on the Unnamed places page."""
+    from tests.desktop.conftest import serving
+
+    with serving(raw_pairs_scanned, tmp_path) as server:
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        page.goto(server.url)
+        page.goto(f"{server.base}/landmark/eiffel-tower")
+        cell = page.locator(".grid li", has=page.locator("a[title$='IMG_0001.HEIC']"))
+        marker = cell.locator(".raw")
+        assert marker.is_visible() and marker.inner_text() == "+ RAW IMG_0001.CR2"
+        thumb, box, mark = (x.bounding_box() for x in (cell.locator("img"), cell, marker))
+        assert mark["y"] >= thumb["y"] + thumb["height"] - 1  # under the thumbnail
+        assert box["x"] <= mark["x"] and mark["x"] + mark["width"] <= box["x"] + box["width"] + 1
+        assert page.locator(".grid .raw").count() == 2  # the JPEG alone has none
+        context.close()

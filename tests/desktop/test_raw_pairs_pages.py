@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""RAW pairs on the desktop's pages: a RAW + HEIC or RAW + JPEG pair is one photo, and every
+page that shows it says so the way the CLI does (Starlette's test client, a real scan)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from photolm.catalog import Catalog
+from tests.desktop.conftest import BASE, TOKEN, Library, make_settings
+
+
+@pytest.fixture
+def pairs_client(raw_pairs_scanned: Library, tmp_path):
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+
+    # a margin wide enough that every photo of the tiny bundle (1.0 against 0.9) is uncertain
+    settings = make_settings(raw_pairs_scanned, tmp_path, uncertain_margin=0.5)
+    with TestClient(create_app(settings), base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        yield client
+
+
+def _ids(lib: Library) -> dict[str, int]:
+    with Catalog.open(lib.catalog, write=False) as cat:
+        return {r.path.rsplit("/", 1)[-1]: r.id for r in cat.iter_photos()}
+
+
+def _cells(html: str) -> dict[str, str]:
+    """Each thumbnail's cell of a grid, by its photo's file name (the cell's hover title)."""
+    return {re.search(r'title="[^"]*/([^/"]+)"', li).group(1): li
+            for li in re.findall(r"<li>.*?</li>", html, flags=re.S)}
+
+
+def test_photo_page_says_what_a_raw_pairs_photo_is(pairs_client, raw_pairs_scanned) -> None:
+    """A RAW + HEIC pair was recognised from its HEIC, not "from the JPEG": the page names
+    the format as the scan summary does (discovery.paired_format), on the photo page and on
+    the uncertain review, which shows the same details."""
+    ids = _ids(raw_pairs_scanned)
+    heic = pairs_client.get(f"/photo/{ids['IMG_0001.HEIC']}").text
+    assert "IMG_0001.CR2</span>" in heic
+    assert "the same shot: recognised from the HEIC, tagged in its own sidecar" in heic
+    assert "from the JPEG" not in heic
+    jpeg = pairs_client.get(f"/photo/{ids['IMG_0002.JPG']}").text
+    assert "the same shot: recognised from the JPEG, tagged in its own sidecar" in jpeg
+    assert "the same shot" not in pairs_client.get(f"/photo/{ids['IMG_0003.JPG']}").text
+    reviews = [pairs_client.get(f"/uncertain?i={i}").text for i in range(3)]
+    (review,) = [r for r in reviews if f"/photo/{ids['IMG_0001.HEIC']}/image" in r]
+    assert "recognised from the HEIC" in review and "from the JPEG" not in review
+
+
+@pytest.mark.parametrize("page", ["/landmark/eiffel-tower?order=score",
+                                  "/landmark/eiffel-tower?order=newest", "/search?q=eiffel"])
+def test_grid_pages_mark_a_photo_with_a_raw(pairs_client, page: str) -> None:
+    """Search results and a landmark's page show a photo's camera RAW under its thumbnail,
+    named as the Unnamed places page and ``photolm list`` name it; a photo without one
+    shows nothing of the kind."""
+    cells = _cells(pairs_client.get(page).text)
+    assert set(cells) == {"IMG_0001.HEIC", "IMG_0002.JPG", "IMG_0003.JPG"}
+    assert '<span class="meta raw">+ RAW IMG_0001.CR2</span>' in cells["IMG_0001.HEIC"]
+    assert '<span class="meta raw">+ RAW IMG_0002.NEF</span>' in cells["IMG_0002.JPG"]
+    assert "RAW" not in cells["IMG_0003.JPG"]
