@@ -4,7 +4,11 @@
 Scans a small library made of links to ``../shared/data`` photos (a few per landmark plus
 some non-landmark photos; a handful re-saved with a GPS position so the map has dots, all in a
 temporary folder: nothing is copied into the repository) with the shipped model, starts
-``photolm serve``'s app on a free port and photographs each page in headless Chromium.
+``photolm serve``'s app on a free port and photographs each page in headless Chromium. A few
+shots have a camera RAW beside them (copies of ExifTool's small sample RAW files in
+``../shared/data/metadata-samples``, paired by name and never read; only regular files pair,
+so those shots are copies too), and the photo page's shot is an iPhone's RAW + HEIC pair, so
+the pages show how they name RAW pairs.
 
     .venv/bin/python scripts/desktop_screenshots.py            # writes docs/desktop/*.png
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +32,16 @@ CLASSES = ("eiffel_tower", "roman_colosseum", "taj_mahal", "statue_of_liberty", 
 PER_CLASS = 7
 UNSEEN = ("berlin_cathedral", "berlin_brandenburg_gate")
 WITH_GPS = 2  # per class, re-saved with the landmark's position (jittered) and a date
+# shots (by index in a class) with a camera RAW beside them, and the RAW files linked as such
+WITH_RAW = (1, 4)
+RAWS = ("CanonRaw.cr2", "Nikon.nef", "FujiFilm.raf", "DNG.dng")
+HEIC_SHOT = ("taj_mahal", 1)  # the photo page's shot (Taj Mahal, newest first): RAW + HEIC
+
+
+def add_raw(photo: Path, k: int) -> None:
+    """A camera RAW beside ``photo`` (same stem): the ``k``-th of the sample RAWs."""
+    src = SHARED / "metadata-samples" / "images" / RAWS[k % len(RAWS)]
+    shutil.copyfile(src, photo.with_suffix(src.suffix.upper()))
 
 
 def build_library(folder: Path) -> Path:
@@ -37,6 +52,7 @@ def build_library(folder: Path) -> Path:
     with open(SHARED / "wonders" / "classes.csv", encoding="utf-8") as handle:
         places = {r["folder"]: r for r in csv.DictReader(handle)}
     photos = folder / "Pictures"
+    raws = 0
     for n, name in enumerate(CLASSES):
         files = sorted((SHARED / "wonders" / name).glob("*.jpg"))[:PER_CLASS]
         target = photos / places[name]["city"].split(" (")[0]
@@ -46,21 +62,41 @@ def build_library(folder: Path) -> Path:
             if i < WITH_GPS:
                 lat, lon = float(places[name]["latitude"]), float(places[name]["longitude"])
                 lat, lon = lat + 0.004 * (i + 1), lon - 0.003 * (i + 1)
+                heic = (name, i) == HEIC_SHOT
                 exif = exif_block(
                     taken=f"20{18 + i + n % 5}:0{1 + n % 9}:1{i} 1{i}:2{n % 6}:00",
-                    make="Fujifilm", model="X-T30",
+                    make="Apple" if heic else "Fujifilm",
+                    model="iPhone 15 Pro" if heic else "X-T30",
                     gps=("N" if lat >= 0 else "S", (abs(lat), 0.0, 0.0),
                          "E" if lon >= 0 else "W", (abs(lon), 0.0, 0.0)))
-                Image.open(src).convert("RGB").save(dest, "JPEG", quality=88, exif=exif)
+                image = Image.open(src).convert("RGB")
+                if heic:
+                    import pillow_heif
+
+                    dest = dest.with_suffix(".HEIC")
+                    pillow_heif.from_pillow(image).save(dest, quality=88, exif=exif)
+                else:
+                    image.save(dest, "JPEG", quality=88, exif=exif)
+            elif i in WITH_RAW:
+                shutil.copyfile(src, dest)
             else:
                 os.symlink(src, dest)
+            if i in WITH_RAW:
+                add_raw(dest, raws)
+                raws += 1
     # places the shipped model was never trained on: `photolm places` groups them
     berlin = photos / "Berlin"
     berlin.mkdir(parents=True, exist_ok=True)
     for name in UNSEEN:
         for i, src in enumerate(sorted((SHARED / "landmarks-unseen-dev" / name).glob("*.jpg"))
                                 [:PER_CLASS]):
-            os.symlink(src, berlin / f"IMG_{name[7:11]}{i:02d}.jpg")
+            dest = berlin / f"IMG_{name[7:11]}{i:02d}.jpg"
+            if i in WITH_RAW:
+                shutil.copyfile(src, dest)
+                add_raw(dest, raws)
+                raws += 1
+            else:
+                os.symlink(src, dest)
     misc = photos / "Phone"
     misc.mkdir(parents=True, exist_ok=True)
     for i, src in enumerate(sorted((SHARED / "distractors").rglob("*.jpg"))[:12]):
