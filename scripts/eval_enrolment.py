@@ -14,7 +14,9 @@ replays, on those vectors only, what the commands do:
   600 distractors.
 
 Thresholds are calibrated on the calibration half of the distractors only, never on the
-photos reported. Run from the repository root::
+photos reported. ``--write-thresholds`` and ``--write-places`` store what was chosen in the
+bundle's manifest (``metrics.enrolment``, ``metrics.places``), where photolm reads it: the
+values belong to the bundle's network. Run from the repository root::
 
     PYTHONPATH=$PWD python scripts/eval_enrolment.py --model photolm/models/default
 """
@@ -514,7 +516,7 @@ def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
                "unseen landmark photos in them": int(sum(m.size for m in lost)),
                "unseen landmarks hit": sorted({unseen.names[int(labels[m].max())]
                                                for m in lost})}
-        out[bar_name] = row
+        out[f"at {bar_name}"] = row
         print(f"places: likeness bar {bar:.2f} ({bar_name}): {row}", flush=True)
     return out
 

@@ -8,18 +8,16 @@ Solid colours stand in for places: the tiny model maps each colour to its own di
 from __future__ import annotations
 
 import csv
-import importlib.util
 import inspect
 import json
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from PIL import ExifTags, Image
 
 from tests.clirun import cli
+from tests.scriptload import load_script
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 
 CYAN = (20, 200, 210)  # far from every shipped colour in the tiny model
@@ -373,19 +371,6 @@ def test_places_joins_photos_taken_on_one_visit(env: Path, tmp_path: Path,
     assert sorted(g["size"] for g in json.loads(out)) == groups
 
 
-def _eval_enrolment() -> ModuleType:
-    """scripts/eval_enrolment.py, whose ``write_places`` stores what it chose in a bundle."""
-    if "eval_enrolment" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "eval_enrolment", Path(__file__).resolve().parents[1] / "scripts" /
-            "eval_enrolment.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["eval_enrolment"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["eval_enrolment"]
-
-
 def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Cuts measured for a bundle's network (written by scripts/eval_enrolment.py) replace
@@ -409,7 +394,7 @@ def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
 
     assert sizes() == [2, 2]
     measured = places.Cuts(alike=0.7, nearby=0.8, same_spot=0.9, join=0.3, same_visit=1.0)
-    _eval_enrolment().write_places(bundle, "embedding", measured, None)
+    load_script("eval_enrolment").write_places(bundle, "embedding", measured, None)
     again = read_bundle(bundle.path)
     assert again.places is not None and again.places.likeness is None
     assert places.cuts_for(again, "embedding") == measured
@@ -417,7 +402,7 @@ def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
     assert again.model_id == bundle.model_id  # the scanned vectors stay valid
     assert sizes() == [4]
     # measured again in another space: the embedding cuts stay
-    _eval_enrolment().write_places(again, "fused", places.CUTS["fused"], 0.3)
+    load_script("eval_enrolment").write_places(again, "fused", places.CUTS["fused"], 0.3)
     assert places.cuts_for(read_bundle(bundle.path), "embedding") == measured
     assert sizes() == [4]
 
@@ -472,7 +457,7 @@ def test_places_uses_the_likeness_bar_measured_for_the_bundle(
     from photolm.bundle import read_bundle
 
     bundle = read_bundle(os.environ["PHOTOLM_MODEL"])
-    _eval_enrolment().write_places(bundle, "descriptor", places.CUTS["descriptor"], bar)
+    load_script("eval_enrolment").write_places(bundle, "descriptor", places.CUTS["descriptor"], bar)
     assert places.likeness_for(read_bundle(bundle.path)) == bar
     code, out, err = cli("places", "--json")
     assert code == 0, err
