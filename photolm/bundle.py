@@ -22,6 +22,12 @@ landmarks; the descriptor is what enrolment of a user's own places (``photolm le
 grouping of unnamed places compare. One network pass gives both. Bundles without one still
 read (``Bundle.descriptor`` is ``None``), and photolm versions that predate it ignore it.
 
+Values measured for one network travel in its manifest, so a retrained or re-exported
+network does not silently get another's: the enrolment thresholds
+(``metrics.enrolment.thresholds``) and the places cuts and likeness bar (``metrics.places``,
+:class:`PlaceValues`, validated here). A bundle without them gets the values photolm measured
+for the shipped network.
+
 Every file is listed in the manifest with its sha256; reading verifies them all and refuses a
 file name that would step outside the bundle folder.
 """
@@ -47,6 +53,7 @@ from photolm.bundle_records import (
     Calibration,
     Descriptor,
     Landmark,
+    PlaceValues,
     Preprocess,
 )
 from photolm.errors import BundleError
@@ -55,8 +62,9 @@ if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landma
     import numpy as np
 
 __all__ = [
-    "MAX_INPUT_SIDE", "Bundle", "Calibration", "Descriptor", "Landmark", "Preprocess",
-    "load_bundle", "read_bundle", "resolve_bundle_path", "rewrite_bundle", "write_bundle",
+    "MAX_INPUT_SIDE", "Bundle", "Calibration", "Descriptor", "Landmark", "PlaceValues",
+    "Preprocess", "load_bundle", "read_bundle", "resolve_bundle_path", "rewrite_bundle",
+    "write_bundle",
 ]
 
 FORMAT_NAME = "photolm-bundle"
@@ -142,6 +150,7 @@ def write_bundle(
     descriptor_prototypes: np.ndarray | None = None,
     descriptor_prototype_landmark: Sequence[int] | np.ndarray | None = None,
     tables_file: Path | None = None,
+    places: PlaceValues | None = None,
 ) -> Bundle:
     """Write a bundle folder atomically (staged beside ``out_dir``, then renamed into place).
 
@@ -149,8 +158,9 @@ def write_bundle(
     would score wrongly. ``tables_file``: a bundle's prototypes file that may hold exactly
     the tables given (:func:`rewrite_bundle`); when it does, it is copied byte for byte, so
     an unchanged table keeps its bytes and checksum (normalising unit rows again would move
-    their last bits). Returns the bundle as :func:`read_bundle` sees it, which doubles as
-    a round-trip check of what was just written.
+    their last bits). ``places``: the places values measured for this network, stored as
+    ``metrics.places`` (replacing any there). Returns the bundle as :func:`read_bundle` sees
+    it, which doubles as a round-trip check of what was just written.
     """
     import numpy as np
 
@@ -187,6 +197,11 @@ def write_bundle(
         tables.update(descriptor_vectors=dvec, descriptor_landmark_index=downers)
     elif descriptor_prototypes is not None:
         raise BundleError("descriptor prototypes need a descriptor.")
+    metrics = dict(metrics or {})
+    if places is not None:
+        metrics["places"] = places.to_json()
+    if metrics.get("places") is not None:  # refused here, not after the folder is replaced
+        PlaceValues.from_json(metrics["places"])
     if out_dir.exists() and not overwrite:
         raise BundleError(f"{out_dir} already exists; pass overwrite=True to replace it.")
 
@@ -227,7 +242,7 @@ def write_bundle(
                            "std": list(preprocess.std)},
             "threshold": float(threshold),
             "calibration": asdict(calibration) if calibration else None,
-            "metrics": dict(metrics or {}),
+            "metrics": metrics,
             "provenance": dict(provenance or {}),
         }
         (stage / MANIFEST).write_text(
@@ -315,6 +330,7 @@ def read_bundle(path: Path | str) -> Bundle:
         descriptor = _descriptor(model_meta.get("descriptor"))
         calibration = _calibration(manifest.get("calibration"))
         metrics, provenance = _mapping(manifest, "metrics"), _mapping(manifest, "provenance")
+        places = _places(metrics.get("places"), manifest_path)
     except BundleError:
         raise
     # Any JSON can sit in a hand-edited manifest: a list where a table belongs (TypeError,
@@ -386,6 +402,7 @@ def read_bundle(path: Path | str) -> Bundle:
         descriptor=descriptor,
         descriptor_prototypes=dvec,
         descriptor_prototype_landmark=downers,
+        places=places,
     )
 
 
@@ -426,6 +443,19 @@ def _descriptor(data: object) -> Descriptor | None:
     return Descriptor(output_name=str(data["output_name"]), dim=int(data["dim"]),
                       threshold=float(data["threshold"]), method=str(data.get("method", "")),
                       gate=None if data.get("gate") is None else float(data["gate"]))
+
+
+def _places(data: object, manifest_path: Path) -> PlaceValues | None:
+    """``metrics.places`` (absent in bundles whose network was never measured for places):
+    a bad value is refused with one line saying which, where and what to do."""
+    if data is None:
+        return None
+    try:
+        return PlaceValues.from_json(data)
+    except BundleError as exc:
+        raise BundleError(f"Bundle manifest {manifest_path}: metrics.{exc} Measure them again "
+                          "(scripts/eval_enrolment.py --write-places) or re-install the "
+                          "bundle.") from None
 
 
 def _calibration(data: object) -> Calibration | None:

@@ -155,6 +155,78 @@ class Descriptor:
         return data
 
 
+# The cuts of photolm.places.Cuts, in its field order (tests/test_bundle.py keeps them equal).
+CUT_NAMES = ("alike", "nearby", "same_spot", "join", "same_visit")
+
+
+@dataclass(frozen=True)
+class PlaceValues:
+    """How ``photolm places`` groups photos with this bundle's vectors, measured for its
+    network (``scripts/eval_enrolment.py --write-places``); stored in the manifest as
+    ``metrics.places``.
+
+    ``cuts``: per vector space (``fused``, ``descriptor``, ``embedding``), the cosine-distance
+    cuts of :class:`photolm.places.Cuts` by name. ``likeness``: the least cosine between a
+    group's mean descriptor and a shipped landmark's descriptor prototype for the group to
+    look like a place. Both are properties of one network: a bundle whose network was never
+    measured has neither, and photolm uses the values it measured for the shipped network.
+    """
+
+    cuts: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    likeness: float | None = None
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        for space, cuts in self.cuts.items():
+            if not isinstance(space, str) or not space:
+                raise BundleError(f"places cuts name a vector space {space!r}; a space is "
+                                  "a non-empty name.")
+            missing = [n for n in CUT_NAMES if n not in cuts]
+            if missing:
+                raise BundleError(f"places cuts for {space} lack {', '.join(missing)}.")
+            for name in CUT_NAMES:
+                value = cuts[name]
+                low = "(0" if name == "alike" else "[0"  # alike 0 would group everything
+                if (not _is_number(value) or not 0.0 <= value <= 2.0
+                        or (name == "alike" and value == 0.0)):
+                    raise BundleError(f"places cut {space}.{name} = {value!r} is not a "
+                                      f"cosine distance in {low}, 2].")
+        if self.likeness is not None and (not _is_number(self.likeness)
+                                          or not -1.0 <= self.likeness <= 1.0):
+            raise BundleError(f"places likeness {self.likeness!r} is not a cosine "
+                              "similarity in [-1, 1].")
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest record (``metrics.places``); ``likeness`` only when set."""
+        data: dict[str, Any] = {
+            "cuts": {space: {n: float(cuts[n]) for n in CUT_NAMES}
+                     for space, cuts in sorted(self.cuts.items())},
+            "rule": self.rule,
+        }
+        if self.likeness is not None:
+            data["likeness"] = float(self.likeness)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> PlaceValues:
+        """Read ``metrics.places``; cuts a newer exporter adds are ignored, not fatal."""
+        if not isinstance(data, Mapping):
+            raise BundleError(f"places must be a table, not {type(data).__name__}.")
+        cuts = data.get("cuts") or {}
+        if not isinstance(cuts, Mapping) or not all(isinstance(c, Mapping)
+                                                    for c in cuts.values()):
+            raise BundleError("places cuts must be a table of tables (space -> cut -> value).")
+        return cls(cuts={space: {n: c[n] for n in CUT_NAMES if n in c}
+                         for space, c in cuts.items()},
+                   likeness=data.get("likeness"), rule=str(data.get("rule") or ""))
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float, not a bool or a string (a manifest is edited by hand)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A verified bundle, ready for the runtime. Build it with :func:`read_bundle`."""
@@ -182,6 +254,8 @@ class Bundle:
     # so a learned place and a shipped landmark can be compared in one space. Empty if none.
     descriptor_prototypes: np.ndarray | None = None
     descriptor_prototype_landmark: np.ndarray | None = None
+    # metrics.places, read: the places values measured for this network (None: never)
+    places: PlaceValues | None = None
 
     @property
     def short_id(self) -> str:

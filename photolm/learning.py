@@ -240,7 +240,8 @@ class FoundPlace:
 
 def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[FoundPlace]:
     """Photos no landmark claims, grouped into candidate places (biggest first), each
-    marked whether it looks like a place at all (:data:`photolm.places.PLACE_LIKENESS`)."""
+    marked whether it looks like a place at all; the cuts and the likeness bar are the
+    bundle's own where it carries them (:func:`photolm.places.cuts_for`, ``likeness_for``)."""
     from photolm import places
 
     space = space_of(bundle)
@@ -259,14 +260,14 @@ def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[Fo
                    dtype=np.float64)
     times = np.array([places.clock_seconds(r.taken) for r in rows], dtype=np.float64)
     found = places.group_places(vectors, paths, positions=pos, times=times,
-                                cuts=places.CUTS[space], min_photos=min_photos)
+                                cuts=places.cuts_for(bundle, space), min_photos=min_photos)
     references = getattr(bundle, "descriptor_prototypes", None)
-    descriptors = None
+    descriptors, bar = None, places.likeness_for(bundle)
     if uses_descriptor(space) and references is not None and len(references):
         descriptors = np.concatenate([page.descriptors for page in pages])
     return [FoundPlace(p.id, tuple(paths[i] for i in p.members), p.latitude, p.longitude,
                        None if descriptors is None else places.place_likeness(
-                           descriptors[list(p.members)], references) >= places.PLACE_LIKENESS)
+                           descriptors[list(p.members)], references) >= bar)
             for p in found]
 
 

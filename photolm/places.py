@@ -27,10 +27,14 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photolm.geo import EARTH_RADIUS_KM
+
+if TYPE_CHECKING:
+    from photolm.bundle import Bundle
 
 NEAR_KM = 0.3
 # Photos taken further apart than this are never one place. A bay or a valley photographed
@@ -69,7 +73,8 @@ class Cuts:
                                                       ref.join, ref.same_visit)))
 
 
-# Cuts per vector space (photolm.learned), chosen by scripts/eval_enrolment.py on photos of
+# Cuts per vector space (photolm.learned) for the shipped network, and for any bundle that
+# carries none of its own (cuts_for), chosen by scripts/eval_enrolment.py on photos of
 # the 46 known landmarks mixed with 300 distractors and 100 photos of people taken at the
 # landmarks, never on the photos reported: the loosest cuts that keep pairwise precision
 # >= 0.95, first without GPS (``alike``), then with simulated GPS for the others, letting at
@@ -87,7 +92,8 @@ DEFAULT_MIN_PHOTOS = 3
 # pets or food do not (scripts/eval_enrolment.py: the least value that hides every group of
 # the calibration half of people-negatives, whose groups reach at most 0.261; the held-out
 # half's reach 0.270, unseen landmarks' 0.12 to 0.86). Measured for the ImageNet descriptor
-# of the default bundle (its manifest's metrics.descriptor.method).
+# of the default bundle (its manifest's metrics.descriptor.method); a bundle may carry its
+# own (likeness_for).
 PLACE_LIKENESS = 0.27
 _NEIGHBOURS = 15
 _BLOCK = 2048
@@ -106,6 +112,20 @@ class Place:
     @property
     def size(self) -> int:
         return len(self.members)
+
+
+def cuts_for(bundle: Bundle, space: str) -> Cuts:
+    """The cuts for ``space`` with this bundle: those measured for its network
+    (``metrics.places``), else the ones measured for the shipped network (:data:`CUTS`)."""
+    own = bundle.places.cuts.get(space) if bundle.places is not None else None
+    return Cuts(**own) if own else CUTS[space]
+
+
+def likeness_for(bundle: Bundle) -> float:
+    """The bar of :func:`place_likeness` with this bundle: its own, else
+    :data:`PLACE_LIKENESS`."""
+    own = bundle.places.likeness if bundle.places is not None else None
+    return PLACE_LIKENESS if own is None else float(own)
 
 
 def clock_seconds(taken: str | None) -> float:

@@ -14,7 +14,9 @@ replays, on those vectors only, what the commands do:
   600 distractors.
 
 Thresholds are calibrated on the calibration half of the distractors only, never on the
-photos reported. Run from the repository root::
+photos reported. ``--write-thresholds`` and ``--write-places`` store what was chosen in the
+bundle's manifest (``metrics.enrolment``, ``metrics.places``), where photolm reads it: the
+values belong to the bundle's network. Run from the repository root::
 
     PYTHONPATH=$PWD python scripts/eval_enrolment.py --model photolm/models/default
 """
@@ -136,9 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="store the shipped method's thresholds (query expansion, made "
                         "non-decreasing in k) in the bundle's manifest, where photolm reads "
                         "them (metrics.enrolment.thresholds)")
+    parser.add_argument("--write-places", action="store_true",
+                        help="store the places cuts and likeness bar chosen here in the "
+                        "bundle's manifest, where photolm reads them (metrics.places)")
     parser.add_argument("--calibrate-with-people", action="store_true",
                         help="set thresholds on half of people-negatives too (report the rest)")
     args = parser.parse_args(argv)
+    if args.write_places and args.no_places:
+        parser.error("--write-places needs the places measured (drop --no-places)")
 
     bundle = read_bundle(args.model)
     sets = load_sets()
@@ -164,15 +171,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_thresholds:
         write_thresholds(bundle, space, results["enrolment"], args.fpr)  # type: ignore[arg-type]
     if not args.no_places:
-        from photolm.places import Cuts
+        from photolm.places import Cuts, cuts_for, likeness_for
 
         baseline = Cuts(*(float(c) for c in args.places_baseline.split(","))) \
             if args.places_baseline else None
-        results["places"] = run_places(sets, vec, space, baseline)
+        results["places"] = run_places(sets, vec, space, cuts_for(bundle, space), baseline)
+        chosen = Cuts(**results["places"]["cuts"])  # type: ignore[index]
+        bar = None
         if desc["unseen"] is not None and getattr(bundle, "descriptor_prototypes", None) \
                 is not None:
-            results["place likeness"] = run_likeness(sets, vec, desc, space,
-                                                     bundle.descriptor_prototypes)
+            results["place likeness"] = run_likeness(sets, vec, desc, chosen,
+                                                     bundle.descriptor_prototypes,
+                                                     likeness_for(bundle))
+            bar = results["place likeness"]["chosen"]  # type: ignore[index]
+        if args.write_places:
+            write_places(bundle, space, chosen, bar)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -197,6 +210,26 @@ def write_thresholds(bundle, space: str, enrolment: dict, fpr: float) -> None:
                 "non-decreasing in k"}
     rewrite_bundle(bundle, bundle.path, metrics=metrics)
     print(f"wrote {space} thresholds {table} into {bundle.path / 'manifest.json'}")
+
+
+def write_places(bundle, space: str, cuts: object, likeness: float | None) -> None:
+    """The places values photolm uses with this bundle (``metrics.places``): the cuts chosen
+    for ``space`` (other spaces' kept) and the likeness bar (kept when not measured: a bundle
+    without descriptor prototypes)."""
+    from photolm.bundle import PlaceValues, rewrite_bundle
+
+    old = bundle.places or PlaceValues()
+    values = PlaceValues(
+        cuts={**old.cuts, space: asdict(cuts)},  # type: ignore[call-overload]
+        likeness=old.likeness if likeness is None else likeness,
+        rule="cuts: the loosest with pairwise precision >= 0.95 and at most 1 % of 100 "
+             "people photos in a landmark's group, on the known landmarks, the calibration "
+             "halves of distractors and people-negatives, simulated GPS and times; likeness: "
+             "the least value (0.01 steps) above every group the calibration half of "
+             "people-negatives forms alone (scripts/eval_enrolment.py --write-places)")
+    rewrite_bundle(bundle, bundle.path, places=values)
+    print(f"wrote {space} places cuts {values.cuts[space]} and likeness {values.likeness} "
+          f"into {bundle.path / 'manifest.json'}")
 
 
 def load_known() -> PhotoSet:
@@ -379,14 +412,14 @@ SCENARIOS = (
 )
 
 
-def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
-               space: str, baseline: object | None = None) -> dict[str, object]:
+def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], space: str,
+               shipped: object, baseline: object | None = None) -> dict[str, object]:
     """Choose the cuts (:func:`tune_cuts`) on known landmarks + the calibration halves of
     the distractors and of the people photos (100 of them taken at the landmarks); report on
     the unseen landmarks + the held-out half of the distractors (the issue's mix), and with
     100 held-out people photos taken at the landmarks (a traveller's mix), in each of
-    :data:`SCENARIOS`, with the chosen cuts, the shipped ones and ``baseline``; and how many
-    people photos alone get grouped at all."""
+    :data:`SCENARIOS`, with the chosen cuts, the ``shipped`` ones (what photolm uses with the
+    bundle now) and ``baseline``; and how many people photos alone get grouped at all."""
     from photolm import places
 
     known, distr = sets["known"], sets["distractors"]
@@ -412,7 +445,7 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
                     unseen_coordinates(unseen))
     mixes = {"issue": issue,
              "traveller": issue.with_people(people[p_held], np.random.default_rng(12))}
-    candidates = {"chosen": chosen, "shipped": places.CUTS[space]}
+    candidates = {"chosen": chosen, "shipped": shipped}
     if baseline is not None:
         candidates["baseline"] = baseline
     out: dict[str, object] = {"cuts": asdict(chosen), "tuning": rows}
@@ -432,7 +465,7 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
                       + (f", {joined} people photos in landmark groups" if lib.strangers
                          else "") + ")", flush=True)
     grouped = places.group_places(people, sets["people-negatives"].paths,
-                                  cuts=places.CUTS[space])
+                                  cuts=shipped)  # type: ignore[arg-type]
     share = sum(g.size for g in grouped) / len(people)
     out["people grouped"] = {"share": share, "groups": len(grouped)}
     print(f"places: people photos alone at the shipped cut: {share:.1%} end up in "
@@ -441,18 +474,19 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
 
 
 def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
-                 desc: dict[str, np.ndarray], space: str, references: np.ndarray
-                 ) -> dict[str, object]:
+                 desc: dict[str, np.ndarray], cuts: object, references: np.ndarray,
+                 shipped: float) -> dict[str, object]:
     """``places`` leaves out groups that look like no place: choose the bar on the groups
     the calibration half of people-negatives forms alone (the least value, to 0.01, above
     every one of them), report on the held-out half's groups, the distractors' and the
-    unseen landmarks' (mixed with the held-out distractors), at the chosen and the shipped
-    bar (photolm.places.PLACE_LIKENESS)."""
+    unseen landmarks' (mixed with the held-out distractors), at the chosen and the ``shipped``
+    bar (what photolm uses with the bundle now); groups are made with ``cuts`` (the chosen
+    ones, which --write-places stores beside the bar)."""
     from photolm import places
 
     def likeness(name: str, rows: np.ndarray, tag: str) -> list[tuple[float, np.ndarray]]:
         keys = [f"{tag}{i:06d}" for i in range(rows.size)]
-        found = places.group_places(vec[name][rows], keys, cuts=places.CUTS[space])
+        found = places.group_places(vec[name][rows], keys, cuts=cuts)  # type: ignore[arg-type]
         return [(places.place_likeness(desc[name][rows][list(g.members)], references),
                  rows[list(g.members)]) for g in found]
 
@@ -460,21 +494,21 @@ def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
     cal = likeness("people-negatives", p_cal, "c")
     chosen = math.ceil(max((x for x, _ in cal), default=0.0) * 100 + 1e-9) / 100
     print(f"places: likeness bar chosen on the calibration people's {len(cal)} groups: "
-          f"{chosen:.2f} (shipped {places.PLACE_LIKENESS:.2f})", flush=True)
+          f"{chosen:.2f} (shipped {shipped:.2f})", flush=True)
     _, d_held = calibration_split(len(sets["distractors"].paths))
     unseen = sets["unseen"]
     mix_desc = np.concatenate([desc["unseen"], desc["distractors"][d_held]])
     mix_vec = np.concatenate([vec["unseen"], vec["distractors"][d_held]])
     labels = np.concatenate([unseen.labels, np.full(d_held.size, -1)])
     found = places.group_places(mix_vec, [f"u{i:06d}" for i in range(labels.size)],
-                                cuts=places.CUTS[space])
+                                cuts=cuts)  # type: ignore[arg-type]
     landmark_groups = [(places.place_likeness(mix_desc[list(g.members)], references),
                         np.asarray(g.members)) for g in found
                        if (labels[list(g.members)] >= 0).mean() > 0.5]
     held = likeness("people-negatives", p_held, "h")
     distr = likeness("distractors", np.arange(len(sets["distractors"].paths)), "d")
-    out: dict[str, object] = {"chosen": chosen, "shipped": places.PLACE_LIKENESS}
-    for bar_name, bar in (("chosen", chosen), ("shipped", places.PLACE_LIKENESS)):
+    out: dict[str, object] = {"chosen": chosen, "shipped": shipped}
+    for bar_name, bar in (("chosen", chosen), ("shipped", shipped)):
         lost = [m for x, m in landmark_groups if x < bar]
         row = {"people held-out groups hidden": [sum(x < bar for x, _ in held), len(held)],
                "distractor groups hidden": [sum(x < bar for x, _ in distr), len(distr)],
@@ -482,7 +516,7 @@ def run_likeness(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray],
                "unseen landmark photos in them": int(sum(m.size for m in lost)),
                "unseen landmarks hit": sorted({unseen.names[int(labels[m].max())]
                                                for m in lost})}
-        out[bar_name] = row
+        out[f"at {bar_name}"] = row
         print(f"places: likeness bar {bar:.2f} ({bar_name}): {row}", flush=True)
     return out
 

@@ -204,3 +204,94 @@ def test_rewrite_copies_unchanged_prototype_tables_byte_exact(tmp_path: Path) ->
     assert (changed.path / "prototypes.npz").read_bytes() != before
     np.testing.assert_allclose(changed.prototypes, -copied.prototypes, atol=1e-6)
     np.testing.assert_array_equal(changed.descriptor_prototypes, b.descriptor_prototypes)
+
+
+PLACES = {"cuts": {"fused": {"alike": 0.4, "nearby": 0.5, "same_spot": 0.6, "join": 0.3,
+                             "same_visit": 0.8}},
+          "likeness": 0.31, "rule": "measured (tests)"}
+
+
+def _with_places(bundle_dir: Path, places: object) -> Path:
+    """Put ``places`` into the manifest's metrics by hand, as an editor would."""
+    manifest_path = bundle_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["metrics"]["places"] = places
+    manifest_path.write_text(json.dumps(manifest))
+    return bundle_dir
+
+
+def test_places_values_read_from_the_manifest_and_older_bundles_have_none(
+        bundle_copy: Path) -> None:
+    from photolm.bundle import PlaceValues, rewrite_bundle
+
+    assert read_bundle(bundle_copy).places is None  # never measured
+    values = read_bundle(_with_places(bundle_copy, PLACES)).places
+    assert values == PlaceValues(cuts=PLACES["cuts"], likeness=0.31,  # type: ignore[arg-type]
+                                 rule="measured (tests)")
+    # likeness alone, or cuts alone, is a bundle measured in part
+    assert read_bundle(_with_places(bundle_copy, {"likeness": 0.2})).places == \
+        PlaceValues(likeness=0.2)
+    cuts_only = read_bundle(_with_places(bundle_copy, {"cuts": PLACES["cuts"]})).places
+    assert cuts_only is not None and cuts_only.likeness is None
+    # a rewrite that changes something else keeps them
+    b = rewrite_bundle(read_bundle(_with_places(bundle_copy, PLACES)), bundle_copy,
+                       provenance={"edited": True})
+    assert b.places == values
+
+
+def test_places_values_written_through_the_bundle_module(tmp_path: Path) -> None:
+    from photolm.bundle import PlaceValues, rewrite_bundle
+
+    tiny = make_tiny_bundle(tmp_path / "b")
+    values = PlaceValues(cuts=PLACES["cuts"], likeness=0.31)  # type: ignore[arg-type]
+    b = rewrite_bundle(tiny, tmp_path / "b", places=values)
+    assert read_bundle(tmp_path / "b").places == values == b.places
+    stored = json.loads((tmp_path / "b" / "manifest.json").read_text())["metrics"]["places"]
+    assert stored == {"cuts": PLACES["cuts"], "likeness": 0.31, "rule": ""}
+    assert b.model_id == tiny.model_id  # the network is the same; only its values travel
+
+
+def test_places_cut_names_are_the_grouping_cuts() -> None:
+    from dataclasses import fields
+
+    from photolm.bundle_records import CUT_NAMES
+    from photolm.places import Cuts
+
+    assert tuple(f.name for f in fields(Cuts)) == CUT_NAMES
+
+
+def _cut(name: str, value: object) -> dict[str, object]:
+    return {"cuts": {"fused": {**PLACES["cuts"]["fused"], name: value}}}  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("places", "says"), [
+    (_cut("alike", 0.0), "places cut fused.alike = 0.0 is not a cosine distance in (0, 2]"),
+    (_cut("join", -0.1), "places cut fused.join = -0.1 is not a cosine distance in [0, 2]"),
+    (_cut("nearby", 2.5), "places cut fused.nearby = 2.5 is not"),
+    (_cut("same_spot", "0.6"), "places cut fused.same_spot = '0.6' is not"),
+    (_cut("same_visit", True), "places cut fused.same_visit = True is not"),
+    ({"cuts": {"fused": {"alike": 0.4}}}, "places cuts for fused lack nearby, same_spot"),
+    ({"cuts": ["fused", 0.4]}, "places cuts must be a table of tables"),
+    ({"likeness": 1.5}, "places likeness 1.5 is not a cosine similarity in [-1, 1]"),
+    ({"likeness": float("nan")}, "places likeness nan is not a cosine similarity"),
+    ([0.27], "places must be a table, not list"),
+], ids=["alike-zero", "join-negative", "nearby-too-far", "text", "bool", "cut-missing",
+        "cuts-not-a-table", "likeness-above-one", "likeness-nan", "not-a-table"])
+def test_bad_places_value_is_refused_with_one_line(bundle_copy: Path, places: object,
+                                                   says: str) -> None:
+    with pytest.raises(BundleError) as caught:
+        read_bundle(_with_places(bundle_copy, places))
+    message = str(caught.value)
+    assert says in message and "\n" not in message
+    assert str(bundle_copy / "manifest.json") in message and "--write-places" in message
+
+
+def test_writer_refuses_bad_places_values_before_replacing_the_bundle(
+        bundle_copy: Path) -> None:
+    from photolm.bundle import rewrite_bundle
+
+    b = read_bundle(bundle_copy)
+    before = (bundle_copy / "manifest.json").read_bytes()
+    with pytest.raises(BundleError, match="places likeness 7 is not"):
+        rewrite_bundle(b, bundle_copy, metrics={"places": {"likeness": 7}})
+    assert (bundle_copy / "manifest.json").read_bytes() == before

@@ -17,6 +17,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.clirun import cli
+from tests.scriptload import load_script
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 
 CYAN = (20, 200, 210)  # far from every shipped colour in the tiny model
@@ -370,6 +371,42 @@ def test_places_joins_photos_taken_on_one_visit(env: Path, tmp_path: Path,
     assert sorted(g["size"] for g in json.loads(out)) == groups
 
 
+def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cuts measured for a bundle's network (written by scripts/eval_enrolment.py) replace
+    the shipped network's; other spaces keep theirs."""
+    from photolm import places
+    from photolm.bundle import read_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "bundle")  # no descriptor: the embedding space
+    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    lib = tmp_path / "trip"
+    for i in range(2):  # two looks of one place, 0.66 apart: beyond the shipped cut (0.56)
+        write_photo(lib / f"gate{i}.jpg", (20 + i, 200, 210))
+        write_photo(lib / f"hall{i}.jpg", (90 + i, 200, 120))
+    assert cli("scan", lib, "--quiet")[0] == 0
+
+    def sizes() -> list[int]:
+        code, out, err = cli("places", "--min-photos", "2", "--json")
+        assert code == 0, err
+        return sorted(g["size"] for g in json.loads(out))
+
+    assert sizes() == [2, 2]
+    measured = places.Cuts(alike=0.7, nearby=0.8, same_spot=0.9, join=0.3, same_visit=1.0)
+    load_script("eval_enrolment").write_places(bundle, "embedding", measured, None)
+    again = read_bundle(bundle.path)
+    assert again.places is not None and again.places.likeness is None
+    assert places.cuts_for(again, "embedding") == measured
+    assert places.cuts_for(again, "fused") == places.CUTS["fused"]
+    assert again.model_id == bundle.model_id  # the scanned vectors stay valid
+    assert sizes() == [4]
+    # measured again in another space: the embedding cuts stay
+    load_script("eval_enrolment").write_places(again, "fused", places.CUTS["fused"], 0.3)
+    assert places.cuts_for(read_bundle(bundle.path), "embedding") == measured
+    assert sizes() == [4]
+
+
 @pytest.fixture
 def portraits_and_a_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A bundle with a generic descriptor, and a scanned folder of two unclaimed groups: one
@@ -408,6 +445,35 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     code, out, err = cli("places", "name", every["faces"]["id"], "Studio", "--json")
     assert code == 0, err
     assert json.loads(out)["examples"] == 3
+
+
+@pytest.mark.parametrize(("bar", "listed", "hidden"), [
+    (0.1, {"faces", "square"}, 0),  # both groups come within 0.1 of a landmark
+    (0.9, set(), 2),  # neither comes within 0.9
+])
+def test_places_uses_the_likeness_bar_measured_for_the_bundle(
+        portraits_and_a_place: Path, bar: float, listed: set[str], hidden: int) -> None:
+    from photolm import places
+    from photolm.bundle import read_bundle
+
+    bundle = read_bundle(os.environ["PHOTOLM_MODEL"])
+    load_script("eval_enrolment").write_places(bundle, "descriptor", places.CUTS["descriptor"], bar)
+    assert places.likeness_for(read_bundle(bundle.path)) == bar
+    code, out, err = cli("places", "--json")
+    assert code == 0, err
+    assert {Path(g["photos"][0]).parent.name for g in json.loads(out)} == listed
+    assert (f"{hidden} group(s) that look like no place" in err) == bool(hidden)
+
+
+def test_places_refuses_a_bundle_with_a_bad_places_value(portraits_and_a_place: Path) -> None:
+    manifest_path = Path(os.environ["PHOTOLM_MODEL"]) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["metrics"]["places"] = {"likeness": "high"}
+    manifest_path.write_text(json.dumps(manifest))
+    code, out, err = cli("places", "--json")
+    assert code != 0 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("Error:") and "metrics.places likeness 'high' is not" in line
 
 
 @pytest.mark.parametrize("stem", [b"new\nline", b"caf\xe9 \xff"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,18 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
         everything = client.get("/places?all=1").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
         assert "like no place" not in everything
+    # a bundle measured with a lower bar (its own metrics.places) lists both groups
+    from photolm import places
+    from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
+
+    rewrite_bundle(read_bundle(bundle), bundle, places=PlaceValues(
+        cuts={"descriptor": asdict(places.CUTS["descriptor"])}, likeness=0.1))
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        html = client.get("/places").text
+        assert len(re.findall(r'action="/places/[^/"]+/name"', html)) == 2
+        assert "like no place" not in html
 
 
 def test_places_page_shows_a_photos_raw_as_the_photo_page_does(tmp_path: Path,

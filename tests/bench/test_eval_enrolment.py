@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``scripts/eval_enrolment.py --places-only --write-places`` stores what it chose.
+
+The shared photos and the network are replaced by a few dozen planted vectors (the script's
+own measuring is run on the real photos, README "How well it works"); what is checked is
+that the cuts and the bar the run reports are the ones the bundle then carries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from photolm.bundle import read_bundle
+from tests.scriptload import load_script
+from tests.tinybundle import DESCRIPTOR_DIM, DIM, make_tiny_bundle
+
+SIZES = {"unseen": 24, "distractors": 12, "people-negatives": 8, "known": 24}
+
+
+def _planted(tag: str, output: str) -> np.ndarray:
+    """Unit rows: photos of one landmark (4 each) close together, the others anywhere."""
+    rng = np.random.default_rng(len(tag) * 7 + len(output))
+    dim = DIM if output == "embeddings" else DESCRIPTOR_DIM
+    n = SIZES[tag]
+    rows = rng.standard_normal((n, dim))
+    if tag in ("unseen", "known"):
+        rows = np.repeat(rng.standard_normal((n // 4, dim)), 4, axis=0) + 0.1 * rows
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    module = load_script("eval_enrolment")
+
+    def photo_set(tag: str, labelled: bool) -> Any:
+        n = SIZES[tag]
+        labels = np.arange(n) // 4 if labelled else np.full(n, -1)
+        names = [f"{tag}{i}" for i in range(n // 4)] if labelled else []
+        return module.PhotoSet([f"/{tag}/{i}.jpg" for i in range(n)], labels, names)
+
+    monkeypatch.setattr(module, "load_sets", lambda: {
+        "unseen": photo_set("unseen", True), "distractors": photo_set("distractors", False),
+        "people-negatives": photo_set("people-negatives", False)})
+    monkeypatch.setattr(module, "load_known", lambda: photo_set("known", True))
+    monkeypatch.setattr(module, "embed_paths",
+                        lambda paths, onnx, output, pre, tag: _planted(tag, output))
+    # the search over cuts (a thousand groupings) is the script's own business; a fixed
+    # choice, unlike the shipped cuts, shows that what is chosen is what is stored
+    from photolm.places import Cuts
+
+    monkeypatch.setattr(module, "tune_cuts", lambda lib: (Cuts(0.5, 0.6, 0.7, 0.2, 0.9), []))
+    where = {i: (48.0 + i * 0.1, 11.0) for i in range(6)}
+    monkeypatch.setattr(module, "known_coordinates", lambda known: where)
+    monkeypatch.setattr(module, "unseen_coordinates", lambda unseen: where)
+    return module
+
+
+def test_write_places_stores_the_cuts_and_bar_the_run_chose(script: ModuleType,
+                                                             tmp_path: Path) -> None:
+    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5)
+    assert bundle.places is None
+    assert script.main(["--model", str(bundle.path), "--places-only", "--write-places",
+                        "--json", str(tmp_path / "results.json")]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    stored = read_bundle(bundle.path)
+    assert stored.places is not None
+    assert stored.places.cuts == {"fused": results["places"]["cuts"]} == \
+        {"fused": {"alike": 0.5, "nearby": 0.6, "same_spot": 0.7, "join": 0.2,
+                   "same_visit": 0.9}}
+    assert stored.places.likeness == results["place likeness"]["chosen"]
+    assert stored.model_id == bundle.model_id
+    # without --write-places the bundle is left as it is
+    before = (bundle.path / "manifest.json").read_bytes()
+    assert script.main(["--model", str(bundle.path), "--places-only"]) == 0
+    assert (bundle.path / "manifest.json").read_bytes() == before
