@@ -507,3 +507,49 @@ def test_places_json_paths_are_printable_as_list_json_paths(env: Path, tmp_path:
     shown = next(p for p in listed if listed[p])  # the odd photo, the one with a RAW
     assert group["companions"] == {shown: listed[shown]}
     assert all(p.isprintable() for p in [*listed, *listed[shown]])
+
+
+def test_learn_takes_the_examples_gps_position_when_they_agree(library: Path) -> None:
+    """Examples taken at one place give a learned landmark their position, and with it GPS
+    evidence: a look-alike photo taken on another continent is not given the name."""
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "a.jpg", CYAN, exif=gps_exif(49.41360, 8.71010))
+    write_photo(library / "gps" / "b.jpg", CYAN, exif=gps_exif(49.41420, 8.71090))
+    write_photo(library / "gps" / "far.jpg", CYAN, exif=gps_exif(-33.8568, 151.2153))
+    assert cli("scan", library, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", library / "gps" / "a.jpg",
+                         library / "gps" / "b.jpg", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    where = result["position_from_examples"]
+    assert where["used"] is True and where["photos"] == 2 and where["spread_km"] < 0.1
+    assert result["landmark"]["latitude"] == pytest.approx(49.4139, abs=1e-4)
+    assert result["landmark"]["longitude"] == pytest.approx(8.7105, abs=1e-4)
+    shown = _listing()
+    assert shown["cyan1.jpg"] == "Old Bridge" and shown["far.jpg"] is None
+    code, out, err = cli("learn", "Old Bridge", library / "cyan1.jpg")
+    assert code == 0 and "position from" not in err  # it has one now: examples add to it
+
+
+def test_learn_sets_no_position_from_examples_taken_far_apart(library: Path) -> None:
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "here.jpg", CYAN, exif=gps_exif(49.4136, 8.7101))
+    write_photo(library / "gps" / "there.jpg", CYAN, exif=gps_exif(48.8584, 2.2945))
+    assert cli("scan", library, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", library / "gps", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["position_from_examples"]["used"] is False
+    assert result["position_from_examples"]["spread_km"] > 100
+    assert result["landmark"]["latitude"] is None
+    code, _, err = cli("learn", "Stone Bridge", library / "gps")
+    assert code == 0
+    assert "more than one place: no position set" in " ".join(err.split())
+    # given coordinates win, and the examples' GPS is then not consulted
+    code, out, _ = cli("learn", "Third Bridge", library / "gps" / "here.jpg", "--lat", "1",
+                       "--lon", "2", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["position_from_examples"] is None
+    assert (result["landmark"]["latitude"], result["landmark"]["longitude"]) == (1, 2)
