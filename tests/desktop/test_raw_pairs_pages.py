@@ -112,3 +112,21 @@ def test_pages_say_a_photo_was_recognised_from_its_raws_preview(fallback_client)
     reviews = [client.get(f"/uncertain?i={i}").text for i in range(2)]
     (review,) = [r for r in reviews if f"/photo/{ids['IMG_0004.HEIC']}/image" in r]
     assert wording in review and "recognised from the HEIC" not in review
+
+
+@needs_exiftool
+@needs_samples
+def test_a_photo_recognised_from_its_raws_preview_shows_that_preview(fallback_client) -> None:
+    """The HEIC no decoder can read would only give the "cannot be read" picture; its
+    thumbnail and large view show the RAW preview the scan recognised instead."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    client, ids = fallback_client
+    for url in (f"/thumb/{ids['IMG_0004.HEIC']}", f"/photo/{ids['IMG_0004.HEIC']}/image"):
+        shown = client.get(url)
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg", url
+        pixels = np.asarray(Image.open(io.BytesIO(shown.content)).convert("RGB"), dtype=float)
+        assert np.abs(pixels.mean(axis=(0, 1)) - COLOURS["eiffel-tower"]).max() < 12, url
