@@ -334,6 +334,12 @@ def test_list_says_which_file_a_pair_was_recognised_from_until_its_jpeg_reads(
             in shown[at + 1]), "\n".join(shown)
     uncertain = on_a_terminal(monkeypatch, "list", "--uncertain", "--margin", "1")
     assert any("recognised from its preview: the JPEG" in line for line in uncertain)
+    found = json.loads(run("search", "Colosseum", "--json")[1])  # search says it as list does
+    (hit,) = [r for r in found if r["path"] == str(jpeg)]
+    assert hit["recognised_from"] == str(shots / "IMG_0001.dng")
+    searched = on_a_terminal(monkeypatch, "search", "Colosseum")
+    assert any("recognised from its preview: the JPEG could not be read" in line
+               for line in searched), "\n".join(searched)
 
     moved = tmp_path / "moved"  # the pair moved and renamed together: the same photo
     moved.mkdir()

@@ -76,7 +76,7 @@ def _render(rows: list[dict[str, Any]]) -> None:
         cells.append((r["path"], verdict, score, _why(r)))
     print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
-               raws=[r["companions"] for r in rows], raw_notes=[_raw_note(r) for r in rows])
+               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
 
 
 def _render_uncertain(rows: list[dict[str, Any]]) -> None:
@@ -91,10 +91,10 @@ def _render_uncertain(rows: list[dict[str, Any]]) -> None:
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
                "recognised), --landmark NAME (another one) or --none." if rows else None,
-               raws=[r["companions"] for r in rows], raw_notes=[_raw_note(r) for r in rows])
+               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
 
 
-def _raw_note(r: dict[str, Any]) -> str | None:
+def raw_note(r: dict[str, Any]) -> str | None:
     """What the RAW line adds when the photo was recognised from its RAW's preview: which
     RAW (when there are several), and which file could not be read."""
     if not r["recognised_from"]:
