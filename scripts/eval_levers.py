@@ -114,7 +114,7 @@ def embed(run: Path, size: int, lco: Path | None) -> Embedded:
     ckpt = load_checkpoint(run)
     sets = photo_sets(ckpt, lco)
     if cache.is_file():
-        data = np.load(cache)
+        data = np.load(cache, allow_pickle=False)
         return Embedded({name: (data[name], data[f"{name}_ok"], labels, paths)
                          for name, (paths, labels) in sets.items()})
     from trainer.prototypes import embed_paths
