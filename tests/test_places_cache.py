@@ -87,6 +87,10 @@ def test_a_second_run_with_nothing_changed_is_served_from_the_cache(
     assert places_json() == first[:1]
     assert len(groupings) == 2
     assert json.loads(cached.read_bytes())["places"][0]["id"] == first[0]["id"]
+    # so does an unlearn: the same groups as at first
+    assert cli("unlearn", "Cyan Square", "--quiet")[0] == 0
+    assert places_json() == first
+    assert len(groupings) == 3
 
 
 def _scan_a_new_photo(lib: Path) -> None:
@@ -304,3 +308,10 @@ def test_groups_computed_while_another_writer_stored_something_are_not_kept(
     first = places_json()
     assert len(first) == 2 and not list(cache_folder().glob("*.json"))
     assert places_json() == first and len(calls) == 2
+
+
+def test_the_benchmark_of_the_cache_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """scripts/bench_places.py --cache still works (its figures: docs/performance.md)."""
+    load_script("bench_places").cached(400, 1)
+    out = capsys.readouterr().out
+    assert "400 photos in a catalogue" in out and "second (cached)" in out
