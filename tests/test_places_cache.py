@@ -18,25 +18,18 @@ from tests.clirun import cli
 from tests.scriptload import load_script
 from tests.test_catalog_access import _in_read_only_mount, _read_only_mount_works
 from tests.test_geo_scan import gps_exif
-from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
-
-CYAN = (20, 200, 210)
-PINK = (250, 150, 200)
+from tests.test_learn_cli import (
+    PINK,
+    colour_library,
+    own_bundle_and_photos,
+    two_looks_of_one_place,
+)
+from tests.tinybundle import make_tiny_bundle, write_photo
 
 
 @pytest.fixture
 def library(env: Path, tmp_path: Path) -> Path:
-    """A scanned folder: 3 cyan photos, 2 Eiffel Tower (red) photos, 4 pink ones."""
-    lib = tmp_path / "lib"
-    for i in range(3):
-        write_photo(lib / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
-    for i in range(2):
-        write_photo(lib / f"eiffel{i}.jpg", COLOURS["eiffel-tower"])
-    for i in range(4):
-        write_photo(lib / "trip" / f"pink{i}.jpg", (PINK[0], PINK[1] + i, PINK[2]))
-    code, _, err = cli("scan", lib, "--quiet")
-    assert code == 0, err
-    return lib
+    return colour_library(tmp_path)
 
 
 @pytest.fixture
@@ -136,14 +129,7 @@ def test_a_new_bundle_computes_them_again(tmp_path: Path, groupings: list[int],
     """Other places values measured for the same network, then another network."""
     from photolm import places
 
-    bundle = make_tiny_bundle(tmp_path / "bundle")
-    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
-    lib = tmp_path / "trip"
-    for i in range(2):  # two looks of one place, 0.66 apart: beyond the shipped cut (0.56)
-        write_photo(lib / f"gate{i}.jpg", (20 + i, 200, 210))
-        write_photo(lib / f"hall{i}.jpg", (90 + i, 200, 120))
-    assert cli("scan", lib, "--quiet")[0] == 0
+    bundle = two_looks_of_one_place(tmp_path, monkeypatch)
     assert [g["size"] for g in places_json("--min-photos", "2")] == [2, 2]
     measured = places.Cuts(alike=0.7, nearby=0.8, same_spot=0.9, join=0.3, same_visit=1.0)
     load_script("eval_enrolment").write_places(bundle, "embedding", measured, None)
@@ -264,13 +250,10 @@ def test_with_a_descriptor_the_likeness_bar_and_descriptors_are_in_the_key(
     from photolm.catalog import Catalog
     from photolm.places_cache import places_key
 
-    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5)
-    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
+    bundle = own_bundle_and_photos(
+        tmp_path, monkeypatch, {f"square{i}.jpg": (164 + i, 197, 218) for i in range(3)},
+        descriptor_threshold=0.5)
     catalog = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
-    for i in range(3):
-        write_photo(tmp_path / "lib" / f"square{i}.jpg", (164 + i, 197, 218))
-    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
     assert [g["looks_like_a_place"] for g in places_json()] == [True]
     load_script("eval_enrolment").write_places(bundle, "descriptor", places.CUTS["descriptor"],
                                                0.9)  # a bar no group reaches
