@@ -42,6 +42,7 @@ from photolm.rematch import Progress, RematchResult, no_progress, rematch, remat
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog, MatchUpdate
+    from photolm.places_cache import PlacesCache
 
 
 class LearnError(PhotolmError):
@@ -283,10 +284,33 @@ class FoundPlace:
                 "longitude": self.longitude, "looks_like_a_place": self.looks_like_a_place}
 
 
-def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[FoundPlace]:
+def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3,
+                cache: PlacesCache | None = None) -> list[FoundPlace]:
     """Photos no landmark claims, grouped into candidate places (biggest first), each
     marked whether it looks like a place at all; the cuts and the likeness bar are the
-    bundle's own where it carries them (:func:`photolm.places.cuts_for`, ``likeness_for``)."""
+    bundle's own where it carries them (:func:`photolm.places.cuts_for`, ``likeness_for``).
+
+    Kept in ``cache`` (the user cache folder's when None) until anything the groups depend
+    on changes (:mod:`photolm.places_cache`). Groups of 2 and more are kept whatever
+    ``min_photos`` is (it only leaves the smaller out, last), so ``places`` and the
+    ``places name`` after it share them."""
+    from photolm.places_cache import PlacesCache, places_key
+
+    cache = PlacesCache() if cache is None else cache
+    least = min(min_photos, 2)
+    seen = cat.data_version()
+    key = places_key(cat, bundle, least)
+    found = cache.get(cat.path, key)
+    if found is None:
+        found = _group_unclaimed(cat, bundle, least)
+        if cat.data_version() == seen:  # nothing stored meanwhile: these are the key's groups
+            cache.put(cat.path, key, found)
+    return [p for p in found if len(p.photos) >= min_photos]
+
+
+def _group_unclaimed(cat: Catalog, bundle: Bundle, min_photos: int) -> list[FoundPlace]:
+    """:func:`find_places` without the cache: everything it reads is in its key
+    (:func:`photolm.places_cache.places_key`)."""
     from photolm import places
 
     space = space_of(bundle)
@@ -324,9 +348,11 @@ def listed_places(found: Sequence[FoundPlace], *, everything: bool = False
     return listed, len(found) - len(listed)
 
 
-def find_place(cat: Catalog, bundle: Bundle, place_id: str) -> FoundPlace | None:
+def find_place(cat: Catalog, bundle: Bundle, place_id: str, *,
+               cache: PlacesCache | None = None) -> FoundPlace | None:
     """The group ``place_id`` names now (ids stay while the photos stay), of any size."""
-    return next((p for p in find_places(cat, bundle, min_photos=2) if p.id == place_id), None)
+    return next((p for p in find_places(cat, bundle, min_photos=2, cache=cache)
+                 if p.id == place_id), None)
 
 
 def learn_place(cat: Catalog, bundle: Bundle, place: FoundPlace, name: str, *,
