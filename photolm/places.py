@@ -345,15 +345,34 @@ def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
             if tiers is not None:
                 tiers.apply(margin, idx, cuts)
             margin[idx - start, idx] = -np.inf
-            top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
-            keep = np.take_along_axis(margin, top, axis=1) >= 0
-            rows.append(np.repeat(idx, k)[keep.ravel()])
-            cols.append(top.ravel()[keep.ravel()])
+            near_r, near_c = _nearest(margin, k)
+            rows.append(idx[near_r])
+            cols.append(near_c)
     r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return _split(labels)
+
+
+def _nearest(margin: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each row's ``k`` largest margins that are >= 0.
+
+    Most pairs of a library can never be grouped (margin < 0), so the few that can are
+    picked out first and ranked among themselves: a partial sort of every full row cost 40 %
+    of ``places`` at 40,000 photos. Rows crowded with candidates (thousands of near
+    duplicates) fall back to the partial sort, which is then the cheaper one.
+    """
+    r, c = np.nonzero(margin >= 0)
+    if r.size > 8 * k * margin.shape[0]:
+        top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
+        keep = (np.take_along_axis(margin, top, axis=1) >= 0).ravel()
+        return np.repeat(np.arange(margin.shape[0]), k)[keep], top.ravel()[keep]
+    order = np.lexsort((-margin[r, c], r))  # by row, then largest margin first
+    r, c = r[order], c[order]
+    rank = np.arange(r.size) - np.searchsorted(r, r, side="left")
+    keep = rank < k
+    return r[keep], c[keep]
 
 
 def _split(labels: np.ndarray) -> list[np.ndarray]:
