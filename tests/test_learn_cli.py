@@ -170,6 +170,14 @@ def test_unlearn_rematches_and_keeps_a_persons_answers(library: Path) -> None:
     assert shown["eiffel0.jpg"] == "Eiffel Tower"
 
 
+def test_unlearn_takes_an_unquoted_name_of_several_words(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("unlearn", "old", "bridge", "--json")
+    assert code == 0, err
+    assert json.loads(out)["landmark"]["name"] == "Old Bridge"
+    assert _listing()["cyan0.jpg"] is None
+
+
 def test_learned_landmarks_survive_a_rescan_and_match_new_photos(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     write_photo(library / "later" / "cyan9.jpg", (CYAN[0], CYAN[1] + 3, CYAN[2]))

@@ -84,6 +84,14 @@ def test_search_limit_still_says_how_many_match_in_all(library: Path, env: Path)
     assert "3 photo(s) of Eiffel Tower" in err + out and " of 3" not in err + out
 
 
+def test_search_takes_an_unquoted_name_of_several_words(library: Path, env: Path) -> None:
+    run("scan", library)
+    code, out, err = run("search", "eiffel", "tower", "--json")
+    assert code == 0, err
+    assert _names(out) == ["IMG_20240801_213012_HDR.jpg", "eiffel1.jpg", "eiffel2.jpg"]
+    assert run("search", "eiffel", "tower")[2] == run("search", "eiffel tower")[2]
+
+
 def _terminal(monkeypatch: pytest.MonkeyPatch, width: int = 80) -> io.StringIO:
     screen = io.StringIO()
     monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=width,
