@@ -43,3 +43,13 @@ def test_scan_shows_its_progress_bar_on_a_terminal_only(library: Path, env: Path
     assert code == 0 and json.loads(out)["processed"] == 2
     assert "scanning" not in terminal.getvalue()
 
+
+
+def test_learn_and_unlearn_bars_name_their_stage(library: Path, env: Path,
+                                                  terminal: io.StringIO) -> None:
+    assert run("scan", library, "--quiet")[0] == 0
+    assert run("learn", "Red Square", library / "eiffel.jpg")[0] == 0
+    assert "re-matching" in terminal.getvalue() and "working" not in terminal.getvalue()
+    terminal.truncate(0)
+    assert run("unlearn", "Red Square")[0] == 0
+    assert "re-matching" in terminal.getvalue() and "working" not in terminal.getvalue()
