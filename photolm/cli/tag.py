@@ -100,7 +100,7 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
             elif event.fallback:
                 note(event.path, f"{event.fallback} - "
                      f"{'would write' if summary.dry_run else 'wrote'} a sidecar instead")
-            if summary.dry_run and not json_out:
+            if summary.dry_run and not json_out and event.status not in _NOTHING_TO_DO:
                 for line in event.lines:
                     out.print(line, markup=False, highlight=False, emoji=False)
             bar.advance()
@@ -109,6 +109,12 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
         err.print(f"note: {raw} camera RAW file(s) tagged in XMP sidecars: photolm never "
                   "writes into RAW files", markup=False, highlight=False, emoji=False)
     return summary
+
+
+# A dry run lists what would change; photos it would leave as they are only count in the
+# closing line ("3 had no photolm tags"), or untag --dry-run of a library tagged in one
+# folder prints a line for every other photo.
+_NOTHING_TO_DO = frozenset({"unchanged", "nothing-to-remove"})
 
 
 def finish(summary: TagSummary, *, json_out: bool, quiet: bool) -> None:

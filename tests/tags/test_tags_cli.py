@@ -201,6 +201,19 @@ def test_dry_run_changes_no_file_and_no_catalogue_row(env: Path, library: Path) 
     assert all(r["tag_status"] is None for r in listed().values())
 
 
+def test_dry_runs_list_only_the_photos_they_would_change(env: Path, library: Path) -> None:
+    scan(library)
+    assert run("tag", library / "eiffel.jpg")[0] == 0
+    code, out, err = run("untag", "--dry-run")
+    assert code == 0, err
+    assert str(library / "eiffel.jpg") in out and "colosseum.png" not in out
+    assert "1 would be removed, 2 had no photolm tags" in err
+    code, out, err = run("tag", "--dry-run")
+    assert code == 0, err
+    assert str(library / "colosseum.png") in out and "eiffel.jpg" not in out
+    assert "1 already tagged, 1 would be written" in err
+
+
 # ------------------------------------------------------------------------- failures
 
 
