@@ -201,6 +201,15 @@ def warn(path: object, message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
+def warn_not_catalogued(path: str) -> None:
+    """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
+    matched none: a typo is told apart from a photo that only needs scanning."""
+    if os.path.lexists(path):
+        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+    else:
+        warn(path, "no such file or folder")
+
+
 def warn_unmatchable(names: Sequence[str]) -> None:
     """One line on stderr: learned landmarks the current model cannot recognise because
     none of their example photos is left to learn them from, and what to do about it."""

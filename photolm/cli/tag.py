@@ -33,6 +33,7 @@ from photolm.cli.output import (
     progress_bar,
     reporting,
     warn,
+    warn_not_catalogued,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
     from photolm.tagging import TagResult, TagStarted
 
     for path in summary.unmatched:
-        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+        warn_not_catalogued(path)
     verb = "untagging" if summary.action == "untag" else "tagging"
     with progress_bar(verb, show=bar_wanted(quiet=quiet, json_out=json_out)) as bar:
         for event in events:

@@ -280,8 +280,32 @@ def test_tag_before_any_scan_is_one_line_and_creates_no_catalogue(env: Path) -> 
 
 def test_unknown_path_is_reported_and_exit_1(env: Path, library: Path, tmp_path: Path) -> None:
     scan(library)
+    write_photo(tmp_path / "elsewhere" / "new.jpg", EIFFEL)
     code, _, err = run("tag", tmp_path / "elsewhere")
-    assert code == 1 and "no catalogued photos there" in err
+    assert code == 1 and "no catalogued photos there; run `photolm scan`" in err
+
+
+@pytest.mark.parametrize("command", [("tag",), ("untag",), ("confirm", "--none")])
+def test_a_path_that_does_not_exist_is_called_so(env: Path, library: Path,
+                                                 command: tuple[str, ...]) -> None:
+    """Not "run photolm scan on it first": a scan of a typo finds nothing either."""
+    scan(library)
+    code, _, err = run(*command, library / "eifel.jpg")
+    assert code == 1
+    assert problem_lines(err, "eifel.jpg") == [
+        f"warning: {library / 'eifel.jpg'}: no such file or folder"]
+
+
+def test_confirm_says_why_a_photo_that_could_not_be_read_has_nothing_to_confirm(
+    env: Path, library: Path
+) -> None:
+    (library / "empty.jpg").write_bytes(b"")
+    run("scan", library)  # exit 1: the empty file could not be read
+    code, _, err = run("confirm", library / "empty.jpg")
+    assert code == 1
+    assert problem_lines(err, "empty.jpg") == [
+        f"warning: {library / 'empty.jpg'}: could not be read at the last scan (empty file), "
+        "so nothing to confirm; name it with --landmark NAME, or say --none"]
 
 
 # ------------------------------------------------------------------------- who decides
