@@ -131,6 +131,7 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
         from photolm.catalog import Catalog
         from photolm.scan import (
             ERROR,
+            KNOWN_ERROR,
             UNCHANGED,
             PhotoDone,
             Scanner,
@@ -153,7 +154,11 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
             elif isinstance(event, PhotoDone):
                 if event.outcome == ERROR:
                     job.note(f"{event.path}: {event.error or 'failed'}")
-                if event.outcome != UNCHANGED:
+                elif event.warning:  # e.g. a pair's JPEG unreadable, its RAW used
+                    job.note(f"{event.path}: {event.warning}")
+                # as `photolm scan`'s bar: known failures are not among the photos to
+                # recognise (``Started.to_decode``), so "3 of 0" would be shown
+                if event.outcome not in (UNCHANGED, KNOWN_ERROR):
                     job.step()
             if job.stop_requested:
                 raise KeyboardInterrupt

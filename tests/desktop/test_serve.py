@@ -127,6 +127,23 @@ def test_scan_runs_in_the_background_and_updates_the_catalogue(library, tmp_path
         newcomer.unlink()
 
 
+def test_a_rescan_counts_only_the_photos_it_recognises(tmp_path: Path, tiny_bundle_dir) -> None:
+    """A photo that failed before and has not changed is not work to do: the job must not
+    count it ("3 of 0"), as the CLI's bar does not."""
+    from photolm.desktop.jobs import Job, scan_work
+
+    photos, catalog = tmp_path / "photos", tmp_path / "catalog.sqlite"
+    write_photo(photos / "eiffel.jpg", COLOURS["eiffel-tower"])
+    (photos / "empty.jpg").write_bytes(b"")
+    assert cli("scan", photos, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 1
+    write_photo(photos / "colosseum.jpg", COLOURS["colosseum"])
+    job = Job("scan", "Scan")
+    scan_work(catalog, tiny_bundle_dir, [str(photos)])(job)
+    assert job.state == "done", job.message
+    assert (job.done, job.total) == (1, 1)
+
+
 @pytest.fixture
 def own_photos(tmp_path: Path, tiny_bundle_dir) -> tuple[Path, Path]:
     """A library of this test's own (tag writing leaves sidecars beside the photos)."""
