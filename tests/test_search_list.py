@@ -158,6 +158,26 @@ def test_list_uncertain_shows_top_3_near_the_threshold(env: Path) -> None:
     assert [Path(r["path"]).name for r in json.loads(out)] == ["close-above.jpg"]
 
 
+def test_wrapped_columns_break_between_words_not_inside_them(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an 80-column terminal a long path squeezes the other columns; a landmark's name
+    wraps at its spaces ("Brihadeeswarar" stays whole), as a person reads it."""
+    with Catalog.open(env, write=True) as cat:
+        cat.remember_threshold("b1", 0.8)
+        cat.write_results([PhotoRecord(
+            f"/p/{LONG}/IMG_20240801_213012_HDR.jpg", 1, 1, bundle_id="b1",
+            topk=[{"landmark_id": "brihadeeswarar", "name": "Brihadeeswarar Temple",
+                   "score": 0.75}, {"landmark_id": "big-ben", "name": "Big Ben",
+                                    "score": 0.2}])])
+    screen = _terminal(monkeypatch)
+    assert run("list", "--uncertain")[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "┃" in shown and f"/p/{LONG}/IMG_20240801_213012_HDR.jpg" in shown
+    cells = [c.strip() for line in shown.splitlines() for c in line.split("│")]
+    assert "Brihadeeswarar" in " ".join(cells).split(), shown
+
+
 def test_list_gives_every_photo_its_best_candidate_and_threshold(env: Path) -> None:
     _uncertain_catalogue(env)
     _, out, _ = run("list", "--json")

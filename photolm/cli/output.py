@@ -50,6 +50,9 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+_MAX_WORD = 24  # a longer "word" (a hash, a URL) is folded after all
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -107,17 +110,23 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
                                     for r in rows)])
               for i, c in enumerate(columns)]
+    # a wrapped column is never narrower than its longest word (up to a cap), so names
+    # wrap between words ("Brihadeeswarar Temple"), not inside them
+    words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
+                                or [0]))
+             for i in range(len(columns))]
     table = Table(title=title, title_justify="left")
-    for column, width in zip(columns, widths, strict=True):
+    for column, width, word in zip(columns, widths, words, strict=True):
         if column.unbroken:
             table.add_column(column.header, no_wrap=True, min_width=width,
                              justify=column.justify)
         else:
-            table.add_column(column.header, overflow="fold", justify=column.justify)
+            table.add_column(column.header, overflow="fold", justify=column.justify,
+                             min_width=word)
     for row in rows:  # plain strings are text, never markup: a path may hold "[...]"
         table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
-    needed = sum(w if c.unbroken else min(w, 12)
-                 for c, w in zip(columns, widths, strict=True))
+    needed = sum(w if c.unbroken else min(w, max(12, word))
+                 for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
     shown = out.width
     try:
