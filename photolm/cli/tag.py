@@ -144,7 +144,7 @@ def closing_line(summary: TagSummary) -> str:
         parts.append(f"{summary.counts['nothing-to-remove']} had no photolm tags")
     text = ", ".join(parts) or "nothing to do"
     if summary.failed:
-        text += f"; {len(summary.failed)} failed"
+        text += f"; {len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
     if summary.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
         text += f"; {sum(summary.skipped.values())} skipped ({reasons})"

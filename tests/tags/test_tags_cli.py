@@ -225,6 +225,8 @@ def test_read_only_photo_fails_in_one_line_and_the_others_are_tagged(
     data = locked.read_bytes()
     locked.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     try:
+        code, _out, preview = run("tag", "--embed", "--dry-run")
+        assert code == 1 and "1 would be written; 1 would fail;" in preview, preview
         code, _out, err = run("tag", "--embed")
     finally:
         locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
