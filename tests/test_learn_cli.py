@@ -121,12 +121,14 @@ def test_landmarks_and_info_count_learned_landmarks(library: Path) -> None:
     eiffel = after["Eiffel Tower"]
     assert eiffel["learned"] is False and eiffel["examples"] == 1 and eiffel["photos"] == 2
     assert set(eiffel) == set(bridge)
-    code, out, err = cli("landmarks")
+    code, out, err = cli("landmarks")  # not a terminal: one tab-separated line each
     assert code == 0, err
-    assert f"{len(after)} landmarks (1 learned)" in out and "Old Bridge" in out
-    lines = out.splitlines()
-    assert any("Old Bridge" in line and "learned" in line for line in lines)
-    assert any("Eiffel Tower" in line and "+1 example" in line for line in lines)
+    assert f"{len(after)} landmarks (1 learned)" in err  # the title is talk
+    assert not any(c in out for c in "┃│┏━")
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert len(lines) == len(after) and all(len(fields) == 4 for fields in lines)
+    assert ["Old Bridge", "Heidelberg", "3", "learned"] in lines
+    assert any(f[0] == "Eiffel Tower" and f[3] == "+1 example" for f in lines)
     code, out, err = cli("info", "--json")
     assert code == 0, err
     catalog = json.loads(out)["catalog"]
