@@ -11,6 +11,7 @@ already treats as Ctrl-C (everything done so far is kept).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -118,6 +119,16 @@ class Jobs:
 
 
 # --------------------------------------------------------------------------- the work
+
+
+def rescan_roots(roots: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What a re-scan from the desktop looks at: every folder (or photo) an earlier scan was
+    given that is there now, and apart, those that are not (a typo once given to
+    ``photolm scan``, a drive not mounted), which the page names instead of reporting each
+    of them as a problem on every re-scan."""
+    present = [r for r in roots if os.path.lexists(r)]
+    return present, [r for r in roots if r not in present]
+
 
 
 def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]

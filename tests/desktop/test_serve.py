@@ -220,3 +220,28 @@ def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
     assert res.headers["location"] == "/tags"
     job = app.desktop.jobs.wait(30)
     assert job.state == "stopped" and job.done < 9
+
+
+def test_a_rescan_leaves_out_folders_not_there_now_and_names_them(
+        own_photos, tmp_path, tiny_bundle_dir) -> None:
+    """A typo once given to `photolm scan` (or a drive not mounted) is not scanned again on
+    every re-scan, one problem line each time: the page names it apart."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    photos, catalog = own_photos
+    typo = tmp_path / "Picturs"
+    assert cli("scan", typo, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 1
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get("/scan").text
+        assert "not there now" in page
+        assert page.index(str(photos)) < page.index("not there now") < page.index(str(typo))
+        client.post("/scan/start", data={"csrf": csrf_token(TOKEN)})
+        job = app.desktop.jobs.wait(60)
+        assert job.state == "done", job.message
+        assert not [line for line in job.lines if "Picturs" in line], job.lines
