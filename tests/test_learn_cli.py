@@ -517,3 +517,23 @@ def test_places_json_paths_are_printable_as_list_json_paths(env: Path, tmp_path:
     shown = next(p for p in listed if listed[p])  # the odd photo, the one with a RAW
     assert group["companions"] == {shown: listed[shown]}
     assert all(p.isprintable() for p in [*listed, *listed[shown]])
+
+
+def test_learn_from_a_photo_whose_name_is_not_utf8(env: Path, tmp_path: Path) -> None:
+    """The catalogue keeps such a name as its bytes; learning from it once failed with a
+    traceback (UnicodeEncodeError) while storing the example's display path."""
+    lib = tmp_path / "lib"
+    odd = Path(os.fsdecode(os.fsencode(lib) + b"/caf\xe9 \xff.jpg"))
+    lib.mkdir()
+    try:
+        odd.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    write_photo(odd, CYAN)
+    write_photo(lib / "cyan1.jpg", (CYAN[0] + 1, CYAN[1], CYAN[2]))
+    assert cli("scan", lib, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", odd, "--json")
+    assert code == 0 and "Traceback" not in err, err
+    assert json.loads(out)["examples"] == 1
+    assert _listing()["cyan1.jpg"] == "Old Bridge"
+    assert cli("unlearn", "Old Bridge")[0] == 0
