@@ -451,10 +451,23 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     code, out, err = cli("places")  # the text output says so too, and lists the place
     assert code == 0 and "look like no place" in err and "square0.jpg" in out
     assert "face0.jpg" not in out
+    # --all in text: those groups come under a title of their own, the lines' fields kept
+    code, out, err = cli("places", "--all")
+    assert code == 0, err
+    assert "1 candidate place(s)" in err
+    assert "1 group(s) that look like no place (portraits, pets, food)" in err
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [Path(f[3]).parent.name for f in lines] == ["square"] * 3 + ["faces"] * 3
+    assert {f[0] for f in lines[3:]} == {every["faces"]["id"]}
     # a group left out can still be named, by the id --all shows
     code, out, err = cli("places", "name", every["faces"]["id"], "Studio", "--json")
     assert code == 0, err
     assert json.loads(out)["examples"] == 3
+
+
+def test_places_with_nothing_to_group_says_so_on_stderr(library: Path) -> None:
+    code, out, err = cli("places", "--min-photos", "50")
+    assert code == 0 and out == "" and "No candidate places" in err
 
 
 @pytest.mark.parametrize(("bar", "listed", "hidden"), [
