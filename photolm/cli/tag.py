@@ -96,12 +96,13 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
                 bar.start(event.total)
             if not isinstance(event, TagResult):
                 continue
+            shows_plan = summary.dry_run and not json_out and event.status not in _NOTHING_TO_DO
             if event.failed:
                 warn(event.path, event.error or event.message)
-            elif event.fallback:
+            elif event.fallback and not shows_plan:  # a plan's first line says it already
                 note(event.path, f"{event.fallback} - "
                      f"{'would write' if summary.dry_run else 'wrote'} a sidecar instead")
-            if summary.dry_run and not json_out and event.status not in _NOTHING_TO_DO:
+            if shows_plan:
                 for line in event.lines:
                     out.print(line, markup=False, highlight=False, emoji=False)
             bar.advance()

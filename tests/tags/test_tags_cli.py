@@ -168,6 +168,11 @@ def test_embed_falls_back_to_a_sidecar_with_one_line(env: Path, tmp_path: Path) 
     write_photo(root / "eiffel.gif", EIFFEL, fmt="GIF")
     scan(root)
     before = (root / "eiffel.gif").read_bytes()
+    code, out, err = run("tag", "--embed", "--dry-run")  # said once, in the plan
+    assert code == 0, err
+    assert problem_lines(out + err, "eiffel.gif: unsupported format") == [
+        f"{root / 'eiffel.gif'}: unsupported format for embedding: .gif - "
+        "will write a sidecar instead"]
     code, _, err = run("tag", "--embed")
     assert code == 0, err
     notes = problem_lines(err, "eiffel.gif")
