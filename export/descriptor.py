@@ -326,6 +326,12 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
     return chosen, owners
 
 
+# Manifest metrics measured with a bundle's descriptor (learn's thresholds, the places values,
+# the descriptor gate's record): a new graft makes them stale, so it drops them and the build
+# measures them again (scripts/build_default_model.sh: the gate and enrol stages).
+MEASURED_WITH_DESCRIPTOR = ("enrolment", "places", "descriptor_gate")
+
+
 def add_descriptor(
     bundle_dir: Path, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
     per_landmark: int = 25, target_fpr: float = 0.01, seed: int = 0,
@@ -385,7 +391,8 @@ def add_descriptor(
             preprocess=bundle.preprocess, threshold=bundle.threshold, name=bundle.name,
             input_name=bundle.input_name, output_name=bundle.output_name,
             precision=bundle.precision, calibration=bundle.calibration,
-            metrics={**bundle.metrics, "descriptor": metrics},
+            metrics={**{k: v for k, v in bundle.metrics.items()
+                        if k not in MEASURED_WITH_DESCRIPTOR}, "descriptor": metrics},
             provenance={**bundle.provenance, "descriptor": {
                 "known": [str(Path(p)) for p in known],
                 "negatives": [str(Path(p)) for p in negatives], "seed": seed}},
@@ -419,7 +426,8 @@ def main() -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
     import typer
 
-    from photolm.cli.output import print_json, reporting
+    from photolm.bundle import read_bundle
+    from photolm.cli.output import err, print_json, reporting
 
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -439,9 +447,16 @@ def main() -> None:
     ) -> None:
         """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
         with reporting():
+            stale = [k for k in MEASURED_WITH_DESCRIPTOR if k in read_bundle(bundle).metrics]
             result = add_descriptor(bundle, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
-        print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"]})
+        print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"],
+                    "dropped": [f"metrics.{k}" for k in stale]})
+        if stale:
+            err.print(f"Dropped {', '.join(f'metrics.{k}' for k in stale)}: measured with the "
+                      "descriptor this graft replaced. Measure them again (export.gate; "
+                      "scripts/eval_enrolment.py --write-thresholds --write-places).",
+                      markup=False, highlight=False)
 
     app()
 

@@ -91,7 +91,8 @@ def format_distance(km: float) -> str:
     return f"{km:,.0f} km"
 
 
-def _usable(lat: float, lon: float) -> bool:
+def usable_position(lat: float, lon: float) -> bool:
+    """A position GPS evidence can use: finite and on the globe."""
     return math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180
 
 
@@ -100,7 +101,7 @@ def assess(photo_lat: float, photo_lon: float, candidate: Candidate,
     """Classify one candidate by its distance from where the photo was taken."""
     lat = None if landmark is None else landmark.latitude
     lon = None if landmark is None else landmark.longitude
-    if lat is None or lon is None or not _usable(lat, lon):
+    if lat is None or lon is None or not usable_position(lat, lon):
         return GeoAssessment(candidate, None, "unknown",
                              f"no coordinates for {candidate.name}: GPS not used")
     distance = haversine_km(photo_lat, photo_lon, lat, lon)
@@ -132,7 +133,7 @@ def gps_evidence(
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     visual = ranked[0] if ranked and passes(ranked[0], threshold) else None
-    if photo_lat is None or photo_lon is None or not _usable(photo_lat, photo_lon):
+    if photo_lat is None or photo_lon is None or not usable_position(photo_lat, photo_lon):
         return GeoVerdict(visual, visual, (), "no usable GPS position: visual match only")
     if not landmarks_by_id or not ranked:
         return GeoVerdict(visual, visual, (), "no landmark coordinates: visual match only")

@@ -42,6 +42,7 @@ from photolm.rematch import Progress, RematchResult, no_progress, rematch, remat
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog, MatchUpdate
+    from photolm.places_cache import PlacesCache
 
 
 class LearnError(PhotolmError):
@@ -58,6 +59,44 @@ class LearnResult:
     skipped: dict[str, str] = field(default_factory=dict)
     rematch: RematchResult = field(default_factory=RematchResult)
     photos: int = 0
+    position: ExamplesPosition | None = None  # what the examples' GPS said, when consulted
+
+
+@dataclass(frozen=True)
+class ExamplesPosition:
+    """Where the example photos were taken, for a learned landmark given no --lat/--lon.
+
+    A learned landmark with a position gets GPS evidence like a shipped one (a photo taken
+    500 km away is not it), so the examples' own GPS is used when they agree: all within
+    :data:`photolm.places.MAX_KM` of their median, i.e. photos of one place. Examples spread
+    wider (a name given to photos of several places, or a wrong GPS fix) set nothing.
+    """
+
+    latitude: float
+    longitude: float
+    photos: int  # examples that carry GPS
+    spread_km: float  # the farthest of them from the median
+
+    @property
+    def used(self) -> bool:
+        from photolm.places import MAX_KM
+
+        return self.spread_km <= MAX_KM
+
+
+def examples_position(cat: Catalog, paths: Sequence[str]) -> ExamplesPosition | None:
+    """The median GPS position of the catalogued examples that carry one (None: none do)."""
+    from photolm.geo import haversine_km, usable_position
+
+    rows = [cat.get_photo(p) for p in paths]
+    spots = [(r.latitude, r.longitude) for r in rows if r is not None
+             and r.latitude is not None and r.longitude is not None
+             and usable_position(r.latitude, r.longitude)]
+    if not spots:
+        return None
+    lat, lon = (float(v) for v in np.median(np.array(spots, dtype=np.float64), axis=0))
+    spread = max(haversine_km(lat, lon, a, b) for a, b in spots)
+    return ExamplesPosition(round(lat, 6), round(lon, 6), len(spots), spread)
 
 
 # --------------------------------------------------------------------------- learn / unlearn
@@ -164,6 +203,12 @@ def plan_learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path],
     if not usable:
         first = next(iter(bad.items()), ("", "unreadable"))
         raise LearnError(f"None of the example photos could be read ({first[0]}: {first[1]}).")
+    position = None
+    if not item.shipped and lm.latitude is None and lm.longitude is None:
+        position = examples_position(cat, usable)
+        if position is not None and position.used:
+            lm = replace(lm, latitude=position.latitude, longitude=position.longitude)
+            item = replace(item, landmark=lm)
     item = replace(item, examples=tuple(dict.fromkeys((*item.examples, *usable))))
     protos, more = make_prototypes(cat, bundle, [item], embed, space)
     problems.update(more)
@@ -182,7 +227,8 @@ def plan_learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path],
     return LearnPlan(item, {item.id: protos[item.id]}, remade, model_key(bundle, space),
                      updates, LearnResult(lm, existing is None, item.shipped,
                                           len(item.examples),
-                                          len(set(item.examples) - before), problems, summary))
+                                          len(set(item.examples) - before), problems, summary,
+                                          position=position))
 
 
 def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = None,
@@ -238,10 +284,33 @@ class FoundPlace:
                 "longitude": self.longitude, "looks_like_a_place": self.looks_like_a_place}
 
 
-def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3) -> list[FoundPlace]:
+def find_places(cat: Catalog, bundle: Bundle, *, min_photos: int = 3,
+                cache: PlacesCache | None = None) -> list[FoundPlace]:
     """Photos no landmark claims, grouped into candidate places (biggest first), each
     marked whether it looks like a place at all; the cuts and the likeness bar are the
-    bundle's own where it carries them (:func:`photolm.places.cuts_for`, ``likeness_for``)."""
+    bundle's own where it carries them (:func:`photolm.places.cuts_for`, ``likeness_for``).
+
+    Kept in ``cache`` (the user cache folder's when None) until anything the groups depend
+    on changes (:mod:`photolm.places_cache`). Groups of 2 and more are kept whatever
+    ``min_photos`` is (it only leaves the smaller out, last), so ``places`` and the
+    ``places name`` after it share them."""
+    from photolm.places_cache import PlacesCache, places_key
+
+    cache = PlacesCache() if cache is None else cache
+    least = min(min_photos, 2)
+    seen = cat.data_version()
+    key = places_key(cat, bundle, least)
+    found = cache.get(cat.path, key)
+    if found is None:
+        found = _group_unclaimed(cat, bundle, least)
+        if cat.data_version() == seen:  # nothing stored meanwhile: these are the key's groups
+            cache.put(cat.path, key, found)
+    return [p for p in found if len(p.photos) >= min_photos]
+
+
+def _group_unclaimed(cat: Catalog, bundle: Bundle, min_photos: int) -> list[FoundPlace]:
+    """:func:`find_places` without the cache: everything it reads is in its key
+    (:func:`photolm.places_cache.places_key`)."""
     from photolm import places
 
     space = space_of(bundle)
@@ -279,9 +348,11 @@ def listed_places(found: Sequence[FoundPlace], *, everything: bool = False
     return listed, len(found) - len(listed)
 
 
-def find_place(cat: Catalog, bundle: Bundle, place_id: str) -> FoundPlace | None:
+def find_place(cat: Catalog, bundle: Bundle, place_id: str, *,
+               cache: PlacesCache | None = None) -> FoundPlace | None:
     """The group ``place_id`` names now (ids stay while the photos stay), of any size."""
-    return next((p for p in find_places(cat, bundle, min_photos=2) if p.id == place_id), None)
+    return next((p for p in find_places(cat, bundle, min_photos=2, cache=cache)
+                 if p.id == place_id), None)
 
 
 def learn_place(cat: Catalog, bundle: Bundle, place: FoundPlace, name: str, *,

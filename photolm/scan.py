@@ -302,6 +302,8 @@ def _record(
         embedding=embedding,
         error=d.error,
         gps=_stored(geo),
+        # a RAW sits in its photo's folder: its name says which file the verdict came from
+        recognised_from=display_path(d.from_raw[0].name) if d.from_raw else None,
     )
 
 

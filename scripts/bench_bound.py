@@ -30,12 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for extra in (REPO, REPO / "scripts"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
-
-from benchlib import (  # noqa: E402  (after the path set-up above)
+from benchlib import (  # importing it puts this checkout on sys.path
     BENCH_DIR,
     SHARED_PHOTOS,
     CorpusSpec,

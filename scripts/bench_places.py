@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Time ``photolm.places.group_places`` (``photolm places``) on a synthetic library, against
-the ``photolm/places.py`` of an earlier revision, in the same process on the same vectors.
+the ``photolm/places.py`` of an earlier revision, in the same process on the same vectors;
+or, with ``--cache``, ``photolm places`` through a catalogue: a first call (nothing cached:
+the key, the grouping, storing it) against a second with nothing changed (served from the
+cache file, as the next ``places`` or ``places name`` run is).
 
     PYTHONPATH=$PWD .venv/bin/python scripts/bench_places.py --photos 20000 --baseline 5d4a076
+    PYTHONPATH=$PWD .venv/bin/python scripts/bench_places.py --photos 20000 40000 --cache
 
 The library: half the photos scattered (alike nothing), half drawn around 2,000 places;
 832-d unit vectors (the fused space's size); half the photos carry GPS, spread over a region
 of ~100 km; every photo has a time (a place's photos within one 30-minute visit, the
 scattered ones any time in five years; a baseline without times gets none). Medians of
-``--repeats``; it prints both versions' group counts.
+``--repeats``; it prints both versions' group counts. With ``--cache`` the library is stored
+in a catalogue (float16 vectors, times to the second) and grouped with the default bundle's
+places values for the fused space; each repeat starts from an empty cache folder.
 """
 
 from __future__ import annotations
@@ -72,28 +78,98 @@ def timed(fn, repeats: int) -> tuple[float, int]:
     return statistics.median(times), found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--baseline", help="git revision whose photolm/places.py to compare")
-    args = parser.parse_args()
-    vec, keys, pos, times = library(args.photos)
+def catalogue(folder: Path, n: int):
+    """The library of :func:`library` stored in a catalogue at ``folder``, and a bundle whose
+    network's vectors they are (the default bundle's, without its descriptor, so the stored
+    vectors are grouped as they are, with the fused space's cuts)."""
+    from dataclasses import asdict, replace
+    from datetime import datetime, timezone
+
+    from photolm.bundle import PlaceValues, read_bundle
+    from photolm.catalog import Catalog, ScanResult
+
+    shipped = read_bundle(REPO / "photolm" / "models" / "default")
+    bundle = replace(shipped, descriptor=None, descriptor_prototypes=None,
+                     descriptor_prototype_landmark=None,
+                     places=PlaceValues(cuts={"embedding": asdict(places.DEFAULT_CUTS)}))
+    vec, keys, pos, times = library(n)
+    path = folder / "catalog.sqlite"
+    with Catalog.open(path, write=True) as cat:
+        for start in range(0, n, 5000):
+            cat.write_results([ScanResult(
+                path=keys[i], size=1000 + i, mtime_ns=i,
+                latitude=None if np.isnan(pos[i, 0]) else float(pos[i, 0]),
+                longitude=None if np.isnan(pos[i, 1]) else float(pos[i, 1]),
+                taken=datetime.fromtimestamp(times[i], timezone.utc).isoformat(
+                    timespec="seconds"),
+                bundle_id=bundle.bundle_id, model_id=bundle.model_id, embedding=vec[i])
+                for i in range(start, min(start + 5000, n))])
+    return path, bundle
+
+
+def cached(n: int, repeats: int) -> None:
+    """First call against second call of ``find_places`` on a catalogue of ``n`` photos."""
+    from photolm.catalog import Catalog
+    from photolm.learning import find_places
+    from photolm.places_cache import PlacesCache, places_key
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, bundle = catalogue(Path(tmp), n)
+        first, second, key, groups = [], [], [], set()
+        with Catalog.open(path, write=False) as cat:
+            for run in range(repeats):
+                folder = Path(tmp) / f"cache{run}"  # empty: nothing cached yet
+                for spent in (first, second):
+                    start = time.perf_counter()
+                    found = find_places(cat, bundle, cache=PlacesCache(folder))
+                    spent.append(time.perf_counter() - start)
+                    groups.add(tuple(p.id for p in found))
+                start = time.perf_counter()
+                places_key(cat, bundle, 2)
+                key.append(time.perf_counter() - start)
+    if len(groups) != 1:
+        raise SystemExit("the cached groups differ from the computed ones")
+    a, b = statistics.median(first), statistics.median(second)
+    print(f"{n} photos in a catalogue, {len(next(iter(groups)))} groups: first call "
+          f"{a:.2f} s, second (cached) {b:.3f} s median of {repeats}: {a / b:.0f}x faster; "
+          f"the key alone {statistics.median(key):.3f} s")
+
+
+def compare(n: int, repeats: int, baseline: str | None) -> None:
+    vec, keys, pos, times = library(n)
     now, groups = timed(lambda: places.group_places(vec, keys, positions=pos, times=times),
-                        args.repeats)
-    print(f"{args.photos} photos, half with GPS, all with times: {now:.2f} s median, "
+                        repeats)
+    print(f"{n} photos, half with GPS, all with times: {now:.2f} s median, "
           f"{groups} groups")
-    if args.baseline:
+    if baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            old = baseline_module(args.baseline, Path(tmp))
+            old = baseline_module(baseline, Path(tmp))
             params = inspect.signature(old.group_places).parameters
             extra = {"cuts" if "cuts" in params else "cut": places.DEFAULT_CUTS.alike}
             if "times" in params:
                 extra["times"] = times
             before, old_groups = timed(
-                lambda: old.group_places(vec, keys, positions=pos, **extra), args.repeats)
-        print(f"baseline {args.baseline}: {before:.2f} s median, {old_groups} groups; "
+                lambda: old.group_places(vec, keys, positions=pos, **extra), repeats)
+        print(f"baseline {baseline}: {before:.2f} s median, {old_groups} groups; "
               f"now {before / now:.2f}x faster")
+
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, nargs="+", default=[20000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", help="git revision whose photolm/places.py to compare")
+    parser.add_argument("--cache", action="store_true",
+                        help="time a first call against a cached second one, through a "
+                        "catalogue")
+    args = parser.parse_args()
+    if args.cache:
+        for n in args.photos:
+            cached(n, args.repeats)
+        return 0
+    for n in args.photos:
+        compare(n, args.repeats, args.baseline)
     return 0
 
 

@@ -5,6 +5,13 @@
 ``bench_scan.py`` (scan speed against its bound) and ``bench_search.py`` (scaled re-scan,
 search and memory checks) both import from here and not from each other, so either runs
 alone and neither needs the other's 1,000 lines to be understood.
+
+Importing it also sets up the path, once for every benchmark script: this checkout goes first
+on ``sys.path``, so ``photolm`` and ``tests`` (the tiny fallback bundle) are this
+repository's. A script run as ``python scripts/NAME.py`` finds benchlib beside itself (Python
+puts a script's folder first on the path) and needs no set-up of its own; only a script
+loaded by file path from elsewhere (the smoke test loads ``bench_scan.py`` so) must put
+``scripts/`` on the path before importing benchlib.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # tests.tinybundle (the fallback model)
+if str(REPO) not in sys.path:  # photolm and tests.tinybundle (the fallback model) from here
     sys.path.insert(0, str(REPO))
 
 BENCH_DIR = REPO / ".bench"

@@ -6,7 +6,8 @@
 #     scripts/build_default_model.sh            # from anywhere; runs in the repository root
 #
 # Stages: [trainer clean] -> [leave-landmarks-out fit and export -> unseen floor] -> trainer
-# fit -> photolm-export -> descriptor graft -> gate -> timings and a results table.
+# fit -> photolm-export -> descriptor graft -> gate -> enrolment and places values ->
+# timings and a results table.
 # Every parameter below can be overridden from the environment, e.g. a smoke test:
 #
 #     RUN=runs/smoke BUNDLE=runs/smoke/bundle EPOCHS=1 \
@@ -46,6 +47,8 @@ TARGET_FPR=${TARGET_FPR:-0.02}
 EXPORT_EXTRA=${EXPORT_EXTRA:-}       # more `photolm-export` options, word-split
 DESCRIPTOR=${DESCRIPTOR:-1}          # 1: graft the generic descriptor (export/descriptor.py)
 NEGATIVES=${NEGATIVES:-"$DISTRACTORS $DATA_ROOT/people-negatives"}  # its threshold's negatives
+ENROLMENT=${ENROLMENT:-1}            # 1: measure and store learn's thresholds and places' cuts
+                                     # (on the shared sets under $DATA_ROOT)
 UNSEEN_FLOOR=${UNSEEN_FLOOR:-1}      # 1: train once more without LEAVE_OUT landmarks and never
 LEAVE_OUT=${LEAVE_OUT:-10}           # set the threshold below what keeps them "no landmark"
 
@@ -133,6 +136,14 @@ mkdir -p "$RUN"
         # the calibration half of the negatives only).
         stage gate "$PYTHON" -m export.gate "$BUNDLE" \
             $(printf -- '--known %s ' $DATA) $(printf -- '--negatives %s ' $NEGATIVES)
+        # What photolm learn and photolm places use with this network: the thresholds for
+        # landmarks learned from k photos and the places cuts and likeness bar, measured on
+        # the shared photo sets and stored in the manifest (scripts/eval_enrolment.py). A
+        # bundle without them would fall back to the values measured for another network.
+        if [[ "$ENROLMENT" == 1 ]]; then
+            stage enrol env PYTHONPATH=. "$PYTHON" scripts/eval_enrolment.py --model "$BUNDLE" \
+                --data "$DATA_ROOT" --write-thresholds --write-places --json "$RUN/enrolment.json"
+        fi
     fi
 }
 

@@ -48,6 +48,12 @@ class PhotoSet:
     names: list[str]  # landmark folder names
 
 
+def use_data(root: Path) -> None:
+    """Read the shared photo sets from ``root`` (every loader below reads :data:`DATA`)."""
+    global DATA
+    DATA = root
+
+
 def list_photos(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in EXTS)
 
@@ -115,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=REPO / "photolm" / "models" / "default")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="the shared photo sets (landmarks-unseen-dev, distractors, "
+                        "people-negatives, wonders, landmarks-extra)")
     parser.add_argument("--descriptor-onnx", type=Path,
                         help="ONNX file of a generic descriptor when the bundle has none")
     parser.add_argument("--descriptor-output", default=None,
@@ -144,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calibrate-with-people", action="store_true",
                         help="set thresholds on half of people-negatives too (report the rest)")
     args = parser.parse_args(argv)
+    use_data(args.data.resolve())  # absolute paths: the vector cache is keyed by them
     if args.write_places and args.no_places:
         parser.error("--write-places needs the places measured (drop --no-places)")
 

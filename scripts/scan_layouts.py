@@ -22,24 +22,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for extra in (REPO, REPO / "scripts"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
-
-from bench_bound import (  # noqa: E402
+from bench_bound import (
     LIBRARIES,
     cpu_s,
     in_process_scan_cpu_s,
     one_thread_decode_s,
 )
-from benchlib import (  # noqa: E402
+from benchlib import (  # importing it puts this checkout on sys.path
     BENCH_DIR,
     CorpusSpec,
     build_corpus,

@@ -26,6 +26,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "default-catalog.sqlite"))
     monkeypatch.delenv("PHOTOLM_MODEL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # places' cache
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from photolm.catalog import (
     resolve_catalog_path,
 )
 from photolm.catalog import schema as schema_module
+from photolm.catalog.paths import display
 from photolm.errors import CatalogBusyError, CatalogError
 
 POSIX_BYTES_NAMES = sys.platform.startswith("linux")
@@ -143,11 +144,12 @@ def test_newer_schema_still_in_the_wal_is_refused(cat_path: Path) -> None:
     Catalog.open(cat_path, write=True).close()
     other = sqlite3.connect(cat_path)
     other.execute("PRAGMA wal_autocheckpoint = 0")
-    other.execute("PRAGMA user_version = 7")
+    newer = SCHEMA_VERSION + 1  # newer than this photolm, whatever it is
+    other.execute(f"PRAGMA user_version = {newer}")
     main_before = hashlib.sha256(cat_path.read_bytes()).hexdigest()
     try:
         for write in (True, False):
-            with pytest.raises(CatalogError, match="newer photolm \\(schema 7"):
+            with pytest.raises(CatalogError, match=f"newer photolm \\(schema {newer}"):
                 Catalog.open(cat_path, write=write)
         assert hashlib.sha256(cat_path.read_bytes()).hexdigest() == main_before
     finally:
@@ -539,20 +541,39 @@ def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monke
         assert "albums" in c.db.table_names()
 
 
+def old_catalogue(path: Path, version: int, monkeypatch: pytest.MonkeyPatch,
+                  photos: dict[str, str | None], companions: dict[str, str] | None = None
+                  ) -> None:
+    """A catalogue as photolm at schema ``version`` left it, written in that schema's own
+    terms (plain SQL: today's writers name columns it does not have): ``photos`` path ->
+    landmark id, ``companions`` RAW path -> its photo's path (schema 6 on)."""
+    with monkeypatch.context() as m:
+        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:version])
+        m.setattr(schema_module, "SCHEMA_VERSION", version)
+        with Catalog.open(path, write=True) as old:
+            for photo, landmark in photos.items():
+                key = os.fsencode(photo)
+                old.conn.execute(
+                    "INSERT INTO photos (path_key, path, folder, size, mtime_ns, landmark_id, "
+                    "scanned_at) VALUES (?, ?, ?, 1000, 1, ?, 'then')",
+                    (key, display(key), display(os.path.dirname(key)), landmark))
+            for raw, photo in (companions or {}).items():
+                old.conn.execute(
+                    "INSERT INTO companions (path_key, photo_id, path) SELECT ?, id, ? "
+                    "FROM photos WHERE path_key = ?", (os.fsencode(raw), raw, os.fsencode(photo)))
+            old.conn.commit()
+            assert old.schema_version == version
+    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
+        Catalog.open(path, write=False)
+
+
 def test_schema_5_catalogue_upgrades_to_6_and_keeps_raw_companions(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "v5.sqlite"
-    with monkeypatch.context() as m:
-        m.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:5])
-        m.setattr(schema_module, "SCHEMA_VERSION", 5)
-        with Catalog.open(path, write=True) as old:
-            old.write_results([record("/p/IMG_1.JPG", landmark_id="eiffel"),
-                               record("/p/IMG_1.CR2"), record(NON_UTF8)])
-            assert old.schema_version == 5
-    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
-        Catalog.open(path, write=False)
+    old_catalogue(path, 5, monkeypatch,
+                  {"/p/IMG_1.JPG": "eiffel", "/p/IMG_1.CR2": None, NON_UTF8: None})
     with Catalog.open(path, write=True) as cat:
-        assert cat.schema_version == 6
+        assert cat.schema_version == SCHEMA_VERSION
         row = cat.get_photo("/p/IMG_1.JPG")
         assert row is not None and row.landmark_id == "eiffel" and row.companions == []
         raw = NON_UTF8[: -len(".jpg")] + ".CR2"
@@ -567,6 +588,33 @@ def test_schema_5_catalogue_upgrades_to_6_and_keeps_raw_companions(
         cat.forget(["/p/IMG_1.JPG"])  # its companion goes with it
         assert cat.photo_of_companion("/p/IMG_1.CR2") is None
         assert cat.conn.execute("SELECT count(*) FROM companions").fetchone() == (1,)
+
+
+def test_schema_6_catalogue_upgrades_to_7_recording_what_a_match_came_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema 7 records which file a photo's verdict came from: every photo catalogued
+    before is its own file's; a scan that recognised a pair from its RAW's preview says
+    which RAW, a move renames it with the pair, and the next scan of the JPEG clears it."""
+    path = tmp_path / "v6.sqlite"
+    old_catalogue(path, 6, monkeypatch, {"/p/IMG_1.JPG": "eiffel", "/p/IMG_2.JPG": None},
+                  companions={"/p/IMG_1.CR2": "/p/IMG_1.JPG"})
+    with Catalog.open(path, write=True) as cat:
+        assert cat.schema_version == 7
+        row = cat.get_photo("/p/IMG_1.JPG")
+        assert row is not None and row.landmark_id == "eiffel"
+        assert row.companions == ["/p/IMG_1.CR2"]  # kept, as everything else
+        assert (row.recognised_from, row.recognised_from_raw) == (None, None)
+        cat.write_results([record("/p/IMG_1.JPG", landmark_id="colosseum",
+                                  recognised_from="IMG_1.CR2")])
+        row = cat.get_photo("/p/IMG_1.JPG")
+        assert (row.recognised_from, row.recognised_from_raw) == ("IMG_1.CR2", "/p/IMG_1.CR2")
+        cat.update_matches([MatchUpdate("/p/IMG_1.JPG", "b2", None, None, None)])
+        assert cat.get_photo("/p/IMG_1.JPG").recognised_from == "IMG_1.CR2"  # same vector
+        assert cat.move_photo("/p/IMG_1.JPG", "/q/Rome.JPG", 1000, 2)
+        assert cat.get_photo("/q/Rome.JPG").recognised_from_raw == "/q/Rome.CR2"
+        cat.write_results([record("/q/Rome.JPG", landmark_id="colosseum")])
+        assert cat.get_photo("/q/Rome.JPG").recognised_from is None
+        assert cat.get_photo("/p/IMG_2.JPG").recognised_from is None
 
 
 def test_a_raw_joining_its_jpeg_brings_its_answer_unless_the_jpeg_has_one(

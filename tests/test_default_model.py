@@ -218,3 +218,12 @@ def test_the_build_script_defaults_are_the_shipped_recipe(bundle) -> None:  # ty
     assert int(defaults["SEED"]) == config["seed"]
     assert defaults["UNSEEN_FLOOR"] == "1" and "unseen_floor" in bundle.metrics
     assert int(defaults["LEAVE_OUT"]) == len(bundle.metrics["unseen_floor"]["held_out"])
+    # learn's thresholds and places' values are measured for this network by the build, so a
+    # rebuilt bundle never falls back to values measured for another one
+    assert defaults["DESCRIPTOR"] == "1" and bundle.descriptor is not None
+    assert defaults["ENROLMENT"] == "1"
+    assert "fused" in bundle.metrics["enrolment"]["thresholds"]
+    assert bundle.places is not None
+    stage = re.search(r"stage enrol .*?scripts/eval_enrolment\.py(.*?)\n\s*fi", script, re.S)
+    assert stage is not None
+    assert "--write-thresholds" in stage.group(1) and "--write-places" in stage.group(1)

@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import ExifTags, Image
@@ -20,12 +21,19 @@ from tests.clirun import cli
 from tests.scriptload import load_script
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 
+if TYPE_CHECKING:
+    from photolm.bundle import Bundle
+
 CYAN = (20, 200, 210)  # far from every shipped colour in the tiny model
 PINK = (250, 150, 200)
 
 
 @pytest.fixture
 def library(env: Path, tmp_path: Path) -> Path:
+    return colour_library(tmp_path)
+
+
+def colour_library(tmp_path: Path) -> Path:
     """A scanned folder: 3 cyan photos, 2 Eiffel Tower (red) photos, 4 pink ones."""
     lib = tmp_path / "lib"
     for i in range(3):
@@ -381,6 +389,27 @@ def test_places_joins_photos_taken_on_one_visit(env: Path, tmp_path: Path,
     assert sorted(g["size"] for g in json.loads(out)) == groups
 
 
+def own_bundle_and_photos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          photos: dict[str, tuple[int, int, int]], **options: object) -> Bundle:
+    """A tiny bundle of this test's own (``options``: make_tiny_bundle's) and a catalogue of
+    ``photos`` (name under ``tmp_path / "lib"`` -> colour), scanned with it."""
+    bundle = make_tiny_bundle(tmp_path / "bundle", **options)  # type: ignore[arg-type]
+    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    for name, colour in photos.items():
+        write_photo(tmp_path / "lib" / name, colour)
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    return bundle
+
+
+def two_looks_of_one_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bundle:
+    """A tiny bundle without a descriptor (the embedding space) and two looks of one place,
+    0.66 apart: beyond the shipped cut (0.56)."""
+    return own_bundle_and_photos(tmp_path, monkeypatch, {
+        **{f"gate{i}.jpg": (20 + i, 200, 210) for i in range(2)},
+        **{f"hall{i}.jpg": (90 + i, 200, 120) for i in range(2)}})
+
+
 def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Cuts measured for a bundle's network (written by scripts/eval_enrolment.py) replace
@@ -388,14 +417,7 @@ def test_places_uses_the_cuts_measured_for_the_bundle(tmp_path: Path,
     from photolm import places
     from photolm.bundle import read_bundle
 
-    bundle = make_tiny_bundle(tmp_path / "bundle")  # no descriptor: the embedding space
-    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle.path))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
-    lib = tmp_path / "trip"
-    for i in range(2):  # two looks of one place, 0.66 apart: beyond the shipped cut (0.56)
-        write_photo(lib / f"gate{i}.jpg", (20 + i, 200, 210))
-        write_photo(lib / f"hall{i}.jpg", (90 + i, 200, 120))
-    assert cli("scan", lib, "--quiet")[0] == 0
+    bundle = two_looks_of_one_place(tmp_path, monkeypatch)
 
     def sizes() -> list[int]:
         code, out, err = cli("places", "--min-photos", "2", "--json")
@@ -423,16 +445,11 @@ def portraits_and_a_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     whose descriptors come close to a shipped landmark's (a place), one far from every
     landmark (as portraits are: the tiny model's descriptor puts that colour 0.18 from the
     nearest landmark, the other 0.58)."""
-    bundle = tmp_path / "bundle"
-    make_tiny_bundle(bundle, descriptor_threshold=0.5)
-    monkeypatch.setenv("PHOTOLM_MODEL", str(bundle))
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
-    lib = tmp_path / "lib"
-    for i in range(3):
-        write_photo(lib / f"faces/face{i}.jpg", (148 + i, 130, 172))
-        write_photo(lib / f"square/square{i}.jpg", (164 + i, 197, 218))
-    assert cli("scan", lib, "--quiet")[0] == 0
-    return lib
+    own_bundle_and_photos(tmp_path, monkeypatch, {
+        **{f"faces/face{i}.jpg": (148 + i, 130, 172) for i in range(3)},
+        **{f"square/square{i}.jpg": (164 + i, 197, 218) for i in range(3)}},
+        descriptor_threshold=0.5)
+    return tmp_path / "lib"
 
 
 def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place: Path) -> None:
@@ -550,3 +567,49 @@ def test_learn_from_a_photo_whose_name_is_not_utf8(env: Path, tmp_path: Path) ->
     assert json.loads(out)["examples"] == 1
     assert _listing()["cyan1.jpg"] == "Old Bridge"
     assert cli("unlearn", "Old Bridge")[0] == 0
+
+
+def test_learn_takes_the_examples_gps_position_when_they_agree(library: Path) -> None:
+    """Examples taken at one place give a learned landmark their position, and with it GPS
+    evidence: a look-alike photo taken on another continent is not given the name."""
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "a.jpg", CYAN, exif=gps_exif(49.41360, 8.71010))
+    write_photo(library / "gps" / "b.jpg", CYAN, exif=gps_exif(49.41420, 8.71090))
+    write_photo(library / "gps" / "far.jpg", CYAN, exif=gps_exif(-33.8568, 151.2153))
+    assert cli("scan", library, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", library / "gps" / "a.jpg",
+                         library / "gps" / "b.jpg", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    where = result["position_from_examples"]
+    assert where["used"] is True and where["photos"] == 2 and where["spread_km"] < 0.1
+    assert result["landmark"]["latitude"] == pytest.approx(49.4139, abs=1e-4)
+    assert result["landmark"]["longitude"] == pytest.approx(8.7105, abs=1e-4)
+    shown = _listing()
+    assert shown["cyan1.jpg"] == "Old Bridge" and shown["far.jpg"] is None
+    code, out, err = cli("learn", "Old Bridge", library / "cyan1.jpg")
+    assert code == 0 and "position from" not in err  # it has one now: examples add to it
+
+
+def test_learn_sets_no_position_from_examples_taken_far_apart(library: Path) -> None:
+    from tests.test_geo_scan import gps_exif
+
+    write_photo(library / "gps" / "here.jpg", CYAN, exif=gps_exif(49.4136, 8.7101))
+    write_photo(library / "gps" / "there.jpg", CYAN, exif=gps_exif(48.8584, 2.2945))
+    assert cli("scan", library, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", library / "gps", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["position_from_examples"]["used"] is False
+    assert result["position_from_examples"]["spread_km"] > 100
+    assert result["landmark"]["latitude"] is None
+    code, _, err = cli("learn", "Stone Bridge", library / "gps")
+    assert code == 0
+    assert "more than one place: no position set" in " ".join(err.split())
+    # given coordinates win, and the examples' GPS is then not consulted
+    code, out, _ = cli("learn", "Third Bridge", library / "gps" / "here.jpg", "--lat", "1",
+                       "--lon", "2", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["position_from_examples"] is None
+    assert (result["landmark"]["latitude"], result["landmark"]["longitude"]) == (1, 2)

@@ -306,6 +306,57 @@ def test_a_pairs_broken_jpeg_is_recognised_from_its_raw_with_one_warning(
     assert "JPEG unreadable, RAW used 1 " in " ".join(run("scan", shots, "--force")[2].split())
 
 
+def listed(name: str) -> dict[str, object]:
+    code, out, err = run("list", "--json")
+    assert code == 0, err
+    (row,) = [r for r in json.loads(out) if Path(r["path"]).name == name]
+    return row
+
+
+def test_list_says_which_file_a_pair_was_recognised_from_until_its_jpeg_reads(
+        shots: Path, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue records that a pair's verdict came from its RAW's preview: ``list
+    --json`` names that RAW, ``list`` says so on the photo's RAW line (a pipe's RAW field
+    stays the names), through a move of the pair; a scan that reads the JPEG clears it."""
+    jpeg = shots / "IMG_0001.JPG"
+    good = jpeg.read_bytes()
+    jpeg.write_bytes(good[: len(good) // 2])
+    scan_json(shots)
+    row = listed("IMG_0001.JPG")
+    assert (row["landmark"], row["recognised_from"]) == ("Colosseum", str(shots / "IMG_0001.dng"))
+    assert listed("IMG_0002.dng")["recognised_from"] is None  # a RAW alone: its own file
+    out = run("list")[1]  # a pipe: the RAW field is the RAW's name, as for any pair
+    (pair,) = [line.split("\t") for line in out.splitlines() if str(jpeg) in line]
+    assert pair[-1] == "IMG_0001.dng"
+    shown = on_a_terminal(monkeypatch, "list")
+    at = next(i for i, line in enumerate(shown) if str(jpeg) in line)
+    assert ("  + RAW IMG_0001.dng (recognised from its preview: the JPEG could not be read)"
+            in shown[at + 1]), "\n".join(shown)
+    uncertain = on_a_terminal(monkeypatch, "list", "--uncertain", "--margin", "1")
+    assert any("recognised from its preview: the JPEG" in line for line in uncertain)
+    found = json.loads(run("search", "Colosseum", "--json")[1])  # search says it as list does
+    (hit,) = [r for r in found if r["path"] == str(jpeg)]
+    assert hit["recognised_from"] == str(shots / "IMG_0001.dng")
+    searched = on_a_terminal(monkeypatch, "search", "Colosseum")
+    assert any("recognised from its preview: the JPEG could not be read" in line
+               for line in searched), "\n".join(searched)
+
+    moved = tmp_path / "moved"  # the pair moved and renamed together: the same photo
+    moved.mkdir()
+    for old, new in (("IMG_0001.JPG", "Rome.JPG"), ("IMG_0001.dng", "Rome.dng")):
+        (shots / old).rename(moved / new)
+    assert scan_json(moved)["moved"] == 1
+    assert listed("Rome.JPG")["recognised_from"] == str(moved / "Rome.dng")
+
+    (moved / "Rome.JPG").write_bytes(good)  # repaired: the JPEG is what is recognised again
+    assert scan_json(moved)["recognised_from_raw"] == []
+    row = listed("Rome.JPG")
+    assert (row["landmark"], row["recognised_from"]) == ("Eiffel Tower", None)
+    shown = on_a_terminal(monkeypatch, "list")
+    assert any("  + RAW Rome.dng" in line for line in shown), "\n".join(shown)
+    assert not any("preview" in line for line in shown), "\n".join(shown)
+
+
 def test_the_desktops_scan_shows_a_broken_jpegs_warning_too(shots: Path, env: Path) -> None:
     pytest.importorskip("starlette", reason="the desktop extra is not installed")
     from photolm.desktop.jobs import Job, scan_work
@@ -321,7 +372,8 @@ def test_the_desktops_scan_shows_a_broken_jpegs_warning_too(shots: Path, env: Pa
     assert line.endswith("recognised from its RAW IMG_0001.dng instead")
 
 
-def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(shots: Path, env: Path) -> None:
+def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(
+        shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (shots / "IMG_0001.JPG").unlink()
     heic_stub(shots / "IMG_0001.HEIC")  # sniffs as a HEIC; no decoder can read it
     code, _, err = run("scan", shots)
@@ -333,6 +385,10 @@ def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(shots: Path, env: Path) 
     assert "HEIC unreadable, RAW used 1 " in summary and "JPEG unreadable" not in summary
     assert [Path(str(r["path"])).name for r in scan_json(shots, "--force")
             ["recognised_from_raw"]] == ["IMG_0001.HEIC"]
+    assert listed("IMG_0001.HEIC")["recognised_from"] == str(shots / "IMG_0001.dng")
+    shown = on_a_terminal(monkeypatch, "list")
+    assert any("+ RAW IMG_0001.dng (recognised from its preview: the HEIC could not be read)"
+               in line for line in shown), "\n".join(shown)
 
 
 @pytest.mark.parametrize(("kind", "other"), [("JPEG", "HEIC"), ("HEIC", "JPEG")])

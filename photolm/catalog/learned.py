@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from photolm.learned import Learned
 
 REMATCH_PAGE = 20_000
+# Photos ``places`` groups: present on disk, claimed by no landmark, answered for by no one
+# (:meth:`LearnedQueries.vector_pages` and :meth:`LearnedQueries.unclaimed_digest` share it).
+UNCLAIMED = " AND p.landmark_id IS NULL AND p.review IS NULL AND p.missing = 0"
+_DIGEST_PAGE = 4096
 
 
 # One statement for every writer of descriptors: the scan stores them in the same transaction
@@ -149,8 +153,7 @@ class LearnedQueries(CatalogStore):
         """
         import numpy as np
 
-        only = (" AND p.landmark_id IS NULL AND p.review IS NULL AND p.missing = 0"
-                if unclaimed else "")
+        only = UNCLAIMED if unclaimed else ""
         join = ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND "
                 "d.model_id = e.model_id" if with_descriptors else "")
         desc_col = "d.vector" if with_descriptors else "NULL"
@@ -176,6 +179,40 @@ class LearnedQueries(CatalogStore):
             if len(rows) < page:
                 return
             last = int(ids[-1])
+
+    def unclaimed_digest(self, model_id: str, *, with_descriptors: bool) -> str:
+        """A digest of everything ``places`` reads of the photos it groups (those
+        :meth:`vector_pages` gives with ``unclaimed=True``): id, path key, GPS position and
+        time taken of each, and the bytes of its stored vectors (a descriptor's absence
+        too). The vectors' own bytes, not a column beside them: no column changes whenever
+        a vector does (a re-scan may keep ``scanned_at``; descriptors are stored on their
+        own). One pass without decoding anything, a page of rows at a time."""
+        import hashlib
+
+        join = ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND "
+                "d.model_id = e.model_id" if with_descriptors else "")
+        desc_col = "d.vector" if with_descriptors else "NULL"
+        digest = hashlib.sha256(f"{model_id}\0{with_descriptors}".encode())
+        last = 0
+        while True:
+            rows = self._fetch(
+                "SELECT e.photo_id, p.path_key, p.latitude, p.longitude, p.taken, "
+                f"length(e.vector), length({desc_col}), e.vector, {desc_col} "
+                f"FROM embeddings e NOT INDEXED JOIN photos p ON p.id = e.photo_id {join} "
+                f"WHERE e.photo_id > ? AND e.model_id = ?{UNCLAIMED} ORDER BY e.photo_id "
+                "LIMIT ?", (last, model_id, _DIGEST_PAGE))
+            if not rows:
+                break
+            # repr of the fields is exact (floats round-trip) and the lengths delimit blobs
+            digest.update(repr([r[:7] for r in rows]).encode("utf-8", "backslashreplace"))
+            for r in rows:
+                digest.update(r[7])
+                if r[8] is not None:
+                    digest.update(r[8])
+            if len(rows) < _DIGEST_PAGE:
+                break
+            last = int(rows[-1][0])
+        return digest.hexdigest()
 
     def rematch_rows(self, ids: Sequence[int]) -> list[RematchRow]:
         """Path, GPS position and current verdict of photos ``ids``, in the order given."""

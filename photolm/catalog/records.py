@@ -73,6 +73,9 @@ class ScanResult:
     error: str | None = None  # why the photo could not be read; None when it could
     scanned_at: str | None = None  # ISO 8601; now when None
     gps: GeoVerdict | None = None
+    # the file name of the RAW companion whose preview was recognised because the photo's
+    # own file could not be read; None: recognised from the photo's own file
+    recognised_from: str | None = None
 
 
 PhotoRecord = ScanResult  # the name other modules were written against
@@ -169,6 +172,7 @@ class PhotoRow(NamedTuple):
     topk_json: str
     has_embedding: bool
     error: str | None
+    recognised_from: str | None  # the RAW (file name) whose preview it was recognised from
     scanned_at: str
     gps_verdict: str | None  # photolm.geo's verdict; None when GPS had nothing to say
     gps_reason: str | None
@@ -214,6 +218,15 @@ class PhotoRow(NamedTuple):
     def display_companions(self) -> list[str]:
         """:attr:`companions` in printable form (as ``display_path``)."""
         return [display(os.fsencode(c)) for c in self.companions]
+
+    @property
+    def recognised_from_raw(self) -> str | None:
+        """The RAW whose preview the verdict (and the stored embedding) came from, in
+        printable form beside ``display_path``, when the photo's own file could not be read
+        (a RAW pair's broken JPEG or HEIC); ``None``: from the photo's own file."""
+        if self.recognised_from is None:
+            return None
+        return os.path.join(self.folder, self.recognised_from)
 
     @property
     def status(self) -> str:
@@ -340,7 +353,7 @@ def scan_values(key: bytes, rec: ScanResult, stamp: str) -> dict[str, Any]:
         "width": opt_int(rec.width), "height": opt_int(rec.height),
         "bundle_id": rec.bundle_id, "model_id": rec.model_id,
         "has_embedding": int(rec.embedding is not None), "error": rec.error,
-        "scanned_at": rec.scanned_at or stamp,
+        "recognised_from": rec.recognised_from, "scanned_at": rec.scanned_at or stamp,
         **match_values(rec.landmark_id, rec.landmark_name, rec.score, rec.topk, rec.gps),
     }
 

@@ -78,6 +78,17 @@ _CARRY_REVIEW = (
 )
 
 
+def _renamed_raw(raw: str | None, old: bytes, new: bytes) -> str | None:
+    """The RAW file name ``raw`` of the photo ``old``, for the photo renamed ``new``: the
+    photo's new stem, the RAW's own extension."""
+    if raw is None:
+        return None
+    stem = display(os.path.splitext(os.path.basename(old))[0])
+    if raw[:len(stem)].casefold() != stem.casefold():
+        return raw
+    return display(os.path.splitext(os.path.basename(new))[0]) + raw[len(stem):]
+
+
 class Embedded(NamedTuple):
     """A stored embedding with what re-matching weighs beside it (no file is read)."""
 
@@ -189,11 +200,14 @@ class ScanQueries(CatalogStore):
         """Give a catalogued photo its new path, keeping its results (and its id).
 
         A row already at ``new_path`` is replaced: the moved file now lives there. Returns
-        ``False`` (changing nothing) when ``old_path`` is not catalogued.
+        ``False`` (changing nothing) when ``old_path`` is not catalogued. A photo recognised
+        from its RAW's preview keeps naming that RAW, renamed as the photo was (a pair is
+        renamed together: a RAW always has its photo's stem).
         """
         old, new = path_key(old_path), path_key(new_path)
         with self._transaction("record a moved photo") as db:
-            found = db.execute("SELECT id FROM photos WHERE path_key = ?", (old,)).fetchone()
+            found = db.execute("SELECT id, recognised_from FROM photos WHERE path_key = ?",
+                               (old,)).fetchone()
             if found is None:
                 return False
             if new != old:
@@ -201,6 +215,7 @@ class ScanQueries(CatalogStore):
             db["photos"].update(found[0], {
                 "path_key": new, "path": display(new), "folder": display(os.path.dirname(new)),
                 "size": int(size), "mtime_ns": int(mtime_ns), "missing": 0,
+                "recognised_from": _renamed_raw(found[1], old, new),
             })
         return True
 

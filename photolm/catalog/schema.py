@@ -217,7 +217,20 @@ def _v6_companions(db: Database) -> None:
         db.execute(statement)
 
 
+def _v7_recognised_from(db: Database) -> None:
+    """A RAW pair whose JPEG (or HEIC) cannot be read is recognised from the preview in its
+    RAW (:mod:`photolm.scan`); the row stays the JPEG's, so record which file the verdict and
+    the stored embedding came from: NULL, the photo's own file (every row until now, and every
+    photo but those); else the RAW's file name. A name, not a path or a key: a companion
+    always sits in its photo's folder, and a name stays right when the pair moves together.
+    A column, not a ``companions`` flag: it describes the photo's verdict, written with it by
+    every scan (cleared by one that reads the JPEG) and kept by a re-match of the same
+    embedding, and it stays true if the RAW is deleted later."""
+    db.execute("ALTER TABLE photos ADD COLUMN recognised_from TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence,
                                                       _v3_counting_index, _v4_learned,
-                                                      _v5_tag_undo, _v6_companions)
+                                                      _v5_tag_undo, _v6_companions,
+                                                      _v7_recognised_from)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,7 +23,7 @@ from photolm.cli.output import (
 
 if TYPE_CHECKING:
     from photolm.bundle import Landmark
-    from photolm.learning import LearnResult
+    from photolm.learning import ExamplesPosition, LearnResult
 
 AliasOpt = Annotated[
     list[str] | None,
@@ -36,7 +36,8 @@ CountryOpt = Annotated[str | None, typer.Option("--country", show_default=False,
                                                 help="Country it is in.")]
 LatOpt = Annotated[float | None, typer.Option(
     "--lat", min=-90, max=90, show_default=False,
-    help="Latitude in degrees (with --lon): photos with GPS far from it are never given it.")]
+    help="Latitude in degrees (with --lon): photos with GPS far from it are never given it. "
+         "Default: where the example photos were taken, when their GPS agrees (within 1 km).")]
 LonOpt = Annotated[float | None, typer.Option("--lon", min=-180, max=180, show_default=False,
                                               help="Longitude in degrees (with --lat).")]
 
@@ -76,7 +77,20 @@ def result_json(result: LearnResult) -> dict[str, Any]:
         "changed": result.rematch.changed,
         "seconds": round(result.rematch.seconds, 3),
         "skipped": [{"path": display(p), "error": why} for p, why in result.skipped.items()],
+        "position_from_examples": None if result.position is None else {
+            "latitude": result.position.latitude, "longitude": result.position.longitude,
+            "photos": result.position.photos,
+            "spread_km": round(result.position.spread_km, 3), "used": result.position.used},
     }
+
+
+def position_line(position: ExamplesPosition) -> str:
+    """What the examples' GPS did to the landmark's position, for the terminal."""
+    if position.used:
+        return (f"position from {position.photos} example photo(s)' GPS: "
+                f"{position.latitude:.5f}, {position.longitude:.5f} (--lat/--lon set another)")
+    return (f"the example photos' GPS positions lie up to {position.spread_km:,.1f} km apart, "
+            "more than one place: no position set (--lat/--lon set one)")
 
 
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
@@ -121,6 +135,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
                   f"({result.added} new); {result.photos} catalogued photo(s) show it now "
                   f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)",
                   markup=False, highlight=False)
+        if result.position is not None:
+            err.print(position_line(result.position), markup=False, highlight=False)
 
 
 def learn(

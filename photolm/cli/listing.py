@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -75,7 +76,7 @@ def _render(rows: list[dict[str, Any]]) -> None:
         cells.append((r["path"], verdict, score, _why(r)))
     print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
-               raws=[r["companions"] for r in rows])
+               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
 
 
 def _render_uncertain(rows: list[dict[str, Any]]) -> None:
@@ -90,7 +91,20 @@ def _render_uncertain(rows: list[dict[str, Any]]) -> None:
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
                "recognised), --landmark NAME (another one) or --none." if rows else None,
-               raws=[r["companions"] for r in rows])
+               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
+
+
+def raw_note(r: dict[str, Any]) -> str | None:
+    """What the RAW line adds when the photo was recognised from its RAW's preview: which
+    RAW (when there are several), and which file could not be read."""
+    if not r["recognised_from"]:
+        return None
+    from photolm.discovery import paired_format
+
+    raw = os.path.basename(r["recognised_from"])
+    source = ("its preview" if [os.path.basename(c) for c in r["companions"]] == [raw]
+              else f"the preview in {raw}")
+    return f"recognised from {source}: the {paired_format(r['path'])} could not be read"
 
 
 def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
@@ -98,7 +112,8 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
     over the model's), ``recognised_*`` what the model said after GPS evidence;
     ``best_candidate``/``candidates`` the model's top scores whatever the threshold
     (``threshold``: the bundle's, when known); ``companions`` the camera RAW files of the same
-    shot beside it."""
+    shot beside it; ``recognised_from`` the RAW whose preview was recognised because the
+    photo's own file could not be read (``None``: recognised from the photo's own file)."""
     top = p.topk
     return {
         "path": display(p.path), "landmark": p.effective_landmark_name,
@@ -112,6 +127,7 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
+        "recognised_from": p.recognised_from_raw,
         "best_candidate": top[0] if top else None, "candidates": top[:3],
         "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }

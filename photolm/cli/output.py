@@ -67,7 +67,7 @@ class Column:
 
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
                *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
-               grouped_by: int = 0) -> None:
+               raw_notes: Sequence[str | None] = (), grouped_by: int = 0) -> None:
     """Rows for a person: a table on a terminal, plain tab-separated lines elsewhere.
 
     In a pipe or a file a box-drawn table only gets in the way of ``grep``/``cut``, so each
@@ -81,7 +81,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     sits in its photo's folder): on a terminal on a line of their own under the row's path,
     which is all but always longer (folders and all), so the table is no wider for them; in
     a pipe as one last field, so the fields a script cuts keep their places. Neither when no
-    row has a RAW.
+    row has a RAW. ``raw_notes``: per row, what to say after its RAWs' names on a terminal
+    (a pipe's field stays the names a script cuts).
 
     ``grouped_by``: the first N cells name a group of photos (``places``: a place, one row a
     photo). In a pipe every line repeats them, so each line still holds one path; on a
@@ -103,8 +104,9 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
 
     at = next((i for i, c in enumerate(columns) if c.path), -1)
     if raw_names:
-        rows = [[*row[:at], _with_raw(row[at], names), *row[at + 1:]] if names else row
-                for row, names in zip(rows, raw_names, strict=True)]
+        extras = list(raw_notes) or [None] * len(rows)
+        rows = [[*row[:at], _with_raw(row[at], names, extra), *row[at + 1:]] if names else row
+                for row, names, extra in zip(rows, raw_names, extras, strict=True)]
     if grouped_by:
         rows = _grouped(rows, grouped_by, at)
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
@@ -181,10 +183,10 @@ def _text(cell: str | Text) -> Text:
     return cell.copy() if isinstance(cell, Text) else Text(cell)
 
 
-def _with_raw(path: str | Text, names: str) -> Text:
-    """A path cell with its RAW companions' names on the line under it."""
+def _with_raw(path: str | Text, names: str, note: str | None = None) -> Text:
+    """A path cell with its RAW companions' names (and ``note``) on the line under it."""
     cell = _text(path)
-    cell.append(f"\n  + RAW {names}", style="dim")
+    cell.append(f"\n  + RAW {names}" + (f" ({note})" if note else ""), style="dim")
     return cell
 
 

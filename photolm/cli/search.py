@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from photolm.cli.listing import raw_note
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
 
@@ -58,7 +59,8 @@ def search(
             {"path": display(p.path), "landmark": p.effective_landmark_name,
              "score": p.effective_score, "landmark_id": p.effective_landmark_id,
              "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason,
-             "missing": p.missing, "companions": [display(c) for c in p.companions]}
+             "missing": p.missing, "companions": [display(c) for c in p.companions],
+             "recognised_from": p.recognised_from_raw}
             for p in photos
         ]
         if json_out:
@@ -89,4 +91,4 @@ def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> 
     print_rows(f"{shown} photo(s) of {names}",
                [Column("score", justify="right"), Column("landmark"), Column("taken"),
                 Column("path", path=True)], cells, note=note,
-               raws=[r["companions"] for r in rows])
+               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])

@@ -62,9 +62,12 @@ class Desktop:
 
     def __init__(self, settings: Settings) -> None:
         from photolm.desktop.thumbs import default_cache_dir
+        from photolm.places_cache import PlacesCache
 
         self.settings = settings
         self.thumbs = ThumbnailCache(settings.cache_dir or default_cache_dir())
+        # the Unnamed places page's groups, kept until the catalogue or bundle changes
+        self.places_cache = PlacesCache()
         self.jobs = Jobs()
         self._bundle: Bundle | None = None
         # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
@@ -230,7 +233,8 @@ class Desktop:
         bundle = self.bundle()
         everything = request.query_params.get("all") == "1"
         with self.read() as cat:
-            strips, hidden = places.strips(cat, bundle, everything=everything)
+            strips, hidden = places.strips(cat, bundle, everything=everything,
+                                           cache=self.places_cache)
             for strip in strips:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
@@ -366,10 +370,11 @@ class Desktop:
         bundle = self.bundle()
         with self.read() as reader:
             seen = reader.data_version()
-            plan = places.plan_naming(reader, bundle, place_id, name)
+            plan = places.plan_naming(reader, bundle, place_id, name, cache=self.places_cache)
             with self.write() as cat:
                 if reader.data_version() != seen:
-                    plan = places.plan_naming(cat, bundle, place_id, name)
+                    plan = places.plan_naming(cat, bundle, place_id, name,
+                                              cache=self.places_cache)
                 return apply_learn(cat, plan)
 
     # ------------------------------------------------------------------ errors

@@ -4,7 +4,8 @@
 Both halves call :mod:`photolm.learning` as ``photolm places`` and ``photolm places name``
 do (``find_places``, ``find_place``, ``learn_place``): which photos form a group, how a group
 is named (its photos are the examples, its GPS position the landmark's) and the re-match
-after it are decided there, once.
+after it are decided there, once. The server passes its own :class:`PlacesCache`, which keeps
+the last groups in memory as well as in the cache file ``photolm places`` shares.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from photolm.bundle import Bundle
     from photolm.catalog import Catalog, PhotoRow
     from photolm.learning import FoundPlace
+    from photolm.places_cache import PlacesCache
 
 STRIP = 8  # thumbnails shown per group: its most central photos
 
@@ -30,12 +32,13 @@ class Strip:
     photos: list[PhotoRow]
 
 
-def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False
-           ) -> tuple[list[Strip], int]:
+def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False,
+           cache: PlacesCache | None = None) -> tuple[list[Strip], int]:
     """Every group ``photolm places`` lists (biggest first, ``everything``: as with
     ``--all``), with its most central photos; and how many groups that look like no place
     were left out."""
-    listed, hidden = listed_places(find_places(cat, bundle), everything=everything)
+    listed, hidden = listed_places(find_places(cat, bundle, cache=cache),
+                                   everything=everything)
     found = []
     for place in listed:
         rows = [cat.get_photo(p) for p in place.photos[:STRIP]]
@@ -43,13 +46,14 @@ def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False
     return found, hidden
 
 
-def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str) -> LearnPlan:
+def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str, *,
+                cache: PlacesCache | None = None) -> LearnPlan:
     """What teaching photolm the group ``place_id`` as ``name`` stores, computed from ``cat``
     (read-only is fine): the caller stores it with :func:`photolm.learning.apply_learn`
     under the write lock, so scans are not locked out while the re-match is computed."""
     if not name.strip():
         raise UsageError("Give the place a name.")
-    place = find_place(cat, bundle, place_id)
+    place = find_place(cat, bundle, place_id, cache=cache)
     if place is None:
         raise UsageError(f"No place {place_id!r} now (named already, or your photos changed); "
                          "the page now shows the current groups.")

@@ -58,13 +58,24 @@ def fingerprint_of(row: PhotoRow) -> str | None:
         return None
 
 
+def source_of(row: PhotoRow) -> str:
+    """The file a photo's picture comes from: its own, or, when the scan could not read it
+    and recognised the photo from its RAW's preview instead, that RAW (the photo's own file
+    would only show the "cannot be read" picture)."""
+    if row.recognised_from:
+        return os.path.join(os.path.dirname(row.path), row.recognised_from)
+    return row.path
+
+
 def render(source: str | Path, target: Path, size: int) -> Path:
-    """Decode ``source`` upright, shrink it to fit ``size`` x ``size``, write ``target``."""
+    """Decode ``source`` upright (a RAW from its embedded preview), shrink it to fit
+    ``size`` x ``size``, write ``target``."""
     from PIL import Image
 
     from photolm.images import open_rgb
+    from photolm.raw import is_raw, open_raw_preview
 
-    img = open_rgb(source, target=size)
+    img = open_raw_preview(source, size) if is_raw(source) else open_rgb(source, target=size)
     img.thumbnail((size, size), Image.Resampling.LANCZOS)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -119,7 +130,7 @@ class ThumbnailCache:
                 done: Future[Path] = Future()
                 done.set_result(target)
                 return done
-            job = self._pool.submit(render, row.path, target, size)
+            job = self._pool.submit(render, source_of(row), target, size)
             self._pending[target] = job
         job.add_done_callback(lambda _f: self._forget(target))
         return job

@@ -77,6 +77,33 @@ def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
     assert learned_names(unseen) == ["Berliner Dom"]
 
 
+def test_the_places_page_keeps_its_groups_until_the_catalogue_changes(
+        unseen_client, unseen, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server keeps the last groups in memory, keyed as the cache file is: a reload
+    groups nothing again (not even with the file gone), naming a group does."""
+    import os
+
+    from photolm import learning
+
+    calls: list[int] = []
+    real = learning._group_unclaimed
+    monkeypatch.setattr(learning, "_group_unclaimed",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    client = unseen_client
+    html = client.get("/places").text
+    ids = re.findall(r'action="/places/([^/"]+)/name"', html)
+    assert ids and len(calls) == 1
+    for cached in (Path(os.environ["XDG_CACHE_HOME"]) / "photolm" / "places").iterdir():
+        cached.unlink()
+    assert client.get("/places").text == html
+    assert len(calls) == 1
+    res = client.post(f"/places/{ids[0]}/name",
+                      data={"name": "Berliner Dom", "csrf": csrf_token(TOKEN)})
+    assert res.status_code == 303 and len(calls) == 1  # found among the same groups
+    assert ids[0] not in client.get("/places").text
+    assert len(calls) == 2
+
+
 def test_an_empty_places_page_says_why(client, library) -> None:
     assert places_json(library) == []  # the tiny library: every colour is a landmark or alone
     html = client.get("/places").text

@@ -9,7 +9,11 @@ import re
 import pytest
 
 from photolm.catalog import Catalog
+from tests.clirun import cli
 from tests.desktop.conftest import BASE, TOKEN, Library, make_settings
+from tests.imagefactory import heic_stub
+from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
+from tests.tinybundle import COLOURS, write_photo
 
 
 @pytest.fixture
@@ -64,3 +68,65 @@ def test_grid_pages_mark_a_photo_with_a_raw(pairs_client, page: str) -> None:
     assert '<span class="meta raw">+ RAW IMG_0001.CR2</span>' in cells["IMG_0001.HEIC"]
     assert '<span class="meta raw">+ RAW IMG_0002.NEF</span>' in cells["IMG_0002.JPG"]
     assert "RAW" not in cells["IMG_0003.JPG"]
+
+
+@pytest.fixture
+def fallback_client(tmp_path, tiny_bundle_dir):
+    """A RAW + HEIC pair whose HEIC no decoder can read, scanned for real: recognised from
+    the preview inside its RAW (a real DNG's, showing the Eiffel Tower)."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    heic_stub(photos / "IMG_0004.HEIC")
+    dng_with_preview(photos / "IMG_0004.dng", write_photo(
+        tmp_path / "preview.jpg", COLOURS["eiffel-tower"], size=(120, 80)))
+    write_photo(photos / "IMG_0005.JPG", COLOURS["eiffel-tower"])
+    (photos / "IMG_0005.NEF").write_bytes(b"a RAW: paired by its name, never read")
+    lib = Library(photos, tmp_path / "catalog.sqlite", tiny_bundle_dir)
+    code, _, stderr = cli("scan", photos, "--catalog", lib.catalog, "--model", lib.bundle,
+                          "--quiet")
+    assert code == 0 and "IMG_0004.HEIC" in stderr, stderr  # its one warning line
+    settings = make_settings(lib, tmp_path, uncertain_margin=0.5)
+    with TestClient(create_app(settings), base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        yield client, _ids(lib)
+
+
+@needs_exiftool
+@needs_samples
+def test_pages_say_a_photo_was_recognised_from_its_raws_preview(fallback_client) -> None:
+    """The catalogue records that the HEIC's verdict came from its RAW's preview, and the
+    photo page and the uncertain review (the same details) say so, not "from the HEIC";
+    the pair beside it, whose JPEG was read, is still "recognised from the JPEG"."""
+    client, ids = fallback_client
+    wording = ("the same shot: recognised from the RAW's preview (the HEIC could not be "
+               "read), tagged in its own sidecar")
+    page = client.get(f"/photo/{ids['IMG_0004.HEIC']}").text
+    assert "IMG_0004.dng</span>" in page and wording in page
+    assert "recognised from the HEIC" not in page
+    other = client.get(f"/photo/{ids['IMG_0005.JPG']}").text
+    assert "recognised from the JPEG, tagged" in other and "preview" not in other
+    reviews = [client.get(f"/uncertain?i={i}").text for i in range(2)]
+    (review,) = [r for r in reviews if f"/photo/{ids['IMG_0004.HEIC']}/image" in r]
+    assert wording in review and "recognised from the HEIC" not in review
+
+
+@needs_exiftool
+@needs_samples
+def test_a_photo_recognised_from_its_raws_preview_shows_that_preview(fallback_client) -> None:
+    """The HEIC no decoder can read would only give the "cannot be read" picture; its
+    thumbnail and large view show the RAW preview the scan recognised instead."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    client, ids = fallback_client
+    for url in (f"/thumb/{ids['IMG_0004.HEIC']}", f"/photo/{ids['IMG_0004.HEIC']}/image"):
+        shown = client.get(url)
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg", url
+        pixels = np.asarray(Image.open(io.BytesIO(shown.content)).convert("RGB"), dtype=float)
+        assert np.abs(pixels.mean(axis=(0, 1)) - COLOURS["eiffel-tower"]).max() < 12, url

@@ -91,3 +91,46 @@ def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path
     np.testing.assert_array_equal(again.prototypes, plain.prototypes)
     metrics = added.metrics["descriptor"]
     assert metrics["prototype_photos"] == 20 and metrics["calibration_negatives"] == 6
+
+
+def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path: Path) -> None:
+    """learn's thresholds, the places values and the gate's record belong to one descriptor:
+    after a graft they would silently steer photolm with another's numbers."""
+    import json
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
+    from tests.tinybundle import COLOURS, make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    stale = {"enrolment": {"thresholds": {"fused": {"1": 0.4}}},
+             "descriptor_gate": {"gate": 0.1}, "kept": 1}
+    rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale},
+                   places=PlaceValues(likeness=0.3))
+    assert {"enrolment", "places", "descriptor_gate"} <= set(read_bundle(plain.path).metrics)
+    rng = np.random.default_rng(3)
+    for landmark, colour in COLOURS.items():
+        for i in range(5):
+            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
+            path = tmp_path / "known" / landmark / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels.astype(np.uint8)).save(path)
+    for i in range(8):
+        path = tmp_path / "negatives" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "export.descriptor", str(plain.path), "--out",
+         str(tmp_path / "both"), "--known", str(tmp_path / "known"), "--negatives",
+         str(tmp_path / "negatives"), "--per-landmark", "5"],
+        capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["dropped"] == ["metrics.enrolment", "metrics.places",
+                                                  "metrics.descriptor_gate"]
+    assert "Dropped metrics.enrolment, metrics.places, metrics.descriptor_gate" in done.stderr
+    grafted = read_bundle(tmp_path / "both")
+    assert not {"enrolment", "places", "descriptor_gate"} & set(grafted.metrics)
+    assert grafted.places is None and grafted.metrics["kept"] == 1
