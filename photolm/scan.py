@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -361,7 +361,7 @@ class Scanner:
             self.summary.merged_formats = {paired_format(p) for p in merged}
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
-            self.summary.missing = self._mark_missing(roots, found)
+            self.summary.missing = self._mark_missing(roots, found, index)
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
@@ -611,11 +611,19 @@ class Scanner:
                     else np.concatenate(descriptors))  # type: ignore[arg-type]
         return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
 
-    def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found]) -> int:
+    def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found],
+                      index: Mapping[str, IndexEntry]) -> int:
         """Rows under the scanned roots whose files are gone are flagged, not deleted.
-        Excluded photos are still there: they are not flagged."""
+        Excluded photos are still there: they are not flagged; nor is a photo the walk
+        passed over that is still on disk (a hidden one an earlier scan was given by name,
+        one in a folder that could not be read): "missing" means its file is gone."""
         present = [str(f.path) for f in (*found, *self._excluded)]
-        return self.catalog.sync_missing([str(Path(r).absolute()) for r in roots], present)
+        absolute = [os.path.abspath(r) for r in roots]
+        seen = set(present)
+        folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
+        present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
+                    and os.path.lexists(p)]
+        return self.catalog.sync_missing(absolute, present)
 
 
 def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:

@@ -67,6 +67,9 @@ def test_scan_then_search_list_landmarks_info(library: Path, env: Path) -> None:
     assert info["catalog"]["photos"] == 4 and info["catalog"]["path"] == str(env)
     assert info["model"]["landmarks"] == 4
     assert info["runtime"]["provider"] == "CPUExecutionProvider"
+    code, out, _ = run("info")
+    assert code == 0 and "runtime requested" in out
+    assert not any(c in out for c in "[]'"), out  # lists in words, not Python's repr
 
 
 def test_unknown_query_suggests_names(library: Path, env: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,26 @@ def test_scan_shows_its_progress_bar_on_a_terminal_only(library: Path, env: Path
     assert code == 0 and json.loads(out)["processed"] == 2
     assert "scanning" not in terminal.getvalue()
 
+
+
+def test_learn_and_unlearn_bars_name_their_stage(library: Path, env: Path,
+                                                  terminal: io.StringIO) -> None:
+    assert run("scan", library, "--quiet")[0] == 0
+    assert run("learn", "Red Square", library / "eiffel.jpg")[0] == 0
+    assert "re-matching" in terminal.getvalue() and "working" not in terminal.getvalue()
+    terminal.truncate(0)
+    assert run("unlearn", "Red Square")[0] == 0
+    assert "re-matching" in terminal.getvalue() and "working" not in terminal.getvalue()
+
+
+def test_the_rate_shown_is_the_rate_since_the_start_not_a_burst() -> None:
+    """A scan advances its bar photo by photo as a batch of 16 is committed, all at once."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    with output.progress_bar("scanning", show=True, rate="photos/s", console=console) as bar:
+        bar.start(100)
+        time.sleep(0.5)
+        for _ in range(16):
+            bar.advance()
+    shown = [float(r) for r in re.findall(r"([0-9.]+) photos/s", screen.getvalue())]
+    assert shown and max(shown) <= 16 / 0.5, shown

@@ -129,12 +129,14 @@ def test_landmarks_and_info_count_learned_landmarks(library: Path) -> None:
     eiffel = after["Eiffel Tower"]
     assert eiffel["learned"] is False and eiffel["examples"] == 1 and eiffel["photos"] == 2
     assert set(eiffel) == set(bridge)
-    code, out, err = cli("landmarks")
+    code, out, err = cli("landmarks")  # not a terminal: one tab-separated line each
     assert code == 0, err
-    assert f"{len(after)} landmarks (1 learned)" in out and "Old Bridge" in out
-    lines = out.splitlines()
-    assert any("Old Bridge" in line and "learned" in line for line in lines)
-    assert any("Eiffel Tower" in line and "+1 example" in line for line in lines)
+    assert f"{len(after)} landmarks (1 learned)" in err  # the title is talk
+    assert not any(c in out for c in "┃│┏━")
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert len(lines) == len(after) and all(len(fields) == 4 for fields in lines)
+    assert ["Old Bridge", "Heidelberg", "3", "learned"] in lines
+    assert any(f[0] == "Eiffel Tower" and f[3] == "+1 example" for f in lines)
     code, out, err = cli("info", "--json")
     assert code == 0, err
     catalog = json.loads(out)["catalog"]
@@ -176,6 +178,14 @@ def test_unlearn_rematches_and_keeps_a_persons_answers(library: Path) -> None:
     assert shown["cyan0.jpg"] is None and shown["cyan2.jpg"] is None
     assert shown["cyan1.jpg"] == "Old Bridge"  # your confirmation outlives the landmark
     assert shown["eiffel0.jpg"] == "Eiffel Tower"
+
+
+def test_unlearn_takes_an_unquoted_name_of_several_words(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("unlearn", "old", "bridge", "--json")
+    assert code == 0, err
+    assert json.loads(out)["landmark"]["name"] == "Old Bridge"
+    assert _listing()["cyan0.jpg"] is None
 
 
 def test_learned_landmarks_survive_a_rescan_and_match_new_photos(library: Path) -> None:
@@ -458,10 +468,23 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     code, out, err = cli("places")  # the text output says so too, and lists the place
     assert code == 0 and "look like no place" in err and "square0.jpg" in out
     assert "face0.jpg" not in out
+    # --all in text: those groups come under a title of their own, the lines' fields kept
+    code, out, err = cli("places", "--all")
+    assert code == 0, err
+    assert "1 candidate place(s)" in err
+    assert "1 group(s) that look like no place (portraits, pets, food)" in err
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [Path(f[3]).parent.name for f in lines] == ["square"] * 3 + ["faces"] * 3
+    assert {f[0] for f in lines[3:]} == {every["faces"]["id"]}
     # a group left out can still be named, by the id --all shows
     code, out, err = cli("places", "name", every["faces"]["id"], "Studio", "--json")
     assert code == 0, err
     assert json.loads(out)["examples"] == 3
+
+
+def test_places_with_nothing_to_group_says_so_on_stderr(library: Path) -> None:
+    code, out, err = cli("places", "--min-photos", "50")
+    assert code == 0 and out == "" and "No candidate places" in err
 
 
 @pytest.mark.parametrize(("bar", "listed", "hidden"), [
@@ -524,6 +547,26 @@ def test_places_json_paths_are_printable_as_list_json_paths(env: Path, tmp_path:
     shown = next(p for p in listed if listed[p])  # the odd photo, the one with a RAW
     assert group["companions"] == {shown: listed[shown]}
     assert all(p.isprintable() for p in [*listed, *listed[shown]])
+
+
+def test_learn_from_a_photo_whose_name_is_not_utf8(env: Path, tmp_path: Path) -> None:
+    """The catalogue keeps such a name as its bytes; learning from it once failed with a
+    traceback (UnicodeEncodeError) while storing the example's display path."""
+    lib = tmp_path / "lib"
+    odd = Path(os.fsdecode(os.fsencode(lib) + b"/caf\xe9 \xff.jpg"))
+    lib.mkdir()
+    try:
+        odd.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    write_photo(odd, CYAN)
+    write_photo(lib / "cyan1.jpg", (CYAN[0] + 1, CYAN[1], CYAN[2]))
+    assert cli("scan", lib, "--quiet")[0] == 0
+    code, out, err = cli("learn", "Old Bridge", odd, "--json")
+    assert code == 0 and "Traceback" not in err, err
+    assert json.loads(out)["examples"] == 1
+    assert _listing()["cyan1.jpg"] == "Old Bridge"
+    assert cli("unlearn", "Old Bridge")[0] == 0
 
 
 def test_learn_takes_the_examples_gps_position_when_they_agree(library: Path) -> None:

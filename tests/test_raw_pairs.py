@@ -357,6 +357,21 @@ def test_list_says_which_file_a_pair_was_recognised_from_until_its_jpeg_reads(
     assert not any("preview" in line for line in shown), "\n".join(shown)
 
 
+def test_the_desktops_scan_shows_a_broken_jpegs_warning_too(shots: Path, env: Path) -> None:
+    pytest.importorskip("starlette", reason="the desktop extra is not installed")
+    from photolm.desktop.jobs import Job, scan_work
+
+    assert run("scan", shots)[0] == 0
+    jpeg = shots / "IMG_0001.JPG"
+    jpeg.write_bytes(jpeg.read_bytes()[:300])
+    job = Job("scan", "Scan")
+    scan_work(env, None, [str(shots)])(job)
+    assert job.state == "done", job.message
+    [line] = [line for line in job.lines if str(jpeg) in line]
+    assert line.startswith(f"{jpeg}: ") and "corrupt JPEG" in line
+    assert line.endswith("recognised from its RAW IMG_0001.dng instead")
+
+
 def test_a_pairs_broken_heic_is_named_a_heic_not_a_jpeg(
         shots: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (shots / "IMG_0001.JPG").unlink()

@@ -80,6 +80,22 @@ def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path)
     assert summary["found"] == 4 and summary["hidden_skipped"] == 0
 
 
+def test_a_hidden_photo_scanned_before_is_not_called_missing(library: Path, env: Path) -> None:
+    """A scan that passes over a hidden photo (catalogued by naming it, or with
+    --include-hidden) has not lost it: search must not leave it out as "missing"."""
+    hidden = write_photo(library / "paris" / ".IMG_0001.jpg", COLOURS["eiffel-tower"])
+    secret = write_photo(library / ".private" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert _scan(hidden)[1]["found"] == 1 and _scan(library / ".private")[1]["found"] == 1
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["found"] == 2 and summary["missing"] == 0
+    code, out, err = run("search", "Eiffel Tower", "--json")
+    assert code == 0, err
+    assert sorted(r["path"] for r in json.loads(out)) == sorted(
+        str(p) for p in (hidden, secret, library / "paris" / "eiffel.jpg"))
+    hidden.unlink()  # gone now: that one is missing
+    assert _scan(library)[1]["missing"] == 1
+
+
 def test_exclude_leaves_photos_out_by_name_folder_or_path(library: Path, env: Path) -> None:
     write_photo(library / "Trash" / "old.jpg", COLOURS["eiffel-tower"])
     write_photo(library / "paris" / "draft.tmp.png", COLOURS["eiffel-tower"])

@@ -84,6 +84,14 @@ def test_search_limit_still_says_how_many_match_in_all(library: Path, env: Path)
     assert "3 photo(s) of Eiffel Tower" in err + out and " of 3" not in err + out
 
 
+def test_search_takes_an_unquoted_name_of_several_words(library: Path, env: Path) -> None:
+    run("scan", library)
+    code, out, err = run("search", "eiffel", "tower", "--json")
+    assert code == 0, err
+    assert _names(out) == ["IMG_20240801_213012_HDR.jpg", "eiffel1.jpg", "eiffel2.jpg"]
+    assert run("search", "eiffel", "tower")[2] == run("search", "eiffel tower")[2]
+
+
 def _terminal(monkeypatch: pytest.MonkeyPatch, width: int = 80) -> io.StringIO:
     screen = io.StringIO()
     monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=width,
@@ -148,6 +156,26 @@ def test_list_uncertain_shows_top_3_near_the_threshold(env: Path) -> None:
     assert "Eiffel 0.74, Louvre 0.61, Arc 0.58" in out and "photolm confirm" in err
     code, out, _ = run("list", "--uncertain", "--margin", "0.03", "--json")
     assert [Path(r["path"]).name for r in json.loads(out)] == ["close-above.jpg"]
+
+
+def test_wrapped_columns_break_between_words_not_inside_them(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an 80-column terminal a long path squeezes the other columns; a landmark's name
+    wraps at its spaces ("Brihadeeswarar" stays whole), as a person reads it."""
+    with Catalog.open(env, write=True) as cat:
+        cat.remember_threshold("b1", 0.8)
+        cat.write_results([PhotoRecord(
+            f"/p/{LONG}/IMG_20240801_213012_HDR.jpg", 1, 1, bundle_id="b1",
+            topk=[{"landmark_id": "brihadeeswarar", "name": "Brihadeeswarar Temple",
+                   "score": 0.75}, {"landmark_id": "big-ben", "name": "Big Ben",
+                                    "score": 0.2}])])
+    screen = _terminal(monkeypatch)
+    assert run("list", "--uncertain")[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "┃" in shown and f"/p/{LONG}/IMG_20240801_213012_HDR.jpg" in shown
+    cells = [c.strip() for line in shown.splitlines() for c in line.split("│")]
+    assert "Brihadeeswarar" in " ".join(cells).split(), shown
 
 
 def test_list_gives_every_photo_its_best_candidate_and_threshold(env: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from photolm.catalog.paths import StrPath, now, path_key
+from photolm.catalog.paths import StrPath, display, now, path_key
 from photolm.catalog.records import encode_embedding
 from photolm.catalog.store import CatalogStore
 
@@ -267,7 +267,8 @@ class LearnedQueries(CatalogStore):
             conn.executemany(
                 "INSERT OR IGNORE INTO learned_examples (landmark_id, path_key, path, position) "
                 "VALUES (?, ?, ?, ?)",
-                [(lm.id, path_key(p), str(p), i) for i, p in enumerate(item.examples)])
+                [(lm.id, path_key(p), display(path_key(p)), i)  # TEXT: as photos.path
+                 for i, p in enumerate(item.examples)])
             self._put_prototypes(conn, {lm.id: prototypes[lm.id]} if lm.id in prototypes
                                  else {}, model_key, replace_all=True, ids=[lm.id])
 

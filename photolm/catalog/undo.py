@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from photolm.catalog.paths import display, path_key
 from photolm.catalog.store import CatalogStore
 
 
@@ -37,7 +38,8 @@ class UndoQueries(CatalogStore):
         """Remember how to turn the file photolm just wrote back into the original."""
         with self._transaction("keep what the tag write replaced") as db:
             db["tag_undo"].insert({
-                "fingerprint": fingerprint, "tagged_sha256": tagged_sha256, "path": path,
+                "fingerprint": fingerprint, "tagged_sha256": tagged_sha256,
+                "path": display(path_key(path)),  # TEXT: a name not in UTF-8 as \xNN
                 "original_sha256": original_sha256, "patch": patch,
             }, replace=True)
 

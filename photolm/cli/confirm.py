@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, err, print_json, reporting, warn
+from photolm.cli.output import display, err, print_json, reporting, warn, warn_not_catalogued
 
 
 def confirm(
@@ -51,14 +51,16 @@ def confirm(
             chosen = resolve_landmark(cat, landmark) if landmark is not None else None
             selection = select_photos(cat, [p.expanduser() for p in paths])
             for path in selection.unmatched:
-                warn(path, "not in the catalogue; run `photolm scan` on it first")
+                warn_not_catalogued(path)
             reviews: list[Review] = []
             rows: list[dict[str, Any]] = []
             problems = len(selection.unmatched)
             for row in selection.rows:
                 review = review_for(row, chosen, no_landmark=no_landmark, clear=clear)
                 if review is None:
-                    warn(row.path, "no landmark recognised to confirm; name it with "
+                    why = (f"could not be read at the last scan ({row.error})" if row.error
+                           else "no landmark recognised")
+                    warn(row.path, f"{why}, so nothing to confirm; name it with "
                          "--landmark NAME, or say --none")
                     problems += 1
                     continue

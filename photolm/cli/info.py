@@ -90,6 +90,8 @@ def _render(data: dict[str, Any]) -> None:
                     else "none"
             elif key == "file_bytes":
                 key, value = "size", f"{int(value) / 1e6:.1f} MB"
+            elif isinstance(value, list):  # words, not a Python list's repr
+                value = ", ".join(map(str, value)) or "none"
             lines.append((f"{section} {key}", str(value)))
     print_fields(lines)
 

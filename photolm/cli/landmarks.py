@@ -5,7 +5,7 @@ learned ones), with photo counts."""
 from __future__ import annotations
 
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
-from photolm.cli.output import out, print_json, reporting, warn_unmatchable
+from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
 
 
 def landmarks(
@@ -43,16 +43,10 @@ def landmarks(
         if json_out:
             print_json(rows)
             return
-        from rich.table import Table
-
         title = f"{bundle.name}: {len(rows)} landmarks"
         if learned:
             title += f" ({len(learned)} learned)"
-        table = Table(title=title, title_justify="left")
-        table.add_column("landmark")
-        table.add_column("place")
-        table.add_column("photos", justify="right")
-        table.add_column("yours")
+        cells = []
         for r in rows:
             place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
             # a learned one, or a shipped one you added example photos to
@@ -60,5 +54,7 @@ def landmarks(
                     "learned" if r["learned"] else
                     f"+{r['examples']} example{'s' if r['examples'] > 1 else ''}"
                     if r["examples"] else "")
-            table.add_row(r["name"], place, str(r["photos"]), mark)
-        out.print(table)
+            cells.append([r["name"], place, str(r["photos"]), mark])
+        # a table on a terminal, one tab-separated line a landmark in a pipe (as list)
+        print_rows(title, [Column("landmark"), Column("place"),
+                           Column("photos", justify="right"), Column("yours")], cells)

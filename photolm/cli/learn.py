@@ -44,14 +44,15 @@ LonOpt = Annotated[float | None, typer.Option("--lon", min=-180, max=180, show_d
 
 @contextmanager
 def progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A ``(stage, done, total)`` callback drawing one transient bar per stage."""
-    with progress_bar("working", show=show) as bar:
+    """A ``(stage, done, total)`` callback drawing one transient bar per stage, named for
+    it ("reading examples", "re-matching")."""
+    with progress_bar("", show=show) as bar:
         state: dict[str, Any] = {"stage": None, "done": 0}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage != state["stage"]:
                 state["stage"], state["done"] = stage, 0
-                bar.start(total)
+                bar.start(total, stage)
             if done > state["done"]:
                 bar.advance(done - state["done"])
                 state["done"] = done

@@ -50,6 +50,9 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+_MAX_WORD = 24  # a longer "word" (a hash, a URL) is folded after all
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -109,17 +112,23 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
                                     for r in rows)])
               for i, c in enumerate(columns)]
+    # a wrapped column is never narrower than its longest word (up to a cap), so names
+    # wrap between words ("Brihadeeswarar Temple"), not inside them
+    words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
+                                or [0]))
+             for i in range(len(columns))]
     table = Table(title=title, title_justify="left")
-    for column, width in zip(columns, widths, strict=True):
+    for column, width, word in zip(columns, widths, words, strict=True):
         if column.unbroken:
             table.add_column(column.header, no_wrap=True, min_width=width,
                              justify=column.justify)
         else:
-            table.add_column(column.header, overflow="fold", justify=column.justify)
+            table.add_column(column.header, overflow="fold", justify=column.justify,
+                             min_width=word)
     for row in rows:  # plain strings are text, never markup: a path may hold "[...]"
         table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
-    needed = sum(w if c.unbroken else min(w, 12)
-                 for c, w in zip(columns, widths, strict=True))
+    needed = sum(w if c.unbroken else min(w, max(12, word))
+                 for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
     shown = out.width
     try:
@@ -203,6 +212,15 @@ def warn(path: object, message: str) -> None:
     err.print(f"[yellow]warning:[/] {escape(line)}")
 
 
+def warn_not_catalogued(path: str) -> None:
+    """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
+    matched none: a typo is told apart from a photo that only needs scanning."""
+    if os.path.lexists(path):
+        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+    else:
+        warn(path, "no such file or folder")
+
+
 def warn_unmatchable(names: Sequence[str]) -> None:
     """One line on stderr: learned landmarks the current model cannot recognise because
     none of their example photos is left to learn them from, and what to do about it."""
@@ -247,8 +265,13 @@ class Bar:
     def advance(self, n: int = 1) -> None:
         if self._progress is None or self._task is None:
             return
-        speed = self._progress.tasks[-1].speed  # the task start() added last
-        self._progress.update(self._task, advance=n, rate=f"{speed:.1f}" if speed else "-")
+        self._progress.update(self._task, advance=n)
+        # The rate since the start, not rich's own estimate: work done in batches (a scan
+        # commits 16 photos at once) comes in bursts microseconds apart, which rich's
+        # estimate reads as 100,000 photos/s.
+        task = self._progress.tasks[-1]  # the task start() added last
+        speed = task.completed / task.elapsed if task.elapsed else None
+        self._progress.update(self._task, rate=f"{speed:.1f}" if speed else "-")
 
     def update(self, done: int | None = None, *, verb: str | None = None,
                **fields: str) -> None:

@@ -14,7 +14,6 @@ from photolm.cli.output import (
     Column,
     display,
     err,
-    out,
     print_json,
     print_rows,
     reporting,
@@ -100,13 +99,21 @@ def places(
             print_json([place_json(p, raws) for p in found])
             return
         if not found:
-            out.print("No candidate places: every photo is claimed by a landmark, or no "
-                      f"{min_photos} unclaimed photos look alike.")
+            err.print("No candidate places: every photo is claimed by a landmark, or no "
+                      f"{min_photos} unclaimed photos look alike.", markup=False)
             return
-        _render(found, raws)
+        # with --all, the groups that look like no place under a title of their own: the
+        # lines keep their fields, and a person can tell them apart
+        places = [p for p in found if p.looks_like_a_place is not False]
+        others = [p for p in found if p.looks_like_a_place is False]
+        if places or not others:
+            _render(places, raws, f"{len(places)} candidate place(s)")
+        if others:
+            _render(others, raws, f"{len(others)} group(s) that look like no place "
+                    "(portraits, pets, food)")
 
 
-def _render(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
+def _render(found: list[FoundPlace], raws: dict[str, list[str]], title: str) -> None:
     """A table on a terminal, a group's examples one under another; in a pipe one line per
     example photo, its group's id, size and position repeated (as ``list``: one path a
     line, its RAWs the last field)."""
@@ -116,7 +123,7 @@ def _render(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
         for photo in p.photos[:EXAMPLES]:
             rows.append((p.id, str(len(p.photos)), where, display(photo)))
             photos.append([display(r) for r in raws.get(photo, ())])
-    print_rows(f"{len(found)} candidate place(s)",
+    print_rows(title,
                [Column("id", whole=True), Column("photos", justify="right"), Column("where"),
                 Column("for example", path=True)], rows, raws=photos, grouped_by=3)
 

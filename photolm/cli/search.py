@@ -13,11 +13,12 @@ from photolm.cli.output import Column, display, err, print_json, print_rows, rep
 
 
 def search(
-    query: Annotated[
-        str,
+    words: Annotated[
+        list[str],
         typer.Argument(help='A landmark, alias, city or country: "Eiffel Tower", "colosseo", '
                        '"Paris", or in another language: "埃菲尔铁塔", "巴黎". Typos and '
-                       'accents are forgiven.', show_default=False),
+                       'accents are forgiven; the quotes may be left out.',
+                       show_default=False, metavar="QUERY"),
     ],
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -40,6 +41,7 @@ def search(
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.names import LandmarkIndex, describe_matches, require_query
 
+        query = " ".join(words)  # `photolm search eiffel tower` is one query, as typed
         require_query(query)  # nothing to search for: a usage error (exit 2)
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             index = LandmarkIndex(cat.landmarks())

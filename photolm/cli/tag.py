@@ -33,6 +33,7 @@ from photolm.cli.output import (
     progress_bar,
     reporting,
     warn,
+    warn_not_catalogued,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
     from photolm.tagging import TagResult, TagStarted
 
     for path in summary.unmatched:
-        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+        warn_not_catalogued(path)
     verb = "untagging" if summary.action == "untag" else "tagging"
     with progress_bar(verb, show=bar_wanted(quiet=quiet, json_out=json_out)) as bar:
         for event in events:
@@ -95,12 +96,13 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
                 bar.start(event.total)
             if not isinstance(event, TagResult):
                 continue
+            shows_plan = summary.dry_run and not json_out and event.status not in _NOTHING_TO_DO
             if event.failed:
                 warn(event.path, event.error or event.message)
-            elif event.fallback:
+            elif event.fallback and not shows_plan:  # a plan's first line says it already
                 note(event.path, f"{event.fallback} - "
                      f"{'would write' if summary.dry_run else 'wrote'} a sidecar instead")
-            if summary.dry_run and not json_out:
+            if shows_plan:
                 for line in event.lines:
                     out.print(line, markup=False, highlight=False, emoji=False)
             bar.advance()
@@ -109,6 +111,12 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
         err.print(f"note: {raw} camera RAW file(s) tagged in XMP sidecars: photolm never "
                   "writes into RAW files", markup=False, highlight=False, emoji=False)
     return summary
+
+
+# A dry run lists what would change; photos it would leave as they are only count in the
+# closing line ("3 had no photolm tags"), or untag --dry-run of a library tagged in one
+# folder prints a line for every other photo.
+_NOTHING_TO_DO = frozenset({"unchanged", "nothing-to-remove"})
 
 
 def finish(summary: TagSummary, *, json_out: bool, quiet: bool) -> None:
@@ -137,7 +145,7 @@ def closing_line(summary: TagSummary) -> str:
         parts.append(f"{summary.counts['nothing-to-remove']} had no photolm tags")
     text = ", ".join(parts) or "nothing to do"
     if summary.failed:
-        text += f"; {len(summary.failed)} failed"
+        text += f"; {len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
     if summary.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
         text += f"; {sum(summary.skipped.values())} skipped ({reasons})"

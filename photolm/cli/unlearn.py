@@ -13,8 +13,9 @@ from photolm.cli.output import bar_wanted, err, print_json, reporting
 
 
 def unlearn(
-    name: Annotated[str, typer.Argument(help="The learned landmark's name (or an alias).",
-                                        show_default=False)],
+    words: Annotated[list[str], typer.Argument(
+        help="The learned landmark's name (or an alias); the quotes may be left out.",
+        show_default=False, metavar="NAME")],
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -30,6 +31,7 @@ def unlearn(
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.learning import unlearn as do_unlearn
 
+        name = " ".join(words)  # `photolm unlearn Old Bridge` names one landmark
         bundle = load_bundle(model)
         with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat, \
                 progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:

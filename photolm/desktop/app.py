@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, places, queries
-from photolm.desktop.jobs import JobBusyError, Jobs, scan_work, tag_work
+from photolm.desktop.jobs import JobBusyError, Jobs, rescan_roots, scan_work, tag_work
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
@@ -213,9 +213,9 @@ class Desktop:
 
     def scan(self, request: Request) -> Response:
         with self.read() as cat:
-            roots = cat.scan_roots()
+            roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
-        return self.page(request, "scan.html", roots=roots, last_scan=last_scan,
+        return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
                          last=self.jobs.last.get("scan"))
 
     def job(self, request: Request) -> Response:
@@ -334,9 +334,11 @@ class Desktop:
             with self.read() as cat:
                 return cat.scan_roots()
 
-        known = await run_in_threadpool(roots)
+        known, gone = rescan_roots(await run_in_threadpool(roots))
         if not known:
-            raise UsageError("No folders scanned yet: run `photolm scan FOLDER` once first.")
+            raise UsageError("None of the folders scanned before is there now: "
+                             + ", ".join(gone) if gone else
+                             "No folders scanned yet: run `photolm scan FOLDER` once first.")
         self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
                                                   self.settings.model, known))
         return RedirectResponse("/scan", status_code=303)

@@ -11,6 +11,7 @@ already treats as Ctrl-C (everything done so far is kept).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -120,6 +121,16 @@ class Jobs:
 # --------------------------------------------------------------------------- the work
 
 
+def rescan_roots(roots: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What a re-scan from the desktop looks at: every folder (or photo) an earlier scan was
+    given that is there now, and apart, those that are not (a typo once given to
+    ``photolm scan``, a drive not mounted), which the page names instead of reporting each
+    of them as a problem on every re-scan."""
+    present = [r for r in roots if os.path.lexists(r)]
+    return present, [r for r in roots if r not in present]
+
+
+
 def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
               ) -> Callable[[Job], None]:
     """A scan of ``roots`` with the CLI's scanner, its events turned into progress."""
@@ -131,6 +142,7 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
         from photolm.catalog import Catalog
         from photolm.scan import (
             ERROR,
+            KNOWN_ERROR,
             UNCHANGED,
             PhotoDone,
             Scanner,
@@ -153,7 +165,11 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
             elif isinstance(event, PhotoDone):
                 if event.outcome == ERROR:
                     job.note(f"{event.path}: {event.error or 'failed'}")
-                if event.outcome != UNCHANGED:
+                elif event.warning:  # e.g. a pair's JPEG unreadable, its RAW used
+                    job.note(f"{event.path}: {event.warning}")
+                # as `photolm scan`'s bar: known failures are not among the photos to
+                # recognise (``Started.to_decode``), so "3 of 0" would be shown
+                if event.outcome not in (UNCHANGED, KNOWN_ERROR):
                     job.step()
             if job.stop_requested:
                 raise KeyboardInterrupt

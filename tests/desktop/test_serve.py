@@ -127,6 +127,23 @@ def test_scan_runs_in_the_background_and_updates_the_catalogue(library, tmp_path
         newcomer.unlink()
 
 
+def test_a_rescan_counts_only_the_photos_it_recognises(tmp_path: Path, tiny_bundle_dir) -> None:
+    """A photo that failed before and has not changed is not work to do: the job must not
+    count it ("3 of 0"), as the CLI's bar does not."""
+    from photolm.desktop.jobs import Job, scan_work
+
+    photos, catalog = tmp_path / "photos", tmp_path / "catalog.sqlite"
+    write_photo(photos / "eiffel.jpg", COLOURS["eiffel-tower"])
+    (photos / "empty.jpg").write_bytes(b"")
+    assert cli("scan", photos, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 1
+    write_photo(photos / "colosseum.jpg", COLOURS["colosseum"])
+    job = Job("scan", "Scan")
+    scan_work(catalog, tiny_bundle_dir, [str(photos)])(job)
+    assert job.state == "done", job.message
+    assert (job.done, job.total) == (1, 1)
+
+
 @pytest.fixture
 def own_photos(tmp_path: Path, tiny_bundle_dir) -> tuple[Path, Path]:
     """A library of this test's own (tag writing leaves sidecars beside the photos)."""
@@ -203,3 +220,28 @@ def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
     assert res.headers["location"] == "/tags"
     job = app.desktop.jobs.wait(30)
     assert job.state == "stopped" and job.done < 9
+
+
+def test_a_rescan_leaves_out_folders_not_there_now_and_names_them(
+        own_photos, tmp_path, tiny_bundle_dir) -> None:
+    """A typo once given to `photolm scan` (or a drive not mounted) is not scanned again on
+    every re-scan, one problem line each time: the page names it apart."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    photos, catalog = own_photos
+    typo = tmp_path / "Picturs"
+    assert cli("scan", typo, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 1
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get("/scan").text
+        assert "not there now" in page
+        assert page.index(str(photos)) < page.index("not there now") < page.index(str(typo))
+        client.post("/scan/start", data={"csrf": csrf_token(TOKEN)})
+        job = app.desktop.jobs.wait(60)
+        assert job.state == "done", job.message
+        assert not [line for line in job.lines if "Picturs" in line], job.lines

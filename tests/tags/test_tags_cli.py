@@ -168,6 +168,11 @@ def test_embed_falls_back_to_a_sidecar_with_one_line(env: Path, tmp_path: Path) 
     write_photo(root / "eiffel.gif", EIFFEL, fmt="GIF")
     scan(root)
     before = (root / "eiffel.gif").read_bytes()
+    code, out, err = run("tag", "--embed", "--dry-run")  # said once, in the plan
+    assert code == 0, err
+    assert problem_lines(out + err, "eiffel.gif: unsupported format") == [
+        f"{root / 'eiffel.gif'}: unsupported format for embedding: .gif - "
+        "will write a sidecar instead"]
     code, _, err = run("tag", "--embed")
     assert code == 0, err
     notes = problem_lines(err, "eiffel.gif")
@@ -201,6 +206,19 @@ def test_dry_run_changes_no_file_and_no_catalogue_row(env: Path, library: Path) 
     assert all(r["tag_status"] is None for r in listed().values())
 
 
+def test_dry_runs_list_only_the_photos_they_would_change(env: Path, library: Path) -> None:
+    scan(library)
+    assert run("tag", library / "eiffel.jpg")[0] == 0
+    code, out, err = run("untag", "--dry-run")
+    assert code == 0, err
+    assert str(library / "eiffel.jpg") in out and "colosseum.png" not in out
+    assert "1 would be removed, 2 had no photolm tags" in err
+    code, out, err = run("tag", "--dry-run")
+    assert code == 0, err
+    assert str(library / "colosseum.png") in out and "eiffel.jpg" not in out
+    assert "1 already tagged, 1 would be written" in err
+
+
 # ------------------------------------------------------------------------- failures
 
 
@@ -212,6 +230,8 @@ def test_read_only_photo_fails_in_one_line_and_the_others_are_tagged(
     data = locked.read_bytes()
     locked.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     try:
+        code, _out, preview = run("tag", "--embed", "--dry-run")
+        assert code == 1 and "1 would be written; 1 would fail;" in preview, preview
         code, _out, err = run("tag", "--embed")
     finally:
         locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
@@ -267,8 +287,32 @@ def test_tag_before_any_scan_is_one_line_and_creates_no_catalogue(env: Path) -> 
 
 def test_unknown_path_is_reported_and_exit_1(env: Path, library: Path, tmp_path: Path) -> None:
     scan(library)
+    write_photo(tmp_path / "elsewhere" / "new.jpg", EIFFEL)
     code, _, err = run("tag", tmp_path / "elsewhere")
-    assert code == 1 and "no catalogued photos there" in err
+    assert code == 1 and "no catalogued photos there; run `photolm scan`" in err
+
+
+@pytest.mark.parametrize("command", [("tag",), ("untag",), ("confirm", "--none")])
+def test_a_path_that_does_not_exist_is_called_so(env: Path, library: Path,
+                                                 command: tuple[str, ...]) -> None:
+    """Not "run photolm scan on it first": a scan of a typo finds nothing either."""
+    scan(library)
+    code, _, err = run(*command, library / "eifel.jpg")
+    assert code == 1
+    assert problem_lines(err, "eifel.jpg") == [
+        f"warning: {library / 'eifel.jpg'}: no such file or folder"]
+
+
+def test_confirm_says_why_a_photo_that_could_not_be_read_has_nothing_to_confirm(
+    env: Path, library: Path
+) -> None:
+    (library / "empty.jpg").write_bytes(b"")
+    run("scan", library)  # exit 1: the empty file could not be read
+    code, _, err = run("confirm", library / "empty.jpg")
+    assert code == 1
+    assert problem_lines(err, "empty.jpg") == [
+        f"warning: {library / 'empty.jpg'}: could not be read at the last scan (empty file), "
+        "so nothing to confirm; name it with --landmark NAME, or say --none"]
 
 
 # ------------------------------------------------------------------------- who decides

@@ -8,6 +8,7 @@ line, and a schema-4 catalogue upgraded in place.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -154,3 +155,24 @@ def test_retagging_a_photo_others_edit_keeps_one_undo_record(env: Path, tmp_path
     ok("untag")  # the one record left still gives back the photo as last edited
     assert as_list(exiftool_json(photo).get("XMP-dc:Subject")) == ["Added 3"]
     assert undo_records(env) == []
+
+
+def test_a_name_that_is_not_utf8_is_tagged_and_given_back_byte_for_byte(
+        env: Path, tmp_path: Path) -> None:
+    """The undo record's path once failed to store (UnicodeEncodeError, a traceback) after
+    the photo was already rewritten, so untag could not give its bytes back."""
+    folder = tmp_path / "lib"
+    odd = Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9 \xff.jpg"))
+    folder.mkdir()
+    try:
+        odd.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    original = write_photo(odd, EIFFEL, exif=camera_exif()).read_bytes()
+    ok("scan", folder)
+    code, _, err = run("tag", "--embed")
+    assert code == 0 and "Traceback" not in err, err
+    assert odd.read_bytes() != original
+    assert [path for path, _ in undo_records(env)] == [f"{folder}/caf\\xe9 \\xff.jpg"]
+    ok("untag")
+    assert odd.read_bytes() == original
