@@ -532,7 +532,7 @@ def test_migration_applies_in_order_and_failure_rolls_back(cat_path: Path, monke
     assert raw.execute(
         "SELECT count(*) FROM sqlite_master WHERE name='albums'").fetchone()[0] == 0
     raw.close()
-    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
+    with pytest.raises(CatalogError, match=f"left at schema {current}"):  # a reader tries too
         Catalog.open(cat_path, write=False)
 
     monkeypatch.setattr(schema_module, "MIGRATIONS", (*released, next_albums))
@@ -563,8 +563,6 @@ def old_catalogue(path: Path, version: int, monkeypatch: pytest.MonkeyPatch,
                     "FROM photos WHERE path_key = ?", (os.fsencode(raw), raw, os.fsencode(photo)))
             old.conn.commit()
             assert old.schema_version == version
-    with pytest.raises(CatalogError, match="older format"):  # readers never migrate
-        Catalog.open(path, write=False)
 
 
 def test_schema_5_catalogue_upgrades_to_6_and_keeps_raw_companions(
@@ -803,3 +801,42 @@ def test_uncertain_is_one_query_that_keeps_the_rule(cat: Catalog) -> None:
         cat.conn.set_trace_callback(None)
     assert [normalise_path(r.path) for r in found] == [p for _, p in expected]
     assert len(found) > 100 and len(statements) == 1, statements
+
+
+def test_read_commands_upgrade_an_older_catalogue_they_can_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After photolm is upgraded, `search`, `list` and `info` read the catalogue an older
+    photolm wrote at once (upgrading it as a scan would), instead of asking for a scan.
+    Where it cannot be written now, one line says why and what to do."""
+    import json
+
+    from tests.clirun import cli
+
+    path = tmp_path / "v6.sqlite"
+    old_catalogue(path, 6, monkeypatch, {"/p/IMG_1.JPG": "eiffel-tower", "/p/IMG_2.JPG": None})
+    (tmp_path / "ro.sqlite").write_bytes(path.read_bytes())
+    code, out, err = cli("list", "--json", "--catalog", path)
+    assert code == 0, err
+    assert {r["path"]: r["landmark_id"] for r in json.loads(out)} == {
+        "/p/IMG_1.JPG": "eiffel-tower", "/p/IMG_2.JPG": None}
+    with Catalog.open(path, write=False) as cat:
+        assert cat.schema_version == SCHEMA_VERSION
+    assert cli("info", "--catalog", path)[0] == 0
+
+    busy = tmp_path / "busy.sqlite"
+    busy.write_bytes((tmp_path / "ro.sqlite").read_bytes())
+    with FileLock(f"{busy}.lock"):  # another photolm is writing it: it will upgrade it
+        code, _, err = cli("search", "eiffel", "--catalog", busy)
+    assert code == 1 and err.count("\n") == 1, err
+    assert "older format (schema 6)" in err and "another photolm is writing it now" in err
+
+    import photolm.catalog.store as store
+
+    monkeypatch.setattr(store, "_read_only_reason",
+                        lambda p: "it is on a read-only file system")
+    code, _, err = cli("list", "--catalog", tmp_path / "ro.sqlite")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "older format (schema 6) and cannot be upgraded here (it is on a read-only" in err
+    raw = sqlite3.connect(tmp_path / "ro.sqlite")  # nothing was written to it
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 6
+    raw.close()

@@ -143,11 +143,12 @@ def test_reading_after_a_writer_was_killed_mid_change_works(tmp_path: Path,
         "kept0.jpg", "kept1.jpg", "kept2.jpg"]
 
     catalog = tmp_path / "mid-creation" / "catalog.sqlite"
-    _kill_a_writer(catalog, "creating")
-    for args in (["list"], ["search", "eiffel"], ["info"]):
-        code, _, err = run(*args, "--catalog", catalog)
-        assert code == 1 and err.count("\n") == 1, (args, err)  # one line
-        assert "older format" in err and "run `photolm scan` once" in err and "damaged" not in err
+    _kill_a_writer(catalog, "creating")  # left at an older schema: a reader finishes it
+    code, out, err = run("list", "--json", "--catalog", catalog)
+    assert code == 0 and json.loads(out) == [], err
+    assert run("info", "--catalog", catalog)[0] == 0
+    code, _, err = run("search", "eiffel", "--catalog", catalog)  # an empty catalogue's line
+    assert "No landmarks are known yet" in err and "damaged" not in err, err
     assert run("scan", library, "--catalog", catalog)[0] == 0  # the writer's probe replays too
     code, out, _ = run("list", "--json", "--catalog", catalog)
     assert code == 0 and [Path(r["path"]).name for r in json.loads(out)] == ["eiffel.jpg"]

@@ -391,8 +391,9 @@ class CatalogStore:
         ``PRAGMA quick_check`` unless ``quick_check=False``, and applies pending migrations.
         ``create=False`` refuses to create one (:class:`CatalogMissingError`): commands such
         as ``tag`` work on what a scan stored and must not leave an empty catalogue behind.
-        ``write=False`` takes no lock and refuses catalogues that need a migration; a
-        missing catalogue raises :class:`CatalogMissingError`.
+        ``write=False`` takes no lock, except to upgrade a catalogue an older photolm wrote
+        (when it can be written now; else one clear :class:`CatalogError`); a missing
+        catalogue raises :class:`CatalogMissingError`.
         """
         path = Path(path).expanduser().absolute()
         _check_kind(path)
@@ -419,11 +420,38 @@ class CatalogStore:
             raise _missing(path)
         if version < schema.SCHEMA_VERSION:
             conn.close()
-            raise CatalogError(
-                f"Catalogue {path} uses an older format (schema {version}); run "
-                "`photolm scan` once to upgrade it."
-            )
+            cls._upgrade(path, version)
+            try:
+                conn, version = _connect_read(path)
+            except sqlite3.Error as exc:
+                raise damaged(path, exc) from None
+            if version < schema.SCHEMA_VERSION:  # not expected: the upgrade said it was done
+                conn.close()
+                raise CatalogError(f"Catalogue {path} is still at schema {version} after an "
+                                   "upgrade; run `photolm scan` once to upgrade it.")
         return cls(path, conn, write=False, lock=None)
+
+    @classmethod
+    def _upgrade(cls, path: Path, version: int) -> None:
+        """Bring a catalogue an older photolm wrote up to date before reading it, as any
+        command that writes would: after an upgrade, ``search`` and ``list`` work at once
+        instead of asking for a scan. Only when it can be written now: a read-only one, or
+        one another photolm is writing (that writer upgrades it), is one clear line."""
+        why = _read_only_reason(path)
+        if why is not None:
+            raise CatalogError(
+                f"Catalogue {path} uses an older format (schema {version}) and cannot be "
+                f"upgraded here ({why}): make it writable once, or read it with the photolm "
+                "that wrote it."
+            )
+        try:
+            cls._open_write(path, 0.0, quick_check=True).close()
+        except CatalogBusyError:
+            raise CatalogError(
+                f"Catalogue {path} uses an older format (schema {version}) and another "
+                "photolm is writing it now; run this again when that finishes (it upgrades "
+                "the catalogue)."
+            ) from None
 
     @classmethod
     def _open_write(
