@@ -5,9 +5,12 @@ A learned landmark is matched on its own scale: its best cosine to its prototype
 compared with a threshold that depends on how many example photos it was learned from (more
 prototypes, more chances for a stranger to come close; measured by
 scripts/eval_enrolment.py on non-landmark photos). To sit in one ranked list with the
-bundle's landmarks, that score is shifted so that its threshold lands on the bundle's:
-``score - threshold(k) + bundle.threshold``. Then everything downstream (the "no landmark"
-rule, GPS evidence, top-k, tags) treats learned and shipped landmarks alike.
+bundle's landmarks, that score is moved so that its threshold lands on the bundle's
+(:func:`onto_bundle_scale`): below the threshold shifted, ``score - threshold(k) +
+bundle.threshold``; above it, ``[threshold(k), 1]`` stretched onto ``[bundle.threshold, 1]``,
+so the order of the photos that pass is kept and no score exceeds 1. Then everything
+downstream (the "no landmark" rule, GPS evidence, top-k, tags) treats learned and shipped
+landmarks alike.
 
 Examples added to a shipped landmark ("learn Colosseum more.jpg") are prototypes of that
 landmark's id: its score is the better of the bundle's and the learned one.
@@ -158,6 +161,21 @@ def similarities(space: str, embeddings: np.ndarray, descriptors: np.ndarray | N
     return (descriptors if space == DESCRIPTOR else embeddings) @ rows.T  # type: ignore[operator]
 
 
+def onto_bundle_scale(scores: np.ndarray, own: np.ndarray, threshold: float) -> np.ndarray:
+    """Learned scores ``(N, L)`` on the bundle's scale: column ``j``'s own threshold
+    ``own[j]`` lands on the bundle's ``threshold``. Below it a shift (so the "no landmark"
+    rule, the uncertain band and GPS's margin below the threshold read it as they read a
+    shipped landmark's score); above it ``[own, 1]`` is stretched linearly onto
+    ``[threshold, 1]``. A shift alone pushed every close photo past 1, and capping it there
+    tied them all at 1.00 and lost their order."""
+    own = np.asarray(own, dtype=np.float32)[None, :]
+    with np.errstate(invalid="ignore"):  # -inf rows (not scored) stay -inf
+        stretched = threshold + (scores - own) * ((1.0 - threshold)
+                                                  / np.maximum(1.0 - own, 1e-6))
+        return np.where(scores >= own, np.minimum(stretched, 1.0),
+                        scores + (threshold - own)).astype(np.float32)
+
+
 class CombinedMatcher:
     """The bundle's landmarks and the learned ones, on the bundle threshold's scale.
 
@@ -188,7 +206,7 @@ class CombinedMatcher:
         table = thresholds(bundle, space)
         rows: list[np.ndarray] = []
         owners: list[int] = []
-        shifts: list[float] = []
+        own: list[float] = []  # each learned landmark's threshold on its own scale
         self.columns: list[int] = []  # learned column -> landmark position
         for item in learned:
             protos = prototypes.get(item.id)
@@ -198,7 +216,7 @@ class CombinedMatcher:
             self.columns.append(position[item.id])
             rows.append(np.asarray(protos, dtype=np.float32))
             owners.extend([col] * len(protos))
-            shifts.append(self.threshold - threshold_for(table, len(item.examples)))
+            own.append(threshold_for(table, len(item.examples)))
         # learned landmarks left without prototypes for this network (none of their
         # example photos could be read to make them): they cannot match, say so
         self.unmatched: tuple[Landmark, ...] = tuple(
@@ -206,7 +224,7 @@ class CombinedMatcher:
             if not item.shipped and item.id in position and prototypes.get(item.id) is None)
         self.prototypes = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
         self.owner = np.asarray(owners, dtype=np.int64)
-        self.shift = np.asarray(shifts, dtype=np.float32)
+        self.own_threshold = np.asarray(own, dtype=np.float32)
         self.top_k = max(1, min(top_k, len(self.landmarks)))
         if self.gate is not None and self.columns:
             self.gate = self.gate.without({self.landmarks[p].id for p in self.columns})
@@ -235,8 +253,7 @@ class CombinedMatcher:
                             None if descriptors is None else descriptors[rows],
                             self.prototypes[keep])
         out[rows] = enrol.best_per_owner(sims, owner, len(cols))
-        out[rows] += self.shift[cols][None, :]
-        return np.minimum(out, 1.0)  # shifted, still read as a cosine: never above 1
+        return onto_bundle_scale(out, self.own_threshold[cols], self.threshold)
 
     def _usable(self, n: int, descriptors: np.ndarray | None,
                 has_descriptor: np.ndarray | None) -> np.ndarray:
@@ -268,8 +285,7 @@ class CombinedMatcher:
                                 None if descriptors is None else descriptors[rows],
                                 self.prototypes)
             learned[rows] = enrol.best_per_owner(sims, self.owner, len(self.columns))
-            learned += self.shift[None, :]
-            np.minimum(learned, 1.0, out=learned)
+            learned = onto_bundle_scale(learned, self.own_threshold, self.threshold)
             for col, pos in enumerate(self.columns):
                 np.maximum(scores[:, pos], learned[:, col], out=scores[:, pos])
         return scores

@@ -247,3 +247,22 @@ def test_places_nearest_keeps_each_rows_k_best_groupable_pairs(crowded: bool) ->
     assert {(int(i), int(j)) for i, j in zip(r, c, strict=True)} == want
     assert len(r) == len(want)
     assert crowded == (int((margin >= 0).sum()) > 8 * k * 64)  # both paths are tested
+
+
+def test_learned_scores_keep_their_order_above_the_threshold_and_never_pass_1() -> None:
+    """A learned landmark's own threshold lands on the bundle's; photos that pass keep
+    their order (a shift capped at 1 tied every close photo at 1.00: a street at 0.85 and the
+    example photo itself ranked alike); below the threshold it is the plain shift."""
+    from photolm.learned import onto_bundle_scale
+
+    own = np.array([0.45, 0.40], dtype=np.float32)
+    scores = np.array([[0.30, 0.30], [0.45, 0.40], [0.75, 0.75], [0.85, 0.85], [1.0, 1.0],
+                       [-np.inf, -np.inf]], dtype=np.float32)
+    out = onto_bundle_scale(scores, own, 0.664)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out[1], [0.664, 0.664], atol=1e-6)
+    np.testing.assert_allclose(out[0], 0.30 + 0.664 - own, atol=1e-6)
+    for col in range(2):
+        assert 0.664 < out[2, col] < out[3, col] < out[4, col] == pytest.approx(1.0)
+    assert (out[:5] <= 1.0).all() and np.isneginf(out[5]).all()
+    assert ((out >= 0.664) == (scores >= own[None, :])).all()  # who passes is unchanged
