@@ -35,7 +35,8 @@ class UndoQueries(CatalogStore):
 
     def keep_undo(self, fingerprint: str, tagged_sha256: str, *, path: str,
                       original_sha256: str, patch: bytes) -> None:
-        """Remember how to turn the file photolm just wrote back into the original."""
+        """Remember how to turn the file photolm is about to write back into the original
+        (kept before the photo is rewritten, so no crash leaves a tag without its undo)."""
         with self._transaction("keep what the tag write replaced") as db:
             db["tag_undo"].insert({
                 "fingerprint": fingerprint, "tagged_sha256": tagged_sha256,

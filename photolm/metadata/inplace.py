@@ -12,6 +12,7 @@ note). HEIC, HEIF and AVIF go through ExifTool. Each write is verified before th
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from photolm.discovery import display_path, sniff_file
 from photolm.errors import TagError
-from photolm.fingerprint import fingerprint
+from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata import atomic, containers, embedded, exiftool, rules, verify
 from photolm.metadata.containers import ContainerError
 from photolm.metadata.embedded import EmbeddedMetadata, Exiv2Error
@@ -246,10 +247,24 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         written = temp.read_bytes()
         _verify_embedded(read, kind, written, work)
 
-    atomic.replace_file(photo, new, verify=check, original=read.stat, keep_mtime=keep_mtime)
-    if undo is not None:
-        notes += _keep_undo(undo, photo, read, new, kept, plan.action)
-    return True, changes, notes
+    # The way back is kept BEFORE the photo is rewritten: whatever fails after the rewrite
+    # (a crash, a store error) can then never leave a tagged photo untag cannot restore.
+    saved, undo_notes = (None, []) if undo is None else \
+        _keep_undo(undo, photo, read, new, kept, plan.action)
+    try:
+        atomic.replace_file(photo, new, verify=check, original=read.stat,
+                            keep_mtime=keep_mtime)
+    except BaseException:
+        if saved is not None:  # the photo is as it was: the new record matches no file
+            assert undo is not None
+            with contextlib.suppress(OSError, UndoStoreError):
+                undo.forget(saved.fingerprint, saved.tagged_sha256)
+        raise
+    if kept is not None:  # the record for the bytes just replaced can never match again
+        assert undo is not None
+        with contextlib.suppress(OSError, UndoStoreError):
+            undo.forget(kept.fingerprint, kept.tagged_sha256)
+    return True, changes, notes + undo_notes
 
 
 def _find_undo(undo: UndoStore | None, photo: Path, read: _Embedded) -> _Kept | None:
@@ -290,24 +305,24 @@ def _restore(photo: Path, kind: str, read: _Embedded, kept: _Kept, keep_mtime: b
 
 
 def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: _Kept | None,
-               action: Action) -> list[str]:
-    """Record how to get back to the photo as it was before photolm first wrote into it."""
+               action: Action) -> tuple[UndoRecord | None, list[str]]:
+    """Save how to get back from ``new`` (not yet written) to the photo as it was before
+    photolm first wrote into it; the saved record (if any) and notes for the person."""
+    if action == "untag":
+        return None, []
+    original = kept.original if kept is not None else read.data
+    patch = make_patch(new, original)
+    if patch is None:
+        return None, ["photolm keeps no copy of what it replaced here (too large): untag will "
+                      "remove its values instead of restoring the original bytes"]
+    record = UndoRecord(os.fspath(photo), fingerprint_handle(io.BytesIO(new), len(new)),
+                        sha256(new), sha256(original), patch)
     try:
-        if kept is not None:
-            undo.forget(kept.fingerprint, kept.tagged_sha256)
-        if action == "untag":
-            return []
-        original = kept.original if kept is not None else read.data
-        patch = make_patch(new, original)
-        if patch is None:
-            return ["photolm keeps no copy of what it replaced here (too large): untag will "
-                    "remove its values instead of restoring the original bytes"]
-        undo.save(UndoRecord(os.fspath(photo), fingerprint(photo, len(new)), sha256(new),
-                             sha256(original), patch))
+        undo.save(record)
     except (OSError, UndoStoreError) as exc:
-        return [f"could not keep what was replaced ({exc}): untag will remove photolm's "
-                "values instead of restoring the original bytes"]
-    return []
+        return None, [f"could not keep what was replaced ({exc}): untag will remove "
+                      "photolm's values instead of restoring the original bytes"]
+    return record, []
 
 
 def _changed(before: dict[str, object] | None, after: dict[str, object] | None

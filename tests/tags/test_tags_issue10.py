@@ -6,6 +6,7 @@ Through the CLI where a user sees it (tiny bundle, real catalogue), ExifTool as 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -407,3 +408,47 @@ def test_webp_embed_and_untag(tmp_path: Path, eiffel: Landmark, exiftool: str,
         assert image.size == (37, 21)
     apply_tags(plan_untag(photo), undo=undo)
     assert photo.read_bytes() == original
+
+
+def test_the_way_back_is_kept_before_the_photo_is_rewritten(
+        tmp_path: Path, eiffel: Landmark, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails once the photo is rewritten can never leave a tagged photo untag cannot
+    restore: the record is saved first; a store that breaks leaves the photo as it was, and
+    a rewrite that fails takes its fresh record back."""
+    from photolm.errors import TagError
+    from photolm.metadata import atomic
+
+    photo = write_photo(tmp_path / "p.jpg", EIFFEL, exif=camera_exif())
+    original = photo.read_bytes()
+
+    seen: list[bytes] = []
+
+    class Watching(MemoryUndoStore):
+        def save(self, record):  # type: ignore[no-untyped-def]
+            seen.append(photo.read_bytes())
+            super().save(record)
+
+    store = Watching()
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=store)
+    assert seen == [original] and photo.read_bytes() != original
+    (record,) = store.records.values()
+    assert record.tagged_sha256 == hashlib.sha256(photo.read_bytes()).hexdigest()
+    apply_tags(plan_untag(photo), undo=store)
+    assert photo.read_bytes() == original
+
+    class Broken(MemoryUndoStore):
+        def save(self, record):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the store broke")
+
+    with pytest.raises(RuntimeError):
+        apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=Broken())
+    assert photo.read_bytes() == original  # nothing written without its way back
+
+    def no_rename(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise TagError("the disk is full")
+
+    monkeypatch.setattr(atomic, "replace_file", no_rename)
+    store = MemoryUndoStore()
+    with pytest.raises(TagError):
+        apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=store)
+    assert photo.read_bytes() == original and not store.records
