@@ -198,6 +198,8 @@ def _build_exiv2(read: _Embedded, kind: str, work: rules.Snapshot) -> bytes:
     iptc = _changed(read.snapshot.iptc, work.iptc)
     try:
         if kind == "jpeg":
+            if exif and not read.snapshot.exif:  # the photo's first EXIF block: complete
+                exif = {**verify.NEW_EXIF_IFD0, **exif}
             exif_from = (embedded.write_metadata(metadata_part(kind, read.data), packet=None,
                                                  iptc={}, exif=exif)
                          if exif else None)

@@ -59,6 +59,11 @@ _EXIF_LAYOUT_KEYS = frozenset({
     "Exif.Image.IPTCNAA", "Exif.Image.ImageResources", "Exif.MakerNote.Offset",
 })
 _MANAGED_EXIF = frozenset(spec.key for spec in EXIF_FIELDS)
+# The IFD0 tags the EXIF standard requires in a JPEG, with the values cameras and ExifTool
+# write when nothing better is known. An EXIF block photolm creates (Windows keywords in a
+# JPEG that had none) carries them, so validators (``exiftool -validate``) find it complete.
+NEW_EXIF_IFD0 = {"Exif.Image.XResolution": "72/1", "Exif.Image.YResolution": "72/1",
+                 "Exif.Image.ResolutionUnit": "2", "Exif.Image.YCbCrPositioning": "1"}
 _MANAGED_IPTC = frozenset(spec.key for spec in IPTC_FIELDS)
 
 
@@ -94,9 +99,11 @@ def check_xmp_lists(expected: rules.Snapshot, exiv2_xmp: Mapping[str, Any]) -> N
 
 
 def check_unmanaged(before: EmbeddedMetadata, after: EmbeddedMetadata) -> None:
-    """Every value photolm does not manage is unchanged, as exiv2 reads it."""
+    """Every value photolm does not manage is unchanged, as exiv2 reads it (a photo without
+    EXIF may gain :data:`NEW_EXIF_IFD0`, with exactly those values, with its first block)."""
+    added = {k for k, v in NEW_EXIF_IFD0.items() if not before.exif and after.exif.get(k) == v}
     _same("EXIF", before.exif, after.exif,
-          lambda k: k in _EXIF_LAYOUT_KEYS or k in _MANAGED_EXIF)
+          lambda k: k in _EXIF_LAYOUT_KEYS or k in _MANAGED_EXIF or k in added)
     _same("IPTC", before.iptc, after.iptc, lambda k: k in _MANAGED_IPTC)
     check_unmanaged_xmp(before.xmp, after.xmp)
     if before.icc != after.icc:

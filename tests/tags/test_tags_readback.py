@@ -228,3 +228,35 @@ def test_estimated_location_for_a_photo_without_gps(tmp_path: Path, eiffel: Land
 
     remove_tags(embedded)
     assert not any(k.startswith("GPS:") for k in exiftool_json(embedded))
+
+
+def test_a_jpeg_without_exif_gets_a_complete_first_exif_block(
+        tmp_path: Path, eiffel: Landmark, exiftool: str) -> None:
+    """Windows keywords need an EXIF block; in a JPEG that had none, the block photolm
+    creates carries the IFD0 tags the standard requires, so ExifTool validates the photo as
+    it did before (it warned of 4 missing tags); untag gives the original bytes back."""
+    import subprocess
+
+    from PIL import Image
+
+    from photolm.metadata import plan_untag
+    from photolm.metadata.undo import MemoryUndoStore
+
+    photo = tmp_path / "plain.jpg"
+    Image.new("RGB", (64, 48), (200, 50, 50)).save(photo)
+    original = photo.read_bytes()
+
+    def validate() -> str:
+        return subprocess.run([exiftool, "-validate", "-warning", "-a", str(photo)],
+                              capture_output=True, text=True, check=True).stdout
+
+    assert "Validate                        : OK" in validate()
+    undo = MemoryUndoStore()
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"), undo=undo)
+    assert "Validate                        : OK" in validate(), validate()
+    tags = exiftool_json(photo)
+    assert tags["IFD0:XPKeywords"] == "Eiffel Tower"
+    assert (tags["IFD0:XResolution"], tags["IFD0:YResolution"], tags["IFD0:ResolutionUnit"],
+            tags["IFD0:YCbCrPositioning"]) == (72, 72, 2, 1)
+    apply_tags(plan_untag(photo), undo=undo)
+    assert photo.read_bytes() == original
