@@ -22,7 +22,7 @@ from photolm.cli.output import print_json, reporting
 app = typer.Typer(
     name="photolm-export",
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -59,7 +59,7 @@ from export.quantize import (
     images_per_second,
     quantize_int8,
 )
-from photolm.bundle import Bundle, Landmark, Preprocess, write_bundle
+from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
 
 
@@ -116,6 +116,7 @@ class ExportOptions:
         out = Path(self.out)
         if out.exists() and not self.overwrite:
             raise ExportError(f"{out} already exists; pass --overwrite to replace it.")
+        check_replaceable(out)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

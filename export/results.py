@@ -56,14 +56,27 @@ def results_markdown(bundle: Bundle) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.stderr.write("usage: python -m export.results BUNDLE_DIR\n")
-        return 2
-    sys.stdout.write(results_markdown(read_bundle(Path(args[0]))))
-    return 0
+def main(argv: list[str] | None = None) -> None:
+    """``python -m export.results BUNDLE_DIR``: the table on stdout; a folder that is not a
+    bundle is one ``Error:`` line, like every other export command."""
+    import typer
+
+    from photolm.cli.output import reporting
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None)
+
+    @app.command()
+    def results(
+        bundle: Path = typer.Argument(..., help="Model bundle folder (from photolm-export)."),
+    ) -> None:
+        """Print the README's results table (Markdown) from a bundle's own manifest."""
+        with reporting():
+            text = results_markdown(read_bundle(bundle))
+        sys.stdout.write(text)
+
+    app(args=argv, prog_name="python -m export.results")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -129,6 +129,23 @@ def _holds(path: Path, given: Mapping[str, np.ndarray],
     return True
 
 
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace anything but a bundle folder or an empty folder.
+
+    Writing a bundle deletes what was at ``out_dir``; an overwrite flag with a mistyped
+    output (the run folder, a photo folder, a file) must not delete it.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise BundleError(f"{out_dir} is a file, not a bundle folder; refusing to replace it.")
+    if (out_dir / MANIFEST).is_file() or not any(out_dir.iterdir()):
+        return
+    raise BundleError(f"{out_dir} is a folder but not a model bundle (no {MANIFEST}); "
+                      "refusing to replace it: choose another output folder.")
+
+
 def write_bundle(
     out_dir: Path,
     *,
@@ -248,6 +265,7 @@ def write_bundle(
         (stage / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
         )
+        check_replaceable(out_dir)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(stage, out_dir)

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the export commands refuse, and how their help reads at 80 columns.
+
+``--overwrite`` replaces a bundle, never a run folder or a file that a mistyped ``--out``
+points at; ``python -m export.results`` answers like the other commands (help, one
+``Error:`` line).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("target", ["file", "run folder"])
+def test_overwrite_refuses_what_is_not_a_bundle(target: str, tiny_run: Path,
+                                                distractor_dir: Path, tmp_path: Path) -> None:
+    from export.cli import app
+
+    if target == "file":
+        out = tmp_path / "notes.txt"
+        out.write_text("keep me\n")
+        before = {out.name}
+    else:
+        out = tiny_run
+        before = {p.name for p in out.iterdir()}
+    res = runner.invoke(app, [str(tiny_run), "--out", str(out), "--distractors",
+                              str(distractor_dir), "--overwrite", "--threads", "1", "-q"])
+    assert res.exit_code == 1, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert res.stderr.startswith("Error:") and "refusing to replace it" in res.stderr
+    if target == "file":
+        assert out.read_text() == "keep me\n"
+    else:
+        assert {p.name for p in out.iterdir()} == before
+
+
+def test_export_help_names_every_option_whole_at_80_columns() -> None:
+    from export.cli import app
+
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert res.exit_code == 0
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    for name in ("--fpr-confidence", "--distractor-holdout", "--threshold-floor",
+                 "--static-padding", "--dynamic-padding", "--min-silhouette"):
+        assert name in res.stdout, name
+
+
+def test_results_has_help_and_reports_a_missing_bundle_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from export.results import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert "BUNDLE" in capsys.readouterr().out.upper()
+
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "nothing")])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and "nothing" in err and "Traceback" not in err
