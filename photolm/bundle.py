@@ -225,6 +225,10 @@ def write_bundle(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        # mkdtemp's 0700 would make a bundle installed for every user of a machine unreadable.
+        mask = os.umask(0)
+        os.umask(mask)
+        stage.chmod(0o777 & ~mask)
         shutil.copyfile(model_file, stage / MODEL_FILE)
         if tables_file is not None and _holds(tables_file, given, tables):
             shutil.copyfile(tables_file, stage / PROTOTYPES_FILE)

@@ -295,3 +295,33 @@ def test_writer_refuses_bad_places_values_before_replacing_the_bundle(
     with pytest.raises(BundleError, match="places likeness 7 is not"):
         rewrite_bundle(b, bundle_copy, metrics={"places": {"likeness": 7}})
     assert (bundle_copy / "manifest.json").read_bytes() == before
+
+
+def test_written_bundle_is_readable_by_everyone_the_umask_allows(tmp_path: Path) -> None:
+    """A bundle installed for every user of a machine must not stay 0700 (mkdtemp's mode)."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        make_tiny_bundle(tmp_path / "b")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "b" / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_overwrite_replaces_a_bundle_or_an_empty_folder_only(tmp_path: Path) -> None:
+    make_tiny_bundle(tmp_path / "b")
+    make_tiny_bundle(tmp_path / "b")  # a bundle is replaced
+    (tmp_path / "empty").mkdir()
+    make_tiny_bundle(tmp_path / "empty")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(b"keep")
+    (tmp_path / "file").write_text("keep")
+    for target in ("photos", "file"):
+        with pytest.raises(BundleError, match="refusing to replace it"):
+            make_tiny_bundle(tmp_path / target)
+    assert (tmp_path / "photos" / "a.jpg").read_bytes() == b"keep"
+    assert (tmp_path / "file").read_text() == "keep"
+    # no staging folder left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".photos.", ".file."))]

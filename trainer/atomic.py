@@ -5,7 +5,8 @@ config.json, checkpoints and best.pt are read back by ``--resume`` and by ``expo
 training run killed mid-write must not leave half a file behind under the real name. The
 content goes to a temporary file in the same folder (a rename is only atomic within one file
 system), is flushed to disk, and is then renamed over the target; any failure removes the
-temporary file.
+temporary file. The file gets the permissions an ordinary ``open`` would give it (mkstemp's
+0600 would hide a run from the colleagues sharing a GPU machine).
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

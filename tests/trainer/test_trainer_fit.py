@@ -111,3 +111,17 @@ def test_ctrl_c_leaves_a_resumable_checkpoint(tiny_data, tmp_path, tiny):
     assert raw["scheduler"]["step_count"] == 2
     result = fit(config, resume=True)
     assert result.epochs_done == 2 and result.best is not None
+
+
+def test_run_files_get_ordinary_permissions(tmp_path):
+    """mkstemp's 0600 would hide config.json and the checkpoints from colleagues."""
+    import os
+
+    from trainer.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "config.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "config.json").stat().st_mode & 0o777 == 0o644
