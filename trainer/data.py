@@ -308,7 +308,7 @@ def _class_info(row: _ClassRow | None, folder: str) -> ClassInfo:
     )
 
 
-def _folder_groups(root: Path) -> list[_Group]:
+def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
     rows: list[_ClassRow] = []
     if (root / CLASSES_CSV).is_file():
         rows.extend(read_classes_csv(root / CLASSES_CSV))
@@ -320,6 +320,7 @@ def _folder_groups(root: Path) -> list[_Group]:
         )
     root_lookup = _RowLookup(rows)
     groups: list[_Group] = []
+    empty: list[str] = []  # named, never skipped silently: a landmark may be missing
     for child in dirs:
         child_path = root / child
         child_images, grandchildren = _scan(child_path)
@@ -332,16 +333,22 @@ def _folder_groups(root: Path) -> list[_Group]:
         if (child_path / CLASSES_CSV).is_file():
             source_rows = read_classes_csv(child_path / CLASSES_CSV) + source_rows
         lookup = _RowLookup(source_rows)
+        if not grandchildren:
+            empty.append(f"{root.name}/{child}")
         for grand in grandchildren:
             grand_path = child_path / grand
             grand_images, _ = _scan(grand_path)
             if not grand_images:
+                empty.append(f"{root.name}/{child}/{grand}")
                 continue
             info = _class_info(lookup.find(child, grand), grand)
             groups.append(
                 _Group(info, [(str(grand_path / n), f"{root.name}/{child}/{grand}/{n}")
                               for n in grand_images])
             )
+    if empty:
+        notes.append(f"{len(empty)} folder(s) hold no photos and were skipped: "
+                     + ", ".join(empty[:10]) + ("…" if len(empty) > 10 else ""))
     return groups
 
 
@@ -448,7 +455,7 @@ def discover(
             raise DataError(f"Dataset folder {root} does not exist or is not a folder.")
         root = root.resolve()
         resolved_roots.append(str(root))
-        found = _gldv2_groups(root, notes) if _is_gldv2(root) else _folder_groups(root)
+        found = _gldv2_groups(root, notes) if _is_gldv2(root) else _folder_groups(root, notes)
         if not found:
             raise DataError(
                 f"No photos found in {root}; expected root/<landmark>/*.jpg, "

@@ -144,3 +144,18 @@ def test_taj_mahal_merges_across_the_shared_sources(shared_data):
     # Other landmarks shared between the sets are single classes too.
     names = [c.name for c in index.classes]
     assert names.count("Colosseum") == 1 and names.count("Christ the Redeemer") == 1
+
+
+def test_empty_class_folders_are_named_not_skipped_silently(tmp_path, dataset_factory):
+    flat = dataset_factory(tmp_path / "flat", per_class=2,
+                           classes={"big_ben": ("polygon", (9, 9, 9))})
+    (flat / "eiffel_tower").mkdir()
+    nested = tmp_path / "nested"
+    dataset_factory(nested / "src_a", per_class=2, classes={"taj": ("ellipse", (1, 1, 1))})
+    (nested / "src_a" / "colosseum").mkdir()
+
+    index = discover([flat, nested])
+
+    assert [c.id for c in index.classes] == ["big-ben", "taj"]
+    assert any("flat/eiffel_tower" in n and "no photos" in n for n in index.notes), index.notes
+    assert any("nested/src_a/colosseum" in n for n in index.notes), index.notes
