@@ -129,6 +129,7 @@ def evaluate(
     # --- what to evaluate
     if data:
         index = discover(list(data))
+        notes.extend(index.notes)
         mapping = map_classes(index.classes, known)
         paths = [s.path for s in index.samples]
         true = np.array([mapping[s.label] for s in index.samples], dtype=np.int64)

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a user sees from the trainer commands on awkward data and options (CLI runner)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from trainer import cli as trainer_cli
+
+_runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    res = _runner.invoke(trainer_cli.app, list(args), env={"COLUMNS": "200"})
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_evaluate_names_empty_folders_of_its_data(trained_run: Path, tiny_data: Path,
+                                                 tmp_path: Path) -> None:
+    data = tmp_path / "more"
+    shutil.copytree(tiny_data / "red_circle", data / "red_circle")
+    (data / "blue_place").mkdir()
+    code, _out, err = _invoke("evaluate", str(trained_run), str(data), "--out",
+                              str(tmp_path / "ev"), "--prototypes", "head")
+    assert code == 0, err
+    assert "note:" in err and "more/blue_place" in err and "no photos" in err
