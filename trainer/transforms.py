@@ -93,8 +93,11 @@ def open_image(path: str | Path, *, draft: int | None = None) -> Image.Image:
         return image if image.mode == "RGB" else image.convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = reason.replace(f" {str(path)!r}", "").replace(f" {path}", "")  # said once
+        if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+            reason = exc.strerror.lower()  # "[Errno 2] No such file or directory: 'x'"
+        else:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = reason.replace(f" {str(path)!r}", "").replace(f" {path}", "")  # said once
         raise UnreadableImage(path, reason) from None
 
 

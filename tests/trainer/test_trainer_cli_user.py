@@ -29,3 +29,11 @@ def test_evaluate_names_empty_folders_of_its_data(trained_run: Path, tiny_data: 
                               str(tmp_path / "ev"), "--prototypes", "head")
     assert code == 0, err
     assert "note:" in err and "more/blue_place" in err and "no photos" in err
+
+
+def test_explain_says_plainly_that_a_photo_is_missing(trained_run: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jpg"
+    code, _out, err = _invoke("explain", str(trained_run), str(missing), "--out",
+                              str(tmp_path / "why.png"))
+    assert code == 1
+    assert err.strip() == f"Error: Cannot read {missing}: no such file or directory."
