@@ -260,7 +260,8 @@ def _load_inputs(checkpoint: Path | str, options: ExportOptions) -> _Inputs:
     tp = ckpt.preprocess
     pre = Preprocess(size=tp.size, resize=tp.resize, crop=tp.crop,
                      interpolation=tp.interpolation, mean=tuple(tp.mean), std=tuple(tp.std))
-    split = split_from_config(ckpt.config, expected_classes=ckpt.classes)
+    split = split_from_config(ckpt.config, expected_classes=ckpt.classes,
+                              expected_photos=ckpt.photos_sha256)
     held = split.holdout or split.val
     if not held:
         raise ExportError(

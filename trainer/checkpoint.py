@@ -137,6 +137,13 @@ class LoadedCheckpoint:
         return dict(self.raw["config"])
 
     @property
+    def photos_sha256(self) -> str | None:
+        """Which photo went to which split (:meth:`DatasetSplit.photos_sha256`); None in
+        checkpoints written before it was recorded."""
+        value = self.raw.get("photos_sha256")
+        return value if isinstance(value, str) else None
+
+    @property
     def class_infos(self) -> list[ClassInfo]:
         return [ClassInfo.from_dict(c) for c in self.classes]
 

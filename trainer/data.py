@@ -121,6 +121,15 @@ class DatasetSplit:
             raise DataError(f"Unknown split {name!r}; choose train, val or holdout.")
         return getattr(self, name)
 
+    def photos_sha256(self) -> str:
+        """Digest of which photo went to which part (root-relative keys, so a moved dataset
+        folder keeps it): a checkpoint records it, and rebuilding the split checks it."""
+        digest = hashlib.sha256()
+        for part in ("train", "val", "holdout"):
+            for key in sorted(s.key for s in getattr(self, part)):
+                digest.update(f"{part}\t{key}\n".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
     def summary(self) -> dict[str, Any]:
         return {
             "classes": len(self.classes),
@@ -577,14 +586,17 @@ def split_dataset(
 
 
 def split_from_config(
-    config: Any, *, expected_classes: Sequence[Mapping[str, Any] | ClassInfo] | None = None
+    config: Any, *, expected_classes: Sequence[Mapping[str, Any] | ClassInfo] | None = None,
+    expected_photos: str | None = None,
 ) -> DatasetSplit:
     """Rebuild the exact split a run used, from its config (a TrainConfig or its dict).
 
     ``export`` calls this to find a checkpoint's training photos (prototypes) and held-out
     photos (threshold calibration). File lists are checked against their recorded checksum,
     and ``expected_classes`` (the checkpoint's class table) against the rediscovered one, so
-    a changed dataset is an error rather than a silently different split.
+    a changed dataset is an error rather than a silently different split; so is a photo
+    added, removed or renamed inside a class when ``expected_photos`` (the checkpoint's
+    :meth:`DatasetSplit.photos_sha256`; checkpoints before it have none) is given.
     """
     get = config.get if isinstance(config, Mapping) else lambda k, d=None: getattr(config, k, d)
     for name in ("file_list", "exclude_list"):
@@ -612,6 +624,13 @@ def split_from_config(
                 "The dataset folders no longer match the checkpoint's classes "
                 f"(missing: {', '.join(gone[:5]) or '-'}; new: {', '.join(new[:5]) or '-'})."
             )
+    if expected_photos and split.photos_sha256() != expected_photos:
+        raise DataError(
+            "The photos in the dataset folders changed since training (added, removed or "
+            f"renamed; the split is now {len(split.train)}/{len(split.val)}/"
+            f"{len(split.holdout)} train/val/holdout), so the run's split cannot be rebuilt "
+            "exactly; restore them, or train a new run."
+        )
     return split
 
 

@@ -113,7 +113,8 @@ def evaluate(
     train_paths: set[str] = set()
     own_split = None
     try:
-        own_split = split_from_config(ckpt.config, expected_classes=known)
+        own_split = split_from_config(ckpt.config, expected_classes=known,
+                                      expected_photos=ckpt.photos_sha256)
         train_paths = {s.path for s in own_split.train}
     except DataError as exc:
         # Only needed for train prototypes or the checkpoint's own split; otherwise it just

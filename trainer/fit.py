@@ -457,7 +457,9 @@ def fit(config: TrainConfig, *, resume: bool = False,
     if trainer.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
-    split = split_from_config(config, expected_classes=state["classes"] if state else None)
+    split = split_from_config(config, expected_classes=state["classes"] if state else None,
+                              expected_photos=state.get("photos_sha256") if state else None)
+    photos_sha256 = split.photos_sha256()
     classes = split.classes
     counts = [0] * len(classes)
     for sample in split.train:
@@ -535,7 +537,8 @@ def fit(config: TrainConfig, *, resume: bool = False,
     def save(path: Path, epoch_done: int, extra: dict[str, Any]) -> None:
         save_checkpoint(path, config=config, classes=classes, model=model, head=head,
                         epoch=epoch_done, metrics=checkpoint_metrics(extra),
-                        optimizer=optimizer, scheduler=scheduler, scaler=scaler)
+                        optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                        extra={"photos_sha256": photos_sha256})
 
     def wrap(frozen: bool) -> nn.Module:
         # Which parameters need gradients changes with freezing, and DDP fixes that set when

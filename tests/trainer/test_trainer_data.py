@@ -159,3 +159,23 @@ def test_empty_class_folders_are_named_not_skipped_silently(tmp_path, dataset_fa
     assert [c.id for c in index.classes] == ["big-ben", "taj"]
     assert any("flat/eiffel_tower" in n and "no photos" in n for n in index.notes), index.notes
     assert any("nested/src_a/colosseum" in n for n in index.notes), index.notes
+
+
+def test_a_photo_added_to_a_class_is_a_changed_dataset(trained_run, tiny_data, tmp_path):
+    """A checkpoint records which photo went where; rebuilding its split checks that, so
+    export and evaluate never use a silently different split (docs/export.md)."""
+    import shutil
+
+    from trainer.checkpoint import load_checkpoint
+    from trainer.data import split_from_config
+
+    ckpt = load_checkpoint(trained_run)
+    assert ckpt.photos_sha256 == split_from_config(ckpt.config).photos_sha256()
+
+    data = shutil.copytree(tiny_data, tmp_path / tiny_data.name)
+    config = {**ckpt.config_dict, "data": [str(data)]}
+    split_from_config(config, expected_photos=ckpt.photos_sha256)  # moved folder: same split
+    shutil.copy(data / "red_circle" / "00.jpg", data / "red_circle" / "00-copy.jpg")
+    with pytest.raises(DataError, match="photos in the dataset folders changed"):
+        split_from_config(config, expected_classes=ckpt.classes,
+                          expected_photos=ckpt.photos_sha256)
