@@ -100,10 +100,15 @@ def read_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     try:
         raw = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for damaged or foreign files
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        detail = next((line for line in lines if "Unpickler error" in line),
-                      lines[0] if lines else type(exc).__name__)
-        raise CheckpointError(f"Cannot read checkpoint {path}: {detail[:300]}") from None
+        # torch's weights-only refusal is a paragraph asking to file a torch issue; the
+        # reason is the line after "WeightsUnpickler error:".
+        text = str(exc)
+        _, marker, after = text.partition("Unpickler error:")
+        lines = [line.strip() for line in (after if marker else text).splitlines()
+                 if line.strip()]
+        detail = lines[0].split(". ")[0].rstrip(".") if lines else type(exc).__name__
+        raise CheckpointError(f"Cannot read checkpoint {path}: not a trainer checkpoint, or a "
+                              f"damaged one ({detail[:200]}).") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a photolm trainer checkpoint.")
     version = raw.get("version")

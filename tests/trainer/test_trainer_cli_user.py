@@ -37,3 +37,13 @@ def test_explain_says_plainly_that_a_photo_is_missing(trained_run: Path, tmp_pat
                               str(tmp_path / "why.png"))
     assert code == 1
     assert err.strip() == f"Error: Cannot read {missing}: no such file or directory."
+
+
+def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path: Path) -> None:
+    """Not torch's paragraph asking to file a torch issue."""
+    fake = tmp_path / "fake.pt"
+    fake.write_text("{'not': 'a checkpoint'}")
+    code, _out, err = _invoke("evaluate", str(fake))
+    assert code == 1
+    assert err.startswith(f"Error: Cannot read checkpoint {fake}: not a trainer checkpoint")
+    assert "file an issue" not in err and len(err.strip().splitlines()) == 1
