@@ -43,6 +43,15 @@ out = Console(highlight=False, soft_wrap=True)
 CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
+def _set_threads(threads: int | None) -> None:
+    """``--threads`` of the commands that run a model outside ``fit`` (which has its own):
+    on a shared CPU, torch's default of every core is rarely what the user wants."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _errors(func: CommandT) -> CommandT:
     """Expected failures become one stderr line and the error's exit status, as in photolm
     (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
@@ -348,12 +357,15 @@ def evaluate(
     batch_size: int = typer.Option(64, help="Photos per forward pass."),
     workers: int = typer.Option(0, help="Data-loading processes."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads [default: all usable "
+                                "cores]", show_default=False),
     json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Top-1/top-5, GAP, macro P/R/F1, per-class CSV and confusion matrix, classifying by
     nearest prototype exactly as photolm does."""
     from trainer.evaluate import evaluate as run
 
+    _set_threads(threads)
     run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
     target = out_dir or run_dir / ("evaluation-data" if data else f"evaluation-{split}")
     with _RichStages(err) as stages:
@@ -405,6 +417,8 @@ def clean(
     batch_size: int = typer.Option(64, help="Photos per forward pass."),
     workers: int = typer.Option(0, help="Data-loading processes."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads [default: all usable "
+                                "cores]", show_default=False),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Flag noisy photos per class with DBSCAN on embeddings; write a file list for fit.
@@ -413,6 +427,7 @@ def clean(
     """
     from trainer.clean import clean as run
 
+    _set_threads(threads)
     with _RichStages(err) as stages:
         result = run(data, out_dir, checkpoint=checkpoint, backbone=backbone,
                      pretrained_file=str(pretrained_file) if pretrained_file else None,
@@ -462,7 +477,7 @@ def eda(
 
 
 TUNE_OPTIONS = ("backbone", "pretrained", "pretrained_file", "loss", "image_size",
-                "batch_size", "lr", "freeze_stages", "seed", "workers", "device")
+                "batch_size", "lr", "freeze_stages", "seed", "workers", "threads", "device")
 
 
 @app.command(no_args_is_help=True)
@@ -542,11 +557,14 @@ def explain(
     target: str = typer.Option(None, help="Explain this class (name, id or alias) [default: "
                                "the top prediction]", show_default=False),
     method: str = typer.Option("gradcam", help="gradcam | saliency"),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads [default: all usable "
+                                "cores]", show_default=False),
     json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Grad-CAM / saliency overlay of what the model looked at."""
     from trainer.explain import explain as run
 
+    _set_threads(threads)
     result = run(checkpoint, image, out=out_png, target=target, method=method)
     data = {"out": str(result.out), "target": result.target, "score": result.score,
             "method": result.method, "top": [{"name": n, "score": s} for n, s in result.top]}

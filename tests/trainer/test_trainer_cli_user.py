@@ -47,3 +47,22 @@ def test_a_file_that_is_no_checkpoint_is_named_so(tmp_path: Path) -> None:
     assert code == 1
     assert err.startswith(f"Error: Cannot read checkpoint {fake}: not a trainer checkpoint")
     assert "file an issue" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_model_commands_take_threads_like_fit(trained_run: Path, tiny_data: Path,
+                                             tmp_path: Path) -> None:
+    """evaluate, clean, explain and tune accept --threads (a shared CPU needs it)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        code, _out, err = _invoke("evaluate", str(trained_run), "--threads", "1",
+                                  "--out", str(tmp_path / "ev"), "--prototypes", "head")
+        assert code == 0, err
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    for command in ("clean", "explain", "tune"):
+        code, out, _err = _invoke(command, "--help")
+        assert code == 0 and "--threads" in out, command
