@@ -412,6 +412,10 @@ def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
         handle.write(_json_record(record))
 
 
+def _epochs(count: int) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
+
+
 def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
     path = Path(run_dir) / LOG_FILE
     if not path.is_file():
@@ -552,15 +556,22 @@ def fit(config: TrainConfig, *, resume: bool = False,
             module = DistributedDataParallel(module, device_ids=ids)
         return module
 
+    # A run that stopped early would otherwise train one more epoch per resume and stop again.
+    stopped_before = bool(state is not None and config.patience and val_loader is not None
+                          and since_best >= config.patience and start_epoch < config.epochs)
     if start_epoch >= config.epochs and dist.main:
-        cb.on_message(f"{run_dir} already trained {start_epoch} epochs; pass a larger "
+        cb.on_message(f"{run_dir} already trained {_epochs(start_epoch)}; pass a larger "
                       "--epochs to train longer.")
+    elif stopped_before and dist.main:
+        cb.on_message(f"{run_dir} stopped early after {_epochs(start_epoch)}: no better "
+                      f"validation GAP for {_epochs(since_best)}; pass a larger --patience "
+                      "(0 = never stop) to train on.")
     wrapped_frozen = start_epoch < config.frozen_epochs
     wrapped = wrap(wrapped_frozen)
     epoch = epochs_done = start_epoch
-    stopped_early = False
+    stopped_early = stopped_before
     try:
-        for epoch in range(start_epoch, config.epochs):
+        for epoch in range(start_epoch, config.epochs if not stopped_before else start_epoch):
             frozen = epoch < config.frozen_epochs
             if wrapped_frozen != frozen:
                 wrapped, wrapped_frozen = wrap(frozen), frozen
@@ -600,7 +611,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
                 stopped_early = True
                 if dist.main:
                     cb.on_message(f"Early stopping: no better validation GAP for "
-                                  f"{config.patience} epochs.")
+                                  f"{_epochs(since_best)}.")
                 break
     except KeyboardInterrupt:
         if dist.main:

@@ -66,3 +66,21 @@ def test_model_commands_take_threads_like_fit(trained_run: Path, tiny_data: Path
     for command in ("clean", "explain", "tune"):
         code, out, _err = _invoke(command, "--help")
         assert code == 0 and "--threads" in out, command
+
+
+def test_resuming_a_run_that_stopped_early_says_so_instead_of_one_more_epoch(
+        trained_run: Path, tmp_path: Path) -> None:
+    import torch
+
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    state = torch.load(run / "last.pt", weights_only=True)
+    state["metrics"]["epochs_since_best"] = 2  # as if the last 2 epochs had not improved
+    torch.save(state, run / "last.pt")
+    epochs_logged = len((run / "log.jsonl").read_text().splitlines())
+
+    code, _out, err = _invoke("fit", "--out", str(run), "--resume", "--epochs", "5",
+                              "--patience", "2")
+    assert code == 0, err
+    assert "stopped early after 1 epoch: no better validation GAP for 2 epochs" in err
+    assert "--patience" in err
+    assert len((run / "log.jsonl").read_text().splitlines()) == epochs_logged
