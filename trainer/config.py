@@ -210,6 +210,17 @@ class TrainConfig:
             )
 
 
+def _parse_problem(exc: Exception) -> str:
+    """One line that says what is wrong and where (yaml's first line is only its context)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def load_config_file(path: Path | str) -> dict[str, Any]:
     """Read a YAML or JSON config file into a plain dict (keys as written)."""
     path = Path(path).expanduser()
@@ -224,7 +235,7 @@ def load_config_file(path: Path | str) -> dict[str, Any]:
 
             values = yaml.safe_load(text)
     except Exception as exc:  # yaml raises its own hierarchy; report any parse failure
-        raise ConfigError(f"Cannot parse config file {path}: {exc}".splitlines()[0]) from None
+        raise ConfigError(f"Cannot parse config file {path}: {_parse_problem(exc)}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):

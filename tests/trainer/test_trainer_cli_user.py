@@ -84,3 +84,14 @@ def test_resuming_a_run_that_stopped_early_says_so_instead_of_one_more_epoch(
     assert "stopped early after 1 epoch: no better validation GAP for 2 epochs" in err
     assert "--patience" in err
     assert len((run / "log.jsonl").read_text().splitlines()) == epochs_logged
+
+
+def test_a_config_file_that_does_not_parse_says_what_and_where(tmp_path: Path) -> None:
+    config = tmp_path / "cpu.yaml"
+    config.write_text("image_size: 160\nfreeze_stages: [4\n", encoding="utf-8")
+    code, _out, err = _invoke("fit", str(tmp_path), "--out", str(tmp_path / "run"),
+                              "--config", str(config))
+    assert code == 1
+    assert err.startswith(f"Error: Cannot parse config file {config}: expected ',' or ']'")
+    assert "(line 3, column 1)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
