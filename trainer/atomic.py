@@ -25,6 +25,23 @@ def _umask() -> int:
     return mask
 
 
+def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
+    """The folder a command writes into; a file in its place (or a folder that cannot be
+    made) is one error line naming the option, checked before any work starts."""
+    from trainer.errors import TrainerError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise TrainerError(f"{option} {path} is a file; give a folder.")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrainerError(f"Cannot create the {option} folder {path}: "
+                               f"{(exc.strerror or str(exc)).lower()}.") from None
+    return path
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)

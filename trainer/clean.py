@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from trainer.atomic import output_folder
 from trainer.data import discover
 from trainer.errors import ConfigError
 from trainer.prototypes import Progress
@@ -112,8 +113,7 @@ def clean(
     from trainer.transforms import EvalPreprocess
 
     index = discover(list(roots))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     model, pre, source = _embedding_model(checkpoint, backbone, pretrained_file, image_size,
                                           roots)
     bad: dict[str, str] = {}

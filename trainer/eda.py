@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from trainer.atomic import output_folder
 from trainer.data import discover
 
 _ORIENTATION = 0x0112
@@ -55,8 +56,7 @@ def run_eda(roots: Sequence[Path | str], out_dir: Path | str, *,
             on_photo: Callable[[int], None] | None = None) -> EdaReport:
     """Analyse the photos under ``roots``; write PNGs and summary.txt/json to ``out_dir``."""
     index = discover(list(roots))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     counts = np.array(index.class_counts())
     names = [c.name for c in index.classes]
     sources: Counter[str] = Counter()

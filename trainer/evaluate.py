@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from trainer.atomic import output_folder
 from trainer.data import (
     ClassInfo,
     DatasetSplit,
@@ -96,6 +97,8 @@ def evaluate(
     from trainer.fit import select_device
 
     progress = progress or Progress()
+    if out_dir is not None:
+        output_folder(out_dir, create=False)  # before the work, not after it
     ckpt = load_checkpoint(checkpoint)
     known = ckpt.class_infos
     num_classes = len(known)
@@ -189,8 +192,7 @@ def evaluate(
 
     files: dict[str, str] = {}
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        out = output_folder(out_dir)
         files["per_class"] = str(_write_per_class(out / "per_class.csv", top[:, 0], true, known))
         files["predictions"] = str(_write_predictions(out / "predictions.csv", kept_paths, true,
                                                       top[:, 0], scores[:, 0], known))

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trainer.atomic import output_folder
 from trainer.data import normalise_name
 from trainer.errors import TrainerError
 from trainer.transforms import UnreadableImage, eval_array, eval_image, open_image
@@ -118,5 +119,5 @@ def _draw(path: Path, crop: np.ndarray, heat: np.ndarray, title: str,
         ax.set_axis_off()
     fig.text(0.5, 0.03, "top: " + "; ".join(f"{n} {s:.2f}" for n, s in top), ha="center",
              fontsize=8)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(path.parent)
     fig.savefig(path)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainer.atomic import atomic_copy, atomic_write_text
+from trainer.atomic import atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
@@ -426,7 +426,7 @@ def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
 def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
     if not config.out:
         raise ConfigError("No run folder: pass --out RUN_DIR.")
-    run_dir = Path(config.out)
+    run_dir = output_folder(config.out, create=False)
     if resume:
         if not (run_dir / LAST).is_file():
             raise ConfigError(f"Nothing to resume: {run_dir / LAST} does not exist.")
@@ -435,7 +435,7 @@ def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
             f"{run_dir} already holds a run; pass --resume to continue it, or choose another "
             "--out."
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(run_dir)
     return run_dir
 
 

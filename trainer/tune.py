@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer.atomic import output_folder
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError, TrainerError
 from trainer.fit import FitCallbacks, fit
@@ -110,7 +111,7 @@ def tune(
     out = Path(out_dir)
     if (out / "trials.csv").exists():
         raise ConfigError(f"{out} already holds a search; choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if sampler == "grid":
         grid = {p: list(GRID[p]) for p in params}

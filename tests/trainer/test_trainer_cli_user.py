@@ -95,3 +95,21 @@ def test_a_config_file_that_does_not_parse_says_what_and_where(tmp_path: Path) -
     assert err.startswith(f"Error: Cannot parse config file {config}: expected ',' or ']'")
     assert "(line 3, column 1)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_an_output_that_is_a_file_is_one_error_line(trained_run: Path, tiny_data: Path,
+                                                    tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("keep")
+    photo = next((tiny_data / "red_circle").glob("*.jpg"))
+    for args in (["fit", str(tiny_data), "--out", str(taken)],
+                 ["evaluate", str(trained_run), "--out", str(taken)],
+                 ["eda", str(tiny_data), "--out", str(taken)],
+                 ["clean", str(tiny_data), "--out", str(taken / "sub")],
+                 ["explain", str(trained_run), str(photo), "--out", str(taken / "why.png")],
+                 ["tune", str(tiny_data), "--out", str(taken)]):
+        code, _out, err = _invoke(*args)
+        assert code == 1, (args, err)
+        assert err.startswith("Error:") and str(taken) in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, (args, err)
+    assert taken.read_text() == "keep"
