@@ -33,7 +33,7 @@ from trainer.atomic import atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
-from trainer.errors import ConfigError, TrainerError, TrainingInterrupted
+from trainer.errors import ConfigError, DataError, TrainerError, TrainingInterrupted
 from trainer.losses import Head, build_head
 from trainer.metrics import global_average_precision, topk_accuracy
 from trainer.model import EmbeddingModel, build_model
@@ -470,6 +470,9 @@ def fit(config: TrainConfig, *, resume: bool = False,
         counts[sample.label] += 1
     if not split.train:
         raise TrainerError("The split left no training photos; lower the split ratios.")
+    if len(classes) < 2:  # ArcFace's loss is 0 from the start: nothing would be learnt
+        raise DataError(f"Only one landmark ({classes[0].name}) in the data; a recognition "
+                        "model needs photos of at least 2 landmarks.")
 
     model = build_model(config, pretrained=False if state else None)
     head = build_head(config, len(classes), counts)

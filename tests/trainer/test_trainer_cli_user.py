@@ -113,3 +113,14 @@ def test_an_output_that_is_a_file_is_one_error_line(trained_run: Path, tiny_data
         assert err.startswith("Error:") and str(taken) in err, (args, err)
         assert len(err.strip().splitlines()) == 1, (args, err)
     assert taken.read_text() == "keep"
+
+
+def test_fit_refuses_data_with_a_single_landmark(tiny_data: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data / "red_circle", data / "red_circle")
+    code, _out, err = _invoke("fit", str(data), "--out", str(tmp_path / "run"),
+                              "--backbone", "test_efficientnet", "--no-pretrained",
+                              "--image-size", "64", "--workers", "0")
+    assert code == 1
+    assert err.startswith("Error: Only one landmark (Red Circle) in the data")
+    assert not (tmp_path / "run" / "last.pt").exists()
