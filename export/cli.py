@@ -116,6 +116,29 @@ def _render(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]note:[/] {note}")
 
 
+def _writable_report(path: Path) -> None:
+    """Refuse a --report path that cannot be written before the export, not after it."""
+    from export.errors import ExportError
+
+    if path.is_dir():
+        raise ExportError(f"--report {path} is a folder; give a file name.")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise ExportError(f"--report {path}: {parent} is a file, not a folder.")
+
+
+def _write_report(path: Path, report: dict[str, Any]) -> None:
+    from export.errors import ExportError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"The bundle was written, but not the report {path}: "
+                          f"{(exc.strerror or str(exc)).lower()}.") from None
+
+
 @app.command(no_args_is_help=True)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
@@ -184,6 +207,8 @@ def export(
 
     with reporting():
         floor = read_floor(threshold_floor) if threshold_floor is not None else None
+        if report_file is not None:
+            _writable_report(report_file)
     options = ExportOptions(
         out=out, distractors=list(distractors), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
@@ -197,9 +222,8 @@ def export(
     with reporting(), _Progress(quiet or json_out) as progress:
         result = export_bundle(checkpoint, options, progress)
     if report_file is not None:
-        report_file.parent.mkdir(parents=True, exist_ok=True)
-        report_file.write_text(json.dumps(result.report, indent=2, ensure_ascii=False) + "\n",
-                               encoding="utf-8")
+        with reporting():
+            _write_report(report_file, result.report)
     if json_out:
         print_json(result.report)
     else:

@@ -64,3 +64,19 @@ def test_results_has_help_and_reports_a_missing_bundle_in_one_line(
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("Error:") and "nothing" in err and "Traceback" not in err
+
+
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_export(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path) -> None:
+    from export.cli import app
+
+    (tmp_path / "afile").write_text("keep")
+    for report, says in ((tmp_path / "afile" / "r.json", "is a file, not a folder"),
+                         (tmp_path, "is a folder; give a file name")):
+        res = runner.invoke(app, [str(tiny_run), "--out", str(tmp_path / "bundle"),
+                                  "--distractors", str(distractor_dir), "--threads", "1",
+                                  "-q", "--report", str(report)])
+        assert res.exit_code == 1, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        assert res.stderr.startswith("Error: --report") and says in res.stderr
+        assert not (tmp_path / "bundle").exists()
