@@ -346,16 +346,16 @@ def evaluate(
     distractors: list[Path] = typer.Option(None, "--distractors", help="Folder of "
                                            "non-landmark photos (repeatable): adds the "
                                            "false-positive rate.", show_default=False),
-    threshold: float = typer.Option(0.5, help="Cosine similarity below which photolm says "
-                                    "'no landmark'."),
+    threshold: float = typer.Option(0.5, min=-1.0, max=1.0, help="Cosine similarity below "
+                                    "which photolm says 'no landmark'."),
     prototypes: str = typer.Option("train", help="train: mean embedding of each class's "
                                    "training photos (as export does); head: the loss head's "
                                    "class centres (no training photos needed)."),
     out_dir: Path = typer.Option(None, "--out", "-o", help="Folder for per_class.csv, "
                                  "predictions.csv, confusion.png, metrics.json [default: "
                                  "RUN/evaluation-<split or data>]", show_default=False),
-    batch_size: int = typer.Option(64, help="Photos per forward pass."),
-    workers: int = typer.Option(0, help="Data-loading processes."),
+    batch_size: int = typer.Option(64, min=1, help="Photos per forward pass."),
+    workers: int = typer.Option(0, min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
     threads: int = typer.Option(None, min=1, help="torch CPU threads [default: all usable "
                                 "cores]", show_default=False),
@@ -414,8 +414,8 @@ def clean(
     image_size: int = typer.Option(224, help="Input size when no checkpoint is given."),
     eps: float = typer.Option(0.33, help="DBSCAN radius (cosine distance)."),
     min_samples: int = typer.Option(2, help="DBSCAN core-point neighbourhood size."),
-    batch_size: int = typer.Option(64, help="Photos per forward pass."),
-    workers: int = typer.Option(0, help="Data-loading processes."),
+    batch_size: int = typer.Option(64, min=1, help="Photos per forward pass."),
+    workers: int = typer.Option(0, min=0, help="Data-loading processes."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps"),
     threads: int = typer.Option(None, min=1, help="torch CPU threads [default: all usable "
                                 "cores]", show_default=False),

@@ -483,7 +483,7 @@ def discover(
         members[key].extend(group.paths)
 
     seen_paths: set[str] = set()
-    listed_found = 0
+    listed_found = excluded_found = 0
     class_ids = sorted(merged)
     classes: list[ClassInfo] = []
     samples: list[Sample] = []
@@ -500,6 +500,7 @@ def discover(
                     continue
                 listed_found += 1
             if norm in drop:
+                excluded_found += 1
                 continue
             kept.append((path, key))
         if not kept:
@@ -512,6 +513,11 @@ def discover(
         notes.append(
             f"{len(keep) - listed_found} photos in the file list are not under the dataset "
             "folders and were ignored."
+        )
+    if excluded_found < len(drop):  # e.g. a list written before the dataset was moved
+        notes.append(
+            f"{len(drop) - excluded_found} photos in the exclude list are not under the dataset "
+            "folders, so they were not left out."
         )
     if emptied:
         notes.append(f"{len(emptied)} classes have no photos left after filtering: "

@@ -124,3 +124,15 @@ def test_fit_refuses_data_with_a_single_landmark(tiny_data: Path, tmp_path: Path
     assert code == 1
     assert err.startswith("Error: Only one landmark (Red Circle) in the data")
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_evaluate_and_clean_refuse_impossible_values_in_one_line(trained_run: Path,
+                                                                 tiny_data: Path) -> None:
+    for args, option in ((["evaluate", str(trained_run), "--threshold", "2"], "--threshold"),
+                         (["evaluate", str(trained_run), "--batch-size", "0"], "--batch-size"),
+                         (["clean", str(tiny_data), "--out", "x", "--batch-size", "0"],
+                          "--batch-size"),
+                         (["evaluate", str(trained_run), "--workers", "-1"], "--workers")):
+        code, _out, err = _invoke(*args)
+        assert code == 2, (args, err)
+        assert f"Invalid value for '{option}'" in err, (args, err)

@@ -179,3 +179,15 @@ def test_a_photo_added_to_a_class_is_a_changed_dataset(trained_run, tiny_data, t
     with pytest.raises(DataError, match="photos in the dataset folders changed"):
         split_from_config(config, expected_classes=ckpt.classes,
                           expected_photos=ckpt.photos_sha256)
+
+
+def test_an_exclude_list_naming_photos_elsewhere_says_so(tmp_path, dataset_factory):
+    data = dataset_factory(tmp_path / "flat", per_class=2,
+                           classes={"big_ben": ("polygon", (9, 9, 9))})
+    listed = tmp_path / "outliers.txt"
+    elsewhere = tmp_path / "moved" / "big_ben" / "00.jpg"
+    listed.write_text(f"{elsewhere}\n{data / 'big_ben' / '01.jpg'}\n")
+    index = discover([data], exclude_list=listed)
+    assert len(index.samples) == 1
+    assert any("1 photos in the exclude list are not under the dataset" in n
+               for n in index.notes), index.notes
