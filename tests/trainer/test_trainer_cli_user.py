@@ -6,18 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from trainer import cli as trainer_cli
-
-_runner = CliRunner()
-
-
-def _invoke(*args: str) -> tuple[int, str, str]:
-    res = _runner.invoke(trainer_cli.app, list(args), env={"COLUMNS": "200"})
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return res.exit_code, res.stdout, res.stderr
+from tests.trainer.test_trainer_cli import _invoke
 
 
 def test_evaluate_names_empty_folders_of_its_data(trained_run: Path, tiny_data: Path,
