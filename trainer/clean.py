@@ -42,6 +42,7 @@ class OutlierSearch:
     is_outlier: np.ndarray  # bool (N,)
     similarity: np.ndarray  # cosine to the centre of the class's clustered photos (N,)
     no_cluster: list[int]  # classes where DBSCAN found no dense group (nothing flagged)
+    too_small: list[int] = field(default_factory=list)  # classes of <= min_samples photos
 
 
 def find_outliers(
@@ -61,11 +62,13 @@ def find_outliers(
     labels = np.asarray(labels)
     is_outlier = np.zeros(len(labels), dtype=bool)
     similarity = np.ones(len(labels), dtype=np.float64)
-    no_cluster = []
+    no_cluster: list[int] = []
+    too_small: list[int] = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
         if len(members) <= min_samples:
-            continue  # too few photos to tell an outlier from a small class
+            too_small.append(int(label))  # cannot tell an outlier from a small class
+            continue
         vectors = embeddings[members]
         assignment = DBSCAN(eps=eps, min_samples=min_samples, metric=metric).fit(vectors).labels_
         clustered = assignment >= 0
@@ -77,7 +80,8 @@ def find_outliers(
         norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
         similarity[members] = (vectors @ centre) / norms
         is_outlier[members[~clustered]] = True
-    return OutlierSearch(is_outlier=is_outlier, similarity=similarity, no_cluster=no_cluster)
+    return OutlierSearch(is_outlier=is_outlier, similarity=similarity, no_cluster=no_cluster,
+                         too_small=too_small)
 
 
 @dataclass
@@ -160,11 +164,17 @@ def clean(
     summary = {"photos": len(paths), "outliers": len(outliers), "kept": len(kept),
                "eps": eps, "min_samples": min_samples, "embedding": source,
                "classes_without_cluster": no_cluster,
+               "classes_too_small": [index.classes[c].name for c in search.too_small],
                "per_class": _per_class_counts(outliers)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
     files["summary"] = str(out / "summary.json")
     notes = list(index.notes)
+    if search.too_small:
+        small = [index.classes[c].name for c in search.too_small]
+        notes.append(f"{len(small)} classes have {min_samples} photos or fewer, too few to tell "
+                     "an outlier; all kept: " + ", ".join(small[:10])
+                     + ("…" if len(small) > 10 else ""))
     if len(sheet_rows) > sheet_max:
         notes.append(f"The contact sheet shows the first {sheet_max} of {len(sheet_rows)} "
                      "outliers; see outliers.csv for all.")

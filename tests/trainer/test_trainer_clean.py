@@ -48,3 +48,12 @@ def test_clean_writes_outliers_and_a_kept_list_for_fit(trained_run, tiny_data, t
     assert (out / "outliers.csv").read_text().startswith("path,class,reason,similarity")
     filtered = discover([tiny_data], file_list=out / "kept.txt")
     assert {s.path for s in filtered.samples} == kept
+
+
+def test_a_class_too_small_to_judge_is_named_not_skipped_silently():
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(7, 8))
+    labels = np.array([0, 0, 0, 0, 0, 1, 1])  # class 1: 2 photos = min_samples
+    result = find_outliers(embeddings, labels, eps=0.33, min_samples=2)
+    assert result.too_small == [1]
+    assert not result.is_outlier[5:].any()
