@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -199,6 +200,7 @@ class Desktop:
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
+            said=request.query_params.get("m", ""),
         )
 
     def tags(self, request: Request) -> Response:
@@ -313,7 +315,7 @@ class Desktop:
                 raise UsageError("No landmark recognised to confirm: correct it to a "
                                  "landmark, or say it shows none.")
             cat.set_reviews([review])
-        return ""
+        return _said(Path(row.display_path).name, review.verdict, review.landmark_name)
 
     async def start_tags(self, request: Request) -> Response:
         form = await request.form()
@@ -384,9 +386,27 @@ class Desktop:
             exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own refusals (no such route, wrong method) as the same page as ours,
+        with the way back, instead of a bare ``Not Found`` in monospace."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = ("Nothing at this address: it may be mistyped, or from an older version."
+                   if status == 404 else f"This address does not take that request ({status}).")
+        return self.page(request, "error.html", status=status, message=message)
+
 
 class _NotFound(PhotolmError):
     """A page or photo that is not there."""
+
+
+def _said(name: str, verdict: str | None, landmark: str | None) -> str:
+    """What an answer stored, in words: on the uncertain page the next photo replaces the
+    answered one, so without this line nothing says the key press took effect."""
+    if verdict is None:
+        return f"Forgot your answer for {name}: the model's verdict counts again."
+    if verdict == "none":
+        return f"Saved: {name} shows no landmark."
+    return f"Saved: {name} shows {landmark}."
 
 
 def _when(taken: str | None) -> str:
@@ -447,7 +467,8 @@ def create_app(settings: Settings) -> Any:
         Route("/map", desktop.world),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={PhotolmError: desktop.error})
+    app = Starlette(routes=routes, exception_handlers={
+        PhotolmError: desktop.error, HTTPException: desktop.http_error})
     app.state.desktop = desktop
     guarded = Guard(app, token=settings.token, bind_host=settings.host, port=settings.port)
     guarded.desktop = desktop  # type: ignore[attr-defined]

@@ -190,3 +190,33 @@ def test_a_grid_shows_a_photos_raw_under_its_thumbnail(chromium, raw_pairs_scann
         assert box["x"] <= mark["x"] and mark["x"] + mark["width"] <= box["x"] + box["width"] + 1
         assert page.locator(".grid .raw").count() == 2  # the JPEG alone has none
         context.close()
+
+
+def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
+    """At 390x844 nothing is wider than the screen (the search box used to stick out of the
+    header) and the header leaves the photo most of the screen."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    page.goto(live.url)
+    photo = _row(library, "taj.jpg").id
+    for path in ("/", "/landmark/eiffel-tower", "/search?q=colloseo", f"/photo/{photo}",
+                 "/uncertain", "/places", "/map", "/tags", "/scan", "/nothing-here"):
+        page.goto(live.base + path)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"{path} is {wide} px wide on a 390 px screen"
+        search = page.locator("header input[name=q]").bounding_box()
+        assert search["x"] >= 0 and search["x"] + search["width"] <= 390, path
+        assert page.locator("header.top").bounding_box()["height"] < 844 / 4, path
+    context.close()
+
+
+def test_the_page_asks_for_an_icon_that_is_there(page, live) -> None:
+    """Chromium asks for /favicon.ico unless a page names its icon; a 404 there was a red
+    console error on every first page."""
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{live.base}/map")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("link[rel=icon]").count() == 1
+    assert failed == []

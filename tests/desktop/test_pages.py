@@ -74,7 +74,7 @@ def test_correct_through_the_page_changes_the_catalogue(client, library) -> None
     csrf = _csrf(client.get(f"/photo/{photo}").text)
     res = client.post(f"/photo/{photo}/review",
                       data={"csrf": csrf, "action": "correct", "landmark": "colloseum"})
-    assert res.status_code == 303 and res.headers["location"] == f"/photo/{photo}"
+    assert res.status_code == 303 and res.headers["location"].startswith(f"/photo/{photo}?m=")
     with Catalog.open(library.catalog, write=False) as cat:
         row = next(r for r in cat.iter_photos() if r.id == photo)
     assert (row.review, row.review_landmark_id) == ("corrected", "colosseum")
@@ -109,11 +109,34 @@ def test_uncertain_review_lists_photos_near_the_threshold(client, library) -> No
     assert f"/photo/{photo}/image" in html
     res = client.post(f"/photo/{photo}/review",
                       data={"csrf": _csrf(html), "action": "top", "next": "/uncertain?i=0"})
-    assert res.headers["location"] == "/uncertain?i=0"
+    assert res.headers["location"].startswith("/uncertain?i=0&m=")
     with Catalog.open(library.catalog, write=False) as cat:
         row = next(r for r in cat.iter_photos() if r.id == photo)
     assert row.review == "corrected" and row.review_landmark_id == "cologne-cathedral"
     assert "nothing to review" in client.get("/uncertain").text
+    # the answered photo is gone from the page: a line says what was stored
+    after = client.get(res.headers["location"]).text
+    assert "nothing to review" in after
+    assert "Saved: uncertain.png shows Cologne Cathedral." in after
+
+
+def test_every_answer_says_what_it_stored(client, library) -> None:
+    photo = _photo_id(library, "colosseum-0.jpg")
+    csrf = _csrf(client.get(f"/photo/{photo}").text)
+    said = {}
+    for action in ("confirm", "none", "clear"):
+        res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": action})
+        said[action] = client.get(res.headers["location"]).text
+    assert "Saved: colosseum-0.jpg shows Colosseum." in said["confirm"]
+    assert "Saved: colosseum-0.jpg shows no landmark." in said["none"]
+    assert "Forgot your answer for colosseum-0.jpg" in said["clear"]
+
+
+def test_an_unknown_address_is_a_page_with_the_way_back(client) -> None:
+    for path in ("/nothing-here", "/photo/abc", "/landmark/colosseum/extra"):
+        res = client.get(path)
+        assert res.status_code == 404, path
+        assert "Nothing at this address" in res.text and '<a href="/"' in res.text, path
 
 
 def test_thumbnails_and_large_images_are_upright_jpegs(client, library) -> None:
