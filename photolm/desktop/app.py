@@ -82,6 +82,7 @@ class Desktop:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
+        self.templates.env.globals["answer_key"] = _answer_key
         # "JPEG" or "HEIC": what a RAW pair's photo is, by the rule pairing itself reads
         self.templates.env.filters["paired_format"] = paired_format
 
@@ -183,7 +184,7 @@ class Desktop:
             request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
-            message=request.query_params.get("m", ""),
+            message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -200,7 +201,7 @@ class Desktop:
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
-            said=request.query_params.get("m", ""),
+            said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
         )
 
     def tags(self, request: Request) -> Response:
@@ -286,19 +287,36 @@ class Desktop:
         action = str(form.get("action", ""))
         name = str(form.get("landmark", "")).strip()
         nxt = _safe_next(str(form.get("next", ""))) or f"/photo/{photo_id}"
-        message = await run_in_threadpool(self._review, photo_id, action, name)
+        seen = form.get("seen")
+        try:
+            message = await run_in_threadpool(self._review, photo_id, action, name,
+                                              None if seen is None else str(seen))
+            key = "m"
+        except _Answered as exc:  # it may have left the uncertain list: show the photo
+            back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
+            nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
+        except UsageError as exc:  # a mistyped name: say so where it was typed
+            message, key = str(exc), "e"
         sep = "&" if "?" in nxt else "?"
-        return RedirectResponse(f"{nxt}{sep}m={_quote(message)}" if message else nxt,
-                                status_code=303)
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}", status_code=303)
 
-    def _review(self, photo_id: int, action: str, name: str) -> str:
-        """Store a person's answer through :mod:`photolm.review`; returns a note, or ``""``."""
+    def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
+        """Store a person's answer through :mod:`photolm.review`; returns what it stored.
+
+        ``seen`` is the photo's answer as the page showed it: a page left open in another
+        tab must not silently overwrite an answer given since."""
         from photolm.review import resolve_landmark, review_for
 
         if action not in ("confirm", "correct", "none", "clear", "top"):
             raise UsageError(f"Unknown answer {action!r}.")
         with self.write() as cat:
             row = self.photo_or_404(cat, photo_id)
+            if seen is not None and seen != _answer_key(row):
+                now = {"none": "no landmark", None: "no answer"}.get(
+                    row.review, row.review_landmark_name)
+                raise _Answered(
+                    f"Not saved: this photo was answered meanwhile (in another tab?); "
+                    f"your answer now is: {now}. Answer again here if you still mean it.")
             chosen = None
             if action == "correct":
                 if not name:
@@ -399,6 +417,15 @@ class _NotFound(PhotolmError):
     """A page or photo that is not there."""
 
 
+class _Answered(UsageError):
+    """The photo's answer changed since the page that sent this one was shown."""
+
+
+def _answer_key(row: PhotoRow) -> str:
+    """A photo's answer as one string, sent back by its page's forms (hidden ``seen``)."""
+    return f"{row.review or ''}:{row.review_landmark_id or ''}"
+
+
 def _said(name: str, verdict: str | None, landmark: str | None) -> str:
     """What an answer stored, in words: on the uncertain page the next photo replaces the
     answered one, so without this line nothing says the key press took effect."""
@@ -434,7 +461,7 @@ def _safe_next(target: str | None) -> str:
     if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
             or "\\" in target):
         return ""
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("m="))
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("m=", "e=")))
     return path + (f"?{query}" if query else "")
 
 

@@ -95,11 +95,36 @@ def test_confirm_and_no_landmark_use_the_shared_rule(client, library) -> None:
 def test_confirm_without_a_landmark_is_one_clear_error(client, library) -> None:
     photo = _photo_id(library, "grey.jpg")
     csrf = _csrf(client.get(f"/photo/{photo}").text)
-    res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"})
-    assert res.status_code == 400 and "No landmark recognised to confirm" in res.text
-    bad = client.post(f"/photo/{photo}/review",
-                      data={"csrf": csrf, "action": "correct", "landmark": "Paris"})
-    assert bad.status_code == 400 and "is a place, not a landmark" in bad.text
+    res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"},
+                      follow_redirects=True)
+    assert "No landmark recognised to confirm" in res.text
+    # a mistyped name is said on the page it was typed on, not on a page of its own at the
+    # POST's address (whose reload would post it again)
+    bad = client.post(f"/photo/{photo}/review", data={
+        "csrf": csrf, "action": "correct", "landmark": "Paris", "next": "/uncertain?i=0"})
+    assert bad.status_code == 303 and bad.headers["location"].startswith("/uncertain?i=0&e=")
+    page = client.get(bad.headers["location"]).text
+    assert re.search(r'class="error" role="alert">[^<]*is a place, not a landmark', page)
+    with Catalog.open(library.catalog, write=False) as cat:
+        assert next(r for r in cat.iter_photos() if r.id == photo).review is None
+
+
+def test_a_page_left_open_in_another_tab_does_not_overwrite_a_newer_answer(client,
+                                                                           library) -> None:
+    photo = _photo_id(library, "uncertain.png")
+    first = client.get("/uncertain").text
+    second = client.get("/uncertain").text  # the same photo, in another tab
+    seen = re.search(r'name="seen" value="([^"]*)"', second).group(1)
+    client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(first), "action": "top", "next": "/uncertain?i=0",
+        "seen": re.search(r'name="seen" value="([^"]*)"', first).group(1)})
+    stale = client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(second), "action": "none", "next": "/uncertain?i=0", "seen": seen})
+    assert stale.headers["location"].startswith(f"/photo/{photo}?next=%2Funcertain")
+    assert "answered meanwhile" in client.get(stale.headers["location"]).text
+    with Catalog.open(library.catalog, write=False) as cat:
+        row = next(r for r in cat.iter_photos() if r.id == photo)
+    assert (row.review, row.review_landmark_id) == ("corrected", "cologne-cathedral")
 
 
 def test_uncertain_review_lists_photos_near_the_threshold(client, library) -> None:
