@@ -58,6 +58,9 @@ def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
     assert re.findall(r'action="/places/([^/"]+)/name"', html) == [g["id"] for g in groups]
     assert len(re.findall(r'<img src="/thumb/\d+"', html)) == sum(
         min(g["size"], STRIP) for g in groups)
+    # each thumbnail is the only content of its link: its alt text names the photo
+    assert not re.search(r'<img src="/thumb/\d+" alt=""', html)
+    assert re.search(r'<img src="/thumb/\d+" alt="[^"]+\.jpg"', html)
     group = groups[0]
     url = f"/places/{group['id']}/name"
     # a state change: POST with the CSRF token, nothing else
@@ -228,3 +231,26 @@ def test_places_page_shows_a_photos_raw_as_the_photo_page_does(tmp_path: Path,
     (paired,) = [li for li in items if f'href="/photo/{jpeg.id}"' in li]
     assert "+ RAW IMG_0000.CR2" in paired
     assert sum("RAW" in li for li in items) == 1  # the other two have none
+
+
+def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: Path) -> None:
+    """Under '1 group that looks like no place not shown' the page said 'No groups: every
+    photo is claimed by a landmark'."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library
+    from tests.tinybundle import make_tiny_bundle, write_photo
+
+    bundle, catalog, photos = tmp_path / "bundle", tmp_path / "catalog.sqlite", tmp_path / "lib"
+    make_tiny_bundle(bundle, descriptor_threshold=0.5)
+    for i in range(3):  # portraits only: one group, and it looks like no place
+        write_photo(photos / f"faces/face{i}.jpg", (148 + i, 130, 172))
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model", bundle)
+    assert code == 0, err
+    with TestClient(create_app(make_settings(Library(photos, catalog, bundle), tmp_path)),
+                    base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        html = client.get("/places").text
+    assert "1 group that looks like no place" in html
+    assert "No groups" not in html and "No group here looks like a place" in html
