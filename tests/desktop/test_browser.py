@@ -12,6 +12,7 @@ import pytest
 from photolm.catalog import Catalog
 from tests.desktop import browser
 from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+from tests.tinybundle import COLOURS, write_photo
 
 why_not = browser.available()
 if why_not is not None and os.environ.get("CI"):
@@ -136,10 +137,50 @@ def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -
     assert page.inner_text("section.job .state") == "running"
     page.evaluate("window.__same_document = true")
     page.wait_for_selector("section.job.done", timeout=15000)
+    # when it ends, the page's main part is fetched again in place: the plan is shown
+    page.wait_for_selector("table.plan")
     assert page.evaluate("window.__same_document === true")  # swapped in place, no reload
     assert "would be written" in page.inner_text("section.job")
-    page.click("text=Show the plan")
     assert "would-write" in page.inner_text("table.plan")
+
+
+def test_the_scan_page_is_brought_up_to_date_when_its_scan_ends(page, live, library,
+                                                                 monkeypatch) -> None:
+    """The Scan button stayed disabled and 'Last scan' showed the scan before, until a reload."""
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.25)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    newcomers = [write_photo(library.photos / "new" / f"new-{i}.jpg", COLOURS["colosseum"])
+                 for i in range(2)]  # work for the scan
+    try:
+        _scan_from_the_page(page, live)
+    finally:
+        for photo in newcomers:
+            photo.unlink()
+
+
+def _scan_from_the_page(page, live) -> None:
+    page.goto(f"{live.base}/scan")
+    before = page.inner_text("dl.facts")
+    page.click("button:has-text('Scan these folders')")
+    page.wait_for_url("**/scan")
+    assert page.inner_text("section.job .state") == "running"
+    assert page.locator("button:has-text('Scan these folders')").is_disabled()
+    page.wait_for_selector("section.job.done", timeout=15000)
+    button = page.locator("button:has-text('Scan these folders')")
+    deadline = time.monotonic() + 5
+    while button.is_disabled():
+        assert time.monotonic() < deadline, "the Scan button stayed disabled after the scan"
+        time.sleep(0.1)
+    after = page.inner_text("dl.facts")
+    assert after != before and "recognised by this scan\n2" in after
+    assert "in these folders" in after
 
 
 def test_name_an_unnamed_place_from_the_menu(chromium, unseen_live, unseen) -> None:
