@@ -249,6 +249,14 @@ def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
         search = page.locator("header input[name=q]").bounding_box()
         assert search["x"] >= 0 and search["x"] + search["width"] <= 390, path
         assert page.locator("header.top").bounding_box()["height"] < 844 / 4, path
+    # reviewing on a phone: the answer buttons on the first screen, no keyboard hints
+    for path in ("/uncertain", f"/photo/{photo}"):
+        page.goto(live.base + path)
+        button = page.locator(".answer button").first.bounding_box()
+        assert button["y"] + button["height"] <= 844, f"{path}: answer button below the fold"
+    page.goto(f"{live.base}/uncertain")
+    assert not page.locator("h1 .keys").is_visible()
+    assert not page.locator(".answer button kbd").first.is_visible()
     context.close()
 
 
