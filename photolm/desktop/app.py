@@ -247,10 +247,17 @@ class Desktop:
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap
 
+        at = request.query_params.get("at", "")
+        where = worldmap.parse_at(at) if at else None
+        if at and where is None:
+            raise UsageError(f"No place {at!r} on the map: a dot's address is /map?at=LAT,LON.")
         with self.read() as cat:
             points = worldmap.photo_points(cat)
+            near = cat.photos_near(*where) if where else []
+        self.remember(near)
         return self.page(request, "map.html", outline=worldmap.outline_path(),
-                         points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT)
+                         points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT,
+                         at=at if where else "", where=where, photos=near)
 
     # ------------------------------------------------------------------ images
 

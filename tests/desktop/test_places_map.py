@@ -254,3 +254,44 @@ def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: 
         html = client.get("/places").text
     assert "1 group that looks like no place" in html
     assert "No groups" not in html and "No group here looks like a place" in html
+
+
+def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir) -> None:
+    """Three photos taken at the Colosseum were one dot that opened the first of them only:
+    the other two could not be reached from the map."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library
+    from tests.imagefactory import exif_block
+    from tests.tinybundle import COLOURS, write_photo
+
+    photos, catalog = tmp_path / "lib", tmp_path / "catalog.sqlite"
+    rome = ("N", (41.0, 53.0, 24.0), "E", (12.0, 29.0, 32.0))
+    for i in range(3):
+        write_photo(photos / f"rome/colosseum-{i}.jpg", COLOURS["colosseum"],
+                    exif=exif_block(taken=f"2022:05:0{i + 1} 10:00:00", gps=rome))
+    write_photo(photos / "paris/eiffel.jpg", COLOURS["eiffel-tower"], exif=exif_block(
+        gps=("N", (48.0, 51.0, 30.0), "E", (2.0, 17.0, 40.0))))
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model",
+                       tiny_bundle_dir)
+    assert code == 0, err
+    lib = Library(photos, catalog, tiny_bundle_dir)
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        html = client.get("/map").text
+        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><circle', html)
+        assert sorted(label for _, label in links) == ["1 photo near 48.9, 2.3",
+                                                       "3 photos near 41.9, 12.5"]
+        group = next(href for href, label in links if label.startswith("3"))
+        assert group.startswith("/map?at=")
+        near = client.get(group.replace("&amp;", "&")).text
+        assert "3 photos near 41.9, 12.5" in near
+        with Catalog.open(catalog, write=False) as cat:
+            ids = {r.id for r in cat.iter_photos() if "colosseum" in r.path}
+        assert {int(i) for i in re.findall(r'<a href="/photo/(\d+)\?next=',
+                                                  near.split('id="near"')[1])} == ids
+        single = next(href for href, label in links if label.startswith("1"))
+        assert single.startswith("/photo/")
+        assert client.get("/map?at=nowhere").status_code == 400
