@@ -242,7 +242,7 @@ class Desktop:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
-                         message=request.query_params.get("m", ""))
+                         everything=everything, message=request.query_params.get("m", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap

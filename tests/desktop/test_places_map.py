@@ -184,6 +184,10 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
         everything = client.get("/places?all=1").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
         assert "like no place" not in everything
+        # the portraits' group is marked, and the way back to the places alone is there
+        assert everything.count("not a place, by their looks") == 1
+        assert '<a href="/places">Only the places</a>' in everything
+        assert "not a place, by their looks" not in html and "Only the places" not in html
     # a bundle measured with a lower bar (its own metrics.places) lists both groups
     from photolm import places
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
