@@ -242,7 +242,8 @@ class Desktop:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
-                         everything=everything, message=request.query_params.get("m", ""))
+                         everything=everything, message=request.query_params.get("m", ""),
+                         problem=request.query_params.get("e", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap
@@ -380,8 +381,11 @@ class Desktop:
         from starlette.concurrency import run_in_threadpool
 
         form = await request.form()
-        result = await run_in_threadpool(self._name_place, str(request.path_params["group_id"]),
-                                         str(form.get("name", "")))
+        try:
+            result = await run_in_threadpool(
+                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
+        except UsageError as exc:  # no name, or a group named meanwhile (another tab)
+            return RedirectResponse(f"/places?e={_quote(str(exc))}", status_code=303)
         said = (f"Learned {result.landmark.name}: {result.photos} photo(s) show it now."
                 if result.new else f"Added {result.added} example photo(s) to "
                 f"{result.landmark.name}: {result.photos} photo(s) show it now.")
