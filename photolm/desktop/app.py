@@ -185,6 +185,7 @@ class Desktop:
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            gone=not row.missing and not _exists(row.path),
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -445,6 +446,17 @@ def _said(name: str, verdict: str | None, landmark: str | None) -> str:
     if verdict == "none":
         return f"Saved: {name} shows no landmark."
     return f"Saved: {name} shows {landmark}."
+
+
+def _exists(path: str) -> bool:
+    """Whether the photo's file is there now: one stat, so the photo page can say why its
+    image is a placeholder before the next scan flags the photo missing."""
+    import os
+
+    try:
+        return os.path.exists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _when(taken: str | None) -> str:

@@ -204,3 +204,16 @@ def test_renders_are_upright_by_exif_orientation(tmp_path) -> None:
     assert img.size == (64, 96)
     r, g, b = img.getpixel((56, 8))  # top right
     assert r > 180 and g < 90 and b < 90
+
+
+def test_a_photo_moved_away_since_the_scan_says_so(client, library) -> None:
+    """Its image is the 'cannot be read' placeholder: the page says why."""
+    photo = _photo_id(library, "colosseum-1.jpg")
+    path = library.photos / "rome" / "colosseum-1.jpg"
+    assert "not there now" not in client.get(f"/photo/{photo}").text
+    away = path.rename(path.with_name("colosseum-1.jpg.away"))
+    try:
+        html = client.get(f"/photo/{photo}").text
+    finally:
+        away.rename(path)
+    assert "not there now: moved or deleted since the last scan" in html
