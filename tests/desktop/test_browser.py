@@ -257,6 +257,12 @@ def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
     page.goto(f"{live.base}/uncertain")
     assert not page.locator("h1 .keys").is_visible()
     assert not page.locator(".answer button kbd").first.is_visible()
+    # the tag preview's plan: long XMP lines wrap, a wide table scrolls in its own box
+    page.goto(f"{live.base}/tags")
+    page.click("button[formaction='/tags/preview']")
+    page.wait_for_selector("table.plan", timeout=15000)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390, f"the tag preview is {wide} px wide on a 390 px screen"
     context.close()
 
 
