@@ -6,8 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,24 +245,34 @@ def test_places_page_shows_a_photos_raw_as_the_photo_page_does(tmp_path: Path,
     assert sum("RAW" in li for li in items) == 1  # the other two have none
 
 
-def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: Path) -> None:
-    """Under '1 group that looks like no place not shown' the page said 'No groups: every
-    photo is claimed by a landmark'."""
+@contextmanager
+def _scanned_client(photos: Path, bundle: Path, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    """A logged-in test client on a library of the test's own, scanned with ``bundle``;
+    and its catalogue."""
     from starlette.testclient import TestClient
 
     from photolm.desktop.app import create_app
     from tests.desktop.conftest import Library
+
+    catalog = tmp_path / "catalog.sqlite"
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model", bundle)
+    assert code == 0, err
+    app = create_app(make_settings(Library(photos, catalog, bundle), tmp_path))
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        yield client, catalog
+
+
+def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: Path) -> None:
+    """Under '1 group that looks like no place not shown' the page said 'No groups: every
+    photo is claimed by a landmark'."""
     from tests.tinybundle import make_tiny_bundle, write_photo
 
-    bundle, catalog, photos = tmp_path / "bundle", tmp_path / "catalog.sqlite", tmp_path / "lib"
+    bundle, photos = tmp_path / "bundle", tmp_path / "lib"
     make_tiny_bundle(bundle, descriptor_threshold=0.5)
     for i in range(3):  # portraits only: one group, and it looks like no place
         write_photo(photos / f"faces/face{i}.jpg", (148 + i, 130, 172))
-    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model", bundle)
-    assert code == 0, err
-    with TestClient(create_app(make_settings(Library(photos, catalog, bundle), tmp_path)),
-                    base_url=BASE, follow_redirects=False) as client:
-        client.get(f"/?token={TOKEN}")
+    with _scanned_client(photos, bundle, tmp_path) as (client, _):
         html = client.get("/places").text
     assert "1 group that looks like no place" in html
     assert "No groups" not in html and "No group here looks like a place" in html
@@ -268,27 +281,17 @@ def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: 
 def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir) -> None:
     """Three photos taken at the Colosseum were one dot that opened the first of them only:
     the other two could not be reached from the map."""
-    from starlette.testclient import TestClient
-
-    from photolm.desktop.app import create_app
-    from tests.desktop.conftest import Library
     from tests.imagefactory import exif_block
     from tests.tinybundle import COLOURS, write_photo
 
-    photos, catalog = tmp_path / "lib", tmp_path / "catalog.sqlite"
+    photos = tmp_path / "lib"
     rome = ("N", (41.0, 53.0, 24.0), "E", (12.0, 29.0, 32.0))
     for i in range(3):
         write_photo(photos / f"rome/colosseum-{i}.jpg", COLOURS["colosseum"],
                     exif=exif_block(taken=f"2022:05:0{i + 1} 10:00:00", gps=rome))
     write_photo(photos / "paris/eiffel.jpg", COLOURS["eiffel-tower"], exif=exif_block(
         gps=("N", (48.0, 51.0, 30.0), "E", (2.0, 17.0, 40.0))))
-    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model",
-                       tiny_bundle_dir)
-    assert code == 0, err
-    lib = Library(photos, catalog, tiny_bundle_dir)
-    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
-                    follow_redirects=False) as client:
-        client.get(f"/?token={TOKEN}")
+    with _scanned_client(photos, tiny_bundle_dir, tmp_path) as (client, catalog):
         html = client.get("/map").text
         links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><circle', html)
         assert sorted(label for _, label in links) == ["1 photo near 48.9, 2.3",
