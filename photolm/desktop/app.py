@@ -320,12 +320,6 @@ class Desktop:
             raise UsageError(f"Unknown answer {action!r}.")
         with self.write() as cat:
             row = self.photo_or_404(cat, photo_id)
-            if seen is not None and seen != _answer_key(row):
-                now = {"none": "no landmark", None: "no answer"}.get(
-                    row.review, row.review_landmark_name)
-                raise _Answered(
-                    f"Not saved: this photo was answered meanwhile (in another tab?); "
-                    f"your answer now is: {now}. Answer again here if you still mean it.")
             chosen = None
             if action == "correct":
                 if not name:
@@ -341,6 +335,15 @@ class Desktop:
             if review is None:
                 raise UsageError("No landmark recognised to confirm: correct it to a "
                                  "landmark, or say it shows none.")
+            stored = (row.review, row.review_landmark_id)
+            if (seen is not None and seen != _answer_key(row)
+                    and (review.verdict, review.landmark_id) != stored):
+                # the same answer twice (a key pressed twice) is no conflict
+                now = {"none": "no landmark", None: "no answer"}.get(
+                    row.review, row.review_landmark_name)
+                raise _Answered(
+                    f"Not saved: this photo was answered meanwhile (in another tab?); "
+                    f"your answer now is: {now}. Answer again here if you still mean it.")
             cat.set_reviews([review])
         return _said(Path(row.display_path).name, review.verdict, review.landmark_name)
 

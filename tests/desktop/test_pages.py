@@ -118,6 +118,10 @@ def test_a_page_left_open_in_another_tab_does_not_overwrite_a_newer_answer(clien
     client.post(f"/photo/{photo}/review", data={
         "csrf": _csrf(first), "action": "top", "next": "/uncertain?i=0",
         "seen": re.search(r'name="seen" value="([^"]*)"', first).group(1)})
+    # the same answer from the stale page (y pressed twice) is no conflict: it stays stored
+    twice = client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(second), "action": "top", "next": "/uncertain?i=0", "seen": seen})
+    assert twice.headers["location"].startswith("/uncertain?i=0&m=Saved")
     stale = client.post(f"/photo/{photo}/review", data={
         "csrf": _csrf(second), "action": "none", "next": "/uncertain?i=0", "seen": seen})
     assert stale.headers["location"].startswith(f"/photo/{photo}?next=%2Funcertain")
