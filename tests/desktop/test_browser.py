@@ -244,6 +244,7 @@ def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
     for path in ("/", "/landmark/eiffel-tower", "/search?q=colloseo", f"/photo/{photo}",
                  "/uncertain", "/places", "/map", "/tags", "/scan", "/nothing-here"):
         page.goto(live.base + path)
+        assert page.locator("h1").count() == 1, f"{path}: one h1 a page"
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 390, f"{path} is {wide} px wide on a 390 px screen"
         search = page.locator("header input[name=q]").bounding_box()

@@ -54,7 +54,7 @@ def test_photo_page_explains_the_verdict(client, library) -> None:
     grey = client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
     assert "No landmark: the best candidate" in grey and "below the threshold 0.90" in grey
     vegas = client.get(f"/photo/{_photo_id(library, 'replica.jpg')}").text
-    assert "<h1>No landmark" in vegas
+    assert '<h1 class="title">No landmark' in vegas
     assert "The scores alone chose Eiffel Tower (1.00), but GPS ruled it out." in vegas
     assert "from where the photo was taken: rejected" in vegas
 
