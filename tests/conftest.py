@@ -11,6 +11,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cli_modules_imported() -> None:
+    """Every CLI module imported once, before any test swaps ``photolm.cli.output.err`` or
+    ``out`` for a fake terminal: a module first imported while one is swapped in would
+    keep that fake (``from photolm.cli.output import err``) for the rest of the run, and
+    later tests would see nothing on stderr."""
+    import importlib
+    import pkgutil
+
+    import photolm.cli
+
+    for module in pkgutil.iter_modules(photolm.cli.__path__):
+        importlib.import_module(f"photolm.cli.{module.name}")
+
+
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tinybundle import make_tiny_bundle

@@ -103,13 +103,23 @@ def _terminal(monkeypatch: pytest.MonkeyPatch, width: int = 80) -> io.StringIO:
 def test_paths_are_never_broken_on_an_80_column_terminal(
     library: Path, env: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
+    """A path longer than the terminal is never folded; the rows are then drawn one block
+    each (the path on its own line, the other cells under it, within the 80 columns), not
+    as a table the terminal would wrap into a jumble. A wide terminal gets the table."""
     run("scan", library)
     screen = _terminal(monkeypatch)
     assert run(*command)[0] == 0
-    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
     long_path = str(library / LONG / "IMG_20240801_213012_HDR.jpg")
-    assert len(long_path) > 80 and "┃" in shown  # a table, on a terminal
-    assert long_path in shown, shown
+    assert len(long_path) > 80 and long_path in lines, lines  # whole, on a line of its own
+    assert not any(c in "".join(lines) for c in "┃│┏━")
+    at = lines.index(long_path)
+    assert "Eiffel Tower" in lines[at + 1] and "score 1.00" in lines[at + 1]
+    assert all(len(line) <= 80 for line in lines if not line.startswith(str(library))), lines
+    screen = _terminal(monkeypatch, width=len(long_path) + 60)
+    assert run(*command)[0] == 0
+    wide = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "┃" in wide and long_path in wide  # room for a table: a table
 
 
 @pytest.mark.parametrize("command", [["list"], ["search", "Eiffel Tower"]])
@@ -158,23 +168,27 @@ def test_list_uncertain_shows_top_3_near_the_threshold(env: Path) -> None:
     assert [Path(r["path"]).name for r in json.loads(out)] == ["close-above.jpg"]
 
 
+@pytest.mark.parametrize(("path", "table"), [("/p/day 3/IMG_0001.jpg", True),
+                                             (f"/p/{LONG}/IMG_20240801_213012_HDR.jpg", False)])
 def test_wrapped_columns_break_between_words_not_inside_them(
-    env: Path, monkeypatch: pytest.MonkeyPatch
+    env: Path, monkeypatch: pytest.MonkeyPatch, path: str, table: bool
 ) -> None:
-    """On an 80-column terminal a long path squeezes the other columns; a landmark's name
-    wraps at its spaces ("Brihadeeswarar" stays whole), as a person reads it."""
+    """On an 80-column terminal a path squeezes the other columns; a landmark's name wraps
+    at its spaces ("Brihadeeswarar" stays whole), as a person reads it: in a table, and in
+    the blocks drawn when the path alone is longer than the terminal."""
     with Catalog.open(env, write=True) as cat:
         cat.remember_threshold("b1", 0.8)
         cat.write_results([PhotoRecord(
-            f"/p/{LONG}/IMG_20240801_213012_HDR.jpg", 1, 1, bundle_id="b1",
+            path, 1, 1, bundle_id="b1",
             topk=[{"landmark_id": "brihadeeswarar", "name": "Brihadeeswarar Temple",
                    "score": 0.75}, {"landmark_id": "big-ben", "name": "Big Ben",
-                                    "score": 0.2}])])
+                                    "score": 0.2}, {"landmark_id": "taj-mahal",
+                                                    "name": "Taj Mahal", "score": 0.1}])])
     screen = _terminal(monkeypatch)
     assert run("list", "--uncertain")[0] == 0
     shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
-    assert "┃" in shown and f"/p/{LONG}/IMG_20240801_213012_HDR.jpg" in shown
     cells = [c.strip() for line in shown.splitlines() for c in line.split("│")]
+    assert ("┃" in shown) == table and path in cells, shown
     assert "Brihadeeswarar" in " ".join(cells).split(), shown
 
 

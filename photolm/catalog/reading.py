@@ -100,6 +100,15 @@ class ReadQueries(CatalogStore):
             "AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180 GROUP BY 1, 2",
             (int(precision), int(precision)))]
 
+    def photos_near(self, latitude: float, longitude: float, precision: int = 1,
+                    limit: int = 500) -> list[PhotoRow]:
+        """The photos of one :meth:`gps_places` group (the same rounding), oldest first: what
+        a dot on the map stands for."""
+        return [photo_row(r) for r in self._fetch(
+            f"{ROW_SELECT} WHERE round(latitude, ?) = ? AND round(longitude, ?) = ? "
+            "AND missing = 0 ORDER BY taken IS NULL, taken, id LIMIT ?",
+            (int(precision), float(latitude), int(precision), float(longitude), int(limit)))]
+
     def photos(
         self,
         landmark_ids: Sequence[str] | None = None,

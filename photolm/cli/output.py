@@ -130,6 +130,11 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     needed = sum(w if c.unbroken else min(w, max(12, word))
                  for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
+    if needed > out.width and at >= 0 and not grouped_by:
+        _print_stacked(title, columns, rows, at)
+        if note:
+            err.print(note, markup=False, highlight=False, emoji=False)
+        return
     shown = out.width
     try:
         out.width = max(shown, needed)
@@ -138,6 +143,38 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         out.width = shown
     if note:
         err.print(note, markup=False, highlight=False, emoji=False)
+
+
+def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
+                   at: int) -> None:
+    """Rows whose paths make the table wider than the terminal, one block each: the path
+    (and its RAW line) whole on a line of its own, the other cells under it, indented and
+    named: on one line when they fit, else one a line (long values wrap under themselves).
+    A terminal would otherwise wrap every line of the table into a jumble."""
+    if title:
+        out.print(Text(title, style="bold"), soft_wrap=True)
+    indent = 4
+    for row in rows:
+        out.print(_text(row[at]), soft_wrap=True)
+        fields = [(column.header, _text(cell))
+                  for i, (column, cell) in enumerate(zip(columns, row, strict=True))
+                  if i != at and _plain(cell)]
+        if not fields:
+            continue
+        line = Text(" " * indent)
+        for n, (header, value) in enumerate(fields):
+            line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+        if "\n" not in line.plain and cell_len(line.plain) <= out.width:
+            out.print(line, soft_wrap=True)
+            continue
+        named = max(cell_len(header) for header, _ in fields)
+        room = max(20, out.width - indent - named - 2)
+        for header, value in fields:
+            for k, piece in enumerate(value.wrap(out, room, overflow="fold")):
+                label = header.ljust(named) if k == 0 else " " * named
+                piece.rstrip()
+                out.print(Text(" " * indent) + Text(label + "  ", style="dim") + piece,
+                          soft_wrap=True)
 
 
 def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:

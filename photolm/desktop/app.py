@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -81,6 +82,7 @@ class Desktop:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
+        self.templates.env.globals["answer_key"] = _answer_key
         # "JPEG" or "HEIC": what a RAW pair's photo is, by the rule pairing itself reads
         self.templates.env.filters["paired_format"] = paired_format
 
@@ -182,7 +184,8 @@ class Desktop:
             request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
-            message=request.query_params.get("m", ""),
+            message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            gone=not row.missing and not _exists(row.path),
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -199,6 +202,7 @@ class Desktop:
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
+            said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
         )
 
     def tags(self, request: Request) -> Response:
@@ -239,15 +243,23 @@ class Desktop:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
-                         message=request.query_params.get("m", ""))
+                         everything=everything, message=request.query_params.get("m", ""),
+                         problem=request.query_params.get("e", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap
 
+        at = request.query_params.get("at", "")
+        where = worldmap.parse_at(at) if at else None
+        if at and where is None:
+            raise UsageError(f"No place {at!r} on the map: a dot's address is /map?at=LAT,LON.")
         with self.read() as cat:
             points = worldmap.photo_points(cat)
+            near = cat.photos_near(*where) if where else []
+        self.remember(near)
         return self.page(request, "map.html", outline=worldmap.outline_path(),
-                         points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT)
+                         points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT,
+                         at=at if where else "", where=where, photos=near)
 
     # ------------------------------------------------------------------ images
 
@@ -284,13 +296,24 @@ class Desktop:
         action = str(form.get("action", ""))
         name = str(form.get("landmark", "")).strip()
         nxt = _safe_next(str(form.get("next", ""))) or f"/photo/{photo_id}"
-        message = await run_in_threadpool(self._review, photo_id, action, name)
+        seen = form.get("seen")
+        try:
+            message = await run_in_threadpool(self._review, photo_id, action, name,
+                                              None if seen is None else str(seen))
+            key = "m"
+        except _Answered as exc:  # it may have left the uncertain list: show the photo
+            back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
+            nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
+        except UsageError as exc:  # a mistyped name: say so where it was typed
+            message, key = str(exc), "e"
         sep = "&" if "?" in nxt else "?"
-        return RedirectResponse(f"{nxt}{sep}m={_quote(message)}" if message else nxt,
-                                status_code=303)
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}", status_code=303)
 
-    def _review(self, photo_id: int, action: str, name: str) -> str:
-        """Store a person's answer through :mod:`photolm.review`; returns a note, or ``""``."""
+    def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
+        """Store a person's answer through :mod:`photolm.review`; returns what it stored.
+
+        ``seen`` is the photo's answer as the page showed it: a page left open in another
+        tab must not silently overwrite an answer given since."""
         from photolm.review import resolve_landmark, review_for
 
         if action not in ("confirm", "correct", "none", "clear", "top"):
@@ -312,8 +335,17 @@ class Desktop:
             if review is None:
                 raise UsageError("No landmark recognised to confirm: correct it to a "
                                  "landmark, or say it shows none.")
+            stored = (row.review, row.review_landmark_id)
+            if (seen is not None and seen != _answer_key(row)
+                    and (review.verdict, review.landmark_id) != stored):
+                # the same answer twice (a key pressed twice) is no conflict
+                now = {"none": "no landmark", None: "no answer"}.get(
+                    row.review, row.review_landmark_name)
+                raise _Answered(
+                    f"Not saved: this photo was answered meanwhile (in another tab?); "
+                    f"your answer now is: {now}. Answer again here if you still mean it.")
             cat.set_reviews([review])
-        return ""
+        return _said(Path(row.display_path).name, review.verdict, review.landmark_name)
 
     async def start_tags(self, request: Request) -> Response:
         form = await request.form()
@@ -353,8 +385,11 @@ class Desktop:
         from starlette.concurrency import run_in_threadpool
 
         form = await request.form()
-        result = await run_in_threadpool(self._name_place, str(request.path_params["group_id"]),
-                                         str(form.get("name", "")))
+        try:
+            result = await run_in_threadpool(
+                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
+        except UsageError as exc:  # no name, or a group named meanwhile (another tab)
+            return RedirectResponse(f"/places?e={_quote(str(exc))}", status_code=303)
         said = (f"Learned {result.landmark.name}: {result.photos} photo(s) show it now."
                 if result.new else f"Added {result.added} example photo(s) to "
                 f"{result.landmark.name}: {result.photos} photo(s) show it now.")
@@ -384,9 +419,47 @@ class Desktop:
             exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own refusals (no such route, wrong method) as the same page as ours,
+        with the way back, instead of a bare ``Not Found`` in monospace."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = ("Nothing at this address: it may be mistyped, or from an older version."
+                   if status == 404 else f"This address does not take that request ({status}).")
+        return self.page(request, "error.html", status=status, message=message)
+
 
 class _NotFound(PhotolmError):
     """A page or photo that is not there."""
+
+
+class _Answered(UsageError):
+    """The photo's answer changed since the page that sent this one was shown."""
+
+
+def _answer_key(row: PhotoRow) -> str:
+    """A photo's answer as one string, sent back by its page's forms (hidden ``seen``)."""
+    return f"{row.review or ''}:{row.review_landmark_id or ''}"
+
+
+def _said(name: str, verdict: str | None, landmark: str | None) -> str:
+    """What an answer stored, in words: on the uncertain page the next photo replaces the
+    answered one, so without this line nothing says the key press took effect."""
+    if verdict is None:
+        return f"Forgot your answer for {name}: the model's verdict counts again."
+    if verdict == "none":
+        return f"Saved: {name} shows no landmark."
+    return f"Saved: {name} shows {landmark}."
+
+
+def _exists(path: str) -> bool:
+    """Whether the photo's file is there now: one stat, so the photo page can say why its
+    image is a placeholder before the next scan flags the photo missing."""
+    import os
+
+    try:
+        return os.path.exists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _when(taken: str | None) -> str:
@@ -414,7 +487,7 @@ def _safe_next(target: str | None) -> str:
     if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
             or "\\" in target):
         return ""
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("m="))
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("m=", "e=")))
     return path + (f"?{query}" if query else "")
 
 
@@ -447,7 +520,8 @@ def create_app(settings: Settings) -> Any:
         Route("/map", desktop.world),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={PhotolmError: desktop.error})
+    app = Starlette(routes=routes, exception_handlers={
+        PhotolmError: desktop.error, HTTPException: desktop.http_error})
     app.state.desktop = desktop
     guarded = Guard(app, token=settings.token, bind_host=settings.host, port=settings.port)
     guarded.desktop = desktop  # type: ignore[attr-defined]

@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photolm.errors import PhotolmError
+
+if TYPE_CHECKING:
+    from photolm.scan import ScanSummary
 
 MAX_LINES = 200  # problems kept for the page; the rest are counted
 
@@ -179,11 +182,23 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
             summary = Scanner(cat, bundle, embedder).run([Path(r) for r in roots], on_event)
         job.result = summary.to_json()
         job.state = "stopped" if summary.interrupted else "done"
-        job.message = (f"{summary.found} photos: {summary.processed} recognised now, "
-                       f"{summary.unchanged} unchanged, {summary.landmarks} with a landmark, "
-                       f"{len(summary.errors)} errors")
+        job.message = scan_message(summary)
 
     return work
+
+
+def scan_message(summary: ScanSummary) -> str:
+    """This run's work, then the folders' totals, as ``photolm scan``'s two columns: a
+    re-scan with nothing to do must not read "0 with a landmark" of a library full of them."""
+    known = f", {summary.known_failures} known unreadable" if summary.known_failures else ""
+    now = (f"{summary.found} photos: {summary.processed} recognised now "
+           f"({summary.landmarks} with a landmark), {summary.unchanged} unchanged{known}, "
+           f"{len(summary.errors) + len(summary.walk_problems)} errors")
+    total = summary.catalog
+    if "photos" not in total:
+        return now
+    return (f"{now}. In these folders: {total.get('with_landmark', 0)} of {total['photos']} "
+            f"photos show a landmark.")
 
 
 def tag_work(catalog_path: Path, action: str, *, embed: bool = False,

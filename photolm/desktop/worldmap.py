@@ -5,7 +5,7 @@ The outline is Natural Earth's 1:110m land (public domain) as TopoJSON from the 
 ``world-atlas`` 2.0.2 (ISC licence, ``static/world-atlas.LICENSE``), 55 KB shipped in
 ``static/``. It is decoded here (quantised, delta-encoded arcs) into one SVG path in a plate
 carrée projection; photos with GPS are grouped to 0.1° (about 10 km) and drawn as dots that
-link to a photo of the group.
+link to the photo, or to the list of the group's photos under the map.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class MapPoint:
     count: int
     photo_id: int
     label: str
+    at: str  # the group's rounded position, "48.9,2.3": /map?at= lists its photos
 
 
 def project(lon: float, lat: float) -> tuple[float, float]:
@@ -89,6 +90,21 @@ def photo_points(catalog: Catalog) -> list[MapPoint]:
     for lat, lon, count, photo_id in rows:
         x, y = project(float(lon), float(lat))
         label = f"{count} photo{'s' if count != 1 else ''} near {lat:.1f}, {lon:.1f}"
-        points.append(MapPoint(round(x, 1), round(y, 1), int(count), int(photo_id), label))
+        points.append(MapPoint(round(x, 1), round(y, 1), int(count), int(photo_id), label,
+                               f"{float(lat)!r},{float(lon)!r}"))
     points.sort(key=lambda p: p.count)
     return points
+
+
+def parse_at(text: str) -> tuple[float, float] | None:
+    """``"48.9,2.3"`` (a dot's :attr:`MapPoint.at`) as numbers; ``None`` for anything else."""
+    import math
+
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+            and -180 <= lon <= 180):
+        return None
+    return lat, lon

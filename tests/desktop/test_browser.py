@@ -12,6 +12,7 @@ import pytest
 from photolm.catalog import Catalog
 from tests.desktop import browser
 from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+from tests.tinybundle import COLOURS, write_photo
 
 why_not = browser.available()
 if why_not is not None and os.environ.get("CI"):
@@ -136,10 +137,50 @@ def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -
     assert page.inner_text("section.job .state") == "running"
     page.evaluate("window.__same_document = true")
     page.wait_for_selector("section.job.done", timeout=15000)
+    # when it ends, the page's main part is fetched again in place: the plan is shown
+    page.wait_for_selector("table.plan")
     assert page.evaluate("window.__same_document === true")  # swapped in place, no reload
     assert "would be written" in page.inner_text("section.job")
-    page.click("text=Show the plan")
     assert "would-write" in page.inner_text("table.plan")
+
+
+def test_the_scan_page_is_brought_up_to_date_when_its_scan_ends(page, live, library,
+                                                                 monkeypatch) -> None:
+    """The Scan button stayed disabled and 'Last scan' showed the scan before, until a reload."""
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.25)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    newcomers = [write_photo(library.photos / "new" / f"new-{i}.jpg", COLOURS["colosseum"])
+                 for i in range(2)]  # work for the scan
+    try:
+        _scan_from_the_page(page, live)
+    finally:
+        for photo in newcomers:
+            photo.unlink()
+
+
+def _scan_from_the_page(page, live) -> None:
+    page.goto(f"{live.base}/scan")
+    before = page.inner_text("dl.facts")
+    page.click("button:has-text('Scan these folders')")
+    page.wait_for_url("**/scan")
+    assert page.inner_text("section.job .state") == "running"
+    assert page.locator("button:has-text('Scan these folders')").is_disabled()
+    page.wait_for_selector("section.job.done", timeout=15000)
+    button = page.locator("button:has-text('Scan these folders')")
+    deadline = time.monotonic() + 5
+    while button.is_disabled():
+        assert time.monotonic() < deadline, "the Scan button stayed disabled after the scan"
+        time.sleep(0.1)
+    after = page.inner_text("dl.facts")
+    assert after != before and "recognised by this scan\n2" in after
+    assert "in these folders" in after
 
 
 def test_name_an_unnamed_place_from_the_menu(chromium, unseen_live, unseen) -> None:
@@ -190,3 +231,48 @@ def test_a_grid_shows_a_photos_raw_under_its_thumbnail(chromium, raw_pairs_scann
         assert box["x"] <= mark["x"] and mark["x"] + mark["width"] <= box["x"] + box["width"] + 1
         assert page.locator(".grid .raw").count() == 2  # the JPEG alone has none
         context.close()
+
+
+def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
+    """At 390x844 nothing is wider than the screen (the search box used to stick out of the
+    header) and the header leaves the photo most of the screen."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    page.goto(live.url)
+    photo = _row(library, "taj.jpg").id
+    for path in ("/", "/landmark/eiffel-tower", "/search?q=colloseo", f"/photo/{photo}",
+                 "/uncertain", "/places", "/map", "/tags", "/scan", "/nothing-here"):
+        page.goto(live.base + path)
+        assert page.locator("h1").count() == 1, f"{path}: one h1 a page"
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"{path} is {wide} px wide on a 390 px screen"
+        search = page.locator("header input[name=q]").bounding_box()
+        assert search["x"] >= 0 and search["x"] + search["width"] <= 390, path
+        assert page.locator("header.top").bounding_box()["height"] < 844 / 4, path
+    # reviewing on a phone: the answer buttons on the first screen, no keyboard hints
+    for path in ("/uncertain", f"/photo/{photo}"):
+        page.goto(live.base + path)
+        button = page.locator(".answer button").first.bounding_box()
+        assert button["y"] + button["height"] <= 844, f"{path}: answer button below the fold"
+    page.goto(f"{live.base}/uncertain")
+    assert not page.locator("h1 .keys").is_visible()
+    assert not page.locator(".answer button kbd").first.is_visible()
+    # the tag preview's plan: long XMP lines wrap, a wide table scrolls in its own box
+    page.goto(f"{live.base}/tags")
+    page.click("button[formaction='/tags/preview']")
+    page.wait_for_selector("table.plan", timeout=15000)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390, f"the tag preview is {wide} px wide on a 390 px screen"
+    context.close()
+
+
+def test_the_page_asks_for_an_icon_that_is_there(page, live) -> None:
+    """Chromium asks for /favicon.ico unless a page names its icon; a 404 there was a red
+    console error on every first page."""
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{live.base}/map")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("link[rel=icon]").count() == 1
+    assert failed == []

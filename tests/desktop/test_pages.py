@@ -54,7 +54,7 @@ def test_photo_page_explains_the_verdict(client, library) -> None:
     grey = client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
     assert "No landmark: the best candidate" in grey and "below the threshold 0.90" in grey
     vegas = client.get(f"/photo/{_photo_id(library, 'replica.jpg')}").text
-    assert "<h1>No landmark" in vegas
+    assert '<h1 class="title">No landmark' in vegas
     assert "The scores alone chose Eiffel Tower (1.00), but GPS ruled it out." in vegas
     assert "from where the photo was taken: rejected" in vegas
 
@@ -74,7 +74,7 @@ def test_correct_through_the_page_changes_the_catalogue(client, library) -> None
     csrf = _csrf(client.get(f"/photo/{photo}").text)
     res = client.post(f"/photo/{photo}/review",
                       data={"csrf": csrf, "action": "correct", "landmark": "colloseum"})
-    assert res.status_code == 303 and res.headers["location"] == f"/photo/{photo}"
+    assert res.status_code == 303 and res.headers["location"].startswith(f"/photo/{photo}?m=")
     with Catalog.open(library.catalog, write=False) as cat:
         row = next(r for r in cat.iter_photos() if r.id == photo)
     assert (row.review, row.review_landmark_id) == ("corrected", "colosseum")
@@ -95,11 +95,40 @@ def test_confirm_and_no_landmark_use_the_shared_rule(client, library) -> None:
 def test_confirm_without_a_landmark_is_one_clear_error(client, library) -> None:
     photo = _photo_id(library, "grey.jpg")
     csrf = _csrf(client.get(f"/photo/{photo}").text)
-    res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"})
-    assert res.status_code == 400 and "No landmark recognised to confirm" in res.text
-    bad = client.post(f"/photo/{photo}/review",
-                      data={"csrf": csrf, "action": "correct", "landmark": "Paris"})
-    assert bad.status_code == 400 and "is a place, not a landmark" in bad.text
+    res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": "confirm"},
+                      follow_redirects=True)
+    assert "No landmark recognised to confirm" in res.text
+    # a mistyped name is said on the page it was typed on, not on a page of its own at the
+    # POST's address (whose reload would post it again)
+    bad = client.post(f"/photo/{photo}/review", data={
+        "csrf": csrf, "action": "correct", "landmark": "Paris", "next": "/uncertain?i=0"})
+    assert bad.status_code == 303 and bad.headers["location"].startswith("/uncertain?i=0&e=")
+    page = client.get(bad.headers["location"]).text
+    assert re.search(r'class="error" role="alert">[^<]*is a place, not a landmark', page)
+    with Catalog.open(library.catalog, write=False) as cat:
+        assert next(r for r in cat.iter_photos() if r.id == photo).review is None
+
+
+def test_a_page_left_open_in_another_tab_does_not_overwrite_a_newer_answer(client,
+                                                                           library) -> None:
+    photo = _photo_id(library, "uncertain.png")
+    first = client.get("/uncertain").text
+    second = client.get("/uncertain").text  # the same photo, in another tab
+    seen = re.search(r'name="seen" value="([^"]*)"', second).group(1)
+    client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(first), "action": "top", "next": "/uncertain?i=0",
+        "seen": re.search(r'name="seen" value="([^"]*)"', first).group(1)})
+    # the same answer from the stale page (y pressed twice) is no conflict: it stays stored
+    twice = client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(second), "action": "top", "next": "/uncertain?i=0", "seen": seen})
+    assert twice.headers["location"].startswith("/uncertain?i=0&m=Saved")
+    stale = client.post(f"/photo/{photo}/review", data={
+        "csrf": _csrf(second), "action": "none", "next": "/uncertain?i=0", "seen": seen})
+    assert stale.headers["location"].startswith(f"/photo/{photo}?next=%2Funcertain")
+    assert "answered meanwhile" in client.get(stale.headers["location"]).text
+    with Catalog.open(library.catalog, write=False) as cat:
+        row = next(r for r in cat.iter_photos() if r.id == photo)
+    assert (row.review, row.review_landmark_id) == ("corrected", "cologne-cathedral")
 
 
 def test_uncertain_review_lists_photos_near_the_threshold(client, library) -> None:
@@ -109,11 +138,34 @@ def test_uncertain_review_lists_photos_near_the_threshold(client, library) -> No
     assert f"/photo/{photo}/image" in html
     res = client.post(f"/photo/{photo}/review",
                       data={"csrf": _csrf(html), "action": "top", "next": "/uncertain?i=0"})
-    assert res.headers["location"] == "/uncertain?i=0"
+    assert res.headers["location"].startswith("/uncertain?i=0&m=")
     with Catalog.open(library.catalog, write=False) as cat:
         row = next(r for r in cat.iter_photos() if r.id == photo)
     assert row.review == "corrected" and row.review_landmark_id == "cologne-cathedral"
     assert "nothing to review" in client.get("/uncertain").text
+    # the answered photo is gone from the page: a line says what was stored
+    after = client.get(res.headers["location"]).text
+    assert "nothing to review" in after
+    assert "Saved: uncertain.png shows Cologne Cathedral." in after
+
+
+def test_every_answer_says_what_it_stored(client, library) -> None:
+    photo = _photo_id(library, "colosseum-0.jpg")
+    csrf = _csrf(client.get(f"/photo/{photo}").text)
+    said = {}
+    for action in ("confirm", "none", "clear"):
+        res = client.post(f"/photo/{photo}/review", data={"csrf": csrf, "action": action})
+        said[action] = client.get(res.headers["location"]).text
+    assert "Saved: colosseum-0.jpg shows Colosseum." in said["confirm"]
+    assert "Saved: colosseum-0.jpg shows no landmark." in said["none"]
+    assert "Forgot your answer for colosseum-0.jpg" in said["clear"]
+
+
+def test_an_unknown_address_is_a_page_with_the_way_back(client) -> None:
+    for path in ("/nothing-here", "/photo/abc", "/landmark/colosseum/extra"):
+        res = client.get(path)
+        assert res.status_code == 404, path
+        assert "Nothing at this address" in res.text and '<a href="/"' in res.text, path
 
 
 def test_thumbnails_and_large_images_are_upright_jpegs(client, library) -> None:
@@ -139,7 +191,7 @@ def test_hostile_file_names_and_exif_are_escaped(client, library) -> None:
 def test_map_draws_the_world_offline_with_a_dot_per_place(client, library) -> None:
     html = client.get("/map").text
     assert '<path d="M' in html and html.count('<circle') == 2  # Paris and Las Vegas
-    assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}"' in html
+    assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}?next=/map"' in html
 
 
 def test_renders_are_upright_by_exif_orientation(tmp_path) -> None:
@@ -156,3 +208,16 @@ def test_renders_are_upright_by_exif_orientation(tmp_path) -> None:
     assert img.size == (64, 96)
     r, g, b = img.getpixel((56, 8))  # top right
     assert r > 180 and g < 90 and b < 90
+
+
+def test_a_photo_moved_away_since_the_scan_says_so(client, library) -> None:
+    """Its image is the 'cannot be read' placeholder: the page says why."""
+    photo = _photo_id(library, "colosseum-1.jpg")
+    path = library.photos / "rome" / "colosseum-1.jpg"
+    assert "not there now" not in client.get(f"/photo/{photo}").text
+    away = path.rename(path.with_name("colosseum-1.jpg.away"))
+    try:
+        html = client.get(f"/photo/{photo}").text
+    finally:
+        away.rename(path)
+    assert "not there now: moved or deleted since the last scan" in html

@@ -6,8 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,12 +61,17 @@ def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
     assert re.findall(r'action="/places/([^/"]+)/name"', html) == [g["id"] for g in groups]
     assert len(re.findall(r'<img src="/thumb/\d+"', html)) == sum(
         min(g["size"], STRIP) for g in groups)
+    # each thumbnail is the only content of its link: its alt text names the photo
+    assert not re.search(r'<img src="/thumb/\d+" alt=""', html)
+    assert re.search(r'<img src="/thumb/\d+" alt="[^"]+\.jpg"', html)
     group = groups[0]
     url = f"/places/{group['id']}/name"
     # a state change: POST with the CSRF token, nothing else
     assert client.post(url, data={"name": "Berliner Dom"}).status_code == 403
     assert client.get(url).status_code == 405
-    assert client.post(url, data={"name": " ", "csrf": csrf_token(TOKEN)}).status_code == 400
+    blank = client.post(url, data={"name": " ", "csrf": csrf_token(TOKEN)})
+    assert blank.status_code == 303 and blank.headers["location"].startswith("/places?e=")
+    assert "Give the place a name." in client.get(blank.headers["location"]).text
     assert learned_names(unseen) == []
     res = client.post(url, data={"name": "Berliner Dom", "csrf": csrf_token(TOKEN)})
     assert res.status_code == 303
@@ -72,8 +80,11 @@ def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
     shown = listed(unseen)
     assert {shown[Path(p).name] for p in group["photos"]} == {"Berliner Dom"}
     assert group["id"] not in client.get("/places").text  # named: no longer a candidate
+    # the same group named again from a tab left open: said on the places page, as it is now
     again = client.post(url, data={"name": "Dom", "csrf": csrf_token(TOKEN)})
-    assert again.status_code == 400 and "No place" in again.text
+    assert again.status_code == 303
+    assert re.search(r'class="error" role="alert">No place ',
+                     client.get(again.headers["location"]).text)
     assert learned_names(unseen) == ["Berliner Dom"]
 
 
@@ -181,6 +192,10 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
         everything = client.get("/places?all=1").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
         assert "like no place" not in everything
+        # the portraits' group is marked, and the way back to the places alone is there
+        assert everything.count("not a place, by their looks") == 1
+        assert '<a href="/places">Only the places</a>' in everything
+        assert "not a place, by their looks" not in html and "Only the places" not in html
     # a bundle measured with a lower bar (its own metrics.places) lists both groups
     from photolm import places
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
@@ -228,3 +243,67 @@ def test_places_page_shows_a_photos_raw_as_the_photo_page_does(tmp_path: Path,
     (paired,) = [li for li in items if f'href="/photo/{jpeg.id}"' in li]
     assert "+ RAW IMG_0000.CR2" in paired
     assert sum("RAW" in li for li in items) == 1  # the other two have none
+
+
+@contextmanager
+def _scanned_client(photos: Path, bundle: Path, tmp_path: Path) -> Iterator[tuple[Any, Path]]:
+    """A logged-in test client on a library of the test's own, scanned with ``bundle``;
+    and its catalogue."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library
+
+    catalog = tmp_path / "catalog.sqlite"
+    code, _, err = cli("scan", photos, "--quiet", "--catalog", catalog, "--model", bundle)
+    assert code == 0, err
+    app = create_app(make_settings(Library(photos, catalog, bundle), tmp_path))
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        yield client, catalog
+
+
+def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: Path) -> None:
+    """Under '1 group that looks like no place not shown' the page said 'No groups: every
+    photo is claimed by a landmark'."""
+    from tests.tinybundle import make_tiny_bundle, write_photo
+
+    bundle, photos = tmp_path / "bundle", tmp_path / "lib"
+    make_tiny_bundle(bundle, descriptor_threshold=0.5)
+    for i in range(3):  # portraits only: one group, and it looks like no place
+        write_photo(photos / f"faces/face{i}.jpg", (148 + i, 130, 172))
+    with _scanned_client(photos, bundle, tmp_path) as (client, _):
+        html = client.get("/places").text
+    assert "1 group that looks like no place" in html
+    assert "No groups" not in html and "No group here looks like a place" in html
+
+
+def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir) -> None:
+    """Three photos taken at the Colosseum were one dot that opened the first of them only:
+    the other two could not be reached from the map."""
+    from tests.imagefactory import exif_block
+    from tests.tinybundle import COLOURS, write_photo
+
+    photos = tmp_path / "lib"
+    rome = ("N", (41.0, 53.0, 24.0), "E", (12.0, 29.0, 32.0))
+    for i in range(3):
+        write_photo(photos / f"rome/colosseum-{i}.jpg", COLOURS["colosseum"],
+                    exif=exif_block(taken=f"2022:05:0{i + 1} 10:00:00", gps=rome))
+    write_photo(photos / "paris/eiffel.jpg", COLOURS["eiffel-tower"], exif=exif_block(
+        gps=("N", (48.0, 51.0, 30.0), "E", (2.0, 17.0, 40.0))))
+    with _scanned_client(photos, tiny_bundle_dir, tmp_path) as (client, catalog):
+        html = client.get("/map").text
+        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><circle', html)
+        assert sorted(label for _, label in links) == ["1 photo near 48.9, 2.3",
+                                                       "3 photos near 41.9, 12.5"]
+        group = next(href for href, label in links if label.startswith("3"))
+        assert group.startswith("/map?at=")
+        near = client.get(group.replace("&amp;", "&")).text
+        assert "3 photos near 41.9, 12.5" in near
+        with Catalog.open(catalog, write=False) as cat:
+            ids = {r.id for r in cat.iter_photos() if "colosseum" in r.path}
+        assert {int(i) for i in re.findall(r'<a href="/photo/(\d+)\?next=',
+                                                  near.split('id="near"')[1])} == ids
+        single = next(href for href, label in links if label.startswith("1"))
+        assert single.startswith("/photo/")
+        assert client.get("/map?at=nowhere").status_code == 400

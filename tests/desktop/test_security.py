@@ -129,7 +129,8 @@ def test_redirect_targets_stay_on_this_site(client, library) -> None:
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         res = client.post(f"/photo/{photo}/review", data={
             "action": "clear", "next": target, "csrf": csrf_token(TOKEN)})
-        assert res.headers["location"] == f"/photo/{photo}", target
+        where = res.headers["location"]
+        assert where.split("?")[0] == f"/photo/{photo}" and "evil" not in where, target
 
 
 def test_photolm_core_never_imports_the_desktop() -> None:

@@ -142,6 +142,12 @@ def test_a_rescan_counts_only_the_photos_it_recognises(tmp_path: Path, tiny_bund
     scan_work(catalog, tiny_bundle_dir, [str(photos)])(job)
     assert job.state == "done", job.message
     assert (job.done, job.total) == (1, 1)
+    # nothing left to do: the line does not read as a library without landmarks
+    again = Job("scan", "Scan")
+    scan_work(catalog, tiny_bundle_dir, [str(photos)])(again)
+    assert again.message == ("3 photos: 0 recognised now (0 with a landmark), 2 unchanged, "
+                             "1 known unreadable, 0 errors. In these folders: 2 of 3 photos "
+                             "show a landmark.")
 
 
 @pytest.fixture

@@ -21,3 +21,16 @@ document.addEventListener("click", (event) => {
     history.back();
   }
 });
+// A progress panel that stops polling belongs to a job that just ended: fetch the page's main
+// part again, so what the job changed is shown (the Scan button enabled again, the last scan,
+// the count of tagged photos, the preview's plan), not the page as it was when the job started.
+let jobPolling = document.querySelector("#job[hx-get]") !== null;
+document.addEventListener("htmx:afterSettle", () => {
+  const job = document.getElementById("job");
+  const polling = job !== null && job.hasAttribute("hx-get");
+  if (jobPolling && job !== null && !polling) {
+    htmx.ajax("GET", location.pathname + location.search,
+              {target: "main", select: "main", swap: "outerHTML"});
+  }
+  jobPolling = polling;
+});
