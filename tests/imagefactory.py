@@ -313,3 +313,20 @@ def real_heic(path: Path, size: tuple[int, int] = (64, 48),
     except (RuntimeError, ValueError, OSError):  # libheif built without an HEVC encoder
         return None
     return path
+
+
+def not_utf8_name(folder: Path, name: bytes = b"caf\xe9 \xff.jpg") -> Path:
+    """An empty file in ``folder`` (made) whose name is not UTF-8 (Latin-1 bytes, as old
+    cameras and Windows shares write them); the test is skipped where the file system
+    refuses such a name."""
+    import os
+
+    import pytest
+
+    folder.mkdir(parents=True, exist_ok=True)
+    odd = Path(os.fsdecode(os.fsencode(folder) + b"/" + name))
+    try:
+        odd.touch()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    return odd

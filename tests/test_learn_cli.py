@@ -18,6 +18,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.clirun import cli
+from tests.imagefactory import not_utf8_name
 from tests.scriptload import load_script
 from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
 
@@ -553,12 +554,7 @@ def test_learn_from_a_photo_whose_name_is_not_utf8(env: Path, tmp_path: Path) ->
     """The catalogue keeps such a name as its bytes; learning from it once failed with a
     traceback (UnicodeEncodeError) while storing the example's display path."""
     lib = tmp_path / "lib"
-    odd = Path(os.fsdecode(os.fsencode(lib) + b"/caf\xe9 \xff.jpg"))
-    lib.mkdir()
-    try:
-        odd.touch()
-    except (OSError, UnicodeError):
-        pytest.skip("this file system refuses such a name")
+    odd = not_utf8_name(lib)
     write_photo(odd, CYAN)
     write_photo(lib / "cyan1.jpg", (CYAN[0] + 1, CYAN[1], CYAN[2]))
     assert cli("scan", lib, "--quiet")[0] == 0

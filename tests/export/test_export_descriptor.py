@@ -63,24 +63,13 @@ def test_enrolment_threshold_holds_its_false_positive_rate() -> None:
 
 
 def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path: Path) -> None:
-    from PIL import Image
 
     from export.descriptor import add_descriptor
     from photolm.bundle import read_bundle
-    from tests.tinybundle import COLOURS, make_tiny_bundle
+    from tests.tinybundle import make_tiny_bundle
 
     plain = make_tiny_bundle(tmp_path / "plain")
-    rng = np.random.default_rng(2)
-    for landmark, colour in COLOURS.items():  # folders named by landmark id, noisy colours
-        for i in range(6):
-            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
-            path = tmp_path / "known" / landmark / f"{i}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels.astype(np.uint8)).save(path)
-    for i in range(12):
-        path = tmp_path / "negatives" / "grey" / f"{i}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    _landmark_and_noise_photos(tmp_path, per_landmark=6, negatives=12, seed=2)
     added = add_descriptor(plain.path, tmp_path / "both", known=[tmp_path / "known"],
                            negatives=[tmp_path / "negatives"], per_landmark=5)
     again = read_bundle(tmp_path / "both")
@@ -100,10 +89,8 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path:
     import subprocess
     import sys
 
-    from PIL import Image
-
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
-    from tests.tinybundle import COLOURS, make_tiny_bundle
+    from tests.tinybundle import make_tiny_bundle
 
     plain = make_tiny_bundle(tmp_path / "plain")
     stale = {"enrolment": {"thresholds": {"fused": {"1": 0.4}}},
@@ -111,17 +98,7 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path:
     rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale},
                    places=PlaceValues(likeness=0.3))
     assert {"enrolment", "places", "descriptor_gate"} <= set(read_bundle(plain.path).metrics)
-    rng = np.random.default_rng(3)
-    for landmark, colour in COLOURS.items():
-        for i in range(5):
-            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
-            path = tmp_path / "known" / landmark / f"{i}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels.astype(np.uint8)).save(path)
-    for i in range(8):
-        path = tmp_path / "negatives" / f"{i}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=8, seed=3)
     done = subprocess.run(
         [sys.executable, "-m", "export.descriptor", str(plain.path), "--out",
          str(tmp_path / "both"), "--known", str(tmp_path / "known"), "--negatives",
@@ -134,3 +111,24 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path:
     grafted = read_bundle(tmp_path / "both")
     assert not {"enrolment", "places", "descriptor_gate"} & set(grafted.metrics)
     assert grafted.places is None and grafted.metrics["kept"] == 1
+
+
+def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
+                               seed: int) -> None:
+    """``root/known/<landmark id>/`` noisy photos of each tiny-bundle colour and
+    ``root/negatives/`` photos of noise: what the graft calibrates on."""
+    from PIL import Image
+
+    from tests.tinybundle import COLOURS
+
+    rng = np.random.default_rng(seed)
+    for landmark, colour in COLOURS.items():
+        for i in range(per_landmark):
+            pixels = np.clip(np.asarray(colour) + rng.normal(0, 20, (40, 40, 3)), 0, 255)
+            path = root / "known" / landmark / f"{i}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels.astype(np.uint8)).save(path)
+    for i in range(negatives):
+        path = root / "negatives" / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)

@@ -8,7 +8,6 @@ line, and a schema-4 catalogue upgraded in place.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from photolm.catalog import SCHEMA_VERSION, Catalog
 from photolm.catalog import schema as schema_module
 from tests.clirun import cli as run
+from tests.imagefactory import not_utf8_name
 from tests.tags.photos import as_list, camera_exif, exiftool_json, plant_keywords
 from tests.test_catalog_access import _in_read_only_mount, _read_only_mount_works
 from tests.tinybundle import COLOURS, write_photo
@@ -162,12 +162,7 @@ def test_a_name_that_is_not_utf8_is_tagged_and_given_back_byte_for_byte(
     """The undo record's path once failed to store (UnicodeEncodeError, a traceback) after
     the photo was already rewritten, so untag could not give its bytes back."""
     folder = tmp_path / "lib"
-    odd = Path(os.fsdecode(os.fsencode(folder) + b"/caf\xe9 \xff.jpg"))
-    folder.mkdir()
-    try:
-        odd.touch()
-    except (OSError, UnicodeError):
-        pytest.skip("this file system refuses such a name")
+    odd = not_utf8_name(folder)
     original = write_photo(odd, EIFFEL, exif=camera_exif()).read_bytes()
     ok("scan", folder)
     code, _, err = run("tag", "--embed")
