@@ -229,6 +229,17 @@ class PhotoRow(NamedTuple):
         return os.path.join(self.folder, self.recognised_from)
 
     @property
+    def recognised_from_file(self) -> str | None:
+        """That RAW as a path to open (the companion whose printable name was recorded: a
+        name that is not UTF-8 is recorded in printable form); ``None`` when the photo was
+        recognised from its own file or the RAW is gone."""
+        if self.recognised_from is None:
+            return None
+        return next((c for c in self.companions
+                     if display(os.fsencode(os.path.basename(c))) == self.recognised_from),
+                    None)
+
+    @property
     def status(self) -> str:
         """``"missing"``, ``"error"`` or ``"ok"`` — for listings."""
         if self.missing:

@@ -62,9 +62,7 @@ def source_of(row: PhotoRow) -> str:
     """The file a photo's picture comes from: its own, or, when the scan could not read it
     and recognised the photo from its RAW's preview instead, that RAW (the photo's own file
     would only show the "cannot be read" picture)."""
-    if row.recognised_from:
-        return os.path.join(os.path.dirname(row.path), row.recognised_from)
-    return row.path
+    return row.recognised_from_file or row.path
 
 
 def render(source: str | Path, target: Path, size: int) -> Path:
