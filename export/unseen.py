@@ -97,7 +97,6 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
     from photolm.bundle import read_bundle
     from photolm.matching import Matcher
     from photolm.runtime import OnnxEmbedder
-    from trainer.data import discover
 
     bundle = read_bundle(bundle_dir)
     known = {lm.id for lm in bundle.landmarks}
@@ -105,11 +104,7 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
     if leaked:
         raise ExportError(f"{bundle_dir} was trained on {', '.join(leaked)}, which the floor "
                           "treats as unseen; train it with the exclusion list.")
-    index = discover(list(data))
-    ids = [c.id for c in index.classes]
-    co_located = neighbours(index.classes, bundle.landmarks, held_out)
-    chosen = set(held_out) - set(co_located)
-    paths = [s.path for s in index.samples if ids[s.label] in chosen]
+    paths, chosen, co_located = left_out_photos(data, bundle.landmarks, held_out)
     if not paths:
         raise ExportError("No photos of the held-out landmarks were found under the data "
                           "folders.")
@@ -132,6 +127,20 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
         "named_at_its_threshold": float((scores >= bundle.threshold).mean()),
         "bundle_threshold": bundle.threshold, "bundle_model_id": bundle.model_id,
     }
+
+
+def left_out_photos(data: Sequence[Path], known: Sequence[Any], held_out: Sequence[str]
+                    ) -> tuple[list[str], set[str], dict[str, dict[str, Any]]]:
+    """The photos under ``data`` of the ``held_out`` landmarks the floor counts (those not
+    standing beside one the model ``known``s: :func:`neighbours`), those landmarks, and the
+    co-located ones left aside."""
+    from trainer.data import discover
+
+    index = discover(list(data))
+    ids = [c.id for c in index.classes]
+    co_located = neighbours(index.classes, known, held_out)
+    chosen = set(held_out) - set(co_located)
+    return [s.path for s in index.samples if ids[s.label] in chosen], chosen, co_located
 
 
 def neighbours(classes: Sequence[Any], known: Sequence[Any], held_out: Sequence[str]

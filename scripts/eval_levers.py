@@ -41,15 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
+from photolm.enrol import unit  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data"
 KNOWN = [DATA / "wonders", DATA / "landmarks-extra"]
 CACHE = REPO / ".bench" / "levers"
 FOLDERS = {"dis": DATA / "distractors", "unseen": DATA / "landmarks-unseen-dev",
            "people": DATA / "people-negatives"}
-
-
-def unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def folder_photos(folder: Path) -> list[str]:
@@ -72,35 +70,22 @@ class Embedded:
 def photo_sets(ckpt: object, lco: Path | None) -> dict[str, tuple[list[str], np.ndarray]]:
     """The photos each network is measured on: its train and holdout split, and for the twin
     the photos of the landmarks left out of it (as ``export.unseen.measure_floor``)."""
-    from export.unseen import neighbours, read_held_out
-    from trainer.data import discover, split_from_config
+    from export.unseen import left_out_photos, read_held_out
+    from photolm.bundle import read_bundle
+    from trainer.data import split_from_config
 
     split = split_from_config(ckpt.config, expected_classes=ckpt.classes)  # type: ignore[attr-defined]
     out = {name: ([s.path for s in part], np.array([s.label for s in part]))
            for name, part in (("train", split.train), ("hold", split.holdout))}
     if lco is not None:
-        held = read_held_out(lco / "held_out.json")
-        index = discover(KNOWN)
-        ids = [c.id for c in index.classes]
-        known = [_Place(c) for c in ckpt.classes]  # type: ignore[attr-defined]
-        chosen = set(held) - set(neighbours(index.classes, known, held))
-        left = [s.path for s in index.samples if ids[s.label] in chosen]
+        left, _, _ = left_out_photos(KNOWN, read_bundle(lco / "bundle").landmarks,
+                                     read_held_out(lco / "held_out.json"))
         out["left"] = (left, np.full(len(left), -1))
     else:
         for name, folder in FOLDERS.items():
             paths = folder_photos(folder)
             out[name] = (paths, np.full(len(paths), -1))
     return out
-
-
-@dataclasses.dataclass
-class _Place:
-    """A class-table row with the attributes ``export.unseen.neighbours`` reads."""
-
-    row: dict
-
-    def __getattr__(self, name: str) -> object:
-        return self.row.get(name)
 
 
 def embed(run: Path, size: int, lco: Path | None) -> Embedded:
@@ -143,7 +128,10 @@ def averaged(parts: Sequence[Embedded]) -> Embedded:
 
 
 def prototypes(vec: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return unit(np.stack([vec[labels == c].mean(axis=0) for c in range(labels.max() + 1)]))
+    """Each landmark's normalised mean vector, as the export makes them."""
+    from trainer.prototypes import class_prototypes
+
+    return class_prototypes(vec, labels, int(labels.max()) + 1)[0]
 
 
 Scorer = Callable[[np.ndarray, list[str]], tuple[np.ndarray, np.ndarray]]
