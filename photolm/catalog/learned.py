@@ -76,6 +76,15 @@ class RematchRow:
     taken: str | None = None
 
 
+def _descriptor_join(with_descriptors: bool) -> tuple[str, str]:
+    """The JOIN that brings each embedding row (``e``) its photo's descriptor for the same
+    model, and the column to select (NULL without)."""
+    if not with_descriptors:
+        return "", "NULL"
+    return ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND d.model_id = e.model_id",
+            "d.vector")
+
+
 def _matrix(blobs: Sequence[bytes]) -> np.ndarray:
     import numpy as np
 
@@ -154,9 +163,7 @@ class LearnedQueries(CatalogStore):
         import numpy as np
 
         only = UNCLAIMED if unclaimed else ""
-        join = ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND "
-                "d.model_id = e.model_id" if with_descriptors else "")
-        desc_col = "d.vector" if with_descriptors else "NULL"
+        join, desc_col = _descriptor_join(with_descriptors)
         last = 0
         while True:
             rows = self._fetch(
@@ -189,9 +196,7 @@ class LearnedQueries(CatalogStore):
         own). One pass without decoding anything, a page of rows at a time."""
         import hashlib
 
-        join = ("LEFT JOIN descriptors d ON d.photo_id = e.photo_id AND "
-                "d.model_id = e.model_id" if with_descriptors else "")
-        desc_col = "d.vector" if with_descriptors else "NULL"
+        join, desc_col = _descriptor_join(with_descriptors)
         digest = hashlib.sha256(f"{model_id}\0{with_descriptors}".encode())
         last = 0
         while True:
