@@ -179,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     space = "embedding" if desc["unseen"] is None else \
         "descriptor" if args.weight == 0 else "fused"
     if args.write_thresholds:
-        write_thresholds(bundle, space, results["enrolment"], args.fpr)  # type: ignore[arg-type]
+        # the bundle as written: a later --write-places rewrites it, not the one read above
+        bundle = write_thresholds(bundle, space, results["enrolment"], args.fpr)  # type: ignore[arg-type]
     if not args.no_places:
         from photolm.places import Cuts, cuts_for, likeness_for
 
@@ -201,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def write_thresholds(bundle, space: str, enrolment: dict, fpr: float) -> None:
+def write_thresholds(bundle, space: str, enrolment: dict, fpr: float):  # -> Bundle
     """The thresholds photolm uses for landmarks learned with this bundle, by example count:
     the shipped method's ("qe"), each no lower than the one for fewer examples."""
     from photolm.bundle import rewrite_bundle
@@ -218,8 +219,9 @@ def write_thresholds(bundle, space: str, enrolment: dict, fpr: float) -> None:
         "rule": f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
                 "with 16 landmarks learned at once (scripts/eval_enrolment.py), made "
                 "non-decreasing in k"}
-    rewrite_bundle(bundle, bundle.path, metrics=metrics)
+    written = rewrite_bundle(bundle, bundle.path, metrics=metrics)
     print(f"wrote {space} thresholds {table} into {bundle.path / 'manifest.json'}")
+    return written
 
 
 def write_places(bundle, space: str, cuts: object, likeness: float | None) -> None:

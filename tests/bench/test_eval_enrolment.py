@@ -79,3 +79,17 @@ def test_write_places_stores_the_cuts_and_bar_the_run_chose(script: ModuleType,
     before = (bundle.path / "manifest.json").read_bytes()
     assert script.main(["--model", str(bundle.path), "--places-only"]) == 0
     assert (bundle.path / "manifest.json").read_bytes() == before
+
+
+def test_writing_thresholds_and_places_in_one_run_keeps_both(script: ModuleType,
+                                                            tmp_path: Path) -> None:
+    """The build script passes both flags at once: the places write must start from the
+    bundle the thresholds were written into, not the one read before (it undid them)."""
+    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5)
+    assert "enrolment" not in bundle.metrics
+    assert script.main(["--model", str(bundle.path), "--draws", "1", "--write-thresholds",
+                        "--write-places"]) == 0
+    stored = read_bundle(bundle.path)
+    assert set(stored.metrics["enrolment"]["thresholds"]) == {"fused"}
+    assert stored.metrics["enrolment"]["thresholds"]["fused"]
+    assert stored.places is not None and "fused" in stored.places.cuts
