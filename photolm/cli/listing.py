@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -76,7 +77,7 @@ def _render(rows: list[dict[str, Any]]) -> None:
         cells.append((r["path"], verdict, score, _why(r)))
     print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
-               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
+               **raw_columns(rows))
 
 
 def _render_uncertain(rows: list[dict[str, Any]]) -> None:
@@ -91,7 +92,13 @@ def _render_uncertain(rows: list[dict[str, Any]]) -> None:
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
                "recognised), --landmark NAME (another one) or --none." if rows else None,
-               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
+               **raw_columns(rows))
+
+
+def raw_columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """:func:`photolm.cli.output.print_rows`' ``raws`` and ``raw_notes`` for rows of
+    photos as ``list --json`` and ``search --json`` give them."""
+    return {"raws": [r["companions"] for r in rows], "raw_notes": [raw_note(r) for r in rows]}
 
 
 def raw_note(r: dict[str, Any]) -> str | None:

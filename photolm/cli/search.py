@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from photolm.cli.listing import raw_note
+from photolm.cli.listing import raw_columns
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
 
@@ -91,4 +91,4 @@ def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> 
     print_rows(f"{shown} photo(s) of {names}",
                [Column("score", justify="right"), Column("landmark"), Column("taken"),
                 Column("path", path=True)], cells, note=note,
-               raws=[r["companions"] for r in rows], raw_notes=[raw_note(r) for r in rows])
+               **raw_columns(rows))

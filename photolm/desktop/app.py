@@ -10,6 +10,7 @@ Templates are autoescaped: file names and EXIF text are data, never markup.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,7 +186,7 @@ class Desktop:
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
-            gone=not row.missing and not _exists(row.path),
+            gone=not row.missing and not os.path.exists(row.path),  # a placeholder's why
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -362,11 +363,11 @@ class Desktop:
     async def start_scan(self, request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
 
-        def roots() -> list[str]:
+        def roots() -> tuple[list[str], list[str]]:  # a stat per folder: never on the loop
             with self.read() as cat:
-                return cat.scan_roots()
+                return rescan_roots(cat.scan_roots())
 
-        known, gone = rescan_roots(await run_in_threadpool(roots))
+        known, gone = await run_in_threadpool(roots)
         if not known:
             raise UsageError("None of the folders scanned before is there now: "
                              + ", ".join(gone) if gone else
@@ -449,17 +450,6 @@ def _said(name: str, verdict: str | None, landmark: str | None) -> str:
     if verdict == "none":
         return f"Saved: {name} shows no landmark."
     return f"Saved: {name} shows {landmark}."
-
-
-def _exists(path: str) -> bool:
-    """Whether the photo's file is there now: one stat, so the photo page can say why its
-    image is a placeholder before the next scan flags the photo missing."""
-    import os
-
-    try:
-        return os.path.exists(path)
-    except (OSError, ValueError):
-        return False
 
 
 def _when(taken: str | None) -> str:
