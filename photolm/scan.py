@@ -133,6 +133,17 @@ class PhotoDone:
     error: str | None = None
     warning: str | None = None  # done, but something the person should know (a broken JPEG)
 
+    @property
+    def problem(self) -> str | None:
+        """The line to show the person about this photo (its failure or its warning)."""
+        return (self.error or "failed") if self.outcome == ERROR else self.warning
+
+    @property
+    def decoded(self) -> bool:
+        """Whether it is one of ``Started.to_decode`` (a progress bar's step): unchanged
+        photos and failures already known are counted in the summary, not there."""
+        return self.outcome not in (UNCHANGED, KNOWN_ERROR)
+
 
 @dataclass(frozen=True)
 class WalkIssue:

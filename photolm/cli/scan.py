@@ -170,18 +170,16 @@ class _Renderer:
         self.bar = bar
 
     def __call__(self, event: object) -> None:
-        from photolm.scan import ERROR, KNOWN_ERROR, UNCHANGED, PhotoDone, Started, WalkIssue
+        from photolm.scan import PhotoDone, Started, WalkIssue
 
         if isinstance(event, WalkIssue):
             warn(event.path, event.message)
         elif isinstance(event, Started):
             self.bar.start(event.to_decode)
         elif isinstance(event, PhotoDone):
-            if event.outcome == ERROR:
-                warn(event.path, event.error or "failed")
-            elif event.warning:
-                warn(event.path, event.warning)
-            if event.outcome not in (UNCHANGED, KNOWN_ERROR):  # counted in the summary
+            if event.problem:
+                warn(event.path, event.problem)
+            if event.decoded:
                 self.bar.advance()
 
 

@@ -143,16 +143,7 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
 
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog
-        from photolm.scan import (
-            ERROR,
-            KNOWN_ERROR,
-            UNCHANGED,
-            PhotoDone,
-            Scanner,
-            Started,
-            WalkIssue,
-            scan_session,
-        )
+        from photolm.scan import PhotoDone, Scanner, Started, WalkIssue, scan_session
 
         warnings.simplefilter("ignore", UserWarning)  # as `photolm scan`: odd EXIF blocks
         job.message = "loading the model"
@@ -166,13 +157,9 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
                 job.total = event.to_decode
                 job.message = (f"{event.found} photos found, {event.to_decode} to recognise")
             elif isinstance(event, PhotoDone):
-                if event.outcome == ERROR:
-                    job.note(f"{event.path}: {event.error or 'failed'}")
-                elif event.warning:  # e.g. a pair's JPEG unreadable, its RAW used
-                    job.note(f"{event.path}: {event.warning}")
-                # as `photolm scan`'s bar: known failures are not among the photos to
-                # recognise (``Started.to_decode``), so "3 of 0" would be shown
-                if event.outcome not in (UNCHANGED, KNOWN_ERROR):
+                if event.problem:  # a failure, or e.g. a pair's JPEG unreadable, RAW used
+                    job.note(f"{event.path}: {event.problem}")
+                if event.decoded:  # as `photolm scan`'s bar
                     job.step()
             if job.stop_requested:
                 raise KeyboardInterrupt
