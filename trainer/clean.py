@@ -161,17 +161,17 @@ def clean(
                                            title=f"{len(sheet_rows)} outliers (DBSCAN eps={eps},"
                                                  f" min_samples={min_samples}, {source})"))
     no_cluster = [index.classes[c].name for c in search.no_cluster]
+    small = [index.classes[c].name for c in search.too_small]
     summary = {"photos": len(paths), "outliers": len(outliers), "kept": len(kept),
                "eps": eps, "min_samples": min_samples, "embedding": source,
                "classes_without_cluster": no_cluster,
-               "classes_too_small": [index.classes[c].name for c in search.too_small],
+               "classes_too_small": small,
                "per_class": _per_class_counts(outliers)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
     files["summary"] = str(out / "summary.json")
     notes = list(index.notes)
-    if search.too_small:
-        small = [index.classes[c].name for c in search.too_small]
+    if small:
         notes.append(f"{len(small)} classes have {min_samples} photos or fewer, too few to tell "
                      "an outlier; all kept: " + ", ".join(small[:10])
                      + ("…" if len(small) > 10 else ""))

@@ -559,9 +559,12 @@ def fit(config: TrainConfig, *, resume: bool = False,
             module = DistributedDataParallel(module, device_ids=ids)
         return module
 
+    def patience_spent() -> bool:
+        return bool(config.patience and val_loader is not None
+                    and since_best >= config.patience)
+
     # A run that stopped early would otherwise train one more epoch per resume and stop again.
-    stopped_before = bool(state is not None and config.patience and val_loader is not None
-                          and since_best >= config.patience and start_epoch < config.epochs)
+    stopped_before = state is not None and patience_spent() and start_epoch < config.epochs
     if start_epoch >= config.epochs and dist.main:
         cb.on_message(f"{run_dir} already trained {_epochs(start_epoch)}; pass a larger "
                       "--epochs to train longer.")
@@ -574,7 +577,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
     epoch = epochs_done = start_epoch
     stopped_early = stopped_before
     try:
-        for epoch in range(start_epoch, config.epochs if not stopped_before else start_epoch):
+        for epoch in range(start_epoch, start_epoch if stopped_before else config.epochs):
             frozen = epoch < config.frozen_epochs
             if wrapped_frozen != frozen:
                 wrapped, wrapped_frozen = wrap(frozen), frozen
@@ -600,8 +603,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
                 if improved:
                     atomic_copy(run_dir / LAST, run_dir / BEST)
                 cb.on_epoch_end(record, improved)
-                stop = bool(config.patience and val_loader is not None
-                            and since_best >= config.patience)
+                stop = patience_spent()
             else:
                 stop = False
             if dist.world > 1:
