@@ -36,6 +36,12 @@ _ORDERS = {
 }
 
 
+def _near(latitude: float, longitude: float, precision: int) -> tuple[str, tuple[Any, ...]]:
+    """The photos of one map group: :meth:`ReadQueries.gps_places`' rounding, present ones."""
+    return ("round(latitude, ?) = ? AND round(longitude, ?) = ? AND missing = 0",
+            (int(precision), float(latitude), int(precision), float(longitude)))
+
+
 class ReadQueries(CatalogStore):
     """Reading a catalogue; works on a read-only connection."""
 
@@ -101,13 +107,19 @@ class ReadQueries(CatalogStore):
             (int(precision), int(precision)))]
 
     def photos_near(self, latitude: float, longitude: float, precision: int = 1,
-                    limit: int = 500) -> list[PhotoRow]:
+                    limit: int = 500, offset: int = 0) -> list[PhotoRow]:
         """The photos of one :meth:`gps_places` group (the same rounding), oldest first: what
-        a dot on the map stands for."""
+        a dot on the map stands for, a page of ``limit`` from ``offset`` (:meth:`count_near`
+        says how many there are in all)."""
+        where, params = _near(latitude, longitude, precision)
         return [photo_row(r) for r in self._fetch(
-            f"{ROW_SELECT} WHERE round(latitude, ?) = ? AND round(longitude, ?) = ? "
-            "AND missing = 0 ORDER BY taken IS NULL, taken, id LIMIT ?",
-            (int(precision), float(latitude), int(precision), float(longitude), int(limit)))]
+            f"{ROW_SELECT} WHERE {where} ORDER BY taken IS NULL, taken, id LIMIT ? OFFSET ?",
+            (*params, int(limit), max(0, int(offset))))]
+
+    def count_near(self, latitude: float, longitude: float, precision: int = 1) -> int:
+        """How many photos :meth:`photos_near` pages through: the count its dot shows."""
+        where, params = _near(latitude, longitude, precision)
+        return int(self._fetch(f"SELECT count(*) FROM photos WHERE {where}", params)[0][0])
 
     def photos(
         self,
