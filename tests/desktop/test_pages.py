@@ -65,7 +65,8 @@ def test_photo_page_names_the_raw_of_the_same_shot(client, library) -> None:
         path = cat.photo_by_id(photo_id).path
         cat.sync_companions({path: [path[: -len(".jpg")] + ".CR2"]})
     html = client.get(f"/photo/{photo_id}").text
-    assert "eiffel-0.CR2</span>" in html and "the same shot, tagged in its own sidecar; recognised from the JPEG" in html
+    assert "eiffel-0.CR2</span>" in html
+    assert "the same shot, tagged in its own sidecar; recognised from the JPEG" in html
     assert "the same shot" not in client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
 
 
