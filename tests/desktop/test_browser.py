@@ -276,3 +276,39 @@ def test_the_page_asks_for_an_icon_that_is_there(page, live) -> None:
     page.wait_for_load_state("networkidle")
     assert page.locator("link[rel=icon]").count() == 1
     assert failed == []
+
+
+def test_a_map_dot_is_a_finger_sized_target_on_a_phone(chromium, live, library) -> None:
+    """On a 390 px wide screen the world map is drawn at about a third of its size, and a
+    dot of one photo was under 4 px across: a finger could not hit it. Each dot answers a
+    touch anywhere within 11 px of its centre (a 22-24 px target) and a tap opens what it
+    stands for."""
+    import math
+
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                   is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    page.goto(live.url)
+    page.goto(f"{live.base}/map")
+    dots = page.locator("svg.world a")
+    assert dots.count() == 2  # Paris, Las Vegas
+    hit_at = ("([x, y]) => document.elementFromPoint(x, y)?.closest('a')"
+              "?.getAttribute('aria-label') ?? null")
+    centres = {}
+    for i in range(dots.count()):
+        dot = dots.nth(i)
+        box = dot.locator("circle.dot").bounding_box()
+        assert box["width"] < 8, "the test is about dots smaller than a finger"
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        centres[dot.get_attribute("href")] = (x, y)
+        for radius in (0, 2, 4, 6, 8, 10, 11):
+            for k in range(8):
+                dx, dy = (radius * f(k * math.pi / 4) for f in (math.cos, math.sin))
+                hit = page.evaluate(hit_at, [x + dx, y + dy])
+                assert hit == dot.get_attribute("aria-label"), (radius, k, hit)
+    photo = _row(library, "eiffel-0.jpg").id
+    (x, y), = [xy for href, xy in centres.items() if href.startswith(f"/photo/{photo}?")]
+    page.touchscreen.tap(x + 10, y - 4)
+    page.wait_for_url(lambda url: f"/photo/{photo}?" in url)
+    context.close()

@@ -191,7 +191,7 @@ def test_hostile_file_names_and_exif_are_escaped(client, library) -> None:
 
 def test_map_draws_the_world_offline_with_a_dot_per_place(client, library) -> None:
     html = client.get("/map").text
-    assert '<path d="M' in html and html.count('<circle') == 2  # Paris and Las Vegas
+    assert '<path d="M' in html and html.count('class="dot"') == 2  # Paris, Las Vegas
     assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}?next=/map"' in html
 
 

@@ -293,7 +293,7 @@ def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir
         gps=("N", (48.0, 51.0, 30.0), "E", (2.0, 17.0, 40.0))))
     with _scanned_client(photos, tiny_bundle_dir, tmp_path) as (client, catalog):
         html = client.get("/map").text
-        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><circle', html)
+        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><path', html)
         assert sorted(label for _, label in links) == ["1 photo near 48.9, 2.3",
                                                        "3 photos near 41.9, 12.5"]
         group = next(href for href, label in links if label.startswith("3"))
