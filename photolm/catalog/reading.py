@@ -89,6 +89,12 @@ class ReadQueries(CatalogStore):
             f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ? "
             f"ORDER BY {distance}, path_key", (float(margin),))]
 
+    def unreadable(self) -> list[PhotoRow]:
+        """Photos a scan could not read, each with its one-line reason (``error``), by path:
+        the one list behind ``photolm list --errors`` and the desktop's page of them."""
+        return [photo_row(r) for r in self._fetch(
+            f"{ROW_SELECT} WHERE error IS NOT NULL ORDER BY path_key")]
+
     def scan_roots(self) -> list[str]:
         """Every folder (or photo) a scan was asked to look at, oldest first, each once."""
         roots: dict[str, None] = {}

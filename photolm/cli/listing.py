@@ -47,9 +47,10 @@ def list_photos(
             raise UsageError("Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
-            # the uncertain ones: the catalogue's rule, shared with the desktop's review
-            photos = list(cat.uncertain(*(() if margin is None else (margin,))) if uncertain
-                          else (p for p in cat.iter_photos() if not errors_only or p.error))
+            # the uncertain ones and the unreadable ones: the catalogue's rules, shared
+            # with the desktop's review and its page of photos that could not be read
+            photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
+                      else cat.unreadable() if errors_only else list(cat.iter_photos()))
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
         if json_out:
             print_json(rows)

@@ -224,6 +224,13 @@ class Desktop:
         return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
                          last=self.jobs.last.get("scan"))
 
+    def unreadable(self, request: Request) -> Response:
+        """The photos scans could not read and why, as ``photolm list --errors``: read
+        only; each opens its photo page, which says the same."""
+        with self.read() as cat:
+            rows = cat.unreadable()
+        return self.page(request, "unreadable.html", rows=rows)
+
     def job(self, request: Request) -> Response:
         return self.page(request, "job_fragment.html")
 
@@ -509,6 +516,7 @@ def create_app(settings: Settings) -> Any:
         Route("/tags/{action:str}", desktop.start_tags, methods=["POST"]),
         Route("/scan", desktop.scan),
         Route("/scan/start", desktop.start_scan, methods=["POST"]),
+        Route("/unreadable", desktop.unreadable),
         Route("/job", desktop.job),
         Route("/job/stop", desktop.stop_job, methods=["POST"]),
         Route("/places", desktop.places),

@@ -242,7 +242,8 @@ def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
     page.goto(live.url)
     photo = _row(library, "taj.jpg").id
     for path in ("/", "/landmark/eiffel-tower", "/search?q=colloseo", f"/photo/{photo}",
-                 "/uncertain", "/places", "/map", "/tags", "/scan", "/nothing-here"):
+                 "/uncertain", "/places", "/map", "/tags", "/scan", "/unreadable",
+                 "/nothing-here"):
         page.goto(live.base + path)
         assert page.locator("h1").count() == 1, f"{path}: one h1 a page"
         wide = page.evaluate("document.documentElement.scrollWidth")
@@ -312,3 +313,40 @@ def test_a_map_dot_is_a_finger_sized_target_on_a_phone(chromium, live, library) 
     page.touchscreen.tap(x + 10, y - 4)
     page.wait_for_url(lambda url: f"/photo/{photo}?" in url)
     context.close()
+
+
+def test_photos_a_scan_could_not_read_are_listed_with_their_reasons(page, live,
+                                                                     library) -> None:
+    """No page listed the photos a scan could not read; the CLI did (`list --errors`). A
+    desktop scan that meets one links to the list from its result and from the last scan's
+    facts; the list names each file and its reason, as the CLI does, as text."""
+    import json
+
+    from tests.clirun import cli
+
+    broken = library.photos / "odd" / "<i>broken.jpg"  # garbage with a photo's name
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_bytes(b"not a photo at all, only its name says so")
+    try:
+        page.goto(f"{live.base}/scan")
+        page.click("button:has-text('Scan these folders')")
+        page.wait_for_selector("section.job.done", timeout=15000)
+        page.click("section.job a:has-text('could not be read')")
+        page.wait_for_url("**/unreadable")
+        code, out, err = cli("list", "--errors", "--json", "--catalog", library.catalog)
+        assert code == 0, err
+        (listed,) = json.loads(out)  # what the CLI says about it
+        assert listed["path"] == str(broken) and listed["error"]
+        (item,) = page.locator("ul.unreadable li").all()
+        assert item.locator("a.path").inner_text() == str(broken)
+        assert item.locator(".reason").inner_text() == listed["error"]
+        assert page.locator("main i").count() == 0  # the name is text, never markup
+        page.goto(f"{live.base}/scan")
+        page.click("dl.facts a:has-text('which, and why')")
+        page.wait_for_url("**/unreadable")
+        item = page.locator("ul.unreadable li a.path")
+        item.click()  # its photo page says the same
+        page.wait_for_url(lambda url: "/photo/" in url)
+        assert listed["error"] in page.inner_text("main")
+    finally:
+        broken.unlink()
