@@ -183,7 +183,9 @@ class ScanSummary:
     # the photo's error)
     from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
-    catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
+    # the catalogue's totals for the photos under the scanned folders (not the whole
+    # catalogue): photos, with_landmark, errors, missing, reviewed, tagged
+    in_these_folders: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
     provider: str = ""
@@ -224,7 +226,10 @@ class ScanSummary:
             "interrupted": self.interrupted,
             "provider": self.provider,
             "bundle": self.bundle,
-            "catalog": dict(self.catalog),
+            "in_these_folders": dict(self.in_these_folders),
+            # the same totals under the key scripts have read since before it had its name:
+            # kept, never the whole catalogue's
+            "catalog": dict(self.in_these_folders),
         }
 
 
@@ -377,7 +382,7 @@ class Scanner:
             self.summary.interrupted = True
         finally:
             self.summary.seconds = time.perf_counter() - start
-            self.summary.catalog = self.catalog.counts(under=[str(r) for r in roots])
+            self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
             self.catalog.finish_scan(scan_id, self.summary.to_json())
         return self.summary
 

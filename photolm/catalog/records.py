@@ -240,6 +240,21 @@ class PhotoRow(NamedTuple):
                     None)
 
     @property
+    def recognised_from_note(self) -> str | None:
+        """What is said beside this photo's RAWs when its verdict came from a RAW's preview
+        (``None`` when it came from its own file): the one wording of ``list``, ``search``
+        and the desktop. "its preview" only when that RAW is the photo's one RAW now;
+        otherwise the RAW is named (one of several, or one gone since)."""
+        if self.recognised_from is None:
+            return None
+        from photolm.discovery import paired_format
+
+        mine = [os.path.basename(c) for c in self.display_companions]
+        source = ("its preview" if mine == [self.recognised_from]
+                  else f"the preview in {self.recognised_from}")
+        return f"recognised from {source}: the {paired_format(self.path)} could not be read"
+
+    @property
     def status(self) -> str:
         """``"missing"``, ``"error"`` or ``"ok"`` — for listings."""
         if self.missing:

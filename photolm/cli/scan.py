@@ -203,7 +203,7 @@ def _print_summary(summary: ScanSummary) -> None:
 
     from photolm.discovery import describe_skipped
 
-    total = summary.catalog
+    total = summary.in_these_folders
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
