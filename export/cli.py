@@ -8,7 +8,6 @@ result (a summary table, or ``--json``) to stdout. Expected failures print one
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -116,29 +115,6 @@ def _render(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]note:[/] {note}")
 
 
-def _writable_report(path: Path) -> None:
-    """Refuse a --report path that cannot be written before the export, not after it."""
-    from export.errors import ExportError
-
-    if path.is_dir():
-        raise ExportError(f"--report {path} is a folder; give a file name.")
-    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise ExportError(f"--report {path}: {parent} is a file, not a folder.")
-
-
-def _write_report(path: Path, report: dict[str, Any]) -> None:
-    from export.errors import ExportError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-    except OSError as exc:
-        raise ExportError(f"The bundle was written, but not the report {path}: "
-                          f"{(exc.strerror or str(exc)).lower()}.") from None
-
-
 @app.command(no_args_is_help=True)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
@@ -203,12 +179,13 @@ def export(
     photos, prototypes and a calibrated 'no landmark' threshold computed through the exported
     model, metrics and provenance in the manifest."""
     from export.pipeline import ExportOptions, export_bundle
+    from export.report_files import check_writable, write_json
     from export.unseen import read_floor
 
     with reporting():
         floor = read_floor(threshold_floor) if threshold_floor is not None else None
         if report_file is not None:
-            _writable_report(report_file)
+            check_writable(report_file, "--report")
     options = ExportOptions(
         out=out, distractors=list(distractors), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
@@ -223,7 +200,7 @@ def export(
         result = export_bundle(checkpoint, options, progress)
     if report_file is not None:
         with reporting():
-            _write_report(report_file, result.report)
+            write_json(report_file, result.report, "--report", kept="the bundle was written")
     if json_out:
         print_json(result.report)
     else:

@@ -113,10 +113,8 @@ class ExportOptions:
             raise ExportError("--min-parity must lie in (0, 1].")
         if self.max_top1_drop < 0:
             raise ExportError("--max-top1-drop cannot be negative.")
-        out = Path(self.out)
-        if out.exists() and not self.overwrite:
-            raise ExportError(f"{out} already exists; pass --overwrite to replace it.")
-        check_replaceable(out)
+        # write_bundle checks this too, but only once the minutes of work are done
+        check_replaceable(Path(self.out), overwrite=self.overwrite, flag="--overwrite")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

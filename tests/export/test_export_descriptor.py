@@ -95,8 +95,8 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path:
     plain = make_tiny_bundle(tmp_path / "plain")
     stale = {"enrolment": {"thresholds": {"fused": {"1": 0.4}}},
              "descriptor_gate": {"gate": 0.1}, "kept": 1}
-    rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale},
-                   places=PlaceValues(likeness=0.3))
+    rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale,
+                                               "places": PlaceValues(likeness=0.3).to_json()})
     assert {"enrolment", "places", "descriptor_gate"} <= set(read_bundle(plain.path).metrics)
     _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=8, seed=3)
     done = subprocess.run(
