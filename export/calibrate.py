@@ -156,6 +156,22 @@ def allowed_false_positives(n: int, target_fpr: float, confidence: float | None)
     return allowed
 
 
+def distractors_needed(target_fpr: float, confidence: float | None) -> int:
+    """The fewest calibration distractors with which one may score above the threshold
+    (:func:`allowed_false_positives` >= 1). With fewer, none may: the threshold lands just
+    above the highest-scoring distractor whatever the target, so the target says nothing."""
+    def enough(n: int) -> bool:
+        return allowed_false_positives(n, target_fpr, confidence) >= 1
+
+    low, high = 1, 2  # not enough at ``low``, maybe at ``high``: double, then halve the gap
+    while not enough(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high
+
+
 def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_scores: Any,
                         target_fpr: float = 0.02, *,
                         confidence: float | None = None) -> CalibrationResult:

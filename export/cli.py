@@ -198,6 +198,8 @@ def export(
     )
     with reporting(), _Progress(quiet or json_out) as progress:
         result = export_bundle(checkpoint, options, progress)
+    for warning in result.warnings:  # talk: on stderr whatever the output, even with -q
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if report_file is not None:
         with reporting():
             write_json(report_file, result.report, "--report", kept="the bundle was written")

@@ -12,7 +12,8 @@
    "no landmark" threshold for the target false-positive rate (:mod:`export.calibrate`),
    and recognition metrics on the held-out photos (:mod:`export.evaluation`).
 6. Refuse a variant that loses more than a point of top-1; write the bundle through
-   :func:`photolm.bundle.write_bundle` with metrics and provenance.
+   :func:`photolm.bundle.write_bundle` with metrics and provenance; warn when too few
+   distractors left the target false-positive rate no room (:func:`too_few_distractors`).
 
 Which photos serve what: landmark photos are the checkpoint's *holdout* split when it has
 one, else its validation split (which the trainer used only to pick the best epoch). The
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from export.calibrate import CalibrationResult, calibrate_threshold
+from export.calibrate import CalibrationResult, calibrate_threshold, distractors_needed
 from export.embedding import Embedded, embed_photos, load_arrays
 from export.errors import ExportError
 from export.evaluation import best_scores, evaluate_table
@@ -138,6 +139,7 @@ class ExportResult:
     bundle: Bundle
     report: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the bundle is not what was asked for
 
 
 @dataclass
@@ -327,6 +329,24 @@ def _measure(variant: _Variant, vectors: np.ndarray, rows: _Rows, inputs: _Input
     return _Measured(table, calibration, metrics, report), drop
 
 
+def too_few_distractors(calibration: CalibrationResult, options: ExportOptions) -> str | None:
+    """One line when the calibration distractors are too few for the target to mean
+    anything: not one of them may score above the threshold, which therefore lands just
+    above the highest-scoring one (docs/export.md, "The no landmark threshold")."""
+    if calibration.allowed > 0:
+        return None
+    need = distractors_needed(calibration.target_fpr, calibration.confidence)
+    share = 1.0 - options.distractor_holdout
+    photos = (f" (about {math.ceil(need / share)} distractor photos with --distractor-holdout "
+              f"{options.distractor_holdout:g})" if options.distractor_holdout else "")
+    confidence = (f" at {calibration.confidence:.0%} confidence" if calibration.confidence
+                  else "")
+    return (f"--target-fpr {calibration.target_fpr:g}{confidence} needs at least {need} "
+            f"calibration distractors{photos}; with {calibration.rates.negatives}, none may "
+            "score above the threshold, so it was set just above the highest-scoring one: "
+            "stricter than asked, at a cost in recall.")
+
+
 def _provenance(inputs: _Inputs, options: ExportOptions) -> dict[str, Any]:
     from export.provenance import collect_provenance
 
@@ -432,6 +452,7 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
         shipped = variants[-1]
         ship = measured[shipped.precision]
+        warnings = [w for w in (too_few_distractors(ship.calibration, options),) if w]
         metrics = _jsonable({
             "evaluated_on": f"{inputs.held_name} split",
             **ship.metrics,
@@ -471,8 +492,10 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
         "metrics": metrics,
         "timings_s": timings | {"total": round(sum(timings.values()), 2)},
         "notes": notes,
+        "warnings": warnings,
     }
-    return ExportResult(bundle=bundle, report=_jsonable(report), notes=notes)
+    return ExportResult(bundle=bundle, report=_jsonable(report), notes=notes,
+                        warnings=warnings)
 
 
 def _default_name(ckpt: Any, num: int) -> str:
