@@ -45,6 +45,7 @@ import numpy as np
 
 from export.errors import ExportError
 from photolm.bundle import Calibration
+from photolm.wording import counted
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,8 @@ def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_
         if above > 1.0:
             raise ExportError(
                 f"Cannot reach a false-positive rate of {target_fpr:g}: "
-                f"{int((negatives >= 1.0).sum())} non-landmark photos score 1.0, i.e. they "
-                "are (near-)duplicates of training photos, or the model gives every photo "
+                f"{counted(int((negatives >= 1.0).sum()), 'non-landmark photo', 'scores')} "
+                "1.0: (near-)duplicates of training photos, or the model gives every photo "
                 "the same embedding. Remove such duplicates, or check the model."
             )
         threshold = max(-1.0, float(above))

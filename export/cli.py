@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from photolm.cli.output import print_json, reporting
+from photolm.wording import counted
 
 app = typer.Typer(
     name="photolm-export",
@@ -88,8 +89,9 @@ def _render(report: dict[str, Any]) -> None:
     m = report["metrics"]
     out.print(f"Bundle written to [bold]{report['bundle']}[/] ({report['precision']}, "
               f"{report['size_bytes'] / 1e6:.1f} MB, id {report['bundle_id'][:12]})")
-    table = Table(title=f"Measured on the {m['evaluated_on']} ({m['images']} landmark photos, "
-                        f"{m.get('distractor_images', 0)} held-out non-landmark photos)")
+    table = Table(title=f"Measured on the {m['evaluated_on']} "
+                        f"({counted(m['images'], 'landmark photo')}, "
+                        f"{counted(m.get('distractor_images', 0), 'held-out non-landmark photo')})")
     for column in ("model", "size MB", "images/s", "top-1", "top-5", "GAP"):
         table.add_column(column, justify="right")
     for name, v in m["variants"].items():
@@ -109,8 +111,8 @@ def _render(report: dict[str, Any]) -> None:
                   + (f"raised it from {cal['distractor_threshold']:.4f}." if raised else
                      "is below the distractors' threshold: no change."))
     parity = m["parity"]
-    out.print(f"Parity: worst cosine {parity['worst_cosine']:.6f} over {parity['images']} photos "
-              f"(limit {parity['min_cosine']}).")
+    out.print(f"Parity: worst cosine {parity['worst_cosine']:.6f} over "
+              f"{counted(parity['images'], 'photo')} (limit {parity['min_cosine']}).")
     for note in report.get("notes", []):
         _err.print(f"[yellow]note:[/] {note}")
 

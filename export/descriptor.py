@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
+
 
 @dataclass(frozen=True)
 class Whitening:
@@ -321,8 +323,8 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
     if missing:
         from export.errors import ExportError
 
-        raise ExportError(f"{len(missing)} landmark(s) of the bundle have no photos in "
-                          f"{', '.join(map(str, known))}.")
+        raise ExportError(f"No photos of {counted(len(missing), 'landmark')} of the bundle "
+                          f"in {', '.join(map(str, known))}.")
     return chosen, owners
 
 

@@ -62,6 +62,7 @@ from export.quantize import (
 )
 from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
+from photolm.wording import counted
 
 
 @dataclass
@@ -425,14 +426,15 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
         everything = ([s.path for s in inputs.split.train] + [s.path for s in inputs.held]
                       + sorted(set(inputs.d_cal) | set(inputs.d_eval)))
-        progress.step(f"Embedding {len(everything)} photos through "
+        progress.step(f"Embedding {counted(len(everything), 'photo')} through "
                       f"{' and '.join(v.precision for v in variants)}")
         progress.stage("embedding", len(everything))
         embedded = embed_photos({v.precision: v.embedder for v in variants}, everything, pre,
                                 batch_size=options.batch_size, workers=options.workers,
                                 on_batch=progress.advance)
-        notes = ([f"{len(embedded.bad)} photos could not be decoded and were skipped (first: "
-                  f"{embedded.bad[0][0]}: {embedded.bad[0][1]})."] if embedded.bad else [])
+        notes = ([f"skipped {counted(len(embedded.bad), 'photo')} that could not be decoded "
+                  f"(first: {embedded.bad[0][0]}: {embedded.bad[0][1]})."]
+                 if embedded.bad else [])
         lap("embed")
 
         progress.step("Prototypes, threshold and metrics")
@@ -500,4 +502,5 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
 def _default_name(ckpt: Any, num: int) -> str:
     run = ckpt.path.parent.name or "photolm"
-    return f"{run} ({ckpt.config.backbone}, {ckpt.config.image_size}px, {num} landmarks)"
+    return (f"{run} ({ckpt.config.backbone}, {ckpt.config.image_size}px, "
+            f"{counted(num, 'landmark')})")

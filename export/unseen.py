@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
+
 DEFAULT_COUNT = 10
 DEFAULT_SEED = 2026
 DEFAULT_TARGET_RATE = 0.02
@@ -114,7 +116,7 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
     return {
         "floor": floor,
         "rule": (f"smallest threshold naming at most {target_rate:.0%} of the photos of "
-                 f"{len(chosen)} landmarks left out of training (confidence "
+                 f"{counted(len(chosen), 'landmark')} left out of training (confidence "
                  f"{confidence or 0:.0%}) as a known landmark; left-out landmarks within "
                  f"{CO_LOCATED_KM:g} km of a known one are not counted"),
         "target_rate": target_rate, "confidence": confidence,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.trainer.test_trainer_cli import _invoke
 
 
@@ -125,3 +127,44 @@ def test_evaluate_and_clean_refuse_impossible_values_in_one_line(trained_run: Pa
         code, _out, err = _invoke(*args)
         assert code == 2, (args, err)
         assert f"Invalid value for '{option}'" in err, (args, err)
+
+
+def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over(
+        tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that failed before its first epoch ended leaves config.json but no last.pt;
+    --resume then says there is nothing to resume and the command that starts it over,
+    and that command works."""
+    import shlex
+
+    from trainer import fit as fit_module
+    from trainer.errors import TrainerError
+
+    run = tmp_path / "run"
+    tiny = ["--backbone", "test_efficientnet", "--no-pretrained", "--image-size", "64",
+            "--embedding-dim", "32", "--batch-size", "8", "--epochs", "1",
+            "--max-steps-per-epoch", "2", "--workers", "0", "--threads", "1"]
+
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise TrainerError("the machine went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fit_module._Trainer, "train_epoch", fails)
+        code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), *tiny)
+    assert code == 1 and "the machine went away" in err
+    assert (run / "config.json").is_file() and not (run / "last.pt").exists()
+
+    code, _out, err = _invoke("fit", "--out", str(run), "--resume")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    start_over = f"trainer fit --config {run / 'config.json'} --out {run}"
+    assert err.strip() == (f"Error: Nothing to resume in {run}: it holds no last.pt (the run "
+                           f"ended before its first epoch did). Start it over with: "
+                           f"{start_over}")
+    code, _out, err = _invoke(*shlex.split(start_over)[1:])
+    assert code == 0, err
+    assert (run / "last.pt").is_file()
+
+    empty = tmp_path / "empty"  # a run refused before it wrote anything
+    empty.mkdir()
+    code, _out, err = _invoke("fit", "--out", str(empty), "--resume")
+    assert code == 1 and err.strip().endswith(f"Start it over with: trainer fit DATA... "
+                                              f"--out {empty}")
