@@ -45,12 +45,13 @@ CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
 def _set_threads(threads: int | None) -> None:
-    """``--threads`` of the commands that run a model outside ``fit`` (which has its own):
-    on a shared CPU, torch's default of every core is rarely what the user wants."""
-    if threads is not None:
-        import torch
+    """``--threads`` of the commands that run a model outside ``fit``, with fit's default
+    (:func:`trainer.fit.cpu_threads`: all usable cores, as ``--help`` says)."""
+    import torch
 
-        torch.set_num_threads(threads)
+    from trainer.fit import cpu_threads
+
+    torch.set_num_threads(cpu_threads(threads))
 
 
 def _errors(func: CommandT) -> CommandT:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from photolm.runtime import default_threads
 from photolm.wording import counted
 from trainer.atomic import atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
@@ -77,11 +78,11 @@ class FitResult:
 # --------------------------------------------------------------------------- runtime setup
 
 
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+def cpu_threads(requested: int | None) -> int:
+    """torch's CPU threads for ``--threads`` (fit, evaluate, clean, explain, tune): the
+    number asked for, else every core this process may use, as their help says; not
+    torch's own default (physical cores only, or ``$OMP_NUM_THREADS``)."""
+    return requested or default_threads()
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -116,7 +117,7 @@ def select_device(name: str = "auto") -> torch.device:
 def default_workers(device: torch.device) -> int:
     """Data-loading processes: none on small CPUs (decoding the shared ≤320 px photos is
     cheap next to a CPU training step and workers would steal its cores), more on GPUs."""
-    cores = usable_cores()
+    cores = default_threads()
     if cores <= 2:
         return 0
     if device.type == "cpu":
@@ -261,7 +262,7 @@ class _Trainer:
                               else self.device.type in ("cuda", "cpu"))
         self.workers = (config.workers if config.workers is not None
                         else default_workers(self.device))
-        self.threads = config.threads or usable_cores()
+        self.threads = cpu_threads(config.threads)
         self.reported_bad: set[str] = set()
 
     # ------------------------------------------------------------------ data

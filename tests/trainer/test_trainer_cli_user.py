@@ -168,3 +168,44 @@ def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over
     code, _out, err = _invoke("fit", "--out", str(empty), "--resume")
     assert code == 1 and err.strip().endswith(f"Start it over with: trainer fit DATA... "
                                               f"--out {empty}")
+
+
+def test_threads_default_is_what_help_says_all_usable_cores(
+        trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --threads, evaluate, clean, explain and tune run torch on every core this
+    process may use, as their --help says, whatever torch's own default was (physical
+    cores, $OMP_NUM_THREADS, a value left by an earlier command)."""
+    import os
+
+    import torch
+
+    for command in ("evaluate", "clean", "explain", "tune"):
+        code, out, _err = _invoke(command, "--help")
+        assert code == 0 and "[default: all usable cores]" in " ".join(out.split()), command
+    photo = next((tiny_data / "red_circle").glob("*.jpg"))
+
+    def runs(out: Path) -> dict[str, list[str]]:
+        return {
+            "evaluate": ["evaluate", str(trained_run), "--out", str(out / "ev"),
+                         "--prototypes", "head"],
+            "clean": ["clean", str(tiny_data), "--out", str(out / "clean"),
+                      "--checkpoint", str(trained_run / "best.pt")],
+            "explain": ["explain", str(trained_run), str(photo), "--out", str(out / "w.png")],
+            "tune": ["tune", str(tiny_data), "--out", str(out / "tune"), "--trials", "1",
+                     "--epochs", "1", "--max-steps-per-epoch", "1", "--params", "lr",
+                     "--backbone", "test_efficientnet", "--no-pretrained", "--image-size",
+                     "64", "--batch-size", "8", "--workers", "0", "--device", "cpu"],
+        }
+
+    before = torch.get_num_threads()
+    try:
+        for usable in ({0}, {0, 1, 2}):  # the cores the process may use, as the OS says
+            monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, cores=usable: cores)
+            for command, args in runs(tmp_path / str(len(usable))).items():
+                torch.set_num_threads(2 if len(usable) == 1 else 1)  # torch's own, elsewhere
+                code, _out, err = _invoke(*args)
+                assert code == 0, (command, err)
+                assert torch.get_num_threads() == len(usable), command
+    finally:
+        torch.set_num_threads(before)
