@@ -243,7 +243,7 @@ def write_places(bundle, space: str, cuts: object, likeness: float | None) -> No
              "halves of distractors and people-negatives, simulated GPS and times; likeness: "
              "the least value (0.01 steps) above every group the calibration half of "
              "people-negatives forms alone (scripts/eval_enrolment.py --write-places)")
-    rewrite_bundle(bundle, bundle.path, places=values)
+    rewrite_bundle(bundle, bundle.path, metrics={**bundle.metrics, "places": values.to_json()})
     print(f"wrote {space} places cuts {values.cuts[space]} and likeness {values.likeness} "
           f"into {bundle.path / 'manifest.json'}")
 

@@ -200,8 +200,9 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
     from photolm import places
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
 
-    rewrite_bundle(read_bundle(bundle), bundle, places=PlaceValues(
-        cuts={"descriptor": asdict(places.CUTS["descriptor"])}, likeness=0.1))
+    measured = read_bundle(bundle)
+    rewrite_bundle(measured, bundle, metrics={**measured.metrics, "places": PlaceValues(
+        cuts={"descriptor": asdict(places.CUTS["descriptor"])}, likeness=0.1).to_json()})
     with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
                     follow_redirects=False) as client:
         client.get(f"/?token={TOKEN}")
