@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from photolm.catalog import schema
 from photolm.catalog.paths import CATALOG_FILE
 from photolm.errors import CatalogBusyError, CatalogError
+from photolm.storage import nearly_full, no_space, no_space_message
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -73,10 +74,32 @@ def _not_ours(path: Path) -> CatalogError:
 
 
 def damaged(path: Path, detail: object) -> CatalogError:
+    """A catalogue SQLite cannot use; a full disk is worded as what it is (see
+    :func:`out_of_space`), never as damage a person should move the file aside for."""
+    if out_of_space(path, detail):
+        return CatalogError(f"Cannot write catalogue {path} ({_one_line(detail)}): "
+                            f"{no_space_message(path.parent)}; the catalogue is unchanged")
     return CatalogError(
         f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
         "it as a backup) and scan again, or pick another path with --catalog."
     )
+
+
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+
+
+def out_of_space(path: Path, detail: object) -> bool:
+    """Whether SQLite's (or the OS's) failure ``detail`` is the disk holding ``path`` being
+    full: SQLITE_FULL, ENOSPC, or an I/O error while next to no space is left (SQLite
+    reports a WAL index it cannot grow on a full disk as a bare "disk I/O error")."""
+    if isinstance(detail, OSError):
+        return no_space(detail)
+    code = getattr(detail, "sqlite_errorcode", None)
+    if code is None:
+        return False
+    return code & 0xFF == _SQLITE_FULL or (code & 0xFF == _SQLITE_IOERR
+                                           and nearly_full(path.parent))
 
 
 def _one_line(detail: object, limit: int = 200) -> str:
@@ -354,6 +377,9 @@ def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
 
 
 def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
+    if no_space(exc):
+        return CatalogError(f"Cannot create the lock file for catalogue {path} "
+                            f"({exc.strerror or exc}): {no_space_message(path.parent)}")
     return CatalogError(
         f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
         "check the folder's permissions or pick another path with --catalog."
@@ -498,10 +524,12 @@ class CatalogStore:
                     # PRAGMA takes no bound parameters; ``target`` is an int we computed.
                     self.db.execute(f"PRAGMA user_version = {int(target):d}")
             except sqlite3.Error as exc:
+                advice = (no_space_message(self.path.parent)
+                          if out_of_space(self.path, exc) else
+                          "free disk space or check the file, then run the command again")
                 raise CatalogError(
                     f"Could not upgrade catalogue {self.path} to schema {target} ({exc}); it "
-                    f"was left at schema {target - 1}. Free disk space or check the file, "
-                    "then run the command again."
+                    f"was left at schema {target - 1}: {advice}."
                 ) from exc
 
     @property
@@ -583,6 +611,11 @@ class CatalogStore:
             with self.db.atomic():
                 yield self.db
         except sqlite3.Error as exc:
+            if out_of_space(self.path, exc):
+                raise CatalogError(
+                    f"Could not {what} in catalogue {self.path} ({exc}; nothing of this "
+                    f"change was stored): {no_space_message(self.path.parent)}"
+                ) from exc
             raise CatalogError(
                 f"Could not {what} in catalogue {self.path} ({exc}); nothing of this change "
                 "was stored. Free disk space or check the file, then run the command again."
