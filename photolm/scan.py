@@ -64,6 +64,7 @@ from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, read_photo
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
+from photolm.storage import gone
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -633,7 +634,7 @@ class Scanner:
         seen = set(present)
         folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
         present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
-                    and os.path.lexists(p)]
+                    and not gone(p)]
         return self.catalog.sync_missing(absolute, present)
 
 
