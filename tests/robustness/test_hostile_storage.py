@@ -1,0 +1,356 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Photos and catalogues on hostile storage: a full disk, a read-only mount, a folder photolm
+may not enter, names a NAS or USB stick produces, identical copies of a photo.
+
+Each test runs the real CLI in-process and checks what a person would: the originals are
+byte-identical (or tagged and given back byte for byte by ``untag``), no temporary file is
+left beside them, the catalogue is consistent, each problem is one line saying what to do,
+and the run goes on. Faults are injected at the call the operating system or SQLite would
+fail, so the tests need no root, no mount and no full disk (each says how).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from photolm.catalog import store
+from photolm.metadata import TEMP_PREFIX
+from tests.clirun import cli as run
+from tests.tinybundle import COLOURS, write_photo
+
+EIFFEL, COLOSSEUM = COLOURS["eiffel-tower"], COLOURS["colosseum"]
+NO_SPACE = "no space left on the disk holding"
+FREE_SPACE = "free some space and run again"
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _temps(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def _scanned(root: Path) -> None:
+    code, _out, err = run("scan", root)
+    assert code == 0, err
+
+
+def _rows() -> dict[str, dict[str, object]]:
+    code, out, err = run("list", "--json")
+    assert code == 0, err
+    return {os.path.basename(r["path"]): r for r in json.loads(out)}
+
+
+def _problem_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith(("warning:", "Error:"))]
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    root = tmp_path / "Pictures"
+    write_photo(root / "eiffel.jpg", EIFFEL)
+    write_photo(root / "colosseum.jpg", COLOSSEUM)
+    return root
+
+
+# --------------------------------------------------------------- a full disk under photos
+
+
+@pytest.fixture
+def photo_disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC from ``os.write`` on every temporary file photolm's atomic writer creates
+    (the first write of a rewrite or a new sidecar), as a full disk answers."""
+    real_open, real_write = os.open, os.write
+    temps: set[int] = set()
+
+    def open_(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, *args, **kwargs)
+        if os.path.basename(os.fsdecode(path)).startswith(TEMP_PREFIX):
+            temps.add(fd)
+        return fd
+
+    def write(fd, data):  # type: ignore[no-untyped-def]
+        if fd in temps:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.parametrize("mode", [["--embed"], []], ids=["embed", "sidecar"])
+def test_tag_on_a_full_disk_leaves_every_photo_as_it_was_with_one_line_each(
+        env: Path, library: Path, mode: list[str], request: pytest.FixtureRequest) -> None:
+    _scanned(library)
+    before = _hashes(library)
+    request.getfixturevalue("photo_disk_full")
+    code, _out, err = run("tag", *mode)
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 2, err  # one per photo; the run went on to the second
+    for line, name in zip(lines, ["colosseum.jpg", "eiffel.jpg"], strict=True):
+        assert line.startswith("warning:") and name in line
+        assert NO_SPACE in line and FREE_SPACE in line
+    assert "Traceback" not in err
+    assert _hashes(library) == before and _temps(library) == []  # no sidecar, no temp file
+    assert {r["tag_status"] for r in _rows().values()} == {"failed"}
+
+
+def test_untag_on_a_full_disk_leaves_the_tagged_photos_as_they_were(
+        env: Path, library: Path, request: pytest.FixtureRequest) -> None:
+    _scanned(library)
+    assert run("tag", "--embed")[0] == 0
+    tagged = _hashes(library)
+    request.getfixturevalue("photo_disk_full")
+    code, _out, err = run("untag")
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 2 and all(NO_SPACE in line for line in lines), err
+    assert _hashes(library) == tagged and _temps(library) == []
+
+
+# ------------------------------------------------------------ a full disk under the catalogue
+
+
+def _catalog_cannot_grow(monkeypatch: pytest.MonkeyPatch, spare_pages: int = 0) -> None:
+    """SQLITE_FULL, as on a full disk: every connection photolm opens for writing gets
+    ``PRAGMA max_page_count`` at its current size plus ``spare_pages``."""
+    real = store._configure
+
+    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
+        real(conn, write=write)
+        if write:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {int(pages) + spare_pages:d}").fetchone()
+
+    monkeypatch.setattr(store, "_configure", configure)
+
+
+def test_a_scan_into_a_full_catalogue_disk_says_so_and_keeps_what_it_had(
+        env: Path, library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _scanned(library)
+    more = tmp_path / "More"
+    for i in range(12):
+        write_photo(more / f"p{i:02d}.jpg", EIFFEL if i % 2 else COLOSSEUM)
+    with monkeypatch.context() as patched:
+        _catalog_cannot_grow(patched)
+        code, _out, err = run("scan", more)
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and lines[0].startswith("Error:"), err
+    assert NO_SPACE in lines[0] and FREE_SPACE in lines[0] and "damaged" not in lines[0]
+    conn = sqlite3.connect(env)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    assert {"eiffel.jpg", "colosseum.jpg"} <= set(_rows())  # what it had is kept
+    _scanned(more)  # space freed: the next scan completes
+    assert len(_rows()) == 14
+
+
+def test_a_catalogue_that_cannot_be_opened_on_a_full_disk_is_not_called_damaged(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite reports a WAL index it cannot grow on a full disk as a bare "disk I/O error"
+    (seen on a full tmpfs): simulated by that error from the first write-mode statement and
+    ``os.statvfs`` reporting no free space."""
+    _scanned(library)
+    real_statvfs = os.statvfs
+
+    class Full:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_flag, self.f_bavail = real.f_frsize, real.f_flag, 0
+
+    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = 4874  # type: ignore[attr-defined]  # SQLITE_IOERR_SHMSIZE
+        raise error
+
+    monkeypatch.setattr(os, "statvfs", lambda path: Full(real_statvfs(path)))
+    monkeypatch.setattr(store, "_configure", configure)
+    code, _out, err = run("scan", library)
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and NO_SPACE in lines[0] and "damaged" not in lines[0], err
+
+
+def test_tag_embed_with_a_full_catalogue_disk_rewrites_no_photo_it_cannot_give_back(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue keeps each embedded write's way back (its undo record) before the photo
+    is rewritten; when it cannot, the photo must stay untouched. The catalogue's disk fills
+    after the first photo: ``keep_undo`` then fails, and so does recording the outcomes at the
+    end, with the error SQLite's "database or disk is full" becomes. Once space is freed, the
+    next run completes and untag gives every original back byte for byte."""
+    from photolm.catalog import Catalog
+    from photolm.errors import CatalogError
+
+    _scanned(library)
+    originals = _hashes(library)
+    real_keep = Catalog.keep_undo
+    kept: list[str] = []
+
+    def keep_undo(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if kept:
+            raise CatalogError(f"Could not keep what the tag write replaced: {NO_SPACE} x")
+        kept.append(kwargs["path"])
+        return real_keep(self, *args, **kwargs)
+
+    def record_tags(self, records):  # type: ignore[no-untyped-def]
+        raise CatalogError(f"Could not record the tags written: {NO_SPACE} x")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Catalog, "keep_undo", keep_undo)
+        patched.setattr(Catalog, "record_tags", record_tags)
+        code, _out, err = run("tag", "--embed")
+    assert code == 1 and "Traceback" not in err
+    lines = _problem_lines(err)
+    assert len(lines) == 2 and "eiffel.jpg" in lines[0] and "not rewritten" in lines[0], err
+    assert lines[1].startswith("Error:") and all(NO_SPACE in line for line in lines)
+    assert _hashes(library)["eiffel.jpg"] == originals["eiffel.jpg"]
+    assert _temps(library) == []
+    code, _out, err = run("tag", "--embed")  # space freed
+    assert code == 0, err
+    assert run("untag")[0] == 0
+    assert _hashes(library) == originals
+
+
+def test_a_run_whose_records_were_lost_picks_up_the_photos_it_rewrote(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue filled up (or photolm was killed) after the photos were rewritten but
+    before their outcome was recorded: simulated by ``record_tags`` failing as a full disk
+    does. The next run must not refuse them as "changed since it was scanned"."""
+    from photolm.catalog import Catalog
+    from photolm.errors import CatalogError
+
+    _scanned(library)
+    originals = _hashes(library)
+
+    def full(self, records):  # type: ignore[no-untyped-def]
+        raise CatalogError(f"Could not record the tags written: {NO_SPACE} x")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Catalog, "record_tags", full)
+        assert run("tag", "--embed")[0] == 1
+    assert _hashes(library) != originals  # the photos were rewritten, the records lost
+    code, _out, err = run("tag", "--embed")
+    assert code == 0, err
+    assert {r["tag_status"] for r in _rows().values()} == {"unchanged"}
+    assert run("scan", library, "--json")[0] == 0  # the rows know the photos' new state
+    assert run("untag")[0] == 0
+    assert _hashes(library) == originals
+
+
+# ------------------------------------------------------------------ copies of one photo
+
+
+def test_identical_copies_tagged_alike_are_each_given_back_byte_for_byte(
+        env: Path, tmp_path: Path) -> None:
+    """A NAS backup folder holds exact copies: tagged alike they become the same file, so
+    they share one undo record; untagging one must leave it for the other."""
+    root = tmp_path / "Pictures"
+    write_photo(root / "eiffel.jpg", EIFFEL)
+    (root / "backup").mkdir()
+    (root / "backup" / "eiffel.jpg").write_bytes((root / "eiffel.jpg").read_bytes())
+    original = (root / "eiffel.jpg").read_bytes()
+    _scanned(root)
+    assert run("tag", "--embed")[0] == 0
+    assert run("untag", root / "eiffel.jpg")[0] == 0
+    assert (root / "eiffel.jpg").read_bytes() == original
+    assert run("untag", root / "backup" / "eiffel.jpg")[0] == 0
+    assert (root / "backup" / "eiffel.jpg").read_bytes() == original
+
+
+# --------------------------------------------------------------------- a read-only mount
+
+
+def test_photos_on_a_read_only_file_system_are_refused_one_line_each_and_the_run_goes_on(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.statvfs`` reports ``ST_RDONLY`` for one folder, as for a read-only mount (the
+    files' own mode bits say writable, and root may write anything: only the mount flag
+    tells). The other folder is tagged."""
+    stick = tmp_path / "stick"
+    home = tmp_path / "home"
+    write_photo(stick / "eiffel.jpg", EIFFEL)
+    write_photo(home / "colosseum.jpg", COLOSSEUM)
+    run("scan", stick)
+    _scanned(home)
+    before = _hashes(stick)
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_bavail = real.f_frsize, real.f_bavail
+            self.f_flag = real.f_flag | os.ST_RDONLY
+
+    def statvfs(path):  # type: ignore[no-untyped-def]
+        real = real_statvfs(path)
+        return ReadOnly(real) if os.fsdecode(path).startswith(str(stick)) else real
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    for mode in (["--embed"], []):
+        code, _out, err = run("tag", *mode)
+        assert code == 1
+        lines = _problem_lines(err)
+        assert len(lines) == 1 and "eiffel.jpg" in lines[0], err
+        assert "read-only file system" in lines[0] and "read-write" in lines[0]
+        assert _hashes(stick) == before
+        assert _rows()["colosseum.jpg"]["tag_status"] in ("written", "unchanged")
+
+
+# ----------------------------------------------------------------- names a NAS produces
+
+
+def test_a_name_with_no_room_for_a_sidecar_says_to_embed_and_embedding_works(
+        env: Path, tmp_path: Path) -> None:
+    root = tmp_path / "Pictures"
+    photo = write_photo(root / ("x" * 251 + ".jpg"), EIFFEL)  # 255 bytes
+    original = photo.read_bytes()
+    _scanned(root)
+    code, _out, err = run("tag")
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and "no room for a sidecar" in lines[0] and "--embed" in lines[0]
+    assert "File name too long" not in err
+    assert run("tag", "--embed")[0] == 0
+    assert run("untag")[0] == 0
+    assert photo.read_bytes() == original
+
+
+# ------------------------------------------------------- a folder photolm may not enter
+
+
+def test_photos_behind_a_folder_that_cannot_be_entered_are_not_missing_nor_pruned(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder answers EACCES, as ``chmod 000`` (or a NAS share's permissions) does for
+    an ordinary user: injected into ``os.scandir``, ``os.stat`` and ``os.lstat``, so the
+    test also holds when run as root."""
+    locked = library / "locked"
+    write_photo(locked / "inside.jpg", EIFFEL)
+    _scanned(library)
+    real = {name: getattr(os, name) for name in ("scandir", "stat", "lstat")}
+
+    def refusing(name: str):  # type: ignore[no-untyped-def]
+        def call(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            text = os.fsdecode(path) if not isinstance(path, int) else ""
+            if text.startswith(str(locked) + os.sep) or (name == "scandir" and text == str(locked)):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return real[name](path, *args, **kwargs)
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, refusing(name))
+    code, out, err = run("scan", library, "--json")
+    assert code == 1 and len(_problem_lines(err)) == 1, err  # the folder, named once
+    assert [p["path"] for p in json.loads(out)["walk_problems"]] == [str(locked)]
+    assert json.loads(out)["missing"] == 0
+    assert _rows()["inside.jpg"]["missing"] is False
+    code, out, _err = run("prune", "--json")
+    assert code == 0 and json.loads(out)["photos"] == []
+    assert "inside.jpg" in _rows()
