@@ -45,6 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
+from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
 Mode = Literal["sidecar", "embed"]
@@ -521,4 +522,6 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
 def _os_message(exc: OSError, path: str, action: Action) -> str:
     where = display_path(exc.filename) if exc.filename else display_path(path)
     verb = "tag" if action == "tag" else "remove photolm's tags from"
+    if no_space(exc):  # e.g. ExifTool's scratch file in the temporary folder
+        return f"cannot {verb} {display_path(path)}: {no_space_message(exc.filename or path)}"
     return f"cannot {verb} {where}: {exc.strerror or exc}"

@@ -5,10 +5,11 @@ Table ``tag_undo`` (schema v5). :mod:`photolm.metadata.undo` makes and applies t
 and does not know the catalogue; :mod:`photolm.tagging` hands these queries to it as its
 undo store. A record is keyed by the tagged file's content (fingerprint + SHA-256), not by
 a photo row, so a photo moved since is still found; it belongs to the catalogued photo whose
-``content_hash`` is that fingerprint. It goes when untag restores the photo, when an untag
-of that photo is recorded (a photo changed since by another program is untagged value by
-value, and its record could never match again), and at ``prune`` when no catalogued photo
-has that content any more.
+``content_hash`` is that fingerprint (identical copies of a photo tagged alike share one).
+It goes when untag restores the photo, when an untag of that photo is recorded (a photo
+changed since by another program is untagged value by value, and its record could never
+match again), and at ``prune`` when no catalogued photo has that content any more; never
+while another catalogued copy still has that content.
 """
 
 from __future__ import annotations

@@ -354,3 +354,47 @@ def test_photos_behind_a_folder_that_cannot_be_entered_are_not_missing_nor_prune
     code, out, _err = run("prune", "--json")
     assert code == 0 and json.loads(out)["photos"] == []
     assert "inside.jpg" in _rows()
+
+
+# -------------------------------------------------- a training set exported to a full stick
+
+
+def test_export_dataset_onto_a_full_disk_stops_in_one_line_and_leaves_no_partial_copy(
+        env: Path, library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.sendfile`` (how ``shutil`` copies on Linux) copies 100 bytes of a photo, then
+    answers ENOSPC, as a disk that fills mid-copy does."""
+    _scanned(library)
+    assert run("confirm", library / "eiffel.jpg", library / "colosseum.jpg")[0] == 0
+    real_sendfile = os.sendfile
+    calls: list[int] = []
+
+    def sendfile(out_fd, in_fd, offset, count):  # type: ignore[no-untyped-def]
+        calls.append(count)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_sendfile(out_fd, in_fd, offset, min(count, 100))
+
+    monkeypatch.setattr(os, "sendfile", sendfile)
+    out_dir = tmp_path / "stick" / "dataset"
+    code, _out, err = run("export-dataset", out_dir, "--include-shipped", "--copy")
+    assert code == 1 and "Traceback" not in err
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and NO_SPACE in lines[0] and "delete that folder" in lines[0], err
+    copies = [p for p in out_dir.rglob("*") if p.is_file() and p.suffix == ".jpg"]
+    assert all(p.stat().st_size == (library / p.name).stat().st_size for p in copies)
+
+
+def test_export_dataset_as_links_onto_a_stick_without_links_says_to_copy(
+        env: Path, library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FAT32 or exFAT stick refuses ``symlink`` (EPERM): injected into ``os.symlink``."""
+    _scanned(library)
+    assert run("confirm", library / "eiffel.jpg")[0] == 0
+
+    def symlink(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), src, None, dst)
+
+    monkeypatch.setattr(os, "symlink", symlink)
+    code, _out, err = run("export-dataset", tmp_path / "stick" / "dataset", "--include-shipped")
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and "--copy" in lines[0] and "incomplete" in lines[0], err
