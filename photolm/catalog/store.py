@@ -77,7 +77,7 @@ def damaged(path: Path, detail: object) -> CatalogError:
     """A catalogue SQLite cannot use; a full disk is worded as what it is (see
     :func:`out_of_space`), never as damage a person should move the file aside for."""
     if out_of_space(path, detail):
-        return CatalogError(f"Cannot write catalogue {path} ({_one_line(detail)}): "
+        return CatalogError(f"Cannot use catalogue {path} ({_one_line(detail)}): "
                             f"{no_space_message(path.parent)}; the catalogue is unchanged")
     return CatalogError(
         f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
@@ -269,7 +269,22 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _connect_read(path: Path) -> tuple[sqlite3.Connection, int]:
-    """A read-only connection and the schema version, or the :class:`sqlite3.Error`."""
+    """A read-only connection and the schema version, or the :class:`sqlite3.Error`.
+
+    On a full disk SQLite cannot size the ``-shm`` file a reader of a WAL catalogue needs
+    ("disk I/O error"): ``search`` and ``list`` still work there when no ``-wal`` holds
+    anything (no writer is mid-change; none could write much on that disk anyway), reading
+    the file as ``immutable``, as on a read-only disk.
+    """
+    try:
+        return _connect_read_once(path, immutable=False)
+    except sqlite3.Error as exc:
+        if not out_of_space(path, exc) or _has_wal(path) or _hot_journal(path):
+            raise
+    return _connect_read_once(path, immutable=True)
+
+
+def _connect_read_once(path: Path, *, immutable: bool) -> tuple[sqlite3.Connection, int]:
     uri = _read_only_uri(path)
     why = _read_only_reason(path)
     # Where nothing may be written, nobody can change the file under us: ``immutable`` then
@@ -278,7 +293,7 @@ def _connect_read(path: Path) -> tuple[sqlite3.Connection, int]:
     if why is not None and _hot_journal(path):
         raise _stopped_mid_change(path, why)
     wal_here = why is not None and _has_wal(path)
-    if why is not None and not wal_here:
+    if (why is not None or immutable) and not wal_here:
         uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)

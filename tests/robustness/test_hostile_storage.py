@@ -181,6 +181,45 @@ def test_a_catalogue_that_cannot_be_opened_on_a_full_disk_is_not_called_damaged(
     assert len(lines) == 1 and NO_SPACE in lines[0] and "damaged" not in lines[0], err
 
 
+def test_a_catalogue_on_a_full_disk_can_still_be_searched_and_listed(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader of a WAL catalogue needs a ``-shm`` file SQLite cannot size on a full disk
+    (seen on a full tmpfs: "disk I/O error" from ``list`` and ``search``). Simulated: that
+    error from every read-only connection that is not ``immutable``, and ``os.statvfs``
+    reporting no free space. Changing the catalogue says what to do, in one line."""
+    _scanned(library)
+    real_connect, real_statvfs = sqlite3.connect, os.statvfs
+
+    class Full:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_flag, self.f_bavail = real.f_frsize, real.f_flag, 0
+
+    def connect(database, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = os.fsdecode(database)
+        if "mode=ro" in name and "immutable=1" not in name:
+            error = sqlite3.OperationalError("disk I/O error")
+            error.sqlite_errorcode = 4874  # type: ignore[attr-defined]  # SQLITE_IOERR_SHMSIZE
+            raise error
+        return real_connect(database, *args, **kwargs)
+
+    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
+        error = sqlite3.OperationalError("database or disk is full")
+        error.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
+        raise error
+
+    monkeypatch.setattr(os, "statvfs", lambda path: Full(real_statvfs(path)))
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    for args in (["list"], ["search", "eiffel"], ["landmarks"]):
+        code, _out, err = run(*args)
+        assert code == 0 and "damaged" not in err, (args, err)
+    assert "eiffel.jpg" in run("search", "eiffel")[1]
+    monkeypatch.setattr(store, "_configure", configure)
+    code, _out, err = run("confirm", library / "eiffel.jpg")
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 1 and NO_SPACE in lines[0] and "damaged" not in lines[0], err
+
+
 def test_tag_embed_with_a_full_catalogue_disk_rewrites_no_photo_it_cannot_give_back(
         env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalogue keeps each embedded write's way back (its undo record) before the photo
