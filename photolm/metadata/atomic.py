@@ -245,16 +245,27 @@ def delete_file(target: Path, *, original: os.stat_result) -> None:
     fsync_folder(target.parent)
 
 
+# What a file system that cannot flush a folder answers (some network and FUSE file
+# systems): the rename is done all the same, so photolm does not call it a failure.
+_NO_FOLDER_SYNC = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF,
+                             errno.EACCES, errno.EPERM, getattr(errno, "ENOSYS", errno.EINVAL)})
+
+
 def fsync_folder(folder: Path) -> None:
     """Make a rename or unlink in ``folder`` durable (POSIX only: Windows cannot open a
-    folder, and its renames are journaled by NTFS)."""
+    folder, and its renames are journaled by NTFS). Where the file system cannot flush a
+    folder, the rename already happened: that is not a failed write."""
     if sys.platform == "win32":
         return
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            raise
 
 
 def _write_new(temp: Path, data: bytes) -> int:

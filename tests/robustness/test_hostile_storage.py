@@ -437,3 +437,29 @@ def test_export_dataset_as_links_onto_a_stick_without_links_says_to_copy(
     assert code == 1
     lines = _problem_lines(err)
     assert len(lines) == 1 and "--copy" in lines[0] and "incomplete" in lines[0], err
+
+
+# ---------------------------------------------- a share that cannot flush a folder
+
+
+def test_tagging_on_a_share_that_cannot_flush_a_folder_is_not_a_failure(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some network and FUSE file systems refuse ``fsync`` on a folder (EINVAL); photolm
+    flushes the folder after the rename, when the photo is already rewritten, so that must
+    not turn a good write into a failure. Injected into ``os.fsync`` for folders."""
+    import stat
+
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        real_fsync(fd)
+
+    _scanned(library)
+    originals = _hashes(library)
+    monkeypatch.setattr(os, "fsync", fsync)
+    for command in (["tag", "--embed"], ["untag"], ["tag"], ["untag"]):
+        code, _out, err = run(*command)
+        assert code == 0 and _problem_lines(err) == [], (command, err)
+    assert _hashes(library) == originals
