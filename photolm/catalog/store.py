@@ -79,6 +79,11 @@ def damaged(path: Path, detail: object) -> CatalogError:
     if out_of_space(path, detail):
         return CatalogError(f"Cannot use catalogue {path} ({_one_line(detail)}): "
                             f"{no_space_message(path.parent)}; the catalogue is unchanged")
+    if _code(detail) == _SQLITE_IOERR:  # the disk or share failed, not the file's content
+        return CatalogError(
+            f"Cannot use catalogue {path} ({_one_line(detail)}): the disk or share it is on "
+            "failed a read or write; check that it is connected and has free space, then run "
+            "the command again.")
     return CatalogError(
         f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
         "it as a backup) and scan again, or pick another path with --catalog."
@@ -95,11 +100,14 @@ def out_of_space(path: Path, detail: object) -> bool:
     reports a WAL index it cannot grow on a full disk as a bare "disk I/O error")."""
     if isinstance(detail, OSError):
         return no_space(detail)
+    code = _code(detail)
+    return code == _SQLITE_FULL or (code == _SQLITE_IOERR and nearly_full(path.parent))
+
+
+def _code(detail: object) -> int | None:
+    """SQLite's primary result code of an error (``SQLITE_IOERR`` for all its kinds)."""
     code = getattr(detail, "sqlite_errorcode", None)
-    if code is None:
-        return False
-    return code & 0xFF == _SQLITE_FULL or (code & 0xFF == _SQLITE_IOERR
-                                           and nearly_full(path.parent))
+    return None if code is None else int(code) & 0xFF
 
 
 def _one_line(detail: object, limit: int = 200) -> str:

@@ -181,6 +181,26 @@ def test_a_catalogue_that_cannot_be_opened_on_a_full_disk_is_not_called_damaged(
     assert len(lines) == 1 and NO_SPACE in lines[0] and "damaged" not in lines[0], err
 
 
+def test_an_io_error_under_the_catalogue_is_not_called_damage(
+        env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share that drops out, or a quota, gives SQLite a bare I/O error with space to
+    spare: the file is not damaged, and "move it aside" would be the wrong advice."""
+    _scanned(library)
+
+    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
+        error = sqlite3.OperationalError("disk I/O error")
+        error.sqlite_errorcode = 778  # type: ignore[attr-defined]  # SQLITE_IOERR_WRITE
+        raise error
+
+    monkeypatch.setattr(store, "_configure", configure)
+    for args in (["scan", library], ["list"]):
+        code, _out, err = run(*args)
+        assert code == 1
+        lines = _problem_lines(err)
+        assert len(lines) == 1 and "failed a read or write" in lines[0], err
+        assert "damaged" not in lines[0] and "move it aside" not in lines[0]
+
+
 def test_a_catalogue_on_a_full_disk_can_still_be_searched_and_listed(
         env: Path, library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reader of a WAL catalogue needs a ``-shm`` file SQLite cannot size on a full disk
