@@ -483,3 +483,35 @@ def test_tagging_on_a_share_that_cannot_flush_a_folder_is_not_a_failure(
         code, _out, err = run(*command)
         assert code == 0 and _problem_lines(err) == [], (command, err)
     assert _hashes(library) == originals
+
+
+# --------------------------------------------------- names a NAS or a USB stick produces
+
+
+def test_odd_names_stay_one_line_per_photo_in_a_pipe_and_tag_round_trip(
+        env: Path, tmp_path: Path) -> None:
+    """Newlines, tabs, bytes that are not UTF-8, names that differ only in case and a
+    255-byte name: ``list`` and ``search`` in a pipe print one line per photo (README), and
+    ``tag --embed`` + ``untag`` give every photo back byte for byte."""
+    root = tmp_path / "Pictures"
+    names = [b"new\nline.jpg", b"tab\there.jpg", b"bad\xff\xfename.jpg", b"Case.jpg",
+             b"case.jpg", b"x" * 251 + b".jpg"]
+    for i, name in enumerate(names):
+        write_photo(Path(os.fsdecode(os.fsencode(root) + b"/" + name)),
+                    EIFFEL, size=(64 + i, 48))  # distinct photos
+    originals = {name: Path(os.fsdecode(os.fsencode(root) + b"/" + name)).read_bytes()
+                 for name in names}
+    _scanned(root)
+    for args in (["list"], ["search", "eiffel"]):
+        code, out, err = run(*args)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert len(lines) == len(names), out
+        assert len({line.count("\t") for line in lines}) == 1  # no field split by a name
+    listed = run("list")[1]
+    assert "new\\nline.jpg" in listed and "tab\\there.jpg" in listed
+    assert "bad\\xff\\xfename.jpg" in listed
+    assert run("tag", "--embed")[0] == 0
+    assert run("untag")[0] == 0
+    for name, data in originals.items():
+        assert Path(os.fsdecode(os.fsencode(root) + b"/" + name)).read_bytes() == data, name
