@@ -127,8 +127,7 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
                     target.unlink()
                 if (copy and not no_space(exc) and exc.filename2 is None
                         and exc.filename is not None and Path(exc.filename) == source):
-                    problems.append((photo, f"cannot {'copy' if copy else 'link'} it: "
-                                     f"{exc.strerror or exc}"))
+                    problems.append((photo, f"cannot copy it: {exc.strerror or exc}"))
                     continue
                 raise
             kept.append(photo)

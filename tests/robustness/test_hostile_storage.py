@@ -121,16 +121,16 @@ def test_untag_on_a_full_disk_leaves_the_tagged_photos_as_they_were(
 # ------------------------------------------------------------ a full disk under the catalogue
 
 
-def _catalog_cannot_grow(monkeypatch: pytest.MonkeyPatch, spare_pages: int = 0) -> None:
+def _catalog_cannot_grow(monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLITE_FULL, as on a full disk: every connection photolm opens for writing gets
-    ``PRAGMA max_page_count`` at its current size plus ``spare_pages``."""
+    ``PRAGMA max_page_count`` at its current size."""
     real = store._configure
 
     def configure(conn: sqlite3.Connection, *, write: bool) -> None:
         real(conn, write=write)
         if write:
             pages = conn.execute("PRAGMA page_count").fetchone()[0]
-            conn.execute(f"PRAGMA max_page_count = {int(pages) + spare_pages:d}").fetchone()
+            conn.execute(f"PRAGMA max_page_count = {int(pages):d}").fetchone()
 
     monkeypatch.setattr(store, "_configure", configure)
 
