@@ -61,7 +61,7 @@ from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match
-from photolm.photo_read import PhotoRead, read_photo
+from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.storage import gone
@@ -455,6 +455,8 @@ class Scanner:
             )
             if entry is None or not unchanged or self.options.force:
                 to_decode.append(f)
+            elif entry.error and access_failure(entry.error):
+                to_decode.append(f)  # not the photo's fault: it may be readable now
             elif entry.error:
                 self.summary.known_failures += 1
                 on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))

@@ -515,3 +515,48 @@ def test_odd_names_stay_one_line_per_photo_in_a_pipe_and_tag_round_trip(
     assert run("untag")[0] == 0
     for name, data in originals.items():
         assert Path(os.fsdecode(os.fsencode(root) + b"/" + name)).read_bytes() == data, name
+
+
+# ------------------------------------------- a photo that could not be opened, then could
+
+
+@pytest.mark.parametrize("stage", ["open", "read"])
+def test_a_photo_that_could_not_be_read_is_tried_again_once_it_can(
+        env: Path, library: Path, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``chmod`` or a share coming back changes neither size nor modification time, so the
+    "known unreadable" rule for corrupt photos must not apply. Injected for that photo, so
+    it also holds when the tests run as root: EACCES from ``open`` (``chmod 000``), or EIO
+    from the scan's first read of the open file (a share that dropped out mid-read)."""
+    import builtins
+
+    from photolm import photo_read
+
+    photo = library / "eiffel.jpg"
+    real_open, real_fingerprint = builtins.open, photo_read.fingerprint_handle
+
+    def refusing_open(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(file, (str, bytes, os.PathLike)) and os.fsdecode(file) == str(photo):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(file))
+        return real_open(file, *args, **kwargs)
+
+    def failing_read(handle, size=None):  # type: ignore[no-untyped-def]
+        if os.fsdecode(handle.name) == str(photo):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_fingerprint(handle, size)
+
+    with monkeypatch.context() as patched:
+        if stage == "open":
+            patched.setattr(builtins, "open", refusing_open)
+        else:
+            patched.setattr(photo_read, "fingerprint_handle", failing_read)
+        for _ in range(2):  # still unreadable: said again, not "known unreadable"
+            exit_code, _out, err = run("scan", library)
+            assert exit_code == 1
+            lines = _problem_lines(err)
+            assert len(lines) == 1 and "eiffel.jpg" in lines[0], err
+            assert "known unreadable" not in err
+        assert _rows()["eiffel.jpg"]["error"] is not None
+    exit_code, _out, err = run("scan", library)  # readable again, the file unchanged
+    assert exit_code == 0 and _problem_lines(err) == [], err
+    row = _rows()["eiffel.jpg"]
+    assert row["error"] is None and row["landmark"] is not None
