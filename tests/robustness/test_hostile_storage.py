@@ -135,6 +135,36 @@ def _catalog_cannot_grow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "_configure", configure)
 
 
+def _sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
+    """The error SQLite raises, with its extended result code."""
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return error
+
+
+IOERR_SHMSIZE = 4874  # a WAL index SQLite could not size
+SQLITE_FULL = 13
+
+
+def _failing_connections(monkeypatch: pytest.MonkeyPatch, error: sqlite3.Error) -> None:
+    """``error`` from the first statement of every connection photolm opens."""
+    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
+        raise error
+
+    monkeypatch.setattr(store, "_configure", configure)
+
+
+def _no_free_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.statvfs`` reports no space left to an ordinary user, as on a full disk."""
+    real_statvfs = os.statvfs
+
+    class Full:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_flag, self.f_bavail = real.f_frsize, real.f_flag, 0
+
+    monkeypatch.setattr(os, "statvfs", lambda path: Full(real_statvfs(path)))
+
+
 def test_a_scan_into_a_full_catalogue_disk_says_so_and_keeps_what_it_had(
         env: Path, library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _scanned(library)
@@ -162,19 +192,8 @@ def test_a_catalogue_that_cannot_be_opened_on_a_full_disk_is_not_called_damaged(
     (seen on a full tmpfs): simulated by that error from the first write-mode statement and
     ``os.statvfs`` reporting no free space."""
     _scanned(library)
-    real_statvfs = os.statvfs
-
-    class Full:
-        def __init__(self, real: os.statvfs_result) -> None:
-            self.f_frsize, self.f_flag, self.f_bavail = real.f_frsize, real.f_flag, 0
-
-    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
-        error = sqlite3.OperationalError("disk I/O error")
-        error.sqlite_errorcode = 4874  # type: ignore[attr-defined]  # SQLITE_IOERR_SHMSIZE
-        raise error
-
-    monkeypatch.setattr(os, "statvfs", lambda path: Full(real_statvfs(path)))
-    monkeypatch.setattr(store, "_configure", configure)
+    _no_free_space(monkeypatch)
+    _failing_connections(monkeypatch, _sqlite_error("disk I/O error", IOERR_SHMSIZE))
     code, _out, err = run("scan", library)
     assert code == 1
     lines = _problem_lines(err)
@@ -186,13 +205,7 @@ def test_an_io_error_under_the_catalogue_is_not_called_damage(
     """A share that drops out, or a quota, gives SQLite a bare I/O error with space to
     spare: the file is not damaged, and "move it aside" would be the wrong advice."""
     _scanned(library)
-
-    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
-        error = sqlite3.OperationalError("disk I/O error")
-        error.sqlite_errorcode = 778  # type: ignore[attr-defined]  # SQLITE_IOERR_WRITE
-        raise error
-
-    monkeypatch.setattr(store, "_configure", configure)
+    _failing_connections(monkeypatch, _sqlite_error("disk I/O error", 778))  # SQLITE_IOERR_WRITE
     for args in (["scan", library], ["list"]):
         code, _out, err = run(*args)
         assert code == 1
@@ -208,32 +221,21 @@ def test_a_catalogue_on_a_full_disk_can_still_be_searched_and_listed(
     error from every read-only connection that is not ``immutable``, and ``os.statvfs``
     reporting no free space. Changing the catalogue says what to do, in one line."""
     _scanned(library)
-    real_connect, real_statvfs = sqlite3.connect, os.statvfs
-
-    class Full:
-        def __init__(self, real: os.statvfs_result) -> None:
-            self.f_frsize, self.f_flag, self.f_bavail = real.f_frsize, real.f_flag, 0
+    real_connect = sqlite3.connect
 
     def connect(database, *args, **kwargs):  # type: ignore[no-untyped-def]
         name = os.fsdecode(database)
         if "mode=ro" in name and "immutable=1" not in name:
-            error = sqlite3.OperationalError("disk I/O error")
-            error.sqlite_errorcode = 4874  # type: ignore[attr-defined]  # SQLITE_IOERR_SHMSIZE
-            raise error
+            raise _sqlite_error("disk I/O error", IOERR_SHMSIZE)
         return real_connect(database, *args, **kwargs)
 
-    def configure(conn: sqlite3.Connection, *, write: bool) -> None:
-        error = sqlite3.OperationalError("database or disk is full")
-        error.sqlite_errorcode = 13  # type: ignore[attr-defined]  # SQLITE_FULL
-        raise error
-
-    monkeypatch.setattr(os, "statvfs", lambda path: Full(real_statvfs(path)))
+    _no_free_space(monkeypatch)
     monkeypatch.setattr(sqlite3, "connect", connect)
     for args in (["list"], ["search", "eiffel"], ["landmarks"]):
         code, _out, err = run(*args)
         assert code == 0 and "damaged" not in err, (args, err)
     assert "eiffel.jpg" in run("search", "eiffel")[1]
-    monkeypatch.setattr(store, "_configure", configure)
+    _failing_connections(monkeypatch, _sqlite_error("database or disk is full", SQLITE_FULL))
     code, _out, err = run("confirm", library / "eiffel.jpg")
     assert code == 1
     lines = _problem_lines(err)
