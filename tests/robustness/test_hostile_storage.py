@@ -562,3 +562,22 @@ def test_a_photo_that_could_not_be_read_is_tried_again_once_it_can(
     assert exit_code == 0 and _problem_lines(err) == [], err
     row = _rows()["eiffel.jpg"]
     assert row["error"] is None and row["landmark"] is not None
+
+
+def test_photos_on_a_real_read_only_mount_are_refused_one_line_each(
+        env: Path, library: Path) -> None:
+    """The same on a real read-only bind mount (root and ``unshare`` only): the mount flag
+    is what ``statvfs`` reports there."""
+    from tests.test_catalog_access import _in_read_only_mount, _read_only_mount_works
+
+    if not _read_only_mount_works(library):
+        pytest.skip("needs root and unshare to mount a folder read-only")
+    _scanned(library)
+    before = _hashes(library)
+    for mode in (["--embed"], []):
+        done = _in_read_only_mount(library, "tag", *mode)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        lines = _problem_lines(done.stderr)
+        assert len(lines) == 2 and all("read-only file system" in line for line in lines), \
+            done.stderr
+    assert _hashes(library) == before
