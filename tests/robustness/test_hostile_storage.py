@@ -581,3 +581,28 @@ def test_photos_on_a_real_read_only_mount_are_refused_one_line_each(
         assert len(lines) == 2 and all("read-only file system" in line for line in lines), \
             done.stderr
     assert _hashes(library) == before
+
+
+# ---------------------------------------------------- a tree deeper than the system takes
+
+
+def test_a_folder_deeper_than_path_max_is_named_not_silently_skipped(
+        env: Path, library: Path) -> None:
+    """A NAS tree whose full path passes PATH_MAX (4,096 bytes on Linux): the walk can list
+    its parent but not look inside it. Built for real with folder-relative ``mkdir``."""
+    name = "d" * 200
+    fd = os.open(library, os.O_RDONLY)
+    try:
+        for _ in range(22):  # 22 x 201 bytes: past 4,096 whatever tmp_path is
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    code, out, err = run("scan", library, "--json")
+    assert code == 1
+    problems = json.loads(out)["walk_problems"]
+    assert len(problems) == 1 and "cannot enter folder" in problems[0]["error"], problems
+    assert len(_problem_lines(err)) == 1, err
+    assert json.loads(out)["found"] == 2  # the rest of the library is scanned
