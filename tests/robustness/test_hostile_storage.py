@@ -606,3 +606,27 @@ def test_a_folder_deeper_than_path_max_is_named_not_silently_skipped(
     assert len(problems) == 1 and "cannot enter folder" in problems[0]["error"], problems
     assert len(_problem_lines(err)) == 1, err
     assert json.loads(out)["found"] == 2  # the rest of the library is scanned
+
+
+def test_a_read_error_while_decoding_is_not_called_corrupt(tmp_path: Path) -> None:
+    """EIO in the middle of a photo's pixels (a share dropping out, a stick pulled out) is
+    the file failing a read, not a corrupt photo: worded so the next scan tries it again.
+    The failure is injected into the open file's ``read`` past its first 300 bytes."""
+    import io
+
+    from photolm.errors import ImageError
+    from photolm.images import decode_upright
+    from photolm.photo_read import access_failure
+
+    photo = write_photo(tmp_path / "eiffel.jpg", EIFFEL, size=(640, 480))
+
+    class FailingShare(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() + (size if size is not None and size >= 0 else 1 << 30) > 300:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return super().read(size)
+
+    with pytest.raises(ImageError) as failed:
+        decode_upright(FailingShare(photo.read_bytes()), photo, 224)
+    assert str(failed.value).startswith("cannot read the file: ")
+    assert "corrupt" not in str(failed.value) and access_failure(str(failed.value))
