@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Photos and catalogues on hostile storage: a full disk, a read-only mount, a folder photolm
-may not enter, names a NAS or USB stick produces, identical copies of a photo.
+may not enter, a share that fails a read, names a NAS or USB stick produces, identical copies
+of a photo, a tree deeper than PATH_MAX.
 
-Each test runs the real CLI in-process and checks what a person would: the originals are
-byte-identical (or tagged and given back byte for byte by ``untag``), no temporary file is
-left beside them, the catalogue is consistent, each problem is one line saying what to do,
-and the run goes on. Faults are injected at the call the operating system or SQLite would
-fail, so the tests need no root, no mount and no full disk (each says how).
+The tests run the real CLI in-process (one decode check calls the decoder itself) and check
+what a person would: the originals are byte-identical (or tagged and given back byte for
+byte by ``untag``), no temporary file is left beside them, the catalogue is consistent, each
+problem is one line saying what to do, and the run goes on. Faults are injected at the call
+the operating system or SQLite would fail, so the tests need no root, no mount and no full
+disk (each says how); one repeats a case on a real read-only mount where root allows.
 """
 
 from __future__ import annotations
