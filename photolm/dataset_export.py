@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
+from photolm.discovery import display_path
 from photolm.errors import PhotolmError
+from photolm.storage import no_space, no_space_message
 
 CLASSES_CSV = "classes.csv"
 CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
@@ -86,6 +88,24 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     except OSError as exc:
         raise DatasetExportError(f"Cannot create {out_dir}: {exc.strerror or exc}.") from None
     problems: list[tuple[str, str]] = []
+    try:
+        _write_classes(out_dir, classes, problems, copy=copy)
+    except OSError as exc:
+        # A full disk (or a stick pulled out) fails every photo after this one, and the
+        # trainer would read a half-written set: stop, and say how to start again.
+        where = exc.filename2 or exc.filename or out_dir
+        why = no_space_message(out_dir) if no_space(exc) else (
+            f"cannot write {display_path(where)}: {exc.strerror or exc}"
+            + ("" if copy else " (a FAT32 or exFAT stick holds no links: use --copy)"))
+        raise DatasetExportError(f"{why}; the training set in {display_path(out_dir)} is "
+                                 "incomplete: delete that folder, then export again") from None
+    return problems
+
+
+def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
+                   problems: list[tuple[str, str]], *, copy: bool) -> None:
+    """The class folders and classes.csv; a photo that cannot be read is a problem, a
+    target that cannot be written raises ``OSError`` (a partial copy removed first)."""
     for c in classes:
         folder = out_dir / c.folder
         folder.mkdir()
@@ -103,9 +123,13 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
                 else:
                     os.symlink(source.resolve(), target)
             except OSError as exc:
-                problems.append((photo, f"cannot {'copy' if copy else 'link'} it: "
-                                 f"{exc.strerror or exc}"))
-                continue
+                if os.path.lexists(target):  # a partial copy: never leave it for the trainer
+                    target.unlink()
+                if (copy and not no_space(exc) and exc.filename2 is None
+                        and exc.filename is not None and Path(exc.filename) == source):
+                    problems.append((photo, f"cannot copy it: {exc.strerror or exc}"))
+                    continue
+                raise
             kept.append(photo)
         c.photos = kept
     with open(out_dir / CLASSES_CSV, "w", newline="", encoding="utf-8") as handle:
@@ -118,7 +142,6 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
                 "" if lm.latitude is None else f"{lm.latitude:.6f}",
                 "" if lm.longitude is None else f"{lm.longitude:.6f}",
             ])
-    return problems
 
 
 def _unique_name(source: Path, taken: set[str]) -> str:

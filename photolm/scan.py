@@ -61,9 +61,10 @@ from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match
-from photolm.photo_read import PhotoRead, read_photo
+from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
+from photolm.storage import gone
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -459,6 +460,8 @@ class Scanner:
             )
             if entry is None or not unchanged or self.options.force:
                 to_decode.append(f)
+            elif entry.error and access_failure(entry.error):
+                to_decode.append(f)  # not the photo's fault: it may be readable now
             elif entry.error:
                 self.summary.known_failures += 1
                 on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
@@ -638,7 +641,7 @@ class Scanner:
         seen = set(present)
         folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
         present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
-                    and os.path.lexists(p)]
+                    and not gone(p)]
         return self.catalog.sync_missing(absolute, present)
 
 
