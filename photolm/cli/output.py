@@ -227,11 +227,43 @@ def _with_raw(path: str | Text, names: str, note: str | None = None) -> Text:
     return cell
 
 
-def print_fields(fields: Sequence[tuple[str, str]]) -> None:
-    """``key  value`` lines on stdout, keys aligned, values never wrapped by photolm."""
-    width = max((len(key) for key, _ in fields), default=0) + 2
-    for key, value in fields:
-        out.print(Text(key.ljust(width), style="bold") + Text(value), soft_wrap=True)
+@dataclass(frozen=True)
+class Field:
+    """One ``label  value`` line of :func:`print_sections`."""
+
+    label: str
+    value: str
+    whole: bool = False  # a path: never wrapped by photolm (the terminal may wrap it)
+
+
+def print_sections(sections: Sequence[tuple[str, Sequence[Field]]]) -> None:
+    """Headed groups of ``label  value`` lines on stdout, labels aligned across groups.
+
+    On a terminal a long value wraps under itself, never under the labels, between words;
+    a path is printed whole (a path copied from the screen must work). In a pipe or a file
+    each field stays one line, so ``grep`` finds the whole value beside its label.
+    """
+    indent = 2
+    width = max((cell_len(f.label) + (indent if heading else 0)
+                 for heading, fields in sections for f in fields), default=0) + 2
+    wrap = out.is_terminal
+    for n, (heading, fields) in enumerate(sections):
+        if not fields:
+            continue
+        if heading:
+            if n:
+                out.print()
+            out.print(Text(heading, style="bold"), soft_wrap=True)
+        pad = " " * (indent if heading else 0)
+        for field in fields:
+            room = out.width - width
+            pieces = [Text(field.value)]
+            if wrap and not field.whole and room >= 20 and cell_len(field.value) > room:
+                pieces = list(Text(field.value).wrap(out, room, overflow="fold"))
+            for k, piece in enumerate(pieces):
+                piece.rstrip()
+                label = (field.label if k == 0 else "").ljust(width - len(pad))
+                out.print(Text(pad).append(label, style="bold").append(piece), soft_wrap=True)
 
 
 def _plain(cell: str | Text) -> str:
