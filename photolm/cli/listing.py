@@ -94,11 +94,14 @@ def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) ->
 
 
 def raw_columns(photos: Sequence[PhotoRow]) -> dict[str, list[Any]]:
-    """:func:`photolm.cli.output.print_rows`' ``raws`` and ``raw_notes`` for rows of these
-    photos: their RAWs' names, and the catalogue's one wording of a verdict that came from a
-    RAW's preview (:attr:`~photolm.catalog.PhotoRow.recognised_from_note`, as the desktop)."""
+    """:func:`photolm.cli.output.print_rows`' ``raws``, ``raw_notes`` and ``notes`` for rows
+    of these photos: their RAWs' names, and the catalogue's one wording of a verdict that
+    came from a RAW's preview (:attr:`~photolm.catalog.PhotoRow.recognised_from_note`, as
+    the desktop), beside the RAWs or, when that RAW is gone and none is left, on a line of
+    its own (:attr:`~photolm.catalog.PhotoRow.recognised_from_alone`)."""
     return {"raws": [[display(c) for c in p.companions] for p in photos],
-            "raw_notes": [p.recognised_from_note for p in photos]}
+            "raw_notes": [p.recognised_from_note for p in photos],
+            "notes": [p.recognised_from_alone for p in photos]}
 
 
 def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:

@@ -67,7 +67,8 @@ class Column:
 
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
                *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
-               raw_notes: Sequence[str | None] = (), grouped_by: int = 0) -> None:
+               raw_notes: Sequence[str | None] = (), notes: Sequence[str | None] = (),
+               grouped_by: int = 0) -> None:
     """Rows for a person: a table on a terminal, plain tab-separated lines elsewhere.
 
     In a pipe or a file a box-drawn table only gets in the way of ``grep``/``cut``, so each
@@ -82,7 +83,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     which is all but always longer (folders and all), so the table is no wider for them; in
     a pipe as one last field, so the fields a script cuts keep their places. Neither when no
     row has a RAW. ``raw_notes``: per row, what to say after its RAWs' names on a terminal
-    (a pipe's field stays the names a script cuts).
+    (a pipe's field stays the names a script cuts). ``notes``: per row, a line to show under
+    its path on a terminal where no RAW line carries one (a pipe's fields stay as they are).
 
     ``grouped_by``: the first N cells name a group of photos (``places``: a place, one row a
     photo). In a pipe every line repeats them, so each line still holds one path; on a
@@ -107,6 +109,9 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         extras = list(raw_notes) or [None] * len(rows)
         rows = [[*row[:at], _with_raw(row[at], names, extra), *row[at + 1:]] if names else row
                 for row, names, extra in zip(rows, raw_names, extras, strict=True)]
+    if any(notes):
+        rows = [[*row[:at], _text(row[at]).append(f"\n  {note}", style="dim"), *row[at + 1:]]
+                if note else row for row, note in zip(rows, notes, strict=True)]
     if grouped_by:
         rows = _grouped(rows, grouped_by, at)
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
