@@ -46,8 +46,10 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
     scoring within reach of the threshold for one of them (GPS may accept a candidate a
     little below it). Scoring those columns is one matrix product per page of 20,000, so
     100,000 photos take seconds; a photo whose top-k list would only gain a candidate far
-    below the threshold keeps its list. ``None``: every photo is re-decided, and written
-    when its verdict or list changed.
+    below the threshold keeps its list. ``None``: every photo is re-decided. A photo is
+    written, and counted in ``changed``, only when its verdict or list changed (learning
+    the same examples again changes nothing, and says so); with ``affected``, a photo with
+    GPS is always written, as a moved or new position may change what GPS says of it.
     """
     return rematch_into(cat, bundle, matcher, progress, affected, cat.update_matches)
 
@@ -104,9 +106,10 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
                            threshold=matcher.threshold)
         best = geo.match
         topk = [c.to_json() for c in match.top]
-        if only_changed and row.landmark_id == (best.landmark_id if best else None) and (
+        same = row.landmark_id == (best.landmark_id if best else None) and (
                 best is None or (row.score is not None and abs(row.score - best.score) < 1e-6)
-        ) and row.topk == topk_json(topk):
+        ) and row.topk == topk_json(topk)
+        if same and (only_changed or row.latitude is None):
             continue
         updates.append(MatchUpdate(
             row.path, bundle.bundle_id,

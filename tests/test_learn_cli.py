@@ -158,6 +158,20 @@ def test_learn_from_a_photo_outside_the_catalogue_decodes_it(library: Path,
     assert "bridge.png" not in _listing()  # learning does not catalogue its examples
 
 
+def test_learn_and_unlearn_count_only_the_photos_they_changed(library: Path) -> None:
+    """``changed`` (and unlearn's "N photo(s) changed") counted every photo re-decided, so
+    learning the same example again "changed" all the photos it already named."""
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    assert json.loads(out)["changed"] == 3  # the three cyan photos: no landmark before
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["added"], again["photos"], again["changed"]) == (0, 3, 0)
+    code, _, err = cli("unlearn", "Old Bridge")
+    assert code == 0 and "forgot Old Bridge: 3 photo(s) changed" in err, err
+
+
 def test_confirm_accepts_a_learned_name(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, err = cli("confirm", library / "trip" / "pink0.jpg", "--landmark",
