@@ -240,6 +240,32 @@ def test_learn_errors_are_one_line(library: Path, tmp_path: Path) -> None:
     assert code == 1 and "Error:" in err and "Traceback" not in err
 
 
+def _names() -> list[str]:
+    code, out, err = cli("landmarks", "--json")
+    assert code == 0, err
+    return sorted(r["name"] for r in json.loads(out))
+
+
+def test_a_name_spelt_almost_like_a_known_one_is_refused_as_a_typo(library: Path) -> None:
+    """"Old Brige" for "Old Bridge" made a second landmark that took the first one's photos;
+    it is refused in one line (learn and places name), unless --new says it is meant."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    before = _names()
+    for args in (("learn", "Old Brige", library / "cyan1.jpg"),
+                 ("learn", "Eifel Tower", library / "eiffel0.jpg", "--json"),
+                 ("places", "name", "pl-0000000000", "old bridges")):
+        code, out, err = cli(*args)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, (args, err)
+        assert err.startswith("Error:") and "--new" in err and "almost '" in err, err
+    assert "almost 'Old Bridge'" in cli("learn", "Old Brige", library / "cyan1.jpg")[2]
+    assert _names() == before and _listing()["cyan1.jpg"] == "Old Bridge"
+    code, out, err = cli("learn", "Old Brige", library / "cyan1.jpg", "--new", "--json")
+    assert code == 0 and json.loads(out)["new"] is True, err
+    assert _names() == sorted([*before, "Old Brige"])
+    code, _, err = cli("learn", "Stone Bridge", library / "trip" / "pink0.jpg")
+    assert code == 0, err  # a different name that shares a word is not a typo
+
+
 def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> None:
     code, out, err = cli("places", "--json")
     assert code == 0, err

@@ -38,6 +38,9 @@ LatOpt = Annotated[float | None, typer.Option(
     "--lat", min=-90, max=90, show_default=False,
     help="Latitude in degrees (with --lon): photos with GPS far from it are never given it. "
          "Default: where the example photos were taken, when their GPS agrees (within 1 km).")]
+NewOpt = Annotated[bool, typer.Option(
+    "--new", help="Learn NAME as a new landmark even though it is spelt almost like one "
+    "photolm knows (without it, that is refused as a likely typo).")]
 LonOpt = Annotated[float | None, typer.Option("--lon", min=-180, max=180, show_default=False,
                                               help="Longitude in degrees (with --lat).")]
 
@@ -96,14 +99,14 @@ def position_line(position: ExamplesPosition) -> str:
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
-              place_id: str | None = None) -> None:
+              place_id: str | None = None, new: bool = False) -> None:
     """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
     examples, ``sources`` is ignored)."""
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
-    from photolm.learning import find_place, learn_place
+    from photolm.learning import find_place, learn_place, near_miss
     from photolm.learning import learn as do_learn
 
     if (lat is None) != (lon is None):
@@ -117,6 +120,11 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
+        close = None if new else near_miss(name, bundle, cat.learned())
+        if close is not None:
+            raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
+                             f"{close.name!r}: give that name to add these photos to it, or "
+                             "--new to learn a new landmark by this name.")
         if place_id is None:
             result = do_learn(cat, bundle, name, sources, **options)
         else:
@@ -153,6 +161,7 @@ def learn(
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
+    new: NewOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -164,4 +173,5 @@ def learn(
     """
     with reporting():
         run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat, lon=lon,
-                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet)
+                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
+                  new=new)

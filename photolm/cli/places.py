@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, run_learn
+from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, NewOpt, run_learn
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import (
     Column,
@@ -141,6 +141,7 @@ def name_place(
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
+    new: NewOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -149,4 +150,4 @@ def name_place(
     with reporting():
         run_learn(name, [], aliases=alias, city=city, country=country, lat=lat, lon=lon,
                   model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
-                  place_id=place_id)
+                  place_id=place_id, new=new)
