@@ -269,6 +269,11 @@ def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = 
                  or i.id == name), None)
     if item is None:
         known = ", ".join(sorted(i.landmark.name for i in learned)) or "none yet"
+        shipped = find_landmark(name, bundle, ())
+        if shipped is not None:  # the model's own: nothing of yours to forget
+            raise LearnError(f"{shipped.landmark.name} is one of the model's landmarks and "
+                             "you added no example photos to it: unlearn forgets only what "
+                             f"you taught (learned: {known}).")
         raise LearnError(f"No learned landmark is called {name!r} (learned: {known}).")
     cat.delete_learned(item.id)
     matcher = build_matcher(cat, bundle, embed=embed)

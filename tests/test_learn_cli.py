@@ -195,6 +195,17 @@ def test_unlearn_rematches_and_keeps_a_persons_answers(library: Path) -> None:
     assert shown["eiffel0.jpg"] == "Eiffel Tower"
 
 
+def test_unlearn_of_a_shipped_landmark_says_there_is_nothing_of_yours(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("unlearn", "Tour", "Eiffel")
+    assert code == 1 and not out and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("Error: Eiffel Tower is one of the model's landmarks and you added "
+                          "no example photos to it") and "(learned: Old Bridge)" in err
+    assert cli("learn", "Eiffel Tower", library / "eiffel0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Eiffel Tower")
+    assert code == 0 and "forgot the examples added to Eiffel Tower" in err, err
+
+
 def test_unlearn_takes_an_unquoted_name_of_several_words(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, err = cli("unlearn", "old", "bridge", "--json")
