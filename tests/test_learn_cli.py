@@ -519,6 +519,8 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     assert every["faces"]["looks_like_a_place"] is False
     code, out, err = cli("places")  # the text output says so too, and lists the place
     assert code == 0 and "look like no place" in err and "square0.jpg" in out
+    # after the title of the table it is about, not before it
+    assert err.index("1 candidate place(s)") < err.index("look like no place"), err
     assert "face0.jpg" not in out
     # --all in text: those groups come under a title of their own, the lines' fields kept
     code, out, err = cli("places", "--all")

@@ -48,7 +48,10 @@ def landmarks(
             title += f" ({len(learned)} learned)"
         cells = []
         for r in rows:
-            place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
+            # "Dubai, United Arab Emirates", not "Dubai, Dubai, ...": a city-state or a
+            # province named for its city is said once (--json keeps each field)
+            place = ", ".join(dict.fromkeys(x for x in (r["city"], r["region"], r["country"])
+                                            if x))
             # a learned one, or a shipped one you added example photos to
             mark = ("learned, lost: examples gone" if not r["recognisable"] else
                     "learned" if r["learned"] else

@@ -92,25 +92,28 @@ def places(
 
         found, raws = _places(model, catalog, min_photos)
         found, hidden = listed_places(found, everything=everything)
-        if hidden:
-            err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
-                      "not listed; --all lists them.", markup=False, highlight=False)
         if json_out:
             print_json([place_json(p, raws) for p in found])
-            return
-        if not found:
+        elif not found:
             err.print("No candidate places: every photo is claimed by a landmark, or no "
                       f"{min_photos} unclaimed photos look alike.", markup=False)
-            return
-        # with --all, the groups that look like no place under a title of their own: the
-        # lines keep their fields, and a person can tell them apart
-        places = [p for p in found if p.looks_like_a_place is not False]
-        others = [p for p in found if p.looks_like_a_place is False]
-        if places or not others:
-            _render(places, raws, f"{len(places)} candidate place(s)")
-        if others:
-            _render(others, raws, f"{len(others)} group(s) that look like no place "
-                    "(portraits, pets, food)")
+        else:
+            _render_all(found, raws)
+        if hidden:  # after the table it is about, as list's and search's notes
+            err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
+                      "not listed; --all lists them.", markup=False, highlight=False)
+
+
+def _render_all(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
+    """With --all, the groups that look like no place under a title of their own: the
+    lines keep their fields, and a person can tell them apart."""
+    places = [p for p in found if p.looks_like_a_place is not False]
+    others = [p for p in found if p.looks_like_a_place is False]
+    if places or not others:
+        _render(places, raws, f"{len(places)} candidate place(s)")
+    if others:
+        _render(others, raws, f"{len(others)} group(s) that look like no place "
+                "(portraits, pets, food)")
 
 
 def _render(found: list[FoundPlace], raws: dict[str, list[str]], title: str) -> None:
