@@ -288,11 +288,22 @@ def warn(path: object, message: str) -> None:
 
 def warn_not_catalogued(path: str) -> None:
     """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
-    matched none: a typo is told apart from a photo that only needs scanning."""
-    if os.path.lexists(path):
-        warn(path, "no catalogued photos there; run `photolm scan` on it first")
-    else:
+    matched none: a typo is told apart from a photo that only needs scanning, and from a
+    folder (or file) with no photo to scan, which a scan would not help."""
+    from photolm.discovery import Found, Problem, walk_photos
+
+    if not os.path.lexists(path):
         warn(path, "no such file or folder")
+        return
+    given = os.path.abspath(path)
+    first = next((item for item in walk_photos([path]) if isinstance(item, Found) or (
+        isinstance(item, Problem) and os.path.abspath(item.path) == given)), None)
+    if isinstance(first, Found):
+        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+    elif isinstance(first, Problem):  # a file that is not a photo, or cannot be read
+        warn(path, first.message)
+    else:
+        warn(path, "no photos there")
 
 
 def warn_unmatchable(names: Sequence[str]) -> None:

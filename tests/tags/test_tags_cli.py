@@ -303,6 +303,24 @@ def test_a_path_that_does_not_exist_is_called_so(env: Path, library: Path,
         f"warning: {library / 'eifel.jpg'}: no such file or folder"]
 
 
+@pytest.mark.parametrize("command", [("tag",), ("untag",), ("confirm", "--none")])
+def test_a_path_with_no_photo_to_scan_is_called_so(env: Path, library: Path, tmp_path: Path,
+                                                   command: tuple[str, ...]) -> None:
+    """Not "run photolm scan on it first" either: a scan of a folder without photos, or of
+    a file that is not one, finds nothing to catalogue."""
+    scan(library)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a photo")
+    code, _, err = run(*command, empty)
+    assert code == 1
+    assert problem_lines(err, "empty") == [f"warning: {empty}: no photos there"]
+    code, _, err = run(*command, empty / "notes.txt")
+    assert code == 1
+    assert problem_lines(err, "notes.txt") == [
+        f"warning: {empty / 'notes.txt'}: not a photo (unrecognised content)"]
+
+
 def test_confirm_says_why_a_photo_that_could_not_be_read_has_nothing_to_confirm(
     env: Path, library: Path
 ) -> None:
