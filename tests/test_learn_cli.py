@@ -249,6 +249,12 @@ def test_learn_errors_are_one_line(library: Path, tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_bytes(b"not a photo")
     code, _, err = cli("learn", "Broken", tmp_path / "bad.jpg")
     assert code == 1 and "Error:" in err and "Traceback" not in err
+    # a bad example beside good ones: one warning line each, and the rest are learned
+    code, _, err = cli("learn", "Cyan Place", library / "cyan0.jpg", tmp_path / "nope.jpg",
+                       "--quiet")
+    assert code == 0
+    assert err.splitlines() == [f"warning: {tmp_path / 'nope.jpg'}: not found: no such file "
+                                "or folder (not used as an example)"]
 
 
 def _names() -> list[str]:

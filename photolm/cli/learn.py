@@ -134,7 +134,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
                                  "current groups.")
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
-        warn(path, f"{why}: not used as an example")
+        warn(path, f"{why} (not used as an example)")
     if json_out:
         print_json(result_json(result))
     elif not quiet:
