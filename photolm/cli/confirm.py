@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, err, print_json, reporting, warn, warn_not_catalogued
+from photolm.cli.output import display, print_json, reporting, say, warn, warn_not_catalogued
 
 
 def confirm(
@@ -75,7 +75,7 @@ def confirm(
         if json_out:
             print_json(rows)
         elif rows:
-            err.print(_summary(rows), markup=False, highlight=False, emoji=False)
+            say(_summary(rows))
         raise typer.Exit(1 if problems else 0)
 
 

@@ -14,10 +14,10 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     bar_wanted,
     display,
-    err,
     print_json,
     progress_bar,
     reporting,
+    say,
     warn,
 )
 
@@ -139,12 +139,11 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         print_json(result_json(result))
     elif not quiet:
         what = "learned" if result.new else "added examples to"
-        err.print(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
-                  f"({result.added} new); {result.photos} catalogued photo(s) show it now "
-                  f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)",
-                  markup=False, highlight=False)
+        say(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
+            f"({result.added} new); {result.photos} catalogued photo(s) show it now "
+            f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)")
         if result.position is not None:
-            err.print(position_line(result.position), markup=False, highlight=False)
+            say(position_line(result.position))
 
 
 def learn(

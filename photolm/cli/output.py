@@ -324,6 +324,13 @@ def note(path: object, message: str) -> None:
     err.print(f"[cyan]note:[/] {escape(display(path))}: {escape(message.translate(_CONTROL))}")
 
 
+def say(text: str) -> None:
+    """A line of talk on stderr (no path in it): on a terminal wrapped between words at its
+    width, as an 80-column terminal would otherwise cut "show it now" into "show it n" and
+    "ow"; in a pipe or a log one line, whole, for ``grep``."""
+    err.print(Text(text), soft_wrap=not err.is_terminal)
+
+
 def error_line(message: str) -> None:
     err.print(f"[bold red]Error:[/] {escape(message)}")
 

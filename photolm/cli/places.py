@@ -13,10 +13,10 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     Column,
     display,
-    err,
     print_json,
     print_rows,
     reporting,
+    say,
     warn_unmatchable,
 )
 
@@ -95,13 +95,13 @@ def places(
         if json_out:
             print_json([place_json(p, raws) for p in found])
         elif not found:
-            err.print("No candidate places: every photo is claimed by a landmark, or no "
-                      f"{min_photos} unclaimed photos look alike.", markup=False)
+            say("No candidate places: every photo is claimed by a landmark, or no "
+                f"{min_photos} unclaimed photos look alike.")
         else:
             _render_all(found, raws)
         if hidden:  # after the table it is about, as list's and search's notes
-            err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
-                      "not listed; --all lists them.", markup=False, highlight=False)
+            say(f"{hidden} group(s) that look like no place (portraits, pets, food) "
+                "not listed; --all lists them.")
 
 
 def _render_all(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
