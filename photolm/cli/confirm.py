@@ -89,6 +89,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         kinds[r["review"] or "cleared"] = kinds.get(r["review"] or "cleared", 0) + 1
     parts = []
     for shown, kinds in by_answer.items():
-        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        parts.append(f"{shown} ({detail})")
+        # "no landmark" says the answer already: not "no landmark (3 none)"
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()) if kind != "none")
+        parts.append(f"{shown} ({detail})" if detail else shown)
     return f"{len(rows)} photo(s): " + "; ".join(parts)
