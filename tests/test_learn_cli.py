@@ -343,6 +343,29 @@ def test_export_dataset_writes_what_trainer_reads(library: Path, tmp_path: Path)
     assert not (both / "eiffel-tower" / "eiffel0.jpg").is_symlink()
 
 
+def test_export_dataset_leaves_out_a_landmark_whose_photos_are_all_gone(
+        library: Path, tmp_path: Path) -> None:
+    """An empty class folder (and its classes.csv row) is nothing to train on: the
+    landmark is left out, with one warning line, and the counts say what was written."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    gone = write_photo(tmp_path / "elsewhere" / "pink.jpg", PINK)
+    assert cli("learn", "Pink Market", gone)[0] == 0
+    gone.unlink()
+    out_dir = tmp_path / "dataset"
+    code, out, err = cli("export-dataset", out_dir, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert [(c["name"], c["photos"]) for c in result["landmarks"]] == [("Old Bridge", 1)]
+    assert (result["photos"], result["skipped"]) == (1, 1)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["classes.csv", "old-bridge"]
+    with open(out_dir / "classes.csv", newline="", encoding="utf-8") as handle:
+        assert [r["name"] for r in csv.DictReader(handle)] == ["Old Bridge"]
+    assert f"warning: {gone}: missing: left out of the training set" in err
+    assert "warning: Pink Market: none of its photos is left: not in the training set" in err
+    code, _, err = cli("export-dataset", tmp_path / "again")
+    assert code == 0 and "wrote 1 photo(s) of 1 landmark(s)" in err, err
+
+
 def test_commands_have_help() -> None:
     for command in (["learn"], ["unlearn"], ["places"], ["places", "name"],
                     ["export-dataset"]):
