@@ -108,6 +108,12 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
     assert code == 0
     result = json.loads(out)
     assert result["shipped"] is True and result["landmark"]["id"] == "eiffel-tower"
+    # the landmark described with the keys `landmarks --json` gives it, and the same values
+    (listed,) = [r for r in json.loads(cli("landmarks", "--json")[1])
+                 if r["id"] == "eiffel-tower"]
+    assert result["landmark"] == {k: listed[k] for k in result["landmark"]}
+    assert set(listed) - set(result["landmark"]) == {"photos", "learned", "examples",
+                                                     "recognisable"}
     assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
 
 

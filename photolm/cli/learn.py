@@ -64,8 +64,11 @@ def progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 
 def landmark_json(lm: Landmark) -> dict[str, Any]:
+    """A landmark as ``photolm landmarks --json`` describes one (the same keys), so a
+    script reads learn's, unlearn's and places name's landmark the same way."""
     return {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
-            "country": lm.country, "latitude": lm.latitude, "longitude": lm.longitude}
+            "region": lm.region, "country": lm.country, "country_code": lm.country_code,
+            "latitude": lm.latitude, "longitude": lm.longitude}
 
 
 def result_json(result: LearnResult) -> dict[str, Any]:
