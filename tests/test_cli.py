@@ -273,3 +273,19 @@ def test_python_dash_m_and_help_are_friendly() -> None:
     res = subprocess.run([sys.executable, "-m", "photolm", "scan", "--help"],
                          capture_output=True, text=True, check=True)
     assert "--catalog" in res.stdout and "--device" in res.stdout and "--json" in res.stdout
+
+
+def test_every_usage_line_names_its_arguments_alike() -> None:
+    """"learn [OPTIONS] {name} {photos}..." beside "unlearn [OPTIONS] {NAME}...": every
+    command's usage line now names its arguments in capitals, as the options' help does."""
+    from photolm.cli.app import app
+    from photolm.cli.places import app as places_app
+
+    commands = [[c.name] for c in app.registered_commands if c.name]
+    commands += [["places", c.name] for c in places_app.registered_commands if c.name]
+    assert ["learn"] in commands and ["places", "name"] in commands
+    for command in commands:
+        code, out, _ = run(*command, "--help")
+        (usage,) = [line for line in out.splitlines() if "Usage:" in line]
+        arguments = re.findall(r"[{\[]([^}\]]+)[}\]]", usage.split("[OPTIONS]", 1)[1])
+        assert code == 0 and all(a.isupper() for a in arguments), (command, usage)

@@ -15,7 +15,8 @@ from photolm.cli.output import display, print_json, reporting, say, warn, warn_n
 def confirm(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Photos (or folders of photos) you looked at.", show_default=False),
+        typer.Argument(help="Photos (or folders of photos) you looked at.", show_default=False,
+                       metavar="PHOTOS"),
     ],
     landmark: Annotated[
         str | None,

@@ -150,11 +150,12 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
 
 
 def learn(
-    name: Annotated[str, typer.Argument(help="The landmark's name, e.g. \"Old Town Bridge\". "
-                                        "A name photolm knows adds examples to it.",
-                                        show_default=False)],
-    photos: Annotated[list[Path], typer.Argument(help="Example photos, or folders of them.",
-                                                 show_default=False)],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", show_default=False,
+        help="The landmark's name, e.g. \"Old Town Bridge\". A name photolm knows adds "
+        "examples to it.")],
+    photos: Annotated[list[Path], typer.Argument(
+        metavar="PHOTOS", show_default=False, help="Example photos, or folders of them.")],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,

@@ -135,7 +135,8 @@ def _render(found: list[FoundPlace], raws: dict[str, list[str]], title: str) -> 
 def name_place(
     place_id: Annotated[str, typer.Argument(metavar="ID", help="A group id from photolm places.",
                                             show_default=False)],
-    name: Annotated[str, typer.Argument(help="What the place is called.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="What the place is called.",
+                                        show_default=False)],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,

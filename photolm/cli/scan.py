@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 def scan(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Photo folders (or single photos) to scan, recursively.",
-                       show_default=False),
+        typer.Argument(metavar="PATHS", show_default=False,
+                       help="Photo folders (or single photos) to scan, recursively."),
     ],
     catalog: CatalogOpt = None,
     model: ModelOpt = None,
