@@ -314,6 +314,28 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
     assert code == 2 and "Error:" in err and "photolm places" in err
 
 
+def test_places_on_a_narrow_terminal_is_a_block_a_group(
+        library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths too long for an 80-column table drew it wider than the terminal, which wrapped
+    every line of it into a jumble (list and search already turned into blocks): a group
+    is now its id and size on a line, its example photos whole under it."""
+    from tests.test_raw_pairs import on_a_terminal
+
+    deep = library / ("a folder with a rather long name, " * 2).strip()
+    for i in range(3):
+        write_photo(deep / f"pink-again-{i}.jpg", (PINK[0], PINK[1] + 8 + i, PINK[2]))
+    assert cli("scan", library, "--quiet")[0] == 0
+    groups = json.loads(cli("places", "--json")[1])
+    shown = on_a_terminal(monkeypatch, "places")
+    assert not any("┃" in line or "│" in line for line in shown), "\n".join(shown)
+    for group in groups:
+        at = shown.index(f"id {group['id']}   photos {group['size']}")
+        listed = [line.strip() for line in shown[at + 1:at + 4]]
+        assert listed == group["examples"][:3], "\n".join(shown)
+    assert all(len(line) <= 80 or line.strip() in {str(p) for g in groups
+                                                    for p in g["photos"]} for line in shown)
+
+
 def test_export_dataset_writes_what_trainer_reads(library: Path, tmp_path: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg", library / "cyan1.jpg",
                "--alias", "Alte Brücke", "--city", "Heidelberg", "--lat", "49.4136",

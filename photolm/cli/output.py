@@ -135,8 +135,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     needed = sum(w if c.unbroken else min(w, max(12, word))
                  for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
-    if needed > out.width and at >= 0 and not grouped_by:
-        _print_stacked(title, columns, rows, at)
+    if needed > out.width and at >= 0:
+        _print_stacked(title, columns, rows, at, group_first=bool(grouped_by))
         if note:
             err.print(note, markup=False, highlight=False, emoji=False)
         return
@@ -151,19 +151,30 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
 
 
 def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-                   at: int) -> None:
+                   at: int, *, group_first: bool = False) -> None:
     """Rows whose paths make the table wider than the terminal, one block each: the path
     (and its RAW line) whole on a line of its own, the other cells under it, indented and
     named: on one line when they fit, else one a line (long values wrap under themselves).
-    A terminal would otherwise wrap every line of the table into a jumble."""
+    A terminal would otherwise wrap every line of the table into a jumble.
+
+    ``group_first``: each row is a group of photos (``places``), its path cell their paths
+    one a line: the group's own cells lead, named, and its paths follow, indented."""
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
     indent = 4
     for row in rows:
-        out.print(_text(row[at]), soft_wrap=True)
         fields = [(column.header, _text(cell))
                   for i, (column, cell) in enumerate(zip(columns, row, strict=True))
                   if i != at and _plain(cell)]
+        if group_first:
+            line = Text()
+            for n, (header, value) in enumerate(fields):
+                line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+            out.print(line, soft_wrap=True)
+            for path_line in _text(row[at]).split("\n"):
+                out.print(Text(" " * indent) + path_line, soft_wrap=True)
+            continue
+        out.print(_text(row[at]), soft_wrap=True)
         if not fields:
             continue
         line = Text(" " * indent)
