@@ -212,6 +212,26 @@ def test_unlearn_of_a_shipped_landmark_says_there_is_nothing_of_yours(library: P
     assert code == 0 and "forgot the examples added to Eiffel Tower" in err, err
 
 
+def test_unlearn_leaves_no_photos_candidate_list_naming_it(library: Path,
+                                                           tmp_path: Path) -> None:
+    """Only photos showing the landmark, or scoring near the threshold for it, were
+    re-decided, so a photo that merely had it among its candidates kept it: `list
+    --uncertain` and the desktop offered a landmark that no longer existed."""
+    def candidates() -> dict[str, list[str]]:
+        code, out, err = cli("list", "--json")
+        assert code == 0, err
+        return {Path(r["path"]).name: [c["name"] for c in r["candidates"]]
+                for r in json.loads(out)}
+
+    dusk = write_photo(tmp_path / "elsewhere" / "dusk.jpg", (140, 120, 100))  # reddish
+    assert cli("learn", "Dusk", dusk)[0] == 0
+    # the Eiffel Tower photos, re-decided for it, get every landmark's score in their list
+    assert cli("learn", "Eiffel Tower", library / "eiffel1.jpg")[0] == 0
+    assert candidates()["eiffel0.jpg"][:2] == ["Eiffel Tower", "Dusk"]
+    assert cli("unlearn", "Dusk")[0] == 0
+    assert [name for name, listed in candidates().items() if "Dusk" in listed] == []
+
+
 def test_unlearn_takes_an_unquoted_name_of_several_words(library: Path) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     code, out, err = cli("unlearn", "old", "bridge", "--json")
