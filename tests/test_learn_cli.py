@@ -104,10 +104,17 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
     assert code == 0
     result = json.loads(out)
     assert result["new"] is False and result["examples"] == 2 and result["added"] == 1
-    code, out, _ = cli("learn", "Tour Eiffel", library / "eiffel1.jpg", "--json")
-    assert code == 0
+    code, out, err = cli("learn", "Tour Eiffel", library / "eiffel1.jpg", "--json")
+    assert code == 0 and err == ""
     result = json.loads(out)
     assert result["shipped"] is True and result["landmark"]["id"] == "eiffel-tower"
+    # its details are the model's: options that would change them are said to be unused
+    code, out, err = cli("learn", "Eiffel Tower", library / "eiffel0.jpg", "--city", "Lyon",
+                         "--alias", "Iron Lady", "--json")
+    assert code == 0 and json.loads(out)["landmark"]["city"] == "Paris"
+    assert err.splitlines() == ["warning: Eiffel Tower: one of the model's landmarks: its "
+                                "names, place and position stay the model's (--alias, "
+                                "--city not used)"]
     # the landmark described with the keys `landmarks --json` gives it, and the same values
     (listed,) = [r for r in json.loads(cli("landmarks", "--json")[1])
                  if r["id"] == "eiffel-tower"]

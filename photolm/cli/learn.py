@@ -138,6 +138,12 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
         warn(path, f"{why} (not used as an example)")
+    ignored = [flag for flag, given in (("--alias", aliases), ("--city", city),
+                                        ("--country", country), ("--lat/--lon", lat))
+               if given is not None and given != []]
+    if result.shipped and ignored:  # the model's own record is not the person's to edit
+        warn(result.landmark.name, f"one of the model's landmarks: its names, place and "
+             f"position stay the model's ({', '.join(ignored)} not used)")
     if json_out:
         print_json(result_json(result))
     elif not quiet:
