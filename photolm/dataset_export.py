@@ -77,7 +77,8 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     """Write the folders and classes.csv; returns ``(photo, problem)`` for photos left out.
 
     Refuses a folder that exists and is not empty: the trainer would read whatever else is
-    there as classes too.
+    there as classes too. A landmark none of whose photos is left is not written at all
+    (its ``photos`` end empty): an empty class folder is not something to train on.
     """
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -132,10 +133,14 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
                 raise
             kept.append(photo)
         c.photos = kept
+        if not kept:
+            folder.rmdir()
     with open(out_dir / CLASSES_CSV, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for c in classes:
+            if not c.photos:
+                continue
             lm = c.landmark
             writer.writerow([
                 c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",

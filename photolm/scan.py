@@ -350,6 +350,7 @@ class Scanner:
                                    unmatchable=[lm.name for lm in self.matcher.unmatched])
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
+        self._scan_id: int | None = None  # the catalogue's record of this run, once started
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -362,7 +363,8 @@ class Scanner:
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
         start = time.perf_counter()
-        scan_id = self.catalog.start_scan([str(r) for r in roots], self.bundle.bundle_id)
+        scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in roots],
+                                                          self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
@@ -385,6 +387,15 @@ class Scanner:
             self.summary.seconds = time.perf_counter() - start
             self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
             self.catalog.finish_scan(scan_id, self.summary.to_json())
+        return self.summary
+
+    def recount(self, roots: Sequence[Path]) -> ScanSummary:
+        """The folders' totals again, in the summary and in the scan's record, after work
+        that followed the scan in the same command (``scan --write-tags``): they must show
+        the state the run left, not "tagged 0" beside the tags it has just written."""
+        self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
+        if self._scan_id is not None:
+            self.catalog.finish_scan(self._scan_id, self.summary.to_json())
         return self.summary
 
     # -- stages --------------------------------------------------------------------------

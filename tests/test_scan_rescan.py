@@ -96,6 +96,23 @@ def test_scan_json_names_the_folders_totals_and_keeps_the_old_key(library: Path,
     assert set(documented) == set(tagged) and tagged["tags"]["action"] == "tag"
 
 
+def test_scan_write_tags_totals_count_the_tags_it_wrote(library: Path, env: Path) -> None:
+    """The folders' totals are the state the run left: after ``--write-tags`` the photos it
+    has just tagged are tagged, in ``--json``, in the summary's "in these folders" column
+    and in the scan's record."""
+    _, tagged, err = _scan(library, "--write-tags")
+    assert tagged["tags"]["counts"] == {"written": 2}, err
+    assert tagged["in_these_folders"]["tagged"] == tagged["catalog"]["tagged"] == 2
+    with Catalog.open(env, write=False) as cat:
+        last = cat.last_scan()
+        assert last is not None and last["counts"]["in_these_folders"]["tagged"] == 2
+    write_photo(library / "rome" / "foro.jpg", COLOURS["colosseum"])
+    code, _, err = run("scan", library, "--write-tags")
+    assert code == 0, err
+    rows = {line.split("  ")[0]: line.split() for line in err.splitlines()}
+    assert rows["tagged"][-2:] == ["1", "3"], err  # this run, in these folders
+
+
 def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path) -> None:
     write_photo(library / "..jpg", COLOURS["colosseum"], fmt="JPEG")
     write_photo(library / "paris" / ".IMG_0001.jpg", COLOURS["eiffel-tower"])

@@ -118,7 +118,7 @@ def test_info_reports_the_threads_a_scan_runs_the_model_with(
     assert (runtime["scan_workers"], runtime["threads_per_run"], runtime["model_runs"],
             runtime["model_threads"]) == (3, 1, "in each worker", 3)
     code, out, err = cli("info")
-    line = next(line for line in out.splitlines() if line.startswith("runtime scan"))
+    line = next(line for line in out.splitlines() if line.startswith("  scan threads"))
     assert "3 worker(s)" in line and "1 onnxruntime thread:" in line and "3 at once" in line
 
 
@@ -149,8 +149,8 @@ def test_info_tells_the_scans_threads_from_the_object_json_is_made_of(
                         lambda self: {**to_json(self), "model_runs": "reworded"})
     code, out, err = cli("info")
     assert code == 0, err
-    (line,) = [line for line in out.splitlines() if line.startswith("runtime scan")]
-    assert line.split(None, 2)[2] == f"{told}; scan --workers and --threads change these"
+    (line,) = [line for line in out.splitlines() if line.startswith("  scan threads")]
+    assert line.split(None, 2)[2].strip() == f"{told}; scan --workers and --threads change these"
 
 
 def test_a_session_of_several_threads_runs_whole_batches_from_one_thread(

@@ -78,13 +78,24 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
                **raw_columns(photos))
 
 
+def decimals(score: float | None, threshold: float | None) -> int:
+    """How many decimals tell a score from the threshold it is measured against: 2, or more
+    where 2 would print both alike ("Hoi An 0.66" beside "threshold 0.66", no landmark)."""
+    digits = 2
+    while (score is not None and threshold is not None and digits < 4
+           and round(score, digits) == round(threshold, digits) and score != threshold):
+        digits += 1
+    return digits
+
+
 def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
-    cells = [
-        (r["path"], r["landmark"] or "no landmark",
-         ", ".join(f"{c['name']} {c['score']:.2f}" for c in r["candidates"]),
-         f"{r['threshold']:.2f}")
-        for r in rows
-    ]
+    cells = []
+    for r in rows:
+        best = r["candidates"][0]["score"] if r["candidates"] else None
+        n = decimals(best, r["threshold"])
+        cells.append((r["path"], r["landmark"] or "no landmark",
+                      ", ".join(f"{c['name']} {c['score']:.{n}f}" for c in r["candidates"]),
+                      f"{r['threshold']:.{n}f}"))
     print_rows(f"{len(rows)} uncertain photo(s), closest to the threshold first",
                [Column("path", path=True), Column("landmark"), Column("top 3"),
                 Column("threshold", justify="right")], cells,
@@ -94,11 +105,14 @@ def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) ->
 
 
 def raw_columns(photos: Sequence[PhotoRow]) -> dict[str, list[Any]]:
-    """:func:`photolm.cli.output.print_rows`' ``raws`` and ``raw_notes`` for rows of these
-    photos: their RAWs' names, and the catalogue's one wording of a verdict that came from a
-    RAW's preview (:attr:`~photolm.catalog.PhotoRow.recognised_from_note`, as the desktop)."""
+    """:func:`photolm.cli.output.print_rows`' ``raws``, ``raw_notes`` and ``notes`` for rows
+    of these photos: their RAWs' names, and the catalogue's one wording of a verdict that
+    came from a RAW's preview (:attr:`~photolm.catalog.PhotoRow.recognised_from_note`, as
+    the desktop), beside the RAWs or, when that RAW is gone and none is left, on a line of
+    its own (:attr:`~photolm.catalog.PhotoRow.recognised_from_alone`)."""
     return {"raws": [[display(c) for c in p.companions] for p in photos],
-            "raw_notes": [p.recognised_from_note for p in photos]}
+            "raw_notes": [p.recognised_from_note for p in photos],
+            "notes": [p.recognised_from_alone for p in photos]}
 
 
 def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
@@ -151,8 +165,9 @@ def _why(r: dict[str, Any]) -> str:
     best, threshold = r["best_candidate"], r["threshold"]
     if (r["landmark"] is None and r["review"] is None and not r["error"] and best is not None
             and threshold is not None and best["score"] < threshold):
-        parts.append(f"best candidate {best['name']} {best['score']:.2f}, below the "
-                     f"threshold {threshold:.2f}")
+        n = decimals(best["score"], threshold)
+        parts.append(f"best candidate {best['name']} {best['score']:.{n}f}, below the "
+                     f"threshold {threshold:.{n}f}")
     if r["gate_reason"] and r["landmark"] is None and r["review"] is None:
         parts.append(r["gate_reason"])
     if r["gps_reason"] and (r["gps_changed"] or r["review"] is None):

@@ -4,6 +4,7 @@ page that shows it says so the way the CLI does (Starlette's test client, a real
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -134,12 +135,16 @@ def test_a_photo_recognised_from_its_raws_preview_shows_that_preview(fallback_cl
 
 @needs_exiftool
 @needs_samples
+@pytest.mark.parametrize("after", ["replaced", "deleted"])
 def test_the_cli_and_the_photo_page_say_the_same_when_the_raw_used_is_gone(
-        tmp_path, tiny_bundle_dir, monkeypatch) -> None:
-    """A pair recognised from its DNG's preview, whose DNG was later replaced by a CR2 (the
-    JPEG unchanged, so its verdict still comes from the DNG): ``photolm list`` named the
-    DNG, the photo page said "the RAW's preview" beside the CR2, the only RAW it has now.
-    One rule (``PhotoRow.recognised_from_note``) now says it for both."""
+        tmp_path, tiny_bundle_dir, monkeypatch, after: str) -> None:
+    """A pair recognised from its DNG's preview, whose DNG was later replaced by a CR2 or
+    deleted (the JPEG unchanged, so its verdict still comes from the DNG). Replaced:
+    ``photolm list`` named the DNG, the photo page said "the RAW's preview" beside the CR2,
+    the only RAW it has now. Deleted: neither said anything, as the words rode on a RAW
+    line. One rule (``PhotoRow.recognised_from_note``, ``recognised_from_alone``) now says
+    it for ``list``, ``search`` and the photo page: beside the RAW left, else on a line of
+    its own."""
     from starlette.testclient import TestClient
 
     from photolm.desktop.app import create_app
@@ -155,13 +160,25 @@ def test_the_cli_and_the_photo_page_say_the_same_when_the_raw_used_is_gone(
     monkeypatch.setenv("PHOTOLM_CATALOG", str(lib.catalog))
     monkeypatch.setenv("PHOTOLM_MODEL", str(lib.bundle))
     assert cli("scan", photos, "--quiet")[0] == 0
-    (photos / "IMG_0006.dng").rename(photos / "IMG_0006.CR2")
+    if after == "replaced":
+        (photos / "IMG_0006.dng").rename(photos / "IMG_0006.CR2")
+    else:
+        (photos / "IMG_0006.dng").unlink()
     assert cli("scan", photos, "--quiet")[0] == 0
-    said = "recognised from the preview in IMG_0006.dng: the JPEG could not be read"
-    shown = on_a_terminal(monkeypatch, "list")
-    assert any(f"+ RAW IMG_0006.CR2 ({said})" in line for line in shown), "\n".join(shown)
+    said = ("recognised from the preview in IMG_0006.dng (gone since): the JPEG could not be "
+            "read")
+    beside = f"+ RAW IMG_0006.CR2 ({said})" if after == "replaced" else f"  {said}"
+    for command in (("list",), ("search", "Colosseum")):
+        shown = on_a_terminal(monkeypatch, *command)
+        at = next(i for i, line in enumerate(shown) if str(jpeg) in line)
+        assert beside in shown[at + 1], "\n".join(shown)
+    code, out, _ = cli("list", "--json")
+    assert code == 0 and json.loads(out)[0]["recognised_from"] == str(photos / "IMG_0006.dng")
     with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
                     follow_redirects=False) as client:
         client.get(f"/?token={TOKEN}")
         page = client.get(f"/photo/{_ids(lib)['IMG_0006.JPG']}").text
-    assert "IMG_0006.CR2</span>" in page and f"sidecar; {said}</dd>" in page, page
+    if after == "replaced":
+        assert "IMG_0006.CR2</span>" in page and f"sidecar; {said}</dd>" in page, page
+    else:
+        assert f"<dt>RAW</dt><dd>{said}</dd>" in page, page
