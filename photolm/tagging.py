@@ -105,7 +105,9 @@ class TagResult:
     ``status`` is one of :data:`photolm.catalog.TAG_STATUSES` or, in a dry run,
     ``"would-write"``/``"would-remove"`` (``"unchanged"``/``"nothing-to-remove"`` when the
     plan changes nothing). ``lines`` is the plan, one line per field (dry runs).
-    ``fallback`` says why an embedded write went to a sidecar instead.
+    ``fallback`` says why an embedded write went to a sidecar instead. ``notes``: what the
+    person should know about this photo's write although nothing failed (a value of their
+    own kept, no undo copy kept, the photo's own keywords unreadable), each once.
     """
 
     path: str
@@ -120,10 +122,23 @@ class TagResult:
     error: str | None = None
     raw: bool = False  # a camera RAW file, tagged in a sidecar whatever the mode
     companions: tuple[str, ...] = ()  # camera RAWs of the same shot, tagged in their sidecars
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def noted(self) -> bool:
+        """Whether the person is told something about this photo besides its status."""
+        return bool(self.notes or self.fallback)
+
+    def told(self, *, dry_run: bool = False) -> list[str]:
+        """What to tell the person about this photo, one line each: the sidecar fallback,
+        then the notes (the CLI's ``note:`` lines, the desktop's notes)."""
+        would = "would write" if dry_run else "wrote"
+        fallback = [f"{self.fallback} - {would} a sidecar instead"] if self.fallback else []
+        return [*fallback, *self.notes]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +146,7 @@ class TagResult:
             "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
             "message": self.message, "fallback": self.fallback, "error": self.error,
             "raw": self.raw, "companions": [display_path(c) for c in self.companions],
+            "notes": list(self.notes),
             **({"plan": list(self.lines)} if self.lines else {}),
         }
 
@@ -163,6 +179,11 @@ class TagSummary:
     def ok(self) -> bool:
         return not self.failed and not self.unmatched
 
+    @property
+    def noted(self) -> int:
+        """How many photos came with a note (see :attr:`TagResult.noted`)."""
+        return sum(r.noted for r in self.results)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -170,6 +191,7 @@ class TagSummary:
             "counts": dict(sorted(self.counts.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "with_notes": self.noted,
             "unmatched_paths": list(self.unmatched),
             "photos": [r.to_json() for r in self.results],
         }
@@ -423,9 +445,11 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
         if settings.dry_run:
             return _planned(task, plan, mode, stale, companions), None
         outcome = apply_tags(plan, undo=undo)
-        message = outcome.message
+        message, notes = outcome.message, outcome.notes
         if stale is not None and stale.targets:
-            message += "; " + apply_tags(stale).message
+            cleaned = apply_tags(stale)
+            message += "; " + cleaned.message
+            notes += cleaned.notes
     except (TagError, OSError) as exc:
         message = (str(exc) if isinstance(exc, TagError)
                    else _os_message(exc, row.path, task.action))
@@ -436,7 +460,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
     files = tuple(display_path(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
                        message, files=files, fallback=outcome.fallback_reason,
-                       raw=plan.raw, companions=companions)
+                       raw=plan.raw, companions=companions,
+                       notes=tuple(dict.fromkeys(notes)))
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
     if (((fresh and outcome.files) or rewritten)
@@ -454,11 +479,18 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
     files = tuple(display_path(t.path) for t in plan.targets if t.changes)
     landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
+    notes = _plan_notes(plan)
     if stale is not None and stale.changed:
         lines += tuple(line for line in stale.describe())
+        notes += _plan_notes(stale)
     return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
                      files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw,
-                     companions=companions)
+                     companions=companions, notes=tuple(dict.fromkeys(notes)))
+
+
+def _plan_notes(plan: TagPlan) -> tuple[str, ...]:
+    """The notes a dry run's plan lists, as :func:`apply_tags` would report them."""
+    return (*plan.notes, *(note for target in plan.targets for note in target.notes))
 
 
 def _mode_of(plan: TagPlan) -> str | None:
