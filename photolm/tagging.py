@@ -45,6 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
+from photolm.printed_paths import read_printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -81,7 +82,7 @@ class Selection:
     """Catalogued photos for the paths given, and the paths that matched none."""
 
     rows: list[PhotoRow]
-    unmatched: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # as given (os.fsdecode's form)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class TagSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "failed": [{"path": p, "error": e} for p, e in self.failed],
             "with_notes": self.noted,
-            "unmatched_paths": list(self.unmatched),
+            "unmatched_paths": [display_path(p) for p in self.unmatched],
             "photos": [r.to_json() for r in self.results],
         }
 
@@ -206,21 +207,35 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     In path order, each photo once. A camera RAW catalogued as a JPEG's companion stands
     for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
+
+    A path is read as photolm prints it (:mod:`photolm.printed_paths`) when that names
+    photos, else as it is: every path ``photolm list`` prints names its own photo when given
+    back, even ``a\\nb.jpg`` (a newline) beside a file named ``a\\nb.jpg`` (a backslash,
+    printed ``a\\\\nb.jpg``); a name with a backslash given as it is names its photo unless
+    such a twin exists.
     """
     if not paths:
         return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
     chosen: dict[int, PhotoRow] = {}
     unmatched: list[str] = []
     for given in paths:
-        path = normalise_path(os.fspath(given))
-        row = catalog.get_photo(path) or catalog.photo_of_companion(path)
-        found = [row] if row is not None else list(catalog.iter_photos(under=path))
+        # a path copied from photolm's output first (``a\\nb.jpg``: a newline), else as is
+        copied = read_printed(os.fspath(given))
+        found = _photos_at(catalog, copied) if copied is not None else []
+        found = found or _photos_at(catalog, os.fspath(given))
         if not found:
-            unmatched.append(display_path(os.fspath(given)))
+            unmatched.append(os.fspath(given))
         for r in found:
             chosen.setdefault(r.id, r)
     rows = sorted(chosen.values(), key=lambda r: os.fsencode(r.path))
     return Selection(rows, unmatched)
+
+
+def _photos_at(catalog: Catalog, given: str) -> list[PhotoRow]:
+    """The catalogued photo at ``given`` (or the one whose RAW it is), else those under it."""
+    path = normalise_path(given)
+    row = catalog.get_photo(path) or catalog.photo_of_companion(path)
+    return [row] if row is not None else list(catalog.iter_photos(under=path))
 
 
 @dataclass(frozen=True)

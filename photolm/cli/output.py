@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from photolm.errors import PhotolmError
+from photolm.printed_paths import printed, read_printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
@@ -37,11 +38,10 @@ _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 
 def display(path: object) -> str:
-    """A printable, one-line form of a path: non-UTF-8 bytes in file names become ``\\xNN``
-    escapes, control characters ``\\n``, ``\\t`` or ``\\xNN``."""
-    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text.translate(_CONTROL)
+    """A printable, one-line form of a path, read back by the commands that take paths:
+    bytes that are not UTF-8 and control characters become ``\\xNN`` (``\\n``, ``\\r``,
+    ``\\t``), a backslash ``\\\\`` (see :mod:`photolm.printed_paths`)."""
+    return printed(path)
 
 
 def print_json(data: Any) -> None:
@@ -251,8 +251,10 @@ def warn(path: object, message: str) -> None:
 
 def warn_not_catalogued(path: str) -> None:
     """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
-    matched none: a typo is told apart from a photo that only needs scanning."""
-    if os.path.lexists(path):
+    matched none: a typo is told apart from a photo that only needs scanning (``path`` as
+    given, or as photolm printed it)."""
+    copied = read_printed(path)
+    if os.path.lexists(path) or (copied is not None and os.path.lexists(copied)):
         warn(path, "no catalogued photos there; run `photolm scan` on it first")
     else:
         warn(path, "no such file or folder")
