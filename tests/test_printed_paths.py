@@ -105,3 +105,19 @@ def test_a_name_with_a_backslash_given_as_it_is_names_its_photo(tmp_path: Path,
     code, _out, err = run("tag", photo)
     assert code == 0, err
     assert photo.with_name(photo.name + ".xmp").exists()
+
+
+def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: Path) -> None:
+    """The tag writer's own message names the photo's sidecar (a newline in it); the
+    warning prints both as ``list`` does, on one line."""
+    photo = write_photo(tmp_path / "lib" / "a\nb\\c.jpg", EIFFEL)
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    photo.parent.chmod(0o555)  # photolm checks the mode bits, so this holds as root too
+    try:
+        code, _out, err = run("tag")
+    finally:
+        photo.parent.chmod(0o755)
+    assert code == 1
+    assert err.splitlines()[0] == (f"warning: folder is read-only: cannot create sidecar "
+                                   f"{printed(photo)}.xmp")

@@ -242,11 +242,18 @@ def warn(path: object, message: str) -> None:
     """One line per problem photo or folder, on stderr: ``warning: PATH: what happened``.
 
     Library errors that name the path themselves (the tag writer's "read-only file: PATH
-    (...)") are shown as they are rather than with the path twice.
+    (...)") are shown as they are rather than with the path twice, the path printed as
+    everywhere else; a control character left in the message is escaped, so the warning
+    stays one line.
     """
     shown = display(path)
-    line = message if shown in message else f"{shown}: {message}"
-    err.print(f"[yellow]warning:[/] {escape(line)}")
+    named = (os.fsencode(path).decode("utf-8", "backslashreplace")  # as libraries name it
+             if isinstance(path, (str, bytes, os.PathLike)) else shown)
+    if named in message:
+        line = message.replace(named, shown)
+    else:
+        line = message if shown in message else f"{shown}: {message}"
+    err.print(f"[yellow]warning:[/] {escape(line.translate(_CONTROL))}")
 
 
 def warn_not_catalogued(path: str) -> None:
