@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from photolm.errors import PhotolmError
-from photolm.printed_paths import printed, read_printed
+from photolm.printed_paths import printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
@@ -258,10 +258,8 @@ def warn(path: object, message: str) -> None:
 
 def warn_not_catalogued(path: str) -> None:
     """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
-    matched none: a typo is told apart from a photo that only needs scanning (``path`` as
-    given, or as photolm printed it)."""
-    copied = read_printed(path)
-    if os.path.lexists(path) or (copied is not None and os.path.lexists(copied)):
+    matched none: a typo is told apart from a photo that only needs scanning."""
+    if os.path.lexists(path):
         warn(path, "no catalogued photos there; run `photolm scan` on it first")
     else:
         warn(path, "no such file or folder")
