@@ -45,6 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
+from photolm.printed_paths import read_printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -81,7 +82,7 @@ class Selection:
     """Catalogued photos for the paths given, and the paths that matched none."""
 
     rows: list[PhotoRow]
-    unmatched: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # as given (os.fsdecode's form)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ class TagResult:
     ``status`` is one of :data:`photolm.catalog.TAG_STATUSES` or, in a dry run,
     ``"would-write"``/``"would-remove"`` (``"unchanged"``/``"nothing-to-remove"`` when the
     plan changes nothing). ``lines`` is the plan, one line per field (dry runs).
-    ``fallback`` says why an embedded write went to a sidecar instead.
+    ``fallback`` says why an embedded write went to a sidecar instead. ``notes``: what the
+    person should know about this photo's write although nothing failed (a value of their
+    own kept, no undo copy kept, the photo's own keywords unreadable), each once.
     """
 
     path: str
@@ -120,10 +123,23 @@ class TagResult:
     error: str | None = None
     raw: bool = False  # a camera RAW file, tagged in a sidecar whatever the mode
     companions: tuple[str, ...] = ()  # camera RAWs of the same shot, tagged in their sidecars
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    @property
+    def noted(self) -> bool:
+        """Whether the person is told something about this photo besides its status."""
+        return bool(self.notes or self.fallback)
+
+    def told(self, *, dry_run: bool = False) -> list[str]:
+        """What to tell the person about this photo, one line each: the sidecar fallback,
+        then the notes (the CLI's ``note:`` lines, the desktop's notes)."""
+        would = "would write" if dry_run else "wrote"
+        fallback = [f"{self.fallback} - {would} a sidecar instead"] if self.fallback else []
+        return [*fallback, *self.notes]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +147,7 @@ class TagResult:
             "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
             "message": self.message, "fallback": self.fallback, "error": self.error,
             "raw": self.raw, "companions": [display_path(c) for c in self.companions],
+            "notes": list(self.notes),
             **({"plan": list(self.lines)} if self.lines else {}),
         }
 
@@ -163,6 +180,11 @@ class TagSummary:
     def ok(self) -> bool:
         return not self.failed and not self.unmatched
 
+    @property
+    def noted(self) -> int:
+        """How many photos came with a note (see :attr:`TagResult.noted`)."""
+        return sum(r.noted for r in self.results)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -170,7 +192,8 @@ class TagSummary:
             "counts": dict(sorted(self.counts.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "failed": [{"path": p, "error": e} for p, e in self.failed],
-            "unmatched_paths": list(self.unmatched),
+            "with_notes": self.noted,
+            "unmatched_paths": [display_path(p) for p in self.unmatched],
             "photos": [r.to_json() for r in self.results],
         }
 
@@ -184,21 +207,35 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     In path order, each photo once. A camera RAW catalogued as a JPEG's companion stands
     for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
+
+    A path is read as photolm prints it (:mod:`photolm.printed_paths`) when that names
+    photos, else as it is: every path ``photolm list`` prints names its own photo when given
+    back, even ``a\\nb.jpg`` (a newline) beside a file named ``a\\nb.jpg`` (a backslash,
+    printed ``a\\\\nb.jpg``); a name with a backslash given as it is names its photo unless
+    such a twin exists.
     """
     if not paths:
         return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
     chosen: dict[int, PhotoRow] = {}
     unmatched: list[str] = []
     for given in paths:
-        path = normalise_path(os.fspath(given))
-        row = catalog.get_photo(path) or catalog.photo_of_companion(path)
-        found = [row] if row is not None else list(catalog.iter_photos(under=path))
+        # a path copied from photolm's output first (``a\\nb.jpg``: a newline), else as is
+        copied = read_printed(os.fspath(given))
+        found = _photos_at(catalog, copied) if copied is not None else []
+        found = found or _photos_at(catalog, os.fspath(given))
         if not found:
-            unmatched.append(display_path(os.fspath(given)))
+            unmatched.append(os.fspath(given))
         for r in found:
             chosen.setdefault(r.id, r)
     rows = sorted(chosen.values(), key=lambda r: os.fsencode(r.path))
     return Selection(rows, unmatched)
+
+
+def _photos_at(catalog: Catalog, given: str) -> list[PhotoRow]:
+    """The catalogued photo at ``given`` (or the one whose RAW it is), else those under it."""
+    path = normalise_path(given)
+    row = catalog.get_photo(path) or catalog.photo_of_companion(path)
+    return [row] if row is not None else list(catalog.iter_photos(under=path))
 
 
 @dataclass(frozen=True)
@@ -423,9 +460,11 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
         if settings.dry_run:
             return _planned(task, plan, mode, stale, companions), None
         outcome = apply_tags(plan, undo=undo)
-        message = outcome.message
+        message, notes = outcome.message, outcome.notes
         if stale is not None and stale.targets:
-            message += "; " + apply_tags(stale).message
+            cleaned = apply_tags(stale)
+            message += "; " + cleaned.message
+            notes += cleaned.notes
     except (TagError, OSError) as exc:
         message = (str(exc) if isinstance(exc, TagError)
                    else _os_message(exc, row.path, task.action))
@@ -436,7 +475,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
     files = tuple(display_path(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
                        message, files=files, fallback=outcome.fallback_reason,
-                       raw=plan.raw, companions=companions)
+                       raw=plan.raw, companions=companions,
+                       notes=tuple(dict.fromkeys(notes)))
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
     if (((fresh and outcome.files) or rewritten)
@@ -454,11 +494,18 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
     files = tuple(display_path(t.path) for t in plan.targets if t.changes)
     landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
+    notes = _plan_notes(plan)
     if stale is not None and stale.changed:
         lines += tuple(line for line in stale.describe())
+        notes += _plan_notes(stale)
     return TagResult(task.row.path, task.action, status, landmark, mode, lines[0] if lines else "",
                      files=files, lines=lines, fallback=plan.fallback_reason, raw=plan.raw,
-                     companions=companions)
+                     companions=companions, notes=tuple(dict.fromkeys(notes)))
+
+
+def _plan_notes(plan: TagPlan) -> tuple[str, ...]:
+    """The notes a dry run's plan lists, as :func:`apply_tags` would report them."""
+    return (*plan.notes, *(note for target in plan.targets for note in target.notes))
 
 
 def _mode_of(plan: TagPlan) -> str | None:

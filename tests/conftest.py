@@ -3,12 +3,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# Hypothesis tests try the same examples on every run ("ci", the default): a CI run fails
+# for a change, never for a draw. Nor does a failure saved in .hypothesis/ on one machine
+# change what another tries. HYPOTHESIS_PROFILE=explore draws new examples each run and
+# keeps failures to replay, for looking for bugs by hand. A test's own @settings (its
+# number of examples) still applies on top. deadline=None: a per-example time limit fails
+# on a busy 2-core machine's timing, not on a change (every @given test set it already).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from photolm.errors import PhotolmError
+from photolm.printed_paths import printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
@@ -37,11 +38,10 @@ _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
 
 
 def display(path: object) -> str:
-    """A printable, one-line form of a path: non-UTF-8 bytes in file names become ``\\xNN``
-    escapes, control characters ``\\n``, ``\\t`` or ``\\xNN``."""
-    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text.translate(_CONTROL)
+    """A printable, one-line form of a path, read back by the commands that take paths:
+    bytes that are not UTF-8 and control characters become ``\\xNN`` (``\\n``, ``\\r``,
+    ``\\t``), a backslash ``\\\\`` (see :mod:`photolm.printed_paths`)."""
+    return printed(path)
 
 
 def print_json(data: Any) -> None:
@@ -290,11 +290,18 @@ def warn(path: object, message: str) -> None:
     """One line per problem photo or folder, on stderr: ``warning: PATH: what happened``.
 
     Library errors that name the path themselves (the tag writer's "read-only file: PATH
-    (...)") are shown as they are rather than with the path twice.
+    (...)") are shown as they are rather than with the path twice, the path printed as
+    everywhere else; a control character left in the message is escaped, so the warning
+    stays one line.
     """
     shown = display(path)
-    line = message if shown in message else f"{shown}: {message}"
-    err.print(f"[yellow]warning:[/] {escape(line)}")
+    named = (os.fsencode(path).decode("utf-8", "backslashreplace")  # as libraries name it
+             if isinstance(path, (str, bytes, os.PathLike)) else shown)
+    if named in message:
+        line = message.replace(named, shown)
+    else:
+        line = message if shown in message else f"{shown}: {message}"
+    err.print(f"[yellow]warning:[/] {escape(line.translate(_CONTROL))}")
 
 
 def warn_not_catalogued(path: str) -> None:

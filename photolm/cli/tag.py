@@ -2,8 +2,9 @@
 """``photolm tag``: write recognised landmarks into photo metadata, safely and reversibly.
 
 Also home of the rendering ``untag`` and ``scan --write-tags`` share: a progress bar on a
-terminal, one warning line per photo that failed, one note per sidecar fallback, the plan on
-stdout for ``--dry-run``, and one closing line. The work itself is :mod:`photolm.tagging`.
+terminal, one warning line per photo that failed, one note line per sidecar fallback and per
+note the write left (a value of the person's kept, no undo copy kept), the plan on stdout for
+``--dry-run``, and one closing line. The work itself is :mod:`photolm.tagging`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from photolm.cli.output import (
     warn,
     warn_not_catalogued,
 )
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.tagging import Action, TagEvent, TagSummary
@@ -99,9 +101,9 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
             shows_plan = summary.dry_run and not json_out and event.status not in _NOTHING_TO_DO
             if event.failed:
                 warn(event.path, event.error or event.message)
-            elif event.fallback and not shows_plan:  # a plan's first line says it already
-                note(event.path, f"{event.fallback} - "
-                     f"{'would write' if summary.dry_run else 'wrote'} a sidecar instead")
+            elif not shows_plan:  # a plan lists its fallback and notes already
+                for text in event.told(dry_run=summary.dry_run):
+                    note(event.path, text)
             if shows_plan:
                 for line in event.lines:
                     out.print(line, markup=False, highlight=False, emoji=False)
@@ -149,5 +151,7 @@ def closing_line(summary: TagSummary) -> str:
     if summary.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
         text += f"; {sum(summary.skipped.values())} skipped ({reasons})"
+    if summary.noted:  # the note lines may have scrolled away with the progress
+        text += f"; {counted(summary.noted, 'photo')} with notes"
     prefix = "dry run, nothing changed" if summary.dry_run else summary.action
     return f"{prefix}: {text}"

@@ -41,6 +41,8 @@ class Job:
     message: str = ""
     lines: list[str] = field(default_factory=list)
     more_lines: int = 0
+    notes: list[str] = field(default_factory=list)  # worth knowing, not problems
+    more_notes: int = 0
     result: dict[str, Any] | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
@@ -61,10 +63,18 @@ class Job:
         return (self.finished or time.monotonic()) - self.started
 
     def note(self, line: str) -> None:
+        """A problem (a photo that failed)."""
         if len(self.lines) < MAX_LINES:
             self.lines.append(line)
         else:
             self.more_lines += 1
+
+    def tell(self, line: str) -> None:
+        """Something the person should know that is not a problem (a tag write's note)."""
+        if len(self.notes) < MAX_LINES:
+            self.notes.append(line)
+        else:
+            self.more_notes += 1
 
     def step(self) -> None:
         """Count one unit of work; where a stop request takes effect."""
@@ -223,6 +233,9 @@ def tag_work(catalog_path: Path, action: str, *, embed: bool = False,
                     elif isinstance(event, TagResult):
                         if event.failed:
                             job.note(f"{event.path}: {event.error or event.message}")
+                        elif not dry_run:  # a preview's plan lists them, photo by photo
+                            for text in event.told():
+                                job.tell(f"{event.path}: {text}")
                         job.step()
             finally:
                 close = getattr(events, "close", None)

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""How a path is printed on one line, and how a printed path is read back.
+
+File names may hold any byte but ``/`` and NUL: newlines, tabs, terminal escape sequences,
+bytes that are not UTF-8. Printed raw, a newline splits one photo's line into two (a pipe
+promises one line per photo) and an escape sequence reaches the terminal. So such bytes are
+printed as escapes, and for the escapes to be unambiguous a backslash in a name is printed
+as ``\\\\``, always: ``a\\nb.jpg`` (a newline) and ``a\\\\nb.jpg`` (a backslash and an
+``n``) are two names, never one line for both.
+
+The rule, as ``printf '%b'`` and Python's ``codecs.escape_decode`` read it back to the
+name's bytes: ``\\\\`` is a backslash; ``\\n``, ``\\r``, ``\\t`` a newline, carriage return
+and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator, written as
+its UTF-8 bytes, or a byte that is not UTF-8); every other character is itself.
+:func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
+back to ``photolm tag``, ``untag`` or ``confirm``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escaped(char: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in char.encode("utf-8", "surrogateescape"))
+
+
+# C0 and C1 control characters and DEL; U+2028/U+2029, which Python's str.splitlines() (and
+# so many a script reading a pipe) takes for line ends; the surrogates os.fsdecode gives the
+# bytes of a name that are not UTF-8 (each one byte).
+_ESCAPES: dict[int, str] = {
+    c: _escaped(chr(c))
+    for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xDC80, 0xDD00))
+}
+_ESCAPES.update({ord(c): text for c, text in _NAMED.items()})
+
+
+def printed(path: object) -> str:
+    """``path`` (a str, bytes or ``os.PathLike``) as one printable line (see the module
+    docstring); a name with none of the characters above prints as it is."""
+    text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+    return text.translate(_ESCAPES)
+
+
+_ESCAPE = re.compile(rb"\\(?:x([0-9a-fA-F]{2})|([nrt\\]))|\\")
+_BYTES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"\\": b"\\"}
+
+
+def read_printed(text: str) -> str | None:
+    """The path whose :func:`printed` form is ``text`` (``os.fsdecode``'s form); ``None``
+    when ``text`` holds no escape, or a backslash that starts none (then it is no printed
+    form, only itself)."""
+    if "\\" not in text:
+        return None
+    raw = text.encode("utf-8", "surrogateescape")
+    bad = False
+
+    def one(match: re.Match[bytes]) -> bytes:
+        nonlocal bad
+        if match.group(1) is not None:
+            return bytes([int(match.group(1), 16)])
+        if match.group(2) is not None:
+            return _BYTES[match.group(2)]
+        bad = True
+        return match.group(0)
+
+    decoded = _ESCAPE.sub(one, raw)
+    return None if bad else os.fsdecode(decoded)

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Printed paths are one line and unambiguous, and read back to the photo they name.
+
+Through the CLI: a folder holding ``a\\nb.jpg`` (a backslash and an ``n``) and
+``a<newline>b.jpg`` lists in a pipe as two lines that differ, one per photo (README), and
+each printed path, given back to ``tag`` or ``confirm``, acts on its own photo and not the
+other; a name with a backslash given as it is still names its photo.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from photolm.printed_paths import printed, read_printed
+from tests.clirun import cli as run
+from tests.tinybundle import COLOURS, write_photo
+
+EIFFEL, COLOSSEUM = COLOURS["eiffel-tower"], COLOURS["colosseum"]
+# one file name as the file system stores it: any bytes but "/" and NUL
+_names = st.binary(min_size=1, max_size=30).map(
+    lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_"))
+
+
+@given(_names)
+def test_a_printed_name_is_one_line_and_reads_back_to_its_bytes(name: bytes) -> None:
+    shown = printed(name)
+    assert len(f"x{shown}x".splitlines()) == 1  # str.splitlines: every kind of line end
+    shown.encode("utf-8")  # printable: no lone surrogates
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in shown)
+    assert codecs.escape_decode(shown.encode("utf-8"))[0] == name  # a standard decoder
+    assert read_printed(shown) == (None if shown == os.fsdecode(name) else os.fsdecode(name))
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    (b"a\\nb.jpg", "a\\\\nb.jpg"), (b"a\nb.jpg", "a\\nb.jpg"),
+    (b"a\\xff.jpg", "a\\\\xff.jpg"), (b"a\xff.jpg", "a\\xff.jpg"),
+    (b"a\xc2\x85.jpg", "a\\xc2\\x85.jpg"),  # U+0085, a C1 control: its bytes
+    ("café 東京.jpg".encode(), "café 東京.jpg"),
+])
+def test_printed_forms(name: bytes, shown: str) -> None:
+    assert printed(name) == shown
+    # README: printf '%b' reads a printed path back to the name
+    back = subprocess.run(["bash", "-c", 'printf "%b" "$1"', "-", shown], capture_output=True,
+                          check=True).stdout
+    assert back == name
+
+
+def test_a_lone_backslash_is_no_printed_form() -> None:
+    assert read_printed("a\\q.jpg") is None and read_printed("plain.jpg") is None
+
+
+@pytest.fixture
+def lookalikes(tmp_path: Path, env: Path) -> tuple[Path, Path]:
+    """``a\\nb.jpg`` (backslash, n) shows the Eiffel Tower, ``a<newline>b.jpg`` the
+    Colosseum; both scanned."""
+    backslash = write_photo(tmp_path / "lib" / "a\\nb.jpg", EIFFEL)
+    newline = write_photo(tmp_path / "lib" / "a\nb.jpg", COLOSSEUM)
+    code, _out, err = run("scan", tmp_path / "lib", "--json")
+    assert code == 0, err
+    return backslash, newline
+
+
+def test_two_lookalike_names_list_as_two_distinct_lines_in_a_pipe(
+        lookalikes: tuple[Path, Path]) -> None:
+    backslash, newline = lookalikes
+    code, out, err = run("list")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2  # one line per photo
+    paths = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert paths == {f"{backslash.parent}/a\\\\nb.jpg": "Eiffel Tower",
+                     f"{newline.parent}/a\\nb.jpg": "Colosseum"}
+    code, out, _err = run("list", "--json")  # the same form in --json
+    assert {r["path"] for r in json.loads(out)} == set(paths)
+
+
+def test_printed_paths_given_back_act_on_their_own_photo(
+        lookalikes: tuple[Path, Path]) -> None:
+    backslash, newline = lookalikes
+    code, _out, err = run("tag", printed(newline))
+    assert code == 0, err
+    assert newline.with_name(newline.name + ".xmp").exists()
+    assert not backslash.with_name(backslash.name + ".xmp").exists()
+    code, out, err = run("confirm", printed(backslash), "--json")
+    assert code == 0, err
+    assert [(r["path"], r["landmark"]) for r in json.loads(out)] == [
+        (printed(backslash), "Eiffel Tower")]
+
+
+
+def test_a_name_with_a_backslash_given_as_it_is_names_its_photo(tmp_path: Path,
+                                                               env: Path) -> None:
+    photo = write_photo(tmp_path / "lib" / "C:\\new\\x41.jpg", EIFFEL)  # no twin beside it
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    code, _out, err = run("tag", photo)
+    assert code == 0, err
+    assert photo.with_name(photo.name + ".xmp").exists()
+
+
+def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: Path) -> None:
+    """The tag writer's own message names the photo's sidecar (a newline in it); the
+    warning prints both as ``list`` does, on one line."""
+    photo = write_photo(tmp_path / "lib" / "a\nb\\c.jpg", EIFFEL)
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    photo.parent.chmod(0o555)  # photolm checks the mode bits, so this holds as root too
+    try:
+        code, _out, err = run("tag")
+    finally:
+        photo.parent.chmod(0o755)
+    assert code == 1
+    assert err.splitlines()[0] == (f"warning: folder is read-only: cannot create sidecar "
+                                   f"{printed(photo)}.xmp")
