@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
@@ -97,7 +98,12 @@ DEFAULT_MIN_PHOTOS = 3
 PLACE_LIKENESS = 0.27
 _NEIGHBOURS = 15
 _TILE = 2048
+_GPS_TILE = 1024
+_MAX_WORKERS = 8
 _MAX_DENSE = 6000
+
+
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, columns, margins of some pairs
 
 
 @dataclass(frozen=True)
@@ -271,7 +277,11 @@ class _Tiers:
         r, c = self._candidates(rows, cols)
         similarity = margin[r, c] + (1.0 - cuts.alike)
         if self.pos is not None:
-            margin[np.ix_(self.has[rows], self.has[cols])] = -np.inf
+            a, b = self.has[rows], self.has[cols]
+            if a.all() and b.all():  # a tile of photos with GPS (_tiles)
+                margin.fill(-np.inf)
+            elif a.any() and b.any():
+                margin[np.ix_(a, b)] = -np.inf
         if not r.size:
             return
         a, b = rows[r], cols[c]
@@ -325,37 +335,77 @@ def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
     distance may still be within the cut that pair needs.
 
     The similarities are computed a tile of pairs at a time (:func:`_tiles`), each pair
-    once, never for photos GPS puts too far apart: memory stays bounded by a tile, and the
-    more photos carry GPS the fewer products are needed."""
+    once, never for photos GPS puts too far apart: memory stays bounded by a few tiles, and
+    the more photos carry GPS the fewer products are needed. Tiles are spread over one
+    thread per core, each with a single-threaded BLAS: the work after each product (the
+    margins, picking the pairs) runs in parallel too, and no core waits on another within
+    a product, which small products on a busy machine otherwise do."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
+    from threadpoolctl import threadpool_limits
 
     n = vec.shape[0]
     links = _Links(n, min(_NEIGHBOURS, n - 1))
     if links.k > 0:
         tiers = None if pos is None and times is None else _Tiers(pos, times, max_km)
-        for rows, cols in _tiles(n, pos, max_km):
-            # margin over the similarity each pair needs: >= 0 means "may be grouped"
-            margin = vec[rows] @ vec[cols].T
-            margin -= 1.0 - cuts.alike
-            if tiers is not None:
-                tiers.apply(margin, rows, cols, cuts)
-            if rows is cols:
-                np.fill_diagonal(margin, -np.inf)
-            links.add(margin, rows, cols)
+        tiles = list(_tiles(n, pos, max_km))
+
+        def tile(pair: tuple[np.ndarray, np.ndarray]) -> list[_Part]:
+            return _tile_links(vec, *pair, cuts, tiers, links.k)
+
+        workers = min(len(tiles), os.cpu_count() or 1, _MAX_WORKERS)
+        if workers < 2:
+            for pair in tiles:
+                links.keep(tile(pair))
+        else:
+            with threadpool_limits(limits=1, user_api="blas"), \
+                    ThreadPoolExecutor(workers) as pool:
+                for found in pool.map(tile, tiles):
+                    links.keep(found)
     r, c = links.edges()
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return _split(labels)
 
 
+def _tile_links(vec: np.ndarray, rows: np.ndarray, cols: np.ndarray, cuts: Cuts,
+                tiers: _Tiers | None, k: int) -> list[_Part]:
+    """The pairs of ``rows`` against ``cols`` (the same array twice: a chunk against
+    itself) that may be grouped, as (row, column, margin), both ways round; from a tile
+    crowded with them (thousands of near duplicates) only each row's and each column's
+    ``k`` best, and any tied with the ``k``-th (:class:`_Links` ranks them all)."""
+    # margin over the similarity each pair needs: >= 0 means "may be grouped"
+    margin = vec[rows] @ vec[cols].T
+    margin -= 1.0 - cuts.alike
+    if tiers is not None:
+        tiers.apply(margin, rows, cols, cuts)
+    if rows is cols:
+        np.fill_diagonal(margin, -np.inf)
+    r, c = np.nonzero(margin >= 0)
+    if r.size > 8 * k * (rows.size + cols.size):
+        found = [_part(rows, cols, margin, _best(margin, k))]
+        if rows is not cols:
+            found.append(_part(cols, rows, margin.T, _best(margin.T, k)))
+        return found
+    m = margin[r, c]
+    return [(rows[r], cols[c], m)] + ([] if rows is cols else [(cols[c], rows[r], m)])
+
+
+def _part(rows: np.ndarray, cols: np.ndarray, margin: np.ndarray, mask: np.ndarray
+          ) -> _Part:
+    r, c = np.nonzero(mask)
+    return rows[r], cols[c], margin[r, c]
+
+
 def _tiles(n: int, pos: np.ndarray | None, max_km: float
            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Pairs of index chunks (of at most ``_TILE`` rows) covering each pair of rows once
-    (a chunk with itself: the same array twice), except pairs of chunks with GPS whose
-    bounding boxes lie further apart than ``max_km``. Rows without GPS are chunked in
-    order; rows with GPS by where they were taken (halving the widest extent each time),
-    so each chunk covers a small region and most pairs of chunks are skipped."""
+    """Pairs of index chunks covering each pair of rows once (a chunk with itself: the same
+    array twice), except pairs of chunks with GPS whose bounding boxes lie further apart
+    than ``max_km``. Rows without GPS are chunked in order (``_TILE`` rows); rows with GPS
+    in smaller chunks (``_GPS_TILE``) by where they were taken (halving the widest extent
+    each time), so each covers a small region and most pairs of them are skipped."""
     chunks: list[np.ndarray] = []
     boxes: list[tuple[np.ndarray, np.ndarray] | None] = []
     without = np.arange(n) if pos is None else np.flatnonzero(np.isnan(pos).any(axis=1))
@@ -366,7 +416,7 @@ def _tiles(n: int, pos: np.ndarray | None, max_km: float
         np.flatnonzero(~np.isnan(pos).any(axis=1))
     if has.size:
         xyz = _unit_xyz(pos[has])
-        for part in _compact(xyz, _TILE):
+        for part in _compact(xyz, _GPS_TILE):
             chunks.append(has[part])
             boxes.append((xyz[part].min(axis=0), xyz[part].max(axis=0)))
     reach = _chord_km(max_km) * (1 + 1e-6)  # rounding never skips a pair within reach
@@ -399,43 +449,19 @@ def _compact(points: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 class _Links:
-    """Each row's ``k`` best pairs that may be grouped (margin >= 0) among those seen so
-    far, ties to the lower column, as in a sort of the row's whole margins.
-
-    Most pairs of a library can never be grouped, so a tile's few that can are kept and
-    ranked among all of a row's at the end; a tile crowded with them (thousands of near
-    duplicates) keeps only each row's and each column's ``k`` best (and any tied with the
-    ``k``-th), and what is kept is ranked down to ``k`` per row whenever it grows large."""
+    """Each row's ``k`` best pairs that may be grouped (margin >= 0) among those kept so
+    far, ties to the lower column, as in a sort of the row's whole margins: ranked at the
+    end, and whenever what is kept grows large."""
 
     def __init__(self, n: int, k: int) -> None:
         self.n, self.k = n, k
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._parts: list[_Part] = []
         self._size = 0
 
-    def add(self, margin: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
-        """Keep the pairs of a tile (``margin`` of ``rows`` against ``cols``; the same
-        array twice: a chunk against itself, every pair there in both orders)."""
-        groupable = margin >= 0
-        r, c = np.nonzero(groupable)
-        if r.size > 8 * self.k * (rows.size + cols.size):
-            self._keep(rows, cols, margin, _best(margin, self.k))
-            if rows is not cols:
-                self._keep(cols, rows, margin.T, _best(margin.T, self.k))
-            return
-        m = margin[r, c]
-        self._parts.append((rows[r], cols[c], m))
-        if rows is not cols:
-            self._parts.append((cols[c], rows[r], m))
-        self._grown(2 * r.size)
-
-    def _keep(self, rows: np.ndarray, cols: np.ndarray, margin: np.ndarray,
-              mask: np.ndarray) -> None:
-        r, c = np.nonzero(mask)
-        self._parts.append((rows[r], cols[c], margin[r, c]))
-        self._grown(r.size)
-
-    def _grown(self, size: int) -> None:
-        self._size += size
+    def keep(self, parts: list[_Part]) -> None:
+        """Keep (row, column, margin) pairs, at most one of each (row, column)."""
+        self._parts += parts
+        self._size += sum(p[0].size for p in parts)
         if self._size > 4 * self.k * self.n:
             self._rank()
 
