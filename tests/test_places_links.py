@@ -96,26 +96,29 @@ def test_tiled_links_give_the_groups_of_the_straightforward_search(
             assert got == want
 
 
-def test_crowded_tiles_keep_each_photos_best_pairs() -> None:
-    """Hundreds of near copies (a burst): each tile keeps only each row's and column's best
-    pairs, and the links are still those of the whole rows."""
+@pytest.mark.parametrize("crowded", [False, True])
+def test_tile_links_keep_each_photos_best_pairs(crowded: bool) -> None:
+    """Each photo keeps its ``k`` best pairs that may be grouped, as a sort of its whole row
+    would pick them, whether a tile holds few such pairs or, with hundreds of near copies
+    (a burst), so many that it keeps only each row's and column's best."""
     rng = np.random.default_rng(3)
-    base = rng.normal(size=16)
-    vec = np.concatenate([base + rng.normal(0, 0.05, (300, 16)), rng.normal(size=(60, 16))])
+    base = rng.normal(size=(1 if crowded else 40, 16))
+    spread = 0.05 if crowded else 0.5
+    vec = np.concatenate([base[rng.integers(0, len(base), 300)] +
+                          rng.normal(0, spread, (300, 16)), rng.normal(size=(60, 16))])
     vec = (vec / np.linalg.norm(vec, axis=1, keepdims=True)).astype(np.float32)
-    vec[::7] = vec[0]  # exact copies: ties broken by the lower column
+    vec[::7] = vec[0]  # exact copies: ties go to the lower column
     cuts = places.Cuts.scaled(0.44)
-    crowded = []
+    calls = []
     best = places._best
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(places, "_TILE", 100)
-        mp.setattr(places, "_NEIGHBOURS", 3)
-        mp.setattr(places, "_best", lambda m, k: crowded.append(m.shape) or best(m, k))
+        mp.setattr(places, "_best", lambda m, k: calls.append(m.shape) or best(m, k))
         links = places._Links(len(vec), 3)
         for rows, cols in places._tiles(len(vec), None, places.MAX_KM):
             links.keep(places._tile_links(vec, rows, cols, cuts, None, 3))
         src, dst = links.edges()
-    assert crowded  # the crowded path ran
+    assert bool(calls) == crowded  # the path meant to be tested ran
     margin = (vec @ vec.T).astype(np.float32) - np.float32(1.0 - cuts.alike)
     np.fill_diagonal(margin, -np.inf)
     want = set()
