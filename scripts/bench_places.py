@@ -114,6 +114,8 @@ def cached(n: int, repeats: int, baseline: str | None = None) -> None:
     """First call against second call of ``find_places`` on a catalogue of ``n`` photos;
     with ``baseline``, also first calls grouping with that revision's ``group_places``
     (alternating with the others; they must give the same groups)."""
+    from dataclasses import astuple
+
     from photolm.catalog import Catalog
     from photolm.learning import find_places
     from photolm.places_cache import PlacesCache, places_key
@@ -122,7 +124,12 @@ def cached(n: int, repeats: int, baseline: str | None = None) -> None:
         path, bundle = catalogue(Path(tmp), n)
         grouping = {"now": places.group_places}
         if baseline:
-            grouping[baseline] = baseline_module(baseline, Path(tmp)).group_places
+            old = baseline_module(baseline, Path(tmp))
+
+            def group_before(*args, cuts, **kwargs):  # its own Cuts class
+                return old.group_places(*args, cuts=old.Cuts(*astuple(cuts)), **kwargs)
+
+            grouping[baseline] = group_before
         first: dict[str, list[float]] = {name: [] for name in grouping}
         second, key, groups = [], [], {name: set() for name in grouping}
         load = os.getloadavg()[0]
