@@ -155,15 +155,12 @@ def cached(n: int, repeats: int, baseline: str | None = None) -> None:
         raise SystemExit("the cached groups differ from the computed ones")
     a, b = statistics.median(first["now"]), statistics.median(second)
     print(f"{n} photos in a catalogue, {len(next(iter(groups['now'])))} groups: first call "
-          f"{a:.2f} s ({' '.join(f'{t:.2f}' for t in first['now'])}), second (cached) "
-          f"{b:.3f} s median of {repeats}: {a / b:.0f}x faster; the key alone "
-          f"{statistics.median(key):.3f} s; load average up to {load:.1f}")
+          f"{_spread(first['now'])}, second (cached) {b:.3f} s median of {repeats}: "
+          f"{a / b:.0f}x faster; the key alone {statistics.median(key):.3f} s; load average "
+          f"up to {load:.1f}")
     if baseline:
-        before = statistics.median(first[baseline])
-        same = "the same groups" if groups[baseline] == groups["now"] else "OTHER GROUPS"
-        print(f"first call grouping with {baseline}: {before:.2f} s "
-              f"({' '.join(f'{t:.2f}' for t in first[baseline])}), {same}; now "
-              f"{before / a:.2f}x faster")
+        print(f"first call grouping with {baseline}: "
+              f"{_against(first[baseline], a, groups[baseline] == groups['now'])}")
 
 
 def compare(n: int, repeats: int, baseline: str | None) -> None:
@@ -189,16 +186,22 @@ def compare(n: int, repeats: int, baseline: str | None) -> None:
                 spent[name].append(time.perf_counter() - start)
                 found[name] = [(p.id, p.members, p.latitude, p.longitude) for p in groups]
         load = max(load, os.getloadavg()[0])
-    now = statistics.median(spent["now"])
-    print(f"{n} photos, half with GPS, all with times: {now:.2f} s median of {repeats} "
-          f"({' '.join(f'{t:.2f}' for t in spent['now'])}), {len(found['now'])} groups; "
-          f"load average up to {load:.1f}")
+    print(f"{n} photos, half with GPS, all with times: {_spread(spent['now'])} median of "
+          f"{repeats}, {len(found['now'])} groups; load average up to {load:.1f}")
     if baseline:
-        before = statistics.median(spent[baseline])
-        same = "the same groups" if found[baseline] == found["now"] else "OTHER GROUPS"
-        print(f"baseline {baseline}: {before:.2f} s median "
-              f"({' '.join(f'{t:.2f}' for t in spent[baseline])}), {len(found[baseline])} "
-              f"groups, {same}; now {before / now:.2f}x faster")
+        verdict = _against(spent[baseline], statistics.median(spent["now"]),
+                           found[baseline] == found["now"])
+        print(f"baseline {baseline}, {len(found[baseline])} groups: {verdict}")
+
+
+def _spread(times: list[float]) -> str:
+    """The median and every run, so the reader sees the noise of a shared machine."""
+    return f"{statistics.median(times):.2f} s ({' '.join(f'{t:.2f}' for t in times)})"
+
+
+def _against(before: list[float], now: float, same: bool) -> str:
+    return (f"{_spread(before)}, {'the same groups' if same else 'OTHER GROUPS'}; now "
+            f"{statistics.median(before) / now:.2f}x faster")
 
 
 def main() -> int:
