@@ -355,7 +355,9 @@ def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
         def tile(pair: tuple[np.ndarray, np.ndarray]) -> list[_Part]:
             return _tile_links(vec, *pair, cuts, tiers, links.k)
 
-        workers = min(len(tiles), os.cpu_count() or 1, _MAX_WORKERS)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count() or 1  # the cores this process may use, where the OS says
+        workers = min(len(tiles), cores, _MAX_WORKERS)
         if workers < 2:
             for pair in tiles:
                 links.keep(tile(pair))
