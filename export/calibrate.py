@@ -45,6 +45,7 @@ import numpy as np
 
 from export.errors import ExportError
 from photolm.bundle import Calibration
+from photolm.wording import counted
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,22 @@ def allowed_false_positives(n: int, target_fpr: float, confidence: float | None)
     return allowed
 
 
+def distractors_needed(target_fpr: float, confidence: float | None) -> int:
+    """The fewest calibration distractors with which one may score above the threshold
+    (:func:`allowed_false_positives` >= 1). With fewer, none may: the threshold lands just
+    above the highest-scoring distractor whatever the target, so the target says nothing."""
+    def enough(n: int) -> bool:
+        return allowed_false_positives(n, target_fpr, confidence) >= 1
+
+    low, high = 1, 2  # not enough at ``low``, maybe at ``high``: double, then halve the gap
+    while not enough(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high
+
+
 def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_scores: Any,
                         target_fpr: float = 0.02, *,
                         confidence: float | None = None) -> CalibrationResult:
@@ -184,8 +201,8 @@ def calibrate_threshold(landmark_scores: Any, landmark_correct: Any, distractor_
         if above > 1.0:
             raise ExportError(
                 f"Cannot reach a false-positive rate of {target_fpr:g}: "
-                f"{int((negatives >= 1.0).sum())} non-landmark photos score 1.0, i.e. they "
-                "are (near-)duplicates of training photos, or the model gives every photo "
+                f"{counted(int((negatives >= 1.0).sum()), 'non-landmark photo', 'scores')} "
+                "1.0: (near-)duplicates of training photos, or the model gives every photo "
                 "the same embedding. Remove such duplicates, or check the model."
             )
         threshold = max(-1.0, float(above))

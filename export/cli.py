@@ -8,7 +8,6 @@ result (a summary table, or ``--json``) to stdout. Expected failures print one
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from photolm.cli.output import print_json, reporting
+from photolm.wording import counted
 
 app = typer.Typer(
     name="photolm-export",
@@ -89,8 +89,9 @@ def _render(report: dict[str, Any]) -> None:
     m = report["metrics"]
     out.print(f"Bundle written to [bold]{report['bundle']}[/] ({report['precision']}, "
               f"{report['size_bytes'] / 1e6:.1f} MB, id {report['bundle_id'][:12]})")
-    table = Table(title=f"Measured on the {m['evaluated_on']} ({m['images']} landmark photos, "
-                        f"{m.get('distractor_images', 0)} held-out non-landmark photos)")
+    table = Table(title=f"Measured on the {m['evaluated_on']} "
+                        f"({counted(m['images'], 'landmark photo')}, "
+                        f"{counted(m.get('distractor_images', 0), 'held-out non-landmark photo')})")
     for column in ("model", "size MB", "images/s", "top-1", "top-5", "GAP"):
         table.add_column(column, justify="right")
     for name, v in m["variants"].items():
@@ -110,33 +111,10 @@ def _render(report: dict[str, Any]) -> None:
                   + (f"raised it from {cal['distractor_threshold']:.4f}." if raised else
                      "is below the distractors' threshold: no change."))
     parity = m["parity"]
-    out.print(f"Parity: worst cosine {parity['worst_cosine']:.6f} over {parity['images']} photos "
-              f"(limit {parity['min_cosine']}).")
+    out.print(f"Parity: worst cosine {parity['worst_cosine']:.6f} over "
+              f"{counted(parity['images'], 'photo')} (limit {parity['min_cosine']}).")
     for note in report.get("notes", []):
         _err.print(f"[yellow]note:[/] {note}")
-
-
-def _writable_report(path: Path) -> None:
-    """Refuse a --report path that cannot be written before the export, not after it."""
-    from export.errors import ExportError
-
-    if path.is_dir():
-        raise ExportError(f"--report {path} is a folder; give a file name.")
-    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise ExportError(f"--report {path}: {parent} is a file, not a folder.")
-
-
-def _write_report(path: Path, report: dict[str, Any]) -> None:
-    from export.errors import ExportError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                        encoding="utf-8")
-    except OSError as exc:
-        raise ExportError(f"The bundle was written, but not the report {path}: "
-                          f"{(exc.strerror or str(exc)).lower()}.") from None
 
 
 @app.command(no_args_is_help=True)
@@ -203,12 +181,13 @@ def export(
     photos, prototypes and a calibrated 'no landmark' threshold computed through the exported
     model, metrics and provenance in the manifest."""
     from export.pipeline import ExportOptions, export_bundle
+    from export.report_files import check_writable, write_json
     from export.unseen import read_floor
 
     with reporting():
         floor = read_floor(threshold_floor) if threshold_floor is not None else None
         if report_file is not None:
-            _writable_report(report_file)
+            check_writable(report_file, "--report")
     options = ExportOptions(
         out=out, distractors=list(distractors), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
@@ -221,9 +200,11 @@ def export(
     )
     with reporting(), _Progress(quiet or json_out) as progress:
         result = export_bundle(checkpoint, options, progress)
+    for warning in result.warnings:  # talk: on stderr whatever the output, even with -q
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if report_file is not None:
         with reporting():
-            _write_report(report_file, result.report)
+            write_json(report_file, result.report, "--report", kept="the bundle was written")
     if json_out:
         print_json(result.report)
     else:

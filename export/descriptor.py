@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
+
 
 @dataclass(frozen=True)
 class Whitening:
@@ -321,8 +323,8 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
     if missing:
         from export.errors import ExportError
 
-        raise ExportError(f"{len(missing)} landmark(s) of the bundle have no photos in "
-                          f"{', '.join(map(str, known))}.")
+        raise ExportError(f"No photos of {counted(len(missing), 'landmark')} of the bundle "
+                          f"in {', '.join(map(str, known))}.")
     return chosen, owners
 
 
@@ -333,10 +335,12 @@ MEASURED_WITH_DESCRIPTOR = ("enrolment", "places", "descriptor_gate")
 
 
 def add_descriptor(
-    bundle_dir: Path, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
+    bundle: Any, out_dir: Path, *, known: Sequence[Path], negatives: Sequence[Path],
     per_landmark: int = 25, target_fpr: float = 0.01, seed: int = 0,
 ) -> Any:
-    """Rewrite the bundle in ``bundle_dir`` into ``out_dir`` with the descriptor output.
+    """Rewrite ``bundle`` (as :func:`photolm.bundle.read_bundle` read it; the caller's one
+    read, which also tells it what the graft drops) into ``out_dir`` with the descriptor
+    output.
 
     ``known``: the labelled folders the bundle's landmarks came from (their photos, less the
     bundle's held-out split, give the shipped landmarks' descriptor prototypes and the
@@ -346,10 +350,9 @@ def add_descriptor(
     """
     import tempfile
 
-    from photolm.bundle import Descriptor, read_bundle, write_bundle
+    from photolm.bundle import Descriptor, write_bundle
     from photolm.runtime import OnnxEmbedder
 
-    bundle = read_bundle(bundle_dir)
     rng = np.random.default_rng(seed)
     chosen, owners = prototype_photos(bundle, known, per_landmark, rng)
     negative_paths = [p for root in negatives for p in _photos(root)]
@@ -447,8 +450,9 @@ def main() -> None:
     ) -> None:
         """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
         with reporting():
-            stale = [k for k in MEASURED_WITH_DESCRIPTOR if k in read_bundle(bundle).metrics]
-            result = add_descriptor(bundle, out, known=known, negatives=negatives,
+            source = read_bundle(bundle)
+            stale = [k for k in MEASURED_WITH_DESCRIPTOR if k in source.metrics]
+            result = add_descriptor(source, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
         print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"],
                     "dropped": [f"metrics.{k}" for k in stale]})

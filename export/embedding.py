@@ -12,7 +12,6 @@ flight, so memory stays flat on a large training set.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +23,7 @@ import numpy as np
 from photolm.bundle import Preprocess
 from photolm.errors import ImageError
 from photolm.images import load_for_model
-from photolm.runtime import Embedder
+from photolm.runtime import Embedder, default_threads
 
 
 @dataclass
@@ -45,11 +44,7 @@ class Embedded:
 
 
 def default_workers() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return min(4, default_threads())
 
 
 def _load(path: str, pre: Preprocess) -> tuple[np.ndarray | None, str | None]:

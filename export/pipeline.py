@@ -12,7 +12,8 @@
    "no landmark" threshold for the target false-positive rate (:mod:`export.calibrate`),
    and recognition metrics on the held-out photos (:mod:`export.evaluation`).
 6. Refuse a variant that loses more than a point of top-1; write the bundle through
-   :func:`photolm.bundle.write_bundle` with metrics and provenance.
+   :func:`photolm.bundle.write_bundle` with metrics and provenance; warn when too few
+   distractors left the target false-positive rate no room (:func:`too_few_distractors`).
 
 Which photos serve what: landmark photos are the checkpoint's *holdout* split when it has
 one, else its validation split (which the trainer used only to pick the best epoch). The
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from export.calibrate import CalibrationResult, calibrate_threshold
+from export.calibrate import CalibrationResult, calibrate_threshold, distractors_needed
 from export.embedding import Embedded, embed_photos, load_arrays
 from export.errors import ExportError
 from export.evaluation import best_scores, evaluate_table
@@ -61,6 +62,7 @@ from export.quantize import (
 )
 from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
+from photolm.wording import counted
 
 
 @dataclass
@@ -113,10 +115,8 @@ class ExportOptions:
             raise ExportError("--min-parity must lie in (0, 1].")
         if self.max_top1_drop < 0:
             raise ExportError("--max-top1-drop cannot be negative.")
-        out = Path(self.out)
-        if out.exists() and not self.overwrite:
-            raise ExportError(f"{out} already exists; pass --overwrite to replace it.")
-        check_replaceable(out)
+        # write_bundle checks this too, but only once the minutes of work are done
+        check_replaceable(Path(self.out), overwrite=self.overwrite, flag="--overwrite")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -140,6 +140,7 @@ class ExportResult:
     bundle: Bundle
     report: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the bundle is not what was asked for
 
 
 @dataclass
@@ -329,6 +330,24 @@ def _measure(variant: _Variant, vectors: np.ndarray, rows: _Rows, inputs: _Input
     return _Measured(table, calibration, metrics, report), drop
 
 
+def too_few_distractors(calibration: CalibrationResult, options: ExportOptions) -> str | None:
+    """One line when the calibration distractors are too few for the target to mean
+    anything: not one of them may score above the threshold, which therefore lands just
+    above the highest-scoring one (docs/export.md, "The no landmark threshold")."""
+    if calibration.allowed > 0:
+        return None
+    need = distractors_needed(calibration.target_fpr, calibration.confidence)
+    share = 1.0 - options.distractor_holdout
+    photos = (f" (about {math.ceil(need / share)} distractor photos with --distractor-holdout "
+              f"{options.distractor_holdout:g})" if options.distractor_holdout else "")
+    confidence = (f" at {calibration.confidence:.0%} confidence" if calibration.confidence
+                  else "")
+    return (f"--target-fpr {calibration.target_fpr:g}{confidence} needs at least {need} "
+            f"calibration distractors{photos}; with {calibration.rates.negatives}, none may "
+            "score above the threshold, so it was set just above the highest-scoring one: "
+            "stricter than asked, at a cost in recall.")
+
+
 def _provenance(inputs: _Inputs, options: ExportOptions) -> dict[str, Any]:
     from export.provenance import collect_provenance
 
@@ -407,14 +426,15 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
         everything = ([s.path for s in inputs.split.train] + [s.path for s in inputs.held]
                       + sorted(set(inputs.d_cal) | set(inputs.d_eval)))
-        progress.step(f"Embedding {len(everything)} photos through "
+        progress.step(f"Embedding {counted(len(everything), 'photo')} through "
                       f"{' and '.join(v.precision for v in variants)}")
         progress.stage("embedding", len(everything))
         embedded = embed_photos({v.precision: v.embedder for v in variants}, everything, pre,
                                 batch_size=options.batch_size, workers=options.workers,
                                 on_batch=progress.advance)
-        notes = ([f"{len(embedded.bad)} photos could not be decoded and were skipped (first: "
-                  f"{embedded.bad[0][0]}: {embedded.bad[0][1]})."] if embedded.bad else [])
+        notes = ([f"skipped {counted(len(embedded.bad), 'photo')} that could not be decoded "
+                  f"(first: {embedded.bad[0][0]}: {embedded.bad[0][1]})."]
+                 if embedded.bad else [])
         lap("embed")
 
         progress.step("Prototypes, threshold and metrics")
@@ -434,6 +454,7 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
         shipped = variants[-1]
         ship = measured[shipped.precision]
+        warnings = [w for w in (too_few_distractors(ship.calibration, options),) if w]
         metrics = _jsonable({
             "evaluated_on": f"{inputs.held_name} split",
             **ship.metrics,
@@ -473,10 +494,13 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
         "metrics": metrics,
         "timings_s": timings | {"total": round(sum(timings.values()), 2)},
         "notes": notes,
+        "warnings": warnings,
     }
-    return ExportResult(bundle=bundle, report=_jsonable(report), notes=notes)
+    return ExportResult(bundle=bundle, report=_jsonable(report), notes=notes,
+                        warnings=warnings)
 
 
 def _default_name(ckpt: Any, num: int) -> str:
     run = ckpt.path.parent.name or "photolm"
-    return f"{run} ({ckpt.config.backbone}, {ckpt.config.image_size}px, {num} landmarks)"
+    return (f"{run} ({ckpt.config.backbone}, {ckpt.config.image_size}px, "
+            f"{counted(num, 'landmark')})")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from export.errors import ExportError
+from photolm.wording import counted
 
 METHODS = ("mean", "kmeans", "head")
 #: Below this mean silhouette (cosine) a class counts as one group. Measured (docs/export.md):
@@ -71,7 +72,8 @@ def _check_classes(labels: np.ndarray, num_classes: int,
     if len(empty):
         names = [class_names[i] if class_names else str(i) for i in empty[:8]]
         raise ExportError(
-            f"{len(empty)} landmark(s) have no decodable training photo, so no prototype: "
+            f"{counted(len(empty), 'landmark', 'has')} no decodable training photo, so no "
+            "prototype: "
             f"{', '.join(names)}{'…' if len(empty) > 8 else ''}. Add photos or retrain "
             "without them."
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Bundle, read_bundle
+from photolm.wording import counted
 
 
 def _pct(value: Any) -> str:
@@ -29,7 +30,8 @@ def results_markdown(bundle: Bundle) -> str:
     photos = data.get("photos", {})
     lines = [
         f"Model: {bundle.name} ({bundle.precision}, "
-        f"{bundle.model_path.stat().st_size / 1e6:.1f} MB, {len(bundle.landmarks)} landmarks, "
+        f"{bundle.model_path.stat().st_size / 1e6:.1f} MB, "
+        f"{counted(len(bundle.landmarks), 'landmark')}, "
         f"bundle {bundle.short_id}).",
         f"Measured on the {m.get('evaluated_on', 'held-out split')}: {m.get('images')} landmark "
         f"photos never used for training or prototypes (training: {photos.get('train', '?')} "

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
+
 DEFAULT_COUNT = 10
 DEFAULT_SEED = 2026
 DEFAULT_TARGET_RATE = 0.02
@@ -56,22 +58,19 @@ def write_exclusion(data: Sequence[Path], out: Path, count: int = DEFAULT_COUNT,
                     seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Write ``out/exclude.txt`` (every photo of the held-out landmarks, for ``trainer fit
     --exclude-list``) and ``out/held_out.json`` (which landmarks, how many photos)."""
+    from export.report_files import check_writable, write_json, write_text
     from trainer.data import discover
 
+    check_writable(out / "exclude.txt", "--out")
     index = discover(list(data))
     ids = [c.id for c in index.classes]
     held = held_out_classes(ids, count, seed)
     chosen = set(held)
     paths = [os.path.normpath(s.path) for s in index.samples if ids[s.label] in chosen]
-    make_folder(out, out)
     record = {"held_out": held, "photos": len(paths), "count": count, "seed": seed,
               "data": [str(Path(d).resolve()) for d in data]}
-    for name, text in (("exclude.txt", "".join(p + "\n" for p in paths)),
-                       ("held_out.json", json.dumps(record, indent=2) + "\n")):
-        try:
-            (out / name).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise _cannot_write(out / name, exc) from None
+    write_text(out / "exclude.txt", "".join(p + "\n" for p in paths), "--out")
+    write_json(out / "held_out.json", record, "--out")
     return record
 
 
@@ -117,7 +116,7 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
     return {
         "floor": floor,
         "rule": (f"smallest threshold naming at most {target_rate:.0%} of the photos of "
-                 f"{len(chosen)} landmarks left out of training (confidence "
+                 f"{counted(len(chosen), 'landmark')} left out of training (confidence "
                  f"{confidence or 0:.0%}) as a known landmark; left-out landmarks within "
                  f"{CO_LOCATED_KM:g} km of a known one are not counted"),
         "target_rate": target_rate, "confidence": confidence,
@@ -186,49 +185,6 @@ def read_held_out(path: Path) -> list[str]:
     return held
 
 
-def check_writable(out: Path) -> None:
-    """Fail on an ``--out`` that cannot be written before the measurement (a model run over
-    every held-out photo), not after it: its folder is made, and must be one to write in."""
-    from export.errors import ExportError
-
-    make_folder(out.parent, out)
-    if out.is_dir():
-        raise ExportError(f"Cannot write {out}: it is a folder. Give --out a file name.")
-    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise ExportError(f"Cannot write {out}: permission denied. Give --out a file in a "
-                          "folder you can write to.")
-
-
-def make_folder(folder: Path, out: Path) -> None:
-    """``folder`` and its missing parents, or one line on why not (``out``: what was to be
-    written there): a file where a folder should be, a folder that cannot be written."""
-    from export.errors import ExportError
-
-    there = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), None)
-    if there is not None and not there.is_dir():
-        raise ExportError(f"Cannot write {out}: {there} is a file, not a folder. Give --out "
-                          "a path in a folder you can write to.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cannot_write(out, exc) from None
-
-
-def write_record(out: Path, record: dict[str, Any]) -> None:
-    """Write ``floor``'s record; a failure (disk full, the folder gone since) is one line."""
-    try:
-        out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise _cannot_write(out, exc) from None
-
-
-def _cannot_write(out: Path, exc: OSError) -> Exception:
-    from export.errors import ExportError
-
-    return ExportError(f"Cannot write {out}: {exc.strerror or exc}. Give --out a path in a "
-                       "folder you can write to.")
-
-
 def read_floor(path: Path) -> dict[str, Any]:
     """The record ``floor`` wrote, checked enough that a wrong file fails with one line."""
     from export.errors import ExportError
@@ -276,15 +232,17 @@ def main() -> None:
                                          help="Clopper-Pearson confidence (0: off)."),
     ) -> None:
         """Measure the threshold floor on the landmarks the bundle never saw."""
+        from export.report_files import check_writable, write_json
+
         with reporting():
             held = read_held_out(held_out)
             if out is not None:
-                check_writable(out)
+                check_writable(out, "--out")
             result = measure_floor(bundle, data, held, target_rate=target_rate,
                                    confidence=confidence or None)
             print_json(result)  # first: a write failing after all is then not a lost run
             if out is not None:
-                write_record(out, result)
+                write_json(out, result, "--out", kept="the record is on stdout")
 
     app()
 

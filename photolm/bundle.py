@@ -57,6 +57,7 @@ from photolm.bundle_records import (
     Preprocess,
 )
 from photolm.errors import BundleError
+from photolm.filemodes import as_if_created
 
 if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
     import numpy as np
@@ -129,15 +130,21 @@ def _holds(path: Path, given: Mapping[str, np.ndarray],
     return True
 
 
-def check_replaceable(out_dir: Path) -> None:
-    """Refuse to replace anything but a bundle folder or an empty folder.
+def check_replaceable(out_dir: Path, *, overwrite: bool, flag: str = "overwrite=True") -> None:
+    """Refuse an ``out_dir`` that a bundle may not be written to: anything that exists
+    without ``overwrite`` (``flag``: how the caller's user allows it), and, with it, anything
+    but a bundle folder or an empty folder.
 
     Writing a bundle deletes what was at ``out_dir``; an overwrite flag with a mistyped
-    output (the run folder, a photo folder, a file) must not delete it.
+    output (the run folder, a photo folder, a file) must not delete it. :func:`write_bundle`
+    checks first, before any work; a producer whose bundle comes at the end of long work
+    (``photolm-export``) calls it before that work too, so its user hears it at once.
     """
     out_dir = Path(out_dir)
     if not out_dir.exists():
         return
+    if not overwrite:
+        raise BundleError(f"{out_dir} already exists; pass {flag} to replace it.")
     if not out_dir.is_dir():
         raise BundleError(f"{out_dir} is a file, not a bundle folder; refusing to replace it.")
     if (out_dir / MANIFEST).is_file() or not any(out_dir.iterdir()):
@@ -167,7 +174,6 @@ def write_bundle(
     descriptor_prototypes: np.ndarray | None = None,
     descriptor_prototype_landmark: Sequence[int] | np.ndarray | None = None,
     tables_file: Path | None = None,
-    places: PlaceValues | None = None,
 ) -> Bundle:
     """Write a bundle folder atomically (staged beside ``out_dir``, then renamed into place).
 
@@ -175,13 +181,15 @@ def write_bundle(
     would score wrongly. ``tables_file``: a bundle's prototypes file that may hold exactly
     the tables given (:func:`rewrite_bundle`); when it does, it is copied byte for byte, so
     an unchanged table keeps its bytes and checksum (normalising unit rows again would move
-    their last bits). ``places``: the places values measured for this network, stored as
-    ``metrics.places`` (replacing any there). Returns the bundle as :func:`read_bundle` sees
-    it, which doubles as a round-trip check of what was just written.
+    their last bits). The places values measured for this network travel in ``metrics``
+    as ``metrics["places"]`` (:meth:`PlaceValues.to_json`), their one way into the manifest;
+    they are checked here. Returns the bundle as :func:`read_bundle` sees it, which doubles
+    as a round-trip check of what was just written.
     """
     import numpy as np
 
     out_dir = Path(out_dir)
+    check_replaceable(out_dir, overwrite=overwrite)  # before any work: nothing to undo
     vectors = _normalise_rows(np.asarray(prototypes, dtype=np.float32))
     owners = np.asarray(prototype_landmark, dtype=np.int32)
     if vectors.ndim != 2 or owners.shape != (vectors.shape[0],):
@@ -215,20 +223,13 @@ def write_bundle(
     elif descriptor_prototypes is not None:
         raise BundleError("descriptor prototypes need a descriptor.")
     metrics = dict(metrics or {})
-    if places is not None:
-        metrics["places"] = places.to_json()
     if metrics.get("places") is not None:  # refused here, not after the folder is replaced
         PlaceValues.from_json(metrics["places"])
-    if out_dir.exists() and not overwrite:
-        raise BundleError(f"{out_dir} already exists; pass overwrite=True to replace it.")
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        # mkdtemp's 0700 would make a bundle installed for every user of a machine unreadable.
-        mask = os.umask(0)
-        os.umask(mask)
-        stage.chmod(0o777 & ~mask)
+        as_if_created(stage, folder=True)  # not mkdtemp's 0700: a bundle serves every user
         shutil.copyfile(model_file, stage / MODEL_FILE)
         if tables_file is not None and _holds(tables_file, given, tables):
             shutil.copyfile(tables_file, stage / PROTOTYPES_FILE)
@@ -269,7 +270,6 @@ def write_bundle(
         (stage / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
         )
-        check_replaceable(out_dir)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(stage, out_dir)

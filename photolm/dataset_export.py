@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
+from photolm.discovery import display_path
 from photolm.errors import PhotolmError
+from photolm.storage import no_space, no_space_message
 
 CLASSES_CSV = "classes.csv"
 CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
@@ -75,7 +77,8 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     """Write the folders and classes.csv; returns ``(photo, problem)`` for photos left out.
 
     Refuses a folder that exists and is not empty: the trainer would read whatever else is
-    there as classes too.
+    there as classes too. A landmark none of whose photos is left is not written at all
+    (its ``photos`` end empty): an empty class folder is not something to train on.
     """
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -86,6 +89,24 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     except OSError as exc:
         raise DatasetExportError(f"Cannot create {out_dir}: {exc.strerror or exc}.") from None
     problems: list[tuple[str, str]] = []
+    try:
+        _write_classes(out_dir, classes, problems, copy=copy)
+    except OSError as exc:
+        # A full disk (or a stick pulled out) fails every photo after this one, and the
+        # trainer would read a half-written set: stop, and say how to start again.
+        where = exc.filename2 or exc.filename or out_dir
+        why = no_space_message(out_dir) if no_space(exc) else (
+            f"cannot write {display_path(where)}: {exc.strerror or exc}"
+            + ("" if copy else " (a FAT32 or exFAT stick holds no links: use --copy)"))
+        raise DatasetExportError(f"{why}; the training set in {display_path(out_dir)} is "
+                                 "incomplete: delete that folder, then export again") from None
+    return problems
+
+
+def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
+                   problems: list[tuple[str, str]], *, copy: bool) -> None:
+    """The class folders and classes.csv; a photo that cannot be read is a problem, a
+    target that cannot be written raises ``OSError`` (a partial copy removed first)."""
     for c in classes:
         folder = out_dir / c.folder
         folder.mkdir()
@@ -103,22 +124,29 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
                 else:
                     os.symlink(source.resolve(), target)
             except OSError as exc:
-                problems.append((photo, f"cannot {'copy' if copy else 'link'} it: "
-                                 f"{exc.strerror or exc}"))
-                continue
+                if os.path.lexists(target):  # a partial copy: never leave it for the trainer
+                    target.unlink()
+                if (copy and not no_space(exc) and exc.filename2 is None
+                        and exc.filename is not None and Path(exc.filename) == source):
+                    problems.append((photo, f"cannot copy it: {exc.strerror or exc}"))
+                    continue
+                raise
             kept.append(photo)
         c.photos = kept
+        if not kept:
+            folder.rmdir()
     with open(out_dir / CLASSES_CSV, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for c in classes:
+            if not c.photos:
+                continue
             lm = c.landmark
             writer.writerow([
                 c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",
                 "" if lm.latitude is None else f"{lm.latitude:.6f}",
                 "" if lm.longitude is None else f"{lm.longitude:.6f}",
             ])
-    return problems
 
 
 def _unique_name(source: Path, taken: set[str]) -> str:

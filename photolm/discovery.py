@@ -434,6 +434,11 @@ class _Walk:
         except OSError as exc:
             if _extension(name) in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
                 yield Problem(Path(entry.path), stat_message(exc))
+            elif name not in JUNK_DIRS and _listed_as_folder(entry):
+                # Never a silent skip: a folder whose whole path is longer than the system
+                # takes (PATH_MAX, a deep NAS tree), or one under a folder that may be
+                # listed but not entered, may hold photos.
+                yield Problem(Path(entry.path), folder_message(exc))
             return
         if stat.S_ISDIR(st.st_mode):
             if name in JUNK_DIRS:
@@ -486,6 +491,22 @@ class _Walk:
 
 def _extension(name: str) -> str:
     return os.path.splitext(name)[1].lower()
+
+
+def _listed_as_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether the listing itself says ``entry`` is a folder (no further system call where
+    the file system reports entry types)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def folder_message(exc: OSError) -> str:
+    """The one line for a listed folder the walk cannot go into."""
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot enter folder"
+    return f"cannot enter folder: {exc.strerror or exc}"
 
 
 def stat_message(exc: OSError) -> str:

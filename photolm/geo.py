@@ -13,10 +13,16 @@ The rule, with its constants, is deliberately simple enough to state in one brea
   landmark. That is independent evidence the visual threshold did not see, so such a
   candidate is accepted down to :data:`NEAR_SCORE_MARGIN` (0.05 cosine) below the threshold;
   above the threshold nothing changes.
-* **Inconclusive** in between: the visual verdict stands.
+* **Inconclusive** in between: the visual verdict stands, unless a candidate GPS agrees
+  with scores within :data:`NEAR_SCORE_MARGIN` of it. Being within sight is worth that much
+  score below the threshold, so it is worth as much against a candidate GPS places more than
+  10 km away: a photo of Hoi An's old town taken in Hoi An is Hoi An even when Hue's citadel,
+  100 km away, scores 0.03 higher. A candidate without coordinates is never outranked this
+  way (GPS cannot say it is farther: a learned place without a position may be right there).
 
 Candidates are considered in score order; the first that is not rejected and passes its
-(possibly relaxed) threshold is the match. Candidates whose landmark has no coordinates, and
+(possibly relaxed) threshold is the match, or the best agreeing candidate within the margin
+below it when it is inconclusive. Candidates whose landmark has no coordinates, and
 photos without a usable GPS position, are unaffected. Every candidate gets a reason a person
 can read ("2.1 km from Eiffel Tower: GPS agrees"), for the catalogue.
 
@@ -125,11 +131,13 @@ def gps_evidence(
     landmarks_by_id: Mapping[str, Landmark],
     *,
     threshold: float,
+    margin: float = NEAR_SCORE_MARGIN,
 ) -> GeoVerdict:
     """Re-decide a photo's match from its top candidates and its GPS position.
 
     ``candidates`` are the visual top-k (any order); ``threshold`` is the bundle's "no
-    landmark" threshold the visual match was decided with.
+    landmark" threshold the visual match was decided with; ``margin`` what agreeing GPS is
+    worth in score (a parameter so that the evaluation scripts measure this very rule).
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     visual = ranked[0] if ranked and passes(ranked[0], threshold) else None
@@ -139,19 +147,26 @@ def gps_evidence(
         return GeoVerdict(visual, visual, (), "no landmark coordinates: visual match only")
     assessments = tuple(assess(photo_lat, photo_lon, c, landmarks_by_id.get(c.landmark_id))
                         for c in ranked)
-    match: GeoAssessment | None = None
-    for item in assessments:
-        if item.verdict == "rejected" or item.candidate.gated:  # the descriptor said no
-            continue
-        bar = threshold - NEAR_SCORE_MARGIN if item.verdict == "agrees" else threshold
-        if item.candidate.score >= bar:
-            match = item
-            break
+    eligible = [item for item in assessments  # gated: the descriptor said no
+                if item.verdict != "rejected" and not item.candidate.gated and
+                item.candidate.score >= (threshold - margin if item.verdict == "agrees"
+                                         else threshold)]
+    match = eligible[0] if eligible else None
+    outranked: GeoAssessment | None = None
+    if match is not None and match.verdict == "inconclusive":
+        near = [item for item in eligible if item.verdict == "agrees"
+                and item.candidate.score >= match.candidate.score - margin]
+        if near:
+            outranked, match = match, near[0]
     reasons: list[str] = []
     if visual is not None:
         first = assessments[0]
         if first.verdict == "rejected":
             reasons.append(first.reason)
+    if outranked is not None:
+        reasons.append(f"{outranked.candidate.name} scores a little higher but is "
+                       f"{format_distance(outranked.distance_km or 0.0)} from where the photo "
+                       "was taken")
     if match is not None:
         reason = match.reason
         if match.candidate.score < threshold:

@@ -205,8 +205,8 @@ def decode_upright(
     except MemoryError:
         raise ImageError("not enough memory to decode this image") from None
     except _DECODE_ERRORS as exc:
-        raise ImageError(f"truncated or corrupt {_label(img.format, kind)}: "
-                         f"{_reason(exc)}") from None
+        raise _unreadable(exc) or ImageError(f"truncated or corrupt {_label(img.format, kind)}: "
+                                             f"{_reason(exc)}") from None
     block = img.info.get("exif")
     # Applied as ``ImageOps.exif_transpose`` would, without rewriting the EXIF block (a
     # decoded copy does not need it, and that can fail on broken EXIF); read while the
@@ -320,7 +320,8 @@ def _identify(handle: BinaryIO, path: Path, max_pixels: int) -> tuple[Image.Imag
     except MemoryError:
         raise ImageError("not enough memory to read this image's header") from None
     except _DECODE_ERRORS as exc:
-        raise ImageError(f"corrupt {_label(None, kind)}: {_reason(exc)}") from None
+        raise _unreadable(exc) or ImageError(f"corrupt {_label(None, kind)}: "
+                                             f"{_reason(exc)}") from None
     width, height = img.size
     if width <= 0 or height <= 0:
         raise ImageError(f"corrupt {_label(img.format, kind)}: it claims {width}x{height} pixels")
@@ -456,6 +457,15 @@ def _label(pillow_format: str | None, kind: str | None) -> str:
     if not name:
         return "image"
     return "JPEG" if name == "MPO" else name
+
+
+def _unreadable(exc: BaseException) -> ImageError | None:
+    """The file failing a read (an OS error number: EIO from a share or a stick pulled out),
+    not its content: worded as photo_read.access_failure knows, so a later scan tries the
+    photo again instead of counting it corrupt. Pillow's own "corrupt" errors carry none."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return ImageError(f"cannot read the file: {exc.strerror or exc}")
+    return None
 
 
 def _reason(exc: BaseException) -> str:

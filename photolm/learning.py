@@ -114,6 +114,30 @@ def find_landmark(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Lear
     return None
 
 
+# how alike (rapidfuzz ratio, 0..100) a new name and a known one must be to look like a typo
+# of it: "Brandenberg Gate" / "Brandenburg Gate" 94, "Old Bridges" / "Old Bridge" 95, while
+# "Old Bridge" / "New Bridge" is 70 and "Berlin Cathedral" / "Cologne Cathedral" 73
+NEAR_MISS = 85
+
+
+def near_miss(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Landmark | None:
+    """The known landmark ``name`` looks like a misspelling of (a name or alias almost the
+    same, not the same): learning it would make a second landmark that takes photos from
+    the first. ``None`` when ``name`` is known exactly or close to nothing."""
+    from rapidfuzz import fuzz
+
+    if find_landmark(name, bundle, learned) is not None:
+        return None
+    want = normalise(name)
+    best: tuple[float, Landmark | None] = (NEAR_MISS, None)
+    for lm in [*(item.landmark for item in learned), *bundle.landmarks]:
+        for known in (lm.name, *lm.aliases):
+            score = fuzz.ratio(want, normalise(known))
+            if score >= best[0]:
+                best = (score, lm)
+    return best[1]
+
+
 def collect_photos(sources: Iterable[Path]) -> tuple[list[str], dict[str, str]]:
     """Photo files among ``sources`` (folders walked), absolute, in order; and problems."""
     from photolm.discovery import Found, walk_photos
@@ -245,6 +269,11 @@ def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = 
                  or i.id == name), None)
     if item is None:
         known = ", ".join(sorted(i.landmark.name for i in learned)) or "none yet"
+        shipped = find_landmark(name, bundle, ())
+        if shipped is not None:  # the model's own: nothing of yours to forget
+            raise LearnError(f"{shipped.landmark.name} is one of the model's landmarks and "
+                             "you added no example photos to it: unlearn forgets only what "
+                             f"you taught (learned: {known}).")
         raise LearnError(f"No learned landmark is called {name!r} (learned: {known}).")
     cat.delete_learned(item.id)
     matcher = build_matcher(cat, bundle, embed=embed)

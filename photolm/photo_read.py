@@ -76,6 +76,19 @@ def _read_open(handle: BinaryIO, path: Path, pre: Preprocess, size: int | None,
     return PhotoRead(fingerprint=fp, pixels=pixels, exif=exif)
 
 
+# What a failure to open or read the file says (here, and in images.py and raw.py): nothing
+# about the photo in it. Fixing it (chmod, a share or a stick back) changes neither the
+# file's size nor its modification time, so the scan tries such a photo again instead of
+# counting it "known unreadable" as it does a corrupt one.
+_ACCESS_FAILURES = ("permission denied: cannot read the file", "cannot read the file:",
+                    "file vanished during the scan", "file not found")
+
+
+def access_failure(error: str | None) -> bool:
+    """Whether a photo's recorded error is the file not being readable, not its content."""
+    return error is not None and error.startswith(_ACCESS_FAILURES)
+
+
 def os_message(exc: OSError) -> str:
     """One line for an OS failure to read a photo the walk had just listed."""
     if isinstance(exc, PermissionError):

@@ -44,10 +44,14 @@ def rematch(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
     ``affected``: the landmark ids that changed (learned, unlearned). Only photos whose
     verdict they can change are re-decided then: those showing one of them now, and those
     scoring within reach of the threshold for one of them (GPS may accept a candidate a
-    little below it). Scoring those columns is one matrix product per page of 20,000, so
-    100,000 photos take seconds; a photo whose top-k list would only gain a candidate far
-    below the threshold keeps its list. ``None``: every photo is re-decided, and written
-    when its verdict or list changed.
+    little below it), and those whose candidate list names one of them (an unlearned
+    landmark must leave it). Scoring those columns is one matrix product per page of
+    20,000, so 100,000 photos take seconds; a photo whose top-k list would only gain a
+    candidate far below the threshold keeps its list. ``None``: every photo is re-decided.
+    A photo is written, and counted in ``changed``, only when its verdict or list changed
+    (learning the same examples again changes nothing, and says so); with ``affected``, a
+    photo with GPS is always written, as a moved or new position may change what GPS says
+    of it.
     """
     return rematch_into(cat, bundle, matcher, progress, affected, cat.update_matches)
 
@@ -63,6 +67,9 @@ def rematch_into(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
     placed = {lm.id: lm for lm in matcher.landmarks
               if lm.latitude is not None and lm.longitude is not None}
     total = cat.count_embedded(bundle.model_id)
+    # candidate lists naming an affected landmark: an unlearned one must leave them, and a
+    # learned one's score in them is a new one
+    listing = cat.listing_candidates(sorted(affected)) if affected is not None else set()
     progress("re-matching", 0, total)
     for page in cat.vector_pages(bundle.model_id,
                                  with_descriptors=uses_descriptor(matcher.space)):
@@ -73,7 +80,9 @@ def rematch_into(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
                                         page.has_descriptor) >= near).any(axis=1)
             showing = np.fromiter((lid in affected for lid in page.landmark_ids), dtype=bool,
                                   count=page.ids.size)
-            rows = np.flatnonzero(reach | showing)
+            listed = np.fromiter((int(i) in listing for i in page.ids), dtype=bool,
+                                 count=page.ids.size)
+            rows = np.flatnonzero(reach | showing | listed)
         if rows.size and (updates := _redecide(cat, bundle, matcher, page, rows, placed,
                                                only_changed=affected is None)):
             result.changed += store(updates)
@@ -104,9 +113,10 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
                            threshold=matcher.threshold)
         best = geo.match
         topk = [c.to_json() for c in match.top]
-        if only_changed and row.landmark_id == (best.landmark_id if best else None) and (
+        same = row.landmark_id == (best.landmark_id if best else None) and (
                 best is None or (row.score is not None and abs(row.score - best.score) < 1e-6)
-        ) and row.topk == topk_json(topk):
+        ) and row.topk == topk_json(topk)
+        if same and (only_changed or row.latitude is None):
             continue
         updates.append(MatchUpdate(
             row.path, bundle.bundle_id,

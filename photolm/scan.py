@@ -61,9 +61,10 @@ from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match
-from photolm.photo_read import PhotoRead, read_photo
+from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
+from photolm.storage import gone
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -183,7 +184,9 @@ class ScanSummary:
     # the photo's error)
     from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
-    catalog: dict[str, int] = field(default_factory=dict)  # totals under the scanned roots
+    # the catalogue's totals for the photos under the scanned folders (not the whole
+    # catalogue): photos, with_landmark, errors, missing, reviewed, tagged
+    in_these_folders: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
     provider: str = ""
@@ -224,7 +227,10 @@ class ScanSummary:
             "interrupted": self.interrupted,
             "provider": self.provider,
             "bundle": self.bundle,
-            "catalog": dict(self.catalog),
+            "in_these_folders": dict(self.in_these_folders),
+            # the same totals under the key scripts have read since before it had its name:
+            # kept, never the whole catalogue's
+            "catalog": dict(self.in_these_folders),
         }
 
 
@@ -344,6 +350,7 @@ class Scanner:
                                    unmatchable=[lm.name for lm in self.matcher.unmatched])
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
+        self._scan_id: int | None = None  # the catalogue's record of this run, once started
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -356,7 +363,8 @@ class Scanner:
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
         start = time.perf_counter()
-        scan_id = self.catalog.start_scan([str(r) for r in roots], self.bundle.bundle_id)
+        scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in roots],
+                                                          self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
@@ -377,8 +385,17 @@ class Scanner:
             self.summary.interrupted = True
         finally:
             self.summary.seconds = time.perf_counter() - start
-            self.summary.catalog = self.catalog.counts(under=[str(r) for r in roots])
+            self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
             self.catalog.finish_scan(scan_id, self.summary.to_json())
+        return self.summary
+
+    def recount(self, roots: Sequence[Path]) -> ScanSummary:
+        """The folders' totals again, in the summary and in the scan's record, after work
+        that followed the scan in the same command (``scan --write-tags``): they must show
+        the state the run left, not "tagged 0" beside the tags it has just written."""
+        self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
+        if self._scan_id is not None:
+            self.catalog.finish_scan(self._scan_id, self.summary.to_json())
         return self.summary
 
     # -- stages --------------------------------------------------------------------------
@@ -454,6 +471,8 @@ class Scanner:
             )
             if entry is None or not unchanged or self.options.force:
                 to_decode.append(f)
+            elif entry.error and access_failure(entry.error):
+                to_decode.append(f)  # not the photo's fault: it may be readable now
             elif entry.error:
                 self.summary.known_failures += 1
                 on_event(PhotoDone(f.path, KNOWN_ERROR, error=entry.error))
@@ -633,7 +652,7 @@ class Scanner:
         seen = set(present)
         folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
         present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
-                    and os.path.lexists(p)]
+                    and not gone(p)]
         return self.catalog.sync_missing(absolute, present)
 
 

@@ -29,6 +29,7 @@ fingerprint: photolm verified the pixels are identical, so the next scan need no
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,10 +41,11 @@ from photolm.bundle import Landmark
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
-from photolm.fingerprint import fingerprint
+from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
-from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError
+from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
+from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
 Mode = Literal["sidecar", "embed"]
@@ -333,10 +335,11 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
     yield TagStarted(len(tasks), len(skipped))
     yield from skipped
     pending: list[TagRecord] = []
-    undo = None if settings.dry_run else CatalogUndoStore(catalog)
+    known = CatalogUndoStore(catalog)  # a dry run only looks records up
+    undo = None if settings.dry_run else known
     try:
         for task in tasks:
-            result, record = _write_one(task, settings, undo)
+            result, record = _write_one(task, settings, undo, known)
             if record is not None and not settings.dry_run:
                 pending.append(record)
                 if len(pending) >= _RECORD_BATCH:
@@ -370,9 +373,10 @@ class CatalogUndoStore:
             return None
         return UndoRecord(row.path, fingerprint, tagged_sha256, row.original_sha256, row.patch)
 
-    def forget(self, fingerprint: str, tagged_sha256: str) -> None:
+    def forget(self, fingerprint: str, tagged_sha256: str, *, photo: str | None = None
+               ) -> None:
         with _undo_errors():
-            self.catalog.drop_undo(fingerprint, tagged_sha256)
+            self.catalog.drop_undo(fingerprint, tagged_sha256, unless_copy_of=photo)
 
 
 @contextmanager
@@ -383,8 +387,8 @@ def _undo_errors() -> Iterator[None]:
         raise UndoStoreError(str(exc)) from exc
 
 
-def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
-               ) -> tuple[TagResult, TagRecord | None]:
+def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
+               known: UndoStore) -> tuple[TagResult, TagRecord | None]:
     row = task.row
     landmark_name = task.landmark.name if task.landmark else None
     mode: str | None = settings.mode if task.action == "tag" else None
@@ -393,11 +397,13 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
     companions = tuple(c for c in row.companions if os.path.lexists(c))
     try:
         fresh = _unchanged_since_scan(row)
+        rewritten = not fresh and _rewritten_by_photolm(row, known)
         if task.landmark is not None:
-            if not fresh:
+            if not (fresh or rewritten):
                 raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
                                "`photolm scan` on it first, then tag it")
-            _check_same_content(row)
+            if fresh:
+                _check_same_content(row)
             plan = plan_tags(
                 row.path, task.landmark, task.score, task.model_id,
                 mode=settings.mode, sidecar_style=settings.sidecar_style,
@@ -433,7 +439,8 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None
                        raw=plan.raw, companions=companions)
     record = TagRecord(row.path, task.action, outcome.status, mode, landmark_name,
                        files=[os.fspath(f) for f in outcome.files])
-    if fresh and outcome.files and any(t.method != "sidecar" for t in plan.targets):
+    if (((fresh and outcome.files) or rewritten)
+            and any(t.method != "sidecar" for t in plan.targets)):
         record = _with_new_state(record, row.path)
     return result, record
 
@@ -470,6 +477,27 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 
+def _rewritten_by_photolm(row: PhotoRow, known: UndoStore) -> bool:
+    """Whether the file is the scanned photo as photolm's own embedded write left it, the
+    catalogue's record of that write lost (a full disk, a kill between the write and the
+    record): the write's undo record turns this exact file back into the scanned bytes.
+    Such a photo is not "changed since it was scanned"; re-running picks up where the
+    interrupted run stopped."""
+    if row.content_hash is None:
+        return False
+    try:
+        with open(row.path, "rb") as handle:
+            data = handle.read()
+        record = known.find(fingerprint_handle(io.BytesIO(data), len(data)), sha256(data))
+    except (OSError, UndoStoreError):
+        return False
+    if record is None:
+        return False
+    original = apply_patch(data, record.patch)
+    return (len(original) == row.size and sha256(original) == record.original_sha256
+            and fingerprint_handle(io.BytesIO(original), len(original)) == row.content_hash)
+
+
 def _check_same_content(row: PhotoRow) -> None:
     """Refuse a photo whose content is not what was scanned although its size and
     modification time are (a different photo copied over it with its date restored): its
@@ -494,4 +522,6 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
 def _os_message(exc: OSError, path: str, action: Action) -> str:
     where = display_path(exc.filename) if exc.filename else display_path(path)
     verb = "tag" if action == "tag" else "remove photolm's tags from"
+    if no_space(exc):  # e.g. ExifTool's scratch file in the temporary folder
+        return f"cannot {verb} {display_path(path)}: {no_space_message(exc.filename or path)}"
     return f"cannot {verb} {where}: {exc.strerror or exc}"

@@ -176,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.places_only:
         results["enrolment"] = run_all(sets, vec, args.draws, args.method, bundle.threshold,
                                        args.fpr, args.calibrate_with_people)
+        if "qe" in (args.method or METHODS):
+            results["enrolment with GPS"] = run_gps(sets, vec, args.draws,
+                                                    results["enrolment"]["thresholds"]["qe"],
+                                                    bundle.threshold)
     space = "embedding" if desc["unseen"] is None else \
         "descriptor" if args.weight == 0 else "fused"
     if args.write_thresholds:
@@ -239,7 +243,7 @@ def write_places(bundle, space: str, cuts: object, likeness: float | None) -> No
              "halves of distractors and people-negatives, simulated GPS and times; likeness: "
              "the least value (0.01 steps) above every group the calibration half of "
              "people-negatives forms alone (scripts/eval_enrolment.py --write-places)")
-    rewrite_bundle(bundle, bundle.path, places=values)
+    rewrite_bundle(bundle, bundle.path, metrics={**bundle.metrics, "places": values.to_json()})
     print(f"wrote {space} places cuts {values.cuts[space]} and likeness {values.likeness} "
           f"into {bundle.path / 'manifest.json'}")
 
@@ -636,6 +640,71 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
                   f"people {summary['fp_people']:.2%}  thr {threshold:.3f}", flush=True)
     print(f"thresholds by examples: {thresholds}")
     results["thresholds"] = thresholds
+    return results
+
+
+
+def run_gps(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
+            thresholds: dict[int, float], bundle_threshold: float) -> dict[str, object]:
+    """Enrolment when the photos carry GPS (simulated: each photo within ~300 m of its
+    landmark, as ``Library.positions``; a learned landmark placed at its examples' median,
+    as ``photolm learn`` places it), decided by ``photolm.geo.gps_evidence`` itself on the
+    bundle's scale (``photolm.learned.onto_bundle_scale``), the visual top 5 as photolm keeps
+    them. "argmax" lets every candidate pass (what GPS leaves of the ranking); "above" uses
+    the learned threshold, with GPS's margin below it as in a scan. Same draws as
+    :func:`run_all`."""
+    from photolm import enrol
+    from photolm.bundle import Landmark
+    from photolm.geo import gps_evidence
+    from photolm.learned import onto_bundle_scale
+    from photolm.matching import Candidate
+
+    unseen = sets["unseen"]
+    n_lm = len(unseen.names)
+    where = unseen_coordinates(unseen)
+    library = np.concatenate([vec["unseen"], vec["distractors"], vec["people-negatives"]])
+    results: dict[str, object] = {}
+    for k in (1, 5):
+        own = np.full(n_lm, thresholds[k], dtype=np.float32)
+        argmax, above, plain = [], [], []
+        for draw in range(draws):
+            rng = np.random.default_rng(1000 + draw)
+            protos, owner, q, qlab = enrol_draw(vec["unseen"], unseen.labels, k, rng, "qe",
+                                                library)
+            scores = onto_bundle_scale(enrol.landmark_scores(vec["unseen"][q], protos, owner,
+                                                             n_lm), own, bundle_threshold)
+            pos = np.array([where[int(lm)] for lm in qlab]) + \
+                rng.normal(0, 1, (q.size, 2)) * (0.002, 0.003)
+            placed = {}
+            for lm in range(n_lm):
+                examples = where[lm] + rng.normal(0, 1, (k, 2)) * (0.002, 0.003)
+                lat, lon = np.median(examples, axis=0)
+                placed[str(lm)] = Landmark(str(lm), unseen.names[lm], (), latitude=float(lat),
+                                           longitude=float(lon))
+            for row, label, (lat, lon) in zip(scores, qlab, pos, strict=True):
+                top = [Candidate(str(j), unseen.names[j], float(row[j]))
+                       for j in np.argsort(-row)[:5]]
+                best = gps_evidence(lat, lon, top, placed, threshold=-np.inf).match
+                named = gps_evidence(lat, lon, top, placed, threshold=bundle_threshold).match
+                argmax.append(best is not None and best.landmark_id == str(label))
+                above.append(named is not None and named.landmark_id == str(label))
+                plain.append(int(np.argmax(row)) == label)
+        summary = {"argmax": float(np.mean(plain)), "argmax_gps": float(np.mean(argmax)),
+                   "above_gps": float(np.mean(above))}
+        truth = np.concatenate([enrol_draw(vec["unseen"], unseen.labels, k,
+                                           np.random.default_rng(1000 + d), "qe",
+                                           library)[3] for d in range(draws)])
+        right = np.array(plain)
+        per = {unseen.names[lm]: float(right[truth == lm].mean()) for lm in range(n_lm)}
+        worst = sorted(per, key=per.get)[:2]
+        rest = ~np.isin(truth, [unseen.names.index(w) for w in worst])
+        summary["argmax_by_landmark"] = per
+        print(f"{'':>14} k={k}: argmax without GPS, worst two {worst[0]} {per[worst[0]]:.1%}, "
+              f"{worst[1]} {per[worst[1]]:.1%}; the other {n_lm - 2} {right[rest].mean():.1%}")
+        results[f"qe k={k}"] = summary
+        print(f"{'with GPS':>14} k={k}: argmax {summary['argmax']:.1%} -> "
+              f"{summary['argmax_gps']:.1%} with GPS, right above the threshold with GPS "
+              f"{summary['above_gps']:.1%}", flush=True)
     return results
 
 

@@ -240,11 +240,17 @@ def test_places_values_read_from_the_manifest_and_older_bundles_have_none(
 
 
 def test_places_values_written_through_the_bundle_module(tmp_path: Path) -> None:
+    """One way in: ``metrics["places"]``, checked by the bundle module (no second
+    ``places=`` argument that could disagree with it)."""
+    import inspect
+
     from photolm.bundle import PlaceValues, rewrite_bundle
 
+    assert "places" not in inspect.signature(write_bundle).parameters
     tiny = make_tiny_bundle(tmp_path / "b")
     values = PlaceValues(cuts=PLACES["cuts"], likeness=0.31)  # type: ignore[arg-type]
-    b = rewrite_bundle(tiny, tmp_path / "b", places=values)
+    b = rewrite_bundle(tiny, tmp_path / "b", metrics={**tiny.metrics,
+                                                       "places": values.to_json()})
     assert read_bundle(tmp_path / "b").places == values == b.places
     stored = json.loads((tmp_path / "b" / "manifest.json").read_text())["metrics"]["places"]
     assert stored == {"cuts": PLACES["cuts"], "likeness": 0.31, "rule": ""}
@@ -325,3 +331,27 @@ def test_overwrite_replaces_a_bundle_or_an_empty_folder_only(tmp_path: Path) -> 
     assert (tmp_path / "file").read_text() == "keep"
     # no staging folder left behind
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".photos.", ".file."))]
+
+
+def test_a_folder_that_is_no_bundle_is_refused_before_any_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal comes first: nothing is staged, copied or normalised for a write that
+    cannot happen (and an existing folder without overwrite is refused the same way)."""
+    source = make_tiny_bundle(tmp_path / "source")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(b"keep")
+
+    def no_work(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("write_bundle started work before refusing its output folder")
+
+    monkeypatch.setattr(bundle_mod.tempfile, "mkdtemp", no_work)
+    monkeypatch.setattr(bundle_mod, "_normalise_rows", no_work)
+    arguments = {"model_file": source.model_path, "landmarks": source.landmarks,
+                 "prototypes": source.prototypes,
+                 "prototype_landmark": source.prototype_landmark,
+                 "preprocess": source.preprocess, "threshold": 0.5, "name": "t"}
+    with pytest.raises(BundleError, match="not a model bundle .* refusing to replace it"):
+        write_bundle(tmp_path / "photos", overwrite=True, **arguments)
+    with pytest.raises(BundleError, match="already exists; pass overwrite=True"):
+        write_bundle(tmp_path / "source", **arguments)
+    assert (tmp_path / "photos" / "a.jpg").read_bytes() == b"keep"

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
+from photolm.cli import output
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle, write_photo
 
@@ -68,8 +72,64 @@ def test_scan_then_search_list_landmarks_info(library: Path, env: Path) -> None:
     assert info["model"]["landmarks"] == 4
     assert info["runtime"]["provider"] == "CPUExecutionProvider"
     code, out, _ = run("info")
-    assert code == 0 and "runtime requested" in out
+    assert code == 0 and "asked for" in out
     assert not any(c in out for c in "[]'"), out  # lists in words, not Python's repr
+
+
+_FIELD = re.compile(r"^( {0,2})(\S(?:.*?\S)?) {2,}(\S.*)$")
+
+
+def _info_fields(text: str) -> dict[str, str]:
+    """``info``'s ``label  value`` lines, a wrapped value's lines joined."""
+    fields: dict[str, str] = {}
+    label = ""
+    for line in text.splitlines():
+        match = _FIELD.match(line)
+        if match:
+            label = match[2]
+            fields[label] = match[3]
+        elif line.startswith("    ") and label:  # a value's next line, under the value
+            fields[label] += " " + line.strip()
+    return fields
+
+
+def test_info_reads_as_words_at_80_columns_and_in_a_pipe(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels a person reads, not ``--json``'s keys (``model embedding_dim``); the same
+    figures as ``--json``; long values wrapped under themselves on an 80-column terminal,
+    paths whole, and one line a field in a pipe."""
+    run("scan", library)
+    default = Path(__file__).resolve().parents[1] / "photolm" / "models" / "default"
+    code, out, err = run("info", "--model", default, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    code, piped, err = run("info", "--model", default)
+    assert code == 0, err
+    keys = {key for section in ("catalog", "model", "runtime") for key in data[section]}
+    assert {"embedding_dim", "with_landmark", "learned_landmarks", "scan_workers"} <= keys
+    assert not [key for key in keys if "_" in key and key in piped]
+    assert "_" not in "".join(_FIELD.match(line)[2] for line in piped.splitlines()
+                              if _FIELD.match(line))
+    fields = _info_fields(piped)
+    assert fields["photos"] == str(data["catalog"]["photos"]) == "4"
+    assert fields["with a landmark"] == str(data["catalog"]["with_landmark"]) == "3"
+    assert fields["embedding size"] == str(data["model"]["embedding_dim"])
+    assert fields["runs on"] == data["runtime"]["provider"]
+    assert fields["file"] == str(env) and fields["folder"] == str(default)
+    assert fields["scanned"] == str(library)
+    assert fields["measured"].startswith(f"top-1 {100 * data['model']['metrics']['top1']:.1f} %")
+    assert "top1" not in fields["measured"] and "_" not in fields["measured"]
+
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=80,
+                                               soft_wrap=True, highlight=False))
+    assert run("info", "--model", default)[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert _info_fields(shown) == fields  # the same words, wrapped
+    long = [line for line in shown.splitlines() if len(line) > 80]
+    paths = (str(env), str(default), str(library))  # whole, though longer than the screen
+    assert all(line.endswith(paths) for line in long), long
+    assert len(shown.splitlines()) > len(piped.splitlines())  # wrapped, not cut
 
 
 def test_unknown_query_suggests_names(library: Path, env: Path) -> None:
@@ -213,3 +273,19 @@ def test_python_dash_m_and_help_are_friendly() -> None:
     res = subprocess.run([sys.executable, "-m", "photolm", "scan", "--help"],
                          capture_output=True, text=True, check=True)
     assert "--catalog" in res.stdout and "--device" in res.stdout and "--json" in res.stdout
+
+
+def test_every_usage_line_names_its_arguments_alike() -> None:
+    """"learn [OPTIONS] {name} {photos}..." beside "unlearn [OPTIONS] {NAME}...": every
+    command's usage line now names its arguments in capitals, as the options' help does."""
+    from photolm.cli.app import app
+    from photolm.cli.places import app as places_app
+
+    commands = [[c.name] for c in app.registered_commands if c.name]
+    commands += [["places", c.name] for c in places_app.registered_commands if c.name]
+    assert ["learn"] in commands and ["places", "name"] in commands
+    for command in commands:
+        code, out, _ = run(*command, "--help")
+        (usage,) = [line for line in out.splitlines() if "Usage:" in line]
+        arguments = re.findall(r"[{\[]([^}\]]+)[}\]]", usage.split("[OPTIONS]", 1)[1])
+        assert code == 0 and all(a.isupper() for a in arguments), (command, usage)

@@ -57,6 +57,25 @@ def test_learn_and_unlearn_bars_name_their_stage(library: Path, env: Path,
     assert "re-matching" in terminal.getvalue() and "working" not in terminal.getvalue()
 
 
+def test_a_learn_line_wraps_between_words_on_a_terminal(
+        library: Path, env: Path, terminal: io.StringIO,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 80-column terminal cut a long line of talk mid-word ("show it n" / "ow"); on a
+    terminal it wraps between words, in a pipe it stays one line for grep."""
+    assert run("scan", library, "--quiet")[0] == 0
+    assert run("learn", "Old Bridge", library / "eiffel.jpg")[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", terminal.getvalue())
+    lines = [line.rstrip() for line in shown.splitlines()
+             if line.strip() and "━" not in line]  # not the progress bar's own lines
+    assert len(lines) == 2 and all(len(line) <= 80 for line in lines), lines
+    monkeypatch.setattr(output, "err", Console(stderr=True, width=80, soft_wrap=True,
+                                               highlight=False))
+    assert run("unlearn", "Old Bridge")[0] == 0
+    code, _, err = run("learn", "Old Bridge", library / "eiffel.jpg")
+    assert code == 0 and len(err.strip().splitlines()) == 1, err  # a pipe: one line
+    assert " ".join(lines) == err.strip()  # the same words, none cut in two
+
+
 def test_the_rate_shown_is_the_rate_since_the_start_not_a_burst() -> None:
     """A scan advances its bar photo by photo as a batch of 16 is committed, all at once."""
     screen = io.StringIO()

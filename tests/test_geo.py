@@ -84,3 +84,58 @@ def test_landmarks_without_coordinates_are_unaffected() -> None:
     assert verdict.match == _c("nowhere", 0.9)
     assert verdict.assessments[0].verdict == "unknown"
     assert verdict.assessments[0].reason == "no coordinates for Unplaced: GPS not used"
+
+
+HOI_AN = Landmark("hoi-an", "Hoi An Ancient Town", (), "Hoi An", "Vietnam", 15.8801, 108.3380)
+HUE = Landmark("hue", "Imperial City of Hue", (), "Hue", "Vietnam", 16.4698, 107.5786)
+VIETNAM = {"hoi-an": HOI_AN, "hue": HUE, "nowhere": LANDMARKS["nowhere"]}
+IN_HOI_AN = (15.8770, 108.3300)  # ~900 m from the old town's centre, ~100 km from Hue
+
+
+def _v(landmark_id: str, score: float) -> Candidate:
+    return Candidate(landmark_id, VIETNAM[landmark_id].name, score)
+
+
+def test_near_candidate_outranks_a_far_one_within_the_margin() -> None:
+    # Hue's citadel scores 0.03 higher, but the photo was taken in Hoi An, 100 km away.
+    candidates = [_v("hue", 0.74), _v("hoi-an", 0.71)]
+    verdict = gps_evidence(*IN_HOI_AN, candidates, VIETNAM, threshold=THRESHOLD)
+    assert verdict.visual_match == candidates[0]
+    assert verdict.match == candidates[1] and verdict.changed
+    assert verdict.verdict == "agrees"
+    assert verdict.reason.startswith("Imperial City of Hue scores a little higher but is "
+                                     "104 km from where the photo was taken; ")
+    assert verdict.reason.endswith("from Hoi An Ancient Town: GPS agrees")
+
+
+def test_near_candidate_further_below_than_the_margin_does_not_outrank() -> None:
+    candidates = [_v("hue", 0.74), _v("hoi-an", 0.74 - 2 * NEAR_SCORE_MARGIN)]
+    verdict = gps_evidence(*IN_HOI_AN, candidates, VIETNAM, threshold=THRESHOLD)
+    assert verdict.match == candidates[0] and not verdict.changed
+    assert verdict.verdict == "inconclusive"
+
+
+def test_near_candidate_must_still_pass_its_own_relaxed_threshold() -> None:
+    # within the margin of the far one, but more than the margin below the threshold
+    low = THRESHOLD - NEAR_SCORE_MARGIN - 0.01
+    candidates = [_v("hue", low + 0.02), _v("hoi-an", low)]
+    verdict = gps_evidence(*IN_HOI_AN, candidates, VIETNAM, threshold=THRESHOLD)
+    assert verdict.match is None
+
+
+def test_a_candidate_without_coordinates_is_never_outranked_by_a_near_one() -> None:
+    # A place the person learned without a position may be right here: GPS cannot say the
+    # near shipped landmark is the better answer.
+    candidates = [_v("nowhere", 0.74), _v("hoi-an", 0.72)]
+    verdict = gps_evidence(*IN_HOI_AN, candidates, VIETNAM, threshold=THRESHOLD)
+    assert verdict.match == candidates[0] and not verdict.changed
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.1])
+def test_margin_parameter_drives_both_rules(margin: float) -> None:
+    candidates = [_v("hue", 0.74), _v("hoi-an", 0.67)]
+    verdict = gps_evidence(*IN_HOI_AN, candidates, VIETNAM, threshold=THRESHOLD, margin=margin)
+    assert (verdict.match == candidates[1]) is (margin == 0.1)
+    alone = gps_evidence(*IN_HOI_AN, [_v("hoi-an", THRESHOLD - 0.05)], VIETNAM,
+                         threshold=THRESHOLD, margin=margin)
+    assert (alone.match is not None) is (margin == 0.1)

@@ -104,10 +104,23 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
     assert code == 0
     result = json.loads(out)
     assert result["new"] is False and result["examples"] == 2 and result["added"] == 1
-    code, out, _ = cli("learn", "Tour Eiffel", library / "eiffel1.jpg", "--json")
-    assert code == 0
+    code, out, err = cli("learn", "Tour Eiffel", library / "eiffel1.jpg", "--json")
+    assert code == 0 and err == ""
     result = json.loads(out)
     assert result["shipped"] is True and result["landmark"]["id"] == "eiffel-tower"
+    # its details are the model's: options that would change them are said to be unused
+    code, out, err = cli("learn", "Eiffel Tower", library / "eiffel0.jpg", "--city", "Lyon",
+                         "--alias", "Iron Lady", "--json")
+    assert code == 0 and json.loads(out)["landmark"]["city"] == "Paris"
+    assert err.splitlines() == ["warning: Eiffel Tower: one of the model's landmarks: its "
+                                "names, place and position stay the model's (--alias, "
+                                "--city not used)"]
+    # the landmark described with the keys `landmarks --json` gives it, and the same values
+    (listed,) = [r for r in json.loads(cli("landmarks", "--json")[1])
+                 if r["id"] == "eiffel-tower"]
+    assert result["landmark"] == {k: listed[k] for k in result["landmark"]}
+    assert set(listed) - set(result["landmark"]) == {"photos", "learned", "examples",
+                                                     "recognisable"}
     assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
 
 
@@ -143,7 +156,7 @@ def test_landmarks_and_info_count_learned_landmarks(library: Path) -> None:
     catalog = json.loads(out)["catalog"]
     assert catalog["learned_landmarks"] == 1 and catalog["learned_examples"] == 3
     code, out, err = cli("info")
-    assert code == 0 and "learned_landmarks" in out
+    assert code == 0 and "learned landmarks" in out and "learned_landmarks" not in out
     assert cli("unlearn", "Old Bridge")[0] == 0
     assert "Old Bridge" not in rows()
     assert json.loads(cli("info", "--json")[1])["catalog"]["learned_landmarks"] == 0
@@ -156,6 +169,20 @@ def test_learn_from_a_photo_outside_the_catalogue_decodes_it(library: Path,
     assert code == 0, err
     assert json.loads(out)["photos"] == 3  # the catalogued cyan photos, found without it
     assert "bridge.png" not in _listing()  # learning does not catalogue its examples
+
+
+def test_learn_and_unlearn_count_only_the_photos_they_changed(library: Path) -> None:
+    """``changed`` (and unlearn's "N photo(s) changed") counted every photo re-decided, so
+    learning the same example again "changed" all the photos it already named."""
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    assert json.loads(out)["changed"] == 3  # the three cyan photos: no landmark before
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["added"], again["photos"], again["changed"]) == (0, 3, 0)
+    code, _, err = cli("unlearn", "Old Bridge")
+    assert code == 0 and "forgot Old Bridge: 3 photo(s) changed" in err, err
 
 
 def test_confirm_accepts_a_learned_name(library: Path) -> None:
@@ -179,6 +206,37 @@ def test_unlearn_rematches_and_keeps_a_persons_answers(library: Path) -> None:
     assert shown["cyan0.jpg"] is None and shown["cyan2.jpg"] is None
     assert shown["cyan1.jpg"] == "Old Bridge"  # your confirmation outlives the landmark
     assert shown["eiffel0.jpg"] == "Eiffel Tower"
+
+
+def test_unlearn_of_a_shipped_landmark_says_there_is_nothing_of_yours(library: Path) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("unlearn", "Tour", "Eiffel")
+    assert code == 1 and not out and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("Error: Eiffel Tower is one of the model's landmarks and you added "
+                          "no example photos to it") and "(learned: Old Bridge)" in err
+    assert cli("learn", "Eiffel Tower", library / "eiffel0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Eiffel Tower")
+    assert code == 0 and "forgot the examples added to Eiffel Tower" in err, err
+
+
+def test_unlearn_leaves_no_photos_candidate_list_naming_it(library: Path,
+                                                           tmp_path: Path) -> None:
+    """Only photos showing the landmark, or scoring near the threshold for it, were
+    re-decided, so a photo that merely had it among its candidates kept it: `list
+    --uncertain` and the desktop offered a landmark that no longer existed."""
+    def candidates() -> dict[str, list[str]]:
+        code, out, err = cli("list", "--json")
+        assert code == 0, err
+        return {Path(r["path"]).name: [c["name"] for c in r["candidates"]]
+                for r in json.loads(out)}
+
+    dusk = write_photo(tmp_path / "elsewhere" / "dusk.jpg", (140, 120, 100))  # reddish
+    assert cli("learn", "Dusk", dusk)[0] == 0
+    # the Eiffel Tower photos, re-decided for it, get every landmark's score in their list
+    assert cli("learn", "Eiffel Tower", library / "eiffel1.jpg")[0] == 0
+    assert candidates()["eiffel0.jpg"][:2] == ["Eiffel Tower", "Dusk"]
+    assert cli("unlearn", "Dusk")[0] == 0
+    assert [name for name, listed in candidates().items() if "Dusk" in listed] == []
 
 
 def test_unlearn_takes_an_unquoted_name_of_several_words(library: Path) -> None:
@@ -224,6 +282,38 @@ def test_learn_errors_are_one_line(library: Path, tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_bytes(b"not a photo")
     code, _, err = cli("learn", "Broken", tmp_path / "bad.jpg")
     assert code == 1 and "Error:" in err and "Traceback" not in err
+    # a bad example beside good ones: one warning line each, and the rest are learned
+    code, _, err = cli("learn", "Cyan Place", library / "cyan0.jpg", tmp_path / "nope.jpg",
+                       "--quiet")
+    assert code == 0
+    assert err.splitlines() == [f"warning: {tmp_path / 'nope.jpg'}: not found: no such file "
+                                "or folder (not used as an example)"]
+
+
+def _names() -> list[str]:
+    code, out, err = cli("landmarks", "--json")
+    assert code == 0, err
+    return sorted(r["name"] for r in json.loads(out))
+
+
+def test_a_name_spelt_almost_like_a_known_one_is_refused_as_a_typo(library: Path) -> None:
+    """"Old Brige" for "Old Bridge" made a second landmark that took the first one's photos;
+    it is refused in one line (learn and places name), unless --new says it is meant."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    before = _names()
+    for args in (("learn", "Old Brige", library / "cyan1.jpg"),
+                 ("learn", "Eifel Tower", library / "eiffel0.jpg", "--json"),
+                 ("places", "name", "pl-0000000000", "old bridges")):
+        code, out, err = cli(*args)
+        assert code == 2 and not out and len(err.strip().splitlines()) == 1, (args, err)
+        assert err.startswith("Error:") and "--new" in err and "almost '" in err, err
+    assert "almost 'Old Bridge'" in cli("learn", "Old Brige", library / "cyan1.jpg")[2]
+    assert _names() == before and _listing()["cyan1.jpg"] == "Old Bridge"
+    code, out, err = cli("learn", "Old Brige", library / "cyan1.jpg", "--new", "--json")
+    assert code == 0 and json.loads(out)["new"] is True, err
+    assert _names() == sorted([*before, "Old Brige"])
+    code, _, err = cli("learn", "Stone Bridge", library / "trip" / "pink0.jpg")
+    assert code == 0, err  # a different name that shares a word is not a typo
 
 
 def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> None:
@@ -249,6 +339,28 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
     assert [g["id"] for g in remaining] == [groups[1]["id"]]
     code, _, err = cli("places", "name", "pl-nothere", "X")
     assert code == 2 and "Error:" in err and "photolm places" in err
+
+
+def test_places_on_a_narrow_terminal_is_a_block_a_group(
+        library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths too long for an 80-column table drew it wider than the terminal, which wrapped
+    every line of it into a jumble (list and search already turned into blocks): a group
+    is now its id and size on a line, its example photos whole under it."""
+    from tests.test_raw_pairs import on_a_terminal
+
+    deep = library / ("a folder with a rather long name, " * 2).strip()
+    for i in range(3):
+        write_photo(deep / f"pink-again-{i}.jpg", (PINK[0], PINK[1] + 8 + i, PINK[2]))
+    assert cli("scan", library, "--quiet")[0] == 0
+    groups = json.loads(cli("places", "--json")[1])
+    shown = on_a_terminal(monkeypatch, "places")
+    assert not any("┃" in line or "│" in line for line in shown), "\n".join(shown)
+    for group in groups:
+        at = shown.index(f"id {group['id']}   photos {group['size']}")
+        listed = [line.strip() for line in shown[at + 1:at + 4]]
+        assert listed == group["examples"][:3], "\n".join(shown)
+    assert all(len(line) <= 80 or line.strip() in {str(p) for g in groups
+                                                    for p in g["photos"]} for line in shown)
 
 
 def test_export_dataset_writes_what_trainer_reads(library: Path, tmp_path: Path) -> None:
@@ -284,6 +396,29 @@ def test_export_dataset_writes_what_trainer_reads(library: Path, tmp_path: Path)
     names = {c["name"]: c["photos"] for c in json.loads(out)["landmarks"]}
     assert names == {"Old Bridge": 3, "Eiffel Tower": 1}
     assert not (both / "eiffel-tower" / "eiffel0.jpg").is_symlink()
+
+
+def test_export_dataset_leaves_out_a_landmark_whose_photos_are_all_gone(
+        library: Path, tmp_path: Path) -> None:
+    """An empty class folder (and its classes.csv row) is nothing to train on: the
+    landmark is left out, with one warning line, and the counts say what was written."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    gone = write_photo(tmp_path / "elsewhere" / "pink.jpg", PINK)
+    assert cli("learn", "Pink Market", gone)[0] == 0
+    gone.unlink()
+    out_dir = tmp_path / "dataset"
+    code, out, err = cli("export-dataset", out_dir, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert [(c["name"], c["photos"]) for c in result["landmarks"]] == [("Old Bridge", 1)]
+    assert (result["photos"], result["skipped"]) == (1, 1)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["classes.csv", "old-bridge"]
+    with open(out_dir / "classes.csv", newline="", encoding="utf-8") as handle:
+        assert [r["name"] for r in csv.DictReader(handle)] == ["Old Bridge"]
+    assert f"warning: {gone}: missing: left out of the training set" in err
+    assert "warning: Pink Market: none of its photos is left: not in the training set" in err
+    code, _, err = cli("export-dataset", tmp_path / "again")
+    assert code == 0 and "wrote 1 photo(s) of 1 landmark(s)" in err, err
 
 
 def test_commands_have_help() -> None:
@@ -468,6 +603,8 @@ def test_places_leaves_out_groups_that_look_like_no_place(portraits_and_a_place:
     assert every["faces"]["looks_like_a_place"] is False
     code, out, err = cli("places")  # the text output says so too, and lists the place
     assert code == 0 and "look like no place" in err and "square0.jpg" in out
+    # after the title of the table it is about, not before it
+    assert err.index("1 candidate place(s)") < err.index("look like no place"), err
     assert "face0.jpg" not in out
     # --all in text: those groups come under a title of their own, the lines' fields kept
     code, out, err = cli("places", "--all")

@@ -139,6 +139,10 @@ def test_landmarks_command_shows_the_place_hierarchy() -> None:
         None, "Bolívar", "Venezuela", "VE")
     code, out, _ = cli("landmarks")
     assert "Angel Falls" in out and "Bolívar, Venezuela" in " ".join(out.split())
+    burj = rows["burj-khalifa"]  # a city its region is named for: said once for a person
+    assert (burj["city"], burj["region"]) == ("Dubai", "Dubai")
+    (line,) = [line.split("\t") for line in out.splitlines() if line.startswith("Burj")]
+    assert line[1] == "Dubai, United Arab Emirates"
 
 
 def test_indian_landmarks_have_hindi_names() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,50 @@ def test_rescan_summary_shows_catalogue_totals_beside_this_run(library: Path, en
     assert "photos/s" not in err  # nothing was decoded: no speed to speak of
     _, only_rome, _ = _scan(library / "rome")
     assert only_rome["catalog"]["photos"] == 1  # totals of the folders scanned
+
+
+def _readme_scan_keys() -> list[str]:
+    """The keys README's table of ``scan --json`` names, in its order."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = text.split("`photolm scan --json` prints one object", 1)[1].split("\n\n")[1]
+    return [key for row in table.splitlines()[2:]
+            for key in re.findall(r"`([a-z_]+)`", row.split(" | ")[0])]
+
+
+def test_scan_json_names_the_folders_totals_and_keeps_the_old_key(library: Path,
+                                                                   env: Path) -> None:
+    """``catalog`` in ``scan --json`` never held the catalogue's totals, only those of the
+    photos under the scanned folders: ``in_these_folders`` says so, ``catalog`` stays for
+    the scripts that read it, and README's table lists exactly the keys a scan prints."""
+    run("scan", library)
+    _, only_rome, _ = _scan(library / "rome")
+    rome = {"photos": 1, "with_landmark": 1, "errors": 0, "missing": 0, "reviewed": 0,
+            "tagged": 0}
+    assert only_rome["in_these_folders"] == only_rome["catalog"] == rome
+    code, out, err = run("info", "--json")  # the whole catalogue: both folders
+    assert code == 0 and json.loads(out)["catalog"]["photos"] == 2, err
+    documented = _readme_scan_keys()
+    assert len(documented) == len(set(documented))
+    assert set(documented) - {"tags"} == set(only_rome)
+    _, tagged, _ = _scan(library / "rome", "--write-tags")
+    assert set(documented) == set(tagged) and tagged["tags"]["action"] == "tag"
+
+
+def test_scan_write_tags_totals_count_the_tags_it_wrote(library: Path, env: Path) -> None:
+    """The folders' totals are the state the run left: after ``--write-tags`` the photos it
+    has just tagged are tagged, in ``--json``, in the summary's "in these folders" column
+    and in the scan's record."""
+    _, tagged, err = _scan(library, "--write-tags")
+    assert tagged["tags"]["counts"] == {"written": 2}, err
+    assert tagged["in_these_folders"]["tagged"] == tagged["catalog"]["tagged"] == 2
+    with Catalog.open(env, write=False) as cat:
+        last = cat.last_scan()
+        assert last is not None and last["counts"]["in_these_folders"]["tagged"] == 2
+    write_photo(library / "rome" / "foro.jpg", COLOURS["colosseum"])
+    code, _, err = run("scan", library, "--write-tags")
+    assert code == 0, err
+    rows = {line.split("  ")[0]: line.split() for line in err.splitlines()}
+    assert rows["tagged"][-2:] == ["1", "3"], err  # this run, in these folders
 
 
 def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path) -> None:

@@ -118,8 +118,39 @@ def test_info_reports_the_threads_a_scan_runs_the_model_with(
     assert (runtime["scan_workers"], runtime["threads_per_run"], runtime["model_runs"],
             runtime["model_threads"]) == (3, 1, "in each worker", 3)
     code, out, err = cli("info")
-    line = next(line for line in out.splitlines() if line.startswith("runtime scan"))
+    line = next(line for line in out.splitlines() if line.startswith("  scan threads"))
     assert "3 worker(s)" in line and "1 onnxruntime thread:" in line and "3 at once" in line
+
+
+@pytest.mark.parametrize(("in_workers", "told"), [
+    (True, "4 worker(s), each reading a photo and running the model on it with 2 onnxruntime "
+           "threads: 8 at once"),
+    (False, "4 worker(s) read photos; one thread runs the model on whole batches on "
+            "CPUExecutionProvider with 2 onnxruntime threads"),
+])
+def test_info_tells_the_scans_threads_from_the_object_json_is_made_of(
+        env: Path, monkeypatch: pytest.MonkeyPatch, in_workers: bool, told: str) -> None:
+    """`info`'s line for a person used to be rebuilt from its own ``--json`` words
+    (``model_runs == "in each worker"``): words for scripts, read back. Both come from the
+    scan's one :class:`~photolm.scan.Concurrency` now, so rewording one leaves the other
+    right."""
+    import photolm.scan as scan_module
+
+    threads = scan_module.Concurrency(workers=4, threads_per_run=2, in_workers=in_workers)
+    monkeypatch.setattr(scan_module, "concurrency", lambda embedder, options: threads)
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    runtime = json.loads(out)["runtime"]
+    assert (runtime["scan_workers"], runtime["threads_per_run"], runtime["model_runs"],
+            runtime["model_threads"]) == (4, 2, "in each worker" if in_workers
+                                          else "on whole batches", 8 if in_workers else 2)
+    to_json = scan_module.Concurrency.to_json
+    monkeypatch.setattr(scan_module.Concurrency, "to_json",
+                        lambda self: {**to_json(self), "model_runs": "reworded"})
+    code, out, err = cli("info")
+    assert code == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith("  scan threads")]
+    assert line.split(None, 2)[2].strip() == f"{told}; scan --workers and --threads change these"
 
 
 def test_a_session_of_several_threads_runs_whole_batches_from_one_thread(

@@ -204,6 +204,21 @@ def test_list_gives_every_photo_its_best_candidate_and_threshold(env: Path) -> N
     assert "best candidate Eiffel 0.74, below the threshold 0.80" in line
 
 
+def test_a_score_just_below_the_threshold_is_not_printed_as_the_threshold(env: Path) -> None:
+    """"Hoi An 0.66" beside "threshold 0.66", no landmark: a score just under the threshold
+    gets the decimals that tell them apart, in the uncertain list and in list's why."""
+    with Catalog.open(env, write=True) as cat:
+        cat.remember_threshold("b1", 0.6638)
+        cat.write_results([PhotoRecord(
+            "/p/hoi-an.jpg", 1, 1, bundle_id="b1",
+            topk=[{"landmark_id": "hoi-an", "name": "Hoi An", "score": 0.6601},
+                  {"landmark_id": "big-ben", "name": "Big Ben", "score": 0.5}])])
+    code, out, _ = run("list", "--uncertain")
+    assert code == 0 and out.split("\t")[2:] == ["Hoi An 0.660, Big Ben 0.500", "0.664\n"]
+    code, out, _ = run("list")
+    assert "best candidate Hoi An 0.660, below the threshold 0.664" in out
+
+
 def test_info_prints_a_long_catalogue_path_whole(
     library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_bundle_dir: Path
 ) -> None:

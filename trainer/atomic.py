@@ -18,11 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from photolm.filemodes import as_if_created
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -48,7 +44,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
+        as_if_created(tmp)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
 from trainer.atomic import output_folder
 from trainer.data import discover
 from trainer.errors import ConfigError
@@ -157,9 +158,10 @@ def clean(
     }
     sheet_rows = [r for r in outliers if r["reason"] == "dbscan-noise"]
     if sheet_rows:
+        title = (f"{counted(len(sheet_rows), 'outlier')} (DBSCAN eps={eps}, "
+                 f"min_samples={min_samples}, {source})")
         files["sheet"] = str(contact_sheet(out / "outliers.png", sheet_rows[:sheet_max],
-                                           title=f"{len(sheet_rows)} outliers (DBSCAN eps={eps},"
-                                                 f" min_samples={min_samples}, {source})"))
+                                           title=title))
     no_cluster = [index.classes[c].name for c in search.no_cluster]
     small = [index.classes[c].name for c in search.too_small]
     summary = {"photos": len(paths), "outliers": len(outliers), "kept": len(kept),
@@ -172,7 +174,8 @@ def clean(
     files["summary"] = str(out / "summary.json")
     notes = list(index.notes)
     if small:
-        notes.append(f"{len(small)} classes have {min_samples} photos or fewer, too few to tell "
+        notes.append(f"{counted(len(small), 'class', 'has')} {counted(min_samples, 'photo')} "
+                     "or fewer, too few to tell "
                      "an outlier; all kept: " + ", ".join(small[:10])
                      + ("…" if len(small) > 10 else ""))
     if len(sheet_rows) > sheet_max:

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from photolm.wording import counted
 from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
 from trainer.options import config_options
 
@@ -44,12 +45,13 @@ CommandT = TypeVar("CommandT", bound=Callable[..., Any])
 
 
 def _set_threads(threads: int | None) -> None:
-    """``--threads`` of the commands that run a model outside ``fit`` (which has its own):
-    on a shared CPU, torch's default of every core is rarely what the user wants."""
-    if threads is not None:
-        import torch
+    """``--threads`` of the commands that run a model outside ``fit``, with fit's default
+    (:func:`trainer.fit.cpu_threads`: all usable cores, as ``--help`` says)."""
+    import torch
 
-        torch.set_num_threads(threads)
+    from trainer.fit import cpu_threads
+
+    torch.set_num_threads(cpu_threads(threads))
 
 
 def _errors(func: CommandT) -> CommandT:
@@ -122,20 +124,20 @@ class RichFitReporter:
         if info.get("channels_last"):
             extras.append("channels-last")
         if info.get("threads"):
-            extras.append(f"{info['threads']} threads")
+            extras.append(counted(info["threads"], "thread"))
         self.console.print(
             f"{self.label}device {info['device']} ({', '.join(extras) or 'fp32'}), "
-            f"{info['workers']} loader workers, world size {info['world_size']}",
+            f"{counted(info['workers'], 'loader worker')}, world size {info['world_size']}",
             markup=False,
         )
         self.console.print(
-            f"{info['classes']} classes: {split['train']} train / {split['val']} val / "
-            f"{split['holdout']} holdout photos; {info['steps_per_epoch']} steps per epoch; "
-            f"run folder {info['run_dir']}", markup=False,
+            f"{counted(info['classes'], 'class')}: {split['train']} train / {split['val']} val "
+            f"/ {split['holdout']} holdout photos; {counted(info['steps_per_epoch'], 'step')} "
+            f"per epoch; run folder {info['run_dir']}", markup=False,
         )
         if split["too_small"]:
             self.console.print(
-                f"warning: {len(split['too_small'])} classes too small to split (kept in "
+                f"warning: {counted(len(split['too_small']), 'class')} too small to split (kept in "
                 f"train only): {', '.join(split['too_small'])}", markup=False)
         for note in info.get("notes", []):
             self.console.print(f"note: {note}", markup=False)
@@ -267,10 +269,11 @@ def fit(
                             "split": split}, config_file)
     if resume:
         from trainer.checkpoint import read_checkpoint
+        from trainer.fit import resume_checkpoint
 
         if out_dir is None:
             raise ConfigError("--resume needs --out RUN_DIR (the run to continue).")
-        saved = read_checkpoint(out_dir / "last.pt")["config"]
+        saved = read_checkpoint(resume_checkpoint(out_dir))["config"]
         config = config_for_resume(saved, given)
     else:
         if out_dir is None:

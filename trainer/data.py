@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
+from photolm.wording import counted
 from trainer.errors import DataError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -356,7 +357,7 @@ def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
                               for n in grand_images])
             )
     if empty:
-        notes.append(f"{len(empty)} folder(s) hold no photos and were skipped: "
+        notes.append(f"skipped {counted(len(empty), 'folder')} with no photos: "
                      + ", ".join(empty[:10]) + ("…" if len(empty) > 10 else ""))
     return groups
 
@@ -420,7 +421,8 @@ def _gldv2_groups(root: Path, notes: list[str]) -> list[_Group]:
                              aliases=(f"GLDv2 {landmark_id}",))
             groups.append(_Group(info, paths))
     if missing:
-        notes.append(f"{root}: {missing} photos listed in the GLDv2 table are not on disk.")
+        notes.append(f"{root}: the GLDv2 table lists {counted(missing, 'photo')} not on "
+                     "disk.")
     return groups
 
 
@@ -511,16 +513,16 @@ def discover(
         samples.extend(Sample(path=p, label=label, key=k) for p, k in kept)
     if keep is not None and listed_found < len(keep):
         notes.append(
-            f"{len(keep) - listed_found} photos in the file list are not under the dataset "
-            "folders and were ignored."
+            f"The file list names {counted(len(keep) - listed_found, 'photo')} not under the "
+            "dataset folders; ignored."
         )
     if excluded_found < len(drop):  # e.g. a list written before the dataset was moved
         notes.append(
-            f"{len(drop) - excluded_found} photos in the exclude list are not under the dataset "
-            "folders, so they were not left out."
+            f"The exclude list names {counted(len(drop) - excluded_found, 'photo')} not under "
+            "the dataset folders, so not left out."
         )
     if emptied:
-        notes.append(f"{len(emptied)} classes have no photos left after filtering: "
+        notes.append(f"{counted(len(emptied), 'class', 'has')} no photos left after filtering: "
                      + ", ".join(emptied[:10]) + ("…" if len(emptied) > 10 else ""))
     if not samples:
         raise DataError("No photos left after applying the file lists; check --file-list.")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from photolm.wording import counted
 from trainer.atomic import output_folder
 from trainer.data import discover
 
@@ -109,7 +110,7 @@ def run_eda(roots: Sequence[Path | str], out_dir: Path | str, *,
 
 def _summary_text(summary: dict[str, Any]) -> str:
     lines = [
-        f"{summary['photos']} photos in {summary['classes']} classes "
+        f"{counted(summary['photos'], 'photo')} in {counted(summary['classes'], 'class')} "
         f"(largest/smallest class: {summary['imbalance_ratio']}x)",
         f"class size: {_fmt(summary['class_size'])}",
         f"shorter side (px): {_fmt(summary['shorter_side_px'])}",
@@ -143,7 +144,7 @@ def _plot_class_sizes(path: Path, counts: np.ndarray, names: Sequence[str]) -> P
         ax.set_yticks(np.arange(len(counts)), labels=[names[i] for i in order], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("photos")
-        ax.set_title(f"Photos per class ({len(counts)} classes)")
+        ax.set_title(f"Photos per class ({counted(len(counts), 'class')})")
     else:
         fig = Figure(figsize=(8, 4.5), dpi=100)
         ax = fig.add_subplot(1, 1, 1)
@@ -151,7 +152,7 @@ def _plot_class_sizes(path: Path, counts: np.ndarray, names: Sequence[str]) -> P
         ax.set_xlabel("photos per class")
         ax.set_ylabel("classes")
         ax.set_yscale("log")
-        ax.set_title(f"Class-size histogram ({len(counts)} classes)")
+        ax.set_title(f"Class-size histogram ({counted(len(counts), 'class')})")
     fig.tight_layout()
     fig.savefig(path)
     return path

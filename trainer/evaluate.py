@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from photolm.wording import counted
 from trainer.atomic import output_folder
 from trainer.data import (
     ClassInfo,
@@ -140,8 +141,9 @@ def evaluate(
         unknown = sorted({index.classes[s.label].name for s in index.samples
                           if mapping[s.label] < 0})
         if unknown:
-            notes.append(f"{int((true < 0).sum())} photos of {len(unknown)} classes unknown to "
-                         f"the checkpoint count as non-landmark: {', '.join(unknown[:8])}"
+            notes.append(f"{counted(int((true < 0).sum()), 'photo')} of "
+                         f"{counted(len(unknown), 'class')} unknown to the checkpoint count as "
+                         f"non-landmark: {', '.join(unknown[:8])}"
                          + ("…" if len(unknown) > 8 else ""))
         source = [str(Path(p)) for p in data]
     else:
@@ -153,7 +155,8 @@ def evaluate(
         source = [f"{split} split"]
     overlap = sum(1 for p in paths if p in train_paths)
     if overlap and (data or split != "train"):
-        notes.append(f"{overlap} evaluated photos were used for training; scores are inflated.")
+        notes.append(f"{counted(overlap, 'evaluated photo', 'was')} used for training; scores "
+                     "are inflated.")
 
     # --- prototypes
     if prototypes == "head":
@@ -166,8 +169,8 @@ def evaluate(
         protos, counts = class_prototypes(emb[ok], labels[ok], num_classes)
         owners = np.arange(num_classes)
         if (counts == 0).any():
-            notes.append(f"{int((counts == 0).sum())} classes have no training photo and "
-                         "can never be predicted.")
+            notes.append(f"{counted(int((counts == 0).sum()), 'class', 'has')} no training "
+                         "photo and can never be predicted.")
 
     emb, ok = embed("evaluate", paths)
     emb, true, kept_paths = emb[ok], true[ok], [p for p, k in zip(paths, ok, strict=True) if k]

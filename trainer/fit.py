@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from photolm.runtime import default_threads
+from photolm.wording import counted
 from trainer.atomic import atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
@@ -76,11 +78,11 @@ class FitResult:
 # --------------------------------------------------------------------------- runtime setup
 
 
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
+def cpu_threads(requested: int | None) -> int:
+    """torch's CPU threads for ``--threads`` (fit, evaluate, clean, explain, tune): the
+    number asked for, else every core this process may use, as their help says; not
+    torch's own default (physical cores only, or ``$OMP_NUM_THREADS``)."""
+    return requested or default_threads()
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -104,7 +106,7 @@ def select_device(name: str = "auto") -> torch.device:
                 f"({torch.__version__}); install a CUDA build of torch or use --device cpu."
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} GPU(s).")
+            raise ConfigError(f"--device {name}: only {counted(torch.cuda.device_count(), 'GPU')}.")
     elif device.type == "mps" and not mps_ok:
         raise ConfigError("--device mps: Apple MPS is not available here; use --device cpu.")
     elif device.type not in ("cpu", "cuda", "mps"):
@@ -115,7 +117,7 @@ def select_device(name: str = "auto") -> torch.device:
 def default_workers(device: torch.device) -> int:
     """Data-loading processes: none on small CPUs (decoding the shared ≤320 px photos is
     cheap next to a CPU training step and workers would steal its cores), more on GPUs."""
-    cores = usable_cores()
+    cores = default_threads()
     if cores <= 2:
         return 0
     if device.type == "cpu":
@@ -260,7 +262,7 @@ class _Trainer:
                               else self.device.type in ("cuda", "cpu"))
         self.workers = (config.workers if config.workers is not None
                         else default_workers(self.device))
-        self.threads = config.threads or usable_cores()
+        self.threads = cpu_threads(config.threads)
         self.reported_bad: set[str] = set()
 
     # ------------------------------------------------------------------ data
@@ -412,10 +414,6 @@ def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
         handle.write(_json_record(record))
 
 
-def _epochs(count: int) -> str:
-    return f"{count} epoch" + ("" if count == 1 else "s")
-
-
 def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
     path = Path(run_dir) / LOG_FILE
     if not path.is_file():
@@ -423,13 +421,32 @@ def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def resume_checkpoint(run_dir: Path | str) -> Path:
+    """The checkpoint ``--resume`` continues from. A run folder without one (the run failed
+    or was killed before its first epoch ended; a Ctrl-C saves one) is one line saying so
+    and how to start the run over: from its config.json when it got that far."""
+    import shlex
+
+    run_dir = Path(run_dir)
+    if (run_dir / LAST).is_file():
+        return run_dir / LAST
+    out = shlex.quote(str(run_dir))  # a command to paste, whatever the folder's name
+    if not run_dir.is_dir():
+        raise ConfigError(f"Nothing to resume: {run_dir} does not exist. Start a run with: "
+                          f"trainer fit DATA... --out {out}")
+    config = run_dir / "config.json"
+    again = (f"trainer fit --config {shlex.quote(str(config))} --out {out}"
+             if config.is_file() else f"trainer fit DATA... --out {out}")
+    raise ConfigError(f"Nothing to resume in {run_dir}: it holds no {LAST} (the run ended "
+                      f"before its first epoch did). Start it over with: {again}")
+
+
 def prepare_run_dir(config: TrainConfig, resume: bool) -> Path:
     if not config.out:
         raise ConfigError("No run folder: pass --out RUN_DIR.")
     run_dir = output_folder(config.out, create=False)
     if resume:
-        if not (run_dir / LAST).is_file():
-            raise ConfigError(f"Nothing to resume: {run_dir / LAST} does not exist.")
+        resume_checkpoint(run_dir)
     elif (run_dir / LAST).exists() or (run_dir / BEST).exists():
         raise ConfigError(
             f"{run_dir} already holds a run; pass --resume to continue it, or choose another "
@@ -566,12 +583,12 @@ def fit(config: TrainConfig, *, resume: bool = False,
     # A run that stopped early would otherwise train one more epoch per resume and stop again.
     stopped_before = state is not None and patience_spent() and start_epoch < config.epochs
     if start_epoch >= config.epochs and dist.main:
-        cb.on_message(f"{run_dir} already trained {_epochs(start_epoch)}; pass a larger "
+        cb.on_message(f"{run_dir} already trained {counted(start_epoch, 'epoch')}; pass a larger "
                       "--epochs to train longer.")
     elif stopped_before and dist.main:
-        cb.on_message(f"{run_dir} stopped early after {_epochs(start_epoch)}: no better "
-                      f"validation GAP for {_epochs(since_best)}; pass a larger --patience "
-                      "(0 = never stop) to train on.")
+        cb.on_message(f"{run_dir} stopped early after {counted(start_epoch, 'epoch')}: no "
+                      f"better validation GAP for {counted(since_best, 'epoch')}; pass a larger "
+                      "--patience (0 = never stop) to train on.")
     wrapped_frozen = start_epoch < config.frozen_epochs
     wrapped = wrap(wrapped_frozen)
     epoch = epochs_done = start_epoch
@@ -616,14 +633,15 @@ def fit(config: TrainConfig, *, resume: bool = False,
                 stopped_early = True
                 if dist.main:
                     cb.on_message(f"Early stopping: no better validation GAP for "
-                                  f"{_epochs(since_best)}.")
+                                  f"{counted(since_best, 'epoch')}.")
                 break
     except KeyboardInterrupt:
         if dist.main:
             save(run_dir / LAST, epochs_done, {"interrupted": True})
         raise TrainingInterrupted(
-            f"Interrupted in epoch {epoch + 1}; saved {run_dir / LAST} after {epochs_done} "
-            f"complete epochs (an unfinished epoch is run again). Continue with: "
+            f"Interrupted in epoch {epoch + 1}; saved {run_dir / LAST} after "
+            f"{counted(epochs_done, 'complete epoch')} (an unfinished epoch is run again). "
+            "Continue with: "
             f"trainer fit --resume --out {run_dir}"
         ) from None
     finally:

@@ -232,6 +232,16 @@ class LearnedQueries(CatalogStore):
                 found[r[0]] = RematchRow(r[0], os.fsdecode(r[1]), *r[2:])
         return [found[i] for i in wanted if i in found]
 
+    def listing_candidates(self, landmark_ids: Sequence[str]) -> set[int]:
+        """Photos whose stored candidate list (``topk``) names one of ``landmark_ids``: an
+        unlearned landmark must leave those lists too, not only the verdicts. (A photo
+        whose list holds the id's text elsewhere is found too: it is only re-decided.)"""
+        found: set[int] = set()
+        for landmark_id in landmark_ids:  # the id as JSON writes it: text search, no parsing
+            found.update(int(r[0]) for r in self._fetch(
+                "SELECT id FROM photos WHERE instr(topk, ?) > 0", (json.dumps(landmark_id),)))
+        return found
+
     def count_embedded(self, model_id: str) -> int:
         return int(self._fetch("SELECT count(*) FROM embeddings WHERE model_id = ?",
                                (model_id,))[0][0])

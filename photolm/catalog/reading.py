@@ -36,6 +36,12 @@ _ORDERS = {
 }
 
 
+def _near(latitude: float, longitude: float, precision: int) -> tuple[str, tuple[Any, ...]]:
+    """The photos of one map group: :meth:`ReadQueries.gps_places`' rounding, present ones."""
+    return ("round(latitude, ?) = ? AND round(longitude, ?) = ? AND missing = 0",
+            (int(precision), float(latitude), int(precision), float(longitude)))
+
+
 class ReadQueries(CatalogStore):
     """Reading a catalogue; works on a read-only connection."""
 
@@ -83,6 +89,12 @@ class ReadQueries(CatalogStore):
             f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ? "
             f"ORDER BY {distance}, path_key", (float(margin),))]
 
+    def unreadable(self) -> list[PhotoRow]:
+        """Photos a scan could not read, each with its one-line reason (``error``), by path:
+        the one list behind ``photolm list --errors`` and the desktop's page of them."""
+        return [photo_row(r) for r in self._fetch(
+            f"{ROW_SELECT} WHERE error IS NOT NULL ORDER BY path_key")]
+
     def scan_roots(self) -> list[str]:
         """Every folder (or photo) a scan was asked to look at, oldest first, each once."""
         roots: dict[str, None] = {}
@@ -101,13 +113,19 @@ class ReadQueries(CatalogStore):
             (int(precision), int(precision)))]
 
     def photos_near(self, latitude: float, longitude: float, precision: int = 1,
-                    limit: int = 500) -> list[PhotoRow]:
+                    limit: int = 500, offset: int = 0) -> list[PhotoRow]:
         """The photos of one :meth:`gps_places` group (the same rounding), oldest first: what
-        a dot on the map stands for."""
+        a dot on the map stands for, a page of ``limit`` from ``offset`` (:meth:`count_near`
+        says how many there are in all)."""
+        where, params = _near(latitude, longitude, precision)
         return [photo_row(r) for r in self._fetch(
-            f"{ROW_SELECT} WHERE round(latitude, ?) = ? AND round(longitude, ?) = ? "
-            "AND missing = 0 ORDER BY taken IS NULL, taken, id LIMIT ?",
-            (int(precision), float(latitude), int(precision), float(longitude), int(limit)))]
+            f"{ROW_SELECT} WHERE {where} ORDER BY taken IS NULL, taken, id LIMIT ? OFFSET ?",
+            (*params, int(limit), max(0, int(offset))))]
+
+    def count_near(self, latitude: float, longitude: float, precision: int = 1) -> int:
+        """How many photos :meth:`photos_near` pages through: the count its dot shows."""
+        where, params = _near(latitude, longitude, precision)
+        return int(self._fetch(f"SELECT count(*) FROM photos WHERE {where}", params)[0][0])
 
     def photos(
         self,

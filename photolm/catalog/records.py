@@ -240,6 +240,31 @@ class PhotoRow(NamedTuple):
                     None)
 
     @property
+    def recognised_from_note(self) -> str | None:
+        """What is said about this photo when its verdict came from a RAW's preview
+        (``None`` when it came from its own file): the one wording of ``list``, ``search``
+        and the desktop. "its preview" only when that RAW is the photo's one RAW now;
+        otherwise the RAW is named: one of several, or one gone since (said so, as
+        nobody finds it beside the photo any more)."""
+        if self.recognised_from is None:
+            return None
+        from photolm.discovery import paired_format
+
+        mine = [os.path.basename(c) for c in self.display_companions]
+        source = ("its preview" if mine == [self.recognised_from]
+                  else f"the preview in {self.recognised_from}"
+                  + ("" if self.recognised_from in mine else " (gone since)"))
+        return f"recognised from {source}: the {paired_format(self.path)} could not be read"
+
+    @property
+    def recognised_from_alone(self) -> str | None:
+        """:attr:`recognised_from_note` where no RAW is left to say it beside: the RAW
+        whose preview gave the verdict is gone, and no other took its place. ``list``,
+        ``search`` and the desktop's photo page then say it on a line of its own, so a
+        person still learns where the verdict came from."""
+        return None if self.companions else self.recognised_from_note
+
+    @property
     def status(self) -> str:
         """``"missing"``, ``"error"`` or ``"ok"`` — for listings."""
         if self.missing:

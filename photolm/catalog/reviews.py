@@ -85,10 +85,7 @@ class ReviewQueries(CatalogStore):
         if not tags:
             return 0
         with self._transaction("record the tags written") as db:
-            drop_undo_of(db.conn, [
-                row[0] for key in untagged for row in db.conn.execute(
-                    "SELECT content_hash FROM photos WHERE path_key = ? AND content_hash IS "
-                    "NOT NULL", key)])
+            drop_undo_of(db.conn, [key for (key,) in untagged])
             changed = db.conn.executemany(
                 "UPDATE photos SET tag_action = :tag_action, tag_status = :tag_status, "
                 "tag_mode = :tag_mode, tag_landmark = :tag_landmark, tag_files = :tag_files, "

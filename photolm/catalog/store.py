@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from photolm.catalog import schema
 from photolm.catalog.paths import CATALOG_FILE
 from photolm.errors import CatalogBusyError, CatalogError
+from photolm.storage import nearly_full, no_space, no_space_message
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -73,10 +74,40 @@ def _not_ours(path: Path) -> CatalogError:
 
 
 def damaged(path: Path, detail: object) -> CatalogError:
+    """A catalogue SQLite cannot use; a full disk is worded as what it is (see
+    :func:`out_of_space`), never as damage a person should move the file aside for."""
+    if out_of_space(path, detail):
+        return CatalogError(f"Cannot use catalogue {path} ({_one_line(detail)}): "
+                            f"{no_space_message(path.parent)}; the catalogue is unchanged")
+    if _code(detail) == _SQLITE_IOERR:  # the disk or share failed, not the file's content
+        return CatalogError(
+            f"Cannot use catalogue {path} ({_one_line(detail)}): the disk or share it is on "
+            "failed a read or write; check that it is connected and has free space, then run "
+            "the command again.")
     return CatalogError(
         f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
         "it as a backup) and scan again, or pick another path with --catalog."
     )
+
+
+_SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+
+
+def out_of_space(path: Path, detail: object) -> bool:
+    """Whether SQLite's (or the OS's) failure ``detail`` is the disk holding ``path`` being
+    full: SQLITE_FULL, ENOSPC, or an I/O error while next to no space is left (SQLite
+    reports a WAL index it cannot grow on a full disk as a bare "disk I/O error")."""
+    if isinstance(detail, OSError):
+        return no_space(detail)
+    code = _code(detail)
+    return code == _SQLITE_FULL or (code == _SQLITE_IOERR and nearly_full(path.parent))
+
+
+def _code(detail: object) -> int | None:
+    """SQLite's primary result code of an error (``SQLITE_IOERR`` for all its kinds)."""
+    code = getattr(detail, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
 
 
 def _one_line(detail: object, limit: int = 200) -> str:
@@ -246,7 +277,22 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _connect_read(path: Path) -> tuple[sqlite3.Connection, int]:
-    """A read-only connection and the schema version, or the :class:`sqlite3.Error`."""
+    """A read-only connection and the schema version, or the :class:`sqlite3.Error`.
+
+    On a full disk SQLite cannot size the ``-shm`` file a reader of a WAL catalogue needs
+    ("disk I/O error"): ``search`` and ``list`` still work there when no ``-wal`` holds
+    anything (no writer is mid-change; none could write much on that disk anyway), reading
+    the file as ``immutable``, as on a read-only disk.
+    """
+    try:
+        return _connect_read_once(path, immutable=False)
+    except sqlite3.Error as exc:
+        if not out_of_space(path, exc) or _has_wal(path) or _hot_journal(path):
+            raise
+    return _connect_read_once(path, immutable=True)
+
+
+def _connect_read_once(path: Path, *, immutable: bool) -> tuple[sqlite3.Connection, int]:
     uri = _read_only_uri(path)
     why = _read_only_reason(path)
     # Where nothing may be written, nobody can change the file under us: ``immutable`` then
@@ -255,7 +301,7 @@ def _connect_read(path: Path) -> tuple[sqlite3.Connection, int]:
     if why is not None and _hot_journal(path):
         raise _stopped_mid_change(path, why)
     wal_here = why is not None and _has_wal(path)
-    if why is not None and not wal_here:
+    if (why is not None or immutable) and not wal_here:
         uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -354,6 +400,9 @@ def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
 
 
 def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
+    if no_space(exc):
+        return CatalogError(f"Cannot create the lock file for catalogue {path} "
+                            f"({exc.strerror or exc}): {no_space_message(path.parent)}")
     return CatalogError(
         f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
         "check the folder's permissions or pick another path with --catalog."
@@ -498,10 +547,12 @@ class CatalogStore:
                     # PRAGMA takes no bound parameters; ``target`` is an int we computed.
                     self.db.execute(f"PRAGMA user_version = {int(target):d}")
             except sqlite3.Error as exc:
+                advice = (no_space_message(self.path.parent)
+                          if out_of_space(self.path, exc) else
+                          "free disk space or check the file, then run the command again")
                 raise CatalogError(
                     f"Could not upgrade catalogue {self.path} to schema {target} ({exc}); it "
-                    f"was left at schema {target - 1}. Free disk space or check the file, "
-                    "then run the command again."
+                    f"was left at schema {target - 1}: {advice}."
                 ) from exc
 
     @property
@@ -583,6 +634,11 @@ class CatalogStore:
             with self.db.atomic():
                 yield self.db
         except sqlite3.Error as exc:
+            if out_of_space(self.path, exc):
+                raise CatalogError(
+                    f"Could not {what} in catalogue {self.path} ({exc}; nothing of this "
+                    f"change was stored): {no_space_message(self.path.parent)}"
+                ) from exc
             raise CatalogError(
                 f"Could not {what} in catalogue {self.path} ({exc}); nothing of this change "
                 "was stored. Free disk space or check the file, then run the command again."

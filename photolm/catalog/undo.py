@@ -5,10 +5,11 @@ Table ``tag_undo`` (schema v5). :mod:`photolm.metadata.undo` makes and applies t
 and does not know the catalogue; :mod:`photolm.tagging` hands these queries to it as its
 undo store. A record is keyed by the tagged file's content (fingerprint + SHA-256), not by
 a photo row, so a photo moved since is still found; it belongs to the catalogued photo whose
-``content_hash`` is that fingerprint. It goes when untag restores the photo, when an untag
-of that photo is recorded (a photo changed since by another program is untagged value by
-value, and its record could never match again), and at ``prune`` when no catalogued photo
-has that content any more.
+``content_hash`` is that fingerprint (identical copies of a photo tagged alike share one).
+It goes when untag restores the photo, when an untag of that photo is recorded (a photo
+changed since by another program is untagged value by value, and its record could never
+match again), and at ``prune`` when no catalogued photo has that content any more; never
+while another catalogued copy still has that content.
 """
 
 from __future__ import annotations
@@ -54,17 +55,33 @@ class UndoQueries(CatalogStore):
         path, original_sha256, patch = rows[0]
         return UndoRow(path, original_sha256, bytes(patch))
 
-    def drop_undo(self, fingerprint: str, tagged_sha256: str) -> None:
-        """Forget one record (the photo was restored, or photolm wrote it again)."""
+    def drop_undo(self, fingerprint: str, tagged_sha256: str, *,
+                  unless_copy_of: str | None = None) -> None:
+        """Forget one record (the photo was restored, or photolm wrote it again).
+
+        ``unless_copy_of``: that photo's path; the record stays while another catalogued
+        photo has the same content (an identical copy tagged alike shares the record, and
+        its untag must still give its original back)."""
         with self._transaction("forget what the tag write replaced") as db:
+            if unless_copy_of is not None and db.conn.execute(
+                    "SELECT 1 FROM photos WHERE content_hash = ? AND path_key != ? LIMIT 1",
+                    (fingerprint, path_key(unless_copy_of))).fetchone():
+                return
             db["tag_undo"].delete_where("fingerprint = ? AND tagged_sha256 = ?",
                                         (fingerprint, tagged_sha256))
 
 
-def drop_undo_of(conn: sqlite3.Connection, fingerprints: Iterable[str]) -> None:
-    """Inside a caller's transaction: drop the records of files with these fingerprints."""
-    conn.executemany("DELETE FROM tag_undo WHERE fingerprint = ?",
-                     [(fp,) for fp in set(fingerprints)])
+def drop_undo_of(conn: sqlite3.Connection, keys: Iterable[bytes]) -> None:
+    """Inside a caller's transaction: drop the records of the content the photos at ``keys``
+    (path keys) have, unless a catalogued photo not among them (a copy) has it too."""
+    keys = set(keys)
+    for (fp,) in {row for key in keys for row in conn.execute(
+            "SELECT content_hash FROM photos WHERE path_key = ? AND content_hash IS NOT NULL",
+            (key,))}:
+        holders = {k for (k,) in conn.execute(
+            "SELECT path_key FROM photos WHERE content_hash = ?", (fp,))}
+        if holders <= keys:
+            conn.execute("DELETE FROM tag_undo WHERE fingerprint = ?", (fp,))
 
 
 def drop_orphan_undo(conn: sqlite3.Connection) -> int:

@@ -9,13 +9,14 @@ from typing import Annotated, Any
 import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import display, err, print_json, reporting, warn, warn_not_catalogued
+from photolm.cli.output import display, print_json, reporting, say, warn, warn_not_catalogued
 
 
 def confirm(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Photos (or folders of photos) you looked at.", show_default=False),
+        typer.Argument(help="Photos (or folders of photos) you looked at.", show_default=False,
+                       metavar="PHOTOS"),
     ],
     landmark: Annotated[
         str | None,
@@ -75,7 +76,7 @@ def confirm(
         if json_out:
             print_json(rows)
         elif rows:
-            err.print(_summary(rows), markup=False, highlight=False, emoji=False)
+            say(_summary(rows))
         raise typer.Exit(1 if problems else 0)
 
 
@@ -89,6 +90,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         kinds[r["review"] or "cleared"] = kinds.get(r["review"] or "cleared", 0) + 1
     parts = []
     for shown, kinds in by_answer.items():
-        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        parts.append(f"{shown} ({detail})")
+        # "no landmark" says the answer already: not "no landmark (3 none)"
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()) if kind != "none")
+        parts.append(f"{shown} ({detail})" if detail else shown)
     return f"{len(rows)} photo(s): " + "; ".join(parts)

@@ -45,6 +45,10 @@ def export_dataset(
         problems = write_dataset(out_dir, classes, copy=copy)
         for path, why in problems:
             warn(path, why)
+        for c in classes:
+            if not c.photos:
+                warn(c.landmark.name, "none of its photos is left: not in the training set")
+        classes = [c for c in classes if c.photos]
         if json_out:
             print_json({"dir": display(out_dir), "landmarks": [
                 {"id": c.landmark.id, "name": c.landmark.name, "folder": c.folder,

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
-from photolm.cli.output import print_fields, print_json, reporting
+from photolm.cli.output import print_json, reporting
+
+if TYPE_CHECKING:
+    from photolm.scan import Concurrency
 
 
 def info(
@@ -25,6 +28,7 @@ def info(
         from photolm.scan import ScanOptions, concurrency, scan_session
 
         data: dict[str, Any] = {"version": __version__}
+        threads: Concurrency | None = None  # the scan's threads, when a session could be made
         path = resolve_catalog_path(catalog)
         try:
             bundle = load_bundle(model)
@@ -57,57 +61,12 @@ def info(
             except PhotolmError as exc:
                 data["runtime"] = {"error": str(exc)}
             else:
+                threads = concurrency(emb, ScanOptions())
                 data["runtime"] = {"provider": emb.provider, "requested": list(emb.info.requested),
-                                   **concurrency(emb, ScanOptions()).to_json()}
+                                   **threads.to_json()}
         if json_out:
             print_json(data)
             return
-        _render(data)
+        from photolm.cli.info_text import render_info
 
-
-def _render(data: dict[str, Any]) -> None:
-    """One ``key  value`` line each, never a table: a long catalogue or model path is
-    printed whole (the terminal may wrap it, nothing folds it mid-name)."""
-    lines: list[tuple[str, str]] = [("photolm", data["version"])]
-    for section in ("catalog", "model", "runtime"):
-        for key, value in data.get(section, {}).items():
-            if key in _SCAN_THREADS:
-                if key == "scan_workers":
-                    lines.append(("runtime scan", _scan_threads(data["runtime"])))
-                continue
-            if key == "metrics" and isinstance(value, dict):
-                value = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                  for k, v in value.items() if not isinstance(v, dict))
-            elif key == "threshold" and isinstance(value, float):
-                value = f"{value:.4f}"
-            elif key == "last_scan" and isinstance(value, dict):
-                counts = value.get("counts") or {}
-                value = (f"{value.get('finished') or value.get('started')}: "
-                         f"{counts.get('found', '?')} photos found, "
-                         f"{counts.get('processed', '?')} recognised")
-            elif key == "learned_unrecognisable" and isinstance(value, list):
-                value = ", ".join(value) + " (example photos gone: learn again)" if value \
-                    else "none"
-            elif key == "file_bytes":
-                key, value = "size", f"{int(value) / 1e6:.1f} MB"
-            elif isinstance(value, list):  # words, not a Python list's repr
-                value = ", ".join(map(str, value)) or "none"
-            lines.append((f"{section} {key}", str(value)))
-    print_fields(lines)
-
-
-_SCAN_THREADS = ("scan_workers", "threads_per_run", "model_runs", "model_threads")
-
-
-def _scan_threads(runtime: dict[str, Any]) -> str:
-    """The scan's threads in words: on the CPU every worker runs the model on the photo it
-    read, so the cores in use are workers x threads a run, not one session's threads."""
-    workers, per_run = runtime["scan_workers"], runtime["threads_per_run"]
-    threads = f"{per_run} onnxruntime thread{'s' if per_run != 1 else ''}"
-    if runtime["model_runs"] == "in each worker":
-        text = (f"{workers} worker(s), each reading a photo and running the model on it with "
-                f"{threads}: {runtime['model_threads']} at once")
-    else:
-        text = (f"{workers} worker(s) read photos; one thread runs the model on whole batches "
-                f"on {runtime['provider']} with {threads}")
-    return text + "; scan --workers and --threads change these"
+        render_info(data, threads)

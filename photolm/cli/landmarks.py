@@ -4,6 +4,7 @@ learned ones), with photo counts."""
 
 from __future__ import annotations
 
+from photolm.cli.learn import landmark_json
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
 from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
 
@@ -32,9 +33,7 @@ def landmarks(
         known = {lm.id for lm in bundle.landmarks}
         learned = [item.landmark for item in taught if not item.shipped and item.id not in known]
         rows = [
-            {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
-             "region": lm.region, "country": lm.country, "country_code": lm.country_code,
-             "latitude": lm.latitude, "longitude": lm.longitude,
+            {**landmark_json(lm),
              "photos": counts.get(lm.id, 0), "learned": lm.id not in known,
              "examples": examples.get(lm.id, 0), "recognisable": lm.id not in lost}
             for lm in sorted([*bundle.landmarks, *learned], key=lambda lm: lm.name.casefold())
@@ -48,7 +47,10 @@ def landmarks(
             title += f" ({len(learned)} learned)"
         cells = []
         for r in rows:
-            place = ", ".join(x for x in (r["city"], r["region"], r["country"]) if x)
+            # "Dubai, United Arab Emirates", not "Dubai, Dubai, ...": a city-state or a
+            # province named for its city is said once (--json keeps each field)
+            place = ", ".join(dict.fromkeys(x for x in (r["city"], r["region"], r["country"])
+                                            if x))
             # a learned one, or a shipped one you added example photos to
             mark = ("learned, lost: examples gone" if not r["recognisable"] else
                     "learned" if r["learned"] else

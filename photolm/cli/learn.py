@@ -14,10 +14,10 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     bar_wanted,
     display,
-    err,
     print_json,
     progress_bar,
     reporting,
+    say,
     warn,
 )
 
@@ -38,6 +38,9 @@ LatOpt = Annotated[float | None, typer.Option(
     "--lat", min=-90, max=90, show_default=False,
     help="Latitude in degrees (with --lon): photos with GPS far from it are never given it. "
          "Default: where the example photos were taken, when their GPS agrees (within 1 km).")]
+NewOpt = Annotated[bool, typer.Option(
+    "--new", help="Learn NAME as a new landmark even though it is spelt almost like one "
+    "photolm knows (without it, that is refused as a likely typo).")]
 LonOpt = Annotated[float | None, typer.Option("--lon", min=-180, max=180, show_default=False,
                                               help="Longitude in degrees (with --lat).")]
 
@@ -61,8 +64,11 @@ def progress(show: bool) -> Iterator[Callable[[str, int, int], None]]:
 
 
 def landmark_json(lm: Landmark) -> dict[str, Any]:
+    """A landmark as ``photolm landmarks --json`` describes one (the same keys), so a
+    script reads learn's, unlearn's and places name's landmark the same way."""
     return {"id": lm.id, "name": lm.name, "aliases": list(lm.aliases), "city": lm.city,
-            "country": lm.country, "latitude": lm.latitude, "longitude": lm.longitude}
+            "region": lm.region, "country": lm.country, "country_code": lm.country_code,
+            "latitude": lm.latitude, "longitude": lm.longitude}
 
 
 def result_json(result: LearnResult) -> dict[str, Any]:
@@ -96,14 +102,14 @@ def position_line(position: ExamplesPosition) -> str:
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
-              place_id: str | None = None) -> None:
+              place_id: str | None = None, new: bool = False) -> None:
     """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
     examples, ``sources`` is ignored)."""
     from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
-    from photolm.learning import find_place, learn_place
+    from photolm.learning import find_place, learn_place, near_miss
     from photolm.learning import learn as do_learn
 
     if (lat is None) != (lon is None):
@@ -117,6 +123,11 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
+        close = None if new else near_miss(name, bundle, cat.learned())
+        if close is not None:
+            raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
+                             f"{close.name!r}: give that name to add these photos to it, or "
+                             "--new to learn a new landmark by this name.")
         if place_id is None:
             result = do_learn(cat, bundle, name, sources, **options)
         else:
@@ -126,25 +137,31 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
                                  "current groups.")
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
-        warn(path, f"{why}: not used as an example")
+        warn(path, f"{why} (not used as an example)")
+    ignored = [flag for flag, given in (("--alias", aliases), ("--city", city),
+                                        ("--country", country), ("--lat/--lon", lat))
+               if given is not None and given != []]
+    if result.shipped and ignored:  # the model's own record is not the person's to edit
+        warn(result.landmark.name, f"one of the model's landmarks: its names, place and "
+             f"position stay the model's ({', '.join(ignored)} not used)")
     if json_out:
         print_json(result_json(result))
     elif not quiet:
         what = "learned" if result.new else "added examples to"
-        err.print(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
-                  f"({result.added} new); {result.photos} catalogued photo(s) show it now "
-                  f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)",
-                  markup=False, highlight=False)
+        say(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
+            f"({result.added} new); {result.photos} catalogued photo(s) show it now "
+            f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)")
         if result.position is not None:
-            err.print(position_line(result.position), markup=False, highlight=False)
+            say(position_line(result.position))
 
 
 def learn(
-    name: Annotated[str, typer.Argument(help="The landmark's name, e.g. \"Old Town Bridge\". "
-                                        "A name photolm knows adds examples to it.",
-                                        show_default=False)],
-    photos: Annotated[list[Path], typer.Argument(help="Example photos, or folders of them.",
-                                                 show_default=False)],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", show_default=False,
+        help="The landmark's name, e.g. \"Old Town Bridge\". A name photolm knows adds "
+        "examples to it.")],
+    photos: Annotated[list[Path], typer.Argument(
+        metavar="PHOTOS", show_default=False, help="Example photos, or folders of them.")],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,
@@ -153,6 +170,7 @@ def learn(
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
+    new: NewOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -164,4 +182,5 @@ def learn(
     """
     with reporting():
         run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat, lon=lon,
-                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet)
+                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
+                  new=new)

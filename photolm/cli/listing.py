@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,8 +14,6 @@ from photolm.cli.output import Column, display, print_json, print_rows, reportin
 
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
-
-
 
 
 def list_photos(
@@ -50,19 +47,20 @@ def list_photos(
             raise UsageError("Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
-            # the uncertain ones: the catalogue's rule, shared with the desktop's review
+            # the uncertain ones and the unreadable ones: the catalogue's rules, shared
+            # with the desktop's review and its page of photos that could not be read
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
-                      else (p for p in cat.iter_photos() if not errors_only or p.error))
+                      else cat.unreadable() if errors_only else list(cat.iter_photos()))
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
         if json_out:
             print_json(rows)
         elif uncertain:
-            _render_uncertain(rows)
+            _render_uncertain(rows, photos)
         else:
-            _render(rows)
+            _render(rows, photos)
 
 
-def _render(rows: list[dict[str, Any]]) -> None:
+def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
     cells = []
     for r in rows:
         if r["error"]:
@@ -77,41 +75,44 @@ def _render(rows: list[dict[str, Any]]) -> None:
         cells.append((r["path"], verdict, score, _why(r)))
     print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
-               **raw_columns(rows))
+               **raw_columns(photos))
 
 
-def _render_uncertain(rows: list[dict[str, Any]]) -> None:
-    cells = [
-        (r["path"], r["landmark"] or "no landmark",
-         ", ".join(f"{c['name']} {c['score']:.2f}" for c in r["candidates"]),
-         f"{r['threshold']:.2f}")
-        for r in rows
-    ]
+def decimals(score: float | None, threshold: float | None) -> int:
+    """How many decimals tell a score from the threshold it is measured against: 2, or more
+    where 2 would print both alike ("Hoi An 0.66" beside "threshold 0.66", no landmark)."""
+    digits = 2
+    while (score is not None and threshold is not None and digits < 4
+           and round(score, digits) == round(threshold, digits) and score != threshold):
+        digits += 1
+    return digits
+
+
+def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
+    cells = []
+    for r in rows:
+        best = r["candidates"][0]["score"] if r["candidates"] else None
+        n = decimals(best, r["threshold"])
+        cells.append((r["path"], r["landmark"] or "no landmark",
+                      ", ".join(f"{c['name']} {c['score']:.{n}f}" for c in r["candidates"]),
+                      f"{r['threshold']:.{n}f}"))
     print_rows(f"{len(rows)} uncertain photo(s), closest to the threshold first",
                [Column("path", path=True), Column("landmark"), Column("top 3"),
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "
                "recognised), --landmark NAME (another one) or --none." if rows else None,
-               **raw_columns(rows))
+               **raw_columns(photos))
 
 
-def raw_columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """:func:`photolm.cli.output.print_rows`' ``raws`` and ``raw_notes`` for rows of
-    photos as ``list --json`` and ``search --json`` give them."""
-    return {"raws": [r["companions"] for r in rows], "raw_notes": [raw_note(r) for r in rows]}
-
-
-def raw_note(r: dict[str, Any]) -> str | None:
-    """What the RAW line adds when the photo was recognised from its RAW's preview: which
-    RAW (when there are several), and which file could not be read."""
-    if not r["recognised_from"]:
-        return None
-    from photolm.discovery import paired_format
-
-    raw = os.path.basename(r["recognised_from"])
-    source = ("its preview" if [os.path.basename(c) for c in r["companions"]] == [raw]
-              else f"the preview in {raw}")
-    return f"recognised from {source}: the {paired_format(r['path'])} could not be read"
+def raw_columns(photos: Sequence[PhotoRow]) -> dict[str, list[Any]]:
+    """:func:`photolm.cli.output.print_rows`' ``raws``, ``raw_notes`` and ``notes`` for rows
+    of these photos: their RAWs' names, and the catalogue's one wording of a verdict that
+    came from a RAW's preview (:attr:`~photolm.catalog.PhotoRow.recognised_from_note`, as
+    the desktop), beside the RAWs or, when that RAW is gone and none is left, on a line of
+    its own (:attr:`~photolm.catalog.PhotoRow.recognised_from_alone`)."""
+    return {"raws": [[display(c) for c in p.companions] for p in photos],
+            "raw_notes": [p.recognised_from_note for p in photos],
+            "notes": [p.recognised_from_alone for p in photos]}
 
 
 def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
@@ -164,8 +165,9 @@ def _why(r: dict[str, Any]) -> str:
     best, threshold = r["best_candidate"], r["threshold"]
     if (r["landmark"] is None and r["review"] is None and not r["error"] and best is not None
             and threshold is not None and best["score"] < threshold):
-        parts.append(f"best candidate {best['name']} {best['score']:.2f}, below the "
-                     f"threshold {threshold:.2f}")
+        n = decimals(best["score"], threshold)
+        parts.append(f"best candidate {best['name']} {best['score']:.{n}f}, below the "
+                     f"threshold {threshold:.{n}f}")
     if r["gate_reason"] and r["landmark"] is None and r["review"] is None:
         parts.append(r["gate_reason"])
     if r["gps_reason"] and (r["gps_changed"] or r["review"] is None):

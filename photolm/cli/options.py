@@ -55,8 +55,8 @@ class SidecarStyleChoice(str, Enum):
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(help="Photos or folders, as scanned. Default: every catalogued photo.",
-                   show_default=False),
+    typer.Argument(metavar="PATHS", show_default=False,
+                   help="Photos or folders, as scanned. Default: every catalogued photo."),
 ]
 EmbedOpt = Annotated[
     bool,

@@ -67,7 +67,8 @@ class Column:
 
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
                *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
-               raw_notes: Sequence[str | None] = (), grouped_by: int = 0) -> None:
+               raw_notes: Sequence[str | None] = (), notes: Sequence[str | None] = (),
+               grouped_by: int = 0) -> None:
     """Rows for a person: a table on a terminal, plain tab-separated lines elsewhere.
 
     In a pipe or a file a box-drawn table only gets in the way of ``grep``/``cut``, so each
@@ -82,7 +83,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     which is all but always longer (folders and all), so the table is no wider for them; in
     a pipe as one last field, so the fields a script cuts keep their places. Neither when no
     row has a RAW. ``raw_notes``: per row, what to say after its RAWs' names on a terminal
-    (a pipe's field stays the names a script cuts).
+    (a pipe's field stays the names a script cuts). ``notes``: per row, a line to show under
+    its path on a terminal where no RAW line carries one (a pipe's fields stay as they are).
 
     ``grouped_by``: the first N cells name a group of photos (``places``: a place, one row a
     photo). In a pipe every line repeats them, so each line still holds one path; on a
@@ -107,6 +109,9 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         extras = list(raw_notes) or [None] * len(rows)
         rows = [[*row[:at], _with_raw(row[at], names, extra), *row[at + 1:]] if names else row
                 for row, names, extra in zip(rows, raw_names, extras, strict=True)]
+    if any(notes):
+        rows = [[*row[:at], _text(row[at]).append(f"\n  {note}", style="dim"), *row[at + 1:]]
+                if note else row for row, note in zip(rows, notes, strict=True)]
     if grouped_by:
         rows = _grouped(rows, grouped_by, at)
     widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
@@ -130,8 +135,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     needed = sum(w if c.unbroken else min(w, max(12, word))
                  for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
-    if needed > out.width and at >= 0 and not grouped_by:
-        _print_stacked(title, columns, rows, at)
+    if needed > out.width and at >= 0:
+        _print_stacked(title, columns, rows, at, group_first=bool(grouped_by))
         if note:
             err.print(note, markup=False, highlight=False, emoji=False)
         return
@@ -146,19 +151,30 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
 
 
 def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-                   at: int) -> None:
+                   at: int, *, group_first: bool = False) -> None:
     """Rows whose paths make the table wider than the terminal, one block each: the path
     (and its RAW line) whole on a line of its own, the other cells under it, indented and
     named: on one line when they fit, else one a line (long values wrap under themselves).
-    A terminal would otherwise wrap every line of the table into a jumble."""
+    A terminal would otherwise wrap every line of the table into a jumble.
+
+    ``group_first``: each row is a group of photos (``places``), its path cell their paths
+    one a line: the group's own cells lead, named, and its paths follow, indented."""
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
     indent = 4
     for row in rows:
-        out.print(_text(row[at]), soft_wrap=True)
         fields = [(column.header, _text(cell))
                   for i, (column, cell) in enumerate(zip(columns, row, strict=True))
                   if i != at and _plain(cell)]
+        if group_first:
+            line = Text()
+            for n, (header, value) in enumerate(fields):
+                line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+            out.print(line, soft_wrap=True)
+            for path_line in _text(row[at]).split("\n"):
+                out.print(Text(" " * indent) + path_line, soft_wrap=True)
+            continue
+        out.print(_text(row[at]), soft_wrap=True)
         if not fields:
             continue
         line = Text(" " * indent)
@@ -227,11 +243,43 @@ def _with_raw(path: str | Text, names: str, note: str | None = None) -> Text:
     return cell
 
 
-def print_fields(fields: Sequence[tuple[str, str]]) -> None:
-    """``key  value`` lines on stdout, keys aligned, values never wrapped by photolm."""
-    width = max((len(key) for key, _ in fields), default=0) + 2
-    for key, value in fields:
-        out.print(Text(key.ljust(width), style="bold") + Text(value), soft_wrap=True)
+@dataclass(frozen=True)
+class Field:
+    """One ``label  value`` line of :func:`print_sections`."""
+
+    label: str
+    value: str
+    whole: bool = False  # a path: never wrapped by photolm (the terminal may wrap it)
+
+
+def print_sections(sections: Sequence[tuple[str, Sequence[Field]]]) -> None:
+    """Headed groups of ``label  value`` lines on stdout, labels aligned across groups.
+
+    On a terminal a long value wraps under itself, never under the labels, between words;
+    a path is printed whole (a path copied from the screen must work). In a pipe or a file
+    each field stays one line, so ``grep`` finds the whole value beside its label.
+    """
+    indent = 2
+    width = max((cell_len(f.label) + (indent if heading else 0)
+                 for heading, fields in sections for f in fields), default=0) + 2
+    wrap = out.is_terminal
+    for n, (heading, fields) in enumerate(sections):
+        if not fields:
+            continue
+        if heading:
+            if n:
+                out.print()
+            out.print(Text(heading, style="bold"), soft_wrap=True)
+        pad = " " * (indent if heading else 0)
+        for field in fields:
+            room = out.width - width
+            pieces = [Text(field.value)]
+            if wrap and not field.whole and room >= 20 and cell_len(field.value) > room:
+                pieces = list(Text(field.value).wrap(out, room, overflow="fold"))
+            for k, piece in enumerate(pieces):
+                piece.rstrip()
+                label = (field.label if k == 0 else "").ljust(width - len(pad))
+                out.print(Text(pad).append(label, style="bold").append(piece), soft_wrap=True)
 
 
 def _plain(cell: str | Text) -> str:
@@ -251,11 +299,22 @@ def warn(path: object, message: str) -> None:
 
 def warn_not_catalogued(path: str) -> None:
     """A path given to a command that acts on catalogued photos (confirm, tag, untag) that
-    matched none: a typo is told apart from a photo that only needs scanning."""
-    if os.path.lexists(path):
-        warn(path, "no catalogued photos there; run `photolm scan` on it first")
-    else:
+    matched none: a typo is told apart from a photo that only needs scanning, and from a
+    folder (or file) with no photo to scan, which a scan would not help."""
+    from photolm.discovery import Found, Problem, walk_photos
+
+    if not os.path.lexists(path):
         warn(path, "no such file or folder")
+        return
+    given = os.path.abspath(path)
+    first = next((item for item in walk_photos([path]) if isinstance(item, Found) or (
+        isinstance(item, Problem) and os.path.abspath(item.path) == given)), None)
+    if isinstance(first, Found):
+        warn(path, "no catalogued photos there; run `photolm scan` on it first")
+    elif isinstance(first, Problem):  # a file that is not a photo, or cannot be read
+        warn(path, first.message)
+    else:
+        warn(path, "no photos there")
 
 
 def warn_unmatchable(names: Sequence[str]) -> None:
@@ -274,6 +333,13 @@ def note(path: object, message: str) -> None:
     """One line about a photo that is not a problem but worth knowing (e.g. a sidecar was
     written because the format cannot hold embedded tags), on stderr."""
     err.print(f"[cyan]note:[/] {escape(display(path))}: {escape(message.translate(_CONTROL))}")
+
+
+def say(text: str) -> None:
+    """A line of talk on stderr (no path in it): on a terminal wrapped between words at its
+    width, as an 80-column terminal would otherwise cut "show it now" into "show it n" and
+    "ow"; in a pipe or a log one line, whole, for ``grep``."""
+    err.print(Text(text), soft_wrap=not err.is_terminal)
 
 
 def error_line(message: str) -> None:

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, run_learn
+from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, NewOpt, run_learn
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import (
     Column,
     display,
-    err,
     print_json,
     print_rows,
     reporting,
+    say,
     warn_unmatchable,
 )
 
@@ -92,25 +92,28 @@ def places(
 
         found, raws = _places(model, catalog, min_photos)
         found, hidden = listed_places(found, everything=everything)
-        if hidden:
-            err.print(f"{hidden} group(s) that look like no place (portraits, pets, food) "
-                      "not listed; --all lists them.", markup=False, highlight=False)
         if json_out:
             print_json([place_json(p, raws) for p in found])
-            return
-        if not found:
-            err.print("No candidate places: every photo is claimed by a landmark, or no "
-                      f"{min_photos} unclaimed photos look alike.", markup=False)
-            return
-        # with --all, the groups that look like no place under a title of their own: the
-        # lines keep their fields, and a person can tell them apart
-        places = [p for p in found if p.looks_like_a_place is not False]
-        others = [p for p in found if p.looks_like_a_place is False]
-        if places or not others:
-            _render(places, raws, f"{len(places)} candidate place(s)")
-        if others:
-            _render(others, raws, f"{len(others)} group(s) that look like no place "
-                    "(portraits, pets, food)")
+        elif not found:
+            say("No candidate places: every photo is claimed by a landmark, or no "
+                f"{min_photos} unclaimed photos look alike.")
+        else:
+            _render_all(found, raws)
+        if hidden:  # after the table it is about, as list's and search's notes
+            say(f"{hidden} group(s) that look like no place (portraits, pets, food) "
+                "not listed; --all lists them.")
+
+
+def _render_all(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
+    """With --all, the groups that look like no place under a title of their own: the
+    lines keep their fields, and a person can tell them apart."""
+    places = [p for p in found if p.looks_like_a_place is not False]
+    others = [p for p in found if p.looks_like_a_place is False]
+    if places or not others:
+        _render(places, raws, f"{len(places)} candidate place(s)")
+    if others:
+        _render(others, raws, f"{len(others)} group(s) that look like no place "
+                "(portraits, pets, food)")
 
 
 def _render(found: list[FoundPlace], raws: dict[str, list[str]], title: str) -> None:
@@ -132,7 +135,8 @@ def _render(found: list[FoundPlace], raws: dict[str, list[str]], title: str) -> 
 def name_place(
     place_id: Annotated[str, typer.Argument(metavar="ID", help="A group id from photolm places.",
                                             show_default=False)],
-    name: Annotated[str, typer.Argument(help="What the place is called.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="What the place is called.",
+                                        show_default=False)],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,
@@ -141,6 +145,7 @@ def name_place(
     model: ModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
+    new: NewOpt = False,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -149,4 +154,4 @@ def name_place(
     with reporting():
         run_learn(name, [], aliases=alias, city=city, country=country, lat=lat, lon=lon,
                   model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
-                  place_id=place_id)
+                  place_id=place_id, new=new)

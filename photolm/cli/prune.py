@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import typer
 
+from photolm import storage
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting
 
@@ -36,8 +36,8 @@ def prune(
                 for row in cat.iter_photos(under=root):
                     if row.missing:
                         rows[row.path] = row
-            back = [r for r in rows.values() if os.path.lexists(r.path)]
-            gone = [r for r in rows.values() if not os.path.lexists(r.path)]
+            back = [r for r in rows.values() if not storage.gone(r.path)]
+            gone = [r for r in rows.values() if storage.gone(r.path)]
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,

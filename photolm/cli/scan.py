@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 def scan(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Photo folders (or single photos) to scan, recursively.",
-                       show_default=False),
+        typer.Argument(metavar="PATHS", show_default=False,
+                       help="Photo folders (or single photos) to scan, recursively."),
     ],
     catalog: CatalogOpt = None,
     model: ModelOpt = None,
@@ -134,11 +134,12 @@ def scan(
             if write_tags and not summary.interrupted:
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
                                    quiet)
+                summary = scanner.recount(roots)  # the totals: tagged now
         warn_unmatchable(summary.unmatchable)
         if json_out:
             print_json({**summary.to_json(), **({"tags": tags.to_json()} if tags else {})})
         elif not quiet:
-            _print_summary(summary)
+            _print_summary(summary, tags)
             if tags is not None:
                 from photolm.cli.tag import closing_line
 
@@ -196,14 +197,15 @@ def _from_raw_label(summary: ScanSummary) -> str:
     return f"{_formats({paired_format(p) for p, _, _ in summary.from_raw})} unreadable, RAW used"
 
 
-def _print_summary(summary: ScanSummary) -> None:
+def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None:
     """This run's work beside the totals of the scanned folders, so a re-scan that had
-    nothing to do does not read "with a landmark 0, 0.0 photos/s"."""
+    nothing to do does not read "with a landmark 0, 0.0 photos/s"; with --write-tags, the
+    photos tagged by this run beside those tagged in these folders."""
     from rich.table import Table
 
     from photolm.discovery import describe_skipped
 
-    total = summary.catalog
+    total = summary.in_these_folders
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -230,6 +232,8 @@ def _print_summary(summary: ScanSummary) -> None:
                  ""),
                 (_from_raw_label(summary), len(summary.from_raw), "")]
     rows += [row for row in optional if row[1]]
+    if tags is not None:
+        rows.append(("tagged", tags.counts.get("written", 0), total.get("tagged", "")))
     if summary.skipped:  # videos, Live Photo videos
         rows.append(("skipped (not scanned)", describe_skipped(summary.skipped), ""))
     for label, now, catalogued in rows:

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from photolm.cli.listing import raw_columns
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
+
+if TYPE_CHECKING:
+    from photolm.catalog import PhotoRow
 
 
 def search(
@@ -67,10 +71,11 @@ def search(
             print_json(rows)
             return
         names = describe_matches(hits, first=(r["landmark_id"] for r in rows))
-        _render(rows, names, total, hidden)
+        _render(rows, photos, names, total, hidden)
 
 
-def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> None:
+def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow], names: str, total: int,
+            hidden: int) -> None:
     """The table (or plain lines); its title says how many photos match in all, even when
     ``--limit`` shows fewer, and a note says how many missing ones were left out."""
     note = (f"{hidden} more whose files are missing: --include-missing shows them, "
@@ -91,4 +96,4 @@ def _render(rows: list[dict[str, Any]], names: str, total: int, hidden: int) -> 
     print_rows(f"{shown} photo(s) of {names}",
                [Column("score", justify="right"), Column("landmark"), Column("taken"),
                 Column("path", path=True)], cells, note=note,
-               **raw_columns(rows))
+               **raw_columns(photos))

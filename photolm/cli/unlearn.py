@@ -9,7 +9,7 @@ import typer
 
 from photolm.cli.learn import landmark_json, progress
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
-from photolm.cli.output import bar_wanted, err, print_json, reporting
+from photolm.cli.output import bar_wanted, print_json, reporting, say
 
 
 def unlearn(
@@ -45,5 +45,4 @@ def unlearn(
             what = (f"the examples added to {item.landmark.name}" if item.shipped
                     else item.landmark.name)
             keep = f"; {kept} photo(s) keep your answer" if kept else ""
-            err.print(f"forgot {what}: {summary.changed} photo(s) changed{keep}",
-                      markup=False, highlight=False)
+            say(f"forgot {what}: {summary.changed} photo(s) changed{keep}")

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be stored
 MAX_PREVIEW_ROWS = 300
+MAP_PAGE = 500  # photos of one map dot listed under the map at a time
 MAX_REMEMBERED = 50_000
 # A render is keyed by the photo's content: the same URL shows the same picture for a day.
 CACHED = {"cache-control": "private, max-age=86400"}
@@ -223,6 +224,13 @@ class Desktop:
         return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
                          last=self.jobs.last.get("scan"))
 
+    def unreadable(self, request: Request) -> Response:
+        """The photos scans could not read and why, as ``photolm list --errors``: read
+        only; each opens its photo page, which says the same."""
+        with self.read() as cat:
+            rows = cat.unreadable()
+        return self.page(request, "unreadable.html", rows=rows)
+
     def job(self, request: Request) -> Response:
         return self.page(request, "job_fragment.html")
 
@@ -254,13 +262,18 @@ class Desktop:
         where = worldmap.parse_at(at) if at else None
         if at and where is None:
             raise UsageError(f"No place {at!r} on the map: a dot's address is /map?at=LAT,LON.")
+        start = max(0, _int(request.query_params.get("from"), 0))
         with self.read() as cat:
             points = worldmap.photo_points(cat)
-            near = cat.photos_near(*where) if where else []
+            # a dot stands for all its photos: the heading counts them all, the grid shows
+            # them a page at a time
+            near = cat.photos_near(*where, limit=MAP_PAGE, offset=start) if where else []
+            total = cat.count_near(*where) if where else 0
         self.remember(near)
         return self.page(request, "map.html", outline=worldmap.outline_path(),
                          points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT,
-                         at=at if where else "", where=where, photos=near)
+                         at=at if where else "", where=where, photos=near, total=total,
+                         start=start, page_size=MAP_PAGE)
 
     # ------------------------------------------------------------------ images
 
@@ -503,6 +516,7 @@ def create_app(settings: Settings) -> Any:
         Route("/tags/{action:str}", desktop.start_tags, methods=["POST"]),
         Route("/scan", desktop.scan),
         Route("/scan/start", desktop.start_scan, methods=["POST"]),
+        Route("/unreadable", desktop.unreadable),
         Route("/job", desktop.job),
         Route("/job/stop", desktop.stop_job, methods=["POST"]),
         Route("/places", desktop.places),

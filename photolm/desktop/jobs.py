@@ -181,7 +181,7 @@ def scan_message(summary: ScanSummary) -> str:
     now = (f"{summary.found} photos: {summary.processed} recognised now "
            f"({summary.landmarks} with a landmark), {summary.unchanged} unchanged{known}, "
            f"{len(summary.errors) + len(summary.walk_problems)} errors")
-    total = summary.catalog
+    total = summary.in_these_folders
     if "photos" not in total:
         return now
     return (f"{now}. In these folders: {total.get('with_landmark', 0)} of {total['photos']} "

@@ -35,6 +35,13 @@ from pathlib import Path
 
 from photolm.discovery import display_path
 from photolm.errors import TagError
+from photolm.storage import (
+    no_space,
+    no_space_message,
+    read_only_file_system,
+    too_large,
+    too_large_message,
+)
 
 if sys.platform != "win32":
     import fcntl
@@ -137,6 +144,9 @@ def _running(pid: int) -> bool:
 def check_writable_file(path: Path, st: os.stat_result, purpose: str = "tag it") -> None:
     """``purpose`` completes "make it writable to ..." (``tag it``, ``remove photolm's
     tags``)."""
+    if read_only_file_system(path):
+        raise TagError(f"{display_path(path)} is on a read-only file system (mount it "
+                       f"read-write to {purpose})")
     if not st.st_mode & _WRITE_BITS or not os.access(path, os.W_OK):
         raise TagError(f"read-only file: {display_path(path)} (make it writable to {purpose})")
 
@@ -149,6 +159,9 @@ def check_writable_folder(folder: Path, what: str) -> None:
         raise TagError(f"file vanished: folder {display_path(folder)} no longer exists") from None
     except OSError as exc:
         raise TagError(f"cannot look at folder {display_path(folder)}: {exc.strerror}") from None
+    if read_only_file_system(folder):
+        raise TagError(f"read-only file system: cannot {what} (mount it read-write, or "
+                       "copy the photos somewhere writable)")
     if not st.st_mode & _WRITE_BITS or not os.access(folder, os.W_OK | os.X_OK):
         raise TagError(f"folder is read-only: cannot {what}")
 
@@ -213,7 +226,7 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
     except BaseException as exc:
         _discard(temp, exc)
         if isinstance(exc, OSError):
-            raise _as_tag_error(exc, target) from None
+            raise _as_tag_error(exc, target, existed=original is not None) from None
         raise
     finally:
         if held is not None:
@@ -232,16 +245,27 @@ def delete_file(target: Path, *, original: os.stat_result) -> None:
     fsync_folder(target.parent)
 
 
+# What a file system that cannot flush a folder answers (some network and FUSE file
+# systems): the rename is done all the same, so photolm does not call it a failure.
+_NO_FOLDER_SYNC = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF,
+                             errno.EACCES, errno.EPERM, getattr(errno, "ENOSYS", errno.EINVAL)})
+
+
 def fsync_folder(folder: Path) -> None:
     """Make a rename or unlink in ``folder`` durable (POSIX only: Windows cannot open a
-    folder, and its renames are journaled by NTFS)."""
+    folder, and its renames are journaled by NTFS). Where the file system cannot flush a
+    folder, the rename already happened: that is not a failed write."""
     if sys.platform == "win32":
         return
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            raise
 
 
 def _write_new(temp: Path, data: bytes) -> int:
@@ -308,12 +332,18 @@ def _discard(temp: Path, cause: BaseException) -> None:
                        f"{exc.strerror}")
 
 
-def _as_tag_error(exc: OSError, target: Path) -> TagError:
+def _as_tag_error(exc: OSError, target: Path, *, existed: bool = True) -> TagError:
     where = display_path(target)
+    untouched = "the original is untouched" if existed else "nothing was written"
     if isinstance(exc, FileNotFoundError):
         return TagError(f"file vanished: {where}")
     if isinstance(exc, PermissionError):
-        return TagError(f"permission denied writing {where}; the original is untouched")
-    if exc.errno == errno.ENOSPC:
-        return TagError(f"disk full while writing {where}; the original is untouched")
-    return TagError(f"could not write {where} ({exc.strerror}); the original is untouched")
+        return TagError(f"permission denied writing {where}; {untouched}")
+    if no_space(exc):
+        return TagError(f"{no_space_message(target)} ({untouched})")
+    if too_large(exc):
+        return TagError(f"{too_large_message(target)}; {untouched}")
+    if exc.errno == errno.ENAMETOOLONG:
+        return TagError(f"the name {where} is too long for its file system (255 bytes at "
+                        f"most); {untouched}")
+    return TagError(f"could not write {where} ({exc.strerror}); {untouched}")

@@ -233,7 +233,7 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         assert undo is not None
         # The photo is restored either way; a record left behind can never match it again.
         with contextlib.suppress(UndoStoreError):
-            undo.forget(kept.fingerprint, kept.tagged_sha256)
+            undo.forget(kept.fingerprint, kept.tagged_sha256, photo=os.fspath(photo))
         return True, changes, notes
     try:
         if method == "exiv2":
@@ -260,12 +260,12 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         if saved is not None:  # the photo is as it was: the new record matches no file
             assert undo is not None
             with contextlib.suppress(OSError, UndoStoreError):
-                undo.forget(saved.fingerprint, saved.tagged_sha256)
+                undo.forget(saved.fingerprint, saved.tagged_sha256, photo=os.fspath(photo))
         raise
     if kept is not None:  # the record for the bytes just replaced can never match again
         assert undo is not None
         with contextlib.suppress(OSError, UndoStoreError):
-            undo.forget(kept.fingerprint, kept.tagged_sha256)
+            undo.forget(kept.fingerprint, kept.tagged_sha256, photo=os.fspath(photo))
     return True, changes, notes + undo_notes
 
 
@@ -320,11 +320,23 @@ def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: 
     record = UndoRecord(os.fspath(photo), fingerprint_handle(io.BytesIO(new), len(new)),
                         sha256(new), sha256(original), patch)
     try:
+        if _already_kept(undo, record):  # a copy of this photo, tagged alike: it shares it
+            return None, []
         undo.save(record)
     except (OSError, UndoStoreError) as exc:
-        return None, [f"could not keep what was replaced ({exc}): untag will remove "
-                      "photolm's values instead of restoring the original bytes"]
+        # Without its way back the photo is not rewritten: the store is the catalogue, and
+        # one that cannot keep a few KiB cannot record this write either.
+        raise TagError(f"{display_path(photo)} was not rewritten: photolm could not keep the "
+                       f"way back to the original ({exc})") from None
     return record, []
+
+
+def _already_kept(undo: UndoStore, record: UndoRecord) -> bool:
+    """Whether ``undo`` holds this very record already: an identical copy of the photo,
+    tagged the same way, is the same tagged file. Such a record is not this write's to take
+    back when the write fails."""
+    known = undo.find(record.fingerprint, record.tagged_sha256)
+    return known is not None and known.original_sha256 == record.original_sha256
 
 
 def _changed(before: dict[str, object] | None, after: dict[str, object] | None

@@ -109,8 +109,23 @@ def _read_sidecar(photo: Path, path: Path, action: Action = "tag") -> _Sidecar:
                            f"{photo_name(photo)}; use the darktable style "
                            f"({photo_name(photo)}.xmp)")
         return _Sidecar(path, True, data, st, rules.Snapshot(doc))
+    if action == "tag":
+        _check_name_fits(photo, path)
     atomic.check_writable_folder(path.parent, f"create sidecar {where}")
     return _Sidecar(path, False, b"", None, rules.Snapshot(XmpDocument.new()))
+
+
+def _check_name_fits(photo: Path, sidecar: Path) -> None:
+    """A photo named 252-255 bytes has no room for ``.xmp``: say so, and what works."""
+    try:
+        limit = os.pathconf(sidecar.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # Windows, or a folder gone meanwhile
+        limit = 255
+    if len(os.fsencode(sidecar.name)) > limit:
+        raise TagError(f"{display_path(photo)} has no room for a sidecar: its name is "
+                       f"{len(os.fsencode(photo.name))} bytes, and {sidecar.suffix} would "
+                       f"pass the {limit} a file name may hold; use --embed, or a shorter "
+                       "name")
 
 
 def _photo_seeds(photo: Path, doc: XmpDocument) -> tuple[dict[str, list[str]], list[str]]:

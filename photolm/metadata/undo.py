@@ -47,8 +47,9 @@ class UndoRecord:
 
 
 class UndoStoreError(Exception):
-    """A store could not read or keep a record. Never fatal: untag then removes photolm's
-    values field by field instead of restoring the original bytes."""
+    """A store could not read or keep a record. A record it cannot *keep* stops that one
+    write, the photo untouched (no photo is rewritten without its way back); one it cannot
+    *read* or *forget* is not fatal: untag then removes photolm's values field by field."""
 
 
 class UndoStore(Protocol):
@@ -58,7 +59,10 @@ class UndoStore(Protocol):
 
     def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None: ...
 
-    def forget(self, fingerprint: str, tagged_sha256: str) -> None: ...
+    def forget(self, fingerprint: str, tagged_sha256: str, *, photo: str | None = None
+               ) -> None:
+        """``photo``: the file restored or rewritten; a store that knows of other copies
+        of that content (identical photos tagged alike share a record) keeps it for them."""
 
 
 def sha256(data: bytes) -> str:
@@ -160,5 +164,6 @@ class MemoryUndoStore:
     def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None:
         return self.records.get((fingerprint, tagged_sha256))
 
-    def forget(self, fingerprint: str, tagged_sha256: str) -> None:
+    def forget(self, fingerprint: str, tagged_sha256: str, *, photo: str | None = None
+               ) -> None:
         self.records.pop((fingerprint, tagged_sha256), None)

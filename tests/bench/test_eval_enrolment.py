@@ -93,3 +93,23 @@ def test_writing_thresholds_and_places_in_one_run_keeps_both(script: ModuleType,
     assert set(stored.metrics["enrolment"]["thresholds"]) == {"fused"}
     assert stored.metrics["enrolment"]["thresholds"]["fused"]
     assert stored.places is not None and "fused" in stored.places.cuts
+
+
+def test_gps_measure_uses_the_shipped_rule_and_separates_look_alikes(script: ModuleType
+                                                                    ) -> None:
+    """Two learned landmarks that look the same, 11 km apart: without GPS argmax guesses
+    between them; with each photo beside its own landmark, ``photolm.geo.gps_evidence`` (the
+    near one outranks the far one within the margin) names every photo right."""
+    sets = script.load_sets()
+    rng = np.random.default_rng(3)
+    centre = rng.standard_normal((1, DIM))
+    twins = centre + 0.02 * rng.standard_normal((8, DIM))  # landmarks 0 and 1, 4 photos each
+    unseen = _planted("unseen", "embeddings").astype(np.float64)
+    unseen[:8] = twins / np.linalg.norm(twins, axis=1, keepdims=True)
+    vec = {"unseen": unseen.astype(np.float32),
+           "distractors": _planted("distractors", "embeddings"),
+           "people-negatives": _planted("people-negatives", "embeddings")}
+    out = script.run_gps(sets, vec, 3, {1: 0.5, 5: 0.5}, 0.5)
+    k1 = out["qe k=1"]
+    assert k1["argmax"] < 0.9  # the twins are confused without GPS
+    assert k1["argmax_gps"] == 1.0 and k1["above_gps"] == 1.0

@@ -242,7 +242,8 @@ def test_every_page_fits_a_phone_screen(chromium, live, library) -> None:
     page.goto(live.url)
     photo = _row(library, "taj.jpg").id
     for path in ("/", "/landmark/eiffel-tower", "/search?q=colloseo", f"/photo/{photo}",
-                 "/uncertain", "/places", "/map", "/tags", "/scan", "/nothing-here"):
+                 "/uncertain", "/places", "/map", "/tags", "/scan", "/unreadable",
+                 "/nothing-here"):
         page.goto(live.base + path)
         assert page.locator("h1").count() == 1, f"{path}: one h1 a page"
         wide = page.evaluate("document.documentElement.scrollWidth")
@@ -276,3 +277,76 @@ def test_the_page_asks_for_an_icon_that_is_there(page, live) -> None:
     page.wait_for_load_state("networkidle")
     assert page.locator("link[rel=icon]").count() == 1
     assert failed == []
+
+
+def test_a_map_dot_is_a_finger_sized_target_on_a_phone(chromium, live, library) -> None:
+    """On a 390 px wide screen the world map is drawn at about a third of its size, and a
+    dot of one photo was under 4 px across: a finger could not hit it. Each dot answers a
+    touch anywhere within 11 px of its centre (a 22-24 px target) and a tap opens what it
+    stands for."""
+    import math
+
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                   is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    page.goto(live.url)
+    page.goto(f"{live.base}/map")
+    dots = page.locator("svg.world a")
+    assert dots.count() == 2  # Paris, Las Vegas
+    hit_at = ("([x, y]) => document.elementFromPoint(x, y)?.closest('a')"
+              "?.getAttribute('aria-label') ?? null")
+    centres = {}
+    for i in range(dots.count()):
+        dot = dots.nth(i)
+        box = dot.locator("circle.dot").bounding_box()
+        assert box["width"] < 8, "the test is about dots smaller than a finger"
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        centres[dot.get_attribute("href")] = (x, y)
+        for radius in (0, 2, 4, 6, 8, 10, 11):
+            for k in range(8):
+                dx, dy = (radius * f(k * math.pi / 4) for f in (math.cos, math.sin))
+                hit = page.evaluate(hit_at, [x + dx, y + dy])
+                assert hit == dot.get_attribute("aria-label"), (radius, k, hit)
+    photo = _row(library, "eiffel-0.jpg").id
+    (x, y), = [xy for href, xy in centres.items() if href.startswith(f"/photo/{photo}?")]
+    page.touchscreen.tap(x + 10, y - 4)
+    page.wait_for_url(lambda url: f"/photo/{photo}?" in url)
+    context.close()
+
+
+def test_photos_a_scan_could_not_read_are_listed_with_their_reasons(page, live,
+                                                                     library) -> None:
+    """No page listed the photos a scan could not read; the CLI did (`list --errors`). A
+    desktop scan that meets one links to the list from its result and from the last scan's
+    facts; the list names each file and its reason, as the CLI does, as text."""
+    import json
+
+    from tests.clirun import cli
+
+    broken = library.photos / "odd" / "<i>broken.jpg"  # garbage with a photo's name
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_bytes(b"not a photo at all, only its name says so")
+    try:
+        page.goto(f"{live.base}/scan")
+        page.click("button:has-text('Scan these folders')")
+        page.wait_for_selector("section.job.done", timeout=15000)
+        page.click("section.job a:has-text('could not be read')")
+        page.wait_for_url("**/unreadable")
+        code, out, err = cli("list", "--errors", "--json", "--catalog", library.catalog)
+        assert code == 0, err
+        (listed,) = json.loads(out)  # what the CLI says about it
+        assert listed["path"] == str(broken) and listed["error"]
+        (item,) = page.locator("ul.unreadable li").all()
+        assert item.locator("a.path").inner_text() == str(broken)
+        assert item.locator(".reason").inner_text() == listed["error"]
+        assert page.locator("main i").count() == 0  # the name is text, never markup
+        page.goto(f"{live.base}/scan")
+        page.click("dl.facts a:has-text('which, and why')")
+        page.wait_for_url("**/unreadable")
+        item = page.locator("ul.unreadable li a.path")
+        item.click()  # its photo page says the same
+        page.wait_for_url(lambda url: "/photo/" in url)
+        assert listed["error"] in page.inner_text("main")
+    finally:
+        broken.unlink()

@@ -65,7 +65,8 @@ def test_photo_page_names_the_raw_of_the_same_shot(client, library) -> None:
         path = cat.photo_by_id(photo_id).path
         cat.sync_companions({path: [path[: -len(".jpg")] + ".CR2"]})
     html = client.get(f"/photo/{photo_id}").text
-    assert "eiffel-0.CR2</span>" in html and "the same shot: recognised from the JPEG" in html
+    assert "eiffel-0.CR2</span>" in html
+    assert "the same shot, tagged in its own sidecar; recognised from the JPEG" in html
     assert "the same shot" not in client.get(f"/photo/{_photo_id(library, 'grey.jpg')}").text
 
 
@@ -190,7 +191,7 @@ def test_hostile_file_names_and_exif_are_escaped(client, library) -> None:
 
 def test_map_draws_the_world_offline_with_a_dot_per_place(client, library) -> None:
     html = client.get("/map").text
-    assert '<path d="M' in html and html.count('<circle') == 2  # Paris and Las Vegas
+    assert '<path d="M' in html and html.count('class="dot"') == 2  # Paris, Las Vegas
     assert f'href="/photo/{_photo_id(library, "eiffel-0.jpg")}?next=/map"' in html
 
 

@@ -200,8 +200,9 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
     from photolm import places
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
 
-    rewrite_bundle(read_bundle(bundle), bundle, places=PlaceValues(
-        cuts={"descriptor": asdict(places.CUTS["descriptor"])}, likeness=0.1))
+    measured = read_bundle(bundle)
+    rewrite_bundle(measured, bundle, metrics={**measured.metrics, "places": PlaceValues(
+        cuts={"descriptor": asdict(places.CUTS["descriptor"])}, likeness=0.1).to_json()})
     with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
                     follow_redirects=False) as client:
         client.get(f"/?token={TOKEN}")
@@ -293,7 +294,7 @@ def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir
         gps=("N", (48.0, 51.0, 30.0), "E", (2.0, 17.0, 40.0))))
     with _scanned_client(photos, tiny_bundle_dir, tmp_path) as (client, catalog):
         html = client.get("/map").text
-        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><circle', html)
+        links = re.findall(r'<a href="([^"]+)" aria-label="([^"]+)"><path', html)
         assert sorted(label for _, label in links) == ["1 photo near 48.9, 2.3",
                                                        "3 photos near 41.9, 12.5"]
         group = next(href for href, label in links if label.startswith("3"))
@@ -307,3 +308,42 @@ def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir
         single = next(href for href, label in links if label.startswith("1"))
         assert single.startswith("/photo/")
         assert client.get("/map?at=nowhere").status_code == 400
+
+
+def test_a_dot_of_more_photos_than_a_page_counts_them_all_and_pages_through(
+        tmp_path: Path, tiny_bundle_dir) -> None:
+    """A dot of 1,234 photos opened a list headed "500 photos": the list stopped at 500 and
+    the heading counted the list. The heading says what the dot says, and the rest are a
+    link away, none twice, none left out."""
+    from photolm.catalog import PhotoRecord
+    from tests.imagefactory import exif_block
+    from tests.tinybundle import COLOURS, write_photo
+
+    photos = tmp_path / "lib"
+    write_photo(photos / "rome/colosseum.jpg", COLOURS["colosseum"],
+                exif=exif_block(gps=("N", (41.0, 53.0, 24.0), "E", (12.0, 29.0, 32.0))))
+    with _scanned_client(photos, tiny_bundle_dir, tmp_path) as (client, catalog):
+        more = 1233  # catalogued beside it at the same spot (rows, not files: fast)
+        with Catalog.open(catalog, write=True) as cat:
+            cat.write_results([PhotoRecord(str(photos / f"rome/more-{i:04}.jpg"), 1, 1,
+                                           latitude=41.89 + i * 1e-6, longitude=12.49,
+                                           taken=f"2023-01-01T00:{i // 60 % 60:02}:{i % 60:02}")
+                               for i in range(more)])
+        html = client.get("/map").text
+        (href,) = re.findall(r'<a href="([^"]+)" aria-label="1234 photos near 41\.9, 12\.5"',
+                             html)
+        seen: list[int] = []
+        page = client.get(href.replace("&amp;", "&")).text
+        assert "1234 photos near 41.9, 12.5</h2>" in page
+        while True:
+            grid = page.split('id="near"')[1]
+            seen += [int(i) for i in re.findall(r'<a href="/photo/(\d+)\?next=', grid)]
+            assert f"Showing {len(seen) - len(re.findall('/photo/', grid)) + 1}" in grid
+            nxt = re.search(r'<a href="([^"]+)#near">next (\d+) →</a>', grid)
+            if nxt is None:
+                break
+            page = client.get(nxt.group(1).replace("&amp;", "&")).text
+            assert "1234 photos near 41.9, 12.5</h2>" in page
+        with Catalog.open(catalog, write=False) as cat:
+            assert sorted(seen) == sorted(r.id for r in cat.iter_photos())
+        assert len(seen) == len(set(seen)) == 1234

@@ -4,6 +4,7 @@ page that shows it says so the way the CLI does (Starlette's test client, a real
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -47,10 +48,10 @@ def test_photo_page_says_what_a_raw_pairs_photo_is(pairs_client, raw_pairs_scann
     ids = _ids(raw_pairs_scanned)
     heic = pairs_client.get(f"/photo/{ids['IMG_0001.HEIC']}").text
     assert "IMG_0001.CR2</span>" in heic
-    assert "the same shot: recognised from the HEIC, tagged in its own sidecar" in heic
+    assert "the same shot, tagged in its own sidecar; recognised from the HEIC" in heic
     assert "from the JPEG" not in heic
     jpeg = pairs_client.get(f"/photo/{ids['IMG_0002.JPG']}").text
-    assert "the same shot: recognised from the JPEG, tagged in its own sidecar" in jpeg
+    assert "the same shot, tagged in its own sidecar; recognised from the JPEG" in jpeg
     assert "the same shot" not in pairs_client.get(f"/photo/{ids['IMG_0003.JPG']}").text
     reviews = [pairs_client.get(f"/uncertain?i={i}").text for i in range(3)]
     (review,) = [r for r in reviews if f"/photo/{ids['IMG_0001.HEIC']}/image" in r]
@@ -102,13 +103,13 @@ def test_pages_say_a_photo_was_recognised_from_its_raws_preview(fallback_client)
     photo page and the uncertain review (the same details) say so, not "from the HEIC";
     the pair beside it, whose JPEG was read, is still "recognised from the JPEG"."""
     client, ids = fallback_client
-    wording = ("the same shot: recognised from the RAW's preview (the HEIC could not be "
-               "read), tagged in its own sidecar")
+    wording = ("the same shot, tagged in its own sidecar; recognised from its preview: the "
+               "HEIC could not be read")  # as `photolm list` says it
     page = client.get(f"/photo/{ids['IMG_0004.HEIC']}").text
     assert "IMG_0004.dng</span>" in page and wording in page
     assert "recognised from the HEIC" not in page
     other = client.get(f"/photo/{ids['IMG_0005.JPG']}").text
-    assert "recognised from the JPEG, tagged" in other and "preview" not in other
+    assert "sidecar; recognised from the JPEG" in other and "preview" not in other
     reviews = [client.get(f"/uncertain?i={i}").text for i in range(2)]
     (review,) = [r for r in reviews if f"/photo/{ids['IMG_0004.HEIC']}/image" in r]
     assert wording in review and "recognised from the HEIC" not in review
@@ -130,3 +131,54 @@ def test_a_photo_recognised_from_its_raws_preview_shows_that_preview(fallback_cl
         assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg", url
         pixels = np.asarray(Image.open(io.BytesIO(shown.content)).convert("RGB"), dtype=float)
         assert np.abs(pixels.mean(axis=(0, 1)) - COLOURS["eiffel-tower"]).max() < 12, url
+
+
+@needs_exiftool
+@needs_samples
+@pytest.mark.parametrize("after", ["replaced", "deleted"])
+def test_the_cli_and_the_photo_page_say_the_same_when_the_raw_used_is_gone(
+        tmp_path, tiny_bundle_dir, monkeypatch, after: str) -> None:
+    """A pair recognised from its DNG's preview, whose DNG was later replaced by a CR2 or
+    deleted (the JPEG unchanged, so its verdict still comes from the DNG). Replaced:
+    ``photolm list`` named the DNG, the photo page said "the RAW's preview" beside the CR2,
+    the only RAW it has now. Deleted: neither said anything, as the words rode on a RAW
+    line. One rule (``PhotoRow.recognised_from_note``, ``recognised_from_alone``) now says
+    it for ``list``, ``search`` and the photo page: beside the RAW left, else on a line of
+    its own."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.test_raw_pairs import on_a_terminal
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    jpeg = write_photo(photos / "IMG_0006.JPG", COLOURS["eiffel-tower"])
+    jpeg.write_bytes(jpeg.read_bytes()[:300])  # truncated: the RAW's preview is used
+    dng_with_preview(photos / "IMG_0006.dng", write_photo(
+        tmp_path / "preview.jpg", COLOURS["colosseum"], size=(120, 80)))
+    lib = Library(photos, tmp_path / "catalog.sqlite", tiny_bundle_dir)
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(lib.catalog))
+    monkeypatch.setenv("PHOTOLM_MODEL", str(lib.bundle))
+    assert cli("scan", photos, "--quiet")[0] == 0
+    if after == "replaced":
+        (photos / "IMG_0006.dng").rename(photos / "IMG_0006.CR2")
+    else:
+        (photos / "IMG_0006.dng").unlink()
+    assert cli("scan", photos, "--quiet")[0] == 0
+    said = ("recognised from the preview in IMG_0006.dng (gone since): the JPEG could not be "
+            "read")
+    beside = f"+ RAW IMG_0006.CR2 ({said})" if after == "replaced" else f"  {said}"
+    for command in (("list",), ("search", "Colosseum")):
+        shown = on_a_terminal(monkeypatch, *command)
+        at = next(i for i, line in enumerate(shown) if str(jpeg) in line)
+        assert beside in shown[at + 1], "\n".join(shown)
+    code, out, _ = cli("list", "--json")
+    assert code == 0 and json.loads(out)[0]["recognised_from"] == str(photos / "IMG_0006.dng")
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get(f"/photo/{_ids(lib)['IMG_0006.JPG']}").text
+    if after == "replaced":
+        assert "IMG_0006.CR2</span>" in page and f"sidecar; {said}</dd>" in page, page
+    else:
+        assert f"<dt>RAW</dt><dd>{said}</dd>" in page, page

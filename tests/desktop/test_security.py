@@ -25,7 +25,8 @@ def anonymous(app):
         yield c
 
 
-@pytest.mark.parametrize("path", ["/", "/photo/1", "/thumb/1", "/static/style.css", "/map"])
+@pytest.mark.parametrize("path", ["/", "/photo/1", "/thumb/1", "/static/style.css", "/map",
+                                  "/unreadable"])
 def test_every_page_needs_the_token(anonymous, path: str) -> None:
     res = anonymous.get(path)
     assert res.status_code == 403 and "secret token" in res.text
@@ -168,6 +169,6 @@ def test_pages_make_no_outbound_network_call(client, library, monkeypatch) -> No
     photo = _grey_id(library)
     for path in ("/", "/landmark/eiffel-tower", "/search?q=paris", f"/photo/{photo}",
                  f"/thumb/{photo}", f"/photo/{photo}/image", "/uncertain", "/map", "/tags",
-                 "/scan", "/job", "/static/htmx.min.js"):
+                 "/scan", "/unreadable", "/job", "/static/htmx.min.js"):
         assert client.get(path).status_code == 200, path
     assert attempts == []

@@ -133,3 +133,33 @@ def test_confidence_bound_allows_only_what_the_target_survives() -> None:
 def test_confidence_outside_zero_one_is_refused() -> None:
     with pytest.raises(ExportError, match="Confidence"):
         calibrate_threshold([0.9], [True], [0.1, 0.2], confidence=1.0)
+
+
+@pytest.mark.parametrize(("target", "confidence", "need"), [
+    (0.001, None, 1000), (0.02, None, 50), (0.02, 0.95, 236), (0.001, 0.95, 4742)])
+def test_too_few_distractors_for_the_target_is_one_warning_naming_how_many(
+        target: float, confidence: float | None, need: int) -> None:
+    """With ``a = floor(target x n) = 0`` (300 distractors at 0.1 %) no distractor may pass,
+    so the threshold is the top distractor's whatever the target: the export says so, and
+    how many would allow one (the count checked against the allowance rule itself)."""
+    from export.calibrate import allowed_false_positives, distractors_needed
+    from export.pipeline import ExportOptions, too_few_distractors
+
+    assert distractors_needed(target, confidence) == need
+    assert allowed_false_positives(need - 1, target, confidence) == 0
+    assert allowed_false_positives(need, target, confidence) >= 1
+    distractors = np.linspace(0.0, 0.6, min(300, need - 1), dtype=np.float32)
+    few = calibrate_threshold([0.95], [True], distractors, target_fpr=target,
+                              confidence=confidence)
+    assert few.threshold == _above(0.6) and few.rates.tagged_distractors == 0
+    warning = too_few_distractors(few, ExportOptions(out="b", target_fpr=target,
+                                                     fpr_confidence=confidence))
+    assert warning is not None and "\n" not in warning
+    assert warning.startswith(f"--target-fpr {target:g}")
+    assert (f"needs at least {need} calibration distractors (about {2 * need} distractor "
+            f"photos with --distractor-holdout 0.5); with {len(distractors)}, none may score "
+            "above") in warning
+    assert "just above the highest-scoring one" in warning
+    enough = np.linspace(0.0, 0.6, need, dtype=np.float32)
+    fine = calibrate_threshold([0.95], [True], enough, target_fpr=target, confidence=confidence)
+    assert too_few_distractors(fine, ExportOptions(out="b", target_fpr=target)) is None

@@ -8,6 +8,7 @@ points at; ``python -m export.results`` answers like the other commands (help, o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -71,12 +72,17 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_export(
     from export.cli import app
 
     (tmp_path / "afile").write_text("keep")
-    for report, says in ((tmp_path / "afile" / "r.json", "is a file, not a folder"),
-                         (tmp_path, "is a folder; give a file name")):
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked").chmod(0o555)
+    refused = [(tmp_path / "afile" / "r.json", "is a file, not a folder"),
+               (tmp_path, "it is a folder; give --report a file name")]
+    if os.geteuid() != 0:  # root writes anywhere
+        refused.append((tmp_path / "locked" / "r.json", "permission denied"))
+    for report, says in refused:
         res = runner.invoke(app, [str(tiny_run), "--out", str(tmp_path / "bundle"),
                                   "--distractors", str(distractor_dir), "--threads", "1",
                                   "-q", "--report", str(report)])
         assert res.exit_code == 1, res.output
         assert res.exception is None or isinstance(res.exception, SystemExit)
-        assert res.stderr.startswith("Error: --report") and says in res.stderr
+        assert res.stderr.startswith("Error: Cannot write --report") and says in res.stderr
         assert not (tmp_path / "bundle").exists()

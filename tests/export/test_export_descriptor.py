@@ -70,7 +70,7 @@ def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path
 
     plain = make_tiny_bundle(tmp_path / "plain")
     _landmark_and_noise_photos(tmp_path, per_landmark=6, negatives=12, seed=2)
-    added = add_descriptor(plain.path, tmp_path / "both", known=[tmp_path / "known"],
+    added = add_descriptor(plain, tmp_path / "both", known=[tmp_path / "known"],
                            negatives=[tmp_path / "negatives"], per_landmark=5)
     again = read_bundle(tmp_path / "both")
     assert again.descriptor is not None and again.descriptor.dim == 320
@@ -82,32 +82,47 @@ def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path
     assert metrics["prototype_photos"] == 20 and metrics["calibration_negatives"] == 6
 
 
-def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(tmp_path: Path) -> None:
+def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """learn's thresholds, the places values and the gate's record belong to one descriptor:
-    after a graft they would silently steer photolm with another's numbers."""
+    after a graft they would silently steer photolm with another's numbers. The command
+    reads the bundle once, for the graft and for what it drops."""
     import json
-    import subprocess
     import sys
+    from typing import Any
 
+    from export.descriptor import main as descriptor_main
+    from photolm import bundle as bundle_mod
     from photolm.bundle import PlaceValues, read_bundle, rewrite_bundle
     from tests.tinybundle import make_tiny_bundle
 
     plain = make_tiny_bundle(tmp_path / "plain")
     stale = {"enrolment": {"thresholds": {"fused": {"1": 0.4}}},
              "descriptor_gate": {"gate": 0.1}, "kept": 1}
-    rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale},
-                   places=PlaceValues(likeness=0.3))
+    rewrite_bundle(plain, plain.path, metrics={**plain.metrics, **stale,
+                                               "places": PlaceValues(likeness=0.3).to_json()})
     assert {"enrolment", "places", "descriptor_gate"} <= set(read_bundle(plain.path).metrics)
     _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=8, seed=3)
-    done = subprocess.run(
-        [sys.executable, "-m", "export.descriptor", str(plain.path), "--out",
-         str(tmp_path / "both"), "--known", str(tmp_path / "known"), "--negatives",
-         str(tmp_path / "negatives"), "--per-landmark", "5"],
-        capture_output=True, text=True, check=False, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout)["dropped"] == ["metrics.enrolment", "metrics.places",
-                                                  "metrics.descriptor_gate"]
-    assert "Dropped metrics.enrolment, metrics.places, metrics.descriptor_gate" in done.stderr
+    reads: list[Path] = []
+
+    def counted_read(path: Path | str) -> Any:
+        reads.append(Path(path).resolve())
+        return read_bundle(path)
+
+    monkeypatch.setattr(bundle_mod, "read_bundle", counted_read)
+    monkeypatch.setattr(sys, "argv", [
+        "export.descriptor", str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"),
+        "--per-landmark", "5"])
+    with pytest.raises(SystemExit) as done:
+        descriptor_main()
+    stdout, stderr = capsys.readouterr()
+    assert done.value.code in (0, None), stderr[-2000:]
+    assert reads.count(plain.path.resolve()) == 1  # the source bundle is read once
+    assert json.loads(stdout)["dropped"] == ["metrics.enrolment", "metrics.places",
+                                             "metrics.descriptor_gate"]
+    assert "Dropped metrics.enrolment, metrics.places, metrics.descriptor_gate" in stderr
     grafted = read_bundle(tmp_path / "both")
     assert not {"enrolment", "places", "descriptor_gate"} & set(grafted.metrics)
     assert grafted.places is None and grafted.metrics["kept"] == 1

@@ -121,6 +121,15 @@ def test_cli_writes_json_report_and_refuses_to_overwrite(tiny_run: Path, distrac
     assert report["precision"] == "fp32" and report["bundle"] == str(out)
     assert report["bundle_id"] == read_bundle(out).bundle_id
     assert set(report["timings_s"]) >= {"onnx", "parity", "embed", "total"}
+    # about 10 calibration distractors cannot hold 2 % at 95 % confidence (236 could)
+    calibration = report["metrics"]["calibration"]
+    assert calibration["allowed_distractors"] == 0
+    warning = (f"--target-fpr 0.02 at 95% confidence needs at least 236 calibration "
+               f"distractors (about 472 distractor photos with --distractor-holdout 0.5); "
+               f"with {calibration['negatives']}, none may score above the threshold")
+    assert len(report["warnings"]) == 1 and report["warnings"][0].startswith(warning)
+    assert [line for line in res.stderr.splitlines() if line.startswith("warning:")] == \
+        [f"warning: {report['warnings'][0]}"]
 
     res = runner.invoke(app, args)
     assert res.exit_code == 1

@@ -163,18 +163,21 @@ def test_floor_out_that_fails_after_measuring_keeps_the_record_on_stdout(
     import export.unseen as unseen
 
     folder = tmp_path / "gone"
+    folder.mkdir()
     measure = unseen.measure_floor
 
-    def folder_removed_meanwhile(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def folder_replaced_meanwhile(*args: Any, **kwargs: Any) -> dict[str, Any]:
         folder.rmdir()
+        folder.write_text("a file now")
         return measure(*args, **kwargs)
 
-    monkeypatch.setattr(unseen, "measure_floor", folder_removed_meanwhile)
+    monkeypatch.setattr(unseen, "measure_floor", folder_replaced_meanwhile)
     code, stdout, lines = _run([*floor_argv, "--out", str(folder / "floor.json")],
                                monkeypatch, capsys)
     assert code == 1 and len(lines) == 1 and lines[0].startswith("Error: Cannot write"), lines
+    assert "(the record is on stdout)" in lines[0]
     record = json.loads(stdout)  # the measurement is not lost
-    assert record["held_out"] == ["cyan-place"] and not folder.exists()
+    assert record["held_out"] == ["cyan-place"] and folder.read_text() == "a file now"
 
 
 def test_floor_out_in_missing_folders_makes_them(

@@ -303,6 +303,24 @@ def test_a_path_that_does_not_exist_is_called_so(env: Path, library: Path,
         f"warning: {library / 'eifel.jpg'}: no such file or folder"]
 
 
+@pytest.mark.parametrize("command", [("tag",), ("untag",), ("confirm", "--none")])
+def test_a_path_with_no_photo_to_scan_is_called_so(env: Path, library: Path, tmp_path: Path,
+                                                   command: tuple[str, ...]) -> None:
+    """Not "run photolm scan on it first" either: a scan of a folder without photos, or of
+    a file that is not one, finds nothing to catalogue."""
+    scan(library)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a photo")
+    code, _, err = run(*command, empty)
+    assert code == 1
+    assert problem_lines(err, "empty") == [f"warning: {empty}: no photos there"]
+    code, _, err = run(*command, empty / "notes.txt")
+    assert code == 1
+    assert problem_lines(err, "notes.txt") == [
+        f"warning: {empty / 'notes.txt'}: not a photo (unrecognised content)"]
+
+
 def test_confirm_says_why_a_photo_that_could_not_be_read_has_nothing_to_confirm(
     env: Path, library: Path
 ) -> None:
@@ -378,13 +396,13 @@ def test_confirm_correction_with_a_typo_changes_search_and_survives_rescan(
 def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: Path) -> None:
     scan(library)
     code, _, err = run("confirm", library / "eiffel.jpg")  # the recognised landmark is right
-    assert code == 0, err
+    assert code == 0 and err.strip() == "1 photo(s): Eiffel Tower (1 confirmed)", err
     assert listed()["eiffel.jpg"]["review"] == "confirmed"
     run("tag")
     assert (library / "eiffel.jpg.xmp").exists()
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--none")
-    assert code == 0, err
+    assert code == 0 and err.strip() == "1 photo(s): no landmark", err  # not "(1 none)"
     code, out, _ = run("search", "Eiffel Tower", "--json")
     assert json.loads(out) == []
     code, out, err = run("tag", "--json")  # the person said the tag is wrong: it goes
@@ -394,7 +412,7 @@ def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: 
     assert listed()["eiffel.jpg"]["landmark"] is None
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--clear")
-    assert code == 0, err
+    assert code == 0 and err.strip() == "1 photo(s): the model decides again (1 cleared)"
     row = listed()["eiffel.jpg"]
     assert row["review"] is None and row["landmark"] == "Eiffel Tower"
 

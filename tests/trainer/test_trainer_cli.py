@@ -158,3 +158,27 @@ def test_the_epoch_and_stage_bars_are_photolms_shared_progress_bar(
     piped.on_epoch_start(0, 3, steps=10, frozen=False)
     piped.on_step(1, 10, loss=0.5, images_per_s=1.0)
     assert piped.progress is None and quiet.file.getvalue() == ""  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("count", "says"), [
+    (1, ["1 thread)", "1 loader worker,", "1 class: ", "1 step per epoch",
+         "warning: 1 class too small to split"]),
+    (2, ["2 threads)", "2 loader workers,", "2 classes: ", "2 steps per epoch",
+         "warning: 2 classes too small to split"]),
+])
+def test_fit_start_lines_count_in_words_that_agree(count: int, says: list[str]) -> None:
+    """"1 classes too small" read as a program that did not look (one count, one word)."""
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    reporter = trainer_cli.RichFitReporter(Console(file=screen, width=300))
+    reporter.on_start({
+        "device": "cpu", "threads": count, "workers": count, "world_size": 1,
+        "classes": count, "steps_per_epoch": count, "run_dir": "runs/x",
+        "split": {"train": 5, "val": 1, "holdout": 0,
+                  "too_small": [f"class {i}" for i in range(count)]}})
+    text = screen.getvalue()
+    for phrase in says:
+        assert phrase in text, (phrase, text)

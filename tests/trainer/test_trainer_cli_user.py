@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.trainer.test_trainer_cli import _invoke
 
 
@@ -125,3 +127,85 @@ def test_evaluate_and_clean_refuse_impossible_values_in_one_line(trained_run: Pa
         code, _out, err = _invoke(*args)
         assert code == 2, (args, err)
         assert f"Invalid value for '{option}'" in err, (args, err)
+
+
+def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over(
+        tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that failed before its first epoch ended leaves config.json but no last.pt;
+    --resume then says there is nothing to resume and the command that starts it over,
+    and that command works."""
+    import shlex
+
+    from trainer import fit as fit_module
+    from trainer.errors import TrainerError
+
+    run = tmp_path / "run"
+    tiny = ["--backbone", "test_efficientnet", "--no-pretrained", "--image-size", "64",
+            "--embedding-dim", "32", "--batch-size", "8", "--epochs", "1",
+            "--max-steps-per-epoch", "2", "--workers", "0", "--threads", "1"]
+
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise TrainerError("the machine went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fit_module._Trainer, "train_epoch", fails)
+        code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), *tiny)
+    assert code == 1 and "the machine went away" in err
+    assert (run / "config.json").is_file() and not (run / "last.pt").exists()
+
+    code, _out, err = _invoke("fit", "--out", str(run), "--resume")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    start_over = f"trainer fit --config {run / 'config.json'} --out {run}"
+    assert err.strip() == (f"Error: Nothing to resume in {run}: it holds no last.pt (the run "
+                           f"ended before its first epoch did). Start it over with: "
+                           f"{start_over}")
+    code, _out, err = _invoke(*shlex.split(start_over)[1:])
+    assert code == 0, err
+    assert (run / "last.pt").is_file()
+
+    empty = tmp_path / "empty"  # a run refused before it wrote anything
+    empty.mkdir()
+    code, _out, err = _invoke("fit", "--out", str(empty), "--resume")
+    assert code == 1 and err.strip().endswith(f"Start it over with: trainer fit DATA... "
+                                              f"--out {empty}")
+
+
+def test_threads_default_is_what_help_says_all_usable_cores(
+        trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --threads, evaluate, clean, explain and tune run torch on every core this
+    process may use, as their --help says, whatever torch's own default was (physical
+    cores, $OMP_NUM_THREADS, a value left by an earlier command)."""
+    import os
+
+    import torch
+
+    for command in ("evaluate", "clean", "explain", "tune"):
+        code, out, _err = _invoke(command, "--help")
+        assert code == 0 and "[default: all usable cores]" in " ".join(out.split()), command
+    photo = next((tiny_data / "red_circle").glob("*.jpg"))
+
+    def runs(out: Path) -> dict[str, list[str]]:
+        return {
+            "evaluate": ["evaluate", str(trained_run), "--out", str(out / "ev"),
+                         "--prototypes", "head"],
+            "clean": ["clean", str(tiny_data), "--out", str(out / "clean"),
+                      "--checkpoint", str(trained_run / "best.pt")],
+            "explain": ["explain", str(trained_run), str(photo), "--out", str(out / "w.png")],
+            "tune": ["tune", str(tiny_data), "--out", str(out / "tune"), "--trials", "1",
+                     "--epochs", "1", "--max-steps-per-epoch", "1", "--params", "lr",
+                     "--backbone", "test_efficientnet", "--no-pretrained", "--image-size",
+                     "64", "--batch-size", "8", "--workers", "0", "--device", "cpu"],
+        }
+
+    before = torch.get_num_threads()
+    try:
+        for usable in ({0}, {0, 1, 2}):  # the cores the process may use, as the OS says
+            monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, cores=usable: cores)
+            for command, args in runs(tmp_path / str(len(usable))).items():
+                torch.set_num_threads(2 if len(usable) == 1 else 1)  # torch's own, elsewhere
+                code, _out, err = _invoke(*args)
+                assert code == 0, (command, err)
+                assert torch.get_num_threads() == len(usable), command
+    finally:
+        torch.set_num_threads(before)

@@ -189,5 +189,5 @@ def test_an_exclude_list_naming_photos_elsewhere_says_so(tmp_path, dataset_facto
     listed.write_text(f"{elsewhere}\n{data / 'big_ben' / '01.jpg'}\n")
     index = discover([data], exclude_list=listed)
     assert len(index.samples) == 1
-    assert any("1 photos in the exclude list are not under the dataset" in n
+    assert any("The exclude list names 1 photo not under the dataset" in n
                for n in index.notes), index.notes

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Files an export command writes when its work is done: a report, a record, a list.
+
+The work (an export, a measurement over every held-out photo) takes minutes, so the path is
+checked before it starts (:func:`check_writable`), and a write that still fails afterwards
+(the disk filled, the folder went) is one line saying what was kept (:func:`write_text`).
+Missing folders are made at write time, so a check that fails leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from export.errors import ExportError
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse, in one line naming ``option``, a ``path`` that could not be written as a
+    file: a folder in its place, a file among its parents, a folder not writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"Cannot write {option} {path}: it is a folder; give {option} a "
+                          "file name.")
+    there = next((p for p in path.parents if os.path.lexists(p)), Path("."))
+    if not there.is_dir():
+        raise _refused(path, option, f"{there} is a file, not a folder")
+    if not os.access(there, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _refused(path, option, "permission denied")
+
+
+def write_text(path: Path, text: str, option: str, *, kept: str = "") -> None:
+    """Write ``text`` to ``path``, making its missing folders; a failure is one line naming
+    ``option`` and, if given, what was ``kept`` all the same."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _refused(path, option, (exc.strerror or str(exc)).lower(), kept) from None
+
+
+def write_json(path: Path, record: Any, option: str, *, kept: str = "") -> None:
+    """:func:`write_text` of ``record`` as indented JSON (the reports' one layout)."""
+    write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n", option,
+               kept=kept)
+
+
+def _refused(path: Path, option: str, reason: str, kept: str = "") -> ExportError:
+    return ExportError(f"Cannot write {option} {path}: {reason}"
+                       + (f" ({kept})" if kept else "")
+                       + f". Give {option} a path in a folder you can write to.")

@@ -1,0 +1,176 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``photolm info`` for a person: the figures ``--json`` holds, under labels in words.
+
+``--json``'s keys are for scripts (``embedding_dim``, ``learned_unrecognisable``); a person
+reading ``model embedding_dim  512`` has to know the JSON to understand it. Every key a
+section knows gets a label here; one it does not know yet (a key added to ``--json`` later)
+is still shown, its underscores made spaces, so nothing ``--json`` says is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from photolm.cli.output import Field, print_sections
+
+if TYPE_CHECKING:
+    from photolm.scan import Concurrency
+
+# section key -> heading, then (key, label) in the order a person reads them
+_SECTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "catalog": ("Catalogue", (
+        ("path", "file"),
+        ("photos", "photos"),
+        ("with_landmark", "with a landmark"),
+        ("errors", "could not be read"),
+        ("missing", "files gone"),
+        ("reviewed", "answered by you"),
+        ("tagged", "tagged"),
+        ("learned_landmarks", "learned landmarks"),
+        ("learned_examples", "learned from"),
+        ("learned_unrecognisable", "no longer recognised"),
+        ("last_scan", "last scan"),
+        ("file_bytes", "size"),
+        ("schema_version", "schema version"),
+    )),
+    "model": ("Model", (
+        ("name", "name"),
+        ("path", "folder"),
+        ("id", "id"),
+        ("created", "created"),
+        ("landmarks", "landmarks"),
+        ("prototypes", "prototypes"),
+        ("embedding_dim", "embedding size"),
+        ("precision", "weights"),
+        ("threshold", "threshold"),
+        ("metrics", "measured"),
+        ("error", "error"),
+    )),
+    "runtime": ("Runtime", (
+        ("provider", "runs on"),
+        ("requested", "asked for"),
+        ("error", "error"),
+    )),
+}
+_PATHS = {("catalog", "path"), ("model", "path")}  # printed whole, never wrapped
+_SCAN_THREADS = ("scan_workers", "threads_per_run", "model_runs", "model_threads")
+
+
+def render_info(data: Mapping[str, Any], threads: Concurrency | None) -> None:
+    """``info``'s sections on stdout. The scan's threads are told from ``threads``, the
+    object ``--json``'s keys are made from, never by reading those keys' words back."""
+    sections: list[tuple[str, list[Field]]] = [("", [Field("photolm", str(data["version"]))])]
+    for section, (heading, known) in _SECTIONS.items():
+        values: dict[str, Any] = dict(data.get(section) or {})
+        if section == "catalog" and "note" in values:  # "not created yet"
+            values["path"] = f"{values['path']} ({values.pop('note')})"
+        fields = [Field(label, _words(section, key, values[key], values),
+                        whole=(section, key) in _PATHS)
+                  for key, label in known if key in values]
+        if isinstance(values.get("last_scan"), dict) and values["last_scan"].get("roots"):
+            at = next(i for i, f in enumerate(fields) if f.label == "last scan") + 1
+            fields.insert(at, Field("scanned", ", ".join(values["last_scan"]["roots"]),
+                                    whole=True))  # paths: never wrapped mid-name
+        fields += [Field(key.replace("_", " "), _plain(value))
+                   for key, value in values.items()
+                   if key not in dict(known) and key not in _SCAN_THREADS]
+        if section == "runtime" and threads is not None:
+            fields.append(Field("scan threads", _scan_threads(threads, values["provider"])))
+        sections.append((heading, [f for f in fields if f.value]))
+    print_sections(sections)
+
+
+def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str:
+    """One figure as a person reads it."""
+    special: dict[str, Callable[[], str]] = {
+        "learned_examples": lambda: _count(value, "example photo"),
+        "learned_unrecognisable": lambda: (
+            ", ".join(value) + " (example photos gone: learn again)" if value else "none"),
+        "last_scan": lambda: _last_scan(value),
+        "file_bytes": lambda: f"{int(value) / 1e6:.1f} MB",
+        "created": lambda: _when(value),
+        "threshold": lambda: (f"{value:.4f}: a photo whose best score is lower shows "
+                              "\"no landmark\""),
+        "metrics": lambda: _metrics(value, values.get("threshold")),
+    }
+    if key in special and value is not None:
+        return special[key]()
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list):  # words, not a Python list's repr
+        return ", ".join(map(str, value)) or "none"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):  # nested figures: --json has them
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items()
+                         if not isinstance(v, dict | list))
+    return "" if value is None else str(value)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def _when(stamp: str) -> str:
+    """``2026-12-07 12:32 UTC`` from ``2026-12-07T12:32:21+00:00`` (photolm stores UTC)."""
+    text = str(stamp)
+    return f"{text[:16].replace('T', ' ')} UTC" if text.endswith("+00:00") else text
+
+
+def _last_scan(scan: Mapping[str, Any]) -> str:
+    counts = scan.get("counts") or {}
+    when = scan.get("finished") or scan.get("started")
+    return (f"{_when(when) if when else '?'}: {counts.get('found', '?')} photos found, "
+            f"{counts.get('processed', '?')} recognised")
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _metrics(metrics: Mapping[str, Any], threshold: object) -> str:
+    """The bundle's evaluation in a sentence: what was measured, on how many photos. Keys
+    this does not know are listed after it, by name."""
+    m = dict(metrics)
+    parts: list[str] = []
+    for key, label in (("top1", "top-1"), ("top5", "top-5")):
+        if isinstance(m.get(key), float):
+            parts.append(f"{label} {_percent(m.pop(key))}")
+    at = [f"{label} {_percent(m.pop(key))}" for key, label in
+          (("recall_at_threshold", "recall"), ("precision_at_threshold", "precision"))
+          if isinstance(m.get(key), float)]
+    if at:
+        parts.append(" and ".join(at) + " at the threshold")
+    if "gap" in m:
+        gap = f"global average precision {_plain(m.pop('gap'))}"
+        if "gap_with_distractors" in m:
+            gap += f" ({_plain(m.pop('gap_with_distractors'))} with distractors)"
+        parts.append(gap)
+    text = ", ".join(parts)
+    if "images" in m:
+        where = f" ({m.pop('evaluated_on')})" if "evaluated_on" in m else ""
+        text += f" on {_count(m.pop('images'), 'photo')}{where}"
+    if "fpr" in m and "distractor_images" in m:
+        negatives = _count(m.pop("distractor_images"), "distractor photo")
+        text += f"; {_percent(m.pop('fpr'))} of {negatives} named as a landmark"
+    if m.get("threshold") == threshold:
+        m.pop("threshold")
+    rest = _plain({k: v for k, v in m.items() if not (k == "unreadable_photos" and not v)})
+    return "; ".join(t for t in (text, rest) if t) or "not measured"
+
+
+def _scan_threads(threads: Concurrency, provider: str) -> str:
+    """The scan's threads in words: on the CPU every worker runs the model on the photo it
+    read, so the cores in use are workers x threads a run, not one session's threads."""
+    per_run = threads.threads_per_run
+    runs = f"{per_run} onnxruntime thread{'s' if per_run != 1 else ''}"
+    if threads.in_workers:
+        text = (f"{threads.workers} worker(s), each reading a photo and running the model on "
+                f"it with {runs}: {threads.model_threads} at once")
+    else:
+        text = (f"{threads.workers} worker(s) read photos; one thread runs the model on whole "
+                f"batches on {provider} with {runs}")
+    return text + "; scan --workers and --threads change these"

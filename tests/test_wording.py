@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Counts in messages agree with their words: never "1 classes" or "2 epoches"."""
+
+from __future__ import annotations
+
+import pytest
+
+from photolm.wording import counted
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    ((1, "class", "has"), "1 class has"),
+    ((2, "class", "has"), "2 classes have"),
+    ((0, "photo", "is"), "0 photos are"),
+    ((1, "folder", "holds"), "1 folder holds"),
+    ((3, "folder", "holds"), "3 folders hold"),
+    ((2, "complete epoch"), "2 complete epochs"),
+    ((2, "batch"), "2 batches"),
+    ((2, "category"), "2 categories"),
+    ((1, "non-landmark photo", "scores"), "1 non-landmark photo scores"),
+])
+def test_counted_words_agree_with_the_count(args: tuple, text: str) -> None:
+    assert counted(*args) == text
+
+
+def test_an_irregular_plural_can_be_given() -> None:
+    assert counted(2, "person", plural="people") == "2 people"
+    assert counted(1, "person", plural="people") == "1 person"
