@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
 
@@ -96,8 +97,13 @@ DEFAULT_MIN_PHOTOS = 3
 # own (likeness_for).
 PLACE_LIKENESS = 0.27
 _NEIGHBOURS = 15
-_BLOCK = 2048
+_TILE = 2048
+_GPS_TILE = 512
+_MAX_WORKERS = 8
 _MAX_DENSE = 6000
+
+
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, columns, margins of some pairs
 
 
 @dataclass(frozen=True)
@@ -250,76 +256,74 @@ def _unit_xyz(pos: np.ndarray) -> np.ndarray:
 
 
 class _Tiers:
-    """GPS and time tiers for blocks of the k-nearest-neighbour graph without an (N, N)
-    matrix of distances or times: pairs both with GPS are blocked, then the few pairs within
-    ``max_km`` (a k-d tree finds them) or taken within ``VISIT_MINUTES`` of each other (found
-    in time order) get the cut their tiers give."""
+    """GPS and time tiers for one tile of pairs without an (N, N) matrix of distances or
+    times: pairs both with GPS are blocked, then the few pairs within ``max_km`` (a k-d tree
+    finds them) or taken within ``VISIT_MINUTES`` of each other (found in time order) get
+    the cut their tiers give."""
 
     def __init__(self, pos: np.ndarray | None, times: np.ndarray | None,
                  max_km: float) -> None:
-        from scipy.spatial import cKDTree
-
         self.max_km = max_km
         self.pos = pos
         self.times = times
         if pos is not None:
             self.has = ~np.isnan(pos).any(axis=1)
-            self.rows = np.flatnonzero(self.has)
             self.xyz = _unit_xyz(pos)
-            self.tree = cKDTree(self.xyz[self.rows])
-        if times is not None:
-            known = np.flatnonzero(~np.isnan(times))
-            self.order = known[np.argsort(times[known], kind="stable")]
-            self.sorted = times[self.order]
 
-    def apply(self, margin: np.ndarray, idx: np.ndarray, cuts: Cuts) -> None:
-        """``margin`` holds similarity minus ``1 - cuts.alike`` for rows ``idx`` (a run of
-        rows) against all columns; set each pair's by its tiers, in place."""
-        r, c = self._candidates(idx)
+    def apply(self, margin: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+              cuts: Cuts) -> None:
+        """``margin`` holds similarity minus ``1 - cuts.alike`` for the pairs of ``rows``
+        and ``cols`` (index arrays); set each pair's by its tiers, in place."""
+        r, c = self._candidates(rows, cols)
         similarity = margin[r, c] + (1.0 - cuts.alike)
         if self.pos is not None:
-            mine = idx[self.has[idx]]
-            margin[np.ix_(mine - idx[0], self.rows)] = -np.inf
+            a, b = self.has[rows], self.has[cols]
+            if a.all() and b.all():  # a tile of photos with GPS (_tiles)
+                margin.fill(-np.inf)
+            elif a.any() and b.any():
+                margin[np.ix_(a, b)] = -np.inf
         if not r.size:
             return
-        rows = idx[0] + r
+        a, b = rows[r], cols[c]
         cosines = np.full(r.size, np.nan)
         if self.pos is not None:
-            both = self.has[rows] & self.has[c]
-            cosines[both] = np.einsum("ij,ij->i", self.xyz[rows[both]], self.xyz[c[both]])
-        seconds = None if self.times is None else self.times[rows] - self.times[c]
+            both = self.has[a] & self.has[b]
+            cosines[both] = np.einsum("ij,ij->i", self.xyz[a[both]], self.xyz[b[both]])
+        seconds = None if self.times is None else self.times[a] - self.times[b]
         cut = _required(cosines, cuts, self.max_km, seconds)
         margin[r, c] = np.where(cut < 0, -np.inf, similarity - 1.0 + cut)
 
-    def _candidates(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(row within the block, column) of the pairs a tier may apply to, once each."""
+    def _candidates(self, rows: np.ndarray, cols: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``rows``, position in ``cols``) of the pairs a tier may apply to,
+        once each."""
+        from scipy.spatial import cKDTree
+
         found: list[tuple[np.ndarray, np.ndarray]] = []
         if self.pos is not None:
-            mine = idx[self.has[idx]]
-            if mine.size:
-                near = self.tree.query_ball_point(self.xyz[mine], _chord_km(self.max_km))
-                counts = np.fromiter((len(f) for f in near), dtype=np.int64, count=len(near))
-                if counts.sum():
-                    found.append((np.repeat(mine - idx[0], counts), self.rows[np.concatenate(
-                        [np.asarray(f, dtype=np.int64) for f in near])]))
+            a, b = np.flatnonzero(self.has[rows]), np.flatnonzero(self.has[cols])
+            if a.size and b.size:
+                near = cKDTree(self.xyz[rows[a]]).sparse_distance_matrix(
+                    cKDTree(self.xyz[cols[b]]), _chord_km(self.max_km), output_type="ndarray")
+                found.append((a[near["i"]], b[near["j"]]))
         if self.times is not None:
-            mine = idx[~np.isnan(self.times[idx])]
+            a = np.flatnonzero(~np.isnan(self.times[rows]))
+            b = np.flatnonzero(~np.isnan(self.times[cols]))
+            b = b[np.argsort(self.times[cols[b]], kind="stable")]
+            ordered, mine = self.times[cols[b]], self.times[rows[a]]
             window = VISIT_MINUTES * 60
-            lo = np.searchsorted(self.sorted, self.times[mine] - window, side="left")
-            hi = np.searchsorted(self.sorted, self.times[mine] + window, side="right")
-            counts = hi - lo
+            lo = np.searchsorted(ordered, mine - window, side="left")
+            counts = np.searchsorted(ordered, mine + window, side="right") - lo
             if counts.sum():
-                # row i's columns are order[lo_i:hi_i]
+                # row i's columns are b[lo_i:hi_i]
                 within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-                found.append((np.repeat(mine - idx[0], counts),
-                              self.order[np.repeat(lo, counts) + within]))
+                found.append((np.repeat(a, counts), b[np.repeat(lo, counts) + within]))
         if not found:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         r = np.concatenate([f[0] for f in found])
         c = np.concatenate([f[1] for f in found])
         if len(found) > 1:
-            n = self.times.size if self.times is not None else self.has.size
-            _, first = np.unique(r * n + c, return_index=True)
+            _, first = np.unique(r * cols.size + c, return_index=True)
             r, c = r[first], c[first]
         return r, c
 
@@ -328,51 +332,166 @@ def _components(vec: np.ndarray, cuts: Cuts, pos: np.ndarray | None,
                 max_km: float = MAX_KM, times: np.ndarray | None = None
                 ) -> list[np.ndarray]:
     """Connected components of the graph linking each row to its nearest neighbours whose
-    distance may still be within the cut that pair needs."""
+    distance may still be within the cut that pair needs.
+
+    The similarities are computed a tile of pairs at a time (:func:`_tiles`), each pair
+    once, never for photos GPS puts too far apart: memory stays bounded by a few tiles, and
+    the more photos carry GPS the fewer products are needed. Tiles are spread over one
+    thread per core, each with a single-threaded BLAS: the work after each product (the
+    margins, picking the pairs) runs in parallel too, and no core waits on another within
+    a product, which small products on a busy machine otherwise do."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
+    from threadpoolctl import threadpool_limits
 
     n = vec.shape[0]
-    k = min(_NEIGHBOURS, n - 1)
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    tiers = None if pos is None and times is None else _Tiers(pos, times, max_km)
-    if k > 0:
-        for start in range(0, n, _BLOCK):
-            idx = np.arange(start, min(start + _BLOCK, n))
-            # margin over the similarity each pair needs: >= 0 means "may be grouped"
-            margin = vec[idx] @ vec.T - (1.0 - cuts.alike)
-            if tiers is not None:
-                tiers.apply(margin, idx, cuts)
-            margin[idx - start, idx] = -np.inf
-            near_r, near_c = _nearest(margin, k)
-            rows.append(idx[near_r])
-            cols.append(near_c)
-    r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+    links = _Links(n, min(_NEIGHBOURS, n - 1))
+    if links.k > 0:
+        tiers = None if pos is None and times is None else _Tiers(pos, times, max_km)
+        tiles = list(_tiles(n, pos, max_km))
+
+        def tile(pair: tuple[np.ndarray, np.ndarray]) -> list[_Part]:
+            return _tile_links(vec, *pair, cuts, tiers, links.k)
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count() or 1  # the cores this process may use, where the OS says
+        workers = min(len(tiles), cores, _MAX_WORKERS)
+        if workers < 2:
+            for pair in tiles:
+                links.keep(tile(pair))
+        else:
+            with threadpool_limits(limits=1, user_api="blas"), \
+                    ThreadPoolExecutor(workers) as pool:
+                for found in pool.map(tile, tiles):
+                    links.keep(found)
+    r, c = links.edges()
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, c)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return _split(labels)
 
 
-def _nearest(margin: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, column) of each row's ``k`` largest margins that are >= 0.
-
-    Most pairs of a library can never be grouped (margin < 0), so the few that can are
-    picked out first and ranked among themselves: a partial sort of every full row cost 40 %
-    of ``places`` at 40,000 photos. Rows crowded with candidates (thousands of near
-    duplicates) fall back to the partial sort, which is then the cheaper one.
-    """
+def _tile_links(vec: np.ndarray, rows: np.ndarray, cols: np.ndarray, cuts: Cuts,
+                tiers: _Tiers | None, k: int) -> list[_Part]:
+    """The pairs of ``rows`` against ``cols`` (the same array twice: a chunk against
+    itself) that may be grouped, as (row, column, margin), both ways round; from a tile
+    crowded with them (thousands of near duplicates) only each row's and each column's
+    ``k`` best, and any tied with the ``k``-th (:class:`_Links` ranks them all)."""
+    # margin over the similarity each pair needs: >= 0 means "may be grouped"
+    margin = vec[rows] @ vec[cols].T
+    margin -= 1.0 - cuts.alike
+    if tiers is not None:
+        tiers.apply(margin, rows, cols, cuts)
+    if rows is cols:
+        np.fill_diagonal(margin, -np.inf)
     r, c = np.nonzero(margin >= 0)
-    if r.size > 8 * k * margin.shape[0]:
-        top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
-        keep = (np.take_along_axis(margin, top, axis=1) >= 0).ravel()
-        return np.repeat(np.arange(margin.shape[0]), k)[keep], top.ravel()[keep]
-    order = np.lexsort((-margin[r, c], r))  # by row, then largest margin first
-    r, c = r[order], c[order]
-    rank = np.arange(r.size) - np.searchsorted(r, r, side="left")
-    keep = rank < k
-    return r[keep], c[keep]
+    if r.size > 8 * k * (rows.size + cols.size):
+        found = [_part(rows, cols, margin, _best(margin, k))]
+        if rows is not cols:
+            found.append(_part(cols, rows, margin.T, _best(margin.T, k)))
+        return found
+    m = margin[r, c]
+    return [(rows[r], cols[c], m)] + ([] if rows is cols else [(cols[c], rows[r], m)])
+
+
+def _part(rows: np.ndarray, cols: np.ndarray, margin: np.ndarray, mask: np.ndarray
+          ) -> _Part:
+    r, c = np.nonzero(mask)
+    return rows[r], cols[c], margin[r, c]
+
+
+def _tiles(n: int, pos: np.ndarray | None, max_km: float
+           ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pairs of index chunks covering each pair of rows once (a chunk with itself: the same
+    array twice), except pairs of chunks with GPS whose bounding boxes lie further apart
+    than ``max_km``. Rows without GPS are chunked in order (``_TILE`` rows); rows with GPS
+    in smaller chunks (``_GPS_TILE``) by where they were taken (halving the widest extent
+    each time), so each covers a small region and most pairs of them are skipped."""
+    chunks: list[np.ndarray] = []
+    boxes: list[tuple[np.ndarray, np.ndarray] | None] = []
+    without = np.arange(n) if pos is None else np.flatnonzero(np.isnan(pos).any(axis=1))
+    for start in range(0, without.size, _TILE):
+        chunks.append(without[start:start + _TILE])
+        boxes.append(None)
+    has = np.empty(0, dtype=np.int64) if pos is None else \
+        np.flatnonzero(~np.isnan(pos).any(axis=1))
+    if has.size:
+        xyz = _unit_xyz(pos[has])
+        for part in _compact(xyz, _GPS_TILE):
+            chunks.append(has[part])
+            boxes.append((xyz[part].min(axis=0), xyz[part].max(axis=0)))
+    reach = _chord_km(max_km) * (1 + 1e-6)  # rounding never skips a pair within reach
+    for i, rows in enumerate(chunks):
+        for j in range(i, len(chunks)):
+            a, b = boxes[i], boxes[j]
+            if a is not None and b is not None:
+                gap = np.maximum(0.0, np.maximum(b[0] - a[1], a[0] - b[1]))
+                if float(np.sqrt((gap * gap).sum())) > reach:
+                    continue
+            yield rows, chunks[j]
+
+
+def _compact(points: np.ndarray, size: int) -> list[np.ndarray]:
+    """Index chunks of at most ``size`` of ``points``, each a compact region: split at the
+    widest extent until small enough (a k-d tree's cells)."""
+    out: list[np.ndarray] = []
+    todo = [np.arange(len(points))]
+    while todo:
+        part = todo.pop()
+        if part.size <= size:
+            out.append(part)
+            continue
+        p = points[part]
+        axis = int(np.argmax(p.max(axis=0) - p.min(axis=0)))
+        ordered = part[np.argsort(p[:, axis], kind="stable")]
+        half = (-(-part.size // size) // 2) * size
+        todo += [ordered[half:], ordered[:half]]
+    return out
+
+
+class _Links:
+    """Each row's ``k`` best pairs that may be grouped (margin >= 0) among those kept so
+    far, ties to the lower column, as in a sort of the row's whole margins: ranked at the
+    end, and whenever what is kept grows large."""
+
+    def __init__(self, n: int, k: int) -> None:
+        self.n, self.k = n, k
+        self._parts: list[_Part] = []
+        self._size = 0
+
+    def keep(self, parts: list[_Part]) -> None:
+        """Keep (row, column, margin) pairs, at most one of each (row, column)."""
+        self._parts += parts
+        self._size += sum(p[0].size for p in parts)
+        if self._size > 4 * self.k * self.n:
+            self._rank()
+
+    def _rank(self) -> None:
+        if not self._parts:
+            return
+        src, dst, m = (np.concatenate(part) for part in zip(*self._parts, strict=True))
+        order = np.lexsort((dst, -m, src))  # by row, largest margin first, then column
+        src, dst, m = src[order], dst[order], m[order]
+        keep = np.arange(src.size) - np.searchsorted(src, src, side="left") < self.k
+        self._parts = [(src[keep], dst[keep], m[keep])]
+        self._size = int(keep.sum())
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of each row's ``k`` best pairs."""
+        self._rank()
+        if not self._parts:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return self._parts[0][0], self._parts[0][1]
+
+
+def _best(margin: np.ndarray, k: int) -> np.ndarray:
+    """Mask of each row's ``k`` largest margins that are >= 0, with any tied with the
+    ``k``-th (which of them a row keeps is decided with the other tiles' pairs)."""
+    if margin.shape[1] <= k:
+        return margin >= 0
+    kth = np.partition(margin, margin.shape[1] - k, axis=1)[:, margin.shape[1] - k]
+    return margin >= np.maximum(kth, 0)[:, None]
 
 
 def _split(labels: np.ndarray) -> list[np.ndarray]:

@@ -13,9 +13,11 @@ The library: half the photos scattered (alike nothing), half drawn around 2,000 
 832-d unit vectors (the fused space's size); half the photos carry GPS, spread over a region
 of ~100 km; every photo has a time (a place's photos within one 30-minute visit, the
 scattered ones any time in five years; a baseline without times gets none). Medians of
-``--repeats``; it prints both versions' group counts. With ``--cache`` the library is stored
+``--repeats``, the two versions' runs alternating; it prints both versions' group counts
+and whether their groups are the same. With ``--cache`` the library is stored
 in a catalogue (float16 vectors, times to the second) and grouped with the default bundle's
-places values for the fused space; each repeat starts from an empty cache folder.
+places values for the fused space; each repeat starts from an empty cache folder (with
+``--baseline``, first calls grouping with that revision's code too).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import inspect
+import os
 import statistics
 import subprocess
 import sys
@@ -107,52 +110,98 @@ def catalogue(folder: Path, n: int):
     return path, bundle
 
 
-def cached(n: int, repeats: int) -> None:
-    """First call against second call of ``find_places`` on a catalogue of ``n`` photos."""
+def cached(n: int, repeats: int, baseline: str | None = None) -> None:
+    """First call against second call of ``find_places`` on a catalogue of ``n`` photos;
+    with ``baseline``, also first calls grouping with that revision's ``group_places``
+    (alternating with the others; they must give the same groups)."""
+    from dataclasses import astuple
+
     from photolm.catalog import Catalog
     from photolm.learning import find_places
     from photolm.places_cache import PlacesCache, places_key
 
     with tempfile.TemporaryDirectory() as tmp:
         path, bundle = catalogue(Path(tmp), n)
-        first, second, key, groups = [], [], [], set()
+        grouping = {"now": places.group_places}
+        if baseline:
+            old = baseline_module(baseline, Path(tmp))
+
+            def group_before(*args, cuts, **kwargs):  # its own Cuts class
+                return old.group_places(*args, cuts=old.Cuts(*astuple(cuts)), **kwargs)
+
+            grouping[baseline] = group_before
+        first: dict[str, list[float]] = {name: [] for name in grouping}
+        second, key, groups = [], [], {name: set() for name in grouping}
+        load = os.getloadavg()[0]
         with Catalog.open(path, write=False) as cat:
             for run in range(repeats):
-                folder = Path(tmp) / f"cache{run}"  # empty: nothing cached yet
-                for spent in (first, second):
-                    start = time.perf_counter()
-                    found = find_places(cat, bundle, cache=PlacesCache(folder))
-                    spent.append(time.perf_counter() - start)
-                    groups.add(tuple(p.id for p in found))
+                for name, group in (grouping.items() if run % 2 == 0
+                                    else list(grouping.items())[::-1]):
+                    places.group_places = group
+                    try:
+                        folder = Path(tmp) / f"cache{run}-{name}"  # empty: nothing cached yet
+                        for spent in (first[name], second if name == "now" else []):
+                            start = time.perf_counter()
+                            found = find_places(cat, bundle, cache=PlacesCache(folder))
+                            spent.append(time.perf_counter() - start)
+                            groups[name].add(tuple((p.id, p.photos) for p in found))
+                    finally:
+                        places.group_places = grouping["now"]
                 start = time.perf_counter()
                 places_key(cat, bundle, 2)
                 key.append(time.perf_counter() - start)
-    if len(groups) != 1:
+        load = max(load, os.getloadavg()[0])
+    if len(groups["now"]) != 1:
         raise SystemExit("the cached groups differ from the computed ones")
-    a, b = statistics.median(first), statistics.median(second)
-    print(f"{n} photos in a catalogue, {len(next(iter(groups)))} groups: first call "
-          f"{a:.2f} s, second (cached) {b:.3f} s median of {repeats}: {a / b:.0f}x faster; "
-          f"the key alone {statistics.median(key):.3f} s")
+    a, b = statistics.median(first["now"]), statistics.median(second)
+    print(f"{n} photos in a catalogue, {len(next(iter(groups['now'])))} groups: first call "
+          f"{_spread(first['now'])}, second (cached) {b:.3f} s median of {repeats}: "
+          f"{a / b:.0f}x faster; the key alone {statistics.median(key):.3f} s; load average "
+          f"up to {load:.1f}")
+    if baseline:
+        print(f"first call grouping with {baseline}: "
+              f"{_against(first[baseline], a, groups[baseline] == groups['now'])}")
 
 
 def compare(n: int, repeats: int, baseline: str | None) -> None:
+    """``group_places`` now against ``baseline``'s, runs alternating so both see the same
+    load; the two must find the same groups (members and ids) when their cuts agree."""
     vec, keys, pos, times = library(n)
-    now, groups = timed(lambda: places.group_places(vec, keys, positions=pos, times=times),
-                        repeats)
-    print(f"{n} photos, half with GPS, all with times: {now:.2f} s median, "
-          f"{groups} groups")
-    if baseline:
-        with tempfile.TemporaryDirectory() as tmp:
+    runs = [("now", lambda: places.group_places(vec, keys, positions=pos, times=times))]
+    with tempfile.TemporaryDirectory() as tmp:
+        if baseline:
             old = baseline_module(baseline, Path(tmp))
             params = inspect.signature(old.group_places).parameters
             extra = {"cuts" if "cuts" in params else "cut": places.DEFAULT_CUTS.alike}
             if "times" in params:
                 extra["times"] = times
-            before, old_groups = timed(
-                lambda: old.group_places(vec, keys, positions=pos, **extra), repeats)
-        print(f"baseline {baseline}: {before:.2f} s median, {old_groups} groups; "
-              f"now {before / now:.2f}x faster")
+            runs.append((baseline, lambda: old.group_places(vec, keys, positions=pos, **extra)))
+        spent: dict[str, list[float]] = {name: [] for name, _ in runs}
+        found: dict[str, list] = {}
+        load = os.getloadavg()[0]
+        for run in range(repeats):
+            for name, fn in runs if run % 2 == 0 else runs[::-1]:
+                start = time.perf_counter()
+                groups = fn()
+                spent[name].append(time.perf_counter() - start)
+                found[name] = [(p.id, p.members, p.latitude, p.longitude) for p in groups]
+        load = max(load, os.getloadavg()[0])
+    print(f"{n} photos, half with GPS, all with times: {_spread(spent['now'])} median of "
+          f"{repeats}, {len(found['now'])} groups; load average up to {load:.1f}")
+    if baseline:
+        verdict = _against(spent[baseline], statistics.median(spent["now"]),
+                           found[baseline] == found["now"])
+        print(f"baseline {baseline}, {len(found[baseline])} groups: {verdict}")
 
+
+def _spread(times: list[float]) -> str:
+    """The median and every run, so the reader sees the noise of a shared machine."""
+    return f"{statistics.median(times):.2f} s ({' '.join(f'{t:.2f}' for t in times)})"
+
+
+def _against(before: list[float], now: float, same: bool) -> str:
+    return (f"{_spread(before)}, {'the same groups' if same else 'OTHER GROUPS'}; now "
+            f"{statistics.median(before) / now:.2f}x faster")
 
 
 def main() -> int:
@@ -166,7 +215,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.cache:
         for n in args.photos:
-            cached(n, args.repeats)
+            cached(n, args.repeats, args.baseline)
         return 0
     for n in args.photos:
         compare(n, args.repeats, args.baseline)

@@ -231,24 +231,6 @@ def test_place_likeness_is_the_mean_looks_cosine_to_the_nearest_reference() -> N
     assert places.place_likeness(np.zeros((2, 3)), references) == 0.0
 
 
-@pytest.mark.parametrize("crowded", [False, True])
-def test_places_nearest_keeps_each_rows_k_best_groupable_pairs(crowded: bool) -> None:
-    """``places._nearest`` picks the same pairs as a partial sort of every row, whether few
-    pairs of a row may be grouped (the sparse path) or thousands (the fallback)."""
-    rng = np.random.default_rng(5)
-    margin = rng.normal(-0.4 if not crowded else 0.5, 0.3, size=(64, 500))
-    margin[rng.random(margin.shape) < 0.05] = -np.inf
-    k = 15
-    r, c = places._nearest(margin, k)
-    top = np.argpartition(-margin, k - 1, axis=1)[:, :k]
-    keep = np.take_along_axis(margin, top, axis=1) >= 0
-    want = {(i, int(j)) for i in range(64) for j, ok in zip(top[i], keep[i], strict=True)
-            if ok}
-    assert {(int(i), int(j)) for i, j in zip(r, c, strict=True)} == want
-    assert len(r) == len(want)
-    assert crowded == (int((margin >= 0).sum()) > 8 * k * 64)  # both paths are tested
-
-
 def test_learned_scores_keep_their_order_above_the_threshold_and_never_pass_1() -> None:
     """A learned landmark's own threshold lands on the bundle's; photos that pass keep
     their order (a shift capped at 1 tied every close photo at 1.00: a street at 0.85 and the
