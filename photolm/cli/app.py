@@ -22,9 +22,11 @@ from photolm.cli import (
     unlearn,
     untag,
 )
+from photolm.cli.usage import OneLineUsageGroup
 
 app = typer.Typer(
     name="photolm",
+    cls=OneLineUsageGroup,
     help=(
         "Recognise landmarks in your own photo folders, offline.\n\n"
         "Start with **photolm scan ~/Pictures**, then **photolm search "
@@ -71,5 +73,5 @@ app.command("export-dataset")(export_dataset.export_dataset)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also ``python -m photolm``: messages name ``photolm``)."""
+    app(prog_name="photolm")

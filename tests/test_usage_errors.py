@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Usage errors read like every other photolm error: one ``Error:`` line naming the problem
+and the command's ``--help``, exit status 2 (README), never typer's usage line + boxed
+message."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from photolm.cli import output
+from tests.clirun import cli
+
+CASES = [  # (arguments, what the line must name, the command whose --help it points at)
+    (("places", "--min-photos", "1"), "'--min-photos'", "photolm places"),
+    (("list", "--margin", "7"), "'--margin'", "photolm list"),
+    (("list", "--no-such-flag"), "No such option: --no-such-flag", "photolm list"),
+    (("learn",), "Missing argument 'NAME'", "photolm learn"),
+    (("places", "name"), "Missing argument 'ID'", "photolm places name"),
+    (("frobnicate",), "No such command 'frobnicate'", "photolm"),
+    (("--no-such-flag",), "No such option: --no-such-flag", "photolm"),
+    (("scan", "--device", "tpu", "."), "'tpu'", "photolm scan"),
+    # click's parser gives this one no context: the chosen command is named instead
+    (("confirm", "x.jpg", "--landmark"), "'--landmark' requires an argument", "photolm confirm"),
+    (("search", "--json=3", "x"), "'--json' does not take a value", "photolm search"),
+]
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """stderr as a person's 80-column terminal."""
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=80,
+                                               soft_wrap=True, highlight=False))
+    return screen
+
+
+@pytest.mark.parametrize(("args", "problem", "command"), CASES)
+def test_a_usage_error_is_one_line_naming_the_problem_and_the_help(
+        args: tuple[str, ...], problem: str, command: str) -> None:
+    code, out, err = cli(*args)
+    assert code == 2 and out == "", (args, out, err)
+    assert err.startswith("Error: ") and err.count("\n") == 1, err
+    assert problem in err and err.rstrip().endswith(f"See `{command} --help`."), err
+
+
+def test_on_an_80_column_terminal_it_is_still_one_line_without_a_box(
+        terminal: io.StringIO) -> None:
+    code, _, _ = cli("places", "--min-photos", "1")
+    shown = terminal.getvalue()
+    assert code == 2 and shown.count("\n") == 1, shown
+    assert "Error:" in shown and "╭" not in shown and "Usage:" not in shown, shown
+
+
+def test_through_a_pipe_python_dash_m_names_photolm() -> None:
+    res = subprocess.run([sys.executable, "-m", "photolm", "list", "--margin", "7"],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stdout == "", res
+    (line,) = res.stderr.splitlines()
+    assert line.startswith("Error: Invalid value for '--margin'"), line
+    assert line.endswith("See `photolm list --help`."), line
+
+
+def test_help_and_version_still_render() -> None:
+    code, out, err = cli("list", "--help")
+    assert code == 0 and "Usage: photolm list [OPTIONS]" in out and "--margin" in out, err
+    code, out, _ = cli("places", "name", "--help")
+    assert code == 0 and "Usage: photolm places name" in out
+    code, out, err = cli()  # no command: the help, as before
+    assert "Usage: photolm [OPTIONS] COMMAND" in out + err and "Error" not in out + err
+    assert cli("--version")[:2] == (0, f"photolm {__import__('photolm').__version__}\n")
