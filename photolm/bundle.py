@@ -58,6 +58,7 @@ from photolm.bundle_records import (
 )
 from photolm.errors import BundleError
 from photolm.filemodes import as_if_created
+from photolm.wording import counted
 
 if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
     import numpy as np
@@ -200,7 +201,7 @@ def write_bundle(
         raise BundleError("prototype_landmark refers to a landmark that does not exist.")
     missing = set(range(len(landmarks))) - set(owners.tolist())
     if missing:
-        raise BundleError(f"{len(missing)} landmark(s) have no prototype vector.")
+        raise BundleError(f"{counted(len(missing), 'landmark', 'has')} no prototype vector.")
     ids = [lm.id for lm in landmarks]
     if len(set(ids)) != len(ids):
         raise BundleError("Landmark ids must be unique.")

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from photolm.wording import counted
+
 PHOTO_EXTENSIONS = frozenset(
     {
         ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp",
@@ -169,7 +171,7 @@ def describe_skipped(counts: dict[str, int]) -> str:
     parts = []
     for reason, count in sorted(counts.items()):
         one, many = _SKIP_LABELS.get(reason, (reason, reason))
-        parts.append(f"{count} {one if count == 1 else many}")
+        parts.append(counted(count, one, plural=many))
     return ", ".join(parts) or "none"
 
 

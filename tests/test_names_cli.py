@@ -120,7 +120,7 @@ def test_a_country_with_many_landmarks_reads_well(catalogue: Path) -> None:
     assert code == 0 and [h["landmark"] for h in hits] == ["Taj Mahal"]
     # the landmark with photos first, then a count instead of six names (the title is on
     # stderr when stdout is not a terminal)
-    assert ("1 photo(s) of landmarks in India (Taj Mahal, Charminar, Gateway of India and "
+    assert ("1 photo of landmarks in India (Taj Mahal, Charminar, Gateway of India and "
             "3 others)") in f"{err} {out}"
 
 

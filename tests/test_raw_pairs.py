@@ -149,7 +149,7 @@ def test_embed_notes_the_raws_tagged_in_sidecars_once(shots: Path, env: Path) ->
     code, _, err = run("tag", "--embed")
     assert code == 0, err
     notes = [line for line in err.splitlines() if "camera RAW" in line]
-    assert notes == ["note: 2 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
+    assert notes == ["note: 2 camera RAW files tagged in XMP sidecars: photolm never writes "
                      "into RAW files"]  # IMG_0002.dng, and IMG_0001.JPG's RAW
 
 

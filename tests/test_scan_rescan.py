@@ -120,7 +120,7 @@ def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path)
     code, summary, _ = _scan(library)
     assert code == 0 and summary["found"] == 2 and summary["hidden_skipped"] == 2
     code, _, err = run("scan", library)
-    assert "2 hidden file(s) skipped" in err and "--include-hidden" in err
+    assert "2 hidden files skipped" in err and "--include-hidden" in err
     code, summary, _ = _scan(library, "--include-hidden")
     assert summary["found"] == 4 and summary["hidden_skipped"] == 0
 

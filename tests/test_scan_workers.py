@@ -119,13 +119,13 @@ def test_info_reports_the_threads_a_scan_runs_the_model_with(
             runtime["model_threads"]) == (3, 1, "in each worker", 3)
     code, out, err = cli("info")
     line = next(line for line in out.splitlines() if line.startswith("  scan threads"))
-    assert "3 worker(s)" in line and "1 onnxruntime thread:" in line and "3 at once" in line
+    assert "3 workers," in line and "1 onnxruntime thread:" in line and "3 at once" in line
 
 
 @pytest.mark.parametrize(("in_workers", "told"), [
-    (True, "4 worker(s), each reading a photo and running the model on it with 2 onnxruntime "
+    (True, "4 workers, each reading a photo and running the model on it with 2 onnxruntime "
            "threads: 8 at once"),
-    (False, "4 worker(s) read photos; one thread runs the model on whole batches on "
+    (False, "4 workers read photos; one thread runs the model on whole batches on "
             "CPUExecutionProvider with 2 onnxruntime threads"),
 ])
 def test_info_tells_the_scans_threads_from_the_object_json_is_made_of(

@@ -10,6 +10,7 @@ import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import display, print_json, reporting, say, warn, warn_not_catalogued
+from photolm.wording import counted
 
 
 def confirm(
@@ -81,7 +82,7 @@ def confirm(
 
 
 def _summary(rows: list[dict[str, Any]]) -> str:
-    """One line, e.g. ``3 photo(s): Colosseum (2 corrected, 1 confirmed)``."""
+    """One line, e.g. ``3 photos: Colosseum (2 corrected, 1 confirmed)``."""
     by_answer: dict[str, dict[str, int]] = {}
     for r in rows:
         shown = {None: "the model decides again", "none": "no landmark"}.get(
@@ -93,4 +94,4 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         # "no landmark" says the answer already: not "no landmark (3 none)"
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()) if kind != "none")
         parts.append(f"{shown} ({detail})" if detail else shown)
-    return f"{len(rows)} photo(s): " + "; ".join(parts)
+    return f"{counted(len(rows), 'photo')}: " + "; ".join(parts)

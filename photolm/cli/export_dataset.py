@@ -10,6 +10,7 @@ import typer
 
 from photolm.cli.options import CatalogOpt, JsonOpt, QuietOpt
 from photolm.cli.output import display, err, print_json, reporting, warn
+from photolm.wording import counted
 
 
 def export_dataset(
@@ -56,6 +57,6 @@ def export_dataset(
                 "photos": sum(len(c.photos) for c in classes), "skipped": len(problems)})
         elif not quiet:
             total = sum(len(c.photos) for c in classes)
-            err.print(f"wrote {total} photo(s) of {len(classes)} landmark(s) to "
+            err.print(f"wrote {counted(total, 'photo')} of {counted(len(classes), 'landmark')} to "
                       f"{display(out_dir)}; train with: trainer fit ... {display(out_dir)}",
                       markup=False, highlight=False)

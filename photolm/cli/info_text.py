@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from photolm.cli.output import Field, print_sections
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.scan import Concurrency
@@ -84,7 +85,7 @@ def render_info(data: Mapping[str, Any], threads: Concurrency | None) -> None:
 def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str:
     """One figure as a person reads it."""
     special: dict[str, Callable[[], str]] = {
-        "learned_examples": lambda: _count(value, "example photo"),
+        "learned_examples": lambda: counted(value, "example photo"),
         "learned_unrecognisable": lambda: (
             ", ".join(value) + " (example photos gone: learn again)" if value else "none"),
         "last_scan": lambda: _last_scan(value),
@@ -110,10 +111,6 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'' if n == 1 else 's'}"
-
-
 def _when(stamp: str) -> str:
     """``2026-12-07 12:32 UTC`` from ``2026-12-07T12:32:21+00:00`` (photolm stores UTC)."""
     text = str(stamp)
@@ -123,7 +120,9 @@ def _when(stamp: str) -> str:
 def _last_scan(scan: Mapping[str, Any]) -> str:
     counts = scan.get("counts") or {}
     when = scan.get("finished") or scan.get("started")
-    return (f"{_when(when) if when else '?'}: {counts.get('found', '?')} photos found, "
+    found = counts.get("found")
+    return (f"{_when(when) if when else '?'}: "
+            f"{counted(found, 'photo') if isinstance(found, int) else '? photos'} found, "
             f"{counts.get('processed', '?')} recognised")
 
 
@@ -152,9 +151,9 @@ def _metrics(metrics: Mapping[str, Any], threshold: object) -> str:
     text = ", ".join(parts)
     if "images" in m:
         where = f" ({m.pop('evaluated_on')})" if "evaluated_on" in m else ""
-        text += f" on {_count(m.pop('images'), 'photo')}{where}"
+        text += f" on {counted(m.pop('images'), 'photo')}{where}"
     if "fpr" in m and "distractor_images" in m:
-        negatives = _count(m.pop("distractor_images"), "distractor photo")
+        negatives = counted(m.pop("distractor_images"), "distractor photo")
         text += f"; {_percent(m.pop('fpr'))} of {negatives} named as a landmark"
     if m.get("threshold") == threshold:
         m.pop("threshold")
@@ -166,11 +165,11 @@ def _scan_threads(threads: Concurrency, provider: str) -> str:
     """The scan's threads in words: on the CPU every worker runs the model on the photo it
     read, so the cores in use are workers x threads a run, not one session's threads."""
     per_run = threads.threads_per_run
-    runs = f"{per_run} onnxruntime thread{'s' if per_run != 1 else ''}"
+    runs = counted(per_run, "onnxruntime thread")
     if threads.in_workers:
-        text = (f"{threads.workers} worker(s), each reading a photo and running the model on "
-                f"it with {runs}: {threads.model_threads} at once")
+        text = (f"{counted(threads.workers, 'worker')}, each reading a photo and running the "
+                f"model on it with {runs}: {threads.model_threads} at once")
     else:
-        text = (f"{threads.workers} worker(s) read photos; one thread runs the model on whole "
-                f"batches on {provider} with {runs}")
+        text = (f"{counted(threads.workers, 'worker', 'reads')} photos; one thread runs the "
+                f"model on whole batches on {provider} with {runs}")
     return text + "; scan --workers and --threads change these"

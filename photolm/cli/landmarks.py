@@ -7,6 +7,7 @@ from __future__ import annotations
 from photolm.cli.learn import landmark_json
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
 from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
+from photolm.wording import counted
 
 
 def landmarks(
@@ -42,7 +43,7 @@ def landmarks(
         if json_out:
             print_json(rows)
             return
-        title = f"{bundle.name}: {len(rows)} landmarks"
+        title = f"{bundle.name}: {counted(len(rows), 'landmark')}"
         if learned:
             title += f" ({len(learned)} learned)"
         cells = []
@@ -54,7 +55,7 @@ def landmarks(
             # a learned one, or a shipped one you added example photos to
             mark = ("learned, lost: examples gone" if not r["recognisable"] else
                     "learned" if r["learned"] else
-                    f"+{r['examples']} example{'s' if r['examples'] > 1 else ''}"
+                    f"+{counted(r['examples'], 'example')}"
                     if r["examples"] else "")
             cells.append([r["name"], place, str(r["photos"]), mark])
         # a table on a terminal, one tab-separated line a landmark in a pipe (as list)

@@ -20,6 +20,7 @@ from photolm.cli.output import (
     say,
     warn,
 )
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.bundle import Landmark
@@ -93,7 +94,7 @@ def result_json(result: LearnResult) -> dict[str, Any]:
 def position_line(position: ExamplesPosition) -> str:
     """What the examples' GPS did to the landmark's position, for the terminal."""
     if position.used:
-        return (f"position from {position.photos} example photo(s)' GPS: "
+        return (f"position from the GPS of {counted(position.photos, 'example photo')}: "
                 f"{position.latitude:.5f}, {position.longitude:.5f} (--lat/--lon set another)")
     return (f"the example photos' GPS positions lie up to {position.spread_km:,.1f} km apart, "
             "more than one place: no position set (--lat/--lon set one)")
@@ -148,8 +149,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         print_json(result_json(result))
     elif not quiet:
         what = "learned" if result.new else "added examples to"
-        say(f"{what} {result.landmark.name}: {result.examples} example photo(s) "
-            f"({result.added} new); {result.photos} catalogued photo(s) show it now "
+        say(f"{what} {result.landmark.name}: {counted(result.examples, 'example photo')} "
+            f"({result.added} new); {counted(result.photos, 'catalogued photo', 'shows')} it now "
             f"(re-matched {result.rematch.photos} in {result.rematch.seconds:.1f} s)")
         if result.position is not None:
             say(position_line(result.position))

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
@@ -73,7 +74,7 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
             verdict.append(" (missing)", style="yellow")
         score = f"{r['score']:.2f}" if r["score"] is not None else ""
         cells.append((r["path"], verdict, score, _why(r)))
-    print_rows(f"{len(rows)} photo(s)", [Column("path", path=True), Column("landmark"),
+    print_rows(counted(len(rows), "photo"), [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
                **raw_columns(photos))
 
@@ -96,7 +97,7 @@ def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) ->
         cells.append((r["path"], r["landmark"] or "no landmark",
                       ", ".join(f"{c['name']} {c['score']:.{n}f}" for c in r["candidates"]),
                       f"{r['threshold']:.{n}f}"))
-    print_rows(f"{len(rows)} uncertain photo(s), closest to the threshold first",
+    print_rows(f"{counted(len(rows), 'uncertain photo')}, closest to the threshold first",
                [Column("path", path=True), Column("landmark"), Column("top 3"),
                 Column("threshold", justify="right")], cells,
                note="Tell photolm what they show: photolm confirm PHOTO (the landmark "

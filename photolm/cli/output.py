@@ -330,10 +330,12 @@ def warn_unmatchable(names: Sequence[str]) -> None:
     if not names:
         return
     which = ", ".join(names)
+    one = len(names) == 1
     err.print("[yellow]warning:[/] " + escape(
-        f"learned landmark(s) {which} cannot be recognised with this model: none of their "
-        "example photos is left to learn them from. Teach them again with `photolm learn "
-        "NAME PHOTOS`, or forget them with `photolm unlearn NAME`."))
+        f"learned {'landmark' if one else 'landmarks'} {which} cannot be recognised with this "
+        f"model: none of {'its' if one else 'their'} example photos is left to learn "
+        f"{'it' if one else 'them'} from. Teach {'it' if one else 'them'} again with `photolm "
+        f"learn NAME PHOTOS`, or forget {'it' if one else 'them'} with `photolm unlearn NAME`."))
 
 
 def note(path: object, message: str) -> None:

@@ -19,6 +19,7 @@ from photolm.cli.output import (
     say,
     warn_unmatchable,
 )
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.learning import FoundPlace
@@ -100,8 +101,8 @@ def places(
         else:
             _render_all(found, raws)
         if hidden:  # after the table it is about, as list's and search's notes
-            say(f"{hidden} group(s) that look like no place (portraits, pets, food) "
-                "not listed; --all lists them.")
+            say(f"{counted(hidden, 'group')} not listed, looking like no place (portraits, pets, "
+                "food); --all lists them.")
 
 
 def _render_all(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
@@ -110,9 +111,9 @@ def _render_all(found: list[FoundPlace], raws: dict[str, list[str]]) -> None:
     places = [p for p in found if p.looks_like_a_place is not False]
     others = [p for p in found if p.looks_like_a_place is False]
     if places or not others:
-        _render(places, raws, f"{len(places)} candidate place(s)")
+        _render(places, raws, counted(len(places), "candidate place"))
     if others:
-        _render(others, raws, f"{len(others)} group(s) that look like no place "
+        _render(others, raws, f"{counted(len(others), 'group')} looking like no place "
                 "(portraits, pets, food)")
 
 

@@ -10,6 +10,7 @@ import typer
 from photolm import storage
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting
+from photolm.wording import counted
 
 
 def prune(
@@ -53,11 +54,12 @@ def prune(
 def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
     print_paths([p["path"] for p in photos], [p["companions"] for p in photos])
     verb = "would forget" if dry_run else "forgot"
-    lines = [f"prune: {verb} {len(photos)} photo(s) missing since the last scan"
+    lines = [f"prune: {verb} {counted(len(photos), 'photo')} missing since the last scan"
              + ("; run without --dry-run to forget them" if dry_run and photos else "")]
     sidecars = [f for p in photos for f in p["tag_files"]]
     if sidecars:
-        lines.append(f"{len(sidecars)} file(s) photolm wrote for them stay on disk: "
+        lines.append(f"{counted(len(sidecars), 'file')} photolm wrote for them "
+                     f"{'stays' if len(sidecars) == 1 else 'stay'} on disk: "
                      + ", ".join(sidecars))
     if back:
         lines.append(f"kept {len(back)} whose files are back; `photolm scan` updates them")

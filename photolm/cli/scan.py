@@ -30,6 +30,7 @@ from photolm.cli.output import (
     warn,
     warn_unmatchable,
 )
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -247,7 +248,7 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
         err.print(f"{summary.known_failures} known unreadable (not changed since they failed; "
                   "--force tries again): photolm list --errors", markup=False, highlight=False)
     if summary.hidden:
-        err.print(f"{summary.hidden} hidden file(s) skipped (names starting with a dot): "
+        err.print(f"{counted(summary.hidden, 'hidden file')} skipped (names starting with a dot): "
                   "--include-hidden scans them", markup=False, highlight=False)
     if summary.interrupted:
         err.print("[yellow]Interrupted:[/] everything scanned so far is saved; run the same "

@@ -11,6 +11,7 @@ import typer
 from photolm.cli.listing import raw_columns
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
@@ -85,7 +86,8 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow], names: str, 
         if note:
             err.print(note, markup=False)
         return
-    shown = f"{len(rows)} of {total}" if total > len(rows) else f"{len(rows)}"
+    shown = (f"{len(rows)} of {counted(total, 'photo')}" if total > len(rows)
+             else counted(len(rows), "photo"))
     cells = []
     for r in rows:
         landmark = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
@@ -93,7 +95,7 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow], names: str, 
             landmark += " (file missing)"
         score = "" if r["score"] is None else f"{r['score']:.2f}"
         cells.append((score, landmark, r["taken"] or "", r["path"]))
-    print_rows(f"{shown} photo(s) of {names}",
+    print_rows(f"{shown} of {names}",
                [Column("score", justify="right"), Column("landmark"), Column("taken"),
                 Column("path", path=True)], cells, note=note,
                **raw_columns(photos))

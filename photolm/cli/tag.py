@@ -110,7 +110,7 @@ def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_o
             bar.advance()
     raw = sum(1 if r.raw else len(r.companions) for r in summary.results)
     if raw and embed and not json_out and not quiet:
-        err.print(f"note: {raw} camera RAW file(s) tagged in XMP sidecars: photolm never "
+        err.print(f"note: {counted(raw, 'camera RAW file')} tagged in XMP sidecars: photolm never "
                   "writes into RAW files", markup=False, highlight=False, emoji=False)
     return summary
 

@@ -10,6 +10,7 @@ import typer
 from photolm.cli.learn import landmark_json, progress
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import bar_wanted, print_json, reporting, say
+from photolm.wording import counted
 
 
 def unlearn(
@@ -44,5 +45,5 @@ def unlearn(
         elif not quiet:
             what = (f"the examples added to {item.landmark.name}" if item.shipped
                     else item.landmark.name)
-            keep = f"; {kept} photo(s) keep your answer" if kept else ""
-            say(f"forgot {what}: {summary.changed} photo(s) changed{keep}")
+            keep = f"; {counted(kept, 'photo', 'keeps')} your answer" if kept else ""
+            say(f"forgot {what}: {counted(summary.changed, 'photo')} changed{keep}")

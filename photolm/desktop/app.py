@@ -31,6 +31,7 @@ from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
 from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
@@ -84,6 +85,7 @@ class Desktop:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
+        self.templates.env.filters["counted"] = counted  # {{ n|counted("photo") }}
         self.templates.env.globals["answer_key"] = _answer_key
         # "JPEG" or "HEIC": what a RAW pair's photo is, by the rule pairing itself reads
         self.templates.env.filters["paired_format"] = paired_format
@@ -404,9 +406,9 @@ class Desktop:
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
         except UsageError as exc:  # no name, or a group named meanwhile (another tab)
             return RedirectResponse(f"/places?e={_quote(str(exc))}", status_code=303)
-        said = (f"Learned {result.landmark.name}: {result.photos} photo(s) show it now."
-                if result.new else f"Added {result.added} example photo(s) to "
-                f"{result.landmark.name}: {result.photos} photo(s) show it now.")
+        show = f"{counted(result.photos, 'photo', 'shows')} it now."
+        said = (f"Learned {result.landmark.name}: {show}" if result.new else
+                f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
         return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
 
     def _name_place(self, place_id: str, name: str) -> LearnResult:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photolm.errors import PhotolmError
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.scan import ScanSummary
@@ -165,7 +166,8 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
                 job.note(f"{event.path}: {event.message}")
             elif isinstance(event, Started):
                 job.total = event.to_decode
-                job.message = (f"{event.found} photos found, {event.to_decode} to recognise")
+                job.message = (f"{counted(event.found, 'photo')} found, "
+                               f"{event.to_decode} to recognise")
             elif isinstance(event, PhotoDone):
                 if event.problem:  # a failure, or e.g. a pair's JPEG unreadable, RAW used
                     job.note(f"{event.path}: {event.problem}")
@@ -188,14 +190,16 @@ def scan_message(summary: ScanSummary) -> str:
     """This run's work, then the folders' totals, as ``photolm scan``'s two columns: a
     re-scan with nothing to do must not read "0 with a landmark" of a library full of them."""
     known = f", {summary.known_failures} known unreadable" if summary.known_failures else ""
-    now = (f"{summary.found} photos: {summary.processed} recognised now "
+    errors = counted(len(summary.errors) + len(summary.walk_problems), "error")
+    now = (f"{counted(summary.found, 'photo')}: {summary.processed} recognised now "
            f"({summary.landmarks} with a landmark), {summary.unchanged} unchanged{known}, "
-           f"{len(summary.errors) + len(summary.walk_problems)} errors")
+           f"{errors}")
     total = summary.in_these_folders
     if "photos" not in total:
         return now
-    return (f"{now}. In these folders: {total.get('with_landmark', 0)} of {total['photos']} "
-            f"photos show a landmark.")
+    shows = "shows" if total.get("with_landmark", 0) == 1 else "show"
+    return (f"{now}. In these folders: {total.get('with_landmark', 0)} of "
+            f"{counted(total['photos'], 'photo')} {shows} a landmark.")
 
 
 def tag_work(catalog_path: Path, action: str, *, embed: bool = False,

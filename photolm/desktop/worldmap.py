@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photolm.wording import counted
+
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
 
@@ -89,7 +91,7 @@ def photo_points(catalog: Catalog) -> list[MapPoint]:
     points = []
     for lat, lon, count, photo_id in rows:
         x, y = project(float(lon), float(lat))
-        label = f"{count} photo{'s' if count != 1 else ''} near {lat:.1f}, {lon:.1f}"
+        label = f"{counted(int(count), 'photo')} near {lat:.1f}, {lon:.1f}"
         points.append(MapPoint(round(x, 1), round(y, 1), int(count), int(photo_id), label,
                                f"{float(lat)!r},{float(lon)!r}"))
     points.sort(key=lambda p: p.count)

@@ -37,6 +37,7 @@ from photolm.metadata.fields import (
     XMP_LIST_FIELDS,
     FieldSpec,
 )
+from photolm.wording import counted
 
 # exiv2's fixed prefixes for the namespaces photolm writes (its keys are "Xmp.<prefix>.<name>").
 EXIV2_PREFIX = {
@@ -126,7 +127,7 @@ def _same(label: str, before: Mapping[str, Any], after: Mapping[str, Any],
     if old == new:
         return
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    raise ValueError(f"{label} {changed[0]} changed ({len(changed)} value(s) differ)")
+    raise ValueError(f"{label} {changed[0]} changed ({counted(len(changed), 'value', 'differs')})")
 
 
 # --- the container: every block photolm did not plan to change is byte-identical ---------------

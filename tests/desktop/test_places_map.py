@@ -188,7 +188,7 @@ def test_places_page_leaves_out_groups_that_look_like_no_place(tmp_path: Path) -
         client.get(f"/?token={TOKEN}")
         html = client.get("/places").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', html)) == 1
-        assert "1 group that looks like no place" in html and 'href="/places?all=1"' in html
+        assert "1 group not shown, looking like no place" in html and 'href="/places?all=1"' in html
         everything = client.get("/places?all=1").text
         assert len(re.findall(r'action="/places/[^/"]+/name"', everything)) == 2
         assert "like no place" not in everything
@@ -275,7 +275,7 @@ def test_a_places_page_with_only_hidden_groups_does_not_say_no_groups(tmp_path: 
         write_photo(photos / f"faces/face{i}.jpg", (148 + i, 130, 172))
     with _scanned_client(photos, bundle, tmp_path) as (client, _):
         html = client.get("/places").text
-    assert "1 group that looks like no place" in html
+    assert "1 group not shown, looking like no place" in html
     assert "No groups" not in html and "No group here looks like a place" in html
 
 

@@ -396,13 +396,13 @@ def test_confirm_correction_with_a_typo_changes_search_and_survives_rescan(
 def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: Path) -> None:
     scan(library)
     code, _, err = run("confirm", library / "eiffel.jpg")  # the recognised landmark is right
-    assert code == 0 and err.strip() == "1 photo(s): Eiffel Tower (1 confirmed)", err
+    assert code == 0 and err.strip() == "1 photo: Eiffel Tower (1 confirmed)", err
     assert listed()["eiffel.jpg"]["review"] == "confirmed"
     run("tag")
     assert (library / "eiffel.jpg.xmp").exists()
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--none")
-    assert code == 0 and err.strip() == "1 photo(s): no landmark", err  # not "(1 none)"
+    assert code == 0 and err.strip() == "1 photo: no landmark", err  # not "(1 none)"
     code, out, _ = run("search", "Eiffel Tower", "--json")
     assert json.loads(out) == []
     code, out, err = run("tag", "--json")  # the person said the tag is wrong: it goes
@@ -412,7 +412,7 @@ def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: 
     assert listed()["eiffel.jpg"]["landmark"] is None
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--clear")
-    assert code == 0 and err.strip() == "1 photo(s): the model decides again (1 cleared)"
+    assert code == 0 and err.strip() == "1 photo: the model decides again (1 cleared)"
     row = listed()["eiffel.jpg"]
     assert row["review"] is None and row["landmark"] == "Eiffel Tower"
 

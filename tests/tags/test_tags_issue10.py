@@ -386,7 +386,7 @@ def test_raw_note_is_one_line_per_run(capsys: pytest.CaptureFixture[str]) -> Non
                   raw=True) for i in range(3)]
     render_tag_events(events, TagSummary("tag"), json_out=False, quiet=False, embed=True)
     lines = [line for line in capsys.readouterr().err.splitlines() if "RAW" in line]
-    assert lines == ["note: 3 camera RAW file(s) tagged in XMP sidecars: photolm never writes "
+    assert lines == ["note: 3 camera RAW files tagged in XMP sidecars: photolm never writes "
                      "into RAW files"]
 
 
