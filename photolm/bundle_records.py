@@ -64,6 +64,11 @@ class Preprocess:
                               f"{_MIN_STD:g} and {_MAX_NORM:g} (either sign).")
 
 
+# The id prefix of a landmark a person taught photolm (``photolm learn``; photolm.learned):
+# here, beside the record, so name lookups tell such a landmark from the model's own.
+LEARNED_PREFIX = "learned:"
+
+
 @dataclass(frozen=True)
 class Landmark:
     """A landmark the model knows. Places may be unknown (``None``)."""

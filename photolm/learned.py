@@ -27,9 +27,9 @@ import numpy as np
 
 from photolm import enrol
 from photolm.bundle import Bundle, Landmark
+from photolm.bundle_records import LEARNED_PREFIX
 from photolm.matching import Candidate, DescriptorGate, Match, Matcher, passes
 
-LEARNED_PREFIX = "learned:"
 # The space learned prototypes live in. With a bundle descriptor: the descriptor fused with
 # the fine-tuned embedding where thresholds were measured for that network (best, see
 # MEASURED_THRESHOLDS), else the descriptor alone with the threshold the exporter calibrated

@@ -45,8 +45,10 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from rapidfuzz import fuzz, process
 
+from photolm.bundle_records import LEARNED_PREFIX
 from photolm.errors import UsageError
 from photolm.textfold import DENSE_MIN, is_dense, normalise
+from photolm.wording import counted
 
 if TYPE_CHECKING:  # only attributes are used: keeps numpy out of `photolm search`'s imports
     from photolm.bundle import Landmark
@@ -253,16 +255,22 @@ class LandmarkIndex:
         return out[:n]
 
     def unknown(self, query: str) -> str:
-        """One line for a query that matched nothing: the model does not know it."""
+        """One line for a query that matched nothing. "The model does not know" only while
+        every known landmark is the model's: with landmarks taught by ``photolm learn`` in
+        the index too, the line says photolm, and counts both kinds."""
         if not self._landmarks:
             return "No landmarks are known yet: run `photolm scan` on your photos first."
+        learned = sum(lm.id.startswith(LEARNED_PREFIX) for lm in self._landmarks)
+        who = "photolm does" if learned else "The model does"
         suggestions = self.suggest(query)
         if suggestions:
-            return (f"The model does not know {query!r}. Did you mean "
+            return (f"{who} not know {query!r}. Did you mean "
                     f"{_and_list(suggestions, or_=True)}?")
-        return (f"The model does not know {query!r}: no landmark, city or country of that "
-                f"name among the {len(self)} landmarks it recognises (photolm landmarks "
-                "lists them).")
+        among = f"{counted(len(self), 'landmark')} it recognises"
+        if learned:
+            among += f", {len(self) - learned} from the model and {learned} you taught it"
+        return (f"{who} not know {query!r}: no landmark, city or country of that name among "
+                f"the {among} (photolm landmarks lists them).")
 
     def resolve(self, name: str) -> Landmark:
         """The one landmark a person means by ``name`` (``photolm confirm --landmark``).

@@ -746,3 +746,26 @@ def test_learn_sets_no_position_from_examples_taken_far_apart(library: Path) -> 
     result = json.loads(out)
     assert code == 0 and result["position_from_examples"] is None
     assert (result["landmark"]["latitude"], result["landmark"]["longitude"]) == (1, 2)
+
+
+def test_an_unknown_name_says_photolm_not_the_model_once_landmarks_are_taught(
+        library: Path) -> None:
+    """"The model does not know ..." was said of names looked up among the model's
+    landmarks and the learned ones alike; with learned ones it says photolm, and counts
+    both kinds (search and confirm --landmark share the sentence)."""
+    import re
+
+    code, _, err = cli("search", "Edinburgh Castle")
+    assert code == 1 and err.startswith("The model does not know 'Edinburgh Castle': "), err
+    (model,) = map(int, re.findall(r"among the (\d+) landmarks it recognises \(", err))
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    said = ("photolm does not know 'Edinburgh Castle': no landmark, city or country of that "
+            f"name among the {model + 1} landmarks it recognises, {model} from the model and "
+            "1 you taught it (photolm landmarks lists them).")
+    code, _, err = cli("search", "Edinburgh Castle")
+    assert code == 1 and err.strip() == said, err
+    code, _, err = cli("confirm", library / "cyan1.jpg", "--landmark", "Edinburgh Castle")
+    assert code == 2 and err.strip() == f"Error: {said}", err
+    code, _, err = cli("search", "Colosiumx Arena")
+    assert code == 1 and err.strip() == ("photolm does not know 'Colosiumx Arena'. "
+                                         "Did you mean Colosseum?"), err
