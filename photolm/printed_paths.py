@@ -2,16 +2,19 @@
 """How a path is printed on one line, and how a printed path is read back.
 
 File names may hold any byte but ``/`` and NUL: newlines, tabs, terminal escape sequences,
-bytes that are not UTF-8. Printed raw, a newline splits one photo's line into two (a pipe
-promises one line per photo) and an escape sequence reaches the terminal. So such bytes are
+bytes that are not UTF-8, Unicode's bidirectional controls. Printed raw, a newline splits
+one photo's line into two (a pipe promises one line per photo), an escape sequence reaches
+the terminal, and a right-to-left override (U+202E) makes ``invoice\\u202egpj.exe`` display
+as ``invoiceexe.jpg``, another name (the "Trojan Source" trick). So such characters are
 printed as escapes, and for the escapes to be unambiguous a backslash in a name is printed
 as ``\\\\``, always: ``a\\nb.jpg`` (a newline) and ``a\\\\nb.jpg`` (a backslash and an
 ``n``) are two names, never one line for both.
 
 The rule, as ``printf '%b'`` and Python's ``codecs.escape_decode`` read it back to the
 name's bytes: ``\\\\`` is a backslash; ``\\n``, ``\\r``, ``\\t`` a newline, carriage return
-and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator, written as
-its UTF-8 bytes, or a byte that is not UTF-8); every other character is itself.
+and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator or a
+bidirectional control, written as its UTF-8 bytes, or a byte that is not UTF-8); every
+other character is itself.
 :func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
 back to ``photolm tag``, ``untag`` or ``confirm``.
 """
@@ -28,12 +31,17 @@ def _escaped(char: str) -> str:
     return "".join(f"\\x{b:02x}" for b in char.encode("utf-8", "surrogateescape"))
 
 
+# Unicode's Bidi_Control characters (marks, embeddings, overrides, isolates): invisible, yet
+# they reorder what a terminal shows around them.
+BIDI_CONTROLS = frozenset((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                           *range(0x2066, 0x206A)))
 # C0 and C1 control characters and DEL; U+2028/U+2029, which Python's str.splitlines() (and
-# so many a script reading a pipe) takes for line ends; the surrogates os.fsdecode gives the
-# bytes of a name that are not UTF-8 (each one byte).
+# so many a script reading a pipe) takes for line ends; the bidirectional controls; the
+# surrogates os.fsdecode gives the bytes of a name that are not UTF-8 (each one byte).
 _ESCAPES: dict[int, str] = {
     c: _escaped(chr(c))
-    for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xDC80, 0xDD00))
+    for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *sorted(BIDI_CONTROLS),
+              *range(0xDC80, 0xDD00))
 }
 _ESCAPES.update({ord(c): text for c, text in _NAMED.items()})
 

@@ -30,12 +30,21 @@ _names = st.binary(min_size=1, max_size=30).map(
     lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_"))
 
 
-@given(_names)
+# Unicode's Bidi_Control characters: what a terminal reorders a name around
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# names that are text, bidirectional controls among other characters (random bytes all but
+# never spell one in UTF-8)
+_bidi_names = st.lists(st.sampled_from(BIDI) | st.characters(exclude_characters="/\0"),
+                       min_size=1, max_size=20).map(lambda c: "".join(c).encode())
+
+
+@given(_names | _bidi_names)
 def test_a_printed_name_is_one_line_and_reads_back_to_its_bytes(name: bytes) -> None:
     shown = printed(name)
     assert len(f"x{shown}x".splitlines()) == 1  # str.splitlines: every kind of line end
     shown.encode("utf-8")  # printable: no lone surrogates
     assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in shown)
+    assert not set(BIDI) & set(shown)  # nothing left to show the name as another
     assert codecs.escape_decode(shown.encode("utf-8"))[0] == name  # a standard decoder
     assert read_printed(shown) == (None if shown == os.fsdecode(name) else os.fsdecode(name))
 
@@ -44,6 +53,9 @@ def test_a_printed_name_is_one_line_and_reads_back_to_its_bytes(name: bytes) -> 
     (b"a\\nb.jpg", "a\\\\nb.jpg"), (b"a\nb.jpg", "a\\nb.jpg"),
     (b"a\\xff.jpg", "a\\\\xff.jpg"), (b"a\xff.jpg", "a\\xff.jpg"),
     (b"a\xc2\x85.jpg", "a\\xc2\\x85.jpg"),  # U+0085, a C1 control: its bytes
+    # U+202E (right-to-left override): printed raw, "invoiceexe.jpg" shows on screen
+    ("invoice\u202egpj.exe".encode(), "invoice\\xe2\\x80\\xaegpj.exe"),
+    ("\u2067x\u2069\u200f.jpg".encode(), "\\xe2\\x81\\xa7x\\xe2\\x81\\xa9\\xe2\\x80\\x8f.jpg"),
     ("café 東京.jpg".encode(), "café 東京.jpg"),
 ])
 def test_printed_forms(name: bytes, shown: str) -> None:
@@ -121,3 +133,20 @@ def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: 
     assert code == 1
     assert err.splitlines()[0] == (f"warning: folder is read-only: cannot create sidecar "
                                    f"{printed(photo)}.xmp")
+
+
+def test_a_name_with_a_right_to_left_override_lists_escaped_and_reads_back(
+        tmp_path: Path, env: Path) -> None:
+    """``invoice<U+202E>gpj.exe.jpg`` would display as another name; every listing prints
+    the override escaped, and the printed path given back names the photo."""
+    photo = write_photo(tmp_path / "lib" / "invoice\u202egpj.exe.jpg", EIFFEL)
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    shown = f"{photo.parent}/invoice\\xe2\\x80\\xaegpj.exe.jpg"
+    code, out, err = run("list")  # a pipe
+    assert code == 0 and out.split("\t")[0] == shown and "\u202e" not in out + err, out
+    code, out, _err = run("list", "--json")
+    assert [r["path"] for r in json.loads(out)] == [shown]
+    code, out, err = run("confirm", shown, "--json")
+    assert code == 0, err
+    assert [r["path"] for r in json.loads(out)] == [shown]

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from photolm.errors import PhotolmError
-from photolm.printed_paths import printed
+from photolm.printed_paths import BIDI_CONTROLS, printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
@@ -32,15 +32,18 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 # Control characters are legal in file names; printed raw, a newline would split one
-# warning into two and an escape sequence would reach the terminal.
+# warning into two, an escape sequence would reach the terminal, and a bidirectional
+# control would show another name (printed as in a path).
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_CONTROL.update({c: printed(chr(c)) for c in BIDI_CONTROLS})
 
 
 def display(path: object) -> str:
     """A printable, one-line form of a path, read back by the commands that take paths:
-    bytes that are not UTF-8 and control characters become ``\\xNN`` (``\\n``, ``\\r``,
-    ``\\t``), a backslash ``\\\\`` (see :mod:`photolm.printed_paths`)."""
+    bytes that are not UTF-8, control characters and bidirectional controls become
+    ``\\xNN`` bytes (``\\n``, ``\\r``, ``\\t``), a backslash ``\\\\`` (see
+    :mod:`photolm.printed_paths`)."""
     return printed(path)
 
 
