@@ -45,7 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_handle
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
-from photolm.printed_paths import read_printed
+from photolm.printed_paths import printed, read_printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -117,7 +117,7 @@ class TagResult:
     landmark: str | None
     mode: str | None
     message: str
-    files: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # os.fsdecode's form; --json prints them as list does
     lines: tuple[str, ...] = ()
     fallback: str | None = None
     error: str | None = None
@@ -143,10 +143,11 @@ class TagResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": display_path(self.path), "action": self.action, "status": self.status,
-            "landmark": self.landmark, "mode": self.mode, "files": list(self.files),
+            "path": printed(self.path), "action": self.action, "status": self.status,
+            "landmark": self.landmark, "mode": self.mode,
+            "files": [printed(f) for f in self.files],
             "message": self.message, "fallback": self.fallback, "error": self.error,
-            "raw": self.raw, "companions": [display_path(c) for c in self.companions],
+            "raw": self.raw, "companions": [printed(c) for c in self.companions],
             "notes": list(self.notes),
             **({"plan": list(self.lines)} if self.lines else {}),
         }
@@ -174,7 +175,7 @@ class TagSummary:
             self.counts[event.status] = self.counts.get(event.status, 0) + 1
             self.results.append(event)
             if event.failed:
-                self.failed.append((display_path(event.path), event.error or event.message))
+                self.failed.append((os.fsdecode(event.path), event.error or event.message))
 
     @property
     def ok(self) -> bool:
@@ -191,9 +192,9 @@ class TagSummary:
             "dry_run": self.dry_run,
             "counts": dict(sorted(self.counts.items())),
             "skipped": dict(sorted(self.skipped.items())),
-            "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "failed": [{"path": printed(p), "error": e} for p, e in self.failed],
             "with_notes": self.noted,
-            "unmatched_paths": [display_path(p) for p in self.unmatched],
+            "unmatched_paths": [printed(p) for p in self.unmatched],
             "photos": [r.to_json() for r in self.results],
         }
 
@@ -472,7 +473,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
                            error=message)
         return result, TagRecord(row.path, task.action, "failed", mode, landmark_name,
                                  error=message)
-    files = tuple(display_path(f) for f in outcome.files)
+    files = tuple(os.fsdecode(f) for f in outcome.files)
     result = TagResult(row.path, task.action, outcome.status, landmark_name, mode,
                        message, files=files, fallback=outcome.fallback_reason,
                        raw=plan.raw, companions=companions,
@@ -491,7 +492,7 @@ def _planned(task: _TagTask, plan: TagPlan, mode: str | None,
         status = "would-write" if plan.changed else "unchanged"
     else:
         status = "would-remove" if plan.changed else "nothing-to-remove"
-    files = tuple(display_path(t.path) for t in plan.targets if t.changes)
+    files = tuple(os.fsdecode(t.path) for t in plan.targets if t.changes)
     landmark = task.landmark.name if task.landmark else None
     lines = tuple(plan.describe())
     notes = _plan_notes(plan)

@@ -150,3 +150,18 @@ def test_a_name_with_a_right_to_left_override_lists_escaped_and_reads_back(
     code, out, err = run("confirm", shown, "--json")
     assert code == 0, err
     assert [r["path"] for r in json.loads(out)] == [shown]
+
+
+def test_tag_json_prints_paths_as_list_json_does(lookalikes: tuple[Path, Path],
+                                                 tmp_path: Path) -> None:
+    """``tag --json`` printed paths in an older form (a backslash not doubled), so its
+    ``a\\nb.jpg`` and ``a<newline>b.jpg`` read alike; it now prints them as ``list --json``."""
+    listed = {r["path"] for r in json.loads(run("list", "--json")[1])}
+    code, out, err = run("tag", "--json")
+    assert code == 0, err
+    photos = json.loads(out)["photos"]
+    assert sorted(p["path"] for p in photos) == sorted(listed)
+    assert sorted(f for p in photos for f in p["files"]) == sorted(f"{p}.xmp" for p in listed)
+    gone = tmp_path / "lib" / "no\\pe.jpg"  # not catalogued
+    code, out, _err = run("tag", gone, "--json")
+    assert code == 1 and json.loads(out)["unmatched_paths"] == [printed(gone)]
