@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -64,3 +65,16 @@ def env(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PHOTOLM_MODEL", str(tiny_bundle_dir))
     monkeypatch.setenv("PHOTOLM_CATALOG", str(catalog))
     return catalog
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """stderr as a person's 80-column terminal."""
+    from rich.console import Console
+
+    from photolm.cli import output
+
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=80,
+                                               soft_wrap=True, highlight=False))
+    return screen

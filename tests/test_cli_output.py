@@ -25,15 +25,6 @@ def library(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """stderr as a person's 80-column terminal."""
-    screen = io.StringIO()
-    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=80,
-                                               soft_wrap=True, highlight=False))
-    return screen
-
-
 def test_scan_shows_its_progress_bar_on_a_terminal_only(library: Path, env: Path,
                                                         terminal: io.StringIO) -> None:
     code, _, _ = run("scan", library, "--quiet")

@@ -10,9 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from rich.console import Console
 
-from photolm.cli import output
 from tests.clirun import cli
 
 CASES = [  # (arguments, what the line must name, the command whose --help it points at)
@@ -28,15 +26,6 @@ CASES = [  # (arguments, what the line must name, the command whose --help it po
     (("confirm", "x.jpg", "--landmark"), "'--landmark' requires an argument", "photolm confirm"),
     (("search", "--json=3", "x"), "'--json' does not take a value", "photolm search"),
 ]
-
-
-@pytest.fixture
-def terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """stderr as a person's 80-column terminal."""
-    screen = io.StringIO()
-    monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=80,
-                                               soft_wrap=True, highlight=False))
-    return screen
 
 
 @pytest.mark.parametrize(("args", "problem", "command"), CASES)
