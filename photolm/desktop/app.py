@@ -31,6 +31,7 @@ from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
 from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+from photolm.printed_paths import printed
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ class Desktop:
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
         self.templates.env.filters["counted"] = counted  # {{ n|counted("photo") }}
+        # a path as the CLI prints it: a newline or a bidirectional override in a file name
+        # (U+202E shows "photo\u202egpj.exe" as "photoexe.jpg") is shown as an escape
+        self.templates.env.filters["printed"] = printed
         self.templates.env.globals["answer_key"] = _answer_key
         # "JPEG" or "HEIC": what a RAW pair's photo is, by the rule pairing itself reads
         self.templates.env.filters["paired_format"] = paired_format
@@ -361,7 +365,7 @@ class Desktop:
                     f"Not saved: this photo was answered meanwhile (in another tab?); "
                     f"your answer now is: {now}. Answer again here if you still mean it.")
             cat.set_reviews([review])
-        return _said(Path(row.display_path).name, review.verdict, review.landmark_name)
+        return _said(printed(Path(row.path).name), review.verdict, review.landmark_name)
 
     async def start_tags(self, request: Request) -> Response:
         form = await request.form()

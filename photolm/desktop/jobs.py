@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photolm.errors import PhotolmError
+from photolm.printed_paths import printed
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -163,14 +164,14 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
 
         def on_event(event: object) -> None:
             if isinstance(event, WalkIssue):
-                job.note(f"{event.path}: {event.message}")
+                job.note(f"{printed(event.path)}: {event.message}")
             elif isinstance(event, Started):
                 job.total = event.to_decode
                 job.message = (f"{counted(event.found, 'photo')} found, "
                                f"{event.to_decode} to recognise")
             elif isinstance(event, PhotoDone):
                 if event.problem:  # a failure, or e.g. a pair's JPEG unreadable, RAW used
-                    job.note(f"{event.path}: {event.problem}")
+                    job.note(f"{printed(event.path)}: {event.problem}")
                 if event.decoded:  # as `photolm scan`'s bar
                     job.step()
             if job.stop_requested:
@@ -236,10 +237,10 @@ def tag_work(catalog_path: Path, action: str, *, embed: bool = False,
                         job.total = event.total
                     elif isinstance(event, TagResult):
                         if event.failed:
-                            job.note(f"{event.path}: {event.error or event.message}")
+                            job.note(f"{printed(event.path)}: {event.error or event.message}")
                         elif not dry_run:  # a preview's plan lists them, photo by photo
                             for text in event.told():
-                                job.tell(f"{event.path}: {text}")
+                                job.tell(f"{printed(event.path)}: {text}")
                         job.step()
             finally:
                 close = getattr(events, "close", None)

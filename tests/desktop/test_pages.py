@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from photolm.catalog import Catalog
-from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+from tests.clirun import cli
+from tests.desktop.conftest import BASE, EVIL_MODEL, EVIL_NAME, TOKEN
 
 
 def _csrf(html: str) -> str:
@@ -222,3 +223,38 @@ def test_a_photo_moved_away_since_the_scan_says_so(client, library) -> None:
     finally:
         away.rename(path)
     assert "not there now: moved or deleted since the last scan" in html
+
+
+def test_file_names_are_shown_as_the_cli_prints_them(tmp_path) -> None:
+    """A right-to-left override in a file name ("holiday<U+202E>gpj.exe.jpg") would make a
+    page show another name; a newline one name as two lines. Every page names a photo as
+    `photolm list` prints it: those characters as escapes, a backslash doubled."""
+    from starlette.testclient import TestClient
+
+    from photolm.bundle import read_bundle
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library, make_settings
+    from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
+
+    photos = tmp_path / "photos"
+    spoof, newline = "holiday\u202egpj.exe.jpg", "two\nlines.jpg"
+    for name in (spoof, newline):
+        write_photo(photos / name, COLOURS["eiffel-tower"])
+    bundle = make_tiny_bundle(tmp_path / "bundle")
+    catalog = tmp_path / "catalog.sqlite"
+    code, _, err = cli("scan", photos, "--catalog", catalog, "--model", bundle.path, "--quiet")
+    assert code == 0, err
+    code, listed, err = cli("list", "--catalog", catalog)
+    assert code == 0, err
+    lib = Library(photos, catalog, bundle.path)
+    assert read_bundle(bundle.path).landmarks
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        assert client.get(f"/?token={TOKEN}").status_code == 303
+        pages = [client.get("/landmark/eiffel-tower").text]
+        pages += [client.get(f"/photo/{i}").text for i in (1, 2)]
+    for html in pages:
+        assert "\u202e" not in html and "two\nlines" not in html
+    details = "".join(pages[1:])
+    assert "holiday\\xe2\\x80\\xaegpj.exe.jpg" in details and "two\\nlines.jpg" in details
+    assert "holiday\\xe2\\x80\\xaegpj.exe.jpg" in listed  # the very form the CLI prints
