@@ -22,7 +22,10 @@ from photolm.cli import (
     unlearn,
     untag,
 )
+from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.usage import OneLineUsageGroup
+
+hide_flag_types()
 
 app = typer.Typer(
     name="photolm",
