@@ -39,6 +39,11 @@ def why(row: PhotoRow, threshold: float | None) -> list[str]:
         if threshold is not None and row.score < threshold:
             lines.append(f"The model chose {row.landmark_name} with {row.score:.2f}, just "
                          f"below {bar}, because GPS places the photo near it.")
+        elif row.gps_changed and row.visual_landmark_name:
+            lines.append(f"The scores alone put {row.visual_landmark_name} first "
+                         f"({row.visual_score or 0:.2f}); GPS chose {row.landmark_name} "
+                         f"({row.score:.2f}, at or above {bar}), the one the photo was taken "
+                         "near.")
         else:
             lines.append(f"The model recognised {row.landmark_name} with {row.score:.2f}, at "
                          f"or above {bar}.")

@@ -258,3 +258,24 @@ def test_file_names_are_shown_as_the_cli_prints_them(tmp_path) -> None:
     details = "".join(pages[1:])
     assert "holiday\\xe2\\x80\\xaegpj.exe.jpg" in details and "two\\nlines.jpg" in details
     assert "holiday\\xe2\\x80\\xaegpj.exe.jpg" in listed  # the very form the CLI prints
+
+
+def test_why_names_both_when_gps_chose_a_near_landmark_over_a_far_one() -> None:
+    """photolm.geo lets a candidate within 10 km outrank a farther one scoring a little
+    higher; the photo page says the scores alone put the other first."""
+    from types import SimpleNamespace
+
+    from photolm.desktop.explain import why
+
+    row = SimpleNamespace(
+        review=None, error=None, landmark_id="learned:hoi-an", landmark_name="Hoi An",
+        score=0.71, gps_changed=True, visual_landmark_name="Imperial City of Hue",
+        visual_score=0.74, latitude=15.877, review_landmark_name=None,
+        topk=[{"name": "Imperial City of Hue", "score": 0.74}, {"name": "Hoi An", "score": 0.71}],
+        gps_reason="Imperial City of Hue scores a little higher but is 104 km from where the "
+                   "photo was taken; 922 m from Hoi An: GPS agrees")
+    lines = why(row, 0.66)  # type: ignore[arg-type]
+    assert lines[0] == ("The scores alone put Imperial City of Hue first (0.74); GPS chose "
+                        "Hoi An (0.71, at or above the threshold 0.66), the one the photo was "
+                        "taken near.")
+    assert lines[1].startswith("GPS: Imperial City of Hue scores a little higher")
