@@ -78,3 +78,25 @@ def test_the_rate_shown_is_the_rate_since_the_start_not_a_burst() -> None:
             bar.advance()
     shown = [float(r) for r in re.findall(r"([0-9.]+) photos/s", screen.getvalue())]
     assert shown and max(shown) <= 16 / 0.5, shown
+
+
+def test_scan_summary_keeps_its_number_column_narrow(library: Path, env: Path,
+                                                     terminal: io.StringIO,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model line is a sentence: inside the right-aligned number column it pushed every
+    count far right of its label; it is a line of its own under the table."""
+    from photolm.cli import scan
+
+    monkeypatch.setattr(scan, "err", output.err)  # the summary's console: the 80 columns
+    code, _, _ = run("scan", library)
+    assert code == 0
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip()
+             for line in terminal.getvalue().splitlines()]
+    model = [line for line in lines if "CPUExecutionProvider" in line]
+    assert len(model) == 1 and re.fullmatch(r"model: \S+ on CPUExecutionProvider", model[0])
+    # the counts' column is as wide as its widest value, the speed ("2.5 photos/s")
+    found = next(line for line in lines if line.startswith("photos found"))
+    speed = next(line for line in lines if line.startswith("speed")).split(None, 1)[1]
+    count = found.split()[2]
+    edge = len("re-matched (new prototypes)") + 2 + len(speed.strip())
+    assert found.index(count) + len(count) == edge

@@ -242,8 +242,9 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
     table.add_row("time", f"{summary.seconds:.1f} s", "")
     if summary.processed:
         table.add_row("speed", f"{summary.photos_per_second:.1f} photos/s", "")
-    table.add_row("model", f"{summary.bundle} on {summary.provider}", "")
     err.print(table)
+    # a sentence, not a count: under the table rather than in its right-aligned number column
+    err.print(f"model: {summary.bundle} on {summary.provider}", markup=False, highlight=False)
     if summary.known_failures:
         err.print(f"{summary.known_failures} known unreadable (not changed since they failed; "
                   "--force tries again): photolm list --errors", markup=False, highlight=False)
