@@ -666,13 +666,14 @@ def run_gps(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
     results: dict[str, object] = {}
     for k in (1, 5):
         own = np.full(n_lm, thresholds[k], dtype=np.float32)
-        argmax, above, plain = [], [], []
+        argmax, above, plain, truth = [], [], [], []
         for draw in range(draws):
             rng = np.random.default_rng(1000 + draw)
             protos, owner, q, qlab = enrol_draw(vec["unseen"], unseen.labels, k, rng, "qe",
                                                 library)
             scores = onto_bundle_scale(enrol.landmark_scores(vec["unseen"][q], protos, owner,
                                                              n_lm), own, bundle_threshold)
+            truth.extend(qlab.tolist())
             pos = np.array([where[int(lm)] for lm in qlab]) + \
                 rng.normal(0, 1, (q.size, 2)) * (0.002, 0.003)
             placed = {}
@@ -691,13 +692,10 @@ def run_gps(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
                 plain.append(int(np.argmax(row)) == label)
         summary = {"argmax": float(np.mean(plain)), "argmax_gps": float(np.mean(argmax)),
                    "above_gps": float(np.mean(above))}
-        truth = np.concatenate([enrol_draw(vec["unseen"], unseen.labels, k,
-                                           np.random.default_rng(1000 + d), "qe",
-                                           library)[3] for d in range(draws)])
-        right = np.array(plain)
-        per = {unseen.names[lm]: float(right[truth == lm].mean()) for lm in range(n_lm)}
+        right, labels = np.array(plain), np.array(truth)
+        per = {unseen.names[lm]: float(right[labels == lm].mean()) for lm in range(n_lm)}
         worst = sorted(per, key=per.get)[:2]
-        rest = ~np.isin(truth, [unseen.names.index(w) for w in worst])
+        rest = ~np.isin(labels, [unseen.names.index(w) for w in worst])
         summary["argmax_by_landmark"] = per
         print(f"{'':>14} k={k}: argmax without GPS, worst two {worst[0]} {per[worst[0]]:.1%}, "
               f"{worst[1]} {per[worst[1]]:.1%}; the other {n_lm - 2} {right[rest].mean():.1%}")
