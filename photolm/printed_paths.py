@@ -44,6 +44,9 @@ _ESCAPES: dict[int, str] = {
               *range(0xDC80, 0xDD00))
 }
 _ESCAPES.update({ord(c): text for c, text in _NAMED.items()})
+# The same escapes for a message that already holds a printed path: it stays one line and
+# shows no other name, and its backslashes (the printed path's own) are left as they are.
+ONE_LINE: dict[int, str] = {c: text for c, text in _ESCAPES.items() if c != ord("\\")}
 
 
 def printed(path: object) -> str:

@@ -23,20 +23,13 @@ from rich.markup import escape
 from rich.text import Text
 
 from photolm.errors import PhotolmError
-from photolm.printed_paths import BIDI_CONTROLS, printed
+from photolm.printed_paths import ONE_LINE, printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-
-# Control characters are legal in file names; printed raw, a newline would split one
-# warning into two, an escape sequence would reach the terminal, and a bidirectional
-# control would show another name (printed as in a path).
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-_CONTROL.update({c: printed(chr(c)) for c in BIDI_CONTROLS})
 
 
 def display(path: object) -> str:
@@ -297,14 +290,16 @@ def warn(path: object, message: str) -> None:
     everywhere else; a control character left in the message is escaped, so the warning
     stays one line.
     """
+    from photolm.discovery import display_path
+
     shown = display(path)
-    named = (os.fsencode(path).decode("utf-8", "backslashreplace")  # as libraries name it
+    named = (display_path(path)  # as libraries name it
              if isinstance(path, (str, bytes, os.PathLike)) else shown)
     if named in message:
         line = message.replace(named, shown)
     else:
         line = message if shown in message else f"{shown}: {message}"
-    err.print(f"[yellow]warning:[/] {escape(line.translate(_CONTROL))}")
+    err.print(f"[yellow]warning:[/] {escape(line.translate(ONE_LINE))}")
 
 
 def warn_not_catalogued(path: str) -> None:
@@ -344,7 +339,7 @@ def warn_unmatchable(names: Sequence[str]) -> None:
 def note(path: object, message: str) -> None:
     """One line about a photo that is not a problem but worth knowing (e.g. a sidecar was
     written because the format cannot hold embedded tags), on stderr."""
-    err.print(f"[cyan]note:[/] {escape(display(path))}: {escape(message.translate(_CONTROL))}")
+    err.print(f"[cyan]note:[/] {escape(display(path))}: {escape(message.translate(ONE_LINE))}")
 
 
 def say(text: str) -> None:
