@@ -7,7 +7,6 @@ from typing import Any
 
 import typer
 
-from photolm import storage
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting
 from photolm.wording import counted
@@ -27,6 +26,7 @@ def prune(
     wrote for forgotten photos stay on disk; they are listed. Exit status: 0.
     """
     with reporting():
+        from photolm import storage
         from photolm.catalog import Catalog, resolve_catalog_path
 
         with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
@@ -37,8 +37,9 @@ def prune(
                 for row in cat.iter_photos(under=root):
                     if row.missing:
                         rows[row.path] = row
-            back = [r for r in rows.values() if not storage.gone(r.path)]
-            gone = [r for r in rows.values() if storage.gone(r.path)]
+            back, gone = [], []
+            for r in rows.values():  # one look at the disk per photo
+                (gone if storage.gone(r.path) else back).append(r)
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
