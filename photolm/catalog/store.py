@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from photolm.catalog import schema
 from photolm.catalog.paths import CATALOG_FILE
 from photolm.errors import CatalogBusyError, CatalogError
-from photolm.storage import nearly_full, no_space, no_space_message
+from photolm.storage import nearly_full, no_space, no_space_message, read_only_file_system
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -157,12 +157,8 @@ def _read_only_reason(path: Path) -> str | None:
     for target, what in ((path, "the file"), (folder, "its folder")):
         if not target.exists():
             continue
-        read_only_fs = getattr(os, "ST_RDONLY", 0)  # POSIX only; Windows: os.access below
-        try:
-            if read_only_fs and os.statvfs(target).f_flag & read_only_fs:
-                return "it is on a read-only file system"
-        except (OSError, AttributeError):
-            pass
+        if read_only_file_system(target):  # POSIX only; Windows: os.access below
+            return "it is on a read-only file system"
         if not os.access(target, os.W_OK):
             return f"{what} is not writable for you"
     return None
