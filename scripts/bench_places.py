@@ -72,15 +72,6 @@ def baseline_module(rev: str, folder: Path):
     return module
 
 
-def timed(fn, repeats: int) -> tuple[float, int]:
-    times, found = [], 0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        found = len(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), found
-
-
 def catalogue(folder: Path, n: int):
     """The library of :func:`library` stored in a catalogue at ``folder``, and a bundle whose
     network's vectors they are (the default bundle's, without its descriptor, so the stored
