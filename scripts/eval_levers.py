@@ -74,7 +74,8 @@ def photo_sets(ckpt: object, lco: Path | None) -> dict[str, tuple[list[str], np.
     from photolm.bundle import read_bundle
     from trainer.data import split_from_config
 
-    split = split_from_config(ckpt.config, expected_classes=ckpt.classes)  # type: ignore[attr-defined]
+    split = split_from_config(ckpt.config, expected_classes=ckpt.classes,  # type: ignore[attr-defined]
+                              expected_photos=ckpt.photos_sha256)  # type: ignore[attr-defined]
     out = {name: ([s.path for s in part], np.array([s.label for s in part]))
            for name, part in (("train", split.train), ("hold", split.holdout))}
     if lco is not None:
