@@ -239,7 +239,7 @@ def lookup(descriptors: dict[str, np.ndarray], paths: Sequence[str]) -> np.ndarr
     return np.stack([descriptors[str(Path(p).resolve())] for p in paths])
 
 
-def gps_rows(run: Path, emb: Embedded, threshold: float) -> list[str]:
+def gps_rows(classes: Sequence[dict], emb: Embedded, threshold: float) -> list[str]:
     """Recall with each holdout photo at its landmark, and non-landmark photos beside one.
 
     Every holdout photo is decided by ``photolm.geo.gps_evidence`` itself (the visual top 5,
@@ -248,9 +248,7 @@ def gps_rows(run: Path, emb: Embedded, threshold: float) -> list[str]:
     from photolm.bundle import Landmark
     from photolm.geo import gps_evidence
     from photolm.matching import Candidate
-    from trainer.checkpoint import load_checkpoint
 
-    classes = load_checkpoint(run).classes
     landmarks = {str(i): Landmark(str(i), c["id"], (), latitude=c.get("latitude"),
                                   longitude=c.get("longitude"))
                  for i, c in enumerate(classes)}
@@ -280,13 +278,11 @@ def gps_rows(run: Path, emb: Embedded, threshold: float) -> list[str]:
     return rows
 
 
-def named_unseen(run: Path, emb: Embedded, threshold: float) -> str:
+def named_unseen(classes: Sequence[dict], emb: Embedded, threshold: float) -> str:
     """Which unseen landmarks the shipped variant names, and as what."""
     from collections import Counter
 
-    from trainer.checkpoint import load_checkpoint
-
-    ids = [c["id"] for c in load_checkpoint(run).classes]
+    ids = [c["id"] for c in classes]
     vec, _, paths = emb.good("unseen")
     sims = vec @ prototypes(*emb.good("train")[:2]).T
     hits = Counter(f"{Path(p).parent.name} as {ids[j]}"
@@ -339,12 +335,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                       measure(fused(known[base], descriptors, w, mode),
                               fused(twin[base], descriptors, w, mode))))
     print()
-    print(named_unseen(args.run, known[base], shipped["threshold"]))
+    from trainer.checkpoint import load_checkpoint
+
+    classes = load_checkpoint(args.run).classes  # once for both tables below
+    print(named_unseen(classes, known[base], shipped["threshold"]))
     print()
     print("| GPS margin | recall with GPS | named wrongly with GPS | top-1 with GPS | "
           "non-landmark photo beside a landmark named (mean) | (worst landmark) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for line in gps_rows(args.run, known[base], shipped["threshold"]):
+    for line in gps_rows(classes, known[base], shipped["threshold"]):
         print(line)
     return 0
 
