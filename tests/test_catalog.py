@@ -415,6 +415,22 @@ def test_sync_missing_flags_only_unseen_photos_under_the_roots(cat: Catalog) -> 
     assert {r.path for r in cat.photos() if r.missing} == {"/nas/a.jpg", "/nas/sub/b.jpg"}
 
 
+def test_sync_missing_flags_only_photos_whose_files_are_gone(cat: Catalog,
+                                                             tmp_path: Path) -> None:
+    """A photo the walk did not hand back (hidden, behind an unreadable folder) but that is
+    still on disk is not missing, and loses a flag it had; a deleted one is flagged."""
+    kept, deleted = tmp_path / "kept.jpg", tmp_path / "deleted.jpg"
+    kept.write_bytes(b"x")
+    cat.write_results([record(str(kept)), record(str(deleted))])
+    assert cat.sync_missing([tmp_path], present=[]) == 1
+    assert {r.path for r in cat.photos() if r.missing} == {str(deleted)}
+    kept.unlink()
+    assert cat.sync_missing([tmp_path], present=[]) == 2
+    kept.write_bytes(b"x")  # back (a share mounted again), still not handed back by the walk
+    assert cat.sync_missing([tmp_path], present=[]) == 1
+    assert {r.path for r in cat.photos() if r.missing} == {str(deleted)}
+
+
 def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
     cat.write_results([
         matched("/p/1.jpg", "eiffel", 0.6), matched("/p/2.jpg", "eiffel", 0.9),
