@@ -30,6 +30,7 @@ from photolm.catalog import (
     MatchUpdate,
     PhotoRecord,
     Review,
+    TagRecord,
     normalise_path,
     resolve_catalog_path,
 )
@@ -429,6 +430,35 @@ def test_sync_missing_flags_only_photos_whose_files_are_gone(cat: Catalog,
     kept.write_bytes(b"x")  # back (a share mounted again), still not handed back by the walk
     assert cat.sync_missing([tmp_path], present=[]) == 1
     assert {r.path for r in cat.photos() if r.missing} == {str(deleted)}
+
+
+def test_undo_records_stay_while_a_catalogued_copy_has_that_content(cat: Catalog) -> None:
+    """Identical copies tagged alike share one undo record: restoring, untagging or
+    re-scanning one copy must leave it for the other; it goes with the last copy."""
+    copies = ("/p/a.jpg", "/q/a.jpg")
+
+    def keep() -> None:
+        cat.keep_undo("fp1:x", "sha", path=copies[0], original_sha256="o", patch=b"S")
+
+    def kept() -> bool:
+        return cat.find_undo("fp1:x", "sha") is not None
+
+    cat.write_results([record(p, content_hash="fp1:x") for p in copies])
+    keep()
+    cat.drop_undo("fp1:x", "sha", unless_copy_of=copies[0])  # one copy restored
+    assert kept()
+    cat.drop_undo("fp1:x", "sha")  # photolm wrote it again: no copy asked about
+    assert not kept()
+    keep()
+    cat.record_tags([TagRecord(copies[0], "untag", "removed")])
+    assert kept()
+    cat.record_tags([TagRecord(p, "untag", "removed") for p in copies])
+    assert not kept()
+    keep()
+    cat.write_results([record(copies[0], content_hash="fp1:edited")])  # rescanned, changed
+    assert kept()
+    cat.write_results([record(copies[1], content_hash="fp1:edited")])
+    assert not kept()
 
 
 def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
