@@ -319,7 +319,8 @@ def test_batch_is_all_or_nothing(cat: Catalog) -> None:
         record("/photos/broken.jpg", size=-1),  # violates CHECK (size >= 0)
         matched("/photos/new2.jpg"),
     ]
-    with pytest.raises(CatalogError, match="nothing of this change was stored"):
+    with pytest.raises(CatalogError, match="nothing of this change was stored: free disk "
+                       "space or check the file, then run the command again"):
         cat.write_results(bad_batch)
     rows = cat.photos()
     assert [r.path for r in rows] == ["/photos/keep.jpg"]
