@@ -462,6 +462,16 @@ def test_undo_records_stay_while_a_catalogued_copy_has_that_content(cat: Catalog
     assert not kept()
 
 
+def test_a_map_dot_lists_the_photos_it_counts(cat: Catalog) -> None:
+    """A position off the globe (a library caller's bad value) is on no dot: neither counted
+    nor listed under the dot its rounding would fall on."""
+    cat.write_results([record("/p/pole.jpg", latitude=89.96, longitude=10.0),
+                       record("/p/off.jpg", latitude=90.04, longitude=10.0)])
+    ((lat, lon, count, _),) = cat.gps_places()
+    assert (lat, lon, count) == (90.0, 10.0, 1)
+    assert [r.path for r in cat.photos_near(lat, lon)] == ["/p/pole.jpg"]
+
+
 def test_landmarks_counts_and_search_order(cat: Catalog) -> None:
     cat.write_results([
         matched("/p/1.jpg", "eiffel", 0.6), matched("/p/2.jpg", "eiffel", 0.9),
