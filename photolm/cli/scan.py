@@ -134,6 +134,7 @@ def scan(
                 summary = scanner.run(roots, _Renderer(bar))
             tags = None
             if write_tags and not summary.interrupted:
+                roots = scanner.roots or roots  # as the catalogue spells them
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
                                    quiet)
                 summary = scanner.recount(roots)  # the totals: tagged now
