@@ -296,3 +296,5 @@ def test_the_photo_page_shows_the_digits_a_close_miss_needs(client, library) -> 
     html = client.get(f"/photo/{photo}").text
     assert f"the best candidate, {top[0]['name']}, scored 0.8996, below the threshold 0.9000." \
         in html, html
+    # and the candidates' table beside it
+    assert '<td class="num">0.8996</td>' in html and '<td class="num">0.9000</td>' in html
