@@ -57,7 +57,7 @@ from photolm.bundle_records import (
     Preprocess,
 )
 from photolm.errors import BundleError
-from photolm.filemodes import as_if_created
+from photolm.filemodes import make_staged_folder
 from photolm.wording import counted
 
 if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
@@ -228,9 +228,9 @@ def write_bundle(
         PlaceValues.from_json(metrics["places"])
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    # not mkdtemp's 0700: a bundle serves every user of the machine
+    stage = make_staged_folder(out_dir.parent, prefix=f".{out_dir.name}.")
     try:
-        as_if_created(stage, folder=True)  # not mkdtemp's 0700: a bundle serves every user
         shutil.copyfile(model_file, stage / MODEL_FILE)
         if tables_file is not None and _holds(tables_file, given, tables):
             shutil.copyfile(tables_file, stage / PROTOTYPES_FILE)

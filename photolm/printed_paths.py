@@ -16,13 +16,17 @@ and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator 
 bidirectional control, written as its UTF-8 bytes, or a byte that is not UTF-8); every
 other character is itself.
 :func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
-back to ``photolm tag``, ``untag`` or ``confirm``.
+back to ``photolm tag``, ``untag`` or ``confirm`` (through ``tagging.select_photos``, which
+looks for the photo in the catalogue) and to ``scan``, ``learn`` and ``prune``
+(:func:`given_paths`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
@@ -80,3 +84,20 @@ def read_printed(text: str) -> str | None:
 
     decoded = _ESCAPE.sub(one, raw)
     return None if bad else os.fsdecode(decoded)
+
+
+def given_paths(paths: Iterable[os.PathLike[str] | str],
+                names: Callable[[str], bool] = os.path.lexists) -> list[Path]:
+    """The paths a person gave a command, each read as photolm prints it when that form
+    ``names`` something (by default: exists on disk), else as it is; ``~`` expanded.
+
+    So a path copied from ``photolm list`` works, and so does a name with a backslash typed
+    as it is: ``C:\\new.jpg`` names that file, unless ``C:<newline>ew.jpg`` (whose printed
+    form it is) exists too, as ``tagging.select_photos`` reads a path.
+    """
+    chosen = []
+    for given in paths:
+        text = os.path.expanduser(os.fspath(given))
+        copied = read_printed(text)
+        chosen.append(Path(copied if copied is not None and names(copied) else text))
+    return chosen

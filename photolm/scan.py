@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
+from photolm.case_paths import as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import (
     Found,
@@ -350,6 +351,8 @@ class Scanner:
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
         self._scan_id: int | None = None  # the catalogue's record of this run, once started
+        # the roots run() was given, spelled as the catalogue spells them (photolm.case_paths)
+        self.roots: list[Path] = []
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -368,8 +371,11 @@ class Scanner:
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
             found = self._walk(roots, on_event)
-            self.summary.found = len(found)
             index = self.catalog.load_index()
+            # ~/Pictures scanned before as ~/pictures (a case-insensitive disk): those rows
+            roots, found = as_catalogued(roots, found, index)
+            self.roots = roots
+            self.summary.found = len(found)
             to_decode, to_rematch = self._classify(found, index, on_event)
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)

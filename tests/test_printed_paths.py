@@ -165,3 +165,60 @@ def test_tag_json_prints_paths_as_list_json_does(lookalikes: tuple[Path, Path],
     gone = tmp_path / "lib" / "no\\pe.jpg"  # not catalogued
     code, out, _err = run("tag", gone, "--json")
     assert code == 1 and json.loads(out)["unmatched_paths"] == [printed(gone)]
+
+
+# One file name of each kind a printed path escapes: a backslash (doubled), a byte that is
+# not UTF-8 (``\xff``), a right-to-left override (its UTF-8 bytes).
+ODD_NAMES = [b"back\\slash.jpg", b"bad\xff.jpg", "bidi\u202egpj.exe.jpg".encode()]
+BRIDGE = (20, 140, 150)  # a colour none of the tiny bundle's landmarks has
+
+
+@pytest.fixture
+def odd(tmp_path: Path, env: Path) -> list[str]:
+    """Three scanned photos with odd names, and a photo in a folder with one: the paths
+    ``photolm list`` printed for them (what a person copies)."""
+    lib = tmp_path / "lib"
+    for name in ODD_NAMES:
+        write_photo(lib / os.fsdecode(name), BRIDGE)
+    write_photo(lib / os.fsdecode(b"dir\xff") / "in-odd-folder.jpg", BRIDGE)
+    code, _out, err = run("scan", lib, "--json")
+    assert code == 0, err
+    code, out, err = run("list", "--json")
+    shown = sorted(r["path"] for r in json.loads(out))
+    assert code == 0 and len(shown) == 4 and all("\\" in p for p in shown), shown
+    return shown
+
+
+def test_learn_takes_the_paths_list_printed(odd: list[str]) -> None:
+    code, out, err = run("learn", "Old Town Bridge", *odd, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["examples"] == 4 and result["skipped"] == [], result
+
+
+def test_scan_takes_the_paths_list_printed(odd: list[str]) -> None:
+    """A printed file path and a printed folder path: the photos are found again (by the
+    same rows: unchanged), no "not found" problem."""
+    folder = next(p.rsplit("/", 1)[0] for p in odd if p.endswith("in-odd-folder.jpg"))
+    files = [p for p in odd if not p.endswith("in-odd-folder.jpg")]
+    code, out, err = run("scan", *files, folder, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["found"] == 4 and summary["skipped_unchanged"] == 4, summary
+    assert summary["walk_problems"] == [] and summary["errors"] == []
+    assert len(json.loads(run("list", "--json")[1])) == 4  # the same rows
+
+
+def test_prune_takes_the_paths_list_printed(odd: list[str], tmp_path: Path) -> None:
+    """Photos whose files are gone are forgotten when named as ``list`` printed them: three
+    photos by their paths, one by its folder's."""
+    for photo in (tmp_path / "lib").rglob("*.jpg"):
+        photo.unlink()
+    code, _out, err = run("scan", tmp_path / "lib", "--json")
+    assert code == 0, err
+    folder = next(p.rsplit("/", 1)[0] for p in odd if p.endswith("in-odd-folder.jpg"))
+    files = [p for p in odd if not p.endswith("in-odd-folder.jpg")]
+    code, out, err = run("prune", *files, folder, "--json")
+    assert code == 0, err
+    assert sorted(p["path"] for p in json.loads(out)["photos"]) == odd
+    assert json.loads(run("list", "--json")[1]) == []

@@ -5,20 +5,19 @@ config.json, checkpoints and best.pt are read back by ``--resume`` and by ``expo
 training run killed mid-write must not leave half a file behind under the real name. The
 content goes to a temporary file in the same folder (a rename is only atomic within one file
 system), is flushed to disk, and is then renamed over the target; any failure removes the
-temporary file. The file gets the permissions an ordinary ``open`` would give it (mkstemp's
-0600 would hide a run from the colleagues sharing a GPU machine).
+temporary file. The file is created with the permissions an ordinary ``open`` would give it
+(mkstemp's 0600 would hide a run from the colleagues sharing a GPU machine).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from photolm.filemodes import as_if_created
+from photolm.filemodes import create_staged_file
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -42,9 +41,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_staged_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        as_if_created(tmp)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

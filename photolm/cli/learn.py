@@ -162,7 +162,8 @@ def learn(
         help="The landmark's name, e.g. \"Old Town Bridge\". A name photolm knows adds "
         "examples to it.")],
     photos: Annotated[list[Path], typer.Argument(
-        metavar="PHOTOS", show_default=False, help="Example photos, or folders of them.")],
+        metavar="PHOTOS", show_default=False,
+        help="Example photos, or folders of them (as `photolm list` prints them, too).")],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,
@@ -181,7 +182,9 @@ def learn(
     away, so **search**, **list** and **tag** know the new landmark at once. Give more
     photos later with the same name to make it better; **unlearn** takes it back.
     """
+    from photolm.printed_paths import given_paths
+
     with reporting():
-        run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat, lon=lon,
-                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
-                  new=new)
+        run_learn(name, given_paths(photos), aliases=alias, city=city, country=country, lat=lat,
+                  lon=lon, model=model, catalog=catalog, device=device, json_out=json_out,
+                  quiet=quiet, new=new)
