@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -65,7 +65,6 @@ from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
-from photolm.storage import gone
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -386,7 +385,9 @@ class Scanner:
             self.summary.merged_formats = {paired_format(p) for p in merged}
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
-            self.summary.missing = self._mark_missing(roots, found, index)
+            # excluded photos are still there: not missing
+            self.summary.missing = self.catalog.sync_missing(
+                roots, [f.path for f in (*found, *self._excluded)])
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
@@ -646,20 +647,6 @@ class Scanner:
                     None if any(x is None for x in descriptors)
                     else np.concatenate(descriptors))  # type: ignore[arg-type]
         return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
-
-    def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found],
-                      index: Mapping[str, IndexEntry]) -> int:
-        """Rows under the scanned roots whose files are gone are flagged, not deleted.
-        Excluded photos are still there: they are not flagged; nor is a photo the walk
-        passed over that is still on disk (a hidden one an earlier scan was given by name,
-        one in a folder that could not be read): "missing" means its file is gone."""
-        present = [str(f.path) for f in (*found, *self._excluded)]
-        absolute = [os.path.abspath(r) for r in roots]
-        seen = set(present)
-        folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
-        present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
-                    and not gone(p)]
-        return self.catalog.sync_missing(absolute, present)
 
 
 def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:

@@ -29,7 +29,6 @@ fingerprint: photolm verified the pixels are identical, so the next scan need no
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,10 +40,10 @@ from photolm.bundle import Landmark
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
-from photolm.fingerprint import fingerprint, fingerprint_handle
+from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
-from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
+from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, find_original
 from photolm.printed_paths import printed, read_printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
@@ -536,14 +535,13 @@ def _rewritten_by_photolm(row: PhotoRow, known: UndoStore) -> bool:
     try:
         with open(row.path, "rb") as handle:
             data = handle.read()
-        record = known.find(fingerprint_handle(io.BytesIO(data), len(data)), sha256(data))
-    except (OSError, UndoStoreError):
+    except OSError:
         return False
-    if record is None:
+    found = find_original(known, data)
+    if found is None:
         return False
-    original = apply_patch(data, record.patch)
-    return (len(original) == row.size and sha256(original) == record.original_sha256
-            and fingerprint_handle(io.BytesIO(original), len(original)) == row.content_hash)
+    original = found[1]
+    return len(original) == row.size and fingerprint_bytes(original) == row.content_hash
 
 
 def _check_same_content(row: PhotoRow) -> None:

@@ -104,6 +104,14 @@ def out_of_space(path: Path, detail: object) -> bool:
     return code == _SQLITE_FULL or (code == _SQLITE_IOERR and nearly_full(path.parent))
 
 
+def _write_advice(path: Path, exc: sqlite3.Error) -> str:
+    """What a person can do about a write to the catalogue at ``path`` that failed: free
+    space where the disk is full, otherwise check the disk and the file."""
+    if out_of_space(path, exc):
+        return no_space_message(path.parent)
+    return "free disk space or check the file, then run the command again"
+
+
 def _code(detail: object) -> int | None:
     """SQLite's primary result code of an error (``SQLITE_IOERR`` for all its kinds)."""
     code = getattr(detail, "sqlite_errorcode", None)
@@ -543,12 +551,9 @@ class CatalogStore:
                     # PRAGMA takes no bound parameters; ``target`` is an int we computed.
                     self.db.execute(f"PRAGMA user_version = {int(target):d}")
             except sqlite3.Error as exc:
-                advice = (no_space_message(self.path.parent)
-                          if out_of_space(self.path, exc) else
-                          "free disk space or check the file, then run the command again")
                 raise CatalogError(
                     f"Could not upgrade catalogue {self.path} to schema {target} ({exc}); it "
-                    f"was left at schema {target - 1}: {advice}."
+                    f"was left at schema {target - 1}: {_write_advice(self.path, exc)}."
                 ) from exc
 
     @property
@@ -630,12 +635,7 @@ class CatalogStore:
             with self.db.atomic():
                 yield self.db
         except sqlite3.Error as exc:
-            if out_of_space(self.path, exc):
-                raise CatalogError(
-                    f"Could not {what} in catalogue {self.path} ({exc}; nothing of this "
-                    f"change was stored): {no_space_message(self.path.parent)}"
-                ) from exc
             raise CatalogError(
                 f"Could not {what} in catalogue {self.path} ({exc}); nothing of this change "
-                "was stored. Free disk space or check the file, then run the command again."
+                f"was stored: {_write_advice(self.path, exc)}."
             ) from exc

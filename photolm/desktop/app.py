@@ -273,10 +273,10 @@ class Desktop:
         start = max(0, _int(request.query_params.get("from"), 0))
         with self.read() as cat:
             points = worldmap.photo_points(cat)
-            # a dot stands for all its photos: the heading counts them all, the grid shows
-            # them a page at a time
             near = cat.photos_near(*where, limit=MAP_PAGE, offset=start) if where else []
-            total = cat.count_near(*where) if where else 0
+        # a dot stands for all its photos: the heading counts them as the dot does, the grid
+        # shows them a page at a time
+        total = worldmap.count_at(points, where) if where else 0
         self.remember(near)
         return self.page(request, "map.html", outline=worldmap.outline_path(),
                          points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT,
