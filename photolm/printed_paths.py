@@ -16,9 +16,9 @@ and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator 
 bidirectional control, written as its UTF-8 bytes, or a byte that is not UTF-8); every
 other character is itself.
 :func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
-back to ``photolm tag``, ``untag`` or ``confirm`` (through ``tagging.select_photos``, which
-looks for the photo in the catalogue) and to ``scan``, ``learn`` and ``prune``
-(:func:`given_paths`).
+back to every command that takes paths: :func:`given_paths` is the one rule for reading
+them (``scan`` and ``learn`` look on disk, ``tag``, ``untag`` and ``confirm`` in the
+catalogue through ``tagging.select_photos``, ``prune`` in both).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def given_paths(paths: Iterable[os.PathLike[str] | str],
 
     So a path copied from ``photolm list`` works, and so does a name with a backslash typed
     as it is: ``C:\\new.jpg`` names that file, unless ``C:<newline>ew.jpg`` (whose printed
-    form it is) exists too, as ``tagging.select_photos`` reads a path.
+    form it is) exists too.
     """
     chosen = []
     for given in paths:

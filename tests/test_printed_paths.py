@@ -119,6 +119,18 @@ def test_a_name_with_a_backslash_given_as_it_is_names_its_photo(tmp_path: Path,
     assert photo.with_name(photo.name + ".xmp").exists()
 
 
+def test_paths_given_with_a_tilde_name_photos_under_home(tmp_path: Path, env: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~`` is expanded by the one rule for path arguments, as a shell does not when the
+    path is quoted (``photolm confirm '~/lib/a.jpg'``)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    photo = write_photo(tmp_path / "lib" / "a.jpg", EIFFEL)
+    assert run("scan", "~/lib", "--json")[0] == 0
+    code, out, err = run("confirm", "~/lib/a.jpg", "--json")
+    assert code == 0, err
+    assert [r["path"] for r in json.loads(out)] == [str(photo)]
+
+
 def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: Path) -> None:
     """The tag writer's own message names the photo's sidecar (a newline in it); the
     warning prints both as ``list`` does, on one line."""
