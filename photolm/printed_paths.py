@@ -94,10 +94,19 @@ def given_paths(paths: Iterable[os.PathLike[str] | str],
     So a path copied from ``photolm list`` works, and so does a name with a backslash typed
     as it is: ``C:\\new.jpg`` names that file, unless ``C:<newline>ew.jpg`` (whose printed
     form it is) exists too.
+
+    When neither form names anything, the path is the one on disk if only the text is, else
+    the printed form's: so a message that the path was not found prints it (:func:`printed`)
+    as it was typed, not with its backslashes doubled.
     """
     chosen = []
     for given in paths:
         text = os.path.expanduser(os.fspath(given))
         copied = read_printed(text)
-        chosen.append(Path(copied if copied is not None and names(copied) else text))
+        if copied is None or names(copied):
+            chosen.append(Path(text if copied is None else copied))
+        elif names(text) or (os.path.lexists(text) and not os.path.lexists(copied)):
+            chosen.append(Path(text))
+        else:
+            chosen.append(Path(copied))
     return chosen

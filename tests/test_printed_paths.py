@@ -234,3 +234,21 @@ def test_prune_takes_the_paths_list_printed(odd: list[str], tmp_path: Path) -> N
     assert code == 0, err
     assert sorted(p["path"] for p in json.loads(out)["photos"]) == odd
     assert json.loads(run("list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize("name", ["a\\nb.jpg", "bad\\xff.jpg", "back\\\\slash.jpg"])
+def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
+        tmp_path: Path, env: Path, name: str) -> None:
+    """A printed path (``\\n``, ``\\xNN``, ``\\\\``) that names nothing: the message says so
+    with the path as typed, printed once, not with its backslashes doubled again."""
+    typed = f"{tmp_path}/{name}"
+    code, _out, err = run("scan", typed, "--json")
+    assert code == 1
+    assert err.splitlines() == [f"warning: {typed}: not found: no such file or folder"]
+    code, out, err = run("tag", typed, "--json")
+    assert code == 1 and json.loads(out)["unmatched_paths"] == [typed]
+    assert err.splitlines() == [f"warning: {typed}: no such file or folder"]
+    code, _out, err = run("learn", "Old Town Bridge", typed)
+    assert code == 1
+    assert err.splitlines() == [f"Error: No photos found in {typed} (not found: no such file or "
+                                "folder); give photo files or folders of photos."]
