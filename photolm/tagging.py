@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from photolm.bundle import Landmark
+from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
@@ -44,7 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, find_original
-from photolm.printed_paths import given_paths, printed
+from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -208,11 +209,12 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
 
-    A path is read as photolm prints it when that names photos, else as it is
-    (:func:`photolm.printed_paths.given_paths`, ``~`` expanded): every path ``photolm list``
-    prints names its own photo when given back, even ``a\\nb.jpg`` (a newline) beside a
-    file named ``a\\nb.jpg`` (a backslash, printed ``a\\\\nb.jpg``); a name with a
-    backslash given as it is names its photo unless such a twin exists.
+    A path is read as photolm prints it when that names photos, else as it is, and given
+    the catalogue's spelling of the same folder or photo in another letter case
+    (:func:`photolm.case_paths.given_catalogued`, ``~`` expanded): every path ``photolm
+    list`` prints names its own photo when given back, even ``a\\nb.jpg`` (a newline)
+    beside a file named ``a\\nb.jpg`` (a backslash, printed ``a\\\\nb.jpg``); a name with
+    a backslash given as it is names its photo unless such a twin exists.
     """
     if not paths:
         return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
@@ -226,7 +228,7 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
 
     chosen: dict[int, PhotoRow] = {}
     unmatched: list[str] = []
-    for path in given_paths(paths, names=lambda p: bool(photos_at(p))):
+    for path in given_catalogued(catalog, paths, catalogued=lambda p: bool(photos_at(p))):
         found = photos_at(str(path))
         if not found:
             unmatched.append(str(path))
