@@ -16,16 +16,26 @@ names. The last test is what keeps case-sensitive file systems (Linux's) as they
 ``pictures``, are two names that both show in their folder's listing, and stay two photos;
 on a case-insensitive one a folder cannot hold both. Hard links under different names are
 not looked at at all. The case rule is Python's ``str.casefold``; the stat decides.
+
+The same goes for the paths a person gives the commands that act on catalogued photos
+(``tag``, ``untag``, ``confirm``, ``prune``, ``learn``): :func:`given_catalogued` is their
+one step from arguments to catalogued paths.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from photolm.catalog import normalise_path
 from photolm.discovery import Found
+from photolm.printed_paths import given_paths
+
+if TYPE_CHECKING:
+    from photolm.catalog import Catalog
 
 
 def _parts(path: str) -> list[str]:
@@ -117,6 +127,17 @@ class CatalogSpelling:
                 return spelling
         return root
 
+    def of_given(self, path: str) -> str:
+        """:meth:`of_root`, or for a catalogued photo whose file is gone (nothing to stat:
+        ``prune``'s), its folder's catalogued spelling when the name is catalogued in it
+        as given."""
+        respelled = self.of_root(path)
+        folder, name = os.path.split(path)
+        if respelled != path or not name:
+            return respelled
+        moved = os.path.join(self.of_root(folder), name)
+        return moved if moved in self.known else path
+
 
 def as_catalogued(roots: Sequence[Path], found: Sequence[Found], known: Collection[str]
                   ) -> tuple[list[Path], list[Found]]:
@@ -162,3 +183,41 @@ def _moved(item: Found, cut: int, prefix: str, *, name: str | None = None) -> Fo
     if name is not None:
         path = path.with_name(name)
     return replace(item, path=path, companions=tuple(respell(c) for c in item.companions))
+
+
+def catalogues(catalog: Catalog, path: str) -> bool:
+    """Whether ``path`` is a catalogued photo, a camera RAW catalogued beside one, or a
+    folder holding some."""
+    return (catalog.get_photo(path) is not None or catalog.photo_of_companion(path) is not None
+            or next(catalog.iter_photos(under=path), None) is not None)
+
+
+def given_catalogued(catalog: Catalog, paths: Iterable[os.PathLike[str] | str], *,
+                     catalogued: Callable[[str], bool] | None = None,
+                     names: Callable[[str], bool] | None = None) -> list[Path]:
+    """The paths a person gave a command that acts on catalogued photos, as the catalogue
+    spells them: each read back from its printed form when that ``names`` something
+    (:func:`photolm.printed_paths.given_paths`; default: when it is ``catalogued``), then,
+    when it is no catalogued photo or folder as spelled, given the spelling the catalogue
+    holds for the same file or folder (``~/pictures`` on a Mac where ``~/Pictures`` was
+    scanned). ``catalogued`` defaults to :func:`catalogues`.
+
+    The catalogue's paths are read only when an argument is not catalogued as given, and
+    then once: the lookups are per argument, never per photo.
+    """
+    def in_catalogue(path: str) -> bool:
+        return catalogues(catalog, path)
+
+    catalogued = catalogued or in_catalogue
+    spelling: CatalogSpelling | None = None
+    chosen: list[Path] = []
+    for path in given_paths(paths, names or catalogued):
+        if not catalogued(str(path)):
+            if spelling is None:
+                raws = catalog.companions_by_photo().values()
+                spelling = CatalogSpelling({*catalog.load_index(), *(r for rs in raws for r in rs)})
+            given = normalise_path(path)
+            respelled = spelling.of_given(given)
+            path = Path(respelled) if respelled != given else path
+        chosen.append(path)
+    return chosen

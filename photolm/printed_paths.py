@@ -16,9 +16,9 @@ and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator 
 bidirectional control, written as its UTF-8 bytes, or a byte that is not UTF-8); every
 other character is itself.
 :func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
-back to ``photolm tag``, ``untag`` or ``confirm`` (through ``tagging.select_photos``, which
-looks for the photo in the catalogue) and to ``scan``, ``learn`` and ``prune``
-(:func:`given_paths`).
+back to every command that takes paths: :func:`given_paths` is the one rule for reading
+them (``scan`` and ``learn`` look on disk, ``tag``, ``untag`` and ``confirm`` in the
+catalogue through ``tagging.select_photos``, ``prune`` in both).
 """
 
 from __future__ import annotations
@@ -93,11 +93,20 @@ def given_paths(paths: Iterable[os.PathLike[str] | str],
 
     So a path copied from ``photolm list`` works, and so does a name with a backslash typed
     as it is: ``C:\\new.jpg`` names that file, unless ``C:<newline>ew.jpg`` (whose printed
-    form it is) exists too, as ``tagging.select_photos`` reads a path.
+    form it is) exists too.
+
+    When neither form names anything, the path is the one on disk if only the text is, else
+    the printed form's: so a message that the path was not found prints it (:func:`printed`)
+    as it was typed, not with its backslashes doubled.
     """
     chosen = []
     for given in paths:
         text = os.path.expanduser(os.fspath(given))
         copied = read_printed(text)
-        chosen.append(Path(copied if copied is not None and names(copied) else text))
+        if copied is None or names(copied):
+            chosen.append(Path(text if copied is None else copied))
+        elif names(text) or (os.path.lexists(text) and not os.path.lexists(copied)):
+            chosen.append(Path(text))
+        else:
+            chosen.append(Path(copied))
     return chosen

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from photolm.bundle import Landmark
+from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
@@ -44,7 +45,7 @@ from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
 from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, find_original
-from photolm.printed_paths import printed, read_printed
+from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -208,23 +209,29 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
 
-    A path is read as photolm prints it (:mod:`photolm.printed_paths`) when that names
-    photos, else as it is: every path ``photolm list`` prints names its own photo when given
-    back, even ``a\\nb.jpg`` (a newline) beside a file named ``a\\nb.jpg`` (a backslash,
-    printed ``a\\\\nb.jpg``); a name with a backslash given as it is names its photo unless
-    such a twin exists.
+    A path is read as photolm prints it when that names photos, else as it is, and given
+    the catalogue's spelling of the same folder or photo in another letter case
+    (:func:`photolm.case_paths.given_catalogued`, ``~`` expanded): every path ``photolm
+    list`` prints names its own photo when given back, even ``a\\nb.jpg`` (a newline)
+    beside a file named ``a\\nb.jpg`` (a backslash, printed ``a\\\\nb.jpg``); a name with
+    a backslash given as it is names its photo unless such a twin exists.
     """
     if not paths:
         return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
+    at: dict[str, list[PhotoRow]] = {}  # each reading looked up once
+
+    def photos_at(path: str) -> list[PhotoRow]:
+        key = normalise_path(path)
+        if key not in at:
+            at[key] = _photos_at(catalog, key)
+        return at[key]
+
     chosen: dict[int, PhotoRow] = {}
     unmatched: list[str] = []
-    for given in paths:
-        # a path copied from photolm's output first (``a\\nb.jpg``: a newline), else as is
-        copied = read_printed(os.fspath(given))
-        found = _photos_at(catalog, copied) if copied is not None else []
-        found = found or _photos_at(catalog, os.fspath(given))
+    for path in given_catalogued(catalog, paths, catalogued=lambda p: bool(photos_at(p))):
+        found = photos_at(str(path))
         if not found:
-            unmatched.append(os.fspath(given))
+            unmatched.append(str(path))
         for r in found:
             chosen.setdefault(r.id, r)
     rows = sorted(chosen.values(), key=lambda r: os.fsencode(r.path))

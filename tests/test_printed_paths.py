@@ -119,6 +119,18 @@ def test_a_name_with_a_backslash_given_as_it_is_names_its_photo(tmp_path: Path,
     assert photo.with_name(photo.name + ".xmp").exists()
 
 
+def test_paths_given_with_a_tilde_name_photos_under_home(tmp_path: Path, env: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~`` is expanded by the one rule for path arguments, as a shell does not when the
+    path is quoted (``photolm confirm '~/lib/a.jpg'``)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    photo = write_photo(tmp_path / "lib" / "a.jpg", EIFFEL)
+    assert run("scan", "~/lib", "--json")[0] == 0
+    code, out, err = run("confirm", "~/lib/a.jpg", "--json")
+    assert code == 0, err
+    assert [r["path"] for r in json.loads(out)] == [str(photo)]
+
+
 def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: Path) -> None:
     """The tag writer's own message names the photo's sidecar (a newline in it); the
     warning prints both as ``list`` does, on one line."""
@@ -222,3 +234,21 @@ def test_prune_takes_the_paths_list_printed(odd: list[str], tmp_path: Path) -> N
     assert code == 0, err
     assert sorted(p["path"] for p in json.loads(out)["photos"]) == odd
     assert json.loads(run("list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize("name", ["a\\nb.jpg", "bad\\xff.jpg", "back\\\\slash.jpg"])
+def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
+        tmp_path: Path, env: Path, name: str) -> None:
+    """A printed path (``\\n``, ``\\xNN``, ``\\\\``) that names nothing: the message says so
+    with the path as typed, printed once, not with its backslashes doubled again."""
+    typed = f"{tmp_path}/{name}"
+    code, _out, err = run("scan", typed, "--json")
+    assert code == 1
+    assert err.splitlines() == [f"warning: {typed}: not found: no such file or folder"]
+    code, out, err = run("tag", typed, "--json")
+    assert code == 1 and json.loads(out)["unmatched_paths"] == [typed]
+    assert err.splitlines() == [f"warning: {typed}: no such file or folder"]
+    code, _out, err = run("learn", "Old Town Bridge", typed)
+    assert code == 1
+    assert err.splitlines() == [f"Error: No photos found in {typed} (not found: no such file or "
+                                "folder); give photo files or folders of photos."]

@@ -33,13 +33,15 @@ def prune(
     """
     with reporting():
         from photolm import storage
+        from photolm.case_paths import catalogues, given_catalogued
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.printed_paths import given_paths
 
         with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
                           create=False) as cat:
-            # as `photolm list` prints them too; a missing photo's file is gone from disk
-            roots = [str(p) for p in given_paths(paths or (), lambda p: _known(cat, p))]
+            # as `photolm list` prints them too (a missing photo's file is gone from disk),
+            # in the catalogue's letter case
+            roots = [str(p) for p in given_catalogued(
+                cat, paths or (), names=lambda p: os.path.lexists(p) or catalogues(cat, p))]
             rows = {}  # overlapping roots: one entry per photo
             for root in roots or [None]:
                 for row in _photos_at(cat, root):
@@ -64,11 +66,6 @@ def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
     """The catalogued photo at ``root``, else the photos under it (all of them: ``None``)."""
     row = None if root is None else cat.get_photo(root)
     return [row] if row is not None else cat.iter_photos(under=root)
-
-
-def _known(cat: Catalog, path: str) -> bool:
-    """Whether ``path`` is on disk, a catalogued photo, or a folder holding some."""
-    return os.path.lexists(path) or next(iter(_photos_at(cat, path)), None) is not None
 
 
 def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
