@@ -12,15 +12,16 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import subprocess
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from photolm.printed_paths import printed, read_printed
+from photolm.printed_paths import printed, read_printed, read_replaced
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, write_photo
 
@@ -252,3 +253,13 @@ def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
     assert code == 1
     assert err.splitlines() == [f"Error: No photos found in {typed} (not found: no such file or "
                                 "folder); give photo files or folders of photos."]
+
+
+@given(_names)
+def test_a_backslashreplace_form_reads_back_to_its_name(name: bytes) -> None:
+    """The catalogue keeps a scan's folders and a RAW's name in ``backslashreplace`` form;
+    ``read_replaced`` gives the name back (to print it as every path), unless the name spells
+    such an escape itself."""
+    text = name.decode("utf-8", "backslashreplace")
+    assume(not re.search(rb"\\x[89a-f][0-9a-f]", name))
+    assert read_replaced(text) == os.fsdecode(name)
