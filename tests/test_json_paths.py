@@ -160,7 +160,7 @@ COMMANDS: dict[str, tuple[Callable[[Library], list[Any]], set[str]]] = {
     "prune": (_prune, {"path", "companions", "back_on_disk"}),
     "places": (_places, {"photos", "examples", "companions"}),
     "learn": (_learn, {"skipped"}),
-    "info": (_info, {"catalog", "model"}),
+    "info": (_info, {"catalog", "model", "roots"}),  # the last scan's folders
     "export-dataset": (_export_dataset, {"dir"}),
 }
 
