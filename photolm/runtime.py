@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from photolm.errors import DeviceError, RuntimeMissingError
+from photolm.printed_paths import printed
 
 Device = Literal["auto", "cpu", "cuda"]
 CUDA = "CUDAExecutionProvider"
@@ -170,8 +171,8 @@ class OnnxEmbedder:
         except Exception as exc:  # ORT raises its own untyped Fail/InvalidGraph errors
             from photolm.errors import BundleError
 
-            raise BundleError(f"onnxruntime cannot load {model_path}: {exc}".splitlines()[0]) \
-                from None
+            message = f"onnxruntime cannot load {printed(model_path)}: {exc}"
+            raise BundleError(message.splitlines()[0]) from None
         active = tuple(self._session.get_providers())
         self.info = SessionInfo(tuple(requested), active, intra)
         if device == "cuda" and CUDA not in active:

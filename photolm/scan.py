@@ -63,6 +63,7 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, access_failure, read_photo
+from photolm.printed_paths import printed
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
@@ -159,6 +160,10 @@ Event = Started | PhotoDone | WalkIssue
 
 @dataclass
 class ScanSummary:
+    """One run's counts. Paths are kept as ``os.fsdecode`` gives them and printed by
+    :func:`~photolm.printed_paths.printed` in :meth:`to_json`, as ``list --json`` prints a
+    photo's, so a script can join the two."""
+
     found: int = 0
     processed: int = 0  # decoded and embedded now
     rematched: int = 0
@@ -209,17 +214,17 @@ class ScanSummary:
             "skipped_unchanged": self.unchanged,
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
-            "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "errors": [{"path": printed(p), "error": e} for p, e in self.errors],
             "known_failures": self.known_failures,
             "replaced": self.replaced,
             "excluded": self.excluded,
             "hidden_skipped": self.hidden,
-            "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
+            "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "skipped": dict(sorted(self.skipped.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
-            "recognised_from_raw": [{"path": p, "raw": r, "error": e}
+            "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}
                                     for p, r, e in self.from_raw],
             "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
@@ -420,7 +425,7 @@ class Scanner:
             if isinstance(item, Problem):
                 if excluded.match(item.path):
                     continue
-                self.summary.walk_problems.append((display_path(item.path), item.message))
+                self.summary.walk_problems.append((os.fspath(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
             elif isinstance(item, Skipped):
                 if not excluded.match(item.path):
@@ -459,7 +464,7 @@ class Scanner:
                 st = os.stat(raw)
             except OSError as exc:
                 message = stat_message(exc)
-                self.summary.walk_problems.append((display_path(raw), message))
+                self.summary.walk_problems.append((os.fspath(raw), message))
                 on_event(WalkIssue(raw, message))
                 continue
             yield Found(raw, st.st_size, st.st_mtime_ns, "raw")
@@ -622,7 +627,7 @@ class Scanner:
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
             if d.error:
-                self.summary.errors.append((display_path(path), d.error))
+                self.summary.errors.append((os.fspath(path), d.error))
                 on_event(PhotoDone(path, ERROR, error=d.error))
                 continue
             self.summary.processed += 1
@@ -632,7 +637,7 @@ class Scanner:
             warning = None
             if d.from_raw is not None:
                 raw, error = d.from_raw
-                self.summary.from_raw.append((display_path(path), display_path(raw), error))
+                self.summary.from_raw.append((os.fspath(path), os.fspath(raw), error))
                 warning = f"{error}; recognised from its RAW {raw.name} instead"
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score, warning=warning))
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import subprocess
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from photolm.printed_paths import printed, read_printed
+from photolm.printed_paths import printed, read_printed, read_replaced
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, write_photo
 
@@ -252,3 +253,52 @@ def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
     assert code == 1
     assert err.splitlines() == [f"Error: No photos found in {typed} (not found: no such file or "
                                 "folder); give photo files or folders of photos."]
+
+
+@given(_names)
+def test_a_backslashreplace_form_reads_back_to_its_name(name: bytes) -> None:
+    """The catalogue keeps a scan's folders and a RAW's name in ``backslashreplace`` form;
+    ``read_replaced`` gives the name back (to print it as every path), unless the name spells
+    such an escape itself."""
+    text = name.decode("utf-8", "backslashreplace")
+    assume(not re.search(rb"\\x[89a-f][0-9a-f]", name))
+    assert read_replaced(text) == os.fsdecode(name)
+
+
+# a backslash, a newline and U+202E: a catalogue's or a model's folder SQLite and onnxruntime
+# still open (their names must be UTF-8)
+ODD_FOLDER = "a\\b\nc\u202ed"
+
+
+@pytest.mark.parametrize(("args", "what", "expected"), [
+    (("list", "--catalog", "{odd}/catalog.sqlite"), "{odd}/catalog.sqlite",
+     "No catalogue at {path} yet: run `photolm scan FOLDER` first."),
+    (("scan", "{top}", "--model", "{odd}/model"), "{odd}/model",
+     "No model bundle at {path} (missing manifest.json). Pass --model with a bundle folder "
+     "made by photolm-export, or unset PHOTOLM_MODEL."),
+], ids=["catalogue", "model"])
+def test_an_error_naming_an_odd_path_is_one_line(tmp_path: Path, env: Path, args: tuple[str, ...],
+                                                 what: str, expected: str) -> None:
+    """A newline in the catalogue's or the model's path split the ``Error:`` line in two and
+    U+202E reached the terminal raw; the path is printed as ``list`` prints one."""
+    (tmp_path / ODD_FOLDER).mkdir()
+    values = {"odd": f"{tmp_path}/{ODD_FOLDER}", "top": str(tmp_path)}
+    code, _out, err = run(*(a.format(**values) for a in args))
+    assert code == 1
+    assert err.splitlines() == ["Error: " + expected.format(path=printed(what.format(**values)))]
+
+
+def test_an_error_message_keeps_its_control_characters_off_the_terminal(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: Path) -> None:
+    """A library's message (here onnxruntime's, which names the file it could not load)
+    with a newline or an escape sequence in it is one line, those characters escaped."""
+    import photolm.bundle
+    from photolm.errors import BundleError
+
+    def refuse(_option: object) -> None:
+        raise BundleError("cannot load model.onnx:\n\x1b[2Jgarbled\u202e")
+
+    monkeypatch.setattr(photolm.bundle, "load_bundle", refuse)
+    code, _out, err = run("scan", tmp_path)
+    assert code == 1
+    assert err.splitlines() == ["Error: cannot load model.onnx:\\n\\x1b[2Jgarbled\\xe2\\x80\\xae"]

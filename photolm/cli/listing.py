@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
+from photolm.printed_paths import read_replaced
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -126,10 +128,21 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
-        "recognised_from": p.recognised_from_raw,
+        "recognised_from": recognised_from(p),
         "best_candidate": top[0] if top else None, "candidates": top[:3],
         "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }
+
+
+def recognised_from(p: PhotoRow) -> str | None:
+    """The RAW whose preview the verdict came from (``None``: the photo's own file), printed
+    as its photo's path is: the catalogue keeps its name only in ``backslashreplace`` form
+    (:attr:`~photolm.catalog.PhotoRow.recognised_from_raw`), which leaves a backslash or a
+    newline as it is."""
+    if p.recognised_from is None:
+        return None
+    return display(p.recognised_from_file or os.path.join(os.path.dirname(p.path),
+                                                           read_replaced(p.recognised_from)))
 
 
 def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:

@@ -356,7 +356,11 @@ def say(text: str) -> None:
 
 
 def error_line(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {escape(message)}")
+    """``Error: MESSAGE`` on one line, as a warning is: a control character (a newline in a
+    file name, an escape sequence in a library's message) or a bidirectional control left
+    in the message is escaped. photolm's messages print the paths they name already
+    (:func:`~photolm.printed_paths.printed`), so a backslash is left as it is."""
+    err.print(f"[bold red]Error:[/] {escape(message.translate(ONE_LINE))}")
 
 
 class Bar:
