@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from photolm.errors import DeviceError, RuntimeMissingError
+from photolm.native_paths import utf8_path
 from photolm.printed_paths import printed
 
 Device = Literal["auto", "cpu", "cuda"]
@@ -167,7 +168,9 @@ class OnnxEmbedder:
         options.log_severity_level = 3  # ORT's own CUDA-fallback chatter; we report the truth
         factory = session_factory or ort.InferenceSession
         try:
-            self._session = factory(str(model_path), sess_options=options, providers=requested)
+            # a path that is not UTF-8 (photolm.native_paths): the model's bytes instead
+            source: str | bytes = utf8_path(model_path) or Path(model_path).read_bytes()
+            self._session = factory(source, sess_options=options, providers=requested)
         except Exception as exc:  # ORT raises its own untyped Fail/InvalidGraph errors
             from photolm.errors import BundleError
 
