@@ -218,10 +218,18 @@ class Desktop:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
         last = {k: self.jobs.last.get(k) for k in ("preview", "tag", "untag")}
-        preview = last["preview"]
+        # the form shows what the latest tag run was for: a preview of one landmark followed
+        # by "Write tags" must write that landmark, not every photo (the form used to fall
+        # back to "all photos" when the page was fetched again after the preview)
+        latest = max((j for j in last.values() if j is not None), key=lambda j: j.started,
+                     default=None)
+        chosen = latest.params if latest else {}
+        # a plan is shown while it is the latest run: after a write it would be stale
+        preview = latest if latest is not None and latest.kind == "preview" else None
         rows = (preview.result or {}).get("photos", [])[:MAX_PREVIEW_ROWS] if preview else []
         return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
-                         preview_rows=rows)
+                         preview_rows=rows, chosen_landmark=chosen.get("landmark", ""),
+                         chosen_mode=chosen.get("mode", "sidecar"))
 
     def scan(self, request: Request) -> Response:
         with self.read() as cat:
@@ -376,7 +384,8 @@ class Desktop:
         embed = form.get("mode") == "embed"
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
         self.jobs.start(action, titles[action], tag_work(
-            self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id))
+            self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
+            params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
         return RedirectResponse("/tags", status_code=303)
 
     async def start_scan(self, request: Request) -> Response:

@@ -251,3 +251,22 @@ def test_a_rescan_leaves_out_folders_not_there_now_and_names_them(
         job = app.desktop.jobs.wait(60)
         assert job.state == "done", job.message
         assert not [line for line in job.lines if "Picturs" in line], job.lines
+
+
+def test_the_tags_form_keeps_the_choice_a_preview_was_made_for(app, client) -> None:
+    """Previewing one landmark, then pressing Write tags, writes that landmark: the form
+    used to fall back to "all photos" when the page came back after the preview, so the
+    write that followed tagged every photo. After the write its plan is no longer shown."""
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data={**csrf, "landmark": "colosseum", "mode": "embed"})
+    assert app.desktop.jobs.wait(30).state == "done"
+    page = client.get("/tags").text
+    assert re.search(r'<option value="colosseum"\s+selected>', page)
+    assert re.search(r'<option value="embed"\s+selected>', page)
+    assert "Colosseum, into the photos: dry run" in page and "would-write" in page
+    client.post("/tags/untag", data={**csrf, "landmark": "colosseum"})
+    assert app.desktop.jobs.wait(30).state == "done"
+    page = client.get("/tags").text
+    assert re.search(r'<option value="colosseum"\s+selected>', page)
+    assert not re.search(r'<option value="embed"\s+selected>', page)
+    assert "would-write" not in page  # the plan was made before: stale now
