@@ -193,7 +193,7 @@ class Desktop:
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
-            gone=not row.missing and not os.path.exists(row.path),  # a placeholder's why
+            on_disk=_on_disk(row),  # a placeholder's why, or a picture the verdict is not of
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -211,6 +211,7 @@ class Desktop:
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
             said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            on_disk=_on_disk(row) if row else "",
         )
 
     def tags(self, request: Request) -> Response:
@@ -463,6 +464,24 @@ class _NotFound(PhotolmError):
 
 class _Answered(UsageError):
     """The photo's answer changed since the page that sent this one was shown."""
+
+
+def _on_disk(row: PhotoRow) -> str:
+    """How the photo's file differs from what its last scan saw: ``"gone"`` (moved or
+    deleted: the page shows the "cannot be read" picture), ``"changed"`` (another picture
+    under the same name: the page shows it beside a verdict about the old one) or ``""``.
+    A touched file with the same content is not changed (its fingerprint says so)."""
+    from photolm.desktop.thumbs import fingerprint_of
+
+    if row.missing:
+        return ""  # the page says "missing since the last scan" already
+    try:
+        st = os.stat(row.path)
+    except OSError:
+        return "gone"
+    if (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns) or not row.content_hash:
+        return ""
+    return "changed" if fingerprint_of(row) not in (None, row.content_hash) else ""
 
 
 def _answer_key(row: PhotoRow) -> str:

@@ -279,3 +279,38 @@ def test_why_names_both_when_gps_chose_a_near_landmark_over_a_far_one() -> None:
                         "Hoi An (0.71, at or above the threshold 0.66), the one the photo was "
                         "taken near.")
     assert lines[1].startswith("GPS: Imperial City of Hue scores a little higher")
+
+
+def test_a_photo_replaced_since_the_scan_says_so(client, library) -> None:
+    """Another picture saved under the photo's name: the page shows the new picture beside
+    the verdict about the old one, so it says so (on the uncertain page too). A file only
+    touched (same content, new time) has not changed."""
+    import os
+    import shutil
+
+    from tests.tinybundle import write_photo
+
+    photo = _photo_id(library, "colosseum-1.jpg")
+    path = library.photos / "rome" / "colosseum-1.jpg"
+    assert "changed since the last scan" not in client.get(f"/photo/{photo}").text
+    keep = path.with_name("colosseum-1.jpg.keep")
+    shutil.copy2(path, keep)
+    try:
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        assert "changed since the last scan" not in client.get(f"/photo/{photo}").text
+        write_photo(path, (128, 128, 128), size=(40, 40))  # another picture, same name
+        html = client.get(f"/photo/{photo}").text
+    finally:
+        os.replace(keep, path)
+    assert "This file changed since the last scan" in html
+    assert "changed since the last scan</dd>" in html
+
+
+def test_the_uncertain_page_says_when_its_photo_is_not_there(client, library) -> None:
+    row_path = library.photos / "misc" / "uncertain.png"
+    away = row_path.rename(row_path.with_name("uncertain.png.away"))
+    try:
+        html = client.get("/uncertain").text
+    finally:
+        away.rename(row_path)
+    assert "not there now: moved or deleted since the last scan" in html
