@@ -350,3 +350,18 @@ def test_photos_a_scan_could_not_read_are_listed_with_their_reasons(page, live,
         assert listed["error"] in page.inner_text("main")
     finally:
         broken.unlink()
+
+
+def test_a_long_word_typed_by_someone_wraps_instead_of_widening_the_page(page, live,
+                                                                          library) -> None:
+    """A pasted URL or a key held down: the search heading, "does not know" and a mistyped
+    correction's error repeat what was typed, and one unbroken word of it made the page
+    thousands of pixels wide at 1280 px."""
+    word = "x" * 400
+    photo = _row(library, "taj.jpg").id
+    for path in (f"/search?q={word}", f"/photo/{photo}?e=photolm+does+not+know+{word}",
+                 f"/uncertain?m=Saved:+{word}.jpg"):
+        page.goto(live.base + path)
+        assert word in page.inner_text("main")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 1280, f"{path[:30]} is {wide} px wide on a 1280 px screen"
