@@ -365,3 +365,37 @@ def test_a_long_word_typed_by_someone_wraps_instead_of_widening_the_page(page, l
         assert word in page.inner_text("main")
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 1280, f"{path[:30]} is {wide} px wide on a 1280 px screen"
+
+
+def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
+                                                    monkeypatch) -> None:
+    """Ctrl-C while a tag run's progress is on screen: the panel used to stay frozen at
+    'running' with nothing saying why; a page without progress said nothing either until a
+    click showed the browser's error page. A failed poll, or coming back to the tab, now
+    shows one line saying photolm stopped."""
+    from photolm.desktop.jobs import Job
+    from tests.desktop.conftest import serving
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.5)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    context = chromium.new_context()
+    tags, landmarks = context.new_page(), context.new_page()
+    with serving(library, tmp_path) as live:
+        tags.goto(live.url)
+        landmarks.goto(f"{live.base}/")
+        tags.goto(f"{live.base}/tags")
+        tags.click("button[formaction='/tags/preview']")
+        tags.wait_for_selector("section.job.running")
+        assert tags.locator("#offline").count() == 0
+    tags.wait_for_selector("#offline", timeout=10000)
+    assert "not running any more" in tags.inner_text("#offline")
+    landmarks.bring_to_front()
+    landmarks.evaluate("window.dispatchEvent(new Event('focus'))")
+    landmarks.wait_for_selector("#offline", timeout=10000)
+    assert "start it again" in landmarks.inner_text("#offline")
+    context.close()
