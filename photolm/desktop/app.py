@@ -201,7 +201,11 @@ class Desktop:
             rows = cat.uncertain(self.settings.uncertain_margin)
             records = {lm.id: lm for lm in cat.landmarks()}
             index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
+            shown = _int(request.query_params.get("photo"), 0)  # an answer undone: show it
+            index = next((i for i, r in enumerate(rows) if r.id == shown), index)
             threshold = self.threshold_of(cat, rows[index]) if rows else None
+            answered = _int(request.query_params.get("a"), 0)
+            undo = cat.photo_by_id(answered) if answered else None
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
@@ -212,6 +216,7 @@ class Desktop:
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
             said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
             on_disk=_on_disk(row) if row else "",
+            undo=undo if undo is not None and undo.review else None,
         )
 
     def tags(self, request: Request) -> Response:
@@ -336,7 +341,11 @@ class Desktop:
         except UsageError as exc:  # a mistyped name: say so where it was typed
             message, key = str(exc), "e"
         sep = "&" if "?" in nxt else "?"
-        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}", status_code=303)
+        # the uncertain page shows the next photo at once: it names the one just answered
+        # (a=), so a key pressed by mistake can be undone there
+        undo = (f"&a={photo_id}" if key == "m" and action != "clear"
+                and nxt.startswith("/uncertain") else "")
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}", status_code=303)
 
     def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
         """Store a person's answer through :mod:`photolm.review`; returns what it stored.
@@ -524,7 +533,8 @@ def _safe_next(target: str | None) -> str:
     if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
             or "\\" in target):
         return ""
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("m=", "e=")))
+    query = "&".join(p for p in parts.query.split("&")
+                     if p and not p.startswith(("m=", "e=", "a=")))
     return path + (f"?{query}" if query else "")
 
 

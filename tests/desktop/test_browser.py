@@ -399,3 +399,19 @@ def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
     landmarks.wait_for_selector("#offline", timeout=10000)
     assert "start it again" in landmarks.inner_text("#offline")
     context.close()
+
+
+def test_an_answer_given_by_mistake_on_the_uncertain_page_is_undone_with_u(page, live,
+                                                                          library) -> None:
+    """y moves on to the next photo at once; a key pressed by mistake could only be taken
+    back by finding the photo again. The line saying what was stored has an Undo (key u)
+    that forgets the answer and shows that photo again."""
+    page.goto(f"{live.base}/uncertain")
+    page.keyboard.press("y")
+    page.wait_for_selector("text=nothing to review")
+    assert _row(library, "uncertain.png").review == "corrected"
+    page.keyboard.press("u")
+    page.wait_for_selector("text=Forgot your answer for uncertain.png")
+    assert "1 of 1" in page.inner_text("h1")
+    assert _row(library, "uncertain.png").review is None
+    assert page.locator("form.undo").count() == 0  # nothing left to undo
