@@ -415,3 +415,24 @@ def test_an_answer_given_by_mistake_on_the_uncertain_page_is_undone_with_u(page,
     assert "1 of 1" in page.inner_text("h1")
     assert _row(library, "uncertain.png").review is None
     assert page.locator("form.undo").count() == 0  # nothing left to undo
+
+
+def test_a_page_drawn_during_a_scan_says_when_it_ended(page, live) -> None:
+    """The landmarks page opened while a scan runs shows its progress in a bar; when the
+    scan ended the bar just vanished and the page kept its old counts with nothing saying
+    they were out of date. It now says the scan is done, with a link that reloads it."""
+
+    def work(job) -> None:
+        job.total = 3
+        for _ in range(3):
+            time.sleep(0.4)
+            job.step()
+
+    live.desktop.jobs.start("scan", "Scan", work)
+    page.goto(f"{live.base}/")
+    assert "Scan:" in page.inner_text(".jobbar")
+    page.wait_for_selector(".jobbar.ended", timeout=10000)
+    assert "Scan done" in page.inner_text(".jobbar")
+    with page.expect_navigation():
+        page.click(".jobbar a")
+    assert page.url == f"{live.base}/" and page.locator(".jobbar:visible").count() == 0
