@@ -314,3 +314,13 @@ def test_the_uncertain_page_says_when_its_photo_is_not_there(client, library) ->
     finally:
         away.rename(row_path)
     assert "not there now: moved or deleted since the last scan" in html
+
+
+def test_a_landmark_none_of_whose_photos_show_it_any_more_says_so(client, library) -> None:
+    """Its only photo answered 'no landmark': the page was a heading over nothing."""
+    taj = _photo_id(library, "taj.jpg")
+    page = client.get(f"/photo/{taj}").text
+    client.post(f"/photo/{taj}/review", data={"csrf": _csrf(page), "action": "none"})
+    html = client.get("/landmark/taj-mahal").text
+    assert "No photo shows Taj Mahal now" in html
+    assert "No photo shows" not in client.get("/landmark/colosseum").text
