@@ -324,3 +324,18 @@ def test_a_landmark_none_of_whose_photos_show_it_any_more_says_so(client, librar
     html = client.get("/landmark/taj-mahal").text
     assert "No photo shows Taj Mahal now" in html
     assert "No photo shows" not in client.get("/landmark/colosseum").text
+
+
+def test_the_scan_page_says_when_the_last_scan_was_stopped(client, library) -> None:
+    """A scan stopped half way (its Stop button, or Ctrl-C) was listed as 'Finished' like
+    one that looked at every photo."""
+    import sqlite3
+
+    assert "Finished" in client.get("/scan").text
+    with sqlite3.connect(library.catalog) as db:
+        db.execute("UPDATE scans SET counts = json_set(counts, '$.interrupted', json('true')) "
+                   "WHERE id = (SELECT max(id) FROM scans)")
+    db.close()
+    html = client.get("/scan").text
+    assert "<dt>Stopped</dt>" in html and "before it had looked at every photo" in html
+    assert "<dt>Finished</dt>" not in html
