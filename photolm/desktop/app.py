@@ -235,14 +235,15 @@ class Desktop:
         rows = (preview.result or {}).get("photos", [])[:MAX_PREVIEW_ROWS] if preview else []
         return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
                          preview_rows=rows, chosen_landmark=chosen.get("landmark", ""),
-                         chosen_mode=chosen.get("mode", "sidecar"))
+                         chosen_mode=chosen.get("mode", "sidecar"),
+                         problem=request.query_params.get("e", ""))
 
     def scan(self, request: Request) -> Response:
         with self.read() as cat:
             roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
         return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
-                         last=self.jobs.last.get("scan"))
+                         last=self.jobs.last.get("scan"), problem=request.query_params.get("e", ""))
 
     def unreadable(self, request: Request) -> Response:
         """The photos scans could not read and why, as ``photolm list --errors``: read
@@ -338,8 +339,8 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except UsageError as exc:  # a mistyped name: say so where it was typed
-            message, key = str(exc), "e"
+        except (UsageError, CatalogBusyError) as exc:  # a mistyped name, a scan writing:
+            message, key = str(exc), "e"  # say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
@@ -393,9 +394,12 @@ class Desktop:
         landmark_id = str(form.get("landmark") or "") or None
         embed = form.get("mode") == "embed"
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
-        self.jobs.start(action, titles[action], tag_work(
-            self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
-            params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
+        try:
+            self.jobs.start(action, titles[action], tag_work(
+                self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
+                params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
+        except JobBusyError as exc:
+            return _refused("/tags", exc)
         return RedirectResponse("/tags", status_code=303)
 
     async def start_scan(self, request: Request) -> Response:
@@ -406,12 +410,15 @@ class Desktop:
                 return rescan_roots(cat.scan_roots())
 
         known, gone = await run_in_threadpool(roots)
-        if not known:
-            raise UsageError("None of the folders scanned before is there now: "
-                             + ", ".join(gone) if gone else
-                             "No folders scanned yet: run `photolm scan FOLDER` once first.")
-        self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
-                                                  self.settings.model, known))
+        try:
+            if not known:
+                raise UsageError("None of the folders scanned before is there now: "
+                                 + ", ".join(gone) if gone else
+                                 "No folders scanned yet: run `photolm scan FOLDER` once first.")
+            self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
+                                                      self.settings.model, known))
+        except (UsageError, JobBusyError) as exc:
+            return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
 
     async def stop_job(self, request: Request) -> Response:
@@ -427,8 +434,8 @@ class Desktop:
         try:
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
-        except UsageError as exc:  # no name, or a group named meanwhile (another tab)
-            return RedirectResponse(f"/places?e={_quote(str(exc))}", status_code=303)
+        except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
+            return _refused("/places", exc)  # (another tab), a scan writing
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
         said = (f"Learned {result.landmark.name}: {show}" if result.new else
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
@@ -536,6 +543,13 @@ def _safe_next(target: str | None) -> str:
     query = "&".join(p for p in parts.query.split("&")
                      if p and not p.startswith(("m=", "e=", "a=")))
     return path + (f"?{query}" if query else "")
+
+
+def _refused(page: str, exc: Exception) -> Response:
+    """An action that could not be done, said on the page it was asked from: after a
+    redirect (POST, then GET), so reloading that page never sends the action again (an
+    error page answering the POST itself made the browser offer to resubmit it)."""
+    return RedirectResponse(f"{page}?e={_quote(str(exc))}", status_code=303)
 
 
 def _quote(text: str) -> str:

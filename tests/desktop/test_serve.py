@@ -221,7 +221,8 @@ def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
     csrf = {"csrf": csrf_token(TOKEN)}
     client.post("/tags/preview", data=csrf)
     busy = client.post("/tags/preview", data=csrf)
-    assert busy.status_code == 409 and "still running" in busy.text
+    assert busy.status_code == 303 and busy.headers["location"].startswith("/tags?e=")
+    assert "still running" in client.get(busy.headers["location"]).text
     res = client.post("/job/stop", data={**csrf, "next": "/tags"})
     assert res.headers["location"] == "/tags"
     job = app.desktop.jobs.wait(30)
@@ -270,3 +271,36 @@ def test_the_tags_form_keeps_the_choice_a_preview_was_made_for(app, client) -> N
     assert re.search(r'<option value="colosseum"\s+selected>', page)
     assert not re.search(r'<option value="embed"\s+selected>', page)
     assert "would-write" not in page  # the plan was made before: stale now
+
+
+def test_a_refused_action_is_said_on_its_page_after_a_redirect(app, client, library,
+                                                               monkeypatch) -> None:
+    """Scan pressed while a tag run goes on, an answer while a scan holds the write lock:
+    the refusal was an error page answering the POST itself, so reloading it made the
+    browser offer to send the action again. Now each redirects (POST, then GET) to the page
+    it was asked from, which says why."""
+    from photolm.desktop import app as app_module
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(0.3)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data=csrf)
+    for path, page in (("/scan/start", "/scan"), ("/tags/tag", "/tags")):
+        res = client.post(path, data=csrf)
+        assert res.status_code == 303 and res.headers["location"].startswith(f"{page}?e="), path
+        html = client.get(res.headers["location"]).text
+        assert re.search(r'class="error" role="alert">[^<]*still running', html), path
+    client.post("/job/stop", data=csrf)
+    app.desktop.jobs.wait(30)
+    with Catalog.open(library.catalog, write=True) as cat:  # a scan writing, say
+        photo = next(cat.iter_photos()).id
+        monkeypatch.setattr(app_module, "LOCK_WAIT_S", 0.05)
+        res = client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
+    assert res.status_code == 303 and res.headers["location"].startswith(f"/photo/{photo}?e=")
+    assert "The catalogue is busy" in client.get(res.headers["location"]).text
