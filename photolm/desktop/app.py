@@ -433,7 +433,8 @@ class Desktop:
         form = await request.form()
         try:
             result = await run_in_threadpool(
-                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
+                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
+                form.get("new") == "1")
         except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
             return _refused("/places", exc)  # (another tab), a scan writing
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
@@ -441,7 +442,7 @@ class Desktop:
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
         return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
 
-    def _name_place(self, place_id: str, name: str) -> LearnResult:
+    def _name_place(self, place_id: str, name: str, new: bool = False) -> LearnResult:
         """Compute the naming (the re-match takes seconds on a large library) from a read
         connection, then hold the write lock only to store it in one transaction. Should
         another writer (a scan) have stored anything meanwhile, it is computed again under
@@ -451,10 +452,11 @@ class Desktop:
         bundle = self.bundle()
         with self.read() as reader:
             seen = reader.data_version()
-            plan = places.plan_naming(reader, bundle, place_id, name, cache=self.places_cache)
+            plan = places.plan_naming(reader, bundle, place_id, name, new=new,
+                                      cache=self.places_cache)
             with self.write() as cat:
                 if reader.data_version() != seen:
-                    plan = places.plan_naming(cat, bundle, place_id, name,
+                    plan = places.plan_naming(cat, bundle, place_id, name, new=new,
                                               cache=self.places_cache)
                 return apply_learn(cat, plan)
 
