@@ -436,3 +436,18 @@ def test_a_page_drawn_during_a_scan_says_when_it_ended(page, live) -> None:
     with page.expect_navigation():
         page.click(".jobbar a")
     assert page.url == f"{live.base}/" and page.locator(".jobbar:visible").count() == 0
+
+
+def test_a_map_dots_list_is_not_hidden_under_the_sticky_header(page, live) -> None:
+    """A dot of many photos opens /map?at=...#near: the browser scrolled the list's heading
+    to the top of the window, under the header that stays there, so the heading (how many
+    photos, where) was hidden."""
+    page.goto(f"{live.base}/map?at=48.9,2.3")
+    # a long list below the heading, as a dot of hundreds of photos has
+    page.evaluate("() => { const tall = document.createElement('div'); "
+                  "tall.style.height = '3000px'; document.querySelector('main').append(tall); }")
+    page.evaluate("location.hash = '#near'")
+    page.wait_for_function("window.scrollY > 0")
+    header = page.locator("header.top").bounding_box()
+    heading = page.locator("#near").bounding_box()
+    assert heading["y"] >= header["y"] + header["height"], (heading, header)
