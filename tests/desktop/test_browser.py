@@ -11,7 +11,7 @@ import pytest
 
 from photolm.catalog import Catalog
 from tests.desktop import browser
-from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME, serving, slow_jobs
 from tests.tinybundle import COLOURS, write_photo
 
 why_not = browser.available()
@@ -122,15 +122,7 @@ def test_a_page_on_another_origin_cannot_change_anything(chromium, live, library
 def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -> None:
     """The progress panel polls itself (htmx) until the job is done; then the plan is a click
     away. Each photo is slowed down so the running state is really seen."""
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.25)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.25)
     page.goto(f"{live.base}/tags")
     page.click("button[formaction='/tags/preview']")
     page.wait_for_url("**/tags")
@@ -147,15 +139,7 @@ def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -
 def test_the_scan_page_is_brought_up_to_date_when_its_scan_ends(page, live, library,
                                                                  monkeypatch) -> None:
     """The Scan button stayed disabled and 'Last scan' showed the scan before, until a reload."""
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.25)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.25)
     newcomers = [write_photo(library.photos / "new" / f"new-{i}.jpg", COLOURS["colosseum"])
                  for i in range(2)]  # work for the scan
     try:
@@ -215,8 +199,6 @@ def test_a_grid_shows_a_photos_raw_under_its_thumbnail(chromium, raw_pairs_scann
                                                        tmp_path) -> None:
     """The RAW marker of a RAW + HEIC pair is seen under its thumbnail on a landmark's page,
     inside its cell, as on the Unnamed places page."""
-    from tests.desktop.conftest import serving
-
     with serving(raw_pairs_scanned, tmp_path) as server:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -373,16 +355,7 @@ def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
     'running' with nothing saying why; a page without progress said nothing either until a
     click showed the browser's error page. A failed poll, or coming back to the tab, now
     shows one line saying photolm stopped."""
-    from photolm.desktop.jobs import Job
-    from tests.desktop.conftest import serving
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.5)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.5)
     context = chromium.new_context()
     tags, landmarks = context.new_page(), context.new_page()
     with serving(library, tmp_path) as live:

@@ -16,7 +16,7 @@ import pytest
 from photolm.catalog import Catalog
 from photolm.desktop.security import csrf_token
 from tests.clirun import cli
-from tests.desktop.conftest import TOKEN, make_photos
+from tests.desktop.conftest import TOKEN, make_photos, slow_jobs
 from tests.tinybundle import COLOURS, write_photo
 
 
@@ -209,15 +209,7 @@ def test_serve_opens_the_printed_address_in_the_browser(library, monkeypatch) ->
 
 
 def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.3)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.3)
     csrf = {"csrf": csrf_token(TOKEN)}
     client.post("/tags/preview", data=csrf)
     busy = client.post("/tags/preview", data=csrf)
@@ -280,15 +272,7 @@ def test_a_refused_action_is_said_on_its_page_after_a_redirect(app, client, libr
     browser offer to send the action again. Now each redirects (POST, then GET) to the page
     it was asked from, which says why."""
     from photolm.desktop import app as app_module
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.3)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.3)
     csrf = {"csrf": csrf_token(TOKEN)}
     client.post("/tags/preview", data=csrf)
     for path, page in (("/scan/start", "/scan"), ("/tags/tag", "/tags")):
