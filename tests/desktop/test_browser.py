@@ -424,3 +424,36 @@ def test_a_map_dots_list_is_not_hidden_under_the_sticky_header(page, live) -> No
     header = page.locator("header.top").bounding_box()
     heading = page.locator("#near").bounding_box()
     assert heading["y"] >= header["y"] + header["height"], (heading, header)
+
+
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against the first opaque background behind
+    it, from the browser's computed colours."""
+    return page.evaluate("""(selector) => {
+        const rgb = (c) => c.match(/[0-9.]+/g).map(Number);
+        const lum = ([r, g, b]) => [r, g, b].map((v) => {
+            v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+        let el = document.querySelector(selector);
+        const fg = lum(rgb(getComputedStyle(el).color));
+        let bg = null;
+        for (; el && bg === null; el = el.parentElement) {
+            const c = rgb(getComputedStyle(el).backgroundColor);
+            if (c.length === 3 || c[3] === 1) bg = lum(c);
+        }
+        if (bg === null) bg = 1;
+        return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    }""", selector)
+
+
+def test_links_and_badges_are_readable(page, live, library) -> None:
+    """WCAG AA (4.5:1 for text this size): the links' blue on the page's grey was 4.3:1 and
+    the green "confirmed by you" badge 3.7:1."""
+    photo = _row(library, "taj.jpg").id
+    page.goto(f"{live.base}/photo/{photo}")
+    page.click("button[value=confirm]")
+    page.wait_for_selector(".verdict .badge")
+    assert _contrast(page, ".verdict .badge") >= 4.5
+    page.goto(f"{live.base}/landmark/taj-mahal")
+    assert _contrast(page, ".order a") >= 4.5
+    assert _contrast(page, ".grid .badge") >= 4.5
