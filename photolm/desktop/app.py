@@ -413,7 +413,7 @@ class Desktop:
         try:
             if not known:
                 raise UsageError("None of the folders scanned before is there now: "
-                                 + ", ".join(gone) if gone else
+                                 + ", ".join(map(printed, gone)) if gone else
                                  "No folders scanned yet: run `photolm scan FOLDER` once first.")
             self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
                                                       self.settings.model, known))

@@ -339,3 +339,33 @@ def test_the_scan_page_says_when_the_last_scan_was_stopped(client, library) -> N
     html = client.get("/scan").text
     assert "<dt>Stopped</dt>" in html and "before it had looked at every photo" in html
     assert "<dt>Finished</dt>" not in html
+
+
+def test_tag_files_and_scanned_folders_are_shown_as_the_cli_prints_them(tmp_path) -> None:
+    """The photo page's 'Tags written' (the sidecar's path) and the Scan page's folders
+    showed a right-to-left override raw, so "trip<U+202E>gpj.exe" displayed as another
+    name there while every other page escaped it."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library, make_settings
+    from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
+
+    folder = tmp_path / "trip\u202egpj.exe"
+    write_photo(folder / "tower.jpg", COLOURS["eiffel-tower"])
+    bundle = make_tiny_bundle(tmp_path / "bundle")
+    catalog = tmp_path / "catalog.sqlite"
+    for args in (("scan", folder, "--model", bundle.path), ("tag", folder)):
+        code, _, err = cli(*args, "--catalog", catalog, "--quiet")
+        assert code == 0, err
+    assert (folder / "tower.jpg.xmp").exists()
+    lib = Library(folder, catalog, bundle.path)
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        pages = {"photo": client.get(f"/photo/{_photo_id(lib, 'tower.jpg')}").text,
+                 "scan": client.get("/scan").text}
+    for name, html in pages.items():
+        assert "\u202e" not in html, name
+        assert "trip\\xe2\\x80\\xaegpj.exe" in html, name
+    assert "trip\\xe2\\x80\\xaegpj.exe/tower.jpg.xmp" in pages["photo"]
