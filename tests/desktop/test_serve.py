@@ -288,3 +288,29 @@ def test_a_refused_action_is_said_on_its_page_after_a_redirect(app, client, libr
         res = client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
     assert res.status_code == 303 and res.headers["location"].startswith(f"/photo/{photo}?e=")
     assert "The catalogue is busy" in client.get(res.headers["location"]).text
+
+
+def test_the_photo_page_says_when_its_written_tags_are_out_of_date(own_photos, tmp_path,
+                                                                   tiny_bundle_dir) -> None:
+    """Tags written for the Colosseum, then the photo corrected to the Taj Mahal: the page
+    went on listing 'Colosseum (sidecar)' as if the file said what photolm says now."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    photos, catalog = own_photos
+    assert cli("tag", photos / "rome", "--catalog", catalog, "--quiet")[0] == 0
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    with Catalog.open(catalog, write=False) as cat:
+        photo = next(r.id for r in cat.iter_photos() if r.path.endswith("colosseum-0.jpg"))
+    csrf = {"csrf": csrf_token(TOKEN)}
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        assert "Out of date" not in client.get(f"/photo/{photo}").text
+        client.post(f"/photo/{photo}/review", data={**csrf, "action": "correct",
+                                                    "landmark": "taj mahal"})
+        html = client.get(f"/photo/{photo}").text
+        assert "Out of date:</strong> it shows Taj Mahal now" in html
+        client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
+        assert "it shows no landmark now" in client.get(f"/photo/{photo}").text
