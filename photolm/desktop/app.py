@@ -232,9 +232,10 @@ class Desktop:
         chosen = latest.params if latest else {}
         # a plan is shown while it is the latest run: after a write it would be stale
         preview = latest if latest is not None and latest.kind == "preview" else None
-        rows = (preview.result or {}).get("photos", [])[:MAX_PREVIEW_ROWS] if preview else []
+        planned = (preview.result or {}).get("photos", []) if preview else []
         return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
-                         preview_rows=rows, chosen_landmark=chosen.get("landmark", ""),
+                         preview_rows=planned[:MAX_PREVIEW_ROWS], planned=len(planned),
+                         chosen_landmark=chosen.get("landmark", ""),
                          chosen_mode=chosen.get("mode", "sidecar"),
                          problem=request.query_params.get("e", ""))
 

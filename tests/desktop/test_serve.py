@@ -314,3 +314,19 @@ def test_the_photo_page_says_when_its_written_tags_are_out_of_date(own_photos, t
         assert "Out of date:</strong> it shows Taj Mahal now" in html
         client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
         assert "it shows no landmark now" in client.get(f"/photo/{photo}").text
+
+
+def test_a_long_tag_preview_says_it_shows_only_its_first_photos(app, client,
+                                                                monkeypatch) -> None:
+    """The plan lists at most MAX_PREVIEW_ROWS photos; a library with more showed that many
+    rows under '334 would be written' with nothing saying the rest were left out."""
+    from photolm.desktop import app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_PREVIEW_ROWS", 2)
+    client.post("/tags/preview", data={"csrf": csrf_token(TOKEN)})
+    job = app.desktop.jobs.wait(30)
+    planned = len(job.result["photos"])
+    assert planned > 2
+    page = client.get("/tags").text
+    assert page.count("<tr><td class=\"path\">") == 2
+    assert f"The first 2 of {planned} photos" in page
