@@ -195,7 +195,7 @@ class Desktop:
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
-            gone=not row.missing and not os.path.exists(row.path),  # a placeholder's why
+            on_disk=_on_disk(row),  # a placeholder's why, or a picture the verdict is not of
         )
 
     def uncertain(self, request: Request) -> Response:
@@ -203,7 +203,11 @@ class Desktop:
             rows = cat.uncertain(self.settings.uncertain_margin)
             records = {lm.id: lm for lm in cat.landmarks()}
             index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
+            shown = _int(request.query_params.get("photo"), 0)  # an answer undone: show it
+            index = next((i for i, r in enumerate(rows) if r.id == shown), index)
             threshold = self.threshold_of(cat, rows[index]) if rows else None
+            answered = _int(request.query_params.get("a"), 0)
+            undo = cat.photo_by_id(answered) if answered else None
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
@@ -213,6 +217,8 @@ class Desktop:
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
             said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            on_disk=_on_disk(row) if row else "",
+            undo=undo if undo is not None and undo.review else None,
         )
 
     def tags(self, request: Request) -> Response:
@@ -220,17 +226,27 @@ class Desktop:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
         last = {k: self.jobs.last.get(k) for k in ("preview", "tag", "untag")}
-        preview = last["preview"]
-        rows = (preview.result or {}).get("photos", [])[:MAX_PREVIEW_ROWS] if preview else []
+        # the form shows what the latest tag run was for: a preview of one landmark followed
+        # by "Write tags" must write that landmark, not every photo (the form used to fall
+        # back to "all photos" when the page was fetched again after the preview)
+        latest = max((j for j in last.values() if j is not None), key=lambda j: j.started,
+                     default=None)
+        chosen = latest.params if latest else {}
+        # a plan is shown while it is the latest run: after a write it would be stale
+        preview = latest if latest is not None and latest.kind == "preview" else None
+        planned = (preview.result or {}).get("photos", []) if preview else []
         return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
-                         preview_rows=rows)
+                         preview_rows=planned[:MAX_PREVIEW_ROWS], planned=len(planned),
+                         chosen_landmark=chosen.get("landmark", ""),
+                         chosen_mode=chosen.get("mode", "sidecar"),
+                         problem=request.query_params.get("e", ""))
 
     def scan(self, request: Request) -> Response:
         with self.read() as cat:
             roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
         return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
-                         last=self.jobs.last.get("scan"))
+                         last=self.jobs.last.get("scan"), problem=request.query_params.get("e", ""))
 
     def unreadable(self, request: Request) -> Response:
         """The photos scans could not read and why, as ``photolm list --errors``: read
@@ -326,10 +342,14 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except UsageError as exc:  # a mistyped name: say so where it was typed
-            message, key = str(exc), "e"
+        except (UsageError, CatalogBusyError) as exc:  # a mistyped name, a scan writing:
+            message, key = str(exc), "e"  # say so where it was pressed
         sep = "&" if "?" in nxt else "?"
-        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}", status_code=303)
+        # the uncertain page shows the next photo at once: it names the one just answered
+        # (a=), so a key pressed by mistake can be undone there
+        undo = (f"&a={photo_id}" if key == "m" and action != "clear"
+                and nxt.startswith("/uncertain") else "")
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}", status_code=303)
 
     def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
         """Store a person's answer through :mod:`photolm.review`; returns what it stored.
@@ -377,8 +397,12 @@ class Desktop:
         landmark_id = str(form.get("landmark") or "") or None
         embed = form.get("mode") == "embed"
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
-        self.jobs.start(action, titles[action], tag_work(
-            self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id))
+        try:
+            self.jobs.start(action, titles[action], tag_work(
+                self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
+                params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
+        except JobBusyError as exc:
+            return _refused("/tags", exc)
         return RedirectResponse("/tags", status_code=303)
 
     async def start_scan(self, request: Request) -> Response:
@@ -389,12 +413,15 @@ class Desktop:
                 return rescan_roots(cat.scan_roots())
 
         known, gone = await run_in_threadpool(roots)
-        if not known:
-            raise UsageError("None of the folders scanned before is there now: "
-                             + ", ".join(gone) if gone else
-                             "No folders scanned yet: run `photolm scan FOLDER` once first.")
-        self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
-                                                  self.settings.model, known))
+        try:
+            if not known:
+                raise UsageError("None of the folders scanned before is there now: "
+                                 + ", ".join(map(printed, gone)) if gone else
+                                 "No folders scanned yet: run `photolm scan FOLDER` once first.")
+            self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
+                                                      self.settings.model, known))
+        except (UsageError, JobBusyError) as exc:
+            return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
 
     async def stop_job(self, request: Request) -> Response:
@@ -409,15 +436,16 @@ class Desktop:
         form = await request.form()
         try:
             result = await run_in_threadpool(
-                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")))
-        except UsageError as exc:  # no name, or a group named meanwhile (another tab)
-            return RedirectResponse(f"/places?e={_quote(str(exc))}", status_code=303)
+                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
+                form.get("new") == "1")
+        except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
+            return _refused("/places", exc)  # (another tab), a scan writing
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
         said = (f"Learned {result.landmark.name}: {show}" if result.new else
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
         return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
 
-    def _name_place(self, place_id: str, name: str) -> LearnResult:
+    def _name_place(self, place_id: str, name: str, new: bool = False) -> LearnResult:
         """Compute the naming (the re-match takes seconds on a large library) from a read
         connection, then hold the write lock only to store it in one transaction. Should
         another writer (a scan) have stored anything meanwhile, it is computed again under
@@ -427,10 +455,11 @@ class Desktop:
         bundle = self.bundle()
         with self.read() as reader:
             seen = reader.data_version()
-            plan = places.plan_naming(reader, bundle, place_id, name, cache=self.places_cache)
+            plan = places.plan_naming(reader, bundle, place_id, name, new=new,
+                                      cache=self.places_cache)
             with self.write() as cat:
                 if reader.data_version() != seen:
-                    plan = places.plan_naming(cat, bundle, place_id, name,
+                    plan = places.plan_naming(cat, bundle, place_id, name, new=new,
                                               cache=self.places_cache)
                 return apply_learn(cat, plan)
 
@@ -456,6 +485,24 @@ class _NotFound(PhotolmError):
 
 class _Answered(UsageError):
     """The photo's answer changed since the page that sent this one was shown."""
+
+
+def _on_disk(row: PhotoRow) -> str:
+    """How the photo's file differs from what its last scan saw: ``"gone"`` (moved or
+    deleted: the page shows the "cannot be read" picture), ``"changed"`` (another picture
+    under the same name: the page shows it beside a verdict about the old one) or ``""``.
+    A touched file with the same content is not changed (its fingerprint says so)."""
+    from photolm.desktop.thumbs import fingerprint_of
+
+    if row.missing:
+        return ""  # the page says "missing since the last scan" already
+    try:
+        st = os.stat(row.path)
+    except OSError:
+        return "gone"
+    if (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns) or not row.content_hash:
+        return ""
+    return "changed" if fingerprint_of(row) not in (None, row.content_hash) else ""
 
 
 def _answer_key(row: PhotoRow) -> str:
@@ -498,8 +545,16 @@ def _safe_next(target: str | None) -> str:
     if (parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//")
             or "\\" in target):
         return ""
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(("m=", "e=")))
+    query = "&".join(p for p in parts.query.split("&")
+                     if p and not p.startswith(("m=", "e=", "a=")))
     return path + (f"?{query}" if query else "")
+
+
+def _refused(page: str, exc: Exception) -> Response:
+    """An action that could not be done, said on the page it was asked from: after a
+    redirect (POST, then GET), so reloading that page never sends the action again (an
+    error page answering the POST itself made the browser offer to resubmit it)."""
+    return RedirectResponse(f"{page}?e={_quote(str(exc))}", status_code=303)
 
 
 def _quote(text: str) -> str:

@@ -49,6 +49,9 @@ class Job:
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     stop_requested: bool = False
+    # what it was started for (a tag run: which landmark, sidecar or embedded), so its page
+    # can show the same choice again once it ends
+    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def running(self) -> bool:
@@ -93,12 +96,13 @@ class Jobs:
         self.current: Job | None = None
         self.last: dict[str, Job] = {}
 
-    def start(self, kind: str, title: str, work: Callable[[Job], None]) -> Job:
+    def start(self, kind: str, title: str, work: Callable[[Job], None],
+              params: dict[str, str] | None = None) -> Job:
         with self._lock:
             if self.current is not None and self.current.running:
                 raise JobBusyError(f"{self.current.title} is still running; wait for it to "
                                    "finish or stop it.")
-            job = Job(kind, title)
+            job = Job(kind, title, params=dict(params or {}))
             self.current = job
             self.last[kind] = job
         threading.Thread(target=self._run, args=(job, work), daemon=True,

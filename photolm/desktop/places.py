@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from photolm.embedding import onnx_embed_fn
 from photolm.errors import UsageError
-from photolm.learning import LearnPlan, find_place, find_places, listed_places, plan_place
+from photolm.learning import (
+    LearnPlan,
+    find_place,
+    find_places,
+    listed_places,
+    near_miss,
+    plan_place,
+)
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
@@ -47,12 +54,20 @@ def strips(cat: Catalog, bundle: Bundle, *, everything: bool = False,
 
 
 def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str, *,
-                cache: PlacesCache | None = None) -> LearnPlan:
+                new: bool = False, cache: PlacesCache | None = None) -> LearnPlan:
     """What teaching photolm the group ``place_id`` as ``name`` stores, computed from ``cat``
     (read-only is fine): the caller stores it with :func:`photolm.learning.apply_learn`
-    under the write lock, so scans are not locked out while the re-match is computed."""
+    under the write lock, so scans are not locked out while the re-match is computed.
+
+    A name almost like a known one ("Berliner Domm") is refused as ``photolm places name``
+    refuses it (a second landmark would take the first one's photos) unless ``new``."""
     if not name.strip():
         raise UsageError("Give the place a name.")
+    close = None if new else near_miss(name, bundle, cat.learned())
+    if close is not None:
+        raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
+                         f"{close.name!r}: type that name to add these photos to it, or tick "
+                         "“a new landmark” to learn a new one by this name.")
     place = find_place(cat, bundle, place_id, cache=cache)
     if place is None:
         raise UsageError(f"No place {place_id!r} now (named already, or your photos changed); "

@@ -8,6 +8,7 @@ of the catalogue so answers stored by one test never leak into another.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,20 @@ def library(scanned: Library, tmp_path: Path) -> Library:
     catalog = tmp_path / "catalog.sqlite"
     shutil.copyfile(scanned.catalog, catalog)
     return Library(scanned.photos, catalog, scanned.bundle)
+
+
+def slow_jobs(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Each unit of a job's work (a photo scanned or tagged) takes ``seconds`` longer, so a
+    test sees the job running (its progress, its Stop button, a refusal while it runs)."""
+    from photolm.desktop.jobs import Job
+
+    real_step = Job.step
+
+    def slow_step(self: Job) -> None:
+        time.sleep(seconds)
+        real_step(self)
+
+    monkeypatch.setattr(Job, "step", slow_step)
 
 
 def make_settings(lib: Library, tmp_path: Path, **extra: object):

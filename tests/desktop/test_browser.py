@@ -11,7 +11,7 @@ import pytest
 
 from photolm.catalog import Catalog
 from tests.desktop import browser
-from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME
+from tests.desktop.conftest import EVIL_MODEL, EVIL_NAME, serving, slow_jobs
 from tests.tinybundle import COLOURS, write_photo
 
 why_not = browser.available()
@@ -122,15 +122,7 @@ def test_a_page_on_another_origin_cannot_change_anything(chromium, live, library
 def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -> None:
     """The progress panel polls itself (htmx) until the job is done; then the plan is a click
     away. Each photo is slowed down so the running state is really seen."""
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.25)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.25)
     page.goto(f"{live.base}/tags")
     page.click("button[formaction='/tags/preview']")
     page.wait_for_url("**/tags")
@@ -147,15 +139,7 @@ def test_tag_preview_shows_progress_without_reloading(page, live, monkeypatch) -
 def test_the_scan_page_is_brought_up_to_date_when_its_scan_ends(page, live, library,
                                                                  monkeypatch) -> None:
     """The Scan button stayed disabled and 'Last scan' showed the scan before, until a reload."""
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.25)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.25)
     newcomers = [write_photo(library.photos / "new" / f"new-{i}.jpg", COLOURS["colosseum"])
                  for i in range(2)]  # work for the scan
     try:
@@ -215,8 +199,6 @@ def test_a_grid_shows_a_photos_raw_under_its_thumbnail(chromium, raw_pairs_scann
                                                        tmp_path) -> None:
     """The RAW marker of a RAW + HEIC pair is seen under its thumbnail on a landmark's page,
     inside its cell, as on the Unnamed places page."""
-    from tests.desktop.conftest import serving
-
     with serving(raw_pairs_scanned, tmp_path) as server:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -350,3 +332,128 @@ def test_photos_a_scan_could_not_read_are_listed_with_their_reasons(page, live,
         assert listed["error"] in page.inner_text("main")
     finally:
         broken.unlink()
+
+
+def test_a_long_word_typed_by_someone_wraps_instead_of_widening_the_page(page, live,
+                                                                          library) -> None:
+    """A pasted URL or a key held down: the search heading, "does not know" and a mistyped
+    correction's error repeat what was typed, and one unbroken word of it made the page
+    thousands of pixels wide at 1280 px."""
+    word = "x" * 400
+    photo = _row(library, "taj.jpg").id
+    for path in (f"/search?q={word}", f"/photo/{photo}?e=photolm+does+not+know+{word}",
+                 f"/uncertain?m=Saved:+{word}.jpg"):
+        page.goto(live.base + path)
+        assert word in page.inner_text("main")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 1280, f"{path[:30]} is {wide} px wide on a 1280 px screen"
+
+
+def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
+                                                    monkeypatch) -> None:
+    """Ctrl-C while a tag run's progress is on screen: the panel used to stay frozen at
+    'running' with nothing saying why; a page without progress said nothing either until a
+    click showed the browser's error page. A failed poll, or coming back to the tab, now
+    shows one line saying photolm stopped."""
+    slow_jobs(monkeypatch, 0.5)
+    context = chromium.new_context()
+    tags, landmarks = context.new_page(), context.new_page()
+    with serving(library, tmp_path) as live:
+        tags.goto(live.url)
+        landmarks.goto(f"{live.base}/")
+        tags.goto(f"{live.base}/tags")
+        tags.click("button[formaction='/tags/preview']")
+        tags.wait_for_selector("section.job.running")
+        assert tags.locator("#offline").count() == 0
+    tags.wait_for_selector("#offline", timeout=10000)
+    assert "not running any more" in tags.inner_text("#offline")
+    landmarks.bring_to_front()
+    landmarks.evaluate("window.dispatchEvent(new Event('focus'))")
+    landmarks.wait_for_selector("#offline", timeout=10000)
+    assert "start it again" in landmarks.inner_text("#offline")
+    context.close()
+
+
+def test_an_answer_given_by_mistake_on_the_uncertain_page_is_undone_with_u(page, live,
+                                                                          library) -> None:
+    """y moves on to the next photo at once; a key pressed by mistake could only be taken
+    back by finding the photo again. The line saying what was stored has an Undo (key u)
+    that forgets the answer and shows that photo again."""
+    page.goto(f"{live.base}/uncertain")
+    page.keyboard.press("y")
+    page.wait_for_selector("text=nothing to review")
+    assert _row(library, "uncertain.png").review == "corrected"
+    page.keyboard.press("u")
+    page.wait_for_selector("text=Forgot your answer for uncertain.png")
+    assert "1 of 1" in page.inner_text("h1")
+    assert _row(library, "uncertain.png").review is None
+    assert page.locator("form.undo").count() == 0  # nothing left to undo
+
+
+def test_a_page_drawn_during_a_scan_says_when_it_ended(page, live) -> None:
+    """The landmarks page opened while a scan runs shows its progress in a bar; when the
+    scan ended the bar just vanished and the page kept its old counts with nothing saying
+    they were out of date. It now says the scan is done, with a link that reloads it."""
+
+    def work(job) -> None:
+        job.total = 3
+        for _ in range(3):
+            time.sleep(0.4)
+            job.step()
+
+    live.desktop.jobs.start("scan", "Scan", work)
+    page.goto(f"{live.base}/")
+    assert "Scan:" in page.inner_text(".jobbar")
+    page.wait_for_selector(".jobbar.ended", timeout=10000)
+    assert "Scan done" in page.inner_text(".jobbar")
+    with page.expect_navigation():
+        page.click(".jobbar a")
+    assert page.url == f"{live.base}/" and page.locator(".jobbar:visible").count() == 0
+
+
+def test_a_map_dots_list_is_not_hidden_under_the_sticky_header(page, live) -> None:
+    """A dot of many photos opens /map?at=...#near: the browser scrolled the list's heading
+    to the top of the window, under the header that stays there, so the heading (how many
+    photos, where) was hidden."""
+    page.goto(f"{live.base}/map?at=48.9,2.3")
+    # a long list below the heading, as a dot of hundreds of photos has
+    page.evaluate("() => { const tall = document.createElement('div'); "
+                  "tall.style.height = '3000px'; document.querySelector('main').append(tall); }")
+    page.evaluate("location.hash = '#near'")
+    page.wait_for_function("window.scrollY > 0")
+    header = page.locator("header.top").bounding_box()
+    heading = page.locator("#near").bounding_box()
+    assert heading["y"] >= header["y"] + header["height"], (heading, header)
+
+
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against the first opaque background behind
+    it, from the browser's computed colours."""
+    return page.evaluate("""(selector) => {
+        const rgb = (c) => c.match(/[0-9.]+/g).map(Number);
+        const lum = ([r, g, b]) => [r, g, b].map((v) => {
+            v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+        let el = document.querySelector(selector);
+        const fg = lum(rgb(getComputedStyle(el).color));
+        let bg = null;
+        for (; el && bg === null; el = el.parentElement) {
+            const c = rgb(getComputedStyle(el).backgroundColor);
+            if (c.length === 3 || c[3] === 1) bg = lum(c);
+        }
+        if (bg === null) bg = 1;
+        return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    }""", selector)
+
+
+def test_links_and_badges_are_readable(page, live, library) -> None:
+    """WCAG AA (4.5:1 for text this size): the links' blue on the page's grey was 4.3:1 and
+    the green "confirmed by you" badge 3.7:1."""
+    photo = _row(library, "taj.jpg").id
+    page.goto(f"{live.base}/photo/{photo}")
+    page.click("button[value=confirm]")
+    page.wait_for_selector(".verdict .badge")
+    assert _contrast(page, ".verdict .badge") >= 4.5
+    page.goto(f"{live.base}/landmark/taj-mahal")
+    assert _contrast(page, ".order a") >= 4.5
+    assert _contrast(page, ".grid .badge") >= 4.5

@@ -298,3 +298,93 @@ def test_the_photo_page_shows_the_digits_a_close_miss_needs(client, library) -> 
         in html, html
     # and the candidates' table beside it
     assert '<td class="num">0.8996</td>' in html and '<td class="num">0.9000</td>' in html
+
+
+def test_a_photo_replaced_since_the_scan_says_so(client, library) -> None:
+    """Another picture saved under the photo's name: the page shows the new picture beside
+    the verdict about the old one, so it says so (on the uncertain page too). A file only
+    touched (same content, new time) has not changed."""
+    import os
+    import shutil
+
+    from tests.tinybundle import write_photo
+
+    photo = _photo_id(library, "colosseum-1.jpg")
+    path = library.photos / "rome" / "colosseum-1.jpg"
+    assert "changed since the last scan" not in client.get(f"/photo/{photo}").text
+    keep = path.with_name("colosseum-1.jpg.keep")
+    shutil.copy2(path, keep)
+    try:
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        assert "changed since the last scan" not in client.get(f"/photo/{photo}").text
+        write_photo(path, (128, 128, 128), size=(40, 40))  # another picture, same name
+        html = client.get(f"/photo/{photo}").text
+    finally:
+        os.replace(keep, path)
+    assert "This file changed since the last scan" in html
+    assert "changed since the last scan</dd>" in html
+
+
+def test_the_uncertain_page_says_when_its_photo_is_not_there(client, library) -> None:
+    row_path = library.photos / "misc" / "uncertain.png"
+    away = row_path.rename(row_path.with_name("uncertain.png.away"))
+    try:
+        html = client.get("/uncertain").text
+    finally:
+        away.rename(row_path)
+    assert "not there now: moved or deleted since the last scan" in html
+
+
+def test_a_landmark_none_of_whose_photos_show_it_any_more_says_so(client, library) -> None:
+    """Its only photo answered 'no landmark': the page was a heading over nothing."""
+    taj = _photo_id(library, "taj.jpg")
+    page = client.get(f"/photo/{taj}").text
+    client.post(f"/photo/{taj}/review", data={"csrf": _csrf(page), "action": "none"})
+    html = client.get("/landmark/taj-mahal").text
+    assert "No photo shows Taj Mahal now" in html
+    assert "No photo shows" not in client.get("/landmark/colosseum").text
+
+
+def test_the_scan_page_says_when_the_last_scan_was_stopped(client, library) -> None:
+    """A scan stopped half way (its Stop button, or Ctrl-C) was listed as 'Finished' like
+    one that looked at every photo."""
+    import sqlite3
+
+    assert "Finished" in client.get("/scan").text
+    with sqlite3.connect(library.catalog) as db:
+        db.execute("UPDATE scans SET counts = json_set(counts, '$.interrupted', json('true')) "
+                   "WHERE id = (SELECT max(id) FROM scans)")
+    db.close()
+    html = client.get("/scan").text
+    assert "<dt>Stopped</dt>" in html and "before it had looked at every photo" in html
+    assert "<dt>Finished</dt>" not in html
+
+
+def test_tag_files_and_scanned_folders_are_shown_as_the_cli_prints_them(tmp_path) -> None:
+    """The photo page's 'Tags written' (the sidecar's path) and the Scan page's folders
+    showed a right-to-left override raw, so "trip<U+202E>gpj.exe" displayed as another
+    name there while every other page escaped it."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import Library, make_settings
+    from tests.tinybundle import COLOURS, make_tiny_bundle, write_photo
+
+    folder = tmp_path / "trip\u202egpj.exe"
+    write_photo(folder / "tower.jpg", COLOURS["eiffel-tower"])
+    bundle = make_tiny_bundle(tmp_path / "bundle")
+    catalog = tmp_path / "catalog.sqlite"
+    for args in (("scan", folder, "--model", bundle.path), ("tag", folder)):
+        code, _, err = cli(*args, "--catalog", catalog, "--quiet")
+        assert code == 0, err
+    assert (folder / "tower.jpg.xmp").exists()
+    lib = Library(folder, catalog, bundle.path)
+    with TestClient(create_app(make_settings(lib, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        pages = {"photo": client.get(f"/photo/{_photo_id(lib, 'tower.jpg')}").text,
+                 "scan": client.get("/scan").text}
+    for name, html in pages.items():
+        assert "\u202e" not in html, name
+        assert "trip\\xe2\\x80\\xaegpj.exe" in html, name
+    assert "trip\\xe2\\x80\\xaegpj.exe/tower.jpg.xmp" in pages["photo"]

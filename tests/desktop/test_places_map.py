@@ -350,3 +350,22 @@ def test_a_dot_of_more_photos_than_a_page_counts_them_all_and_pages_through(
         with Catalog.open(catalog, write=False) as cat:
             assert sorted(seen) == sorted(r.id for r in cat.iter_photos())
         assert len(seen) == len(set(seen)) == 1234
+
+
+def test_a_place_named_almost_like_a_known_landmark_is_refused_as_a_typo(unseen_client,
+                                                                         unseen) -> None:
+    """`photolm places name` refuses "Colloseum" (almost "Colosseum") as a likely typo: a
+    second landmark would take the first one's photos. The page learned it without a word;
+    it now refuses it the same way, and "a new landmark" learns it all the same."""
+    group = places_json(unseen)[0]
+    url = f"/places/{group['id']}/name"
+    csrf = csrf_token(TOKEN)
+    res = unseen_client.post(url, data={"name": "Colloseum", "csrf": csrf})
+    assert res.status_code == 303 and res.headers["location"].startswith("/places?e=")
+    html = unseen_client.get(res.headers["location"]).text
+    assert re.search(r'class="error" role="alert">&#39;Colloseum&#39; is not a landmark '
+                     r'photolm knows, but almost &#39;Colosseum&#39;', html)
+    assert learned_names(unseen) == []
+    res = unseen_client.post(url, data={"name": "Colloseum", "new": "1", "csrf": csrf})
+    assert "Learned Colloseum" in unseen_client.get(res.headers["location"]).text
+    assert learned_names(unseen) == ["Colloseum"]

@@ -16,7 +16,7 @@ import pytest
 from photolm.catalog import Catalog
 from photolm.desktop.security import csrf_token
 from tests.clirun import cli
-from tests.desktop.conftest import TOKEN, make_photos
+from tests.desktop.conftest import TOKEN, make_photos, slow_jobs
 from tests.tinybundle import COLOURS, write_photo
 
 
@@ -209,19 +209,12 @@ def test_serve_opens_the_printed_address_in_the_browser(library, monkeypatch) ->
 
 
 def test_a_running_job_can_be_stopped(app, client, monkeypatch) -> None:
-    from photolm.desktop.jobs import Job
-
-    real_step = Job.step
-
-    def slow_step(self: Job) -> None:
-        time.sleep(0.3)
-        real_step(self)
-
-    monkeypatch.setattr(Job, "step", slow_step)
+    slow_jobs(monkeypatch, 0.3)
     csrf = {"csrf": csrf_token(TOKEN)}
     client.post("/tags/preview", data=csrf)
     busy = client.post("/tags/preview", data=csrf)
-    assert busy.status_code == 409 and "still running" in busy.text
+    assert busy.status_code == 303 and busy.headers["location"].startswith("/tags?e=")
+    assert "still running" in client.get(busy.headers["location"]).text
     res = client.post("/job/stop", data={**csrf, "next": "/tags"})
     assert res.headers["location"] == "/tags"
     job = app.desktop.jobs.wait(30)
@@ -251,3 +244,89 @@ def test_a_rescan_leaves_out_folders_not_there_now_and_names_them(
         job = app.desktop.jobs.wait(60)
         assert job.state == "done", job.message
         assert not [line for line in job.lines if "Picturs" in line], job.lines
+
+
+def test_the_tags_form_keeps_the_choice_a_preview_was_made_for(app, client) -> None:
+    """Previewing one landmark, then pressing Write tags, writes that landmark: the form
+    used to fall back to "all photos" when the page came back after the preview, so the
+    write that followed tagged every photo. After the write its plan is no longer shown."""
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data={**csrf, "landmark": "colosseum", "mode": "embed"})
+    assert app.desktop.jobs.wait(30).state == "done"
+    page = client.get("/tags").text
+    assert re.search(r'<option value="colosseum"\s+selected>', page)
+    assert re.search(r'<option value="embed"\s+selected>', page)
+    assert "Colosseum, into the photos: dry run" in page and "would-write" in page
+    client.post("/tags/untag", data={**csrf, "landmark": "colosseum"})
+    assert app.desktop.jobs.wait(30).state == "done"
+    page = client.get("/tags").text
+    assert re.search(r'<option value="colosseum"\s+selected>', page)
+    assert not re.search(r'<option value="embed"\s+selected>', page)
+    assert "would-write" not in page  # the plan was made before: stale now
+
+
+def test_a_refused_action_is_said_on_its_page_after_a_redirect(app, client, library,
+                                                               monkeypatch) -> None:
+    """Scan pressed while a tag run goes on, an answer while a scan holds the write lock:
+    the refusal was an error page answering the POST itself, so reloading it made the
+    browser offer to send the action again. Now each redirects (POST, then GET) to the page
+    it was asked from, which says why."""
+    from photolm.desktop import app as app_module
+    slow_jobs(monkeypatch, 0.3)
+    csrf = {"csrf": csrf_token(TOKEN)}
+    client.post("/tags/preview", data=csrf)
+    for path, page in (("/scan/start", "/scan"), ("/tags/tag", "/tags")):
+        res = client.post(path, data=csrf)
+        assert res.status_code == 303 and res.headers["location"].startswith(f"{page}?e="), path
+        html = client.get(res.headers["location"]).text
+        assert re.search(r'class="error" role="alert">[^<]*still running', html), path
+    client.post("/job/stop", data=csrf)
+    app.desktop.jobs.wait(30)
+    with Catalog.open(library.catalog, write=True) as cat:  # a scan writing, say
+        photo = next(cat.iter_photos()).id
+        monkeypatch.setattr(app_module, "LOCK_WAIT_S", 0.05)
+        res = client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
+    assert res.status_code == 303 and res.headers["location"].startswith(f"/photo/{photo}?e=")
+    assert "The catalogue is busy" in client.get(res.headers["location"]).text
+
+
+def test_the_photo_page_says_when_its_written_tags_are_out_of_date(own_photos, tmp_path,
+                                                                   tiny_bundle_dir) -> None:
+    """Tags written for the Colosseum, then the photo corrected to the Taj Mahal: the page
+    went on listing 'Colosseum (sidecar)' as if the file said what photolm says now."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    photos, catalog = own_photos
+    assert cli("tag", photos / "rome", "--catalog", catalog, "--quiet")[0] == 0
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    with Catalog.open(catalog, write=False) as cat:
+        photo = next(r.id for r in cat.iter_photos() if r.path.endswith("colosseum-0.jpg"))
+    csrf = {"csrf": csrf_token(TOKEN)}
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        assert "Out of date" not in client.get(f"/photo/{photo}").text
+        client.post(f"/photo/{photo}/review", data={**csrf, "action": "correct",
+                                                    "landmark": "taj mahal"})
+        html = client.get(f"/photo/{photo}").text
+        assert "Out of date:</strong> it shows Taj Mahal now" in html
+        client.post(f"/photo/{photo}/review", data={**csrf, "action": "none"})
+        assert "it shows no landmark now" in client.get(f"/photo/{photo}").text
+
+
+def test_a_long_tag_preview_says_it_shows_only_its_first_photos(app, client,
+                                                                monkeypatch) -> None:
+    """The plan lists at most MAX_PREVIEW_ROWS photos; a library with more showed that many
+    rows under '334 would be written' with nothing saying the rest were left out."""
+    from photolm.desktop import app as app_module
+
+    monkeypatch.setattr(app_module, "MAX_PREVIEW_ROWS", 2)
+    client.post("/tags/preview", data={"csrf": csrf_token(TOKEN)})
+    job = app.desktop.jobs.wait(30)
+    planned = len(job.result["photos"])
+    assert planned > 2
+    page = client.get("/tags").text
+    assert page.count("<tr><td class=\"path\">") == 2
+    assert f"The first 2 of {planned} photos" in page
