@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from photolm.filemodes import as_if_created
+from photolm.storage import no_space, no_space_message, too_large, too_large_message
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -38,22 +39,64 @@ def output_folder(path: Path | str, *, create: bool = True, option: str = "--out
     return path
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
+def storage_error(path: Path | str, exc: OSError) -> Exception:
+    """The one line for a run-folder write the operating system refused (a full disk, a
+    read-only or vanished folder), worded as photolm words it (:mod:`photolm.storage`)."""
+    from trainer.errors import StorageError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if no_space(exc):
+        why = no_space_message(path.parent)
+    elif too_large(exc):
+        why = too_large_message(path)
+    else:
+        why = (exc.strerror or str(exc)).lower()
+    return StorageError(f"Cannot write {path}: {why}.")
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place;
+    a write the system refuses is a :class:`~trainer.errors.StorageError` (the file as it
+    was, no temporary file left)."""
+    path = Path(path)
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         as_if_created(tmp)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        refused = _os_error(exc) if isinstance(exc, Exception) else None
+        if refused is not None:
+            raise storage_error(path, refused) from None
         raise
     return path
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The system's refusal behind ``exc``: ``torch.save`` reports a failed write as a
+    RuntimeError ("unexpected pos 704 vs 598") raised while handling the ``OSError``."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append to a run-folder log (log.jsonl, bad_images.txt), a refusal as one line."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise storage_error(path, exc) from None
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

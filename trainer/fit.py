@@ -31,11 +31,17 @@ from torch import nn
 
 from photolm.runtime import default_threads
 from photolm.wording import counted
-from trainer.atomic import atomic_copy, atomic_write_text, output_folder
+from trainer.atomic import append_text, atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
-from trainer.errors import ConfigError, DataError, TrainerError, TrainingInterrupted
+from trainer.errors import (
+    ConfigError,
+    DataError,
+    StorageError,
+    TrainerError,
+    TrainingInterrupted,
+)
 from trainer.losses import Head, build_head
 from trainer.metrics import global_average_precision, topk_accuracy
 from trainer.model import EmbeddingModel, build_model
@@ -300,8 +306,7 @@ class _Trainer:
                 continue
             self.reported_bad.add(path)
             self.cb.on_bad_image(path, reason or "cannot decode")
-            with open(self.run_dir / "bad_images.txt", "a", encoding="utf-8") as handle:
-                handle.write(f"{path}\t{reason}\n")
+            append_text(self.run_dir / "bad_images.txt", f"{path}\t{reason}\n")
 
     # ------------------------------------------------------------------ steps
     def to_device(self, images: torch.Tensor) -> torch.Tensor:
@@ -410,8 +415,7 @@ def _json_record(record: dict[str, Any]) -> str:
 
 
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(_json_record(record))
+    append_text(path, _json_record(record))
 
 
 def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
@@ -635,6 +639,11 @@ def fit(config: TrainConfig, *, resume: bool = False,
                     cb.on_message(f"Early stopping: no better validation GAP for "
                                   f"{counted(since_best, 'epoch')}.")
                 break
+    except StorageError as exc:  # a full disk mid-run: say what is safe on it
+        saved = (f" {run_dir / LAST} holds epoch {epochs_done}: continue with trainer fit "
+                 f"--resume --out {run_dir}" if epochs_done and (run_dir / LAST).is_file()
+                 else " No epoch was saved: start the run over")
+        raise StorageError(f"{exc}{saved}.") from None
     except KeyboardInterrupt:
         if dist.main:
             save(run_dir / LAST, epochs_done, {"interrupted": True})

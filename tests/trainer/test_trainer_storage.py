@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`trainer fit` when the disk under the run folder fills: one line, and a run to resume.
+
+The fault is injected where a full disk answers: the write into the temporary file beside
+``last.pt`` fails with ENOSPC (``torch.save`` turns that into a RuntimeError of its own,
+"unexpected pos ..."), so no root, mount or full disk is needed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.trainer.test_trainer_cli import _invoke
+
+
+class _FullDisk:
+    """A file object whose every write is refused as a full disk refuses it."""
+
+    def __init__(self, handle: object) -> None:
+        self._handle = handle
+
+    def write(self, _data: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._handle, name)
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()  # type: ignore[attr-defined]
+
+
+def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None:
+    """The ``nth`` temporary file written for ``name`` (and every later one) gets ENOSPC."""
+    real_mkstemp, real_fdopen = tempfile.mkstemp, os.fdopen
+    made: list[str] = []
+    full: set[int] = set()
+
+    def mkstemp(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fd, path = real_mkstemp(*args, **kwargs)
+        if os.path.basename(path).startswith(f".{name}."):
+            made.append(path)
+            if len(made) >= nth:
+                full.add(fd)
+        return fd, path
+
+    def fdopen(fd, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_fdopen(fd, *args, **kwargs)
+        return _FullDisk(handle) if fd in full else handle
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(os, "fdopen", fdopen)
+
+
+def test_a_disk_that_fills_mid_run_is_one_line_and_the_run_resumes(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
+    run = tmp_path / "run"
+    _disk_fills_at(monkeypatch, "last.pt", nth=2)  # epoch 1 is saved, epoch 2 is not
+
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+
+    assert code == 1
+    problems = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert problems == [
+        f"Error: Cannot write {run / 'last.pt'}: no space left on the disk holding {run}: free "
+        f"some space and run again. {run / 'last.pt'} holds epoch 1: continue with trainer "
+        f"fit --resume --out {run}."], err
+    assert "Traceback" not in err
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1
+
+    monkeypatch.undo()  # space freed
+    code, _out, err = _invoke("fit", "--resume", "--out", str(run))
+    assert code == 0, err
+    assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+            ] == [1, 2]
+
+
+def test_a_full_disk_before_the_first_epoch_says_nothing_was_saved(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny))
+    run = tmp_path / "run"
+    _disk_fills_at(monkeypatch, "last.pt", nth=1)
+
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+
+    assert code == 1 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert line.endswith("free some space and run again. No epoch was saved: start the run "
+                         "over.")
+    assert not (run / "last.pt").exists()
