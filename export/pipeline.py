@@ -60,6 +60,7 @@ from export.quantize import (
     images_per_second,
     quantize_int8,
 )
+from export.report_files import refusals_as_errors
 from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
 from photolm.wording import counted
@@ -392,7 +393,10 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
     ckpt, pre, num = inputs.ckpt, inputs.pre, len(inputs.landmarks)
     lap("load")
 
-    with tempfile.TemporaryDirectory(prefix="photolm-export-") as tmp:
+    scratch, out = Path(tempfile.gettempdir()), Path(options.out)
+    with refusals_as_errors(f"the export's working files in {scratch}", scratch,
+                            f", or point TMPDIR at a folder with room; {out} was not changed"), \
+            tempfile.TemporaryDirectory(prefix="photolm-export-") as tmp:
         work = Path(tmp)
         progress.step("Exporting to ONNX")
         info = export_onnx(ckpt.model, work / "fp32.onnx", image_size=pre.size,
@@ -466,21 +470,23 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
             **({"unseen_floor": options.threshold_floor} if options.threshold_floor else {}),
         })
         progress.step(f"Writing the bundle to {options.out}")
-        bundle = write_bundle(
-            Path(options.out),
-            model_file=shipped.path,
-            landmarks=inputs.landmarks,
-            prototypes=ship.table.vectors,
-            prototype_landmark=ship.table.owner,
-            preprocess=pre,
-            threshold=ship.calibration.threshold,
-            name=options.name or _default_name(ckpt, num),
-            precision=shipped.precision,
-            calibration=ship.calibration.to_calibration(),
-            metrics=metrics,
-            provenance=_jsonable(_provenance(inputs, options)),
-            overwrite=options.overwrite,
-        )
+        with refusals_as_errors(f"the bundle {out}", out.parent,
+                                f"; {out} was not changed"):
+            bundle = write_bundle(
+                Path(options.out),
+                model_file=shipped.path,
+                landmarks=inputs.landmarks,
+                prototypes=ship.table.vectors,
+                prototype_landmark=ship.table.owner,
+                preprocess=pre,
+                threshold=ship.calibration.threshold,
+                name=options.name or _default_name(ckpt, num),
+                precision=shipped.precision,
+                calibration=ship.calibration.to_calibration(),
+                metrics=metrics,
+                provenance=_jsonable(_provenance(inputs, options)),
+                overwrite=options.overwrite,
+            )
         lap("write")
 
     report = {

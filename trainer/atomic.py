@@ -72,14 +72,14 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        refused = _os_error(exc) if isinstance(exc, Exception) else None
+        refused = refusal_behind(exc) if isinstance(exc, Exception) else None
         if refused is not None:
             raise storage_error(path, refused) from None
         raise
     return path
 
 
-def _os_error(exc: BaseException | None) -> OSError | None:
+def refusal_behind(exc: BaseException | None) -> OSError | None:
     """The system's refusal behind ``exc``: ``torch.save`` reports a failed write as a
     RuntimeError ("unexpected pos 704 vs 598") raised while handling the ``OSError``."""
     seen = 0

@@ -86,3 +86,68 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_export(
         assert res.exception is None or isinstance(res.exception, SystemExit)
         assert res.stderr.startswith("Error: Cannot write --report") and says in res.stderr
         assert not (tmp_path / "bundle").exists()
+
+
+NO_SPACE = "no space left on the disk holding"
+
+
+def _export(tiny_run: Path, distractor_dir: Path, out: Path) -> object:
+    from export.cli import app
+
+    return runner.invoke(app, [str(tiny_run), "--out", str(out), "--distractors",
+                               str(distractor_dir), "--parity-images", "4", "--threads", "1",
+                               "-q"])
+
+
+def test_a_disk_that_fills_under_the_bundle_is_one_line_and_leaves_nothing(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle's model file is copied in first; a full disk refuses it (ENOSPC from
+    ``sendfile``, both paths named), as it did on a 2 MB tmpfs."""
+    import errno
+    import shutil
+
+    disk = tmp_path / "stick"
+    disk.mkdir()
+    out = disk / "bundle"
+    real = shutil.copyfile
+
+    def copyfile(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(dst).parent.name.startswith(f".{out.name}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    res = _export(tiny_run, distractor_dir, out)
+
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip() == (f"Error: Cannot write the bundle {out}: {NO_SPACE} "
+                                  f"{disk}: free some space and run again; {out} was not "
+                                  "changed.")
+    assert list(disk.iterdir()) == []  # no half-written bundle, no staging folder
+
+
+def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX file goes to the temporary folder first; onnx reports a full disk there as a
+    bare ENOSPC from ``write`` (no file named), as it did with TMPDIR on a 2 MB tmpfs."""
+    import errno
+    import tempfile
+
+    import export.pipeline as pipeline
+
+    def export_onnx(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pipeline, "export_onnx", export_onnx)
+    out = tmp_path / "bundle"
+    res = _export(tiny_run, distractor_dir, out)
+
+    scratch = tempfile.gettempdir()
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip() == (
+        f"Error: Cannot write the export's working files in {scratch}: {NO_SPACE} {scratch}: "
+        f"free some space and run again, or point TMPDIR at a folder with room; {out} was "
+        "not changed.")
+    assert not out.exists()
