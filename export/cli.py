@@ -8,6 +8,7 @@ result (a summary table, or ``--json``) to stdout. Expected failures print one
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,7 +86,7 @@ def _pct(value: Any) -> str:
 
 
 def _render(report: dict[str, Any]) -> None:
-    out = Console()
+    out = Console(soft_wrap=True)  # the lines whole (a path must stay one piece to copy)
     m = report["metrics"]
     out.print(f"Bundle written to [bold]{report['bundle']}[/] ({report['precision']}, "
               f"{report['size_bytes'] / 1e6:.1f} MB, id {report['bundle_id'][:12]})")
@@ -209,6 +210,11 @@ def export(
         print_json(result.report)
     else:
         _render(result.report)
+        if not quiet:
+            bundle = shlex.quote(str(out))
+            _err.print(f"Scan with it: photolm scan PHOTOS --model {bundle} (or set "
+                       f"PHOTOLM_MODEL={bundle} so every photolm command uses it)",
+                       markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

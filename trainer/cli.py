@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -288,7 +289,10 @@ def fit(
     if json_output:
         _emit_json(summary)
     else:
-        err.print(f"best: {summary['best']} (val GAP {_fmt(result.best_gap)})", markup=False)
+        err.print(f"best: {summary['best']} (val GAP {_fmt(result.best_gap)})"
+                  + (f"; export it with: photolm-export {shlex.quote(str(result.best))} --out "
+                     "BUNDLE --distractors NON_LANDMARK_PHOTOS" if result.best else ""),
+                  markup=False)
 
 
 def _run_fit(config: TrainConfig, resume: bool) -> Any:

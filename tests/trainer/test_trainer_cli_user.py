@@ -209,3 +209,23 @@ def test_threads_default_is_what_help_says_all_usable_cores(
                 assert torch.get_num_threads() == len(usable), command
     finally:
         torch.set_num_threads(before)
+
+
+def test_fit_ends_by_naming_the_export_command(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retraining loop's next step, with the checkpoint quoted for the shell."""
+    from trainer import cli as trainer_cli
+
+    best = tmp_path / "my runs" / "best.pt"
+
+    class Result:
+        run_dir, last, best_gap, epochs_done, stopped_early = (
+            best.parent, best.parent / "last.pt", 0.5, 1, False)
+
+    Result.best = best  # type: ignore[attr-defined]
+    monkeypatch.setattr(trainer_cli, "_run_fit", lambda config, resume: Result())
+    code, _out, err = _invoke("fit", str(tmp_path), "--out", str(best.parent))
+    assert code == 0, err
+    assert err.strip().splitlines()[-1] == (
+        f"best: {best} (val GAP 0.5000); export it with: photolm-export '{best}' --out "
+        "BUNDLE --distractors NON_LANDMARK_PHOTOS")
