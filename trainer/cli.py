@@ -39,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # as photolm and photolm-export
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -340,7 +341,8 @@ def _warn_bad(path: str, reason: str) -> None:
     err.print(f"warning: skipped undecodable photo {path} ({reason})", markup=False)
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Top-1/top-5, GAP, macro P/R/F1 and confusion, as photolm ranks.")
 @_errors
 def evaluate(
     checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT",
@@ -406,7 +408,8 @@ def evaluate(
 # --------------------------------------------------------------------------- clean
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Flag noisy photos per class (DBSCAN); a file list for fit.")
 @_errors
 def clean(
     data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders to clean.",
@@ -487,7 +490,8 @@ TUNE_OPTIONS = ("backbone", "pretrained", "pretrained_file", "loss", "image_size
                 "batch_size", "lr", "freeze_stages", "seed", "workers", "threads", "device")
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Hyper-parameter search: lr, batch size, optimizer, margin, size.")
 @_errors
 @config_options(TUNE_OPTIONS, help_texts={
     name: "Used unless searched" for name in ("image_size", "batch_size", "lr")})
