@@ -229,3 +229,28 @@ def test_fit_ends_by_naming_the_export_command(tmp_path: Path,
     assert err.strip().splitlines()[-1] == (
         f"best: {best} (val GAP 0.5000); export it with: photolm-export '{best}' --out "
         "BUNDLE --distractors NON_LANDMARK_PHOTOS")
+
+
+@pytest.mark.parametrize(("rows", "says"), [
+    ("red_circle,Red,,,,48.85,2.35\nblue_triangle,Blue,,,,,\nred_circle,Rouge,,,,,\n",
+     "line 4: folder 'red_circle' is already described on line 2; keep one row per folder."),
+    ("red_circle,Red,,,,48.85,\n",
+     "line 2: a latitude without a longitude; give both or neither."),
+    ("red_circle,Red,,,,,2.35\n",
+     "line 2: a longitude without a latitude; give both or neither."),
+    ("blue_triangle,Blue,,,,,\nred_circle,Red,,,,north,2.35\n",
+     "line 3: latitude 'north' is not a number; fix or blank it."),
+    ("red_circle,Red,,,,nan,2.35\n", "line 2: latitude nan is outside [-90, 90]."),
+], ids=["duplicate folder", "latitude alone", "longitude alone", "not a number", "nan"])
+def test_a_classes_csv_that_says_two_things_is_refused_with_its_line(
+        rows: str, says: str, dataset_factory, tmp_path: Path) -> None:
+    """Which of two rows for one folder wins, or half a place, is nowhere written: say
+    where the table is wrong instead of training on a guess."""
+    data = dataset_factory(tmp_path / "shapes", per_class=2)
+    csv_file = data / "classes.csv"
+    csv_file.write_text("folder,name,aliases,city,country,latitude,longitude\n" + rows,
+                        encoding="utf-8")
+    code, _out, err = _invoke("fit", str(data), "--out", str(tmp_path / "run"))
+    assert code == 1
+    assert err.strip() == f"Error: {csv_file}, {says}"
+    assert not (tmp_path / "run" / "last.pt").exists()
