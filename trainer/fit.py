@@ -21,6 +21,7 @@ import math
 import os
 import random
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -414,6 +415,27 @@ def _json_record(record: dict[str, Any]) -> str:
     return json.dumps(clean) + "\n"
 
 
+def _refuse_classes_without_photos(split: DatasetSplit, bad: set[str], run_dir: Path) -> None:
+    """A landmark none of whose training photos decodes gets no prototype, so
+    ``photolm-export`` refuses the run: say so after the epoch that found out, not after
+    the whole run. Only photos tried and failed count, so a capped epoch never trips it."""
+    photos: dict[int, int] = defaultdict(int)
+    failed: dict[int, int] = defaultdict(int)
+    for sample in split.train:
+        photos[sample.label] += 1
+        failed[sample.label] += sample.path in bad
+    hopeless = [split.classes[label].name for label in sorted(photos)
+                if failed[label] == photos[label]]
+    if not hopeless:
+        return
+    again = " in a new --out" if (run_dir / LAST).exists() else ""
+    raise DataError(
+        f"No training photo of {', '.join(hopeless)} could be decoded (listed in "
+        f"{run_dir / 'bad_images.txt'}), so photolm-export could make no prototype for "
+        f"{'it' if len(hopeless) == 1 else 'them'}: fix or remove those photos, then start "
+        f"the run again{again}.")
+
+
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
     append_text(path, _json_record(record))
 
@@ -605,6 +627,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
             train_stats = trainer.train_epoch(epoch, train_loader, wrapped, optimizer,
                                               scheduler, scaler, per_epoch, frozen)
             if dist.main:
+                _refuse_classes_without_photos(split, trainer.reported_bad, run_dir)
                 val_stats = trainer.validate(val_loader, model, head)
                 gap = val_stats["val_gap"]
                 improved = bool(math.isnan(gap) or gap > best_gap)

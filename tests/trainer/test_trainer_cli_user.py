@@ -254,3 +254,28 @@ def test_a_classes_csv_that_says_two_things_is_refused_with_its_line(
     assert code == 1
     assert err.strip() == f"Error: {csv_file}, {says}"
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
+        tiny_data: Path, tiny: dict, tmp_path: Path) -> None:
+    """Its photos are skipped one by one, but the export could give it no prototype: the
+    run stops once they have all been tried, not after the last epoch."""
+    import json
+
+    data = shutil.copytree(tiny_data, tmp_path / "data")
+    (data / "junk").mkdir()
+    for name in ("a.jpg", "b.png", "c.jpg"):
+        (data / "junk" / name).write_bytes(b"not a photo at all")
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 3, "max_steps_per_epoch": None}))
+    run = tmp_path / "run"
+
+    code, _out, err = _invoke("fit", str(data), "--out", str(run), "--config", str(config))
+
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"Error: No training photo of Junk could be decoded (listed in {run / 'bad_images.txt'}"
+        "), so photolm-export could make no prototype for it: fix or remove those photos, "
+        "then start the run again.")
+    assert "epoch 1:" not in err and not (run / "last.pt").exists()
+    assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
