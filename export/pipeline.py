@@ -104,6 +104,9 @@ class ExportOptions:
                 "The 'no landmark' threshold is calibrated on photos without landmarks: pass "
                 "--distractors DIR (e.g. ../shared/data/distractors)."
             )
+        for folder in self.distractors:  # a typo, found before the checkpoint is loaded
+            if not Path(folder).exists():
+                raise ExportError(f"--distractors {folder}: no such folder.")
         if not 0 < self.target_fpr < 1:
             raise ExportError("--target-fpr must lie strictly between 0 and 1.")
         if self.fpr_confidence is not None and not 0 < self.fpr_confidence < 1:

@@ -151,3 +151,16 @@ def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
         f"free some space and run again, or point TMPDIR at a folder with room; {out} was "
         "not changed.")
     assert not out.exists()
+
+
+def test_a_mistyped_distractors_folder_is_named_before_any_work(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path) -> None:
+    from export.cli import app
+
+    missing = tmp_path / "distractor"
+    res = runner.invoke(app, [str(tiny_run), "--out", str(tmp_path / "bundle"),
+                              "--distractors", str(distractor_dir), "--distractors",
+                              str(missing)])
+    assert res.exit_code == 1
+    assert res.stderr == f"Error: --distractors {missing}: no such folder.\n"  # no progress
+    assert not (tmp_path / "bundle").exists()
