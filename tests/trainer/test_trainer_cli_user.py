@@ -279,3 +279,17 @@ def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
         "then start the run again.")
     assert "epoch 1:" not in err and not (run / "last.pt").exists()
     assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
+
+
+def test_weights_that_do_not_fit_their_config_say_what_does_not_fit(
+        trained_run: Path, tmp_path: Path) -> None:
+    import torch
+
+    state = torch.load(trained_run / "best.pt", weights_only=True)
+    state["config"]["embedding_dim"] = 2 * state["config"]["embedding_dim"]
+    edited = tmp_path / "edited.pt"
+    torch.save(state, edited)
+    code, _out, err = _invoke("evaluate", str(edited))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"Error: {edited}: model weights do not fit its config (size "
+                          "mismatch for ")
