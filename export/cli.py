@@ -56,7 +56,7 @@ class _Progress:
             _err.print(f"[bold]•[/] {text}")
 
     def stage(self, label: str, total: int) -> None:
-        if self.quiet:
+        if self.quiet or not _err.is_terminal:  # a log gets the step lines, not a bar's
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

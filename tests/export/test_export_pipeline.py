@@ -148,6 +148,7 @@ def test_cli_report_ends_by_naming_the_scan_that_uses_the_bundle(
                               str(distractor_dir), "--parity-images", "4", "--threads", "1"])
     assert res.exit_code == 0, res.stderr
     assert res.stdout.startswith(f"Bundle written to {out} ")
+    assert "" not in res.stderr.strip().splitlines()  # no blank left by a progress bar
     assert res.stderr.strip().splitlines()[-1] == (
         f"Scan with it: photolm scan PHOTOS --model '{out}' (or set PHOTOLM_MODEL='{out}' so "
         "every photolm command uses it)")
