@@ -39,6 +39,12 @@ class DatasetExportError(PhotolmError):
     """The target folder cannot be used (not empty, not writable)."""
 
 
+class DatasetExportInterrupted(DatasetExportError):
+    """Ctrl-C while the folders were written: what is there is not the whole set."""
+
+    exit_code = 130
+
+
 @dataclass
 class ExportedClass:
     landmark: Landmark
@@ -91,6 +97,10 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     problems: list[tuple[str, str]] = []
     try:
         _write_classes(out_dir, classes, problems, copy=copy)
+    except KeyboardInterrupt:
+        raise DatasetExportInterrupted(
+            f"interrupted; the training set in {display_path(out_dir)} is incomplete: delete "
+            "that folder, then export again") from None
     except OSError as exc:
         # A full disk (or a stick pulled out) fails every photo after this one, and the
         # trainer would read a half-written set: stop, and say how to start again.
