@@ -121,6 +121,7 @@ def _render(report: dict[str, Any]) -> None:
 @app.command(no_args_is_help=True)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
+        metavar="CHECKPOINT", show_default=False,
         help="Trainer checkpoint (.pt), or a run folder holding best.pt / last.pt.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write.")],
     distractors: Annotated[list[Path], typer.Option(

@@ -46,6 +46,7 @@ def test_export_help_names_every_option_whole_at_80_columns() -> None:
     res = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert res.exit_code == 0
     assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "[OPTIONS] {CHECKPOINT}\n" in res.stdout  # upper case, as trainer names it
     for name in ("--fpr-confidence", "--distractor-holdout", "--threshold-floor",
                  "--static-padding", "--dynamic-padding", "--min-silhouette"):
         assert name in res.stdout, name
