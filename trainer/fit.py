@@ -671,7 +671,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
         if dist.main:
             save(run_dir / LAST, epochs_done, {"interrupted": True})
         raise TrainingInterrupted(
-            f"Interrupted in epoch {epoch + 1}; saved {run_dir / LAST} after "
+            f"stopped in epoch {epoch + 1}; saved {run_dir / LAST} after "
             f"{counted(epochs_done, 'complete epoch')} (an unfinished epoch is run again). "
             "Continue with: "
             f"trainer fit --resume --out {run_dir}"

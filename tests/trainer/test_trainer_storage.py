@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`trainer fit` when the disk under the run folder fills: one line, and a run to resume.
+"""`trainer fit` stopped by a full disk or Ctrl-C: one line, and a run to resume.
 
 The fault is injected where a full disk answers: the write into the temporary file beside
 ``last.pt`` fails with ENOSPC (``torch.save`` turns that into a RuntimeError of its own,
@@ -102,3 +102,33 @@ def test_a_full_disk_before_the_first_epoch_says_nothing_was_saved(
     assert line.endswith("free some space and run again. No epoch was saved: start the run "
                          "over.")
     assert not (run / "last.pt").exists()
+
+
+def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the second epoch (raised where the epoch's training runs)."""
+    from trainer import fit as fit_module
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
+    run = tmp_path / "run"
+    real = fit_module._Trainer.train_epoch
+
+    def train_epoch(self, epoch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module._Trainer, "train_epoch", train_epoch)
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted: stopped in epoch 2; saved {run / 'last.pt'} after 1 complete epoch (an "
+        f"unfinished epoch is run again). Continue with: trainer fit --resume --out {run}")
+
+    monkeypatch.undo()
+    code, _out, err = _invoke("fit", "--resume", "--out", str(run))
+    assert code == 0, err
+    assert "resuming after epoch 1" in err
+    assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+            ] == [1, 2]
