@@ -34,3 +34,17 @@ def test_ctrl_c_while_linking_says_the_set_is_incomplete(
     assert err.strip() == (f"Error: interrupted; the training set in {out_dir} is incomplete: "
                            "delete that folder, then export again")
     assert len(made) == 1 and not (out_dir / "classes.csv").exists()
+
+
+def test_the_summary_names_the_fit_command_with_the_other_data_sets(
+        env: Path, tmp_path: Path) -> None:
+    """The set alone would train a model that knows only the learned landmarks; the folder
+    is quoted for the shell."""
+    library = colour_library(tmp_path)
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg", library / "cyan1.jpg")[0] == 0
+    out_dir = tmp_path / "my dataset"
+    code, _out, err = cli("export-dataset", out_dir)
+    assert code == 0, err
+    assert err.strip() == (f"wrote 2 photos of 1 landmark to {out_dir}; train with: trainer "
+                           f"fit DATA... '{out_dir}' --out RUN, DATA being the photo sets the "
+                           "new model should know as well")
