@@ -19,8 +19,7 @@ from typing import Any
 
 from export.errors import ExportError
 from photolm.errors import PhotolmError
-from photolm.storage import no_space, no_space_message, too_large, too_large_message
-from trainer.atomic import refusal_behind
+from trainer.atomic import refusal_behind, refusal_reason
 
 # What a disk answers when a write cannot go on: full, quota, too large a file, read-only,
 # not allowed, or the device failed.
@@ -75,12 +74,7 @@ def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None
         refused = refusal_behind(exc)
         if refused is None or refused.errno not in _REFUSED:
             raise
-        if no_space(refused):
-            why = no_space_message(where)
-        elif too_large(refused):
-            why = too_large_message(refused.filename2 or refused.filename or where)
-        else:
-            why = (refused.strerror or str(refused)).lower()
+        why = refusal_reason(refused, where, refused.filename2 or refused.filename or where)
         raise ExportError(f"Cannot write {what}: {why}{after}.") from None
 
 

@@ -45,13 +45,16 @@ def storage_error(path: Path | str, exc: OSError) -> Exception:
     from trainer.errors import StorageError
 
     path = Path(path)
+    return StorageError(f"Cannot write {path}: {refusal_reason(exc, path.parent, path)}.")
+
+
+def refusal_reason(exc: OSError, folder: Path | str, file: Path | str) -> str:
+    """Why the system refused to write ``file`` in ``folder``, in words to act on."""
     if no_space(exc):
-        why = no_space_message(path.parent)
-    elif too_large(exc):
-        why = too_large_message(path)
-    else:
-        why = (exc.strerror or str(exc)).lower()
-    return StorageError(f"Cannot write {path}: {why}.")
+        return no_space_message(folder)
+    if too_large(exc):
+        return too_large_message(file)
+    return (exc.strerror or str(exc)).lower()
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
