@@ -379,7 +379,8 @@ def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
                               for n in grand_images])
             )
     if empty:
-        notes.append(f"skipped {counted(len(empty), 'folder')} with no photos: "
+        notes.append(f"skipped {counted(len(empty), 'folder')} with no photos in a format the "
+                     "trainer reads (JPEG, PNG, WebP, BMP, TIFF; not HEIC or RAW): "
                      + ", ".join(empty[:10]) + ("…" if len(empty) > 10 else ""))
     return groups
 

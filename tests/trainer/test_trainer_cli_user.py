@@ -293,3 +293,14 @@ def test_weights_that_do_not_fit_their_config_say_what_does_not_fit(
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"Error: {edited}: model weights do not fit its config (size "
                           "mismatch for ")
+
+
+def test_a_folder_of_heic_photos_is_not_called_empty(tiny_data: Path, tmp_path: Path) -> None:
+    """Its photos are there, in a format the trainer does not read: the note says which."""
+    data = shutil.copytree(tiny_data, tmp_path / "data")
+    (data / "iphone").mkdir()
+    (data / "iphone" / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    assert (f"note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, "
+            f"WebP, BMP, TIFF; not HEIC or RAW): {data.name}/iphone") in out.splitlines()
