@@ -127,6 +127,10 @@ def export(
     distractors: Annotated[list[Path], typer.Option(
         "--distractors", help="Folder of photos without landmarks, for the 'no landmark' "
         "threshold (repeatable).")] = [],  # noqa: B006 - typer reads the default, never mutates
+    data: Annotated[list[Path], typer.Option(
+        "--data", help="Where the run's dataset folders are now, if they moved since trainer "
+        "fit (or it ran on another machine); once per folder. The photos must be the same.")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates
     target_fpr: Annotated[float, typer.Option(
         "--target-fpr", help="False-positive rate on non-landmark photos to calibrate for.")]
     = 0.02,
@@ -191,7 +195,7 @@ def export(
         if report_file is not None:
             check_writable(report_file, "--report")
     options = ExportOptions(
-        out=out, distractors=list(distractors), target_fpr=target_fpr,
+        out=out, distractors=list(distractors), data=list(data), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
         quantize=quantize.value, prototypes=prototypes.value, subcenters=subcenters,
         min_silhouette=min_silhouette,

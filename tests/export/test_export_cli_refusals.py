@@ -165,3 +165,38 @@ def test_a_mistyped_distractors_folder_is_named_before_any_work(
     assert res.exit_code == 1
     assert res.stderr == f"Error: --distractors {missing}: no such folder.\n"  # no progress
     assert not (tmp_path / "bundle").exists()
+
+
+def test_a_run_whose_data_moved_is_told_about_data_and_exports_with_it(
+        tiny_run: Path, landmark_data: Path, distractor_dir: Path, tmp_path: Path) -> None:
+    """Trained on a GPU machine, exported on a laptop: the folders are elsewhere. The
+    photos are checked to be the ones trained on, so naming their place is safe."""
+    import shutil
+
+    import torch
+
+    from export.cli import app
+
+    moved = tmp_path / "gpu-box" / landmark_data.name
+    state = torch.load(tiny_run / "best.pt", weights_only=True)
+    state["config"]["data"] = [str(moved)]
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(state, run / "best.pt")
+    args = [str(run), "--out", str(tmp_path / "bundle"), "--distractors", str(distractor_dir),
+            "--parity-images", "4", "--threads", "1", "-q"]
+
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1
+    assert res.stderr == (f"Error: The run's dataset folder {moved} is not there: if it moved, "
+                          "or fit ran on another machine, give its place here with --data "
+                          "(once per folder fit was given).\n")
+
+    here = shutil.copytree(landmark_data, tmp_path / "laptop" / landmark_data.name)
+    res = runner.invoke(app, [*args, "--data", str(here)])
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "bundle" / "manifest.json").is_file()
+
+    (here / "red_fort" / "00.jpg").unlink()  # not the photos it was trained on
+    res = runner.invoke(app, [*args, "--data", str(here), "--overwrite"])
+    assert res.exit_code == 1 and "changed since training" in res.stderr
