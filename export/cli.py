@@ -216,9 +216,9 @@ def export(
     else:
         _render(result.report)
         if not quiet:
-            bundle = shlex.quote(str(out))
+            bundle, anywhere = shlex.quote(str(out)), shlex.quote(str(out.resolve()))
             _err.print(f"Scan with it: photolm scan PHOTOS --model {bundle} (or set "
-                       f"PHOTOLM_MODEL={bundle} so every photolm command uses it)",
+                       f"PHOTOLM_MODEL={anywhere} so every photolm command uses it)",
                        markup=False, highlight=False, soft_wrap=True)
 
 
