@@ -11,6 +11,7 @@ temporary file. The file gets the permissions an ordinary ``open`` would give it
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -39,13 +40,22 @@ def output_folder(path: Path | str, *, create: bool = True, option: str = "--out
     return path
 
 
-def storage_error(path: Path | str, exc: OSError) -> Exception:
+def storage_error(path: Path | str, exc: OSError, *, folder: bool = False) -> Exception:
     """The one line for a run-folder write the operating system refused (a full disk, a
-    read-only or vanished folder), worded as photolm words it (:mod:`photolm.storage`)."""
+    read-only or vanished folder), worded as photolm words it (:mod:`photolm.storage`);
+    ``folder``: ``path`` is the folder written into, the file unknown."""
     from trainer.errors import StorageError
 
     path = Path(path)
-    return StorageError(f"Cannot write {path}: {refusal_reason(exc, path.parent, path)}.")
+    where = path if folder else path.parent
+    return StorageError(f"Cannot write {'in ' if folder else ''}{path}: "
+                        f"{refusal_reason(exc, where, path)}.")
+
+
+def write_refused(exc: OSError) -> bool:
+    """Whether ``exc`` is a disk refusing a write: full, over quota, the file too large,
+    read-only. (Not a missing or unreadable input, which commands word themselves.)"""
+    return no_space(exc) or too_large(exc) or exc.errno == errno.EROFS
 
 
 def refusal_reason(exc: OSError, folder: Path | str, file: Path | str) -> str:

@@ -59,12 +59,14 @@ def _set_threads(threads: int | None) -> None:
 def _errors(func: CommandT) -> CommandT:
     """Expected failures become one stderr line and the error's exit status, as in photolm
     (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
-    says "Interrupted:", not "Error:"."""
+    says "Interrupted:", not "Error:". A report, plot or list the disk refuses to take (full,
+    read-only) is one line too, naming the file or the command's ``--out``."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from photolm.cli.output import DEBUG_ENV, reporting
-        from trainer.errors import TrainingInterrupted
+        from trainer.atomic import storage_error, write_refused
+        from trainer.errors import StorageError, TrainingInterrupted
 
         with reporting():
             try:
@@ -74,6 +76,17 @@ def _errors(func: CommandT) -> CommandT:
                     raise
                 typer.echo(f"Interrupted: {exc}", err=True)
                 raise typer.Exit(exc.exit_code) from None
+            except OSError as exc:
+                # write() names no file: then the folder the command was told to write to
+                target = (exc.filename2 or exc.filename or kwargs.get("out_dir")
+                          or kwargs.get("out_png"))
+                if not write_refused(exc):
+                    raise
+                if target is None:
+                    raise StorageError(f"Cannot write the output ({exc.strerror or exc}): "
+                                       "free some space or choose another --out, then run "
+                                       "again.") from None
+                raise storage_error(target, exc, folder=exc.filename is None) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -132,3 +132,34 @@ def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
     assert "resuming after epoch 1" in err
     assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
             ] == [1, 2]
+
+
+class _FullDiskFile:
+    """``open(..., "w")`` on a full disk: the open works, the first write does not (and
+    names no file)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> _FullDiskFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, _data: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
+        trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate's per-class CSV (eda's and clean's files go the same way)."""
+    import trainer.evaluate
+
+    monkeypatch.setattr(trainer.evaluate, "open", _FullDiskFile, raising=False)
+    out = tmp_path / "evaluation"
+    code, _out, err = _invoke("evaluate", str(trained_run), "--out", str(out),
+                              "--prototypes", "head")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (f"Error: Cannot write in {out}: no space left on the disk holding "
+                           f"{out}: free some space and run again.")
