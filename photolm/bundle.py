@@ -57,7 +57,8 @@ from photolm.bundle_records import (
     Preprocess,
 )
 from photolm.errors import BundleError
-from photolm.filemodes import as_if_created
+from photolm.filemodes import make_staged_folder
+from photolm.printed_paths import printed
 from photolm.wording import counted
 
 if TYPE_CHECKING:  # numpy is imported where used: `photolm search` needs Landmark, not numpy
@@ -90,14 +91,15 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
 def _safe_member(root: Path, name: object) -> Path:
     """Resolve a file named in the manifest, refusing anything outside the bundle folder."""
     if not isinstance(name, str) or not name or name in (".", ".."):
-        raise BundleError(f"Bundle {root} names an invalid file {name!r}; re-export it.")
+        raise BundleError(f"Bundle {printed(root)} names an invalid file {name!r}; re-export it.")
     if "/" in name or "\\" in name or os.path.isabs(name) or name.startswith(".."):
         raise BundleError(
-            f"Bundle {root} refers to {name!r}, outside its folder; refusing to load it."
+            f"Bundle {printed(root)} refers to {name!r}, outside its folder; refusing to load it."
         )
     member = (root / name).resolve()
     if member.parent != root.resolve():
-        raise BundleError(f"Bundle {root} refers to {name!r}, outside its folder; refusing it.")
+        raise BundleError(f"Bundle {printed(root)} refers to {name!r}, outside its folder; "
+                          "refusing it.")
     return member
 
 
@@ -145,12 +147,13 @@ def check_replaceable(out_dir: Path, *, overwrite: bool, flag: str = "overwrite=
     if not out_dir.exists():
         return
     if not overwrite:
-        raise BundleError(f"{out_dir} already exists; pass {flag} to replace it.")
+        raise BundleError(f"{printed(out_dir)} already exists; pass {flag} to replace it.")
     if not out_dir.is_dir():
-        raise BundleError(f"{out_dir} is a file, not a bundle folder; refusing to replace it.")
+        raise BundleError(f"{printed(out_dir)} is a file, not a bundle folder; refusing to replace "
+                          "it.")
     if (out_dir / MANIFEST).is_file() or not any(out_dir.iterdir()):
         return
-    raise BundleError(f"{out_dir} is a folder but not a model bundle (no {MANIFEST}); "
+    raise BundleError(f"{printed(out_dir)} is a folder but not a model bundle (no {MANIFEST}); "
                       "refusing to replace it: choose another output folder.")
 
 
@@ -228,9 +231,9 @@ def write_bundle(
         PlaceValues.from_json(metrics["places"])
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    # not mkdtemp's 0700: a bundle serves every user of the machine
+    stage = make_staged_folder(out_dir.parent, prefix=f".{out_dir.name}.")
     try:
-        as_if_created(stage, folder=True)  # not mkdtemp's 0700: a bundle serves every user
         shutil.copyfile(model_file, stage / MODEL_FILE)
         if tables_file is not None and _holds(tables_file, given, tables):
             shutil.copyfile(tables_file, stage / PROTOTYPES_FILE)
@@ -294,7 +297,7 @@ def read_bundle(path: Path | str) -> Bundle:
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
         raise BundleError(
-            f"No model bundle at {root} (missing {MANIFEST}). Pass --model with a bundle "
+            f"No model bundle at {printed(root)} (missing {MANIFEST}). Pass --model with a bundle "
             f"folder made by photolm-export, or unset {ENV_MODEL}."
         )
     raw = manifest_path.read_bytes()
@@ -309,10 +312,10 @@ def read_bundle(path: Path | str) -> Bundle:
         raise BundleError(f"{manifest_path} is not a photolm model bundle manifest.")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
-        raise BundleError(f"Bundle {root} has an invalid format_version {version!r}.")
+        raise BundleError(f"Bundle {printed(root)} has an invalid format_version {version!r}.")
     if version > FORMAT_VERSION:
         raise BundleError(
-            f"Bundle {root} uses format version {version}, newer than this photolm "
+            f"Bundle {printed(root)} uses format version {version}, newer than this photolm "
             f"understands ({FORMAT_VERSION}); upgrade photolm."
         )
 
@@ -323,11 +326,12 @@ def read_bundle(path: Path | str) -> Bundle:
             entry = files[role]
             member = _safe_member(root, entry["path"])
             if not member.is_file():
-                raise BundleError(f"Bundle {root} is incomplete: {entry['path']} is missing.")
+                raise BundleError(f"Bundle {printed(root)} is incomplete: {entry['path']} is "
+                                  "missing.")
             actual = sha256_file(member)
             if actual != entry["sha256"]:
                 raise BundleError(
-                    f"Bundle {root}: checksum mismatch for {entry['path']} (expected "
+                    f"Bundle {printed(root)}: checksum mismatch for {entry['path']} (expected "
                     f"{str(entry['sha256'])[:12]}…, found {actual[:12]}…); the file was "
                     "modified or damaged — re-export or re-install the bundle."
                 )
@@ -373,35 +377,39 @@ def read_bundle(path: Path | str) -> Bundle:
                 dvec = np.asarray(tables["descriptor_vectors"], dtype=np.float32)
                 downers = np.asarray(tables["descriptor_landmark_index"], dtype=np.int32)
     except (OSError, ValueError, KeyError) as exc:
-        raise BundleError(f"Bundle {root}: cannot read {PROTOTYPES_FILE} ({exc}).") from None
+        raise BundleError(f"Bundle {printed(root)}: cannot read {PROTOTYPES_FILE} "
+                          f"({exc}).") from None
     try:
         records = json.loads(members["landmarks"].read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BundleError(
-            f"Bundle {root}: {LANDMARKS_FILE} is not valid JSON ({_one_line(exc)})."
+            f"Bundle {printed(root)}: {LANDMARKS_FILE} is not valid JSON ({_one_line(exc)})."
         ) from None
     if not isinstance(records, list):
-        raise BundleError(f"Bundle {root}: {LANDMARKS_FILE} must hold a list of landmarks.")
+        raise BundleError(f"Bundle {printed(root)}: {LANDMARKS_FILE} must hold a list of "
+                          "landmarks.")
     landmarks = tuple(Landmark.from_json(r) for r in records)
 
     dim = vectors.shape[-1] if declared_dim is None else declared_dim
     if vectors.ndim != 2 or vectors.shape[1] != dim or owners.shape != (vectors.shape[0],):
-        raise BundleError(f"Bundle {root}: prototype table shape {vectors.shape} is inconsistent.")
+        raise BundleError(f"Bundle {printed(root)}: prototype table shape {vectors.shape} is "
+                          "inconsistent.")
     if owners.size and (owners.min() < 0 or owners.max() >= len(landmarks)):
-        raise BundleError(f"Bundle {root}: a prototype points at a landmark that does not exist.")
+        raise BundleError(f"Bundle {printed(root)}: a prototype points at a landmark that does not "
+                          "exist.")
     norms = np.linalg.norm(vectors, axis=1)
     if not np.all(np.abs(norms - 1.0) < _UNIT_TOLERANCE):
-        raise BundleError(f"Bundle {root}: prototype vectors are not unit length.")
+        raise BundleError(f"Bundle {printed(root)}: prototype vectors are not unit length.")
     if dvec is not None and descriptor is not None:
         if (dvec.ndim != 2 or dvec.shape[1] != descriptor.dim
                 or downers is None or downers.shape != (dvec.shape[0],)):
-            raise BundleError(f"Bundle {root}: descriptor prototype table shape {dvec.shape} "
-                              "is inconsistent.")
+            raise BundleError(f"Bundle {printed(root)}: descriptor prototype table shape "
+                              f"{dvec.shape} is inconsistent.")
         if downers.size and (downers.min() < 0 or downers.max() >= len(landmarks)):
-            raise BundleError(f"Bundle {root}: a descriptor prototype points at a landmark "
-                              "that does not exist.")
+            raise BundleError(f"Bundle {printed(root)}: a descriptor prototype points at a "
+                              "landmark that does not exist.")
         if not np.all(np.abs(np.linalg.norm(dvec, axis=1) - 1.0) < _UNIT_TOLERANCE):
-            raise BundleError(f"Bundle {root}: descriptor prototypes are not unit length.")
+            raise BundleError(f"Bundle {printed(root)}: descriptor prototypes are not unit length.")
 
     return Bundle(
         path=root,

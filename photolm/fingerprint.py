@@ -12,6 +12,7 @@ carry results over to a new path, never to decide that a file is safe to overwri
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -39,3 +40,9 @@ def fingerprint_handle(handle: BinaryIO, size: int | None = None) -> str:
         handle.seek(total - SAMPLE)
         digest.update(handle.read(SAMPLE))
     return "fp1:" + digest.hexdigest()
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    """:func:`fingerprint` of a whole file already in memory (a tag write holds the photo's
+    bytes, before and after: no second read, and no window for the file to change)."""
+    return fingerprint_handle(io.BytesIO(data), len(data))

@@ -31,6 +31,7 @@ from photolm.learned import (
     vectors_in,
 )
 from photolm.names import normalise
+from photolm.printed_paths import printed
 from photolm.prototypes import (
     build_matcher,
     example_vectors,
@@ -200,7 +201,7 @@ def plan_learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path],
     paths = [normalise_path(p) for p in paths]
     if not paths:
         detail = f" ({next(iter(problems.values()))})" if problems else ""
-        raise LearnError(f"No photos found in {', '.join(str(s) for s in sources)}{detail}; "
+        raise LearnError(f"No photos found in {', '.join(printed(s) for s in sources)}{detail}; "
                          "give photo files or folders of photos.")
     learned = cat.learned()
     existing = find_landmark(name, bundle, learned)
@@ -226,7 +227,8 @@ def plan_learn(cat: Catalog, bundle: Bundle, name: str, sources: Sequence[Path],
     progress("reading examples", len(paths), len(paths))
     if not usable:
         first = next(iter(bad.items()), ("", "unreadable"))
-        raise LearnError(f"None of the example photos could be read ({first[0]}: {first[1]}).")
+        raise LearnError(f"None of the example photos could be read ({printed(first[0])}: "
+                         f"{first[1]}).")
     position = None
     if not item.shipped and lm.latitude is None and lm.longitude is None:
         position = examples_position(cat, usable)

@@ -16,13 +16,17 @@ and tab; ``\\xNN`` one byte (a control character, a line or paragraph separator 
 bidirectional control, written as its UTF-8 bytes, or a byte that is not UTF-8); every
 other character is itself.
 :func:`read_printed` is the inverse, so a path copied from ``photolm list`` can be given
-back to ``photolm tag``, ``untag`` or ``confirm``.
+back to every command that takes paths: :func:`given_paths` is the one rule for reading
+them (``scan`` and ``learn`` look on disk, ``tag``, ``untag`` and ``confirm`` in the
+catalogue through ``tagging.select_photos``, ``prune`` in both).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
@@ -56,6 +60,20 @@ def printed(path: object) -> str:
     return text.translate(_ESCAPES)
 
 
+# What ``bytes.decode("utf-8", "backslashreplace")`` (the catalogue's TEXT columns, older
+# messages) writes for a byte that is not UTF-8: always one of 0x80-0xff.
+_REPLACED = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def read_replaced(text: str) -> str:
+    """The path whose ``backslashreplace`` form is ``text`` (``os.fsdecode``'s form), for
+    the names the catalogue keeps only in that form (a scan's roots, the RAW a verdict came
+    from), so they can be :func:`printed` as every other path. Only a name that spells such
+    an escape itself (a backslash, ``x`` and two hex digits from 8 up) reads back as
+    another name; no other backslash is touched."""
+    return _REPLACED.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text)
+
+
 _ESCAPE = re.compile(rb"\\(?:x([0-9a-fA-F]{2})|([nrt\\]))|\\")
 _BYTES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"\\": b"\\"}
 
@@ -80,3 +98,29 @@ def read_printed(text: str) -> str | None:
 
     decoded = _ESCAPE.sub(one, raw)
     return None if bad else os.fsdecode(decoded)
+
+
+def given_paths(paths: Iterable[os.PathLike[str] | str],
+                names: Callable[[str], bool] = os.path.lexists) -> list[Path]:
+    """The paths a person gave a command, each read as photolm prints it when that form
+    ``names`` something (by default: exists on disk), else as it is; ``~`` expanded.
+
+    So a path copied from ``photolm list`` works, and so does a name with a backslash typed
+    as it is: ``C:\\new.jpg`` names that file, unless ``C:<newline>ew.jpg`` (whose printed
+    form it is) exists too.
+
+    When neither form names anything, the path is the one on disk if only the text is, else
+    the printed form's: so a message that the path was not found prints it (:func:`printed`)
+    as it was typed, not with its backslashes doubled.
+    """
+    chosen = []
+    for given in paths:
+        text = os.path.expanduser(os.fspath(given))
+        copied = read_printed(text)
+        if copied is None or names(copied):
+            chosen.append(Path(text if copied is None else copied))
+        elif names(text) or (os.path.lexists(text) and not os.path.lexists(copied)):
+            chosen.append(Path(text))
+        else:
+            chosen.append(Path(copied))
+    return chosen

@@ -15,7 +15,10 @@ into memory, while by path LibRaw reads only the header and the preview.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -23,6 +26,7 @@ from PIL import Image
 from photolm.discovery import RAW_EXTENSIONS
 from photolm.errors import ImageError
 from photolm.images import DEFAULT_MAX_PIXELS, decode_preview
+from photolm.native_paths import utf8_path
 
 RAW_MISSING = "camera RAW support is not installed: pip install rawpy"
 
@@ -46,7 +50,7 @@ def open_raw_preview(path: Path | str, target: int | None, *, min_side: int = 1,
     except ImportError:
         raise ImageError(RAW_MISSING) from None
     try:
-        with rawpy.imread(os.fspath(path)) as raw:
+        with _opened(path) as source, rawpy.imread(source) as raw:
             thumb = raw.extract_thumb()
             orientation = _FLIP_TO_ORIENTATION.get(int(raw.sizes.flip), 1)
     except rawpy.LibRawNoThumbnailError:
@@ -68,6 +72,18 @@ def open_raw_preview(path: Path | str, target: int | None, *, min_side: int = 1,
         raise ImageError(f"the RAW's embedded preview is only {width}x{height} pixels, "
                          "too small to recognise")
     return img
+
+
+@contextmanager
+def _opened(path: Path | str) -> Iterator[str | BinaryIO]:
+    """What LibRaw opens: the path, or the open file when the path is not UTF-8 (LibRaw
+    then reads the whole RAW into memory, the price of a name it cannot take)."""
+    native = utf8_path(path)
+    if native is not None:
+        yield native
+        return
+    with open(path, "rb") as handle:
+        yield handle
 
 
 def _reason(exc: BaseException) -> str:

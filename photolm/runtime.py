@@ -19,6 +19,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from photolm.errors import DeviceError, RuntimeMissingError
+from photolm.native_paths import utf8_path
+from photolm.printed_paths import printed
 
 Device = Literal["auto", "cpu", "cuda"]
 CUDA = "CUDAExecutionProvider"
@@ -166,12 +168,14 @@ class OnnxEmbedder:
         options.log_severity_level = 3  # ORT's own CUDA-fallback chatter; we report the truth
         factory = session_factory or ort.InferenceSession
         try:
-            self._session = factory(str(model_path), sess_options=options, providers=requested)
+            # a path that is not UTF-8 (photolm.native_paths): the model's bytes instead
+            source: str | bytes = utf8_path(model_path) or Path(model_path).read_bytes()
+            self._session = factory(source, sess_options=options, providers=requested)
         except Exception as exc:  # ORT raises its own untyped Fail/InvalidGraph errors
             from photolm.errors import BundleError
 
-            raise BundleError(f"onnxruntime cannot load {model_path}: {exc}".splitlines()[0]) \
-                from None
+            message = f"onnxruntime cannot load {printed(model_path)}: {exc}"
+            raise BundleError(message.splitlines()[0]) from None
         active = tuple(self._session.get_providers())
         self.info = SessionInfo(tuple(requested), active, intra)
         if device == "cuda" and CUDA not in active:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
+from photolm.case_paths import as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import (
     Found,
@@ -62,9 +63,9 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, access_failure, read_photo
+from photolm.printed_paths import printed
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
-from photolm.storage import gone
 from photolm.unchanged import same_content
 
 # Outcomes reported per photo.
@@ -159,6 +160,10 @@ Event = Started | PhotoDone | WalkIssue
 
 @dataclass
 class ScanSummary:
+    """One run's counts. Paths are kept as ``os.fsdecode`` gives them and printed by
+    :func:`~photolm.printed_paths.printed` in :meth:`to_json`, as ``list --json`` prints a
+    photo's, so a script can join the two."""
+
     found: int = 0
     processed: int = 0  # decoded and embedded now
     rematched: int = 0
@@ -209,17 +214,17 @@ class ScanSummary:
             "skipped_unchanged": self.unchanged,
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
-            "errors": [{"path": p, "error": e} for p, e in self.errors],
+            "errors": [{"path": printed(p), "error": e} for p, e in self.errors],
             "known_failures": self.known_failures,
             "replaced": self.replaced,
             "excluded": self.excluded,
             "hidden_skipped": self.hidden,
-            "walk_problems": [{"path": p, "error": e} for p, e in self.walk_problems],
+            "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             "skipped": dict(sorted(self.skipped.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
-            "recognised_from_raw": [{"path": p, "raw": r, "error": e}
+            "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}
                                     for p, r, e in self.from_raw],
             "unrecognisable_learned": list(self.unmatchable),
             "seconds": round(self.seconds, 3),
@@ -351,6 +356,8 @@ class Scanner:
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
         self._scan_id: int | None = None  # the catalogue's record of this run, once started
+        # the roots run() was given, spelled as the catalogue spells them (photolm.case_paths)
+        self.roots: list[Path] = []
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
 
@@ -369,8 +376,11 @@ class Scanner:
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
             found = self._walk(roots, on_event)
-            self.summary.found = len(found)
             index = self.catalog.load_index()
+            # ~/Pictures scanned before as ~/pictures (a case-insensitive disk): those rows
+            roots, found = as_catalogued(roots, found, index)
+            self.roots = roots
+            self.summary.found = len(found)
             to_decode, to_rematch = self._classify(found, index, on_event)
             on_event(Started(len(found), len(to_decode) + len(to_rematch)))
             self._rematch(to_rematch, on_event)
@@ -380,7 +390,9 @@ class Scanner:
             self.summary.merged_formats = {paired_format(p) for p in merged}
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
-            self.summary.missing = self._mark_missing(roots, found, index)
+            # excluded photos are still there: not missing
+            self.summary.missing = self.catalog.sync_missing(
+                roots, [f.path for f in (*found, *self._excluded)])
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
@@ -413,7 +425,7 @@ class Scanner:
             if isinstance(item, Problem):
                 if excluded.match(item.path):
                     continue
-                self.summary.walk_problems.append((display_path(item.path), item.message))
+                self.summary.walk_problems.append((os.fspath(item.path), item.message))
                 on_event(WalkIssue(item.path, item.message))
             elif isinstance(item, Skipped):
                 if not excluded.match(item.path):
@@ -452,7 +464,7 @@ class Scanner:
                 st = os.stat(raw)
             except OSError as exc:
                 message = stat_message(exc)
-                self.summary.walk_problems.append((display_path(raw), message))
+                self.summary.walk_problems.append((os.fspath(raw), message))
                 on_event(WalkIssue(raw, message))
                 continue
             yield Found(raw, st.st_size, st.st_mtime_ns, "raw")
@@ -615,7 +627,7 @@ class Scanner:
         for d, rec in zip(batch, records, strict=True):
             path = d.found.path
             if d.error:
-                self.summary.errors.append((display_path(path), d.error))
+                self.summary.errors.append((os.fspath(path), d.error))
                 on_event(PhotoDone(path, ERROR, error=d.error))
                 continue
             self.summary.processed += 1
@@ -625,7 +637,7 @@ class Scanner:
             warning = None
             if d.from_raw is not None:
                 raw, error = d.from_raw
-                self.summary.from_raw.append((display_path(path), display_path(raw), error))
+                self.summary.from_raw.append((os.fspath(path), os.fspath(raw), error))
                 warning = f"{error}; recognised from its RAW {raw.name} instead"
             on_event(PhotoDone(path, outcome, rec.landmark_name, rec.score, warning=warning))
 
@@ -640,20 +652,6 @@ class Scanner:
                     None if any(x is None for x in descriptors)
                     else np.concatenate(descriptors))  # type: ignore[arg-type]
         return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
-
-    def _mark_missing(self, roots: Sequence[Path], found: Iterable[Found],
-                      index: Mapping[str, IndexEntry]) -> int:
-        """Rows under the scanned roots whose files are gone are flagged, not deleted.
-        Excluded photos are still there: they are not flagged; nor is a photo the walk
-        passed over that is still on disk (a hidden one an earlier scan was given by name,
-        one in a folder that could not be read): "missing" means its file is gone."""
-        present = [str(f.path) for f in (*found, *self._excluded)]
-        absolute = [os.path.abspath(r) for r in roots]
-        seen = set(present)
-        folders = tuple(r.rstrip(os.sep) + os.sep for r in absolute)
-        present += [p for p in index if p not in seen and (p in absolute or p.startswith(folders))
-                    and not gone(p)]
-        return self.catalog.sync_missing(absolute, present)
 
 
 def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:

@@ -29,7 +29,6 @@ fingerprint: photolm verified the pixels are identical, so the next scan need no
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,14 +37,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from photolm.bundle import Landmark
+from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
 from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
-from photolm.fingerprint import fingerprint, fingerprint_handle
+from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
 from photolm.metadata.sidecar import SidecarStyle
-from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, apply_patch, sha256
-from photolm.printed_paths import printed, read_printed
+from photolm.metadata.undo import UndoRecord, UndoStore, UndoStoreError, find_original
+from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
 from photolm.unchanged import same_content
 
@@ -209,23 +209,29 @@ def select_photos(catalog: Catalog, paths: Sequence[os.PathLike[str] | str] = ()
     for that photo (the same shot). A path that is neither a catalogued photo nor a folder
     holding some is listed in :attr:`Selection.unmatched` so the command can say so.
 
-    A path is read as photolm prints it (:mod:`photolm.printed_paths`) when that names
-    photos, else as it is: every path ``photolm list`` prints names its own photo when given
-    back, even ``a\\nb.jpg`` (a newline) beside a file named ``a\\nb.jpg`` (a backslash,
-    printed ``a\\\\nb.jpg``); a name with a backslash given as it is names its photo unless
-    such a twin exists.
+    A path is read as photolm prints it when that names photos, else as it is, and given
+    the catalogue's spelling of the same folder or photo in another letter case
+    (:func:`photolm.case_paths.given_catalogued`, ``~`` expanded): every path ``photolm
+    list`` prints names its own photo when given back, even ``a\\nb.jpg`` (a newline)
+    beside a file named ``a\\nb.jpg`` (a backslash, printed ``a\\\\nb.jpg``); a name with
+    a backslash given as it is names its photo unless such a twin exists.
     """
     if not paths:
         return Selection(sorted(catalog.iter_photos(), key=lambda r: os.fsencode(r.path)))
+    at: dict[str, list[PhotoRow]] = {}  # each reading looked up once
+
+    def photos_at(path: str) -> list[PhotoRow]:
+        key = normalise_path(path)
+        if key not in at:
+            at[key] = _photos_at(catalog, key)
+        return at[key]
+
     chosen: dict[int, PhotoRow] = {}
     unmatched: list[str] = []
-    for given in paths:
-        # a path copied from photolm's output first (``a\\nb.jpg``: a newline), else as is
-        copied = read_printed(os.fspath(given))
-        found = _photos_at(catalog, copied) if copied is not None else []
-        found = found or _photos_at(catalog, os.fspath(given))
+    for path in given_catalogued(catalog, paths, catalogued=lambda p: bool(photos_at(p))):
+        found = photos_at(str(path))
         if not found:
-            unmatched.append(os.fspath(given))
+            unmatched.append(str(path))
         for r in found:
             chosen.setdefault(r.id, r)
     rows = sorted(chosen.values(), key=lambda r: os.fsencode(r.path))
@@ -536,14 +542,13 @@ def _rewritten_by_photolm(row: PhotoRow, known: UndoStore) -> bool:
     try:
         with open(row.path, "rb") as handle:
             data = handle.read()
-        record = known.find(fingerprint_handle(io.BytesIO(data), len(data)), sha256(data))
-    except (OSError, UndoStoreError):
+    except OSError:
         return False
-    if record is None:
+    found = find_original(known, data)
+    if found is None:
         return False
-    original = apply_patch(data, record.patch)
-    return (len(original) == row.size and sha256(original) == record.original_sha256
-            and fingerprint_handle(io.BytesIO(original), len(original)) == row.content_hash)
+    original = found[1]
+    return len(original) == row.size and fingerprint_bytes(original) == row.content_hash
 
 
 def _check_same_content(row: PhotoRow) -> None:

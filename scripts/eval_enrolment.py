@@ -36,6 +36,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "scripts"
+if str(SCRIPTS) not in sys.path:  # gpslib beside it, also when loaded by file path (tests)
+    sys.path.insert(0, str(SCRIPTS))
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / ".bench" / "vectors"
 EXTS = {".jpg", ".jpeg", ".png", ".webp"}
@@ -651,13 +654,12 @@ def run_gps(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
     as ``photolm learn`` places it), decided by ``photolm.geo.gps_evidence`` itself on the
     bundle's scale (``photolm.learned.onto_bundle_scale``), the visual top 5 as photolm keeps
     them. "argmax" lets every candidate pass (what GPS leaves of the ranking); "above" uses
-    the learned threshold, with GPS's margin below it as in a scan. Same draws as
-    :func:`run_all`."""
+    the learned threshold, with GPS's margin below it as in a scan (both
+    :func:`gpslib.decide`). Same draws as :func:`run_all`."""
+    from gpslib import decide, landmarks_at
+
     from photolm import enrol
-    from photolm.bundle import Landmark
-    from photolm.geo import gps_evidence
     from photolm.learned import onto_bundle_scale
-    from photolm.matching import Candidate
 
     unseen = sets["unseen"]
     n_lm = len(unseen.names)
@@ -676,20 +678,16 @@ def run_gps(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             truth.extend(qlab.tolist())
             pos = np.array([where[int(lm)] for lm in qlab]) + \
                 rng.normal(0, 1, (q.size, 2)) * (0.002, 0.003)
-            placed = {}
-            for lm in range(n_lm):
+            placed = []
+            for lm in range(n_lm):  # at its k examples' median, as photolm learn places it
                 examples = where[lm] + rng.normal(0, 1, (k, 2)) * (0.002, 0.003)
                 lat, lon = np.median(examples, axis=0)
-                placed[str(lm)] = Landmark(str(lm), unseen.names[lm], (), latitude=float(lat),
-                                           longitude=float(lon))
-            for row, label, (lat, lon) in zip(scores, qlab, pos, strict=True):
-                top = [Candidate(str(j), unseen.names[j], float(row[j]))
-                       for j in np.argsort(-row)[:5]]
-                best = gps_evidence(lat, lon, top, placed, threshold=-np.inf).match
-                named = gps_evidence(lat, lon, top, placed, threshold=bundle_threshold).match
-                argmax.append(best is not None and best.landmark_id == str(label))
-                above.append(named is not None and named.landmark_id == str(label))
-                plain.append(int(np.argmax(row)) == label)
+                placed.append((float(lat), float(lon)))
+            decided = decide(scores, pos, landmarks_at(unseen.names, placed),
+                             bundle_threshold)
+            argmax.extend((decided.first == qlab).tolist())
+            above.extend((decided.named == qlab).tolist())
+            plain.extend((scores.argmax(axis=1) == qlab).tolist())
         summary = {"argmax": float(np.mean(plain)), "argmax_gps": float(np.mean(argmax)),
                    "above_gps": float(np.mean(above))}
         right, labels = np.array(plain), np.array(truth)

@@ -5,9 +5,10 @@ shipped network and its leave-landmarks-out twin, the way the build sets the thr
     PYTHONPATH=. .venv/bin/python scripts/eval_levers.py --run runs/default \\
         [--lco runs/default/unseen] [--sizes 224,288]
 
-Every variant gets the build's threshold rule, recomputed for it: the higher of the distractor
-threshold (2 %, 95 % bound, calibration half of ``distractors``) and the unseen floor (2 % of
-the twin's left-out landmarks, 95 % bound, co-located ones not counted). Reported on the
+Every variant gets the build's threshold rule (``photolm-export``'s defaults), recomputed for
+it: the higher of the distractor threshold (2 %, 95 % bound, calibration half of
+``distractors``) and the unseen floor (2 % of the twin's left-out landmarks, 95 % bound,
+co-located ones not counted). Reported on the
 holdout split, the report half of ``distractors``, ``people-negatives`` and
 ``landmarks-unseen-dev`` (never used to choose anything here). Variants:
 
@@ -50,12 +51,6 @@ FOLDERS = {"dis": DATA / "distractors", "unseen": DATA / "landmarks-unseen-dev",
            "people": DATA / "people-negatives"}
 
 
-def folder_photos(folder: Path) -> list[str]:
-    from eval_enrolment import list_photos
-
-    return [str(p) for p in list_photos(folder)]
-
-
 @dataclasses.dataclass
 class Embedded:
     """One network's vectors at one image size: ``sets[name] = (vectors, ok, labels, paths)``."""
@@ -82,9 +77,11 @@ def photo_sets(ckpt: object, lco: Path | None) -> dict[str, tuple[list[str], np.
         left, _, _ = left_out_photos(KNOWN, read_bundle(lco / "bundle").landmarks,
                                      read_held_out(lco / "held_out.json"))
         out["left"] = (left, np.full(len(left), -1))
-    else:
+    else:  # listed as photolm-export lists --distractors
+        from trainer.data import list_images
+
         for name, folder in FOLDERS.items():
-            paths = folder_photos(folder)
+            paths = [str(p) for p in list_images(folder)]
             out[name] = (paths, np.full(len(paths), -1))
     return out
 
@@ -148,23 +145,27 @@ class Network:
 
 
 def measure(known: Network, twin: Network) -> dict[str, float]:
-    """The build's threshold for this variant, and what it does on the reported photos."""
+    """The build's threshold for this variant (``photolm-export``'s rule and defaults, the
+    floor as ``export.unseen`` measures it), and what it does on the reported photos."""
     from export.calibrate import calibrate_threshold
-    from export.pipeline import split_distractors
+    from export.pipeline import ExportOptions, split_distractors
     from export.unseen import floor_from_scores
 
+    build = ExportOptions(out=Path(), distractors=[FOLDERS["dis"]])  # nothing is written
     hold_vec, hold_y, hold_paths = known.emb.good("hold")
     hold_score, hold_at = known.score(hold_vec, hold_paths)
     right = hold_at == hold_y
     dis_vec, _, dis_paths = known.emb.good("dis")
     dis_score, _ = known.score(dis_vec, dis_paths)
-    calibration, _ = split_distractors([Path(p) for p in dis_paths], [FOLDERS["dis"]], 0.5)
+    calibration, _ = split_distractors([Path(p) for p in dis_paths], build.distractors,
+                                       build.distractor_holdout)
     in_cal = np.isin(dis_paths, calibration)
-    distractor_threshold = calibrate_threshold(hold_score, right, dis_score[in_cal], 0.02,
-                                               confidence=0.95).threshold
     left_vec, _, left_paths = twin.emb.good("left")
     floor = floor_from_scores(twin.score(left_vec, left_paths)[0])
-    threshold = max(distractor_threshold, floor)
+    threshold = calibrate_threshold(
+        hold_score, right, dis_score[in_cal], build.target_fpr,
+        confidence=build.fpr_confidence).with_floor(floor, hold_score, right,
+                                                    dis_score[in_cal]).threshold
     unseen = known.score(*_pair(known.emb.good("unseen")))[0]
     people = known.score(*_pair(known.emb.good("people")))[0]
     at_two = np.sort(unseen)[::-1][int(0.02 * len(unseen))]
@@ -242,36 +243,25 @@ def lookup(descriptors: dict[str, np.ndarray], paths: Sequence[str]) -> np.ndarr
 def gps_rows(classes: Sequence[dict], emb: Embedded, threshold: float) -> list[str]:
     """Recall with each holdout photo at its landmark, and non-landmark photos beside one.
 
-    Every holdout photo is decided by ``photolm.geo.gps_evidence`` itself (the visual top 5,
-    as photolm keeps them), so the figures measure the shipped rule at each margin.
+    Every holdout photo is decided by ``photolm.geo.gps_evidence`` itself
+    (:func:`gpslib.decide`), so the figures measure the shipped rule at each margin; "top-1
+    with GPS" lets every candidate pass (GPS only rejects and re-ranks).
     """
-    from photolm.bundle import Landmark
-    from photolm.geo import gps_evidence
-    from photolm.matching import Candidate
+    from gpslib import decide, landmarks_at
 
-    landmarks = {str(i): Landmark(str(i), c["id"], (), latitude=c.get("latitude"),
-                                  longitude=c.get("longitude"))
-                 for i, c in enumerate(classes)}
+    coords = [(c.get("latitude"), c.get("longitude")) for c in classes]
+    landmarks = landmarks_at([c["id"] for c in classes], coords)
     protos = prototypes(*emb.good("train")[:2])
     vec, labels, _ = emb.good("hold")
     sims = vec @ protos.T
+    at_landmark = [coords[label] for label in labels]
     negatives = np.concatenate([emb.good("dis")[0], emb.good("people")[0]]) @ protos.T
     rows = []
     for margin in (0.0, 0.05, 0.10, 0.15, 0.20):
-        right = wrong = first = 0
-        for row, label in zip(sims, labels, strict=True):
-            here = landmarks[str(label)]
-            top = [Candidate(str(j), classes[j]["id"], float(row[j]))
-                   for j in np.argsort(-row)[:5]]
-            verdict = gps_evidence(here.latitude, here.longitude, top, landmarks,
-                                   threshold=threshold, margin=margin)
-            if verdict.match is not None:
-                right += int(verdict.match.landmark_id == str(label))
-                wrong += int(verdict.match.landmark_id != str(label))
-            # top-1 with GPS: every candidate passes, GPS only rejects and re-ranks
-            best = gps_evidence(here.latitude, here.longitude, top, landmarks,
-                                threshold=-np.inf, margin=margin).match
-            first += int(best is not None and best.landmark_id == str(label))
+        decided = decide(sims, at_landmark, landmarks, threshold, margin)
+        right = int((decided.named == labels).sum())
+        wrong = int(((decided.named >= 0) & (decided.named != labels)).sum())
+        first = int((decided.first == labels).sum())
         beside = (negatives >= threshold - margin).mean(axis=0)
         rows.append(f"| {margin:.2f} | {right / len(labels):.1%} | {wrong / len(labels):.1%} | "
                     f"{first / len(labels):.1%} | {beside.mean():.2%} | {beside.max():.1%} |")

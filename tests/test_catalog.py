@@ -30,6 +30,7 @@ from photolm.catalog import (
     MatchUpdate,
     PhotoRecord,
     Review,
+    TagRecord,
     normalise_path,
     resolve_catalog_path,
 )
@@ -318,7 +319,8 @@ def test_batch_is_all_or_nothing(cat: Catalog) -> None:
         record("/photos/broken.jpg", size=-1),  # violates CHECK (size >= 0)
         matched("/photos/new2.jpg"),
     ]
-    with pytest.raises(CatalogError, match="nothing of this change was stored"):
+    with pytest.raises(CatalogError, match="nothing of this change was stored: free disk "
+                       "space or check the file, then run the command again"):
         cat.write_results(bad_batch)
     rows = cat.photos()
     assert [r.path for r in rows] == ["/photos/keep.jpg"]
@@ -413,6 +415,61 @@ def test_sync_missing_flags_only_unseen_photos_under_the_roots(cat: Catalog) -> 
     assert {r.path for r in cat.photos() if r.missing} == {"/nas/sub/b.jpg"}
     assert cat.sync_missing(["/nas", "/nas/sub"], present=[]) == 2  # overlapping roots
     assert {r.path for r in cat.photos() if r.missing} == {"/nas/a.jpg", "/nas/sub/b.jpg"}
+
+
+def test_sync_missing_flags_only_photos_whose_files_are_gone(cat: Catalog,
+                                                             tmp_path: Path) -> None:
+    """A photo the walk did not hand back (hidden, behind an unreadable folder) but that is
+    still on disk is not missing, and loses a flag it had; a deleted one is flagged."""
+    kept, deleted = tmp_path / "kept.jpg", tmp_path / "deleted.jpg"
+    kept.write_bytes(b"x")
+    cat.write_results([record(str(kept)), record(str(deleted))])
+    assert cat.sync_missing([tmp_path], present=[]) == 1
+    assert {r.path for r in cat.photos() if r.missing} == {str(deleted)}
+    kept.unlink()
+    assert cat.sync_missing([tmp_path], present=[]) == 2
+    kept.write_bytes(b"x")  # back (a share mounted again), still not handed back by the walk
+    assert cat.sync_missing([tmp_path], present=[]) == 1
+    assert {r.path for r in cat.photos() if r.missing} == {str(deleted)}
+
+
+def test_undo_records_stay_while_a_catalogued_copy_has_that_content(cat: Catalog) -> None:
+    """Identical copies tagged alike share one undo record: restoring, untagging or
+    re-scanning one copy must leave it for the other; it goes with the last copy."""
+    copies = ("/p/a.jpg", "/q/a.jpg")
+
+    def keep() -> None:
+        cat.keep_undo("fp1:x", "sha", path=copies[0], original_sha256="o", patch=b"S")
+
+    def kept() -> bool:
+        return cat.find_undo("fp1:x", "sha") is not None
+
+    cat.write_results([record(p, content_hash="fp1:x") for p in copies])
+    keep()
+    cat.drop_undo("fp1:x", "sha", unless_copy_of=copies[0])  # one copy restored
+    assert kept()
+    cat.drop_undo("fp1:x", "sha")  # photolm wrote it again: no copy asked about
+    assert not kept()
+    keep()
+    cat.record_tags([TagRecord(copies[0], "untag", "removed")])
+    assert kept()
+    cat.record_tags([TagRecord(p, "untag", "removed") for p in copies])
+    assert not kept()
+    keep()
+    cat.write_results([record(copies[0], content_hash="fp1:edited")])  # rescanned, changed
+    assert kept()
+    cat.write_results([record(copies[1], content_hash="fp1:edited")])
+    assert not kept()
+
+
+def test_a_map_dot_lists_the_photos_it_counts(cat: Catalog) -> None:
+    """A position off the globe (a library caller's bad value) is on no dot: neither counted
+    nor listed under the dot its rounding would fall on."""
+    cat.write_results([record("/p/pole.jpg", latitude=89.96, longitude=10.0),
+                       record("/p/off.jpg", latitude=90.04, longitude=10.0)])
+    ((lat, lon, count, _),) = cat.gps_places()
+    assert (lat, lon, count) == (90.0, 10.0, 1)
+    assert [r.path for r in cat.photos_near(lat, lon)] == ["/p/pole.jpg"]
 
 
 def test_landmarks_counts_and_search_order(cat: Catalog) -> None:

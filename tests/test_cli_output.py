@@ -100,3 +100,24 @@ def test_scan_summary_keeps_its_number_column_narrow(library: Path, env: Path,
     count = found.split()[2]
     edge = len("re-matched (new prototypes)") + 2 + len(speed.strip())
     assert found.index(count) + len(count) == edge
+
+
+def test_a_stacked_row_whose_cells_do_not_fit_one_line_names_one_cell_a_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path wider than the terminal stacks its row; cells too long for one line then go
+    one a line, labels aligned, a long value folded under itself, never under its label."""
+    screen = io.StringIO()
+    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=40,
+                                               soft_wrap=True, highlight=False))
+    path = "/photos/" + "a long folder name/" * 3 + "IMG_0001.jpg"
+    name = "Brihadeeswarar Temple of Thanjavur in Tamil Nadu"
+    output.print_rows("", [output.Column("path", path=True), output.Column("landmark"),
+                           output.Column("score", justify="right")], [[path, name, "0.91"]])
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+    assert lines[0] == path and all(len(line) <= 40 for line in lines[1:]), lines
+    assert lines[1].startswith("    landmark  Brihadeeswarar") and lines[-1] == \
+        "    score     0.91", lines
+    folded = lines[2:-1]
+    assert folded and all(line.startswith(" " * 14) and line.strip() for line in folded)
+    assert " ".join(line.strip() for line in [lines[1][14:], *folded]) == name
+

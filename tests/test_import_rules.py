@@ -41,3 +41,21 @@ def test_ruff_clean() -> None:
     res = subprocess.run([exe, "check", "photolm", "trainer", "export", "tests", "scripts"],
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_core_module_is_held_to_the_no_desktop_contract() -> None:
+    """import-linter checks only the modules a contract names, so a new core module left
+    out of the list could import the desktop (an optional extra) unnoticed."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: import-linter brings tomli there
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"]
+                    if "photolm.desktop" in c.get("forbidden_modules", ()))
+    listed = set(contract["source_modules"])
+    core = {f"photolm.{p.stem}" for p in (REPO / "photolm").iterdir()
+            if (p.suffix == ".py" and not p.stem.startswith("__"))
+            or (p.is_dir() and (p / "__init__.py").exists() and p.name != "desktop")}
+    assert sorted(core - listed) == [], "add them to the contract's source_modules"

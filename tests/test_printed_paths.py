@@ -12,15 +12,16 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import subprocess
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from photolm.printed_paths import printed, read_printed
+from photolm.printed_paths import printed, read_printed, read_replaced
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, write_photo
 
@@ -119,6 +120,18 @@ def test_a_name_with_a_backslash_given_as_it_is_names_its_photo(tmp_path: Path,
     assert photo.with_name(photo.name + ".xmp").exists()
 
 
+def test_paths_given_with_a_tilde_name_photos_under_home(tmp_path: Path, env: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~`` is expanded by the one rule for path arguments, as a shell does not when the
+    path is quoted (``photolm confirm '~/lib/a.jpg'``)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    photo = write_photo(tmp_path / "lib" / "a.jpg", EIFFEL)
+    assert run("scan", "~/lib", "--json")[0] == 0
+    code, out, err = run("confirm", "~/lib/a.jpg", "--json")
+    assert code == 0, err
+    assert [r["path"] for r in json.loads(out)] == [str(photo)]
+
+
 def test_a_warning_naming_an_odd_path_twice_stays_one_line(tmp_path: Path, env: Path) -> None:
     """The tag writer's own message names the photo's sidecar (a newline in it); the
     warning prints both as ``list`` does, on one line."""
@@ -165,3 +178,127 @@ def test_tag_json_prints_paths_as_list_json_does(lookalikes: tuple[Path, Path],
     gone = tmp_path / "lib" / "no\\pe.jpg"  # not catalogued
     code, out, _err = run("tag", gone, "--json")
     assert code == 1 and json.loads(out)["unmatched_paths"] == [printed(gone)]
+
+
+# One file name of each kind a printed path escapes: a backslash (doubled), a byte that is
+# not UTF-8 (``\xff``), a right-to-left override (its UTF-8 bytes).
+ODD_NAMES = [b"back\\slash.jpg", b"bad\xff.jpg", "bidi\u202egpj.exe.jpg".encode()]
+BRIDGE = (20, 140, 150)  # a colour none of the tiny bundle's landmarks has
+
+
+@pytest.fixture
+def odd(tmp_path: Path, env: Path) -> list[str]:
+    """Three scanned photos with odd names, and a photo in a folder with one: the paths
+    ``photolm list`` printed for them (what a person copies)."""
+    lib = tmp_path / "lib"
+    for name in ODD_NAMES:
+        write_photo(lib / os.fsdecode(name), BRIDGE)
+    write_photo(lib / os.fsdecode(b"dir\xff") / "in-odd-folder.jpg", BRIDGE)
+    code, _out, err = run("scan", lib, "--json")
+    assert code == 0, err
+    code, out, err = run("list", "--json")
+    shown = sorted(r["path"] for r in json.loads(out))
+    assert code == 0 and len(shown) == 4 and all("\\" in p for p in shown), shown
+    return shown
+
+
+def test_learn_takes_the_paths_list_printed(odd: list[str]) -> None:
+    code, out, err = run("learn", "Old Town Bridge", *odd, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["examples"] == 4 and result["skipped"] == [], result
+
+
+def test_scan_takes_the_paths_list_printed(odd: list[str]) -> None:
+    """A printed file path and a printed folder path: the photos are found again (by the
+    same rows: unchanged), no "not found" problem."""
+    folder = next(p.rsplit("/", 1)[0] for p in odd if p.endswith("in-odd-folder.jpg"))
+    files = [p for p in odd if not p.endswith("in-odd-folder.jpg")]
+    code, out, err = run("scan", *files, folder, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["found"] == 4 and summary["skipped_unchanged"] == 4, summary
+    assert summary["walk_problems"] == [] and summary["errors"] == []
+    assert len(json.loads(run("list", "--json")[1])) == 4  # the same rows
+
+
+def test_prune_takes_the_paths_list_printed(odd: list[str], tmp_path: Path) -> None:
+    """Photos whose files are gone are forgotten when named as ``list`` printed them: three
+    photos by their paths, one by its folder's."""
+    for photo in (tmp_path / "lib").rglob("*.jpg"):
+        photo.unlink()
+    code, _out, err = run("scan", tmp_path / "lib", "--json")
+    assert code == 0, err
+    folder = next(p.rsplit("/", 1)[0] for p in odd if p.endswith("in-odd-folder.jpg"))
+    files = [p for p in odd if not p.endswith("in-odd-folder.jpg")]
+    code, out, err = run("prune", *files, folder, "--json")
+    assert code == 0, err
+    assert sorted(p["path"] for p in json.loads(out)["photos"]) == odd
+    assert json.loads(run("list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize("name", ["a\\nb.jpg", "bad\\xff.jpg", "back\\\\slash.jpg"])
+def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
+        tmp_path: Path, env: Path, name: str) -> None:
+    """A printed path (``\\n``, ``\\xNN``, ``\\\\``) that names nothing: the message says so
+    with the path as typed, printed once, not with its backslashes doubled again."""
+    typed = f"{tmp_path}/{name}"
+    code, _out, err = run("scan", typed, "--json")
+    assert code == 1
+    assert err.splitlines() == [f"warning: {typed}: not found: no such file or folder"]
+    code, out, err = run("tag", typed, "--json")
+    assert code == 1 and json.loads(out)["unmatched_paths"] == [typed]
+    assert err.splitlines() == [f"warning: {typed}: no such file or folder"]
+    code, _out, err = run("learn", "Old Town Bridge", typed)
+    assert code == 1
+    assert err.splitlines() == [f"Error: No photos found in {typed} (not found: no such file or "
+                                "folder); give photo files or folders of photos."]
+
+
+@given(_names)
+def test_a_backslashreplace_form_reads_back_to_its_name(name: bytes) -> None:
+    """The catalogue keeps a scan's folders and a RAW's name in ``backslashreplace`` form;
+    ``read_replaced`` gives the name back (to print it as every path), unless the name spells
+    such an escape itself."""
+    text = name.decode("utf-8", "backslashreplace")
+    assume(not re.search(rb"\\x[89a-f][0-9a-f]", name))
+    assert read_replaced(text) == os.fsdecode(name)
+
+
+# a backslash, a newline and U+202E: a catalogue's or a model's folder SQLite and onnxruntime
+# still open (their names must be UTF-8)
+ODD_FOLDER = "a\\b\nc\u202ed"
+
+
+@pytest.mark.parametrize(("args", "what", "expected"), [
+    (("list", "--catalog", "{odd}/catalog.sqlite"), "{odd}/catalog.sqlite",
+     "No catalogue at {path} yet: run `photolm scan FOLDER` first."),
+    (("scan", "{top}", "--model", "{odd}/model"), "{odd}/model",
+     "No model bundle at {path} (missing manifest.json). Pass --model with a bundle folder "
+     "made by photolm-export, or unset PHOTOLM_MODEL."),
+], ids=["catalogue", "model"])
+def test_an_error_naming_an_odd_path_is_one_line(tmp_path: Path, env: Path, args: tuple[str, ...],
+                                                 what: str, expected: str) -> None:
+    """A newline in the catalogue's or the model's path split the ``Error:`` line in two and
+    U+202E reached the terminal raw; the path is printed as ``list`` prints one."""
+    (tmp_path / ODD_FOLDER).mkdir()
+    values = {"odd": f"{tmp_path}/{ODD_FOLDER}", "top": str(tmp_path)}
+    code, _out, err = run(*(a.format(**values) for a in args))
+    assert code == 1
+    assert err.splitlines() == ["Error: " + expected.format(path=printed(what.format(**values)))]
+
+
+def test_an_error_message_keeps_its_control_characters_off_the_terminal(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: Path) -> None:
+    """A library's message (here onnxruntime's, which names the file it could not load)
+    with a newline or an escape sequence in it is one line, those characters escaped."""
+    import photolm.bundle
+    from photolm.errors import BundleError
+
+    def refuse(_option: object) -> None:
+        raise BundleError("cannot load model.onnx:\n\x1b[2Jgarbled\u202e")
+
+    monkeypatch.setattr(photolm.bundle, "load_bundle", refuse)
+    code, _out, err = run("scan", tmp_path)
+    assert code == 1
+    assert err.splitlines() == ["Error: cannot load model.onnx:\\n\\x1b[2Jgarbled\\xe2\\x80\\xae"]

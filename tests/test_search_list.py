@@ -229,3 +229,22 @@ def test_info_prints_a_long_catalogue_path_whole(
     screen = _terminal(monkeypatch)
     assert run("info")[0] == 0
     assert len(str(deep)) > 80 and str(deep) in re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+
+
+def test_a_miss_by_a_hair_prints_the_digits_that_show_it(env: Path) -> None:
+    """However close a score came to the threshold (or a descriptor to the gate), the why
+    prints the decimals that tell them apart: never "0.7000, below the threshold 0.7000"."""
+    with Catalog.open(env, write=True) as cat:
+        cat.remember_threshold("b1", 0.7)
+        cat.write_results([
+            PhotoRecord("/p/hair.jpg", 1, 1, bundle_id="b1",
+                        topk=[{"landmark_id": "hoi-an", "name": "Hoi An", "score": 0.69996}]),
+            PhotoRecord("/p/gated.jpg", 1, 1, bundle_id="b1",
+                        topk=[{"landmark_id": "arc", "name": "Arc", "score": 0.8, "gate": 0.2,
+                               "descriptor_score": 0.1996}])])
+    code, out, _ = run("list")
+    assert code == 0 and "best candidate Hoi An 0.69996, below the threshold 0.70000" in out
+    assert "(0.1996, below the gate 0.2000)" in out, out
+    code, out, _ = run("list", "--uncertain")
+    line = next(x for x in out.splitlines() if "hair.jpg" in x)
+    assert line.split("\t")[2:] == ["Hoi An 0.69996", "0.70000"], line

@@ -62,3 +62,48 @@ def test_help_and_version_still_render() -> None:
     code, out, err = cli()  # no command: the help, as before
     assert "Usage: photolm [OPTIONS] COMMAND" in out + err and "Error" not in out + err
     assert cli("--version")[:2] == (0, f"photolm {__import__('photolm').__version__}\n")
+
+
+def _range_options() -> list[tuple[tuple[str, ...], str, str]]:
+    """Every option of every command with a min or max: (command words, option, a value
+    outside the range)."""
+    import typer.main
+
+    from photolm.cli.app import app
+
+    found = []
+
+    def walk(command: object, words: tuple[str, ...]) -> None:
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*words, name))
+        for param in getattr(command, "params", []):
+            low, high = getattr(param, "min", None), getattr(param, "max", None)
+            if (low is None and high is None) or not param.opts[0].startswith("--"):
+                continue
+            found.append((words, param.opts[0], str(low - 1 if low is not None else high + 1)))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+RANGES = _range_options()
+
+
+def test_the_range_options_are_found() -> None:
+    assert {opt for _, opt, _ in RANGES} >= {"--limit", "--margin", "--batch-size", "--port"}
+
+
+@pytest.mark.parametrize(("words", "option", "value"), RANGES,
+                         ids=[f"{' '.join(w)} {o}" for w, o, _ in RANGES])
+def test_a_value_out_of_range_is_named_with_its_option(words: tuple[str, ...], option: str,
+                                                       value: str) -> None:
+    code, out, err = cli(*words, option, value)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"Invalid value for '{option}'" in err and f": '{value}' (input should be" in err, err
+
+
+def test_a_value_that_is_no_number_is_named() -> None:
+    code, _out, err = cli("list", "--margin", "abc")
+    assert code == 2
+    assert err.startswith("Error: Invalid value for '--margin': 'abc' (input should be a "
+                          "valid number"), err

@@ -5,8 +5,8 @@ config.json, checkpoints and best.pt are read back by ``--resume`` and by ``expo
 training run killed mid-write must not leave half a file behind under the real name. The
 content goes to a temporary file in the same folder (a rename is only atomic within one file
 system), is flushed to disk, and is then renamed over the target; any failure removes the
-temporary file. The file gets the permissions an ordinary ``open`` would give it (mkstemp's
-0600 would hide a run from the colleagues sharing a GPU machine).
+temporary file. The file is created with the permissions an ordinary ``open`` would give it
+(mkstemp's 0600 would hide a run from the colleagues sharing a GPU machine).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from photolm.filemodes import as_if_created
+from photolm.filemodes import create_staged_file
 from photolm.storage import no_space, no_space_message, too_large, too_large_message
 
 
@@ -72,11 +71,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     a write the system refuses is a :class:`~trainer.errors.StorageError` (the file as it
     was, no temporary file left)."""
     path = Path(path)
-    tmp: str | None = None
+    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        as_if_created(tmp)
+        fd, tmp = create_staged_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

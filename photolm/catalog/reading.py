@@ -36,9 +36,14 @@ _ORDERS = {
 }
 
 
+# The photos the map shows: present, with a position on the globe.
+_ON_MAP = ("latitude IS NOT NULL AND longitude IS NOT NULL AND missing = 0 "
+           "AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180")
+
+
 def _near(latitude: float, longitude: float, precision: int) -> tuple[str, tuple[Any, ...]]:
-    """The photos of one map group: :meth:`ReadQueries.gps_places`' rounding, present ones."""
-    return ("round(latitude, ?) = ? AND round(longitude, ?) = ? AND missing = 0",
+    """The photos of one map group: :meth:`ReadQueries.gps_places`' photos and rounding."""
+    return (f"round(latitude, ?) = ? AND round(longitude, ?) = ? AND {_ON_MAP}",
             (int(precision), float(latitude), int(precision), float(longitude)))
 
 
@@ -108,24 +113,17 @@ class ReadQueries(CatalogStore):
         decimals): ``(latitude, longitude, count, a photo id)`` per group (the map)."""
         return [tuple(r) for r in self._fetch(
             "SELECT round(latitude, ?), round(longitude, ?), count(*), min(id) FROM photos "
-            "WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND missing = 0 "
-            "AND latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180 GROUP BY 1, 2",
-            (int(precision), int(precision)))]
+            f"WHERE {_ON_MAP} GROUP BY 1, 2", (int(precision), int(precision)))]
 
     def photos_near(self, latitude: float, longitude: float, precision: int = 1,
                     limit: int = 500, offset: int = 0) -> list[PhotoRow]:
-        """The photos of one :meth:`gps_places` group (the same rounding), oldest first: what
-        a dot on the map stands for, a page of ``limit`` from ``offset`` (:meth:`count_near`
-        says how many there are in all)."""
+        """The photos of one :meth:`gps_places` group (the same photos, the same rounding),
+        oldest first: what a dot on the map stands for, a page of ``limit`` from ``offset``
+        (the group's count says how many there are in all)."""
         where, params = _near(latitude, longitude, precision)
         return [photo_row(r) for r in self._fetch(
             f"{ROW_SELECT} WHERE {where} ORDER BY taken IS NULL, taken, id LIMIT ? OFFSET ?",
             (*params, int(limit), max(0, int(offset))))]
-
-    def count_near(self, latitude: float, longitude: float, precision: int = 1) -> int:
-        """How many photos :meth:`photos_near` pages through: the count its dot shows."""
-        where, params = _near(latitude, longitude, precision)
-        return int(self._fetch(f"SELECT count(*) FROM photos WHERE {where}", params)[0][0])
 
     def photos(
         self,

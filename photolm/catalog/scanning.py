@@ -32,6 +32,7 @@ from photolm.catalog.records import (
 )
 from photolm.catalog.store import CatalogStore
 from photolm.catalog.undo import drop_orphan_undo, drop_undo_replaced
+from photolm.storage import gone
 
 if TYPE_CHECKING:
     import numpy as np
@@ -220,11 +221,15 @@ class ScanQueries(CatalogStore):
         return True
 
     def sync_missing(self, roots: Iterable[StrPath], present: Iterable[StrPath]) -> int:
-        """After walking ``roots``: flag catalogued photos under them that were not found.
+        """After walking ``roots``: flag catalogued photos under them whose files are gone.
 
         Rows are kept rather than deleted so that an unmounted NAS does not wipe its
-        results; :meth:`forget` removes them for good. Photos in ``present`` lose their flag.
-        One transaction; returns how many photos under the roots are flagged missing.
+        results; :meth:`forget` removes them for good. Photos in ``present`` (what the walk
+        found, and what it excluded: those are still there) lose their flag. A photo the walk
+        passed over is looked at on disk: one still there (hidden, given by name to an
+        earlier scan; in a folder that could not be read) is not flagged either, because
+        "missing" means its file is gone. One transaction; returns how many photos under the
+        roots are flagged missing.
         """
         seen = {path_key(p) for p in present}
         flags: dict[bytes, int] = {}
@@ -233,14 +238,12 @@ class ScanQueries(CatalogStore):
                 "SELECT path_key, missing FROM photos WHERE path_key >= ? AND path_key < ?",
                 prefix_range(root),
             ))
-        changes = [
-            (int(key not in seen), key) for key, flag in flags.items()
-            if flag != int(key not in seen)
-        ]
+        wanted = {key: int(key not in seen and gone(os.fsdecode(key))) for key in flags}
+        changes = [(want, key) for key, want in wanted.items() if flags[key] != want]
         if changes:
             with self._transaction("flag missing photos") as db:
                 db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
-        return sum(key not in seen for key in flags)
+        return sum(wanted.values())
 
     def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> list[str]:
         """After a walk: store each photo's camera RAW companions, in one transaction.

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from photolm.catalog import schema
 from photolm.catalog.paths import CATALOG_FILE
 from photolm.errors import CatalogBusyError, CatalogError
+from photolm.printed_paths import printed
 from photolm.storage import nearly_full, no_space, no_space_message, read_only_file_system
 
 if TYPE_CHECKING:
@@ -64,12 +65,14 @@ class CatalogReadOnlyError(CatalogError):
 
 
 def _missing(path: Path) -> CatalogMissingError:
-    return CatalogMissingError(f"No catalogue at {path} yet: run `photolm scan FOLDER` first.")
+    return CatalogMissingError(f"No catalogue at {printed(path)} yet: run `photolm scan FOLDER` "
+                               "first.")
 
 
 def _not_ours(path: Path) -> CatalogError:
     return CatalogError(
-        f"{path} is not a photolm catalogue; move it aside or pick another path with --catalog."
+        f"{printed(path)} is not a photolm catalogue; move it aside or pick another path with "
+        "--catalog."
     )
 
 
@@ -77,16 +80,16 @@ def damaged(path: Path, detail: object) -> CatalogError:
     """A catalogue SQLite cannot use; a full disk is worded as what it is (see
     :func:`out_of_space`), never as damage a person should move the file aside for."""
     if out_of_space(path, detail):
-        return CatalogError(f"Cannot use catalogue {path} ({_one_line(detail)}): "
+        return CatalogError(f"Cannot use catalogue {printed(path)} ({_one_line(detail)}): "
                             f"{no_space_message(path.parent)}; the catalogue is unchanged")
     if _code(detail) == _SQLITE_IOERR:  # the disk or share failed, not the file's content
         return CatalogError(
-            f"Cannot use catalogue {path} ({_one_line(detail)}): the disk or share it is on "
-            "failed a read or write; check that it is connected and has free space, then run "
+            f"Cannot use catalogue {printed(path)} ({_one_line(detail)}): the disk or share it is "
+            "on failed a read or write; check that it is connected and has free space, then run "
             "the command again.")
     return CatalogError(
-        f"Catalogue {path} is damaged or unreadable ({_one_line(detail)}); move it aside (keep "
-        "it as a backup) and scan again, or pick another path with --catalog."
+        f"Catalogue {printed(path)} is damaged or unreadable ({_one_line(detail)}); move it aside "
+        "(keep it as a backup) and scan again, or pick another path with --catalog."
     )
 
 
@@ -102,6 +105,14 @@ def out_of_space(path: Path, detail: object) -> bool:
         return no_space(detail)
     code = _code(detail)
     return code == _SQLITE_FULL or (code == _SQLITE_IOERR and nearly_full(path.parent))
+
+
+def _write_advice(path: Path, exc: sqlite3.Error) -> str:
+    """What a person can do about a write to the catalogue at ``path`` that failed: free
+    space where the disk is full, otherwise check the disk and the file."""
+    if out_of_space(path, exc):
+        return no_space_message(path.parent)
+    return "free disk space or check the file, then run the command again"
 
 
 def _code(detail: object) -> int | None:
@@ -121,8 +132,8 @@ def _one_line(detail: object, limit: int = 200) -> str:
 
 def _newer(path: Path, version: int) -> CatalogError:
     return CatalogError(
-        f"Catalogue {path} was written by a newer photolm (schema {version}, this one knows "
-        f"{schema.SCHEMA_VERSION}); upgrade photolm."
+        f"Catalogue {printed(path)} was written by a newer photolm (schema {version}, this one "
+        f"knows {schema.SCHEMA_VERSION}); upgrade photolm."
     )
 
 
@@ -134,16 +145,17 @@ def _check_kind(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise CatalogError(f"Cannot read catalogue {path}: {exc.strerror or exc}.") from None
+        raise CatalogError(f"Cannot read catalogue {printed(path)}: "
+                           f"{exc.strerror or exc}.") from None
     if stat.S_ISDIR(mode):
         raise CatalogError(
-            f"Catalogue path {path} is a folder; pass a file name such as "
-            f"{path / CATALOG_FILE} to --catalog."
+            f"Catalogue path {printed(path)} is a folder; pass a file name such as "
+            f"{printed(path / CATALOG_FILE)} to --catalog."
         )
     if not stat.S_ISREG(mode):
         raise CatalogError(
-            f"Catalogue path {path} is not a regular file (a device, pipe or socket); pick a "
-            "file name with --catalog."
+            f"Catalogue path {printed(path)} is not a regular file (a device, pipe or socket); "
+            "pick a file name with --catalog."
         )
 
 
@@ -196,8 +208,8 @@ def _replay(path: Path) -> None:
 
 def _stopped_mid_change(path: Path, why: str) -> CatalogError:
     return CatalogError(
-        f"Catalogue {path} was left by a photolm that was stopped mid-change, and reading it "
-        f"needs its -journal or -wal file replayed first, which cannot be done here ({why}); "
+        f"Catalogue {printed(path)} was left by a photolm that was stopped mid-change, and reading "
+        f"it needs its -journal or -wal file replayed first, which cannot be done here ({why}); "
         "make it writable (or copy it with those files somewhere writable) and run the "
         "command again."
     )
@@ -232,16 +244,17 @@ def _check_header(path: Path) -> bool:
         return False
     except IsADirectoryError:
         raise CatalogError(
-            f"Catalogue path {path} is a folder; pass a file name such as "
-            f"{path / CATALOG_FILE} to --catalog."
+            f"Catalogue path {printed(path)} is a folder; pass a file name such as "
+            f"{printed(path / CATALOG_FILE)} to --catalog."
         ) from None
     except OSError as exc:
-        raise CatalogError(f"Cannot read catalogue {path}: {exc.strerror or exc}.") from None
+        raise CatalogError(f"Cannot read catalogue {printed(path)}: "
+                           f"{exc.strerror or exc}.") from None
     if not head:
         return False
     if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
         raise CatalogError(
-            f"{path} is not a photolm catalogue (not a SQLite database); move it aside or "
+            f"{printed(path)} is not a photolm catalogue (not a SQLite database); move it aside or "
             "pick another path with --catalog."
         )
     version = int.from_bytes(head[60:64], "big", signed=True)
@@ -387,8 +400,8 @@ def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
         lock.acquire()
     except Timeout:
         raise CatalogBusyError(
-            f"Another photolm process is writing catalogue {path}; wait for it to finish or "
-            "use --catalog to pick another."
+            f"Another photolm process is writing catalogue {printed(path)}; wait for it to finish "
+            "or use --catalog to pick another."
         ) from None
     except OSError as exc:
         raise _no_lock_file(path, exc) from None
@@ -397,10 +410,10 @@ def _acquire_lock(path: Path, timeout: float) -> BaseFileLock:
 
 def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
     if no_space(exc):
-        return CatalogError(f"Cannot create the lock file for catalogue {path} "
+        return CatalogError(f"Cannot create the lock file for catalogue {printed(path)} "
                             f"({exc.strerror or exc}): {no_space_message(path.parent)}")
     return CatalogError(
-        f"Cannot create the lock file for catalogue {path} ({exc.strerror or exc}); "
+        f"Cannot create the lock file for catalogue {printed(path)} ({exc.strerror or exc}); "
         "check the folder's permissions or pick another path with --catalog."
     )
 
@@ -472,8 +485,8 @@ class CatalogStore:
                 raise damaged(path, exc) from None
             if version < schema.SCHEMA_VERSION:  # not expected: the upgrade said it was done
                 conn.close()
-                raise CatalogError(f"Catalogue {path} is still at schema {version} after an "
-                                   "upgrade; run `photolm scan` once to upgrade it.")
+                raise CatalogError(f"Catalogue {printed(path)} is still at schema {version} after "
+                                   "an upgrade; run `photolm scan` once to upgrade it.")
         return cls(path, conn, write=False, lock=None)
 
     @classmethod
@@ -485,7 +498,7 @@ class CatalogStore:
         why = _read_only_reason(path)
         if why is not None:
             raise CatalogError(
-                f"Catalogue {path} uses an older format (schema {version}) and cannot be "
+                f"Catalogue {printed(path)} uses an older format (schema {version}) and cannot be "
                 f"upgraded here ({why}): make it writable once, or read it with the photolm "
                 "that wrote it."
             )
@@ -493,7 +506,7 @@ class CatalogStore:
             cls._open_write(path, 0.0, quick_check=True).close()
         except CatalogBusyError:
             raise CatalogError(
-                f"Catalogue {path} uses an older format (schema {version}) and another "
+                f"Catalogue {printed(path)} uses an older format (schema {version}) and another "
                 "photolm is writing it now; run this again when that finishes (it upgrades "
                 "the catalogue)."
             ) from None
@@ -506,14 +519,14 @@ class CatalogStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CatalogError(
-                f"Cannot create the folder for catalogue {path} ({exc.strerror or exc}); "
+                f"Cannot create the folder for catalogue {printed(path)} ({exc.strerror or exc}); "
                 "pick another path with --catalog."
             ) from None
         _check_header(path)  # before the lock: a foreign file gets no lock file beside it
         if path.exists() and (why := _read_only_reason(path)) is not None:
             raise CatalogReadOnlyError(
-                f"Catalogue {path} is read-only ({why}): search, list and info can read it, "
-                "but this command changes it. Make it writable, or pick another with --catalog."
+                f"Catalogue {printed(path)} is read-only ({why}): search, list and info can read "
+                "it, but this command changes it. Make it writable, or pick another with --catalog."
             )
         lock = _acquire_lock(path, lock_timeout)
         conn: sqlite3.Connection | None = None
@@ -543,12 +556,9 @@ class CatalogStore:
                     # PRAGMA takes no bound parameters; ``target`` is an int we computed.
                     self.db.execute(f"PRAGMA user_version = {int(target):d}")
             except sqlite3.Error as exc:
-                advice = (no_space_message(self.path.parent)
-                          if out_of_space(self.path, exc) else
-                          "free disk space or check the file, then run the command again")
                 raise CatalogError(
-                    f"Could not upgrade catalogue {self.path} to schema {target} ({exc}); it "
-                    f"was left at schema {target - 1}: {advice}."
+                    f"Could not upgrade catalogue {printed(self.path)} to schema {target} ({exc}); "
+                    f"it was left at schema {target - 1}: {_write_advice(self.path, exc)}."
                 ) from exc
 
     @property
@@ -601,7 +611,7 @@ class CatalogStore:
             return call()
         except sqlite3.OperationalError as exc:  # busy, I/O error, out of memory...
             raise CatalogError(
-                f"Cannot read catalogue {self.path} ({exc}); try again in a moment."
+                f"Cannot read catalogue {printed(self.path)} ({exc}); try again in a moment."
             ) from None
         except sqlite3.DatabaseError as exc:  # corrupt pages
             raise damaged(self.path, exc) from None
@@ -623,19 +633,14 @@ class CatalogStore:
         """One atomic change: all of it is stored, or (on any error) none of it."""
         if not self.writable:
             raise CatalogError(
-                f"Catalogue {self.path} is open read-only; cannot {what}. Open it with "
+                f"Catalogue {printed(self.path)} is open read-only; cannot {what}. Open it with "
                 "write=True."
             )
         try:
             with self.db.atomic():
                 yield self.db
         except sqlite3.Error as exc:
-            if out_of_space(self.path, exc):
-                raise CatalogError(
-                    f"Could not {what} in catalogue {self.path} ({exc}; nothing of this "
-                    f"change was stored): {no_space_message(self.path.parent)}"
-                ) from exc
             raise CatalogError(
-                f"Could not {what} in catalogue {self.path} ({exc}); nothing of this change "
-                "was stored. Free disk space or check the file, then run the command again."
+                f"Could not {what} in catalogue {printed(self.path)} ({exc}); nothing of this "
+                f"change was stored: {_write_advice(self.path, exc)}."
             ) from exc

@@ -15,7 +15,7 @@ while another catalogued copy still has that content.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import NamedTuple
 
 from photolm.catalog.paths import display, path_key
@@ -60,15 +60,22 @@ class UndoQueries(CatalogStore):
         """Forget one record (the photo was restored, or photolm wrote it again).
 
         ``unless_copy_of``: that photo's path; the record stays while another catalogued
-        photo has the same content (an identical copy tagged alike shares the record, and
-        its untag must still give its original back)."""
+        photo has the same content (:func:`_copy_has`)."""
         with self._transaction("forget what the tag write replaced") as db:
-            if unless_copy_of is not None and db.conn.execute(
-                    "SELECT 1 FROM photos WHERE content_hash = ? AND path_key != ? LIMIT 1",
-                    (fingerprint, path_key(unless_copy_of))).fetchone():
+            if unless_copy_of is not None and _copy_has(db.conn, fingerprint,
+                                                        {path_key(unless_copy_of)}):
                 return
             db["tag_undo"].delete_where("fingerprint = ? AND tagged_sha256 = ?",
                                         (fingerprint, tagged_sha256))
+
+
+def _copy_has(conn: sqlite3.Connection, fingerprint: str,
+              besides: Collection[bytes] = ()) -> bool:
+    """Whether a catalogued photo not among ``besides`` (path keys) has this content: an
+    identical copy tagged alike shares the record, and its untag must still give its original
+    back. The one rule every drop below keeps (uses the ``photos_content_hash`` index)."""
+    return any(key not in besides for (key,) in conn.execute(
+        "SELECT path_key FROM photos WHERE content_hash = ?", (fingerprint,)))
 
 
 def drop_undo_of(conn: sqlite3.Connection, keys: Iterable[bytes]) -> None:
@@ -78,9 +85,7 @@ def drop_undo_of(conn: sqlite3.Connection, keys: Iterable[bytes]) -> None:
     for (fp,) in {row for key in keys for row in conn.execute(
             "SELECT content_hash FROM photos WHERE path_key = ? AND content_hash IS NOT NULL",
             (key,))}:
-        holders = {k for (k,) in conn.execute(
-            "SELECT path_key FROM photos WHERE content_hash = ?", (fp,))}
-        if holders <= keys:
+        if not _copy_has(conn, fp, keys):
             conn.execute("DELETE FROM tag_undo WHERE fingerprint = ?", (fp,))
 
 
@@ -97,7 +102,5 @@ def drop_undo_replaced(conn: sqlite3.Connection, fingerprints: Iterable[str]) ->
     """Inside a caller's transaction, after photos' ``content_hash`` changed away from
     ``fingerprints``: drop the records of those contents unless a catalogued photo (a copy)
     still has one. Returns how many went."""
-    return sum(conn.execute(
-        "DELETE FROM tag_undo WHERE fingerprint = ? AND NOT EXISTS "
-        "(SELECT 1 FROM photos WHERE photos.content_hash = ?)", (fp, fp)).rowcount
-        for fp in set(fingerprints))
+    return sum(conn.execute("DELETE FROM tag_undo WHERE fingerprint = ?", (fp,)).rowcount
+               for fp in set(fingerprints) if not _copy_has(conn, fp))

@@ -51,7 +51,7 @@ def confirm(
             raise UsageError("Use at most one of --landmark, --none and --clear.")
         with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat:
             chosen = resolve_landmark(cat, landmark) if landmark is not None else None
-            selection = select_photos(cat, [p.expanduser() for p in paths])
+            selection = select_photos(cat, paths)
             for path in selection.unmatched:
                 warn_not_catalogued(path)
             reviews: list[Review] = []

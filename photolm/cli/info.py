@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
-from photolm.cli.output import print_json, reporting
+from photolm.cli.output import display, print_json, reporting
 
 if TYPE_CHECKING:
     from photolm.scan import Concurrency
@@ -38,19 +38,19 @@ def info(
             with Catalog.open(path, write=False) as cat:
                 taught = cat.learned()
                 data["catalog"] = {
-                    **cat.stats(), "path": str(path),
+                    **_printed_roots(cat.stats()), "path": display(path),
                     "learned_landmarks": sum(not item.shipped for item in taught),
                     "learned_examples": sum(len(item.examples) for item in taught)}
                 if bundle is not None:  # learned ones this model cannot recognise
                     data["catalog"]["learned_unrecognisable"] = [
                         lm.name for lm in unmatchable(cat, bundle)]
         except CatalogMissingError:
-            data["catalog"] = {"path": str(path), "photos": 0, "note": "not created yet"}
+            data["catalog"] = {"path": display(path), "photos": 0, "note": "not created yet"}
         if bundle is None:
             data["model"] = {"error": str(problem)}
         else:
             data["model"] = {
-                "name": bundle.name, "path": str(bundle.path), "id": bundle.short_id,
+                "name": bundle.name, "path": display(bundle.path), "id": bundle.short_id,
                 "landmarks": len(bundle.landmarks), "prototypes": int(bundle.prototypes.shape[0]),
                 "embedding_dim": bundle.embedding_dim, "precision": bundle.precision,
                 "threshold": bundle.threshold, "created": bundle.created,
@@ -70,3 +70,16 @@ def info(
         from photolm.cli.info_text import render_info
 
         render_info(data, threads)
+
+
+def _printed_roots(stats: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's figures, the last scan's folders printed as every path is: the
+    catalogue keeps them in ``backslashreplace`` form, which leaves a backslash or a newline
+    as it is."""
+    from photolm.printed_paths import read_replaced
+
+    scan = stats.get("last_scan")
+    if not scan or not scan.get("roots"):
+        return stats
+    return {**stats, "last_scan": {**scan, "roots": [display(read_replaced(r))
+                                                      for r in scan["roots"]]}}

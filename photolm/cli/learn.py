@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +108,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
     examples, ``sources`` is ignored)."""
     from photolm.bundle import load_bundle
+    from photolm.case_paths import given_catalogued
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
@@ -130,6 +132,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
                              f"{close.name!r}: give that name to add these photos to it, or "
                              "--new to learn a new landmark by this name.")
         if place_id is None:
+            # as `photolm list` prints them too, in the catalogue's letter case
+            sources = given_catalogued(cat, sources, names=os.path.lexists)
             result = do_learn(cat, bundle, name, sources, **options)
         else:
             place = find_place(cat, bundle, place_id)
@@ -162,7 +166,8 @@ def learn(
         help="The landmark's name, e.g. \"Old Town Bridge\". A name photolm knows adds "
         "examples to it.")],
     photos: Annotated[list[Path], typer.Argument(
-        metavar="PHOTOS", show_default=False, help="Example photos, or folders of them.")],
+        metavar="PHOTOS", show_default=False,
+        help="Example photos, or folders of them (as `photolm list` prints them, too).")],
     alias: AliasOpt = None,
     city: CityOpt = None,
     country: CountryOpt = None,
@@ -182,6 +187,6 @@ def learn(
     photos later with the same name to make it better; **unlearn** takes it back.
     """
     with reporting():
-        run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat, lon=lon,
-                  model=model, catalog=catalog, device=device, json_out=json_out, quiet=quiet,
-                  new=new)
+        run_learn(name, photos, aliases=alias, city=city, country=country, lat=lat,
+                  lon=lon, model=model, catalog=catalog, device=device, json_out=json_out,
+                  quiet=quiet, new=new)

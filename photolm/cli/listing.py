@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +12,8 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
-from photolm.wording import counted
+from photolm.printed_paths import read_replaced
+from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
@@ -79,16 +81,6 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
                **raw_columns(photos))
 
 
-def decimals(score: float | None, threshold: float | None) -> int:
-    """How many decimals tell a score from the threshold it is measured against: 2, or more
-    where 2 would print both alike ("Hoi An 0.66" beside "threshold 0.66", no landmark)."""
-    digits = 2
-    while (score is not None and threshold is not None and digits < 4
-           and round(score, digits) == round(threshold, digits) and score != threshold):
-        digits += 1
-    return digits
-
-
 def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
     cells = []
     for r in rows:
@@ -136,10 +128,21 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
         "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
-        "recognised_from": p.recognised_from_raw,
+        "recognised_from": recognised_from(p),
         "best_candidate": top[0] if top else None, "candidates": top[:3],
         "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }
+
+
+def recognised_from(p: PhotoRow) -> str | None:
+    """The RAW whose preview the verdict came from (``None``: the photo's own file), printed
+    as its photo's path is: the catalogue keeps its name only in ``backslashreplace`` form
+    (:attr:`~photolm.catalog.PhotoRow.recognised_from_raw`), which leaves a backslash or a
+    newline as it is."""
+    if p.recognised_from is None:
+        return None
+    return display(p.recognised_from_file or os.path.join(os.path.dirname(p.path),
+                                                           read_replaced(p.recognised_from)))
 
 
 def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:
@@ -149,9 +152,9 @@ def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | Non
     if (not best or best.get("gate") is None or best.get("descriptor_score") is None
             or threshold is None or best["score"] < threshold):
         return None
+    score, gate = apart(best["descriptor_score"], best["gate"])
     return (f"{best['name']} {best['score']:.2f} rejected: the photo does not look like it "
-            f"to the generic descriptor ({best['descriptor_score']:.2f}, below the gate "
-            f"{best['gate']:.2f})")
+            f"to the generic descriptor ({score}, below the gate {gate})")
 
 
 def _why(r: dict[str, Any]) -> str:
@@ -166,9 +169,8 @@ def _why(r: dict[str, Any]) -> str:
     best, threshold = r["best_candidate"], r["threshold"]
     if (r["landmark"] is None and r["review"] is None and not r["error"] and best is not None
             and threshold is not None and best["score"] < threshold):
-        n = decimals(best["score"], threshold)
-        parts.append(f"best candidate {best['name']} {best['score']:.{n}f}, below the "
-                     f"threshold {threshold:.{n}f}")
+        score, bar = apart(best["score"], threshold)
+        parts.append(f"best candidate {best['name']} {score}, below the threshold {bar}")
     if r["gate_reason"] and r["landmark"] is None and r["review"] is None:
         parts.append(r["gate_reason"])
     if r["gps_reason"] and (r["gps_changed"] or r["review"] is None):

@@ -163,30 +163,40 @@ def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequenc
                   for i, (column, cell) in enumerate(zip(columns, row, strict=True))
                   if i != at and _plain(cell)]
         if group_first:
-            line = Text()
-            for n, (header, value) in enumerate(fields):
-                line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
-            out.print(line, soft_wrap=True)
+            out.print(_inline(Text(), fields), soft_wrap=True)
             for path_line in _text(row[at]).split("\n"):
                 out.print(Text(" " * indent) + path_line, soft_wrap=True)
             continue
         out.print(_text(row[at]), soft_wrap=True)
         if not fields:
             continue
-        line = Text(" " * indent)
-        for n, (header, value) in enumerate(fields):
-            line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+        line = _inline(Text(" " * indent), fields)
         if "\n" not in line.plain and cell_len(line.plain) <= out.width:
             out.print(line, soft_wrap=True)
             continue
-        named = max(cell_len(header) for header, _ in fields)
-        room = max(20, out.width - indent - named - 2)
+        named = max(cell_len(header) for header, _ in fields) + 2
         for header, value in fields:
-            for k, piece in enumerate(value.wrap(out, room, overflow="fold")):
-                label = header.ljust(named) if k == 0 else " " * named
-                piece.rstrip()
-                out.print(Text(" " * indent) + Text(label + "  ", style="dim") + piece,
-                          soft_wrap=True)
+            _print_field(header, value, pad=indent, label_width=named, style="dim",
+                         room=max(20, out.width - indent - named))
+
+
+def _inline(line: Text, fields: Sequence[tuple[str, Text]]) -> Text:
+    """``line`` with the named cells appended side by side: ``header value   header value``."""
+    for n, (header, value) in enumerate(fields):
+        line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+    return line
+
+
+def _print_field(label: str, value: Text, *, pad: int, label_width: int, style: str,
+                 room: int | None) -> None:
+    """One ``label  value`` field: ``pad`` spaces, the label in a column ``label_width``
+    wide, the value folded to ``room`` cells under itself, never under the label (``None``:
+    one line, however long). The layout of :func:`print_sections` and of a stacked row."""
+    pieces = [value] if room is None else value.wrap(out, room, overflow="fold")
+    for k, piece in enumerate(pieces):
+        piece.rstrip()
+        out.print(Text(" " * pad).append((label if k == 0 else "").ljust(label_width),
+                                         style=style).append(piece), soft_wrap=True)
 
 
 def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:
@@ -266,16 +276,12 @@ def print_sections(sections: Sequence[tuple[str, Sequence[Field]]]) -> None:
             if n:
                 out.print()
             out.print(Text(heading, style="bold"), soft_wrap=True)
-        pad = " " * (indent if heading else 0)
+        pad = indent if heading else 0
+        room = out.width - width
         for field in fields:
-            room = out.width - width
-            pieces = [Text(field.value)]
-            if wrap and not field.whole and room >= 20 and cell_len(field.value) > room:
-                pieces = list(Text(field.value).wrap(out, room, overflow="fold"))
-            for k, piece in enumerate(pieces):
-                piece.rstrip()
-                label = (field.label if k == 0 else "").ljust(width - len(pad))
-                out.print(Text(pad).append(label, style="bold").append(piece), soft_wrap=True)
+            folds = wrap and not field.whole and room >= 20 and cell_len(field.value) > room
+            _print_field(field.label, Text(field.value), pad=pad, label_width=width - pad,
+                         style="bold", room=room if folds else None)
 
 
 def _plain(cell: str | Text) -> str:
@@ -350,7 +356,11 @@ def say(text: str) -> None:
 
 
 def error_line(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {escape(message)}")
+    """``Error: MESSAGE`` on one line, as a warning is: a control character (a newline in a
+    file name, an escape sequence in a library's message) or a bidirectional control left
+    in the message is escaped. photolm's messages print the paths they name already
+    (:func:`~photolm.printed_paths.printed`), so a backslash is left as it is."""
+    err.print(f"[bold red]Error:[/] {escape(message.translate(ONE_LINE))}")
 
 
 class Bar:

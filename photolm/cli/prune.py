@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting
 from photolm.wording import counted
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from photolm.catalog import Catalog, PhotoRow
 
 
 def prune(
@@ -27,14 +33,18 @@ def prune(
     """
     with reporting():
         from photolm import storage
+        from photolm.case_paths import catalogues, given_catalogued
         from photolm.catalog import Catalog, resolve_catalog_path
 
         with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
                           create=False) as cat:
-            roots = [str(p.expanduser()) for p in paths or ()]
+            # as `photolm list` prints them too (a missing photo's file is gone from disk),
+            # in the catalogue's letter case
+            roots = [str(p) for p in given_catalogued(
+                cat, paths or (), names=lambda p: os.path.lexists(p) or catalogues(cat, p))]
             rows = {}  # overlapping roots: one entry per photo
             for root in roots or [None]:
-                for row in cat.iter_photos(under=root):
+                for row in _photos_at(cat, root):
                     if row.missing:
                         rows[row.path] = row
             back, gone = [], []
@@ -50,6 +60,12 @@ def prune(
                         "back_on_disk": [display(r.path) for r in back]})
             raise typer.Exit(0)
         _report(photos, [display(r.path) for r in back], dry_run)
+
+
+def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
+    """The catalogued photo at ``root``, else the photos under it (all of them: ``None``)."""
+    row = None if root is None else cat.get_photo(root)
+    return [row] if row is not None else cat.iter_photos(under=root)
 
 
 def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:

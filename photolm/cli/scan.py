@@ -117,6 +117,7 @@ def scan(
         warnings.simplefilter("ignore", UserWarning)
         from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
+        from photolm.printed_paths import given_paths
         from photolm.scan import Scanner, ScanOptions, scan_session
 
         bundle = load_bundle(model)
@@ -127,12 +128,13 @@ def scan(
                               exclude=tuple(exclude or ()))
         with Catalog.open(resolve_catalog_path(catalog), write=True) as cat:
             scanner = Scanner(cat, bundle, embedder, options)
-            roots = [p.expanduser() for p in paths]
+            roots = given_paths(paths)  # as `photolm list` prints them, too
             with progress_bar("scanning", show=bar_wanted(quiet=quiet, json_out=json_out),
                               rate="photos/s") as bar:
                 summary = scanner.run(roots, _Renderer(bar))
             tags = None
             if write_tags and not summary.interrupted:
+                roots = scanner.roots or roots  # as the catalogue spells them
                 tags = _write_tags(cat, roots, embed, sidecar_style, write_location, json_out,
                                    quiet)
                 summary = scanner.recount(roots)  # the totals: tagged now

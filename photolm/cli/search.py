@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.listing import raw_columns
+from photolm.cli.listing import raw_columns, recognised_from
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, err, print_json, print_rows, reporting
 from photolm.wording import counted
@@ -65,7 +65,7 @@ def search(
              "score": p.effective_score, "landmark_id": p.effective_landmark_id,
              "taken": p.taken, "review": p.review, "gps_reason": p.gps_reason,
              "missing": p.missing, "companions": [display(c) for c in p.companions],
-             "recognised_from": p.recognised_from_raw}
+             "recognised_from": recognised_from(p)}
             for p in photos
         ]
         if json_out:

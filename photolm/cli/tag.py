@@ -76,7 +76,7 @@ def tag(
                                min_score=min_score)
         with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
                           create=False) as cat:
-            selection = select_photos(cat, [p.expanduser() for p in paths or ()])
+            selection = select_photos(cat, paths or ())
             summary = TagSummary("tag", dry_run=dry_run, unmatched=selection.unmatched)
             render_tag_events(tag_photos(cat, selection.rows, settings), summary,
                               json_out=json_out, quiet=quiet, embed=embed)

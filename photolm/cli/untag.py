@@ -28,7 +28,7 @@ def untag(
 
         with Catalog.open(resolve_catalog_path(catalog), write=not dry_run,
                           create=False) as cat:
-            selection = select_photos(cat, [p.expanduser() for p in paths or ()])
+            selection = select_photos(cat, paths or ())
             summary = TagSummary("untag", dry_run=dry_run, unmatched=selection.unmatched)
             render_tag_events(untag_photos(cat, selection.rows, dry_run=dry_run), summary,
                               json_out=json_out, quiet=quiet)

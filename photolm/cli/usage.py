@@ -3,6 +3,10 @@
 ``Error: ...`` line, like every other photolm error, instead of a usage line, a hint and a
 boxed message.
 
+A value typer's validation refuses (``--limit -3``, ``--margin abc``) is quoted in the line,
+after the option's name: typer's own message ("Input should be greater than or equal to 1")
+does not say which value the person gave.
+
 The root command class below is the one place they are caught: the root's own options are
 parsed in its ``make_context``, and every command's (``places``' subcommands included) in its
 ``invoke``, so no command handles them itself. The exit status stays 2.
@@ -18,12 +22,32 @@ import typer
 from typer.core import TyperGroup
 
 from photolm.cli.output import error_line
+from photolm.printed_paths import ONE_LINE
+
+
+def _with_value(exc: typer.TyperException) -> None:
+    """Put the value a validation refused into ``exc``'s message: ``'-3' (input should be
+    greater than or equal to 1)``. Typer raises its ``BadParameter`` from pydantic's
+    ``ValidationError``, whose first error holds the input as the person typed it."""
+    errors = getattr(exc.__cause__, "errors", None)
+    message = getattr(exc, "message", None)
+    if not callable(errors) or not isinstance(message, str):
+        return
+    try:
+        given = errors()[0]["input"]
+    except (IndexError, KeyError, TypeError):
+        return
+    shown = f"'{str(given).translate(ONE_LINE)}'" if isinstance(given, (str, int, float)) else ""
+    if shown and shown not in message:  # a choice's message names it already
+        reason = message[:1].lower() + message[1:]
+        exc.message = f"{shown} ({reason.rstrip('.')})"
 
 
 def usage_message(exc: typer.TyperException, command: str | None = None) -> str:
     """The error on one line, pointing at ``COMMAND --help``: the failing command's, or
     ``command`` where the error does not say (click's parser leaves the context out of
     "Option '--landmark' requires an argument")."""
+    _with_value(exc)
     message = " ".join(getattr(exc, "format_message", exc.__str__)().split())
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:

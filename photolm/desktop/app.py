@@ -32,7 +32,7 @@ from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
 from photolm.errors import CatalogBusyError, PhotolmError, UsageError
 from photolm.printed_paths import printed
-from photolm.wording import counted
+from photolm.wording import counted, decimals
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
@@ -87,6 +87,8 @@ class Desktop:
         self.templates.env.globals["csrf_field"] = CSRF_FIELD
         self.templates.env.filters["when"] = _when
         self.templates.env.filters["counted"] = counted  # {{ n|counted("photo") }}
+        # the decimals that tell a score from the threshold: {{ score|decimals(threshold) }}
+        self.templates.env.filters["decimals"] = decimals
         # a path as the CLI prints it: a newline or a bidirectional override in a file name
         # (U+202E shows "photo\u202egpj.exe" as "photoexe.jpg") is shown as an escape
         self.templates.env.filters["printed"] = printed
@@ -271,10 +273,10 @@ class Desktop:
         start = max(0, _int(request.query_params.get("from"), 0))
         with self.read() as cat:
             points = worldmap.photo_points(cat)
-            # a dot stands for all its photos: the heading counts them all, the grid shows
-            # them a page at a time
             near = cat.photos_near(*where, limit=MAP_PAGE, offset=start) if where else []
-            total = cat.count_near(*where) if where else 0
+        # a dot stands for all its photos: the heading counts them as the dot does, the grid
+        # shows them a page at a time
+        total = worldmap.count_at(points, where) if where else 0
         self.remember(near)
         return self.page(request, "map.html", outline=worldmap.outline_path(),
                          points=points, width=worldmap.WIDTH, height=worldmap.HEIGHT,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from photolm.wording import apart
+
 if TYPE_CHECKING:
     from photolm.catalog import PhotoRow
 
@@ -34,27 +36,35 @@ def why(row: PhotoRow, threshold: float | None) -> list[str]:
         lines.append("It has not been recognised with a model yet.")
         return lines
     top = row.topk[0]
-    bar = f"the threshold {threshold:.2f}" if threshold is not None else "the threshold"
     if row.landmark_id is not None and row.score is not None:
+        score, bar = _against(row.score, threshold)
         if threshold is not None and row.score < threshold:
-            lines.append(f"The model chose {row.landmark_name} with {row.score:.2f}, just "
+            lines.append(f"The model chose {row.landmark_name} with {score}, just "
                          f"below {bar}, because GPS places the photo near it.")
         elif row.gps_changed and row.visual_landmark_name:
             lines.append(f"The scores alone put {row.visual_landmark_name} first "
                          f"({row.visual_score or 0:.2f}); GPS chose {row.landmark_name} "
-                         f"({row.score:.2f}, at or above {bar}), the one the photo was taken "
+                         f"({score}, at or above {bar}), the one the photo was taken "
                          "near.")
         else:
-            lines.append(f"The model recognised {row.landmark_name} with {row.score:.2f}, at "
+            lines.append(f"The model recognised {row.landmark_name} with {score}, at "
                          f"or above {bar}.")
     elif row.gps_changed and row.visual_landmark_name:
         lines.append(f"The scores alone chose {row.visual_landmark_name} "
                      f"({row.visual_score or 0:.2f}), but GPS ruled it out.")
     else:
+        score, bar = _against(float(top["score"]), threshold)
         lines.append(f"No landmark: the best candidate, {top['name']}, scored "
-                     f"{float(top['score']):.2f}, below {bar}.")
+                     f"{score}, below {bar}.")
     if row.gps_reason:
         lines.append(f"GPS: {row.gps_reason}.")
     elif row.latitude is None:
         lines.append("The photo has no GPS position, so only its looks counted.")
     return lines
+
+
+def _against(score: float, threshold: float | None) -> tuple[str, str]:
+    """A score and "the threshold 0.700" beside it, with the decimals that tell them apart
+    (as ``photolm list`` prints them)."""
+    shown, bar = apart(score, threshold)
+    return shown, f"the threshold {bar}" if bar else "the threshold"

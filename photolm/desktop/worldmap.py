@@ -98,6 +98,12 @@ def photo_points(catalog: Catalog) -> list[MapPoint]:
     return points
 
 
+def count_at(points: list[MapPoint], where: tuple[float, float]) -> int:
+    """How many photos the dot at ``where`` (a :func:`parse_at` position) stands for, as the
+    dot counts them; 0 where there is no dot."""
+    return next((p.count for p in points if parse_at(p.at) == where), 0)
+
+
 def parse_at(text: str) -> tuple[float, float] | None:
     """``"48.9,2.3"`` (a dot's :attr:`MapPoint.at`) as numbers; ``None`` for anything else."""
     import math

@@ -110,14 +110,14 @@ def plan_tags(
         target = sidecar_target(photo, sidecar_path(photo, sidecar_style), sidecar_style,
                                  "tag", tagset, write_location, photo_has_gps)
     targets = [target]
-    for raw in map(Path, companions):
-        sidecar = sidecar_path(raw, sidecar_style)
-        _check_own_sidecar(raw, sidecar, targets)
+    for companion in map(Path, companions):  # not ``raw``: that says whether photo is one
+        sidecar = sidecar_path(companion, sidecar_style)
+        _check_own_sidecar(companion, sidecar, targets)
         # Lightroom names the RAW's sidecar by the stem (IMG_0001.xmp), which its JPEG could
         # claim too; the check above makes sure it does not in this plan.
-        targets.append(replace(sidecar_target(raw, sidecar, sidecar_style, "tag", tagset,
+        targets.append(replace(sidecar_target(companion, sidecar, sidecar_style, "tag", tagset,
                                               write_location, photo_has_gps, shared_ok=True),
-                               owner=raw))
+                               owner=companion))
     return TagPlan(photo=photo, action="tag", mode=mode, targets=tuple(targets), tagset=tagset,
                    write_location=write_location, photo_has_gps=photo_has_gps,
                    sidecar_style=sidecar_style, fallback_reason=fallback, raw=raw)

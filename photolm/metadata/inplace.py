@@ -12,7 +12,6 @@ note). HEIC, HEIF and AVIF go through ExifTool. Each write is verified before th
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from photolm.discovery import display_path, sniff_file
 from photolm.errors import TagError
-from photolm.fingerprint import fingerprint, fingerprint_handle
+from photolm.fingerprint import fingerprint_bytes
 from photolm.metadata import atomic, containers, embedded, exiftool, rules, verify
 from photolm.metadata.containers import ContainerError
 from photolm.metadata.embedded import EmbeddedMetadata, Exiv2Error
@@ -40,7 +39,7 @@ from photolm.metadata.undo import (
     UndoRecord,
     UndoStore,
     UndoStoreError,
-    apply_patch,
+    find_original,
     make_patch,
     sha256,
 )
@@ -227,7 +226,7 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
     work, changes, notes = compute(plan.action, read.snapshot, plan.tagset, options, {})
     if not changes:
         return False, [], notes
-    kept = _find_undo(undo, photo, read)
+    kept = _find_undo(undo, read)
     if plan.action == "untag" and kept is not None:
         _restore(photo, kind, read, kept, keep_mtime)
         assert undo is not None
@@ -269,19 +268,12 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
     return True, changes, notes + undo_notes
 
 
-def _find_undo(undo: UndoStore | None, photo: Path, read: _Embedded) -> _Kept | None:
+def _find_undo(undo: UndoStore | None, read: _Embedded) -> _Kept | None:
     """The original bytes, when ``undo`` knows this exact file as photolm's write."""
-    if undo is None:
+    found = None if undo is None else find_original(undo, read.data)
+    if found is None:
         return None
-    try:
-        record = undo.find(fingerprint(photo, read.stat.st_size), sha256(read.data))
-    except (OSError, UndoStoreError):
-        return None
-    if record is None:
-        return None
-    original = apply_patch(read.data, record.patch)
-    if sha256(original) != record.original_sha256:
-        return None
+    record, original = found
     return _Kept(record.fingerprint, record.tagged_sha256, original, record.original_sha256)
 
 
@@ -317,7 +309,7 @@ def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: 
     if patch is None:
         return None, ["photolm keeps no copy of what it replaced here (too large): untag will "
                       "remove its values instead of restoring the original bytes"]
-    record = UndoRecord(os.fspath(photo), fingerprint_handle(io.BytesIO(new), len(new)),
+    record = UndoRecord(os.fspath(photo), fingerprint_bytes(new),
                         sha256(new), sha256(original), patch)
     try:
         if _already_kept(undo, record):  # a copy of this photo, tagged alike: it shares it

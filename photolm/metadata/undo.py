@@ -29,6 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
+from photolm.fingerprint import fingerprint_bytes
+
 # A record larger than this is not kept (untag then removes photolm's values instead):
 # photolm's own blocks are a few KiB, so a bigger patch means a format it rewrites wholesale.
 MAX_PATCH_BYTES = 8 * 1024 * 1024
@@ -67,6 +69,23 @@ class UndoStore(Protocol):
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def find_original(store: UndoStore, tagged: bytes) -> tuple[UndoRecord, bytes] | None:
+    """The record of ``tagged`` (a whole file) as photolm's write, and the original bytes it
+    gives back; ``None`` when the store knows no such write, cannot be read, or its patch
+    does not give back bytes with the original's SHA-256. Both the untag that restores a
+    photo and the tag run that recognises its own interrupted write look a file up so."""
+    try:
+        record = store.find(fingerprint_bytes(tagged), sha256(tagged))
+    except UndoStoreError:
+        return None
+    if record is None:
+        return None
+    original = apply_patch(tagged, record.patch)
+    if sha256(original) != record.original_sha256:
+        return None
+    return record, original
 
 
 def make_patch(tagged: bytes, original: bytes) -> bytes | None:

@@ -279,3 +279,22 @@ def test_why_names_both_when_gps_chose_a_near_landmark_over_a_far_one() -> None:
                         "Hoi An (0.71, at or above the threshold 0.66), the one the photo was "
                         "taken near.")
     assert lines[1].startswith("GPS: Imperial City of Hue scores a little higher")
+
+
+def test_the_photo_page_shows_the_digits_a_close_miss_needs(client, library) -> None:
+    """A photo that missed the 0.90 threshold by 0.0004 does not read "scored 0.90, below
+    the threshold 0.90": the sentence prints the decimals that tell them apart, as list's."""
+    import json
+    import sqlite3
+
+    photo = _photo_id(library, "grey.jpg")
+    with sqlite3.connect(library.catalog) as db:
+        (topk,) = db.execute("SELECT topk FROM photos WHERE id = ?", (photo,)).fetchone()
+        top = json.loads(topk)
+        top[0]["score"] = 0.8996
+        db.execute("UPDATE photos SET topk = ? WHERE id = ?", (json.dumps(top), photo))
+    html = client.get(f"/photo/{photo}").text
+    assert f"the best candidate, {top[0]['name']}, scored 0.8996, below the threshold 0.9000." \
+        in html, html
+    # and the candidates' table beside it
+    assert '<td class="num">0.8996</td>' in html and '<td class="num">0.9000</td>' in html

@@ -305,6 +305,9 @@ def test_a_dot_for_several_photos_lists_them_all(tmp_path: Path, tiny_bundle_dir
             ids = {r.id for r in cat.iter_photos() if "colosseum" in r.path}
         assert {int(i) for i in re.findall(r'<a href="/photo/(\d+)\?next=',
                                                   near.split('id="near"')[1])} == ids
+        # the same dot, its address written otherwise; and a place with no dot
+        assert "3 photos near 41.9, 12.5" in client.get("/map?at=41.90,12.50").text
+        assert "0 photos near 10.0, 10.0" in client.get("/map?at=10,10").text
         single = next(href for href, label in links if label.startswith("1"))
         assert single.startswith("/photo/")
         assert client.get("/map?at=nowhere").status_code == 400

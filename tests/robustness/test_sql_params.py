@@ -159,6 +159,8 @@ def test_folder_prefixes_are_byte_ranges_not_like_patterns(
             "evil'1%.jpg", "plain_;.jpg"]
         assert [Path(p.path).name for p in cat.photos(under=evil_library / "100%")] == [
             "x.jpg"]
+        for photo in evil_library.rglob("*.jpg"):  # all gone: the range alone decides
+            photo.unlink()
         assert cat.sync_missing([folder], []) == 2  # only that folder's photos
         assert cat.sync_missing([folder], [p.path for p in cat.photos(under=folder)]) == 0
     _assert_never_in_sql(recorded, [EVIL_FOLDER, SIBLING, "' OR 1=1", "100%"])

@@ -15,8 +15,17 @@ import pytest
 from PIL import Image
 
 from photolm.bundle import Landmark
+from photolm.fingerprint import SAMPLE, fingerprint, fingerprint_bytes
 from photolm.metadata import apply_tags, containers, inplace, plan_tags, plan_untag, verify
-from photolm.metadata.undo import MemoryUndoStore, apply_patch, make_patch
+from photolm.metadata.undo import (
+    MemoryUndoStore,
+    UndoRecord,
+    UndoStoreError,
+    apply_patch,
+    find_original,
+    make_patch,
+    sha256,
+)
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, camera_exif, exiftool_json, plant_keywords
 from tests.tags.test_tags_samples import SAMPLES
@@ -73,6 +82,37 @@ def test_undo_patch_round_trips_insertions_and_in_place_edits() -> None:
         patch = make_patch(tagged, original)
         assert patch is not None and len(patch) < 400
         assert apply_patch(tagged, patch) == original
+
+
+def test_fingerprint_of_bytes_is_the_scans_fingerprint_of_the_file(tmp_path: Path) -> None:
+    """Undo records are keyed by the fingerprint of bytes in memory; the scan computes it from
+    the file: they must agree for files read whole and for files sampled at both ends."""
+    for size in (1000, 2 * SAMPLE + 1):
+        data = os.urandom(size)
+        (tmp_path / "f").write_bytes(data)
+        assert fingerprint_bytes(data) == fingerprint(tmp_path / "f")
+
+
+def test_find_original_gives_the_original_only_when_the_patch_restores_it() -> None:
+    original = bytes(range(256)) * 40
+    tagged = original[:100] + b"XMP" * 50 + original[100:]
+    patch = make_patch(tagged, original)
+    assert patch is not None
+    store = MemoryUndoStore()
+    store.save(UndoRecord("p.jpg", fingerprint_bytes(tagged), sha256(tagged), sha256(original),
+                          patch))
+    found = find_original(store, tagged)
+    assert found is not None and found[1] == original
+    assert find_original(store, original) is None  # not a file photolm wrote
+    store.save(UndoRecord("p.jpg", fingerprint_bytes(tagged), sha256(tagged), sha256(b"other"),
+                          patch))
+    assert find_original(store, tagged) is None  # the patch does not give that original back
+
+    class Broken(MemoryUndoStore):
+        def find(self, fingerprint: str, tagged_sha256: str) -> UndoRecord | None:
+            raise UndoStoreError("catalogue locked")
+
+    assert find_original(Broken(), tagged) is None  # untag falls back to removing values
 
 
 # 10.3: the verifier catches each change the outside test saw ----------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,12 +39,14 @@ class _FullDisk:
 
 def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None:
     """The ``nth`` temporary file written for ``name`` (and every later one) gets ENOSPC."""
-    real_mkstemp, real_fdopen = tempfile.mkstemp, os.fdopen
-    made: list[str] = []
+    import trainer.atomic
+
+    real_create, real_fdopen = trainer.atomic.create_staged_file, os.fdopen
+    made: list[Path] = []
     full: set[int] = set()
 
-    def mkstemp(*args, **kwargs):  # type: ignore[no-untyped-def]
-        fd, path = real_mkstemp(*args, **kwargs)
+    def create_staged_file(folder, *, prefix="", suffix=""):  # type: ignore[no-untyped-def]
+        fd, path = real_create(folder, prefix=prefix, suffix=suffix)
         if os.path.basename(path).startswith(f".{name}."):
             made.append(path)
             if len(made) >= nth:
@@ -56,7 +57,7 @@ def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None
         handle = real_fdopen(fd, *args, **kwargs)
         return _FullDisk(handle) if fd in full else handle
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(trainer.atomic, "create_staged_file", create_staged_file)
     monkeypatch.setattr(os, "fdopen", fdopen)
 
 
