@@ -8,6 +8,7 @@ result (a summary table, or ``--json``) to stdout. Expected failures print one
 
 from __future__ import annotations
 
+import shlex
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,7 +56,7 @@ class _Progress:
             _err.print(f"[bold]•[/] {text}")
 
     def stage(self, label: str, total: int) -> None:
-        if self.quiet:
+        if self.quiet or not _err.is_terminal:  # a log gets the step lines, not a bar's
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -85,7 +86,7 @@ def _pct(value: Any) -> str:
 
 
 def _render(report: dict[str, Any]) -> None:
-    out = Console()
+    out = Console(soft_wrap=True)  # the lines whole (a path must stay one piece to copy)
     m = report["metrics"]
     out.print(f"Bundle written to [bold]{report['bundle']}[/] ({report['precision']}, "
               f"{report['size_bytes'] / 1e6:.1f} MB, id {report['bundle_id'][:12]})")
@@ -120,11 +121,16 @@ def _render(report: dict[str, Any]) -> None:
 @app.command(no_args_is_help=True)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
+        metavar="CHECKPOINT", show_default=False,
         help="Trainer checkpoint (.pt), or a run folder holding best.pt / last.pt.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Bundle folder to write.")],
     distractors: Annotated[list[Path], typer.Option(
         "--distractors", help="Folder of photos without landmarks, for the 'no landmark' "
         "threshold (repeatable).")] = [],  # noqa: B006 - typer reads the default, never mutates
+    data: Annotated[list[Path], typer.Option(
+        "--data", help="Where the run's dataset folders are now, if they moved since trainer "
+        "fit (or it ran on another machine); once per folder. The photos must be the same.")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates
     target_fpr: Annotated[float, typer.Option(
         "--target-fpr", help="False-positive rate on non-landmark photos to calibrate for.")]
     = 0.02,
@@ -189,7 +195,7 @@ def export(
         if report_file is not None:
             check_writable(report_file, "--report")
     options = ExportOptions(
-        out=out, distractors=list(distractors), target_fpr=target_fpr,
+        out=out, distractors=list(distractors), data=list(data), target_fpr=target_fpr,
         fpr_confidence=fpr_confidence or None,
         quantize=quantize.value, prototypes=prototypes.value, subcenters=subcenters,
         min_silhouette=min_silhouette,
@@ -209,6 +215,11 @@ def export(
         print_json(result.report)
     else:
         _render(result.report)
+        if not quiet:
+            bundle, anywhere = shlex.quote(str(out)), shlex.quote(str(out.resolve()))
+            _err.print(f"Scan with it: photolm scan PHOTOS --model {bundle} (or set "
+                       f"PHOTOLM_MODEL={anywhere} so every photolm command uses it)",
+                       markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -6,8 +6,14 @@ Two comparisons on the same photos, both as cosine similarity of the two embeddi
 * **pipeline** (the one that decides): the trainer's evaluation transform + the torch model
   versus photolm's own decoder (:func:`photolm.images.load_for_model`) + onnxruntime
   (:class:`photolm.runtime.OnnxEmbedder`). This catches every way the two sides can drift:
-  a preprocessing difference (resize rounding, EXIF orientation, draft decoding), an export
-  bug, a wrong opset, padding frozen for the wrong size.
+  a preprocessing difference (resize rounding, EXIF orientation, the reduced JPEG decode
+  asked for), an export bug, a wrong opset, padding frozen for the wrong size.
+  A JPEG at least twice the model's resize is decoded by libjpeg at a reduced scale on
+  both sides (``draft``: photolm's scan does so, and so does the trainer's training
+  loader), because a full decode resized by Pillow differs from it by a few grey levels
+  that move a trained network's embedding by more than the limit: every phone photo in a
+  set ``photolm export-dataset`` wrote would fail the check, though the network is the
+  one trained on exactly such decodes.
 * **graph**: the very same input array through torch and through onnxruntime. Reported so a
   failure can be attributed: if the graph agrees and the pipeline does not, the difference is
   in preprocessing.
@@ -51,10 +57,12 @@ class ParityReport:
 
 
 def _torch_input(path: str, pre: Any) -> np.ndarray | None:
+    """The trainer's side: its decoder at the reduced scale its training loader asks for
+    (``resize``, trainer/fit.py), then its evaluation transform."""
     from trainer.transforms import UnreadableImage, eval_array, open_image
 
     try:
-        return eval_array(open_image(path), pre)
+        return eval_array(open_image(path, draft=pre.resize), pre)
     except UnreadableImage:
         return None
 

@@ -30,7 +30,7 @@ import math
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ from export.quantize import (
     images_per_second,
     quantize_int8,
 )
+from export.report_files import refusals_as_errors
 from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
 from photolm.wording import counted
@@ -90,6 +91,9 @@ class ExportOptions:
     overwrite: bool = False
     # least threshold, from landmarks left out of training (export.unseen's floor record)
     threshold_floor: dict[str, Any] | None = None
+    # where the run's dataset folders are now, if they moved since fit (or fit ran on another
+    # machine); () reads them where the checkpoint's config says
+    data: Sequence[Path] = ()
 
     def validate(self) -> None:
         if self.quantize not in VARIANTS:
@@ -103,6 +107,10 @@ class ExportOptions:
                 "The 'no landmark' threshold is calibrated on photos without landmarks: pass "
                 "--distractors DIR (e.g. ../shared/data/distractors)."
             )
+        for option, folders in (("--distractors", self.distractors), ("--data", self.data)):
+            for folder in folders:  # a typo, found before the checkpoint is loaded
+                if not Path(folder).exists():
+                    raise ExportError(f"{option} {folder}: no such folder.")
         if not 0 < self.target_fpr < 1:
             raise ExportError("--target-fpr must lie strictly between 0 and 1.")
         if self.fpr_confidence is not None and not 0 < self.fpr_confidence < 1:
@@ -122,6 +130,7 @@ class ExportOptions:
         data = asdict(self)
         data["out"] = str(self.out)
         data["distractors"] = [str(p) for p in self.distractors]
+        data["data"] = [str(p) for p in self.data]
         return data
 
 
@@ -261,7 +270,17 @@ def _load_inputs(checkpoint: Path | str, options: ExportOptions) -> _Inputs:
     tp = ckpt.preprocess
     pre = Preprocess(size=tp.size, resize=tp.resize, crop=tp.crop,
                      interpolation=tp.interpolation, mean=tuple(tp.mean), std=tuple(tp.std))
-    split = split_from_config(ckpt.config, expected_classes=ckpt.classes,
+    config = ckpt.config
+    if options.data:  # the same photos elsewhere: the split's checksum proves it
+        config = replace(config, data=[str(Path(p).resolve()) for p in options.data])
+    else:
+        gone = [root for root in config.data or [] if not Path(root).is_dir()]
+        if gone:
+            raise ExportError(
+                f"The run's dataset folder {gone[0]} is not there: if it moved, or fit ran on "
+                "another machine, give its place here with --data (once per folder fit was "
+                "given).")
+    split = split_from_config(config, expected_classes=ckpt.classes,
                               expected_photos=ckpt.photos_sha256)
     held = split.holdout or split.val
     if not held:
@@ -392,7 +411,10 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
     ckpt, pre, num = inputs.ckpt, inputs.pre, len(inputs.landmarks)
     lap("load")
 
-    with tempfile.TemporaryDirectory(prefix="photolm-export-") as tmp:
+    scratch, out = Path(tempfile.gettempdir()), Path(options.out)
+    with refusals_as_errors(f"the export's working files in {scratch}", scratch,
+                            f", or point TMPDIR at a folder with room; {out} was not changed"), \
+            tempfile.TemporaryDirectory(prefix="photolm-export-") as tmp:
         work = Path(tmp)
         progress.step("Exporting to ONNX")
         info = export_onnx(ckpt.model, work / "fp32.onnx", image_size=pre.size,
@@ -466,21 +488,23 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
             **({"unseen_floor": options.threshold_floor} if options.threshold_floor else {}),
         })
         progress.step(f"Writing the bundle to {options.out}")
-        bundle = write_bundle(
-            Path(options.out),
-            model_file=shipped.path,
-            landmarks=inputs.landmarks,
-            prototypes=ship.table.vectors,
-            prototype_landmark=ship.table.owner,
-            preprocess=pre,
-            threshold=ship.calibration.threshold,
-            name=options.name or _default_name(ckpt, num),
-            precision=shipped.precision,
-            calibration=ship.calibration.to_calibration(),
-            metrics=metrics,
-            provenance=_jsonable(_provenance(inputs, options)),
-            overwrite=options.overwrite,
-        )
+        with refusals_as_errors(f"the bundle {out}", out.parent,
+                                f"; {out} was not changed"):
+            bundle = write_bundle(
+                Path(options.out),
+                model_file=shipped.path,
+                landmarks=inputs.landmarks,
+                prototypes=ship.table.vectors,
+                prototype_landmark=ship.table.owner,
+                preprocess=pre,
+                threshold=ship.calibration.threshold,
+                name=options.name or _default_name(ckpt, num),
+                precision=shipped.precision,
+                calibration=ship.calibration.to_calibration(),
+                metrics=metrics,
+                provenance=_jsonable(_provenance(inputs, options)),
+                overwrite=options.overwrite,
+            )
         lap("write")
 
     report = {

@@ -9,12 +9,22 @@ Missing folders are made at write time, so a check that fails leaves nothing beh
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from export.errors import ExportError
+from photolm.errors import PhotolmError
+from trainer.atomic import refusal_behind, refusal_reason
+
+# What a disk answers when a write cannot go on: full, quota, too large a file, read-only,
+# not allowed, or the device failed.
+_REFUSED = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG,
+                                 errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO) if e)
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -46,6 +56,26 @@ def write_json(path: Path, record: Any, option: str, *, kept: str = "") -> None:
     """:func:`write_text` of ``record`` as indented JSON (the reports' one layout)."""
     write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n", option,
                kept=kept)
+
+
+@contextmanager
+def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None]:
+    """A write the system refuses under ``where`` (a full disk, a read-only folder) while
+    writing ``what`` becomes one :class:`ExportError` line, ``after`` saying what was kept.
+
+    Found behind other errors too: ``torch.onnx.export`` and ``torch.save`` report a full
+    disk as an error of their own raised while handling the ``OSError``.
+    """
+    try:
+        yield
+    except PhotolmError:
+        raise
+    except Exception as exc:
+        refused = refusal_behind(exc)
+        if refused is None or refused.errno not in _REFUSED:
+            raise
+        why = refusal_reason(refused, where, refused.filename2 or refused.filename or where)
+        raise ExportError(f"Cannot write {what}: {why}{after}.") from None
 
 
 def _refused(path: Path, option: str, reason: str, kept: str = "") -> ExportError:

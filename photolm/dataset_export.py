@@ -27,16 +27,29 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
-from photolm.discovery import display_path
+from photolm.discovery import display_path, sniff_file
 from photolm.errors import PhotolmError
 from photolm.storage import no_space, no_space_message
 
 CLASSES_CSV = "classes.csv"
 CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
+# The files trainer fit reads (trainer.data.IMAGE_SUFFIXES; photolm never imports the
+# trainer, so tests/test_export_dataset_cli.py keeps the two equal). It skips anything else
+# without a word, so a HEIC, RAW or GIF photo is left out here, with a warning.
+TRAINER_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# A photo named without its format's extension (IMG_0001) is linked under one the trainer
+# reads; not TIFF, whose magic number most camera RAW files share.
+_SUFFIX_FOR = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp"}
 
 
 class DatasetExportError(PhotolmError):
     """The target folder cannot be used (not empty, not writable)."""
+
+
+class DatasetExportInterrupted(DatasetExportError):
+    """Ctrl-C while the folders were written: what is there is not the whole set."""
+
+    exit_code = 130
 
 
 @dataclass
@@ -91,6 +104,10 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     problems: list[tuple[str, str]] = []
     try:
         _write_classes(out_dir, classes, problems, copy=copy)
+    except KeyboardInterrupt:
+        raise DatasetExportInterrupted(
+            f"interrupted; the training set in {display_path(out_dir)} is incomplete: delete "
+            "that folder, then export again") from None
     except OSError as exc:
         # A full disk (or a stick pulled out) fails every photo after this one, and the
         # trainer would read a half-written set: stop, and say how to start again.
@@ -117,7 +134,11 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
             if not source.is_file():
                 problems.append((photo, "missing: left out of the training set"))
                 continue
-            target = folder / _unique_name(source, names)
+            suffix, why = _trainer_suffix(source)
+            if why:
+                problems.append((photo, why))
+                continue
+            target = folder / _unique_name(source, names, suffix)
             try:
                 if copy:
                     shutil.copy2(source, target)
@@ -149,9 +170,27 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
             ])
 
 
-def _unique_name(source: Path, taken: set[str]) -> str:
-    """The photo's own name; a short hash of its path first when two share a name."""
-    name = source.name
+def _trainer_suffix(source: Path) -> tuple[str, str]:
+    """``(extension to add, "")`` for a photo the trainer reads (``""``: its own does), or
+    ``("", why it is left out)``."""
+    if source.suffix.lower() in TRAINER_SUFFIXES:
+        return "", ""
+    try:
+        kind = sniff_file(source)
+    except OSError as exc:
+        return "", f"cannot read it: {exc.strerror or exc}"
+    if kind in _SUFFIX_FOR:
+        return _SUFFIX_FOR[kind], ""
+    label = (source.suffix.lstrip(".") or kind or "").upper()
+    what = f"{label} files" if label else "this file's format"
+    return "", (f"trainer fit cannot read {what} (it reads JPEG, PNG, WebP, BMP and TIFF): "
+                "left out of the training set")
+
+
+def _unique_name(source: Path, taken: set[str], suffix: str = "") -> str:
+    """The photo's own name (and ``suffix``); a short hash of its path first when two share
+    a name."""
+    name = source.name + suffix
     if name.startswith("."):
         name = "_" + name
     if name in taken:

@@ -11,6 +11,7 @@ temporary file. The file is created with the permissions an ordinary ``open`` wo
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from photolm.filemodes import create_staged_file
+from photolm.storage import no_space, no_space_message, too_large, too_large_message
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -37,21 +39,75 @@ def output_folder(path: Path | str, *, create: bool = True, option: str = "--out
     return path
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place."""
+def storage_error(path: Path | str, exc: OSError, *, folder: bool = False) -> Exception:
+    """The one line for a run-folder write the operating system refused (a full disk, a
+    read-only or vanished folder), worded as photolm words it (:mod:`photolm.storage`);
+    ``folder``: ``path`` is the folder written into, the file unknown."""
+    from trainer.errors import StorageError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = create_staged_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    where = path if folder else path.parent
+    return StorageError(f"Cannot write {'in ' if folder else ''}{path}: "
+                        f"{refusal_reason(exc, where, path)}.")
+
+
+def write_refused(exc: OSError) -> bool:
+    """Whether ``exc`` is a disk refusing a write: full, over quota, the file too large,
+    read-only. (Not a missing or unreadable input, which commands word themselves.)"""
+    return no_space(exc) or too_large(exc) or exc.errno == errno.EROFS
+
+
+def refusal_reason(exc: OSError, folder: Path | str, file: Path | str) -> str:
+    """Why the system refused to write ``file`` in ``folder``, in words to act on."""
+    if no_space(exc):
+        return no_space_message(folder)
+    if too_large(exc):
+        return too_large_message(file)
+    return (exc.strerror or str(exc)).lower()
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it into place;
+    a write the system refuses is a :class:`~trainer.errors.StorageError` (the file as it
+    was, no temporary file left)."""
+    path = Path(path)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = create_staged_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        refused = refusal_behind(exc) if isinstance(exc, Exception) else None
+        if refused is not None:
+            raise storage_error(path, refused) from None
         raise
     return path
+
+
+def refusal_behind(exc: BaseException | None) -> OSError | None:
+    """The system's refusal behind ``exc``: ``torch.save`` reports a failed write as a
+    RuntimeError ("unexpected pos 704 vs 598") raised while handling the ``OSError``."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def append_text(path: Path, text: str) -> None:
+    """Append to a run-folder log (log.jsonl, bad_images.txt), a refusal as one line."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise storage_error(path, exc) from None
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -183,9 +183,15 @@ def load_checkpoint(
         model = build_model(config, pretrained=False, exportable=exportable)
         model.load_state_dict(raw["model"])
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{raw['_path']}: model weights do not fit its config ({first}).")\
-            from None
+        # torch's first line only says "Error(s) in loading state_dict for EmbeddingModel:";
+        # what is wrong (missing keys, a size mismatch) is on the next.
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        detail = (lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+                  ).rstrip(".")
+        if len(detail) > 160:
+            detail = detail[:159] + "…"
+        raise CheckpointError(f"{raw['_path']}: model weights do not fit its config "
+                              f"({detail}).") from None
     model.eval()
     return LoadedCheckpoint(
         path=Path(raw["_path"]),

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # as photolm and photolm-export
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -57,12 +59,14 @@ def _set_threads(threads: int | None) -> None:
 def _errors(func: CommandT) -> CommandT:
     """Expected failures become one stderr line and the error's exit status, as in photolm
     (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
-    says "Interrupted:", not "Error:"."""
+    says "Interrupted:", not "Error:". A report, plot or list the disk refuses to take (full,
+    read-only) is one line too, naming the file or the command's ``--out``."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from photolm.cli.output import DEBUG_ENV, reporting
-        from trainer.errors import TrainingInterrupted
+        from trainer.atomic import storage_error, write_refused
+        from trainer.errors import StorageError, TrainingInterrupted
 
         with reporting():
             try:
@@ -72,6 +76,17 @@ def _errors(func: CommandT) -> CommandT:
                     raise
                 typer.echo(f"Interrupted: {exc}", err=True)
                 raise typer.Exit(exc.exit_code) from None
+            except OSError as exc:
+                # write() names no file: then the folder the command was told to write to
+                target = (exc.filename2 or exc.filename or kwargs.get("out_dir")
+                          or kwargs.get("out_png"))
+                if not write_refused(exc):
+                    raise
+                if target is None:
+                    raise StorageError(f"Cannot write the output ({exc.strerror or exc}): "
+                                       "free some space or choose another --out, then run "
+                                       "again.") from None
+                raise storage_error(target, exc, folder=exc.filename is None) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -288,7 +303,10 @@ def fit(
     if json_output:
         _emit_json(summary)
     else:
-        err.print(f"best: {summary['best']} (val GAP {_fmt(result.best_gap)})", markup=False)
+        err.print(f"best: {summary['best']} (val GAP {_fmt(result.best_gap)})"
+                  + (f"; export it with: photolm-export {shlex.quote(str(result.best))} --out "
+                     "BUNDLE --distractors NON_LANDMARK_PHOTOS" if result.best else ""),
+                  markup=False)
 
 
 def _run_fit(config: TrainConfig, resume: bool) -> Any:
@@ -336,7 +354,8 @@ def _warn_bad(path: str, reason: str) -> None:
     err.print(f"warning: skipped undecodable photo {path} ({reason})", markup=False)
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Top-1/top-5, GAP, macro P/R/F1 and confusion, as photolm ranks.")
 @_errors
 def evaluate(
     checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT",
@@ -402,7 +421,8 @@ def evaluate(
 # --------------------------------------------------------------------------- clean
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Flag noisy photos per class (DBSCAN); a file list for fit.")
 @_errors
 def clean(
     data: list[Path] = typer.Argument(..., metavar="DATA", help="Dataset folders to clean.",
@@ -483,7 +503,8 @@ TUNE_OPTIONS = ("backbone", "pretrained", "pretrained_file", "loss", "image_size
                 "batch_size", "lr", "freeze_stages", "seed", "workers", "threads", "device")
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True,
+             short_help="Hyper-parameter search: lr, batch size, optimizer, margin, size.")
 @_errors
 @config_options(TUNE_OPTIONS, help_texts={
     name: "Used unless searched" for name in ("image_size", "batch_size", "lr")})

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import re
 import unicodedata
@@ -187,16 +188,29 @@ def _pick(row: Mapping[str, str], field_name: str) -> str | None:
     return None
 
 
-def _coordinate(value: str | None, path: Path, what: str, low: float, high: float) -> float | None:
+def _coordinate(value: str | None, where: str, what: str, low: float,
+                high: float) -> float | None:
     if value is None:
         return None
     try:
         number = float(value)
     except ValueError:
-        raise DataError(f"{path}: {what} {value!r} is not a number; fix or blank it.") from None
-    if not low <= number <= high:
-        raise DataError(f"{path}: {what} {number} is outside [{low}, {high}].")
+        raise DataError(f"{where}: {what} {value!r} is not a number; fix or blank it.") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise DataError(f"{where}: {what} {value} is outside [{low:g}, {high:g}].")
     return number
+
+
+def _coordinates(row: Mapping[str, str], where: str) -> tuple[float | None, float | None]:
+    """Latitude and longitude, both or neither: half a place would be merged with the other
+    half of another root's, or be no place at all to photolm's GPS check."""
+    latitude = _coordinate(_pick(row, "latitude"), where, "latitude", -90, 90)
+    longitude = _coordinate(_pick(row, "longitude"), where, "longitude", -180, 180)
+    if (latitude is None) != (longitude is None):
+        given, missing = (("latitude", "longitude") if longitude is None
+                          else ("longitude", "latitude"))
+        raise DataError(f"{where}: a {given} without a {missing}; give both or neither.")
+    return latitude, longitude
 
 
 def read_classes_csv(path: Path) -> list[_ClassRow]:
@@ -208,23 +222,31 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"Cannot read {path}: {exc}.") from None
     result = []
+    lines: dict[tuple[str | None, str], int] = {}
     for number, row in enumerate(rows, start=2):
+        where = f"{path}, line {number}"
         folder = _pick(row, "folder")
         if folder is None:
-            raise DataError(f"{path}, line {number}: no folder name; add a 'folder' column.")
+            raise DataError(f"{where}: no folder name; add a 'folder' column.")
+        source = _pick(row, "source")
+        first = lines.setdefault((source, folder.casefold()), number)
+        if first != number:  # which row would win is nowhere written: refuse to guess
+            raise DataError(f"{where}: folder {folder!r} is already described on line "
+                            f"{first}; keep one row per folder.")
         aliases_text = _pick(row, "aliases") or ""
         parts = (a.strip() for a in re.split(r"[;|]", aliases_text))
         aliases = tuple(dict.fromkeys(a for a in parts if a))
+        latitude, longitude = _coordinates(row, where)
         result.append(
             _ClassRow(
-                source=_pick(row, "source"),
+                source=source,
                 folder=folder,
                 name=_pick(row, "name"),
                 aliases=aliases,
                 city=_pick(row, "city"),
                 country=_pick(row, "country"),
-                latitude=_coordinate(_pick(row, "latitude"), path, "latitude", -90, 90),
-                longitude=_coordinate(_pick(row, "longitude"), path, "longitude", -180, 180),
+                latitude=latitude,
+                longitude=longitude,
             )
         )
     return result
@@ -357,7 +379,8 @@ def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
                               for n in grand_images])
             )
     if empty:
-        notes.append(f"skipped {counted(len(empty), 'folder')} with no photos: "
+        notes.append(f"skipped {counted(len(empty), 'folder')} with no photos in a format the "
+                     "trainer reads (JPEG, PNG, WebP, BMP, TIFF; not HEIC or RAW): "
                      + ", ".join(empty[:10]) + ("…" if len(empty) > 10 else ""))
     return groups
 

@@ -31,6 +31,10 @@ class CheckpointError(TrainerError):
     """A checkpoint is missing, damaged or was written by an incompatible trainer."""
 
 
+class StorageError(TrainerError):
+    """A run-folder file could not be written: the disk is full, read-only or gone."""
+
+
 class TrainingInterrupted(TrainerError):
     """Training stopped on Ctrl-C after saving a resumable checkpoint (exit status 130)."""
 

@@ -21,6 +21,7 @@ import math
 import os
 import random
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,17 @@ from torch import nn
 
 from photolm.runtime import default_threads
 from photolm.wording import counted
-from trainer.atomic import atomic_copy, atomic_write_text, output_folder
+from trainer.atomic import append_text, atomic_copy, atomic_write_text, output_folder
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
-from trainer.errors import ConfigError, DataError, TrainerError, TrainingInterrupted
+from trainer.errors import (
+    ConfigError,
+    DataError,
+    StorageError,
+    TrainerError,
+    TrainingInterrupted,
+)
 from trainer.losses import Head, build_head
 from trainer.metrics import global_average_precision, topk_accuracy
 from trainer.model import EmbeddingModel, build_model
@@ -300,8 +307,7 @@ class _Trainer:
                 continue
             self.reported_bad.add(path)
             self.cb.on_bad_image(path, reason or "cannot decode")
-            with open(self.run_dir / "bad_images.txt", "a", encoding="utf-8") as handle:
-                handle.write(f"{path}\t{reason}\n")
+            append_text(self.run_dir / "bad_images.txt", f"{path}\t{reason}\n")
 
     # ------------------------------------------------------------------ steps
     def to_device(self, images: torch.Tensor) -> torch.Tensor:
@@ -409,9 +415,29 @@ def _json_record(record: dict[str, Any]) -> str:
     return json.dumps(clean) + "\n"
 
 
+def _refuse_classes_without_photos(split: DatasetSplit, bad: set[str], run_dir: Path) -> None:
+    """A landmark none of whose training photos decodes gets no prototype, so
+    ``photolm-export`` refuses the run: say so after the epoch that found out, not after
+    the whole run. Only photos tried and failed count, so a capped epoch never trips it."""
+    photos: dict[int, int] = defaultdict(int)
+    failed: dict[int, int] = defaultdict(int)
+    for sample in split.train:
+        photos[sample.label] += 1
+        failed[sample.label] += sample.path in bad
+    hopeless = [split.classes[label].name for label in sorted(photos)
+                if failed[label] == photos[label]]
+    if not hopeless:
+        return
+    again = " in a new --out" if (run_dir / LAST).exists() else ""
+    raise DataError(
+        f"No training photo of {', '.join(hopeless)} could be decoded (listed in "
+        f"{run_dir / 'bad_images.txt'}), so photolm-export could make no prototype for "
+        f"{'it' if len(hopeless) == 1 else 'them'}: fix or remove those photos, then start "
+        f"the run again{again}.")
+
+
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(_json_record(record))
+    append_text(path, _json_record(record))
 
 
 def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
@@ -601,6 +627,7 @@ def fit(config: TrainConfig, *, resume: bool = False,
             train_stats = trainer.train_epoch(epoch, train_loader, wrapped, optimizer,
                                               scheduler, scaler, per_epoch, frozen)
             if dist.main:
+                _refuse_classes_without_photos(split, trainer.reported_bad, run_dir)
                 val_stats = trainer.validate(val_loader, model, head)
                 gap = val_stats["val_gap"]
                 improved = bool(math.isnan(gap) or gap > best_gap)
@@ -635,11 +662,16 @@ def fit(config: TrainConfig, *, resume: bool = False,
                     cb.on_message(f"Early stopping: no better validation GAP for "
                                   f"{counted(since_best, 'epoch')}.")
                 break
+    except StorageError as exc:  # a full disk mid-run: say what is safe on it
+        saved = (f" {run_dir / LAST} holds epoch {epochs_done}: continue with trainer fit "
+                 f"--resume --out {run_dir}" if epochs_done and (run_dir / LAST).is_file()
+                 else " No epoch was saved: start the run over")
+        raise StorageError(f"{exc}{saved}.") from None
     except KeyboardInterrupt:
         if dist.main:
             save(run_dir / LAST, epochs_done, {"interrupted": True})
         raise TrainingInterrupted(
-            f"Interrupted in epoch {epoch + 1}; saved {run_dir / LAST} after "
+            f"stopped in epoch {epoch + 1}; saved {run_dir / LAST} after "
             f"{counted(epochs_done, 'complete epoch')} (an unfinished epoch is run again). "
             "Continue with: "
             f"trainer fit --resume --out {run_dir}"

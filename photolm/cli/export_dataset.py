@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,8 @@ def export_dataset(
                 "photos": sum(len(c.photos) for c in classes), "skipped": len(problems)})
         elif not quiet:
             total = sum(len(c.photos) for c in classes)
+            # Alone, the set would train a model that knows only these landmarks.
             err.print(f"wrote {counted(total, 'photo')} of {counted(len(classes), 'landmark')} to "
-                      f"{display(out_dir)}; train with: trainer fit ... {display(out_dir)}",
-                      markup=False, highlight=False)
+                      f"{display(out_dir)}; train with: trainer fit DATA... "
+                      f"{shlex.quote(display(out_dir))} --out RUN, DATA being the photo sets "
+                      "the new model should know as well", markup=False, highlight=False)

@@ -46,6 +46,7 @@ def test_export_help_names_every_option_whole_at_80_columns() -> None:
     res = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert res.exit_code == 0
     assert max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "[OPTIONS] {CHECKPOINT}\n" in res.stdout  # upper case, as trainer names it
     for name in ("--fpr-confidence", "--distractor-holdout", "--threshold-floor",
                  "--static-padding", "--dynamic-padding", "--min-silhouette"):
         assert name in res.stdout, name
@@ -86,3 +87,116 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_export(
         assert res.exception is None or isinstance(res.exception, SystemExit)
         assert res.stderr.startswith("Error: Cannot write --report") and says in res.stderr
         assert not (tmp_path / "bundle").exists()
+
+
+NO_SPACE = "no space left on the disk holding"
+
+
+def _export(tiny_run: Path, distractor_dir: Path, out: Path) -> object:
+    from export.cli import app
+
+    return runner.invoke(app, [str(tiny_run), "--out", str(out), "--distractors",
+                               str(distractor_dir), "--parity-images", "4", "--threads", "1",
+                               "-q"])
+
+
+def test_a_disk_that_fills_under_the_bundle_is_one_line_and_leaves_nothing(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle's model file is copied in first; a full disk refuses it (ENOSPC from
+    ``sendfile``, both paths named), as it did on a 2 MB tmpfs."""
+    import errno
+    import shutil
+
+    disk = tmp_path / "stick"
+    disk.mkdir()
+    out = disk / "bundle"
+    real = shutil.copyfile
+
+    def copyfile(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(dst).parent.name.startswith(f".{out.name}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    res = _export(tiny_run, distractor_dir, out)
+
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip() == (f"Error: Cannot write the bundle {out}: {NO_SPACE} "
+                                  f"{disk}: free some space and run again; {out} was not "
+                                  "changed.")
+    assert list(disk.iterdir()) == []  # no half-written bundle, no staging folder
+
+
+def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX file goes to the temporary folder first; onnx reports a full disk there as a
+    bare ENOSPC from ``write`` (no file named), as it did with TMPDIR on a 2 MB tmpfs."""
+    import errno
+    import tempfile
+
+    import export.pipeline as pipeline
+
+    def export_onnx(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pipeline, "export_onnx", export_onnx)
+    out = tmp_path / "bundle"
+    res = _export(tiny_run, distractor_dir, out)
+
+    scratch = tempfile.gettempdir()
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip() == (
+        f"Error: Cannot write the export's working files in {scratch}: {NO_SPACE} {scratch}: "
+        f"free some space and run again, or point TMPDIR at a folder with room; {out} was "
+        "not changed.")
+    assert not out.exists()
+
+
+def test_a_mistyped_distractors_folder_is_named_before_any_work(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path) -> None:
+    from export.cli import app
+
+    missing = tmp_path / "distractor"
+    res = runner.invoke(app, [str(tiny_run), "--out", str(tmp_path / "bundle"),
+                              "--distractors", str(distractor_dir), "--distractors",
+                              str(missing)])
+    assert res.exit_code == 1
+    assert res.stderr == f"Error: --distractors {missing}: no such folder.\n"  # no progress
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_a_run_whose_data_moved_is_told_about_data_and_exports_with_it(
+        tiny_run: Path, landmark_data: Path, distractor_dir: Path, tmp_path: Path) -> None:
+    """Trained on a GPU machine, exported on a laptop: the folders are elsewhere. The
+    photos are checked to be the ones trained on, so naming their place is safe."""
+    import shutil
+
+    import torch
+
+    from export.cli import app
+
+    moved = tmp_path / "gpu-box" / landmark_data.name
+    state = torch.load(tiny_run / "best.pt", weights_only=True)
+    state["config"]["data"] = [str(moved)]
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save(state, run / "best.pt")
+    args = [str(run), "--out", str(tmp_path / "bundle"), "--distractors", str(distractor_dir),
+            "--parity-images", "4", "--threads", "1", "-q"]
+
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1
+    assert res.stderr == (f"Error: The run's dataset folder {moved} is not there: if it moved, "
+                          "or fit ran on another machine, give its place here with --data "
+                          "(once per folder fit was given).\n")
+
+    here = shutil.copytree(landmark_data, tmp_path / "laptop" / landmark_data.name)
+    res = runner.invoke(app, [*args, "--data", str(here)])
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "bundle" / "manifest.json").is_file()
+
+    (here / "red_fort" / "00.jpg").unlink()  # not the photos it was trained on
+    res = runner.invoke(app, [*args, "--data", str(here), "--overwrite"])
+    assert res.exit_code == 1 and "changed since training" in res.stderr

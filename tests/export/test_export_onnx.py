@@ -123,3 +123,57 @@ def test_parity_sample_spreads_over_classes() -> None:
     by_class = [["a1", "a2", "a3"], ["b1"], ["c1", "c2"]]
     assert parity_sample(by_class, 4) == ["a1", "b1", "c1", "a2"]
     assert parity_sample(by_class, 10) == ["a1", "b1", "c1", "a2", "c2", "a3"]
+
+
+
+class Spatial(nn.Module):
+    """Keeps where things are (no pooling), so it sees a few grey levels of fine detail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.fc = nn.Linear(4 * 15 * 15, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x)).flatten(1))
+
+
+def _detailed_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240)) -> str:
+    """Small sharp-edged patches: detail that a reduced JPEG decode renders differently."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, (128, 128, 128))
+    draw = ImageDraw.Draw(image)
+    for _ in range(400):
+        x, y = int(rng.integers(size[0])), int(rng.integers(size[1]))
+        w, h = int(rng.integers(2, 12)), int(rng.integers(2, 12))
+        draw.rectangle((x, y, x + w, y + h), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    image.save(path, quality=95)
+    return str(path)
+
+
+def test_parity_holds_for_photos_large_enough_for_a_reduced_decode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A phone photo is many times the model's input, so photolm decodes it with libjpeg's
+    DCT scaling, as the trainer's training loader does: the check compares the graph and
+    the preprocessing on that decode instead of failing every real photo on it."""
+    from photolm import images
+    from trainer.transforms import EvalPreprocess
+
+    torch_pre = EvalPreprocess(size=32, resize=36, interpolation="bicubic",
+                               mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    pre = Preprocess(size=32, resize=36, interpolation="bicubic", mean=(0.5, 0.5, 0.5),
+                     std=(0.25, 0.25, 0.25))
+    paths = [_detailed_photo(tmp_path / f"{i}.jpg", seed=i) for i in range(6)]  # 6x the resize
+    model = Spatial().eval()
+    info = export_onnx(model, tmp_path / "m.onnx", image_size=32)
+    embedder = OnnxEmbedder(info.path, device="cpu", threads=1)
+    report = check_parity(model, embedder, paths, torch_pre, pre, batch_size=4)
+    assert report.images == len(paths) and report.worst_cosine > 0.9999
+
+    # Still caught: photolm asking libjpeg for a coarser decode than the trainer trains on.
+    monkeypatch.setattr(images, "decode_target", lambda _pre: 16)  # 1/8 scale, not 1/4
+    with pytest.raises(ExportError, match="comes from preprocessing"):
+        check_parity(model, embedder, paths, torch_pre, pre)

@@ -138,6 +138,24 @@ def test_cli_writes_json_report_and_refuses_to_overwrite(tiny_run: Path, distrac
     assert res.exit_code == 1 and "--distractors" in res.stderr
 
 
+def test_cli_report_ends_by_naming_the_scan_that_uses_the_bundle(
+        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retraining loop's last step, on stderr (the summary is the output)."""
+    from export.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    out = Path("my bundle")  # as typed: relative to here; the variable must work anywhere
+    res = runner.invoke(app, [str(tiny_run), "--out", str(out), "--distractors",
+                              str(distractor_dir), "--parity-images", "4", "--threads", "1"])
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.startswith(f"Bundle written to {out} ")
+    assert "" not in res.stderr.strip().splitlines()  # no blank left by a progress bar
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"Scan with it: photolm scan PHOTOS --model '{out}' (or set PHOTOLM_MODEL="
+        f"'{tmp_path / out}' so every photolm command uses it)")
+
+
 def test_a_quantised_model_that_loses_accuracy_is_refused(
     tiny_run: Path, distractor_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

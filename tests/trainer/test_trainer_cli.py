@@ -182,3 +182,18 @@ def test_fit_start_lines_count_in_words_that_agree(count: int, says: list[str]) 
     text = screen.getvalue()
     for phrase in says:
         assert phrase in text, (phrase, text)
+
+
+def test_help_reads_whole_at_80_columns_and_answers_to_h() -> None:
+    """Every command's summary whole (not cut with '...'), and -h as photolm takes it."""
+    res = _runner.invoke(trainer_cli.app, ["-h"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert res.exit_code == 0
+    commands = res.stdout.split("Commands:")[1].strip().splitlines()
+    assert [line.split()[0] for line in commands] == ["fit", "evaluate", "clean", "eda",
+                                                       "tune", "explain"]
+    assert not [line for line in commands if line.endswith("...") or len(line) > 80]
+    for command in ("fit", "evaluate", "clean", "eda", "tune", "explain"):
+        res = _runner.invoke(trainer_cli.app, [command, "-h"], env={"COLUMNS": "80"},
+                             terminal_width=80)
+        assert res.exit_code == 0 and res.stdout.startswith("Usage:"), command
+        assert max(len(line) for line in res.stdout.splitlines()) <= 80, command

@@ -209,3 +209,98 @@ def test_threads_default_is_what_help_says_all_usable_cores(
                 assert torch.get_num_threads() == len(usable), command
     finally:
         torch.set_num_threads(before)
+
+
+def test_fit_ends_by_naming_the_export_command(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retraining loop's next step, with the checkpoint quoted for the shell."""
+    from trainer import cli as trainer_cli
+
+    best = tmp_path / "my runs" / "best.pt"
+
+    class Result:
+        run_dir, last, best_gap, epochs_done, stopped_early = (
+            best.parent, best.parent / "last.pt", 0.5, 1, False)
+
+    Result.best = best  # type: ignore[attr-defined]
+    monkeypatch.setattr(trainer_cli, "_run_fit", lambda config, resume: Result())
+    code, _out, err = _invoke("fit", str(tmp_path), "--out", str(best.parent))
+    assert code == 0, err
+    assert err.strip().splitlines()[-1] == (
+        f"best: {best} (val GAP 0.5000); export it with: photolm-export '{best}' --out "
+        "BUNDLE --distractors NON_LANDMARK_PHOTOS")
+
+
+@pytest.mark.parametrize(("rows", "says"), [
+    ("red_circle,Red,,,,48.85,2.35\nblue_triangle,Blue,,,,,\nred_circle,Rouge,,,,,\n",
+     "line 4: folder 'red_circle' is already described on line 2; keep one row per folder."),
+    ("red_circle,Red,,,,48.85,\n",
+     "line 2: a latitude without a longitude; give both or neither."),
+    ("red_circle,Red,,,,,2.35\n",
+     "line 2: a longitude without a latitude; give both or neither."),
+    ("blue_triangle,Blue,,,,,\nred_circle,Red,,,,north,2.35\n",
+     "line 3: latitude 'north' is not a number; fix or blank it."),
+    ("red_circle,Red,,,,nan,2.35\n", "line 2: latitude nan is outside [-90, 90]."),
+], ids=["duplicate folder", "latitude alone", "longitude alone", "not a number", "nan"])
+def test_a_classes_csv_that_says_two_things_is_refused_with_its_line(
+        rows: str, says: str, dataset_factory, tmp_path: Path) -> None:
+    """Which of two rows for one folder wins, or half a place, is nowhere written: say
+    where the table is wrong instead of training on a guess."""
+    data = dataset_factory(tmp_path / "shapes", per_class=2)
+    csv_file = data / "classes.csv"
+    csv_file.write_text("folder,name,aliases,city,country,latitude,longitude\n" + rows,
+                        encoding="utf-8")
+    code, _out, err = _invoke("fit", str(data), "--out", str(tmp_path / "run"))
+    assert code == 1
+    assert err.strip() == f"Error: {csv_file}, {says}"
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
+        tiny_data: Path, tiny: dict, tmp_path: Path) -> None:
+    """Its photos are skipped one by one, but the export could give it no prototype: the
+    run stops once they have all been tried, not after the last epoch."""
+    import json
+
+    data = shutil.copytree(tiny_data, tmp_path / "data")
+    (data / "junk").mkdir()
+    for name in ("a.jpg", "b.png", "c.jpg"):
+        (data / "junk" / name).write_bytes(b"not a photo at all")
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 3, "max_steps_per_epoch": None}))
+    run = tmp_path / "run"
+
+    code, _out, err = _invoke("fit", str(data), "--out", str(run), "--config", str(config))
+
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"Error: No training photo of Junk could be decoded (listed in {run / 'bad_images.txt'}"
+        "), so photolm-export could make no prototype for it: fix or remove those photos, "
+        "then start the run again.")
+    assert "epoch 1:" not in err and not (run / "last.pt").exists()
+    assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
+
+
+def test_weights_that_do_not_fit_their_config_say_what_does_not_fit(
+        trained_run: Path, tmp_path: Path) -> None:
+    import torch
+
+    state = torch.load(trained_run / "best.pt", weights_only=True)
+    state["config"]["embedding_dim"] = 2 * state["config"]["embedding_dim"]
+    edited = tmp_path / "edited.pt"
+    torch.save(state, edited)
+    code, _out, err = _invoke("evaluate", str(edited))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"Error: {edited}: model weights do not fit its config (size "
+                          "mismatch for ")
+
+
+def test_a_folder_of_heic_photos_is_not_called_empty(tiny_data: Path, tmp_path: Path) -> None:
+    """Its photos are there, in a format the trainer does not read: the note says which."""
+    data = shutil.copytree(tiny_data, tmp_path / "data")
+    (data / "iphone").mkdir()
+    (data / "iphone" / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    assert (f"note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, "
+            f"WebP, BMP, TIFF; not HEIC or RAW): {data.name}/iphone") in out.splitlines()

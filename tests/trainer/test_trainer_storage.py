@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`trainer fit` stopped by a full disk or Ctrl-C: one line, and a run to resume.
+
+The fault is injected where a full disk answers: the write into the temporary file beside
+``last.pt`` fails with ENOSPC (``torch.save`` turns that into a RuntimeError of its own,
+"unexpected pos ..."), so no root, mount or full disk is needed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.trainer.test_trainer_cli import _invoke
+
+
+class _FullDisk:
+    """A file object whose every write is refused as a full disk refuses it."""
+
+    def __init__(self, handle: object) -> None:
+        self._handle = handle
+
+    def write(self, _data: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._handle, name)
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.close()  # type: ignore[attr-defined]
+
+
+def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None:
+    """The ``nth`` temporary file written for ``name`` (and every later one) gets ENOSPC."""
+    import trainer.atomic
+
+    real_create, real_fdopen = trainer.atomic.create_staged_file, os.fdopen
+    made: list[Path] = []
+    full: set[int] = set()
+
+    def create_staged_file(folder, *, prefix="", suffix=""):  # type: ignore[no-untyped-def]
+        fd, path = real_create(folder, prefix=prefix, suffix=suffix)
+        if os.path.basename(path).startswith(f".{name}."):
+            made.append(path)
+            if len(made) >= nth:
+                full.add(fd)
+        return fd, path
+
+    def fdopen(fd, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_fdopen(fd, *args, **kwargs)
+        return _FullDisk(handle) if fd in full else handle
+
+    monkeypatch.setattr(trainer.atomic, "create_staged_file", create_staged_file)
+    monkeypatch.setattr(os, "fdopen", fdopen)
+
+
+def test_a_disk_that_fills_mid_run_is_one_line_and_the_run_resumes(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
+    run = tmp_path / "run"
+    _disk_fills_at(monkeypatch, "last.pt", nth=2)  # epoch 1 is saved, epoch 2 is not
+
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+
+    assert code == 1
+    problems = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert problems == [
+        f"Error: Cannot write {run / 'last.pt'}: no space left on the disk holding {run}: free "
+        f"some space and run again. {run / 'last.pt'} holds epoch 1: continue with trainer "
+        f"fit --resume --out {run}."], err
+    assert "Traceback" not in err
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1
+
+    monkeypatch.undo()  # space freed
+    code, _out, err = _invoke("fit", "--resume", "--out", str(run))
+    assert code == 0, err
+    assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+            ] == [1, 2]
+
+
+def test_a_full_disk_before_the_first_epoch_says_nothing_was_saved(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny))
+    run = tmp_path / "run"
+    _disk_fills_at(monkeypatch, "last.pt", nth=1)
+
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+
+    assert code == 1 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert line.endswith("free some space and run again. No epoch was saved: start the run "
+                         "over.")
+    assert not (run / "last.pt").exists()
+
+
+def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the second epoch (raised where the epoch's training runs)."""
+    from trainer import fit as fit_module
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
+    run = tmp_path / "run"
+    real = fit_module._Trainer.train_epoch
+
+    def train_epoch(self, epoch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module._Trainer, "train_epoch", train_epoch)
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted: stopped in epoch 2; saved {run / 'last.pt'} after 1 complete epoch (an "
+        f"unfinished epoch is run again). Continue with: trainer fit --resume --out {run}")
+
+    monkeypatch.undo()
+    code, _out, err = _invoke("fit", "--resume", "--out", str(run))
+    assert code == 0, err
+    assert "resuming after epoch 1" in err
+    assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+            ] == [1, 2]
+
+
+class _FullDiskFile:
+    """``open(..., "w")`` on a full disk: the open works, the first write does not (and
+    names no file)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> _FullDiskFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def write(self, _data: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
+        trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate's per-class CSV (eda's and clean's files go the same way)."""
+    import trainer.evaluate
+
+    monkeypatch.setattr(trainer.evaluate, "open", _FullDiskFile, raising=False)
+    out = tmp_path / "evaluation"
+    code, _out, err = _invoke("evaluate", str(trained_run), "--out", str(out),
+                              "--prototypes", "head")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (f"Error: Cannot write in {out}: no space left on the disk holding "
+                           f"{out}: free some space and run again.")
