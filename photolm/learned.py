@@ -43,7 +43,8 @@ EMBEDDING = "embedding"
 # learned at once (scripts/eval_enrolment.py, calibration half of
 # ../shared/data/distractors only; made non-decreasing in k). A bundle may carry its own in
 # manifest metrics["enrolment"]["thresholds"][space]; any other network uses the bundle's
-# own threshold for every k.
+# own threshold for every k. Both rows below are older networks, measured before the rule
+# also asked that places not learned stay unnamed (the shipped bundle's manifest has that).
 MEASURED_THRESHOLDS: dict[str, dict[str, dict[int, float]]] = {
     # photolm/models/default as of 2026-12-01 (EfficientNet-Lite0, 512-d fine-tuned)
     "8b34a1e653cc73b8ec250dd60ebafce2bb64935d78f35687e32767ee351270bd": {
