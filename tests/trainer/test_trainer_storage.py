@@ -186,3 +186,24 @@ def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
     why = (f"no space left on the disk holding {out}: free some space and run again"
            if refusing is _FullDiskFile else "read-only file system")
     assert err.strip() == f"Error: Cannot write in {out}: {why}."
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
+def test_a_plot_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain's PNG: matplotlib's ``open`` of the file is refused, naming it, as a full or
+    read-only disk refuses it."""
+    from matplotlib.figure import Figure
+
+    def savefig(self, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(refusal, os.strerror(refusal), str(path))
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    png = tmp_path / "plots" / "why.png"
+    photo = next((tiny_data / "red_circle").glob("*.jpg"))
+    code, _out, err = _invoke("explain", str(trained_run), str(photo), "--out", str(png))
+    assert code == 1 and "Traceback" not in err
+    why = (f"no space left on the disk holding {png.parent}: free some space and run again"
+           if refusal == errno.ENOSPC else "read-only file system")
+    assert err.strip() == f"Error: Cannot write {png}: {why}."
