@@ -206,16 +206,19 @@ class Live:
 
 
 @contextmanager
-def serving(lib: Library, tmp_path: Path) -> Iterator[Live]:
+def serving(lib: Library, tmp_path: Path, *, port: int = 0,
+            token: str = TOKEN) -> Iterator[Live]:
+    """``port`` and ``token``: a later run of ``photolm serve`` on an earlier one's port
+    (the default port), with the new token it draws."""
     from photolm.desktop.app import create_app
     from photolm.desktop.server import address, bind, serve_in_thread
 
-    sock = bind("127.0.0.1", 0)
+    sock = bind("127.0.0.1", port)
     port = sock.getsockname()[1]
-    app = create_app(make_settings(lib, tmp_path, port=port))
+    app = create_app(make_settings(lib, tmp_path, port=port, token=token))
     server = serve_in_thread(app, sock)
     try:
-        yield Live(f"http://127.0.0.1:{port}", address("127.0.0.1", port, TOKEN), app.desktop)
+        yield Live(f"http://127.0.0.1:{port}", address("127.0.0.1", port, token), app.desktop)
     finally:
         server.should_exit = True
         server.thread.join(timeout=10)

@@ -374,6 +374,37 @@ def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
     context.close()
 
 
+def test_a_page_from_an_earlier_serve_says_to_open_the_newer_ones_address(
+        chromium, library, tmp_path, monkeypatch) -> None:
+    """serve stopped and started again (the same port, a new token): the old tabs' requests
+    are refused (403: their cookie holds the old token), which is not "not running any
+    more" but "open the address the running one printed", on a page polling a tag run's
+    progress and on a page come back to."""
+    slow_jobs(monkeypatch, 0.5)
+    newer = ("This page belongs to an earlier run of photolm serve: open the address the "
+             "running one printed.")
+    context = chromium.new_context()
+    tags, landmarks = context.new_page(), context.new_page()
+    with serving(library, tmp_path) as first:
+        tags.goto(first.url)
+        landmarks.goto(f"{first.base}/")
+        tags.goto(f"{first.base}/tags")
+        tags.click("button[formaction='/tags/preview']")
+        tags.wait_for_selector("section.job.running")
+        port = int(first.base.rsplit(":", 1)[1])
+    with serving(library, tmp_path, port=port,
+                 token="newer-token-0123456789abcdefghijklmnopq") as second:
+        assert second.base == first.base
+        tags.wait_for_function(
+            "text => document.getElementById('offline')?.textContent === text", arg=newer,
+            timeout=10000)
+        landmarks.bring_to_front()
+        landmarks.evaluate("window.dispatchEvent(new Event('focus'))")
+        landmarks.wait_for_selector("#offline", timeout=10000)
+        assert landmarks.inner_text("#offline") == newer
+    context.close()
+
+
 def test_an_answer_given_by_mistake_on_the_uncertain_page_is_undone_with_u(page, live,
                                                                           library) -> None:
     """y moves on to the next photo at once; a key pressed by mistake could only be taken

@@ -324,6 +324,20 @@ def test_a_photo_replaced_since_the_scan_says_so(client, library) -> None:
     assert "This file changed since the last scan" in html
     assert "changed since the last scan</dd>" in html
 
+    # the Uncertain page, whose one photo is misc/uncertain.png, says the same
+    path = library.photos / "misc" / "uncertain.png"
+    assert "changed since the last scan" not in client.get("/uncertain").text
+    keep = path.with_name("uncertain.png.keep")
+    shutil.copy2(path, keep)
+    try:
+        write_photo(path, (128, 128, 128), size=(40, 40))
+        html = client.get("/uncertain").text
+    finally:
+        os.replace(keep, path)
+    assert "uncertain.png" in html
+    assert "This file changed since the last scan" in html
+    assert "changed since the last scan</dd>" in html
+
 
 def test_the_uncertain_page_says_when_its_photo_is_not_there(client, library) -> None:
     row_path = library.photos / "misc" / "uncertain.png"

@@ -8,6 +8,7 @@ points at; ``python -m export.results`` answers like the other commands (help, o
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -92,65 +93,97 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_export(
 NO_SPACE = "no space left on the disk holding"
 
 
-def _export(tiny_run: Path, distractor_dir: Path, out: Path) -> object:
+def _export(tiny_run: Path, distractor_dir: Path, out: Path, *more: str) -> object:
     from export.cli import app
 
     return runner.invoke(app, [str(tiny_run), "--out", str(out), "--distractors",
                                str(distractor_dir), "--parity-images", "4", "--threads", "1",
-                               "-q"])
+                               "-q", *more])
 
 
-def test_a_disk_that_fills_under_the_bundle_is_one_line_and_leaves_nothing(
-        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bundle's model file is copied in first; a full disk refuses it (ENOSPC from
-    ``sendfile``, both paths named), as it did on a 2 MB tmpfs."""
-    import errno
+READ_ONLY = "read-only file system"
+
+
+def _refuse_the_bundle(monkeypatch: pytest.MonkeyPatch, out: Path, refusal: int) -> None:
+    """The bundle's model file is copied into its staging folder first; the disk refuses it
+    (``refusal`` from ``sendfile``, both paths named), as a full one did on a 2 MB tmpfs."""
     import shutil
 
-    disk = tmp_path / "stick"
-    disk.mkdir()
-    out = disk / "bundle"
     real = shutil.copyfile
 
     def copyfile(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
         if Path(dst).parent.name.startswith(f".{out.name}."):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), str(dst))
+            raise OSError(refusal, os.strerror(refusal), str(src), str(dst))
         return real(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
+def test_a_disk_that_fills_under_the_bundle_is_one_line_and_leaves_nothing(
+        refusal: int, tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that fills or refuses the write (read-only) under ``--out``."""
+    disk = tmp_path / "stick"
+    disk.mkdir()
+    out = disk / "bundle"
+    _refuse_the_bundle(monkeypatch, out, refusal)
     res = _export(tiny_run, distractor_dir, out)
 
     assert res.exit_code == 1, res.output
-    assert res.stderr.strip() == (f"Error: Cannot write the bundle {out}: {NO_SPACE} "
-                                  f"{disk}: free some space and run again; {out} was not "
-                                  "changed.")
+    why = f"{NO_SPACE} {disk}: free some space and run again" if refusal == errno.ENOSPC \
+        else READ_ONLY
+    assert res.stderr.strip() == (f"Error: Cannot write the bundle {out}: {why}; {out} was "
+                                  "not changed.")
     assert list(disk.iterdir()) == []  # no half-written bundle, no staging folder
 
 
+def test_a_refused_overwrite_leaves_the_old_bundle_as_it_was(
+        tiny_run: Path, distractor_dir: Path, tiny_bundle_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--overwrite`` onto an existing bundle whose new files the disk refuses: the old
+    bundle keeps every file, byte for byte."""
+    import shutil
+
+    disk = tmp_path / "stick"
+    out = disk / "bundle"
+    shutil.copytree(tiny_bundle_dir, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _refuse_the_bundle(monkeypatch, out, errno.ENOSPC)
+    res = _export(tiny_run, distractor_dir, out, "--overwrite")
+
+    assert res.exit_code == 1, res.output
+    assert res.stderr.strip() == (f"Error: Cannot write the bundle {out}: {NO_SPACE} {disk}: "
+                                  f"free some space and run again; {out} was not changed.")
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in disk.iterdir()] == ["bundle"]  # no staging folder left
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
 def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
-        tiny_run: Path, distractor_dir: Path, tmp_path: Path,
+        refusal: int, tiny_run: Path, distractor_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The ONNX file goes to the temporary folder first; onnx reports a full disk there as a
-    bare ENOSPC from ``write`` (no file named), as it did with TMPDIR on a 2 MB tmpfs."""
-    import errno
+    bare ENOSPC from ``write`` (no file named), as it did with TMPDIR on a 2 MB tmpfs; a
+    read-only one the same way with EROFS."""
     import tempfile
 
     import export.pipeline as pipeline
 
     def export_onnx(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise OSError(refusal, os.strerror(refusal))
 
     monkeypatch.setattr(pipeline, "export_onnx", export_onnx)
     out = tmp_path / "bundle"
     res = _export(tiny_run, distractor_dir, out)
 
     scratch = tempfile.gettempdir()
+    why = f"{NO_SPACE} {scratch}: free some space and run again" if refusal == errno.ENOSPC \
+        else READ_ONLY
     assert res.exit_code == 1, res.output
     assert res.stderr.strip() == (
-        f"Error: Cannot write the export's working files in {scratch}: {NO_SPACE} {scratch}: "
-        f"free some space and run again, or point TMPDIR at a folder with room; {out} was "
-        "not changed.")
+        f"Error: Cannot write the export's working files in {scratch}: {why}, or point TMPDIR "
+        f"at a folder with room; {out} was not changed.")
     assert not out.exists()
 
 

@@ -241,7 +241,11 @@ def test_fit_ends_by_naming_the_export_command(tmp_path: Path,
     ("blue_triangle,Blue,,,,,\nred_circle,Red,,,,north,2.35\n",
      "line 3: latitude 'north' is not a number; fix or blank it."),
     ("red_circle,Red,,,,nan,2.35\n", "line 2: latitude nan is outside [-90, 90]."),
-], ids=["duplicate folder", "latitude alone", "longitude alone", "not a number", "nan"])
+    ("red_circle,Red,,,,91,2.35\n", "line 2: latitude 91 is outside [-90, 90]."),
+    ("blue_triangle,Blue,,,,,\nred_circle,Red,,,,48.85,181\n",
+     "line 3: longitude 181 is outside [-180, 180]."),
+], ids=["duplicate folder", "latitude alone", "longitude alone", "not a number", "nan",
+        "latitude 91", "longitude 181"])
 def test_a_classes_csv_that_says_two_things_is_refused_with_its_line(
         rows: str, says: str, dataset_factory, tmp_path: Path) -> None:
     """Which of two rows for one folder wins, or half a place, is nowhere written: say

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`trainer fit` stopped by a full disk or Ctrl-C: one line, and a run to resume.
+"""`trainer fit` stopped by a full disk, a read-only one or Ctrl-C: one line, and a run to
+resume.
 
-The fault is injected where a full disk answers: the write into the temporary file beside
-``last.pt`` fails with ENOSPC (``torch.save`` turns that into a RuntimeError of its own,
-"unexpected pos ..."), so no root, mount or full disk is needed.
+The fault is injected where the disk answers: the write into the temporary file beside
+``last.pt`` fails with ENOSPC, or EROFS for a folder that turned read-only (``torch.save``
+turns that into a RuntimeError of its own, "unexpected pos ..."), so no root, mount or full
+disk is needed.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from tests.trainer.test_trainer_cli import _invoke
 
 
 class _FullDisk:
-    """A file object whose every write is refused as a full disk refuses it."""
+    """A file object whose every write is refused as a full (or read-only) disk refuses it."""
 
-    def __init__(self, handle: object) -> None:
-        self._handle = handle
+    def __init__(self, handle: object, code: int = errno.ENOSPC) -> None:
+        self._handle, self._code = handle, code
 
     def write(self, _data: object) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise OSError(self._code, os.strerror(self._code))
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._handle, name)
@@ -37,8 +39,10 @@ class _FullDisk:
         self._handle.close()  # type: ignore[attr-defined]
 
 
-def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None:
-    """The ``nth`` temporary file written for ``name`` (and every later one) gets ENOSPC."""
+def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int,
+                   code: int = errno.ENOSPC) -> None:
+    """The ``nth`` temporary file written for ``name`` (and every later one) gets ENOSPC
+    (or ``code``)."""
     import trainer.atomic
 
     real_create, real_fdopen = trainer.atomic.create_staged_file, os.fdopen
@@ -55,29 +59,35 @@ def _disk_fills_at(monkeypatch: pytest.MonkeyPatch, name: str, nth: int) -> None
 
     def fdopen(fd, *args, **kwargs):  # type: ignore[no-untyped-def]
         handle = real_fdopen(fd, *args, **kwargs)
-        return _FullDisk(handle) if fd in full else handle
+        return _FullDisk(handle, code) if fd in full else handle
 
     monkeypatch.setattr(trainer.atomic, "create_staged_file", create_staged_file)
     monkeypatch.setattr(os, "fdopen", fdopen)
 
 
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
 def test_a_disk_that_fills_mid_run_is_one_line_and_the_run_resumes(
-        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        refusal: int, tiny_data: Path, tiny: dict, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that fills, or a folder that turns read-only (a USB disk remounted after an
+    error), as training.md promises both."""
     import torch
 
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
     run = tmp_path / "run"
-    _disk_fills_at(monkeypatch, "last.pt", nth=2)  # epoch 1 is saved, epoch 2 is not
+    _disk_fills_at(monkeypatch, "last.pt", nth=2, code=refusal)  # epoch 1 saved, 2 is not
 
     code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
 
     assert code == 1
+    why = {errno.ENOSPC: f"no space left on the disk holding {run}: free some space and run "
+                         "again",
+           errno.EROFS: "read-only file system"}[refusal]
     problems = [line for line in err.splitlines() if line.startswith("Error:")]
     assert problems == [
-        f"Error: Cannot write {run / 'last.pt'}: no space left on the disk holding {run}: free "
-        f"some space and run again. {run / 'last.pt'} holds epoch 1: continue with trainer "
-        f"fit --resume --out {run}."], err
+        f"Error: Cannot write {run / 'last.pt'}: {why}. {run / 'last.pt'} holds epoch 1: "
+        f"continue with trainer fit --resume --out {run}."], err
     assert "Traceback" not in err
     assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
     assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 1
@@ -139,6 +149,8 @@ class _FullDiskFile:
     """``open(..., "w")`` on a full disk: the open works, the first write does not (and
     names no file)."""
 
+    code = errno.ENOSPC
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
@@ -149,18 +161,49 @@ class _FullDiskFile:
         return None
 
     def write(self, _data: object) -> int:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise OSError(self.code, os.strerror(self.code))
 
 
+class _ReadOnlyFile(_FullDiskFile):
+    """The same on a disk remounted read-only after the open (EROFS)."""
+
+    code = errno.EROFS
+
+
+@pytest.mark.parametrize("refusing", [_FullDiskFile, _ReadOnlyFile], ids=["full", "read-only"])
 def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
-        trained_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """evaluate's per-class CSV (eda's and clean's files go the same way)."""
+        refusing: type, trained_run: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate's per-class CSV (eda's and clean's files go the same way), on a full disk
+    or a read-only one."""
     import trainer.evaluate
 
-    monkeypatch.setattr(trainer.evaluate, "open", _FullDiskFile, raising=False)
+    monkeypatch.setattr(trainer.evaluate, "open", refusing, raising=False)
     out = tmp_path / "evaluation"
     code, _out, err = _invoke("evaluate", str(trained_run), "--out", str(out),
                               "--prototypes", "head")
     assert code == 1 and "Traceback" not in err
-    assert err.strip() == (f"Error: Cannot write in {out}: no space left on the disk holding "
-                           f"{out}: free some space and run again.")
+    why = (f"no space left on the disk holding {out}: free some space and run again"
+           if refusing is _FullDiskFile else "read-only file system")
+    assert err.strip() == f"Error: Cannot write in {out}: {why}."
+
+
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
+def test_a_plot_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain's PNG: matplotlib's ``open`` of the file is refused, naming it, as a full or
+    read-only disk refuses it."""
+    from matplotlib.figure import Figure
+
+    def savefig(self, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(refusal, os.strerror(refusal), str(path))
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    png = tmp_path / "plots" / "why.png"
+    photo = next((tiny_data / "red_circle").glob("*.jpg"))
+    code, _out, err = _invoke("explain", str(trained_run), str(photo), "--out", str(png))
+    assert code == 1 and "Traceback" not in err
+    why = (f"no space left on the disk holding {png.parent}: free some space and run again"
+           if refusal == errno.ENOSPC else "read-only file system")
+    assert err.strip() == f"Error: Cannot write {png}: {why}."
