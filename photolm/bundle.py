@@ -274,13 +274,30 @@ def write_bundle(
         (stage / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
         )
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(stage, out_dir)
+        _move_in(stage, out_dir)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return read_bundle(out_dir)
+
+
+def _move_in(stage: Path, out_dir: Path) -> None:
+    """The staged bundle takes ``out_dir``'s place. An old bundle there steps aside first
+    and is deleted only once the new one is in, so a failure (or a crash) between the two
+    renames never leaves it half deleted: it is put back, or left whole beside ``out_dir``
+    (``.NAME.old.*``), which a deleted-then-renamed swap could not promise."""
+    if not out_dir.exists():
+        os.replace(stage, out_dir)
+        return
+    aside = make_staged_folder(out_dir.parent, prefix=f".{out_dir.name}.old.")
+    aside.rmdir()  # a name nobody holds; renaming a folder onto a folder is not portable
+    os.replace(out_dir, aside)
+    try:
+        os.replace(stage, out_dir)
+    except BaseException:
+        os.replace(aside, out_dir)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_bundle(path: Path | str) -> Bundle:

@@ -333,6 +333,39 @@ def test_overwrite_replaces_a_bundle_or_an_empty_folder_only(tmp_path: Path) -> 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".photos.", ".file."))]
 
 
+def test_an_overwrite_that_fails_when_the_new_bundle_moves_in_puts_the_old_one_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old bundle is never deleted before the new one is in place: when the last
+    rename fails (or the process dies there), it is back at its path (or whole beside it),
+    byte for byte. Deleting it first, as before, lost it in that window."""
+    import os
+
+    import photolm.bundle as bundle_module
+
+    old = make_tiny_bundle(tmp_path / "b")
+    before = {p.name: p.read_bytes() for p in old.path.iterdir()}
+    real = os.replace
+    calls: list[str] = []
+
+    def failing(src: object, dst: object) -> None:
+        calls.append(Path(str(src)).name)
+        if Path(str(src)).name.startswith(".b.") and ".old." not in Path(str(src)).name \
+                and Path(str(dst)) == tmp_path / "b":
+            raise OSError(28, "No space left on device")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bundle_module.os, "replace", failing)
+    with pytest.raises(OSError):
+        make_tiny_bundle(tmp_path / "b")
+    monkeypatch.setattr(bundle_module.os, "replace", real)
+    assert len(calls) == 3  # old aside, new in (failed), old back
+    assert {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()} == before
+    staged = [p.name for p in tmp_path.iterdir() if p.name.startswith(".b.")]
+    assert staged == []  # nothing staged or set aside is left
+    make_tiny_bundle(tmp_path / "b")  # and a later overwrite leaves nothing aside
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".b.")] == []
+
+
 def test_a_folder_that_is_no_bundle_is_refused_before_any_work(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The refusal comes first: nothing is staged, copied or normalised for a write that
