@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from photolm.catalog import Catalog
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, exiftool_json
 from tests.tinybundle import COLOURS, write_photo
@@ -126,6 +127,11 @@ def test_a_folder_scanned_again_in_another_case_keeps_its_rows(
     assert after.keys() == before.keys()  # the same rows, none added
     assert after[str(lib / "pictures" / "eiffel.jpg")]["review"] == "confirmed"
     assert not any(r["missing"] for r in after.values())
+    # the scan's record names the folder as catalogued: the desktop's Scan page lists (and
+    # re-scans) it once, not once per spelling
+    with Catalog.open(env, write=False) as cat:
+        assert cat.scan_roots() == [str(lib / "pictures")]
+        assert cat.last_scan()["roots"] == [str(lib / "pictures")]
 
 
 def test_a_new_photo_joins_its_folder_as_catalogued_in_another_case(
