@@ -7,7 +7,8 @@ name was created with but ignore it when a name is looked up: ``~/pictures`` and
 (:func:`photolm.catalog.path_key`), so scanning the folder under the other spelling would
 catalogue every photo in it a second time. Before the scan classifies what it found, the
 roots and photos are given the spelling the catalogue already holds for them, so the rows
-are kept (their results, answers and tags) and none is added.
+are kept (their results, answers and tags) and none is added; a photo new in a catalogued
+folder takes the folder's catalogued spelling, so the folder stays one folder.
 
 Two spellings are one file only when all of these hold: they differ in letter case alone,
 ``os.stat`` gives both the same ``(st_dev, st_ino)``, and no folder along the way lists both
