@@ -7,7 +7,8 @@ name was created with but ignore it when a name is looked up: ``~/pictures`` and
 (:func:`photolm.catalog.path_key`), so scanning the folder under the other spelling would
 catalogue every photo in it a second time. Before the scan classifies what it found, the
 roots and photos are given the spelling the catalogue already holds for them, so the rows
-are kept (their results, answers and tags) and none is added.
+are kept (their results, answers and tags) and none is added; a photo new in a catalogued
+folder takes the folder's catalogued spelling, so the folder stays one folder.
 
 Two spellings are one file only when all of these hold: they differ in letter case alone,
 ``os.stat`` gives both the same ``(st_dev, st_ino)``, and no folder along the way lists both
@@ -87,11 +88,16 @@ class CatalogSpelling:
     """The catalogued spelling of paths, over the catalogue's keys (normalised absolute
     paths, :meth:`~photolm.catalog.Catalog.load_index`). Paths the catalogue holds as they
     are cost a set lookup; only the others are folded, and only a fold that meets a
-    catalogued path is looked at on disk."""
+    catalogued path is looked at on disk. The folders the keys sit in are gathered once, on
+    the first lookup that needs them, so a folder costs lookups along its own path only,
+    never a pass over the catalogue."""
 
     def __init__(self, known: Collection[str]) -> None:
         self.known = known
         self._by_fold: dict[str, list[str]] | None = None
+        self._folders: set[str] | None = None  # every folder a key sits in, at any depth
+        self._folders_by_fold: dict[str, list[str]] = {}
+        self._folder_spelling: dict[str, str] = {}  # of_folder's answers
         self._listings = _Listings()
 
     def _fold_index(self) -> dict[str, list[str]]:
@@ -101,31 +107,62 @@ class CatalogSpelling:
                 self._by_fold.setdefault(key.casefold(), []).append(key)
         return self._by_fold
 
+    def _folder_index(self) -> set[str]:
+        if self._folders is None:
+            folders: set[str] = set()
+            # rpartition over every key (a third of dirname's time), dirname per folder
+            heads = {key.rpartition(os.sep)[0] for key in self.known}
+            for parent in {os.path.dirname(head + os.sep + "-") for head in heads}:
+                while parent not in folders:  # its own parents are in already when it is
+                    folders.add(parent)
+                    up = os.path.dirname(parent)
+                    if up == parent:
+                        break
+                    parent = up
+            for folder in folders:
+                self._folders_by_fold.setdefault(folder.casefold(), []).append(folder)
+            self._folders = folders
+        return self._folders
+
+    def _same(self, path: str, spellings: Iterable[str]) -> str | None:
+        """The first of ``spellings`` (in sorted order) that is ``path``'s entry on disk."""
+        return next((s for s in sorted(spellings) if same_entry(path, s, self._listings)),
+                    None)
+
     def of_file(self, path: str) -> str:
         """The catalogued path that is the file ``path``, else ``path``."""
         if path in self.known:
             return path
-        for key in self._fold_index().get(path.casefold(), ()):
-            if same_entry(path, key, self._listings):
-                return key
-        return path
+        return self._same(path, self._fold_index().get(path.casefold(), ())) or path
+
+    def of_folder(self, folder: str) -> str:
+        """``folder`` with its deepest catalogued folder (itself or one above) spelled as
+        the catalogue spells it: where a new photo in an old folder joins the old ones."""
+        if folder in self._folder_spelling:
+            return self._folder_spelling[folder]
+        if folder in self._folder_index():
+            spelling = folder
+        else:
+            spelling = self._same(folder, self._folders_by_fold.get(folder.casefold(), ()))
+            if spelling is None:
+                parent, name = os.path.split(folder)
+                spelling = (folder if parent == folder or not name
+                            else os.path.join(self.of_folder(parent), name))
+        self._folder_spelling[folder] = spelling
+        return spelling
 
     def of_root(self, root: str) -> str:
         """The catalogued spelling of the folder (or photo) ``root``, else ``root``: the
         spelling of the catalogued paths at or under it when they differ in case only."""
         if root in self.known:
             return root
-        below = root.rstrip(os.sep) + os.sep
-        if any(key.startswith(below) for key in self.known):
+        stripped = root.rstrip(os.sep)
+        folders = self._folder_index()
+        if not stripped or stripped in folders:
             return root
-        depth = len(_parts(root.rstrip(os.sep)))
-        folded = root.rstrip(os.sep).casefold()
-        spellings = {os.sep.join(_parts(key)[:depth]) for fold, keys in self._fold_index().items()
-                     if fold == folded or fold.startswith(folded + os.sep) for key in keys}
-        for spelling in sorted(spellings):
-            if same_entry(root.rstrip(os.sep), spelling, self._listings):
-                return spelling
-        return root
+        folded = stripped.casefold()
+        spellings = {*self._fold_index().get(folded, ()), *self._folders_by_fold.get(folded, ())}
+        return self._same(stripped, spellings) or root
 
     def of_given(self, path: str) -> str:
         """:meth:`of_root`, or for a catalogued photo whose file is gone (nothing to stat:
@@ -163,10 +200,16 @@ def as_catalogued(roots: Sequence[Path], found: Sequence[Found], known: Collecti
                 item = _moved(item, len(given), catalogued)
                 path = str(item.path)
                 break
-        respelled = spelling.of_file(path)  # a name (or a sub-folder's) in another case
-        if respelled != path:
-            item = _moved(item, len(os.path.dirname(path)), os.path.dirname(respelled),
-                          name=os.path.basename(respelled))
+        if path not in known:
+            folder = os.path.dirname(path)
+            # a name (or a sub-folder's) in another case; else a new photo in a folder
+            # catalogued in another case: it joins the folder's catalogued spelling
+            respelled = spelling.of_file(path)
+            if respelled == path:
+                respelled = os.path.join(spelling.of_folder(folder), os.path.basename(path))
+            if respelled != path:
+                item = _moved(item, len(folder), os.path.dirname(respelled),
+                              name=os.path.basename(respelled))
         if str(item.path) not in seen:
             seen.add(str(item.path))
             photos.append(item)

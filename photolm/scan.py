@@ -370,14 +370,18 @@ class Scanner:
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
         start = time.perf_counter()
-        scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in roots],
+        # (no other photolm writes meanwhile: the write lock is held for the whole scan)
+        index = self.catalog.load_index()
+        # ~/Pictures scanned before as ~/pictures (a case-insensitive disk): the record of
+        # the scan names the folder as those rows do, so it is listed (and re-scanned) once
+        self.roots = as_catalogued(roots, (), index)[0]
+        scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in self.roots],
                                                           self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         try:
             found = self._walk(roots, on_event)
-            index = self.catalog.load_index()
-            # ~/Pictures scanned before as ~/pictures (a case-insensitive disk): those rows
+            # and the photos found are given those rows' spelling
             roots, found = as_catalogued(roots, found, index)
             self.roots = roots
             self.summary.found = len(found)

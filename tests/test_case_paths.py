@@ -17,6 +17,7 @@ a Mac.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from photolm.catalog import Catalog
 from tests.clirun import cli as run
 from tests.tags.photos import as_list, exiftool_json
 from tests.tinybundle import COLOURS, write_photo
@@ -80,6 +82,19 @@ def case_insensitive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         return other is not None and real_access(other, mode, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "access", access)
+    real_open = builtins.open
+
+    def opening(file: object, *args: object, **kwargs: object) -> Any:
+        # a photo the scan decodes under the catalogue's spelling of its folder
+        try:
+            return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        except FileNotFoundError:
+            other = resolve(file)
+            if other is None:
+                raise
+            return real_open(other, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", opening)
 
 
 def _listed() -> dict[str, dict[str, Any]]:
@@ -112,6 +127,37 @@ def test_a_folder_scanned_again_in_another_case_keeps_its_rows(
     assert after.keys() == before.keys()  # the same rows, none added
     assert after[str(lib / "pictures" / "eiffel.jpg")]["review"] == "confirmed"
     assert not any(r["missing"] for r in after.values())
+    # the scan's record names the folder as catalogued: the desktop's Scan page lists (and
+    # re-scans) it once, not once per spelling
+    with Catalog.open(env, write=False) as cat:
+        assert cat.scan_roots() == [str(lib / "pictures")]
+        assert cat.last_scan()["roots"] == [str(lib / "pictures")]
+
+
+def test_a_new_photo_joins_its_folder_as_catalogued_in_another_case(
+        tmp_path: Path, env: Path, case_insensitive: None) -> None:
+    """``pictures/trips`` scanned, then ``Pictures`` (the disk now names them ``Pictures/
+    Trips``): a photo new in the folder is catalogued beside the old ones, in the folder's
+    catalogued spelling, so the folder given in either case covers all of it."""
+    lib = tmp_path / "lib"
+    write_photo(lib / "pictures" / "trips" / "eiffel.jpg", EIFFEL)
+    code, _out, err = run("scan", lib / "pictures" / "trips", "--json")
+    assert code == 0, err
+    (lib / "pictures").rename(lib / "Pictures")
+    (lib / "Pictures" / "trips").rename(lib / "Pictures" / "Trips")
+    write_photo(lib / "Pictures" / "Trips" / "new.jpg", COLOSSEUM)
+    write_photo(lib / "Pictures" / "Trips" / "day 2" / "later.jpg", COLOSSEUM)
+
+    code, out, err = run("scan", lib / "Pictures", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["found"], summary["processed"], summary["errors"]) == (3, 2, []), summary
+    trips = lib / "pictures" / "trips"
+    assert sorted(_listed()) == sorted(map(str, (
+        trips / "day 2" / "later.jpg", trips / "eiffel.jpg", trips / "new.jpg")))
+    code, out, err = run("tag", lib / "Pictures" / "Trips", "--dry-run", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"would-write": 3}
 
 
 def test_hard_links_named_in_two_cases_stay_two_photos(tmp_path: Path, env: Path) -> None:

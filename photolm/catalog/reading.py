@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from photolm.catalog.paths import StrPath, path_key, prefix_range
 from photolm.catalog.records import EFFECTIVE_LANDMARK, ROW_SELECT, PhotoRow, photo_row
 from photolm.catalog.store import CatalogStore
+from photolm.printed_paths import read_replaced
 
 if TYPE_CHECKING:
     from photolm.bundle import Landmark
@@ -101,11 +102,12 @@ class ReadQueries(CatalogStore):
             f"{ROW_SELECT} WHERE error IS NOT NULL ORDER BY path_key")]
 
     def scan_roots(self) -> list[str]:
-        """Every folder (or photo) a scan was asked to look at, oldest first, each once."""
+        """Every folder (or photo) a scan was asked to look at, oldest first, each once, as
+        the path it is (:func:`_roots`)."""
         roots: dict[str, None] = {}
         for (text,) in self._fetch("SELECT roots FROM scans ORDER BY id"):
-            for root in json.loads(text or "[]"):
-                roots.setdefault(str(root))
+            for root in _roots(text):
+                roots.setdefault(root)
         return list(roots)
 
     def gps_places(self, precision: int = 1) -> list[tuple[float, float, int, int]]:
@@ -234,7 +236,7 @@ class ReadQueries(CatalogStore):
         if not rows:
             return None
         scan = rows[0]
-        return {**scan, "roots": json.loads(scan["roots"]), "counts": json.loads(scan["counts"])}
+        return {**scan, "roots": _roots(scan["roots"]), "counts": json.loads(scan["counts"])}
 
     def counts(self, under: Sequence[StrPath] | None = None) -> dict[str, int]:
         """How many photos, with a landmark that counts, unreadable, missing, reviewed and
@@ -273,3 +275,10 @@ class ReadQueries(CatalogStore):
         photo's best score is measured against in ``list``."""
         return {key.removeprefix(_THRESHOLD): float(value) for key, value in self._fetch(
             "SELECT key, value FROM meta WHERE key LIKE 'threshold:%'")}
+
+
+def _roots(text: str | None) -> list[str]:
+    """A scan record's roots as paths: the record keeps them as ``backslashreplace`` text,
+    so a name that is not UTF-8 would otherwise name nothing on disk and print with its
+    backslash doubled."""
+    return [read_replaced(str(root)) for root in json.loads(text or "[]")]

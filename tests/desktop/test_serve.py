@@ -246,6 +246,42 @@ def test_a_rescan_leaves_out_folders_not_there_now_and_names_them(
         assert not [line for line in job.lines if "Picturs" in line], job.lines
 
 
+def test_a_folder_whose_name_is_not_utf8_is_listed_once_and_scanned_again(
+        tmp_path, tiny_bundle_dir) -> None:
+    """The catalogue keeps a scan's roots in ``backslashreplace`` text: read back as they
+    were, a folder named with a byte that is not UTF-8 was "not there now" on the Scan page,
+    shown with its backslash doubled, and left out of every re-scan."""
+    import os
+
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, Library, make_settings
+
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/trip \xff"))
+    try:
+        folder.mkdir()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses such a name")
+    write_photo(folder / "tower.jpg", COLOURS["eiffel-tower"])
+    catalog = tmp_path / "catalog.sqlite"
+    assert cli("scan", folder, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 0
+    newcomer = write_photo(folder / "later.jpg", COLOURS["colosseum"])
+    app = create_app(make_settings(Library(folder, catalog, tiny_bundle_dir), tmp_path))
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get("/scan").text
+        assert "not there now" not in page
+        assert page.count("trip \\xff") == 1 and "trip \\\\xff" not in page  # as printed
+        client.post("/scan/start", data={"csrf": csrf_token(TOKEN)})
+        job = app.desktop.jobs.wait(60)
+        assert job.state == "done", job.message
+    with Catalog.open(catalog, write=False) as cat:
+        assert cat.get_photo(newcomer) is not None
+        assert cat.scan_roots() == [str(folder)]
+
+
 def test_the_tags_form_keeps_the_choice_a_preview_was_made_for(app, client) -> None:
     """Previewing one landmark, then pressing Write tags, writes that landmark: the form
     used to fall back to "all photos" when the page came back after the preview, so the
