@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bundle = read_bundle(args.model)
     sets = load_sets()
-    sets["known"] = load_known()  # other places: thresholds and places' cuts
+    if not args.no_places or args.other_places_rate < 1:
+        sets["known"] = load_known()  # other places: thresholds and places' cuts
     emb = {name: embed_paths(s.paths, bundle.model_path, bundle.output_name, bundle.preprocess,
                              name) for name, s in sets.items()}
     desc: dict[str, np.ndarray | None] = {name: None for name in sets}
@@ -195,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write_thresholds:
         # the bundle as written: a later --write-places rewrites it, not the one read above
         bundle = write_thresholds(bundle, space, results["enrolment"], args.fpr,  # type: ignore[arg-type]
-                                  args.other_places_rate)
+                                  args.other_places_rate,
+                                  len(sets["known"].names) if "known" in sets else 0)
     if not args.no_places:
         from photolm.places import Cuts, cuts_for, likeness_for
 
@@ -218,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def write_thresholds(bundle, space: str, enrolment: dict, fpr: float,
-                     other_places: float = 1.0):  # -> Bundle
+                     other_places: float = 1.0, known: int = 46):  # -> Bundle
     """The thresholds photolm uses for landmarks learned with this bundle, by example count:
     the shipped method's ("qe"), each no lower than the one for fewer examples."""
     from photolm.bundle import rewrite_bundle
@@ -233,7 +235,7 @@ def write_thresholds(bundle, space: str, enrolment: dict, fpr: float,
     metrics["enrolment"] = {
         "thresholds": {space: table},
         "rule": f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
-                + (f"and names at most {other_places:.0%} of the photos of the 46 known "
+                + (f"and names at most {other_places:.0%} of the photos of the {known} known "
                    "landmarks (places not learned) " if other_places < 1 else "")
                 + "with 16 landmarks learned at once (scripts/eval_enrolment.py), made "
                 "non-decreasing in k"}
@@ -263,7 +265,8 @@ def write_places(bundle, space: str, cuts: object, likeness: float | None) -> No
 
 
 def load_known() -> PhotoSet:
-    """The landmarks the default model was trained on: only for choosing the places cut.
+    """The landmarks the default model was trained on: the other places learned landmarks'
+    thresholds are set against, and the photos the places cuts are chosen on.
 
     Labelled by display name, so the Taj Mahal of four source folders is one landmark.
     """
@@ -571,6 +574,9 @@ KS = (1, 2, 3, 5, 8)
 # landmarks' photos: 1 % keeps the places not taught named at about the shipped model's
 # rule for the landmarks it does not know (at most 2 %; measured by untaught_named).
 OTHER_PLACES_RATE = 0.01
+# Halves of the 16 landmarks drawn for the places-not-taught measure, whatever --draws says:
+# which half is learned moves the figure far more than which photos are the examples.
+UNTAUGHT_DRAWS = 20
 METHODS = {
     # name: (prototype mode, query expansion neighbours)
     "shipped": ("mean", 0),
@@ -682,7 +688,8 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             summary = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
             summary["min_above"] = float(min(r["above"] for r in rows))
             summary["threshold"] = float(threshold)
-            summary.update(untaught_named(vec, unseen, k, method, library, threshold, 20))
+            summary.update(untaught_named(vec, unseen, k, method, library, threshold,
+                                          UNTAUGHT_DRAWS))
             results[f"{method} k={k}"] = summary
             thresholds.setdefault(method, {})[k] = round(float(threshold), 4)
             print(f"{method:>14} k={k}: argmax {summary['argmax']:.1%}  above "

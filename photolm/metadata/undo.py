@@ -82,7 +82,10 @@ def find_original(store: UndoStore, tagged: bytes) -> tuple[UndoRecord, bytes] |
         return None
     if record is None:
         return None
-    original = apply_patch(tagged, record.patch)
+    try:
+        original = apply_patch(tagged, record.patch)
+    except ValueError:  # a record cut short or garbled on disk: no way back, not a crash
+        return None
     if sha256(original) != record.original_sha256:
         return None
     return record, original
@@ -97,19 +100,30 @@ def make_patch(tagged: bytes, original: bytes) -> bytes | None:
 
 
 def apply_patch(tagged: bytes, patch: bytes) -> bytes:
+    """``tagged`` turned back by ``patch``; ``ValueError`` for a patch that is cut short,
+    garbled or of an unknown kind (never an allocation a damaged length asks for)."""
     kind = patch[:1]
-    if kind == b"S":
-        prefix, suffix = struct.unpack(">QQ", patch[1:17])
-        return tagged[:prefix] + patch[17:] + tagged[len(tagged) - suffix:]
-    if kind == b"P":
-        (length,) = struct.unpack(">Q", patch[1:9])
-        out = bytearray(tagged[:length].ljust(length, b"\x00"))
-        pos = 9
-        while pos < len(patch):
-            offset, size = struct.unpack(">QI", patch[pos:pos + 12])
-            out[offset:offset + size] = patch[pos + 12:pos + 12 + size]
-            pos += 12 + size
-        return bytes(out)
+    try:
+        if kind == b"S":
+            prefix, suffix = struct.unpack(">QQ", patch[1:17])
+            if prefix + suffix > len(tagged):
+                raise ValueError("damaged undo patch")
+            return tagged[:prefix] + patch[17:] + tagged[len(tagged) - suffix:]
+        if kind == b"P":
+            (length,) = struct.unpack(">Q", patch[1:9])
+            if length > len(tagged) + len(patch):  # the original is tagged's bytes + the runs
+                raise ValueError("damaged undo patch")
+            out = bytearray(tagged[:length].ljust(length, b"\x00"))
+            pos = 9
+            while pos < len(patch):
+                offset, size = struct.unpack(">QI", patch[pos:pos + 12])
+                if offset + size > length or pos + 12 + size > len(patch):
+                    raise ValueError("damaged undo patch")
+                out[offset:offset + size] = patch[pos + 12:pos + 12 + size]
+                pos += 12 + size
+            return bytes(out)
+    except struct.error as exc:
+        raise ValueError(f"damaged undo patch: {exc}") from None
     raise ValueError("unknown undo patch")
 
 

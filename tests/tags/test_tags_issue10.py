@@ -115,6 +115,18 @@ def test_find_original_gives_the_original_only_when_the_patch_restores_it() -> N
     assert find_original(Broken(), tagged) is None  # untag falls back to removing values
 
 
+@pytest.mark.parametrize("damaged", [b"S\x00\x01", b"P" + (1 << 62).to_bytes(8, "big"),
+                                     b"P\x00\x00\x00\x00\x00\x00\x00\x10\x00\x01", b"Zzz", b""])
+def test_a_damaged_undo_record_is_no_record(damaged: bytes) -> None:
+    """A truncated or garbled patch in the catalogue (a damaged disk, a record cut short)
+    must read as "no way back" (untag then removes the values), never as a traceback."""
+    tagged = b"\xff\xd8" + bytes(range(256)) * 8
+    store = MemoryUndoStore()
+    store.save(UndoRecord("p.jpg", fingerprint_bytes(tagged), sha256(tagged), sha256(b"x"),
+                          damaged))
+    assert find_original(store, tagged) is None
+
+
 # 10.3: the verifier catches each change the outside test saw ----------------------------------
 def test_verifier_catches_xmp_reserialisation() -> None:
     with pytest.raises(ValueError, match="re-serialised"):
