@@ -30,6 +30,7 @@ import math
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ from export.quantize import (
     images_per_second,
     quantize_int8,
 )
+from export.read_failures import reads_as_errors
 from export.report_files import refusals_as_errors
 from photolm.bundle import Bundle, Landmark, Preprocess, check_replaceable, write_bundle
 from photolm.runtime import OnnxEmbedder
@@ -412,13 +414,22 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
     lap("load")
 
     scratch, out = Path(tempfile.gettempdir()), Path(options.out)
-    with refusals_as_errors(f"the export's working files in {scratch}", scratch,
-                            f", or point TMPDIR at a folder with room; {out} was not changed"), \
-            tempfile.TemporaryDirectory(prefix="photolm-export-") as tmp:
+    unchanged = f"; {out} was not changed"
+
+    def writing_scratch() -> AbstractContextManager[None]:
+        # only the calls that write: a photo read in between is not the scratch disk's fault
+        return refusals_as_errors(f"the export's working files in {scratch}", scratch,
+                                  f", or point TMPDIR at a folder with room{unchanged}")
+
+    with writing_scratch():
+        scratch_dir = tempfile.TemporaryDirectory(prefix="photolm-export-",
+                                                  ignore_cleanup_errors=True)
+    with scratch_dir as tmp:
         work = Path(tmp)
         progress.step("Exporting to ONNX")
-        info = export_onnx(ckpt.model, work / "fp32.onnx", image_size=pre.size,
-                           static_padding=options.static_padding)
+        with writing_scratch():
+            info = export_onnx(ckpt.model, work / "fp32.onnx", image_size=pre.size,
+                               static_padding=options.static_padding)
         variants = [_Variant("fp32", info.path,
                              OnnxEmbedder(info.path, device="cpu", threads=options.threads))]
         lap("onnx")
@@ -428,20 +439,24 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
         if len(sample) < options.parity_images:
             sample += parity_sample(_by_class(inputs.split.train, num),
                                     options.parity_images - len(sample))
-        parity = check_parity(ckpt.model, variants[0].embedder, sample, inputs.torch_pre, pre,
-                              min_cosine=options.min_parity)
+        with reads_as_errors(unchanged):
+            parity = check_parity(ckpt.model, variants[0].embedder, sample, inputs.torch_pre,
+                                  pre, min_cosine=options.min_parity)
         lap("parity")
 
         if options.quantize != "none":
             progress.step(f"Building the {options.quantize} model")
             target = work / f"{options.quantize}.onnx"
             if options.quantize == "int8":
-                calib = load_arrays(parity_sample(_by_class(inputs.split.train, num),
-                                                  options.calibration_images),
-                                    pre, workers=options.workers)
-                quantize_int8(info.path, target, calib)
+                with reads_as_errors(unchanged):
+                    calib = load_arrays(parity_sample(_by_class(inputs.split.train, num),
+                                                      options.calibration_images),
+                                        pre, workers=options.workers)
+                with writing_scratch():
+                    quantize_int8(info.path, target, calib)
             else:
-                convert_fp16(info.path, target)
+                with writing_scratch():
+                    convert_fp16(info.path, target)
             variants.append(_Variant(options.quantize, target,
                                      OnnxEmbedder(target, device="cpu", threads=options.threads)))
             lap("quantize")
@@ -451,9 +466,10 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
         progress.step(f"Embedding {counted(len(everything), 'photo')} through "
                       f"{' and '.join(v.precision for v in variants)}")
         progress.stage("embedding", len(everything))
-        embedded = embed_photos({v.precision: v.embedder for v in variants}, everything, pre,
-                                batch_size=options.batch_size, workers=options.workers,
-                                on_batch=progress.advance)
+        with reads_as_errors(unchanged):
+            embedded = embed_photos({v.precision: v.embedder for v in variants}, everything,
+                                    pre, batch_size=options.batch_size,
+                                    workers=options.workers, on_batch=progress.advance)
         notes = ([f"skipped {counted(len(embedded.bad), 'photo')} that could not be decoded "
                   f"(first: {embedded.bad[0][0]}: {embedded.bad[0][1]})."]
                  if embedded.bad else [])
@@ -461,7 +477,9 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
 
         progress.step("Prototypes, threshold and metrics")
         rows = _rows(inputs, embedded)
-        bench = load_arrays([s.path for s in inputs.held[:32]], pre, workers=options.workers)
+        with reads_as_errors(unchanged):
+            bench = load_arrays([s.path for s in inputs.held[:32]], pre,
+                                workers=options.workers)
         measured: dict[str, _Measured] = {}
         comparison: dict[str, dict[str, Any]] = {}
         for variant in variants:
@@ -488,8 +506,7 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
             **({"unseen_floor": options.threshold_floor} if options.threshold_floor else {}),
         })
         progress.step(f"Writing the bundle to {options.out}")
-        with refusals_as_errors(f"the bundle {out}", out.parent,
-                                f"; {out} was not changed"):
+        with refusals_as_errors(f"the bundle {out}", out.parent, unchanged):
             bundle = write_bundle(
                 Path(options.out),
                 model_file=shipped.path,

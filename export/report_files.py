@@ -9,7 +9,6 @@ Missing folders are made at write time, so a check that fails leaves nothing beh
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 from collections.abc import Iterator
@@ -19,12 +18,8 @@ from typing import Any
 
 from export.errors import ExportError
 from photolm.errors import PhotolmError
+from photolm.storage import write_refused
 from trainer.atomic import refusal_behind, refusal_reason
-
-# What a disk answers when a write cannot go on: full, quota, too large a file, read-only,
-# not allowed, or the device failed.
-_REFUSED = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG,
-                                 errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO) if e)
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -64,7 +59,10 @@ def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None
     writing ``what`` becomes one :class:`ExportError` line, ``after`` saying what was kept.
 
     Found behind other errors too: ``torch.onnx.export`` and ``torch.save`` report a full
-    disk as an error of their own raised while handling the ``OSError``.
+    disk as an error of their own raised while handling the ``OSError``. Wrap only calls
+    that write: a permission or I/O error is taken for a refused write (as
+    :func:`photolm.storage.write_refused` with ``writing``), and a photo read in the same
+    block would be sent to free space it does not need (:mod:`export.read_failures`).
     """
     try:
         yield
@@ -72,7 +70,7 @@ def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None
         raise
     except Exception as exc:
         refused = refusal_behind(exc)
-        if refused is None or refused.errno not in _REFUSED:
+        if refused is None or not write_refused(refused, writing=True):
             raise
         why = refusal_reason(refused, where, refused.filename2 or refused.filename or where)
         raise ExportError(f"Cannot write {what}: {why}{after}.") from None

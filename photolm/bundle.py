@@ -323,10 +323,10 @@ def read_bundle(path: Path | str) -> Bundle:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         # RecursionError: "[[[[...": valid JSON nested deeper than Python's parser goes.
         raise BundleError(
-            f"Bundle manifest {manifest_path} is not valid JSON ({_one_line(exc)})."
+            f"Bundle manifest {printed(manifest_path)} is not valid JSON ({_one_line(exc)})."
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise BundleError(f"{manifest_path} is not a photolm model bundle manifest.")
+        raise BundleError(f"{printed(manifest_path)} is not a photolm model bundle manifest.")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise BundleError(f"Bundle {printed(root)} has an invalid format_version {version!r}.")
@@ -381,7 +381,7 @@ def read_bundle(path: Path | str) -> Bundle:
     # AttributeError), text where a number does (ValueError), a key left out (KeyError).
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise BundleError(
-            f"Bundle manifest {manifest_path} is malformed ({_one_line(repr(exc))}); "
+            f"Bundle manifest {printed(manifest_path)} is malformed ({_one_line(repr(exc))}); "
             "re-export or re-install the bundle."
         ) from None
 
@@ -501,9 +501,9 @@ def _places(data: object, manifest_path: Path) -> PlaceValues | None:
     try:
         return PlaceValues.from_json(data)
     except BundleError as exc:
-        raise BundleError(f"Bundle manifest {manifest_path}: metrics.{exc} Measure them again "
-                          "(scripts/eval_enrolment.py --write-places) or re-install the "
-                          "bundle.") from None
+        raise BundleError(f"Bundle manifest {printed(manifest_path)}: metrics.{exc} Measure "
+                          "them again (scripts/eval_enrolment.py --write-places) or "
+                          "re-install the bundle.") from None
 
 
 def _calibration(data: object) -> Calibration | None:

@@ -19,6 +19,12 @@ from photolm.discovery import display_path
 
 # A quota reached on a share (EDQUOT) is as full as a full disk for the person writing.
 _NO_SPACE = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e)
+# What only a write is answered: the disk (or the quota) full, the file too large for its file
+# system, a read-only file system. Proof of a refused write whatever call failed.
+_WRITE_ONLY_REFUSALS = _NO_SPACE | {errno.EFBIG, errno.EROFS}
+# What a read is answered too (a photo photolm may not open, a disk failing under it): a
+# refused write only when the call that failed was itself writing.
+_ALSO_READ_REFUSALS = frozenset((errno.EACCES, errno.EPERM, errno.EIO))
 # Below this much free space a failed write is put down to a full disk: SQLite reports some
 # writes that ran out of space as a bare I/O error (its WAL index on a full tmpfs, say).
 NEARLY_FULL_BYTES = 1 << 20
@@ -32,6 +38,17 @@ def no_space(exc: BaseException) -> bool:
 def too_large(exc: BaseException) -> bool:
     """``EFBIG``: the file system (FAT32: 4 GiB) or a process limit refuses a larger file."""
     return isinstance(exc, OSError) and exc.errno == errno.EFBIG
+
+
+def write_refused(exc: BaseException, *, writing: bool = False) -> bool:
+    """Whether ``exc`` is the storage refusing a write: full, over quota, a file too large,
+    read-only; with ``writing`` (the failed call only wrote, e.g. the export's ONNX file),
+    also not allowed or an I/O error. Without it, a failure of a command as a whole, which
+    also reads, is called a refused write only when no read could have caused it: an
+    unreadable photo is not a reason to free space or choose another ``--out``."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in _WRITE_ONLY_REFUSALS or (writing and exc.errno in _ALSO_READ_REFUSALS)
 
 
 def no_space_message(path: Path | str) -> str:

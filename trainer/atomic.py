@@ -11,7 +11,6 @@ temporary file. The file is created with the permissions an ordinary ``open`` wo
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from collections.abc import Callable
@@ -49,12 +48,6 @@ def storage_error(path: Path | str, exc: OSError, *, folder: bool = False) -> Ex
     where = path if folder else path.parent
     return StorageError(f"Cannot write {'in ' if folder else ''}{path}: "
                         f"{refusal_reason(exc, where, path)}.")
-
-
-def write_refused(exc: OSError) -> bool:
-    """Whether ``exc`` is a disk refusing a write: full, over quota, the file too large,
-    read-only. (Not a missing or unreadable input, which commands word themselves.)"""
-    return no_space(exc) or too_large(exc) or exc.errno == errno.EROFS
 
 
 def refusal_reason(exc: OSError, folder: Path | str, file: Path | str) -> str:

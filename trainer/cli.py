@@ -65,7 +65,8 @@ def _errors(func: CommandT) -> CommandT:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from photolm.cli.output import DEBUG_ENV, reporting
-        from trainer.atomic import storage_error, write_refused
+        from photolm.storage import write_refused
+        from trainer.atomic import storage_error
         from trainer.errors import StorageError, TrainingInterrupted
 
         with reporting():

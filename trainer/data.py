@@ -229,7 +229,9 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
         if folder is None:
             raise DataError(f"{where}: no folder name; add a 'folder' column.")
         source = _pick(row, "source")
-        first = lines.setdefault((source, folder.casefold()), number)
+        # The exact name: Eiffel/ and eiffel/ are two folders where names keep their case,
+        # each found by its own row (_RowLookup matches exact case first).
+        first = lines.setdefault((source, folder), number)
         if first != number:  # which row would win is nowhere written: refuse to guess
             raise DataError(f"{where}: folder {folder!r} is already described on line "
                             f"{first}; keep one row per folder.")
@@ -253,21 +255,28 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
 
 
 class _RowLookup:
-    """Find the classes.csv row for (source, folder); rows without a source match any."""
+    """Find the classes.csv row for (source, folder); rows without a source match any.
+
+    A row naming the folder in its exact letter case wins over one that differs only in
+    case, so the rows for ``Eiffel/`` and ``eiffel/`` (two folders on Linux) each find their
+    own folder; a row in another case still finds a folder (a table typed on macOS).
+    """
 
     def __init__(self, rows: Iterable[_ClassRow]) -> None:
         self._exact: dict[tuple[str | None, str], _ClassRow] = {}
+        self._folded: dict[tuple[str | None, str], _ClassRow] = {}
         self._any_source: dict[str, _ClassRow] = {}
         for row in rows:
             self._exact.setdefault((row.source, row.folder), row)
-            self._exact.setdefault((row.source, row.folder.casefold()), row)
+            self._folded.setdefault((row.source, row.folder.casefold()), row)
             self._any_source.setdefault(row.folder.casefold(), row)
 
     def find(self, source: str | None, folder: str) -> _ClassRow | None:
-        for key in ((source, folder), (source, folder.casefold()), (None, folder),
-                    (None, folder.casefold())):
-            if key in self._exact:
-                return self._exact[key]
+        folded = folder.casefold()
+        for table, key in ((self._exact, (source, folder)), (self._folded, (source, folded)),
+                           (self._exact, (None, folder)), (self._folded, (None, folded))):
+            if key in table:
+                return table[key]
         # A row naming another source still describes a folder of that name (e.g. a
         # landmarks-extra style table next to flat class folders).
         return self._any_source.get(folder.casefold())
