@@ -317,7 +317,13 @@ def read_bundle(path: Path | str) -> Bundle:
             f"No model bundle at {printed(root)} (missing {MANIFEST}). Pass --model with a bundle "
             f"folder made by photolm-export, or unset {ENV_MODEL}."
         )
-    raw = manifest_path.read_bytes()
+    try:
+        raw = manifest_path.read_bytes()
+    except OSError as exc:  # permission denied, an I/O error on a share
+        raise BundleError(
+            f"Cannot read bundle manifest {printed(manifest_path)}: "
+            f"{(exc.strerror or str(exc)).lower()}; check that you may read it."
+        ) from None
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

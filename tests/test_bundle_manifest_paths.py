@@ -56,3 +56,27 @@ def test_a_damaged_manifest_in_an_odd_folder_is_one_error_line_naming_it_printed
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("Error: " + says.format(path=printed(manifest))), lines[0]
+
+
+def test_a_manifest_that_cannot_be_read_is_one_error_line(
+        tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permission denied (or an I/O error on a share) reading manifest.json: one line
+    naming it, not a traceback. Injected where the OS answers (these tests may run as root,
+    whom a chmod does not stop)."""
+    import errno
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_bundle_dir, model)
+    real = Path.read_bytes
+
+    def refused(self: Path) -> bytes:
+        if self.name == "manifest.json":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    code, _, err = run("scan", tmp_path, "--model", model, "--catalog", tmp_path / "c.sqlite")
+    lines = err.strip().splitlines()
+    assert code != 0 and len(lines) == 1, err
+    manifest = printed(model / "manifest.json")
+    assert lines[0].startswith(f"Error: Cannot read bundle manifest {manifest}: permission denied")
