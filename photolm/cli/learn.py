@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +15,7 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     bar_wanted,
     display,
+    note,
     print_json,
     progress_bar,
     reporting,
@@ -26,6 +27,7 @@ from photolm.wording import counted
 if TYPE_CHECKING:
     from photolm.bundle import Landmark
     from photolm.learning import ExamplesPosition, LearnResult
+    from photolm.prototypes import Adopted
 
 AliasOpt = Annotated[
     list[str] | None,
@@ -101,6 +103,20 @@ def position_line(position: ExamplesPosition) -> str:
             "more than one place: no position set (--lat/--lon set one)")
 
 
+def note_adopted(adopted: Sequence[Adopted]) -> None:
+    """One line for each learned landmark the model now ships by name: it is said once,
+    by the command that folded it into the model's (scan, learn, unlearn, places,
+    landmarks), as nothing of it is left to fold again."""
+    for item in adopted:
+        answers = counted(item.answers, "answer of yours", "names",
+                          plural="answers of yours")
+        kept = f"; {answers} it now" if item.answers else ""
+        note(item.name, f"the model now has this landmark itself: your learned {item.name} "
+             f"is now {counted(item.examples, 'example photo')} added to the model's "
+             f"{item.landmark.name}{kept} (`photolm unlearn {item.landmark.name}` takes "
+             "them back)")
+
+
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
@@ -114,6 +130,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.errors import UsageError
     from photolm.learning import find_place, learn_place, near_miss
     from photolm.learning import learn as do_learn
+    from photolm.prototypes import adopt_shipped
 
     if (lat is None) != (lon is None):
         raise UsageError("Give both --lat and --lon, or neither.")
@@ -126,6 +143,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
+        note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
         close = None if new else near_miss(name, bundle, cat.learned())
         if close is not None:
             raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "

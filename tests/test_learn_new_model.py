@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Learned landmarks meeting a new model (README "Closing the loop"), through the CLI on
+tiny bundles: a retrained model that ships a learned name, and commands run without
+--model after ``photolm scan --model NEW``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from photolm.bundle import Landmark
+from tests.clirun import cli
+from tests.test_learn_cli import CYAN, colour_library
+from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle
+
+
+@pytest.fixture
+def library(env: Path, tmp_path: Path) -> Path:
+    return colour_library(tmp_path)
+
+
+def _retrained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A model retrained with what was taught: it ships "old bridge" (another letter case)
+    and recognises the cyan photos itself."""
+    monkeypatch.setitem(COLOURS, "old-bridge", CYAN)
+    bundle = make_tiny_bundle(tmp_path / "retrained", name="retrained",
+                              landmarks=(*LANDMARKS, Landmark("old-bridge", "old bridge")))
+    return bundle.path
+
+
+def _rows() -> list[dict]:
+    code, out, err = cli("list", "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _old_bridges() -> list[dict]:
+    code, out, err = cli("landmarks", "--json")
+    assert code == 0, err
+    return [r for r in json.loads(out) if r["name"].casefold() == "old bridge"]
+
+
+NOTE = "note: Old Bridge: the model now has this landmark itself"
+
+
+@pytest.mark.parametrize("first", ["scan", "landmarks"])
+def test_a_new_model_shipping_a_learned_name_makes_it_one_landmark(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg")[0] == 0  # a person's answer: Old Bridge
+    monkeypatch.setenv("PHOTOLM_MODEL", str(_retrained(tmp_path, monkeypatch)))
+    code, _, err = cli(*(["scan", library] if first == "scan" else ["landmarks"]))
+    assert code == 0, err
+    assert err.count(NOTE) == 1 and "1 example photo added to the model's old bridge" in err
+    assert "1 answer of yours names it now" in err
+    (row,) = _old_bridges()  # one landmark of that name: the model's, with your example
+    assert row["id"] == "old-bridge" and row["learned"] is False and row["examples"] == 1
+    code, _, err = cli("landmarks")
+    assert code == 0 and NOTE not in err  # said once
+    if first == "landmarks":
+        assert cli("scan", library, "--quiet")[0] == 0
+    rows = {Path(r["path"]).name: r for r in _rows()}
+    assert rows["cyan1.jpg"]["review"] == "confirmed"  # the answer is kept, on the model's
+    assert {rows[f"cyan{i}.jpg"]["landmark"] for i in range(3)} == {"old bridge"}
+    assert row["photos"] == 3 or first == "landmarks"
+    # the examples are yours: unlearn takes them back and keeps the answer
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0, err
+    assert json.loads(out)["shipped"] is True and json.loads(out)["kept_answers"] == 1
