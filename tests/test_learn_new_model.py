@@ -13,7 +13,7 @@ import pytest
 from photolm.bundle import Landmark
 from tests.clirun import cli
 from tests.test_learn_cli import CYAN, colour_library
-from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle
+from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle, write_photo
 
 
 @pytest.fixture
@@ -70,3 +70,44 @@ def test_a_new_model_shipping_a_learned_name_makes_it_one_landmark(
     code, out, err = cli("unlearn", "Old Bridge", "--json")
     assert code == 0, err
     assert json.loads(out)["shipped"] is True and json.loads(out)["kept_answers"] == 1
+
+
+def test_commands_without_model_use_the_model_the_catalogue_was_scanned_with(
+    tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `photolm scan --model NEW` (no $PHOTOLM_MODEL), learn, places, landmarks and
+    unlearn match with NEW, and say so; with NEW's folder gone, one Error line."""
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    new = tmp_path / "new-model"
+    import shutil
+
+    shutil.copytree(tiny_bundle_dir, new)
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write_photo(lib / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
+    assert cli("scan", lib, "--model", new, "--quiet")[0] == 0
+    said = f"using tiny-test-bundle ({new}), the model this catalogue's photos were scanned with"
+    code, out, err = cli("learn", "Old Bridge", lib / "cyan0.jpg", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rematched"] == 3 and json.loads(out)["photos"] == 3
+    assert err.count(said) == 1
+    for command in (["places"], ["landmarks", "--json"]):
+        code, _, err = cli(*command)
+        assert code == 0 and err.count(said) == 1, err
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0 and json.loads(out)["changed"] == 3 and said in err
+    served: list = []  # serve up to where it would block in uvicorn
+    monkeypatch.setattr("photolm.desktop.server.serve",
+                        lambda prepared, on_ready=None: served.append(prepared))
+    code, _, err = cli("serve", "--no-browser", "--port", "0")
+    assert code == 0 and said in err, err
+    assert served[0].settings.model == new and served[0].settings.bundle_id is not None
+    served[0].sock.close()
+    shutil.rmtree(new)
+    for command in (["learn", "Old Bridge", lib / "cyan0.jpg"], ["landmarks"], ["places"],
+                    ["unlearn", "Old Bridge"], ["serve", "--no-browser", "--port", "0"]):
+        code, out, err = cli(*command)
+        (line,) = err.splitlines()
+        assert code == 1 and not out and line.startswith("Error: ") and "--model" in line
+        assert f"tiny-test-bundle from {new}, which no longer holds it" in line
+    assert cli("learn", "Old Bridge", lib / "cyan0.jpg", "--model", tiny_bundle_dir)[0] == 0

@@ -25,7 +25,7 @@ from photolm.cli.output import (
 from photolm.wording import counted
 
 if TYPE_CHECKING:
-    from photolm.bundle import Landmark
+    from photolm.bundle import Bundle, Landmark
     from photolm.learning import ExamplesPosition, LearnResult
     from photolm.prototypes import Adopted
 
@@ -103,6 +103,17 @@ def position_line(position: ExamplesPosition) -> str:
             "more than one place: no position set (--lat/--lon set one)")
 
 
+def chosen_bundle(model: Path | None, catalog_path: Path) -> Bundle:
+    """The bundle a command on this catalogue uses (:mod:`photolm.model_choice`): said on
+    stderr when it is the model the catalogue was scanned with rather than the shipped one."""
+    from photolm.model_choice import choose_bundle
+
+    chosen = choose_bundle(model, catalog_path)
+    if chosen.note:
+        say(chosen.note)
+    return chosen.bundle
+
+
 def note_adopted(adopted: Sequence[Adopted]) -> None:
     """One line for each learned landmark the model now ships by name: it is said once,
     by the command that folded it into the model's (scan, learn, unlearn, places,
@@ -123,7 +134,6 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
               place_id: str | None = None, new: bool = False) -> None:
     """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
     examples, ``sources`` is ignored)."""
-    from photolm.bundle import load_bundle
     from photolm.case_paths import given_catalogued
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.embedding import onnx_embed_fn
@@ -136,9 +146,9 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         raise UsageError("Give both --lat and --lon, or neither.")
     if not name.strip():
         raise UsageError("The landmark needs a name.")
-    bundle = load_bundle(model)
-    with Catalog.open(resolve_catalog_path(catalog), write=True,
-                      create=place_id is None) as cat, \
+    path = resolve_catalog_path(catalog)
+    bundle = chosen_bundle(model, path)
+    with Catalog.open(path, write=True, create=place_id is None) as cat, \
             progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
