@@ -111,3 +111,36 @@ def test_commands_without_model_use_the_model_the_catalogue_was_scanned_with(
         assert code == 1 and not out and line.startswith("Error: ") and "--model" in line
         assert f"tiny-test-bundle from {new}, which no longer holds it" in line
     assert cli("learn", "Old Bridge", lib / "cyan0.jpg", "--model", tiny_bundle_dir)[0] == 0
+
+
+def test_info_shows_the_model_the_catalogue_was_scanned_with(
+    tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    new = tmp_path / "new-model"
+    shutil.copytree(tiny_bundle_dir, new)
+    write_photo(tmp_path / "lib" / "cyan.jpg", CYAN)
+    assert cli("scan", tmp_path / "lib", "--model", new, "--quiet")[0] == 0
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["model"]["path"] == str(new) and data["model"]["scanned_with"] is True
+    assert data["catalog"]["scanned_with"] == {"name": "tiny-test-bundle",
+                                               "id": data["model"]["id"], "path": str(new)}
+    code, out, _ = cli("info")
+    assert code == 0 and f"scanned with tiny-test-bundle ({new})" in " ".join(out.split())
+    # --model names another: shown, and said not to be the catalogue's
+    other = make_tiny_bundle(tmp_path / "other", seed=5, name="another network")
+    code, out, _ = cli("info", "--json", "--model", other.path)
+    data = json.loads(out)
+    assert data["model"]["name"] == "another network" and data["model"]["scanned_with"] is False
+    assert data["catalog"]["scanned_with"]["path"] == str(new)
+    code, out, _ = cli("info", "--model", other.path)
+    assert "no: the catalogue's photos were scanned with" in " ".join(out.split())
+    shutil.rmtree(new)  # its folder gone: info says so, and still shows the rest
+    code, out, err = cli("info", "--json")
+    data = json.loads(out)
+    assert code == 0 and "no longer holds it" in data["model"]["error"]
+    assert data["catalog"]["photos"] == 1
