@@ -12,12 +12,20 @@ command says so); when it does not, the command stops with one line naming ``--m
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photolm.bundle import ENV_MODEL, Bundle, load_bundle, read_bundle
+from photolm.bundle import (
+    ENV_MODEL,
+    MANIFEST,
+    Bundle,
+    default_bundle_path,
+    load_bundle,
+    read_bundle,
+)
 from photolm.errors import BundleError, PhotolmError
 from photolm.printed_paths import printed
 
@@ -43,15 +51,8 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
     if option or os.environ.get(ENV_MODEL):
         return Chosen(load_bundle(option))
     scanned = _scanned_with(catalog_path)
-    try:
-        default: Bundle | None = load_bundle(None)
-    except BundleError:
-        if scanned is None:
-            raise
-        default = None  # no shipped model: the catalogue's is the only one
-    if scanned is None or (default is not None and default.bundle_id == scanned.bundle_id):
-        assert default is not None
-        return Chosen(default)
+    if scanned is None or _manifest_id(default_bundle_path()) == scanned.bundle_id:
+        return Chosen(load_bundle(None))  # the shipped one (its id read without loading it)
     if scanned.path is not None:
         try:
             bundle = read_bundle(scanned.path)
@@ -64,9 +65,18 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
     name = scanned.name or f"model {scanned.bundle_id[:12]}"
     where = (f" from {printed(scanned.path)}, which no longer holds it"
              if scanned.path is not None else "")
-    raise ScannedModelGone(f"This catalogue's photos were last scanned with {name}{where}, not the "
-                      "shipped model: give that model with --model FOLDER (or "
-                      f"${ENV_MODEL}), or scan again with the model to use.")
+    raise ScannedModelGone(
+        f"This catalogue's photos were last scanned with {name}{where}, not the shipped "
+        f"model: give that model with --model FOLDER (or ${ENV_MODEL}), or scan again with "
+        "the model to use.")
+
+
+def _manifest_id(folder: Path) -> str | None:
+    """A bundle folder's id (the sha256 of its manifest, as :func:`read_bundle` makes it)."""
+    try:
+        return hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _scanned_with(catalog_path: Path) -> ScannedWith | None:
