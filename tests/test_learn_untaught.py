@@ -55,3 +55,8 @@ def test_a_learned_landmark_leaves_the_places_nobody_taught_alone(
     assert [f for f in named if f in UNTAUGHT] == []
     # and the place taught is found: its 6 other photos, beside its 5 examples
     assert named.count(TAUGHT) == 11
+    # the look-alikes just below the bar wait for a person's answer
+    code, out, _ = run("list", "--uncertain", "--json")
+    offered = sorted(Path(row["path"]).parent.name for row in json.loads(out)
+                     if row["candidates"] and row["candidates"][0]["name"] == "Berliner Dom")
+    assert offered == ["berlin_charlottenburg_palace"] * 2 + ["berlin_gendarmenmarkt"] * 5

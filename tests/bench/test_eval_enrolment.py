@@ -113,3 +113,30 @@ def test_gps_measure_uses_the_shipped_rule_and_separates_look_alikes(script: Mod
     k1 = out["qe k=1"]
     assert k1["argmax"] < 0.9  # the twins are confused without GPS
     assert k1["argmax_gps"] == 1.0 and k1["above_gps"] == 1.0
+
+
+def test_thresholds_also_keep_other_places_unnamed(script: ModuleType) -> None:
+    """Other places that look like the learned ones (the known landmarks' photos, planted as
+    near copies of three learned landmarks): with the other-places rule each threshold sits
+    above every one of them, which the distractors alone never asked for."""
+    from photolm import enrol
+
+    sets = script.load_sets()
+    rng = np.random.default_rng(5)
+    unseen = _planted("unseen", "embeddings")
+    near = unseen[:12] + 0.05 * rng.standard_normal((12, DIM))
+    vec = {"unseen": unseen, "distractors": _planted("distractors", "embeddings"),
+           "people-negatives": _planted("people-negatives", "embeddings"),
+           "known": (near / np.linalg.norm(near, axis=1, keepdims=True)).astype(np.float32)}
+    before = script.run_all(sets, vec, 2, ["qe"], 0.5)
+    now = script.run_all(sets, vec, 2, ["qe"], 0.5, other_places=0.01)
+    library = np.concatenate([vec["unseen"], vec["distractors"], vec["people-negatives"]])
+    for k in (1, 5):
+        old, new = before[f"qe k={k}"]["threshold"], now[f"qe k={k}"]["threshold"]
+        assert new > old
+        for draw in range(2):  # the calibration draws: no other place reaches it
+            protos, owner, _, _ = script.enrol_draw(vec["unseen"], sets["unseen"].labels, k,
+                                                    np.random.default_rng(draw), "qe", library)
+            best = enrol.landmark_scores(vec["known"], protos, owner, 6).max(axis=1)
+            assert float(best.max()) < new and (best.astype(float) >= old).any()
+        assert 0.0 <= now[f"qe k={k}"]["untaught"] <= before[f"qe k={k}"]["untaught"]
