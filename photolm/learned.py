@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -223,6 +224,9 @@ class CombinedMatcher:
         self.unmatched: tuple[Landmark, ...] = tuple(
             item.landmark for item in learned
             if not item.shipped and item.id in position and prototypes.get(item.id) is None)
+        # learned landmarks folded into the bundle's own as it was built
+        # (photolm.prototypes.adopt_shipped), for the command to say so
+        self.adopted: tuple[Any, ...] = ()
         self.prototypes = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
         self.owner = np.asarray(owners, dtype=np.int64)
         self.own_threshold = np.asarray(own, dtype=np.float32)

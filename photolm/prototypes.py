@@ -10,6 +10,7 @@ expanded with its closest catalogued photos, streamed page by page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,7 @@ from photolm.learned import (
     uses_descriptor,
     vectors_in,
 )
+from photolm.names import normalise
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -123,19 +125,58 @@ def make_prototypes(cat: Catalog, bundle: Bundle, items: Sequence[Learned],
     return _expanded(cat, bundle, space, base), problems
 
 
+@dataclass(frozen=True)
+class Adopted:
+    """A learned landmark folded into the model's landmark of the same name."""
+
+    name: str  # the learned landmark's name, as the person gave it
+    landmark: Landmark  # the model's landmark it now adds example photos to
+    examples: int
+    answers: int  # a person's answers that named it, now naming the model's landmark
+
+
+def shipped_namesakes(bundle: Bundle, learned: Sequence[Learned]
+                      ) -> list[tuple[Learned, Landmark]]:
+    """Learned landmarks whose name the bundle now ships (retrained with what was taught):
+    the name compared as ``photolm learn NAME`` compares it (:func:`photolm.names.normalise`,
+    the model's names and aliases), so learn would have added to the model's one."""
+    known: dict[str, Landmark] = {}
+    for lm in bundle.landmarks:
+        for name in (lm.name, *lm.aliases):
+            known.setdefault(normalise(name), lm)
+    return [(item, known[normalise(item.landmark.name)]) for item in learned
+            if not item.shipped and normalise(item.landmark.name) in known]
+
+
+def adopt_shipped(cat: Catalog, bundle: Bundle) -> list[Adopted]:
+    """Fold every learned landmark the bundle ships by name into the model's own (a
+    writable catalogue): one landmark of that name, the person's examples added to it and
+    their answers naming it. Nothing to do (the usual case) costs one read."""
+    found = shipped_namesakes(bundle, cat.learned())
+    out = []
+    for item, lm in found:
+        answers = cat.adopt_learned(item.id, lm)
+        out.append(Adopted(item.landmark.name, lm, len(item.examples), answers))
+    return out
+
+
 def build_matcher(cat: Catalog, bundle: Bundle, *, embed: EmbedFn | None = None,
                   top_k: int = 5) -> CombinedMatcher:
     """The bundle's landmarks plus the learned ones. Learned landmarks without prototypes
     for this model (a new network) get them re-made from their examples and stored, when
-    the catalogue is open for writing."""
+    the catalogue is open for writing; learned landmarks the bundle now ships by name are
+    then folded into the model's (:func:`adopt_shipped`, listed in ``matcher.adopted``)."""
     space = space_of(bundle)
     key = model_key(bundle, space)
+    adopted = adopt_shipped(cat, bundle) if cat.writable else []
     learned = cat.learned()
     protos, remade = prototypes_for(cat, bundle, learned, embed, space,
                                     remake=cat.writable)
     if remade:
         cat.store_prototypes(remade, key)
-    return CombinedMatcher(bundle, learned, {**protos, **remade}, space=space, top_k=top_k)
+    matcher = CombinedMatcher(bundle, learned, {**protos, **remade}, space=space, top_k=top_k)
+    matcher.adopted = tuple(adopted)
+    return matcher
 
 
 def prototypes_for(cat: Catalog, bundle: Bundle, learned: Sequence[Learned],

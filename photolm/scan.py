@@ -379,6 +379,7 @@ class Scanner:
                                                           self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
+        self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path)
         try:
             found = self._walk(roots, on_event)
             # and the photos found are given those rows' spelling

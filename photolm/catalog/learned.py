@@ -322,6 +322,40 @@ class LearnedQueries(CatalogStore):
                             (landmark_id,))
             return bool(gone)
 
+    def adopt_learned(self, learned_id: str, landmark: Landmark) -> int:
+        """Fold the learned landmark ``learned_id`` into the model's ``landmark`` (a new model
+        ships its name): its example photos become examples added to the model's landmark
+        (as ``photolm learn NAME`` on a shipped name stores them), and every photo naming it,
+        a person's answer included, names the model's landmark instead. Its prototypes go
+        (they are re-made for the model's id from the examples). One transaction; returns
+        how many of a person's answers now name the model's landmark."""
+        new_id = landmark.id
+        with self._transaction("fold a learned landmark into the model's") as db:
+            conn = db.conn
+            conn.execute(
+                "INSERT OR IGNORE INTO learned_landmarks (landmark_id, name, aliases, city, "
+                "country, latitude, longitude, shipped, created) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, 1, created FROM learned_landmarks "
+                "WHERE landmark_id = ?",
+                (new_id, landmark.name, json.dumps(list(landmark.aliases), ensure_ascii=False),
+                 landmark.city, landmark.country, landmark.latitude, landmark.longitude,
+                 learned_id))
+            start = conn.execute("SELECT coalesce(max(position) + 1, 0) FROM learned_examples "
+                                 "WHERE landmark_id = ?", (new_id,)).fetchone()[0]
+            conn.execute(
+                "INSERT OR IGNORE INTO learned_examples (landmark_id, path_key, path, position) "
+                "SELECT ?, path_key, path, position + ? FROM learned_examples "
+                "WHERE landmark_id = ?", (new_id, start, learned_id))
+            for table in ("learned_examples", "learned_prototypes", "learned_landmarks"):
+                conn.execute(f"DELETE FROM {table} WHERE landmark_id = ?", (learned_id,))
+            conn.execute("DELETE FROM learned_prototypes WHERE landmark_id = ?", (new_id,))
+            for column in ("landmark", "visual_landmark"):
+                conn.execute(f"UPDATE photos SET {column}_id = ?, {column}_name = ? "
+                             f"WHERE {column}_id = ?", (new_id, landmark.name, learned_id))
+            return conn.execute(
+                "UPDATE photos SET review_landmark_id = ?, review_landmark_name = ? "
+                "WHERE review_landmark_id = ?", (new_id, landmark.name, learned_id)).rowcount
+
     def clear_model_landmark(self, landmark_id: str) -> int:
         """The model's verdict ``landmark_id`` becomes "no landmark" wherever it is left
         (photos embedded by another model, which a re-match did not reach)."""

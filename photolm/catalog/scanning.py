@@ -90,6 +90,18 @@ def _renamed_raw(raw: str | None, old: bytes, new: bytes) -> str | None:
     return display(os.path.splitext(os.path.basename(new))[0]) + raw[len(stem):]
 
 
+BUNDLE_KEY = "bundle:"  # meta key prefix: a scanned bundle's name and folder, as JSON
+
+
+class ScannedWith(NamedTuple):
+    """The bundle a catalogue's photos were last scanned with (name and path: None when
+    the scan did not keep them, i.e. before photolm did)."""
+
+    bundle_id: str
+    name: str | None
+    path: str | None
+
+
 class Embedded(NamedTuple):
     """A stored embedding with what re-matching weighs beside it (no file is read)."""
 
@@ -336,6 +348,24 @@ class ScanQueries(CatalogStore):
             db["scans"].update(int(scan_id), {
                 "finished": now(), "counts": json.dumps(dict(counts), default=json_default),
             })
+
+    def remember_bundle(self, bundle_id: str, name: str, path: StrPath) -> None:
+        """Keep where a scan's bundle lives and its name, so a command given no --model can
+        use the model the catalogue's photos were scanned with (photolm.model_choice)."""
+        where = os.path.abspath(os.fsdecode(path))
+        with self._transaction("store the model's place") as db:
+            db["meta"].upsert({"key": f"{BUNDLE_KEY}{bundle_id}",
+                               "value": json.dumps({"name": name, "path": where})}, pk="key")
+
+    def scanned_with(self) -> ScannedWith | None:
+        """The bundle of the catalogue's latest scan (its photos' vectors are that model's),
+        with its name and folder when the scan kept them; None before any scan."""
+        bundle_id = self.last_bundle_id()  # type: ignore[attr-defined]
+        if bundle_id is None:
+            return None
+        rows = self._fetch("SELECT value FROM meta WHERE key = ?", (f"{BUNDLE_KEY}{bundle_id}",))
+        kept = json.loads(rows[0][0]) if rows else {}
+        return ScannedWith(bundle_id, kept.get("name"), kept.get("path"))
 
     def remember_threshold(self, bundle_id: str, threshold: float) -> None:
         """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's

@@ -18,33 +18,42 @@ def info(
     device: DeviceOpt = DeviceChoice.auto,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show the catalogue, the model bundle and the execution provider actually in use."""
+    """Show the catalogue, the model bundle and the execution provider actually in use.
+
+    The model is the one **learn**, **places** and the others use now: given no --model,
+    the one the catalogue's photos were last scanned with."""
     with reporting():
         from photolm import __version__
-        from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
+        from photolm.model_choice import choose_bundle
         from photolm.prototypes import unmatchable
         from photolm.scan import ScanOptions, concurrency, scan_session
 
         data: dict[str, Any] = {"version": __version__}
         threads: Concurrency | None = None  # the scan's threads, when a session could be made
         path = resolve_catalog_path(catalog)
-        try:
-            bundle = load_bundle(model)
+        try:  # the model learn, places... use now: without --model, the one scanned with
+            bundle = choose_bundle(model, path).bundle
         except PhotolmError as exc:
             bundle, problem = None, exc
         try:
             with Catalog.open(path, write=False) as cat:
                 taught = cat.learned()
+                scanned = cat.scanned_with()
                 data["catalog"] = {
                     **_printed_roots(cat.stats()), "path": display(path),
                     "learned_landmarks": sum(not item.shipped for item in taught),
                     "learned_examples": sum(len(item.examples) for item in taught)}
+                if scanned is not None:  # the model the photos' stored vectors are from
+                    data["catalog"]["scanned_with"] = {
+                        "name": scanned.name, "id": scanned.bundle_id[:12],
+                        "path": None if scanned.path is None else display(scanned.path)}
                 if bundle is not None:  # learned ones this model cannot recognise
                     data["catalog"]["learned_unrecognisable"] = [
                         lm.name for lm in unmatchable(cat, bundle)]
         except CatalogMissingError:
+            scanned = None
             data["catalog"] = {"path": display(path), "photos": 0, "note": "not created yet"}
         if bundle is None:
             data["model"] = {"error": str(problem)}
@@ -56,6 +65,8 @@ def info(
                 "threshold": bundle.threshold, "created": bundle.created,
                 "metrics": bundle.metrics,
             }
+            if scanned is not None:  # False: --model/$PHOTOLM_MODEL names another model
+                data["model"]["scanned_with"] = scanned.bundle_id == bundle.bundle_id
             try:  # the session a scan makes, and how the scan's threads would run it
                 emb = scan_session(bundle, device=device.value)
             except PhotolmError as exc:

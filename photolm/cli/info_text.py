@@ -32,6 +32,7 @@ _SECTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("learned_examples", "learned from"),
         ("learned_unrecognisable", "no longer recognised"),
         ("last_scan", "last scan"),
+        ("scanned_with", "scanned with"),
         ("file_bytes", "size"),
         ("schema_version", "schema version"),
     )),
@@ -46,6 +47,7 @@ _SECTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("precision", "weights"),
         ("threshold", "threshold"),
         ("metrics", "measured"),
+        ("scanned_with", "photos scanned with it"),
         ("error", "error"),
     )),
     "runtime": ("Runtime", (
@@ -89,6 +91,7 @@ def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str
         "learned_unrecognisable": lambda: (
             ", ".join(value) + " (example photos gone: learn again)" if value else "none"),
         "last_scan": lambda: _last_scan(value),
+        "scanned_with": lambda: _scanned_with(section, value),
         "file_bytes": lambda: f"{int(value) / 1e6:.1f} MB",
         "created": lambda: _when(value),
         "threshold": lambda: (f"{value:.4f}: a photo whose best score is lower shows "
@@ -98,6 +101,15 @@ def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str
     if key in special and value is not None:
         return special[key]()
     return _plain(value)
+
+
+def _scanned_with(section: str, value: Any) -> str:
+    """The catalogue's model (its name and folder), or whether the model shown is it."""
+    if section == "model":
+        return ("yes" if value else "no: the catalogue's photos were scanned with the model "
+                "above (scan with this one, or leave --model out)")
+    name = value.get("name") or f"model {value.get('id')}"
+    return f"{name} ({value['path']})" if value.get("path") else name
 
 
 def _plain(value: Any) -> str:

@@ -4,7 +4,7 @@ learned ones), with photo counts."""
 
 from __future__ import annotations
 
-from photolm.cli.learn import landmark_json
+from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
 from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
 from photolm.wording import counted
@@ -18,13 +18,18 @@ def landmarks(
     """List the landmarks photolm knows and how many catalogued photos show each: the
     model's and the ones you taught it with **learn** (marked learned)."""
     with reporting():
-        from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
-        from photolm.prototypes import unmatchable
+        from photolm.prototypes import adopt_shipped, shipped_namesakes, unmatchable
 
-        bundle = load_bundle(model)
+        path = resolve_catalog_path(catalog)
+        bundle = chosen_bundle(model, path)
         try:
-            with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+            with Catalog.open(path, write=False) as cat:
+                fold = bool(shipped_namesakes(bundle, cat.learned()))
+            if fold:  # learned names the model now ships: one landmark each, said once
+                with Catalog.open(path, write=True, create=False) as cat:
+                    note_adopted(adopt_shipped(cat, bundle))
+            with Catalog.open(path, write=False) as cat:
                 counts = cat.landmark_counts()
                 taught = cat.learned()
                 lost = {lm.id for lm in unmatchable(cat, bundle)}

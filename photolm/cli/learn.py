@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +15,7 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Mo
 from photolm.cli.output import (
     bar_wanted,
     display,
+    note,
     print_json,
     progress_bar,
     reporting,
@@ -24,8 +25,9 @@ from photolm.cli.output import (
 from photolm.wording import counted
 
 if TYPE_CHECKING:
-    from photolm.bundle import Landmark
+    from photolm.bundle import Bundle, Landmark
     from photolm.learning import ExamplesPosition, LearnResult
+    from photolm.prototypes import Adopted
 
 AliasOpt = Annotated[
     list[str] | None,
@@ -101,31 +103,57 @@ def position_line(position: ExamplesPosition) -> str:
             "more than one place: no position set (--lat/--lon set one)")
 
 
+def chosen_bundle(model: Path | None, catalog_path: Path) -> Bundle:
+    """The bundle a command on this catalogue uses (:mod:`photolm.model_choice`): said on
+    stderr when it is the model the catalogue was scanned with rather than the shipped one."""
+    from photolm.model_choice import choose_bundle
+
+    chosen = choose_bundle(model, catalog_path)
+    if chosen.note:
+        say(chosen.note)
+    return chosen.bundle
+
+
+def note_adopted(adopted: Sequence[Adopted]) -> None:
+    """One line for each learned landmark the model now ships by name: it is said once,
+    by the command that folded it into the model's (scan, learn, unlearn, places,
+    landmarks), as nothing of it is left to fold again."""
+    for item in adopted:
+        answers = counted(item.answers, "answer of yours", "names",
+                          plural="answers of yours")
+        kept = f"; {answers} it now" if item.answers else ""
+        note(item.name, f"the model now has this landmark itself: your learned {item.name} "
+             f"is now {counted(item.examples, 'example photo')} added to the model's "
+             f"{item.landmark.name}{kept} (`photolm unlearn {item.landmark.name}` takes "
+             "them back)")
+
+
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
               place_id: str | None = None, new: bool = False) -> None:
     """Shared by ``learn`` and ``places name`` (``place_id``: that group's photos are the
     examples, ``sources`` is ignored)."""
-    from photolm.bundle import load_bundle
     from photolm.case_paths import given_catalogued
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
     from photolm.learning import find_place, learn_place, near_miss
     from photolm.learning import learn as do_learn
+    from photolm.prototypes import adopt_shipped
 
     if (lat is None) != (lon is None):
         raise UsageError("Give both --lat and --lon, or neither.")
     if not name.strip():
         raise UsageError("The landmark needs a name.")
-    bundle = load_bundle(model)
-    with Catalog.open(resolve_catalog_path(catalog), write=True,
-                      create=place_id is None) as cat, \
+    path = resolve_catalog_path(catalog)
+    bundle = chosen_bundle(model, path)
+    with Catalog.open(path, write=True, create=place_id is None) as cat, \
             progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
+        note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
         close = None if new else near_miss(name, bundle, cat.learned())
         if close is not None:
             raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "

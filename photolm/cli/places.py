@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.learn import AliasOpt, CityOpt, CountryOpt, LatOpt, LonOpt, NewOpt, run_learn
+from photolm.cli.learn import (
+    AliasOpt,
+    CityOpt,
+    CountryOpt,
+    LatOpt,
+    LonOpt,
+    NewOpt,
+    chosen_bundle,
+    run_learn,
+)
 from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import (
     Column,
@@ -43,13 +52,13 @@ def _places(model: Path | None, catalog: Path | None, min_photos: int
             ) -> tuple[list[FoundPlace], dict[str, list[str]]]:
     """The groups, and the camera RAWs of their photos (a group holds only paths; a RAW +
     JPEG pair is one photo, shown with its RAW as ``list`` and ``search`` show it)."""
-    from photolm.bundle import load_bundle
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.learning import find_places
     from photolm.prototypes import unmatchable
 
-    bundle = load_bundle(model)
-    with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
+    path = resolve_catalog_path(catalog)
+    bundle = chosen_bundle(model, path)
+    with Catalog.open(path, write=False) as cat:
         # their photos, no longer claimed, may be what a group here shows
         warn_unmatchable([lm.name for lm in unmatchable(cat, bundle)])
         found = find_places(cat, bundle, min_photos=min_photos)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from photolm.cli.learn import note_adopted
 from photolm.cli.options import (
     CatalogOpt,
     DeviceChoice,
@@ -139,6 +140,7 @@ def scan(
                                    quiet)
                 summary = scanner.recount(roots)  # the totals: tagged now
         warn_unmatchable(summary.unmatchable)
+        note_adopted(scanner.matcher.adopted)
         if json_out:
             print_json({**summary.to_json(), **({"tags": tags.to_json()} if tags else {})})
         elif not quiet:

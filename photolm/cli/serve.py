@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from photolm.cli.options import CatalogOpt, ModelOpt
-from photolm.cli.output import err, out, reporting
+from photolm.cli.output import err, out, reporting, say
 
 # What the desktop extra installs (python-multipart is Starlette's form parser).
 DESKTOP_MODULES = ("starlette", "uvicorn", "jinja2", "multipart")
@@ -48,7 +48,20 @@ def serve(
         from photolm.desktop import server
         from photolm.desktop.security import is_wildcard
 
-        prepared = server.prepare(resolve_catalog_path(catalog), model, host, port)
+        path = resolve_catalog_path(catalog)
+        if model is None:  # the model the catalogue was scanned with, when not the default
+            from photolm.model_choice import ScannedModelGone, choose_bundle
+
+            try:
+                chosen = choose_bundle(None, path)
+            except ScannedModelGone:
+                raise
+            except PhotolmError:  # no model at all: browsing works, scanning says why
+                chosen = None
+            if chosen is not None and chosen.note:
+                say(chosen.note)
+                model = chosen.bundle.path
+        prepared = server.prepare(path, model, host, port)
         if is_wildcard(host) or host not in ("127.0.0.1", "localhost", "::1"):
             err.print(f"[bold red]WARNING:[/] listening on {host}: anyone on your network who "
                       "gets the address below can see and change your photo catalogue. Use "

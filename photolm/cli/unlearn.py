@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from photolm.cli.learn import landmark_json, progress
+from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted, progress
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import bar_wanted, print_json, reporting, say
 from photolm.wording import counted
@@ -28,14 +28,16 @@ def unlearn(
     your answer.
     """
     with reporting():
-        from photolm.bundle import load_bundle
         from photolm.catalog import Catalog, resolve_catalog_path
         from photolm.learning import unlearn as do_unlearn
+        from photolm.prototypes import adopt_shipped
 
         name = " ".join(words)  # `photolm unlearn Old Bridge` names one landmark
-        bundle = load_bundle(model)
-        with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat, \
+        path = resolve_catalog_path(catalog)
+        bundle = chosen_bundle(model, path)
+        with Catalog.open(path, write=True, create=False) as cat, \
                 progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
+            note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
             item, summary, kept = do_unlearn(cat, bundle, name, progress=report)
         if json_out:
             print_json({"landmark": landmark_json(item.landmark), "shipped": item.shipped,
