@@ -84,13 +84,9 @@ def info(
 
 
 def _printed_roots(stats: dict[str, Any]) -> dict[str, Any]:
-    """The catalogue's figures, the last scan's folders printed as every path is: the
-    catalogue keeps them in ``backslashreplace`` form, which leaves a backslash or a newline
-    as it is."""
-    from photolm.printed_paths import read_replaced
-
+    """The catalogue's figures, the last scan's folders printed as every path is
+    (``Catalog.last_scan`` gives them back as the paths they are)."""
     scan = stats.get("last_scan")
     if not scan or not scan.get("roots"):
         return stats
-    return {**stats, "last_scan": {**scan, "roots": [display(read_replaced(r))
-                                                      for r in scan["roots"]]}}
+    return {**stats, "last_scan": {**scan, "roots": [display(r) for r in scan["roots"]]}}
