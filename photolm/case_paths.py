@@ -176,13 +176,14 @@ class CatalogSpelling:
         return moved if moved in self.known else path
 
 
-def as_catalogued(roots: Sequence[Path], found: Sequence[Found], known: Collection[str]
+def as_catalogued(roots: Sequence[Path], found: Sequence[Found], spelling: CatalogSpelling
                   ) -> tuple[list[Path], list[Found]]:
     """``roots`` and the photos a walk ``found`` under them, spelled as the catalogue
-    (``known``: its keys) spells the same files. A root is kept as given when it names
-    nothing catalogued in another case. A photo the new spelling makes a duplicate of one
-    already found (two roots, one folder in two cases) is dropped."""
-    spelling = CatalogSpelling(known)
+    (``spelling``, over its keys: one per scan, so its folder index is built once) spells
+    the same files. A root is kept as given when it names nothing catalogued in another
+    case. A photo the new spelling makes a duplicate of one already found (two roots, one
+    folder in two cases) is dropped."""
+    known = spelling.known
     moved: list[tuple[str, str]] = []  # (as given, as catalogued) per respelled root
     new_roots: list[Path] = []
     for root in roots:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from photolm.bundle import Bundle
-from photolm.case_paths import as_catalogued
+from photolm.case_paths import CatalogSpelling, as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import (
     Found,
@@ -374,7 +374,8 @@ class Scanner:
         index = self.catalog.load_index()
         # ~/Pictures scanned before as ~/pictures (a case-insensitive disk): the record of
         # the scan names the folder as those rows do, so it is listed (and re-scanned) once
-        self.roots = as_catalogued(roots, (), index)[0]
+        spelling = CatalogSpelling(index)
+        self.roots = as_catalogued(roots, (), spelling)[0]
         scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in self.roots],
                                                           self.bundle.bundle_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
@@ -383,7 +384,7 @@ class Scanner:
         try:
             found = self._walk(roots, on_event)
             # and the photos found are given those rows' spelling
-            roots, found = as_catalogued(roots, found, index)
+            roots, found = as_catalogued(roots, found, spelling)
             self.roots = roots
             self.summary.found = len(found)
             to_decode, to_rematch = self._classify(found, index, on_event)
