@@ -349,6 +349,18 @@ def test_a_long_word_typed_by_someone_wraps_instead_of_widening_the_page(page, l
         assert wide <= 1280, f"{path[:30]} is {wide} px wide on a 1280 px screen"
 
 
+def _a_tag_run_beside_the_landmarks(context, live):  # type: ignore[no-untyped-def]
+    """Two tabs of one browser: a tag preview running (its progress polling the server)
+    and the landmarks page, as a person leaves them when serve goes away."""
+    tags, landmarks = context.new_page(), context.new_page()
+    tags.goto(live.url)
+    landmarks.goto(f"{live.base}/")
+    tags.goto(f"{live.base}/tags")
+    tags.click("button[formaction='/tags/preview']")
+    tags.wait_for_selector("section.job.running")
+    return tags, landmarks
+
+
 def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
                                                     monkeypatch) -> None:
     """Ctrl-C while a tag run's progress is on screen: the panel used to stay frozen at
@@ -357,13 +369,8 @@ def test_a_page_says_so_when_the_server_has_stopped(chromium, library, tmp_path,
     shows one line saying photolm stopped."""
     slow_jobs(monkeypatch, 0.5)
     context = chromium.new_context()
-    tags, landmarks = context.new_page(), context.new_page()
     with serving(library, tmp_path) as live:
-        tags.goto(live.url)
-        landmarks.goto(f"{live.base}/")
-        tags.goto(f"{live.base}/tags")
-        tags.click("button[formaction='/tags/preview']")
-        tags.wait_for_selector("section.job.running")
+        tags, landmarks = _a_tag_run_beside_the_landmarks(context, live)
         assert tags.locator("#offline").count() == 0
     tags.wait_for_selector("#offline", timeout=10000)
     assert "not running any more" in tags.inner_text("#offline")
@@ -384,13 +391,8 @@ def test_a_page_from_an_earlier_serve_says_to_open_the_newer_ones_address(
     newer = ("This page belongs to an earlier run of photolm serve: open the address the "
              "running one printed.")
     context = chromium.new_context()
-    tags, landmarks = context.new_page(), context.new_page()
     with serving(library, tmp_path) as first:
-        tags.goto(first.url)
-        landmarks.goto(f"{first.base}/")
-        tags.goto(f"{first.base}/tags")
-        tags.click("button[formaction='/tags/preview']")
-        tags.wait_for_selector("section.job.running")
+        tags, landmarks = _a_tag_run_beside_the_landmarks(context, first)
         port = int(first.base.rsplit(":", 1)[1])
     with serving(library, tmp_path, port=port,
                  token="newer-token-0123456789abcdefghijklmnopq") as second:
