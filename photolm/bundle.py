@@ -79,6 +79,12 @@ LANDMARKS_FILE = "landmarks.json"
 ENV_MODEL = "PHOTOLM_MODEL"
 _UNIT_TOLERANCE = 1e-3
 
+def bundle_id(manifest: bytes) -> str:
+    """A bundle's id: the sha256 of its manifest's bytes. The manifest holds every member's
+    checksum, so the id changes with any file of the bundle; a catalogue keys results by it."""
+    return hashlib.sha256(manifest).hexdigest()
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, streamed so a large model never sits in memory twice."""
     digest = hashlib.sha256()
@@ -437,7 +443,7 @@ def read_bundle(path: Path | str) -> Bundle:
     return Bundle(
         path=root,
         name=str(manifest.get("name") or root.name),
-        bundle_id=hashlib.sha256(raw).hexdigest(),
+        bundle_id=bundle_id(raw),
         model_id=str(files["model"]["sha256"]),
         model_path=members["model"],
         input_name=names["input_name"],

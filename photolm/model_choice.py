@@ -12,7 +12,6 @@ command says so); when it does not, the command stops with one line naming ``--m
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from photolm.bundle import (
     ENV_MODEL,
     MANIFEST,
     Bundle,
+    bundle_id,
     default_bundle_path,
     load_bundle,
     read_bundle,
@@ -72,9 +72,9 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
 
 
 def _manifest_id(folder: Path) -> str | None:
-    """A bundle folder's id (the sha256 of its manifest, as :func:`read_bundle` makes it)."""
+    """A bundle folder's id, from its manifest alone (no member read or checksummed)."""
     try:
-        return hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+        return bundle_id((folder / MANIFEST).read_bytes())
     except OSError:
         return None
 
