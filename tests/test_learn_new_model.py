@@ -21,7 +21,7 @@ def library(env: Path, tmp_path: Path) -> Path:
     return colour_library(tmp_path)
 
 
-def _retrained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def retrained_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A model retrained with what was taught: it ships "old bridge" (another letter case)
     and recognises the cyan photos itself."""
     monkeypatch.setitem(COLOURS, "old-bridge", CYAN)
@@ -51,7 +51,7 @@ def test_a_new_model_shipping_a_learned_name_makes_it_one_landmark(
 ) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     assert cli("confirm", library / "cyan1.jpg")[0] == 0  # a person's answer: Old Bridge
-    monkeypatch.setenv("PHOTOLM_MODEL", str(_retrained(tmp_path, monkeypatch)))
+    monkeypatch.setenv("PHOTOLM_MODEL", str(retrained_bundle(tmp_path, monkeypatch)))
     code, _, err = cli(*(["scan", library] if first == "scan" else ["landmarks"]))
     assert code == 0, err
     assert err.count(NOTE) == 1 and "1 example photo added to the model's old bridge" in err
@@ -168,7 +168,7 @@ def test_json_says_which_learned_landmarks_became_the_models(
     not tell that ``learned:old-bridge`` was gone and where its examples and answers went."""
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     assert cli("confirm", library / "cyan1.jpg")[0] == 0
-    monkeypatch.setenv("PHOTOLM_MODEL", str(_retrained(tmp_path, monkeypatch)))
+    monkeypatch.setenv("PHOTOLM_MODEL", str(retrained_bundle(tmp_path, monkeypatch)))
     args = _merge_command(command, library)
     code, out, err = cli(*args, "--json")
     assert code == 0, err
