@@ -216,6 +216,22 @@ def test_the_paths_tag_prints_are_taken_back_by_untag(lookalikes: tuple[Path, Pa
     assert newline.with_name(newline.name + ".xmp").exists()  # the other photo keeps its tags
 
 
+
+def test_a_warning_naming_a_name_that_ends_in_a_backslash_prints_it_once(
+        tmp_path: Path, env: Path) -> None:
+    """A photo named ``IMG\\`` (found by its content): the tag writer's message prints it
+    ``IMG\\\\``, in which its older spelling ``IMG\\`` is found too; the warning must not
+    double that backslash again."""
+    photo = write_photo(tmp_path / "lib" / "x.jpg", EIFFEL).rename(tmp_path / "lib" / "IMG\\")
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    photo.chmod(0o444)  # photolm checks the mode bits, so this holds as root too
+    code, _out, err = run("tag", "--embed")
+    assert code == 1
+    assert err.splitlines()[0] == (f"warning: read-only file: {printed(photo)} (make it "
+                                   "writable to tag it)")
+
+
 # One file name of each kind a printed path escapes: a backslash (doubled), a byte that is
 # not UTF-8 (``\xff``), a right-to-left override (its UTF-8 bytes).
 ODD_NAMES = [b"back\\slash.jpg", b"bad\xff.jpg", "bidi\u202egpj.exe.jpg".encode()]
