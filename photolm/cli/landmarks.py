@@ -19,12 +19,12 @@ def landmarks(
     model's and the ones you taught it with **learn** (marked learned)."""
     with reporting():
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
-        from photolm.prototypes import adopt_shipped, shipped_namesakes, unmatchable
+        from photolm.prototypes import Adopted, adopt_shipped, shipped_namesakes, unmatchable
 
         path = resolve_catalog_path(catalog)
         bundle = chosen_bundle(model, path)
         try:
-            merged = []
+            merged: list[Adopted] = []
             with Catalog.open(path, write=False) as cat:
                 fold = bool(shipped_namesakes(bundle, cat.learned()))
             if fold:  # learned names the model now ships: one landmark each, said once
