@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from photolm.catalog.paths import StrPath, display
+from photolm.catalog.paths import StrPath, display, from_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,7 +205,8 @@ class PhotoRow(NamedTuple):
 
     @property
     def tag_files(self) -> list[str]:
-        return list(json.loads(self.tag_files_json))
+        """The files the last tag or untag wrote, as the paths they are."""
+        return [from_text(f) for f in json.loads(self.tag_files_json)]
 
     @property
     def companions(self) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from photolm.catalog.learned import UPSERT_DESCRIPTOR, descriptor_rows
-from photolm.catalog.paths import StrPath, display, now, path_key, prefix_range
+from photolm.catalog.paths import StrPath, as_text, display, now, path_key, prefix_range
 from photolm.catalog.reading import PAGE_SIZE
 from photolm.catalog.records import (
     INDEX_SELECT,
@@ -334,7 +334,7 @@ class ScanQueries(CatalogStore):
         model_id: str | None = None,
     ) -> int:
         """Record the start of a scan run; returns its id for :meth:`finish_scan`."""
-        names = [display(path_key(r)) for r in roots]
+        names = [as_text(path_key(r)) for r in roots]
         with self._transaction("record the scan") as db:
             table = db["scans"].insert({
                 "started": now(), "bundle_id": bundle_id, "model_id": model_id,
