@@ -691,17 +691,26 @@ def test_schema_7_catalogue_upgrades_to_8_reading_its_roots_and_tag_files_as_bef
     raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)",
                 (json.dumps(old_roots, ensure_ascii=False),))
     raw.execute("UPDATE photos SET tag_files = ?", (json.dumps(old_files, ensure_ascii=False),))
+    raw.execute("UPDATE photos SET recognised_from = ? WHERE path_key = ?",
+                (display(b"a\xffb.CR2"), os.fsencode("/p/IMG_1.JPG")))
     raw.commit()
     raw.close()
     with Catalog.open(path, write=True) as cat:
         assert cat.schema_version == SCHEMA_VERSION == 8
         assert cat.scan_roots() == ["/p", byte, "/p/back\\slash", "/p/new\nline"]
         assert cat.get_photo(NON_UTF8).tag_files == [NON_UTF8 + ".xmp", "/p/IMG_1.JPG.xmp"]
+        assert cat.get_photo("/p/IMG_1.JPG").recognised_from == os.fsdecode(b"a\xffb.CR2")
+        assert cat.get_photo(NON_UTF8).recognised_from is None
         cat.start_scan([spelled, byte])
         assert cat.last_scan()["roots"] == [spelled, byte]
         cat.record_tags([TagRecord("/p/IMG_1.JPG", "tag", "written", "sidecar", "Eiffel",
                                    files=[spelled + ".xmp", byte + ".xmp"])])
         assert cat.get_photo("/p/IMG_1.JPG").tag_files == [spelled + ".xmp", byte + ".xmp"]
+        cat.write_results([record(spelled + ".JPG", recognised_from="a\\xffb.CR2"),
+                           record(byte + ".JPG", recognised_from=os.fsdecode(b"a\xffb.CR2"))])
+        assert cat.move_photo(spelled + ".JPG", "/q/Rome\\x80.JPG", 1, 1)
+        assert [cat.get_photo(p).recognised_from for p in ("/q/Rome\\x80.JPG", byte + ".JPG")
+                ] == ["Rome\\x80.CR2", os.fsdecode(b"a\xffb.CR2")]
 
 
 def test_a_raw_joining_its_jpeg_brings_its_answer_unless_the_jpeg_has_one(

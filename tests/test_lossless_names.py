@@ -15,6 +15,7 @@ import pytest
 from photolm.catalog import Catalog
 from photolm.printed_paths import printed
 from tests.clirun import cli
+from tests.test_formats import dng_with_preview, needs_exiftool, needs_samples
 from tests.tinybundle import COLOURS, write_photo
 
 
@@ -77,3 +78,25 @@ def test_a_moved_photo_named_in_bytes_that_are_not_utf8_leaves_no_sidecar_behind
     assert code == 0, err
     assert not old_sidecar.exists()
     assert Path(f"{moved}.xmp").exists() == (then == "tag")
+
+
+@needs_exiftool
+@needs_samples
+def test_the_raw_a_verdict_came_from_is_named_as_it_is_after_it_is_gone(
+        env: Path, tmp_path: Path) -> None:
+    """The catalogue keeps the name of the RAW whose preview a pair was recognised from
+    (its JPEG could not be read). Kept as ``backslashreplace`` text, a RAW named with a
+    backslash, ``x`` and two hex digits was named after deletion as the byte they spell."""
+    shots = tmp_path / "shots"
+    jpeg = write_photo(shots / "a\\xe9b.JPG", COLOURS["eiffel-tower"])
+    raw = dng_with_preview(shots / "a\\xe9b.dng", write_photo(
+        tmp_path / "preview.jpg", COLOURS["colosseum"], size=(120, 80)))
+    jpeg.write_bytes(jpeg.read_bytes()[:200])  # truncated: the header sniffs as a JPEG
+    assert cli("scan", printed(shots), "--quiet")[0] == 0
+    raw.unlink()
+    assert cli("scan", printed(shots), "--quiet")[0] == 0  # the JPEG unchanged: kept as it was
+    code, out, err = cli("list", "--json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert (row["path"], row["landmark"]) == (printed(jpeg), "Colosseum")
+    assert row["recognised_from"] == printed(raw)

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from photolm.catalog.learned import UPSERT_DESCRIPTOR, descriptor_rows
-from photolm.catalog.paths import StrPath, as_text, display, now, path_key, prefix_range
+from photolm.catalog.paths import (
+    StrPath,
+    as_text,
+    display,
+    from_text,
+    now,
+    path_key,
+    prefix_range,
+)
 from photolm.catalog.reading import PAGE_SIZE
 from photolm.catalog.records import (
     INDEX_SELECT,
@@ -80,14 +88,16 @@ _CARRY_REVIEW = (
 
 
 def _renamed_raw(raw: str | None, old: bytes, new: bytes) -> str | None:
-    """The RAW file name ``raw`` of the photo ``old``, for the photo renamed ``new``: the
-    photo's new stem, the RAW's own extension."""
+    """The RAW file name ``raw`` (as stored: :func:`~photolm.catalog.paths.as_text`) of the
+    photo ``old``, for the photo renamed ``new``: the photo's new stem, the RAW's own
+    extension."""
     if raw is None:
         return None
-    stem = display(os.path.splitext(os.path.basename(old))[0])
-    if raw[:len(stem)].casefold() != stem.casefold():
+    name = from_text(raw)
+    stem = os.fsdecode(os.path.splitext(os.path.basename(old))[0])
+    if name[:len(stem)].casefold() != stem.casefold():
         return raw
-    return display(os.path.splitext(os.path.basename(new))[0]) + raw[len(stem):]
+    return as_text(os.fsdecode(os.path.splitext(os.path.basename(new))[0]) + name[len(stem):])
 
 
 BUNDLE_KEY = "bundle:"  # meta key prefix: a scanned bundle's name and folder, as JSON

@@ -230,27 +230,32 @@ def _v7_recognised_from(db: Database) -> None:
 
 
 def _v8_lossless_names(db: Database) -> None:
-    """A scan's roots (``scans.roots``) and the files a tag wrote (``photos.tag_files``) are
-    paths kept only as text, in JSON: until now in ``backslashreplace`` form, in which a
-    folder named ``a\\xffb`` (a backslash, ``x``, ``f``, ``f``) and one named ``a<0xff>b``
-    are one text, so a re-scan knew only one of them. From now on they are kept in
-    photolm's printed form (:func:`photolm.catalog.paths.as_text`), which reads back
-    exactly; each older text is rewritten as the path photolm read it as
-    (:func:`photolm.printed_paths.read_replaced`: ``\\xNN`` from ``\\x80`` up is that byte).
-    Only rows whose text changes are written (a backslash or a control character in it)."""
+    """The names the catalogue keeps only as text, beside no key: a scan's roots
+    (``scans.roots``) and the files a tag wrote (``photos.tag_files``), both JSON lists, and
+    the RAW a verdict came from (``photos.recognised_from``). Until now in
+    ``backslashreplace`` form, in which a folder named ``a\\xffb`` (a backslash, ``x``,
+    ``f``, ``f``) and one named ``a<0xff>b`` are one text, so a re-scan knew only one of
+    them. From now on they are kept in photolm's printed form
+    (:func:`photolm.catalog.paths.as_text`), which reads back exactly; each older text is
+    rewritten as the name photolm read it as (:func:`photolm.printed_paths.read_replaced`:
+    ``\\xNN`` from ``\\x80`` up is that byte). Only rows whose text changes are written (a
+    backslash or a control character in it)."""
     import json
 
     from photolm.printed_paths import printed, read_replaced
 
-    def rewritten(text: str) -> str | None:
-        old = json.loads(text)
-        new = [printed(read_replaced(str(name))) for name in old]
-        return None if new == old else json.dumps(new, ensure_ascii=False)
+    def lossless(name: str) -> str:
+        return printed(read_replaced(name))
 
-    for table, column in (("scans", "roots"), ("photos", "tag_files")):
-        rows = db.execute(f"SELECT id, {column} FROM {table} WHERE {column} != '[]'").fetchall()
-        changes = [(new, row_id) for row_id, text in rows
-                   if (new := rewritten(text)) is not None]
+    def listed(text: str) -> str:
+        return json.dumps([lossless(str(name)) for name in json.loads(text)],
+                          ensure_ascii=False)
+
+    for table, column, rewrite in (("scans", "roots", listed), ("photos", "tag_files", listed),
+                                   ("photos", "recognised_from", lossless)):
+        rows = db.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL "
+                          f"AND {column} != '[]'").fetchall()
+        changes = [(new, row_id) for row_id, old in rows if (new := rewrite(old)) != old]
         db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", changes)
 
 

@@ -12,7 +12,6 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
-from photolm.printed_paths import read_replaced
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -137,13 +136,11 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
 
 def recognised_from(p: PhotoRow) -> str | None:
     """The RAW whose preview the verdict came from (``None``: the photo's own file), printed
-    as its photo's path is: the catalogue keeps its name only in ``backslashreplace`` form
-    (:attr:`~photolm.catalog.PhotoRow.recognised_from_raw`), which leaves a backslash or a
-    newline as it is."""
+    as its photo's path is, also once that RAW is gone."""
     if p.recognised_from is None:
         return None
-    return display(p.recognised_from_file or os.path.join(os.path.dirname(p.path),
-                                                           read_replaced(p.recognised_from)))
+    return display(p.recognised_from_file
+                   or os.path.join(os.path.dirname(p.path), p.recognised_from))
 
 
 def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:
