@@ -371,8 +371,11 @@ class ScanQueries(CatalogStore):
         """The bundle of the catalogue's latest scan (its photos' vectors are that model's),
         with its name and folder when the scan kept them; None before any scan."""
         bundle_id = self.last_bundle_id()  # type: ignore[attr-defined]
-        if bundle_id is None:
-            return None
+        return None if bundle_id is None else self.bundle_kept(bundle_id)
+
+    def bundle_kept(self, bundle_id: str) -> ScannedWith:
+        """The bundle ``bundle_id``, with its name and folder when a scan with it kept them
+        (:meth:`remember_bundle`): where the model that recognised a photo is found."""
         rows = self._fetch("SELECT value FROM meta WHERE key = ?", (f"{BUNDLE_KEY}{bundle_id}",))
         kept = json.loads(rows[0][0]) if rows else {}
         return ScannedWith(bundle_id, kept.get("name"), kept.get("path"))
