@@ -255,7 +255,9 @@ def _v8_lossless_names(db: Database) -> None:
                                    ("photos", "recognised_from", lossless)):
         rows = db.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL "
                           f"AND {column} != '[]'").fetchall()
-        changes = [(new, row_id) for row_id, old in rows if (new := rewrite(old)) != old]
+        # a name with no backslash and nothing printed as an escape is its own printed form
+        changes = [(new, row_id) for row_id, old in rows
+                   if ("\\" in old or not old.isprintable()) and (new := rewrite(old)) != old]
         db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", changes)
 
 
