@@ -5,9 +5,9 @@ Paths are stored losslessly: ``path_key`` (BLOB, unique) is ``os.fsencode`` of t
 path, so file names that are not valid UTF-8 round-trip exactly; ``path`` and ``folder``
 (TEXT) are display forms in which undecodable bytes appear as ``\\xNN``, never read back.
 A path kept only as text, beside no key (a scan's roots, the files a tag wrote, the RAW a
-verdict came from), is kept in :func:`as_text`'s form, which reads back exactly. The API takes and
-returns ordinary ``str`` paths (with surrogate escapes where needed, as :func:`os.listdir`
-gives them).
+verdict came from), is kept in :func:`as_text`'s form, which reads back exactly. The API
+takes and returns ordinary ``str`` paths (with surrogate escapes where needed, as
+:func:`os.listdir` gives them).
 """
 
 from __future__ import annotations

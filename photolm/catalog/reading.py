@@ -277,6 +277,6 @@ class ReadQueries(CatalogStore):
 
 
 def _roots(text: str | None) -> list[str]:
-    """A scan record's roots as the paths they are (kept in :func:`~photolm.catalog.paths.as_text`'s
-    form, which reads back exactly)."""
+    """A scan record's roots as the paths they are (kept in
+    :func:`~photolm.catalog.paths.as_text`'s form, which reads back exactly)."""
     return [from_text(str(root)) for root in json.loads(text or "[]")]
