@@ -41,3 +41,21 @@ def test_tag_takes_a_landmarks_place_from_the_model_that_recognised_it(
         assert tags.get("XMP-photoshop:City") == "Paris"
         assert tags.get("XMP-photoshop:State") == "Test Province"
         assert tags.get("XMP-iptcCore:CountryCode") == "ZZ"
+
+
+def test_once_that_model_is_gone_the_place_comes_from_the_one_photolm_would_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exiftool: str) -> None:
+    import shutil
+
+    other = bundle_with_places(tmp_path / "other", {"eiffel-tower": ("Test Province", "ZZ")})
+    env = bundle_with_places(tmp_path / "env", {"eiffel-tower": ("Île-de-France", "FR")})
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
+    photo = write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert cli("scan", photo.parent, "--model", other, "--quiet")[0] == 0
+    shutil.rmtree(other)
+    monkeypatch.setenv("PHOTOLM_MODEL", str(env))
+    code, _, err = cli("tag")
+    assert code == 0, err
+    tags = exiftool_json(Path(f"{photo}.xmp"))
+    assert (tags.get("XMP-photoshop:State"), tags.get("XMP-iptcCore:CountryCode")) == (
+        "Île-de-France", "FR")
