@@ -376,7 +376,8 @@ class Scanner:
         spelling = CatalogSpelling(index)
         self.roots = as_catalogued(roots, (), spelling)[0]
         scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in self.roots],
-                                                          self.bundle.bundle_id)
+                                                          self.bundle.bundle_id,
+                                                          self.bundle.model_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path)

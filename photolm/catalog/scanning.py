@@ -110,6 +110,9 @@ class ScannedWith(NamedTuple):
     bundle_id: str
     name: str | None
     path: str | None
+    # the network (sha256 of model.onnx) its scans recorded: its stored vectors are that
+    # network's whatever else in the bundle changed since
+    model_id: str | None = None
 
 
 class Embedded(NamedTuple):
@@ -378,7 +381,13 @@ class ScanQueries(CatalogStore):
         (:meth:`remember_bundle`): where the model that recognised a photo is found."""
         rows = self._fetch("SELECT value FROM meta WHERE key = ?", (f"{BUNDLE_KEY}{bundle_id}",))
         kept = json.loads(rows[0][0]) if rows else {}
-        return ScannedWith(bundle_id, kept.get("name"), kept.get("path"))
+        # scans record the network since 2026-12-07; before, the photos it recognised did
+        network = self._fetch("SELECT model_id FROM scans WHERE bundle_id = ? AND model_id IS "
+                              "NOT NULL ORDER BY id DESC LIMIT 1", (bundle_id,)) or \
+            self._fetch("SELECT model_id FROM photos WHERE bundle_id = ? AND model_id IS NOT "
+                        "NULL LIMIT 1", (bundle_id,))
+        return ScannedWith(bundle_id, kept.get("name"), kept.get("path"),
+                           network[0][0] if network else None)
 
     def remember_threshold(self, bundle_id: str, threshold: float) -> None:
         """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's
