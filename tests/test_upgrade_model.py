@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A catalogue an earlier photolm scanned, opened after an upgrade that shipped a new network.
+
+The photos' stored vectors are the old network's, which this photolm no longer has: only
+the commands that match those vectors (learn, unlearn, places) may stop, with a line saying
+a plain ``photolm scan`` is the way on and that nothing of the user's is lost. The ones that
+only show or change what is catalogued (landmarks, info, serve) must keep working with the
+shipped model. The catalogue is built as the older photolm left it (ids rewritten in SQL),
+never by checking out old code.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from photolm.bundle import default_bundle_path, load_bundle
+from tests.clirun import cli
+from tests.tinybundle import COLOURS, write_photo
+
+OLD_BUNDLE, OLD_NETWORK = "0" * 64, "1" * 64  # the earlier photolm's shipped model
+
+
+@pytest.fixture
+def upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One photo scanned with the shipped model, then rewritten as scanned by the earlier
+    shipped one (another network); returns the catalogue."""
+    monkeypatch.delenv("PHOTOLM_MODEL", raising=False)
+    catalogue = tmp_path / "catalog.sqlite"
+    monkeypatch.setenv("PHOTOLM_CATALOG", str(catalogue))
+    write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    assert cli("confirm", tmp_path / "lib" / "eiffel.jpg", "-l", "Eiffel Tower")[0] == 0
+    with sqlite3.connect(catalogue) as db:
+        (new_id,) = db.execute("SELECT bundle_id FROM scans ORDER BY id DESC").fetchone()
+        db.execute("UPDATE scans SET bundle_id = ?, model_id = NULL", (OLD_BUNDLE,))
+        db.execute("UPDATE photos SET bundle_id = ?, model_id = ?", (OLD_BUNDLE, OLD_NETWORK))
+        db.execute("UPDATE embeddings SET model_id = ?", (OLD_NETWORK,))
+        db.execute("UPDATE meta SET key = ? WHERE key = ?", (f"bundle:{OLD_BUNDLE}",
+                                                             f"bundle:{new_id}"))
+    return catalogue
+
+
+def _forget_the_folder(catalogue: Path) -> None:
+    """As a photolm before 2026-12-07 18:27 left it: its scans kept no bundle folder."""
+    with sqlite3.connect(catalogue) as db:
+        db.execute("DELETE FROM meta WHERE key LIKE 'bundle:%'")
+
+
+@pytest.mark.parametrize("kept_folder", [True, False], ids=["shipped-folder", "no-folder"])
+def test_landmarks_and_info_work_after_an_upgrade_changed_the_network(
+        upgraded: Path, kept_folder: bool) -> None:
+    if not kept_folder:
+        _forget_the_folder(upgraded)
+    code, out, err = cli("landmarks", "--json")
+    assert code == 0, err
+    assert "Error" not in err and "photolm scan" in err and "earlier photolm" in err
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert len(rows) == len(load_bundle().landmarks)  # the shipped model's
+    assert rows["Eiffel Tower"]["photos"] == 1  # what the catalogue holds, answer kept
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    model = json.loads(out)["model"]
+    assert "error" not in model and model["path"] == str(default_bundle_path())
+    assert model["scanned_with"] is False and "photolm scan" in model["note"]
+
+
+def test_serve_opens_after_an_upgrade_changed_the_network(
+        upgraded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list = []  # serve up to where it would block in uvicorn
+    monkeypatch.setattr("photolm.desktop.server.serve",
+                        lambda prepared, on_ready=None: served.append(prepared))
+    code, _, err = cli("serve", "--no-browser", "--port", "0")
+    assert code == 0, err
+    assert "earlier photolm" in err and "photolm scan" in err
+    assert served[0].settings.bundle_id == load_bundle().bundle_id
+    served[0].sock.close()
+
+
+@pytest.mark.parametrize("command", [["learn", "Old Bridge"], ["places"],
+                                     ["unlearn", "Old Bridge"]])
+def test_vector_commands_say_a_scan_is_the_way_on(upgraded: Path, tmp_path: Path,
+                                                  command: list) -> None:
+    args = [*command, tmp_path / "lib" / "eiffel.jpg"] if command[0] == "learn" else command
+    code, out, err = cli(*args)
+    (line,) = err.splitlines()
+    assert code == 1 and not out and line.startswith("Error: ")
+    assert "earlier photolm" in line and "run photolm scan" in line
+    assert "answers, learned landmarks and tags are kept" in line
+    assert "no longer holds it" not in line  # no folder of the user's ever held it
+
+
+def test_info_compares_the_network_not_the_manifest(upgraded: Path) -> None:
+    """Same network, manifest rewritten by the upgrade: the shipped model is the one the
+    photos were scanned with."""
+    with sqlite3.connect(upgraded) as db:
+        db.execute("UPDATE photos SET model_id = ?", (load_bundle().model_id,))
+        db.execute("UPDATE embeddings SET model_id = ?", (load_bundle().model_id,))
+    code, out, err = cli("info", "--json")
+    assert code == 0, err
+    model = json.loads(out)["model"]
+    assert model["scanned_with"] is True and "note" not in model
