@@ -103,3 +103,22 @@ def test_info_compares_the_network_not_the_manifest(upgraded: Path) -> None:
     assert code == 0, err
     model = json.loads(out)["model"]
     assert model["scanned_with"] is True and "note" not in model
+
+
+def test_list_uncertain_says_which_photos_an_older_photolm_left_unweighed(
+        env: Path, tmp_path: Path) -> None:
+    """A photolm of 2026-12-01 kept no threshold per model: ``list --uncertain`` cannot weigh
+    its photos, and must say so rather than print a silent "0 uncertain photos"."""
+    for name in ("eiffel-tower", "colosseum"):
+        write_photo(tmp_path / "lib" / f"{name}.jpg", COLOURS[name])
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    # answered: never uncertain
+    assert cli("confirm", tmp_path / "lib" / "eiffel-tower.jpg")[0] == 0
+    code, _, err = cli("list", "--uncertain", "--margin", "1")
+    assert code == 0 and "left out" not in err, err
+    with sqlite3.connect(env) as db:  # as that photolm left it
+        db.execute("DELETE FROM meta WHERE key LIKE 'threshold:%'")
+    code, out, err = cli("list", "--uncertain", "--margin", "1", "--json")
+    assert code == 0 and json.loads(out) == []
+    assert "1 photo left out: an earlier photolm recognised it" in err
+    assert "photolm scan once to include it" in err
