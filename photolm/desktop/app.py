@@ -289,7 +289,10 @@ class Desktop:
             for strip in strips:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
+            # "no groups" would be wrong: the photos were read with another network
+            unread = not strips and cat.embedded_by_another(bundle.model_id)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
+                         unread=unread,
                          everything=everything, message=request.query_params.get("m", ""),
                          merged=request.query_params.getlist("n"),
                          problem=request.query_params.get("e", ""))
