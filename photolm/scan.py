@@ -123,6 +123,9 @@ class Started:
 
     found: int
     to_decode: int
+    # of those, unchanged photos read again: their stored vectors are another network's
+    # (an earlier photolm's shipped model, another bundle), said before the long part
+    other_model: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class ScanSummary:
     rematched: int = 0
     moved: int = 0
     unchanged: int = 0
+    other_model: int = 0  # unchanged, read again: their vectors were another network's
     landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
     gps_changed: int = 0  # photos whose match GPS evidence changed (rejected or promoted)
     errors: list[tuple[str, str]] = field(default_factory=list)  # new failures only
@@ -211,6 +215,7 @@ class ScanSummary:
             "rematched": self.rematched,
             "moved": self.moved,
             "skipped_unchanged": self.unchanged,
+            "reread_other_model": self.other_model,
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
             "errors": [{"path": printed(p), "error": e} for p, e in self.errors],
@@ -388,7 +393,8 @@ class Scanner:
             self.roots = roots
             self.summary.found = len(found)
             to_decode, to_rematch = self._classify(found, index, on_event)
-            on_event(Started(len(found), len(to_decode) + len(to_rematch)))
+            on_event(Started(len(found), len(to_decode) + len(to_rematch),
+                             self.summary.other_model))
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
             merged = self.catalog.sync_companions({str(f.path): f.companions for f in found})
@@ -504,6 +510,7 @@ class Scanner:
             elif entry.model_id == self.bundle.model_id and entry.has_embedding:
                 to_rematch[entry.id] = f
             else:
+                self.summary.other_model += entry.model_id != self.bundle.model_id
                 to_decode.append(f)
         if not to_decode:
             return to_decode, to_rematch

@@ -122,3 +122,20 @@ def test_list_uncertain_says_which_photos_an_older_photolm_left_unweighed(
     assert code == 0 and json.loads(out) == []
     assert "1 photo left out: an earlier photolm recognised it" in err
     assert "photolm scan once to include it" in err
+
+
+def test_a_scan_says_why_it_reads_unchanged_photos_again(env: Path, tmp_path: Path) -> None:
+    """After an upgrade that ships another network, the first scan reads every photo again
+    (a 40,000-photo library takes a full scan's time): it says why, before the work."""
+    write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    with sqlite3.connect(env) as db:  # as the earlier photolm's scan left them
+        db.execute("UPDATE photos SET bundle_id = ?, model_id = ?", (OLD_BUNDLE, OLD_NETWORK))
+        db.execute("UPDATE embeddings SET model_id = ?", (OLD_NETWORK,))
+    code, out, err = cli("scan", tmp_path / "lib", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["processed"] == 1 and summary["reread_other_model"] == 1
+    assert "1 unchanged photo read again: their stored vectors are another model's" in err
+    code, out, err = cli("scan", tmp_path / "lib", "--json")  # now this network's: nothing
+    assert json.loads(out)["reread_other_model"] == 0 and "read again" not in err
