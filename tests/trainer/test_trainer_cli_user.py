@@ -131,13 +131,14 @@ def test_evaluate_and_clean_refuse_impossible_values_in_one_line(trained_run: Pa
 
 def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over(
         tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run that failed before its first epoch ended leaves config.json but no last.pt;
-    --resume then says there is nothing to resume and the command that starts it over,
-    and that command works."""
+    """A run killed before its first epoch ended (it cannot tidy up, as a failed one does)
+    leaves config.json but no last.pt; --resume then says there is nothing to resume and
+    the command that starts it over, and that command works."""
     import shlex
 
     from trainer import fit as fit_module
     from trainer.errors import TrainerError
+    from trainer.unsaved_run import RunFolderBefore
 
     run = tmp_path / "run"
     tiny = ["--backbone", "test_efficientnet", "--no-pretrained", "--image-size", "64",
@@ -149,6 +150,7 @@ def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over
 
     with monkeypatch.context() as patch:
         patch.setattr(fit_module._Trainer, "train_epoch", fails)
+        patch.setattr(RunFolderBefore, "tidy", lambda _self: "")  # killed: no tidying
         code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), *tiny)
     assert code == 1 and "the machine went away" in err
     assert (run / "config.json").is_file() and not (run / "last.pt").exists()
@@ -280,8 +282,10 @@ def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
     assert err.strip().splitlines()[-1] == (
         f"Error: No training photo of Junk could be decoded (listed in {run / 'bad_images.txt'}"
         "), so photolm-export could make no prototype for it: fix or remove those photos, "
-        "then start the run again.")
-    assert "epoch 1:" not in err and not (run / "last.pt").exists()
+        f"then start the run again. Removed the files this run wrote in {run}, all but "
+        "bad_images.txt: it held no checkpoint.")
+    assert "epoch 1:" not in err
+    assert [p.name for p in run.iterdir()] == ["bad_images.txt"]  # the photos to fix
     assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
 
 
