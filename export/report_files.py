@@ -18,8 +18,7 @@ from typing import Any
 
 from export.errors import ExportError
 from photolm.errors import PhotolmError
-from photolm.storage import write_refused
-from trainer.atomic import refusal_behind, refusal_reason
+from trainer.atomic import refusal_reason, refused_write
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -69,8 +68,8 @@ def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None
     except PhotolmError:
         raise
     except Exception as exc:
-        refused = refusal_behind(exc)
-        if refused is None or not write_refused(refused, writing=True):
+        refused = refused_write(exc)
+        if refused is None:
             raise
         why = refusal_reason(refused, where, refused.filename2 or refused.filename or where)
         raise ExportError(f"Cannot write {what}: {why}{after}.") from None

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from photolm.errors import PhotolmError
 from photolm.filemodes import create_staged_file
-from photolm.storage import no_space, no_space_message, too_large, too_large_message
+from photolm.storage import (
+    no_space,
+    no_space_message,
+    too_large,
+    too_large_message,
+    write_refused,
+)
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -83,6 +91,30 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     return path
 
 
+@contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Around a call that only writes ``path`` (a report, a plot, a list): the system's
+    refusal is one :class:`~trainer.errors.StorageError` line naming the file, a
+    permission or I/O error included (:func:`photolm.storage.write_refused` with
+    ``writing``). Found behind a library's own error too (matplotlib, Pillow). Wrap only
+    writes: a photo read inside would be blamed on the disk written to."""
+    try:
+        yield
+    except PhotolmError:
+        raise
+    except Exception as exc:
+        refused = refused_write(exc)
+        if refused is None:
+            raise
+        raise storage_error(path, refused) from None
+
+
+def refused_write(exc: BaseException) -> OSError | None:
+    """The refusal behind ``exc``, raised by a call that only wrote; ``None`` if none."""
+    refused = refusal_behind(exc)
+    return refused if refused is not None and write_refused(refused, writing=True) else None
+
+
 def refusal_behind(exc: BaseException | None) -> OSError | None:
     """The system's refusal behind ``exc``: ``torch.save`` reports a failed write as a
     RuntimeError ("unexpected pos 704 vs 598") raised while handling the ``OSError``."""
@@ -101,6 +133,14 @@ def append_text(path: Path, text: str) -> None:
             handle.write(text)
     except OSError as exc:
         raise storage_error(path, exc) from None
+
+
+def write_report(path: Path, text: str) -> Path:
+    """A report or list a command writes for a person (not read back by a run): written in
+    place, a refusal as one line naming it (:func:`writing`)."""
+    with writing(path):
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

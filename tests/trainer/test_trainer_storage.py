@@ -146,16 +146,18 @@ def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
             ] == [1, 2]
 
 
-class _FullDiskFile:
-    """``open(..., "w")`` on a full disk: the open works, the first write does not (and
-    names no file)."""
+class _RefusingFile:
+    """``open(..., "w")`` on a disk that refuses the write: the open works, the first write
+    does not (and names no file), as a full disk (ENOSPC), one remounted read-only after
+    the open (EROFS), a share that withdrew the permission (EACCES) or a failing disk (EIO)
+    answers it."""
 
     code = errno.ENOSPC
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
-    def __enter__(self) -> _FullDiskFile:
+    def __enter__(self) -> _RefusingFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -165,46 +167,62 @@ class _FullDiskFile:
         raise OSError(self.code, os.strerror(self.code))
 
 
-class _ReadOnlyFile(_FullDiskFile):
-    """The same on a disk remounted read-only after the open (EROFS)."""
-
-    code = errno.EROFS
+REFUSALS = [errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO]
+REFUSAL_IDS = ["full", "read-only", "permission", "io-error"]
 
 
-@pytest.mark.parametrize("refusing", [_FullDiskFile, _ReadOnlyFile], ids=["full", "read-only"])
-def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
-        refusing: type, trained_run: Path, tmp_path: Path,
+def _why(code: int, folder: Path) -> str:
+    return {errno.ENOSPC: f"no space left on the disk holding {folder}: free some space and "
+                          "run again",
+            errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+            errno.EIO: "input/output error"}[code]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=REFUSAL_IDS)
+def test_a_report_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """evaluate's per-class CSV (eda's and clean's files go the same way), on a full disk
-    or a read-only one."""
+    """evaluate's per-class CSV (eda's, clean's and tune's files go the same way)."""
     import trainer.evaluate
 
+    refusing = type("Refusing", (_RefusingFile,), {"code": refusal})
     monkeypatch.setattr(trainer.evaluate, "open", refusing, raising=False)
     out = tmp_path / "evaluation"
     code, _out, err = _invoke("evaluate", str(trained_run), "--out", str(out),
                               "--prototypes", "head")
     assert code == 1 and "Traceback" not in err
-    why = (f"no space left on the disk holding {out}: free some space and run again"
-           if refusing is _FullDiskFile else "read-only file system")
-    assert err.strip() == f"Error: Cannot write in {out}: {why}."
+    assert err.strip() == f"Error: Cannot write {out / 'per_class.csv'}: {_why(refusal, out)}."
 
 
-@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
-def test_a_plot_the_disk_refuses_is_one_line_naming_it(
-        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """explain's PNG: matplotlib's ``open`` of the file is refused, naming it, as a full or
-    read-only disk refuses it."""
+def _savefig_refused(monkeypatch: pytest.MonkeyPatch, refusal: int) -> None:
+    """matplotlib's ``open`` of the PNG is refused, naming it."""
     from matplotlib.figure import Figure
 
     def savefig(self, path, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(refusal, os.strerror(refusal), str(path))
 
     monkeypatch.setattr(Figure, "savefig", savefig)
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=REFUSAL_IDS)
+def test_a_plot_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain's PNG."""
+    _savefig_refused(monkeypatch, refusal)
     png = tmp_path / "plots" / "why.png"
     photo = next((tiny_data / "red_circle").glob("*.jpg"))
     code, _out, err = _invoke("explain", str(trained_run), str(photo), "--out", str(png))
     assert code == 1 and "Traceback" not in err
-    why = (f"no space left on the disk holding {png.parent}: free some space and run again"
-           if refusal == errno.ENOSPC else "read-only file system")
-    assert err.strip() == f"Error: Cannot write {png}: {why}."
+    assert err.strip() == f"Error: Cannot write {png}: {_why(refusal, png.parent)}."
+
+
+@pytest.mark.parametrize("refusal", [errno.EACCES, errno.EIO], ids=["permission", "io-error"])
+def test_eda_plots_the_disk_refuses_are_one_line_naming_them(
+        refusal: int, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _savefig_refused(monkeypatch, refusal)
+    out = tmp_path / "eda"
+    code, _out, err = _invoke("eda", str(tiny_data), "--out", str(out))
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (f"Error: Cannot write {out / 'class_sizes.png'}: "
+                           f"{_why(refusal, out)}.")
