@@ -12,9 +12,8 @@ temporary file. The file is created with the permissions an ordinary ``open`` wo
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +26,8 @@ from photolm.storage import (
     too_large_message,
     write_refused,
 )
+
+COPY_CHUNK = 1 << 20
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -84,7 +85,8 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        refused = refusal_behind(exc) if isinstance(exc, Exception) else None
+        said = isinstance(exc, PhotolmError)  # e.g. the source of a copy could not be read
+        refused = refusal_behind(exc) if isinstance(exc, Exception) and not said else None
         if refused is not None:
             raise storage_error(path, refused) from None
         raise
@@ -148,8 +150,30 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def atomic_copy(src: Path, dst: Path) -> Path:
+    """Copy ``src`` over ``dst`` atomically (best.pt from last.pt). A source that cannot be
+    read is "Cannot read SRC", not a refused write of ``dst``: the person is to check the
+    disk holding ``src``, not free space where ``dst`` goes."""
+    src = Path(src)
+
     def copy(handle: BinaryIO) -> None:
-        with open(src, "rb") as source:
-            shutil.copyfileobj(source, handle)
+        with ExitStack() as stack:
+            try:
+                source = stack.enter_context(open(src, "rb"))
+            except OSError as exc:
+                raise _read_error(src, exc) from None
+            while True:
+                try:
+                    chunk = source.read(COPY_CHUNK)
+                except OSError as exc:
+                    raise _read_error(src, exc) from None
+                if not chunk:
+                    return
+                handle.write(chunk)
 
     return atomic_write(dst, copy)
+
+
+def _read_error(path: Path, exc: OSError) -> Exception:
+    from trainer.errors import StorageError
+
+    return StorageError(f"Cannot read {path}: {(exc.strerror or str(exc)).lower()}.")

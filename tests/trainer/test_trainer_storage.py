@@ -226,3 +226,45 @@ def test_eda_plots_the_disk_refuses_are_one_line_naming_them(
     assert code == 1 and "Traceback" not in err
     assert err.strip() == (f"Error: Cannot write {out / 'class_sizes.png'}: "
                            f"{_why(refusal, out)}.")
+
+
+@pytest.mark.parametrize("failure", ["open", "read"])
+def test_a_checkpoint_that_cannot_be_read_back_for_best_pt_is_called_a_read(
+        failure: str, tiny_data: Path, tiny: dict, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """best.pt is copied from last.pt: a failing disk under last.pt (EIO) is "Cannot read"
+    it, not a refused write of best.pt, which would send the person to free space."""
+    import builtins
+
+    import trainer.atomic
+
+    class _FailingDisk:
+        def __init__(self, handle: object) -> None:
+            self._handle = handle
+
+        def read(self, *_args: object) -> bytes:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        def __enter__(self) -> _FailingDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._handle.close()  # type: ignore[attr-defined]
+
+    def failing_open(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if mode == "rb" and Path(path).name == "last.pt":
+            if failure == "open":
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+            return _FailingDisk(builtins.open(path, mode, *args, **kwargs))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(trainer.atomic, "open", failing_open, raising=False)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny))
+    run = tmp_path / "run"
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+    assert code == 1 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert line.startswith(f"Error: Cannot read {run / 'last.pt'}: input/output error.")
+    assert not (run / "best.pt").exists()
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
