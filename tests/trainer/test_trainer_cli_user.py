@@ -312,3 +312,46 @@ def test_a_folder_of_heic_photos_is_not_called_empty(tiny_data: Path, tmp_path: 
     assert code == 0, err
     assert (f"note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, "
             f"WebP, BMP, TIFF; not HEIC or RAW): {data.name}/iphone") in out.splitlines()
+
+
+def test_a_classes_csv_row_whose_folder_is_not_there_is_named_with_its_line(
+        dataset_factory, tmp_path: Path) -> None:
+    """A typo in the folder column would train the landmark under its folder's name, without
+    the row's aliases and place, and say nothing. A row for a folder that is there but empty
+    is not named twice: the empty folder has its own note."""
+    data = dataset_factory(tmp_path / "shapes", per_class=2)
+    (data / "empty_one").mkdir()
+    csv_file = data / "classes.csv"
+    csv_file.write_text("folder,name,aliases,city,country,latitude,longitude\n"
+                        "red_circle,Red Circle,,,,,\n"
+                        "green_sqaure,Green Square,Vert,Paris,France,48.85,2.35\n"
+                        "empty_one,Empty,,,,,\n", encoding="utf-8")
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, WebP, "
+        "BMP, TIFF; not HEIC or RAW): shapes/empty_one",
+        f"note: {csv_file}: no folder for the row on line 3 (green_sqaure); it describes no "
+        "landmark (check the folder names)."]
+
+
+def test_rows_of_a_shared_table_each_find_their_source_folder(
+        dataset_factory, tmp_path: Path) -> None:
+    """root/<source>/<landmark>: rows in the root's table and in a source's own table that
+    name folders under the sources are used, so nothing is said about them."""
+    data = tmp_path / "sets"
+    dataset_factory(data / "famous", per_class=2,
+                    classes={"red_circle": ("ellipse", (220, 30, 30)),
+                             "green_square": ("rectangle", (30, 200, 40))})
+    dataset_factory(data / "more", per_class=2,
+                    classes={"blue_triangle": ("polygon", (30, 60, 220))})
+    (data / "classes.csv").write_text("source,folder,name\nfamous,red_circle,Red\n"
+                                      ",blue_triangle,Blue\nmore,gone,Gone\n", encoding="utf-8")
+    (data / "famous" / "classes.csv").write_text("folder,name\ngreen_square,Green\n",
+                                                 encoding="utf-8")
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("note:")] == [
+        f"note: {data / 'classes.csv'}: no folder for the row on line 4 (more/gone); it "
+        "describes no landmark (check the folder names)."]
