@@ -59,7 +59,7 @@ def explain(
     head = ckpt.build_head()
     pre = ckpt.preprocess
     try:
-        photo = open_image(image)
+        photo = open_image(image, draft=pre.decode_target)  # the pixels photolm sees
     except UnreadableImage as exc:
         raise TrainerError(f"Cannot read {image}: {exc.reason}.") from None
     crop = eval_image(photo, pre)

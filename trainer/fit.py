@@ -296,7 +296,8 @@ class _Trainer:
                            drop_last=len(train_ds) > config.batch_size, **common)
         val = None
         if split.val and self.dist.main:
-            val_ds = ImageDataset(split.val, EvalTransform(EvalPreprocess.from_config(config)))
+            pre = EvalPreprocess.from_config(config)
+            val_ds = ImageDataset(split.val, EvalTransform(pre), draft=pre.decode_target)
             val = DataLoader(val_ds, batch_size=config.eval_batch_size, shuffle=False, **common)
         return train, val, sampler
 
