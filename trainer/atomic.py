@@ -7,6 +7,10 @@ content goes to a temporary file in the same folder (a rename is only atomic wit
 system), is flushed to disk, and is then renamed over the target; any failure removes the
 temporary file. The file is created with the permissions an ordinary ``open`` would give it
 (mkstemp's 0600 would hide a run from the colleagues sharing a GPU machine).
+
+Reports, lists and plots written for a person (``eda``, ``evaluate``, ``clean``, ``tune``,
+``explain``) are written in place, through :func:`writing`, so that the disk refusing them
+(full, read-only, permission denied, an I/O error) is one line naming the file.
 """
 
 from __future__ import annotations

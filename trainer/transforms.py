@@ -70,11 +70,11 @@ class EvalPreprocess:
     @property
     def decode_target(self) -> int:
         """The side both dimensions of a reduced JPEG decode keep (``open_image``'s
-        ``draft``): photolm's own rule (:func:`photolm.images.decode_target`), so evaluation
-        and validation see the pixels the shipped model is fed, as training does."""
-        from photolm.images import decode_target
-
-        return decode_target(self)  # type: ignore[arg-type]  # the same fields
+        ``draft``), as the training loader decodes: the shorter side's ``resize`` (``size``
+        without a crop). photolm's scan asks for the same
+        (:func:`photolm.images.decode_target`); written out here, not imported, so the
+        export's parity check compares two rules and catches them drifting apart."""
+        return self.resize if self.crop == "center" else self.size
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
