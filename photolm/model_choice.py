@@ -53,15 +53,11 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
     scanned = _scanned_with(catalog_path)
     if scanned is None or _manifest_id(default_bundle_path()) == scanned.bundle_id:
         return Chosen(load_bundle(None))  # the shipped one (its id read without loading it)
-    if scanned.path is not None:
-        try:
-            bundle = read_bundle(scanned.path)
-        except PhotolmError:
-            bundle = None
-        if bundle is not None and bundle.bundle_id == scanned.bundle_id:
-            return Chosen(bundle, f"using {bundle.name} ({printed(scanned.path)}), the model "
-                                  "this catalogue's photos were scanned with (--model picks "
-                                  "another)")
+    bundle = kept_bundle(scanned)
+    if bundle is not None:
+        return Chosen(bundle, f"using {bundle.name} ({printed(scanned.path)}), the model "
+                              "this catalogue's photos were scanned with (--model picks "
+                              "another)")
     name = scanned.name or f"model {scanned.bundle_id[:12]}"
     where = (f" from {printed(scanned.path)}, which no longer holds it"
              if scanned.path is not None else "")
@@ -69,6 +65,19 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
         f"This catalogue's photos were last scanned with {name}{where}, not the shipped "
         f"model: give that model with --model FOLDER (or ${ENV_MODEL}), or scan again with "
         "the model to use.")
+
+
+def kept_bundle(kept: ScannedWith) -> Bundle | None:
+    """The bundle a scan used, read from the folder the scan kept
+    (:meth:`~photolm.catalog.Catalog.bundle_kept`) when that folder still holds it; None
+    when the scan kept no folder, or the folder is gone or holds another bundle now."""
+    if kept.path is None:
+        return None
+    try:
+        bundle = read_bundle(kept.path)
+    except PhotolmError:
+        return None
+    return bundle if bundle.bundle_id == kept.bundle_id else None
 
 
 def _manifest_id(folder: Path) -> str | None:

@@ -51,7 +51,6 @@ from photolm.discovery import (
     Found,
     Problem,
     Skipped,
-    display_path,
     paired_format,
     stat_message,
     walk_photos,
@@ -325,7 +324,7 @@ def _record(
         error=d.error,
         gps=_stored(geo),
         # a RAW sits in its photo's folder: its name says which file the verdict came from
-        recognised_from=display_path(d.from_raw[0].name) if d.from_raw else None,
+        recognised_from=d.from_raw[0].name if d.from_raw else None,
     )
 
 

@@ -39,7 +39,6 @@ from typing import Any, Literal
 from photolm.bundle import Landmark
 from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
-from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
 from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
@@ -259,14 +258,17 @@ class _LandmarkTable:
 
     The hierarchy keyword (``Places|France|Paris|Eiffel Tower``) needs the place; a landmark
     whose record is gone is written with its name alone. The catalogue does not store a
-    landmark's region and ISO country code (yet): those come from the model bundle photolm
-    would use (``$PHOTOLM_MODEL`` or the shipped one) when it has the same landmark.
+    landmark's region and ISO country code (yet): those come from the bundle the record is
+    from, the model that recognised the photo (found where its scan kept it, as
+    :mod:`photolm.model_choice` finds it), not from whichever model photolm would load now;
+    only when that bundle is gone, from the one photolm would use (``$PHOTOLM_MODEL`` or the
+    shipped one) when it has a landmark of the same id and name.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._tables: dict[str, dict[str, Landmark]] = {}
-        self._places: dict[str, Landmark] | None = None
+        self._places: dict[str, dict[str, Landmark]] = {}  # by bundle id
 
     def get(self, landmark_id: str, name: str | None, bundles: Iterable[str | None]) -> Landmark:
         for bundle_id in bundles:
@@ -277,28 +279,33 @@ class _LandmarkTable:
                 table = {lm.id: lm for lm in self.catalog.landmarks(bundle_id)}
                 self._tables[bundle_id] = table
             if landmark_id in table:
-                return self._with_place(table[landmark_id])
+                return self._with_place(table[landmark_id], bundle_id)
         return Landmark(landmark_id, name or landmark_id)
 
-    def _with_place(self, landmark: Landmark) -> Landmark:
+    def _with_place(self, landmark: Landmark, bundle_id: str) -> Landmark:
         if landmark.region is not None or landmark.country_code is not None:
             return landmark
-        if self._places is None:
-            self._places = _bundle_places()
-        known = self._places.get(landmark.id)
+        places = self._places.get(bundle_id)
+        if places is None:
+            places = self._places[bundle_id] = _bundle_places(self.catalog, bundle_id)
+        known = places.get(landmark.id)
         if known is None or known.name != landmark.name:
             return landmark
         return replace(landmark, region=known.region, country_code=known.country_code)
 
 
-def _bundle_places() -> dict[str, Landmark]:
+def _bundle_places(catalog: Catalog, bundle_id: str) -> dict[str, Landmark]:
+    """The landmarks of the bundle ``bundle_id`` where its scan kept it, else of the bundle
+    photolm would use now; empty when there is none."""
     from photolm.bundle import load_bundle
     from photolm.errors import BundleError
+    from photolm.model_choice import kept_bundle
 
     try:
-        return {lm.id: lm for lm in load_bundle().landmarks}
+        bundle = kept_bundle(catalog.bundle_kept(bundle_id)) or load_bundle()
     except (BundleError, OSError):
         return {}
+    return {lm.id: lm for lm in bundle.landmarks}
 
 
 def _has_photolm_tags(row: PhotoRow) -> bool:
@@ -444,7 +451,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
         rewritten = not fresh and _rewritten_by_photolm(row, known)
         if task.landmark is not None:
             if not (fresh or rewritten):
-                raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
+                raise TagError(f"{printed(row.path)} changed since it was scanned; run "
                                "`photolm scan` on it first, then tag it")
             if fresh:
                 _check_same_content(row)
@@ -527,7 +534,7 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     try:
         st = os.stat(row.path)
     except FileNotFoundError:
-        raise TagError(f"file vanished: {display_path(row.path)}") from None
+        raise TagError(f"file vanished: {printed(row.path)}") from None
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 
@@ -556,7 +563,7 @@ def _check_same_content(row: PhotoRow) -> None:
     modification time are (a different photo copied over it with its date restored): its
     landmark belongs to the other photo."""
     if not same_content(row.path, row.size, row.content_hash):
-        raise TagError(f"{display_path(row.path)} is not the photo that was scanned (same "
+        raise TagError(f"{printed(row.path)} is not the photo that was scanned (same "
                        "size and date, different content); re-scan it with `photolm scan "
                        "--verify`, then tag it")
 
@@ -573,8 +580,8 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
 
 
 def _os_message(exc: OSError, path: str, action: Action) -> str:
-    where = display_path(exc.filename) if exc.filename else display_path(path)
+    where = printed(exc.filename) if exc.filename else printed(path)
     verb = "tag" if action == "tag" else "remove photolm's tags from"
     if no_space(exc):  # e.g. ExifTool's scratch file in the temporary folder
-        return f"cannot {verb} {display_path(path)}: {no_space_message(exc.filename or path)}"
+        return f"cannot {verb} {printed(path)}: {no_space_message(exc.filename or path)}"
     return f"cannot {verb} {where}: {exc.strerror or exc}"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted, progress
+from photolm.cli.learn import chosen_bundle, landmark_json, merged_json, note_adopted, progress
 from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
 from photolm.cli.output import bar_wanted, print_json, reporting, say
 from photolm.wording import counted
@@ -37,13 +37,15 @@ def unlearn(
         bundle = chosen_bundle(model, path)
         with Catalog.open(path, write=True, create=False) as cat, \
                 progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
-            note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
+            merged = adopt_shipped(cat, bundle)  # before the name is looked up
+            note_adopted(merged)
             item, summary, kept = do_unlearn(cat, bundle, name, progress=report)
         if json_out:
             print_json({"landmark": landmark_json(item.landmark), "shipped": item.shipped,
                         "examples": len(item.examples), "rematched": summary.photos,
                         "changed": summary.changed, "kept_answers": kept,
-                        "seconds": round(summary.seconds, 3)})
+                        "seconds": round(summary.seconds, 3),
+                        "merged_learned": [merged_json(item) for item in merged]})
         elif not quiet:
             what = (f"the examples added to {item.landmark.name}" if item.shipped
                     else item.landmark.name)
