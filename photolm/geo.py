@@ -26,6 +26,10 @@ below it when it is inconclusive. Candidates whose landmark has no coordinates, 
 photos without a usable GPS position, are unaffected. Every candidate gets a reason a person
 can read ("2.1 km from Eiffel Tower: GPS agrees"), for the catalogue.
 
+A landmark's margin can also depend on how close the photo was taken (:class:`NearBar`):
+``scripts/eval_enrolment.py --at-place`` measured lower bars for learned landmarks at the
+learned place itself and none elsewhere; photolm passes none (README, "How well it works").
+
 Pure functions: no files, no catalogue, easy to test.
 """
 

@@ -13,7 +13,9 @@ replays, on those vectors only, what the commands do:
 * places not taught: half of the landmarks learned, the photos of the other half named as
   one of them (most landmark photos in a library show places nobody taught photolm);
 * places: pairwise precision / recall of the grouping of the unseen photos mixed with the
-  600 distractors.
+  600 distractors;
+* ``--at-place``: a lower bar for a learned landmark where GPS puts the photo at it, against
+  places not taught nearby and non-landmark photos taken there.
 
 Thresholds are calibrated on the calibration half of the distractors and on the photos of
 the 46 landmarks the model knows (other places a learned landmark must not claim: at most
