@@ -12,7 +12,6 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
-from photolm.printed_paths import read_replaced
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -126,7 +125,8 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "visual_landmark": p.visual_landmark_name, "visual_score": p.visual_score,
         "review": p.review, "reviewed_at": p.reviewed_at,
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
-        "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
+        "tag_landmark": p.tag_landmark, "tag_files": [display(f) for f in p.tag_files],
+        "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
         "recognised_from": recognised_from(p),
         "best_candidate": top[0] if top else None, "candidates": top[:3],
@@ -136,13 +136,11 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
 
 def recognised_from(p: PhotoRow) -> str | None:
     """The RAW whose preview the verdict came from (``None``: the photo's own file), printed
-    as its photo's path is: the catalogue keeps its name only in ``backslashreplace`` form
-    (:attr:`~photolm.catalog.PhotoRow.recognised_from_raw`), which leaves a backslash or a
-    newline as it is."""
+    as its photo's path is, also once that RAW is gone."""
     if p.recognised_from is None:
         return None
-    return display(p.recognised_from_file or os.path.join(os.path.dirname(p.path),
-                                                           read_replaced(p.recognised_from)))
+    return display(p.recognised_from_file
+                   or os.path.join(os.path.dirname(p.path), p.recognised_from))
 
 
 def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:

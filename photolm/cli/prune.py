@@ -53,7 +53,8 @@ def prune(
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
-                   "tag_files": r.tag_files, "companions": [display(c) for c in r.companions]}
+                   "tag_files": [display(f) for f in r.tag_files],
+                   "companions": [display(c) for c in r.companions]}
                   for r in gone]
         if json_out:
             print_json({"dry_run": dry_run, "photos": photos,
