@@ -57,12 +57,13 @@ class ParityReport:
 
 
 def _torch_input(path: str, pre: Any) -> np.ndarray | None:
-    """The trainer's side: its decoder at the reduced scale its training loader asks for
-    (``resize``, trainer/fit.py), then its evaluation transform."""
+    """The trainer's side: its decoder at the reduced scale its loaders ask for
+    (:attr:`~trainer.transforms.EvalPreprocess.decode_target`), then its evaluation
+    transform."""
     from trainer.transforms import UnreadableImage, eval_array, open_image
 
     try:
-        return eval_array(open_image(path, draft=pre.resize), pre)
+        return eval_array(open_image(path, draft=pre.decode_target), pre)
     except UnreadableImage:
         return None
 

@@ -419,7 +419,7 @@ def export_bundle(checkpoint: Path | str, options: ExportOptions,
     def writing_scratch() -> AbstractContextManager[None]:
         # only the calls that write: a photo read in between is not the scratch disk's fault
         return refusals_as_errors(f"the export's working files in {scratch}", scratch,
-                                  f", or point TMPDIR at a folder with room{unchanged}")
+                                  unchanged, elsewhere="TMPDIR")
 
     with writing_scratch():
         scratch_dir = tempfile.TemporaryDirectory(prefix="photolm-export-",

@@ -18,8 +18,8 @@ from typing import Any
 
 from export.errors import ExportError
 from photolm.errors import PhotolmError
-from photolm.storage import write_refused
-from trainer.atomic import refusal_behind, refusal_reason
+from photolm.storage import no_space
+from trainer.atomic import refusal_reason, refused_write
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -54,9 +54,12 @@ def write_json(path: Path, record: Any, option: str, *, kept: str = "") -> None:
 
 
 @contextmanager
-def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None]:
+def refusals_as_errors(what: str, where: Path, after: str = "", *,
+                       elsewhere: str = "") -> Iterator[None]:
     """A write the system refuses under ``where`` (a full disk, a read-only folder) while
     writing ``what`` becomes one :class:`ExportError` line, ``after`` saying what was kept.
+    ``elsewhere`` names the setting that moves the writes (``TMPDIR``): to a folder with
+    room when the disk is full, to one the export may write to when it refused otherwise.
 
     Found behind other errors too: ``torch.onnx.export`` and ``torch.save`` report a full
     disk as an error of their own raised while handling the ``OSError``. Wrap only calls
@@ -69,10 +72,13 @@ def refusals_as_errors(what: str, where: Path, after: str = "") -> Iterator[None
     except PhotolmError:
         raise
     except Exception as exc:
-        refused = refusal_behind(exc)
-        if refused is None or not write_refused(refused, writing=True):
+        refused = refused_write(exc)
+        if refused is None:
             raise
         why = refusal_reason(refused, where, refused.filename2 or refused.filename or where)
+        if elsewhere:
+            why += (f", or point {elsewhere} at a folder with room" if no_space(refused)
+                    else f"; point {elsewhere} at a folder you can write to")
         raise ExportError(f"Cannot write {what}: {why}{after}.") from None
 
 

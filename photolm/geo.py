@@ -26,6 +26,10 @@ below it when it is inconclusive. Candidates whose landmark has no coordinates, 
 photos without a usable GPS position, are unaffected. Every candidate gets a reason a person
 can read ("2.1 km from Eiffel Tower: GPS agrees"), for the catalogue.
 
+A landmark's margin can also depend on how close the photo was taken (:class:`NearBar`):
+``scripts/eval_enrolment.py --at-place`` measured lower bars for learned landmarks at the
+learned place itself and none elsewhere; photolm passes none (README, "How well it works").
+
 Pure functions: no files, no catalogue, easy to test.
 """
 
@@ -80,6 +84,17 @@ class GeoVerdict:
         return self.match != self.visual_match
 
 
+@dataclass(frozen=True)
+class NearBar:
+    """How far below the threshold agreeing GPS accepts one landmark, by distance: down to
+    ``at_place`` within ``radius_km`` (the photo was taken at the landmark itself), down to
+    ``nearby`` elsewhere within :data:`NEAR_KM`."""
+
+    radius_km: float
+    at_place: float
+    nearby: float
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in kilometres on a spherical Earth (error under 0.5 %)."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -132,12 +147,14 @@ def gps_evidence(
     *,
     threshold: float,
     margin: float = NEAR_SCORE_MARGIN,
+    bars: Mapping[str, NearBar] | None = None,
 ) -> GeoVerdict:
     """Re-decide a photo's match from its top candidates and its GPS position.
 
     ``candidates`` are the visual top-k (any order); ``threshold`` is the bundle's "no
     landmark" threshold the visual match was decided with; ``margin`` what agreeing GPS is
     worth in score (a parameter so that the evaluation scripts measure this very rule).
+    ``bars`` replaces ``margin`` for the landmarks it names (by id).
     """
     ranked = sorted(candidates, key=lambda c: -c.score)
     visual = ranked[0] if ranked and passes(ranked[0], threshold) else None
@@ -147,10 +164,20 @@ def gps_evidence(
         return GeoVerdict(visual, visual, (), "no landmark coordinates: visual match only")
     assessments = tuple(assess(photo_lat, photo_lon, c, landmarks_by_id.get(c.landmark_id))
                         for c in ranked)
+    own = bars or {}
+
+    def bar(item: GeoAssessment) -> float:
+        if item.verdict != "agrees":
+            return threshold
+        near = own.get(item.candidate.landmark_id)
+        if near is None:
+            return threshold - margin
+        at = item.distance_km is not None and item.distance_km <= near.radius_km
+        return threshold - (near.at_place if at else near.nearby)
+
     eligible = [item for item in assessments  # gated: the descriptor said no
-                if item.verdict != "rejected" and not item.candidate.gated and
-                item.candidate.score >= (threshold - margin if item.verdict == "agrees"
-                                         else threshold)]
+                if item.verdict != "rejected" and not item.candidate.gated
+                and item.candidate.score >= bar(item)]
     match = eligible[0] if eligible else None
     outranked: GeoAssessment | None = None
     if match is not None and match.verdict == "inconclusive":

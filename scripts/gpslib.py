@@ -10,13 +10,13 @@ where the photos and the landmarks are placed stays each script's own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from photolm.bundle import Landmark
-from photolm.geo import NEAR_SCORE_MARGIN, gps_evidence
+from photolm.geo import NEAR_SCORE_MARGIN, NearBar, gps_evidence
 from photolm.matching import Candidate
 
 TOP_K = 5  # the visual candidates photolm keeps per photo (Matcher.from_bundle's top_k)
@@ -40,17 +40,21 @@ class Decisions:
 
 def decide(scores: np.ndarray, positions: Sequence[tuple[float | None, float | None]],
            landmarks: Sequence[Landmark], threshold: float,
-           margin: float = NEAR_SCORE_MARGIN) -> Decisions:
+           margin: float = NEAR_SCORE_MARGIN,
+           bars: Mapping[str, NearBar] | None = None) -> Decisions:
     """Each row of ``scores`` (one column per landmark of ``landmarks_at``) decided with the
-    photo taken at ``positions[row]`` (``None`` or NaN: no usable GPS)."""
+    photo taken at ``positions[row]`` (``None`` or NaN: no usable GPS); ``bars`` as
+    ``gps_evidence`` takes them, keyed by column number as text."""
     by_id = {lm.id: lm for lm in landmarks}
     first = np.full(len(scores), -1)
     named = np.full(len(scores), -1)
     for i, (row, (lat, lon)) in enumerate(zip(scores, positions, strict=True)):
         top = [Candidate(str(j), landmarks[j].name, float(row[j]))
                for j in np.argsort(-row)[:TOP_K]]
-        best = gps_evidence(lat, lon, top, by_id, threshold=-np.inf, margin=margin).match
-        match = gps_evidence(lat, lon, top, by_id, threshold=threshold, margin=margin).match
+        best = gps_evidence(lat, lon, top, by_id, threshold=-np.inf, margin=margin,
+                            bars=bars).match
+        match = gps_evidence(lat, lon, top, by_id, threshold=threshold, margin=margin,
+                             bars=bars).match
         first[i] = -1 if best is None else int(best.landmark_id)
         named[i] = -1 if match is None else int(match.landmark_id)
     return Decisions(first, named)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from photolm.bundle import Landmark
-from photolm.geo import FAR_KM, NEAR_SCORE_MARGIN, gps_evidence, haversine_km
+from photolm.geo import FAR_KM, NEAR_SCORE_MARGIN, NearBar, gps_evidence, haversine_km
 from photolm.matching import Candidate
 
 LANDMARKS = {
@@ -139,3 +139,21 @@ def test_margin_parameter_drives_both_rules(margin: float) -> None:
     alone = gps_evidence(*IN_HOI_AN, [_v("hoi-an", THRESHOLD - 0.05)], VIETNAM,
                          threshold=THRESHOLD, margin=margin)
     assert (alone.match is not None) is (margin == 0.1)
+
+
+@pytest.mark.parametrize(("where", "named"), [((48.8584, 2.2950), True), (TROCADERO, False)])
+def test_a_bar_sets_one_landmarks_margin_by_distance(where: tuple[float, float],
+                                                     named: bool) -> None:
+    """A bar of 0.15 within 300 m and none beyond (what scripts/eval_enrolment.py --at-place
+    measures for learned landmarks): a score 0.1 under the threshold names the tower from its
+    foot, not from the Trocadero ~650 m away, where the default margin would have."""
+    bars = {"eiffel": NearBar(0.3, 0.15, 0.0)}
+    low = [_c("eiffel", THRESHOLD - 0.1)]
+    verdict = gps_evidence(*where, low, LANDMARKS, threshold=THRESHOLD, bars=bars)
+    assert (verdict.match is not None) is named
+    assert gps_evidence(*TROCADERO, [_c("eiffel", THRESHOLD - NEAR_SCORE_MARGIN / 2)],
+                        LANDMARKS, threshold=THRESHOLD, bars=bars).match is None
+    # a landmark without a bar keeps the default margin
+    assert gps_evidence(*TROCADERO, [_c("eiffel", THRESHOLD - NEAR_SCORE_MARGIN / 2)],
+                        LANDMARKS, threshold=THRESHOLD, bars={"tokyo": bars["eiffel"]}
+                        ).match is not None

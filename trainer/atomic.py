@@ -7,18 +7,31 @@ content goes to a temporary file in the same folder (a rename is only atomic wit
 system), is flushed to disk, and is then renamed over the target; any failure removes the
 temporary file. The file is created with the permissions an ordinary ``open`` would give it
 (mkstemp's 0600 would hide a run from the colleagues sharing a GPU machine).
+
+Reports, lists and plots written for a person (``eda``, ``evaluate``, ``clean``, ``tune``,
+``explain``) are written in place, through :func:`writing`, so that the disk refusing them
+(full, read-only, permission denied, an I/O error) is one line naming the file.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from photolm.errors import PhotolmError
 from photolm.filemodes import create_staged_file
-from photolm.storage import no_space, no_space_message, too_large, too_large_message
+from photolm.storage import (
+    no_space,
+    no_space_message,
+    too_large,
+    too_large_message,
+    write_refused,
+)
+
+COPY_CHUNK = 1 << 20
 
 
 def output_folder(path: Path | str, *, create: bool = True, option: str = "--out") -> Path:
@@ -76,11 +89,36 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     except BaseException as exc:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
-        refused = refusal_behind(exc) if isinstance(exc, Exception) else None
+        said = isinstance(exc, PhotolmError)  # e.g. the source of a copy could not be read
+        refused = refusal_behind(exc) if isinstance(exc, Exception) and not said else None
         if refused is not None:
             raise storage_error(path, refused) from None
         raise
     return path
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Around a call that only writes ``path`` (a report, a plot, a list): the system's
+    refusal is one :class:`~trainer.errors.StorageError` line naming the file, a
+    permission or I/O error included (:func:`photolm.storage.write_refused` with
+    ``writing``). Found behind a library's own error too (matplotlib, Pillow). Wrap only
+    writes: a photo read inside would be blamed on the disk written to."""
+    try:
+        yield
+    except PhotolmError:
+        raise
+    except Exception as exc:
+        refused = refused_write(exc)
+        if refused is None:
+            raise
+        raise storage_error(path, refused) from None
+
+
+def refused_write(exc: BaseException) -> OSError | None:
+    """The refusal behind ``exc``, raised by a call that only wrote; ``None`` if none."""
+    refused = refusal_behind(exc)
+    return refused if refused is not None and write_refused(refused, writing=True) else None
 
 
 def refusal_behind(exc: BaseException | None) -> OSError | None:
@@ -103,13 +141,43 @@ def append_text(path: Path, text: str) -> None:
         raise storage_error(path, exc) from None
 
 
+def write_report(path: Path, text: str) -> Path:
+    """A report or list a command writes for a person (not read back by a run): written in
+    place, a refusal as one line naming it (:func:`writing`)."""
+    with writing(path):
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def atomic_copy(src: Path, dst: Path) -> Path:
+    """Copy ``src`` over ``dst`` atomically (best.pt from last.pt). A source that cannot be
+    read is "Cannot read SRC", not a refused write of ``dst``: the person is to check the
+    disk holding ``src``, not free space where ``dst`` goes."""
+    src = Path(src)
+
     def copy(handle: BinaryIO) -> None:
-        with open(src, "rb") as source:
-            shutil.copyfileobj(source, handle)
+        with ExitStack() as stack:
+            try:
+                source = stack.enter_context(open(src, "rb"))
+            except OSError as exc:
+                raise _read_error(src, exc) from None
+            while True:
+                try:
+                    chunk = source.read(COPY_CHUNK)
+                except OSError as exc:
+                    raise _read_error(src, exc) from None
+                if not chunk:
+                    return
+                handle.write(chunk)
 
     return atomic_write(dst, copy)
+
+
+def _read_error(path: Path, exc: OSError) -> Exception:
+    from trainer.errors import StorageError
+
+    return StorageError(f"Cannot read {path}: {(exc.strerror or str(exc)).lower()}.")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from photolm.wording import counted
-from trainer.atomic import output_folder
+from trainer.atomic import output_folder, write_report, writing
 from trainer.data import discover
 from trainer.errors import ConfigError
 from trainer.prototypes import Progress
@@ -169,8 +169,7 @@ def clean(
                "classes_without_cluster": no_cluster,
                "classes_too_small": small,
                "per_class": _per_class_counts(outliers)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    write_report(out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     files["summary"] = str(out / "summary.json")
     notes = list(index.notes)
     if small:
@@ -213,7 +212,7 @@ def _per_class_counts(outliers: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def _write_outliers_csv(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with writing(path), open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["path", "class", "reason", "similarity"])
         writer.writeheader()
         writer.writerows(rows)
@@ -221,8 +220,7 @@ def _write_outliers_csv(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> Path:
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    return path
+    return write_report(path, "".join(f"{line}\n" for line in lines))
 
 
 def contact_sheet(path: Path, rows: Sequence[dict[str, Any]], *, title: str = "",
@@ -255,5 +253,6 @@ def contact_sheet(path: Path, rows: Sequence[dict[str, Any]], *, title: str = ""
         name = Path(row["path"]).name
         draw.text((x, y + thumb + 2), str(row["class"])[:22], fill="black", font=font)
         draw.text((x, y + thumb + 15), name[:22], fill="dimgray", font=font)
-    sheet.save(path)
+    with writing(path):
+        sheet.save(path)
     return path

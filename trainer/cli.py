@@ -59,8 +59,10 @@ def _set_threads(threads: int | None) -> None:
 def _errors(func: CommandT) -> CommandT:
     """Expected failures become one stderr line and the error's exit status, as in photolm
     (its :func:`photolm.cli.output.reporting`); a Ctrl-C that saved a resumable checkpoint
-    says "Interrupted:", not "Error:". A report, plot or list the disk refuses to take (full,
-    read-only) is one line too, naming the file or the command's ``--out``."""
+    says "Interrupted:", not "Error:". A report, plot or list the disk refuses to take is one
+    line too, naming the file (:func:`trainer.atomic.writing`, which also knows a permission
+    or I/O error for a refused write), or the command's ``--out`` when a full or read-only
+    disk fails a write elsewhere."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

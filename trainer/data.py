@@ -178,6 +178,7 @@ class _ClassRow:
     country: str | None
     latitude: float | None
     longitude: float | None
+    line: int = 0  # in its classes.csv, for notes about the row
 
 
 def _pick(row: Mapping[str, str], field_name: str) -> str | None:
@@ -249,6 +250,7 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
                 country=_pick(row, "country"),
                 latitude=latitude,
                 longitude=longitude,
+                line=number,
             )
         )
     return result
@@ -262,7 +264,8 @@ class _RowLookup:
     own folder; a row in another case still finds a folder (a table typed on macOS).
     """
 
-    def __init__(self, rows: Iterable[_ClassRow]) -> None:
+    def __init__(self, rows: Iterable[_ClassRow], used: set[int] | None = None) -> None:
+        self.used = used if used is not None else set()  # id() of every row found
         self._exact: dict[tuple[str | None, str], _ClassRow] = {}
         self._folded: dict[tuple[str | None, str], _ClassRow] = {}
         self._any_source: dict[str, _ClassRow] = {}
@@ -272,6 +275,12 @@ class _RowLookup:
             self._any_source.setdefault(row.folder.casefold(), row)
 
     def find(self, source: str | None, folder: str) -> _ClassRow | None:
+        row = self._find(source, folder)
+        if row is not None:
+            self.used.add(id(row))
+        return row
+
+    def _find(self, source: str | None, folder: str) -> _ClassRow | None:
         folded = folder.casefold()
         for table, key in ((self._exact, (source, folder)), (self._folded, (source, folded)),
                            (self._exact, (None, folder)), (self._folded, (None, folded))):
@@ -351,38 +360,45 @@ def _class_info(row: _ClassRow | None, folder: str) -> ClassInfo:
 
 def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
     rows: list[_ClassRow] = []
+    tables: dict[Path, list[_ClassRow]] = {}  # each classes.csv read, for the unused rows
     if (root / CLASSES_CSV).is_file():
-        rows.extend(read_classes_csv(root / CLASSES_CSV))
+        rows.extend(tables.setdefault(root / CLASSES_CSV, read_classes_csv(root / CLASSES_CSV)))
     images, dirs = _scan(root)
     if images and not dirs:
         raise DataError(
             f"{root} holds photos but no class folders; put each landmark's photos in its own "
             "subfolder (root/<landmark>/*.jpg)."
         )
-    root_lookup = _RowLookup(rows)
+    used: set[int] = set()
+    root_lookup = _RowLookup(rows, used)
     groups: list[_Group] = []
     empty: list[str] = []  # named, never skipped silently: a landmark may be missing
     for child in dirs:
         child_path = root / child
         child_images, grandchildren = _scan(child_path)
+        # (an empty folder's row is not "without a folder": the folder is named as empty)
+        row = root_lookup.find(None, child) if child_images or not grandchildren else None
         if child_images:
-            info = _class_info(root_lookup.find(None, child), child)
+            info = _class_info(row, child)
             groups.append(_Group(info, [(str(child_path / n), f"{root.name}/{child}/{n}")
                                         for n in child_images]))
             continue
         source_rows = list(rows)
         if (child_path / CLASSES_CSV).is_file():
-            source_rows = read_classes_csv(child_path / CLASSES_CSV) + source_rows
-        lookup = _RowLookup(source_rows)
+            table = tables.setdefault(child_path / CLASSES_CSV,
+                                      read_classes_csv(child_path / CLASSES_CSV))
+            source_rows = table + source_rows
+        lookup = _RowLookup(source_rows, used)
         if not grandchildren:
             empty.append(f"{root.name}/{child}")
         for grand in grandchildren:
             grand_path = child_path / grand
             grand_images, _ = _scan(grand_path)
+            row = lookup.find(child, grand)
             if not grand_images:
                 empty.append(f"{root.name}/{child}/{grand}")
                 continue
-            info = _class_info(lookup.find(child, grand), grand)
+            info = _class_info(row, grand)
             groups.append(
                 _Group(info, [(str(grand_path / n), f"{root.name}/{child}/{grand}/{n}")
                               for n in grand_images])
@@ -391,7 +407,28 @@ def _folder_groups(root: Path, notes: list[str]) -> list[_Group]:
         notes.append(f"skipped {counted(len(empty), 'folder')} with no photos in a format the "
                      "trainer reads (JPEG, PNG, WebP, BMP, TIFF; not HEIC or RAW): "
                      + ", ".join(empty[:10]) + ("…" if len(empty) > 10 else ""))
+    notes.extend(_rows_without_folder(tables, used))
     return groups
+
+
+def _rows_without_folder(tables: Mapping[Path, Sequence[_ClassRow]],
+                         used: set[int]) -> list[str]:
+    """A row whose folder is not there (a typo, a folder renamed or removed) describes
+    nothing: its landmark trains under the folder's own name, without the row's aliases and
+    place. Named per table and line, not refused: a table may describe more folders than
+    one copy of the data holds."""
+    notes = []
+    for path, table in tables.items():
+        unused = [row for row in table if id(row) not in used]
+        if not unused:
+            continue
+        listed = ", ".join(f"{row.line} ({'/'.join(filter(None, (row.source, row.folder)))})"
+                           for row in unused[:10]) + ("…" if len(unused) > 10 else "")
+        notes.append(f"{path}: no folder for the {'row' if len(unused) == 1 else 'rows'} on "
+                     f"line{'s' if len(unused) > 1 else ''} {listed}; "
+                     f"{'it describes' if len(unused) == 1 else 'they describe'} no landmark "
+                     "(check the folder names).")
+    return notes
 
 
 def _is_gldv2(root: Path) -> bool:

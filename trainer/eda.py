@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from photolm.wording import counted
-from trainer.atomic import output_folder
+from trainer.atomic import output_folder, write_report, writing
 from trainer.data import discover
 
 _ORIENTATION = 0x0112
@@ -101,9 +101,8 @@ def run_eda(roots: Sequence[Path | str], out_dir: Path | str, *,
         "image_sizes": str(_plot_image_sizes(out / "image_sizes.png", dims)),
     }
     text = _summary_text(summary)
-    (out / "summary.txt").write_text(text, encoding="utf-8")
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    write_report(out / "summary.txt", text)
+    write_report(out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     files["summary"] = str(out / "summary.txt")
     return EdaReport(summary=summary, text=text, files=files)
 
@@ -154,7 +153,8 @@ def _plot_class_sizes(path: Path, counts: np.ndarray, names: Sequence[str]) -> P
         ax.set_yscale("log")
         ax.set_title(f"Class-size histogram ({counted(len(counts), 'class')})")
     fig.tight_layout()
-    fig.savefig(path)
+    with writing(path):
+        fig.savefig(path)
     return path
 
 
@@ -174,5 +174,6 @@ def _plot_image_sizes(path: Path, dims: np.ndarray) -> Path:
     right.set_ylabel("photos")
     right.set_title("Shorter side")
     fig.tight_layout()
-    fig.savefig(path)
+    with writing(path):
+        fig.savefig(path)
     return path

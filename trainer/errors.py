@@ -32,7 +32,8 @@ class CheckpointError(TrainerError):
 
 
 class StorageError(TrainerError):
-    """A run-folder file could not be written: the disk is full, read-only or gone."""
+    """A run-folder file could not be written (the disk is full, read-only or gone) or read
+    back to be copied."""
 
 
 class TrainingInterrupted(TrainerError):

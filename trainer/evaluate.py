@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from photolm.wording import counted
-from trainer.atomic import output_folder
+from trainer.atomic import output_folder, write_report, writing
 from trainer.data import (
     ClassInfo,
     DatasetSplit,
@@ -201,8 +201,7 @@ def evaluate(
                                                       top[:, 0], scores[:, 0], known))
         files["confusion"] = str(write_confusion_png(out / "confusion.png", top[:, 0], true,
                                                      [c.name for c in known]))
-        (out / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=2) + "\n",
-                                          encoding="utf-8")
+        write_report(out / "metrics.json", json.dumps(_jsonable(metrics), indent=2) + "\n")
         files["metrics"] = str(out / "metrics.json")
     return EvaluationResult(metrics=_jsonable(metrics), files=files, notes=notes)
 
@@ -262,7 +261,7 @@ def _write_per_class(path: Path, pred: np.ndarray, true: np.ndarray,
     report = per_class_report(pred, true, len(classes))
     confusion = confusion_matrix(pred, true, len(classes))
     np.fill_diagonal(confusion, 0)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with writing(path), open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "name", "images", "correct", "accuracy", "precision", "recall",
                          "f1", "most_confused_with"])
@@ -280,7 +279,7 @@ def _write_per_class(path: Path, pred: np.ndarray, true: np.ndarray,
 
 def _write_predictions(path: Path, paths: Sequence[str], true: np.ndarray, pred: np.ndarray,
                        conf: np.ndarray, classes: Sequence[ClassInfo]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with writing(path), open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "true", "predicted", "score", "correct"])
         for p, t, q, s in zip(paths, true, pred, conf, strict=True):
@@ -310,5 +309,6 @@ def write_confusion_png(path: Path, pred: np.ndarray, true: np.ndarray,
         ax.set_xticks(ticks, labels=list(names), rotation=90, fontsize=7)
         ax.set_yticks(ticks, labels=list(names), fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    with writing(path):
+        fig.savefig(path)
     return path

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainer.atomic import output_folder
+from trainer.atomic import output_folder, writing
 from trainer.data import normalise_name
 from trainer.errors import TrainerError
 from trainer.transforms import UnreadableImage, eval_array, eval_image, open_image
@@ -59,7 +59,7 @@ def explain(
     head = ckpt.build_head()
     pre = ckpt.preprocess
     try:
-        photo = open_image(image)
+        photo = open_image(image, draft=pre.decode_target)  # the pixels photolm sees
     except UnreadableImage as exc:
         raise TrainerError(f"Cannot read {image}: {exc.reason}.") from None
     crop = eval_image(photo, pre)
@@ -120,4 +120,5 @@ def _draw(path: Path, crop: np.ndarray, heat: np.ndarray, title: str,
     fig.text(0.5, 0.03, "top: " + "; ".join(f"{n} {s:.2f}" for n, s in top), ha="center",
              fontsize=8)
     output_folder(path.parent)
-    fig.savefig(path)
+    with writing(path):
+        fig.savefig(path)

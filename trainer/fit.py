@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from photolm.errors import PhotolmError
 from photolm.runtime import default_threads
 from photolm.wording import counted
 from trainer.atomic import append_text, atomic_copy, atomic_write_text, output_folder
@@ -47,6 +48,7 @@ from trainer.losses import Head, build_head
 from trainer.metrics import global_average_precision, topk_accuracy
 from trainer.model import EmbeddingModel, build_model
 from trainer.transforms import EvalPreprocess, EvalTransform, train_transform_from_config
+from trainer.unsaved_run import RunFolderBefore
 
 LOG_FILE = "log.jsonl"
 LAST = "last.pt"
@@ -294,7 +296,8 @@ class _Trainer:
                            drop_last=len(train_ds) > config.batch_size, **common)
         val = None
         if split.val and self.dist.main:
-            val_ds = ImageDataset(split.val, EvalTransform(EvalPreprocess.from_config(config)))
+            pre = EvalPreprocess.from_config(config)
+            val_ds = ImageDataset(split.val, EvalTransform(pre), draft=pre.decode_target)
             val = DataLoader(val_ds, batch_size=config.eval_batch_size, shuffle=False, **common)
         return train, val, sampler
 
@@ -493,7 +496,28 @@ def fit(config: TrainConfig, *, resume: bool = False,
     cb = callbacks or FitCallbacks()
     dist = init_distributed()
     config = resolve_config(config)
-    run_dir = prepare_run_dir(config, resume) if dist.main else Path(config.out or ".")
+    if not dist.main:
+        return _train(config, resume, cb, dist, Path(config.out or "."))
+    before = None if resume or not config.out else RunFolderBefore.look(config.out)
+    run_dir = prepare_run_dir(config, resume)
+    try:
+        return _train(config, resume, cb, dist, run_dir)
+    except BaseException as exc:
+        removed = before.tidy() if before is not None else ""
+        if not removed:
+            raise
+        if isinstance(exc, KeyboardInterrupt):
+            raise TrainingInterrupted(f"stopped before the first epoch ended. {removed}") from None
+        if isinstance(exc, PhotolmError):
+            exc.args = (f"{str(exc).rstrip('.')}. {removed}",)
+        elif isinstance(exc, Exception):
+            exc.add_note(removed)
+        raise
+
+
+def _train(config: TrainConfig, resume: bool, cb: FitCallbacks, dist: DistInfo,
+           run_dir: Path) -> FitResult:
+    """:func:`fit` in a prepared run folder (``config`` resolved)."""
     state = read_checkpoint(run_dir / LAST) if resume else None
 
     seed_everything(config.seed + dist.rank)

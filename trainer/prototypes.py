@@ -49,7 +49,7 @@ def embed_paths(
     from trainer.data import ImageDataset, Sample, collate_skip_bad
 
     samples = [Sample(path=str(p), label=-1, key=str(p)) for p in paths]
-    dataset = ImageDataset(samples, EvalTransform(preprocess))
+    dataset = ImageDataset(samples, EvalTransform(preprocess), draft=preprocess.decode_target)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
                         collate_fn=collate_skip_bad, worker_init_fn=_one_thread)
     device = torch.device(device)

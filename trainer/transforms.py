@@ -67,6 +67,15 @@ class EvalPreprocess:
             std=tuple(float(v) for v in get("std")),  # type: ignore[arg-type]
         )
 
+    @property
+    def decode_target(self) -> int:
+        """The side both dimensions of a reduced JPEG decode keep (``open_image``'s
+        ``draft``), as the training loader decodes: the shorter side's ``resize`` (``size``
+        without a crop). photolm's scan asks for the same
+        (:func:`photolm.images.decode_target`); written out here, not imported, so the
+        export's parity check compares two rules and catches them drifting apart."""
+        return self.resize if self.crop == "center" else self.size
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["mean"], data["std"] = list(self.mean), list(self.std)
@@ -77,8 +86,10 @@ def open_image(path: str | Path, *, draft: int | None = None) -> Image.Image:
     """Decode a photo to RGB with EXIF orientation applied.
 
     ``draft`` lets libjpeg decode at a reduced scale (never below ``draft`` pixels on either
-    side), which is several times faster for large photos; the evaluation transform leaves it
-    off so its output does not depend on the decoder's scaling.
+    side), which is several times faster for large photos. Everything that feeds the model
+    asks for it (training at ``resize``, evaluation at :attr:`EvalPreprocess.decode_target`),
+    as photolm's scan does: a full decode resized by Pillow differs from it by a few grey
+    levels that move a trained network's embedding (export/parity.py).
     """
     try:
         with warnings.catch_warnings():

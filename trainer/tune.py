@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainer.atomic import output_folder
+from trainer.atomic import output_folder, write_report, writing
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError, TrainerError
 from trainer.fit import FitCallbacks, fit
@@ -151,7 +151,7 @@ def tune(
         best = {"trial": top.number, "val_gap": top.value, "params": dict(top.params),
                 "run_dir": str(out / f"trial-{top.number:03d}")}
     files = {"trials": str(_write_rows(out / "trials.csv", rows, params))}
-    (out / "best.json").write_text(json.dumps(best, indent=1) + "\n", encoding="utf-8")
+    write_report(out / "best.json", json.dumps(best, indent=1) + "\n")
     files["best"] = str(out / "best.json")
     return TuneResult(rows=rows, best=best, files=files)
 
@@ -175,7 +175,7 @@ def _row(trial: Any) -> dict[str, Any]:
 
 
 def _write_rows(path: Path, rows: Sequence[dict[str, Any]], params: Sequence[str]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with writing(path), open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["trial", "state", "val_gap", "seconds",
                                                     *params], extrasaction="ignore")
         writer.writeheader()

@@ -121,6 +121,33 @@ def test_gps_measure_uses_the_shipped_rule_and_separates_look_alikes(script: Mod
     assert k1["argmax_gps"] == 1.0 and k1["above_gps"] == 1.0
 
 
+def test_at_place_measure_uses_the_shipped_rule_today_and_names_more_with_lower_bars(
+        script: ModuleType) -> None:
+    """``--at-place``: its "today" row is run_gps's figure (the same draws, the rule photolm
+    uses); a wider radius or a lower bar only ever names more photos, of places not taught
+    and of non-landmark photos taken at the place; no margin at all is as without GPS."""
+    sets = script.load_sets()
+    vec = {name: _planted(name, "embeddings")
+           for name in ("unseen", "distractors", "people-negatives")}
+    thresholds, plain = {1: 0.995, 5: 0.995}, {1: 0.3, 5: 0.3}
+    out = script.run_at_place(sets, vec, 2, thresholds, plain, 0.5)
+    gps = script.run_gps(sets, vec, 2, thresholds, 0.5)
+    for k in (1, 5):
+        rows = {name.removeprefix(f"qe k={k} "): row for name, row in out.items()
+                if name.startswith(f"qe k={k} ")}
+        assert rows["today"]["above"] == gps[f"qe k={k}"]["above_gps"]
+        assert rows["no margin"] == rows["no GPS"]
+        for nearby in ("0.05", "0.00"):
+            for key in ("untaught", "distractors", "people"):
+                for km in ("150", "300", "500"):
+                    named = [rows[f"{km} m {m}, else -{nearby}"][key]
+                             for m in ("-0.10", "-0.15", "-0.20", "dis")]
+                    assert named == sorted(named)
+                wider = [rows[f"{km} m dis, else -{nearby}"][key] for km in ("150", "300", "500")]
+                assert wider == sorted(wider)
+        assert rows["500 m dis, else -0.00"]["above"] > rows["no GPS"]["above"]
+
+
 def test_thresholds_also_keep_other_places_unnamed(script: ModuleType) -> None:
     """Other places that look like the learned ones (the known landmarks' photos, planted as
     near copies of three learned landmarks): with the other-places rule each threshold sits

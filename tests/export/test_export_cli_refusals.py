@@ -159,13 +159,15 @@ def test_a_refused_overwrite_leaves_the_old_bundle_as_it_was(
     assert [p.name for p in disk.iterdir()] == ["bundle"]  # no staging folder left
 
 
-@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
-def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
+@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS, errno.EACCES],
+                         ids=["full", "read-only", "permission"])
+def test_a_temporary_folder_that_refuses_says_why_and_how_to_point_elsewhere(
         refusal: int, tiny_run: Path, distractor_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The ONNX file goes to the temporary folder first; onnx reports a full disk there as a
     bare ENOSPC from ``write`` (no file named), as it did with TMPDIR on a 2 MB tmpfs; a
-    read-only one the same way with EROFS."""
+    read-only one the same way with EROFS: then a folder *with room* is no help, one the
+    export may write to is."""
     import tempfile
 
     import export.pipeline as pipeline
@@ -178,12 +180,15 @@ def test_a_full_temporary_folder_says_so_and_how_to_point_elsewhere(
     res = _export(tiny_run, distractor_dir, out)
 
     scratch = tempfile.gettempdir()
-    why = f"{NO_SPACE} {scratch}: free some space and run again" if refusal == errno.ENOSPC \
-        else READ_ONLY
+    why = {errno.ENOSPC: f"{NO_SPACE} {scratch}: free some space and run again, or point "
+                         "TMPDIR at a folder with room",
+           errno.EROFS: f"{READ_ONLY}; point TMPDIR at a folder you can write to",
+           errno.EACCES: "permission denied; point TMPDIR at a folder you can write to",
+           }[refusal]
     assert res.exit_code == 1, res.output
     assert res.stderr.strip() == (
-        f"Error: Cannot write the export's working files in {scratch}: {why}, or point TMPDIR "
-        f"at a folder with room; {out} was not changed.")
+        f"Error: Cannot write the export's working files in {scratch}: {why}; {out} was not "
+        "changed.")
     assert not out.exists()
 
 

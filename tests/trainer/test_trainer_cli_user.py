@@ -131,13 +131,14 @@ def test_evaluate_and_clean_refuse_impossible_values_in_one_line(trained_run: Pa
 
 def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over(
         tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run that failed before its first epoch ended leaves config.json but no last.pt;
-    --resume then says there is nothing to resume and the command that starts it over,
-    and that command works."""
+    """A run killed before its first epoch ended (it cannot tidy up, as a failed one does)
+    leaves config.json but no last.pt; --resume then says there is nothing to resume and
+    the command that starts it over, and that command works."""
     import shlex
 
     from trainer import fit as fit_module
     from trainer.errors import TrainerError
+    from trainer.unsaved_run import RunFolderBefore
 
     run = tmp_path / "run"
     tiny = ["--backbone", "test_efficientnet", "--no-pretrained", "--image-size", "64",
@@ -149,6 +150,7 @@ def test_resuming_a_run_that_ended_before_its_first_epoch_says_how_to_start_over
 
     with monkeypatch.context() as patch:
         patch.setattr(fit_module._Trainer, "train_epoch", fails)
+        patch.setattr(RunFolderBefore, "tidy", lambda _self: "")  # killed: no tidying
         code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), *tiny)
     assert code == 1 and "the machine went away" in err
     assert (run / "config.json").is_file() and not (run / "last.pt").exists()
@@ -280,8 +282,10 @@ def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
     assert err.strip().splitlines()[-1] == (
         f"Error: No training photo of Junk could be decoded (listed in {run / 'bad_images.txt'}"
         "), so photolm-export could make no prototype for it: fix or remove those photos, "
-        "then start the run again.")
-    assert "epoch 1:" not in err and not (run / "last.pt").exists()
+        f"then start the run again. Removed the files this run wrote in {run}, all but "
+        "bad_images.txt: it held no checkpoint.")
+    assert "epoch 1:" not in err
+    assert [p.name for p in run.iterdir()] == ["bad_images.txt"]  # the photos to fix
     assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
 
 
@@ -308,3 +312,46 @@ def test_a_folder_of_heic_photos_is_not_called_empty(tiny_data: Path, tmp_path: 
     assert code == 0, err
     assert (f"note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, "
             f"WebP, BMP, TIFF; not HEIC or RAW): {data.name}/iphone") in out.splitlines()
+
+
+def test_a_classes_csv_row_whose_folder_is_not_there_is_named_with_its_line(
+        dataset_factory, tmp_path: Path) -> None:
+    """A typo in the folder column would train the landmark under its folder's name, without
+    the row's aliases and place, and say nothing. A row for a folder that is there but empty
+    is not named twice: the empty folder has its own note."""
+    data = dataset_factory(tmp_path / "shapes", per_class=2)
+    (data / "empty_one").mkdir()
+    csv_file = data / "classes.csv"
+    csv_file.write_text("folder,name,aliases,city,country,latitude,longitude\n"
+                        "red_circle,Red Circle,,,,,\n"
+                        "green_sqaure,Green Square,Vert,Paris,France,48.85,2.35\n"
+                        "empty_one,Empty,,,,,\n", encoding="utf-8")
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    notes = [line for line in out.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: skipped 1 folder with no photos in a format the trainer reads (JPEG, PNG, WebP, "
+        "BMP, TIFF; not HEIC or RAW): shapes/empty_one",
+        f"note: {csv_file}: no folder for the row on line 3 (green_sqaure); it describes no "
+        "landmark (check the folder names)."]
+
+
+def test_rows_of_a_shared_table_each_find_their_source_folder(
+        dataset_factory, tmp_path: Path) -> None:
+    """root/<source>/<landmark>: rows in the root's table and in a source's own table that
+    name folders under the sources are used, so nothing is said about them."""
+    data = tmp_path / "sets"
+    dataset_factory(data / "famous", per_class=2,
+                    classes={"red_circle": ("ellipse", (220, 30, 30)),
+                             "green_square": ("rectangle", (30, 200, 40))})
+    dataset_factory(data / "more", per_class=2,
+                    classes={"blue_triangle": ("polygon", (30, 60, 220))})
+    (data / "classes.csv").write_text("source,folder,name\nfamous,red_circle,Red\n"
+                                      ",blue_triangle,Blue\nmore,gone,Gone\n", encoding="utf-8")
+    (data / "famous" / "classes.csv").write_text("folder,name\ngreen_square,Green\n",
+                                                 encoding="utf-8")
+    code, out, err = _invoke("eda", str(data), "--out", str(tmp_path / "eda"))
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("note:")] == [
+        f"note: {data / 'classes.csv'}: no folder for the row on line 4 (more/gone); it "
+        "describes no landmark (check the folder names)."]

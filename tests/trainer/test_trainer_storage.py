@@ -111,8 +111,9 @@ def test_a_full_disk_before_the_first_epoch_says_nothing_was_saved(
     assert code == 1 and "Traceback" not in err
     (line,) = [line for line in err.splitlines() if line.startswith("Error:")]
     assert line.endswith("free some space and run again. No epoch was saved: start the run "
-                         "over.")
-    assert not (run / "last.pt").exists()
+                         f"over. Removed the files this run wrote in {run}, all but "
+                         "bad_images.txt: it held no checkpoint.")  # tiny_data's broken.jpg
+    assert [p.name for p in run.iterdir()] == ["bad_images.txt"]
 
 
 def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
@@ -145,16 +146,18 @@ def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
             ] == [1, 2]
 
 
-class _FullDiskFile:
-    """``open(..., "w")`` on a full disk: the open works, the first write does not (and
-    names no file)."""
+class _RefusingFile:
+    """``open(..., "w")`` on a disk that refuses the write: the open works, the first write
+    does not (and names no file), as a full disk (ENOSPC), one remounted read-only after
+    the open (EROFS), a share that withdrew the permission (EACCES) or a failing disk (EIO)
+    answers it."""
 
     code = errno.ENOSPC
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
-    def __enter__(self) -> _FullDiskFile:
+    def __enter__(self) -> _RefusingFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -164,46 +167,104 @@ class _FullDiskFile:
         raise OSError(self.code, os.strerror(self.code))
 
 
-class _ReadOnlyFile(_FullDiskFile):
-    """The same on a disk remounted read-only after the open (EROFS)."""
-
-    code = errno.EROFS
+REFUSALS = [errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO]
+REFUSAL_IDS = ["full", "read-only", "permission", "io-error"]
 
 
-@pytest.mark.parametrize("refusing", [_FullDiskFile, _ReadOnlyFile], ids=["full", "read-only"])
-def test_a_report_the_full_disk_refuses_is_one_line_naming_the_out_folder(
-        refusing: type, trained_run: Path, tmp_path: Path,
+def _why(code: int, folder: Path) -> str:
+    return {errno.ENOSPC: f"no space left on the disk holding {folder}: free some space and "
+                          "run again",
+            errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+            errno.EIO: "input/output error"}[code]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=REFUSAL_IDS)
+def test_a_report_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """evaluate's per-class CSV (eda's and clean's files go the same way), on a full disk
-    or a read-only one."""
+    """evaluate's per-class CSV (eda's, clean's and tune's files go the same way)."""
     import trainer.evaluate
 
+    refusing = type("Refusing", (_RefusingFile,), {"code": refusal})
     monkeypatch.setattr(trainer.evaluate, "open", refusing, raising=False)
     out = tmp_path / "evaluation"
     code, _out, err = _invoke("evaluate", str(trained_run), "--out", str(out),
                               "--prototypes", "head")
     assert code == 1 and "Traceback" not in err
-    why = (f"no space left on the disk holding {out}: free some space and run again"
-           if refusing is _FullDiskFile else "read-only file system")
-    assert err.strip() == f"Error: Cannot write in {out}: {why}."
+    assert err.strip() == f"Error: Cannot write {out / 'per_class.csv'}: {_why(refusal, out)}."
 
 
-@pytest.mark.parametrize("refusal", [errno.ENOSPC, errno.EROFS], ids=["full", "read-only"])
-def test_a_plot_the_disk_refuses_is_one_line_naming_it(
-        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """explain's PNG: matplotlib's ``open`` of the file is refused, naming it, as a full or
-    read-only disk refuses it."""
+def _savefig_refused(monkeypatch: pytest.MonkeyPatch, refusal: int) -> None:
+    """matplotlib's ``open`` of the PNG is refused, naming it."""
     from matplotlib.figure import Figure
 
     def savefig(self, path, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(refusal, os.strerror(refusal), str(path))
 
     monkeypatch.setattr(Figure, "savefig", savefig)
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=REFUSAL_IDS)
+def test_a_plot_the_disk_refuses_is_one_line_naming_it(
+        refusal: int, trained_run: Path, tiny_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain's PNG."""
+    _savefig_refused(monkeypatch, refusal)
     png = tmp_path / "plots" / "why.png"
     photo = next((tiny_data / "red_circle").glob("*.jpg"))
     code, _out, err = _invoke("explain", str(trained_run), str(photo), "--out", str(png))
     assert code == 1 and "Traceback" not in err
-    why = (f"no space left on the disk holding {png.parent}: free some space and run again"
-           if refusal == errno.ENOSPC else "read-only file system")
-    assert err.strip() == f"Error: Cannot write {png}: {why}."
+    assert err.strip() == f"Error: Cannot write {png}: {_why(refusal, png.parent)}."
+
+
+@pytest.mark.parametrize("refusal", [errno.EACCES, errno.EIO], ids=["permission", "io-error"])
+def test_eda_plots_the_disk_refuses_are_one_line_naming_them(
+        refusal: int, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _savefig_refused(monkeypatch, refusal)
+    out = tmp_path / "eda"
+    code, _out, err = _invoke("eda", str(tiny_data), "--out", str(out))
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == (f"Error: Cannot write {out / 'class_sizes.png'}: "
+                           f"{_why(refusal, out)}.")
+
+
+@pytest.mark.parametrize("failure", ["open", "read"])
+def test_a_checkpoint_that_cannot_be_read_back_for_best_pt_is_called_a_read(
+        failure: str, tiny_data: Path, tiny: dict, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """best.pt is copied from last.pt: a failing disk under last.pt (EIO) is "Cannot read"
+    it, not a refused write of best.pt, which would send the person to free space."""
+    import builtins
+
+    import trainer.atomic
+
+    class _FailingDisk:
+        def __init__(self, handle: object) -> None:
+            self._handle = handle
+
+        def read(self, *_args: object) -> bytes:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+        def __enter__(self) -> _FailingDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._handle.close()  # type: ignore[attr-defined]
+
+    def failing_open(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if mode == "rb" and Path(path).name == "last.pt":
+            if failure == "open":
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+            return _FailingDisk(builtins.open(path, mode, *args, **kwargs))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(trainer.atomic, "open", failing_open, raising=False)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny))
+    run = tmp_path / "run"
+    code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
+    assert code == 1 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert line.startswith(f"Error: Cannot read {run / 'last.pt'}: input/output error.")
+    assert not (run / "best.pt").exists()
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
