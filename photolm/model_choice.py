@@ -6,6 +6,9 @@ were last scanned with, not the shipped one: their stored vectors are that netwo
 learning or grouping them with another network's matches nothing ("re-matched 0") while
 mixing two networks' vectors. That bundle is used when its folder still holds it (the
 command says so); when it does not, the command stops with one line naming ``--model``.
+A model no folder of the user's ever held (an earlier photolm's shipped one, replaced by an
+upgrade) is :class:`EarlierModel`: the commands that match no stored vector go on with the
+shipped model (:func:`choose_for_viewing`), the others say a scan is the way on.
 ``photolm scan`` is how a catalogue changes model, so it keeps the plain rule
 (:func:`photolm.bundle.load_bundle`).
 """
