@@ -60,6 +60,7 @@ from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
+from photolm.learned import gps_bars
 from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.printed_paths import printed
@@ -359,12 +360,13 @@ class Scanner:
         self.roots: list[Path] = []
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
+        self._gps_bars = gps_bars(self._placed)
 
     def decide(self, match: Match, latitude: float | None,
                longitude: float | None) -> GeoVerdict:
         """The match after GPS evidence; photos without GPS keep their visual verdict."""
         return gps_evidence(latitude, longitude, match.top, self._placed,
-                            threshold=self.matcher.threshold)
+                            threshold=self.matcher.threshold, bars=self._gps_bars)
 
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
