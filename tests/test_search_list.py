@@ -248,3 +248,31 @@ def test_a_miss_by_a_hair_prints_the_digits_that_show_it(env: Path) -> None:
     code, out, _ = run("list", "--uncertain")
     line = next(x for x in out.splitlines() if "hair.jpg" in x)
     assert line.split("\t")[2:] == ["Hoi An 0.69996", "0.70000"], line
+
+
+def test_prune_names_only_the_sidecars_that_really_stay_on_disk(tmp_path: Path,
+                                                                env: Path) -> None:
+    """prune says which files photolm wrote for the photos it forgets stay on disk: a
+    sidecar left behind, never the deleted photo its tags were embedded in, nor a sidecar
+    `untag` already removed. In --json, tag_files are printed as paths are everywhere."""
+    lib = tmp_path / "lib"
+    embedded = write_photo(lib / "embedded.jpg", COLOURS["eiffel-tower"])
+    sidecar = write_photo(lib / "sidecar.jpg", COLOURS["eiffel-tower"])
+    untagged = write_photo(lib / "untagged.jpg", COLOURS["eiffel-tower"])
+    odd = write_photo(lib / "odd\tname.jpg", COLOURS["eiffel-tower"])
+    run("scan", lib)
+    assert run("tag", embedded, "--embed")[0] == 0
+    assert run("tag", sidecar, untagged, odd)[0] == 0
+    assert run("untag", untagged)[0] == 0
+    assert not Path(f"{untagged}.xmp").exists() and Path(f"{odd}.xmp").exists()
+    for photo in (embedded, sidecar, untagged, odd):
+        photo.unlink()
+    run("scan", lib)
+    code, out, err = run("prune", "--dry-run", "--json")
+    tag_files = [f for p in json.loads(out)["photos"] for f in p["tag_files"]]
+    assert code == 0 and f"{lib}/odd\\tname.jpg.xmp" in tag_files  # one line, as printed
+    assert not any("\t" in f for f in tag_files)
+    code, out, err = run("prune")
+    line = next(line for line in err.splitlines() if "stay" in line)
+    assert line == (f"2 files photolm wrote for them stay on disk: {lib}/odd\\tname.jpg.xmp, "
+                    f"{sidecar}.xmp")

@@ -126,12 +126,20 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "visual_landmark": p.visual_landmark_name, "visual_score": p.visual_score,
         "review": p.review, "reviewed_at": p.reviewed_at,
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
-        "tag_landmark": p.tag_landmark, "tag_files": p.tag_files, "tag_error": p.tag_error,
+        "tag_landmark": p.tag_landmark, "tag_files": [display(f) for f in tag_files(p)],
+        "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
         "recognised_from": recognised_from(p),
         "best_candidate": top[0] if top else None, "candidates": top[:3],
         "threshold": threshold, "gate_reason": gate_reason(top, threshold),
     }
+
+
+def tag_files(p: PhotoRow) -> list[str]:
+    """The files photolm last wrote (or removed) tags in for this photo, as paths: the
+    catalogue keeps their names only in ``backslashreplace`` form, which a
+    :func:`display` of its own would print with a backslash doubled (``\\xff``)."""
+    return [read_replaced(f) for f in p.tag_files]
 
 
 def recognised_from(p: PhotoRow) -> str | None:

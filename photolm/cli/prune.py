@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from photolm.cli.listing import tag_files
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting
 from photolm.wording import counted
@@ -53,13 +54,22 @@ def prune(
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
-                   "tag_files": r.tag_files, "companions": [display(c) for c in r.companions]}
+                   "tag_files": [display(f) for f in tag_files(r)],
+                   "companions": [display(c) for c in r.companions]}
                   for r in gone]
         if json_out:
             print_json({"dry_run": dry_run, "photos": photos,
                         "back_on_disk": [display(r.path) for r in back]})
             raise typer.Exit(0)
-        _report(photos, [display(r.path) for r in back], dry_run)
+        _report(photos, [display(r.path) for r in back], _left_behind(gone), dry_run)
+
+
+def _left_behind(rows: Iterable[PhotoRow]) -> list[str]:
+    """The files photolm wrote for these photos that are still on disk, printed: their
+    sidecars, not the photo itself (embedded tags went with it) nor a sidecar `untag`
+    removed since."""
+    return [display(f) for r in rows for f in tag_files(r)
+            if f != r.path and os.path.lexists(f)]
 
 
 def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
@@ -68,12 +78,12 @@ def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
     return [row] if row is not None else cat.iter_photos(under=root)
 
 
-def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
+def _report(photos: list[dict[str, Any]], back: list[str], sidecars: list[str],
+            dry_run: bool) -> None:
     print_paths([p["path"] for p in photos], [p["companions"] for p in photos])
     verb = "would forget" if dry_run else "forgot"
     lines = [f"prune: {verb} {counted(len(photos), 'photo')} missing since the last scan"
              + ("; run without --dry-run to forget them" if dry_run and photos else "")]
-    sidecars = [f for p in photos for f in p["tag_files"]]
     if sidecars:
         lines.append(f"{counted(len(sidecars), 'file')} photolm wrote for them "
                      f"{'stays' if len(sidecars) == 1 else 'stay'} on disk: "
