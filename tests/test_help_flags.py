@@ -34,3 +34,24 @@ def test_an_option_that_takes_a_value_still_shows_its_type_at_80_columns() -> No
     assert "<bool>" not in out
     assert "--margin" in out and "<float range>" in out and "<file>" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+SCANNED_WITH = [["learn"], ["unlearn"], ["places"], ["places", "name"], ["landmarks"],
+                ["serve"], ["info"]]
+
+
+@pytest.mark.parametrize("command", [*SCANNED_WITH, ["scan"]], ids=" ".join)
+def test_model_help_names_the_default_the_command_really_uses(command: list[str]) -> None:
+    """Given no --model, learn, unlearn, places, landmarks, serve and info use the model the
+    catalogue's photos were last scanned with (README, "Closing the loop"); scan uses the
+    shipped one. --help said "the model shipped with photolm" for all of them."""
+    from tests.clirun import cli
+
+    code, out, _ = cli(*command, "--help")
+    text = " ".join(line.strip("│ ") for line in out.splitlines())
+    said = " ".join(text.split())
+    assert code == 0
+    if command in SCANNED_WITH:
+        assert "last scanned with" in said and "else the model shipped with photolm." not in said
+    else:
+        assert "else the model shipped with photolm." in said and "scanned with" not in said

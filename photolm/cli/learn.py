@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.options import (
+    CatalogOpt,
+    DeviceChoice,
+    DeviceOpt,
+    JsonOpt,
+    QuietOpt,
+    ScannedModelOpt,
+)
 from photolm.cli.output import (
     bar_wanted,
     display,
@@ -201,7 +208,7 @@ def learn(
     country: CountryOpt = None,
     lat: LatOpt = None,
     lon: LonOpt = None,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     new: NewOpt = False,

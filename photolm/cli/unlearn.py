@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted, progress
-from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.options import CatalogOpt, JsonOpt, QuietOpt, ScannedModelOpt
 from photolm.cli.output import bar_wanted, print_json, reporting, say
 from photolm.wording import counted
 
@@ -17,7 +17,7 @@ def unlearn(
     words: Annotated[list[str], typer.Argument(
         help="The learned landmark's name (or an alias); the quotes may be left out.",
         show_default=False, metavar="NAME")],
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
