@@ -182,7 +182,7 @@ def test_learn_and_unlearn_count_only_the_photos_they_changed(library: Path) -> 
     again = json.loads(out)
     assert (again["added"], again["photos"], again["changed"]) == (0, 3, 0)
     code, _, err = cli("unlearn", "Old Bridge")
-    assert code == 0 and "forgot Old Bridge: 3 photos changed" in err, err
+    assert code == 0 and "forgot Old Bridge: 3 photos showed it, 0 now" in err, err
 
 
 def test_confirm_accepts_a_learned_name(library: Path) -> None:
@@ -769,3 +769,27 @@ def test_an_unknown_name_says_photolm_not_the_model_once_landmarks_are_taught(
     code, _, err = cli("search", "Colosiumx Arena")
     assert code == 1 and err.strip() == ("photolm does not know 'Colosiumx Arena'. "
                                          "Did you mean Colosseum?"), err
+
+
+def test_unlearn_says_how_many_photos_showed_it_and_show_it_now(library: Path) -> None:
+    """unlearn said "forgot Old Bridge: N photos changed", N counting every photo whose
+    list of candidates lost it (38 in a library where it named 6), which read as 38
+    photos losing a landmark. It says how many showed it, and how many still do (your
+    answers), as learn says how many show it."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg")[0] == 0  # confirms "Old Bridge"
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["photos_before"], result["photos"]) == (3, 1)
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Old Bridge")
+    assert code == 0
+    assert err.strip() == ("forgot Old Bridge: 3 photos showed it, 1 now; 1 photo keeps "
+                           "your answer"), err
+    # the Eiffel Tower photos and the cyan ones but cyan1, which keeps your answer
+    assert cli("learn", "Eiffel Tower", library / "cyan0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Eiffel Tower")
+    assert code == 0
+    assert err.strip() == ("forgot the examples added to Eiffel Tower: 4 photos showed it, "
+                           "2 now"), err

@@ -38,14 +38,17 @@ def unlearn(
         with Catalog.open(path, write=True, create=False) as cat, \
                 progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
             note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
+            showing = cat.landmark_counts()  # as learn counts the photos that show it
             item, summary, kept = do_unlearn(cat, bundle, name, progress=report)
+            before, now = showing.get(item.id, 0), cat.landmark_counts().get(item.id, 0)
         if json_out:
+            # "changed" counts every photo re-decided, its list of candidates included
             print_json({"landmark": landmark_json(item.landmark), "shipped": item.shipped,
                         "examples": len(item.examples), "rematched": summary.photos,
-                        "changed": summary.changed, "kept_answers": kept,
-                        "seconds": round(summary.seconds, 3)})
+                        "changed": summary.changed, "photos_before": before, "photos": now,
+                        "kept_answers": kept, "seconds": round(summary.seconds, 3)})
         elif not quiet:
             what = (f"the examples added to {item.landmark.name}" if item.shipped
                     else item.landmark.name)
             keep = f"; {counted(kept, 'photo', 'keeps')} your answer" if kept else ""
-            say(f"forgot {what}: {counted(summary.changed, 'photo')} changed{keep}")
+            say(f"forgot {what}: {counted(before, 'photo')} showed it, {now} now{keep}")
