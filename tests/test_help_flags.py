@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,19 @@ def test_model_help_names_the_default_the_command_really_uses(command: list[str]
         assert "last scanned with" in said and "else the model shipped with photolm." not in said
     else:
         assert "else the model shipped with photolm." in said and "scanned with" not in said
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_names_no_python_list_type(command: list[str]) -> None:
+    """typer prints a list's Python annotation as its type: "PATHS <list[Path]>", "--alias
+    <list[str]>". An argument that takes several says so with "...", an option that may be
+    repeated names the one value it takes each time."""
+    from tests.clirun import cli
+
+    code, out, err = cli(*command, "--help")
+    assert code == 0, err
+    assert "list[" not in out
+    if command in (["scan"], ["tag"], ["confirm"]):
+        assert "<path>..." in out
+    if command == ["learn"]:
+        assert re.search(r"--alias\s+-a\s+<str>\s", out)
