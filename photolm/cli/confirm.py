@@ -43,12 +43,12 @@ def confirm(
     """
     with reporting():
         from photolm.catalog import Catalog, Review, resolve_catalog_path
-        from photolm.errors import UsageError
+        from photolm.cli.usage import options_clash
         from photolm.review import resolve_landmark, review_for
         from photolm.tagging import select_photos
 
         if sum((landmark is not None, no_landmark, clear)) > 1:
-            raise UsageError("Use at most one of --landmark, --none and --clear.")
+            raise options_clash("confirm", "Use at most one of --landmark, --none and --clear.")
         with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat:
             chosen = resolve_landmark(cat, landmark) if landmark is not None else None
             selection = select_photos(cat, paths)

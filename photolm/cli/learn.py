@@ -143,6 +143,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     examples, ``sources`` is ignored)."""
     from photolm.case_paths import given_catalogued
     from photolm.catalog import Catalog, resolve_catalog_path
+    from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
     from photolm.learning import find_place, learn_place, near_miss
@@ -150,7 +151,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.prototypes import adopt_shipped
 
     if (lat is None) != (lon is None):
-        raise UsageError("Give both --lat and --lon, or neither.")
+        raise options_clash("places name" if place_id else "learn",
+                            "Give both --lat and --lon, or neither.")
     if not name.strip():
         raise UsageError("The landmark needs a name.")
     path = resolve_catalog_path(catalog)

@@ -109,12 +109,12 @@ def scan(
     catalogued in it (a drive not mounted?); 130 when Ctrl-C stopped it.
     """
     with reporting(), warnings.catch_warnings():
-        from photolm.errors import UsageError
+        from photolm.cli.usage import options_clash
 
         if not write_tags and (embed or write_location
                                or sidecar_style != SidecarStyleChoice.darktable):
-            raise UsageError("--embed, --sidecar-style and --write-location only apply with "
-                             "--write-tags.")
+            raise options_clash("scan", "--embed, --sidecar-style and --write-location only "
+                                "apply with --write-tags.")
         # Pillow warns about odd EXIF blocks ("Corrupt EXIF data", "Truncated File Read")
         # on photos it still decodes correctly; they are not actionable, a failed photo is.
         warnings.simplefilter("ignore", UserWarning)
