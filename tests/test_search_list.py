@@ -276,3 +276,21 @@ def test_prune_names_only_the_sidecars_that_really_stay_on_disk(tmp_path: Path,
     line = next(line for line in err.splitlines() if "stay" in line)
     assert line == (f"2 files photolm wrote for them stay on disk: {lib}/odd\\tname.jpg.xmp, "
                     f"{sidecar}.xmp")
+
+
+def test_prune_of_a_path_that_names_no_catalogued_photo_says_so(library: Path,
+                                                                 env: Path) -> None:
+    """`photolm prune ~/Pictres` (a typo) said "forgot 0 photos" and exited 0, as if that
+    folder had nothing missing; tag, untag and confirm name such a path and exit 1. A
+    deleted folder whose photos are catalogued is no typo: its photos are forgotten."""
+    run("scan", library)
+    typo = library.parent / "Pictres"
+    code, out, err = run("prune", typo)
+    assert code == 1 and out == ""
+    assert f"warning: {typo}: no catalogued photos there" in err, err
+    gone = library / "c"
+    (gone / "colosseo.jpg").unlink()
+    gone.rmdir()
+    run("scan", library)
+    code, out, err = run("prune", gone)
+    assert code == 0 and out.strip() == str(gone / "colosseo.jpg") and "warning" not in err

@@ -10,7 +10,7 @@ import typer
 
 from photolm.cli.listing import tag_files
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
-from photolm.cli.output import display, err, print_json, print_paths, reporting
+from photolm.cli.output import display, err, print_json, print_paths, reporting, warn
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ def prune(
     A scan only marks such photos missing (search then leaves them out), so that a drive
     that is not mounted does not wipe their results: mount it and scan before pruning.
     A photo whose file is back on disk is kept (scan it to update it). Sidecars photolm
-    wrote for forgotten photos stay on disk; they are listed. Exit status: 0.
+    wrote for forgotten photos stay on disk; they are listed. Exit status: 0; 1 when a path
+    given names no catalogued photo.
     """
     with reporting():
         from photolm import storage
@@ -44,10 +45,15 @@ def prune(
             roots = [str(p) for p in given_catalogued(
                 cat, paths or (), names=lambda p: os.path.lexists(p) or catalogues(cat, p))]
             rows = {}  # overlapping roots: one entry per photo
+            unmatched = []  # a typo is said, as tag, untag and confirm say it
             for root in roots or [None]:
+                matched = False
                 for row in _photos_at(cat, root):
+                    matched = True
                     if row.missing:
                         rows[row.path] = row
+                if not matched:
+                    unmatched.append(root)
             back, gone = [], []
             for r in rows.values():  # one look at the disk per photo
                 (gone if storage.gone(r.path) else back).append(r)
@@ -57,11 +63,14 @@ def prune(
                    "tag_files": [display(f) for f in tag_files(r)],
                    "companions": [display(c) for c in r.companions]}
                   for r in gone]
+        for root in unmatched:
+            warn(root, "no catalogued photos there")
         if json_out:
             print_json({"dry_run": dry_run, "photos": photos,
                         "back_on_disk": [display(r.path) for r in back]})
-            raise typer.Exit(0)
-        _report(photos, [display(r.path) for r in back], _left_behind(gone), dry_run)
+        else:
+            _report(photos, [display(r.path) for r in back], _left_behind(gone), dry_run)
+        raise typer.Exit(1 if unmatched else 0)
 
 
 def _left_behind(rows: Iterable[PhotoRow]) -> list[str]:
