@@ -429,7 +429,7 @@ def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: 
     assert listed()["eiffel.jpg"]["landmark"] is None
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--clear")
-    assert code == 0 and err.strip() == "1 photo: the model decides again (1 cleared)"
+    assert code == 0 and err.strip() == "1 photo: the model decides again (1 answer cleared)"
     row = listed()["eiffel.jpg"]
     assert row["review"] is None and row["landmark"] == "Eiffel Tower"
 
