@@ -793,3 +793,22 @@ def test_unlearn_says_how_many_photos_showed_it_and_show_it_now(library: Path) -
     assert code == 0
     assert err.strip() == ("forgot the examples added to Eiffel Tower: 4 photos showed it, "
                            "2 now"), err
+
+
+def test_a_name_with_a_line_break_or_tab_is_learned_on_one_line(library: Path) -> None:
+    """A name pasted with a line break ("Old\\nBridge") was stored as it was: `learn` then
+    printed it on two lines and `landmarks | ...` gave it two lines, one without its
+    tab-separated fields. Runs of spaces, tabs and line breaks in a name, alias, city or
+    country are one space; another control character (an escape sequence that would drive
+    the terminal) is refused in one line."""
+    code, out, err = cli("learn", "Old\nBridge", library / "cyan0.jpg", "--alias",
+                         "Alte\tBrücke ", "--city", " Heidel\r\nberg", "--json")
+    assert code == 0, err
+    landmark = json.loads(out)["landmark"]
+    assert (landmark["name"], landmark["aliases"], landmark["city"]) == (
+        "Old Bridge", ["Alte Brücke"], "Heidel berg")
+    code, out, _ = cli("landmarks")
+    assert code == 0 and "Old Bridge\tHeidel berg\t3\tlearned\n" in out
+    code, out, err = cli("learn", "Old \x1b[2J Bridge", library / "cyan0.jpg")
+    assert code == 2 and not out and err.count("\n") == 1
+    assert err.startswith("Error: ") and "control character" in err, err

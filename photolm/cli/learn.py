@@ -29,6 +29,7 @@ from photolm.cli.output import (
     say,
     warn,
 )
+from photolm.printed_paths import ONE_LINE
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -135,6 +136,20 @@ def note_adopted(adopted: Sequence[Adopted]) -> None:
              "them back)")
 
 
+def one_line(text: str, what: str) -> str:
+    """A name as it is stored and printed: one line, runs of spaces, tabs and line breaks
+    (a name pasted from two lines) one space. Another control character, or a
+    bidirectional control (which would make the name display as another), is refused:
+    ``what`` says which value held it."""
+    from photolm.errors import UsageError
+
+    folded = " ".join(text.split())
+    if folded.translate(ONE_LINE) != folded:
+        raise UsageError(f"{what} {folded.translate(ONE_LINE)!r} holds a control character; "
+                         "give it as plain text.")
+    return folded
+
+
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
@@ -153,7 +168,11 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     if (lat is None) != (lon is None):
         raise options_clash("places name" if place_id else "learn",
                             "Give both --lat and --lon, or neither.")
-    if not name.strip():
+    name = one_line(name, "The landmark's name")
+    aliases = [one_line(a, "An alias") for a in aliases or ()]
+    city = None if city is None else one_line(city, "The city")
+    country = None if country is None else one_line(country, "The country")
+    if not name:
         raise UsageError("The landmark needs a name.")
     path = resolve_catalog_path(catalog)
     bundle = chosen_bundle(model, path)
