@@ -294,3 +294,18 @@ def test_prune_of_a_path_that_names_no_catalogued_photo_says_so(library: Path,
     run("scan", library)
     code, out, err = run("prune", gone)
     assert code == 0 and out.strip() == str(gone / "colosseo.jpg") and "warning" not in err
+
+
+def test_search_says_a_corrected_photo_was_corrected_not_confirmed(library: Path,
+                                                                   env: Path) -> None:
+    """search marked every photo with a person's answer "(confirmed)", a photo the model
+    called something else (and the person corrected) too; list says "corrected by you"."""
+    run("scan", library)
+    run("confirm", library / "a" / "eiffel1.jpg")
+    run("confirm", library / "c" / "colosseo.jpg", "--landmark", "Eiffel Tower")
+    code, out, _ = run("search", "Eiffel Tower")
+    assert code == 0
+    marks = {Path(line.split("\t")[3]).name: line.split("\t")[1] for line in out.splitlines()}
+    assert marks["eiffel1.jpg"] == "Eiffel Tower (confirmed)"
+    assert marks["colosseo.jpg"] == "Eiffel Tower (corrected)"
+    assert marks["eiffel2.jpg"] == "Eiffel Tower"

@@ -90,7 +90,8 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow], names: str, 
              else counted(len(rows), "photo"))
     cells = []
     for r in rows:
-        landmark = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
+        # your answer: the model's landmark confirmed, or another one named instead
+        landmark = f"{r['landmark']} ({r['review']})" if r["review"] else r["landmark"]
         if r["missing"]:
             landmark += " (file missing)"
         score = "" if r["score"] is None else f"{r['score']:.2f}"
