@@ -48,6 +48,8 @@ from photolm.bundle import Bundle
 from photolm.case_paths import CatalogSpelling, as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import (
+    SKIP_LIVE_PHOTO,
+    SKIP_VIDEO,
     Found,
     Problem,
     Skipped,
@@ -68,6 +70,8 @@ from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
 from photolm.wording import counted
+
+SKIP_REASONS = (SKIP_VIDEO, SKIP_LIVE_PHOTO)  # scan --json's `skipped` keys (README)
 
 # Outcomes reported per photo.
 NEW = "new"
@@ -222,7 +226,8 @@ class ScanSummary:
             "hidden_skipped": self.hidden,
             "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
-            "skipped": dict(sorted(self.skipped.items())),
+            # every reason, 0 when none (README's shape): a script reads ["video"] as it is
+            "skipped": dict(sorted({**dict.fromkeys(SKIP_REASONS, 0), **self.skipped}.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
             "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}

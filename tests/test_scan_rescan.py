@@ -224,3 +224,13 @@ def test_an_empty_folder_that_held_photos_is_named_before_prune(tmp_path: Path,
     assert run("prune")[0] == 0
     code, summary, err = _scan(nas)
     assert code == 0 and summary["walk_problems"] == [] and err == ""
+
+
+def test_scan_json_skipped_always_holds_both_reasons(library: Path, env: Path) -> None:
+    """README: `skipped` is `{"video": N, "live_photo_video": N}`; a library without videos
+    gave `{}`, so a script reading `["skipped"]["video"]` failed on it."""
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["skipped"] == {"live_photo_video": 0, "video": 0}
+    (library / "paris" / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["skipped"] == {"live_photo_video": 0, "video": 1}
