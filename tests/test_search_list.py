@@ -309,3 +309,29 @@ def test_search_says_a_corrected_photo_was_corrected_not_confirmed(library: Path
     assert marks["eiffel1.jpg"] == "Eiffel Tower (confirmed)"
     assert marks["colosseo.jpg"] == "Eiffel Tower (corrected)"
     assert marks["eiffel2.jpg"] == "Eiffel Tower"
+
+
+def test_a_failed_tag_of_an_awkward_name_keeps_list_one_line_per_photo(
+        tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list's "why" quotes the tag error, which names the photo: for a name with a tab and
+    a newline that split the photo's line in two (and added a field) in a pipe, and broke
+    the path on a terminal. Every field stays one line: controls escaped as paths are."""
+    lib = tmp_path / "lib"
+    odd = write_photo(lib / "odd\tname\nx.jpg", COLOURS["eiffel-tower"])
+    write_photo(lib / "plain.jpg", COLOURS["eiffel-tower"])
+    run("scan", lib)
+    odd.chmod(0o444)
+    try:
+        assert run("tag", odd, "--embed")[0] == 1  # read-only: the write is refused
+    finally:
+        odd.chmod(0o644)
+    code, out, _ = run("list")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.count("\t") == 3 for line in lines), out
+    (line,) = [line for line in lines if "odd" in line]
+    assert "tag failed" in line.split("\t")[3] and "odd\\tname\\nx.jpg" in line.split("\t")[3]
+    screen = _terminal(monkeypatch, width=400)  # room for the table
+    assert run("list")[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "odd\tname" not in shown and shown.count("odd\\tname\\nx.jpg") == 2, shown
