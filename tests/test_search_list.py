@@ -335,3 +335,17 @@ def test_a_failed_tag_of_an_awkward_name_keeps_list_one_line_per_photo(
     assert run("list")[0] == 0
     shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
     assert "odd\tname" not in shown and shown.count("odd\\tname\\nx.jpg") == 2, shown
+
+
+def test_a_learned_name_with_brackets_is_text_in_a_table_title(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table's title went through rich markup: on a terminal wide enough for the table,
+    `search` of a landmark learned as "Club [/] Bridge" died with a MarkupError traceback
+    ("closing tag '[/]' ... has nothing to close"), and "[red]" in a name would colour it."""
+    run("scan", library)
+    assert run("learn", "Club [/] Bridge", library / "c" / "colosseo.jpg", "--new")[0] == 0
+    screen = _terminal(monkeypatch, width=300)
+    code, _, err = run("search", "Club [/] Bridge")
+    assert code == 0, err
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "┃" in shown and "of Club [/] Bridge" in shown, shown

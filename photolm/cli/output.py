@@ -119,7 +119,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
                                 or [0]))
              for i in range(len(columns))]
-    table = Table(title=title, title_justify="left")
+    # the title names landmarks (a learned "Club [/] Bridge"): text, never markup
+    table = Table(title=Text(title) if title else None, title_justify="left")
     for column, width, word in zip(columns, widths, words, strict=True):
         if column.unbroken:
             table.add_column(column.header, no_wrap=True, min_width=width,
