@@ -349,3 +349,15 @@ def test_a_learned_name_with_brackets_is_text_in_a_table_title(
     assert code == 0, err
     shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
     assert "┃" in shown and "of Club [/] Bridge" in shown, shown
+
+
+def test_search_exit_status_is_as_its_help_says(library: Path, env: Path) -> None:
+    """0 for a landmark photolm knows that no photo shows yet (an answer, not a failure),
+    1 for a name it does not know."""
+    run("scan", library)
+    code, out, err = run("search", "Taj Mahal")
+    assert (code, out) == (0, "") and "No photos of Taj Mahal in the catalogue yet" in err
+    code, out, err = run("search", "Edinburgh Castle")
+    assert (code, out) == (1, "") and "does not know 'Edinburgh Castle'" in err
+    code, _, _ = run("search", "Taj Mahal", "--json")
+    assert code == 0

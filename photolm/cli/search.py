@@ -40,7 +40,9 @@ def search(
     """Find photos by landmark name, best matches first.
 
     Your answers from **photolm confirm** count over the model's: a corrected photo is
-    found under the landmark you named, and photos you confirmed come first.
+    found under the landmark you named, and photos you confirmed come first. Exit status:
+    0 (also when no photo shows it yet), 1 when photolm knows no landmark, city or country
+    of that name.
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
