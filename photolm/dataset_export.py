@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
-from photolm.discovery import display_path, sniff_file
+from photolm.discovery import sniff_file
 from photolm.errors import PhotolmError
+from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
 
 CLASSES_CSV = "classes.csv"
@@ -106,16 +107,16 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
         _write_classes(out_dir, classes, problems, copy=copy)
     except KeyboardInterrupt:
         raise DatasetExportInterrupted(
-            f"interrupted; the training set in {display_path(out_dir)} is incomplete: delete "
+            f"interrupted; the training set in {printed(out_dir)} is incomplete: delete "
             "that folder, then export again") from None
     except OSError as exc:
         # A full disk (or a stick pulled out) fails every photo after this one, and the
         # trainer would read a half-written set: stop, and say how to start again.
         where = exc.filename2 or exc.filename or out_dir
         why = no_space_message(out_dir) if no_space(exc) else (
-            f"cannot write {display_path(where)}: {exc.strerror or exc}"
+            f"cannot write {printed(where)}: {exc.strerror or exc}"
             + ("" if copy else " (a FAT32 or exFAT stick holds no links: use --copy)"))
-        raise DatasetExportError(f"{why}; the training set in {display_path(out_dir)} is "
+        raise DatasetExportError(f"{why}; the training set in {printed(out_dir)} is "
                                  "incomplete: delete that folder, then export again") from None
     return problems
 

@@ -25,6 +25,7 @@ from photolm.learned import (
     EMBEDDING,
     CombinedMatcher,
     Learned,
+    grouping_space,
     learned_id,
     space_of,
     uses_descriptor,
@@ -344,7 +345,7 @@ def _group_unclaimed(cat: Catalog, bundle: Bundle, min_photos: int) -> list[Foun
     (:func:`photolm.places_cache.places_key`)."""
     from photolm import places
 
-    space = space_of(bundle)
+    space = grouping_space(bundle)
     pages = list(cat.vector_pages(bundle.model_id, with_descriptors=uses_descriptor(space),
                                   unclaimed=True))
     if not pages:

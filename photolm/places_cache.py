@@ -80,9 +80,9 @@ def places_key(cat: Catalog, bundle: Bundle, min_photos: int) -> str:
     when some photo has no descriptor), the likeness bar and the descriptor prototypes the
     bar is measured against; the catalogue's: :meth:`Catalog.unclaimed_digest`."""
     from photolm import places
-    from photolm.learned import EMBEDDING, space_of, uses_descriptor
+    from photolm.learned import EMBEDDING, grouping_space, uses_descriptor
 
-    space = space_of(bundle)
+    space = grouping_space(bundle)
     references = getattr(bundle, "descriptor_prototypes", None)
     refs = None
     if references is not None:

@@ -28,6 +28,7 @@ from photolm.learned import (
     vectors_in,
 )
 from photolm.names import normalise
+from photolm.wording import counted
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog
@@ -133,6 +134,16 @@ class Adopted:
     landmark: Landmark  # the model's landmark it now adds example photos to
     examples: int
     answers: int  # a person's answers that named it, now naming the model's landmark
+    id: str = ""  # the learned landmark's id (``learned:old-bridge``), gone now
+
+    def sentence(self) -> str:
+        """What became of it, in words: the CLI's ``note:`` line and the desktop's notice."""
+        kept = (f"; {counted(self.answers, 'answer of yours', 'names', plural='answers of yours')}"
+                " it now" if self.answers else "")
+        return (f"the model now has this landmark itself: your learned {self.name} is now "
+                f"{counted(self.examples, 'example photo')} added to the model's "
+                f"{self.landmark.name}{kept} (`photolm unlearn {self.landmark.name}` takes "
+                "them back)")
 
 
 def shipped_namesakes(bundle: Bundle, learned: Sequence[Learned]
@@ -156,7 +167,7 @@ def adopt_shipped(cat: Catalog, bundle: Bundle) -> list[Adopted]:
     out = []
     for item, lm in found:
         answers = cat.adopt_learned(item.id, lm)
-        out.append(Adopted(item.landmark.name, lm, len(item.examples), answers))
+        out.append(Adopted(item.landmark.name, lm, len(item.examples), answers, item.id))
     return out
 
 

@@ -15,7 +15,7 @@ import errno
 import os
 from pathlib import Path
 
-from photolm.discovery import display_path
+from photolm.printed_paths import printed
 
 # A quota reached on a share (EDQUOT) is as full as a full disk for the person writing.
 _NO_SPACE = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e)
@@ -52,11 +52,11 @@ def write_refused(exc: BaseException, *, writing: bool = False) -> bool:
 
 
 def no_space_message(path: Path | str) -> str:
-    return f"no space left on the disk holding {display_path(path)}: free some space and run again"
+    return f"no space left on the disk holding {printed(path)}: free some space and run again"
 
 
 def too_large_message(path: Path | str) -> str:
-    return (f"{display_path(path)} would be larger than its file system or this process may "
+    return (f"{printed(path)} would be larger than its file system or this process may "
             "write (a FAT32 USB stick takes files under 4 GiB)")
 
 

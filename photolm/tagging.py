@@ -39,7 +39,6 @@ from typing import Any, Literal
 from photolm.bundle import Landmark
 from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
-from photolm.discovery import display_path
 from photolm.errors import CatalogError, TagError
 from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
@@ -444,7 +443,7 @@ def _write_one(task: _TagTask, settings: TagSettings, undo: UndoStore | None,
         rewritten = not fresh and _rewritten_by_photolm(row, known)
         if task.landmark is not None:
             if not (fresh or rewritten):
-                raise TagError(f"{display_path(row.path)} changed since it was scanned; run "
+                raise TagError(f"{printed(row.path)} changed since it was scanned; run "
                                "`photolm scan` on it first, then tag it")
             if fresh:
                 _check_same_content(row)
@@ -527,7 +526,7 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     try:
         st = os.stat(row.path)
     except FileNotFoundError:
-        raise TagError(f"file vanished: {display_path(row.path)}") from None
+        raise TagError(f"file vanished: {printed(row.path)}") from None
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 
@@ -556,7 +555,7 @@ def _check_same_content(row: PhotoRow) -> None:
     modification time are (a different photo copied over it with its date restored): its
     landmark belongs to the other photo."""
     if not same_content(row.path, row.size, row.content_hash):
-        raise TagError(f"{display_path(row.path)} is not the photo that was scanned (same "
+        raise TagError(f"{printed(row.path)} is not the photo that was scanned (same "
                        "size and date, different content); re-scan it with `photolm scan "
                        "--verify`, then tag it")
 
@@ -573,8 +572,8 @@ def _with_new_state(record: TagRecord, path: str) -> TagRecord:
 
 
 def _os_message(exc: OSError, path: str, action: Action) -> str:
-    where = display_path(exc.filename) if exc.filename else display_path(path)
+    where = printed(exc.filename) if exc.filename else printed(path)
     verb = "tag" if action == "tag" else "remove photolm's tags from"
     if no_space(exc):  # e.g. ExifTool's scratch file in the temporary folder
-        return f"cannot {verb} {display_path(path)}: {no_space_message(exc.filename or path)}"
+        return f"cannot {verb} {printed(path)}: {no_space_message(exc.filename or path)}"
     return f"cannot {verb} {where}: {exc.strerror or exc}"

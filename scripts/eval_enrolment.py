@@ -136,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--descriptor-output", default=None,
                         help="ONNX output holding the generic descriptor (default: the "
                         "bundle's descriptor, when it has one)")
+    parser.add_argument("--embedding-only", action="store_true",
+                        help="leave the bundle's descriptor out: the fine-tuned embedding "
+                        "alone, as photolm learns without a measured table (--method "
+                        "fallback)")
     parser.add_argument("--weight", type=float, default=enrol.EMBEDDING_WEIGHT,
                         help="weight of the fine-tuned embedding beside the descriptor")
     parser.add_argument("--draws", type=int, default=5)
@@ -175,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              name) for name, s in sets.items()}
     desc: dict[str, np.ndarray | None] = {name: None for name in sets}
     bundle_descriptor = getattr(bundle, "descriptor", None)
-    if args.descriptor_output or args.descriptor_onnx or bundle_descriptor is not None:
+    if args.embedding_only:
+        bundle_descriptor = None
+    if not args.embedding_only and (args.descriptor_output or args.descriptor_onnx
+                                    or bundle_descriptor is not None):
         onnx = args.descriptor_onnx or bundle.model_path
         out = args.descriptor_output or (bundle_descriptor.output_name if bundle_descriptor
                                          and not args.descriptor_onnx else "embeddings")
@@ -222,10 +229,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def write_thresholds(bundle, space: str, enrolment: dict, fpr: float,
                      other_places: float = 1.0, known: int = 46):  # -> Bundle
     """The thresholds photolm uses for landmarks learned with this bundle, by example count:
-    the shipped method's ("qe"), each no lower than the one for fewer examples."""
+    those of the method photolm learns with in ``space`` (query expansion where
+    photolm.learned expands, else mean + examples), each no lower than the one for fewer
+    examples."""
     from photolm.bundle import rewrite_bundle
+    from photolm.learned import EXPANSION_NEIGHBOURS
 
-    chosen = enrolment["thresholds"]["qe"]
+    method = "qe" if EXPANSION_NEIGHBOURS[space] else "mean+examples"
+    if method not in enrolment["thresholds"]:
+        raise SystemExit(f"--write-thresholds for the {space} space needs --method {method}")
+    chosen = enrolment["thresholds"][method]
     table: dict[str, float] = {}
     running = -1.0
     for k in sorted(chosen):
@@ -234,6 +247,9 @@ def write_thresholds(bundle, space: str, enrolment: dict, fpr: float,
     metrics = dict(bundle.metrics)
     metrics["enrolment"] = {
         "thresholds": {space: table},
+        # photolm uses a table only with this key (photolm.learned.OTHER_PLACES_RATE): one
+        # set on non-landmark photos alone names places nobody taught
+        **({"other_places_rate": other_places} if other_places < 1 else {}),
         "rule": f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
                 + (f"and names at most {other_places:.0%} of the photos of the {known} known "
                    "landmarks (places not learned) " if other_places < 1 else "")
@@ -584,7 +600,14 @@ METHODS = {
     "examples": ("examples", 0),
     "mean+examples": ("mean+examples", 0),
     "qe": ("mean+examples", 3),
+    # photolm's own fallback for a network without thresholds measured under the
+    # other-places rule (photolm.learned.space_of): the fine-tuned embedding, learned as
+    # learn makes its prototypes there, at the bundle's threshold (use --model on a bundle
+    # without a descriptor, or one whose descriptor is left out, to measure it)
+    "fallback": ("mean+examples", 0),
 }
+# Methods measured at the bundle's own threshold instead of one chosen here.
+AT_BUNDLE_THRESHOLD = ("shipped", "fallback")
 
 
 def enrol_draw(vectors: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator,
@@ -655,7 +678,7 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             # The threshold: fixed for the shipped baseline, else chosen on draws (seeds
             # 0..) that are not the reported ones (seeds 1000..), on calibration negatives.
             # Other places: the known landmarks' photos, none of them learned here.
-            if method == "shipped":
+            if method in AT_BUNDLE_THRESHOLD:
                 threshold = shipped_threshold
             else:
                 cal_best, cal_other = [], []

@@ -120,7 +120,7 @@ def test_learn_again_adds_examples_and_a_shipped_name_adds_to_it(library: Path) 
                  if r["id"] == "eiffel-tower"]
     assert result["landmark"] == {k: listed[k] for k in result["landmark"]}
     assert set(listed) - set(result["landmark"]) == {"photos", "learned", "examples",
-                                                     "recognisable"}
+                                                     "recognisable", "merged_learned"}
     assert _listing()["eiffel0.jpg"] == "Eiffel Tower"
 
 

@@ -21,7 +21,7 @@ def library(env: Path, tmp_path: Path) -> Path:
     return colour_library(tmp_path)
 
 
-def _retrained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def retrained_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A model retrained with what was taught: it ships "old bridge" (another letter case)
     and recognises the cyan photos itself."""
     monkeypatch.setitem(COLOURS, "old-bridge", CYAN)
@@ -51,7 +51,7 @@ def test_a_new_model_shipping_a_learned_name_makes_it_one_landmark(
 ) -> None:
     assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
     assert cli("confirm", library / "cyan1.jpg")[0] == 0  # a person's answer: Old Bridge
-    monkeypatch.setenv("PHOTOLM_MODEL", str(_retrained(tmp_path, monkeypatch)))
+    monkeypatch.setenv("PHOTOLM_MODEL", str(retrained_bundle(tmp_path, monkeypatch)))
     code, _, err = cli(*(["scan", library] if first == "scan" else ["landmarks"]))
     assert code == 0, err
     assert err.count(NOTE) == 1 and "1 example photo added to the model's old bridge" in err
@@ -144,3 +144,52 @@ def test_info_shows_the_model_the_catalogue_was_scanned_with(
     data = json.loads(out)
     assert code == 0 and "no longer holds it" in data["model"]["error"]
     assert data["catalog"]["photos"] == 1
+
+
+MERGED = {"id": "learned:old-bridge", "name": "Old Bridge", "examples": 1, "answers": 1}
+
+
+def _merge_command(command: str, library: Path) -> list[object]:
+    if command == "places name":  # the pink photos: the one group no landmark claims
+        code, out, err = cli("places", "--json")
+        assert code == 0, err
+        (group,) = json.loads(out)
+        return ["places", "name", group["id"], "Old Bridge"]
+    return {"scan": ["scan", library], "learn": ["learn", "Old Bridge", library / "cyan2.jpg"],
+            "unlearn": ["unlearn", "Old Bridge"], "landmarks": ["landmarks"]}[command]
+
+
+@pytest.mark.parametrize("command", ["scan", "learn", "places name", "unlearn", "landmarks"])
+def test_json_says_which_learned_landmarks_became_the_models(
+    library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Each command that can fold a learned landmark into the new model's says so in its
+    ``--json`` as well as in its ``note:`` line (README "Closing the loop"): a script could
+    not tell that ``learned:old-bridge`` was gone and where its examples and answers went."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg")[0] == 0
+    monkeypatch.setenv("PHOTOLM_MODEL", str(retrained_bundle(tmp_path, monkeypatch)))
+    args = _merge_command(command, library)
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    if command == "landmarks":  # a list of landmarks: said on the one it became
+        rows = {r["id"]: r for r in data}
+        assert rows["old-bridge"]["merged_learned"] == [MERGED]
+        assert all(r["merged_learned"] == [] for lid, r in rows.items() if lid != "old-bridge")
+    else:
+        (merged,) = data["merged_learned"]
+        into = merged.pop("into")
+        assert merged == MERGED
+        # the model's landmark, with the keys of learn's "landmark" (landmarks --json's)
+        assert (into["id"], into["name"]) == ("old-bridge", "old bridge")
+        assert set(into) == {"id", "name", "aliases", "city", "region", "country",
+                             "country_code", "latitude", "longitude"}
+    assert NOTE in err
+    # said once: nothing is left to fold (the group is named, the examples forgotten)
+    again = ["landmarks"] if command in ("places name", "unlearn") else args
+    code, out, err = cli(*again, "--json")
+    assert code == 0 and NOTE not in err, err
+    data = json.loads(out)
+    assert (all(r["merged_learned"] == [] for r in data) if again == ["landmarks"]
+            else data["merged_learned"] == [])

@@ -180,6 +180,58 @@ def test_tag_json_prints_paths_as_list_json_does(lookalikes: tuple[Path, Path],
     assert code == 1 and json.loads(out)["unmatched_paths"] == [printed(gone)]
 
 
+
+def _plan_blocks(out: str) -> dict[str, str]:
+    """A dry run's plan: the photo each block is for (its first line's path), by the
+    landmark its ``+ XMP-dc:Subject`` line adds (or ``-`` removes)."""
+    blocks: dict[str, str] = {}
+    photo = ""
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            photo = line.split(" -> ")[0]
+        elif line.strip()[2:].startswith("XMP-dc:Subject: "):
+            blocks[line.split("XMP-dc:Subject: ")[1]] = photo
+    return blocks
+
+
+def test_the_paths_tag_prints_are_taken_back_by_untag(lookalikes: tuple[Path, Path]) -> None:
+    """``tag``'s plan and messages printed ``a\\nb.jpg`` (a backslash) as ``a\\nb.jpg``
+    undoubled, the printed form of ``a<newline>b.jpg`` beside it: given back to ``untag``,
+    it untagged the other photo. They print it as ``list`` does."""
+    backslash, newline = lookalikes
+    code, out, err = run("tag", "--dry-run")
+    assert code == 0, err
+    plan = _plan_blocks(out)
+    assert plan == {"Eiffel Tower": printed(backslash), "Colosseum": printed(newline)}, out
+    code, out, err = run("tag", "--json")
+    assert code == 0, err
+    said = {p["path"]: p["message"] for p in json.loads(out)["photos"]}
+    assert said[printed(backslash)] == (f"tagged {printed(backslash)} with Eiffel Tower "
+                                        f"({printed(backslash)}.xmp)")
+    code, out, err = run("untag", plan["Eiffel Tower"], "--dry-run")
+    assert code == 0 and _plan_blocks(out) == {"Eiffel Tower": plan["Eiffel Tower"]}, out
+    code, _out, err = run("untag", plan["Eiffel Tower"])
+    assert code == 0 and err.strip() == "untag: 1 removed", err
+    assert not backslash.with_name(backslash.name + ".xmp").exists()
+    assert newline.with_name(newline.name + ".xmp").exists()  # the other photo keeps its tags
+
+
+
+def test_a_warning_naming_a_name_that_ends_in_a_backslash_prints_it_once(
+        tmp_path: Path, env: Path) -> None:
+    """A photo named ``IMG\\`` (found by its content): the tag writer's message prints it
+    ``IMG\\\\``, in which its older spelling ``IMG\\`` is found too; the warning must not
+    double that backslash again."""
+    photo = write_photo(tmp_path / "lib" / "x.jpg", EIFFEL).rename(tmp_path / "lib" / "IMG\\")
+    code, _out, err = run("scan", photo.parent, "--json")
+    assert code == 0, err
+    photo.chmod(0o444)  # photolm checks the mode bits, so this holds as root too
+    code, _out, err = run("tag", "--embed")
+    assert code == 1
+    assert err.splitlines()[0] == (f"warning: read-only file: {printed(photo)} (make it "
+                                   "writable to tag it)")
+
+
 # One file name of each kind a printed path escapes: a backslash (doubled), a byte that is
 # not UTF-8 (``\xff``), a right-to-left override (its UTF-8 bytes).
 ODD_NAMES = [b"back\\slash.jpg", b"bad\xff.jpg", "bidi\u202egpj.exe.jpg".encode()]

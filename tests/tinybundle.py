@@ -105,9 +105,13 @@ def make_tiny_bundle(
     seed: int = 0,
     name: str = "tiny-test-bundle",
     descriptor_threshold: float | None = None,
+    measured_for_learning: bool = True,
 ) -> Bundle:
     """Build and write the tiny bundle; prototypes come from onnxruntime itself. With
-    ``descriptor_threshold`` the graph also has a descriptor output, with prototypes."""
+    ``descriptor_threshold`` the graph also has a descriptor output, with prototypes, and
+    (``measured_for_learning``) that threshold as the manifest's learned-landmark table for
+    the descriptor space, measured as scripts/eval_enrolment.py measures one (the rule
+    photolm.learned asks for); without it learned landmarks use the embedding."""
     import onnxruntime as ort
 
     out_dir = Path(out_dir)
@@ -125,6 +129,10 @@ def make_tiny_bundle(
             "descriptor_prototypes": session.run(["descriptor"], {"images": batch})[0],
             "descriptor_prototype_landmark": np.arange(len(landmarks)),
         }
+        if measured_for_learning:
+            extra["metrics"] = {"enrolment": {
+                "thresholds": {"descriptor": {"1": float(descriptor_threshold)}},
+                "other_places_rate": 0.01}}
     bundle = write_bundle(
         out_dir,
         model_file=work,

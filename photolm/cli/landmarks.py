@@ -4,7 +4,7 @@ learned ones), with photo counts."""
 
 from __future__ import annotations
 
-from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted
+from photolm.cli.learn import chosen_bundle, landmark_json, merged_json, note_adopted
 from photolm.cli.options import CatalogOpt, JsonOpt, ScannedModelOpt
 from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
 from photolm.wording import counted
@@ -19,29 +19,34 @@ def landmarks(
     model's and the ones you taught it with **learn** (marked learned)."""
     with reporting():
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
-        from photolm.prototypes import adopt_shipped, shipped_namesakes, unmatchable
+        from photolm.prototypes import Adopted, adopt_shipped, shipped_namesakes, unmatchable
 
         path = resolve_catalog_path(catalog)
         bundle = chosen_bundle(model, path)
         try:
+            merged: list[Adopted] = []
             with Catalog.open(path, write=False) as cat:
                 fold = bool(shipped_namesakes(bundle, cat.learned()))
             if fold:  # learned names the model now ships: one landmark each, said once
                 with Catalog.open(path, write=True, create=False) as cat:
-                    note_adopted(adopt_shipped(cat, bundle))
+                    merged = adopt_shipped(cat, bundle)
+                note_adopted(merged)
             with Catalog.open(path, write=False) as cat:
                 counts = cat.landmark_counts()
                 taught = cat.learned()
                 lost = {lm.id for lm in unmatchable(cat, bundle)}
         except CatalogMissingError:
-            counts, taught, lost = {}, [], set()
+            counts, taught, lost, merged = {}, [], set(), []
         examples = {item.id: len(item.examples) for item in taught}
         known = {lm.id for lm in bundle.landmarks}
         learned = [item.landmark for item in taught if not item.shipped and item.id not in known]
         rows = [
             {**landmark_json(lm),
              "photos": counts.get(lm.id, 0), "learned": lm.id not in known,
-             "examples": examples.get(lm.id, 0), "recognisable": lm.id not in lost}
+             "examples": examples.get(lm.id, 0), "recognisable": lm.id not in lost,
+             # learned landmarks this run folded into this one (said once, as the note is)
+             "merged_learned": [merged_json(m, into=False) for m in merged
+                                if m.landmark.id == lm.id]}
             for lm in sorted([*bundle.landmarks, *learned], key=lambda lm: lm.name.casefold())
         ]
         warn_unmatchable([r["name"] for r in rows if not r["recognisable"]])

@@ -83,7 +83,7 @@ def landmark_json(lm: Landmark) -> dict[str, Any]:
             "latitude": lm.latitude, "longitude": lm.longitude}
 
 
-def result_json(result: LearnResult) -> dict[str, Any]:
+def result_json(result: LearnResult, merged: Sequence[Adopted] = ()) -> dict[str, Any]:
     return {
         "landmark": landmark_json(result.landmark),
         "new": result.new,
@@ -99,6 +99,7 @@ def result_json(result: LearnResult) -> dict[str, Any]:
             "latitude": result.position.latitude, "longitude": result.position.longitude,
             "photos": result.position.photos,
             "spread_km": round(result.position.spread_km, 3), "used": result.position.used},
+        "merged_learned": [merged_json(item) for item in merged],
     }
 
 
@@ -127,13 +128,16 @@ def note_adopted(adopted: Sequence[Adopted]) -> None:
     by the command that folded it into the model's (scan, learn, unlearn, places,
     landmarks), as nothing of it is left to fold again."""
     for item in adopted:
-        answers = counted(item.answers, "answer of yours", "names",
-                          plural="answers of yours")
-        kept = f"; {answers} it now" if item.answers else ""
-        note(item.name, f"the model now has this landmark itself: your learned {item.name} "
-             f"is now {counted(item.examples, 'example photo')} added to the model's "
-             f"{item.landmark.name}{kept} (`photolm unlearn {item.landmark.name}` takes "
-             "them back)")
+        note(item.name, item.sentence())
+
+
+def merged_json(item: Adopted, *, into: bool = True) -> dict[str, Any]:
+    """One entry of ``--json``'s ``merged_learned``: the learned landmark this run folded
+    into the model's (its id is gone from then on), and ``into`` that landmark, as
+    :func:`landmark_json` (``landmarks --json`` says it on that landmark's row instead)."""
+    entry: dict[str, Any] = {"id": item.id, "name": item.name, "examples": item.examples,
+                             "answers": item.answers}
+    return {**entry, "into": landmark_json(item.landmark)} if into else entry
 
 
 def one_line(text: str, what: str) -> str:
@@ -181,7 +185,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         options: dict[str, Any] = {
             "aliases": aliases or (), "city": city, "country": country, "latitude": lat,
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
-        note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
+        merged = adopt_shipped(cat, bundle)  # before the name is looked up
+        note_adopted(merged)
         close = None if new else near_miss(name, bundle, cat.learned())
         if close is not None:
             raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
@@ -206,7 +211,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         warn(result.landmark.name, f"one of the model's landmarks: its names, place and "
              f"position stay the model's ({', '.join(ignored)} not used)")
     if json_out:
-        print_json(result_json(result))
+        print_json(result_json(result, merged))
     elif not quiet:
         what = "learned" if result.new else "added examples to"
         say(f"{what} {result.landmark.name}: {counted(result.examples, 'example photo')} "

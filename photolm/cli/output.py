@@ -312,12 +312,14 @@ def warn(path: object, message: str) -> None:
     from photolm.discovery import display_path
 
     shown = display(path)
-    named = (display_path(path)  # as libraries name it
+    named = (display_path(path)  # as some libraries name it
              if isinstance(path, (str, bytes, os.PathLike)) else shown)
-    if named in message:
+    if shown in message:  # printed already (photolm's own messages): as it is
+        line = message
+    elif named in message:
         line = message.replace(named, shown)
     else:
-        line = message if shown in message else f"{shown}: {message}"
+        line = f"{shown}: {message}"
     err.print(f"[yellow]warning:[/] {escape(line.translate(ONE_LINE))}")
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from photolm.cli.learn import note_adopted
+from photolm.cli.learn import merged_json, note_adopted
 from photolm.cli.options import (
     CatalogOpt,
     DeviceChoice,
@@ -144,7 +144,9 @@ def scan(
         warn_unmatchable(summary.unmatchable)
         note_adopted(scanner.matcher.adopted)
         if json_out:
-            print_json({**summary.to_json(), **({"tags": tags.to_json()} if tags else {})})
+            print_json({**summary.to_json(),
+                        "merged_learned": [merged_json(m) for m in scanner.matcher.adopted],
+                        **({"tags": tags.to_json()} if tags else {})})
         elif not quiet:
             _print_summary(summary, tags)
             if tags is not None:

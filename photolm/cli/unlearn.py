@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from photolm.cli.learn import chosen_bundle, landmark_json, note_adopted, progress
+from photolm.cli.learn import chosen_bundle, landmark_json, merged_json, note_adopted, progress
 from photolm.cli.options import CatalogOpt, JsonOpt, QuietOpt, ScannedModelOpt
 from photolm.cli.output import bar_wanted, print_json, reporting, say
 from photolm.wording import counted
@@ -37,7 +37,8 @@ def unlearn(
         bundle = chosen_bundle(model, path)
         with Catalog.open(path, write=True, create=False) as cat, \
                 progress(bar_wanted(quiet=quiet, json_out=json_out)) as report:
-            note_adopted(adopt_shipped(cat, bundle))  # before the name is looked up
+            merged = adopt_shipped(cat, bundle)  # before the name is looked up
+            note_adopted(merged)
             showing = cat.landmark_counts()  # as learn counts the photos that show it
             item, summary, kept = do_unlearn(cat, bundle, name, progress=report)
             before, now = showing.get(item.id, 0), cat.landmark_counts().get(item.id, 0)
@@ -46,7 +47,8 @@ def unlearn(
             print_json({"landmark": landmark_json(item.landmark), "shipped": item.shipped,
                         "examples": len(item.examples), "rematched": summary.photos,
                         "changed": summary.changed, "photos_before": before, "photos": now,
-                        "kept_answers": kept, "seconds": round(summary.seconds, 3)})
+                        "kept_answers": kept, "seconds": round(summary.seconds, 3),
+                        "merged_learned": [merged_json(m) for m in merged]})
         elif not quiet:
             what = (f"the examples added to {item.landmark.name}" if item.shipped
                     else item.landmark.name)

@@ -26,7 +26,14 @@ from starlette.templating import Jinja2Templates
 
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, places, queries
-from photolm.desktop.jobs import JobBusyError, Jobs, rescan_roots, scan_work, tag_work
+from photolm.desktop.jobs import (
+    JobBusyError,
+    Jobs,
+    merged_lines,
+    rescan_roots,
+    scan_work,
+    tag_work,
+)
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
@@ -37,6 +44,7 @@ from photolm.wording import counted, decimals
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
     from photolm.learning import LearnResult
+    from photolm.prototypes import Adopted
 
 HERE = Path(__file__).resolve().parent
 LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be stored
@@ -75,6 +83,10 @@ class Desktop:
         self.places_cache = PlacesCache()
         self.jobs = Jobs()
         self._bundle: Bundle | None = None
+        # learned landmarks this server folded into the model's of the same name (a scan,
+        # a place named): each one's landmark page says so while it runs, as the CLI's
+        # note: line said it once
+        self.merged: list[Adopted] = []
         # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
         # connection of its own (a 1,000-photo page asks for hundreds at once).
         self._rows: dict[int, PhotoRow] = {}
@@ -158,8 +170,10 @@ class Desktop:
             raise _NotFound(f"No landmark {landmark_id!r} in the catalogue.")
         name = record.name if record else photos[0].effective_landmark_name
         self.remember(photos)
+        merged = merged_lines([m for m in self.merged if m.landmark.id == landmark_id])
         return self.page(request, "landmark.html", landmark_id=landmark_id, name=name,
-                         place=queries.place_of(record), photos=photos, order=order)
+                         place=queries.place_of(record), photos=photos, order=order,
+                         merged=merged)
 
     def search(self, request: Request) -> Response:
         from photolm.names import LandmarkIndex
@@ -277,6 +291,7 @@ class Desktop:
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
                          everything=everything, message=request.query_params.get("m", ""),
+                         merged=request.query_params.getlist("n"),
                          problem=request.query_params.get("e", ""))
 
     def world(self, request: Request) -> Response:
@@ -419,7 +434,8 @@ class Desktop:
                                  + ", ".join(map(printed, gone)) if gone else
                                  "No folders scanned yet: run `photolm scan FOLDER` once first.")
             self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
-                                                      self.settings.model, known))
+                                                      self.settings.model, known,
+                                                      on_merged=self.merged.extend))
         except (UsageError, JobBusyError) as exc:
             return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
@@ -434,16 +450,37 @@ class Desktop:
         from starlette.concurrency import run_in_threadpool
 
         form = await request.form()
+        merged: list[Adopted] = []
         try:
+            merged = await run_in_threadpool(self._fold_learned)
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
         except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
-            return _refused("/places", exc)  # (another tab), a scan writing
+            # (another tab), a scan writing; what was folded before is said all the same
+            told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
+            return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
         said = (f"Learned {result.landmark.name}: {show}" if result.new else
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
-        return RedirectResponse(f"/places?m={_quote(said)}", status_code=303)
+        told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
+        return RedirectResponse(f"/places?m={_quote(said)}{told}", status_code=303)
+
+    def _fold_learned(self) -> list[Adopted]:
+        """Learned landmarks the served model ships by name become the model's, as
+        ``photolm places name`` does first: a place named "Old Bridge" then adds to that one
+        landmark, and the page says what became of the learned one. Nothing to fold (the
+        usual case) is one read; the write lock is held only to fold."""
+        from photolm.prototypes import adopt_shipped, shipped_namesakes
+
+        bundle = self.bundle()
+        with self.read() as cat:
+            if not shipped_namesakes(bundle, cat.learned()):
+                return []
+        with self.write() as cat:
+            merged = adopt_shipped(cat, bundle)
+        self.merged.extend(merged)
+        return merged
 
     def _name_place(self, place_id: str, name: str, new: bool = False) -> LearnResult:
         """Compute the naming (the re-match takes seconds on a large library) from a read

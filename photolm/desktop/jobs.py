@@ -24,6 +24,7 @@ from photolm.printed_paths import printed
 from photolm.wording import counted
 
 if TYPE_CHECKING:
+    from photolm.prototypes import Adopted
     from photolm.scan import ScanSummary
 
 MAX_LINES = 200  # problems kept for the page; the rest are counted
@@ -45,6 +46,9 @@ class Job:
     more_lines: int = 0
     notes: list[str] = field(default_factory=list)  # worth knowing, not problems
     more_notes: int = 0
+    # learned landmarks a scan folded into the model's of the same name (a retrained model),
+    # one sentence each, as `photolm scan`'s note: lines say it
+    merged: list[str] = field(default_factory=list)
     result: dict[str, Any] | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
@@ -150,9 +154,14 @@ def rescan_roots(roots: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 
-def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
+def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str],
+              on_merged: Callable[[Sequence[Adopted]], None] | None = None
               ) -> Callable[[Job], None]:
-    """A scan of ``roots`` with the CLI's scanner, its events turned into progress."""
+    """A scan of ``roots`` with the CLI's scanner, its events turned into progress.
+
+    Learned landmarks the model now ships by name are folded into the model's as the
+    scanner starts (:func:`photolm.prototypes.build_matcher`): the job says so, and
+    ``on_merged`` hears of them, once."""
 
     def work(job: Job) -> None:
         import warnings
@@ -183,12 +192,21 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str]
 
         job.message = "looking for photos"
         with Catalog.open(catalog_path, write=True, create=False) as cat:
-            summary = Scanner(cat, bundle, embedder).run([Path(r) for r in roots], on_event)
+            scanner = Scanner(cat, bundle, embedder)
+            job.merged = merged_lines(scanner.matcher.adopted)
+            if on_merged is not None and scanner.matcher.adopted:
+                on_merged(scanner.matcher.adopted)
+            summary = scanner.run([Path(r) for r in roots], on_event)
         job.result = summary.to_json()
         job.state = "stopped" if summary.interrupted else "done"
         job.message = scan_message(summary)
 
     return work
+
+
+def merged_lines(merged: Sequence[Adopted]) -> list[str]:
+    """The CLI's ``note:`` line about each folded landmark, as the page shows it."""
+    return [f"{item.name}: {item.sentence()}" for item in merged]
 
 
 def scan_message(summary: ScanSummary) -> str:

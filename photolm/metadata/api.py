@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Literal
 
 from photolm.bundle import Landmark
-from photolm.discovery import display_path
 from photolm.errors import TagError
 from photolm.metadata import atomic
 from photolm.metadata.embedded import Exiv2Error
@@ -63,6 +62,7 @@ from photolm.metadata.sidecar import (
 from photolm.metadata.sidecar import exists as sidecar_exists
 from photolm.metadata.undo import UndoStore
 from photolm.metadata.xmp import XmpDocument, XmpError
+from photolm.printed_paths import printed
 
 __all__ = ["TagOutcome", "TagPlan", "TargetPlan", "apply_tags", "is_raw", "left_behind",
            "plan_left_behind", "plan_tags", "plan_untag", "read_photolm_marker",
@@ -128,9 +128,9 @@ def _check_own_sidecar(raw: Path, sidecar: Path, targets: Iterable[TargetPlan]) 
         if target.path == sidecar:
             owner = target.owner or target.path
             raise TagError(
-                f"{display_path(sidecar)} would be shared by {display_path(owner.name)} and "
-                f"{display_path(raw.name)} (Lightroom names sidecars by the stem); use the "
-                f"darktable style ({display_path(raw.name)}.xmp) for this folder")
+                f"{printed(sidecar)} would be shared by {printed(owner.name)} and "
+                f"{printed(raw.name)} (Lightroom names sidecars by the stem); use the "
+                f"darktable style ({printed(raw.name)}.xmp) for this folder")
 
 
 def is_raw(photo: Path) -> bool:
@@ -170,7 +170,7 @@ def plan_untag(
                     targets.append(embedded_target(photo, method, kind, "untag", None, False,
                                                     True))
                 except CannotEmbed as exc:
-                    raise TagError(f"cannot remove photolm's tags from {display_path(photo)}: "
+                    raise TagError(f"cannot remove photolm's tags from {printed(photo)}: "
                                    f"{exc}") from None
         else:
             targets.append(sidecar_target(photo, where, style, "untag", None, False, True))
@@ -338,7 +338,7 @@ def _markers(photo: Path, mode: str, style: str
             try:
                 marker = read_marker(XmpDocument.parse(data))
             except XmpError as exc:
-                yield path, one_style, f"could not read {display_path(path)}: {exc}"
+                yield path, one_style, f"could not read {printed(path)}: {exc}"
                 continue
             if marker is not None and marker.photo_name in (None, photo_name(photo)):
                 yield path, one_style, marker

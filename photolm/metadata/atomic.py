@@ -33,8 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from photolm.discovery import display_path
 from photolm.errors import TagError
+from photolm.printed_paths import printed
 from photolm.storage import (
     no_space,
     no_space_message,
@@ -145,10 +145,10 @@ def check_writable_file(path: Path, st: os.stat_result, purpose: str = "tag it")
     """``purpose`` completes "make it writable to ..." (``tag it``, ``remove photolm's
     tags``)."""
     if read_only_file_system(path):
-        raise TagError(f"{display_path(path)} is on a read-only file system (mount it "
+        raise TagError(f"{printed(path)} is on a read-only file system (mount it "
                        f"read-write to {purpose})")
     if not st.st_mode & _WRITE_BITS or not os.access(path, os.W_OK):
-        raise TagError(f"read-only file: {display_path(path)} (make it writable to {purpose})")
+        raise TagError(f"read-only file: {printed(path)} (make it writable to {purpose})")
 
 
 def check_writable_folder(folder: Path, what: str) -> None:
@@ -156,9 +156,9 @@ def check_writable_folder(folder: Path, what: str) -> None:
     try:
         st = folder.stat()
     except FileNotFoundError:
-        raise TagError(f"file vanished: folder {display_path(folder)} no longer exists") from None
+        raise TagError(f"file vanished: folder {printed(folder)} no longer exists") from None
     except OSError as exc:
-        raise TagError(f"cannot look at folder {display_path(folder)}: {exc.strerror}") from None
+        raise TagError(f"cannot look at folder {printed(folder)}: {exc.strerror}") from None
     if read_only_file_system(folder):
         raise TagError(f"read-only file system: cannot {what} (mount it read-write, or "
                        "copy the photos somewhere writable)")
@@ -171,11 +171,11 @@ def stat_existing(path: Path) -> os.stat_result:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise TagError(f"file vanished: {display_path(path)}") from None
+        raise TagError(f"file vanished: {printed(path)}") from None
     except OSError as exc:
-        raise TagError(f"cannot read {display_path(path)}: {exc.strerror}") from None
+        raise TagError(f"cannot read {printed(path)}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise TagError(f"not a regular file: {display_path(path)}")
+        raise TagError(f"not a regular file: {printed(path)}")
     return st
 
 
@@ -186,9 +186,9 @@ def read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
             st = os.fstat(handle.fileno())
             return handle.read(), st
     except FileNotFoundError:
-        raise TagError(f"file vanished: {display_path(path)}") from None
+        raise TagError(f"file vanished: {printed(path)}") from None
     except OSError as exc:
-        raise TagError(f"cannot read {display_path(path)}: {exc.strerror}") from None
+        raise TagError(f"cannot read {printed(path)}: {exc.strerror}") from None
 
 
 def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
@@ -204,9 +204,9 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
     if original is not None:
         check_writable_file(target, original)
         if original.st_nlink > 1:
-            raise TagError(f"{display_path(target)} has {original.st_nlink} hard links; "
+            raise TagError(f"{printed(target)} has {original.st_nlink} hard links; "
                            "rewriting it would split them (use sidecar mode)")
-    check_writable_folder(folder, f"write {display_path(target)} safely (photolm writes a "
+    check_writable_folder(folder, f"write {printed(target)} safely (photolm writes a "
                                   "temporary copy beside it first)")
     remove_stale_temps(folder)
     temp = temp_path(target)
@@ -216,7 +216,7 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
         try:
             verify(temp)
         except ValueError as exc:
-            raise TagError(f"verification failed for {display_path(target)}: {exc}; "
+            raise TagError(f"verification failed for {printed(target)}: {exc}; "
                            "the original is untouched") from None
         if original is not None:
             _copy_status(temp, target, original, keep_mtime=keep_mtime)
@@ -236,7 +236,7 @@ def replace_file(target: Path, data: bytes, *, verify: Callable[[Path], None],
 
 def delete_file(target: Path, *, original: os.stat_result) -> None:
     """Remove ``target`` (a sidecar photolm created and emptied) unless it changed since."""
-    check_writable_folder(target.parent, f"remove {display_path(target)}")
+    check_writable_folder(target.parent, f"remove {printed(target)}")
     _check_unchanged(target, original)
     try:
         target.unlink()
@@ -293,7 +293,7 @@ def _copy_status(temp: Path, target: Path, original: os.stat_result, *,
         try:
             os.chown(temp, original.st_uid, original.st_gid)
         except PermissionError:
-            raise TagError(f"{display_path(target)} belongs to another user and photolm "
+            raise TagError(f"{printed(target)} belongs to another user and photolm "
                            "cannot keep that owner on the rewritten file; use sidecar mode"
                            ) from None
     os.chmod(temp, stat.S_IMODE(original.st_mode))
@@ -312,13 +312,13 @@ def _check_unchanged(target: Path, original: os.stat_result | None) -> None:
     except FileNotFoundError:
         if original is None:
             return
-        raise TagError(f"file vanished: {display_path(target)}") from None
+        raise TagError(f"file vanished: {printed(target)}") from None
     if original is None:
-        raise TagError(f"{display_path(target)} appeared while photolm was writing it; "
+        raise TagError(f"{printed(target)} appeared while photolm was writing it; "
                        "nothing changed, try again")
     if (now.st_ino, now.st_size, now.st_mtime_ns) != (
             original.st_ino, original.st_size, original.st_mtime_ns):
-        raise TagError(f"{display_path(target)} changed while photolm was writing it; "
+        raise TagError(f"{printed(target)} changed while photolm was writing it; "
                        "nothing changed, try again")
 
 
@@ -328,12 +328,12 @@ def _discard(temp: Path, cause: BaseException) -> None:
     except FileNotFoundError:
         pass  # never created (the failure came first): nothing to clean up
     except OSError as exc:
-        cause.add_note(f"photolm could not remove its temporary file {display_path(temp)}: "
+        cause.add_note(f"photolm could not remove its temporary file {printed(temp)}: "
                        f"{exc.strerror}")
 
 
 def _as_tag_error(exc: OSError, target: Path, *, existed: bool = True) -> TagError:
-    where = display_path(target)
+    where = printed(target)
     untouched = "the original is untouched" if existed else "nothing was written"
     if isinstance(exc, FileNotFoundError):
         return TagError(f"file vanished: {where}")

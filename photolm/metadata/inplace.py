@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photolm.discovery import display_path, sniff_file
+from photolm.discovery import sniff_file
 from photolm.errors import TagError
 from photolm.fingerprint import fingerprint_bytes
 from photolm.metadata import atomic, containers, embedded, exiftool, rules, verify
@@ -45,6 +45,7 @@ from photolm.metadata.undo import (
 )
 from photolm.metadata.verify import MakerNoteChanged
 from photolm.metadata.xmp import XmpDocument, XmpError
+from photolm.printed_paths import printed
 
 _XML_MISC = re.compile(r"(?:\s+|<\?(?:(?!\?>).)*\?>|<!--(?:(?!-->).)*-->)*", re.S)
 
@@ -58,9 +59,9 @@ def sniff(photo: Path) -> str | None:
     try:
         return sniff_file(photo)
     except FileNotFoundError:
-        raise TagError(f"file vanished: {display_path(photo)}") from None
+        raise TagError(f"file vanished: {printed(photo)}") from None
     except OSError as exc:
-        raise TagError(f"cannot read {display_path(photo)}: {exc.strerror}") from None
+        raise TagError(f"cannot read {printed(photo)}: {exc.strerror}") from None
 
 
 def embedding(photo: Path) -> tuple[Method | None, str, str | None]:
@@ -105,7 +106,7 @@ class _Embedded:
 
 def _read_embedded(photo: Path, method: Method, kind: str) -> _Embedded:
     data, st = atomic.read_bytes(photo)
-    where = display_path(photo)
+    where = printed(photo)
     try:
         if method == "exiv2":
             meta = embedded.read_metadata(metadata_part(kind, data))
@@ -174,7 +175,7 @@ def embedded_target(photo: Path, method: Method, kind: str, action: Action,
     photo = Path(os.path.realpath(photo))
     st = atomic.stat_existing(photo)
     atomic.check_writable_file(photo, st, purpose(action))
-    atomic.check_writable_folder(photo.parent, f"write into {display_path(photo)} (photolm "
+    atomic.check_writable_folder(photo.parent, f"write into {printed(photo)} (photolm "
                                                "writes a temporary copy beside it first)")
     read = _read_embedded(photo, method, kind)
     options = rules.TagOptions(write_location=write_location, photo_has_gps=photo_has_gps)
@@ -219,7 +220,7 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
     try:
         read = _read_embedded(photo, method, kind)
     except CannotEmbed as exc:
-        raise TagError(f"cannot write {verb(plan)} {display_path(photo)}: {exc}; the "
+        raise TagError(f"cannot write {verb(plan)} {printed(photo)}: {exc}; the "
                        "original is untouched") from None
     options = rules.TagOptions(write_location=plan.write_location,
                                photo_has_gps=plan.photo_has_gps)
@@ -241,7 +242,7 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
             new = exiftool.write_xmp_packet(
                 read.data, None if work.xmp.is_empty() else work.xmp.to_bytes())
     except (CannotEmbed, ExifToolError) as exc:
-        raise TagError(f"cannot write {verb(plan)} {display_path(photo)}: {exc}; the "
+        raise TagError(f"cannot write {verb(plan)} {printed(photo)}: {exc}; the "
                        "original is untouched") from None
 
     def check(temp: Path) -> None:
@@ -318,7 +319,7 @@ def _keep_undo(undo: UndoStore, photo: Path, read: _Embedded, new: bytes, kept: 
     except (OSError, UndoStoreError) as exc:
         # Without its way back the photo is not rewritten: the store is the catalogue, and
         # one that cannot keep a few KiB cannot record this write either.
-        raise TagError(f"{display_path(photo)} was not rewritten: photolm could not keep the "
+        raise TagError(f"{printed(photo)} was not rewritten: photolm could not keep the "
                        f"way back to the original ({exc})") from None
     return record, []
 

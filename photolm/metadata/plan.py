@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from photolm.discovery import display_path
 from photolm.metadata import rules
 from photolm.metadata.fields import FieldChange, TagSet
+from photolm.printed_paths import printed
 
 if TYPE_CHECKING:
     from photolm.metadata.sidecar import SidecarStyle
@@ -67,7 +67,7 @@ class TagPlan:
 
     def describe(self) -> list[str]:
         """Human-readable lines: the file(s), then one line per field change, then notes."""
-        photo = display_path(self.photo)
+        photo = printed(self.photo)
         lines: list[str] = []
         if self.fallback_reason:
             lines.append(f"{photo}: {self.fallback_reason} - will write a sidecar instead")
@@ -80,8 +80,8 @@ class TagPlan:
             if target.method == "sidecar":
                 state = ("remove sidecar" if target.delete
                          else "sidecar" if target.exists else "new sidecar")
-                owner = display_path(target.owner) if target.owner else photo
-                lines.append(f"{owner} -> {display_path(target.path)} ({state})")
+                owner = printed(target.owner) if target.owner else photo
+                lines.append(f"{owner} -> {printed(target.path)} ({state})")
             else:
                 lines.append(f"{photo} (embedded, {target.method})")
             lines += [f"  {change}" for change in target.changes]
@@ -109,8 +109,8 @@ class TagOutcome:
 
     @property
     def message(self) -> str:
-        photo = display_path(self.photo)
-        where = ", ".join(display_path(f) for f in self.files)
+        photo = printed(self.photo)
+        where = ", ".join(printed(f) for f in self.files)
         if self.status == "written":
             text = f"tagged {photo} with {self.landmark} ({where})"
         elif self.status == "unchanged":

@@ -25,6 +25,7 @@ from photolm.metadata.inplace import exiv2_view
 from photolm.metadata.marker import read_marker
 from photolm.metadata.plan import Action, TagPlan, TargetPlan, compute, purpose
 from photolm.metadata.xmp import XmpDocument, XmpError
+from photolm.printed_paths import printed
 
 SidecarStyle = Literal["darktable", "lightroom"]
 SIDECAR_STYLES: tuple[SidecarStyle, ...] = ("darktable", "lightroom")
@@ -70,15 +71,17 @@ def check_not_shared(photo: Path, sidecar: Path, style: SidecarStyle) -> None:
             if os.path.samefile(other, photo):  # a case-insensitive file system
                 continue
             raise TagError(
-                f"{display_path(sidecar)} would be shared by {display_path(photo.name)} and "
-                f"{display_path(other.name)} (Lightroom names sidecars by the stem); use the "
-                f"darktable style ({display_path(photo.name)}.xmp) for this folder")
+                f"{printed(sidecar)} would be shared by {printed(photo.name)} and "
+                f"{printed(other.name)} (Lightroom names sidecars by the stem); use the "
+                f"darktable style ({printed(photo.name)}.xmp) for this folder")
 
 
 # --- reading and writing sidecars ------------------------------------------------------------
 def photo_name(photo: Path) -> str:
     """The photo's file name as the marker records it: XMP is UTF-8 text, so bytes that are
-    not valid UTF-8 appear as ``\\xNN`` (the same spelling everywhere photolm prints paths)."""
+    not valid UTF-8 appear as ``\\xNN``. Data, not a message: markers already written spell
+    it so (a backslash not doubled, unlike :func:`~photolm.printed_paths.printed`), and
+    untag recognises its own marker by it."""
     return display_path(photo.name)
 
 
@@ -92,7 +95,7 @@ class _Sidecar:
 
 
 def _read_sidecar(photo: Path, path: Path, action: Action = "tag") -> _Sidecar:
-    where = display_path(path)
+    where = printed(path)
     if exists(path):
         st = atomic.stat_existing(path)
         atomic.check_writable_file(path, st, purpose(action))
@@ -122,7 +125,7 @@ def _check_name_fits(photo: Path, sidecar: Path) -> None:
     except (OSError, ValueError, AttributeError):  # Windows, or a folder gone meanwhile
         limit = 255
     if len(os.fsencode(sidecar.name)) > limit:
-        raise TagError(f"{display_path(photo)} has no room for a sidecar: its name is "
+        raise TagError(f"{printed(photo)} has no room for a sidecar: its name is "
                        f"{len(os.fsencode(photo.name))} bytes, and {sidecar.suffix} would "
                        f"pass the {limit} a file name may hold; use --embed, or a shorter "
                        "name")

@@ -85,13 +85,19 @@ def test_writing_thresholds_and_places_in_one_run_keeps_both(script: ModuleType,
                                                             tmp_path: Path) -> None:
     """The build script passes both flags at once: the places write must start from the
     bundle the thresholds were written into, not the one read before (it undid them)."""
-    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5)
+    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5,
+                              measured_for_learning=False)
     assert "enrolment" not in bundle.metrics
     assert script.main(["--model", str(bundle.path), "--draws", "1", "--write-thresholds",
                         "--write-places"]) == 0
     stored = read_bundle(bundle.path)
     assert set(stored.metrics["enrolment"]["thresholds"]) == {"fused"}
     assert stored.metrics["enrolment"]["thresholds"]["fused"]
+    # written with the rule photolm asks of a table before it uses one
+    assert stored.metrics["enrolment"]["other_places_rate"] == 0.01
+    from photolm.learned import FUSED, space_of
+
+    assert space_of(stored) == FUSED
     assert stored.places is not None and "fused" in stored.places.cuts
 
 

@@ -490,3 +490,88 @@ def test_links_and_badges_are_readable(page, live, library) -> None:
     page.goto(f"{live.base}/landmark/taj-mahal")
     assert _contrast(page, ".order a") >= 4.5
     assert _contrast(page, ".grid .badge") >= 4.5
+
+
+# Old Bridge, learned from a cyan photo with the tiny model, then shipped by a model
+# retrained with it: the CLI's note line, as a page says it
+MERGED_LINE = ("Old Bridge: the model now has this landmark itself: your learned Old Bridge is "
+               "now 1 example photo added to the model's old bridge; 1 answer of yours names "
+               "it now (`photolm unlearn old bridge` takes them back)")
+
+
+def _taught_then_retrained(tmp_path, tiny_bundle_dir, monkeypatch):
+    """Cyan photos taught as "Old Bridge" (one example, one confirmed), four pink ones no
+    landmark claims (a place to name), and the library served with a model that ships
+    "old bridge" itself."""
+    from tests.clirun import cli
+    from tests.desktop.conftest import Library
+    from tests.test_learn_cli import CYAN, PINK
+    from tests.test_learn_new_model import retrained_bundle
+
+    photos, catalog = tmp_path / "photos", tmp_path / "catalog.sqlite"
+    for i in range(3):
+        write_photo(photos / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
+    for i in range(4):
+        write_photo(photos / "trip" / f"pink{i}.jpg", (PINK[0], PINK[1] + i, PINK[2]))
+    model = ("--model", tiny_bundle_dir)
+    for args in (("scan", photos, "--quiet", *model),
+                 ("learn", "Old Bridge", photos / "cyan0.jpg", *model),
+                 ("confirm", photos / "cyan1.jpg")):
+        code, _, err = cli(*args, "--catalog", catalog)
+        assert code == 0, err
+    return Library(photos, catalog, retrained_bundle(tmp_path, monkeypatch))
+
+
+def _merged_page(chromium, live):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    pg.goto(live.url)
+    return context, pg
+
+
+def _learned_ids(library) -> list[str]:
+    with Catalog.open(library.catalog, write=False) as cat:
+        return [item.id for item in cat.learned()]
+
+
+def test_a_scan_that_makes_a_learned_landmark_the_models_says_so(
+        chromium, tmp_path, tiny_bundle_dir, monkeypatch) -> None:
+    """`photolm scan` says in a note: line that a learned landmark the new model ships is
+    now the model's; a scan from the Scan page did it silently. Its progress panel says it,
+    and so does that landmark's page."""
+    library = _taught_then_retrained(tmp_path, tiny_bundle_dir, monkeypatch)
+    with serving(library, tmp_path) as live:
+        context, pg = _merged_page(chromium, live)
+        pg.goto(f"{live.base}/scan")
+        pg.click("button:has-text('Scan these folders')")
+        pg.wait_for_selector("section.job.done .merged")
+        assert pg.locator("section.job .merged").all_inner_texts() == [MERGED_LINE]
+        assert _learned_ids(library) == ["old-bridge"]  # the model's id: one landmark
+        pg.goto(f"{live.base}/landmark/old-bridge")
+        assert pg.locator(".merged").all_inner_texts() == [MERGED_LINE]
+        pg.goto(f"{live.base}/scan")  # a second scan has nothing left to fold
+        pg.click("button:has-text('Scan these folders')")
+        pg.wait_for_selector("section.job.done")
+        assert pg.locator("section.job .merged").count() == 0
+        context.close()
+
+
+def test_naming_a_place_after_a_new_model_says_the_learned_landmark_is_the_models(
+        chromium, tmp_path, tiny_bundle_dir, monkeypatch) -> None:
+    """Naming a place "Old Bridge" folds the learned Old Bridge into the model's first (as
+    `photolm places name` does), adds the photos to that one landmark and says both."""
+    library = _taught_then_retrained(tmp_path, tiny_bundle_dir, monkeypatch)
+    with serving(library, tmp_path) as live:
+        context, pg = _merged_page(chromium, live)
+        pg.goto(f"{live.base}/places")
+        group = pg.locator(".place-group").first
+        group.locator("input[name=name]").fill("Old Bridge")
+        group.locator("button", has_text="Learn it").click()
+        pg.wait_for_url("**/places?m=*")
+        assert "Added 4 example photos to old bridge" in pg.inner_text(".flash")
+        assert pg.locator(".merged").all_inner_texts() == [MERGED_LINE]
+        assert _learned_ids(library) == ["old-bridge"]
+        pg.goto(f"{live.base}/landmark/old-bridge")
+        assert pg.locator(".merged").all_inner_texts() == [MERGED_LINE]
+        context.close()
