@@ -12,6 +12,7 @@ command says so); when it does not, the command stops with one line naming ``--m
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,17 +52,16 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
     if option or os.environ.get(ENV_MODEL):
         return Chosen(load_bundle(option))
     scanned = _scanned_with(catalog_path)
-    if scanned is None or _manifest_id(default_bundle_path()) == scanned.bundle_id:
-        return Chosen(load_bundle(None))  # the shipped one (its id read without loading it)
-    if scanned.path is not None:
-        try:
-            bundle = read_bundle(scanned.path)
-        except PhotolmError:
-            bundle = None
-        if bundle is not None and bundle.bundle_id == scanned.bundle_id:
-            return Chosen(bundle, f"using {bundle.name} ({printed(scanned.path)}), the model "
-                                  "this catalogue's photos were scanned with (--model picks "
-                                  "another)")
+    shipped = _manifest_ids(default_bundle_path())  # read without loading the bundle
+    if scanned is None or shipped[0] == scanned.bundle_id:
+        return Chosen(load_bundle(None))
+    bundle = kept_bundle(scanned)
+    if bundle is not None and not _same_folder(bundle.path, default_bundle_path()):
+        return Chosen(bundle, f"using {bundle.name} ({printed(scanned.path)}), the model "
+                              "this catalogue's photos were scanned with (--model picks "
+                              "another)")
+    if bundle is not None or (scanned.model_id is not None and shipped[1] == scanned.model_id):
+        return Chosen(load_bundle(None))  # the shipped network, its manifest updated since
     name = scanned.name or f"model {scanned.bundle_id[:12]}"
     where = (f" from {printed(scanned.path)}, which no longer holds it"
              if scanned.path is not None else "")
@@ -71,12 +71,42 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
         "the model to use.")
 
 
-def _manifest_id(folder: Path) -> str | None:
-    """A bundle folder's id, from its manifest alone (no member read or checksummed)."""
-    try:
-        return bundle_id((folder / MANIFEST).read_bytes())
-    except OSError:
+def kept_bundle(kept: ScannedWith) -> Bundle | None:
+    """The bundle a scan used, read from the folder the scan kept
+    (:meth:`~photolm.catalog.Catalog.bundle_kept`) when that folder still holds it; None
+    when the scan kept no folder, or the folder is gone or holds another bundle now."""
+    if kept.path is None:
         return None
+    try:
+        bundle = read_bundle(kept.path)
+    except PhotolmError:
+        return None
+    if bundle.bundle_id == kept.bundle_id:
+        return bundle
+    # the same network with its manifest rewritten in place (new metrics or landmark
+    # records, a photolm upgrade of the shipped one): the stored vectors are still its own
+    return bundle if kept.model_id is not None and bundle.model_id == kept.model_id else None
+
+
+def _manifest_ids(folder: Path) -> tuple[str | None, str | None]:
+    """A bundle folder's id and its network's (model.onnx's sha256), from its manifest
+    alone (no member read or checksummed); ``(None, None)`` when it cannot be read."""
+    try:
+        raw = (folder / MANIFEST).read_bytes()
+    except OSError:
+        return None, None
+    try:
+        network = json.loads(raw)["files"]["model"]["sha256"]
+    except (ValueError, KeyError, TypeError):
+        network = None
+    return bundle_id(raw), network if isinstance(network, str) else None
+
+
+def _same_folder(a: Path | str, b: Path | str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _scanned_with(catalog_path: Path) -> ScannedWith | None:

@@ -60,17 +60,18 @@ def printed(path: object) -> str:
     return text.translate(_ESCAPES)
 
 
-# What ``bytes.decode("utf-8", "backslashreplace")`` (the catalogue's TEXT columns, older
-# messages) writes for a byte that is not UTF-8: always one of 0x80-0xff.
+# What ``bytes.decode("utf-8", "backslashreplace")`` (the TEXT older catalogues kept names
+# in, older messages) writes for a byte that is not UTF-8: always one of 0x80-0xff.
 _REPLACED = re.compile(r"\\x([89a-f][0-9a-f])")
 
 
 def read_replaced(text: str) -> str:
-    """The path whose ``backslashreplace`` form is ``text`` (``os.fsdecode``'s form), for
-    the names the catalogue keeps only in that form (a scan's roots, the RAW a verdict came
-    from), so they can be :func:`printed` as every other path. Only a name that spells such
-    an escape itself (a backslash, ``x`` and two hex digits from 8 up) reads back as
-    another name; no other backslash is touched."""
+    """The path whose ``backslashreplace`` form is ``text`` (``os.fsdecode``'s form): how
+    photolm read the names catalogues before schema 8 kept only in that form (a scan's
+    roots, the RAW a verdict came from), and how schema 8's step rewrites them losslessly
+    (:func:`photolm.catalog.paths.as_text`). Only a name that spells such an escape itself
+    (a backslash, ``x`` and two hex digits from 8 up) reads back as another name; no other
+    backslash is touched."""
     return _REPLACED.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text)
 
 

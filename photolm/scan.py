@@ -53,7 +53,6 @@ from photolm.discovery import (
     Found,
     Problem,
     Skipped,
-    display_path,
     paired_format,
     stat_message,
     walk_photos,
@@ -331,7 +330,7 @@ def _record(
         error=d.error,
         gps=_stored(geo),
         # a RAW sits in its photo's folder: its name says which file the verdict came from
-        recognised_from=display_path(d.from_raw[0].name) if d.from_raw else None,
+        recognised_from=d.from_raw[0].name if d.from_raw else None,
     )
 
 
@@ -383,7 +382,8 @@ class Scanner:
         spelling = CatalogSpelling(index)
         self.roots = as_catalogued(roots, (), spelling)[0]
         scan_id = self._scan_id = self.catalog.start_scan([str(r) for r in self.roots],
-                                                          self.bundle.bundle_id)
+                                                          self.bundle.bundle_id,
+                                                          self.bundle.model_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
         self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path)

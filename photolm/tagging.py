@@ -258,14 +258,17 @@ class _LandmarkTable:
 
     The hierarchy keyword (``Places|France|Paris|Eiffel Tower``) needs the place; a landmark
     whose record is gone is written with its name alone. The catalogue does not store a
-    landmark's region and ISO country code (yet): those come from the model bundle photolm
-    would use (``$PHOTOLM_MODEL`` or the shipped one) when it has the same landmark.
+    landmark's region and ISO country code (yet): those come from the bundle the record is
+    from, the model that recognised the photo (found where its scan kept it, as
+    :mod:`photolm.model_choice` finds it), not from whichever model photolm would load now;
+    only when that bundle is gone, from the one photolm would use (``$PHOTOLM_MODEL`` or the
+    shipped one) when it has a landmark of the same id and name.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._tables: dict[str, dict[str, Landmark]] = {}
-        self._places: dict[str, Landmark] | None = None
+        self._places: dict[str, dict[str, Landmark]] = {}  # by bundle id
 
     def get(self, landmark_id: str, name: str | None, bundles: Iterable[str | None]) -> Landmark:
         for bundle_id in bundles:
@@ -276,28 +279,33 @@ class _LandmarkTable:
                 table = {lm.id: lm for lm in self.catalog.landmarks(bundle_id)}
                 self._tables[bundle_id] = table
             if landmark_id in table:
-                return self._with_place(table[landmark_id])
+                return self._with_place(table[landmark_id], bundle_id)
         return Landmark(landmark_id, name or landmark_id)
 
-    def _with_place(self, landmark: Landmark) -> Landmark:
+    def _with_place(self, landmark: Landmark, bundle_id: str) -> Landmark:
         if landmark.region is not None or landmark.country_code is not None:
             return landmark
-        if self._places is None:
-            self._places = _bundle_places()
-        known = self._places.get(landmark.id)
+        places = self._places.get(bundle_id)
+        if places is None:
+            places = self._places[bundle_id] = _bundle_places(self.catalog, bundle_id)
+        known = places.get(landmark.id)
         if known is None or known.name != landmark.name:
             return landmark
         return replace(landmark, region=known.region, country_code=known.country_code)
 
 
-def _bundle_places() -> dict[str, Landmark]:
+def _bundle_places(catalog: Catalog, bundle_id: str) -> dict[str, Landmark]:
+    """The landmarks of the bundle ``bundle_id`` where its scan kept it, else of the bundle
+    photolm would use now; empty when there is none."""
     from photolm.bundle import load_bundle
     from photolm.errors import BundleError
+    from photolm.model_choice import kept_bundle
 
     try:
-        return {lm.id: lm for lm in load_bundle().landmarks}
+        bundle = kept_bundle(catalog.bundle_kept(bundle_id)) or load_bundle()
     except (BundleError, OSError):
         return {}
+    return {lm.id: lm for lm in bundle.landmarks}
 
 
 def _has_photolm_tags(row: PhotoRow) -> bool:

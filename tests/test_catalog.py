@@ -654,7 +654,7 @@ def test_schema_6_catalogue_upgrades_to_7_recording_what_a_match_came_from(
     old_catalogue(path, 6, monkeypatch, {"/p/IMG_1.JPG": "eiffel", "/p/IMG_2.JPG": None},
                   companions={"/p/IMG_1.CR2": "/p/IMG_1.JPG"})
     with Catalog.open(path, write=True) as cat:
-        assert cat.schema_version == 7
+        assert cat.schema_version == SCHEMA_VERSION
         row = cat.get_photo("/p/IMG_1.JPG")
         assert row is not None and row.landmark_id == "eiffel"
         assert row.companions == ["/p/IMG_1.CR2"]  # kept, as everything else
@@ -670,6 +670,47 @@ def test_schema_6_catalogue_upgrades_to_7_recording_what_a_match_came_from(
         cat.write_results([record("/q/Rome.JPG", landmark_id="colosseum")])
         assert cat.get_photo("/q/Rome.JPG").recognised_from is None
         assert cat.get_photo("/p/IMG_2.JPG").recognised_from is None
+
+
+def test_schema_7_catalogue_upgrades_to_8_reading_its_roots_and_tag_files_as_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Schema 8 keeps the paths the catalogue holds only as text (a scan's roots, the files
+    a tag wrote) in a form that reads back exactly. Text an older photolm wrote in
+    ``backslashreplace`` form is rewritten in place as the path photolm read it as (a
+    ``\\xNN`` from 0x80 up is that byte); from then on ``a\\xffb`` spelled with a backslash and
+    ``a<0xff>b`` stay two names."""
+    import json
+
+    path = tmp_path / "v7.sqlite"
+    old_catalogue(path, 7, monkeypatch, {"/p/IMG_1.JPG": "eiffel", NON_UTF8: None})
+    byte = os.fsdecode(b"/p/a\xffb")
+    spelled = "/p/a\\xffb"  # a backslash, x, f, f: display() wrote both as this text
+    old_roots = [display(os.fsencode(p)) for p in ("/p", byte, "/p/back\\slash", "/p/new\nline")]
+    old_files = [display(os.fsencode(NON_UTF8 + ".xmp")), "/p/IMG_1.JPG.xmp"]
+    raw = sqlite3.connect(path)
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)",
+                (json.dumps(old_roots, ensure_ascii=False),))
+    raw.execute("UPDATE photos SET tag_files = ?", (json.dumps(old_files, ensure_ascii=False),))
+    raw.execute("UPDATE photos SET recognised_from = ? WHERE path_key = ?",
+                (display(b"a\xffb.CR2"), os.fsencode("/p/IMG_1.JPG")))
+    raw.commit()
+    raw.close()
+    with Catalog.open(path, write=True) as cat:
+        assert cat.schema_version == SCHEMA_VERSION == 8
+        assert cat.scan_roots() == ["/p", byte, "/p/back\\slash", "/p/new\nline"]
+        assert cat.get_photo(NON_UTF8).tag_files == [NON_UTF8 + ".xmp", "/p/IMG_1.JPG.xmp"]
+        assert cat.get_photo("/p/IMG_1.JPG").recognised_from == os.fsdecode(b"a\xffb.CR2")
+        assert cat.get_photo(NON_UTF8).recognised_from is None
+        cat.start_scan([spelled, byte])
+        assert cat.last_scan()["roots"] == [spelled, byte]
+        cat.record_tags([TagRecord("/p/IMG_1.JPG", "tag", "written", "sidecar", "Eiffel",
+                                   files=[spelled + ".xmp", byte + ".xmp"])])
+        assert cat.get_photo("/p/IMG_1.JPG").tag_files == [spelled + ".xmp", byte + ".xmp"]
+        cat.write_results([record(spelled + ".JPG", recognised_from="a\\xffb.CR2"),
+                           record(byte + ".JPG", recognised_from=os.fsdecode(b"a\xffb.CR2"))])
+        assert cat.move_photo(spelled + ".JPG", "/q/Rome\\x80.JPG", 1, 1)
+        assert [cat.get_photo(p).recognised_from for p in ("/q/Rome\\x80.JPG", byte + ".JPG")
+                ] == ["Rome\\x80.CR2", os.fsdecode(b"a\xffb.CR2")]
 
 
 def test_a_raw_joining_its_jpeg_brings_its_answer_unless_the_jpeg_has_one(

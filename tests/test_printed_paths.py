@@ -309,9 +309,9 @@ def test_a_printed_path_that_names_nothing_is_shown_as_it_was_typed(
 
 @given(_names)
 def test_a_backslashreplace_form_reads_back_to_its_name(name: bytes) -> None:
-    """The catalogue keeps a scan's folders and a RAW's name in ``backslashreplace`` form;
-    ``read_replaced`` gives the name back (to print it as every path), unless the name spells
-    such an escape itself."""
+    """Catalogues before schema 8 kept a scan's folders and a RAW's name in
+    ``backslashreplace`` form; ``read_replaced`` gives the name back (schema 8's step rewrites
+    them so), unless the name spells such an escape itself."""
     text = name.decode("utf-8", "backslashreplace")
     assume(not re.search(rb"\\x[89a-f][0-9a-f]", name))
     assert read_replaced(text) == os.fsdecode(name)

@@ -3,9 +3,11 @@
 
 Paths are stored losslessly: ``path_key`` (BLOB, unique) is ``os.fsencode`` of the absolute
 path, so file names that are not valid UTF-8 round-trip exactly; ``path`` and ``folder``
-(TEXT) are display forms in which undecodable bytes appear as ``\\xNN``. The API takes and
-returns ordinary ``str`` paths (with surrogate escapes where needed, as :func:`os.listdir`
-gives them).
+(TEXT) are display forms in which undecodable bytes appear as ``\\xNN``, never read back.
+A path kept only as text, beside no key (a scan's roots, the files a tag wrote, the RAW a
+verdict came from), is kept in :func:`as_text`'s form, which reads back exactly. The API
+takes and returns ordinary ``str`` paths (with surrogate escapes where needed, as
+:func:`os.listdir` gives them).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+
+from photolm.printed_paths import printed, read_printed
 
 StrPath = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
@@ -54,6 +58,19 @@ def path_key(path: StrPath) -> bytes:
 def display(raw: bytes) -> str:
     """The printable TEXT form of a key (``path``/``folder`` columns)."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+def as_text(path: StrPath) -> str:
+    """The TEXT form of a path the catalogue keeps only as text: photolm's printed form
+    (:mod:`photolm.printed_paths`: a backslash doubled, a byte that is not UTF-8 ``\\xNN``),
+    so ``a\\xffb`` spelled with a backslash and ``a<0xff>b`` stay two names; ``display``'s
+    ``backslashreplace`` form made them one (schema 8 rewrote such older text)."""
+    return printed(path)
+
+
+def from_text(text: str) -> str:
+    """The path whose :func:`as_text` form is ``text`` (``os.fsdecode``'s form)."""
+    return read_printed(text) or text
 
 
 def prefix_range(folder: StrPath) -> tuple[bytes, bytes]:

@@ -13,10 +13,9 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from photolm.catalog.paths import StrPath, path_key, prefix_range
+from photolm.catalog.paths import StrPath, from_text, path_key, prefix_range
 from photolm.catalog.records import EFFECTIVE_LANDMARK, ROW_SELECT, PhotoRow, photo_row
 from photolm.catalog.store import CatalogStore
-from photolm.printed_paths import read_replaced
 
 if TYPE_CHECKING:
     from photolm.bundle import Landmark
@@ -278,7 +277,6 @@ class ReadQueries(CatalogStore):
 
 
 def _roots(text: str | None) -> list[str]:
-    """A scan record's roots as paths: the record keeps them as ``backslashreplace`` text,
-    so a name that is not UTF-8 would otherwise name nothing on disk and print with its
-    backslash doubled."""
-    return [read_replaced(str(root)) for root in json.loads(text or "[]")]
+    """A scan record's roots as the paths they are (kept in
+    :func:`~photolm.catalog.paths.as_text`'s form, which reads back exactly)."""
+    return [from_text(str(root)) for root in json.loads(text or "[]")]

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from photolm.catalog.paths import StrPath, display
+from photolm.catalog.paths import StrPath, as_text, display, from_text
+from photolm.printed_paths import printed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,7 +206,8 @@ class PhotoRow(NamedTuple):
 
     @property
     def tag_files(self) -> list[str]:
-        return list(json.loads(self.tag_files_json))
+        """The files the last tag or untag wrote, as the paths they are."""
+        return [from_text(f) for f in json.loads(self.tag_files_json)]
 
     @property
     def companions(self) -> list[str]:
@@ -226,18 +228,16 @@ class PhotoRow(NamedTuple):
         (a RAW pair's broken JPEG or HEIC); ``None``: from the photo's own file."""
         if self.recognised_from is None:
             return None
-        return os.path.join(self.folder, self.recognised_from)
+        return os.path.join(self.folder, display(os.fsencode(self.recognised_from)))
 
     @property
     def recognised_from_file(self) -> str | None:
-        """That RAW as a path to open (the companion whose printable name was recorded: a
-        name that is not UTF-8 is recorded in printable form); ``None`` when the photo was
-        recognised from its own file or the RAW is gone."""
+        """That RAW as a path to open; ``None`` when the photo was recognised from its own
+        file or the RAW is no longer its companion (gone)."""
         if self.recognised_from is None:
             return None
         return next((c for c in self.companions
-                     if display(os.fsencode(os.path.basename(c))) == self.recognised_from),
-                    None)
+                     if os.path.basename(c) == self.recognised_from), None)
 
     @property
     def recognised_from_note(self) -> str | None:
@@ -250,9 +250,9 @@ class PhotoRow(NamedTuple):
             return None
         from photolm.discovery import paired_format
 
-        mine = [os.path.basename(c) for c in self.display_companions]
+        mine = [os.path.basename(c) for c in self.companions]
         source = ("its preview" if mine == [self.recognised_from]
-                  else f"the preview in {self.recognised_from}"
+                  else f"the preview in {printed(self.recognised_from)}"
                   + ("" if self.recognised_from in mine else " (gone since)"))
         return f"recognised from {source}: the {paired_format(self.path)} could not be read"
 
@@ -298,6 +298,7 @@ SCAN_COLUMNS = ("path_key", "path", "folder",
 MATCH_COLUMNS = ("bundle_id", "landmark_id", "landmark_name", "score", "topk",
                  *SCAN_COLUMNS[SCAN_COLUMNS.index("gps_verdict"):])
 _PATH = _FIELDS.index("path")
+_RECOGNISED_FROM = _FIELDS.index("recognised_from")
 _BOOLS = tuple(_FIELDS.index(f) for f in ("has_embedding", "gps_changed", "missing"))
 
 
@@ -305,6 +306,8 @@ def photo_row(values: Sequence[Any]) -> PhotoRow:
     """A :data:`ROW_SELECT` result as a :class:`PhotoRow`."""
     v = list(values)
     v[_PATH] = os.fsdecode(v[_PATH])
+    if v[_RECOGNISED_FROM] is not None:
+        v[_RECOGNISED_FROM] = from_text(v[_RECOGNISED_FROM])
     for i in _BOOLS:
         v[i] = bool(v[i])
     return PhotoRow._make(v)
@@ -389,7 +392,8 @@ def scan_values(key: bytes, rec: ScanResult, stamp: str) -> dict[str, Any]:
         "width": opt_int(rec.width), "height": opt_int(rec.height),
         "bundle_id": rec.bundle_id, "model_id": rec.model_id,
         "has_embedding": int(rec.embedding is not None), "error": rec.error,
-        "recognised_from": rec.recognised_from, "scanned_at": rec.scanned_at or stamp,
+        "recognised_from": None if rec.recognised_from is None else as_text(rec.recognised_from),
+        "scanned_at": rec.scanned_at or stamp,
         **match_values(rec.landmark_id, rec.landmark_name, rec.score, rec.topk, rec.gps),
     }
 

@@ -8,11 +8,10 @@ re-scan (even ``--force``) re-decides the model's columns and leaves them standi
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from photolm.catalog.paths import display, now, path_key
+from photolm.catalog.paths import as_text, now, path_key
 from photolm.catalog.records import REVIEW_VERDICTS, TAG_STATUSES, Review, TagRecord
 from photolm.catalog.store import CatalogStore
 from photolm.catalog.undo import drop_undo_of
@@ -73,7 +72,7 @@ class ReviewQueries(CatalogStore):
             tags.append({
                 "tag_action": r.action, "tag_status": r.status, "tag_mode": r.mode,
                 "tag_landmark": r.landmark, "tag_error": r.error, "tagged_at": stamp,
-                "tag_files": json.dumps([display(os.fsencode(f)) for f in r.files],
+                "tag_files": json.dumps([as_text(f) for f in r.files],
                                         ensure_ascii=False),
                 "path_key": key,
             })

@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from photolm.catalog.learned import UPSERT_DESCRIPTOR, descriptor_rows
-from photolm.catalog.paths import StrPath, display, now, path_key, prefix_range
+from photolm.catalog.paths import (
+    StrPath,
+    as_text,
+    display,
+    from_text,
+    now,
+    path_key,
+    prefix_range,
+)
 from photolm.catalog.reading import PAGE_SIZE
 from photolm.catalog.records import (
     INDEX_SELECT,
@@ -80,14 +88,16 @@ _CARRY_REVIEW = (
 
 
 def _renamed_raw(raw: str | None, old: bytes, new: bytes) -> str | None:
-    """The RAW file name ``raw`` of the photo ``old``, for the photo renamed ``new``: the
-    photo's new stem, the RAW's own extension."""
+    """The RAW file name ``raw`` (as stored: :func:`~photolm.catalog.paths.as_text`) of the
+    photo ``old``, for the photo renamed ``new``: the photo's new stem, the RAW's own
+    extension."""
     if raw is None:
         return None
-    stem = display(os.path.splitext(os.path.basename(old))[0])
-    if raw[:len(stem)].casefold() != stem.casefold():
+    name = from_text(raw)
+    stem = os.fsdecode(os.path.splitext(os.path.basename(old))[0])
+    if name[:len(stem)].casefold() != stem.casefold():
         return raw
-    return display(os.path.splitext(os.path.basename(new))[0]) + raw[len(stem):]
+    return as_text(os.fsdecode(os.path.splitext(os.path.basename(new))[0]) + name[len(stem):])
 
 
 BUNDLE_KEY = "bundle:"  # meta key prefix: a scanned bundle's name and folder, as JSON
@@ -100,6 +110,9 @@ class ScannedWith(NamedTuple):
     bundle_id: str
     name: str | None
     path: str | None
+    # the network (sha256 of model.onnx) its scans recorded: its stored vectors are that
+    # network's whatever else in the bundle changed since
+    model_id: str | None = None
 
 
 class Embedded(NamedTuple):
@@ -334,7 +347,7 @@ class ScanQueries(CatalogStore):
         model_id: str | None = None,
     ) -> int:
         """Record the start of a scan run; returns its id for :meth:`finish_scan`."""
-        names = [display(path_key(r)) for r in roots]
+        names = [as_text(path_key(r)) for r in roots]
         with self._transaction("record the scan") as db:
             table = db["scans"].insert({
                 "started": now(), "bundle_id": bundle_id, "model_id": model_id,
@@ -361,11 +374,20 @@ class ScanQueries(CatalogStore):
         """The bundle of the catalogue's latest scan (its photos' vectors are that model's),
         with its name and folder when the scan kept them; None before any scan."""
         bundle_id = self.last_bundle_id()  # type: ignore[attr-defined]
-        if bundle_id is None:
-            return None
+        return None if bundle_id is None else self.bundle_kept(bundle_id)
+
+    def bundle_kept(self, bundle_id: str) -> ScannedWith:
+        """The bundle ``bundle_id``, with its name and folder when a scan with it kept them
+        (:meth:`remember_bundle`): where the model that recognised a photo is found."""
         rows = self._fetch("SELECT value FROM meta WHERE key = ?", (f"{BUNDLE_KEY}{bundle_id}",))
         kept = json.loads(rows[0][0]) if rows else {}
-        return ScannedWith(bundle_id, kept.get("name"), kept.get("path"))
+        # scans record the network since 2026-12-07; before, the photos it recognised did
+        network = self._fetch("SELECT model_id FROM scans WHERE bundle_id = ? AND model_id IS "
+                              "NOT NULL ORDER BY id DESC LIMIT 1", (bundle_id,)) or \
+            self._fetch("SELECT model_id FROM photos WHERE bundle_id = ? AND model_id IS NOT "
+                        "NULL LIMIT 1", (bundle_id,))
+        return ScannedWith(bundle_id, kept.get("name"), kept.get("path"),
+                           network[0][0] if network else None)
 
     def remember_threshold(self, bundle_id: str, threshold: float) -> None:
         """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's

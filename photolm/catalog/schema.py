@@ -229,8 +229,40 @@ def _v7_recognised_from(db: Database) -> None:
     db.execute("ALTER TABLE photos ADD COLUMN recognised_from TEXT")
 
 
+def _v8_lossless_names(db: Database) -> None:
+    """The names the catalogue keeps only as text, beside no key: a scan's roots
+    (``scans.roots``) and the files a tag wrote (``photos.tag_files``), both JSON lists, and
+    the RAW a verdict came from (``photos.recognised_from``). Until now in
+    ``backslashreplace`` form, in which a folder named ``a\\xffb`` (a backslash, ``x``,
+    ``f``, ``f``) and one named ``a<0xff>b`` are one text, so a re-scan knew only one of
+    them. From now on they are kept in photolm's printed form
+    (:func:`photolm.catalog.paths.as_text`), which reads back exactly; each older text is
+    rewritten as the name photolm read it as (:func:`photolm.printed_paths.read_replaced`:
+    ``\\xNN`` from ``\\x80`` up is that byte). Only rows whose text changes are written (a
+    backslash or a control character in it)."""
+    import json
+
+    from photolm.printed_paths import printed, read_replaced
+
+    def lossless(name: str) -> str:
+        return printed(read_replaced(name))
+
+    def listed(text: str) -> str:
+        return json.dumps([lossless(str(name)) for name in json.loads(text)],
+                          ensure_ascii=False)
+
+    for table, column, rewrite in (("scans", "roots", listed), ("photos", "tag_files", listed),
+                                   ("photos", "recognised_from", lossless)):
+        rows = db.execute(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL "
+                          f"AND {column} != '[]'").fetchall()
+        # a name with no backslash and nothing printed as an escape is its own printed form
+        changes = [(new, row_id) for row_id, old in rows
+                   if ("\\" in old or not old.isprintable()) and (new := rewrite(old)) != old]
+        db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", changes)
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (_v1_initial, _v2_evidence,
                                                       _v3_counting_index, _v4_learned,
                                                       _v5_tag_undo, _v6_companions,
-                                                      _v7_recognised_from)
+                                                      _v7_recognised_from, _v8_lossless_names)
 SCHEMA_VERSION = len(MIGRATIONS)

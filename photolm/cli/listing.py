@@ -12,7 +12,6 @@ from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import Column, display, print_json, print_rows, reporting
-from photolm.printed_paths import read_replaced
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
         "visual_landmark": p.visual_landmark_name, "visual_score": p.visual_score,
         "review": p.review, "reviewed_at": p.reviewed_at,
         "tag_action": p.tag_action, "tag_status": p.tag_status, "tag_mode": p.tag_mode,
-        "tag_landmark": p.tag_landmark, "tag_files": [display(f) for f in tag_files(p)],
+        "tag_landmark": p.tag_landmark, "tag_files": [display(f) for f in p.tag_files],
         "tag_error": p.tag_error,
         "tagged_at": p.tagged_at, "companions": [display(c) for c in p.companions],
         "recognised_from": recognised_from(p),
@@ -135,22 +134,13 @@ def photo_json(p: PhotoRow, threshold: float | None = None) -> dict[str, Any]:
     }
 
 
-def tag_files(p: PhotoRow) -> list[str]:
-    """The files photolm last wrote (or removed) tags in for this photo, as paths: the
-    catalogue keeps their names only in ``backslashreplace`` form, which a
-    :func:`display` of its own would print with a backslash doubled (``\\xff``)."""
-    return [read_replaced(f) for f in p.tag_files]
-
-
 def recognised_from(p: PhotoRow) -> str | None:
     """The RAW whose preview the verdict came from (``None``: the photo's own file), printed
-    as its photo's path is: the catalogue keeps its name only in ``backslashreplace`` form
-    (:attr:`~photolm.catalog.PhotoRow.recognised_from_raw`), which leaves a backslash or a
-    newline as it is."""
+    as its photo's path is, also once that RAW is gone."""
     if p.recognised_from is None:
         return None
-    return display(p.recognised_from_file or os.path.join(os.path.dirname(p.path),
-                                                           read_replaced(p.recognised_from)))
+    return display(p.recognised_from_file
+                   or os.path.join(os.path.dirname(p.path), p.recognised_from))
 
 
 def gate_reason(top: list[dict[str, Any]], threshold: float | None) -> str | None:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from photolm.cli.listing import tag_files
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting, warn
 from photolm.wording import counted
@@ -60,7 +59,7 @@ def prune(
             if not dry_run:
                 cat.forget([r.path for r in gone])
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
-                   "tag_files": [display(f) for f in tag_files(r)],
+                   "tag_files": [display(f) for f in r.tag_files],
                    "companions": [display(c) for c in r.companions]}
                   for r in gone]
         for root in unmatched:
@@ -77,7 +76,7 @@ def _left_behind(rows: Iterable[PhotoRow]) -> list[str]:
     """The files photolm wrote for these photos that are still on disk, printed: their
     sidecars, not the photo itself (embedded tags went with it) nor a sidecar `untag`
     removed since."""
-    return [display(f) for r in rows for f in tag_files(r)
+    return [display(f) for r in rows for f in r.tag_files
             if f != r.path and os.path.lexists(f)]
 
 
