@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 from photolm import enrol
 from photolm.bundle import Bundle, Landmark
 from photolm.bundle_records import LEARNED_PREFIX
+from photolm.geo import NearBar
 from photolm.matching import Candidate, DescriptorGate, Match, Matcher, passes
 
 # The space learned prototypes live in: the generic descriptor fused with the fine-tuned
@@ -65,6 +66,20 @@ MEASURED_THRESHOLDS: dict[str, dict[str, dict[int, float]]] = {
         FUSED: {1: 0.693, 2: 0.714, 3: 0.727, 5: 0.734, 8: 0.739},  # qe
     },
 }
+# Agreeing GPS lowers no learned landmark's bar (photolm.geo gives shipped ones 0.05 within
+# 10 km). In a city a taught place's neighbours are within 10 km, and that margin let a
+# learned landmark take them: with simulated GPS 6.5 % (k=5) and 5.5 % (k=1) of the photos of
+# places nobody taught were named, every one a Berlin place named as a neighbour 0.2-7 km
+# away; without it 1.5 % and 1.8 %, as without GPS (scripts/eval_enrolment.py --at-place).
+NO_GPS_MARGIN = NearBar(radius_km=0.0, at_place=0.0, nearby=0.0)
+
+
+def gps_bars(landmark_ids: Iterable[str]) -> dict[str, NearBar]:
+    """:func:`photolm.geo.gps_evidence`'s ``bars`` for these landmarks: no margin for the
+    learned ones (examples added to a shipped landmark keep that landmark's)."""
+    return {i: NO_GPS_MARGIN for i in landmark_ids if i.startswith(LEARNED_PREFIX)}
+
+
 # Query expansion (fused space only): each prototype also gets a copy pulled towards its
 # closest catalogue photos (measured: k=1 +5 points right above the threshold at the same
 # false positives; on the fine-tuned embedding alone it lost 7 points at k=5).

@@ -99,7 +99,9 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
     from photolm.catalog import MatchUpdate
     from photolm.catalog.records import topk_json
     from photolm.geo import gps_evidence
+    from photolm.learned import gps_bars
 
+    bars = gps_bars(placed)
     details = {r.id: r for r in cat.rematch_rows(page.ids[rows].tolist())}
     desc = None if page.descriptors is None else page.descriptors[rows]
     mask = None if page.has_descriptor is None else page.has_descriptor[rows]
@@ -110,7 +112,7 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
         if row is None:
             continue
         geo = gps_evidence(row.latitude, row.longitude, match.top, placed,
-                           threshold=matcher.threshold)
+                           threshold=matcher.threshold, bars=bars)
         best = geo.match
         topk = [c.to_json() for c in match.top]
         same = row.landmark_id == (best.landmark_id if best else None) and (

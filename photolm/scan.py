@@ -48,6 +48,8 @@ from photolm.bundle import Bundle
 from photolm.case_paths import CatalogSpelling, as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.discovery import (
+    SKIP_LIVE_PHOTO,
+    SKIP_VIDEO,
     Found,
     Problem,
     Skipped,
@@ -60,12 +62,16 @@ from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
+from photolm.learned import gps_bars
 from photolm.matching import Candidate, Match
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.printed_paths import printed
 from photolm.prototypes import build_matcher
 from photolm.runtime import Device, Embedder, default_threads, runs_in_caller
 from photolm.unchanged import same_content
+from photolm.wording import counted
+
+SKIP_REASONS = (SKIP_VIDEO, SKIP_LIVE_PHOTO)  # scan --json's `skipped` keys (README)
 
 # Outcomes reported per photo.
 NEW = "new"
@@ -225,7 +231,8 @@ class ScanSummary:
             "hidden_skipped": self.hidden,
             "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
-            "skipped": dict(sorted(self.skipped.items())),
+            # every reason, 0 when none (README's shape): a script reads ["video"] as it is
+            "skipped": dict(sorted({**dict.fromkeys(SKIP_REASONS, 0), **self.skipped}.items())),
             "raw_pairs": self.pairs,
             "raw_pairs_merged": self.merged,
             "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}
@@ -364,12 +371,13 @@ class Scanner:
         self.roots: list[Path] = []
         self._placed = {lm.id: lm for lm in self.matcher.landmarks
                         if lm.latitude is not None and lm.longitude is not None}
+        self._gps_bars = gps_bars(self._placed)
 
     def decide(self, match: Match, latitude: float | None,
                longitude: float | None) -> GeoVerdict:
         """The match after GPS evidence; photos without GPS keep their visual verdict."""
         return gps_evidence(latitude, longitude, match.top, self._placed,
-                            threshold=self.matcher.threshold)
+                            threshold=self.matcher.threshold, bars=self._gps_bars)
 
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
@@ -405,6 +413,7 @@ class Scanner:
             # excluded photos are still there: not missing
             self.summary.missing = self.catalog.sync_missing(
                 roots, [f.path for f in (*found, *self._excluded)])
+            self._emptied_roots(roots, on_event)
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
@@ -421,6 +430,31 @@ class Scanner:
         if self._scan_id is not None:
             self.catalog.finish_scan(self._scan_id, self.summary.to_json())
         return self.summary
+
+    def _emptied_roots(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> None:
+        """Name each scanned folder that is empty although photos were catalogued in it.
+
+        Most often it is the mount point a drive or share that is not mounted leaves
+        behind: its photos are counted missing (their files are not there), and a
+        `photolm prune` run next would forget every result, answer and tag record of
+        them. A walk problem, so the scan exits 1 and a script stops before pruning; once
+        they are pruned (the folder was emptied on purpose) the folder is no news."""
+        for root in roots:
+            try:
+                with os.scandir(root) as entries:
+                    if next(entries, None) is not None:
+                        continue
+            except OSError:  # not a folder, not there, not readable: the walk said so
+                continue
+            missing = self.catalog.counts(under=[str(root)])["missing"]
+            if not missing:
+                continue
+            message = (f"empty folder, yet {counted(missing, 'catalogued photo')} "
+                       f"{'was' if missing == 1 else 'were'} in it: a drive or share not "
+                       "mounted? Mount it and scan again before `photolm prune`, which "
+                       f"would forget {'it' if missing == 1 else 'them'}")
+            self.summary.walk_problems.append((os.fspath(root), message))
+            on_event(WalkIssue(root, message))
 
     # -- stages --------------------------------------------------------------------------
     def _walk(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> list[Found]:

@@ -50,6 +50,28 @@ def test_the_summary_names_the_fit_command_with_the_other_data_sets(
                            "new model should know as well")
 
 
+@pytest.mark.parametrize("name", ["tab\there", "it's\nnew", "back\\slash"])
+def test_the_fit_command_names_an_awkward_folder_as_a_shell_reads_it(
+        env: Path, tmp_path: Path, name: str) -> None:
+    """The folder is printed as every path is (a tab as \\t), so shlex.quote of that text
+    ('.../tab\\there') named another folder to bash; the command is copied into a shell,
+    so a name with an escape in its printed form is given as $'...', which bash reads back
+    to the name."""
+    import re
+    import subprocess
+
+    library = colour_library(tmp_path)
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    out_dir = tmp_path / name
+    code, _out, err = cli("export-dataset", out_dir)
+    assert code == 0, err
+    word = re.search(r"trainer fit DATA\.\.\. (.*) --out RUN", err)
+    assert word is not None, err
+    shell = subprocess.run(["bash", "-c", f"printf %s {word.group(1)}"], capture_output=True,
+                           check=True)
+    assert shell.stdout == os.fsencode(out_dir)
+
+
 def test_photos_the_trainer_cannot_read_are_left_out_with_a_line_each(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """trainer fit reads JPEG, PNG, WebP, BMP and TIFF by their extension and passes over

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,40 @@ def test_an_option_that_takes_a_value_still_shows_its_type_at_80_columns() -> No
     assert "<bool>" not in out
     assert "--margin" in out and "<float range>" in out and "<file>" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+SCANNED_WITH = [["learn"], ["unlearn"], ["places"], ["places", "name"], ["landmarks"],
+                ["serve"], ["info"]]
+
+
+@pytest.mark.parametrize("command", [*SCANNED_WITH, ["scan"]], ids=" ".join)
+def test_model_help_names_the_default_the_command_really_uses(command: list[str]) -> None:
+    """Given no --model, learn, unlearn, places, landmarks, serve and info use the model the
+    catalogue's photos were last scanned with (README, "Closing the loop"); scan uses the
+    shipped one. --help said "the model shipped with photolm" for all of them."""
+    from tests.clirun import cli
+
+    code, out, _ = cli(*command, "--help")
+    text = " ".join(line.strip("│ ") for line in out.splitlines())
+    said = " ".join(text.split())
+    assert code == 0
+    if command in SCANNED_WITH:
+        assert "last scanned with" in said and "else the model shipped with photolm." not in said
+    else:
+        assert "else the model shipped with photolm." in said and "scanned with" not in said
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_names_no_python_list_type(command: list[str]) -> None:
+    """typer prints a list's Python annotation as its type: "PATHS <list[Path]>", "--alias
+    <list[str]>". An argument that takes several says so with "...", an option that may be
+    repeated names the one value it takes each time."""
+    from tests.clirun import cli
+
+    code, out, err = cli(*command, "--help")
+    assert code == 0, err
+    assert "list[" not in out
+    if command in (["scan"], ["tag"], ["confirm"]):
+        assert "<path>..." in out
+    if command == ["learn"]:
+        assert re.search(r"--alias\s+-a\s+<str>\s", out)

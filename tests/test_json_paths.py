@@ -97,6 +97,7 @@ def _scan(library: Library) -> list[Any]:
 
 
 def _list(library: Library) -> list[Any]:
+    library.json("tag", library.lib)  # each photo's tag_files: its sidecars
     return [library.json("list")]
 
 
@@ -122,6 +123,7 @@ def _confirm(library: Library) -> list[Any]:
 
 def _prune(library: Library) -> list[Any]:
     lib = library.lib
+    library.json("tag", lib)  # the sidecars left behind: tag_files
     for name in ("gone.jpg", "gone.CR2"):
         (lib / name).unlink()
     (lib / "back.jpg").rename(lib.parent / "away.jpg")
@@ -152,12 +154,13 @@ def _export_dataset(library: Library) -> list[Any]:
 # each command, and the keys whose paths it must print (so none passes by printing none)
 COMMANDS: dict[str, tuple[Callable[[Library], list[Any]], set[str]]] = {
     "scan": (_scan, {"errors", "walk_problems"} | ({"recognised_from_raw"} if HAS_DNG else set())),
-    "list": (_list, {"path", "companions"} | ({"recognised_from"} if HAS_DNG else set())),
+    "list": (_list, {"path", "companions", "tag_files"}
+             | ({"recognised_from"} if HAS_DNG else set())),
     "search": (_search, {"path", "companions"} | ({"recognised_from"} if HAS_DNG else set())),
     "tag": (_tag, {"path", "files", "companions", "unmatched_paths"}),
     "untag": (_untag, {"path", "files"}),
     "confirm": (_confirm, {"path"}),
-    "prune": (_prune, {"path", "companions", "back_on_disk"}),
+    "prune": (_prune, {"path", "companions", "back_on_disk", "tag_files"}),
     "places": (_places, {"photos", "examples", "companions"}),
     "learn": (_learn, {"skipped"}),
     "info": (_info, {"catalog", "model", "roots"}),  # the last scan's folders

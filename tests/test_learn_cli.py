@@ -182,7 +182,7 @@ def test_learn_and_unlearn_count_only_the_photos_they_changed(library: Path) -> 
     again = json.loads(out)
     assert (again["added"], again["photos"], again["changed"]) == (0, 3, 0)
     code, _, err = cli("unlearn", "Old Bridge")
-    assert code == 0 and "forgot Old Bridge: 3 photos changed" in err, err
+    assert code == 0 and "forgot Old Bridge: 3 photos showed it, 0 now" in err, err
 
 
 def test_confirm_accepts_a_learned_name(library: Path) -> None:
@@ -769,3 +769,46 @@ def test_an_unknown_name_says_photolm_not_the_model_once_landmarks_are_taught(
     code, _, err = cli("search", "Colosiumx Arena")
     assert code == 1 and err.strip() == ("photolm does not know 'Colosiumx Arena'. "
                                          "Did you mean Colosseum?"), err
+
+
+def test_unlearn_says_how_many_photos_showed_it_and_show_it_now(library: Path) -> None:
+    """unlearn said "forgot Old Bridge: N photos changed", N counting every photo whose
+    list of candidates lost it (38 in a library where it named 6), which read as 38
+    photos losing a landmark. It says how many showed it, and how many still do (your
+    answers), as learn says how many show it."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg")[0] == 0  # confirms "Old Bridge"
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["photos_before"], result["photos"]) == (3, 1)
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Old Bridge")
+    assert code == 0
+    assert err.strip() == ("forgot Old Bridge: 3 photos showed it, 1 now; 1 photo keeps "
+                           "your answer"), err
+    # the Eiffel Tower photos and the cyan ones but cyan1, which keeps your answer
+    assert cli("learn", "Eiffel Tower", library / "cyan0.jpg")[0] == 0
+    code, _, err = cli("unlearn", "Eiffel Tower")
+    assert code == 0
+    assert err.strip() == ("forgot the examples added to Eiffel Tower: 4 photos showed it, "
+                           "2 now"), err
+
+
+def test_a_name_with_a_line_break_or_tab_is_learned_on_one_line(library: Path) -> None:
+    """A name pasted with a line break ("Old\\nBridge") was stored as it was: `learn` then
+    printed it on two lines and `landmarks | ...` gave it two lines, one without its
+    tab-separated fields. Runs of spaces, tabs and line breaks in a name, alias, city or
+    country are one space; another control character (an escape sequence that would drive
+    the terminal) is refused in one line."""
+    code, out, err = cli("learn", "Old\nBridge", library / "cyan0.jpg", "--alias",
+                         "Alte\tBrücke ", "--city", " Heidel\r\nberg", "--json")
+    assert code == 0, err
+    landmark = json.loads(out)["landmark"]
+    assert (landmark["name"], landmark["aliases"], landmark["city"]) == (
+        "Old Bridge", ["Alte Brücke"], "Heidel berg")
+    code, out, _ = cli("landmarks")
+    assert code == 0 and "Old Bridge\tHeidel berg\t3\tlearned\n" in out
+    code, out, err = cli("learn", "Old \x1b[2J Bridge", library / "cyan0.jpg")
+    assert code == 2 and not out and err.count("\n") == 1
+    assert err.startswith("Error: ") and "control character" in err, err

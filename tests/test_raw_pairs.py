@@ -96,7 +96,8 @@ def test_a_pair_is_one_photo_recognised_once_from_its_jpeg(
     summary = scan_json(shots)
     assert sorted(decoded) == ["IMG_0001.JPG", "IMG_0002.dng"]  # the pair's RAW: never
     assert (summary["found"], summary["processed"], summary["raw_pairs"]) == (2, 2, 1)
-    assert summary["skipped"] == {} and summary["catalog"]["photos"] == 2
+    assert summary["skipped"] == {"live_photo_video": 0, "video": 0}
+    assert summary["catalog"]["photos"] == 2
     hits = search("Eiffel Tower")
     assert [(Path(h["path"]).name, names(h["companions"])) for h in hits] == [
         ("IMG_0001.JPG", ["IMG_0001.dng"])]

@@ -193,3 +193,44 @@ def test_a_persons_answer_does_not_pass_to_the_photo_that_replaced_it(tmp_path: 
         row = cat.get_photo(photo)
         assert row is not None and row.review is None  # the answer was about another photo
         assert row.effective_landmark_id == "colosseum"
+
+
+def test_an_empty_folder_that_held_photos_is_named_before_prune(tmp_path: Path,
+                                                                env: Path) -> None:
+    """A drive or share that is not mounted leaves its mount point behind, empty: a scan
+    of it finds none of its photos. Each is counted missing (its file is not there), but
+    the scan names the folder in one line and exits 1, so a script does not go on to
+    `photolm prune` and forget every result, answer and tag record of the drive."""
+    nas = tmp_path / "nas"
+    write_photo(nas / "2018" / "london.jpg", COLOURS["eiffel-tower"])
+    write_photo(nas / "2019" / "rome.jpg", COLOURS["colosseum"])
+    assert _scan(nas)[0] == 0
+    (nas / "2018" / "london.jpg").unlink()  # "unmounted": the folder is there, empty
+    (nas / "2019" / "rome.jpg").unlink()
+    (nas / "2018").rmdir()
+    (nas / "2019").rmdir()
+    code, summary, err = _scan(nas)
+    assert code == 1 and summary["missing"] == 2
+    assert [p["path"] for p in summary["walk_problems"]] == [str(nas)]
+    assert "empty folder" in summary["walk_problems"][0]["error"]
+    line = next(line for line in err.splitlines() if str(nas) in line)
+    assert "2 catalogued photos" in line and "not mounted" in line and "prune" in line
+    # an empty folder with no photo catalogued in it is no news
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, summary, err = _scan(empty)
+    assert code == 0 and summary["walk_problems"] == [] and err == ""
+    # after `photolm prune` the folder holds nothing catalogued: no line any more
+    assert run("prune")[0] == 0
+    code, summary, err = _scan(nas)
+    assert code == 0 and summary["walk_problems"] == [] and err == ""
+
+
+def test_scan_json_skipped_always_holds_both_reasons(library: Path, env: Path) -> None:
+    """README: `skipped` is `{"video": N, "live_photo_video": N}`; a library without videos
+    gave `{}`, so a script reading `["skipped"]["video"]` failed on it."""
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["skipped"] == {"live_photo_video": 0, "video": 0}
+    (library / "paris" / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["skipped"] == {"live_photo_video": 0, "video": 1}

@@ -248,3 +248,116 @@ def test_a_miss_by_a_hair_prints_the_digits_that_show_it(env: Path) -> None:
     code, out, _ = run("list", "--uncertain")
     line = next(x for x in out.splitlines() if "hair.jpg" in x)
     assert line.split("\t")[2:] == ["Hoi An 0.69996", "0.70000"], line
+
+
+def test_prune_names_only_the_sidecars_that_really_stay_on_disk(tmp_path: Path,
+                                                                env: Path) -> None:
+    """prune says which files photolm wrote for the photos it forgets stay on disk: a
+    sidecar left behind, never the deleted photo its tags were embedded in, nor a sidecar
+    `untag` already removed. In --json, tag_files are printed as paths are everywhere."""
+    lib = tmp_path / "lib"
+    embedded = write_photo(lib / "embedded.jpg", COLOURS["eiffel-tower"])
+    sidecar = write_photo(lib / "sidecar.jpg", COLOURS["eiffel-tower"])
+    untagged = write_photo(lib / "untagged.jpg", COLOURS["eiffel-tower"])
+    odd = write_photo(lib / "odd\tname.jpg", COLOURS["eiffel-tower"])
+    run("scan", lib)
+    assert run("tag", embedded, "--embed")[0] == 0
+    assert run("tag", sidecar, untagged, odd)[0] == 0
+    assert run("untag", untagged)[0] == 0
+    assert not Path(f"{untagged}.xmp").exists() and Path(f"{odd}.xmp").exists()
+    for photo in (embedded, sidecar, untagged, odd):
+        photo.unlink()
+    run("scan", lib)
+    code, out, err = run("prune", "--dry-run", "--json")
+    tag_files = [f for p in json.loads(out)["photos"] for f in p["tag_files"]]
+    assert code == 0 and f"{lib}/odd\\tname.jpg.xmp" in tag_files  # one line, as printed
+    assert not any("\t" in f for f in tag_files)
+    code, out, err = run("prune")
+    line = next(line for line in err.splitlines() if "stay" in line)
+    assert line == (f"2 files photolm wrote for them stay on disk: {lib}/odd\\tname.jpg.xmp, "
+                    f"{sidecar}.xmp")
+
+
+def test_prune_of_a_path_that_names_no_catalogued_photo_says_so(library: Path,
+                                                                 env: Path) -> None:
+    """`photolm prune ~/Pictres` (a typo) said "forgot 0 photos" and exited 0, as if that
+    folder had nothing missing; tag, untag and confirm name such a path and exit 1. A
+    deleted folder whose photos are catalogued is no typo: its photos are forgotten."""
+    run("scan", library)
+    typo = library.parent / "Pictres"
+    code, out, err = run("prune", typo)
+    assert code == 1 and out == ""
+    assert f"warning: {typo}: no catalogued photos there" in err, err
+    gone = library / "c"
+    (gone / "colosseo.jpg").unlink()
+    gone.rmdir()
+    run("scan", library)
+    code, out, err = run("prune", gone)
+    assert code == 0 and out.strip() == str(gone / "colosseo.jpg") and "warning" not in err
+
+
+def test_search_says_a_corrected_photo_was_corrected_not_confirmed(library: Path,
+                                                                   env: Path) -> None:
+    """search marked every photo with a person's answer "(confirmed)", a photo the model
+    called something else (and the person corrected) too; list says "corrected by you"."""
+    run("scan", library)
+    run("confirm", library / "a" / "eiffel1.jpg")
+    run("confirm", library / "c" / "colosseo.jpg", "--landmark", "Eiffel Tower")
+    code, out, _ = run("search", "Eiffel Tower")
+    assert code == 0
+    marks = {Path(line.split("\t")[3]).name: line.split("\t")[1] for line in out.splitlines()}
+    assert marks["eiffel1.jpg"] == "Eiffel Tower (confirmed)"
+    assert marks["colosseo.jpg"] == "Eiffel Tower (corrected)"
+    assert marks["eiffel2.jpg"] == "Eiffel Tower"
+
+
+def test_a_failed_tag_of_an_awkward_name_keeps_list_one_line_per_photo(
+        tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """list's "why" quotes the tag error, which names the photo: for a name with a tab and
+    a newline that split the photo's line in two (and added a field) in a pipe, and broke
+    the path on a terminal. Every field stays one line: controls escaped as paths are."""
+    lib = tmp_path / "lib"
+    odd = write_photo(lib / "odd\tname\nx.jpg", COLOURS["eiffel-tower"])
+    write_photo(lib / "plain.jpg", COLOURS["eiffel-tower"])
+    run("scan", lib)
+    odd.chmod(0o444)
+    try:
+        assert run("tag", odd, "--embed")[0] == 1  # read-only: the write is refused
+    finally:
+        odd.chmod(0o644)
+    code, out, _ = run("list")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.count("\t") == 3 for line in lines), out
+    (line,) = [line for line in lines if "odd" in line]
+    assert "tag failed" in line.split("\t")[3] and "odd\\tname\\nx.jpg" in line.split("\t")[3]
+    screen = _terminal(monkeypatch, width=400)  # room for the table
+    assert run("list")[0] == 0
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "odd\tname" not in shown and shown.count("odd\\tname\\nx.jpg") == 2, shown
+
+
+def test_a_learned_name_with_brackets_is_text_in_a_table_title(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table's title went through rich markup: on a terminal wide enough for the table,
+    `search` of a landmark learned as "Club [/] Bridge" died with a MarkupError traceback
+    ("closing tag '[/]' ... has nothing to close"), and "[red]" in a name would colour it."""
+    run("scan", library)
+    assert run("learn", "Club [/] Bridge", library / "c" / "colosseo.jpg", "--new")[0] == 0
+    screen = _terminal(monkeypatch, width=300)
+    code, _, err = run("search", "Club [/] Bridge")
+    assert code == 0, err
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
+    assert "┃" in shown and "of Club [/] Bridge" in shown, shown
+
+
+def test_search_exit_status_is_as_its_help_says(library: Path, env: Path) -> None:
+    """0 for a landmark photolm knows that no photo shows yet (an answer, not a failure),
+    1 for a name it does not know."""
+    run("scan", library)
+    code, out, err = run("search", "Taj Mahal")
+    assert (code, out) == (0, "") and "No photos of Taj Mahal in the catalogue yet" in err
+    code, out, err = run("search", "Edinburgh Castle")
+    assert (code, out) == (1, "") and "does not know 'Edinburgh Castle'" in err
+    code, _, _ = run("search", "Taj Mahal", "--json")
+    assert code == 0

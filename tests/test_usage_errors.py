@@ -25,6 +25,12 @@ CASES = [  # (arguments, what the line must name, the command whose --help it po
     # click's parser gives this one no context: the chosen command is named instead
     (("confirm", "x.jpg", "--landmark"), "'--landmark' requires an argument", "photolm confirm"),
     (("search", "--json=3", "x"), "'--json' does not take a value", "photolm search"),
+    # options that cannot go together, which photolm itself refuses
+    (("list", "--errors", "--uncertain"), "--errors and --uncertain", "photolm list"),
+    (("confirm", "x.jpg", "--none", "--clear"), "--landmark, --none and --clear",
+     "photolm confirm"),
+    (("scan", ".", "--embed"), "only apply with --write-tags", "photolm scan"),
+    (("learn", "X", "x.jpg", "--lat", "1"), "--lat and --lon", "photolm learn"),
 ]
 
 

@@ -43,12 +43,12 @@ def confirm(
     """
     with reporting():
         from photolm.catalog import Catalog, Review, resolve_catalog_path
-        from photolm.errors import UsageError
+        from photolm.cli.usage import options_clash
         from photolm.review import resolve_landmark, review_for
         from photolm.tagging import select_photos
 
         if sum((landmark is not None, no_landmark, clear)) > 1:
-            raise UsageError("Use at most one of --landmark, --none and --clear.")
+            raise options_clash("confirm", "Use at most one of --landmark, --none and --clear.")
         with Catalog.open(resolve_catalog_path(catalog), write=True, create=False) as cat:
             chosen = resolve_landmark(cat, landmark) if landmark is not None else None
             selection = select_photos(cat, paths)
@@ -72,6 +72,7 @@ def confirm(
                     "landmark": review.landmark_name if review.verdict else row.landmark_name,
                     "landmark_id": review.landmark_id if review.verdict else row.landmark_id,
                     "recognised_landmark": row.landmark_name,
+                    "previous_review": row.review,  # the answer this one replaces, if any
                 })
             cat.set_reviews(reviews)
         if json_out:
@@ -88,10 +89,14 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         shown = {None: "the model decides again", "none": "no landmark"}.get(
             r["review"], r["landmark"])
         kinds = by_answer.setdefault(shown, {})
-        kinds[r["review"] or "cleared"] = kinds.get(r["review"] or "cleared", 0) + 1
+        # --clear: only a photo that had an answer had one cleared
+        kind = r["review"] or ("cleared" if r["previous_review"] else "had none")
+        kinds[kind] = kinds.get(kind, 0) + 1
     parts = []
     for shown, kinds in by_answer.items():
         # "no landmark" says the answer already: not "no landmark (3 none)"
-        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()) if kind != "none")
+        detail = ", ".join(
+            f"{counted(n, 'answer')} cleared" if kind == "cleared" else f"{n} {kind}"
+            for kind, n in sorted(kinds.items()) if kind != "none")
         parts.append(f"{shown} ({detail})" if detail else shown)
     return f"{counted(len(rows), 'photo')}: " + "; ".join(parts)

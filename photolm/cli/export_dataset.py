@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -67,5 +68,16 @@ def export_dataset(
             # Alone, the set would train a model that knows only these landmarks.
             err.print(f"wrote {counted(total, 'photo')} of {counted(len(classes), 'landmark')} to "
                       f"{display(out_dir)}; train with: trainer fit DATA... "
-                      f"{shlex.quote(display(out_dir))} --out RUN, DATA being the photo sets "
+                      f"{shell_word(out_dir)} --out RUN, DATA being the photo sets "
                       "the new model should know as well", markup=False, highlight=False)
+
+
+def shell_word(path: Path) -> str:
+    """``path`` as one word a shell (bash, zsh, ksh) reads back to the name, for a command
+    the person copies: quoted as :func:`shlex.quote` does when its printed form is the name
+    itself, else as ``$'...'``, whose escapes are the printed form's own (``\\n``,
+    ``\\t``, ``\\xNN``, ``\\\\``): quoting the printed text would name another folder."""
+    shown = display(path)
+    if shown == os.fsdecode(path):
+        return shlex.quote(shown)
+    return "$'" + shown.replace("'", "\\'") + "'"

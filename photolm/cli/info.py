@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt
+from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ScannedModelOpt
 from photolm.cli.output import display, print_json, reporting
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def info(
     catalog: CatalogOpt = None,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     json_out: JsonOpt = False,
 ) -> None:

@@ -5,13 +5,13 @@ learned ones), with photo counts."""
 from __future__ import annotations
 
 from photolm.cli.learn import chosen_bundle, landmark_json, merged_json, note_adopted
-from photolm.cli.options import CatalogOpt, JsonOpt, ModelOpt
+from photolm.cli.options import CatalogOpt, JsonOpt, ScannedModelOpt
 from photolm.cli.output import Column, print_json, print_rows, reporting, warn_unmatchable
 from photolm.wording import counted
 
 
 def landmarks(
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.options import (
+    CatalogOpt,
+    DeviceChoice,
+    DeviceOpt,
+    JsonOpt,
+    QuietOpt,
+    ScannedModelOpt,
+)
 from photolm.cli.output import (
     bar_wanted,
     display,
@@ -22,6 +29,7 @@ from photolm.cli.output import (
     say,
     warn,
 )
+from photolm.printed_paths import ONE_LINE
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -134,6 +142,20 @@ def merged_json(item: Adopted, *, into: bool = True) -> dict[str, Any]:
     return {**entry, "into": landmark_json(item.landmark)} if into else entry
 
 
+def one_line(text: str, what: str) -> str:
+    """A name as it is stored and printed: one line, runs of spaces, tabs and line breaks
+    (a name pasted from two lines) one space. Another control character, or a
+    bidirectional control (which would make the name display as another), is refused:
+    ``what`` says which value held it."""
+    from photolm.errors import UsageError
+
+    folded = " ".join(text.split())
+    if folded.translate(ONE_LINE) != folded:
+        raise UsageError(f"{what} {folded.translate(ONE_LINE)!r} holds a control character; "
+                         "give it as plain text.")
+    return folded
+
+
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
@@ -142,6 +164,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     examples, ``sources`` is ignored)."""
     from photolm.case_paths import given_catalogued
     from photolm.catalog import Catalog, resolve_catalog_path
+    from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
     from photolm.learning import find_place, learn_place, near_miss
@@ -149,8 +172,13 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.prototypes import adopt_shipped
 
     if (lat is None) != (lon is None):
-        raise UsageError("Give both --lat and --lon, or neither.")
-    if not name.strip():
+        raise options_clash("places name" if place_id else "learn",
+                            "Give both --lat and --lon, or neither.")
+    name = one_line(name, "The landmark's name")
+    aliases = [one_line(a, "An alias") for a in aliases or ()]
+    city = None if city is None else one_line(city, "The city")
+    country = None if country is None else one_line(country, "The country")
+    if not name:
         raise UsageError("The landmark needs a name.")
     path = resolve_catalog_path(catalog)
     bundle = chosen_bundle(model, path)
@@ -208,7 +236,7 @@ def learn(
     country: CountryOpt = None,
     lat: LatOpt = None,
     lon: LonOpt = None,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     new: NewOpt = False,

@@ -43,10 +43,10 @@ def list_photos(
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.errors import UsageError
+        from photolm.cli.usage import options_clash
 
         if errors_only and uncertain:
-            raise UsageError("Use one of --errors and --uncertain.")
+            raise options_clash("list", "Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
             # the uncertain ones and the unreadable ones: the catalogue's rules, shared

@@ -34,6 +34,17 @@ ModelOpt = Annotated[
         show_default=False,
     ),
 ]
+# learn, unlearn, places, landmarks, serve and info: the catalogue's stored vectors are that
+# network's, so without --model they use it (photolm.model_choice)
+ScannedModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Model bundle folder. Default: $PHOTOLM_MODEL, else the model this catalogue's "
+        "photos were last scanned with (the shipped one before any scan).",
+        show_default=False,
+    ),
+]
 DeviceOpt = Annotated[
     DeviceChoice,
     typer.Option(

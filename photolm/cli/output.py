@@ -88,6 +88,7 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     RAWs) one under another.
     """
     raw_names = _raw_names(raws)
+    rows = [[_one_line(cell) for cell in row] for row in rows]
     if not out.is_terminal:
         if title:
             err.print(title, markup=False, highlight=False, emoji=False)
@@ -118,7 +119,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
                                 or [0]))
              for i in range(len(columns))]
-    table = Table(title=title, title_justify="left")
+    # the title names landmarks (a learned "Club [/] Bridge"): text, never markup
+    table = Table(title=Text(title) if title else None, title_justify="left")
     for column, width, word in zip(columns, widths, words, strict=True):
         if column.unbroken:
             table.add_column(column.header, no_wrap=True, min_width=width,
@@ -282,6 +284,17 @@ def print_sections(sections: Sequence[tuple[str, Sequence[Field]]]) -> None:
             folds = wrap and not field.whole and room >= 20 and cell_len(field.value) > room
             _print_field(field.label, Text(field.value), pad=pad, label_width=width - pad,
                          style="bold", room=room if folds else None)
+
+
+def _one_line(cell: str | Text) -> str | Text:
+    """A cell as one line: a message in it that quotes a name with a tab or a newline (a
+    tag error naming its photo) would split a row in a pipe and break it on a terminal;
+    control characters are escaped as in a printed path, whose backslashes stay."""
+    plain = _plain(cell)
+    flat = plain.translate(ONE_LINE)
+    if flat == plain:
+        return cell
+    return Text(flat, style=cell.style) if isinstance(cell, Text) else flat
 
 
 def _plain(cell: str | Text) -> str:

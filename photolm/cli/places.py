@@ -18,7 +18,14 @@ from photolm.cli.learn import (
     chosen_bundle,
     run_learn,
 )
-from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, ModelOpt, QuietOpt
+from photolm.cli.options import (
+    CatalogOpt,
+    DeviceChoice,
+    DeviceOpt,
+    JsonOpt,
+    QuietOpt,
+    ScannedModelOpt,
+)
 from photolm.cli.output import (
     Column,
     display,
@@ -83,7 +90,7 @@ def places(
     ctx: typer.Context,
     min_photos: MinPhotosOpt = 3,
     everything: AllOpt = False,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -152,7 +159,7 @@ def name_place(
     country: CountryOpt = None,
     lat: LatOpt = None,
     lon: LonOpt = None,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
     catalog: CatalogOpt = None,
     device: DeviceOpt = DeviceChoice.auto,
     new: NewOpt = False,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
-from photolm.cli.output import display, err, print_json, print_paths, reporting
+from photolm.cli.output import display, err, print_json, print_paths, reporting, warn
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ def prune(
     A scan only marks such photos missing (search then leaves them out), so that a drive
     that is not mounted does not wipe their results: mount it and scan before pruning.
     A photo whose file is back on disk is kept (scan it to update it). Sidecars photolm
-    wrote for forgotten photos stay on disk; they are listed. Exit status: 0.
+    wrote for forgotten photos stay on disk; they are listed. Exit status: 0; 1 when a path
+    given names no catalogued photo.
     """
     with reporting():
         from photolm import storage
@@ -43,10 +44,15 @@ def prune(
             roots = [str(p) for p in given_catalogued(
                 cat, paths or (), names=lambda p: os.path.lexists(p) or catalogues(cat, p))]
             rows = {}  # overlapping roots: one entry per photo
+            unmatched = []  # a typo is said, as tag, untag and confirm say it
             for root in roots or [None]:
+                matched = False
                 for row in _photos_at(cat, root):
+                    matched = True
                     if row.missing:
                         rows[row.path] = row
+                if not matched:
+                    unmatched.append(root)
             back, gone = [], []
             for r in rows.values():  # one look at the disk per photo
                 (gone if storage.gone(r.path) else back).append(r)
@@ -56,11 +62,22 @@ def prune(
                    "tag_files": [display(f) for f in r.tag_files],
                    "companions": [display(c) for c in r.companions]}
                   for r in gone]
+        for root in unmatched:
+            warn(root, "no catalogued photos there")
         if json_out:
             print_json({"dry_run": dry_run, "photos": photos,
                         "back_on_disk": [display(r.path) for r in back]})
-            raise typer.Exit(0)
-        _report(photos, [display(r.path) for r in back], dry_run)
+        else:
+            _report(photos, [display(r.path) for r in back], _left_behind(gone), dry_run)
+        raise typer.Exit(1 if unmatched else 0)
+
+
+def _left_behind(rows: Iterable[PhotoRow]) -> list[str]:
+    """The files photolm wrote for these photos that are still on disk, printed: their
+    sidecars, not the photo itself (embedded tags went with it) nor a sidecar `untag`
+    removed since."""
+    return [display(f) for r in rows for f in r.tag_files
+            if f != r.path and os.path.lexists(f)]
 
 
 def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
@@ -69,12 +86,12 @@ def _photos_at(cat: Catalog, root: str | None) -> Iterable[PhotoRow]:
     return [row] if row is not None else cat.iter_photos(under=root)
 
 
-def _report(photos: list[dict[str, Any]], back: list[str], dry_run: bool) -> None:
+def _report(photos: list[dict[str, Any]], back: list[str], sidecars: list[str],
+            dry_run: bool) -> None:
     print_paths([p["path"] for p in photos], [p["companions"] for p in photos])
     verb = "would forget" if dry_run else "forgot"
     lines = [f"prune: {verb} {counted(len(photos), 'photo')} missing since the last scan"
              + ("; run without --dry-run to forget them" if dry_run and photos else "")]
-    sidecars = [f for p in photos for f in p["tag_files"]]
     if sidecars:
         lines.append(f"{counted(len(sidecars), 'file')} photolm wrote for them "
                      f"{'stays' if len(sidecars) == 1 else 'stay'} on disk: "

@@ -105,15 +105,17 @@ def scan(
     that cannot be read gets one warning line and an entry in the catalogue; while it stays
     unchanged, later scans count it as known instead of failing again. Photos with GPS are
     checked against the landmark's position. Exit status: 0 when nothing new failed (and
-    every photo was tagged, with --write-tags), 1 when some photo newly could not be read.
+    every photo was tagged, with --write-tags); 1 when some photo newly could not be read,
+    a folder could not be read, or a folder given is empty although photos were
+    catalogued in it (a drive not mounted?); 130 when Ctrl-C stopped it.
     """
     with reporting(), warnings.catch_warnings():
-        from photolm.errors import UsageError
+        from photolm.cli.usage import options_clash
 
         if not write_tags and (embed or write_location
                                or sidecar_style != SidecarStyleChoice.darktable):
-            raise UsageError("--embed, --sidecar-style and --write-location only apply with "
-                             "--write-tags.")
+            raise options_clash("scan", "--embed, --sidecar-style and --write-location only "
+                                "apply with --write-tags.")
         # Pillow warns about odd EXIF blocks ("Corrupt EXIF data", "Truncated File Read")
         # on photos it still decodes correctly; they are not actionable, a failed photo is.
         warnings.simplefilter("ignore", UserWarning)

@@ -40,7 +40,9 @@ def search(
     """Find photos by landmark name, best matches first.
 
     Your answers from **photolm confirm** count over the model's: a corrected photo is
-    found under the landmark you named, and photos you confirmed come first.
+    found under the landmark you named, and photos you confirmed come first. Exit status:
+    0 (also when no photo shows it yet), 1 when photolm knows no landmark, city or country
+    of that name.
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
@@ -90,7 +92,8 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow], names: str, 
              else counted(len(rows), "photo"))
     cells = []
     for r in rows:
-        landmark = f"{r['landmark']} (confirmed)" if r["review"] else r["landmark"]
+        # your answer: the model's landmark confirmed, or another one named instead
+        landmark = f"{r['landmark']} ({r['review']})" if r["review"] else r["landmark"]
         if r["missing"]:
             landmark += " (file missing)"
         score = "" if r["score"] is None else f"{r['score']:.2f}"

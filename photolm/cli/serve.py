@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from photolm.cli.options import CatalogOpt, ModelOpt
+from photolm.cli.options import CatalogOpt, ScannedModelOpt
 from photolm.cli.output import err, out, reporting, say
 
 # What the desktop extra installs (python-multipart is Starlette's form parser).
@@ -31,7 +31,7 @@ def serve(
         bool, typer.Option("--no-browser", help="Print the address; do not open a browser.")
     ] = False,
     catalog: CatalogOpt = None,
-    model: ModelOpt = None,
+    model: ScannedModelOpt = None,
 ) -> None:
     """Browse, correct and tag your photos in your web browser, offline.
 

@@ -22,7 +22,14 @@ import typer
 from typer.core import TyperGroup
 
 from photolm.cli.output import error_line
+from photolm.errors import UsageError
 from photolm.printed_paths import ONE_LINE
+
+
+def options_clash(command: str, message: str) -> UsageError:
+    """The usage error for options photolm finds cannot go together (``--errors`` with
+    ``--uncertain``): one line pointing at ``photolm COMMAND --help``, as typer's own."""
+    return UsageError(f"{message} See `photolm {command} --help`.")
 
 
 def _with_value(exc: typer.TyperException) -> None:

@@ -333,6 +333,23 @@ def test_confirm_says_why_a_photo_that_could_not_be_read_has_nothing_to_confirm(
         "so nothing to confirm; name it with --landmark NAME, or say --none"]
 
 
+def test_confirm_clear_counts_only_the_answers_it_cleared(env: Path, library: Path) -> None:
+    """`confirm FOLDER --clear` said "3 photos: the model decides again (3 cleared)" when
+    one photo of the three had an answer: the others had nothing to clear."""
+    scan(library)
+    assert run("confirm", library / "eiffel.jpg")[0] == 0
+    code, out, err = run("confirm", library, "--clear", "--json")
+    assert code == 0, err
+    assert sorted((Path(r["path"]).name, r["previous_review"]) for r in json.loads(out)) == [
+        ("colosseum.png", None), ("eiffel.jpg", "confirmed"), ("grey.jpg", None)]
+    assert run("confirm", library / "grey.jpg", "--none")[0] == 0
+    assert run("confirm", library / "eiffel.jpg")[0] == 0
+    code, _, err = run("confirm", library, "--clear")
+    assert code == 0
+    assert err.strip() == ("3 photos: the model decides again (2 answers cleared, 1 had "
+                           "none)"), err
+
+
 # ------------------------------------------------------------------------- who decides
 
 
@@ -412,7 +429,7 @@ def test_confirm_none_untags_and_clear_gives_the_model_back(env: Path, library: 
     assert listed()["eiffel.jpg"]["landmark"] is None
 
     code, _, err = run("confirm", library / "eiffel.jpg", "--clear")
-    assert code == 0 and err.strip() == "1 photo: the model decides again (1 cleared)"
+    assert code == 0 and err.strip() == "1 photo: the model decides again (1 answer cleared)"
     row = listed()["eiffel.jpg"]
     assert row["review"] is None and row["landmark"] == "Eiffel Tower"
 
