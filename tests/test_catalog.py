@@ -938,3 +938,25 @@ def test_read_commands_upgrade_an_older_catalogue_they_can_write(
     raw = sqlite3.connect(tmp_path / "ro.sqlite")  # nothing was written to it
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 6
     raw.close()
+
+
+def test_schema_8_step_leaves_text_it_cannot_read_as_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan's roots that are not a JSON list (written by hand or another tool) do not stop
+    the upgrade with a traceback: the row stays as it was, the rest is upgraded."""
+    import json
+
+    path = tmp_path / "v7.sqlite"
+    old_catalogue(path, 7, monkeypatch, {"/p/IMG_1.JPG": "eiffel"})
+    raw = sqlite3.connect(path)
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)", ("/tmp/not-json\\x",))
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)", ('{"a": 1}',))
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)",
+                (json.dumps(["/p/back\\slash"]),))
+    raw.commit()
+    raw.close()
+    with Catalog.open(path, write=True) as cat:
+        assert cat.schema_version == SCHEMA_VERSION
+    rows = sqlite3.connect(path).execute("SELECT roots FROM scans ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["/tmp/not-json\\x", '{"a": 1}',
+                                    json.dumps(["/p/back\\\\slash"])]
