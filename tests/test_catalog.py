@@ -658,15 +658,15 @@ def test_schema_6_catalogue_upgrades_to_7_recording_what_a_match_came_from(
         row = cat.get_photo("/p/IMG_1.JPG")
         assert row is not None and row.landmark_id == "eiffel"
         assert row.companions == ["/p/IMG_1.CR2"]  # kept, as everything else
-        assert (row.recognised_from, row.recognised_from_raw) == (None, None)
+        assert (row.recognised_from, row.recognised_from_file) == (None, None)
         cat.write_results([record("/p/IMG_1.JPG", landmark_id="colosseum",
                                   recognised_from="IMG_1.CR2")])
         row = cat.get_photo("/p/IMG_1.JPG")
-        assert (row.recognised_from, row.recognised_from_raw) == ("IMG_1.CR2", "/p/IMG_1.CR2")
+        assert (row.recognised_from, row.recognised_from_file) == ("IMG_1.CR2", "/p/IMG_1.CR2")
         cat.update_matches([MatchUpdate("/p/IMG_1.JPG", "b2", None, None, None)])
         assert cat.get_photo("/p/IMG_1.JPG").recognised_from == "IMG_1.CR2"  # same vector
         assert cat.move_photo("/p/IMG_1.JPG", "/q/Rome.JPG", 1000, 2)
-        assert cat.get_photo("/q/Rome.JPG").recognised_from_raw == "/q/Rome.CR2"
+        assert cat.get_photo("/q/Rome.JPG").recognised_from == "Rome.CR2"  # renamed with the pair
         cat.write_results([record("/q/Rome.JPG", landmark_id="colosseum")])
         assert cat.get_photo("/q/Rome.JPG").recognised_from is None
         assert cat.get_photo("/p/IMG_2.JPG").recognised_from is None
