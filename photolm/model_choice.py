@@ -81,7 +81,7 @@ def choose_bundle(option: Path | str | None, catalog_path: Path) -> Chosen:
     if bundle is not None or (scanned.model_id is not None and shipped[1] == scanned.model_id):
         return Chosen(load_bundle(None))  # the shipped network, its manifest updated since
     name = scanned.name or f"model {scanned.bundle_id[:12]}"
-    if scanned.path is None or _same_folder(scanned.path, default_bundle_path()):
+    if scanned.path is None or scanned.shipped or is_shipped_folder(scanned.path):
         raise _earlier(scanned, name)
     where = (f" from {printed(scanned.path)}, which no longer holds it"
              if scanned.path is not None else "")
@@ -146,6 +146,14 @@ def _manifest_ids(folder: Path) -> tuple[str | None, str | None]:
     except (ValueError, KeyError, TypeError):
         network = None
     return bundle_id(raw), network if isinstance(network, str) else None
+
+
+def is_shipped_folder(path: Path | str) -> bool:
+    """Whether ``path`` is (or was) the folder of the model photolm ships: this install's,
+    or an earlier install's that a reinstall elsewhere (a new venv, another Python) left
+    behind, known by its place in the package (scans before photolm kept the flag)."""
+    return (_same_folder(path, default_bundle_path())
+            or Path(path).parts[-3:] == default_bundle_path().parts[-3:])
 
 
 def _same_folder(a: Path | str, b: Path | str) -> bool:

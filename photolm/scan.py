@@ -64,6 +64,7 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.learned import gps_bars
 from photolm.matching import Candidate, Match
+from photolm.model_choice import is_shipped_folder
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.printed_paths import printed
 from photolm.prototypes import build_matcher
@@ -393,7 +394,8 @@ class Scanner:
                                                           self.bundle.model_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
-        self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path)
+        self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path,
+                                     shipped=is_shipped_folder(self.bundle.path))
         try:
             found = self._walk(roots, on_event)
             # and the photos found are given those rows' spelling

@@ -50,11 +50,26 @@ def _forget_the_folder(catalogue: Path) -> None:
         db.execute("DELETE FROM meta WHERE key LIKE 'bundle:%'")
 
 
-@pytest.mark.parametrize("kept_folder", [True, False], ids=["shipped-folder", "no-folder"])
+def _kept_elsewhere(catalogue: Path, flagged: bool) -> None:
+    """As kept by an install that is gone: another venv (a reinstall, a new Python) whose
+    shipped folder no longer exists; ``flagged``: the scan recorded it as shipped."""
+    gone = "/home/u/.local/pipx/venvs/photolm/lib/python3.9/site-packages/photolm/models/default"
+    kept = {"name": "default", "path": gone, **({"shipped": True} if flagged else {})}
+    if flagged:  # a flagged record needs no tell-tale path
+        kept["path"] = "/opt/photolm-old/bundle"
+    with sqlite3.connect(catalogue) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(kept),
+                                                               f"bundle:{OLD_BUNDLE}"))
+
+
+@pytest.mark.parametrize("kept", ["shipped-folder", "no-folder", "reinstalled-elsewhere",
+                                  "flagged-shipped"])
 def test_landmarks_and_info_work_after_an_upgrade_changed_the_network(
-        upgraded: Path, kept_folder: bool) -> None:
-    if not kept_folder:
+        upgraded: Path, kept: str) -> None:
+    if kept == "no-folder":
         _forget_the_folder(upgraded)
+    elif kept != "shipped-folder":
+        _kept_elsewhere(upgraded, flagged=kept == "flagged-shipped")
     code, out, err = cli("landmarks", "--json")
     assert code == 0, err
     assert "Error" not in err and "photolm scan" in err and "earlier photolm" in err
