@@ -165,7 +165,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
-    from photolm.learning import find_place, learn_place, near_miss
+    from photolm.learning import LearnError, find_place, learn_place, near_miss
     from photolm.learning import learn as do_learn
     from photolm.prototypes import adopt_shipped
 
@@ -199,8 +199,9 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         else:
             place = find_place(cat, bundle, place_id)
             if place is None:
-                raise UsageError(f"No place {place_id!r} now; run `photolm places` to see the "
-                                 "current groups.")
+                # an id that names no place is no usage error, as unlearn's unknown name
+                raise LearnError(f"No place {place_id!r} now; `photolm places` lists the "
+                                 "current groups' ids.")
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
         warn(path, f"{why} (not used as an example)")
