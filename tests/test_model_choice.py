@@ -65,3 +65,18 @@ def test_an_upgraded_shipped_manifest_keeps_the_catalogue_working(tmp_path: Path
     assert code == 0, err
     assert "Error" not in err and "using" not in err
     assert len(json.loads(out)) == len(load_bundle().landmarks)  # the shipped model's
+
+
+def test_a_scan_records_whether_its_model_is_the_shipped_one(tmp_path: Path,
+                                                            catalogue: Path) -> None:
+    """So that after a reinstall elsewhere (the shipped folder's path gone) the catalogue
+    still knows a scan, not --model, is the way on."""
+    from photolm.catalog import Catalog
+
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    with Catalog.open(catalogue, write=False) as cat:
+        assert cat.scanned_with().shipped is True
+    bundle = make_tiny_bundle(tmp_path / "mine")
+    assert cli("scan", tmp_path / "lib", "--model", bundle.path, "--quiet")[0] == 0
+    with Catalog.open(catalogue, write=False) as cat:
+        assert cat.scanned_with().shipped is False

@@ -380,3 +380,15 @@ def test_list_errors_names_its_column_error_on_a_terminal_and_in_a_pipe(
     lines = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
     assert lines == ["2 photos that could not be read", short_path, "    error empty file",
                      long_path, "    error empty file"]
+
+
+def test_prune_with_no_path_on_a_catalogue_without_photos_is_no_typo(tmp_path: Path,
+                                                                     env: Path) -> None:
+    """`scan && prune` on a library whose last photos were forgotten: nothing to forget is
+    not a mistake (it said "warning: None: no catalogued photos there" and exited 1)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("scan", empty)[0] == 0
+    for args in (("prune",), ("prune", "--json")):
+        code, _out, err = run(*args)
+        assert code == 0 and "warning" not in err and "None" not in err, (args, err)
