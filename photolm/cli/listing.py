@@ -65,6 +65,8 @@ def list_photos(
             print_json(rows)
         elif uncertain:
             _render_uncertain(rows, photos)
+        elif errors_only:
+            _render_errors(rows, photos)
         else:
             _render(rows, photos)
 
@@ -85,6 +87,15 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
     print_rows(counted(len(rows), "photo"), [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
                **raw_columns(photos))
+
+
+def _render_errors(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
+    """Each photo's reason under an "error" column: a block reads "error  empty file",
+    where the landmark column's "error: ..." read "landmark error: empty file"."""
+    print_rows(counted(len(rows), "photo") + " that could not be read",
+               [Column("path", path=True), Column("error")],
+               [(r["path"], Text(r["error"] + (" (missing)" if r["missing"] else ""),
+                                 style="red")) for r in rows], **raw_columns(photos))
 
 
 def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
