@@ -11,7 +11,14 @@ import typer
 from rich.text import Text
 
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import Column, display, print_json, print_rows, reporting
+from photolm.cli.output import (
+    Column,
+    display,
+    print_json,
+    print_json_rows,
+    print_rows,
+    reporting,
+)
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -51,6 +58,11 @@ def list_photos(
             thresholds = cat.thresholds()
             # the uncertain ones and the unreadable ones: the catalogue's rules, shared
             # with the desktop's review and its page of photos that could not be read
+            if json_out and not (uncertain or errors_only):
+                # row by row while the catalogue is read: never 100,000 dicts at once
+                print_json_rows(photo_json(p, thresholds.get(p.bundle_id or ""))
+                                for p in cat.iter_photos())
+                return
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
                       else cat.unreadable() if errors_only else list(cat.iter_photos()))
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]

@@ -12,7 +12,7 @@ import json
 import os
 import string
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +43,20 @@ def display(path: object) -> str:
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else mixed in."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON array written row by row, byte for byte what :func:`print_json` writes for
+    the list: ``list --json`` of 100,000 photos never holds them all (docs/performance.md).
+    Strings in JSON hold no raw newline, so indenting every line of a row nests it."""
+    write = sys.stdout.write
+    first = True
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2, default=str)
+        write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+        first = False
+    write("[]\n" if first else "\n]\n")
     sys.stdout.flush()
 
 
