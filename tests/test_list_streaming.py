@@ -166,3 +166,20 @@ def test_search_and_list_do_not_import_numpy_or_the_model_runtime(
                           text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert "eiffel.jpg" in done.stdout, done.stderr  # it ran, and found the photo
     assert "IMPORTED \n" in done.stderr, done.stderr
+
+
+def test_list_in_a_pipe_writes_each_photo_as_before(tmp_path: Path, env: Path) -> None:
+    """Streamed in a pipe: the title on stderr, then one tab-separated line per photo (path,
+    verdict, score, why), in catalogue order, as the whole-list rendering wrote them."""
+    root = tmp_path / "Pictures"
+    write_photo(root / "a" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    write_photo(root / "b" / "colosseo.jpg", COLOURS["colosseum"])
+    (root / "broken.jpg").write_bytes(b"not a photo")
+    run("scan", root)
+    rows = json.loads(run("list", "--json")[1])
+    code, out, err = run("list")
+    assert code == 0 and err.startswith("3 photos\n")
+    assert out.splitlines() == [
+        "\t".join([r["path"], f"error: {r['error']}" if r["error"] else r["landmark"],
+                   "" if r["score"] is None else f"{r['score']:.2f}",
+                   ""]) for r in rows], out

@@ -101,18 +101,12 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     terminal consecutive rows with the same first N cells are drawn as one, their paths (and
     RAWs) one under another.
     """
+    if not out.is_terminal:
+        print_plain_rows(title, zip(rows, raws or [()] * len(rows), strict=True),
+                         raws=any(raws), note=note)
+        return
     raw_names = _raw_names(raws)
     rows = [[_one_line(cell) for cell in row] for row in rows]
-    if not out.is_terminal:
-        if title:
-            err.print(title, markup=False, highlight=False, emoji=False)
-        for i, row in enumerate(rows):
-            fields = [_plain(cell) for cell in row] + ([raw_names[i]] if raw_names else [])
-            sys.stdout.write("\t".join(fields) + "\n")
-        sys.stdout.flush()
-        if note:
-            err.print(note, markup=False, highlight=False, emoji=False)
-        return
     at = next((i for i, c in enumerate(columns) if c.path), -1)
     if raw_names:
         extras = list(raw_notes) or [None] * len(rows)
@@ -146,6 +140,24 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
                      widths, words)
     finally:
         out.width = shown
+    if note:
+        err.print(note, markup=False, highlight=False, emoji=False)
+
+
+def print_plain_rows(title: str, rows: Iterable[tuple[Sequence[str | Text], Sequence[str]]],
+                     *, raws: bool, note: str | None = None) -> None:
+    """:func:`print_rows` in a pipe, row by row from an iterable of (cells, RAW paths):
+    ``list`` of 100,000 photos writes each line as it reads its photo. ``raws``: whether
+    any row has a RAW (the field is on every line or on none)."""
+    if title:
+        err.print(title, markup=False, highlight=False, emoji=False)
+    write = sys.stdout.write
+    for cells, raw in rows:
+        fields = [_plain(_one_line(cell)) for cell in cells]
+        if raws:
+            fields.append(", ".join(os.path.basename(r) for r in raw))
+        write("\t".join(fields) + "\n")
+    sys.stdout.flush()
     if note:
         err.print(note, markup=False, highlight=False, emoji=False)
 
