@@ -201,13 +201,17 @@ def _unique_name(source: Path, taken: set[str], suffix: str = "") -> str:
     return name
 
 
-def dataset_items(cat: Any, *, include_shipped: bool = False) -> list[tuple[Landmark, str]]:
+def dataset_items(cat: Any, *, include_shipped: bool = False,
+                  unknown: list[str] | None = None) -> list[tuple[Landmark, str]]:
     """``(landmark, photo)`` for what a person confirmed, corrected and enrolled.
 
     Learned landmarks always (their example photos and the photos confirmed or corrected
     as them); the bundle's landmarks only with ``include_shipped`` (the photos you confirmed
     or corrected as one, and examples you added to one). Photos only the model named are
-    never exported: a training set must not learn the model's own mistakes.
+    never exported: a training set must not learn the model's own mistakes. ``unknown``
+    collects the photos answered as a landmark photolm no longer knows (unlearned, answers
+    kept; or one a newer model dropped): no class can be written for them, and the CLI must
+    not leave them out without a word.
     """
     by_id = {lm.id: lm for lm in cat.landmarks()}
     learned = cat.learned()
@@ -221,6 +225,8 @@ def dataset_items(cat: Any, *, include_shipped: bool = False) -> list[tuple[Land
         items.extend((by_id[item.id], p) for p in item.examples)
     for path, _review, lid in cat.reviewed_photos():
         lm = by_id.get(lid)
+        if lm is None and unknown is not None:
+            unknown.append(path)
         if lm is None or (lid not in new_ids and not include_shipped):
             continue
         items.append((lm, path))

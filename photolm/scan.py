@@ -64,6 +64,7 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict, gps_evidence
 from photolm.learned import gps_bars
 from photolm.matching import Candidate, Match
+from photolm.model_choice import is_shipped_folder
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.printed_paths import printed
 from photolm.prototypes import build_matcher
@@ -129,6 +130,9 @@ class Started:
 
     found: int
     to_decode: int
+    # of those, unchanged photos read again: their stored vectors are another network's
+    # (an earlier photolm's shipped model, another bundle), said before the long part
+    other_model: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,7 @@ class ScanSummary:
     rematched: int = 0
     moved: int = 0
     unchanged: int = 0
+    other_model: int = 0  # unchanged, read again: their vectors were another network's
     landmarks: int = 0  # photos (processed, rematched or moved now) with a landmark
     gps_changed: int = 0  # photos whose match GPS evidence changed (rejected or promoted)
     errors: list[tuple[str, str]] = field(default_factory=list)  # new failures only
@@ -217,6 +222,7 @@ class ScanSummary:
             "rematched": self.rematched,
             "moved": self.moved,
             "skipped_unchanged": self.unchanged,
+            "reread_other_model": self.other_model,
             "landmarks_found": self.landmarks,
             "gps_changed": self.gps_changed,
             "errors": [{"path": printed(p), "error": e} for p, e in self.errors],
@@ -388,7 +394,8 @@ class Scanner:
                                                           self.bundle.model_id)
         self.catalog.replace_landmarks(self.bundle.bundle_id, self.bundle.landmarks)
         self.catalog.remember_threshold(self.bundle.bundle_id, self.bundle.threshold)
-        self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path)
+        self.catalog.remember_bundle(self.bundle.bundle_id, self.bundle.name, self.bundle.path,
+                                     shipped=is_shipped_folder(self.bundle.path))
         try:
             found = self._walk(roots, on_event)
             # and the photos found are given those rows' spelling
@@ -396,7 +403,8 @@ class Scanner:
             self.roots = roots
             self.summary.found = len(found)
             to_decode, to_rematch = self._classify(found, index, on_event)
-            on_event(Started(len(found), len(to_decode) + len(to_rematch)))
+            on_event(Started(len(found), len(to_decode) + len(to_rematch),
+                             self.summary.other_model))
             self._rematch(to_rematch, on_event)
             self._decode_and_embed(to_decode, set(index), on_event)
             merged = self.catalog.sync_companions({str(f.path): f.companions for f in found})
@@ -538,6 +546,7 @@ class Scanner:
             elif entry.model_id == self.bundle.model_id and entry.has_embedding:
                 to_rematch[entry.id] = f
             else:
+                self.summary.other_model += entry.model_id != self.bundle.model_id
                 to_decode.append(f)
         if not to_decode:
             return to_decode, to_rematch

@@ -658,15 +658,15 @@ def test_schema_6_catalogue_upgrades_to_7_recording_what_a_match_came_from(
         row = cat.get_photo("/p/IMG_1.JPG")
         assert row is not None and row.landmark_id == "eiffel"
         assert row.companions == ["/p/IMG_1.CR2"]  # kept, as everything else
-        assert (row.recognised_from, row.recognised_from_raw) == (None, None)
+        assert (row.recognised_from, row.recognised_from_file) == (None, None)
         cat.write_results([record("/p/IMG_1.JPG", landmark_id="colosseum",
                                   recognised_from="IMG_1.CR2")])
         row = cat.get_photo("/p/IMG_1.JPG")
-        assert (row.recognised_from, row.recognised_from_raw) == ("IMG_1.CR2", "/p/IMG_1.CR2")
+        assert (row.recognised_from, row.recognised_from_file) == ("IMG_1.CR2", "/p/IMG_1.CR2")
         cat.update_matches([MatchUpdate("/p/IMG_1.JPG", "b2", None, None, None)])
         assert cat.get_photo("/p/IMG_1.JPG").recognised_from == "IMG_1.CR2"  # same vector
         assert cat.move_photo("/p/IMG_1.JPG", "/q/Rome.JPG", 1000, 2)
-        assert cat.get_photo("/q/Rome.JPG").recognised_from_raw == "/q/Rome.CR2"
+        assert cat.get_photo("/q/Rome.JPG").recognised_from == "Rome.CR2"  # renamed with the pair
         cat.write_results([record("/q/Rome.JPG", landmark_id="colosseum")])
         assert cat.get_photo("/q/Rome.JPG").recognised_from is None
         assert cat.get_photo("/p/IMG_2.JPG").recognised_from is None
@@ -938,3 +938,25 @@ def test_read_commands_upgrade_an_older_catalogue_they_can_write(
     raw = sqlite3.connect(tmp_path / "ro.sqlite")  # nothing was written to it
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 6
     raw.close()
+
+
+def test_schema_8_step_leaves_text_it_cannot_read_as_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan's roots that are not a JSON list (written by hand or another tool) do not stop
+    the upgrade with a traceback: the row stays as it was, the rest is upgraded."""
+    import json
+
+    path = tmp_path / "v7.sqlite"
+    old_catalogue(path, 7, monkeypatch, {"/p/IMG_1.JPG": "eiffel"})
+    raw = sqlite3.connect(path)
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)", ("/tmp/not-json\\x",))
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)", ('{"a": 1}',))
+    raw.execute("INSERT INTO scans (started, roots) VALUES ('then', ?)",
+                (json.dumps(["/p/back\\slash"]),))
+    raw.commit()
+    raw.close()
+    with Catalog.open(path, write=True) as cat:
+        assert cat.schema_version == SCHEMA_VERSION
+    rows = sqlite3.connect(path).execute("SELECT roots FROM scans ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["/tmp/not-json\\x", '{"a": 1}',
+                                    json.dumps(["/p/back\\\\slash"])]

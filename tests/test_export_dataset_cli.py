@@ -92,7 +92,8 @@ def test_photos_the_trainer_cannot_read_are_left_out_with_a_line_each(
     bridge = Landmark("learned:old-bridge", "Old Bridge")
     photos = [library / "cyan0.jpg", bare, heic, raw]
     monkeypatch.setattr(dataset_export, "dataset_items",
-                        lambda cat, include_shipped=False: [(bridge, str(p)) for p in photos])
+                        lambda cat, include_shipped=False, unknown=None:
+                        [(bridge, str(p)) for p in photos])
     out_dir = tmp_path / "dataset"
 
     code, _out, err = cli("export-dataset", out_dir)
@@ -113,3 +114,20 @@ def test_the_formats_left_out_are_the_ones_the_trainer_skips() -> None:
     from trainer.data import IMAGE_SUFFIXES
 
     assert TRAINER_SUFFIXES == IMAGE_SUFFIXES
+
+
+def test_answers_naming_a_landmark_photolm_no_longer_knows_are_said_to_be_left_out(
+        env: Path, tmp_path: Path) -> None:
+    """unlearn keeps the answers given as the landmark it forgets (and a newer model may
+    drop a landmark someone corrected photos to): no class can be written for them, but a
+    person's answer is never left out of the set without a word."""
+    library = colour_library(tmp_path)
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    assert cli("learn", "New Bridge", library / "cyan2.jpg")[0] == 0
+    assert cli("confirm", library / "cyan1.jpg", "-l", "Old Bridge")[0] == 0
+    assert cli("unlearn", "Old Bridge")[0] == 0
+    code, _out, err = cli("export-dataset", tmp_path / "dataset")
+    assert code == 0, err
+    assert (f"warning: {library / 'cyan1.jpg'}: you answered it with a landmark photolm no "
+            "longer knows") in err
+    assert "learn that landmark again to export it" in err

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from photolm.catalog import Catalog
 from tests.tinybundle import COLOURS, write_photo
 
@@ -85,3 +87,30 @@ def test_sigint_keeps_finished_batches_and_next_scan_completes(
     assert done.returncode == 0, done.stderr
     with Catalog.open(catalog, write=False) as cat:
         assert cat.stats()["photos"] == 80
+
+
+# Every command a person may stop with Ctrl-C while it works on the catalogue (scan and
+# export-dataset have their own tests above and in test_export_dataset_cli.py).
+STOPPED = [["list"], ["search", "eiffel"], ["landmarks"], ["info"], ["tag"], ["untag"],
+           ["confirm", "PHOTO", "-l", "Eiffel Tower"], ["prune"],
+           ["learn", "Old Bridge", "PHOTO"], ["unlearn", "Old Bridge"], ["places"],
+           ["places", "name", "1", "Old Bridge"]]
+
+
+@pytest.mark.parametrize("command", STOPPED, ids=lambda c: " ".join(c[:2]))
+def test_every_command_stopped_by_ctrl_c_says_so_in_one_line_and_exits_130(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """README: every command exits 130 when Ctrl-C stopped it, with one `Error:` line."""
+    from tests.clirun import cli
+
+    photo = write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
+    assert cli("scan", photo.parent, "--quiet")[0] == 0
+
+    def ctrl_c(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Catalog, "open", ctrl_c)
+    code, out, err = cli(*[str(photo) if a == "PHOTO" else a for a in command])
+    assert (code, err) == (130, "Error: interrupted.\n"), (code, err)
+    assert out == ""  # nothing half-printed for a script to read

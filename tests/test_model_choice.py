@@ -38,14 +38,19 @@ def test_a_bundle_rewritten_in_place_is_still_the_catalogues_model(
     assert "Error" not in err and "Eiffel Tower\tParis, France\t1" in out
 
 
-def test_another_network_in_that_folder_is_still_refused(tmp_path: Path,
-                                                        catalogue: Path) -> None:
+@pytest.mark.parametrize("command", [["landmarks"], ["learn", "Old Bridge", "PHOTO"],
+                                     ["unlearn", "Old Bridge"], ["places"]],
+                         ids=lambda c: c[0])
+def test_another_network_in_that_folder_is_still_refused(tmp_path: Path, catalogue: Path,
+                                                        command: list[str]) -> None:
     bundle = make_tiny_bundle(tmp_path / "mine")
     assert cli("scan", tmp_path / "lib", "--model", bundle.path, "--quiet")[0] == 0
     make_tiny_bundle(tmp_path / "mine", seed=5)  # retrained: another network, same folder
-    code, _, err = cli("landmarks")
-    assert code == 1
-    assert "which no longer holds it" in err and "--model" in err
+    photo = str(tmp_path / "lib" / "eiffel.jpg")
+    code, out, err = cli(*[photo if a == "PHOTO" else a for a in command])
+    (line,) = err.splitlines()  # one line
+    assert code == 1 and out == "" and line.startswith("Error: ")
+    assert "which no longer holds it" in line and "--model" in line
 
 
 def test_an_upgraded_shipped_manifest_keeps_the_catalogue_working(tmp_path: Path,
@@ -65,3 +70,18 @@ def test_an_upgraded_shipped_manifest_keeps_the_catalogue_working(tmp_path: Path
     assert code == 0, err
     assert "Error" not in err and "using" not in err
     assert len(json.loads(out)) == len(load_bundle().landmarks)  # the shipped model's
+
+
+def test_a_scan_records_whether_its_model_is_the_shipped_one(tmp_path: Path,
+                                                            catalogue: Path) -> None:
+    """So that after a reinstall elsewhere (the shipped folder's path gone) the catalogue
+    still knows a scan, not --model, is the way on."""
+    from photolm.catalog import Catalog
+
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
+    with Catalog.open(catalogue, write=False) as cat:
+        assert cat.scanned_with().shipped is True
+    bundle = make_tiny_bundle(tmp_path / "mine")
+    assert cli("scan", tmp_path / "lib", "--model", bundle.path, "--quiet")[0] == 0
+    with Catalog.open(catalogue, write=False) as cat:
+        assert cat.scanned_with().shipped is False

@@ -26,3 +26,16 @@ def test_quick_start_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert _quick_start_commands()[1] in ci.splitlines()
+
+
+def test_the_bundle_size_readme_quotes_is_its_files_summed() -> None:
+    """README's "22.2 MB" for the shipped bundle: its files' sizes summed, in MB (10^6)."""
+    import re
+
+    folder = REPO / "photolm" / "models" / "default"
+    total = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    text = (REPO / "README.md").read_text()
+    quoted = re.search(r"`photolm/models/default`, (\d+\.\d) MB\)", text)
+    assert quoted is not None
+    assert float(quoted.group(1)) == round(total / 1e6, 1)
+    assert f"| bundle size (its files' sizes summed) | 22.2 MB | {quoted.group(1)} MB |" in text

@@ -361,3 +361,15 @@ def test_search_exit_status_is_as_its_help_says(library: Path, env: Path) -> Non
     assert (code, out) == (1, "") and "does not know 'Edinburgh Castle'" in err
     code, _, _ = run("search", "Taj Mahal", "--json")
     assert code == 0
+
+
+def test_prune_with_no_path_on_a_catalogue_without_photos_is_no_typo(tmp_path: Path,
+                                                                     env: Path) -> None:
+    """`scan && prune` on a library whose last photos were forgotten: nothing to forget is
+    not a mistake (it said "warning: None: no catalogued photos there" and exited 1)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("scan", empty)[0] == 0
+    for args in (("prune",), ("prune", "--json")):
+        code, _out, err = run(*args)
+        assert code == 0 and "warning" not in err and "None" not in err, (args, err)

@@ -113,3 +113,13 @@ def test_a_value_that_is_no_number_is_named() -> None:
     assert code == 2
     assert err.startswith("Error: Invalid value for '--margin': 'abc' (input should be a "
                           "valid number"), err
+
+
+@pytest.mark.parametrize("command", ["tag", "untag"])
+def test_help_names_the_path_that_matches_nothing_among_exit_1s_cases(command: str) -> None:
+    """README: these commands also exit 1 in the cases their --help names, a path that
+    matches nothing among them (and they do: tests/tags, test_search_list)."""
+    code, out, _ = cli(command, "--help")
+    assert code == 0
+    said = " ".join(out.replace("│", " ").split())
+    assert "1 when some could not be or a path given matches no catalogued photo" in said

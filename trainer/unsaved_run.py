@@ -35,11 +35,14 @@ class RunFolderBefore:
     @classmethod
     def look(cls, path: Path | str) -> RunFolderBefore:
         path = Path(path)
-        try:
-            names = frozenset(os.listdir(path))
-        except OSError:  # missing (made by the run), or a file: refused later, on its own
+        if not path.is_dir():  # missing (made by the run), or a file: refused later
             return cls(path, path.exists(), frozenset())
-        return cls(path, True, names)
+        # each name looked up, not the folder listed: a folder one may write and enter but
+        # not list (a drop box) would otherwise read as empty, and tidy() would take the
+        # person's own config.json for the run's
+        return cls(path, True, frozenset(
+            name for name in (*RUN_FILES, *CHECKPOINTS, KEPT)
+            if os.path.lexists(path / name)))
 
     def tidy(self) -> str:
         """Remove what the run wrote when the folder holds no checkpoint; the sentence that

@@ -253,6 +253,12 @@ class LearnedQueries(CatalogStore):
         return int(self._fetch("SELECT count(*) FROM embeddings WHERE model_id = ?",
                                (model_id,))[0][0])
 
+    def embedded_by_another(self, model_id: str) -> bool:
+        """Whether photos hold vectors of another network only: read before an upgrade
+        changed the shipped model, they need a scan before any grouping or learning."""
+        return not self.count_embedded(model_id) and bool(self._fetch(
+            "SELECT 1 FROM embeddings LIMIT 1"))
+
     def paths_of(self, ids: Sequence[int]) -> list[str]:
         """Paths of photos ``ids``, in the order given."""
         return [r.path for r in self.rematch_rows(ids)]

@@ -94,6 +94,16 @@ class ReadQueries(CatalogStore):
             f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ? "
             f"ORDER BY {distance}, path_key", (float(margin),))]
 
+    def without_threshold(self) -> int:
+        """How many photos :meth:`uncertain` must leave out: readable, present, unanswered,
+        with a candidate, from a bundle whose threshold was never stored (a scan by a photolm
+        before thresholds were kept: only a new scan can tell how near they are)."""
+        return self._fetch(
+            "SELECT count(*) FROM photos WHERE review IS NULL AND error IS NULL AND "
+            "missing = 0 AND json_extract(topk, '$[0].score') IS NOT NULL AND "
+            f"('{_THRESHOLD}' || coalesce(bundle_id, '')) NOT IN "
+            f"(SELECT key FROM meta WHERE key LIKE '{_THRESHOLD}%')")[0][0]
+
     def unreadable(self) -> list[PhotoRow]:
         """Photos a scan could not read, each with its one-line reason (``error``), by path:
         the one list behind ``photolm list --errors`` and the desktop's page of them."""

@@ -222,15 +222,6 @@ class PhotoRow(NamedTuple):
         return [display(os.fsencode(c)) for c in self.companions]
 
     @property
-    def recognised_from_raw(self) -> str | None:
-        """The RAW whose preview the verdict (and the stored embedding) came from, in
-        printable form beside ``display_path``, when the photo's own file could not be read
-        (a RAW pair's broken JPEG or HEIC); ``None``: from the photo's own file."""
-        if self.recognised_from is None:
-            return None
-        return os.path.join(self.folder, display(os.fsencode(self.recognised_from)))
-
-    @property
     def recognised_from_file(self) -> str | None:
         """That RAW as a path to open; ``None`` when the photo was recognised from its own
         file or the RAW is no longer its companion (gone)."""

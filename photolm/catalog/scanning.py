@@ -113,6 +113,8 @@ class ScannedWith(NamedTuple):
     # the network (sha256 of model.onnx) its scans recorded: its stored vectors are that
     # network's whatever else in the bundle changed since
     model_id: str | None = None
+    # the model photolm ships, as the scan recorded (since 2026-12-07, 21:00)
+    shipped: bool = False
 
 
 class Embedded(NamedTuple):
@@ -362,13 +364,17 @@ class ScanQueries(CatalogStore):
                 "finished": now(), "counts": json.dumps(dict(counts), default=json_default),
             })
 
-    def remember_bundle(self, bundle_id: str, name: str, path: StrPath) -> None:
-        """Keep where a scan's bundle lives and its name, so a command given no --model can
-        use the model the catalogue's photos were scanned with (photolm.model_choice)."""
+    def remember_bundle(self, bundle_id: str, name: str, path: StrPath, *,
+                        shipped: bool = False) -> None:
+        """Keep where a scan's bundle lives, its name and whether it is the model photolm
+        ships (an upgrade or a reinstall elsewhere replaces that one: a scan is the way on,
+        not --model), so a command given no --model can use the model the catalogue's
+        photos were scanned with (photolm.model_choice)."""
         where = os.path.abspath(os.fsdecode(path))
+        kept = {"name": name, "path": where, **({"shipped": True} if shipped else {})}
         with self._transaction("store the model's place") as db:
-            db["meta"].upsert({"key": f"{BUNDLE_KEY}{bundle_id}",
-                               "value": json.dumps({"name": name, "path": where})}, pk="key")
+            db["meta"].upsert({"key": f"{BUNDLE_KEY}{bundle_id}", "value": json.dumps(kept)},
+                              pk="key")
 
     def scanned_with(self) -> ScannedWith | None:
         """The bundle of the catalogue's latest scan (its photos' vectors are that model's),
@@ -387,7 +393,7 @@ class ScanQueries(CatalogStore):
             self._fetch("SELECT model_id FROM photos WHERE bundle_id = ? AND model_id IS NOT "
                         "NULL LIMIT 1", (bundle_id,))
         return ScannedWith(bundle_id, kept.get("name"), kept.get("path"),
-                           network[0][0] if network else None)
+                           network[0][0] if network else None, kept.get("shipped") is True)
 
     def remember_threshold(self, bundle_id: str, threshold: float) -> None:
         """Keep a bundle's "no landmark" threshold, so ``list`` can say how far a photo's

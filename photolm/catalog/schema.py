@@ -248,8 +248,13 @@ def _v8_lossless_names(db: Database) -> None:
         return printed(read_replaced(name))
 
     def listed(text: str) -> str:
-        return json.dumps([lossless(str(name)) for name in json.loads(text)],
-                          ensure_ascii=False)
+        try:
+            names = json.loads(text)
+        except ValueError:  # not written by photolm: left as it is, as photolm reads it
+            return text
+        if not isinstance(names, list):
+            return text
+        return json.dumps([lossless(str(name)) for name in names], ensure_ascii=False)
 
     for table, column, rewrite in (("scans", "roots", listed), ("photos", "tag_files", listed),
                                    ("photos", "recognised_from", lossless)):

@@ -40,7 +40,13 @@ def export_dataset(
         from photolm.errors import UsageError
 
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
-            classes = plan(dataset_items(cat, include_shipped=include_shipped))
+            unknown: list[str] = []
+            classes = plan(dataset_items(cat, include_shipped=include_shipped,
+                                         unknown=unknown))
+        for path in unknown:  # an answer is never dropped without a word
+            warn(path, "you answered it with a landmark photolm no longer knows (unlearned, "
+                 "or gone from the model): not in the training set; learn that landmark "
+                 "again to export it")
         if not classes:
             raise UsageError("Nothing to export yet: teach photolm a place with `photolm "
                              "learn`, or confirm photos with `photolm confirm` (and pass "

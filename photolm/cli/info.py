@@ -26,17 +26,20 @@ def info(
         from photolm import __version__
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
         from photolm.errors import PhotolmError
-        from photolm.model_choice import choose_bundle
+        from photolm.model_choice import choose_for_viewing
         from photolm.prototypes import unmatchable
         from photolm.scan import ScanOptions, concurrency, scan_session
 
         data: dict[str, Any] = {"version": __version__}
+        standing_in: str | None = None
         threads: Concurrency | None = None  # the scan's threads, when a session could be made
         path = resolve_catalog_path(catalog)
         try:  # the model learn, places... use now: without --model, the one scanned with
-            bundle = choose_bundle(model, path).bundle
+            chosen = choose_for_viewing(model, path)
         except PhotolmError as exc:
             bundle, problem = None, exc
+        else:  # a note: the shipped one, standing in for a model this photolm lacks
+            bundle, standing_in = chosen.bundle, chosen.note
         try:
             with Catalog.open(path, write=False) as cat:
                 taught = cat.learned()
@@ -65,8 +68,13 @@ def info(
                 "threshold": bundle.threshold, "created": bundle.created,
                 "metrics": bundle.metrics,
             }
+            if standing_in:
+                data["model"]["note"] = standing_in
             if scanned is not None:  # False: --model/$PHOTOLM_MODEL names another model
-                data["model"]["scanned_with"] = scanned.bundle_id == bundle.bundle_id
+                # the network, not the manifest: stored vectors depend on model.onnx alone
+                data["model"]["scanned_with"] = (
+                    scanned.model_id == bundle.model_id if scanned.model_id is not None
+                    else scanned.bundle_id == bundle.bundle_id)
             try:  # the session a scan makes, and how the scan's threads would run it
                 emb = scan_session(bundle, device=device.value)
             except PhotolmError as exc:

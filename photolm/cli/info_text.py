@@ -106,8 +106,8 @@ def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str
 def _scanned_with(section: str, value: Any) -> str:
     """The catalogue's model (its name and folder), or whether the model shown is it."""
     if section == "model":
-        return ("yes" if value else "no: the catalogue's photos were scanned with the model "
-                "above (scan with this one, or leave --model out)")
+        return ("yes" if value else "no: the catalogue's photos were scanned with another "
+                "(scanned with, above); photolm scan recognises them with this one")
     name = value.get("name") or f"model {value.get('id')}"
     return f"{name} ({value['path']})" if value.get("path") else name
 

@@ -22,7 +22,7 @@ def landmarks(
         from photolm.prototypes import Adopted, adopt_shipped, shipped_namesakes, unmatchable
 
         path = resolve_catalog_path(catalog)
-        bundle = chosen_bundle(model, path)
+        bundle = chosen_bundle(model, path, viewing=True)
         try:
             merged: list[Adopted] = []
             with Catalog.open(path, write=False) as cat:

@@ -112,12 +112,14 @@ def position_line(position: ExamplesPosition) -> str:
             "more than one place: no position set (--lat/--lon set one)")
 
 
-def chosen_bundle(model: Path | None, catalog_path: Path) -> Bundle:
+def chosen_bundle(model: Path | None, catalog_path: Path, *, viewing: bool = False) -> Bundle:
     """The bundle a command on this catalogue uses (:mod:`photolm.model_choice`): said on
-    stderr when it is the model the catalogue was scanned with rather than the shipped one."""
-    from photolm.model_choice import choose_bundle
+    stderr when it is the model the catalogue was scanned with rather than the shipped one.
+    ``viewing``: the command matches no stored vector, so a catalogue scanned with a model
+    this photolm lacks gets the shipped one (said) rather than a refusal."""
+    from photolm.model_choice import choose_bundle, choose_for_viewing
 
-    chosen = choose_bundle(model, catalog_path)
+    chosen = (choose_for_viewing if viewing else choose_bundle)(model, catalog_path)
     if chosen.note:
         say(chosen.note)
     return chosen.bundle

@@ -74,6 +74,13 @@ def list_photos(
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
                       else cat.unreadable() if errors_only else list(cat.iter_photos()))
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
+            unknown = cat.without_threshold() if uncertain else 0
+        if unknown:  # never a silent "0 uncertain photos" on an older photolm's catalogue
+            from photolm.cli.output import say
+
+            them = "it" if unknown == 1 else "them"
+            say(f"{counted(unknown, 'photo')} left out: an earlier photolm recognised {them} "
+                f"and kept no threshold for its model; photolm scan once to include {them}")
         if json_out:
             print_json(rows)
         elif uncertain:

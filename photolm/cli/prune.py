@@ -51,7 +51,7 @@ def prune(
                     matched = True
                     if row.missing:
                         rows[row.path] = row
-                if not matched:
+                if not matched and root is not None:  # no path given: nothing mistyped
                     unmatched.append(root)
             back, gone = [], []
             for r in rows.values():  # one look at the disk per photo

@@ -28,6 +28,7 @@ from photolm.cli.output import (
     print_json,
     progress_bar,
     reporting,
+    say,
     warn,
     warn_unmatchable,
 )
@@ -185,6 +186,10 @@ class _Renderer:
         if isinstance(event, WalkIssue):
             warn(event.path, event.message)
         elif isinstance(event, Started):
+            if event.other_model:  # why an unchanged library takes a full scan's time
+                say(f"{counted(event.other_model, 'unchanged photo')} read again: their "
+                    "stored vectors are another model's (an earlier photolm's, or another "
+                    "bundle's), which this one cannot use")
             self.bar.start(event.to_decode)
         elif isinstance(event, PhotoDone):
             if event.problem:
@@ -233,6 +238,7 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
         ("missing since last scan", summary.missing, ""),
     ]
     optional = [("known unreadable (unchanged)", summary.known_failures, ""),
+                ("read again (another model)", summary.other_model, ""),
                 ("replaced (--verify)", summary.replaced, ""),
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, ""),

@@ -50,10 +50,10 @@ def serve(
 
         path = resolve_catalog_path(catalog)
         if model is None:  # the model the catalogue was scanned with, when not the default
-            from photolm.model_choice import ScannedModelGone, choose_bundle
+            from photolm.model_choice import ScannedModelGone, choose_for_viewing
 
-            try:
-                chosen = choose_bundle(None, path)
+            try:  # a model this photolm lacks (an upgrade's new network): the shipped one
+                chosen = choose_for_viewing(None, path)
             except ScannedModelGone:
                 raise
             except PhotolmError:  # no model at all: browsing works, scanning says why

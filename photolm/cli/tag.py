@@ -64,7 +64,8 @@ def tag(
     photos whose landmark passed the model's threshold (after GPS evidence), or that you
     confirmed with **photolm confirm**, are tagged. Each write is verified before it
     replaces anything, and **photolm untag** removes exactly what photolm wrote.
-    Exit status: 0 when every photo was tagged, 1 when some could not be.
+    Exit status: 0 when every photo was tagged, 1 when some could not be or a path
+    given matches no catalogued photo.
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path

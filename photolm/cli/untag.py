@@ -20,7 +20,7 @@ def untag(
     Only values photolm's own marker says it added go: keywords a person typed (even the
     same landmark name) and other tools' fields stay, and a sidecar photolm created is
     deleted once it is empty. Exit status: 0 when every photo was handled, 1 when some
-    could not be.
+    could not be or a path given matches no catalogued photo.
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path

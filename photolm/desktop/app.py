@@ -215,6 +215,7 @@ class Desktop:
     def uncertain(self, request: Request) -> Response:
         with self.read() as cat:
             rows = cat.uncertain(self.settings.uncertain_margin)
+            unweighed = cat.without_threshold()  # an older photolm kept no threshold
             records = {lm.id: lm for lm in cat.landmarks()}
             index = max(0, min(_int(request.query_params.get("i"), 0), len(rows) - 1))
             shown = _int(request.query_params.get("photo"), 0)  # an answer undone: show it
@@ -227,6 +228,7 @@ class Desktop:
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
         return self.page(
             request, "uncertain.html", rows=rows, index=index, row=row, total=len(rows),
+            unweighed=unweighed,
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
@@ -289,7 +291,10 @@ class Desktop:
             for strip in strips:
                 self.remember(strip.photos)
             names = sorted({lm.name for lm in cat.landmarks()}, key=str.casefold)
+            # "no groups" would be wrong: the photos were read with another network
+            unread = not strips and cat.embedded_by_another(bundle.model_id)
         return self.page(request, "places.html", strips=strips, names=names, hidden=hidden,
+                         unread=unread,
                          everything=everything, message=request.query_params.get("m", ""),
                          merged=request.query_params.getlist("n"),
                          problem=request.query_params.get("e", ""))

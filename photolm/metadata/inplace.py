@@ -234,7 +234,17 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         # The photo is restored either way; a record left behind can never match it again.
         with contextlib.suppress(UndoStoreError):
             undo.forget(kept.fingerprint, kept.tagged_sha256, photo=os.fspath(photo))
-        return True, changes, notes
+        # The "original" may hold an older photolm's values: it kept no undo record (before
+        # schema v5), so the write over its tags kept its tagged file. Those come off too.
+        try:
+            read = _read_embedded(photo, method, kind)
+        except CannotEmbed as exc:
+            raise TagError(f"cannot remove {verb(plan)} {printed(photo)}: {exc}; it is "
+                           "back as it was before this photolm's tag") from None
+        work, older, more = compute(plan.action, read.snapshot, plan.tagset, options, {})
+        if not older:
+            return True, changes, notes
+        kept, notes = None, notes + more
     try:
         if method == "exiv2":
             new = _build_exiv2(read, kind, work)

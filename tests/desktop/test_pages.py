@@ -339,6 +339,23 @@ def test_a_photo_replaced_since_the_scan_says_so(client, library) -> None:
     assert "changed since the last scan</dd>" in html
 
 
+def test_the_uncertain_page_says_how_many_an_older_photolm_left_unweighed(
+        client, library) -> None:
+    """A photolm of 2026-12-01 kept no threshold per model: its photos cannot be weighed,
+    and the page must say so, not a silent "nothing to review"."""
+    import sqlite3
+
+    assert "left out" not in client.get("/uncertain").text
+    with sqlite3.connect(library.catalog) as db:  # as that photolm left it
+        db.execute("DELETE FROM meta WHERE key LIKE 'threshold:%'")
+        (unanswered,) = db.execute(
+            "SELECT count(*) FROM photos WHERE review IS NULL AND error IS NULL AND "
+            "json_extract(topk, '$[0].score') IS NOT NULL").fetchone()
+    html = client.get("/uncertain").text
+    assert "nothing to review" in html and unanswered > 1
+    assert f"{unanswered} photos left out: an earlier photolm recognised them" in html
+
+
 def test_the_uncertain_page_says_when_its_photo_is_not_there(client, library) -> None:
     row_path = library.photos / "misc" / "uncertain.png"
     away = row_path.rename(row_path.with_name("uncertain.png.away"))

@@ -119,6 +119,19 @@ def test_an_empty_places_page_says_why(client, library) -> None:
     assert places_json(library) == []  # the tiny library: every colour is a landmark or alone
     html = client.get("/places").text
     assert 'aria-current="page">Unnamed places' in html and "No groups" in html
+    assert "read with another model" not in html
+
+
+def test_places_after_an_upgrade_changed_the_network_says_to_scan(client, library) -> None:
+    """After an upgrade that ships another network, serve opens with it, but the photos hold
+    only the earlier network's vectors: "no groups" would be wrong, a scan is the way on."""
+    import sqlite3
+
+    with sqlite3.connect(library.catalog) as db:  # as the earlier photolm's scan left them
+        db.execute("UPDATE embeddings SET model_id = ?", ("1" * 64,))
+    html = client.get("/places").text
+    assert "No groups" not in html and "read with another model" in html
+    assert 'href="/scan"' in html
 
 
 def test_the_outline_never_draws_across_the_antimeridian() -> None:

@@ -366,3 +366,19 @@ def test_a_long_tag_preview_says_it_shows_only_its_first_photos(app, client,
     page = client.get("/tags").text
     assert page.count("<tr><td class=\"path\">") == 2
     assert f"The first 2 of {planned} photos" in page
+
+
+def test_ctrl_c_ends_serve_with_status_0(library, monkeypatch) -> None:
+    """Ctrl-C is how `photolm serve` is meant to stop: exit 0, no `Error:` line (README)."""
+    served: list = []
+
+    def until_ctrl_c(prepared, on_ready=None):
+        served.append(prepared)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("photolm.desktop.server.serve", until_ctrl_c)
+    code, _out, err = cli("serve", "--no-browser", "--port", "0", "--catalog", library.catalog,
+                          "--model", library.bundle)
+    assert code == 0 and "Error" not in err and "Traceback" not in err
+    assert len(served) == 1
+    served[0].sock.close()

@@ -111,3 +111,31 @@ def test_a_run_refused_before_it_wrote_anything_leaves_no_empty_folder(
     code, _out, err = _invoke("fit", str(data), "--out", str(run))
     assert code == 1 and "Removed" not in err
     assert not run.exists()
+
+
+def test_a_folder_that_cannot_be_listed_keeps_the_files_it_held(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder one may write and enter but not list (a drop box on a share): the files it
+    held before the run are the person's, and a failed run's tidying never takes them for
+    its own. (As root a mode cannot refuse the listing, so the refusal is made.)"""
+    import errno
+    import os
+
+    from trainer import unsaved_run
+
+    run = tmp_path / "dropbox"
+    run.mkdir()
+    (run / "config.json").write_text("{\"mine\": true}")
+    (run / "log.jsonl").write_text("my notes\n")
+
+    def refused(_path: object) -> list[str]:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "listdir", refused)
+    before = unsaved_run.RunFolderBefore.look(run)
+    (run / "split.json").write_text("{}")  # what the run wrote before failing
+    said = before.tidy()
+    assert (run / "config.json").read_text() == "{\"mine\": true}"
+    assert (run / "log.jsonl").read_text() == "my notes\n"
+    assert not (run / "split.json").exists()
+    assert "Removed the files this run wrote" in said
