@@ -110,6 +110,26 @@ def test_the_streamed_table_is_what_rich_draws_for_the_whole_table(
     assert got == expected
 
 
+@pytest.mark.parametrize("width", [30, 40, 46, 120])
+def test_a_table_without_paths_shrinks_as_rich_shrinks_it(monkeypatch: pytest.MonkeyPatch,
+                                                          width: int) -> None:
+    """A table with no path column is never stacked: rich narrows its columns to the
+    terminal (a header longer than every cell included), and the streamed table must
+    narrow them alike."""
+    columns = [Column("landmark"), Column("the three best candidates"),
+               Column("threshold", justify="right")]
+    short = ["Big Ben", "Tower Bridge", "Old Gate", "Petra", "Taj Mahal", "Hagia Sophia"]
+    rng = random.Random(width)
+    rows = [[Text(rng.choice(short)), Text(", ".join(rng.sample(short, 3))), Text("0.50")]
+            for _ in range(12)]
+    screen = _screen(monkeypatch, width)
+    _rich_table("12 landmarks", columns, rows)
+    expected = screen.getvalue()
+    screen = _screen(monkeypatch, width)
+    output.print_rows("12 landmarks", columns, rows)
+    assert screen.getvalue() == expected
+
+
 def test_print_json_rows_writes_what_print_json_writes(capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
     rows = [{"path": "/a/b\nc.jpg", "n": 1, "tags": [], "top": [{"name": "Tour Eiffel",

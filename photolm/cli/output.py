@@ -196,8 +196,7 @@ def _print_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[
 
     mins = [w if c.unbroken else word for c, w, word in zip(columns, widths, words,
                                                            strict=True)]
-    longest = [max([len(c.header), *(_word(r[i].plain) for r in rows)])
-               for i, c in enumerate(columns)]
+    longest = [max([0, *(_word(r[i].plain) for r in rows)]) for i in range(len(columns))]
     probe = _table(title, columns, mins)
     # each column measured as the real cells measure: widest line, longest word
     probe.add_row(*(Text(" ".join("a" * ((w + 1) // 2)).ljust(w)[:w]) for w in widths))
