@@ -48,3 +48,9 @@ class ImageError(PhotolmError):
 
 class TagError(PhotolmError):
     """Writing or removing metadata on one photo failed; the original is untouched."""
+
+
+class TaggingInterrupted(TagError):
+    """Ctrl-C while photos were being tagged; the message says how far it got."""
+
+    exit_code = 130

@@ -20,7 +20,7 @@ import numpy as np
 
 from photolm.bundle import Bundle, Landmark
 from photolm.embedding import EmbedFn
-from photolm.errors import PhotolmError
+from photolm.errors import PhotolmError, UsageError
 from photolm.learned import (
     EMBEDDING,
     CombinedMatcher,
@@ -32,7 +32,7 @@ from photolm.learned import (
     vectors_in,
 )
 from photolm.names import normalise
-from photolm.printed_paths import printed
+from photolm.printed_paths import ONE_LINE, printed
 from photolm.prototypes import (
     build_matcher,
     example_vectors,
@@ -120,6 +120,19 @@ def find_landmark(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Lear
 # of it: "Brandenberg Gate" / "Brandenburg Gate" 94, "Old Bridges" / "Old Bridge" 95, while
 # "Old Bridge" / "New Bridge" is 70 and "Berlin Cathedral" / "Cologne Cathedral" 73
 NEAR_MISS = 85
+
+
+def one_line(text: str, what: str) -> str:
+    """A name as it is stored and printed: one line, runs of spaces, tabs and line breaks
+    (a name pasted from two lines) one space. Another control character, or a
+    bidirectional control (which would make the name display as another), is refused:
+    ``what`` says which value held it. Here, not in the CLI, so that ``photolm learn``,
+    ``places name`` and the desktop's "name this place" form store the same name."""
+    folded = " ".join(text.split())
+    if folded.translate(ONE_LINE) != folded:
+        raise UsageError(f"{what} {folded.translate(ONE_LINE)!r} holds a control character; "
+                         "give it as plain text.")
+    return folded
 
 
 def near_miss(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Landmark | None:

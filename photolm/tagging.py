@@ -166,9 +166,12 @@ class TagSummary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     results: list[TagResult] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    planned: int = 0  # photos to write (or plan), from TagStarted
 
     def add(self, event: TagEvent) -> None:
-        if isinstance(event, TagSkipped):
+        if isinstance(event, TagStarted):
+            self.planned = event.total
+        elif isinstance(event, TagSkipped):
             self.skipped[event.reason] = self.skipped.get(event.reason, 0) + 1
         elif isinstance(event, TagResult):
             self.counts[event.status] = self.counts.get(event.status, 0) + 1

@@ -289,3 +289,19 @@ def test_every_usage_line_names_its_arguments_alike() -> None:
         (usage,) = [line for line in out.splitlines() if "Usage:" in line]
         arguments = re.findall(r"[{\[]([^}\]]+)[}\]]", usage.split("[OPTIONS]", 1)[1])
         assert code == 0 and all(a.isupper() for a in arguments), (command, usage)
+
+
+def test_info_and_scan_refuse_a_device_that_cannot_be_used_alike(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device cuda where onnxruntime has no CUDA provider: one Error: line and exit 1 from
+    info as from scan (info printed its table with an error row and exited 0)."""
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers",
+                        lambda: ["CPUExecutionProvider"])
+    code, _out, scan_err = run("scan", library, "--device", "cuda")
+    assert code == 1 and scan_err.startswith("Error: --device cuda was requested")
+    for extra in ([], ["--json"]):
+        code, out, err = run("info", "--device", "cuda", *extra)
+        assert (code, out, err) == (1, "", scan_err)
+    assert run("info", "--device", "cpu")[0] == 0

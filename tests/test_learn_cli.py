@@ -338,7 +338,8 @@ def test_places_groups_unclaimed_photos_stably_and_names_them(library: Path) -> 
     remaining = json.loads(cli("places", "--json")[1])
     assert [g["id"] for g in remaining] == [groups[1]["id"]]
     code, _, err = cli("places", "name", "pl-nothere", "X")
-    assert code == 2 and "Error:" in err and "photolm places" in err
+    assert (code, err) == (1, "Error: No place 'pl-nothere' now; `photolm places` lists the "
+                           "current groups' ids.\n")
 
 
 def test_places_on_a_narrow_terminal_is_a_block_a_group(

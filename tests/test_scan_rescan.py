@@ -114,15 +114,18 @@ def test_scan_write_tags_totals_count_the_tags_it_wrote(library: Path, env: Path
 
 
 def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path) -> None:
+    """README: photos whose own name starts with a dot are counted; a hidden folder is not
+    looked into, so the photos in it are not."""
     write_photo(library / "..jpg", COLOURS["colosseum"], fmt="JPEG")
     write_photo(library / "paris" / ".IMG_0001.jpg", COLOURS["eiffel-tower"])
+    write_photo(library / ".private" / "IMG_0002.jpg", COLOURS["eiffel-tower"])
     (library / ".notes.txt").write_text("not a photo")
     code, summary, _ = _scan(library)
     assert code == 0 and summary["found"] == 2 and summary["hidden_skipped"] == 2
     code, _, err = run("scan", library)
     assert "2 hidden files skipped" in err and "--include-hidden" in err
     code, summary, _ = _scan(library, "--include-hidden")
-    assert summary["found"] == 4 and summary["hidden_skipped"] == 0
+    assert summary["found"] == 5 and summary["hidden_skipped"] == 0
 
 
 def test_a_hidden_photo_scanned_before_is_not_called_missing(library: Path, env: Path) -> None:

@@ -363,6 +363,25 @@ def test_search_exit_status_is_as_its_help_says(library: Path, env: Path) -> Non
     assert code == 0
 
 
+def test_list_errors_names_its_column_error_on_a_terminal_and_in_a_pipe(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--errors shows each photo's reason under "error": a block reads "error empty file"
+    (the landmark column read "landmark error: empty file"), a pipe "PATH<tab>empty file"."""
+    (library / LONG / "empty.jpg").write_bytes(b"")
+    (library / "a" / "empty.jpg").write_bytes(b"")
+    run("scan", library)
+    long_path, short_path = str(library / LONG / "empty.jpg"), str(library / "a" / "empty.jpg")
+    code, out, err = run("list", "--errors")
+    assert code == 0, err
+    assert out.splitlines() == [f"{short_path}\tempty file", f"{long_path}\tempty file"]
+    assert err.strip() == "2 photos that could not be read"
+    screen = _terminal(monkeypatch)
+    assert run("list", "--errors")[0] == 0
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+    assert lines == ["2 photos that could not be read", short_path, "    error empty file",
+                     long_path, "    error empty file"]
+
+
 def test_prune_with_no_path_on_a_catalogue_without_photos_is_no_typo(tmp_path: Path,
                                                                      env: Path) -> None:
     """`scan && prune` on a library whose last photos were forgotten: nothing to forget is

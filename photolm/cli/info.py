@@ -25,7 +25,7 @@ def info(
     with reporting():
         from photolm import __version__
         from photolm.catalog import Catalog, CatalogMissingError, resolve_catalog_path
-        from photolm.errors import PhotolmError
+        from photolm.errors import DeviceError, PhotolmError
         from photolm.model_choice import choose_for_viewing
         from photolm.prototypes import unmatchable
         from photolm.scan import ScanOptions, concurrency, scan_session
@@ -77,6 +77,8 @@ def info(
                     else scanned.bundle_id == bundle.bundle_id)
             try:  # the session a scan makes, and how the scan's threads would run it
                 emb = scan_session(bundle, device=device.value)
+            except DeviceError:  # a device asked for and unusable: an error, as in scan
+                raise
             except PhotolmError as exc:
                 data["runtime"] = {"error": str(exc)}
             else:

@@ -29,7 +29,6 @@ from photolm.cli.output import (
     say,
     warn,
 )
-from photolm.printed_paths import ONE_LINE
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -142,20 +141,6 @@ def merged_json(item: Adopted, *, into: bool = True) -> dict[str, Any]:
     return {**entry, "into": landmark_json(item.landmark)} if into else entry
 
 
-def one_line(text: str, what: str) -> str:
-    """A name as it is stored and printed: one line, runs of spaces, tabs and line breaks
-    (a name pasted from two lines) one space. Another control character, or a
-    bidirectional control (which would make the name display as another), is refused:
-    ``what`` says which value held it."""
-    from photolm.errors import UsageError
-
-    folded = " ".join(text.split())
-    if folded.translate(ONE_LINE) != folded:
-        raise UsageError(f"{what} {folded.translate(ONE_LINE)!r} holds a control character; "
-                         "give it as plain text.")
-    return folded
-
-
 def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city: str | None,
               country: str | None, lat: float | None, lon: float | None, model: Path | None,
               catalog: Path | None, device: DeviceChoice, json_out: bool, quiet: bool,
@@ -167,7 +152,7 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import UsageError
-    from photolm.learning import find_place, learn_place, near_miss
+    from photolm.learning import LearnError, find_place, learn_place, near_miss, one_line
     from photolm.learning import learn as do_learn
     from photolm.prototypes import adopt_shipped
 
@@ -201,8 +186,9 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         else:
             place = find_place(cat, bundle, place_id)
             if place is None:
-                raise UsageError(f"No place {place_id!r} now; run `photolm places` to see the "
-                                 "current groups.")
+                # an id that names no place is no usage error, as unlearn's unknown name
+                raise LearnError(f"No place {place_id!r} now; `photolm places` lists the "
+                                 "current groups' ids.")
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
         warn(path, f"{why} (not used as an example)")

@@ -58,8 +58,6 @@ def list_photos(
             raise options_clash("list", "Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
-            # the uncertain ones and the unreadable ones: the catalogue's rules, shared
-            # with the desktop's review and its page of photos that could not be read
             if not (uncertain or errors_only) and (json_out or not output.out.is_terminal):
                 # row by row while the catalogue is read: never 100,000 photos at once
                 rows_read = (photo_json(p, thresholds.get(p.bundle_id or ""))
@@ -71,6 +69,8 @@ def list_photos(
                                      ((_cells(r), r["companions"]) for r in rows_read),
                                      raws=cat.any_companions())
                 return
+            # the uncertain ones and the unreadable ones: the catalogue's rules, shared
+            # with the desktop's review and its page of photos that could not be read
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
                       else cat.unreadable() if errors_only else list(cat.iter_photos()))
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
@@ -85,6 +85,8 @@ def list_photos(
             print_json(rows)
         elif uncertain:
             _render_uncertain(rows, photos)
+        elif errors_only:
+            _render_errors(rows, photos)
         else:
             _render(rows, photos)
 
@@ -108,6 +110,15 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
     print_rows(counted(len(rows), "photo"), [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
                **raw_columns(photos))
+
+
+def _render_errors(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
+    """Each photo's reason under an "error" column: a block reads "error  empty file",
+    where the landmark column's "error: ..." read "landmark error: empty file"."""
+    print_rows(counted(len(rows), "photo") + " that could not be read",
+               [Column("path", path=True), Column("error")],
+               [(r["path"], Text(r["error"] + (" (missing)" if r["missing"] else ""),
+                                 style="red")) for r in rows], **raw_columns(photos))
 
 
 def _render_uncertain(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:

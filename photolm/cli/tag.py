@@ -9,6 +9,7 @@ note the write left (a value of the person's kept, no undo copy kept), the plan 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,6 +37,7 @@ from photolm.cli.output import (
     warn,
     warn_not_catalogued,
 )
+from photolm.errors import TaggingInterrupted
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -65,7 +67,8 @@ def tag(
     confirmed with **photolm confirm**, are tagged. Each write is verified before it
     replaces anything, and **photolm untag** removes exactly what photolm wrote.
     Exit status: 0 when every photo was tagged, 1 when some could not be or a path
-    given matches no catalogued photo.
+    given matches no catalogued photo, 130 when Ctrl-C stopped it (the photos written so far
+    keep their tags; **photolm untag** removes them).
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
@@ -79,9 +82,28 @@ def tag(
                           create=False) as cat:
             selection = select_photos(cat, paths or ())
             summary = TagSummary("tag", dry_run=dry_run, unmatched=selection.unmatched)
-            render_tag_events(tag_photos(cat, selection.rows, settings), summary,
-                              json_out=json_out, quiet=quiet, embed=embed)
+            try:
+                # closed here, while the catalogue is open: the writes done so far are
+                # recorded (for untag) whether Ctrl-C lands in the writing or the showing
+                with contextlib.closing(tag_photos(cat, selection.rows, settings)) as events:
+                    render_tag_events(events, summary, json_out=json_out, quiet=quiet,
+                                      embed=embed)
+            except KeyboardInterrupt:
+                raise TaggingInterrupted(interrupted_line(summary)) from None
         finish(summary, json_out=json_out, quiet=quiet)
+
+
+def interrupted_line(summary: TagSummary) -> str:
+    """What Ctrl-C left: how many photos were written (kept, and untag takes them back),
+    how many were not reached; each write replaces a file whole or not at all."""
+    if summary.dry_run:
+        return "interrupted; dry run, nothing changed."
+    changed = summary.counts.get("written", 0) + summary.counts.get("removed", 0)
+    left = max(summary.planned - len(summary.results), 0)
+    return (f"interrupted after {counted(changed, 'photo')} of {summary.planned} "
+            f"{'was' if changed == 1 else 'were'} written (kept; `photolm untag` takes them "
+            f"back); {left} not reached {'is' if left == 1 else 'are'} untouched, and no photo "
+            "is half-written.")
 
 
 def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,

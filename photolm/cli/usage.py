@@ -21,6 +21,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from photolm.cli.closed_pipe import reader_may_leave
 from photolm.cli.output import error_line
 from photolm.errors import UsageError
 from photolm.printed_paths import ONE_LINE
@@ -90,5 +91,5 @@ class OneLineUsageGroup(TyperGroup):
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        with one_line_usage(ctx):
+        with reader_may_leave(), one_line_usage(ctx):
             return super().invoke(ctx)

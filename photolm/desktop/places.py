@@ -21,6 +21,7 @@ from photolm.learning import (
     find_places,
     listed_places,
     near_miss,
+    one_line,
     plan_place,
 )
 
@@ -61,15 +62,16 @@ def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str, *,
 
     A name almost like a known one ("Berliner Domm") is refused as ``photolm places name``
     refuses it (a second landmark would take the first one's photos) unless ``new``."""
-    if not name.strip():
+    name = one_line(name, "The name")  # as photolm places name stores it
+    if not name:
         raise UsageError("Give the place a name.")
     close = None if new else near_miss(name, bundle, cat.learned())
     if close is not None:
-        raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
+        raise UsageError(f"{name!r} is not a landmark photolm knows, but almost "
                          f"{close.name!r}: type that name to add these photos to it, or tick "
                          "“a new landmark” to learn a new one by this name.")
     place = find_place(cat, bundle, place_id, cache=cache)
     if place is None:
         raise UsageError(f"No place {place_id!r} now (named already, or your photos changed); "
                          "the page now shows the current groups.")
-    return plan_place(cat, bundle, place, name.strip(), embed=onnx_embed_fn(bundle))
+    return plan_place(cat, bundle, place, name, embed=onnx_embed_fn(bundle))

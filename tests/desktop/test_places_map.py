@@ -88,6 +88,22 @@ def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
     assert learned_names(unseen) == ["Berliner Dom"]
 
 
+def test_the_name_form_stores_a_name_as_photolm_places_name_does(unseen_client,
+                                                                   unseen) -> None:
+    """The form's name gets the CLI's cleanup: runs of spaces, tabs and line breaks (a name
+    pasted from two lines) become one space, another control character is refused."""
+    client = unseen_client
+    url = f"/places/{places_json(unseen)[0]['id']}/name"
+    bell = client.post(url, data={"name": "Berliner\x07Dom", "csrf": csrf_token(TOKEN)})
+    assert bell.status_code == 303
+    assert "holds a control character" in client.get(bell.headers["location"]).text
+    assert learned_names(unseen) == []
+    res = client.post(url, data={"name": " Berliner\t Dom\r\n", "csrf": csrf_token(TOKEN)})
+    assert res.status_code == 303
+    assert "Learned Berliner Dom:" in client.get(res.headers["location"]).text
+    assert learned_names(unseen) == ["Berliner Dom"]
+
+
 def test_the_places_page_keeps_its_groups_until_the_catalogue_changes(
         unseen_client, unseen, monkeypatch: pytest.MonkeyPatch) -> None:
     """The server keeps the last groups in memory, keyed as the cache file is: a reload

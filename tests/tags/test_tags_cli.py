@@ -489,3 +489,41 @@ def test_help_lists_the_tag_commands() -> None:
         assert option in out
     code, out, _ = run("scan", "--help")
     assert "--write-tags" in out
+
+
+def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the third of four photos is written: one line says 2 of 4 were written
+    (kept, untag takes them back) and 2 are untouched; exit 130 as for every Ctrl-C."""
+    import photolm.tagging as tagging
+
+    root = tmp_path / "Pictures"
+    for i in range(4):
+        write_photo(root / f"p{i}.jpg", EIFFEL)
+    scan(root)
+    before = snapshot(root)
+    real, calls = tagging._write_one, []
+
+    def write_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tagging, "_write_one", write_one)
+    code, _out, err = run("tag", "--embed")
+    assert code == 130
+    assert err.strip() == ("Error: interrupted after 2 photos of 4 were written (kept; "
+                           "`photolm untag` takes them back); 2 not reached are untouched, "
+                           "and no photo is half-written.")
+    changed = {name for name, (data, _m) in snapshot(root).items() if data != before[name][0]}
+    assert changed == {"p0.jpg", "p1.jpg"}
+    assert [listed()[f"p{i}.jpg"]["tag_status"] for i in range(4)] == [
+        "written", "written", None, None]
+
+    monkeypatch.setattr(tagging, "_write_one", real)
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
+    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
+        n: d for n, (d, _m) in before.items()}

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A reader that stops early (``photolm list | head``) ends photolm quietly with 141.
+
+Through a real pipe: the reader takes one line and closes its end while photolm still has
+more to write (paths of ~3 KB make the output far larger than a pipe's 64 KiB buffer, so
+the write after the close always fails). PYTHONUNBUFFERED is taken out of the child's
+environment: with it, CPython's unbuffered stdout drops the rest of a partial write
+without raising, which is not what a user's ``photolm`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import cli
+from tests.tinybundle import COLOURS, write_photo
+
+
+@pytest.fixture
+def long_paths(env: Path, tmp_path: Path) -> Path:
+    deep = tmp_path / "lib"
+    for i in range(12):
+        deep = deep / (f"d{i:02d}" + "x" * 240)
+    for i in range(30):
+        write_photo(deep / (f"p{i:03d}" + "y" * 200 + ".jpg"), COLOURS["eiffel-tower"])
+    code, _out, err = cli("scan", tmp_path / "lib", "--quiet")
+    assert code == 0, err
+    return tmp_path / "lib"
+
+
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["search", "Eiffel Tower"]])
+def test_a_reader_that_stops_early_ends_photolm_quietly(long_paths: Path,
+                                                        args: list[str]) -> None:
+    child_env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen([sys.executable, "-m", "photolm", *args], env=child_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert first.strip()
+    assert proc.returncode == 141, err
+    assert "Error" not in err and "Traceback" not in err and "Exception" not in err
