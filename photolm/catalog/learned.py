@@ -97,7 +97,6 @@ class LearnedQueries(CatalogStore):
 
     # ----------------------------------------------------------------- reading
     def learned(self) -> list[Learned]:
-        from photolm.bundle import Landmark
         from photolm.learned import Learned
 
         examples: dict[str, list[str]] = {}
@@ -105,12 +104,20 @@ class LearnedQueries(CatalogStore):
             "SELECT landmark_id, path_key FROM learned_examples ORDER BY landmark_id, position"
         ):
             examples.setdefault(lid, []).append(os.fsdecode(key))
+        return [Learned(landmark, shipped, tuple(examples.get(landmark.id, ())))
+                for landmark, shipped in self._learned_landmarks()]
+
+    def _learned_landmarks(self) -> list[tuple[Landmark, bool]]:
+        """Each learned landmark's record and whether it is now the model's (shipped), as
+        :meth:`learned` orders them; without :mod:`photolm.learned` (numpy), which
+        ``search`` does not otherwise need (docs/performance.md)."""
+        from photolm.bundle import Landmark
+
         return [
-            Learned(Landmark(id=r["landmark_id"], name=r["name"],
-                             aliases=tuple(json.loads(r["aliases"])), city=r["city"],
-                             country=r["country"], latitude=r["latitude"],
-                             longitude=r["longitude"]),
-                    bool(r["shipped"]), tuple(examples.get(r["landmark_id"], ())))
+            (Landmark(id=r["landmark_id"], name=r["name"],
+                      aliases=tuple(json.loads(r["aliases"])), city=r["city"],
+                      country=r["country"], latitude=r["latitude"], longitude=r["longitude"]),
+             bool(r["shipped"]))
             for r in self._fetch_named(
                 "SELECT landmark_id, name, aliases, city, country, latitude, longitude, shipped "
                 "FROM learned_landmarks ORDER BY created, landmark_id")
@@ -121,8 +128,8 @@ class LearnedQueries(CatalogStore):
         ones, so search, confirm and tags find a learned name like a shipped one."""
         shipped = super().landmarks(bundle_id)  # type: ignore[misc]
         known = {lm.id for lm in shipped}
-        return shipped + [item.landmark for item in self.learned()
-                          if not item.shipped and item.id not in known]
+        return shipped + [landmark for landmark, is_shipped in self._learned_landmarks()
+                          if not is_shipped and landmark.id not in known]
 
     def learned_prototypes(self, model_key: str) -> dict[str, np.ndarray]:
         """Prototype rows per learned landmark id, for one model key."""

@@ -279,6 +279,11 @@ class ReadQueries(CatalogStore):
             "last_scan": self.last_scan(),
         }
 
+    def any_companions(self) -> bool:
+        """Whether any photo has a camera RAW companion: ``list`` in a pipe adds the RAWs'
+        field to every line only then, and must know before its first line."""
+        return bool(self._fetch("SELECT 1 FROM companions LIMIT 1"))
+
     def thresholds(self) -> dict[str, float]:
         """The "no landmark" threshold of every bundle a scan used, by bundle id: what a
         photo's best score is measured against in ``list``."""

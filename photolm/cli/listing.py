@@ -10,8 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from photolm.cli import output
 from photolm.cli.options import CatalogOpt, JsonOpt
-from photolm.cli.output import Column, display, print_json, print_rows, reporting
+from photolm.cli.output import (
+    Column,
+    display,
+    print_json,
+    print_json_rows,
+    print_plain_rows,
+    print_rows,
+    reporting,
+)
 from photolm.wording import apart, counted, decimals
 
 if TYPE_CHECKING:
@@ -49,6 +58,17 @@ def list_photos(
             raise options_clash("list", "Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
+            if not (uncertain or errors_only) and (json_out or not output.out.is_terminal):
+                # row by row while the catalogue is read: never 100,000 photos at once
+                rows_read = (photo_json(p, thresholds.get(p.bundle_id or ""))
+                             for p in cat.iter_photos())
+                if json_out:
+                    print_json_rows(rows_read)
+                else:
+                    print_plain_rows(counted(cat.counts()["photos"], "photo"),
+                                     ((_cells(r), r["companions"]) for r in rows_read),
+                                     raws=cat.any_companions())
+                return
             # the uncertain ones and the unreadable ones: the catalogue's rules, shared
             # with the desktop's review and its page of photos that could not be read
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
@@ -71,19 +91,22 @@ def list_photos(
             _render(rows, photos)
 
 
+def _cells(r: dict[str, Any]) -> tuple[str, Text, str, str]:
+    """One photo's row: path, verdict, score, why."""
+    if r["error"]:
+        verdict = Text(f"error: {r['error']}", style="red")
+    elif r["landmark"]:
+        verdict = Text(r["landmark"])
+    else:
+        verdict = Text("no landmark", style="dim")
+    if r["missing"]:
+        verdict.append(" (missing)", style="yellow")
+    score = f"{r['score']:.2f}" if r["score"] is not None else ""
+    return (r["path"], verdict, score, _why(r))
+
+
 def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
-    cells = []
-    for r in rows:
-        if r["error"]:
-            verdict = Text(f"error: {r['error']}", style="red")
-        elif r["landmark"]:
-            verdict = Text(r["landmark"])
-        else:
-            verdict = Text("no landmark", style="dim")
-        if r["missing"]:
-            verdict.append(" (missing)", style="yellow")
-        score = f"{r['score']:.2f}" if r["score"] is not None else ""
-        cells.append((r["path"], verdict, score, _why(r)))
+    cells = [_cells(r) for r in rows]
     print_rows(counted(len(rows), "photo"), [Column("path", path=True), Column("landmark"),
                                          Column("score", justify="right"), Column("why")], cells,
                **raw_columns(photos))

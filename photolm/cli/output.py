@@ -12,7 +12,7 @@ import json
 import os
 import string
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +43,20 @@ def display(path: object) -> str:
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else mixed in."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON array written row by row, byte for byte what :func:`print_json` writes for
+    the list: ``list --json`` of 100,000 photos never holds them all (docs/performance.md).
+    Strings in JSON hold no raw newline, so indenting every line of a row nests it."""
+    write = sys.stdout.write
+    first = True
+    for row in rows:
+        text = json.dumps(row, ensure_ascii=False, indent=2, default=str)
+        write(("[\n  " if first else ",\n  ") + text.replace("\n", "\n  "))
+        first = False
+    write("[]\n" if first else "\n]\n")
     sys.stdout.flush()
 
 
@@ -87,20 +101,12 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     terminal consecutive rows with the same first N cells are drawn as one, their paths (and
     RAWs) one under another.
     """
+    if not out.is_terminal:
+        print_plain_rows(title, zip(rows, raws or [()] * len(rows), strict=True),
+                         raws=any(raws), note=note)
+        return
     raw_names = _raw_names(raws)
     rows = [[_one_line(cell) for cell in row] for row in rows]
-    if not out.is_terminal:
-        if title:
-            err.print(title, markup=False, highlight=False, emoji=False)
-        for i, row in enumerate(rows):
-            fields = [_plain(cell) for cell in row] + ([raw_names[i]] if raw_names else [])
-            sys.stdout.write("\t".join(fields) + "\n")
-        sys.stdout.flush()
-        if note:
-            err.print(note, markup=False, highlight=False, emoji=False)
-        return
-    from rich.table import Table
-
     at = next((i for i, c in enumerate(columns) if c.path), -1)
     if raw_names:
         extras = list(raw_notes) or [None] * len(rows)
@@ -119,17 +125,6 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
                                 or [0]))
              for i in range(len(columns))]
-    # the title names landmarks (a learned "Club [/] Bridge"): text, never markup
-    table = Table(title=Text(title) if title else None, title_justify="left")
-    for column, width, word in zip(columns, widths, words, strict=True):
-        if column.unbroken:
-            table.add_column(column.header, no_wrap=True, min_width=width,
-                             justify=column.justify)
-        else:
-            table.add_column(column.header, overflow="fold", justify=column.justify,
-                             min_width=word)
-    for row in rows:  # plain strings are text, never markup: a path may hold "[...]"
-        table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
     needed = sum(w if c.unbroken else min(w, max(12, word))
                  for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
@@ -141,11 +136,131 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
     shown = out.width
     try:
         out.width = max(shown, needed)
-        out.print(table, crop=False)
+        _print_table(title, columns, [[_text(cell) for cell in row] for row in rows],
+                     widths, words)
     finally:
         out.width = shown
     if note:
         err.print(note, markup=False, highlight=False, emoji=False)
+
+
+def print_plain_rows(title: str, rows: Iterable[tuple[Sequence[str | Text], Sequence[str]]],
+                     *, raws: bool, note: str | None = None) -> None:
+    """:func:`print_rows` in a pipe, row by row from an iterable of (cells, RAW paths):
+    ``list`` of 100,000 photos writes each line as it reads its photo. ``raws``: whether
+    any row has a RAW (the field is on every line or on none)."""
+    if title:
+        err.print(title, markup=False, highlight=False, emoji=False)
+    write = sys.stdout.write
+    for cells, raw in rows:
+        fields = [_plain(_one_line(cell)) for cell in cells]
+        if raws:
+            fields.append(", ".join(os.path.basename(r) for r in raw))
+        write("\t".join(fields) + "\n")
+    sys.stdout.flush()
+    if note:
+        err.print(note, markup=False, highlight=False, emoji=False)
+
+
+def _table(title: str, columns: Sequence[Column], words: Sequence[int],
+           fixed: Sequence[int] | None = None) -> Any:
+    """The rich table :func:`print_rows` draws, without rows; ``fixed``: column widths
+    (padding included) decided already."""
+    from rich.table import Table
+
+    # the title names landmarks (a learned "Club [/] Bridge"): text, never markup
+    table = Table(title=Text(title) if title else None, title_justify="left")
+    for i, (column, word) in enumerate(zip(columns, words, strict=True)):
+        width = None if fixed is None else fixed[i] - 2
+        if column.unbroken:
+            table.add_column(column.header, no_wrap=True, min_width=word if fixed is None
+                             else None, justify=column.justify, width=width)
+        else:
+            table.add_column(column.header, overflow="fold", justify=column.justify,
+                             min_width=word if fixed is None else None, width=width)
+    return table
+
+
+def _print_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Text]],
+                 widths: Sequence[int], words: Sequence[int]) -> None:
+    """What ``out.print(table)`` of a rich table of all ``rows`` draws, streamed.
+
+    rich measures and renders every cell of a table through its general layout before it
+    prints a line: 100,000 photos took 46 s on a terminal (docs/performance.md). The
+    column widths depend only on each column's widest line and longest word, so rich lays
+    out a table of two stand-in rows with those (``widths``: widest lines; unbroken
+    columns' minimum is their width). rich draws the title, the header and the first row;
+    each further row is the same cells wrapped by rich's own :meth:`Text.wrap` (or, when a
+    cell fits on one line, padded as that wrap pads it), joined by the same box lines."""
+    from rich.segment import Segment, Segments
+
+    mins = [w if c.unbroken else word for c, w, word in zip(columns, widths, words,
+                                                           strict=True)]
+    longest = [max([0, *(_word(r[i].plain) for r in rows)]) for i in range(len(columns))]
+    probe = _table(title, columns, mins)
+    # each column measured as the real cells measure: widest line, longest word
+    probe.add_row(*(Text(" ".join("a" * ((w + 1) // 2)).ljust(w)[:w]) for w in widths))
+    probe.add_row(*(Text("b" * w) for w in longest))
+    fixed = probe._calculate_column_widths(
+        out, out.options.update_width(out.options.max_width - probe._extra_width))
+    head = _table(title, columns, mins, fixed)
+    if rows:
+        head.add_row(*rows[0])
+    # the options out.print(table) renders with on photolm's soft-wrapping console
+    lines = list(Segment.split_lines(out.render(head, out.options.update(
+        no_wrap=True, overflow="ignore"))))
+    bottom = lines.pop() if rows else []
+    newline = Segment.line()
+    out.print(Segments([s for line in lines for s in (*line, newline)]), crop=False)
+    if not rows:
+        return
+    box = head.box.substitute(out.options, safe=out.safe_box)
+    cells = list(zip(columns, fixed, strict=True))
+    batch: list[Segment] = []
+    for n, row in enumerate(rows[1:], start=2):
+        left, right, divider = ((box.foot_left, box.foot_right, box.foot_vertical)
+                                if n == len(rows) else
+                                (box.mid_left, box.mid_right, box.mid_vertical))
+        shaped = [_cell_lines(cell, column, width - 2)
+                  for cell, (column, width) in zip(row, cells, strict=True)]
+        height = max(len(lines) for lines in shaped)
+        for k in range(height):
+            line = Text(left)
+            for i, cell_lines in enumerate(shaped):
+                line.append(" ")
+                line.append(cell_lines[k] if k < len(cell_lines)
+                            else " " * (fixed[i] - 2))
+                line.append(" " + (divider if i < len(shaped) - 1 else right))
+            batch.extend(line.render(out))
+            batch.append(newline)
+        if len(batch) > 4096:
+            out.print(Segments(batch), crop=False)
+            batch = []
+    batch.extend([*bottom, newline])
+    out.print(Segments(batch), crop=False)
+
+
+def _word(text: str) -> int:
+    """A cell's longest word, as rich measures a text's narrowest width."""
+    words = text.split()
+    return (max(cell_len(w) for w in words) if words
+            else max((cell_len(line) for line in text.splitlines()), default=0))
+
+
+def _cell_lines(cell: Text, column: Column, width: int) -> list[Text]:
+    """A cell's lines in a column ``width`` cells wide, as rich's table makes them."""
+    plain = cell.plain
+    if "\n" not in plain and "\t" not in plain and cell_len(plain) <= width:
+        line = cell.copy()  # what Text.wrap does to a line that fits, for less
+        if column.justify == "right":
+            line.rstrip()
+            line.pad_left(width - cell_len(line.plain))
+        else:
+            line.truncate(width, pad=True)
+        return [line]
+    return list(cell.wrap(out, width, justify=column.justify,
+                          overflow="ellipsis" if column.unbroken else "fold",
+                          no_wrap=column.unbroken))
 
 
 def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],

@@ -138,3 +138,20 @@ def test_naive_baseline(tmp_path: Path, tiny_bundle_dir: Path) -> None:
     assert setup["info"]["backbone"] == bench.DEFAULT_BACKBONE  # tiny bundle: none recorded
     timing = bench.time_naive(setup, [photo, photo])
     assert _positive(timing["total"]) and _positive(timing["model"])
+
+
+def test_list_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/bench_list.py: one search through a pipe and on a pseudo-terminal, this
+    checkout against itself; sane wall, CPU and peak RSS for both sides."""
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    bench = _load("bench_list")
+    report = bench.main(["--baseline", str(REPO), "--sizes", "40", "--repeats", "1",
+                         "--only", "search", "--model", str(tiny_bundle_dir),
+                         "--bench-dir", str(tmp_path / "bench"),
+                         "--out-json", str(tmp_path / "l.json")])
+    assert [r["mode"] for r in report["results"]] == ["pipe", "pty"]
+    for row in report["results"]:
+        for side in ("base", "new"):
+            assert all(_positive(row[side][k]) for k in ("wall_s", "cpu_s", "rss_mb", "bytes"))
+    assert json.loads((tmp_path / "l.json").read_text())["repeats"] == 1
