@@ -193,3 +193,18 @@ def test_json_says_which_learned_landmarks_became_the_models(
     data = json.loads(out)
     assert (all(r["merged_learned"] == [] for r in data) if again == ["landmarks"]
             else data["merged_learned"] == [])
+
+
+def test_unlearn_and_places_name_say_an_empty_merged_learned_when_they_merged_nothing(
+        library: Path) -> None:
+    """README: ``merged_learned`` is ``[]`` when that run made none, for every command that
+    prints it (the same network: there is nothing to fold)."""
+    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    code, out, err = cli("unlearn", "Old Bridge", "--json")
+    assert code == 0, err
+    assert json.loads(out)["merged_learned"] == []
+    groups = json.loads(cli("places", "--json")[1])
+    assert groups, "the colour library has a group of alike photos to name"
+    code, out, err = cli("places", "name", groups[0]["id"], "Pink Place", "--json")
+    assert code == 0, err
+    assert json.loads(out)["merged_learned"] == []

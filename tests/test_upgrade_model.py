@@ -137,6 +137,9 @@ def test_list_uncertain_says_which_photos_an_older_photolm_left_unweighed(
     assert code == 0 and json.loads(out) == []
     assert "1 photo left out: an earlier photolm recognised it" in err
     assert "photolm scan once to include it" in err
+    assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0  # "until a scan" (README)
+    code, _, err = cli("list", "--uncertain", "--margin", "1")
+    assert code == 0 and "left out" not in err, err
 
 
 def test_a_scan_says_why_it_reads_unchanged_photos_again(env: Path, tmp_path: Path) -> None:
