@@ -94,16 +94,22 @@ def tag(
 
 
 def interrupted_line(summary: TagSummary) -> str:
-    """What Ctrl-C left: how many photos were written (kept, and untag takes them back),
-    how many were not reached; each write replaces a file whole or not at all."""
+    """What Ctrl-C left: how many photos were written (kept, and untag takes them back) or,
+    for untag, had their tags removed (another untag finishes the rest), and how many were
+    not reached; each write replaces a file whole or not at all."""
     if summary.dry_run:
         return "interrupted; dry run, nothing changed."
     changed = summary.counts.get("written", 0) + summary.counts.get("removed", 0)
     left = max(summary.planned - len(summary.results), 0)
-    return (f"interrupted after {counted(changed, 'photo')} of {summary.planned} "
-            f"{'was' if changed == 1 else 'were'} written (kept; `photolm untag` takes them "
-            f"back); {left} not reached {'is' if left == 1 else 'are'} untouched, and no photo "
-            "is half-written.")
+    if summary.action == "untag":
+        did = "had its tags removed" if changed == 1 else "had their tags removed"
+        after = "`photolm untag` again finishes the rest"
+    else:
+        did = "was written" if changed == 1 else "were written"
+        after = "kept; `photolm untag` takes them back"
+    return (f"interrupted after {counted(changed, 'photo')} of {summary.planned} {did} "
+            f"({after}); {left} not reached {'is' if left == 1 else 'are'} untouched, and no "
+            "photo is half-written.")
 
 
 def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,

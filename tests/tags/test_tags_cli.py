@@ -527,3 +527,43 @@ def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
     assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
     assert {n: d for n, (d, _m) in snapshot(root).items()} == {
         n: d for n, (d, _m) in before.items()}
+
+
+def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As tag: Ctrl-C while the third of four photos is untagged says 2 of 4 had their tags
+    removed, 2 are untouched, exit 130; the catalogue knows which, and untag again restores
+    every photo to its bytes before tagging."""
+    import photolm.tagging as tagging
+
+    root = tmp_path / "Pictures"
+    for i in range(4):
+        write_photo(root / f"p{i}.jpg", EIFFEL)
+    scan(root)
+    before = snapshot(root)
+    assert run("tag", "--embed")[0] == 0
+    tagged = snapshot(root)
+    real, calls = tagging._write_one, []
+
+    def write_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tagging, "_write_one", write_one)
+    code, _out, err = run("untag")
+    assert code == 130
+    assert err.strip() == ("Error: interrupted after 2 photos of 4 had their tags removed "
+                           "(`photolm untag` again finishes the rest); 2 not reached are "
+                           "untouched, and no photo is half-written.")
+    now = snapshot(root)
+    assert {n for n in now if now[n][0] == before[n][0]} == {"p0.jpg", "p1.jpg"}
+    assert {n for n in now if now[n][0] == tagged[n][0]} == {"p2.jpg", "p3.jpg"}
+
+    monkeypatch.setattr(tagging, "_write_one", real)
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
+    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
+        n: d for n, (d, _m) in before.items()}
