@@ -29,7 +29,7 @@ import numpy as np
 from photolm import enrol
 from photolm.bundle import Bundle, Landmark
 from photolm.bundle_records import LEARNED_PREFIX
-from photolm.geo import NearBar
+from photolm.geo import GeoVerdict, NearBar, gps_evidence
 from photolm.matching import Candidate, DescriptorGate, Match, Matcher, passes
 
 # The space learned prototypes live in: the generic descriptor fused with the fine-tuned
@@ -78,6 +78,24 @@ def gps_bars(landmark_ids: Iterable[str]) -> dict[str, NearBar]:
     """:func:`photolm.geo.gps_evidence`'s ``bars`` for these landmarks: no margin for the
     learned ones (examples added to a shipped landmark keep that landmark's)."""
     return {i: NO_GPS_MARGIN for i in landmark_ids if i.startswith(LEARNED_PREFIX)}
+
+
+class GpsWeigher:
+    """A match weighed with the photo's GPS position, as the scan and the re-match both
+    decide it: against the matcher's landmarks that have a position, at the matcher's
+    threshold, learned landmarks without the near margin (:func:`gps_bars`). Built once per
+    run: the landmarks do not change during one."""
+
+    def __init__(self, matcher: Matcher | CombinedMatcher) -> None:
+        self.placed = {lm.id: lm for lm in matcher.landmarks
+                       if lm.latitude is not None and lm.longitude is not None}
+        self.bars = gps_bars(self.placed)
+        self.threshold = matcher.threshold
+
+    def __call__(self, match: Match, latitude: float | None,
+                 longitude: float | None) -> GeoVerdict:
+        return gps_evidence(latitude, longitude, match.top, self.placed,
+                            threshold=self.threshold, bars=self.bars)
 
 
 # Query expansion (fused space only): each prototype also gets a copy pulled towards its

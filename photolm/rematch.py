@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from photolm.bundle import Bundle, Landmark
-from photolm.learned import CombinedMatcher, uses_descriptor
+from photolm.bundle import Bundle
+from photolm.learned import CombinedMatcher, GpsWeigher, uses_descriptor
 
 if TYPE_CHECKING:
     from photolm.catalog import Catalog, MatchUpdate
@@ -64,8 +64,7 @@ def rematch_into(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
 
     start = time.perf_counter()
     result = RematchResult()
-    placed = {lm.id: lm for lm in matcher.landmarks
-              if lm.latitude is not None and lm.longitude is not None}
+    weigh_gps = GpsWeigher(matcher)
     total = cat.count_embedded(bundle.model_id)
     # candidate lists naming an affected landmark: an unlearned one must leave them, and a
     # learned one's score in them is a new one
@@ -83,7 +82,7 @@ def rematch_into(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
             listed = np.fromiter((int(i) in listing for i in page.ids), dtype=bool,
                                  count=page.ids.size)
             rows = np.flatnonzero(reach | showing | listed)
-        if rows.size and (updates := _redecide(cat, bundle, matcher, page, rows, placed,
+        if rows.size and (updates := _redecide(cat, bundle, matcher, page, rows, weigh_gps,
                                                only_changed=affected is None)):
             result.changed += store(updates)
         result.photos += page.ids.size
@@ -93,15 +92,12 @@ def rematch_into(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher,
 
 
 def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
-              rows: np.ndarray, placed: dict[str, Landmark], *, only_changed: bool
+              rows: np.ndarray, weigh_gps: GpsWeigher, *, only_changed: bool
               ) -> list[MatchUpdate]:
     """Match ``rows`` of a page, weigh GPS: the new verdicts (those that changed)."""
     from photolm.catalog import MatchUpdate
     from photolm.catalog.records import topk_json
-    from photolm.geo import gps_evidence
-    from photolm.learned import gps_bars
 
-    bars = gps_bars(placed)
     details = {r.id: r for r in cat.rematch_rows(page.ids[rows].tolist())}
     desc = None if page.descriptors is None else page.descriptors[rows]
     mask = None if page.has_descriptor is None else page.has_descriptor[rows]
@@ -111,8 +107,7 @@ def _redecide(cat: Catalog, bundle: Bundle, matcher: CombinedMatcher, page: Any,
         row = details.get(photo_id)
         if row is None:
             continue
-        geo = gps_evidence(row.latitude, row.longitude, match.top, placed,
-                           threshold=matcher.threshold, bars=bars)
+        geo = weigh_gps(match, row.latitude, row.longitude)
         best = geo.match
         topk = [c.to_json() for c in match.top]
         same = row.landmark_id == (best.landmark_id if best else None) and (

@@ -61,8 +61,8 @@ from photolm.embedding import embed_both, embed_fn, session_for
 from photolm.exclude import Exclusions
 from photolm.exif import ExifInfo
 from photolm.fingerprint import fingerprint
-from photolm.geo import GeoVerdict, gps_evidence
-from photolm.learned import gps_bars
+from photolm.geo import GeoVerdict
+from photolm.learned import GpsWeigher
 from photolm.matching import Candidate, Match
 from photolm.model_choice import is_shipped_folder
 from photolm.photo_read import PhotoRead, access_failure, read_photo
@@ -370,15 +370,12 @@ class Scanner:
         self._scan_id: int | None = None  # the catalogue's record of this run, once started
         # the roots run() was given, spelled as the catalogue spells them (photolm.case_paths)
         self.roots: list[Path] = []
-        self._placed = {lm.id: lm for lm in self.matcher.landmarks
-                        if lm.latitude is not None and lm.longitude is not None}
-        self._gps_bars = gps_bars(self._placed)
+        self._weigh_gps = GpsWeigher(self.matcher)
 
     def decide(self, match: Match, latitude: float | None,
                longitude: float | None) -> GeoVerdict:
         """The match after GPS evidence; photos without GPS keep their visual verdict."""
-        return gps_evidence(latitude, longitude, match.top, self._placed,
-                            threshold=self.matcher.threshold, bars=self._gps_bars)
+        return self._weigh_gps(match, latitude, longitude)
 
     # -- public --------------------------------------------------------------------------
     def run(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> ScanSummary:
