@@ -24,14 +24,24 @@ def bundle_with_places(folder: Path, places: dict[str, tuple[str, str]]) -> Path
     return folder
 
 
-def test_tag_takes_a_landmarks_place_from_the_model_that_recognised_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exiftool: str) -> None:
+@pytest.fixture
+def scanned_with_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                       ) -> tuple[Path, Path, Path]:
+    """A photo scanned with model OTHER (the Eiffel Tower in "Test Province", ZZ) and ENV, a
+    model that knows the same landmark elsewhere; returns (photo, other, env)."""
     other = bundle_with_places(tmp_path / "other", {"eiffel-tower": ("Test Province", "ZZ")})
-    # the model photolm would use otherwise knows the same landmark elsewhere
     env = bundle_with_places(tmp_path / "env", {"eiffel-tower": ("Île-de-France", "FR")})
     monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
     photo = write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
     assert cli("scan", photo.parent, "--model", other, "--quiet")[0] == 0
+    return photo, other, env
+
+
+def test_tag_takes_a_landmarks_place_from_the_model_that_recognised_it(
+        scanned_with_other: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch,
+        exiftool: str) -> None:
+    photo, _other, env = scanned_with_other
+    # the model photolm would use otherwise (shipped, or env) knows the landmark elsewhere
     for given in (None, env):  # the shipped model, $PHOTOLM_MODEL
         if given is not None:
             monkeypatch.setenv("PHOTOLM_MODEL", str(given))
@@ -44,14 +54,11 @@ def test_tag_takes_a_landmarks_place_from_the_model_that_recognised_it(
 
 
 def test_once_that_model_is_gone_the_place_comes_from_the_one_photolm_would_use(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exiftool: str) -> None:
+        scanned_with_other: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch,
+        exiftool: str) -> None:
     import shutil
 
-    other = bundle_with_places(tmp_path / "other", {"eiffel-tower": ("Test Province", "ZZ")})
-    env = bundle_with_places(tmp_path / "env", {"eiffel-tower": ("Île-de-France", "FR")})
-    monkeypatch.setenv("PHOTOLM_CATALOG", str(tmp_path / "catalog.sqlite"))
-    photo = write_photo(tmp_path / "lib" / "eiffel.jpg", COLOURS["eiffel-tower"])
-    assert cli("scan", photo.parent, "--model", other, "--quiet")[0] == 0
+    photo, other, env = scanned_with_other
     shutil.rmtree(other)
     monkeypatch.setenv("PHOTOLM_MODEL", str(env))
     code, _, err = cli("tag")

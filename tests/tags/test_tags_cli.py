@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -491,17 +492,18 @@ def test_help_lists_the_tag_commands() -> None:
     assert "--write-tags" in out
 
 
-def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
-        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C while the third of four photos is written: one line says 2 of 4 were written
-    (kept, untag takes them back) and 2 are untouched; exit 130 as for every Ctrl-C."""
-    import photolm.tagging as tagging
-
+def _four_scanned_photos(tmp_path: Path) -> Path:
     root = tmp_path / "Pictures"
     for i in range(4):
         write_photo(root / f"p{i}.jpg", EIFFEL)
     scan(root)
-    before = snapshot(root)
+    return root
+
+
+def _ctrl_c_on_third_write(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
+    """Make Ctrl-C land while the third photo is written; returns the real writer."""
+    import photolm.tagging as tagging
+
     real, calls = tagging._write_one, []
 
     def write_one(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -511,6 +513,18 @@ def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tagging, "_write_one", write_one)
+    return real
+
+
+def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the third of four photos is written: one line says 2 of 4 were written
+    (kept, untag takes them back) and 2 are untouched; exit 130 as for every Ctrl-C."""
+    import photolm.tagging as tagging
+
+    root = _four_scanned_photos(tmp_path)
+    before = snapshot(root)
+    real = _ctrl_c_on_third_write(monkeypatch)
     code, _out, err = run("tag", "--embed")
     assert code == 130
     assert err.strip() == ("Error: interrupted after 2 photos of 4 were written (kept; "
@@ -536,22 +550,11 @@ def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
     every photo to its bytes before tagging."""
     import photolm.tagging as tagging
 
-    root = tmp_path / "Pictures"
-    for i in range(4):
-        write_photo(root / f"p{i}.jpg", EIFFEL)
-    scan(root)
+    root = _four_scanned_photos(tmp_path)
     before = snapshot(root)
     assert run("tag", "--embed")[0] == 0
     tagged = snapshot(root)
-    real, calls = tagging._write_one, []
-
-    def write_one(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tagging, "_write_one", write_one)
+    real = _ctrl_c_on_third_write(monkeypatch)
     code, _out, err = run("untag")
     assert code == 130
     assert err.strip() == ("Error: interrupted after 2 photos of 4 had their tags removed "
