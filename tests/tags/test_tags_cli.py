@@ -516,11 +516,24 @@ def _ctrl_c_on_third_write(monkeypatch: pytest.MonkeyPatch) -> Callable[..., obj
     return real
 
 
+def _untag_restores_the_rest(monkeypatch: pytest.MonkeyPatch, real: Callable[..., object],
+                             root: Path, before: dict) -> None:
+    """With the real writer back, one untag removes the 2 photos' tags Ctrl-C left and every
+    photo has its bytes from before tagging again."""
+    import photolm.tagging as tagging
+
+    monkeypatch.setattr(tagging, "_write_one", real)
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
+    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
+        n: d for n, (d, _m) in before.items()}
+
+
 def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C while the third of four photos is written: one line says 2 of 4 were written
     (kept, untag takes them back) and 2 are untouched; exit 130 as for every Ctrl-C."""
-    import photolm.tagging as tagging
 
     root = _four_scanned_photos(tmp_path)
     before = snapshot(root)
@@ -535,12 +548,7 @@ def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
     assert [listed()[f"p{i}.jpg"]["tag_status"] for i in range(4)] == [
         "written", "written", None, None]
 
-    monkeypatch.setattr(tagging, "_write_one", real)
-    code, out, err = run("untag", "--json")
-    assert code == 0, err
-    assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
-    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
-        n: d for n, (d, _m) in before.items()}
+    _untag_restores_the_rest(monkeypatch, real, root, before)
 
 
 def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
@@ -548,7 +556,6 @@ def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
     """As tag: Ctrl-C while the third of four photos is untagged says 2 of 4 had their tags
     removed, 2 are untouched, exit 130; the catalogue knows which, and untag again restores
     every photo to its bytes before tagging."""
-    import photolm.tagging as tagging
 
     root = _four_scanned_photos(tmp_path)
     before = snapshot(root)
@@ -564,9 +571,4 @@ def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
     assert {n for n in now if now[n][0] == before[n][0]} == {"p0.jpg", "p1.jpg"}
     assert {n for n in now if now[n][0] == tagged[n][0]} == {"p2.jpg", "p3.jpg"}
 
-    monkeypatch.setattr(tagging, "_write_one", real)
-    code, out, err = run("untag", "--json")
-    assert code == 0, err
-    assert json.loads(out)["counts"] == {"nothing-to-remove": 2, "removed": 2}
-    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
-        n: d for n, (d, _m) in before.items()}
+    _untag_restores_the_rest(monkeypatch, real, root, before)
