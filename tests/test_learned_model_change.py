@@ -39,8 +39,14 @@ def _table(threshold: float) -> dict[str, object]:
 
 @pytest.fixture
 def taught(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The library scanned with the model before the update, Old Bridge learned from
-    ``ex.png`` and ``answered.png`` confirmed as it; returns the library."""
+    return taught_library(tiny_bundle_dir, tmp_path, monkeypatch)
+
+
+def taught_library(tiny_bundle_dir: Path, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The library scanned with the model before the update (catalogue
+    ``tmp_path/catalog.sqlite``), Old Bridge learned from ``ex.png`` and ``answered.png``
+    confirmed as it; returns the library."""
     before = rewrite_bundle(load_bundle(tiny_bundle_dir), tmp_path / "before",
                             metrics=_table(0.8))
     monkeypatch.setenv("PHOTOLM_MODEL", str(before.path))
@@ -65,7 +71,7 @@ def _rows() -> dict[str, dict]:
     return {Path(r["path"]).name: r for r in json.loads(out)}
 
 
-def _updated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, network: bool) -> Path:
+def updated_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, network: bool) -> Path:
     """The model after the update: the learned threshold raised; ``network``: another
     network too (the same function in other bytes: another model id)."""
     before = load_bundle(tmp_path / "before")
@@ -78,15 +84,16 @@ def _updated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, network: bool) 
     return after.path
 
 
-LINE = ("note: Old Bridge: 3 photos named it before are not any more, as the model changed "
-        "(a new threshold or network): 2 are below its threshold (`photolm list --uncertain` "
-        "shows 1 of them, the one closest to it), 1 is named another landmark")
+# what the scan says of Old Bridge, after its name (the desktop's Scan page says the same)
+SENTENCE = ("3 photos named it before are not any more, as the model changed (a new "
+            "threshold or network): 2 are below its threshold (`photolm list --uncertain` "
+            "shows 1 of them, the one closest to it), 1 is named another landmark")
 
 
 @pytest.mark.parametrize("network", [False, True], ids=["threshold", "network"])
 def test_a_scan_says_which_photos_a_changed_model_took_a_learned_name_from(
         taught: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, network: bool) -> None:
-    _updated(tmp_path, monkeypatch, network=network)
+    updated_model(tmp_path, monkeypatch, network=network)
     write_photo(taught / "changed.png", PINK)  # a new photo there: not the model's doing
     code, out, err = cli("scan", taught, "--json")
     assert code == 0, err
@@ -96,7 +103,8 @@ def test_a_scan_says_which_photos_a_changed_model_took_a_learned_name_from(
         "id": "learned:old-bridge", "name": "Old Bridge", "photos": 3, "no_landmark": 2,
         "uncertain": 1, "paths": sorted(str(taught / n) for n in
                                         ("bluish.png", "far.png", "near.png"))}]
-    assert err.count("note: ") == 1 and LINE in " ".join(err.split()), err
+    assert err.count("note: ") == 1, err
+    assert f"note: Old Bridge: {SENTENCE}" in " ".join(err.split()), err
     rows = _rows()
     assert rows["near.png"]["landmark"] is None and rows["far.png"]["landmark"] is None
     assert rows["bluish.png"]["landmark"] == "Taj Mahal"
@@ -134,7 +142,7 @@ def test_the_replaced_networks_learned_prototypes_go(
 
     before = load_bundle(tmp_path / "before").model_id
     assert networks() == {before}
-    after = load_bundle(_updated(tmp_path, monkeypatch, network=True)).model_id
+    after = load_bundle(updated_model(tmp_path, monkeypatch, network=True)).model_id
     code, _, err = cli("scan", taught / "ex.png", "--quiet")  # one photo: the rest are old
     assert code == 0, err
     assert networks() == {before, after}  # still what the other photos are matched with
