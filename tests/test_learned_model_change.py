@@ -158,3 +158,19 @@ def test_the_replaced_networks_learned_prototypes_go(
     assert networks() == {after}
     rows = _rows()
     assert rows["ex.png"]["landmark"] == "Old Bridge"
+
+
+def test_a_learned_landmark_the_new_network_cannot_recognise_is_said_once(
+        taught: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its example photo gone, Old Bridge cannot be re-made for the new network: the scan
+    names it in `unrecognisable_learned` and its warning line, and does not count its
+    photos again in `learned_lost_photos`."""
+    (taught / "ex.png").unlink()
+    updated_model(tmp_path, monkeypatch, network=True)
+    code, out, err = cli("scan", taught, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["unrecognisable_learned"] == ["Old Bridge"]
+    assert summary["learned_lost_photos"] == [] and "note:" not in err
+    assert "Old Bridge cannot be recognised with this model" in " ".join(err.split())
+    assert _rows()["near.png"]["landmark"] is None
