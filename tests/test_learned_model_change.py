@@ -158,6 +158,35 @@ def test_the_replaced_networks_learned_prototypes_go(
     assert networks() == {after}
     rows = _rows()
     assert rows["ex.png"]["landmark"] == "Old Bridge"
+    # the network that comes back re-makes them from the example photo (README)
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tmp_path / "before"))
+    code, out, err = cli("scan", taught, "--json")
+    assert code == 0 and json.loads(out)["unrecognisable_learned"] == [], err
+    assert networks() == {before}
+    assert _rows()["ex.png"]["landmark"] == "Old Bridge"
+
+
+@pytest.mark.parametrize(("below", "uncertain", "renamed", "said"), [
+    (3, 3, 0, "3 photos named it before are now below its threshold (`photolm list "
+              "--uncertain` shows them), as the model changed (a new threshold or network)"),
+    (1, 0, 0, "1 photo named it before is now below its threshold (too far below it for "
+              "`photolm list --uncertain` to show it), as the model changed (a new "
+              "threshold or network)"),
+    (3, 2, 0, "3 photos named it before are now below its threshold (`photolm list "
+              "--uncertain` shows 2 of them, those closest to it), as the model changed (a "
+              "new threshold or network)"),
+    (0, 0, 2, "2 photos named it before are now named another landmark, as the model "
+              "changed (a new threshold or network)"),
+])
+def test_the_note_says_what_became_of_the_photos(below: int, uncertain: int, renamed: int,
+                                                 said: str) -> None:
+    """The wordings of the note line README quotes ("3 photos named it before are now below
+    its threshold ..."), for the counts the scan test above does not meet."""
+    from photolm.model_changes import LostLearned
+
+    lost = LostLearned("learned:old-bridge", "Old Bridge",
+                       [f"/p/{i}.jpg" for i in range(below + renamed)], below, uncertain)
+    assert lost.sentence() == said
 
 
 def test_a_learned_landmark_the_new_network_cannot_recognise_is_said_once(
