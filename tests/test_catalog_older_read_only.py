@@ -171,6 +171,38 @@ def test_dry_runs_read_the_copy_too(older: Path, library: Path,
     assert _digest(older.parent) == before
 
 
+# photolm's CLI with the catalogue judged read-only and every catalogue "large"
+_LARGE = """
+import sys
+import photolm.catalog.store as store
+import photolm.catalog.upgraded_copy as upgraded_copy
+store._read_only_reason = lambda path: "it is on a read-only file system"
+upgraded_copy.MEMORY_LIMIT_BYTES = 0
+from photolm.cli.app import main
+sys.argv = ["photolm", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_large_catalogue_is_copied_into_a_temp_file_removed_at_exit(
+        older: Path, tmp_path: Path) -> None:
+    """Beyond ``MEMORY_LIMIT_BYTES`` the copy is a file in the user's temp folder, named
+    in the note, gone when the command ends; one a killed photolm left there goes too."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    (temp / "photolm-upgraded-999999999-left.sqlite").write_bytes(b"a killed photolm's copy")
+    (temp / "photolm-upgraded-not-a-pid.sqlite").write_bytes(b"not ours to judge")
+    done = subprocess.run([sys.executable, "-c", _LARGE, "list", "--json", "--catalog",
+                           str(older)], capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(temp)})
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 2
+    _noted_once(done.stderr)
+    assert f"a copy upgraded in the temporary file {temp}/photolm-upgraded-" in done.stderr
+    assert [p.name for p in temp.iterdir()] == ["photolm-upgraded-not-a-pid.sqlite"]
+    assert _stored_version(older) == 7
+
+
 _KILLED_WRITER = """
 import os, signal, sys
 from photolm.catalog import Catalog, PhotoRecord, schema
