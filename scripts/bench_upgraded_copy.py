@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     older = build(opts.photos, bundle)
     current = current_copy(older)
     log(f"catalogue: {older.stat().st_size / 1e6:.0f} MB at schema 7")
-    commands = {"search": ["search", "Eiffel Tower", "--json"], "info": ["info", "--json"]}
+    commands = {"search": ["search", "Eiffel Tower", "--json"], "info": ["info", "--json"],
+                "landmarks": ["landmarks", "--json"]}
     variants = {"current": current, "memory": older, "tempfile": older}
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for _ in range(opts.repeats):
