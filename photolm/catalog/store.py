@@ -19,8 +19,9 @@
   it under the write lock (:func:`_recover`: the file goes back to its last committed state,
   as the next writer would do anyway), or, where nothing may be written, says so in one line.
 * **An older catalogue where nothing may be written** (a read-only share or snapshot) is
-  read from a copy upgraded in memory (:mod:`photolm.catalog.upgraded_copy`); the file stays
-  as it is, and writing commands refuse it as they refuse any read-only catalogue.
+  read from a copy upgraded in memory, a large one in a temp file
+  (:mod:`photolm.catalog.upgraded_copy`); the file stays as it is, and writing commands
+  refuse it as they refuse any read-only catalogue.
 * A read-only connection to a WAL catalogue may leave empty ``-wal``/``-shm`` files beside
   it (it may not delete them); the next writer tidies them up. The catalogue itself belongs
   on a local disk: SQLite's WAL does not work over network file systems.
@@ -442,7 +443,7 @@ def _run_migrations(db: Database, version: int) -> None:
 
 
 def _migrate_copy(conn: sqlite3.Connection, version: int) -> None:
-    """Upgrade an in-memory copy as :meth:`CatalogStore._migrate` upgrades the file."""
+    """Upgrade a copy as :meth:`CatalogStore._migrate` upgrades the file."""
     from sqlite_utils import Database
 
     conn.execute("PRAGMA foreign_keys = ON")
@@ -487,7 +488,7 @@ class CatalogStore:
         as ``tag`` work on what a scan stored and must not leave an empty catalogue behind.
         ``write=False`` takes no lock, except to upgrade a catalogue an older photolm wrote
         (when it can be written now; where nothing may be written, it reads an upgraded copy
-        in memory instead, :attr:`upgraded_copy` saying so); a missing catalogue raises
+        instead, :attr:`upgraded_copy` saying so); a missing catalogue raises
         :class:`CatalogMissingError`.
         """
         path = Path(path).expanduser().absolute()
