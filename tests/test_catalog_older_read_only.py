@@ -203,6 +203,23 @@ def test_a_large_catalogue_is_copied_into_a_temp_file_removed_at_exit(
     assert _stored_version(older) == 7
 
 
+def test_a_temp_folder_that_cannot_take_the_copy_is_one_error_line(
+        older: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    import photolm.catalog.store as store
+    import photolm.catalog.upgraded_copy as upgraded_copy
+
+    monkeypatch.setattr(store, "_read_only_reason", lambda p: "it is on a read-only file system")
+    monkeypatch.setattr(upgraded_copy, "MEMORY_LIMIT_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    code, out, err = run("list", "--json")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert err.startswith("Error: Could not read catalogue ") and "schema 7" in err
+    assert f"upgrading a copy of it in {tmp_path / 'no-such-folder'} failed" in err
+    assert "set TMPDIR to a folder with room for it" in err
+
+
 _KILLED_WRITER = """
 import os, signal, sys
 from photolm.catalog import Catalog, PhotoRecord, schema
