@@ -294,7 +294,7 @@ def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any
         if arrays:
             both = embed_all(embedder, np.stack(arrays))
             desc.append(both.descriptor)  # type: ignore[arg-type]
-            emb.append(both.embeddings)
+            emb.append(both.embedding)
     if not desc:
         return np.zeros((0, 1), dtype=np.float32), np.zeros((0, 1), dtype=np.float32)
     return np.concatenate(desc), np.concatenate(emb)
@@ -364,8 +364,10 @@ def learned_table(descriptors: np.ndarray, embeddings: np.ndarray, owners: Seque
     labels = np.asarray(owners)
     if not can_split(labels) or not len(negatives[0]):
         return None
-    table = training_table(enrol.fused(descriptors, embeddings),
-                           labels, enrol.fused(*negatives), FUSED, seed=seed)
+    table = training_table(enrol.fused(descriptors, embeddings), labels,
+                           enrol.fused(*negatives), FUSED, fpr=NON_LANDMARK_RATE,
+                           other_places_rate=TRAINING_OTHER_PLACES_RATE,
+                           draws=TRAINING_DRAWS, seed=seed)
     landmarks = int(np.unique(labels).size)
     return enrolment_record(
         {FUSED: table}, TRAINING_OTHER_PLACES_RATE,

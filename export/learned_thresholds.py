@@ -19,6 +19,7 @@ several draws of the examples; the table is then made non-decreasing in k.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -131,12 +132,13 @@ def pick_threshold(draws: Iterable[Draw], k: int, method: str, fpr: float = NON_
 
 def non_decreasing(chosen: Mapping[int, float]) -> dict[int, float]:
     """The table stored: each k's threshold no lower than the one for fewer examples (more
-    prototypes give a stranger more chances to come close), to 3 decimals."""
+    prototypes give a stranger more chances to come close), rounded up to 3 decimals (down,
+    it would name more than the rates it was chosen for)."""
     table: dict[int, float] = {}
     running = -1.0
     for k in sorted(chosen):
         running = max(running, float(chosen[k]))
-        table[k] = round(running, 3)
+        table[k] = math.ceil(round(running * 1000, 6)) / 1000
     return table
 
 
