@@ -13,6 +13,10 @@ the bytes on disk, float32 arithmetic at run time.
 Whitening is learnt on photos of the *known* landmarks only (never on the unseen ones it is
 measured on), and the enrolment threshold is calibrated on non-landmark photos against
 prototypes enrolled from a few photos of known landmarks, as ``photolm learn`` will make them.
+``photolm learn``'s thresholds by example count (``metrics.enrolment``) are measured on the
+same photos, half of the known landmarks learned and the other half as places nobody taught
+(:mod:`export.learned_thresholds`), so a bundle no one measured further learns in the fused
+space too.
 """
 
 from __future__ import annotations
