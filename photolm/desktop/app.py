@@ -37,7 +37,7 @@ from photolm.desktop.jobs import (
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
-from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+from photolm.errors import CatalogBusyError, NotKnownError, PhotolmError, UsageError
 from photolm.printed_paths import printed
 from photolm.wording import counted, decimals
 
@@ -362,8 +362,8 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except (UsageError, CatalogBusyError) as exc:  # a mistyped name, a scan writing:
-            message, key = str(exc), "e"  # say so where it was pressed
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # a mistyped name,
+            message, key = str(exc), "e"  # a scan writing: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
@@ -509,7 +509,8 @@ class Desktop:
 
     async def error(self, request: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, _NotFound) else 409 if isinstance(
-            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
+            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(
+                exc, (UsageError, NotKnownError)) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
