@@ -309,7 +309,8 @@ def _nothing_to_unlearn(name: str, bundle: Bundle, learned: Sequence[Learned]) -
         return (f"{shipped.landmark.name} is one of the model's landmarks and you added no "
                 f"example photos to it: unlearn forgets only what you taught (learned: {known}).")
     guess = LandmarkIndex([i.landmark for i in learned]).did_you_mean(name)
-    return f"No learned landmark is called {name!r} (learned: {known}).{' ' if guess else ''}{guess}"
+    return " ".join(filter(None, (f"No learned landmark is called {name!r} (learned: {known}).",
+                                  guess)))
 
 
 def _page_vectors(page: Any, space: str) -> np.ndarray | None:
