@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 
 
 class LearnError(PhotolmError):
-    """Nothing usable to learn from, or nothing to unlearn."""
+    """Nothing usable to learn from (a name that names nothing to unlearn is a
+    :class:`~photolm.errors.NotKnownError`)."""
 
 
 @dataclass

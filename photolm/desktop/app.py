@@ -461,8 +461,9 @@ class Desktop:
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
-        except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
-            # (another tab), a scan writing; what was folded before is said all the same
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # no name, a group
+            # named meanwhile (another tab), a scan writing; what was folded before is said
+            # all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
             return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
