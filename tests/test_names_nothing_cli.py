@@ -78,3 +78,13 @@ def test_a_name_with_nothing_in_it_stays_a_usage_error(library: Path) -> None:
                               "Tower\".\n")
     code, _, err = cli("learn", " ", library / "cyan1.jpg")
     assert (code, err) == (2, "Error: The landmark needs a name.\n")
+
+
+def test_export_dataset_with_nothing_to_export_is_a_data_error(env: Path, tmp_path: Path) -> None:
+    """A catalogue with no answer and no learned landmark has nothing to export: the command
+    line was right, so exit 1 (it exited 2, a usage error's status), and nothing is made."""
+    colour_library(tmp_path)
+    code, out, err = cli("export-dataset", tmp_path / "dataset")
+    assert (code, out) == (1, "") and len(err.splitlines()) == 1, err
+    assert err.startswith("Error: Nothing to export yet: teach photolm a place"), err
+    assert not (tmp_path / "dataset").exists()
