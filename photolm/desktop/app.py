@@ -10,6 +10,7 @@ Templates are autoescaped: file names and EXIF text are data, never markup.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -129,10 +130,8 @@ class Desktop:
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
         context.setdefault("threshold", self.settings.threshold)
-        context.update(
-            csrf=csrf_token(self.settings.token), job=self.jobs.current,
-            query=context.get("query", ""),
-        )
+        context.setdefault("job", self.jobs.current)
+        context.update(csrf=csrf_token(self.settings.token), query=context.get("query", ""))
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
     def remember(self, rows: Iterable[PhotoRow | None]) -> None:
@@ -238,6 +237,11 @@ class Desktop:
         )
 
     def tags(self, request: Request) -> Response:
+        # The job as this page draws it, copied before its result is read: a preview that
+        # ended in between was drawn "done" without its plan (a job sets its result before
+        # its state), and a finished job's panel no longer polls, so the plan never came.
+        current = self.jobs.current
+        shown = dataclasses.replace(current) if current is not None else None
         with self.read() as cat:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
@@ -251,7 +255,8 @@ class Desktop:
         # a plan is shown while it is the latest run: after a write it would be stale
         preview = latest if latest is not None and latest.kind == "preview" else None
         planned = (preview.result or {}).get("photos", []) if preview else []
-        return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
+        return self.page(request, "tags.html", job=shown, stats=stats, summaries=summaries,
+                         last=last,
                          preview_rows=planned[:MAX_PREVIEW_ROWS], planned=len(planned),
                          chosen_landmark=chosen.get("landmark", ""),
                          chosen_mode=chosen.get("mode", "sidecar"),
