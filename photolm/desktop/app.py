@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import (
+    Job,
     JobBusyError,
     Jobs,
     merged_lines,
@@ -237,11 +238,7 @@ class Desktop:
         )
 
     def tags(self, request: Request) -> Response:
-        # The job as this page draws it, copied before its result is read: a preview that
-        # ended in between was drawn "done" without its plan (a job sets its result before
-        # its state), and a finished job's panel no longer polls, so the plan never came.
-        current = self.jobs.current
-        shown = dataclasses.replace(current) if current is not None else None
+        shown = self.job_as_drawn()
         with self.read() as cat:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
@@ -262,11 +259,22 @@ class Desktop:
                          chosen_mode=chosen.get("mode", "sidecar"),
                          problem=request.query_params.get("e", ""))
 
+    def job_as_drawn(self) -> Job | None:
+        """The current job as a page that shows its outcome draws it, copied before that
+        outcome is read. A job that ended in between was drawn "done" beside the outcome
+        from before (a preview without its plan, a scan's page with the last scan before
+        it; a job sets its result before its state), and a finished job's panel no longer
+        polls, so the page stayed so until a reload."""
+        current = self.jobs.current
+        return dataclasses.replace(current) if current is not None else None
+
     def scan(self, request: Request) -> Response:
+        shown = self.job_as_drawn()
         with self.read() as cat:
             roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
-        return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
+        return self.page(request, "scan.html", job=shown, roots=roots, gone=gone,
+                         last_scan=last_scan,
                          last=self.jobs.last.get("scan"), problem=request.query_params.get("e", ""))
 
     def unreadable(self, request: Request) -> Response:
