@@ -102,7 +102,7 @@ class Row:
 
 # rows held at most while a listing decides between a table and blocks; a longer listing is
 # read twice instead (see print_row_stream)
-_KEEP = 1000
+_KEEP = 10_000
 _BATCH = 256  # blocks written to the terminal at once
 
 
@@ -152,14 +152,14 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Ce
 def print_row_stream(title: str, columns: Sequence[Column], rows: Callable[[], Iterable[Row]],
                      *, raws: bool, note: str | None = None) -> None:
     """:func:`print_rows` of rows read while they are drawn, for ``list`` of 100,000 photos:
-    what it prints is the same, and it never holds more than a thousand rows.
+    what it prints is the same, and it never holds more than ten thousand rows (a few MB).
 
     ``rows()`` gives the rows from the first each time it is called (a fresh read of the
     catalogue). In a pipe each line is written as its row is read. On a terminal the rows
     are read until one makes the table wider than the terminal: the listing is then drawn
     as blocks, from the first row, as they are read (with photos in folders, all but always
     from the first row: at once). A table needs every row's widths before its first line:
-    when more than a thousand rows fit a table, they are measured in a first read and drawn
+    when more than ten thousand rows fit a table, they are measured in a first read and drawn
     in a second. ``raws``: whether any row has a RAW (a pipe's lines all carry the field).
     """
     if not out.is_terminal:
