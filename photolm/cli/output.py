@@ -407,40 +407,49 @@ def _print_stacked(title: str, columns: Sequence[Column],
     ``rows``: each row's cells and which of them are shown without their column's name
     (:class:`Unnamed`). ``group_first``: each row is a group of photos (``places``), its
     path cell their paths one a line: the group's own cells lead, named, and its paths
-    follow, indented. Blocks are written to the terminal :data:`_BATCH` at a time, not one
-    write each."""
+    follow, indented. Each line is what ``out.print(line, soft_wrap=True)`` draws, rendered
+    by rich and written :data:`_BATCH` blocks at a time: a print and a write per line made
+    blocks the slowest way to list a catalogue (docs/performance.md)."""
+    from rich.segment import Segment, Segments
+
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
-    reading = iter(rows)
-    while batch := list(itertools.islice(reading, _BATCH)):
-        with out:  # rich writes what is printed inside in one go, on leaving
-            for row, bare in batch:
-                _print_block(columns, row, bare, at, group_first=group_first)
+    newline = Segment.line()
+    batch: list[Segment] = []
+    for n, (row, bare) in enumerate(rows, start=1):
+        for line in _block_lines(columns, row, bare, at, group_first=group_first):
+            batch.extend(line.render(out))
+            batch.append(newline)
+        if n % _BATCH == 0:
+            out.print(Segments(batch), crop=False)
+            batch = []
+    if batch:
+        out.print(Segments(batch), crop=False)
 
 
-def _print_block(columns: Sequence[Column], row: Sequence[str | Text], bare: Sequence[bool],
-                 at: int, *, group_first: bool) -> None:
-    """One row of :func:`_print_stacked`."""
+def _block_lines(columns: Sequence[Column], row: Sequence[str | Text], bare: Sequence[bool],
+                 at: int, *, group_first: bool) -> Iterator[Text]:
+    """One row of :func:`_print_stacked`, line by line."""
     indent = 4
     fields = [("" if bare[i] else column.header, _text(cell))
               for i, (column, cell) in enumerate(zip(columns, row, strict=True))
               if i != at and _plain(cell)]
     if group_first:
-        out.print(_inline(Text(), fields), soft_wrap=True)
+        yield _inline(Text(), fields)
         for path_line in _text(row[at]).split("\n"):
-            out.print(Text(" " * indent) + path_line, soft_wrap=True)
+            yield Text(" " * indent) + path_line
         return
-    out.print(_text(row[at]), soft_wrap=True)
+    yield from _text(row[at]).split("\n", allow_blank=True)  # as rich splits it to print
     if not fields:
         return
     line = _inline(Text(" " * indent), fields)
     if "\n" not in line.plain and cell_len(line.plain) <= out.width:
-        out.print(line, soft_wrap=True)
+        yield line
         return
     named = max(cell_len(header) for header, _ in fields) + 2
     for header, value in fields:
-        _print_field(header, value, pad=indent, label_width=named, style="dim",
-                     room=max(20, out.width - indent - named))
+        yield from _field_lines(header, value, pad=indent, label_width=named, style="dim",
+                                room=max(20, out.width - indent - named))
 
 
 def _inline(line: Text, fields: Sequence[tuple[str, Text]]) -> Text:
@@ -456,11 +465,19 @@ def _print_field(label: str, value: Text, *, pad: int, label_width: int, style: 
     """One ``label  value`` field: ``pad`` spaces, the label in a column ``label_width``
     wide, the value folded to ``room`` cells under itself, never under the label (``None``:
     one line, however long). The layout of :func:`print_sections` and of a stacked row."""
+    for line in _field_lines(label, value, pad=pad, label_width=label_width, style=style,
+                             room=room):
+        out.print(line, soft_wrap=True)
+
+
+def _field_lines(label: str, value: Text, *, pad: int, label_width: int, style: str,
+                 room: int | None) -> Iterator[Text]:
+    """The lines of :func:`_print_field`."""
     pieces = [value] if room is None else value.wrap(out, room, overflow="fold")
     for k, piece in enumerate(pieces):
         piece.rstrip()
-        out.print(Text(" " * pad).append((label if k == 0 else "").ljust(label_width),
-                                         style=style).append(piece), soft_wrap=True)
+        yield Text(" " * pad).append((label if k == 0 else "").ljust(label_width),
+                                     style=style).append(piece)
 
 
 def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:
