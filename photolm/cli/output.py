@@ -21,7 +21,8 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 
 from photolm.errors import PhotolmError
 from photolm.printed_paths import ONE_LINE, printed
@@ -314,7 +315,6 @@ def _print_table(title: str, columns: Sequence[Column], rows: Iterator[Sequence[
     each further row is the same cells wrapped by rich's own :meth:`Text.wrap` (or, when a
     cell fits on one line, padded as that wrap pads it), joined by the same box lines."""
     from rich.segment import Segment, Segments
-    from rich.text import Span
 
     widths, words, longest = measure.widths, measure.words, measure.longest
     mins = [w if c.unbroken else word for c, w, word in zip(columns, widths, words,
@@ -354,11 +354,11 @@ def _print_table(title: str, columns: Sequence[Column], rows: Iterator[Sequence[
             parts, spans, at = [left], [], len(left)
             for i, cell_lines in enumerate(shaped):
                 if k < len(cell_lines):
-                    cell = cell_lines[k]
-                    if cell.style:
-                        spans.append(Span(at + 1, at + 1 + len(cell), cell.style))
-                    spans.extend(span.move(at + 1) for span in cell.spans)
-                    parts.append(f" {cell.plain} ")
+                    plain, style, cell_spans = cell_lines[k]
+                    if style:
+                        spans.append(Span(at + 1, at + 1 + len(plain), style))
+                    spans.extend(span.move(at + 1) for span in cell_spans)
+                    parts.append(f" {plain} ")
                 else:
                     parts.append(" " * fixed[i])
                 parts.append(divider if i < len(shaped) - 1 else right)
@@ -380,20 +380,26 @@ def _word(text: str) -> int:
             else max((cell_len(line) for line in text.splitlines()), default=0))
 
 
-def _cell_lines(cell: Text, column: Column, width: int) -> list[Text]:
-    """A cell's lines in a column ``width`` cells wide, as rich's table makes them."""
+def _cell_lines(cell: Text, column: Column, width: int
+                ) -> list[tuple[str, str | Style, list[Span]]]:
+    """A cell's lines in a column ``width`` cells wide, as rich's table makes them: each
+    line's text, base style and spans."""
     plain = cell.plain
     if "\n" not in plain and "\t" not in plain and cell_len(plain) <= width:
-        line = cell.copy()  # what Text.wrap does to a line that fits, for less
+        # what Text.wrap does to a line that fits (Text.truncate's padding, or rstrip and
+        # pad_left), without copying the Text
         if column.justify == "right":
-            line.rstrip()
-            line.pad_left(width - cell_len(line.plain))
-        else:
-            line.truncate(width, pad=True)
-        return [line]
-    return list(cell.wrap(out, width, justify=column.justify,
-                          overflow="ellipsis" if column.unbroken else "fold",
-                          no_wrap=column.unbroken))
+            text = plain.rstrip()
+            spans = [span if span.end < len(text) else
+                     Span(span.start, min(len(text), span.end), span.style)
+                     for span in cell.spans if span.start < len(text)]
+            pad = width - cell_len(text)
+            return [(" " * pad + text, cell.style, [span.move(pad) for span in spans])]
+        return [(plain + " " * (width - cell_len(plain)), cell.style, cell.spans)]
+    return [(line.plain, line.style, line.spans)
+            for line in cell.wrap(out, width, justify=column.justify,
+                                  overflow="ellipsis" if column.unbroken else "fold",
+                                  no_wrap=column.unbroken)]
 
 
 def _print_stacked(title: str, columns: Sequence[Column],
@@ -570,6 +576,8 @@ def _one_line(cell: str | Text) -> str | Text:
     tag error naming its photo) would split a row in a pipe and break it on a terminal;
     control characters are escaped as in a printed path, whose backslashes stay."""
     plain = _plain(cell)
+    if plain.isprintable():  # every character ONE_LINE escapes is unprintable: for speed
+        return cell
     flat = plain.translate(ONE_LINE)
     if flat == plain:
         return cell
