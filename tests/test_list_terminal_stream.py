@@ -6,7 +6,6 @@ grow with the catalogue, and blocks are on the screen before the last photo is r
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -15,25 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from photolm.catalog import Catalog, PhotoRecord
 from photolm.cli import output
 from photolm.cli.output import Column, Row
 from tests.clirun import cli as run
-from tests.test_list_streaming import _rows
+from tests.test_list_streaming import _rows, _screen
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = [Column("path", path=True), Column("landmark"), Column("score", justify="right"),
            Column("why")]
-
-
-def _screen(monkeypatch: pytest.MonkeyPatch, width: int) -> io.StringIO:
-    screen = io.StringIO()
-    monkeypatch.setattr(output, "out", Console(file=screen, force_terminal=True, width=width,
-                                                soft_wrap=True, highlight=False,
-                                                color_system="truecolor"))
-    return screen
 
 
 @pytest.mark.parametrize(("width", "keep", "reads", "table"),
