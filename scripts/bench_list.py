@@ -7,10 +7,11 @@
 
 Every command runs as a person or a script runs it: a fresh process (Python start-up and
 imports included), its output either read from a pipe (``| grep``) or drawn on a
-pseudo-terminal of 80 columns (what a person sees, rich's layout included). Per run: wall
-time, CPU time (user + system of exactly that process, ``wait4``) and peak RSS (the same
-``ru_maxrss`` that ``/usr/bin/time -v`` prints), from a small launcher so that neither the
-benchmark's own memory nor its start-up is counted. The baseline checkout and this one run
+pseudo-terminal of 80 columns (what a person sees, rich's layout included; 60 columns for
+a listing drawn as blocks). Per run: wall time, when the first output came, CPU time (user
++ system of exactly that process, ``wait4``) and peak RSS (the same ``ru_maxrss`` that
+``/usr/bin/time -v`` prints), from a small launcher so that neither the benchmark's own
+memory nor its start-up is counted. The baseline checkout and this one run
 interleaved (A B, then B A, ...), so load from other work on the machine falls on both
 alike; medians of ``--repeats`` runs and their ratio are reported, with the load average.
 
@@ -33,24 +34,27 @@ from typing import Any
 from bench_search import build_search_catalog, search_query
 from benchlib import BENCH_DIR, REPO, choose_model, load_average, log, median, rel
 
-# Runs one command with its output on a pipe or on an 80-column pseudo-terminal, drains
-# the output, and writes wall/CPU/peak RSS of exactly that process (wait4) as JSON.
+# Runs one command with its output on a pipe or on a pseudo-terminal ("pty": 80 columns,
+# "pty:N": N), drains the output, and writes wall/CPU/peak RSS of exactly that process
+# (wait4) and when its first output came, as JSON.
 _LAUNCHER = r"""
 import fcntl, json, os, pty, struct, subprocess, sys, termios, time
 stats, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-if mode == "pty":
+if mode.startswith("pty"):
+    columns = int(mode.partition(":")[2] or 80)
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
-                            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "80"})
+                            env={**os.environ, "TERM": "xterm-256color",
+                                 "COLUMNS": str(columns)})
     os.close(slave)
     reader = master
 else:
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     reader = proc.stdout.fileno()
-size = 0
+size, first = 0, None
 while True:
     try:
         chunk = os.read(reader, 1 << 16)
@@ -58,12 +62,15 @@ while True:
         break
     if not chunk:
         break
+    if first is None:
+        first = time.perf_counter() - start
     size += len(chunk)
 _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - start
 with open(stats, "w") as handle:
     json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_kb": usage.ru_maxrss,
-               "rc": os.waitstatus_to_exitcode(status), "bytes": size}, handle)
+               "rc": os.waitstatus_to_exitcode(status), "bytes": size,
+               "first": wall if first is None else first}, handle)
 """
 
 
@@ -91,6 +98,8 @@ def cases(catalogs: dict[int, Path], query: str) -> list[tuple[str, list[str], s
                 (f"search, terminal, {n:,}", ["search", query, *c], "pty"),
                 (f"list, pipe, {n:,}", ["list", *c], "pipe"),
                 (f"list, terminal, {n:,}", ["list", *c], "pty"),
+                # paths wider than a 60-column table: one block a photo
+                (f"list, 60-column terminal, {n:,}", ["list", *c], "pty:60"),
                 (f"list --json, pipe, {n:,}", ["list", "--json", *c], "pipe")]
     return out
 
@@ -121,12 +130,14 @@ def measure(base: Path, new: Path, todo: Sequence[tuple[str, list[str], str]],
             row[name] = {"wall_s": median([r["wall"] for r in got]),
                          "cpu_s": median([r["cpu"] for r in got]),
                          "rss_mb": median([r["rss_kb"] / 1024 for r in got]),
+                         "first_s": median([r["first"] for r in got]),
                          "bytes": got[0]["bytes"], "wall_all": [round(r["wall"], 3) for r in got]}
         row["wall_ratio"] = row["base"]["wall_s"] / row["new"]["wall_s"]
         row["cpu_ratio"] = row["base"]["cpu_s"] / row["new"]["cpu_s"]
         log(f"{label}: wall {row['base']['wall_s']:.2f} -> {row['new']['wall_s']:.2f} s, "
             f"cpu {row['base']['cpu_s']:.2f} -> {row['new']['cpu_s']:.2f} s, "
-            f"rss {row['base']['rss_mb']:.0f} -> {row['new']['rss_mb']:.0f} MB")
+            f"rss {row['base']['rss_mb']:.0f} -> {row['new']['rss_mb']:.0f} MB, "
+            f"first output {row['base']['first_s']:.2f} -> {row['new']['first_s']:.2f} s")
         results.append(row)
     return results
 
@@ -135,13 +146,15 @@ def markdown(results: Sequence[dict[str, Any]], loads: Sequence[Any], repeats: i
     lines = [f"Medians of {repeats} interleaved runs; load average (1, 5, 15 min) before and "
              f"after: {loads[0]} / {loads[1]}.", "",
              "| command, output, photos | wall before | wall after | ratio | CPU before | "
-             "CPU after | ratio | peak RSS before | peak RSS after |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "CPU after | ratio | peak RSS before | peak RSS after | first output before | "
+             "first output after |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         b, n = r["base"], r["new"]
         lines.append(f"| {r['case']} | {b['wall_s']:.2f} s | {n['wall_s']:.2f} s | "
                      f"{r['wall_ratio']:.1f}× | {b['cpu_s']:.2f} s | {n['cpu_s']:.2f} s | "
-                     f"{r['cpu_ratio']:.1f}× | {b['rss_mb']:.0f} MB | {n['rss_mb']:.0f} MB |")
+                     f"{r['cpu_ratio']:.1f}× | {b['rss_mb']:.0f} MB | {n['rss_mb']:.0f} MB | "
+                     f"{b['first_s']:.2f} s | {n['first_s']:.2f} s |")
     return "\n".join(lines)
 
 

@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
-from photolm.cli import output
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import (
     Column,
+    Row,
     Unnamed,
     display,
     print_json,
     print_json_rows,
-    print_plain_rows,
+    print_row_stream,
     print_rows,
     reporting,
 )
@@ -59,21 +59,26 @@ def list_photos(
             raise options_clash("list", "Use one of --errors and --uncertain.")
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             thresholds = cat.thresholds()
-            if not (uncertain or errors_only) and (json_out or not output.out.is_terminal):
+            if not (uncertain or errors_only):
                 # row by row while the catalogue is read: never 100,000 photos at once
-                rows_read = (photo_json(p, thresholds.get(p.bundle_id or ""))
-                             for p in cat.iter_photos())
                 if json_out:
-                    print_json_rows(rows_read)
-                else:
-                    print_plain_rows(counted(cat.counts()["photos"], "photo"),
-                                     ((_cells(r), r["companions"]) for r in rows_read),
-                                     raws=cat.any_companions())
+                    print_json_rows(photo_json(p, thresholds.get(p.bundle_id or ""))
+                                    for p in cat.iter_photos())
+                    return
+
+                def listed() -> Iterator[Row]:
+                    for p in cat.iter_photos():
+                        r = photo_json(p, thresholds.get(p.bundle_id or ""))
+                        yield Row(_cells(r), r["companions"], p.recognised_from_note,
+                                  p.recognised_from_alone)
+
+                print_row_stream(counted(cat.counts()["photos"], "photo"), LIST_COLUMNS,
+                                 listed, raws=cat.any_companions())
                 return
             # the uncertain ones and the unreadable ones: the catalogue's rules, shared
             # with the desktop's review and its page of photos that could not be read
             photos = (cat.uncertain(*(() if margin is None else (margin,))) if uncertain
-                      else cat.unreadable() if errors_only else list(cat.iter_photos()))
+                      else cat.unreadable())
             rows = [photo_json(p, thresholds.get(p.bundle_id or "")) for p in photos]
             unknown = cat.without_threshold() if uncertain else 0
         if unknown:  # never a silent "0 uncertain photos" on an older photolm's catalogue
@@ -86,10 +91,12 @@ def list_photos(
             print_json(rows)
         elif uncertain:
             _render_uncertain(rows, photos)
-        elif errors_only:
-            _render_errors(rows, photos)
         else:
-            _render(rows, photos)
+            _render_errors(rows, photos)
+
+
+LIST_COLUMNS = [Column("path", path=True), Column("landmark"), Column("score", justify="right"),
+                Column("why")]
 
 
 def _cells(r: dict[str, Any]) -> tuple[str, Text | Unnamed, str, str]:
@@ -106,13 +113,6 @@ def _cells(r: dict[str, Any]) -> tuple[str, Text | Unnamed, str, str]:
         verdict.append(" (missing)", style="yellow")
     score = f"{r['score']:.2f}" if r["score"] is not None else ""
     return (r["path"], Unnamed(verdict) if r["error"] else verdict, score, _why(r))
-
-
-def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
-    cells = [_cells(r) for r in rows]
-    print_rows(counted(len(rows), "photo"), [Column("path", path=True), Column("landmark"),
-                                         Column("score", justify="right"), Column("why")], cells,
-               **raw_columns(photos))
 
 
 def _render_errors(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:

@@ -8,11 +8,12 @@ showing progress bars and warnings to the person at the terminal.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import string
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +21,8 @@ import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 
 from photolm.errors import PhotolmError
 from photolm.printed_paths import ONE_LINE, printed
@@ -87,6 +89,24 @@ class Unnamed:
 Cell = str | Text | Unnamed
 
 
+@dataclass(frozen=True)
+class Row:
+    """One row for :func:`print_row_stream`: its cells, and what :func:`print_rows` takes
+    for all rows at once: its RAWs' paths, what to say after their names, a note of its own
+    (``raws``, ``raw_notes``, ``notes`` there)."""
+
+    cells: Sequence[Cell]
+    raws: Sequence[str] = ()
+    raw_note: str | None = None
+    note: str | None = None
+
+
+# rows held at most while a listing decides between a table and blocks; a longer listing is
+# read twice instead (see print_row_stream)
+_KEEP = 10_000
+_BATCH = 256  # blocks written to the terminal at once
+
+
 def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]],
                *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
                raw_notes: Sequence[str | None] = (), notes: Sequence[str | None] = (),
@@ -117,43 +137,131 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Ce
         print_plain_rows(title, zip(rows, raws or [()] * len(rows), strict=True),
                          raws=any(raws), note=note)
         return
-    raw_names = _raw_names(raws)
-    unnamed = [[isinstance(cell, Unnamed) for cell in row] for row in rows]
-    rows = [[_one_line(_value(cell)) for cell in row] for row in rows]
-    at = next((i for i, c in enumerate(columns) if c.path), -1)
-    if raw_names:
-        extras = list(raw_notes) or [None] * len(rows)
-        rows = [[*row[:at], _with_raw(row[at], names, extra), *row[at + 1:]] if names else row
-                for row, names, extra in zip(rows, raw_names, extras, strict=True)]
-    if any(notes):
-        rows = [[*row[:at], _text(row[at]).append(f"\n  {note}", style="dim"), *row[at + 1:]]
-                if note else row for row, note in zip(rows, notes, strict=True)]
-    if grouped_by:
-        rows = _grouped(rows, grouped_by, at)
-    widths = [max([len(c.header), *(max(map(cell_len, _plain(r[i]).split("\n")))
-                                    for r in rows)])
-              for i, c in enumerate(columns)]
-    # a wrapped column is never narrower than its longest word (up to a cap), so names
-    # wrap between words ("Brihadeeswarar Temple"), not inside them
-    words = [min(_MAX_WORD, max([cell_len(w) for r in rows for w in _plain(r[i]).split()]
-                                or [0]))
-             for i in range(len(columns))]
-    needed = sum(w if c.unbroken else min(w, max(12, word))
-                 for c, w, word in zip(columns, widths, words, strict=True))
-    needed += 3 * len(columns) + 1  # borders and padding
-    if needed > out.width and at >= 0:
-        _print_stacked(title, columns, rows, at, group_first=bool(grouped_by),
-                       unnamed=[] if grouped_by else unnamed)
-        if note:
-            err.print(note, markup=False, highlight=False, emoji=False)
+    at = _path_column(columns)
+    raw_names = _raw_names(raws) or [""] * len(rows)
+    extras = list(raw_notes) or [None] * len(rows)
+    alone = list(notes) or [None] * len(rows)
+    shaped = [_shaped(row, at, names, extra, line) for row, names, extra, line
+              in zip(rows, raw_names, extras, alone, strict=True)]
+    if grouped_by:  # a group's cells are named in its block, whatever they say
+        shaped = [(row, [False] * len(row))
+                  for row in _grouped([row for row, _ in shaped], grouped_by, at)]
+    _draw_rows(title, columns, lambda: iter(shaped), keep=len(shaped),
+               group_first=bool(grouped_by), note=note)
+
+
+def print_row_stream(title: str, columns: Sequence[Column], rows: Callable[[], Iterable[Row]],
+                     *, raws: bool, note: str | None = None) -> None:
+    """:func:`print_rows` of rows read while they are drawn, for ``list`` of 100,000 photos:
+    what it prints is the same, and it never holds more than ten thousand rows (a few MB).
+
+    ``rows()`` gives the rows from the first each time it is called (a fresh read of the
+    catalogue). In a pipe each line is written as its row is read. On a terminal the rows
+    are read until one makes the table wider than the terminal: the listing is then drawn
+    as blocks, from the first row, as they are read (with photos in folders, all but always
+    from the first row: at once). A table needs every row's widths before its first line:
+    when more than ten thousand rows fit a table, they are measured in a first read and drawn
+    in a second. ``raws``: whether any row has a RAW (a pipe's lines all carry the field).
+    """
+    if not out.is_terminal:
+        print_plain_rows(title, ((row.cells, row.raws) for row in rows()), raws=raws,
+                         note=note)
         return
-    shown = out.width
-    try:
-        out.width = max(shown, needed)
-        _print_table(title, columns, [[_text(cell) for cell in row] for row in rows],
-                     widths, words)
-    finally:
-        out.width = shown
+    at = _path_column(columns)
+
+    def shaped() -> Iterator[tuple[list[str | Text], list[bool]]]:
+        for row in rows():
+            yield _shaped(row.cells, at, ", ".join(os.path.basename(r) for r in row.raws),
+                          row.raw_note, row.note)
+
+    _draw_rows(title, columns, shaped, keep=_KEEP, note=note)
+
+
+def _path_column(columns: Sequence[Column]) -> int:
+    return next((i for i, c in enumerate(columns) if c.path), -1)
+
+
+def _shaped(cells: Sequence[Cell], at: int, raw_names: str, raw_note: str | None,
+            note: str | None) -> tuple[list[str | Text], list[bool]]:
+    """A row's cells as a terminal shows them (each one line; the path with its RAW line
+    and its note under it), and which of them go unnamed in a block (:class:`Unnamed`)."""
+    bare = [isinstance(cell, Unnamed) for cell in cells]
+    row = [_one_line(_value(cell)) for cell in cells]
+    if at >= 0 and raw_names:
+        row[at] = _with_raw(row[at], raw_names, raw_note)
+    if at >= 0 and note:
+        row[at] = _text(row[at]).append(f"\n  {note}", style="dim")
+    return row, bare
+
+
+class _Measure:
+    """What a table's layout needs of its rows, kept as they go by so that no row need be
+    kept for it: each column's widest line, longest word (up to :data:`_MAX_WORD`, the
+    narrowest a wrapped column gets) and longest word uncapped."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.columns = list(columns)
+        self.widths = [len(c.header) for c in columns]
+        self.words = [0] * len(columns)
+        self.longest = [0] * len(columns)
+
+    def add(self, row: Sequence[str | Text]) -> None:
+        for i, cell in enumerate(row):
+            plain = _plain(cell)
+            self.widths[i] = max(self.widths[i], *map(cell_len, plain.split("\n")))
+            words = plain.split()
+            if words:
+                word = max(map(cell_len, words))
+                self.words[i] = max(self.words[i], min(_MAX_WORD, word))
+            else:  # as rich measures a cell of spaces: its width
+                word = max(map(cell_len, plain.splitlines()), default=0)
+            self.longest[i] = max(self.longest[i], word)
+
+    def needed(self) -> int:
+        """The table's width, its wrapped columns as narrow as they may get."""
+        return sum(w if c.unbroken else min(w, max(12, word)) for c, w, word
+                   in zip(self.columns, self.widths, self.words, strict=True)
+                   ) + 3 * len(self.columns) + 1  # borders and padding
+
+
+def _draw_rows(title: str, columns: Sequence[Column],
+               rows: Callable[[], Iterator[tuple[list[str | Text], list[bool]]]], *,
+               keep: int, group_first: bool = False, note: str | None = None) -> None:
+    """A table of ``rows()`` (shaped), or blocks (:func:`_print_stacked`) when a path makes
+    the table wider than the terminal. Rows are read until that is known, ``keep`` of them
+    held; when more fit a table, every row is measured and ``rows()`` read again to draw
+    them, so the output is what a layout of all rows at once gives, whatever their number."""
+    at = _path_column(columns)
+    measure = _Measure(columns)
+    kept: list[tuple[list[str | Text], list[bool]]] = []
+    whole = True  # every row read so far is in kept
+    reading = rows()
+    stacked = False
+    width = out.width  # rich asks the terminal each time
+    for row in reading:
+        measure.add(row[0])
+        if len(kept) < keep:
+            kept.append(row)
+        else:
+            whole = False
+        if at >= 0 and measure.needed() > width:
+            stacked = True  # the widths only grow: blocks, whatever the rows to come
+            break
+    stacked = stacked or (at >= 0 and measure.needed() > width)
+    if not whole:
+        getattr(reading, "close", lambda: None)()  # read again from the first row
+    if stacked:
+        _print_stacked(title, columns, itertools.chain(kept, reading) if whole else rows(),
+                       at, group_first=group_first)
+    else:
+        shown = out.width
+        try:
+            out.width = max(shown, measure.needed())
+            drawn = iter(kept) if whole else rows()
+            _print_table(title, columns, ([_text(cell) for cell in row] for row, _ in drawn),
+                         measure)
+        finally:
+            out.width = shown
     if note:
         err.print(note, markup=False, highlight=False, emoji=False)
 
@@ -195,22 +303,22 @@ def _table(title: str, columns: Sequence[Column], words: Sequence[int],
     return table
 
 
-def _print_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Text]],
-                 widths: Sequence[int], words: Sequence[int]) -> None:
+def _print_table(title: str, columns: Sequence[Column], rows: Iterator[Sequence[Text]],
+                 measure: _Measure) -> None:
     """What ``out.print(table)`` of a rich table of all ``rows`` draws, streamed.
 
     rich measures and renders every cell of a table through its general layout before it
     prints a line: 100,000 photos took 46 s on a terminal (docs/performance.md). The
-    column widths depend only on each column's widest line and longest word, so rich lays
-    out a table of two stand-in rows with those (``widths``: widest lines; unbroken
+    column widths depend only on each column's widest line and longest word (``measure``,
+    of all the rows), so rich lays out a table of two stand-in rows with those (unbroken
     columns' minimum is their width). rich draws the title, the header and the first row;
     each further row is the same cells wrapped by rich's own :meth:`Text.wrap` (or, when a
     cell fits on one line, padded as that wrap pads it), joined by the same box lines."""
     from rich.segment import Segment, Segments
 
+    widths, words, longest = measure.widths, measure.words, measure.longest
     mins = [w if c.unbroken else word for c, w, word in zip(columns, widths, words,
                                                            strict=True)]
-    longest = [max([0, *(_word(r[i].plain) for r in rows)]) for i in range(len(columns))]
     probe = _table(title, columns, mins)
     # each column measured as the real cells measure: widest line, longest word
     probe.add_row(*(Text(" ".join("a" * ((w + 1) // 2)).ljust(w)[:w]) for w in widths))
@@ -218,38 +326,49 @@ def _print_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[
     fixed = probe._calculate_column_widths(
         out, out.options.update_width(out.options.max_width - probe._extra_width))
     head = _table(title, columns, mins, fixed)
-    if rows:
-        head.add_row(*rows[0])
+    first = next(rows, None)
+    if first is not None:
+        head.add_row(*first)
     # the options out.print(table) renders with on photolm's soft-wrapping console
     lines = list(Segment.split_lines(out.render(head, out.options.update(
         no_wrap=True, overflow="ignore"))))
-    bottom = lines.pop() if rows else []
+    bottom = lines.pop() if first is not None else []
     newline = Segment.line()
     out.print(Segments([s for line in lines for s in (*line, newline)]), crop=False)
-    if not rows:
+    if first is None:
         return
     box = head.box.substitute(out.options, safe=out.safe_box)
     cells = list(zip(columns, fixed, strict=True))
     batch: list[Segment] = []
-    for n, row in enumerate(rows[1:], start=2):
+    row = next(rows, None)
+    while row is not None:
+        after = next(rows, None)  # the last row closes the table
         left, right, divider = ((box.foot_left, box.foot_right, box.foot_vertical)
-                                if n == len(rows) else
+                                if after is None else
                                 (box.mid_left, box.mid_right, box.mid_vertical))
         shaped = [_cell_lines(cell, column, width - 2)
                   for cell, (column, width) in zip(row, cells, strict=True)]
         height = max(len(lines) for lines in shaped)
         for k in range(height):
-            line = Text(left)
+            # the line Text(left).append(" ").append(cell)... makes, put together at once
+            parts, spans, at = [left], [], len(left)
             for i, cell_lines in enumerate(shaped):
-                line.append(" ")
-                line.append(cell_lines[k] if k < len(cell_lines)
-                            else " " * (fixed[i] - 2))
-                line.append(" " + (divider if i < len(shaped) - 1 else right))
-            batch.extend(line.render(out))
+                if k < len(cell_lines):
+                    plain, style, cell_spans = cell_lines[k]
+                    if style:
+                        spans.append(Span(at + 1, at + 1 + len(plain), style))
+                    spans.extend(span.move(at + 1) for span in cell_spans)
+                    parts.append(f" {plain} ")
+                else:
+                    parts.append(" " * fixed[i])
+                parts.append(divider if i < len(shaped) - 1 else right)
+                at += len(parts[-2]) + 1
+            batch.extend(Text("".join(parts), spans=spans).render(out))
             batch.append(newline)
         if len(batch) > 4096:
             out.print(Segments(batch), crop=False)
             batch = []
+        row = after
     batch.extend([*bottom, newline])
     out.print(Segments(batch), crop=False)
 
@@ -261,58 +380,82 @@ def _word(text: str) -> int:
             else max((cell_len(line) for line in text.splitlines()), default=0))
 
 
-def _cell_lines(cell: Text, column: Column, width: int) -> list[Text]:
-    """A cell's lines in a column ``width`` cells wide, as rich's table makes them."""
+def _cell_lines(cell: Text, column: Column, width: int
+                ) -> list[tuple[str, str | Style, list[Span]]]:
+    """A cell's lines in a column ``width`` cells wide, as rich's table makes them: each
+    line's text, base style and spans."""
     plain = cell.plain
     if "\n" not in plain and "\t" not in plain and cell_len(plain) <= width:
-        line = cell.copy()  # what Text.wrap does to a line that fits, for less
+        # what Text.wrap does to a line that fits (Text.truncate's padding, or rstrip and
+        # pad_left), without copying the Text
         if column.justify == "right":
-            line.rstrip()
-            line.pad_left(width - cell_len(line.plain))
-        else:
-            line.truncate(width, pad=True)
-        return [line]
-    return list(cell.wrap(out, width, justify=column.justify,
-                          overflow="ellipsis" if column.unbroken else "fold",
-                          no_wrap=column.unbroken))
+            text = plain.rstrip()
+            spans = [span if span.end < len(text) else
+                     Span(span.start, min(len(text), span.end), span.style)
+                     for span in cell.spans if span.start < len(text)]
+            pad = width - cell_len(text)
+            return [(" " * pad + text, cell.style, [span.move(pad) for span in spans])]
+        return [(plain + " " * (width - cell_len(plain)), cell.style, cell.spans)]
+    return [(line.plain, line.style, line.spans)
+            for line in cell.wrap(out, width, justify=column.justify,
+                                  overflow="ellipsis" if column.unbroken else "fold",
+                                  no_wrap=column.unbroken)]
 
 
-def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-                   at: int, *, group_first: bool = False,
-                   unnamed: Sequence[Sequence[bool]] = ()) -> None:
+def _print_stacked(title: str, columns: Sequence[Column],
+                   rows: Iterable[tuple[Sequence[str | Text], Sequence[bool]]], at: int, *,
+                   group_first: bool = False) -> None:
     """Rows whose paths make the table wider than the terminal, one block each: the path
     (and its RAW line) whole on a line of its own, the other cells under it, indented and
     named: on one line when they fit, else one a line (long values wrap under themselves).
     A terminal would otherwise wrap every line of the table into a jumble.
 
-    ``group_first``: each row is a group of photos (``places``), its path cell their paths
-    one a line: the group's own cells lead, named, and its paths follow, indented.
-    ``unnamed``: per row, which cells are shown without their column's name (:class:`Unnamed`).
-    """
+    ``rows``: each row's cells and which of them are shown without their column's name
+    (:class:`Unnamed`). ``group_first``: each row is a group of photos (``places``), its
+    path cell their paths one a line: the group's own cells lead, named, and its paths
+    follow, indented. Each line is what ``out.print(line, soft_wrap=True)`` draws, rendered
+    by rich and written :data:`_BATCH` blocks at a time: a print and a write per line made
+    blocks the slowest way to list a catalogue (docs/performance.md)."""
+    from rich.segment import Segment, Segments
+
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
+    newline = Segment.line()
+    batch: list[Segment] = []
+    for n, (row, bare) in enumerate(rows, start=1):
+        for line in _block_lines(columns, row, bare, at, group_first=group_first):
+            batch.extend(line.render(out))
+            batch.append(newline)
+        if n % _BATCH == 0:
+            out.print(Segments(batch), crop=False)
+            batch = []
+    if batch:
+        out.print(Segments(batch), crop=False)
+
+
+def _block_lines(columns: Sequence[Column], row: Sequence[str | Text], bare: Sequence[bool],
+                 at: int, *, group_first: bool) -> Iterator[Text]:
+    """One row of :func:`_print_stacked`, line by line."""
     indent = 4
-    for n, row in enumerate(rows):
-        bare = unnamed[n] if unnamed else [False] * len(row)
-        fields = [("" if bare[i] else column.header, _text(cell))
-                  for i, (column, cell) in enumerate(zip(columns, row, strict=True))
-                  if i != at and _plain(cell)]
-        if group_first:
-            out.print(_inline(Text(), fields), soft_wrap=True)
-            for path_line in _text(row[at]).split("\n"):
-                out.print(Text(" " * indent) + path_line, soft_wrap=True)
-            continue
-        out.print(_text(row[at]), soft_wrap=True)
-        if not fields:
-            continue
-        line = _inline(Text(" " * indent), fields)
-        if "\n" not in line.plain and cell_len(line.plain) <= out.width:
-            out.print(line, soft_wrap=True)
-            continue
-        named = max(cell_len(header) for header, _ in fields) + 2
-        for header, value in fields:
-            _print_field(header, value, pad=indent, label_width=named, style="dim",
-                         room=max(20, out.width - indent - named))
+    fields = [("" if bare[i] else column.header, _text(cell))
+              for i, (column, cell) in enumerate(zip(columns, row, strict=True))
+              if i != at and _plain(cell)]
+    if group_first:
+        yield _inline(Text(), fields)
+        for path_line in _text(row[at]).split("\n"):
+            yield Text(" " * indent) + path_line
+        return
+    yield from _text(row[at]).split("\n", allow_blank=True)  # as rich splits it to print
+    if not fields:
+        return
+    line = _inline(Text(" " * indent), fields)
+    if "\n" not in line.plain and cell_len(line.plain) <= out.width:
+        yield line
+        return
+    named = max(cell_len(header) for header, _ in fields) + 2
+    for header, value in fields:
+        yield from _field_lines(header, value, pad=indent, label_width=named, style="dim",
+                                room=max(20, out.width - indent - named))
 
 
 def _inline(line: Text, fields: Sequence[tuple[str, Text]]) -> Text:
@@ -328,11 +471,19 @@ def _print_field(label: str, value: Text, *, pad: int, label_width: int, style: 
     """One ``label  value`` field: ``pad`` spaces, the label in a column ``label_width``
     wide, the value folded to ``room`` cells under itself, never under the label (``None``:
     one line, however long). The layout of :func:`print_sections` and of a stacked row."""
+    for line in _field_lines(label, value, pad=pad, label_width=label_width, style=style,
+                             room=room):
+        out.print(line, soft_wrap=True)
+
+
+def _field_lines(label: str, value: Text, *, pad: int, label_width: int, style: str,
+                 room: int | None) -> Iterator[Text]:
+    """The lines of :func:`_print_field`."""
     pieces = [value] if room is None else value.wrap(out, room, overflow="fold")
     for k, piece in enumerate(pieces):
         piece.rstrip()
-        out.print(Text(" " * pad).append((label if k == 0 else "").ljust(label_width),
-                                         style=style).append(piece), soft_wrap=True)
+        yield Text(" " * pad).append((label if k == 0 else "").ljust(label_width),
+                                     style=style).append(piece)
 
 
 def print_paths(paths: Sequence[str], raws: Sequence[Sequence[str]] = ()) -> None:
@@ -425,6 +576,8 @@ def _one_line(cell: str | Text) -> str | Text:
     tag error naming its photo) would split a row in a pipe and break it on a terminal;
     control characters are escaped as in a printed path, whose backslashes stay."""
     plain = _plain(cell)
+    if plain.isprintable():  # every character ONE_LINE escapes is unprintable: for speed
+        return cell
     flat = plain.translate(ONE_LINE)
     if flat == plain:
         return cell
