@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
+from photolm.textfold import normalise
 from photolm.wording import counted
 from trainer.errors import DataError
 
@@ -151,13 +152,15 @@ class DatasetSplit:
 def normalise_name(name: str) -> str:
     """Slug used both as class id and as the merge key: accents, case, punctuation folded.
 
-    ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``.
+    ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``,
+    ``"老桥"`` -> ``"老桥"``, ``"Кремль"`` -> ``"кремль"``: other scripts keep their letters
+    (folded as photolm folds names), or every such landmark would share one id and be merged
+    into one class. Latin letters with no ASCII base (``ø``, ``ł``) are still left out, so
+    the ids of Latin names stay those earlier runs gave.
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = re.sub(r"['’`´]", "", text)
-    text = re.sub(r"[^0-9a-z]+", "-", text).strip("-")
-    return text or "unnamed"
+    folded = "".join(ch for ch in normalise(name)
+                     if ch.isascii() or not unicodedata.name(ch, "").startswith("LATIN"))
+    return "-".join(folded.split()) or "unnamed"
 
 
 def folder_display_name(folder: str) -> str:
