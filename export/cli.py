@@ -17,9 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.output import print_json, reporting
 from photolm.wording import counted
 
+hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
 app = typer.Typer(
     name="photolm-export",
     add_completion=False,

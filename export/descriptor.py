@@ -480,13 +480,18 @@ def main() -> None:
     import typer
 
     from photolm.bundle import read_bundle
+    from photolm.cli.flag_help import hide_flag_types
     from photolm.cli.output import err, print_json, reporting
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    hide_flag_types()
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None,  # plain help, as photolm-export and trainer
+                      context_settings={"help_option_names": ["-h", "--help"]})
 
-    @app.command()
+    @app.command(no_args_is_help=True)
     def add(
-        bundle: Path = typer.Argument(..., help="Bundle folder to add the descriptor to."),
+        bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
+                                      help="Bundle folder photolm-export wrote."),
         out: Path = typer.Option(..., "--out", "-o", help="Bundle folder to write (may be "
                                  "BUNDLE itself)."),
         known: list[Path] = typer.Option(..., "--known", help="Labelled folders of the "
@@ -498,7 +503,13 @@ def main() -> None:
         target_fpr: float = typer.Option(0.01, help="False-positive rate the enrolment "
                                          "threshold is set for."),
     ) -> None:
-        """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
+        """Add the generic place descriptor to a bundle made by photolm-export, and measure
+        on your landmarks' photos the thresholds photolm learn judges the places you teach it
+        by. Run it after photolm-export, before photolm scan --model BUNDLE.
+
+        Example: python -m export.descriptor my-bundle --out my-bundle --known
+        ../shared/data/wonders --negatives ../shared/data/distractors
+        """
         with reporting():
             source = read_bundle(bundle)
             result = add_descriptor(source, out, known=known, negatives=negatives,

@@ -72,3 +72,23 @@ def test_help_names_no_python_list_type(command: list[str]) -> None:
         assert "<path>..." in out
     if command == ["learn"]:
         assert re.search(r"--alias\s+-a\s+<str>\s", out)
+
+
+TRAINING_TOOLS = [["trainer", "fit"], ["export"], ["export.descriptor"]]
+
+
+@pytest.mark.parametrize("tool", TRAINING_TOOLS, ids=" ".join)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_training_tools_help_reads_as_photolms_at_80_columns(tool: list[str], flag: str) -> None:
+    """The README's own-model steps (trainer fit, photolm-export, python -m export.descriptor):
+    plain help as photolm's, answering to -h, no Python list type ("DATA <list[Path]>",
+    "--distractors <list[Path]>") and no type beside a flag, whole lines at 80 columns."""
+    out = subprocess.run([sys.executable, "-m", *tool, flag], capture_output=True, text=True,
+                         check=True, env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(
+                             Path(__file__).resolve().parents[1])}).stdout
+    assert out.startswith("Usage:") and "╭" not in out
+    assert "list[" not in out and "<bool>" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    if tool == ["export.descriptor"]:  # says what it is for, not where its code is
+        assert "export/descriptor.py" not in out and "before photolm scan" in " ".join(
+            out.split())

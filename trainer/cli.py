@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from photolm.cli.flag_help import hide_flag_types
 from photolm.wording import counted
 from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
 from trainer.options import config_options
@@ -31,6 +32,7 @@ from trainer.options import config_options
 if TYPE_CHECKING:
     from photolm.cli.output import Bar
 
+hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
 app = typer.Typer(
     name="trainer",
     help="Train, evaluate and inspect photolm's landmark-recognition model (needs the "
