@@ -330,13 +330,38 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
         pick = rng.choice(len(paths), min(per_landmark, len(paths)), replace=False)
         chosen += [str(paths[i]) for i in sorted(pick)]
         owners += [by_id[info.id]] * len(pick)
-    missing = set(range(len(bundle.landmarks))) - set(owners)
+    missing = sorted(set(range(len(bundle.landmarks))) - set(owners))
     if missing:
         from export.errors import ExportError
 
+        names = ", ".join(bundle.landmarks[i].name for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        trained = (bundle.provenance.get("data") or {}).get("roots") or []
+        hint = (" (it was trained on " + ", ".join(map(str, trained)) + ")") if trained else ""
         raise ExportError(f"No photos of {counted(len(missing), 'landmark')} of the bundle "
-                          f"in {', '.join(map(str, known))}.")
+                          f"({names}{more}) in {', '.join(map(str, known))}: pass every "
+                          f"folder the bundle was trained on with --known{hint}.")
     return chosen, owners
+
+
+def negative_photos(negatives: Sequence[Path]) -> list[Path]:
+    """The photos of the ``--negatives`` folders; a folder that is missing or holds none is
+    refused in one line (two halves are made of them: one sets, one measures)."""
+    from export.errors import ExportError
+
+    found: list[Path] = []
+    for root in negatives:
+        if not Path(root).is_dir():
+            raise ExportError(f"--negatives {root} does not exist or is not a folder.")
+        photos = _photos(root)
+        if not photos:
+            raise ExportError(f"--negatives {root} holds no photos "
+                              f"({', '.join(IMAGE_SUFFIXES)}).")
+        found += photos
+    if len(found) < 2:
+        raise ExportError("--negatives holds 1 photo; give at least 2 photos without "
+                          "landmarks (one half sets the threshold, the other measures it).")
+    return found
 
 
 # Manifest metrics measured with a bundle's descriptor (learn's thresholds, the places values,
@@ -401,9 +426,9 @@ def add_descriptor(
     from photolm.bundle import Descriptor, write_bundle
     from photolm.runtime import OnnxEmbedder
 
+    negative_paths = negative_photos(negatives)
     rng = np.random.default_rng(seed)
     chosen, owners = prototype_photos(bundle, known, per_landmark, rng)
-    negative_paths = [p for root in negatives for p in _photos(root)]
     order = rng.permutation(len(negative_paths))
     calibrate = [negative_paths[i] for i in order[::2]]
     held_out = [negative_paths[i] for i in order[1::2]]
@@ -421,6 +446,11 @@ def add_descriptor(
             raise ExportError("Some landmark photos could not be decoded; clean the folders.")
         cal, cal_emb = describe_photos(embedder, calibrate, bundle.preprocess)
         test, _ = describe_photos(embedder, held_out, bundle.preprocess)
+        if not len(cal) or not len(test):
+            from export.errors import ExportError
+
+            raise ExportError("Too few of the --negatives photos could be decoded to set the "
+                              "threshold and measure it; add photos without landmarks.")
         labels = [str(o) for o in owners]
         threshold = enrolment_threshold(known_desc, labels, cal, target_fpr=target_fpr,
                                         seed=seed)
@@ -477,9 +507,11 @@ def _enrolled_fpr(known: np.ndarray, labels: Sequence[str], negatives: np.ndarra
 
 def main() -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
+    import shlex
+
     import typer
 
-    from photolm.bundle import read_bundle
+    from photolm.bundle import MANIFEST, read_bundle
     from photolm.cli.flag_help import hide_flag_types
     from photolm.cli.output import err, print_json, reporting
 
@@ -511,6 +543,11 @@ def main() -> None:
         ../shared/data/wonders --negatives ../shared/data/distractors
         """
         with reporting():
+            if not (bundle / MANIFEST).is_file() and bundle.name != MANIFEST:
+                from export.errors import ExportError
+
+                raise ExportError(f"{bundle} is not a model bundle (no {MANIFEST}); give the "
+                                  "folder photolm-export wrote (its --out).")
             source = read_bundle(bundle)
             result = add_descriptor(source, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
@@ -534,6 +571,8 @@ def main() -> None:
                       "descriptor this graft replaced. Measure them again (export.gate; "
                       "scripts/eval_enrolment.py --write-places).",
                       markup=False, highlight=False)
+        err.print(f"Scan with it: photolm scan PHOTOS --model {shlex.quote(str(out))}",
+                  markup=False, highlight=False, soft_wrap=True)
 
     app()
 

@@ -157,6 +157,9 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     table = grafted.metrics["enrolment"]["thresholds"]["fused"]
     assert "Thresholds for learned landmarks, measured on the training landmarks" in stderr
     assert f"k=1: {table['1']:.3f}" in stderr
+    # and it ends by naming the next step (README, "Training your own model")
+    assert stderr.strip().splitlines()[-1] == (
+        f"Scan with it: photolm scan PHOTOS --model {tmp_path / 'both'}")
 
 
 def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
@@ -208,3 +211,76 @@ def test_the_command_says_when_no_table_could_be_measured(
     assert json.loads(stdout)["enrolment"] is None
     assert "No thresholds for learned landmarks" in stderr
     assert "fine-tuned embedding at the bundle's threshold" in stderr
+
+
+def _descriptor_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                    *args: str) -> tuple[int, str, str]:
+    import sys
+
+    from export.descriptor import main as descriptor_main
+
+    monkeypatch.setattr(sys, "argv", ["export.descriptor", *args])
+    with pytest.raises(SystemExit) as done:
+        descriptor_main()
+    stdout, stderr = capsys.readouterr()
+    return int(done.value.code or 0), stdout, stderr
+
+
+@pytest.mark.parametrize("negatives", ["missing", "empty", "one photo"])
+def test_negatives_without_two_photos_are_refused_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], negatives: str) -> None:
+    """A mistyped --negatives folder, an empty one or one photo: one Error line naming the
+    option, before any work (it was a numpy traceback after the graft)."""
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=1, seed=4)
+    folder = {"missing": tmp_path / "nope", "empty": tmp_path / "empty",
+              "one photo": tmp_path / "negatives"}[negatives]
+    (tmp_path / "empty").mkdir()
+    code, stdout, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path / "known"), "--negatives", str(folder))
+    assert code == 1 and stdout == ""
+    assert stderr.startswith("Error: --negatives") and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr and not (tmp_path / "both").exists()
+
+
+def test_known_folders_missing_a_landmark_name_it_and_the_training_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """After the README's retraining, the bundle knows the landmarks of the exported data set
+    too; --known without that folder names the landmark left out and the folders the bundle
+    was trained on (from its provenance)."""
+    import shutil
+
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    rewrite_bundle(plain, plain.path, provenance={
+        **plain.provenance, "data": {"roots": ["/photos/wonders", "/home/you/photolm-dataset"]}})
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=4, seed=5)
+    shutil.rmtree(tmp_path / "known" / "taj-mahal")
+    code, _, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"))
+    assert code == 1 and len(stderr.strip().splitlines()) == 1
+    assert "(Taj Mahal)" in stderr and "--known" in stderr
+    assert "/photos/wonders, /home/you/photolm-dataset" in stderr
+
+
+def test_a_run_folder_given_for_the_bundle_says_which_folder_to_give(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """runs/mine (trainer's run folder) for BUNDLE: the command has no --model to pass."""
+    run = tmp_path / "runs" / "mine"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(b"")
+    code, _, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(run), "--out", str(tmp_path / "b"), "--known",
+        str(tmp_path), "--negatives", str(tmp_path))
+    assert code == 1
+    assert stderr.strip() == (f"Error: {run} is not a model bundle (no manifest.json); give "
+                              "the folder photolm-export wrote (its --out).")
