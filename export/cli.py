@@ -219,6 +219,12 @@ def export(
         _render(result.report)
         if not quiet:
             bundle, anywhere = shlex.quote(str(out)), shlex.quote(str(out.resolve()))
+            roots = (result.bundle.provenance.get("data") or {}).get("roots") or []
+            folders = " ".join([*(f"--known {shlex.quote(str(r))}" for r in roots),
+                                *(f"--negatives {shlex.quote(str(d))}" for d in distractors)])
+            _err.print(f"Add the place descriptor photolm learn judges your own places by: "
+                       f"python -m export.descriptor {bundle} --out {bundle} {folders}",
+                       markup=False, highlight=False, soft_wrap=True)
             _err.print(f"Scan with it: photolm scan PHOTOS --model {bundle} (or set "
                        f"PHOTOLM_MODEL={anywhere} so every photolm command uses it)",
                        markup=False, highlight=False, soft_wrap=True)
