@@ -511,7 +511,7 @@ def main() -> None:
 
     import typer
 
-    from photolm.bundle import MANIFEST, read_bundle
+    from photolm.bundle import MANIFEST, check_replaceable, read_bundle
     from photolm.cli.flag_help import hide_flag_types
     from photolm.cli.output import err, print_json, reporting
 
@@ -534,6 +534,8 @@ def main() -> None:
                                          "descriptor prototype and the calibration."),
         target_fpr: float = typer.Option(0.01, help="False-positive rate the enrolment "
                                          "threshold is set for."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out when it is "
+                                       "another bundle than BUNDLE."),
     ) -> None:
         """Add the generic place descriptor to a bundle made by photolm-export, and measure
         on your landmarks' photos the thresholds photolm learn judges the places you teach it
@@ -549,6 +551,10 @@ def main() -> None:
                 raise ExportError(f"{bundle} is not a model bundle (no {MANIFEST}); give the "
                                   "folder photolm-export wrote (its --out).")
             source = read_bundle(bundle)
+            if not (out.exists() and out.resolve() == source.path.resolve()):
+                # in place is what the README does; any other existing folder is refused as
+                # photolm-export refuses it, before the work rather than after it
+                check_replaceable(out, overwrite=overwrite, flag="--overwrite")
             result = add_descriptor(source, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
         stale = [k for k in MEASURED_WITH_DESCRIPTOR

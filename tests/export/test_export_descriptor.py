@@ -203,7 +203,7 @@ def test_the_command_says_when_no_table_could_be_measured(
     monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
     monkeypatch.setattr(sys, "argv", [
         "export.descriptor", str(plain.path), "--out", str(grafted.path), "--known",
-        str(tmp_path), "--negatives", str(tmp_path)])
+        str(tmp_path), "--negatives", str(tmp_path), "--overwrite"])  # the fake's own out
     with pytest.raises(SystemExit) as done:
         descriptor.main()
     stdout, stderr = capsys.readouterr()
@@ -284,3 +284,35 @@ def test_a_run_folder_given_for_the_bundle_says_which_folder_to_give(
     assert code == 1
     assert stderr.strip() == (f"Error: {run} is not a model bundle (no manifest.json); give "
                               "the folder photolm-export wrote (its --out).")
+
+
+def test_out_naming_another_existing_bundle_needs_overwrite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--out BUNDLE itself (the README) is rewritten in place; --out naming another bundle
+    (my-bundle-2 grafted into my-bundle by a slip) replaced it silently, the model a
+    catalogue was scanned with. Refused before the work, as photolm-export refuses it."""
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle-2")
+    other = make_tiny_bundle(tmp_path / "my-bundle", seed=1)
+    before = (other.path / "model.onnx").read_bytes()
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.4)
+    grafted = rewrite_bundle(grafted, grafted.path,
+                             metrics={**grafted.metrics, "descriptor": {"dim": 8}})
+    calls: list[Path] = []
+    monkeypatch.setattr(descriptor, "add_descriptor",
+                        lambda source, out, **kw: calls.append(out) or grafted)
+    args = ["--known", str(tmp_path), "--negatives", str(tmp_path)]
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(other.path), *args)
+    assert code == 1 and calls == []
+    assert stderr.strip() == f"Error: {other.path} already exists; pass --overwrite to replace it."
+    assert (other.path / "model.onnx").read_bytes() == before
+    assert _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out", str(other.path),
+                           "--overwrite", *args)[0] == 0
+    assert _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                           str(tmp_path / "." / "my-bundle-2"), *args)[0] == 0
+    assert calls == [other.path, tmp_path / "." / "my-bundle-2"]
