@@ -37,7 +37,7 @@ from photolm.desktop.jobs import (
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
-from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+from photolm.errors import CatalogBusyError, NotKnownError, PhotolmError, UsageError
 from photolm.printed_paths import printed
 from photolm.wording import counted, decimals
 
@@ -362,8 +362,8 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except (UsageError, CatalogBusyError) as exc:  # a mistyped name, a scan writing:
-            message, key = str(exc), "e"  # say so where it was pressed
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # a mistyped name,
+            message, key = str(exc), "e"  # a scan writing: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
@@ -461,8 +461,9 @@ class Desktop:
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
-        except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
-            # (another tab), a scan writing; what was folded before is said all the same
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # no name, a group
+            # named meanwhile (another tab), a scan writing; what was folded before is said
+            # all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
             return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
@@ -509,7 +510,8 @@ class Desktop:
 
     async def error(self, request: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, _NotFound) else 409 if isinstance(
-            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
+            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(
+                exc, (UsageError, NotKnownError)) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
