@@ -321,15 +321,18 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
                               holdout_ratio=config["holdout_ratio"], seed=config["seed"])
         samples = [*split.train, *split.val]
     by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
+    # by name too: a bundle trained before non-Latin names kept their letters has "unnamed"
+    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
     chosen: list[str] = []
     owners: list[int] = []
     for label, info in enumerate(index.classes):
-        if info.id not in by_id:
+        owner = by_id.get(info.id, by_name.get(info.name))
+        if owner is None:
             continue
         paths = sorted(s.path for s in samples if s.label == label)
         pick = rng.choice(len(paths), min(per_landmark, len(paths)), replace=False)
         chosen += [str(paths[i]) for i in sorted(pick)]
-        owners += [by_id[info.id]] * len(pick)
+        owners += [owner] * len(pick)
     missing = sorted(set(range(len(bundle.landmarks))) - set(owners))
     if missing:
         from export.errors import ExportError

@@ -316,3 +316,27 @@ def test_out_naming_another_existing_bundle_needs_overwrite(
     assert _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
                            str(tmp_path / "." / "my-bundle-2"), *args)[0] == 0
     assert calls == [other.path, tmp_path / "." / "my-bundle-2"]
+
+
+def test_a_bundle_from_before_non_latin_ids_finds_its_landmarks_photos(tmp_path: Path) -> None:
+    """A bundle trained when "老桥" got the id "unnamed": the graft finds its photos by the
+    landmark's name (the folders now give it the id "老桥")."""
+    import dataclasses
+
+    from export.descriptor import prototype_photos
+    from photolm.bundle import Landmark
+    from tests.tinybundle import LANDMARKS, make_tiny_bundle
+
+    made = make_tiny_bundle(tmp_path / "old", landmarks=LANDMARKS[:2])
+    bundle = dataclasses.replace(made, landmarks=(
+        LANDMARKS[0], Landmark("unnamed", "老桥", (), None, None, None, None)))
+    _landmark_and_noise_photos(tmp_path, per_landmark=3, negatives=0, seed=6)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "known" / "eiffel-tower").rename(tmp_path / "mine" / "eiffel-tower")
+    (tmp_path / "known" / "colosseum").rename(tmp_path / "mine" / "老桥")
+
+    chosen, owners = prototype_photos(bundle, [tmp_path / "mine"], 5,
+                                      np.random.default_rng(0))
+
+    assert sorted(owners) == [0, 0, 0, 1, 1, 1]
+    assert {Path(p).parent.name for p, o in zip(chosen, owners, strict=True) if o == 1} == {"老桥"}
