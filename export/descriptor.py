@@ -508,6 +508,18 @@ def _enrolled_fpr(known: np.ndarray, labels: Sequence[str], negatives: np.ndarra
 
 # --------------------------------------------------------------------------- command line
 
+def _summary(path: Path, measured: dict[str, Any]) -> str:
+    """The graft in one line, for a person (``--json`` gives a script all of it)."""
+    shared = measured.get("shared_stages", 0)
+    held = measured.get("held_out_fpr")
+    return (f"Descriptor added to {path}: {measured.get('dim')} values"
+            + (f", {counted(shared, 'backbone stage')} shared with the model" if shared else "")
+            + f"; threshold {measured.get('threshold', float('nan')):.3f} for "
+            f"{measured.get('target_fpr', float('nan')):.1%} of non-landmark photos"
+            + (f" ({held:.1%} of {counted(measured.get('held_out_negatives', 0), 'held-out one')}"
+               " pass it)." if held is not None else "."))
+
+
 def main() -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
     import shlex
@@ -539,6 +551,8 @@ def main() -> None:
                                          "threshold is set for."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out when it is "
                                        "another bundle than BUNDLE."),
+        json_out: bool = typer.Option(False, "--json", help="Print the result as JSON on "
+                                      "stdout."),
     ) -> None:
         """Add the generic place descriptor to a bundle made by photolm-export, and measure
         on your landmarks' photos the thresholds photolm learn judges the places you teach it
@@ -563,8 +577,12 @@ def main() -> None:
         stale = [k for k in MEASURED_WITH_DESCRIPTOR
                  if k in source.metrics and k not in result.metrics]
         enrolment = result.metrics.get("enrolment")
-        print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"],
-                    "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
+        measured = result.metrics["descriptor"]
+        if json_out:
+            print_json({"bundle": str(result.path), "descriptor": measured,
+                        "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
+        else:
+            typer.echo(_summary(result.path, measured))
         if enrolment:
             table = ", ".join(f"k={k}: {v:.3f}" for k, v in
                               next(iter(enrolment["thresholds"].values())).items())

@@ -140,7 +140,7 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     monkeypatch.setattr(sys, "argv", [
         "export.descriptor", str(plain.path), "--out", str(tmp_path / "both"), "--known",
         str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"),
-        "--per-landmark", "5"])
+        "--per-landmark", "5", "--json"])
     with pytest.raises(SystemExit) as done:
         descriptor_main()
     stdout, stderr = capsys.readouterr()
@@ -203,7 +203,8 @@ def test_the_command_says_when_no_table_could_be_measured(
     monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
     monkeypatch.setattr(sys, "argv", [
         "export.descriptor", str(plain.path), "--out", str(grafted.path), "--known",
-        str(tmp_path), "--negatives", str(tmp_path), "--overwrite"])  # the fake's own out
+        str(tmp_path), "--negatives", str(tmp_path), "--overwrite",  # the fake's own out
+        "--json"])
     with pytest.raises(SystemExit) as done:
         descriptor.main()
     stdout, stderr = capsys.readouterr()
@@ -340,3 +341,32 @@ def test_a_bundle_from_before_non_latin_ids_finds_its_landmarks_photos(tmp_path:
 
     assert sorted(owners) == [0, 0, 0, 1, 1, 1]
     assert {Path(p).parent.name for p, o in zip(chosen, owners, strict=True) if o == 1} == {"老桥"}
+
+
+def test_a_person_reads_one_line_and_a_script_reads_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json the graft printed a 40-line JSON document at the person; it now says
+    what it did in one line, and --json gives a script the whole record."""
+    import json
+
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle")
+    measured = {"dim": 320, "shared_stages": 2, "threshold": 0.398, "target_fpr": 0.01,
+                "held_out_fpr": 0.012, "held_out_negatives": 250}
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.398)
+    grafted = rewrite_bundle(grafted, grafted.path,
+                             metrics={**grafted.metrics, "descriptor": measured})
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
+    args = [str(plain.path), "--out", str(plain.path), "--known", str(tmp_path),
+            "--negatives", str(tmp_path)]
+    code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args)
+    assert code == 0
+    assert stdout == (f"Descriptor added to {grafted.path}: 320 values, 2 backbone stages "
+                      "shared with the model; threshold 0.398 for 1.0% of non-landmark photos "
+                      "(1.2% of 250 held-out ones pass it).\n")
+    code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args, "--json")
+    assert code == 0 and json.loads(stdout)["descriptor"] == measured
