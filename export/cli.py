@@ -19,6 +19,7 @@ from rich.table import Table
 
 from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.output import print_json, reporting
+from photolm.cli.usage import OneLineUsageCommand
 from photolm.wording import counted
 
 hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
@@ -120,7 +121,7 @@ def _render(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]note:[/] {note}")
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=OneLineUsageCommand)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
         metavar="CHECKPOINT", show_default=False,

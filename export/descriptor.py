@@ -529,13 +529,14 @@ def main() -> None:
     from photolm.bundle import MANIFEST, check_replaceable, read_bundle
     from photolm.cli.flag_help import hide_flag_types
     from photolm.cli.output import err, print_json, reporting
+    from photolm.cli.usage import OneLineUsageCommand
 
     hide_flag_types()
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                       rich_markup_mode=None,  # plain help, as photolm-export and trainer
                       context_settings={"help_option_names": ["-h", "--help"]})
 
-    @app.command(no_args_is_help=True)
+    @app.command(no_args_is_help=True, cls=OneLineUsageCommand)
     def add(
         bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
                                       help="Bundle folder photolm-export wrote."),
