@@ -284,16 +284,18 @@ def _photos(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any,
+                    failed: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(descriptors, fine-tuned embeddings) of the photos that decode (undecodable ones are
-    left out): the graph gives both in one pass."""
+    left out, and added to ``failed`` when given): the graph gives both in one pass."""
     from export.embedding import decoded_batches
     from photolm.runtime import embed_all
 
     desc: list[np.ndarray] = []
     emb: list[np.ndarray] = []
-    for _, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
+    for start, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
+        if failed is not None:
+            failed += [str(paths[start + i]) for i, (a, _) in enumerate(items) if a is None]
         arrays = [a for a, _ in items if a is not None]
         if arrays:
             both = embed_all(embedder, np.stack(arrays))
@@ -442,11 +444,22 @@ def add_descriptor(
         embedder = OnnxEmbedder(model, input_name=bundle.input_name,
                                 output_name=bundle.output_name,
                                 descriptor_name=DESCRIPTOR_NAME, device="cpu")
-        known_desc, known_emb = describe_photos(embedder, chosen, bundle.preprocess)
-        if len(known_desc) != len(chosen):
-            from export.errors import ExportError
+        unreadable: list[str] = []
+        known_desc, known_emb = describe_photos(embedder, chosen, bundle.preprocess,
+                                                unreadable)
+        if unreadable:  # left out, as trainer fit and photolm-export leave them out
+            gone = set(unreadable)
+            owners = [o for p, o in zip(chosen, owners, strict=True) if p not in gone]
+            chosen = [p for p in chosen if p not in gone]
+            lost = sorted(set(range(len(bundle.landmarks))) - set(owners))
+            if lost:
+                from export.errors import ExportError
 
-            raise ExportError("Some landmark photos could not be decoded; clean the folders.")
+                raise ExportError(
+                    f"No photo of {', '.join(bundle.landmarks[i].name for i in lost[:5])} in "
+                    f"--known could be read ({', '.join(unreadable[:3])}"
+                    f"{', ...' if len(unreadable) > 3 else ''}); replace them with photos "
+                    "that open.")
         cal, cal_emb = describe_photos(embedder, calibrate, bundle.preprocess)
         test, _ = describe_photos(embedder, held_out, bundle.preprocess)
         if not len(cal) or not len(test):
@@ -467,7 +480,7 @@ def add_descriptor(
             "threshold": threshold, "target_fpr": target_fpr, "shots": 5,
             "calibration_negatives": len(cal), "held_out_negatives": len(test),
             "held_out_fpr": held_fpr, "prototype_photos": len(chosen),
-            "per_landmark": per_landmark,
+            "per_landmark": per_landmark, "unreadable_photos": unreadable,
         }
         enrolment = learned_table(known_desc, known_emb, owners, (cal, cal_emb), seed=seed)
         kept = {k: v for k, v in bundle.metrics.items() if k not in MEASURED_WITH_DESCRIPTOR}
@@ -584,6 +597,12 @@ def main() -> None:
                         "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
         else:
             typer.echo(_summary(result.path, measured))
+        unreadable = measured.get("unreadable_photos") or []
+        if unreadable:
+            err.print(f"warning: {counted(len(unreadable), 'landmark photo')} could not be "
+                      f"read and {'was' if len(unreadable) == 1 else 'were'} left out: "
+                      f"{', '.join(unreadable[:5])}{', ...' if len(unreadable) > 5 else ''}",
+                      markup=False, highlight=False, soft_wrap=True)
         if enrolment:
             table = ", ".join(f"k={k}: {v:.3f}" for k, v in
                               next(iter(enrolment["thresholds"].values())).items())

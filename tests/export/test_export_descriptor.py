@@ -370,3 +370,36 @@ def test_a_person_reads_one_line_and_a_script_reads_json(
                       "(1.2% of 250 held-out ones pass it).\n")
     code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args, "--json")
     assert code == 0 and json.loads(stdout)["descriptor"] == measured
+
+
+def test_a_landmark_photo_that_does_not_open_is_left_out_and_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """trainer fit and photolm-export leave an unreadable photo out; the graft refused the
+    whole data set ("Some landmark photos could not be decoded; clean the folders.") without
+    naming it. It leaves it out and names it; a landmark none of whose photos opens is an
+    error naming the landmark."""
+    from photolm.bundle import read_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=6, seed=7)
+    broken = tmp_path / "known" / "colosseum" / "broken.jpg"
+    broken.write_bytes(b"not a JPEG")
+    args = ["--known", str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"),
+            "--per-landmark", "6"]
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(tmp_path / "both"), *args)
+    assert code == 0, stderr
+    assert f"warning: 1 landmark photo could not be read and was left out: {broken}" in stderr
+    grafted = read_bundle(tmp_path / "both")
+    assert grafted.metrics["descriptor"]["unreadable_photos"] == [str(broken)]
+    assert grafted.metrics["descriptor"]["prototype_photos"] == 4 * 5
+
+    for photo in (tmp_path / "known" / "taj-mahal").iterdir():
+        photo.write_bytes(b"not a PNG")
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(tmp_path / "again"), *args)
+    assert code == 1 and stderr.startswith("Error: No photo of Taj Mahal in --known could be "
+                                           "read (")
+    assert not (tmp_path / "again").exists()
