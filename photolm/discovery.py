@@ -79,13 +79,22 @@ _SKIP_LABELS = {
     SKIP_LIVE_PHOTO: ("Live Photo video", "Live Photo videos"),
 }
 
-# Folders that hold generated copies or OS litter, skipped even with ``include_hidden``.
+# Folders that hold generated copies or OS litter, skipped even with ``include_hidden``
+# and never named as hidden folders not looked into: the ones macOS and Linux desktops put
+# on every drive and card (Spotlight's index, the file-system event log, trash folders, the
+# Trash-UID folders of Linux desktops) would make that line appear on every scan of one.
 JUNK_DIRS = frozenset(
     {
         "@eaDir", "#recycle", "#snapshot", ".thumbnails", ".AppleDouble", "__MACOSX",
         "$RECYCLE.BIN", "System Volume Information", ".Trashes", ".photolm",
+        ".Spotlight-V100", ".fseventsd", ".TemporaryItems", ".DocumentRevisions-V100",
+        ".Trash",
     }
 )
+
+
+def _is_junk_dir(name: str) -> bool:
+    return name in JUNK_DIRS or name.startswith(".Trash-")  # .Trash-1000: a desktop's trash
 
 SNIFF_BYTES = 16
 
@@ -423,7 +432,7 @@ class _Walk:
             # not _extension: os.path.splitext("..jpg") has no extension
             if "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
                 self.on_hidden(Path(entry.path), False)
-            elif name not in JUNK_DIRS and _listed_as_folder(entry, follow=self.follow):
+            elif not _is_junk_dir(name) and _listed_as_folder(entry, follow=self.follow):
                 self.on_hidden(Path(entry.path), True)
             return
         try:
@@ -441,14 +450,14 @@ class _Walk:
         except OSError as exc:
             if _extension(name) in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
                 yield Problem(Path(entry.path), stat_message(exc))
-            elif name not in JUNK_DIRS and _listed_as_folder(entry):
+            elif not _is_junk_dir(name) and _listed_as_folder(entry):
                 # Never a silent skip: a folder whose whole path is longer than the system
                 # takes (PATH_MAX, a deep NAS tree), or one under a folder that may be
                 # listed but not entered, may hold photos.
                 yield Problem(Path(entry.path), folder_message(exc))
             return
         if stat.S_ISDIR(st.st_mode):
-            if name in JUNK_DIRS:
+            if _is_junk_dir(name):
                 return
             if is_link:
                 self.links.append((entry.path, name, st))

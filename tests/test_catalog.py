@@ -963,3 +963,19 @@ def test_schema_8_step_leaves_text_it_cannot_read_as_it_is(
     rows = sqlite3.connect(path).execute("SELECT roots FROM scans ORDER BY id").fetchall()
     assert [r[0] for r in rows] == ["/tmp/not-json\\x", '{"a": 1}',
                                     json.dumps(["/p/back\\\\slash"])]
+
+
+def test_the_learned_verdicts_a_scan_reads_first_come_from_the_index(cat: Catalog) -> None:
+    """The scan reads which photos a learned landmark names before re-deciding them for a
+    changed model: by the index of the landmark that counts, not by reading every photo
+    (the column it once filtered on has no index since schema 3)."""
+    statements: list[str] = []
+    cat.write_results([matched("/p/a.jpg")])
+    cat.conn.set_trace_callback(statements.append)
+    try:
+        cat.learned_verdicts([1])
+    finally:
+        cat.conn.set_trace_callback(None)
+    read = next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+    plan = cat.conn.execute(f"EXPLAIN QUERY PLAN {read}").fetchall()
+    assert any("photos_counting" in str(step) for step in plan), plan

@@ -283,6 +283,35 @@ def test_one_copy_per_process_while_the_file_is_unchanged(
     assert _stored_version(path) == 7
 
 
+def test_a_temp_copy_removed_by_a_temp_cleaner_is_made_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long `serve` holds its copy for days; a temp-folder cleaner may remove the file.
+    The next open made a new connection to the missing file (an error on every page)."""
+    import tempfile
+
+    import photolm.catalog.store as store
+    import photolm.catalog.upgraded_copy as upgraded_copy
+
+    path = tmp_path / "v7.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
+        m.setattr(schema, "SCHEMA_VERSION", 7)
+        with Catalog.open(path, write=True) as cat:
+            cat.write_results([PhotoRecord("/p/a.jpg", 1, 1)])
+    (tmp_path / "temp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    monkeypatch.setattr(upgraded_copy, "MEMORY_LIMIT_BYTES", 0)
+    monkeypatch.setattr(store, "_read_only_reason", lambda p: "it is on a read-only file system")
+    with Catalog.open(path, write=False) as cat:
+        copy = cat.upgraded_copy
+        assert copy is not None and copy.temp_file is not None
+    copy.temp_file.unlink()  # the cleaner
+    with Catalog.open(path, write=False) as cat:
+        assert [r.path for r in cat.photos()] == ["/p/a.jpg"]
+        assert cat.upgraded_copy is not None and cat.upgraded_copy.temp_file.exists()
+    upgraded_copy._dropped_at_exit()
+
+
 def test_the_desktop_reads_an_older_read_only_catalogue(
         older: Path, tiny_bundle_dir: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

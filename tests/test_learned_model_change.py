@@ -166,6 +166,28 @@ def test_the_replaced_networks_learned_prototypes_go(
     assert _rows()["ex.png"]["landmark"] == "Old Bridge"
 
 
+def test_prototypes_that_are_all_a_landmark_has_left_stay(
+        taught: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its example photo gone (a card since wiped), Old Bridge cannot be re-made for the
+    new network: the old network's prototypes are all that is left of it. The new
+    network's scan of every photo, and prune, keep them, so the model before still
+    recognises it (README: "the old network's prototypes stay")."""
+    before = load_bundle(tmp_path / "before").model_id
+    (taught / "ex.png").unlink()
+    updated_model(tmp_path, monkeypatch, network=True)
+    code, out, err = cli("scan", taught, "--json")
+    assert code == 0 and json.loads(out)["unrecognisable_learned"] == ["Old Bridge"], err
+    assert cli("prune")[0] == 0
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
+        keys = {k.split(":")[0] for (k,) in db.execute(
+            "SELECT DISTINCT model_key FROM learned_prototypes")}
+    assert keys == {before}
+    monkeypatch.setenv("PHOTOLM_MODEL", str(tmp_path / "before"))
+    code, out, err = cli("scan", taught, "--json")
+    assert code == 0 and json.loads(out)["unrecognisable_learned"] == [], err
+    assert _rows()["near.png"]["landmark"] == "Old Bridge"
+
+
 @pytest.mark.parametrize(("below", "uncertain", "renamed", "said"), [
     (3, 3, 0, "3 photos named it before are now below its threshold (`photolm list "
               "--uncertain` shows them), as the model changed (a new threshold or network)"),

@@ -138,6 +138,30 @@ def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path)
     assert summary["hidden_folders"] == []
 
 
+def test_the_summary_names_three_hidden_folders_and_counts_the_rest(library: Path,
+                                                                    env: Path) -> None:
+    """README: "the summary names the first three" (``--json`` all of them). The folders
+    macOS and Linux desktops put on every drive and card (Spotlight's index, the event
+    log, trash folders) are never named: the line would follow every scan of one."""
+    for name in (".a", ".b", ".c", ".d", ".e"):
+        (library / name).mkdir()
+    for litter in (".Spotlight-V100", ".fseventsd", ".Trash-1000", ".TemporaryItems",
+                   ".DocumentRevisions-V100", ".Trash"):
+        write_photo(library / litter / "IMG_0003.jpg", COLOURS["eiffel-tower"])
+    code, summary, _ = _scan(library)
+    assert code == 0
+    assert summary["hidden_folders"] == [str(library / n) for n in (".a", ".b", ".c", ".d",
+                                                                       ".e")]
+    code, _, err = run("scan", library)
+    assert (f"5 hidden folders not looked into (names starting with a dot: {library}/.a, "
+            f"{library}/.b, {library}/.c and 2 more): --include-hidden scans them"
+            ) in " ".join(err.split()), err
+    code, summary, _ = _scan(library, "--include-hidden")  # litter stays out even so
+    listed = json.loads(run("list", "--json")[1])
+    assert code == 0 and summary["found"] == len(listed)
+    assert not any("IMG_0003" in row["path"] for row in listed)
+
+
 def test_a_hidden_photo_scanned_before_is_not_called_missing(library: Path, env: Path) -> None:
     """A scan that passes over a hidden photo (catalogued by naming it, or with
     --include-hidden) has not lost it: search must not leave it out as "missing"."""

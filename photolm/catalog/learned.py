@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from photolm.bundle_records import LEARNED_PREFIX
 from photolm.catalog.paths import StrPath, display, now, path_key
-from photolm.catalog.records import encode_embedding
+from photolm.catalog.records import EFFECTIVE_LANDMARK, encode_embedding
 from photolm.catalog.store import CatalogStore
 
 if TYPE_CHECKING:
@@ -254,14 +254,16 @@ class LearnedQueries(CatalogStore):
         """Of photos ``ids``, those the model named with a learned landmark (not examples
         added to a shipped one) and no person answered for: ``id -> (landmark id, name)``.
         Read before a scan re-decides them for a changed model (photolm.model_changes);
-        one range read of the landmark index, as such photos are few."""
+        one range read of the counting index (for a photo no person answered, what counts
+        is the model's landmark), as such photos are few."""
         wanted = set(ids)
         if not wanted:
             return {}
         end = LEARNED_PREFIX[:-1] + chr(ord(LEARNED_PREFIX[-1]) + 1)
         return {int(r[0]): (r[1], r[2]) for r in self._fetch(
-            "SELECT id, landmark_id, landmark_name FROM photos WHERE landmark_id >= ? AND "
-            "landmark_id < ? AND review IS NULL", (LEARNED_PREFIX, end)) if r[0] in wanted}
+            f"SELECT id, landmark_id, landmark_name FROM photos WHERE {EFFECTIVE_LANDMARK} "
+            f">= ? AND {EFFECTIVE_LANDMARK} < ? AND review IS NULL", (LEARNED_PREFIX, end))
+            if r[0] in wanted}
 
     def verdicts_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None, str | None]]:
         """``id -> (path, the model's landmark id, error)`` of photos ``ids``."""
@@ -352,25 +354,34 @@ class LearnedQueries(CatalogStore):
 
     def drop_unused_prototypes(self) -> int:
         """Forget learned prototypes of every network no catalogued photo holds vectors of
-        any more, the latest scan's network aside; returns the rows removed.
+        any more, the latest scan's network aside, for landmarks that have prototypes of a
+        network kept; returns the rows removed.
 
         Prototypes are kept per network (:mod:`photolm.prototypes`), and a scan with a new
         network re-makes them beside the old ones: the old ones are still what the photos
         not yet scanned with it are matched against. Once no photo holds that network's
         vectors they could match nothing without every photo read again, and were never
         read; a network that comes back re-makes them from the example photos, as any
-        new network does. Called after a scan's work and by ``prune``; nothing to drop
-        (the usual case) costs one read."""
-        stale = ("model_key NOT IN (SELECT model_key FROM learned_prototypes p "
-                 "WHERE EXISTS (SELECT 1 FROM embeddings "
-                 "WHERE model_id = substr(p.model_key, 1, instr(p.model_key, ':') - 1)) "
-                 "OR substr(p.model_key, 1, instr(p.model_key, ':') - 1) = "
-                 "(SELECT model_id FROM scans WHERE model_id IS NOT NULL ORDER BY id DESC "
-                 "LIMIT 1))")
-        if not self._fetch(f"SELECT 1 FROM learned_prototypes WHERE {stale} LIMIT 1"):
+        new network does. But where the examples are gone (a card since wiped) the new
+        network could make none, and the old network's prototypes are all that is left of
+        the landmark: those stay, so going back to that model still recognises it.
+        Called after a scan's work and by ``prune``; nothing to drop (the usual case)
+        costs one read."""
+        stale = (
+            "WITH keys AS (SELECT DISTINCT model_key, "
+            "substr(model_key, 1, instr(model_key, ':') - 1) AS network "
+            "FROM learned_prototypes), "
+            "kept AS (SELECT model_key FROM keys WHERE "
+            "EXISTS (SELECT 1 FROM embeddings WHERE model_id = keys.network) "
+            "OR network = (SELECT model_id FROM scans WHERE model_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1)) ")
+        where = ("model_key NOT IN (SELECT model_key FROM kept) AND landmark_id IN "
+                 "(SELECT landmark_id FROM learned_prototypes "
+                 "WHERE model_key IN (SELECT model_key FROM kept))")
+        if not self._fetch(f"{stale}SELECT 1 FROM learned_prototypes WHERE {where} LIMIT 1"):
             return 0
         with self._transaction("forget prototypes of a network no photo holds") as db:
-            return int(db.conn.execute(f"DELETE FROM learned_prototypes WHERE {stale}"
+            return int(db.conn.execute(f"{stale}DELETE FROM learned_prototypes WHERE {where}"
                                        ).rowcount)
 
     def delete_learned(self, landmark_id: str) -> bool:

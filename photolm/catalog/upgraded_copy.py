@@ -103,7 +103,10 @@ def connect(path: Path, source: sqlite3.Connection, version: int, why: str,
     try:
         identity = _identity(path, version)
         with _lock:
-            if _held is None or _held.identity != identity or _held.copy.path != path:
+            # a temporary copy a temp-folder cleaner removed (a long `serve`) is made again
+            if (_held is None or _held.identity != identity or _held.copy.path != path
+                    or (_held.copy.temp_file is not None
+                        and not _held.copy.temp_file.exists())):
                 _drop()
                 _held = _make(path, source, version, why, identity, migrate)
             held = _held

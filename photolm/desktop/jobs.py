@@ -205,8 +205,8 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str],
         job.result = summary.to_json()
         job.lost = [f"{item.name}: {item.sentence()}" for item in summary.lost_learned]
         job.lost_uncertain = any(item.uncertain for item in summary.lost_learned)
+        job.message = scan_message(summary)  # before the state: a page drawn "done" shows it
         job.state = "stopped" if summary.interrupted else "done"
-        job.message = scan_message(summary)
 
     return work
 
