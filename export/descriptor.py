@@ -535,6 +535,7 @@ def _summary(path: Path, measured: dict[str, Any]) -> str:
 
 def main() -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
+    import math
     import shlex
 
     import typer
@@ -597,6 +598,13 @@ def main() -> None:
                         "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
         else:
             typer.echo(_summary(result.path, measured))
+        calibration, rate = measured.get("calibration_negatives"), measured.get("target_fpr")
+        if calibration and rate and calibration * rate < 1:  # as photolm-export warns
+            err.print(f"warning: only {counted(calibration, 'non-landmark photo')} set the "
+                      f"threshold, too few for a {rate:.1%} rate (that takes "
+                      f"{math.ceil(1 / rate)} at least): it is about the highest of their "
+                      "scores. Give more --negatives photos (half of them set it).",
+                      markup=False, highlight=False, soft_wrap=True)
         unreadable = measured.get("unreadable_photos") or []
         if unreadable:
             err.print(f"warning: {counted(len(unreadable), 'landmark photo')} could not be "

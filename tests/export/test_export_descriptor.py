@@ -403,3 +403,29 @@ def test_a_landmark_photo_that_does_not_open_is_left_out_and_named(
     assert code == 1 and stderr.startswith("Error: No photo of Taj Mahal in --known could be "
                                            "read (")
     assert not (tmp_path / "again").exists()
+
+
+@pytest.mark.parametrize("calibration", [14, 300])
+def test_too_few_negatives_for_the_rate_asked_are_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], calibration: int) -> None:
+    """A person's own small --negatives folder: 14 photos cannot measure 1 %, and the
+    threshold was set from them silently (photolm-export warns in the same case)."""
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle")
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.4)
+    grafted = rewrite_bundle(grafted, grafted.path, metrics={**grafted.metrics, "descriptor": {
+        "dim": 320, "threshold": 0.4, "target_fpr": 0.01,
+        "calibration_negatives": calibration}})
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(plain.path), "--known", str(tmp_path),
+                                      "--negatives", str(tmp_path))
+    assert code == 0
+    warning = ("warning: only 14 non-landmark photos set the threshold, too few for a 1.0% "
+               "rate (that takes 100 at least): it is about the highest of their scores. Give "
+               "more --negatives photos (half of them set it).")
+    assert (warning in stderr.splitlines()) == (calibration == 14)
