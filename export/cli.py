@@ -17,9 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.output import print_json, reporting
+from photolm.cli.usage import OneLineUsageCommand
 from photolm.wording import counted
 
+hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
 app = typer.Typer(
     name="photolm-export",
     add_completion=False,
@@ -118,7 +121,7 @@ def _render(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]note:[/] {note}")
 
 
-@app.command(no_args_is_help=True)
+@app.command(no_args_is_help=True, cls=OneLineUsageCommand)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
         metavar="CHECKPOINT", show_default=False,
@@ -217,6 +220,12 @@ def export(
         _render(result.report)
         if not quiet:
             bundle, anywhere = shlex.quote(str(out)), shlex.quote(str(out.resolve()))
+            roots = (result.bundle.provenance.get("data") or {}).get("roots") or []
+            folders = " ".join([*(f"--known {shlex.quote(str(r))}" for r in roots),
+                                *(f"--negatives {shlex.quote(str(d))}" for d in distractors)])
+            _err.print(f"Add the place descriptor photolm learn judges your own places by: "
+                       f"python -m export.descriptor {bundle} --out {bundle} {folders}",
+                       markup=False, highlight=False, soft_wrap=True)
             _err.print(f"Scan with it: photolm scan PHOTOS --model {bundle} (or set "
                        f"PHOTOLM_MODEL={anywhere} so every photolm command uses it)",
                        markup=False, highlight=False, soft_wrap=True)

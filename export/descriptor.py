@@ -284,16 +284,18 @@ def _photos(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any,
+                    failed: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(descriptors, fine-tuned embeddings) of the photos that decode (undecodable ones are
-    left out): the graph gives both in one pass."""
+    left out, and added to ``failed`` when given): the graph gives both in one pass."""
     from export.embedding import decoded_batches
     from photolm.runtime import embed_all
 
     desc: list[np.ndarray] = []
     emb: list[np.ndarray] = []
-    for _, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
+    for start, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
+        if failed is not None:
+            failed += [str(paths[start + i]) for i, (a, _) in enumerate(items) if a is None]
         arrays = [a for a, _ in items if a is not None]
         if arrays:
             both = embed_all(embedder, np.stack(arrays))
@@ -321,22 +323,50 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
                               holdout_ratio=config["holdout_ratio"], seed=config["seed"])
         samples = [*split.train, *split.val]
     by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
+    # by name too: a bundle trained before non-Latin names kept their letters has "unnamed"
+    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
     chosen: list[str] = []
     owners: list[int] = []
     for label, info in enumerate(index.classes):
-        if info.id not in by_id:
+        owner = by_id.get(info.id, by_name.get(info.name))
+        if owner is None:
             continue
         paths = sorted(s.path for s in samples if s.label == label)
         pick = rng.choice(len(paths), min(per_landmark, len(paths)), replace=False)
         chosen += [str(paths[i]) for i in sorted(pick)]
-        owners += [by_id[info.id]] * len(pick)
-    missing = set(range(len(bundle.landmarks))) - set(owners)
+        owners += [owner] * len(pick)
+    missing = sorted(set(range(len(bundle.landmarks))) - set(owners))
     if missing:
         from export.errors import ExportError
 
+        names = ", ".join(bundle.landmarks[i].name for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        trained = (bundle.provenance.get("data") or {}).get("roots") or []
+        hint = (" (it was trained on " + ", ".join(map(str, trained)) + ")") if trained else ""
         raise ExportError(f"No photos of {counted(len(missing), 'landmark')} of the bundle "
-                          f"in {', '.join(map(str, known))}.")
+                          f"({names}{more}) in {', '.join(map(str, known))}: pass every "
+                          f"folder the bundle was trained on with --known{hint}.")
     return chosen, owners
+
+
+def negative_photos(negatives: Sequence[Path]) -> list[Path]:
+    """The photos of the ``--negatives`` folders; a folder that is missing or holds none is
+    refused in one line (two halves are made of them: one sets, one measures)."""
+    from export.errors import ExportError
+
+    found: list[Path] = []
+    for root in negatives:
+        if not Path(root).is_dir():
+            raise ExportError(f"--negatives {root} does not exist or is not a folder.")
+        photos = _photos(root)
+        if not photos:
+            raise ExportError(f"--negatives {root} holds no photos "
+                              f"({', '.join(IMAGE_SUFFIXES)}).")
+        found += photos
+    if len(found) < 2:
+        raise ExportError("--negatives holds 1 photo; give at least 2 photos without "
+                          "landmarks (one half sets the threshold, the other measures it).")
+    return found
 
 
 # Manifest metrics measured with a bundle's descriptor (learn's thresholds, the places values,
@@ -401,9 +431,9 @@ def add_descriptor(
     from photolm.bundle import Descriptor, write_bundle
     from photolm.runtime import OnnxEmbedder
 
+    negative_paths = negative_photos(negatives)
     rng = np.random.default_rng(seed)
     chosen, owners = prototype_photos(bundle, known, per_landmark, rng)
-    negative_paths = [p for root in negatives for p in _photos(root)]
     order = rng.permutation(len(negative_paths))
     calibrate = [negative_paths[i] for i in order[::2]]
     held_out = [negative_paths[i] for i in order[1::2]]
@@ -414,13 +444,29 @@ def add_descriptor(
         embedder = OnnxEmbedder(model, input_name=bundle.input_name,
                                 output_name=bundle.output_name,
                                 descriptor_name=DESCRIPTOR_NAME, device="cpu")
-        known_desc, known_emb = describe_photos(embedder, chosen, bundle.preprocess)
-        if len(known_desc) != len(chosen):
-            from export.errors import ExportError
+        unreadable: list[str] = []
+        known_desc, known_emb = describe_photos(embedder, chosen, bundle.preprocess,
+                                                unreadable)
+        if unreadable:  # left out, as trainer fit and photolm-export leave them out
+            gone = set(unreadable)
+            owners = [o for p, o in zip(chosen, owners, strict=True) if p not in gone]
+            chosen = [p for p in chosen if p not in gone]
+            lost = sorted(set(range(len(bundle.landmarks))) - set(owners))
+            if lost:
+                from export.errors import ExportError
 
-            raise ExportError("Some landmark photos could not be decoded; clean the folders.")
+                raise ExportError(
+                    f"No photo of {', '.join(bundle.landmarks[i].name for i in lost[:5])} in "
+                    f"--known could be read ({', '.join(unreadable[:3])}"
+                    f"{', ...' if len(unreadable) > 3 else ''}); replace them with photos "
+                    "that open.")
         cal, cal_emb = describe_photos(embedder, calibrate, bundle.preprocess)
         test, _ = describe_photos(embedder, held_out, bundle.preprocess)
+        if not len(cal) or not len(test):
+            from export.errors import ExportError
+
+            raise ExportError("Too few of the --negatives photos could be decoded to set the "
+                              "threshold and measure it; add photos without landmarks.")
         labels = [str(o) for o in owners]
         threshold = enrolment_threshold(known_desc, labels, cal, target_fpr=target_fpr,
                                         seed=seed)
@@ -434,7 +480,7 @@ def add_descriptor(
             "threshold": threshold, "target_fpr": target_fpr, "shots": 5,
             "calibration_negatives": len(cal), "held_out_negatives": len(test),
             "held_out_fpr": held_fpr, "prototype_photos": len(chosen),
-            "per_landmark": per_landmark,
+            "per_landmark": per_landmark, "unreadable_photos": unreadable,
         }
         enrolment = learned_table(known_desc, known_emb, owners, (cal, cal_emb), seed=seed)
         kept = {k: v for k, v in bundle.metrics.items() if k not in MEASURED_WITH_DESCRIPTOR}
@@ -475,18 +521,39 @@ def _enrolled_fpr(known: np.ndarray, labels: Sequence[str], negatives: np.ndarra
 
 # --------------------------------------------------------------------------- command line
 
+def _summary(path: Path, measured: dict[str, Any]) -> str:
+    """The graft in one line, for a person (``--json`` gives a script all of it)."""
+    shared = measured.get("shared_stages", 0)
+    held = measured.get("held_out_fpr")
+    return (f"Descriptor added to {path}: {measured.get('dim')} values"
+            + (f", {counted(shared, 'backbone stage')} shared with the model" if shared else "")
+            + f"; threshold {measured.get('threshold', float('nan')):.3f} for "
+            f"{measured.get('target_fpr', float('nan')):.1%} of non-landmark photos"
+            + (f" ({held:.1%} of {counted(measured.get('held_out_negatives', 0), 'held-out one')}"
+               " pass it)." if held is not None else "."))
+
+
 def main() -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
+    import math
+    import shlex
+
     import typer
 
-    from photolm.bundle import read_bundle
+    from photolm.bundle import MANIFEST, check_replaceable, read_bundle
+    from photolm.cli.flag_help import hide_flag_types
     from photolm.cli.output import err, print_json, reporting
+    from photolm.cli.usage import OneLineUsageCommand
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    hide_flag_types()
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None,  # plain help, as photolm-export and trainer
+                      context_settings={"help_option_names": ["-h", "--help"]})
 
-    @app.command()
+    @app.command(no_args_is_help=True, cls=OneLineUsageCommand)
     def add(
-        bundle: Path = typer.Argument(..., help="Bundle folder to add the descriptor to."),
+        bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
+                                      help="Bundle folder photolm-export wrote."),
         out: Path = typer.Option(..., "--out", "-o", help="Bundle folder to write (may be "
                                  "BUNDLE itself)."),
         known: list[Path] = typer.Option(..., "--known", help="Labelled folders of the "
@@ -497,17 +564,53 @@ def main() -> None:
                                          "descriptor prototype and the calibration."),
         target_fpr: float = typer.Option(0.01, help="False-positive rate the enrolment "
                                          "threshold is set for."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out when it is "
+                                       "another bundle than BUNDLE."),
+        json_out: bool = typer.Option(False, "--json", help="Print the result as JSON on "
+                                      "stdout."),
     ) -> None:
-        """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
+        """Add the generic place descriptor to a bundle made by photolm-export, and measure
+        on your landmarks' photos the thresholds photolm learn judges the places you teach it
+        by. Run it after photolm-export, before photolm scan --model BUNDLE.
+
+        Example: python -m export.descriptor my-bundle --out my-bundle --known
+        ../shared/data/wonders --negatives ../shared/data/distractors
+        """
         with reporting():
+            if not (bundle / MANIFEST).is_file() and bundle.name != MANIFEST:
+                from export.errors import ExportError
+
+                raise ExportError(f"{bundle} is not a model bundle (no {MANIFEST}); give the "
+                                  "folder photolm-export wrote (its --out).")
             source = read_bundle(bundle)
+            if not (out.exists() and out.resolve() == source.path.resolve()):
+                # in place is what the README does; any other existing folder is refused as
+                # photolm-export refuses it, before the work rather than after it
+                check_replaceable(out, overwrite=overwrite, flag="--overwrite")
             result = add_descriptor(source, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
         stale = [k for k in MEASURED_WITH_DESCRIPTOR
                  if k in source.metrics and k not in result.metrics]
         enrolment = result.metrics.get("enrolment")
-        print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"],
-                    "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
+        measured = result.metrics["descriptor"]
+        if json_out:
+            print_json({"bundle": str(result.path), "descriptor": measured,
+                        "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
+        else:
+            typer.echo(_summary(result.path, measured))
+        calibration, rate = measured.get("calibration_negatives"), measured.get("target_fpr")
+        if calibration and rate and calibration * rate < 1:  # as photolm-export warns
+            err.print(f"warning: only {counted(calibration, 'non-landmark photo')} set the "
+                      f"threshold, too few for a {rate:.1%} rate (that takes "
+                      f"{math.ceil(1 / rate)} at least): it is about the highest of their "
+                      "scores. Give more --negatives photos (half of them set it).",
+                      markup=False, highlight=False, soft_wrap=True)
+        unreadable = measured.get("unreadable_photos") or []
+        if unreadable:
+            err.print(f"warning: {counted(len(unreadable), 'landmark photo')} could not be "
+                      f"read and {'was' if len(unreadable) == 1 else 'were'} left out: "
+                      f"{', '.join(unreadable[:5])}{', ...' if len(unreadable) > 5 else ''}",
+                      markup=False, highlight=False, soft_wrap=True)
         if enrolment:
             table = ", ".join(f"k={k}: {v:.3f}" for k, v in
                               next(iter(enrolment["thresholds"].values())).items())
@@ -523,6 +626,8 @@ def main() -> None:
                       "descriptor this graft replaced. Measure them again (export.gate; "
                       "scripts/eval_enrolment.py --write-places).",
                       markup=False, highlight=False)
+        err.print(f"Scan with it: photolm scan PHOTOS --model {shlex.quote(str(out))}",
+                  markup=False, highlight=False, soft_wrap=True)
 
     app()
 

@@ -294,7 +294,10 @@ def _load_inputs(checkpoint: Path | str, options: ExportOptions) -> _Inputs:
     for folder in options.distractors:
         distractors.extend(list_images(folder))
     if not distractors:
-        raise ExportError("The --distractors folders hold no photos.")
+        raise ExportError(
+            f"--distractors {', '.join(map(str, options.distractors))} holds no photos "
+            "(JPEG, PNG, WebP, BMP or TIFF): give a folder of photos without landmarks "
+            "(e.g. ../shared/data/distractors).")
     d_cal, d_eval = split_distractors(distractors, list(options.distractors),
                                       options.distractor_holdout)
     # Curated multilingual names and real place fields (export/landmark_names.json).

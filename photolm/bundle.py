@@ -38,6 +38,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -318,6 +319,14 @@ def read_bundle(path: Path | str) -> Bundle:
     if root.is_file() and root.name == MANIFEST:
         root = root.parent
     manifest_path = root / MANIFEST
+    checkpoint = root.suffix == ".pt" and root.is_file()
+    if not manifest_path.is_file() and (checkpoint or any(
+            (root / name).is_file() for name in ("best.pt", "last.pt"))):
+        raise BundleError(  # the trainer's output given where its export is wanted
+            f"{printed(root.parent if checkpoint else root)} is a trainer run, not a model "
+            f"bundle: export it first with `photolm-export {shlex.quote(printed(root))} --out "
+            "BUNDLE --distractors NON_LANDMARK_PHOTOS` and use BUNDLE."
+        )
     if not manifest_path.is_file():
         raise BundleError(
             f"No model bundle at {printed(root)} (missing {MANIFEST}). Pass --model with a bundle "

@@ -246,6 +246,22 @@ def test_missing_model_is_one_clear_line(library: Path, tmp_path: Path) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_trainer_run_given_as_the_model_says_to_export_it(library: Path,
+                                                            tmp_path: Path) -> None:
+    """--model runs/mine (trainer fit's --out) or its best.pt, a step of the README's own-model
+    recipe skipped: the line says which step, not only that no manifest is there."""
+    run_dir = tmp_path / "runs" / "my run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "best.pt").write_bytes(b"checkpoint")
+    for given in (run_dir, run_dir / "best.pt"):
+        code, _out, err = run("scan", library, "--model", given)
+        assert code == 1
+        assert err.strip() == (
+            f"Error: {run_dir} is a trainer run, not a model bundle: export it first with "
+            f"`photolm-export '{given}' --out BUNDLE --distractors NON_LANDMARK_PHOTOS` and "
+            "use BUNDLE.")
+
+
 def test_busy_catalogue_is_one_clear_line(library: Path, env: Path) -> None:
     run("scan", library)
     with Catalog.open(env, write=True):

@@ -72,3 +72,45 @@ def test_help_names_no_python_list_type(command: list[str]) -> None:
         assert "<path>..." in out
     if command == ["learn"]:
         assert re.search(r"--alias\s+-a\s+<str>\s", out)
+
+
+TRAINING_TOOLS = [["trainer", "fit"], ["export"], ["export.descriptor"]]
+
+
+@pytest.mark.parametrize("tool", TRAINING_TOOLS, ids=" ".join)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_training_tools_help_reads_as_photolms_at_80_columns(tool: list[str], flag: str) -> None:
+    """The README's own-model steps (trainer fit, photolm-export, python -m export.descriptor):
+    plain help as photolm's, answering to -h, no Python list type ("DATA <list[Path]>",
+    "--distractors <list[Path]>") and no type beside a flag, whole lines at 80 columns."""
+    out = subprocess.run([sys.executable, "-m", *tool, flag], capture_output=True, text=True,
+                         check=True, env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(
+                             Path(__file__).resolve().parents[1])}).stdout
+    assert out.startswith("Usage:") and "╭" not in out
+    assert "list[" not in out and "<bool>" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    if tool == ["export.descriptor"]:  # says what it is for, not where its code is
+        assert "export/descriptor.py" not in out and "before photolm scan" in " ".join(
+            out.split())
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["trainer", "fit", "--epochs", "x"],
+     "Error: Invalid value for '--epochs': 'x' (input should be a valid integer, unable to "
+     "parse string as an integer). See `python -m trainer fit --help`."),
+    (["trainer", "fitt"], "Error: No such command 'fitt'. Did you mean 'fit'? See "
+     "`python -m trainer --help`."),
+    (["export", "run", "--out", "b", "--target-fpr", "abc"],
+     "Error: Invalid value for '--target-fpr': 'abc' (input should be a valid number, "
+     "unable to parse string as a number). See `python -m export --help`."),
+    (["export.descriptor", "b", "--known", "k", "--negatives", "n"],
+     "Error: Missing option '--out' / '-o'. See `python -m export.descriptor --help`."),
+], ids=["trainer value", "trainer command", "export", "descriptor"])
+def test_training_tools_usage_errors_are_one_line(argv: list[str], said: str) -> None:
+    """A mistyped option of trainer, photolm-export or export.descriptor: one Error: line
+    pointing at --help, as photolm says it (it was click's usage line, a hint and the error)."""
+    res = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(
+                             Path(__file__).resolve().parents[1])})
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr == said + "\n"

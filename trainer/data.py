@@ -36,11 +36,13 @@ import unicodedata
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from photolm.bundle import Landmark
+from photolm.textfold import normalise
 from photolm.wording import counted
 from trainer.errors import DataError
 
@@ -148,16 +150,33 @@ class DatasetSplit:
 # --------------------------------------------------------------------------- names
 
 
-def normalise_name(name: str) -> str:
-    """Slug used both as class id and as the merge key: accents, case, punctuation folded.
+# Runs trained before other scripts kept their letters have their classes under the ids
+# the ASCII-only rule gave (every such name "unnamed"); split_from_config rebuilds their split
+# with it, so they still export and resume (set only there, through a ContextVar).
+_ASCII_ONLY_IDS: ContextVar[bool] = ContextVar("ascii_only_ids", default=False)
 
-    ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``.
-    """
+
+def _ascii_only_id(name: str) -> str:
     text = unicodedata.normalize("NFKD", name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = re.sub(r"['’`´]", "", text)
-    text = re.sub(r"[^0-9a-z]+", "-", text).strip("-")
-    return text or "unnamed"
+    return re.sub(r"[^0-9a-z]+", "-", text).strip("-") or "unnamed"
+
+
+def normalise_name(name: str) -> str:
+    """Slug used both as class id and as the merge key: accents, case, punctuation folded.
+
+    ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``,
+    ``"老桥"`` -> ``"老桥"``, ``"Кремль"`` -> ``"кремль"``: other scripts keep their letters
+    (folded as photolm folds names), or every such landmark would share one id and be merged
+    into one class. Latin letters with no ASCII base (``ø``, ``ł``) are still left out, so
+    the ids of Latin names stay those earlier runs gave.
+    """
+    if _ASCII_ONLY_IDS.get():
+        return _ascii_only_id(name)
+    folded = "".join(ch for ch in normalise(name)
+                     if ch.isascii() or not unicodedata.name(ch, "").startswith("LATIN"))
+    return "-".join(folded.split()) or "unnamed"
 
 
 def folder_display_name(folder: str) -> str:
@@ -686,8 +705,21 @@ def split_from_config(
             if digest and sha256_of(path) != digest:
                 raise DataError(f"The run's {name.replace('_', ' ')} {path} changed since "
                                 "training; the split cannot be rebuilt exactly.")
-    index = discover(list(get("data") or []), file_list=get("file_list"),
-                     exclude_list=get("exclude_list"))
+    def rediscover() -> DatasetIndex:
+        return discover(list(get("data") or []), file_list=get("file_list"),
+                        exclude_list=get("exclude_list"))
+
+    index = rediscover()
+    if expected_classes is not None:
+        want = [c.id if isinstance(c, ClassInfo) else str(c["id"]) for c in expected_classes]
+        if [c.id for c in index.classes] != want and "unnamed" in want:
+            token = _ASCII_ONLY_IDS.set(True)  # a run from before non-Latin ids
+            try:
+                earlier = rediscover()
+            finally:
+                _ASCII_ONLY_IDS.reset(token)
+            if [c.id for c in earlier.classes] == want:
+                index = earlier
     split = split_dataset(index, val_ratio=float(get("val_ratio", 0.0)),
                           holdout_ratio=float(get("holdout_ratio", 0.0)),
                           seed=int(get("seed", 0)))

@@ -781,3 +781,23 @@ def reporting() -> Iterator[None]:
     except KeyboardInterrupt:
         error_line("interrupted.")
         raise typer.Exit(130) from None
+    except ImportError as exc:
+        # Ctrl-C while a native module loads: pybind11 (scipy's HiGHS, which trainer fit
+        # imports) re-raises it as ImportError("initialization failed"): a traceback that
+        # reads as a broken install
+        if not _caused_by_ctrl_c(exc):
+            raise
+        error_line("interrupted.")
+        raise typer.Exit(130) from None
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in ``exc``'s chain of causes."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

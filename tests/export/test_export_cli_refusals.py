@@ -238,3 +238,20 @@ def test_a_run_whose_data_moved_is_told_about_data_and_exports_with_it(
     (here / "red_fort" / "00.jpg").unlink()  # not the photos it was trained on
     res = runner.invoke(app, [*args, "--data", str(here), "--overwrite"])
     assert res.exit_code == 1 and "changed since training" in res.stderr
+
+
+def test_an_empty_distractors_folder_is_named_with_what_to_give(
+        tiny_run: Path, tmp_path: Path) -> None:
+    """'The --distractors folders hold no photos.' named neither the folder nor what it
+    should hold."""
+    from export.cli import app
+
+    empty = tmp_path / "my distractors"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a photo\n")
+    res = runner.invoke(app, [str(tiny_run), "--out", str(tmp_path / "b"), "--distractors",
+                              str(empty), "-q"])
+    assert res.exit_code == 1
+    assert res.stderr == (f"Error: --distractors {empty} holds no photos (JPEG, PNG, WebP, "
+                          "BMP or TIFF): give a folder of photos without landmarks (e.g. "
+                          "../shared/data/distractors).\n")

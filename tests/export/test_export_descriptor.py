@@ -140,7 +140,7 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     monkeypatch.setattr(sys, "argv", [
         "export.descriptor", str(plain.path), "--out", str(tmp_path / "both"), "--known",
         str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"),
-        "--per-landmark", "5"])
+        "--per-landmark", "5", "--json"])
     with pytest.raises(SystemExit) as done:
         descriptor_main()
     stdout, stderr = capsys.readouterr()
@@ -157,6 +157,9 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     table = grafted.metrics["enrolment"]["thresholds"]["fused"]
     assert "Thresholds for learned landmarks, measured on the training landmarks" in stderr
     assert f"k=1: {table['1']:.3f}" in stderr
+    # and it ends by naming the next step (README, "Training your own model")
+    assert stderr.strip().splitlines()[-1] == (
+        f"Scan with it: photolm scan PHOTOS --model {tmp_path / 'both'}")
 
 
 def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
@@ -200,7 +203,8 @@ def test_the_command_says_when_no_table_could_be_measured(
     monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
     monkeypatch.setattr(sys, "argv", [
         "export.descriptor", str(plain.path), "--out", str(grafted.path), "--known",
-        str(tmp_path), "--negatives", str(tmp_path)])
+        str(tmp_path), "--negatives", str(tmp_path), "--overwrite",  # the fake's own out
+        "--json"])
     with pytest.raises(SystemExit) as done:
         descriptor.main()
     stdout, stderr = capsys.readouterr()
@@ -208,3 +212,220 @@ def test_the_command_says_when_no_table_could_be_measured(
     assert json.loads(stdout)["enrolment"] is None
     assert "No thresholds for learned landmarks" in stderr
     assert "fine-tuned embedding at the bundle's threshold" in stderr
+
+
+def _descriptor_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                    *args: str) -> tuple[int, str, str]:
+    import sys
+
+    from export.descriptor import main as descriptor_main
+
+    monkeypatch.setattr(sys, "argv", ["export.descriptor", *args])
+    with pytest.raises(SystemExit) as done:
+        descriptor_main()
+    stdout, stderr = capsys.readouterr()
+    return int(done.value.code or 0), stdout, stderr
+
+
+@pytest.mark.parametrize("negatives", ["missing", "empty", "one photo"])
+def test_negatives_without_two_photos_are_refused_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], negatives: str) -> None:
+    """A mistyped --negatives folder, an empty one or one photo: one Error line naming the
+    option, before any work (it was a numpy traceback after the graft)."""
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=1, seed=4)
+    folder = {"missing": tmp_path / "nope", "empty": tmp_path / "empty",
+              "one photo": tmp_path / "negatives"}[negatives]
+    (tmp_path / "empty").mkdir()
+    code, stdout, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path / "known"), "--negatives", str(folder))
+    assert code == 1 and stdout == ""
+    assert stderr.startswith("Error: --negatives") and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr and not (tmp_path / "both").exists()
+
+
+def test_known_folders_missing_a_landmark_name_it_and_the_training_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """After the README's retraining, the bundle knows the landmarks of the exported data set
+    too; --known without that folder names the landmark left out and the folders the bundle
+    was trained on (from its provenance)."""
+    import shutil
+
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    rewrite_bundle(plain, plain.path, provenance={
+        **plain.provenance, "data": {"roots": ["/photos/wonders", "/home/you/photolm-dataset"]}})
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=4, seed=5)
+    shutil.rmtree(tmp_path / "known" / "taj-mahal")
+    code, _, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"))
+    assert code == 1 and len(stderr.strip().splitlines()) == 1
+    assert "(Taj Mahal)" in stderr and "--known" in stderr
+    assert "/photos/wonders, /home/you/photolm-dataset" in stderr
+
+
+def test_a_run_folder_given_for_the_bundle_says_which_folder_to_give(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """runs/mine (trainer's run folder) for BUNDLE: the command has no --model to pass."""
+    run = tmp_path / "runs" / "mine"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(b"")
+    code, _, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(run), "--out", str(tmp_path / "b"), "--known",
+        str(tmp_path), "--negatives", str(tmp_path))
+    assert code == 1
+    assert stderr.strip() == (f"Error: {run} is not a model bundle (no manifest.json); give "
+                              "the folder photolm-export wrote (its --out).")
+
+
+def test_out_naming_another_existing_bundle_needs_overwrite(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--out BUNDLE itself (the README) is rewritten in place; --out naming another bundle
+    (my-bundle-2 grafted into my-bundle by a slip) replaced it silently, the model a
+    catalogue was scanned with. Refused before the work, as photolm-export refuses it."""
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle-2")
+    other = make_tiny_bundle(tmp_path / "my-bundle", seed=1)
+    before = (other.path / "model.onnx").read_bytes()
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.4)
+    grafted = rewrite_bundle(grafted, grafted.path,
+                             metrics={**grafted.metrics, "descriptor": {"dim": 8}})
+    calls: list[Path] = []
+    monkeypatch.setattr(descriptor, "add_descriptor",
+                        lambda source, out, **kw: calls.append(out) or grafted)
+    args = ["--known", str(tmp_path), "--negatives", str(tmp_path)]
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(other.path), *args)
+    assert code == 1 and calls == []
+    assert stderr.strip() == f"Error: {other.path} already exists; pass --overwrite to replace it."
+    assert (other.path / "model.onnx").read_bytes() == before
+    assert _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out", str(other.path),
+                           "--overwrite", *args)[0] == 0
+    assert _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                           str(tmp_path / "." / "my-bundle-2"), *args)[0] == 0
+    assert calls == [other.path, tmp_path / "." / "my-bundle-2"]
+
+
+def test_a_bundle_from_before_non_latin_ids_finds_its_landmarks_photos(tmp_path: Path) -> None:
+    """A bundle trained when "老桥" got the id "unnamed": the graft finds its photos by the
+    landmark's name (the folders now give it the id "老桥")."""
+    import dataclasses
+
+    from export.descriptor import prototype_photos
+    from photolm.bundle import Landmark
+    from tests.tinybundle import LANDMARKS, make_tiny_bundle
+
+    made = make_tiny_bundle(tmp_path / "old", landmarks=LANDMARKS[:2])
+    bundle = dataclasses.replace(made, landmarks=(
+        LANDMARKS[0], Landmark("unnamed", "老桥", (), None, None, None, None)))
+    _landmark_and_noise_photos(tmp_path, per_landmark=3, negatives=0, seed=6)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "known" / "eiffel-tower").rename(tmp_path / "mine" / "eiffel-tower")
+    (tmp_path / "known" / "colosseum").rename(tmp_path / "mine" / "老桥")
+
+    chosen, owners = prototype_photos(bundle, [tmp_path / "mine"], 5,
+                                      np.random.default_rng(0))
+
+    assert sorted(owners) == [0, 0, 0, 1, 1, 1]
+    assert {Path(p).parent.name for p, o in zip(chosen, owners, strict=True) if o == 1} == {"老桥"}
+
+
+def test_a_person_reads_one_line_and_a_script_reads_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json the graft printed a 40-line JSON document at the person; it now says
+    what it did in one line, and --json gives a script the whole record."""
+    import json
+
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle")
+    measured = {"dim": 320, "shared_stages": 2, "threshold": 0.398, "target_fpr": 0.01,
+                "held_out_fpr": 0.012, "held_out_negatives": 250}
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.398)
+    grafted = rewrite_bundle(grafted, grafted.path,
+                             metrics={**grafted.metrics, "descriptor": measured})
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
+    args = [str(plain.path), "--out", str(plain.path), "--known", str(tmp_path),
+            "--negatives", str(tmp_path)]
+    code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args)
+    assert code == 0
+    assert stdout == (f"Descriptor added to {grafted.path}: 320 values, 2 backbone stages "
+                      "shared with the model; threshold 0.398 for 1.0% of non-landmark photos "
+                      "(1.2% of 250 held-out ones pass it).\n")
+    code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args, "--json")
+    assert code == 0 and json.loads(stdout)["descriptor"] == measured
+
+
+def test_a_landmark_photo_that_does_not_open_is_left_out_and_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """trainer fit and photolm-export leave an unreadable photo out; the graft refused the
+    whole data set ("Some landmark photos could not be decoded; clean the folders.") without
+    naming it. It leaves it out and names it; a landmark none of whose photos opens is an
+    error naming the landmark."""
+    from photolm.bundle import read_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    _landmark_and_noise_photos(tmp_path, per_landmark=5, negatives=6, seed=7)
+    broken = tmp_path / "known" / "colosseum" / "broken.jpg"
+    broken.write_bytes(b"not a JPEG")
+    args = ["--known", str(tmp_path / "known"), "--negatives", str(tmp_path / "negatives"),
+            "--per-landmark", "6"]
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(tmp_path / "both"), *args)
+    assert code == 0, stderr
+    assert f"warning: 1 landmark photo could not be read and was left out: {broken}" in stderr
+    grafted = read_bundle(tmp_path / "both")
+    assert grafted.metrics["descriptor"]["unreadable_photos"] == [str(broken)]
+    assert grafted.metrics["descriptor"]["prototype_photos"] == 4 * 5
+
+    for photo in (tmp_path / "known" / "taj-mahal").iterdir():
+        photo.write_bytes(b"not a PNG")
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(tmp_path / "again"), *args)
+    assert code == 1 and stderr.startswith("Error: No photo of Taj Mahal in --known could be "
+                                           "read (")
+    assert not (tmp_path / "again").exists()
+
+
+@pytest.mark.parametrize("calibration", [14, 300])
+def test_too_few_negatives_for_the_rate_asked_are_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], calibration: int) -> None:
+    """A person's own small --negatives folder: 14 photos cannot measure 1 %, and the
+    threshold was set from them silently (photolm-export warns in the same case)."""
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "my-bundle")
+    grafted = make_tiny_bundle(tmp_path / "grafted", descriptor_threshold=0.4)
+    grafted = rewrite_bundle(grafted, grafted.path, metrics={**grafted.metrics, "descriptor": {
+        "dim": 320, "threshold": 0.4, "target_fpr": 0.01,
+        "calibration_negatives": calibration}})
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
+    code, _, stderr = _descriptor_cli(monkeypatch, capsys, str(plain.path), "--out",
+                                      str(plain.path), "--known", str(tmp_path),
+                                      "--negatives", str(tmp_path))
+    assert code == 0
+    warning = ("warning: only 14 non-landmark photos set the threshold, too few for a 1.0% "
+               "rate (that takes 100 at least): it is about the highest of their scores. Give "
+               "more --negatives photos (half of them set it).")
+    assert (warning in stderr.splitlines()) == (calibration == 14)

@@ -8,6 +8,7 @@ degraded int8 model by calibrating its activation ranges on black images.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,13 @@ def test_cli_report_ends_by_naming_the_scan_that_uses_the_bundle(
     assert res.stderr.strip().splitlines()[-1] == (
         f"Scan with it: photolm scan PHOTOS --model '{out}' (or set PHOTOLM_MODEL="
         f"'{tmp_path / out}' so every photolm command uses it)")
+    # before it, the README's step in between, with the run's own folders filled in
+    roots = read_bundle(out).provenance["data"]["roots"]
+    assert res.stderr.strip().splitlines()[-2] == (
+        "Add the place descriptor photolm learn judges your own places by: python -m "
+        f"export.descriptor '{out}' --out '{out}' "
+        + " ".join(f"--known {shlex.quote(r)}" for r in roots)
+        + f" --negatives {shlex.quote(str(distractor_dir))}")
 
 
 def test_a_quantised_model_that_loses_accuracy_is_refused(

@@ -197,3 +197,26 @@ def test_help_reads_whole_at_80_columns_and_answers_to_h() -> None:
                              terminal_width=80)
         assert res.exit_code == 0 and res.stdout.startswith("Usage:"), command
         assert max(len(line) for line in res.stdout.splitlines()) <= 80, command
+
+
+def test_ctrl_c_while_a_native_module_loads_is_an_interruption(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while trainer fit imports scipy's HiGHS (pybind11) came back as a traceback
+    ending in ``ImportError: initialization failed``; it is Ctrl-C: one line, status 130.
+    An ImportError of its own stays what it is."""
+    def interrupted_import(*_args: Any) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(trainer_cli, "_run_fit", interrupted_import)
+    res = _runner.invoke(trainer_cli.app, ["fit", "somewhere", "--out", "run"])
+    assert res.exit_code == 130 and res.stderr == "Error: interrupted.\n"
+
+    def missing(*_args: Any) -> None:
+        raise ImportError("No module named 'timm'")
+
+    monkeypatch.setattr(trainer_cli, "_run_fit", missing)
+    res = _runner.invoke(trainer_cli.app, ["fit", "somewhere", "--out", "run"])
+    assert isinstance(res.exception, ImportError)

@@ -191,3 +191,47 @@ def test_an_exclude_list_naming_photos_elsewhere_says_so(tmp_path, dataset_facto
     assert len(index.samples) == 1
     assert any("The exclude list names 1 photo not under the dataset" in n
                for n in index.notes), index.notes
+
+
+def test_landmarks_named_in_other_scripts_stay_separate_classes(tmp_path, dataset_factory):
+    """Folders named in Chinese or Cyrillic (or `photolm export-dataset`'s classes.csv naming
+    a learned "老桥") are each their own landmark, not one class merged under one id; a second
+    root's aliases in those scripts are kept, and Latin ids are those earlier runs gave."""
+    first = dataset_factory(tmp_path / "mine", per_class=2,
+                            classes={"老桥": ("ellipse", (200, 20, 20)),
+                                     "新桥": ("rectangle", (20, 200, 20)),
+                                     "Кремль": ("polygon", (20, 20, 200)),
+                                     "Øresund Bridge": ("ellipse", (9, 9, 9))})
+    second = dataset_factory(tmp_path / "more", per_class=2,
+                             classes={"kremlin": ("polygon", (20, 20, 201))})
+    (second / "classes.csv").write_text(
+        "folder,name,aliases\nkremlin,Кремль,Московский Кремль;Kremlin\n", encoding="utf-8")
+
+    index = discover([first, second])
+
+    by_name = {c.name: c for c in index.classes}
+    assert sorted(by_name) == ["Øresund Bridge", "Кремль", "新桥", "老桥"]
+    assert len({c.id for c in index.classes}) == 4
+    assert by_name["Øresund Bridge"].id == "resund-bridge"
+    assert by_name["Кремль"].aliases == ("Московский Кремль", "Kremlin")
+    assert index.class_counts()[index.classes.index(by_name["Кремль"])] == 4
+
+
+def test_a_run_from_before_non_latin_ids_still_rebuilds_its_split(tmp_path, dataset_factory):
+    """A run trained when "老桥" became the id "unnamed" (its checkpoint's class table says
+    so) still exports and resumes: its split is rebuilt under the ids it was trained with, in
+    its label order; a data set that really changed is still refused."""
+    from trainer.data import split_from_config
+
+    root = dataset_factory(tmp_path / "mine", per_class=4,
+                           classes={"老桥": ("ellipse", (200, 20, 20)),
+                                    "zoo": ("rectangle", (20, 200, 20))})
+    config = {"data": [str(root)], "val_ratio": 0.25, "seed": 0}
+    assert [c.id for c in split_from_config(config).index.classes] == ["zoo", "老桥"]
+
+    split = split_from_config(config, expected_classes=[{"id": "unnamed"}, {"id": "zoo"}])
+
+    assert [(c.id, c.name) for c in split.index.classes] == [("unnamed", "老桥"), ("zoo", "Zoo")]
+    assert {Path(s.path).parent.name for s in split.index.samples if s.label == 0} == {"老桥"}
+    with pytest.raises(DataError, match="no longer match"):
+        split_from_config(config, expected_classes=[{"id": "unnamed"}, {"id": "yak"}])
