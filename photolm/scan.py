@@ -578,7 +578,10 @@ class Scanner:
             if old_entry.bundle_id == self.bundle.bundle_id or not old_entry.has_embedding:
                 on_event(PhotoDone(f.path, MOVED))
                 if old_entry.bundle_id != self.bundle.bundle_id:
-                    remaining.append(f)
+                    remaining.append(f)  # decoded below, and counted there
+                else:  # its results came with it: count them as this run's
+                    row = self.catalog.get_photo(f.path)
+                    self.summary.landmarks += bool(row and row.landmark_id is not None)
             else:
                 to_rematch[old_entry.id] = f  # move_photo kept the row's id
         return remaining, to_rematch

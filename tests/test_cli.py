@@ -193,6 +193,7 @@ def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
     s = json.loads(out)
     assert code == 0, err
     assert s["moved"] == 1 and s["processed"] == 0 and s["missing"] == 0
+    assert s["landmarks_found"] == 1  # README: this run's moved photos with a landmark
     with Catalog.open(env, write=False) as cat:
         assert cat.get_photo(old) is None
         row = cat.get_photo(new)
