@@ -10,8 +10,11 @@ error, because the user asked for something they are not getting.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -71,14 +74,33 @@ def _unit_rows(out: Any) -> np.ndarray:
 
 def import_onnxruntime() -> Any:
     """Import onnxruntime, or explain in one line how to install it."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise RuntimeMissingError(
-            "onnxruntime is not installed. Install it with: "
-            f"{INSTALL_CPU}   (or, with an NVIDIA GPU: {INSTALL_GPU})"
-        ) from None
+    with _ctrl_c_held():
+        try:
+            import onnxruntime
+        except ImportError:
+            raise RuntimeMissingError(
+                "onnxruntime is not installed. Install it with: "
+                f"{INSTALL_CPU}   (or, with an NVIDIA GPU: {INSTALL_GPU})"
+            ) from None
     return onnxruntime
+
+
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C pressed inside the block takes effect when it ends: onnxruntime's native part
+    turns an interrupt during its import into ``ImportError("import numpy failed")``, which
+    would tell a person who pressed Ctrl-C at a scan's start to install onnxruntime."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    pressed: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed and callable(previous):
+            previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
 
 
 def choose_providers(device: Device, available: Sequence[str]) -> list[str]:
