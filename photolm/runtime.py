@@ -10,17 +10,15 @@ error, because the user asked for something they are not getting.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from photolm.ctrl_c import held
 from photolm.errors import DeviceError, RuntimeMissingError
 from photolm.native_paths import utf8_path
 from photolm.printed_paths import printed
@@ -73,34 +71,20 @@ def _unit_rows(out: Any) -> np.ndarray:
 
 
 def import_onnxruntime() -> Any:
-    """Import onnxruntime, or explain in one line how to install it."""
-    with _ctrl_c_held():
+    """Import onnxruntime, or explain in one line how to install it. Ctrl-C during the
+    import (onnxruntime's native part turns it into ``ImportError("import numpy failed")``)
+    stops the command as Ctrl-C, not as a missing install."""
+    with held() as ctrl_c:
         try:
             import onnxruntime
         except ImportError:
+            ctrl_c.deliver()
             raise RuntimeMissingError(
                 "onnxruntime is not installed. Install it with: "
                 f"{INSTALL_CPU}   (or, with an NVIDIA GPU: {INSTALL_GPU})"
             ) from None
+    ctrl_c.deliver()
     return onnxruntime
-
-
-@contextlib.contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C pressed inside the block takes effect when it ends: onnxruntime's native part
-    turns an interrupt during its import into ``ImportError("import numpy failed")``, which
-    would tell a person who pressed Ctrl-C at a scan's start to install onnxruntime."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only
-        return
-    pressed: list[object] = []
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if pressed and callable(previous):
-            previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
 
 
 def choose_providers(device: Device, available: Sequence[str]) -> list[str]:

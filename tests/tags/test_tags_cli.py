@@ -551,6 +551,43 @@ def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
     _untag_restores_the_rest(monkeypatch, real, root, before)
 
 
+
+def test_ctrl_c_just_after_a_photo_was_replaced_counts_it_and_untag_restores_it(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real Ctrl-C (SIGINT) arriving while the third photo's rename is made durable, after
+    it replaced the photo: that photo counts as written, not as untouched, and keeps its way
+    back, so untag gives every photo its bytes from before tagging. (Ctrl-C used to raise
+    there, and the rewritten photo's undo record was dropped as unused.)"""
+    import signal
+
+    from photolm.metadata import atomic
+
+    root = tmp_path / "Pictures"
+    for i in range(4):  # four different photos: copies would share one way back
+        write_photo(root / f"p{i}.jpg", EIFFEL, size=(64 + i, 48))
+    scan(root)
+    before = snapshot(root)
+    real, calls = atomic.fsync_folder, []
+
+    def fsync_folder(folder: Path) -> None:
+        real(folder)
+        calls.append(folder)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(atomic, "fsync_folder", fsync_folder)
+    code, _out, err = run("tag", "--embed")
+    assert code == 130
+    assert err.strip() == ("Error: interrupted after 3 photos of 4 were written (kept; "
+                           "`photolm untag` takes them back); 1 not reached is untouched, "
+                           "and no photo is half-written.")
+    monkeypatch.setattr(atomic, "fsync_folder", real)
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"nothing-to-remove": 1, "removed": 3}
+    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
+        n: d for n, (d, _m) in before.items()}
+
 def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As tag: Ctrl-C while the third of four photos is untagged says 2 of 4 had their tags
