@@ -588,6 +588,24 @@ def test_ctrl_c_just_after_a_photo_was_replaced_counts_it_and_untag_restores_it(
     assert {n: d for n, (d, _m) in snapshot(root).items()} == {
         n: d for n, (d, _m) in before.items()}
 
+
+def test_ctrl_c_in_scan_write_tags_says_what_tag_says_and_keeps_the_records(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while `scan --write-tags` writes the third of four photos: the line `photolm
+    tag` gives (2 of 4 written, kept, untag takes them back), exit 130, and the catalogue
+    records the two as tagged."""
+    root = _four_scanned_photos(tmp_path)
+    before = snapshot(root)
+    real = _ctrl_c_on_third_write(monkeypatch)
+    code, _out, err = run("scan", root, "--write-tags", "--embed")
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        "Error: interrupted after 2 photos of 4 were written (kept; `photolm untag` takes "
+        "them back); 2 not reached are untouched, and no photo is half-written.")
+    assert [listed()[f"p{i}.jpg"]["tag_status"] for i in range(4)] == [
+        "written", "written", None, None]
+    _untag_restores_the_rest(monkeypatch, real, root, before)
+
 def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As tag: Ctrl-C while the third of four photos is untagged says 2 of 4 had their tags
