@@ -13,6 +13,10 @@ the bytes on disk, float32 arithmetic at run time.
 Whitening is learnt on photos of the *known* landmarks only (never on the unseen ones it is
 measured on), and the enrolment threshold is calibrated on non-landmark photos against
 prototypes enrolled from a few photos of known landmarks, as ``photolm learn`` will make them.
+``photolm learn``'s thresholds by example count (``metrics.enrolment``) are measured on the
+same photos, half of the known landmarks learned and the other half as places nobody taught
+(:mod:`export.learned_thresholds`), so a bundle no one measured further learns in the fused
+space too.
 """
 
 from __future__ import annotations
@@ -280,17 +284,24 @@ def _photos(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any) -> np.ndarray:
-    """Descriptors of the photos that decode (undecodable ones are left out)."""
+def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(descriptors, fine-tuned embeddings) of the photos that decode (undecodable ones are
+    left out): the graph gives both in one pass."""
     from export.embedding import decoded_batches
     from photolm.runtime import embed_all
 
-    rows: list[np.ndarray] = []
+    desc: list[np.ndarray] = []
+    emb: list[np.ndarray] = []
     for _, items in decoded_batches([str(p) for p in paths], pre, batch_size=32):
         arrays = [a for a, _ in items if a is not None]
         if arrays:
-            rows.append(embed_all(embedder, np.stack(arrays)).descriptor)  # type: ignore[arg-type]
-    return np.concatenate(rows) if rows else np.zeros((0, 1), dtype=np.float32)
+            both = embed_all(embedder, np.stack(arrays))
+            desc.append(both.descriptor)  # type: ignore[arg-type]
+            emb.append(both.embedding)
+    if not desc:
+        return np.zeros((0, 1), dtype=np.float32), np.zeros((0, 1), dtype=np.float32)
+    return np.concatenate(desc), np.concatenate(emb)
 
 
 def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
@@ -330,8 +341,45 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
 
 # Manifest metrics measured with a bundle's descriptor (learn's thresholds, the places values,
 # the descriptor gate's record): a new graft makes them stale, so it drops them and the build
-# measures them again (scripts/build_default_model.sh: the gate and enrol stages).
+# measures them again (scripts/build_default_model.sh: the gate and enrol stages). learn's
+# thresholds it measures itself on the training landmarks (learned_table), so a bundle no one
+# measures further still learns in the fused space.
 MEASURED_WITH_DESCRIPTOR = ("enrolment", "places", "descriptor_gate")
+
+
+def learned_table(descriptors: np.ndarray, embeddings: np.ndarray, owners: Sequence[int],
+                  negatives: tuple[np.ndarray, np.ndarray], *, seed: int = 0
+                  ) -> dict[str, Any] | None:
+    """``metrics.enrolment`` for this network, measured on the photos of the landmarks it
+    was trained on (half learned, the other half as places nobody taught, draws of the
+    halves) and on non-landmark photos (``negatives``: descriptors, embeddings), in the space
+    photolm then learns in (fused); ``None`` when fewer than two landmarks have two photos
+    each (nothing to leave out), and photolm learns in the fine-tuned embedding."""
+    from export.learned_thresholds import (
+        NON_LANDMARK_RATE,
+        TRAINING_DRAWS,
+        TRAINING_OTHER_PLACES_RATE,
+        can_split,
+        training_table,
+    )
+    from photolm import enrol
+    from photolm.learned import FUSED, enrolment_record
+
+    labels = np.asarray(owners)
+    if not can_split(labels) or not len(negatives[0]):
+        return None
+    table = training_table(enrol.fused(descriptors, embeddings), labels,
+                           enrol.fused(*negatives), FUSED, fpr=NON_LANDMARK_RATE,
+                           other_places_rate=TRAINING_OTHER_PLACES_RATE,
+                           draws=TRAINING_DRAWS, seed=seed)
+    landmarks = int(np.unique(labels).size)
+    return enrolment_record(
+        {FUSED: table}, TRAINING_OTHER_PLACES_RATE,
+        f"each k tags at most {NON_LANDMARK_RATE:.2%} of the calibration half of the "
+        f"non-landmark photos and names at most {TRAINING_OTHER_PLACES_RATE:.1%} of the "
+        f"photos of the other half of the {landmarks} training landmarks with one half "
+        f"learned ({TRAINING_DRAWS} draws of the halves; export.descriptor, "
+        "export/learned_thresholds.py), made non-decreasing in k")
 
 
 def add_descriptor(
@@ -366,13 +414,13 @@ def add_descriptor(
         embedder = OnnxEmbedder(model, input_name=bundle.input_name,
                                 output_name=bundle.output_name,
                                 descriptor_name=DESCRIPTOR_NAME, device="cpu")
-        known_desc = describe_photos(embedder, chosen, bundle.preprocess)
+        known_desc, known_emb = describe_photos(embedder, chosen, bundle.preprocess)
         if len(known_desc) != len(chosen):
             from export.errors import ExportError
 
             raise ExportError("Some landmark photos could not be decoded; clean the folders.")
-        cal = describe_photos(embedder, calibrate, bundle.preprocess)
-        test = describe_photos(embedder, held_out, bundle.preprocess)
+        cal, cal_emb = describe_photos(embedder, calibrate, bundle.preprocess)
+        test, _ = describe_photos(embedder, held_out, bundle.preprocess)
         labels = [str(o) for o in owners]
         threshold = enrolment_threshold(known_desc, labels, cal, target_fpr=target_fpr,
                                         seed=seed)
@@ -388,14 +436,16 @@ def add_descriptor(
             "held_out_fpr": held_fpr, "prototype_photos": len(chosen),
             "per_landmark": per_landmark,
         }
+        enrolment = learned_table(known_desc, known_emb, owners, (cal, cal_emb), seed=seed)
+        kept = {k: v for k, v in bundle.metrics.items() if k not in MEASURED_WITH_DESCRIPTOR}
         return write_bundle(
             out_dir, model_file=model, landmarks=bundle.landmarks,
             prototypes=bundle.prototypes, prototype_landmark=bundle.prototype_landmark,
             preprocess=bundle.preprocess, threshold=bundle.threshold, name=bundle.name,
             input_name=bundle.input_name, output_name=bundle.output_name,
             precision=bundle.precision, calibration=bundle.calibration,
-            metrics={**{k: v for k, v in bundle.metrics.items()
-                        if k not in MEASURED_WITH_DESCRIPTOR}, "descriptor": metrics},
+            metrics={**kept, "descriptor": metrics,
+                     **({"enrolment": enrolment} if enrolment else {})},
             provenance={**bundle.provenance, "descriptor": {
                 "known": [str(Path(p)) for p in known],
                 "negatives": [str(Path(p)) for p in negatives], "seed": seed}},
@@ -451,15 +501,27 @@ def main() -> None:
         """Graft the generic place descriptor onto a bundle's model (see export/descriptor.py)."""
         with reporting():
             source = read_bundle(bundle)
-            stale = [k for k in MEASURED_WITH_DESCRIPTOR if k in source.metrics]
             result = add_descriptor(source, out, known=known, negatives=negatives,
                                     per_landmark=per_landmark, target_fpr=target_fpr)
+        stale = [k for k in MEASURED_WITH_DESCRIPTOR
+                 if k in source.metrics and k not in result.metrics]
+        enrolment = result.metrics.get("enrolment")
         print_json({"bundle": str(result.path), "descriptor": result.metrics["descriptor"],
-                    "dropped": [f"metrics.{k}" for k in stale]})
+                    "enrolment": enrolment, "dropped": [f"metrics.{k}" for k in stale]})
+        if enrolment:
+            table = ", ".join(f"k={k}: {v:.3f}" for k, v in
+                              next(iter(enrolment["thresholds"].values())).items())
+            err.print(f"Thresholds for learned landmarks, measured on the training landmarks "
+                      f"(metrics.enrolment): {table}.", markup=False, highlight=False)
+        else:
+            err.print("No thresholds for learned landmarks: they need two landmarks with two "
+                      "photos each. photolm learn will judge learned landmarks in the "
+                      "fine-tuned embedding at the bundle's threshold.",
+                      markup=False, highlight=False)
         if stale:
             err.print(f"Dropped {', '.join(f'metrics.{k}' for k in stale)}: measured with the "
                       "descriptor this graft replaced. Measure them again (export.gate; "
-                      "scripts/eval_enrolment.py --write-thresholds --write-places).",
+                      "scripts/eval_enrolment.py --write-places).",
                       markup=False, highlight=False)
 
     app()

@@ -64,8 +64,10 @@ def threshold_for_fpr(negative_best: np.ndarray, fpr: float) -> float:
     allowed = int(np.floor(fpr * neg.size))
     if neg.size == 0:
         return -1.0
-    # Tag "score >= threshold": sit just above the (allowed+1)-th highest negative.
-    return float(np.nextafter(neg[allowed], np.inf)) if allowed < neg.size else -1.0
+    # Tag "score >= threshold": sit just above the (allowed+1)-th highest negative, by a
+    # float32 step: scores are float32, and a float64 step above one rounds back onto it.
+    return float(np.nextafter(np.float32(neg[allowed]), np.float32(np.inf))) \
+        if allowed < neg.size else -1.0
 
 
 def expand(protos: np.ndarray, library: np.ndarray, neighbours: int) -> np.ndarray:

@@ -176,6 +176,21 @@ def _keeps_other_places(rate: object) -> bool:
             and 0.0 <= rate <= MAX_OTHER_PLACES_RATE)
 
 
+def enrolment_record(tables: Mapping[str, Mapping[int, float]], other_places_rate: float,
+                     rule: str) -> dict[str, Any]:
+    """``metrics.enrolment`` as :func:`_own_table` reads it: thresholds by vector space and
+    example count, measured naming at most ``other_places_rate`` of other places' photos (a
+    rate above 1 means none were measured: the key is left out and photolm ignores the
+    table), and the rule in words. Written by scripts/eval_enrolment.py and
+    export.descriptor (export/learned_thresholds.py chooses the values)."""
+    record: dict[str, Any] = {"thresholds": {space: {str(k): float(v) for k, v in table.items()}
+                                             for space, table in tables.items()}}
+    if other_places_rate < 1:
+        record[OTHER_PLACES_RATE] = other_places_rate
+    record["rule"] = rule
+    return record
+
+
 def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
     """Threshold by number of examples: the measured table, else (the embedding space, or a
     space chosen by hand) the bundle's own threshold for every count."""

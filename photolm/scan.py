@@ -64,6 +64,7 @@ from photolm.fingerprint import fingerprint
 from photolm.geo import GeoVerdict
 from photolm.learned import GpsWeigher
 from photolm.matching import Candidate, Match
+from photolm.model_changes import LostLearned, lost_learned
 from photolm.model_choice import is_shipped_folder
 from photolm.photo_read import PhotoRead, access_failure, read_photo
 from photolm.printed_paths import printed
@@ -199,6 +200,8 @@ class ScanSummary:
     # the photo's error)
     from_raw: list[tuple[str, str, str]] = field(default_factory=list)
     unmatchable: list[str] = field(default_factory=list)  # learned landmarks this model lost
+    # photos whose learned landmark a changed model (threshold, network) took away
+    lost_learned: list[LostLearned] = field(default_factory=list)
     # the catalogue's totals for the photos under the scanned folders (not the whole
     # catalogue): photos, with_landmark, errors, missing, reviewed, tagged
     in_these_folders: dict[str, int] = field(default_factory=dict)
@@ -239,6 +242,7 @@ class ScanSummary:
             "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}
                                     for p, r, e in self.from_raw],
             "unrecognisable_learned": list(self.unmatchable),
+            "learned_lost_photos": [item.to_json() for item in self.lost_learned],
             "seconds": round(self.seconds, 3),
             "photos_per_second": round(self.photos_per_second, 2),
             "interrupted": self.interrupted,
@@ -367,6 +371,8 @@ class Scanner:
                                    unmatchable=[lm.name for lm in self.matcher.unmatched])
         self._excluded: list[Found] = []
         self._replaced: list[str] = []  # --verify: another photo under a catalogued path
+        # unchanged photos re-decided because the bundle changed (photolm.model_changes)
+        self._reweighed: list[int] = []
         self._scan_id: int | None = None  # the catalogue's record of this run, once started
         # the roots run() was given, spelled as the catalogue spells them (photolm.case_paths)
         self.roots: list[Path] = []
@@ -402,8 +408,14 @@ class Scanner:
             to_decode, to_rematch = self._classify(found, index, on_event)
             on_event(Started(len(found), len(to_decode) + len(to_rematch),
                              self.summary.other_model))
-            self._rematch(to_rematch, on_event)
-            self._decode_and_embed(to_decode, set(index), on_event)
+            named = self.catalog.learned_verdicts(self._reweighed)
+            try:
+                self._rematch(to_rematch, on_event)
+                self._decode_and_embed(to_decode, set(index), on_event)
+            except KeyboardInterrupt:  # the photos re-decided so far are told too
+                self.summary.lost_learned = self._lost(named)
+                raise
+            self.summary.lost_learned = self._lost(named)
             merged = self.catalog.sync_companions({str(f.path): f.companions for f in found})
             self.summary.merged = len(merged)
             self.summary.merged_formats = {paired_format(p) for p in merged}
@@ -413,6 +425,8 @@ class Scanner:
             self.summary.missing = self.catalog.sync_missing(
                 roots, [f.path for f in (*found, *self._excluded)])
             self._emptied_roots(roots, on_event)
+            # the network this scan replaced may have left no photo to match
+            self.catalog.drop_unused_prototypes()
         except KeyboardInterrupt:
             self.summary.interrupted = True
         finally:
@@ -454,6 +468,18 @@ class Scanner:
                        f"would forget {'it' if missing == 1 else 'them'}")
             self.summary.walk_problems.append((os.fspath(root), message))
             on_event(WalkIssue(root, message))
+
+    def _lost(self, named: dict[int, tuple[str, str]]) -> list[LostLearned]:
+        """Photos this run took a learned landmark from, as the bundle changed: ``named``
+        is what the model called them before (:mod:`photolm.model_changes`)."""
+        if not named:
+            return []
+        ids = list(named)
+        return lost_learned(
+            named, self.catalog.verdicts_of(ids),
+            {row.id for row in self.catalog.uncertain(among=ids)},
+            names={lm.id: lm.name for lm in self.matcher.landmarks},
+            unrecognisable={lm.id for lm in self.matcher.unmatched})
 
     # -- stages --------------------------------------------------------------------------
     def _walk(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> list[Found]:
@@ -528,6 +554,9 @@ class Scanner:
             )
             if entry is None or not unchanged or self.options.force:
                 to_decode.append(f)
+                if unchanged and entry is not None and not entry.error and (
+                        entry.bundle_id != self.bundle.bundle_id):
+                    self._reweighed.append(entry.id)  # --force with another bundle
             elif entry.error and access_failure(entry.error):
                 to_decode.append(f)  # not the photo's fault: it may be readable now
             elif entry.error:
@@ -542,9 +571,11 @@ class Scanner:
                 on_event(PhotoDone(f.path, UNCHANGED))
             elif entry.model_id == self.bundle.model_id and entry.has_embedding:
                 to_rematch[entry.id] = f
+                self._reweighed.append(entry.id)
             else:
                 self.summary.other_model += entry.model_id != self.bundle.model_id
                 to_decode.append(f)
+                self._reweighed.append(entry.id)
         if not to_decode:
             return to_decode, to_rematch
         # Moved or renamed photos: a new path whose fingerprint belongs to a path that is gone.
@@ -584,6 +615,7 @@ class Scanner:
                     self.summary.landmarks += bool(row and row.landmark_id is not None)
             else:
                 to_rematch[old_entry.id] = f  # move_photo kept the row's id
+                self._reweighed.append(old_entry.id)
         return remaining, to_rematch
 
     def _rematch(self, items: dict[int, Found], on_event: Callable[[Event], None]) -> None:

@@ -45,6 +45,21 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
 if str(SCRIPTS) not in sys.path:  # gpslib beside it, also when loaded by file path (tests)
     sys.path.insert(0, str(SCRIPTS))
+if str(REPO) not in sys.path:  # export.learned_thresholds, however the script is started
+    sys.path.insert(0, str(REPO))
+
+from export.learned_thresholds import (  # noqa: E402  (after the path above)
+    KS,
+    METHODS,
+    NON_LANDMARK_RATE,
+    OTHER_PLACES_RATE,
+    Draw,
+    enrol_draw,
+    method_for,
+    non_decreasing,
+    pick_threshold,
+)
+
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / ".bench" / "vectors"
 EXTS = {".jpg", ".jpeg", ".png", ".webp"}
@@ -145,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weight", type=float, default=enrol.EMBEDDING_WEIGHT,
                         help="weight of the fine-tuned embedding beside the descriptor")
     parser.add_argument("--draws", type=int, default=5)
-    parser.add_argument("--fpr", type=float, default=0.0075,
+    parser.add_argument("--fpr", type=float, default=NON_LANDMARK_RATE,
                         help="share of calibration distractors a threshold may tag")
     parser.add_argument("--other-places-rate", type=float, default=OTHER_PLACES_RATE,
                         help="share of the known landmarks' photos (places not learned) a "
@@ -166,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="store the shipped method's thresholds (query expansion, made "
                         "non-decreasing in k) in the bundle's manifest, where photolm reads "
                         "them (metrics.enrolment.thresholds)")
+    parser.add_argument("--bundle-thresholds", action="store_true",
+                        help="measure at the bundle's own table (metrics.enrolment, as photolm "
+                        "reads it: e.g. the one export.descriptor measured on the training "
+                        "landmarks) instead of thresholds chosen here")
     parser.add_argument("--write-places", action="store_true",
                         help="store the places cuts and likeness bar chosen here in the "
                         "bundle's manifest, where photolm reads them (metrics.places)")
@@ -194,11 +213,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         desc = {name: embed_paths(s.paths, onnx, out, bundle.preprocess, name)
                 for name, s in sets.items()}
     vec = {name: fuse(desc[name], emb[name], args.weight) for name in sets}
+    space = "embedding" if desc["unseen"] is None else \
+        "descriptor" if args.weight == 0 else "fused"
+    given = None
+    if args.bundle_thresholds:
+        from photolm import learned
+
+        if args.write_thresholds or args.at_place:
+            parser.error("--bundle-thresholds measures the bundle's table: it chooses none "
+                         "to write (--write-thresholds) or to lower (--at-place)")
+        if learned.space_of(bundle) != space:
+            parser.error(f"the bundle has no table photolm learns with in the {space} space")
+        given = learned.thresholds(bundle, space)
+        print(f"the bundle's {space} thresholds: {given}", flush=True)
     results: dict[str, object] = {}
     if not args.places_only:
         results["enrolment"] = run_all(sets, vec, args.draws, args.method, bundle.threshold,
                                        args.fpr, args.calibrate_with_people,
-                                       args.other_places_rate)
+                                       args.other_places_rate, given)
         if "qe" in (args.method or METHODS):
             results["enrolment with GPS"] = run_gps(sets, vec, args.draws,
                                                     results["enrolment"]["thresholds"]["qe"],
@@ -209,8 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sets, vec, args.draws, enrolment["thresholds"]["qe"],  # type: ignore[index]
                 enrolment["thresholds on distractors only"]["qe"],  # type: ignore[index]
                 bundle.threshold)
-    space = "embedding" if desc["unseen"] is None else \
-        "descriptor" if args.weight == 0 else "fused"
     if args.write_thresholds:
         # the bundle as written: a later --write-places rewrites it, not the one read above
         bundle = write_thresholds(bundle, space, results["enrolment"], args.fpr,  # type: ignore[arg-type]
@@ -240,32 +270,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def write_thresholds(bundle, space: str, enrolment: dict, fpr: float,
                      other_places: float = 1.0, known: int = 46):  # -> Bundle
     """The thresholds photolm uses for landmarks learned with this bundle, by example count:
-    those of the method photolm learns with in ``space`` (query expansion where
-    photolm.learned expands, else mean + examples), each no lower than the one for fewer
-    examples."""
+    those of the method photolm learns with in ``space``, each no lower than the one for
+    fewer examples (export/learned_thresholds.py)."""
     from photolm.bundle import rewrite_bundle
-    from photolm.learned import EXPANSION_NEIGHBOURS
+    from photolm.learned import enrolment_record
 
-    method = "qe" if EXPANSION_NEIGHBOURS[space] else "mean+examples"
+    method = method_for(space)
     if method not in enrolment["thresholds"]:
         raise SystemExit(f"--write-thresholds for the {space} space needs --method {method}")
-    chosen = enrolment["thresholds"][method]
-    table: dict[str, float] = {}
-    running = -1.0
-    for k in sorted(chosen):
-        running = max(running, float(chosen[k]))
-        table[str(k)] = round(running, 3)
+    table = non_decreasing(enrolment["thresholds"][method])
     metrics = dict(bundle.metrics)
-    metrics["enrolment"] = {
-        "thresholds": {space: table},
-        # photolm uses a table only with this key (photolm.learned.OTHER_PLACES_RATE): one
-        # set on non-landmark photos alone names places nobody taught
-        **({"other_places_rate": other_places} if other_places < 1 else {}),
-        "rule": f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
-                + (f"and names at most {other_places:.0%} of the photos of the {known} known "
-                   "landmarks (places not learned) " if other_places < 1 else "")
-                + "with 16 landmarks learned at once (scripts/eval_enrolment.py), made "
-                "non-decreasing in k"}
+    metrics["enrolment"] = enrolment_record(
+        {space: table}, other_places,
+        f"each k tags at most {fpr:.2%} of the calibration half of the distractors "
+        + (f"and names at most {other_places:.0%} of the photos of the {known} known "
+           "landmarks (places not learned) " if other_places < 1 else "")
+        + "with 16 landmarks learned at once (scripts/eval_enrolment.py), made "
+        "non-decreasing in k")
     written = rewrite_bundle(bundle, bundle.path, metrics=metrics)
     print(f"wrote {space} thresholds {table} into {bundle.path / 'manifest.json'}")
     return written
@@ -596,50 +617,11 @@ def unseen_coordinates(unseen: PhotoSet) -> dict[int, tuple[float, float]]:
     return {i: by_folder[name] for i, name in enumerate(unseen.names)}
 
 
-KS = (1, 2, 3, 5, 8)
-# Photos of places nobody taught that a learned landmark may claim, as a share of the known
-# landmarks' photos: 1 % keeps the places not taught named at about the shipped model's
-# rule for the landmarks it does not know (at most 2 %; measured by untaught_named).
-OTHER_PLACES_RATE = 0.01
 # Halves of the 16 landmarks drawn for the places-not-taught measure, whatever --draws says:
 # which half is learned moves the figure far more than which photos are the examples.
 UNTAUGHT_DRAWS = 20
-METHODS = {
-    # name: (prototype mode, query expansion neighbours)
-    "shipped": ("mean", 0),
-    "mean": ("mean", 0),
-    "examples": ("examples", 0),
-    "mean+examples": ("mean+examples", 0),
-    "qe": ("mean+examples", 3),
-    # photolm's own fallback for a network without thresholds measured under the
-    # other-places rule (photolm.learned.space_of): the fine-tuned embedding, learned as
-    # learn makes its prototypes there, at the bundle's threshold (use --model on a bundle
-    # without a descriptor, or one whose descriptor is left out, to measure it)
-    "fallback": ("mean+examples", 0),
-}
 # Methods measured at the bundle's own threshold instead of one chosen here.
 AT_BUNDLE_THRESHOLD = ("shipped", "fallback")
-
-
-def enrol_draw(vectors: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator,
-               method: str, library: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Learn every landmark from k random photos: (protos, owner, query idx, query labels)."""
-    from photolm import enrol
-
-    mode, qe = METHODS[method]
-    protos, owner, queries = [], [], []
-    for lm in np.unique(labels):
-        members = np.flatnonzero(labels == lm)
-        chosen = rng.choice(members, size=min(k, members.size - 1), replace=False)
-        rows = enrol.prototypes(vectors[chosen], mode=mode)
-        if qe:
-            rows = enrol.expand(rows, library, qe)
-        protos.append(rows)
-        owner.extend([lm] * len(rows))
-        queries.extend(sorted(set(members.tolist()) - set(chosen.tolist())))
-    q = np.array(queries)
-    return np.concatenate(protos), np.array(owner), q, labels[q]
 
 
 def untaught_named(vec: dict[str, np.ndarray], unseen: PhotoSet, k: int, method: str,
@@ -668,9 +650,15 @@ def untaught_named(vec: dict[str, np.ndarray], unseen: PhotoSet, k: int, method:
 
 def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
             methods: list[str] | None, shipped_threshold: float,
-            fpr: float = 0.0075, with_people: bool = False,
-            other_places: float = 1.0) -> dict[str, object]:
+            fpr: float = NON_LANDMARK_RATE, with_people: bool = False,
+            other_places: float = 1.0, given: dict[int, float] | None = None
+            ) -> dict[str, object]:
+    """Enrolment per method and k at thresholds chosen on draws (seeds 0..) that are not the
+    reported ones (seeds 1000..), on the calibration half of the distractors and (other
+    places, ``other_places`` < 1) the known landmarks' photos, none of them learned here;
+    or at the bundle's own threshold (AT_BUNDLE_THRESHOLD), or at the table ``given``."""
     from photolm import enrol
+    from photolm.learned import threshold_for
 
     unseen = sets["unseen"]
     n_lm = len(unseen.names)
@@ -687,26 +675,17 @@ def run_all(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], draws: int,
     plain: dict[str, dict[int, float]] = {}  # set on the calibration distractors alone
     for method in methods or list(METHODS):
         for k in KS:
-            # The threshold: fixed for the shipped baseline, else chosen on draws (seeds
-            # 0..) that are not the reported ones (seeds 1000..), on calibration negatives.
-            # Other places: the known landmarks' photos, none of them learned here.
             if method in AT_BUNDLE_THRESHOLD:
                 threshold = shipped_threshold
+            elif given is not None:  # --bundle-thresholds: the table as photolm reads it
+                threshold = threshold_for(given, k)
             else:
-                cal_best, cal_other = [], []
-                for draw in range(draws):
-                    protos, owner, _, _ = enrol_draw(vec["unseen"], unseen.labels, k,
-                                                     np.random.default_rng(draw), method, library)
-                    cal_best.append(enrol.landmark_scores(negatives["cal"], protos, owner,
-                                                          n_lm).max(axis=1))
-                    if other_places < 1 and "known" in vec:
-                        cal_other.append(enrol.landmark_scores(vec["known"], protos, owner,
-                                                               n_lm).max(axis=1))
-                threshold = enrol.threshold_for_fpr(np.concatenate(cal_best), fpr)
-                plain.setdefault(method, {})[k] = round(float(threshold), 4)
-                if cal_other:
-                    threshold = max(threshold, enrol.threshold_for_fpr(
-                        np.concatenate(cal_other), other_places))
+                other = vec["known"] if other_places < 1 and "known" in vec else None
+                picked = pick_threshold(
+                    (Draw(vec["unseen"], unseen.labels, other, negatives["cal"], library, draw)
+                     for draw in range(draws)), k, method, fpr, other_places)
+                plain.setdefault(method, {})[k] = round(picked.on_non_landmarks, 4)
+                threshold = picked.threshold
             rows = []
             for draw in range(draws):
                 protos, owner, q, qlab = enrol_draw(vec["unseen"], unseen.labels, k,

@@ -195,11 +195,16 @@ def test_json_says_which_learned_landmarks_became_the_models(
             else data["merged_learned"] == [])
 
 
-def test_unlearn_and_places_name_say_an_empty_merged_learned_when_they_merged_nothing(
+def test_each_command_says_an_empty_merged_learned_when_it_merged_nothing(
         library: Path) -> None:
     """README: ``merged_learned`` is ``[]`` when that run made none, for every command that
-    prints it (the same network: there is nothing to fold)."""
-    assert cli("learn", "Old Bridge", library / "cyan0.jpg")[0] == 0
+    prints it: scan, learn, unlearn and places name (the same network: nothing to fold)."""
+    code, out, err = cli("learn", "Old Bridge", library / "cyan0.jpg", "--json")
+    assert code == 0, err
+    assert json.loads(out)["merged_learned"] == []
+    code, out, err = cli("scan", library, "--json")
+    assert code == 0, err
+    assert json.loads(out)["merged_learned"] == []
     code, out, err = cli("unlearn", "Old Bridge", "--json")
     assert code == 0, err
     assert json.loads(out)["merged_learned"] == []

@@ -120,10 +120,13 @@ def test_info_compares_the_network_not_the_manifest(upgraded: Path) -> None:
     assert model["scanned_with"] is True and "note" not in model
 
 
+@pytest.mark.parametrize("bundle", ["same", "earlier"])
 def test_list_uncertain_says_which_photos_an_older_photolm_left_unweighed(
-        env: Path, tmp_path: Path) -> None:
+        env: Path, tmp_path: Path, bundle: str) -> None:
     """A photolm of 2026-12-01 kept no threshold per model: ``list --uncertain`` cannot weigh
-    its photos, and must say so rather than print a silent "0 uncertain photos"."""
+    its photos, and must say so rather than print a silent "0 uncertain photos", until a
+    scan (README), whether it scanned them with the bundle this one has or an earlier
+    bundle of the same network (which the scan re-matches them with)."""
     for name in ("eiffel-tower", "colosseum"):
         write_photo(tmp_path / "lib" / f"{name}.jpg", COLOURS[name])
     assert cli("scan", tmp_path / "lib", "--quiet")[0] == 0
@@ -133,6 +136,8 @@ def test_list_uncertain_says_which_photos_an_older_photolm_left_unweighed(
     assert code == 0 and "left out" not in err, err
     with sqlite3.connect(env) as db:  # as that photolm left it
         db.execute("DELETE FROM meta WHERE key LIKE 'threshold:%'")
+        if bundle == "earlier":
+            db.execute("UPDATE photos SET bundle_id = ?", (OLD_BUNDLE,))
     code, out, err = cli("list", "--uncertain", "--margin", "1", "--json")
     assert code == 0 and json.loads(out) == []
     assert "1 photo left out: an earlier photolm recognised it" in err
@@ -157,3 +162,28 @@ def test_a_scan_says_why_it_reads_unchanged_photos_again(env: Path, tmp_path: Pa
     assert "1 unchanged photo read again: their stored vectors are another model's" in err
     code, out, err = cli("scan", tmp_path / "lib", "--json")  # now this network's: nothing
     assert json.loads(out)["reread_other_model"] == 0 and "read again" not in err
+
+
+def test_the_read_again_line_comes_before_the_work(env: Path, tmp_path: Path) -> None:
+    """README: `reread_other_model` is "said in one line before the work": before the
+    warning of a photo the work then fails to read, and before the summary."""
+    import os
+
+    lib = tmp_path / "lib"
+    write_photo(lib / "eiffel.jpg", COLOURS["eiffel-tower"])
+    broken = write_photo(lib / "colosseum.jpg", COLOURS["colosseum"])
+    assert cli("scan", lib, "--quiet")[0] == 0
+    with sqlite3.connect(env) as db:  # as the earlier photolm's scan left them
+        db.execute("UPDATE photos SET bundle_id = ?, model_id = ?", (OLD_BUNDLE, OLD_NETWORK))
+        db.execute("UPDATE embeddings SET model_id = ?", (OLD_NETWORK,))
+    # unreadable now, yet unchanged to the scan's eye (same size, same time): read again,
+    # and its warning is the work's
+    st = broken.stat()
+    data = broken.read_bytes()
+    broken.write_bytes(data[:200] + bytes(len(data) - 200))
+    os.utime(broken, ns=(st.st_atime_ns, st.st_mtime_ns))
+    code, _, err = cli("scan", lib)
+    assert code == 1, err
+    said = err.index("2 unchanged photos read again: their stored vectors are another model's")
+    assert said < err.index("colosseum.jpg") < err.index("photos found"), err
+    assert err.count("read again: their stored vectors") == 1

@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from photolm.bundle import Bundle, Descriptor, Landmark, Preprocess, write_bundle
+from photolm.learned import enrolment_record
 
 SIZE = 32
 DIM = 16
@@ -130,9 +131,8 @@ def make_tiny_bundle(
             "descriptor_prototype_landmark": np.arange(len(landmarks)),
         }
         if measured_for_learning:
-            extra["metrics"] = {"enrolment": {
-                "thresholds": {"descriptor": {"1": float(descriptor_threshold)}},
-                "other_places_rate": 0.01}}
+            extra["metrics"] = {"enrolment": enrolment_record(
+                {"descriptor": {1: float(descriptor_threshold)}}, 0.01, "tests/tinybundle.py")}
     bundle = write_bundle(
         out_dir,
         model_file=work,

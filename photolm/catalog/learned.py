@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from photolm.bundle_records import LEARNED_PREFIX
 from photolm.catalog.paths import StrPath, display, now, path_key
 from photolm.catalog.records import encode_embedding
 from photolm.catalog.store import CatalogStore
@@ -249,6 +250,32 @@ class LearnedQueries(CatalogStore):
                 "SELECT id FROM photos WHERE instr(topk, ?) > 0", (json.dumps(landmark_id),)))
         return found
 
+    def learned_verdicts(self, ids: Collection[int]) -> dict[int, tuple[str, str]]:
+        """Of photos ``ids``, those the model named with a learned landmark (not examples
+        added to a shipped one) and no person answered for: ``id -> (landmark id, name)``.
+        Read before a scan re-decides them for a changed model (photolm.model_changes);
+        one range read of the landmark index, as such photos are few."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        end = LEARNED_PREFIX[:-1] + chr(ord(LEARNED_PREFIX[-1]) + 1)
+        return {int(r[0]): (r[1], r[2]) for r in self._fetch(
+            "SELECT id, landmark_id, landmark_name FROM photos WHERE landmark_id >= ? AND "
+            "landmark_id < ? AND review IS NULL", (LEARNED_PREFIX, end)) if r[0] in wanted}
+
+    def verdicts_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None, str | None]]:
+        """``id -> (path, the model's landmark id, error)`` of photos ``ids``."""
+        found: dict[int, tuple[str, str | None, str | None]] = {}
+        wanted = [int(i) for i in ids]
+        for start in range(0, len(wanted), 1000):
+            chunk = json.dumps(wanted[start:start + 1000])
+            for photo_id, key, landmark_id, error in self._fetch(
+                "SELECT id, path_key, landmark_id, error FROM photos "
+                "WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
+            ):
+                found[int(photo_id)] = (os.fsdecode(key), landmark_id, error)
+        return found
+
     def count_embedded(self, model_id: str) -> int:
         return int(self._fetch("SELECT count(*) FROM embeddings WHERE model_id = ?",
                                (model_id,))[0][0])
@@ -322,6 +349,29 @@ class LearnedQueries(CatalogStore):
                 rows.append((lid, model_key, i, dim, blob))
         conn.executemany("INSERT INTO learned_prototypes (landmark_id, model_key, position, "
                          "dim, vector) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def drop_unused_prototypes(self) -> int:
+        """Forget learned prototypes of every network no catalogued photo holds vectors of
+        any more, the latest scan's network aside; returns the rows removed.
+
+        Prototypes are kept per network (:mod:`photolm.prototypes`), and a scan with a new
+        network re-makes them beside the old ones: the old ones are still what the photos
+        not yet scanned with it are matched against. Once no photo holds that network's
+        vectors they could match nothing without every photo read again, and were never
+        read; a network that comes back re-makes them from the example photos, as any
+        new network does. Called after a scan's work and by ``prune``; nothing to drop
+        (the usual case) costs one read."""
+        stale = ("model_key NOT IN (SELECT model_key FROM learned_prototypes p "
+                 "WHERE EXISTS (SELECT 1 FROM embeddings "
+                 "WHERE model_id = substr(p.model_key, 1, instr(p.model_key, ':') - 1)) "
+                 "OR substr(p.model_key, 1, instr(p.model_key, ':') - 1) = "
+                 "(SELECT model_id FROM scans WHERE model_id IS NOT NULL ORDER BY id DESC "
+                 "LIMIT 1))")
+        if not self._fetch(f"SELECT 1 FROM learned_prototypes WHERE {stale} LIMIT 1"):
+            return 0
+        with self._transaction("forget prototypes of a network no photo holds") as db:
+            return int(db.conn.execute(f"DELETE FROM learned_prototypes WHERE {stale}"
+                                       ).rowcount)
 
     def delete_learned(self, landmark_id: str) -> bool:
         """Forget a learned landmark (examples and prototypes go with it). Photos the model

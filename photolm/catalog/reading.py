@@ -75,13 +75,24 @@ class ReadQueries(CatalogStore):
         rows = self._fetch(f"{ROW_SELECT} WHERE id = ?", (int(photo_id),))
         return photo_row(rows[0]) if rows else None
 
-    def uncertain(self, margin: float = UNCERTAIN_MARGIN) -> list[PhotoRow]:
+    def uncertain(self, margin: float = UNCERTAIN_MARGIN, *,
+                  among: Sequence[int] | None = None) -> list[PhotoRow]:
         """Photos whose best candidate scored within ``margin`` of their bundle's threshold
         (either side), closest first: readable, present, and not answered by a person.
 
         The one rule behind ``photolm list --uncertain`` and the desktop's review; photos of
-        a bundle whose threshold was never stored are left out.
+        a bundle whose threshold was never stored are left out. ``among``: only those of
+        these photo ids (what a scan tells of photos a changed model unnamed).
         """
+        if among is not None:
+            return [row for start in range(0, len(among), 1000)
+                    for row in self._uncertain(margin, json.dumps(
+                        [int(i) for i in among[start:start + 1000]]))]
+        return self._uncertain(margin, None)
+
+    def _uncertain(self, margin: float, among: str | None) -> list[PhotoRow]:
+        """:meth:`uncertain`, of the photo ids in the JSON array ``among`` when given."""
+        only = "" if among is None else " AND id IN (SELECT value FROM json_each(?))"
         # One query, never a walk over every photo in Python (docs/performance.md); each
         # bundle's threshold comes from the meta rows :meth:`thresholds` reads.
         distance = f"abs(json_extract(topk, '$[0].score') - {_T}.value)"
@@ -91,8 +102,9 @@ class ReadQueries(CatalogStore):
             f"{ROW_SELECT} CROSS JOIN (SELECT substr(key, {len(_THRESHOLD) + 1}) AS bundle, "
             f"CAST(value AS REAL) AS value FROM meta WHERE key LIKE '{_THRESHOLD}%') AS {_T} "
             f"WHERE review IS NULL AND error IS NULL AND missing = 0 "
-            f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ? "
-            f"ORDER BY {distance}, path_key", (float(margin),))]
+            f"AND {_T}.bundle = photos.bundle_id AND {distance} <= ?{only} "
+            f"ORDER BY {distance}, path_key",
+            (float(margin),) if among is None else (float(margin), among))]
 
     def without_threshold(self) -> int:
         """How many photos :meth:`uncertain` must leave out: readable, present, unanswered,

@@ -18,6 +18,10 @@
   be rebuilt) that a read-only connection may not replay. A reader then lets SQLite replay
   it under the write lock (:func:`_recover`: the file goes back to its last committed state,
   as the next writer would do anyway), or, where nothing may be written, says so in one line.
+* **An older catalogue where nothing may be written** (a read-only share or snapshot) is
+  read from a copy upgraded in memory, a large one in a temp file
+  (:mod:`photolm.catalog.upgraded_copy`); the file stays as it is, and writing commands
+  refuse it as they refuse any read-only catalogue.
 * A read-only connection to a WAL catalogue may leave empty ``-wal``/``-shm`` files beside
   it (it may not delete them); the next writer tidies them up. The catalogue itself belongs
   on a local disk: SQLite's WAL does not work over network file systems.
@@ -33,8 +37,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from photolm.catalog import schema
+from photolm.catalog import schema, upgraded_copy
 from photolm.catalog.paths import CATALOG_FILE
+from photolm.catalog.upgraded_copy import UpgradedCopy
 from photolm.errors import CatalogBusyError, CatalogError
 from photolm.printed_paths import printed
 from photolm.storage import nearly_full, no_space, no_space_message, read_only_file_system
@@ -418,6 +423,36 @@ def _no_lock_file(path: Path, exc: OSError) -> CatalogError:
     )
 
 
+class _StepFailed(Exception):
+    def __init__(self, target: int, error: sqlite3.Error) -> None:
+        super().__init__(target, error)
+        self.target, self.error = target, error
+
+
+def _run_migrations(db: Database, version: int) -> None:
+    """The steps after ``version``, each in one transaction with its version bump; a step
+    that fails raises :class:`_StepFailed` (the schema it was going to)."""
+    for target, step in enumerate(schema.MIGRATIONS[version:], start=version + 1):
+        try:
+            with db.atomic():
+                step(db)
+                # PRAGMA takes no bound parameters; ``target`` is an int we computed.
+                db.execute(f"PRAGMA user_version = {int(target):d}")
+        except sqlite3.Error as exc:
+            raise _StepFailed(target, exc) from exc
+
+
+def _migrate_copy(conn: sqlite3.Connection, version: int) -> None:
+    """Upgrade a copy as :meth:`CatalogStore._migrate` upgrades the file."""
+    from sqlite_utils import Database
+
+    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        _run_migrations(Database(conn, recursive_triggers=False, execute_plugins=False), version)
+    except _StepFailed as failed:
+        raise failed.error from None
+
+
 class CatalogStore:
     """An open catalogue file; the queries live in the parts :class:`photolm.catalog.Catalog`
     is assembled from."""
@@ -431,6 +466,8 @@ class CatalogStore:
         self._lock = lock
         self._db: Database | None = None
         self._closed = False
+        # set when an older catalogue that may not be written is read from an upgraded copy
+        self.upgraded_copy: UpgradedCopy | None = None
 
     @classmethod
     def open(
@@ -450,8 +487,9 @@ class CatalogStore:
         ``create=False`` refuses to create one (:class:`CatalogMissingError`): commands such
         as ``tag`` work on what a scan stored and must not leave an empty catalogue behind.
         ``write=False`` takes no lock, except to upgrade a catalogue an older photolm wrote
-        (when it can be written now; else one clear :class:`CatalogError`); a missing
-        catalogue raises :class:`CatalogMissingError`.
+        (when it can be written now; where nothing may be written, it reads an upgraded copy
+        instead, :attr:`upgraded_copy` saying so); a missing catalogue raises
+        :class:`CatalogMissingError`.
         """
         path = Path(path).expanduser().absolute()
         _check_kind(path)
@@ -476,6 +514,17 @@ class CatalogStore:
         if version == 0:
             conn.close()
             raise _missing(path)
+        if version < schema.SCHEMA_VERSION and (why := _read_only_reason(path)) is not None:
+            # read here from an upgraded copy: ``conn`` is its source (closed by connect)
+            conn, copy = upgraded_copy.connect(path, conn, version, why, _migrate_copy)
+            try:
+                _configure(conn, write=False)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise damaged(path, exc) from None
+            store = cls(path, conn, write=False, lock=None)
+            store.upgraded_copy = copy
+            return store
         if version < schema.SCHEMA_VERSION:
             conn.close()
             cls._upgrade(path, version)
@@ -493,15 +542,9 @@ class CatalogStore:
     def _upgrade(cls, path: Path, version: int) -> None:
         """Bring a catalogue an older photolm wrote up to date before reading it, as any
         command that writes would: after an upgrade, ``search`` and ``list`` work at once
-        instead of asking for a scan. Only when it can be written now: a read-only one, or
-        one another photolm is writing (that writer upgrades it), is one clear line."""
-        why = _read_only_reason(path)
-        if why is not None:
-            raise CatalogError(
-                f"Catalogue {printed(path)} uses an older format (schema {version}) and cannot be "
-                f"upgraded here ({why}): make it writable once, or read it with the photolm "
-                "that wrote it."
-            )
+        instead of asking for a scan. Only when it can be written now (one that may not be
+        written is read from an upgraded copy: :mod:`photolm.catalog.upgraded_copy`); one
+        another photolm is writing (that writer upgrades it) is one clear line."""
         try:
             cls._open_write(path, 0.0, quick_check=True).close()
         except CatalogBusyError:
@@ -549,17 +592,14 @@ class CatalogStore:
     def _migrate(self) -> None:
         """Bring the schema up to the latest version, one transaction per step."""
         version = _validate(self.path, self.conn)
-        for target, step in enumerate(schema.MIGRATIONS[version:], start=version + 1):
-            try:
-                with self.db.atomic():
-                    step(self.db)
-                    # PRAGMA takes no bound parameters; ``target`` is an int we computed.
-                    self.db.execute(f"PRAGMA user_version = {int(target):d}")
-            except sqlite3.Error as exc:
-                raise CatalogError(
-                    f"Could not upgrade catalogue {printed(self.path)} to schema {target} ({exc}); "
-                    f"it was left at schema {target - 1}: {_write_advice(self.path, exc)}."
-                ) from exc
+        try:
+            _run_migrations(self.db, version)
+        except _StepFailed as failed:
+            exc, target = failed.error, failed.target
+            raise CatalogError(
+                f"Could not upgrade catalogue {printed(self.path)} to schema {target} ({exc}); "
+                f"it was left at schema {target - 1}: {_write_advice(self.path, exc)}."
+            ) from exc
 
     @property
     def db(self) -> Database:
@@ -572,6 +612,9 @@ class CatalogStore:
 
     @property
     def schema_version(self) -> int:
+        """The file's schema (an upgraded copy's file keeps the older one)."""
+        if self.upgraded_copy is not None:
+            return self.upgraded_copy.from_version
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:

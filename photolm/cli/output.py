@@ -582,10 +582,21 @@ def bar_wanted(*, quiet: bool = False, json_out: bool = False) -> bool:
 def reporting() -> Iterator[None]:
     """Turn expected failures into one ``Error:`` line and an exit status, never a traceback.
 
-    Set PHOTOLM_DEBUG=1 to see the traceback anyway.
+    Set PHOTOLM_DEBUG=1 to see the traceback anyway. An older catalogue read from an
+    upgraded copy (it may not be written here) is said in one line, once per command.
     """
+    from photolm.catalog.upgraded_copy import UpgradedCopy, telling
+
+    told: set[UpgradedCopy] = set()
+
+    def tell(copy: UpgradedCopy) -> None:
+        if copy not in told:
+            told.add(copy)
+            err.print(f"[cyan]note:[/] {escape(copy.notice().translate(ONE_LINE))}")
+
     try:
-        yield
+        with telling(tell):
+            yield
     except PhotolmError as exc:
         if os.environ.get(DEBUG_ENV):
             raise

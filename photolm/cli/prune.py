@@ -58,6 +58,8 @@ def prune(
                 (gone if storage.gone(r.path) else back).append(r)
             if not dry_run:
                 cat.forget([r.path for r in gone])
+                # the last photos of an older network may have gone with them
+                cat.drop_unused_prototypes()
         photos = [{"path": display(r.path), "landmark": r.effective_landmark_name,
                    "tag_files": [display(f) for f in r.tag_files],
                    "companions": [display(c) for c in r.companions]}

@@ -25,6 +25,7 @@ from photolm.cli.output import (
     Bar,
     bar_wanted,
     err,
+    note,
     print_json,
     progress_bar,
     reporting,
@@ -144,6 +145,8 @@ def scan(
                 summary = scanner.recount(roots)  # the totals: tagged now
         warn_unmatchable(summary.unmatchable)
         note_adopted(scanner.matcher.adopted)
+        for lost in summary.lost_learned:  # a new threshold or network unnamed them
+            note(lost.name, lost.sentence())
         if json_out:
             print_json({**summary.to_json(),
                         "merged_learned": [merged_json(m) for m in scanner.matcher.adopted],

@@ -49,6 +49,11 @@ class Job:
     # learned landmarks a scan folded into the model's of the same name (a retrained model),
     # one sentence each, as `photolm scan`'s note: lines say it
     merged: list[str] = field(default_factory=list)
+    # learned landmarks whose photos a changed model (threshold, network) no longer names
+    # with them, one sentence each, as `photolm scan`'s note: lines; and whether the
+    # Uncertain page shows any of those photos
+    lost: list[str] = field(default_factory=list)
+    lost_uncertain: bool = False
     result: dict[str, Any] | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
@@ -198,6 +203,8 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str],
                 on_merged(scanner.matcher.adopted)
             summary = scanner.run([Path(r) for r in roots], on_event)
         job.result = summary.to_json()
+        job.lost = [f"{item.name}: {item.sentence()}" for item in summary.lost_learned]
+        job.lost_uncertain = any(item.uncertain for item in summary.lost_learned)
         job.state = "stopped" if summary.interrupted else "done"
         job.message = scan_message(summary)
 

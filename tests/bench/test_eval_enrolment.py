@@ -175,3 +175,34 @@ def test_thresholds_also_keep_other_places_unnamed(script: ModuleType) -> None:
             best = enrol.landmark_scores(vec["known"], protos, owner, 6).max(axis=1)
             assert float(best.max()) < new and (best.astype(float) >= old).any()
         assert 0.0 <= now[f"qe k={k}"]["untaught"] <= before[f"qe k={k}"]["untaught"]
+
+
+def test_bundle_thresholds_measures_the_table_photolm_reads(script: ModuleType,
+                                                            tmp_path: Path) -> None:
+    """``--bundle-thresholds`` (how a table export.descriptor measured on the training
+    landmarks is checked on landmarks-unseen-dev): each k is measured at the bundle's own
+    threshold for it, as photolm interpolates the table, and nothing is written."""
+    from photolm import learned
+    from photolm.bundle import rewrite_bundle
+
+    bundle = make_tiny_bundle(tmp_path / "bundle", descriptor_threshold=0.5,
+                              measured_for_learning=False)
+    table = {1: 0.61, 3: 0.67, 8: 0.72}
+    rewrite_bundle(bundle, bundle.path, metrics={**bundle.metrics, "enrolment":
+                   learned.enrolment_record({"fused": table}, 0.005, "planted")})
+    before = (bundle.path / "manifest.json").read_bytes()
+    assert script.main(["--model", str(bundle.path), "--method", "qe", "--draws", "1",
+                        "--no-places", "--bundle-thresholds",
+                        "--json", str(tmp_path / "results.json")]) == 0
+    measured = json.loads((tmp_path / "results.json").read_text())["enrolment"]
+    for k in script.KS:
+        assert measured[f"qe k={k}"]["threshold"] == pytest.approx(
+            learned.threshold_for(table, k))
+    assert measured["qe k=2"]["threshold"] == pytest.approx(0.64)  # between 1 and 3
+    assert (bundle.path / "manifest.json").read_bytes() == before
+    # a bundle without a table photolm would use is refused, not measured at made-up values
+    plain = make_tiny_bundle(tmp_path / "plain", descriptor_threshold=0.5,
+                             measured_for_learning=False)
+    with pytest.raises(SystemExit):
+        script.main(["--model", str(plain.path), "--method", "qe", "--no-places",
+                     "--bundle-thresholds"])

@@ -80,14 +80,40 @@ def test_add_descriptor_rewrites_a_bundle_with_prototypes_and_threshold(tmp_path
     np.testing.assert_array_equal(again.prototypes, plain.prototypes)
     metrics = added.metrics["descriptor"]
     assert metrics["prototype_photos"] == 20 and metrics["calibration_negatives"] == 6
+    # learn's thresholds, measured on the training landmarks: photolm learns in the fused
+    # space with them (without, in the fine-tuned embedding at the bundle's threshold)
+    from export.learned_thresholds import KS, TRAINING_OTHER_PLACES_RATE
+    from photolm import learned
+
+    enrolment = again.metrics["enrolment"]
+    assert enrolment["other_places_rate"] == TRAINING_OTHER_PLACES_RATE
+    assert "training landmarks" in enrolment["rule"]
+    assert learned.space_of(again) == learned.FUSED
+    table = learned.thresholds(again, learned.FUSED)
+    assert sorted(table) == list(KS)
+    assert [table[k] for k in KS] == sorted(table.values())
+
+
+def test_no_table_without_two_landmarks_to_split() -> None:
+    """One landmark (or landmarks of one photo each) leaves nothing to learn from beside
+    something to leave out: no table, and photolm learns in the fine-tuned embedding."""
+    from export.descriptor import learned_table
+
+    rng = np.random.default_rng(0)
+    desc, emb = rng.standard_normal((6, 8)), rng.standard_normal((6, 4))
+    negatives = (rng.standard_normal((5, 8)), rng.standard_normal((5, 4)))
+    assert learned_table(desc, emb, [0] * 6, negatives) is None
+    assert learned_table(desc, emb, [0, 1, 2, 3, 4, 5], negatives) is None
+    assert learned_table(desc, emb, [0, 0, 0, 1, 1, 1], negatives) is not None
 
 
 def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """learn's thresholds, the places values and the gate's record belong to one descriptor:
-    after a graft they would silently steer photolm with another's numbers. The command
-    reads the bundle once, for the graft and for what it drops."""
+    after a graft they would silently steer photolm with another's numbers. The graft
+    measures learn's thresholds itself and drops the others. The command reads the bundle
+    once, for the graft and for what it drops."""
     import json
     import sys
     from typing import Any
@@ -120,12 +146,17 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     stdout, stderr = capsys.readouterr()
     assert done.value.code in (0, None), stderr[-2000:]
     assert reads.count(plain.path.resolve()) == 1  # the source bundle is read once
-    assert json.loads(stdout)["dropped"] == ["metrics.enrolment", "metrics.places",
-                                             "metrics.descriptor_gate"]
-    assert "Dropped metrics.enrolment, metrics.places, metrics.descriptor_gate" in stderr
+    report = json.loads(stdout)
+    assert report["dropped"] == ["metrics.places", "metrics.descriptor_gate"]
+    assert "Dropped metrics.places, metrics.descriptor_gate" in stderr
     grafted = read_bundle(tmp_path / "both")
-    assert not {"enrolment", "places", "descriptor_gate"} & set(grafted.metrics)
+    assert not {"places", "descriptor_gate"} & set(grafted.metrics)
     assert grafted.places is None and grafted.metrics["kept"] == 1
+    # learn's thresholds are not dropped but measured again, for the new descriptor
+    assert grafted.metrics["enrolment"] == report["enrolment"] != stale["enrolment"]
+    table = grafted.metrics["enrolment"]["thresholds"]["fused"]
+    assert "Thresholds for learned landmarks, measured on the training landmarks" in stderr
+    assert f"k=1: {table['1']:.3f}" in stderr
 
 
 def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
@@ -147,3 +178,33 @@ def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
         path = root / "negatives" / f"{i}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+
+
+def test_the_command_says_when_no_table_could_be_measured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A bundle of one landmark gets no table (test above); the command says what photolm
+    learn then does instead of leaving the user to find out."""
+    import json
+    import sys
+
+    import export.descriptor as descriptor
+    from photolm.bundle import rewrite_bundle
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    grafted = make_tiny_bundle(tmp_path / "both", descriptor_threshold=0.4,
+                               measured_for_learning=False)
+    grafted = rewrite_bundle(grafted, grafted.path,
+                             metrics={**grafted.metrics, "descriptor": {"dim": 8}})
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
+    monkeypatch.setattr(sys, "argv", [
+        "export.descriptor", str(plain.path), "--out", str(grafted.path), "--known",
+        str(tmp_path), "--negatives", str(tmp_path)])
+    with pytest.raises(SystemExit) as done:
+        descriptor.main()
+    stdout, stderr = capsys.readouterr()
+    assert done.value.code in (0, None), stderr[-2000:]
+    assert json.loads(stdout)["enrolment"] is None
+    assert "No thresholds for learned landmarks" in stderr
+    assert "fine-tuned embedding at the bundle's threshold" in stderr
