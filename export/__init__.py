@@ -8,3 +8,5 @@ preprocessing, the prototype table and the "no landmark" threshold are computed 
 exported model itself, and a quantised model must keep its accuracy to be shipped.
 Start at :func:`export.pipeline.export_bundle` (library) or ``photolm-export`` (command).
 """
+
+import photolm  # noqa: F401  (turns off onnxruntime's telemetry before any import of it)

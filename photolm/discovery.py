@@ -295,7 +295,7 @@ def walk_photos(
     *,
     include_hidden: bool = False,
     follow_symlinks: bool = True,
-    on_hidden: Callable[[Path], None] | None = None,
+    on_hidden: Callable[[Path, bool], None] | None = None,
 ) -> Iterator[Found | Problem | Skipped]:
     """Yield every photo under ``roots`` (folders or single files), and the problems met.
 
@@ -308,8 +308,10 @@ def walk_photos(
 
     Hidden names (leading ``.``) are skipped unless ``include_hidden``; well-known junk
     (:data:`JUNK_DIRS`, ``._*`` and ``.photolm*`` files) always is. A root the user named
-    explicitly is walked even when it is hidden or a symlink. ``on_hidden(path)`` hears of
-    each hidden file with a photo's extension skipped (``..jpg``), so a summary can say so.
+    explicitly is walked even when it is hidden or a symlink. ``on_hidden(path, folder)``
+    hears of each hidden file with a photo's extension skipped (``..jpg``; ``folder``
+    False) and of each hidden folder not looked into (``.private``; True, never junk that
+    ``include_hidden`` would skip too), so a summary can say so.
 
     Videos (Live Photos' included) are yielded as :class:`Skipped`; a camera RAW on its own
     is a photo (``kind == "raw"``). A RAW beside a JPEG (or HEIC) of the same stem is not
@@ -327,7 +329,7 @@ class _Walk:
     """The state of one walk: what was seen, and the symlinks left for the end."""
 
     def __init__(self, *, include_hidden: bool, follow: bool,
-                 on_hidden: Callable[[Path], None] | None = None) -> None:
+                 on_hidden: Callable[[Path, bool], None] | None = None) -> None:
         self.include_hidden = include_hidden
         self.on_hidden = on_hidden
         self.follow = follow
@@ -416,10 +418,13 @@ class _Walk:
         if _is_junk_file(name) or name in self.pairs.photo_of:  # a RAW: its JPEG's companion
             return
         if _is_hidden(name) and not self.include_hidden:
+            if self.on_hidden is None:
+                return
             # not _extension: os.path.splitext("..jpg") has no extension
-            if self.on_hidden is not None and (
-                    "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS):
-                self.on_hidden(Path(entry.path))
+            if "." + name.rsplit(".", 1)[-1].lower() in PHOTO_EXTENSIONS | RAW_EXTENSIONS:
+                self.on_hidden(Path(entry.path), False)
+            elif name not in JUNK_DIRS and _listed_as_folder(entry, follow=self.follow):
+                self.on_hidden(Path(entry.path), True)
             return
         try:
             is_link = entry.is_symlink()
@@ -495,11 +500,11 @@ def _extension(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
 
-def _listed_as_folder(entry: os.DirEntry[str]) -> bool:
+def _listed_as_folder(entry: os.DirEntry[str], *, follow: bool = False) -> bool:
     """Whether the listing itself says ``entry`` is a folder (no further system call where
-    the file system reports entry types)."""
+    the file system reports entry types; ``follow``: a symbolic link to a folder is one)."""
     try:
-        return entry.is_dir(follow_symlinks=False)
+        return entry.is_dir(follow_symlinks=follow)
     except OSError:
         return False
 

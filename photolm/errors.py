@@ -22,6 +22,13 @@ class UsageError(PhotolmError):
     exit_code = 2
 
 
+class NotKnownError(PhotolmError):
+    """A value typed well but naming nothing photolm knows: a landmark name (``confirm
+    --landmark Eifel``), a learned landmark to unlearn, a place id. The command line was
+    right and the data says no, so exit status 1 like any failure, not a usage error's 2;
+    the message says the closest names where photolm has some ("Did you mean ...?")."""
+
+
 class BundleError(PhotolmError):
     """A model bundle is missing, incomplete, tampered with or from an unknown format."""
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from photolm.bundle import Bundle, Landmark
 from photolm.embedding import EmbedFn
-from photolm.errors import PhotolmError, UsageError
+from photolm.errors import NotKnownError, PhotolmError, UsageError
 from photolm.learned import (
     EMBEDDING,
     CombinedMatcher,
@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 
 
 class LearnError(PhotolmError):
-    """Nothing usable to learn from, or nothing to unlearn."""
+    """Nothing usable to learn from (a name that names nothing to unlearn is a
+    :class:`~photolm.errors.NotKnownError`)."""
 
 
 @dataclass
@@ -284,13 +285,7 @@ def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = 
                  if want in {normalise(n) for n in (i.landmark.name, *i.landmark.aliases)}
                  or i.id == name), None)
     if item is None:
-        known = ", ".join(sorted(i.landmark.name for i in learned)) or "none yet"
-        shipped = find_landmark(name, bundle, ())
-        if shipped is not None:  # the model's own: nothing of yours to forget
-            raise LearnError(f"{shipped.landmark.name} is one of the model's landmarks and "
-                             "you added no example photos to it: unlearn forgets only what "
-                             f"you taught (learned: {known}).")
-        raise LearnError(f"No learned landmark is called {name!r} (learned: {known}).")
+        raise NotKnownError(_nothing_to_unlearn(name, bundle, learned))
     cat.delete_learned(item.id)
     matcher = build_matcher(cat, bundle, embed=embed)
     summary = rematch(cat, bundle, matcher, progress, affected={item.id})
@@ -301,6 +296,22 @@ def unlearn(cat: Catalog, bundle: Bundle, name: str, *, embed: EmbedFn | None = 
 
 
 # --------------------------------------------------------------------------- places
+
+
+def _nothing_to_unlearn(name: str, bundle: Bundle, learned: Sequence[Learned]) -> str:
+    """Why ``name`` names nothing ``unlearn`` can forget, in one line: the model's own
+    landmark, or no learned one, with the closest learned names as ``confirm --landmark``
+    offers them ("Did you mean Old Bridge?")."""
+    from photolm.names import LandmarkIndex
+
+    known = ", ".join(sorted(i.landmark.name for i in learned)) or "none yet"
+    shipped = find_landmark(name, bundle, ())
+    if shipped is not None:  # the model's own: nothing of yours to forget
+        return (f"{shipped.landmark.name} is one of the model's landmarks and you added no "
+                f"example photos to it: unlearn forgets only what you taught (learned: {known}).")
+    guess = LandmarkIndex([i.landmark for i in learned]).did_you_mean(name)
+    return " ".join(filter(None, (f"No learned landmark is called {name!r} (learned: {known}).",
+                                  guess)))
 
 
 def _page_vectors(page: Any, space: str) -> np.ndarray | None:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from rapidfuzz import fuzz, process
 
 from photolm.bundle_records import LEARNED_PREFIX
-from photolm.errors import UsageError
+from photolm.errors import NotKnownError, UsageError
 from photolm.textfold import DENSE_MIN, is_dense, normalise
 from photolm.wording import counted
 
@@ -254,6 +254,11 @@ class LandmarkIndex:
                     out.append(name)
         return out[:n]
 
+    def did_you_mean(self, query: str) -> str:
+        """"Did you mean Colosseum?" for the names :meth:`suggest` offers; "" for none."""
+        suggestions = self.suggest(query)
+        return f"Did you mean {_and_list(suggestions, or_=True)}?" if suggestions else ""
+
     def unknown(self, query: str) -> str:
         """One line for a query that matched nothing. "The model does not know" only while
         every known landmark is the model's: with landmarks taught by ``photolm learn`` in
@@ -262,10 +267,9 @@ class LandmarkIndex:
             return "No landmarks are known yet: run `photolm scan` on your photos first."
         learned = sum(lm.id.startswith(LEARNED_PREFIX) for lm in self._landmarks)
         who = "photolm does" if learned else "The model does"
-        suggestions = self.suggest(query)
-        if suggestions:
-            return (f"{who} not know {query!r}. Did you mean "
-                    f"{_and_list(suggestions, or_=True)}?")
+        guess = self.did_you_mean(query)
+        if guess:
+            return f"{who} not know {query!r}. {guess}"
         among = f"{counted(len(self), 'landmark')} it recognises"
         if learned:
             among += f", {len(self) - learned} from the model and {learned} you taught it"
@@ -277,8 +281,10 @@ class LandmarkIndex:
 
         The same matching as :meth:`search`, but a person's correction must name exactly one
         landmark: a city or country ("Paris") is refused, and so is a typo equally close to
-        several names ("tower"). Raises :class:`~photolm.errors.UsageError` with one line
-        that lists what was meant to be chosen from, or the closest names.
+        several names ("tower"). Raises :class:`~photolm.errors.NotKnownError` with one
+        line that lists what was meant to be chosen from, or the closest names (the name
+        was typed well; it names no one landmark), and
+        :class:`~photolm.errors.UsageError` for an empty name.
         """
         if not normalise(name):
             raise UsageError("Give the landmark's name, e.g. --landmark \"Eiffel Tower\".")
@@ -287,16 +293,16 @@ class LandmarkIndex:
         if not named:
             if hits:
                 there = ", ".join(dict.fromkeys(h.name for h in hits[:5]))
-                raise UsageError(f"{name!r} is a place, not a landmark; landmarks there: "
-                                 f"{there}. Give the landmark's name.")
-            raise UsageError(self.unknown(name))
+                raise NotKnownError(f"{name!r} is a place, not a landmark; landmarks there: "
+                                    f"{there}. Give the landmark's name.")
+            raise NotKnownError(self.unknown(name))
         best = named[0]
         if len(named) == 1 or named[1].score <= best.score - RESOLVE_MARGIN:
             found = self.landmark(best.landmark_id)
             if found is not None:
                 return found
         choices = ", ".join(dict.fromkeys(h.name for h in named[:5]))
-        raise UsageError(f"{name!r} could be {choices}; give the full name.")
+        raise NotKnownError(f"{name!r} could be {choices}; give the full name.")
 
     def _place_hits(self, q: str) -> Iterable[tuple[int, float, _Entry]]:
         if q not in self._places:

@@ -47,7 +47,8 @@ def review_for(
 def resolve_landmark(catalog: Catalog, name: str) -> Landmark:
     """The one landmark a person means by ``name`` (typos and aliases forgiven).
 
-    Raises :class:`~photolm.errors.UsageError` for an unknown or ambiguous name and
+    Raises :class:`~photolm.errors.NotKnownError` for an unknown or ambiguous name
+    (:class:`~photolm.errors.UsageError` for an empty one) and
     :class:`~photolm.errors.CatalogError` when no scan has stored a landmark list yet.
     """
     from photolm.names import LandmarkIndex

@@ -187,6 +187,7 @@ class ScanSummary:
     replaced: int = 0  # looked unchanged, but --verify found other content
     excluded: int = 0  # matched --exclude
     hidden: int = 0  # hidden files with a photo's extension, skipped
+    hidden_folders: list[str] = field(default_factory=list)  # hidden folders not looked into
     walk_problems: list[tuple[str, str]] = field(default_factory=list)
     missing: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
@@ -233,6 +234,7 @@ class ScanSummary:
             "replaced": self.replaced,
             "excluded": self.excluded,
             "hidden_skipped": self.hidden,
+            "hidden_folders": [printed(p) for p in self.hidden_folders],
             "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             # every reason, 0 when none (README's shape): a script reads ["video"] as it is
@@ -488,8 +490,11 @@ class Scanner:
         seen: set[Path] = set()
         excluded = Exclusions(self.options.exclude, roots)
 
-        def hidden(_: Path) -> None:
-            self.summary.hidden += 1
+        def hidden(path: Path, folder: bool) -> None:
+            if folder:
+                self.summary.hidden_folders.append(os.fspath(path))
+            else:
+                self.summary.hidden += 1
 
         for item in walk_photos(roots, include_hidden=self.options.include_hidden,
                                 on_hidden=hidden):

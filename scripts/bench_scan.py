@@ -302,11 +302,11 @@ def spinning_check(corpus: Path, bundle: Any, opts: argparse.Namespace,
     busy-wait (``session.intra_op.allow_spinning = 0``, photolm/runtime.py). The same
     in-process scan and the same inference loop, alternately with spinning re-enabled (the
     onnxruntime default, i.e. before the fix) and with photolm's setting."""
-    import onnxruntime as ort
-
     from photolm.catalog import Catalog
-    from photolm.runtime import OnnxEmbedder
+    from photolm.runtime import OnnxEmbedder, import_onnxruntime
     from photolm.scan import Scanner, ScanOptions
+
+    ort = import_onnxruntime()  # through photolm: its telemetry off
 
     ort.set_default_logger_severity(3)  # "config key already exists, overwritten"
 

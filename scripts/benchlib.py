@@ -182,12 +182,14 @@ def machine_info() -> dict[str, Any]:
         "pillow": PIL.__version__,
         "libjpeg_turbo": bool(features.check_feature("libjpeg_turbo")),
     }
-    try:
-        import onnxruntime
+    from photolm.errors import RuntimeMissingError
+    from photolm.runtime import import_onnxruntime  # through photolm: its telemetry off
 
+    try:
+        onnxruntime = import_onnxruntime()
         info["onnxruntime"] = onnxruntime.__version__
         info["ort_available_providers"] = list(onnxruntime.get_available_providers())
-    except ImportError:
+    except RuntimeMissingError:
         info["onnxruntime"] = None
     return info
 

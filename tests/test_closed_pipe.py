@@ -3,9 +3,10 @@
 
 Through a real pipe: the reader takes one line and closes its end while photolm still has
 more to write (paths of ~3 KB make the output far larger than a pipe's 64 KiB buffer, so
-the write after the close always fails). PYTHONUNBUFFERED is taken out of the child's
-environment: with it, CPython's unbuffered stdout drops the rest of a partial write
-without raising, which is not what a user's ``photolm`` does.
+the write after the close always fails). With PYTHONUNBUFFERED=1 (as on CI machines and
+these sessions') and without: unbuffered, CPython's stdout dropped the rest of a write the
+closed pipe cut short without raising, and a command whose last write was cut (``search
+--json`` writes its list at once) exited 0 with half its JSON read.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ def long_paths(env: Path, tmp_path: Path) -> Path:
     return tmp_path / "lib"
 
 
-@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["search", "Eiffel Tower"]])
-def test_a_reader_that_stops_early_ends_photolm_quietly(long_paths: Path,
-                                                        args: list[str]) -> None:
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["search", "Eiffel Tower"],
+                                  ["search", "Eiffel Tower", "--json"]])
+def test_a_reader_that_stops_early_ends_photolm_quietly(long_paths: Path, args: list[str],
+                                                        unbuffered: bool) -> None:
     child_env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        child_env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen([sys.executable, "-m", "photolm", *args], env=child_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None

@@ -200,6 +200,7 @@ def test_list_in_a_pipe_writes_each_photo_as_before(tmp_path: Path, env: Path) -
     code, out, err = run("list")
     assert code == 0 and err.startswith("3 photos\n")
     assert out.splitlines() == [
-        "\t".join([r["path"], f"error: {r['error']}" if r["error"] else r["landmark"],
+        "\t".join([r["path"], f"could not be read: {r['error']}" if r["error"]
+                   else r["landmark"],
                    "" if r["score"] is None else f"{r['score']:.2f}",
                    ""]) for r in rows], out

@@ -115,17 +115,27 @@ def test_scan_write_tags_totals_count_the_tags_it_wrote(library: Path, env: Path
 
 def test_hidden_photo_files_are_counted_in_the_summary(library: Path, env: Path) -> None:
     """README: photos whose own name starts with a dot are counted; a hidden folder is not
-    looked into, so the photos in it are not."""
+    looked into, so the photos in it are not: the folder is named instead (it went unsaid,
+    and a person's .private/IMG_0002.jpg was skipped without a word). Junk folders that
+    --include-hidden skips too (.thumbnails) are not."""
     write_photo(library / "..jpg", COLOURS["colosseum"], fmt="JPEG")
     write_photo(library / "paris" / ".IMG_0001.jpg", COLOURS["eiffel-tower"])
     write_photo(library / ".private" / "IMG_0002.jpg", COLOURS["eiffel-tower"])
+    write_photo(library / ".thumbnails" / "IMG_0002.jpg", COLOURS["eiffel-tower"])
     (library / ".notes.txt").write_text("not a photo")
+    (library / ".notes").mkdir()
     code, summary, _ = _scan(library)
     assert code == 0 and summary["found"] == 2 and summary["hidden_skipped"] == 2
+    assert summary["hidden_folders"] == [str(library / ".notes"), str(library / ".private")]
     code, _, err = run("scan", library)
     assert "2 hidden files skipped" in err and "--include-hidden" in err
+    assert (f"2 hidden folders not looked into (names starting with a dot: {library}/.notes, "
+            f"{library}/.private): --include-hidden scans them") in err, err
+    rows = {line.split("  ")[0]: line.split() for line in err.splitlines()}
+    assert rows["hidden folders not looked into"][-1] == "2", err
     code, summary, _ = _scan(library, "--include-hidden")
     assert summary["found"] == 5 and summary["hidden_skipped"] == 0
+    assert summary["hidden_folders"] == []
 
 
 def test_a_hidden_photo_scanned_before_is_not_called_missing(library: Path, env: Path) -> None:

@@ -382,6 +382,35 @@ def test_list_errors_names_its_column_error_on_a_terminal_and_in_a_pipe(
                      long_path, "    error empty file"]
 
 
+def test_list_says_a_photo_could_not_be_read_as_list_errors_does(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain list showed an unreadable photo's block as "landmark error: empty file" (the
+    landmark column's name before "error: ..."); it says "could not be read: empty file",
+    the words of list --errors' title, in a block (without the column's name), in a table
+    and in a pipe. --json keeps its keys: "error" holds the reason alone."""
+    (library / LONG / "empty.jpg").write_bytes(b"")
+    (library / "a" / "empty.jpg").write_bytes(b"")
+    run("scan", library)
+    long_path, short_path = str(library / LONG / "empty.jpg"), str(library / "a" / "empty.jpg")
+    code, out, _ = run("list")
+    assert code == 0
+    assert f"{short_path}\tcould not be read: empty file\t\t" in out.splitlines()
+    assert f"{long_path}\tcould not be read: empty file\t\t" in out.splitlines()
+    rows = {r["path"]: r for r in json.loads(run("list", "--json")[1])}
+    assert (rows[short_path]["error"], rows[short_path]["landmark"]) == ("empty file", None)
+    screen = _terminal(monkeypatch)  # the long path: one block a photo
+    assert run("list")[0] == 0
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()
+    assert lines[lines.index(long_path) + 1] == "    could not be read: empty file"
+    assert "landmark error" not in screen.getvalue()
+    (library / LONG / "empty.jpg").unlink()
+    run("prune")
+    screen = _terminal(monkeypatch, width=320)  # short paths: a table
+    assert run("list")[0] == 0
+    row = next(line for line in screen.getvalue().splitlines() if short_path in line)
+    assert "│ could not be read: empty file" in re.sub(r"\x1b\[[0-9;]*m", "", row)
+
+
 def test_prune_with_no_path_on_a_catalogue_without_photos_is_no_typo(tmp_path: Path,
                                                                      env: Path) -> None:
     """`scan && prune` on a library whose last photos were forgotten: nothing to forget is

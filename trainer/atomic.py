@@ -141,6 +141,15 @@ def append_text(path: Path, text: str) -> None:
         raise storage_error(path, exc) from None
 
 
+def remove_log(path: Path) -> None:
+    """Start a run-folder log over (a fresh run's bad_images.txt and log.jsonl): gone, so
+    the run's first line begins it; a refusal as one line."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise storage_error(path, exc) from None
+
+
 def write_report(path: Path, text: str) -> Path:
     """A report or list a command writes for a person (not read back by a run): written in
     place, a refusal as one line naming it (:func:`writing`)."""

@@ -33,7 +33,13 @@ from torch import nn
 from photolm.errors import PhotolmError
 from photolm.runtime import default_threads
 from photolm.wording import counted
-from trainer.atomic import append_text, atomic_copy, atomic_write_text, output_folder
+from trainer.atomic import (
+    append_text,
+    atomic_copy,
+    atomic_write_text,
+    output_folder,
+    remove_log,
+)
 from trainer.checkpoint import read_checkpoint, save_checkpoint
 from trainer.config import TrainConfig, resolve_config, save_config
 from trainer.data import DatasetSplit, ImageDataset, collate_skip_bad, split_from_config
@@ -51,6 +57,7 @@ from trainer.transforms import EvalPreprocess, EvalTransform, train_transform_fr
 from trainer.unsaved_run import RunFolderBefore
 
 LOG_FILE = "log.jsonl"
+BAD_IMAGES = "bad_images.txt"
 LAST = "last.pt"
 BEST = "best.pt"
 
@@ -273,6 +280,7 @@ class _Trainer:
                         else default_workers(self.device))
         self.threads = cpu_threads(config.threads)
         self.reported_bad: set[str] = set()
+        self.listed_bad: set[str] = set()  # in bad_images.txt already (a resumed run's)
 
     # ------------------------------------------------------------------ data
     def make_loaders(self, split: DatasetSplit) -> tuple[Any, Any, Any]:
@@ -310,7 +318,8 @@ class _Trainer:
                 continue
             self.reported_bad.add(path)
             self.cb.on_bad_image(path, reason or "cannot decode")
-            append_text(self.run_dir / "bad_images.txt", f"{path}\t{reason}\n")
+            if path not in self.listed_bad:
+                append_text(self.run_dir / BAD_IMAGES, f"{path}\t{reason}\n")
 
     # ------------------------------------------------------------------ steps
     def to_device(self, images: torch.Tensor) -> torch.Tensor:
@@ -434,13 +443,22 @@ def _refuse_classes_without_photos(split: DatasetSplit, bad: set[str], run_dir: 
     again = " in a new --out" if (run_dir / LAST).exists() else ""
     raise DataError(
         f"No training photo of {', '.join(hopeless)} could be decoded (listed in "
-        f"{run_dir / 'bad_images.txt'}), so photolm-export could make no prototype for "
+        f"{run_dir / BAD_IMAGES}), so photolm-export could make no prototype for "
         f"{'it' if len(hopeless) == 1 else 'them'}: fix or remove those photos, then start "
         f"the run again{again}.")
 
 
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
     append_text(path, _json_record(record))
+
+
+def listed_bad_images(run_dir: Path) -> set[str]:
+    """The photos a run's bad_images.txt lists (``PATH<tab>REASON`` lines)."""
+    try:
+        text = (run_dir / BAD_IMAGES).read_text(encoding="utf-8")
+    except OSError:  # none yet; or unreadable, and a photo may then be listed twice
+        return set()
+    return {line.split("\t", 1)[0] for line in text.splitlines() if line}
 
 
 def read_log(run_dir: Path | str) -> list[dict[str, Any]]:
@@ -588,6 +606,12 @@ def _train(config: TrainConfig, resume: bool, cb: FitCallbacks, dist: DistInfo,
 
     if dist.main:
         save_config(config, run_dir / "config.json")
+        if state is None:  # a fresh run's logs are its own, not an earlier attempt's (one
+            # that failed before its first checkpoint leaves bad_images.txt to fix from)
+            for name in (BAD_IMAGES, LOG_FILE):
+                remove_log(run_dir / name)
+        else:  # resumed: the list goes on, a photo it holds not written twice
+            trainer.listed_bad = listed_bad_images(run_dir)
         atomic_write_text(run_dir / "classes.json",
                           json.dumps([c.to_dict() for c in classes], indent=1,
                                      ensure_ascii=False) + "\n")

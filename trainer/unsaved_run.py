@@ -8,8 +8,8 @@ the way of the next attempt. So the run notes what its folder held before it sta
 when it fails with no checkpoint there, removes only what it wrote itself (and the folder,
 if it made it and it is now empty). A folder holding ``last.pt`` or ``best.pt`` is never
 touched, nor is any file that was there before the run. ``bad_images.txt`` stays: it lists
-the photos to fix before the next attempt. A run that is killed cannot tidy up; ``--resume``
-explains such a folder (:func:`trainer.fit.resume_checkpoint`).
+the photos to fix before the next attempt (which starts it over). A run that is killed
+cannot tidy up; ``--resume`` explains such a folder (:func:`trainer.fit.resume_checkpoint`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from photolm.cli import (
     unlearn,
     untag,
 )
+from photolm.cli.closed_pipe import whole_writes
 from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.usage import OneLineUsageGroup
 
@@ -77,4 +78,5 @@ app.command("export-dataset")(export_dataset.export_dataset)
 
 def main() -> None:
     """Console-script entry point (also ``python -m photolm``: messages name ``photolm``)."""
+    whole_writes()  # a reader that leaves early is seen whatever PYTHONUNBUFFERED says
     app(prog_name="photolm")

@@ -10,12 +10,20 @@ handling exits 1 instead, which reads as an error that printed nothing.
 
 Python's advice (docs: "Note on SIGPIPE") is followed: stdout is pointed at /dev/null
 before exiting, so the flush at interpreter exit does not fail again on the closed pipe.
+
+Under ``PYTHONUNBUFFERED=1`` (or ``python -u``), CPython's stdout writes text straight to a
+raw ``FileIO``. A write the closed pipe cuts short returns how much went through, which the
+text layer ignores (it does not write the rest, as a ``BufferedWriter`` does, which then meets
+the closed pipe and raises): a command whose last write was cut exited 0 with half its JSON
+read. :func:`whole_writes` puts a ``BufferedWriter`` back between them, line-buffered, so the
+output still reaches a log line by line, as ``PYTHONUNBUFFERED`` asks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -32,11 +40,32 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def whole_writes() -> None:
+    """Make every write to stdout all or an error, also under ``PYTHONUNBUFFERED``: where its
+    text layer writes to a raw ``FileIO`` (which may write part and say so), put a
+    line-buffered ``BufferedWriter`` (which writes the rest, or raises) on the same file
+    descriptor. A stdout that is no real file (a test's capture) is left as it is."""
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    if not isinstance(stream, io.TextIOWrapper) or not isinstance(raw, io.FileIO):
+        return
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(raw.fileno(), "w", closefd=False)),
+        encoding=stream.encoding, errors=stream.errors,
+        newline=None if os.name == "nt" else "\n", line_buffering=True)
+
+
 @contextlib.contextmanager
 def reader_may_leave() -> Iterator[None]:
-    """Turn a write to a closed stdout pipe into a quiet exit with :data:`EXIT_READER_GONE`."""
+    """Turn a write to a closed stdout pipe into a quiet exit with :data:`EXIT_READER_GONE`;
+    what is left in stdout's buffer is written here too, not at interpreter exit, where
+    the closed pipe would be an "Exception ignored" message and exit status 120."""
     try:
-        yield
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise

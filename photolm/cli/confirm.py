@@ -39,7 +39,8 @@ def confirm(
     Your answer counts over the model's: **search**, **list** and **tag**
     use it (a confirmed photo is tagged even below the score threshold), and a re-scan
     never overwrites it. Exit status: 0 when every photo got your answer, 1 when some did
-    not (not catalogued, or nothing recognised to confirm).
+    not (not catalogued, or nothing recognised to confirm) or when --landmark names no
+    landmark photolm knows.
     """
     with reporting():
         from photolm.catalog import Catalog, Review, resolve_catalog_path

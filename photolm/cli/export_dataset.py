@@ -36,8 +36,12 @@ def export_dataset(
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
-        from photolm.dataset_export import dataset_items, plan, write_dataset
-        from photolm.errors import UsageError
+        from photolm.dataset_export import (
+            DatasetExportError,
+            dataset_items,
+            plan,
+            write_dataset,
+        )
 
         with Catalog.open(resolve_catalog_path(catalog), write=False) as cat:
             unknown: list[str] = []
@@ -48,9 +52,11 @@ def export_dataset(
                  "or gone from the model): not in the training set; learn that landmark "
                  "again to export it")
         if not classes:
-            raise UsageError("Nothing to export yet: teach photolm a place with `photolm "
-                             "learn`, or confirm photos with `photolm confirm` (and pass "
-                             "--include-shipped for the model's own landmarks).")
+            # the catalogue holds nothing to export: a data error, the command line was right
+            raise DatasetExportError(
+                "Nothing to export yet: teach photolm a place with `photolm learn`, or confirm "
+                "photos with `photolm confirm` (and pass --include-shipped for the model's own "
+                "landmarks).")
         problems = write_dataset(out_dir, classes, copy=copy)
         for path, why in problems:
             warn(path, why)

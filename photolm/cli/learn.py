@@ -151,8 +151,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.catalog import Catalog, resolve_catalog_path
     from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
-    from photolm.errors import UsageError
-    from photolm.learning import LearnError, find_place, learn_place, near_miss, one_line
+    from photolm.errors import NotKnownError, UsageError
+    from photolm.learning import find_place, learn_place, near_miss, one_line
     from photolm.learning import learn as do_learn
     from photolm.prototypes import adopt_shipped
 
@@ -175,10 +175,10 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
         merged = adopt_shipped(cat, bundle)  # before the name is looked up
         note_adopted(merged)
         close = None if new else near_miss(name, bundle, cat.learned())
-        if close is not None:
-            raise UsageError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
-                             f"{close.name!r}: give that name to add these photos to it, or "
-                             "--new to learn a new landmark by this name.")
+        if close is not None:  # the name was typed well and names nothing: no usage error
+            raise NotKnownError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
+                                f"{close.name!r}: give that name to add these photos to it, "
+                                "or --new to learn a new landmark by this name.")
         if place_id is None:
             # as `photolm list` prints them too, in the catalogue's letter case
             sources = given_catalogued(cat, sources, names=os.path.lexists)
@@ -187,8 +187,8 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
             place = find_place(cat, bundle, place_id)
             if place is None:
                 # an id that names no place is no usage error, as unlearn's unknown name
-                raise LearnError(f"No place {place_id!r} now; `photolm places` lists the "
-                                 "current groups' ids.")
+                raise NotKnownError(f"No place {place_id!r} now; `photolm places` lists "
+                                    "the current groups' ids.")
             result = learn_place(cat, bundle, place, name, **options)
     for path, why in result.skipped.items():
         warn(path, f"{why} (not used as an example)")

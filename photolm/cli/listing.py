@@ -14,6 +14,7 @@ from photolm.cli import output
 from photolm.cli.options import CatalogOpt, JsonOpt
 from photolm.cli.output import (
     Column,
+    Unnamed,
     display,
     print_json,
     print_json_rows,
@@ -91,10 +92,12 @@ def list_photos(
             _render(rows, photos)
 
 
-def _cells(r: dict[str, Any]) -> tuple[str, Text, str, str]:
-    """One photo's row: path, verdict, score, why."""
+def _cells(r: dict[str, Any]) -> tuple[str, Text | Unnamed, str, str]:
+    """One photo's row: path, verdict, score, why. An unreadable photo's verdict says so
+    in the words of ``list --errors``' title ("could not be read: empty file") and goes
+    unnamed in a block, where "landmark error: empty file" read as a landmark's error."""
     if r["error"]:
-        verdict = Text(f"error: {r['error']}", style="red")
+        verdict = Text(f"could not be read: {r['error']}", style="red")
     elif r["landmark"]:
         verdict = Text(r["landmark"])
     else:
@@ -102,7 +105,7 @@ def _cells(r: dict[str, Any]) -> tuple[str, Text, str, str]:
     if r["missing"]:
         verdict.append(" (missing)", style="yellow")
     score = f"{r['score']:.2f}" if r["score"] is not None else ""
-    return (r["path"], verdict, score, _why(r))
+    return (r["path"], Unnamed(verdict) if r["error"] else verdict, score, _why(r))
 
 
 def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
@@ -113,8 +116,8 @@ def _render(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
 
 
 def _render_errors(rows: list[dict[str, Any]], photos: Sequence[PhotoRow]) -> None:
-    """Each photo's reason under an "error" column: a block reads "error  empty file",
-    where the landmark column's "error: ..." read "landmark error: empty file"."""
+    """Each photo's reason under an "error" column, under a title that says they could not
+    be read: a block reads "error empty file"."""
     print_rows(counted(len(rows), "photo") + " that could not be read",
                [Column("path", path=True), Column("error")],
                [(r["path"], Text(r["error"] + (" (missing)" if r["missing"] else ""),

@@ -75,7 +75,19 @@ class Column:
         return self.path or self.whole
 
 
-def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
+@dataclass(frozen=True)
+class Unnamed:
+    """A cell whose words say what it is ("could not be read: empty file", in ``list``'s
+    landmark column): a block shows it without its column's name, which would make it read
+    "landmark could not be read: ..."; a table and a pipe show its value as any cell's."""
+
+    value: str | Text
+
+
+Cell = str | Text | Unnamed
+
+
+def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]],
                *, note: str | None = None, raws: Sequence[Sequence[str]] = (),
                raw_notes: Sequence[str | None] = (), notes: Sequence[str | None] = (),
                grouped_by: int = 0) -> None:
@@ -106,7 +118,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
                          raws=any(raws), note=note)
         return
     raw_names = _raw_names(raws)
-    rows = [[_one_line(cell) for cell in row] for row in rows]
+    unnamed = [[isinstance(cell, Unnamed) for cell in row] for row in rows]
+    rows = [[_one_line(_value(cell)) for cell in row] for row in rows]
     at = next((i for i, c in enumerate(columns) if c.path), -1)
     if raw_names:
         extras = list(raw_notes) or [None] * len(rows)
@@ -129,7 +142,8 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
                  for c, w, word in zip(columns, widths, words, strict=True))
     needed += 3 * len(columns) + 1  # borders and padding
     if needed > out.width and at >= 0:
-        _print_stacked(title, columns, rows, at, group_first=bool(grouped_by))
+        _print_stacked(title, columns, rows, at, group_first=bool(grouped_by),
+                       unnamed=[] if grouped_by else unnamed)
         if note:
             err.print(note, markup=False, highlight=False, emoji=False)
         return
@@ -144,7 +158,7 @@ def print_rows(title: str, columns: Sequence[Column], rows: Sequence[Sequence[st
         err.print(note, markup=False, highlight=False, emoji=False)
 
 
-def print_plain_rows(title: str, rows: Iterable[tuple[Sequence[str | Text], Sequence[str]]],
+def print_plain_rows(title: str, rows: Iterable[tuple[Sequence[Cell], Sequence[str]]],
                      *, raws: bool, note: str | None = None) -> None:
     """:func:`print_rows` in a pipe, row by row from an iterable of (cells, RAW paths):
     ``list`` of 100,000 photos writes each line as it reads its photo. ``raws``: whether
@@ -153,7 +167,7 @@ def print_plain_rows(title: str, rows: Iterable[tuple[Sequence[str | Text], Sequ
         err.print(title, markup=False, highlight=False, emoji=False)
     write = sys.stdout.write
     for cells, raw in rows:
-        fields = [_plain(_one_line(cell)) for cell in cells]
+        fields = [_plain(_one_line(_value(cell))) for cell in cells]
         if raws:
             fields.append(", ".join(os.path.basename(r) for r in raw))
         write("\t".join(fields) + "\n")
@@ -264,19 +278,23 @@ def _cell_lines(cell: Text, column: Column, width: int) -> list[Text]:
 
 
 def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str | Text]],
-                   at: int, *, group_first: bool = False) -> None:
+                   at: int, *, group_first: bool = False,
+                   unnamed: Sequence[Sequence[bool]] = ()) -> None:
     """Rows whose paths make the table wider than the terminal, one block each: the path
     (and its RAW line) whole on a line of its own, the other cells under it, indented and
     named: on one line when they fit, else one a line (long values wrap under themselves).
     A terminal would otherwise wrap every line of the table into a jumble.
 
     ``group_first``: each row is a group of photos (``places``), its path cell their paths
-    one a line: the group's own cells lead, named, and its paths follow, indented."""
+    one a line: the group's own cells lead, named, and its paths follow, indented.
+    ``unnamed``: per row, which cells are shown without their column's name (:class:`Unnamed`).
+    """
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
     indent = 4
-    for row in rows:
-        fields = [(column.header, _text(cell))
+    for n, row in enumerate(rows):
+        bare = unnamed[n] if unnamed else [False] * len(row)
+        fields = [("" if bare[i] else column.header, _text(cell))
                   for i, (column, cell) in enumerate(zip(columns, row, strict=True))
                   if i != at and _plain(cell)]
         if group_first:
@@ -300,7 +318,8 @@ def _print_stacked(title: str, columns: Sequence[Column], rows: Sequence[Sequenc
 def _inline(line: Text, fields: Sequence[tuple[str, Text]]) -> Text:
     """``line`` with the named cells appended side by side: ``header value   header value``."""
     for n, (header, value) in enumerate(fields):
-        line.append("   " if n else "").append(f"{header} ", style="dim").append(value)
+        line.append("   " if n else "").append(f"{header} " if header else "", style="dim")
+        line.append(value)
     return line
 
 
@@ -410,6 +429,10 @@ def _one_line(cell: str | Text) -> str | Text:
     if flat == plain:
         return cell
     return Text(flat, style=cell.style) if isinstance(cell, Text) else flat
+
+
+def _value(cell: Cell) -> str | Text:
+    return cell.value if isinstance(cell, Unnamed) else cell
 
 
 def _plain(cell: str | Text) -> str:

@@ -24,6 +24,7 @@ from photolm.cli.options import (
 from photolm.cli.output import (
     Bar,
     bar_wanted,
+    display,
     err,
     note,
     print_json,
@@ -253,6 +254,7 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
                 ("replaced (--verify)", summary.replaced, ""),
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, ""),
+                ("hidden folders not looked into", len(summary.hidden_folders), ""),
                 (f"RAW + {_formats(summary.paired_formats)} pairs joined", summary.pairs, ""),
                 (f"RAWs newly joined to a {_formats(summary.merged_formats)}", summary.merged,
                  ""),
@@ -276,6 +278,19 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
     if summary.hidden:
         err.print(f"{counted(summary.hidden, 'hidden file')} skipped (names starting with a dot): "
                   "--include-hidden scans them", markup=False, highlight=False)
+    if summary.hidden_folders:
+        err.print(_hidden_folders_line(summary.hidden_folders), markup=False, highlight=False)
     if summary.interrupted:
         err.print("[yellow]Interrupted:[/] everything scanned so far is saved; run the same "
                   "command again to continue.")
+
+
+def _hidden_folders_line(folders: list[str], shown: int = 3) -> str:
+    """The hidden folders the walk did not look into, in one line: a photo kept in one
+    (``.private/IMG_0001.jpg``) is not counted as a hidden file, and must not go unsaid.
+    The first few are named; ``--json``'s ``hidden_folders`` lists them all."""
+    names = [display(f) for f in folders[:shown]]
+    more = len(folders) - len(names)
+    listed = ", ".join(names) + (f" and {more} more" if more else "")
+    return (f"{counted(len(folders), 'hidden folder')} not looked into (names starting with a "
+            f"dot: {listed}): --include-hidden scans them")

@@ -10,6 +10,7 @@ Templates are autoescaped: file names and EXIF text are data, never markup.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import (
+    Job,
     JobBusyError,
     Jobs,
     merged_lines,
@@ -37,7 +39,7 @@ from photolm.desktop.jobs import (
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
 from photolm.discovery import paired_format
-from photolm.errors import CatalogBusyError, PhotolmError, UsageError
+from photolm.errors import CatalogBusyError, NotKnownError, PhotolmError, UsageError
 from photolm.printed_paths import printed
 from photolm.wording import counted, decimals
 
@@ -129,10 +131,8 @@ class Desktop:
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
         context.setdefault("threshold", self.settings.threshold)
-        context.update(
-            csrf=csrf_token(self.settings.token), job=self.jobs.current,
-            query=context.get("query", ""),
-        )
+        context.setdefault("job", self.jobs.current)
+        context.update(csrf=csrf_token(self.settings.token), query=context.get("query", ""))
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
     def remember(self, rows: Iterable[PhotoRow | None]) -> None:
@@ -238,6 +238,7 @@ class Desktop:
         )
 
     def tags(self, request: Request) -> Response:
+        shown = self.job_as_drawn()
         with self.read() as cat:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
@@ -251,17 +252,29 @@ class Desktop:
         # a plan is shown while it is the latest run: after a write it would be stale
         preview = latest if latest is not None and latest.kind == "preview" else None
         planned = (preview.result or {}).get("photos", []) if preview else []
-        return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
+        return self.page(request, "tags.html", job=shown, stats=stats, summaries=summaries,
+                         last=last,
                          preview_rows=planned[:MAX_PREVIEW_ROWS], planned=len(planned),
                          chosen_landmark=chosen.get("landmark", ""),
                          chosen_mode=chosen.get("mode", "sidecar"),
                          problem=request.query_params.get("e", ""))
 
+    def job_as_drawn(self) -> Job | None:
+        """The current job as a page that shows its outcome draws it, copied before that
+        outcome is read. A job that ended in between was drawn "done" beside the outcome
+        from before (a preview without its plan, a scan's page with the last scan before
+        it; a job sets its result before its state), and a finished job's panel no longer
+        polls, so the page stayed so until a reload."""
+        current = self.jobs.current
+        return dataclasses.replace(current) if current is not None else None
+
     def scan(self, request: Request) -> Response:
+        shown = self.job_as_drawn()
         with self.read() as cat:
             roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
-        return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
+        return self.page(request, "scan.html", job=shown, roots=roots, gone=gone,
+                         last_scan=last_scan,
                          last=self.jobs.last.get("scan"), problem=request.query_params.get("e", ""))
 
     def unreadable(self, request: Request) -> Response:
@@ -362,8 +375,8 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except (UsageError, CatalogBusyError) as exc:  # a mistyped name, a scan writing:
-            message, key = str(exc), "e"  # say so where it was pressed
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # a mistyped name,
+            message, key = str(exc), "e"  # a scan writing: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
@@ -461,8 +474,9 @@ class Desktop:
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
-        except (UsageError, CatalogBusyError) as exc:  # no name, a group named meanwhile
-            # (another tab), a scan writing; what was folded before is said all the same
+        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # no name, a group
+            # named meanwhile (another tab), a scan writing; what was folded before is said
+            # all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
             return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
@@ -509,7 +523,8 @@ class Desktop:
 
     async def error(self, request: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, _NotFound) else 409 if isinstance(
-            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, UsageError) else 500
+            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(
+                exc, (UsageError, NotKnownError)) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
     async def http_error(self, request: Request, exc: Exception) -> Response:

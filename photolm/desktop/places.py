@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from photolm.embedding import onnx_embed_fn
-from photolm.errors import UsageError
+from photolm.errors import NotKnownError, UsageError
 from photolm.learning import (
     LearnPlan,
     find_place,
@@ -67,11 +67,11 @@ def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str, *,
         raise UsageError("Give the place a name.")
     close = None if new else near_miss(name, bundle, cat.learned())
     if close is not None:
-        raise UsageError(f"{name!r} is not a landmark photolm knows, but almost "
-                         f"{close.name!r}: type that name to add these photos to it, or tick "
-                         "“a new landmark” to learn a new one by this name.")
+        raise NotKnownError(f"{name!r} is not a landmark photolm knows, but almost "
+                            f"{close.name!r}: type that name to add these photos to it, or "
+                            "tick “a new landmark” to learn a new one by this name.")
     place = find_place(cat, bundle, place_id, cache=cache)
     if place is None:
-        raise UsageError(f"No place {place_id!r} now (named already, or your photos changed); "
-                         "the page now shows the current groups.")
+        raise NotKnownError(f"No place {place_id!r} now (named already, or your photos "
+                            "changed); the page now shows the current groups.")
     return plan_place(cat, bundle, place, name, embed=onnx_embed_fn(bundle))

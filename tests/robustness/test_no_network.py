@@ -128,12 +128,63 @@ def _network_namespace() -> list[str]:
     return [unshare, "-n"] if ok.returncode == 0 else []
 
 
+# Variables under which onnxruntime keeps no telemetry by itself: its two opt-outs (the name
+# changed after 1.32), CI markers it honours, and a cache folder elsewhere.
+NOT_TELEMETRY = ("ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED", "ORT_RUNNING_UNIT_TESTS",
+                 "XDG_CACHE_HOME", "CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI",
+                 "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID", "BUILDKITE", "TEAMCITY_VERSION",
+                 "APPVEYOR", "BITBUCKET_BUILD_NUMBER", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI")
+
+
+def _clean_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A home folder of its own and an environment that does not turn telemetry off."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if key not in NOT_TELEMETRY}
+    return home, {**env, "HOME": str(home)}
+
+
+def _telemetry_store(home: Path) -> list[str]:
+    """What onnxruntime's 1DS telemetry leaves: a device id and a queue of events to upload
+    (~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db})."""
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*")
+                  if "Microsoft" in p.parts or ".onnxruntime" in p.parts)
+
+
+def test_onnxruntime_on_its_own_keeps_a_telemetry_store(tmp_path: Path) -> None:
+    """The check below can fail: imported without photolm, this onnxruntime starts its
+    telemetry (skipped for an onnxruntime that has none, where there is nothing to stop)."""
+    home, env = _clean_home(tmp_path)
+    res = subprocess.run([sys.executable, "-c", "import onnxruntime"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    if not _telemetry_store(home):
+        pytest.skip("this onnxruntime keeps no telemetry store: nothing for photolm to stop")
+
+
+@pytest.mark.parametrize("code", [
+    "import photolm.runtime as r; r.import_onnxruntime()",
+    "import export, onnxruntime",
+    "from export import quantize, descriptor; import onnxruntime",
+    "import photolm.cli.app, onnxruntime",
+])
+def test_every_entry_point_turns_onnxruntime_telemetry_off(tmp_path: Path, code: str) -> None:
+    home, env = _clean_home(tmp_path)
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert _telemetry_store(home) == []
+
+
 def test_fresh_interpreter_without_network_makes_no_socket_call(
     library: Path, tmp_path: Path
 ) -> None:
+    """... and leaves nothing queued for later either: onnxruntime's telemetry writes its
+    events to disk for upload when a network is there (a scan on a laptop offline now)."""
     report = tmp_path / "audit.json"
     commands = _commands(library)
-    env = {**os.environ, "AUDIT_OUT": str(report)}
+    home, env = _clean_home(tmp_path)
+    env["AUDIT_OUT"] = str(report)
     res = subprocess.run([*_network_namespace(), sys.executable, "-c", AUDITED,
                           json.dumps(commands)], cwd=REPO, env=env, capture_output=True,
                          text=True, timeout=180)
@@ -141,3 +192,4 @@ def test_fresh_interpreter_without_network_makes_no_socket_call(
     result = json.loads(report.read_text())
     assert result["codes"] == [0] * len(commands), res.stderr
     assert result["attempts"] == []
+    assert _telemetry_store(home) == []

@@ -289,6 +289,44 @@ def test_a_landmark_with_no_decodable_photo_stops_the_run_after_its_first_epoch(
     assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
 
 
+def test_a_fresh_run_in_the_same_folder_starts_its_bad_images_list_over(
+        tiny_data: Path, tiny: dict, tmp_path: Path) -> None:
+    """A run that stopped on a landmark without one decodable photo leaves bad_images.txt
+    to fix from; the next fresh run in that folder appended to it, so it listed photos
+    fixed since. A fresh run starts it (and log.jsonl) over; a resumed one goes on with it,
+    a photo it lists already not written twice."""
+    import json
+
+    from trainer.fit import read_log
+
+    data = shutil.copytree(tiny_data, tmp_path / "data")
+    (data / "junk").mkdir()
+    for name in ("a.jpg", "b.png", "c.jpg"):
+        (data / "junk" / name).write_bytes(b"not a photo at all")
+    config = tmp_path / "tiny.json"
+    # one batch an epoch holds every training photo: each epoch meets the broken one
+    config.write_text(json.dumps({**tiny, "max_steps_per_epoch": None, "batch_size": 64}))
+    run = tmp_path / "run"
+    code, _out, err = _invoke("fit", str(data), "--out", str(run), "--config", str(config))
+    assert code == 1 and "No training photo of Junk" in err, err
+    assert f"{data / 'junk'}/" in (run / "bad_images.txt").read_text()
+    (run / "log.jsonl").write_text('{"epoch": 1, "from": "a run killed before"}\n')
+
+    shutil.rmtree(data / "junk")  # fixed: the run starts again, fresh, in the same folder
+    code, _out, err = _invoke("fit", str(data), "--out", str(run), "--config", str(config))
+    assert code == 0, err
+    listed = (run / "bad_images.txt").read_text()
+    assert [line.split("\t")[0] for line in listed.splitlines()] == [
+        str(data / "green_square" / "broken.jpg")], listed
+    assert [r["epoch"] for r in read_log(run)] == [1] and "from" not in read_log(run)[0]
+
+    code, _out, err = _invoke("fit", "--out", str(run), "--resume", "--epochs", "2")
+    assert code == 0, err
+    assert "broken.jpg" in err  # said again, listed once
+    assert (run / "bad_images.txt").read_text() == listed
+    assert [r["epoch"] for r in read_log(run)] == [1, 2]
+
+
 def test_weights_that_do_not_fit_their_config_say_what_does_not_fit(
         trained_run: Path, tmp_path: Path) -> None:
     import torch
