@@ -542,8 +542,9 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     modification time). Tagging refuses otherwise; untagging only then updates the row."""
     try:
         st = os.stat(row.path)
-    except FileNotFoundError:
-        raise TagError(f"file vanished: {printed(row.path)}") from None
+    except FileNotFoundError:  # a folder renamed since the scan: the scan finds it moved
+        raise TagError(f"file vanished: {printed(row.path)} (moved or deleted since the last "
+                       "scan: `photolm scan` its folder first)") from None
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 

@@ -270,6 +270,7 @@ def test_read_only_folder_vanished_and_changed_photos(env: Path, tmp_path: Path)
     assert set(failed) == {"eiffel.jpg", "gone.jpg", "edited.jpg"}
     assert "folder is read-only" in failed["eiffel.jpg"]
     assert failed["gone.jpg"].startswith("file vanished")
+    assert "`photolm scan` its folder first" in failed["gone.jpg"]  # what to do about it
     assert "changed since it was scanned" in failed["edited.jpg"]
     for name in failed:
         assert len(problem_lines(err, name)) == 1
