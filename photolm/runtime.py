@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from photolm.ctrl_c import held
 from photolm.errors import DeviceError, RuntimeMissingError
 from photolm.native_paths import utf8_path
 from photolm.printed_paths import printed
@@ -70,14 +71,19 @@ def _unit_rows(out: Any) -> np.ndarray:
 
 
 def import_onnxruntime() -> Any:
-    """Import onnxruntime, or explain in one line how to install it."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise RuntimeMissingError(
-            "onnxruntime is not installed. Install it with: "
-            f"{INSTALL_CPU}   (or, with an NVIDIA GPU: {INSTALL_GPU})"
-        ) from None
+    """Import onnxruntime, or explain in one line how to install it. Ctrl-C during the
+    import (onnxruntime's native part turns it into ``ImportError("import numpy failed")``)
+    stops the command as Ctrl-C, not as a missing install."""
+    with held() as ctrl_c:
+        try:
+            import onnxruntime
+        except ImportError:
+            ctrl_c.deliver()
+            raise RuntimeMissingError(
+                "onnxruntime is not installed. Install it with: "
+                f"{INSTALL_CPU}   (or, with an NVIDIA GPU: {INSTALL_GPU})"
+            ) from None
+    ctrl_c.deliver()
     return onnxruntime
 
 

@@ -588,7 +588,9 @@ class Scanner:
         if not new_paths or self.options.force:
             return to_decode, to_rematch
         vanished = {p: e for p, e in index.items() if e.content_hash and not os.path.lexists(p)}
-        by_hash = {e.content_hash: p for p, e in vanished.items()}
+        by_hash: dict[str, list[str]] = {}  # identical copies (a backup folder) share one
+        for p, e in vanished.items():
+            by_hash.setdefault(e.content_hash, []).append(p)  # type: ignore[arg-type]
         if not by_hash:
             return to_decode, to_rematch
         remaining: list[Found] = []
@@ -602,7 +604,7 @@ class Scanner:
             except OSError:
                 remaining.append(f)
                 continue
-            old = by_hash.pop(fp, None)
+            old = _closest(by_hash.get(fp), str(f.path))
             if old is None:
                 remaining.append(f)
                 continue
@@ -612,7 +614,10 @@ class Scanner:
             if old_entry.bundle_id == self.bundle.bundle_id or not old_entry.has_embedding:
                 on_event(PhotoDone(f.path, MOVED))
                 if old_entry.bundle_id != self.bundle.bundle_id:
-                    remaining.append(f)
+                    remaining.append(f)  # decoded below, and counted there
+                else:  # its results came with it: count them as this run's
+                    row = self.catalog.get_photo(f.path)
+                    self.summary.landmarks += bool(row and row.landmark_id is not None)
             else:
                 to_rematch[old_entry.id] = f  # move_photo kept the row's id
                 self._reweighed.append(old_entry.id)
@@ -735,6 +740,27 @@ class Scanner:
                     None if any(x is None for x in descriptors)
                     else np.concatenate(descriptors))  # type: ignore[arg-type]
         return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
+
+
+def _closest(olds: list[str] | None, new: str) -> str | None:
+    """Of the vanished paths with the new path's content, the one it shares the most of its
+    end with, taken from ``olds``: copies moved together (``2019/x.jpg`` and
+    ``backup/2019/x.jpg``) each keep their own row, answers and tag records."""
+    if not olds:
+        return None
+    parts = Path(new).parts[::-1]
+
+    def shared(old: str) -> int:
+        n = 0
+        for a, b in zip(Path(old).parts[::-1], parts, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    best = max(olds, key=shared)
+    olds.remove(best)
+    return best
 
 
 def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:

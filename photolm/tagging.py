@@ -39,6 +39,7 @@ from typing import Any, Literal
 from photolm.bundle import Landmark
 from photolm.case_paths import given_catalogued
 from photolm.catalog import Catalog, PhotoRow, TagRecord, normalise_path
+from photolm.ctrl_c import held
 from photolm.errors import CatalogError, TagError
 from photolm.fingerprint import fingerprint, fingerprint_bytes
 from photolm.metadata.api import TagPlan, apply_tags, plan_left_behind, plan_tags, plan_untag
@@ -393,13 +394,18 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
     undo = None if settings.dry_run else known
     try:
         for task in tasks:
-            result, record = _write_one(task, settings, undo, known)
-            if record is not None and not settings.dry_run:
-                pending.append(record)
-                if len(pending) >= _RECORD_BATCH:
-                    catalog.record_tags(pending)
-                    pending = []
+            # Ctrl-C waits for the photo in hand: landing after its rename, it would leave
+            # a photo rewritten, counted as untouched and (its way back dropped as unused)
+            # not restorable by untag. It takes effect once the photo is shown.
+            with held() as ctrl_c:
+                result, record = _write_one(task, settings, undo, known)
+                if record is not None and not settings.dry_run:
+                    pending.append(record)
+                    if len(pending) >= _RECORD_BATCH:
+                        catalog.record_tags(pending)
+                        pending = []
             yield result
+            ctrl_c.deliver()
     finally:  # also on Ctrl-C and when the consumer stops early: keep what was done
         if pending:
             catalog.record_tags(pending)
@@ -536,8 +542,9 @@ def _unchanged_since_scan(row: PhotoRow) -> bool:
     modification time). Tagging refuses otherwise; untagging only then updates the row."""
     try:
         st = os.stat(row.path)
-    except FileNotFoundError:
-        raise TagError(f"file vanished: {printed(row.path)}") from None
+    except FileNotFoundError:  # a folder renamed since the scan: the scan finds it moved
+        raise TagError(f"file vanished: {printed(row.path)} (moved or deleted since the last "
+                       "scan: `photolm scan` its folder first)") from None
     return st.st_size == row.size and st.st_mtime_ns == row.mtime_ns
 
 

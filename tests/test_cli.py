@@ -193,11 +193,43 @@ def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
     s = json.loads(out)
     assert code == 0, err
     assert s["moved"] == 1 and s["processed"] == 0 and s["missing"] == 0
+    assert s["landmarks_found"] == 1  # README: this run's moved photos with a landmark
     with Catalog.open(env, write=False) as cat:
         assert cat.get_photo(old) is None
         row = cat.get_photo(new)
         assert row is not None and row.landmark_name == "Colosseum"
 
+
+
+def test_identical_copies_moved_together_each_keep_their_own_row(
+        tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trip folder and its backup copy (the same bytes), both renamed: each copy keeps its
+    own results and answers, nothing is decoded again and nothing is left missing."""
+    old = tmp_path / "Photos"
+    trip = write_photo(old / "2019" / "rome" / "colosseo.jpg", COLOURS["colosseum"])
+    backup = old / "backup" / "2019" / "rome" / "colosseo.jpg"
+    backup.parent.mkdir(parents=True)
+    shutil.copyfile(trip, backup)
+    assert run("scan", old)[0] == 0
+    assert run("confirm", backup, "--none")[0] == 0  # an answer on the backup copy only
+    new = tmp_path / "Pictures"
+    old.rename(new)
+
+    def no_decoding(*a: object, **k: object) -> None:
+        raise AssertionError("a moved photo must not be decoded again")
+
+    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
+    code, out, err = run("scan", tmp_path, "--json")
+    s = json.loads(out)
+    assert code == 0, err
+    assert s["moved"] == 2 and s["processed"] == 0 and s["missing"] == 0
+    code, out, err = run("list", "--json")
+    rows = {Path(r["path"]).relative_to(new).as_posix(): r for r in json.loads(out)}
+    assert sorted(rows) == ["2019/rome/colosseo.jpg", "backup/2019/rome/colosseo.jpg"]
+    assert rows["2019/rome/colosseo.jpg"]["landmark"] == "Colosseum"
+    assert rows["2019/rome/colosseo.jpg"]["review"] is None
+    assert rows["backup/2019/rome/colosseo.jpg"]["landmark"] is None  # the answer: none
+    assert rows["backup/2019/rome/colosseo.jpg"]["review"] is not None
 
 def test_new_threshold_rematches_stored_embeddings_new_model_recomputes(
     library: Path, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -166,16 +166,24 @@ def scan(
 def _write_tags(cat: Catalog, roots: list[Path], embed: bool,
                 sidecar_style: SidecarStyleChoice, write_location: bool, json_out: bool,
                 quiet: bool) -> TagSummary:
-    """Tag the photos under this scan's roots that qualify: the same code as `photolm tag`."""
-    from photolm.cli.tag import render_tag_events
+    """Tag the photos under this scan's roots that qualify: the same code as `photolm tag`,
+    and the same line when Ctrl-C stops it."""
+    import contextlib
+
+    from photolm.cli.tag import interrupted_line, render_tag_events
+    from photolm.errors import TaggingInterrupted
     from photolm.tagging import TagSettings, TagSummary, select_photos, tag_photos
 
     settings = TagSettings(mode="embed" if embed else "sidecar",
                            sidecar_style=sidecar_style.value, write_location=write_location)
     rows = select_photos(cat, roots).rows  # a root without photos was already reported
     summary = TagSummary("tag")
-    return render_tag_events(tag_photos(cat, rows, settings), summary, json_out=json_out,
-                             quiet=quiet)
+    try:
+        # closed while the catalogue is open: the writes done so far are recorded
+        with contextlib.closing(tag_photos(cat, rows, settings)) as events:
+            return render_tag_events(events, summary, json_out=json_out, quiet=quiet)
+    except KeyboardInterrupt:
+        raise TaggingInterrupted(interrupted_line(summary)) from None
 
 
 class _Renderer:

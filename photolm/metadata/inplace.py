@@ -174,12 +174,13 @@ def embedded_target(photo: Path, method: Method, kind: str, action: Action,
     # A symbolic link stays a link: the file it points to is the one rewritten.
     photo = Path(os.path.realpath(photo))
     st = atomic.stat_existing(photo)
-    atomic.check_writable_file(photo, st, purpose(action))
-    atomic.check_writable_folder(photo.parent, f"write into {printed(photo)} (photolm "
-                                               "writes a temporary copy beside it first)")
     read = _read_embedded(photo, method, kind)
     options = rules.TagOptions(write_location=write_location, photo_has_gps=photo_has_gps)
     work, changes, notes = compute(action, read.snapshot, tagset, options, {})
+    if changes:  # a photo already as planned is "already tagged", even on a read-only mount
+        atomic.check_writable_file(photo, st, purpose(action))
+        atomic.check_writable_folder(photo.parent, f"write into {printed(photo)} (photolm "
+                                                   "writes a temporary copy beside it first)")
     if changes and method == "exiv2":
         new = _build_exiv2(read, kind, work)
         try:

@@ -97,9 +97,7 @@ class _Sidecar:
 def _read_sidecar(photo: Path, path: Path, action: Action = "tag") -> _Sidecar:
     where = printed(path)
     if exists(path):
-        st = atomic.stat_existing(path)
-        atomic.check_writable_file(path, st, purpose(action))
-        atomic.check_writable_folder(path.parent, f"write sidecar {where}")
+        atomic.stat_existing(path)
         data, st = atomic.read_bytes(path)
         try:
             doc = XmpDocument.parse(data)
@@ -114,8 +112,18 @@ def _read_sidecar(photo: Path, path: Path, action: Action = "tag") -> _Sidecar:
         return _Sidecar(path, True, data, st, rules.Snapshot(doc))
     if action == "tag":
         _check_name_fits(photo, path)
-    atomic.check_writable_folder(path.parent, f"create sidecar {where}")
     return _Sidecar(path, False, b"", None, rules.Snapshot(XmpDocument.new()))
+
+
+def _check_writable(sidecar: _Sidecar, action: Action) -> None:
+    """Asked only of a sidecar that needs a change: one already as planned is "already
+    tagged", even on a read-only mount."""
+    where = printed(sidecar.path)
+    if sidecar.stat is None:
+        atomic.check_writable_folder(sidecar.path.parent, f"create sidecar {where}")
+        return
+    atomic.check_writable_file(sidecar.path, sidecar.stat, purpose(action))
+    atomic.check_writable_folder(sidecar.path.parent, f"write sidecar {where}")
 
 
 def _check_name_fits(photo: Path, sidecar: Path) -> None:
@@ -176,6 +184,8 @@ def sidecar_target(photo: Path, path: Path, style: SidecarStyle, action: Action,
     sidecar = _read_sidecar(photo, path, action)
     work, changes, notes = _sidecar_compute(photo, sidecar, action, tagset, write_location,
                                             photo_has_gps)
+    if changes:
+        _check_writable(sidecar, action)
     return TargetPlan(path, "sidecar", "xmp", tuple(changes), tuple(notes),
                       exists=sidecar.exists, delete=_deletes(sidecar, work))
 
@@ -194,6 +204,7 @@ def apply_sidecar(plan: TagPlan, target: TargetPlan) -> tuple[bool, list[FieldCh
                                             plan.write_location, plan.photo_has_gps)
     if not changes:
         return False, [], notes
+    _check_writable(sidecar, plan.action)
     if _deletes(sidecar, work) and sidecar.stat is not None:
         atomic.delete_file(sidecar.path, original=sidecar.stat)
         return True, changes, notes

@@ -17,6 +17,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pytest
 from photolm.catalog import store
 from photolm.metadata import TEMP_PREFIX
 from tests.clirun import cli as run
+from tests.tags.photos import exiftool_json
 from tests.tinybundle import COLOURS, write_photo
 
 EIFFEL, COLOSSEUM = COLOURS["eiffel-tower"], COLOURS["colosseum"]
@@ -365,6 +367,47 @@ def test_photos_on_a_read_only_file_system_are_refused_one_line_each_and_the_run
         assert "read-only file system" in lines[0] and "read-write" in lines[0]
         assert _hashes(stick) == before
         assert _rows()["colosseum.jpg"]["tag_status"] in ("written", "unchanged")
+
+
+def test_photos_already_tagged_on_a_read_only_file_system_are_already_tagged_not_failed(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NAS share tagged once (embedded and in sidecars), then mounted read-only: running
+    ``tag`` again finds nothing to write, so it says "already tagged" and exits 0 instead of
+    failing every photo on the mount; ``untag``, which has something to remove, still
+    refuses in one line a photo. ``ST_RDONLY`` as in the test above."""
+    if shutil.which("exiftool") is None:
+        pytest.skip("exiftool is not installed: it reads the tags back")
+    nas = tmp_path / "nas"
+    embedded, sidecar = write_photo(nas / "embedded" / "eiffel.jpg", EIFFEL), write_photo(
+        nas / "sidecar" / "eiffel.jpg", EIFFEL)
+    _scanned(nas)
+    assert run("tag", "--embed", embedded)[0] == 0
+    assert run("tag", sidecar)[0] == 0
+    before = {p: p.read_bytes() for p in nas.rglob("*") if p.is_file()}
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_bavail = real.f_frsize, real.f_bavail
+            self.f_flag = real.f_flag | os.ST_RDONLY
+
+    def statvfs(path):  # type: ignore[no-untyped-def]
+        real = real_statvfs(path)
+        return ReadOnly(real) if os.fsdecode(path).startswith(str(nas)) else real
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    for args in (["--embed", embedded], [sidecar]):
+        code, out, err = run("tag", "--json", *args)
+        assert code == 0, err
+        assert _problem_lines(err) == []
+        assert json.loads(out)["counts"] == {"unchanged": 1}
+    code, _out, err = run("untag")
+    assert code == 1
+    lines = _problem_lines(err)
+    assert len(lines) == 2 and all("read-only file system" in line for line in lines), err
+    assert {p: p.read_bytes() for p in nas.rglob("*") if p.is_file()} == before
+    for path in (embedded, sidecar.with_name(sidecar.name + ".xmp")):
+        assert exiftool_json(path, "-XMP-dc:Subject")["XMP-dc:Subject"] == ["Eiffel Tower"]
 
 
 # ----------------------------------------------------------------- names a NAS produces

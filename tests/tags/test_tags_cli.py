@@ -270,6 +270,7 @@ def test_read_only_folder_vanished_and_changed_photos(env: Path, tmp_path: Path)
     assert set(failed) == {"eiffel.jpg", "gone.jpg", "edited.jpg"}
     assert "folder is read-only" in failed["eiffel.jpg"]
     assert failed["gone.jpg"].startswith("file vanished")
+    assert "`photolm scan` its folder first" in failed["gone.jpg"]  # what to do about it
     assert "changed since it was scanned" in failed["edited.jpg"]
     for name in failed:
         assert len(problem_lines(err, name)) == 1
@@ -550,6 +551,61 @@ def test_ctrl_c_says_how_many_photos_were_written_and_untag_takes_them_back(
 
     _untag_restores_the_rest(monkeypatch, real, root, before)
 
+
+
+def test_ctrl_c_just_after_a_photo_was_replaced_counts_it_and_untag_restores_it(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real Ctrl-C (SIGINT) arriving while the third photo's rename is made durable, after
+    it replaced the photo: that photo counts as written, not as untouched, and keeps its way
+    back, so untag gives every photo its bytes from before tagging. (Ctrl-C used to raise
+    there, and the rewritten photo's undo record was dropped as unused.)"""
+    import signal
+
+    from photolm.metadata import atomic
+
+    root = tmp_path / "Pictures"
+    for i in range(4):  # four different photos: copies would share one way back
+        write_photo(root / f"p{i}.jpg", EIFFEL, size=(64 + i, 48))
+    scan(root)
+    before = snapshot(root)
+    real, calls = atomic.fsync_folder, []
+
+    def fsync_folder(folder: Path) -> None:
+        real(folder)
+        calls.append(folder)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(atomic, "fsync_folder", fsync_folder)
+    code, _out, err = run("tag", "--embed")
+    assert code == 130
+    assert err.strip() == ("Error: interrupted after 3 photos of 4 were written (kept; "
+                           "`photolm untag` takes them back); 1 not reached is untouched, "
+                           "and no photo is half-written.")
+    monkeypatch.setattr(atomic, "fsync_folder", real)
+    code, out, err = run("untag", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"] == {"nothing-to-remove": 1, "removed": 3}
+    assert {n: d for n, (d, _m) in snapshot(root).items()} == {
+        n: d for n, (d, _m) in before.items()}
+
+
+def test_ctrl_c_in_scan_write_tags_says_what_tag_says_and_keeps_the_records(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while `scan --write-tags` writes the third of four photos: the line `photolm
+    tag` gives (2 of 4 written, kept, untag takes them back), exit 130, and the catalogue
+    records the two as tagged."""
+    root = _four_scanned_photos(tmp_path)
+    before = snapshot(root)
+    real = _ctrl_c_on_third_write(monkeypatch)
+    code, _out, err = run("scan", root, "--write-tags", "--embed")
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        "Error: interrupted after 2 photos of 4 were written (kept; `photolm untag` takes "
+        "them back); 2 not reached are untouched, and no photo is half-written.")
+    assert [listed()[f"p{i}.jpg"]["tag_status"] for i in range(4)] == [
+        "written", "written", None, None]
+    _untag_restores_the_rest(monkeypatch, real, root, before)
 
 def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
