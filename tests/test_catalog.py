@@ -927,7 +927,8 @@ def test_read_commands_upgrade_an_older_catalogue_they_can_write(
     with FileLock(f"{busy}.lock"):  # another photolm is writing it: it will upgrade it
         code, _, err = cli("search", "eiffel", "--catalog", busy)
     assert code == 1 and err.count("\n") == 1, err
-    assert "older format (schema 6)" in err and "another photolm is writing it now" in err
+    assert f"is at schema 6, older than this photolm's {SCHEMA_VERSION}, and another photolm "\
+        "is writing it now (a scan creating it, or an older photolm)" in err
 
     import photolm.catalog.store as store
 

@@ -549,9 +549,9 @@ class CatalogStore:
             cls._open_write(path, 0.0, quick_check=True).close()
         except CatalogBusyError:
             raise CatalogError(
-                f"Catalogue {printed(path)} uses an older format (schema {version}) and another "
-                "photolm is writing it now; run this again when that finishes (it upgrades "
-                "the catalogue)."
+                f"Catalogue {printed(path)} is at schema {version}, older than this photolm's "
+                f"{schema.SCHEMA_VERSION}, and another photolm is writing it now (a scan "
+                "creating it, or an older photolm); run this again when that finishes."
             ) from None
 
     @classmethod
