@@ -15,7 +15,8 @@ Ctrl-C (SIGINT) to see what they leave behind. docs/guarantees.md holds the resu
     sudo-or-root$ nice -n 10 python scripts/privacy_audit.py [--only scan,serve] [--json F]
 
 Needs Linux, root (for ``unshare -n``), strace, the shared photos (../shared/data) and the
-``[cpu,train,desktop]`` extras. About 6 minutes on 2 cores (the trainer steps dominate).
+``[cpu,train,desktop]`` extras. About 4 minutes on 2 cores (the grep of site-packages and
+the trainer steps dominate).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SHARED = REPO.parent / "shared" / "data"
 PY = sys.executable
 CLASSES = ("eiffel_tower", "taj_mahal", "roman_colosseum")
 PER_CLASS = 8
+SAMPLES = ("QuickTime.heic", "DNG.dng", "Nikon.nef")
 
 
 @dataclass
@@ -68,6 +70,8 @@ def steps(w: Path) -> list[Step]:
         Step("photolm landmarks", [*ph, "landmarks", "--json"]),
         Step("photolm info", [*ph, "info", "--json"]),
         Step("photolm confirm", [*ph, "confirm", one, "--landmark", "taj mahal"]),
+        Step("photolm confirm (HEIC)", [*ph, "confirm", str(w / "photos" / SAMPLES[0]),
+                                        "--landmark", "eiffel tower"]),
         Step("photolm tag", [*ph, "tag", "--json"], [photos]),
         Step("photolm untag", [*ph, "untag", "--json"], [photos]),
         Step("photolm tag --embed", [*ph, "tag", "--embed", "--json"], [photos]),
@@ -119,6 +123,8 @@ def prepare(w: Path) -> None:
                 shutil.copyfile(src, w / "photos" / f"{cls}-{n}.jpg")  # writable: tagged
         for src in sorted((SHARED / "wonders" / cls).glob("*.jpg"))[:40]:
             shutil.copyfile(src, w / "many" / f"{cls}-{src.name}")
+    for name in SAMPLES:  # pillow-heif, rawpy; a confirmed HEIC is tagged through ExifTool
+        shutil.copyfile(SHARED / "metadata-samples" / "images" / name, w / "photos" / name)
     shutil.copy2(SHARED / "wonders" / "classes.csv", w / "data" / "classes.csv")
     for n, src in enumerate(sorted((SHARED / "distractors").rglob("*.jpg"))[:12]):
         shutil.copy2(src, w / "negatives" / f"{n:02d}-{src.name}")
@@ -272,6 +278,7 @@ def parse(text: str, w: Path, step: Step) -> dict:
             continue  # an existing folder, or a file already gone: nothing was written
         for path in _target(call, args, here):
             (refused if ret == "-1" else wrote).add(path)
+    refused -= wrote  # makedirs: a refused mkdir, its parent made, then the same mkdir done
     return {"wrote": group(wrote, w, step), "refused": group(refused, w, step),
             "network": network, "loaded": sorted(loaded)}
 
