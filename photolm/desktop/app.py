@@ -10,6 +10,7 @@ Templates are autoescaped: file names and EXIF text are data, never markup.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
 from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import (
+    Job,
     JobBusyError,
     Jobs,
     merged_lines,
@@ -129,10 +131,8 @@ class Desktop:
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
         context.setdefault("threshold", self.settings.threshold)
-        context.update(
-            csrf=csrf_token(self.settings.token), job=self.jobs.current,
-            query=context.get("query", ""),
-        )
+        context.setdefault("job", self.jobs.current)
+        context.update(csrf=csrf_token(self.settings.token), query=context.get("query", ""))
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
     def remember(self, rows: Iterable[PhotoRow | None]) -> None:
@@ -238,6 +238,7 @@ class Desktop:
         )
 
     def tags(self, request: Request) -> Response:
+        shown = self.job_as_drawn()
         with self.read() as cat:
             stats = cat.stats()
             summaries = queries.landmark_summaries(cat)
@@ -251,17 +252,29 @@ class Desktop:
         # a plan is shown while it is the latest run: after a write it would be stale
         preview = latest if latest is not None and latest.kind == "preview" else None
         planned = (preview.result or {}).get("photos", []) if preview else []
-        return self.page(request, "tags.html", stats=stats, summaries=summaries, last=last,
+        return self.page(request, "tags.html", job=shown, stats=stats, summaries=summaries,
+                         last=last,
                          preview_rows=planned[:MAX_PREVIEW_ROWS], planned=len(planned),
                          chosen_landmark=chosen.get("landmark", ""),
                          chosen_mode=chosen.get("mode", "sidecar"),
                          problem=request.query_params.get("e", ""))
 
+    def job_as_drawn(self) -> Job | None:
+        """The current job as a page that shows its outcome draws it, copied before that
+        outcome is read. A job that ended in between was drawn "done" beside the outcome
+        from before (a preview without its plan, a scan's page with the last scan before
+        it; a job sets its result before its state), and a finished job's panel no longer
+        polls, so the page stayed so until a reload."""
+        current = self.jobs.current
+        return dataclasses.replace(current) if current is not None else None
+
     def scan(self, request: Request) -> Response:
+        shown = self.job_as_drawn()
         with self.read() as cat:
             roots, gone = rescan_roots(cat.scan_roots())
             last_scan = cat.last_scan()
-        return self.page(request, "scan.html", roots=roots, gone=gone, last_scan=last_scan,
+        return self.page(request, "scan.html", job=shown, roots=roots, gone=gone,
+                         last_scan=last_scan,
                          last=self.jobs.last.get("scan"), problem=request.query_params.get("e", ""))
 
     def unreadable(self, request: Request) -> Response:

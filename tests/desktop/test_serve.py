@@ -382,3 +382,57 @@ def test_ctrl_c_ends_serve_with_status_0(library, monkeypatch) -> None:
     assert code == 0 and "Error" not in err and "Traceback" not in err
     assert len(served) == 1
     served[0].sock.close()
+
+
+def _ended_while_drawn(app, client, monkeypatch, start: str, page: str) -> str:
+    """Start a job at ``start``, fetch ``page`` and make the job end while the page is being
+    drawn (after what the page reads, before its panel): the HTML drawn then."""
+    from photolm.desktop import app as app_module
+    from photolm.desktop.jobs import Job
+
+    release = threading.Event()
+    job_step = Job.step
+
+    def held_step(self: Job) -> None:  # the job waits until the page is being drawn
+        release.wait(30)
+        job_step(self)
+
+    real_token = app_module.csrf_token
+
+    def token_after_the_job_ended(secret: str) -> str:  # called as the page is drawn
+        release.set()
+        app.desktop.jobs.wait(30)
+        return real_token(secret)
+
+    monkeypatch.setattr(Job, "step", held_step)
+    assert client.post(start, data={"csrf": csrf_token(TOKEN)}).status_code == 303
+    monkeypatch.setattr(app_module, "csrf_token", token_after_the_job_ended)
+    html = client.get(page).text
+    monkeypatch.setattr(app_module, "csrf_token", real_token)
+    assert app.desktop.jobs.current.state == "done"
+    return html
+
+
+def test_a_preview_ending_while_its_page_is_drawn_shows_its_plan_or_keeps_polling(
+        app, client, monkeypatch) -> None:
+    """The Tags page read the preview's result (none yet), the preview ended, then the page
+    drew the job as done: no plan, only a link, and no more polling (the browser test that
+    waits for the plan timed out under load). The page now draws the job as it was before
+    the result was read: still running (it polls, and fetches the plan when done) or done
+    with its plan."""
+    html = _ended_while_drawn(app, client, monkeypatch, "/tags/preview", "/tags")
+    assert 'hx-get="/job"' in html or 'class="plan"' in html, (
+        "a finished preview drawn without its plan, and no longer polling")
+    assert 'class="plan"' in client.get("/tags").text  # the next draw shows the plan
+
+
+def test_a_scan_ending_while_its_page_is_drawn_shows_it_or_keeps_polling(
+        app, client, monkeypatch, library) -> None:
+    """The same race on the Scan page: drawn "done" beside the last scan before it."""
+    for i in range(2):  # work for the scan
+        write_photo(library.photos / "new" / f"new-{i}.jpg", COLOURS["colosseum"])
+    html = _ended_while_drawn(app, client, monkeypatch, "/scan/start", "/scan")
+    facts = re.compile(r'<dl class="facts">.*?</dl>', re.S)
+    now = facts.search(client.get("/scan").text)
+    assert 'hx-get="/job"' in html or facts.search(html).group() == now.group(), (
+        "a finished scan drawn beside the scan before it, and no longer polling")
