@@ -8,6 +8,7 @@ flag when the working tree had uncommitted changes), the date, and library versi
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,10 +28,15 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
     An installed copy (not a git checkout) or a machine without git yields ``None``s: the
     manifest then says "unknown" rather than guessing.
     """
+    # GIT_OPTIONAL_LOCKS=0: ``git status`` otherwise refreshes the checkout's index and writes
+    # it back (taking .git/index.lock), a write outside the paths an export was given that can
+    # make the user's own git command in that checkout fail ("index.lock: File exists").
+    quiet = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
     def run(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                                  timeout=10, check=False)
+                                  timeout=10, check=False, env=quiet)
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
