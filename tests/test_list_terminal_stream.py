@@ -176,7 +176,7 @@ def test_list_on_a_terminal_does_not_grow_with_the_catalogue(
 ) -> None:
     """Peak memory of ``photolm list`` at 5,000 photos is within 6 MB of its peak at 1,000,
     as a table at 80 columns (more photos than it holds: read twice) and as blocks at 30.
-    Held whole, as before, each photo cost about 6 KB: 24 MB more."""
+    Held whole, as before, the peak grew 17–23 MB more (docs/performance.md)."""
     peaks = {}
     for n, catalog in catalogues.items():
         peaks[n], shown = _list_on_a_terminal(catalog, columns)

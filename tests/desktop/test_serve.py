@@ -436,3 +436,18 @@ def test_a_scan_ending_while_its_page_is_drawn_shows_it_or_keeps_polling(
     now = facts.search(client.get("/scan").text)
     assert 'hx-get="/job"' in html or facts.search(html).group() == now.group(), (
         "a finished scan drawn beside the scan before it, and no longer polling")
+
+
+@pytest.mark.parametrize("uncertain", [True, False])
+def test_the_lost_learned_notice_links_the_uncertain_page_only_when_some_are_there(
+        app, client, uncertain: bool) -> None:
+    """docs/desktop.md: the Scan page's notice of photos a changed model took a learned
+    name from links the Uncertain page when some of them are there, and only then."""
+    from photolm.desktop.jobs import Job
+
+    line = "Old Bridge: 2 photos named it before are now below its threshold"
+    app.desktop.jobs.current = Job("scan", "Scan", state="done", lost=[line],
+                                   lost_uncertain=uncertain)
+    html = client.get("/scan").text
+    assert line in html
+    assert ('href="/uncertain">Review the uncertain photos' in html) is uncertain
