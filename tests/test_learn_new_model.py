@@ -87,6 +87,7 @@ def test_commands_without_model_use_the_model_the_catalogue_was_scanned_with(
         write_photo(lib / f"cyan{i}.jpg", (CYAN[0] + i, CYAN[1], CYAN[2]))
     assert cli("scan", lib, "--model", new, "--quiet")[0] == 0
     said = f"using tiny-test-bundle ({new}), the model this catalogue's photos were scanned with"
+    said += " (--model picks another)"  # README quotes the whole line
     code, out, err = cli("learn", "Old Bridge", lib / "cyan0.jpg", "--json")
     assert code == 0, err
     assert json.loads(out)["rematched"] == 3 and json.loads(out)["photos"] == 3

@@ -157,6 +157,16 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     table = grafted.metrics["enrolment"]["thresholds"]["fused"]
     assert "Thresholds for learned landmarks, measured on the training landmarks" in stderr
     assert f"k=1: {table['1']:.3f}" in stderr
+    # under the rule docs/export.md states: at most 0.75 % of the calibration half of the
+    # non-landmark photos tagged, 0.5 % of the left-out half's photos named, 10 draws
+    from export.learned_thresholds import (
+        NON_LANDMARK_RATE,
+        TRAINING_DRAWS,
+        TRAINING_OTHER_PLACES_RATE,
+    )
+    assert (NON_LANDMARK_RATE, TRAINING_OTHER_PLACES_RATE, TRAINING_DRAWS) == (0.0075, 0.005, 10)
+    assert grafted.metrics["enrolment"]["other_places_rate"] == 0.005
+    assert "(10 draws of the halves" in grafted.metrics["enrolment"]["rule"]
     # and it ends by naming the next step (README, "Training your own model")
     assert stderr.strip().splitlines()[-1] == (
         f"Scan with it: photolm scan PHOTOS --model {tmp_path / 'both'}")
@@ -369,7 +379,10 @@ def test_a_person_reads_one_line_and_a_script_reads_json(
                       "shared with the model; threshold 0.398 for 1.0% of non-landmark photos "
                       "(1.2% of 250 held-out ones pass it).\n")
     code, stdout, _ = _descriptor_cli(monkeypatch, capsys, *args, "--json")
-    assert code == 0 and json.loads(stdout)["descriptor"] == measured
+    report = json.loads(stdout)
+    assert code == 0 and report["descriptor"] == measured
+    assert report["bundle"] == str(grafted.path)
+    assert set(report) == {"bundle", "descriptor", "enrolment", "dropped"}  # docs/export.md
 
 
 def test_a_landmark_photo_that_does_not_open_is_left_out_and_named(

@@ -19,7 +19,7 @@ from export.errors import ExportError
 from export.onnx_export import check_onnx
 from export.pipeline import ExportOptions, export_bundle, split_distractors
 from photolm.bundle import read_bundle
-from tests.export.exportdata import COLOURS, NON_LANDMARK, photo
+from tests.export.exportdata import COLOURS, NON_LANDMARK, TINY_FIT, photo
 
 runner = CliRunner()
 
@@ -40,6 +40,9 @@ def test_bundle_passes_checker_and_parity_and_reads_back(exported) -> None:
     assert parity["worst_cosine"] >= 0.999 and parity["images"] == 12
     assert [lm.name for lm in bundle.landmarks] == ["Blue Mosque", "Green Gate", "Red Fort"]
     assert bundle.preprocess.size == 64 and bundle.preprocess.resize == 73
+    # no --name: RUN (BACKBONE, Npx, N landmarks), the form README's "using ..." line quotes
+    assert bundle.name == (f"tiny ({TINY_FIT['backbone']}, {TINY_FIT['image_size']}px, "
+                           "3 landmarks)")
 
 
 def test_manifest_records_calibration_metrics_and_provenance(exported, tiny_run: Path,

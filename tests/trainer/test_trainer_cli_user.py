@@ -320,10 +320,14 @@ def test_a_fresh_run_in_the_same_folder_starts_its_bad_images_list_over(
         str(data / "green_square" / "broken.jpg")], listed
     assert [r["epoch"] for r in read_log(run)] == [1] and "from" not in read_log(run)[0]
 
+    newly = data / "red_circle" / "00.jpg"  # broken since: the resumed run adds it
+    newly.write_bytes(b"broken after the first run")
     code, _out, err = _invoke("fit", "--out", str(run), "--resume", "--epochs", "2")
     assert code == 0, err
     assert "broken.jpg" in err  # said again, listed once
-    assert (run / "bad_images.txt").read_text() == listed
+    assert (run / "bad_images.txt").read_text().startswith(listed)
+    assert [line.split("\t")[0] for line in (run / "bad_images.txt").read_text().splitlines()
+            ] == [str(data / "green_square" / "broken.jpg"), str(newly)]
     assert [r["epoch"] for r in read_log(run)] == [1, 2]
 
 
