@@ -150,6 +150,37 @@ def test_an_older_catalogue_whose_file_or_folder_is_read_only_is_read_too(
         target.chmod(mode)
 
 
+# Every other command that changes the catalogue, given what it needs to start work: each
+# refuses before it begins (the catalogue is opened for writing first), in one line.
+_WRITING = {
+    "tag": [],
+    "untag": [],
+    "prune": [],
+    "confirm": ["{library}/eiffel.jpg"],
+    "learn": ["Old Town Bridge", "{library}/eiffel.jpg"],
+    "unlearn": ["Old Town Bridge"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(_WRITING))
+def test_commands_that_change_an_older_read_only_catalogue_refuse_it_in_one_line(
+        older: Path, library: Path, command: str) -> None:
+    older.chmod(older.stat().st_mode & ~0o222)
+    try:
+        prefix = _bound_by_permissions(older)
+        before = _digest(older.parent)
+        args = [a.format(library=library) for a in _WRITING[command]]
+        done = subprocess.run([*prefix, sys.executable, "-m", "photolm", command, *args],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("Error: Catalogue "), done.stderr
+        assert "is read-only (the file is not writable for you)" in done.stderr
+        assert _digest(older.parent) == before and _stored_version(older) == 7
+    finally:
+        older.chmod(older.stat().st_mode | 0o200)
+
+
 def test_dry_runs_read_the_copy_too(older: Path, library: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import photolm.catalog.store as store
@@ -169,6 +200,28 @@ def test_dry_runs_read_the_copy_too(older: Path, library: Path,
     assert [Path(p).name for p in out.splitlines()] == ["colosseum.jpg"]
     assert err.count(NOTE) == 1, err
     assert _digest(older.parent) == before
+
+
+def test_the_other_reading_commands_read_the_copy_too(
+        older: Path, library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """places, export-dataset, list's filters and untag's dry run open it to read as well."""
+    import photolm.catalog.store as store
+
+    with monkeypatch.context() as m:  # the older photolm confirmed a photo
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
+        m.setattr(schema, "SCHEMA_VERSION", 7)
+        assert run("confirm", library / "eiffel.jpg")[0] == 0
+    monkeypatch.setattr(store, "_read_only_reason", lambda p: "it is on a read-only file system")
+    before = _digest(older.parent)
+    for args in (["places", "--all", "--json"], ["list", "--uncertain", "--json"],
+                 ["list", "--errors", "--json"], ["untag", "--dry-run", "--json"]):
+        code, out, err = run(*args)
+        assert code == 0, (args, err)
+        assert isinstance(json.loads(out), list | dict) and err.count(NOTE) == 1, (args, err)
+    code, out, err = run("export-dataset", tmp_path / "out", "--include-shipped", "--json")
+    assert code == 0 and err.count(NOTE) == 1, err
+    assert list((tmp_path / "out").rglob("eiffel.jpg")), out
+    assert _digest(older.parent) == before and _stored_version(older) == 7
 
 
 # photolm's CLI with the catalogue judged read-only and every catalogue "large"
