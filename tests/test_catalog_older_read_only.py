@@ -301,6 +301,16 @@ def test_the_copy_holds_what_a_killed_writer_left_in_the_wal(tmp_path: Path) -> 
     _noted_once(listed.stderr)
 
 
+def _v7_with_one_photo(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A catalogue at schema 7 holding /p/a.jpg, as the photolm before v8 wrote it."""
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
+        m.setattr(schema, "SCHEMA_VERSION", 7)
+        with Catalog.open(path, write=True) as cat:
+            cat.write_results([PhotoRecord("/p/a.jpg", 1, 1)])
+    return path
+
+
 def test_one_copy_per_process_while_the_file_is_unchanged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``landmarks`` opens the catalogue several times and the desktop once per page: each
@@ -308,12 +318,7 @@ def test_one_copy_per_process_while_the_file_is_unchanged(
     import photolm.catalog.store as store
     import photolm.catalog.upgraded_copy as upgraded_copy
 
-    path = tmp_path / "v7.sqlite"
-    with monkeypatch.context() as m:
-        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
-        m.setattr(schema, "SCHEMA_VERSION", 7)
-        with Catalog.open(path, write=True) as cat:
-            cat.write_results([PhotoRecord("/p/a.jpg", 1, 1)])
+    path = _v7_with_one_photo(tmp_path / "v7.sqlite", monkeypatch)
     monkeypatch.setattr(store, "_read_only_reason", lambda p: "it is on a read-only file system")
     made: list[Path] = []
     make = upgraded_copy._make
@@ -345,12 +350,7 @@ def test_a_temp_copy_removed_by_a_temp_cleaner_is_made_again(
     import photolm.catalog.store as store
     import photolm.catalog.upgraded_copy as upgraded_copy
 
-    path = tmp_path / "v7.sqlite"
-    with monkeypatch.context() as m:
-        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:7])
-        m.setattr(schema, "SCHEMA_VERSION", 7)
-        with Catalog.open(path, write=True) as cat:
-            cat.write_results([PhotoRecord("/p/a.jpg", 1, 1)])
+    path = _v7_with_one_photo(tmp_path / "v7.sqlite", monkeypatch)
     (tmp_path / "temp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
     monkeypatch.setattr(upgraded_copy, "MEMORY_LIMIT_BYTES", 0)
