@@ -335,6 +335,23 @@ def test_identical_copies_tagged_alike_are_each_given_back_byte_for_byte(
 # --------------------------------------------------------------------- a read-only mount
 
 
+
+def _mounted_read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``statvfs`` reports ``ST_RDONLY`` for ``folder`` (a read-only mount), as the OS does."""
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_frsize, self.f_bavail = real.f_frsize, real.f_bavail
+            self.f_flag = real.f_flag | os.ST_RDONLY
+
+    def statvfs(path):  # type: ignore[no-untyped-def]
+        real = real_statvfs(path)
+        return ReadOnly(real) if os.fsdecode(path).startswith(str(folder)) else real
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+
+
 def test_photos_on_a_read_only_file_system_are_refused_one_line_each_and_the_run_goes_on(
         env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``os.statvfs`` reports ``ST_RDONLY`` for one folder, as for a read-only mount (the
@@ -347,18 +364,7 @@ def test_photos_on_a_read_only_file_system_are_refused_one_line_each_and_the_run
     run("scan", stick)
     _scanned(home)
     before = _hashes(stick)
-    real_statvfs = os.statvfs
-
-    class ReadOnly:
-        def __init__(self, real: os.statvfs_result) -> None:
-            self.f_frsize, self.f_bavail = real.f_frsize, real.f_bavail
-            self.f_flag = real.f_flag | os.ST_RDONLY
-
-    def statvfs(path):  # type: ignore[no-untyped-def]
-        real = real_statvfs(path)
-        return ReadOnly(real) if os.fsdecode(path).startswith(str(stick)) else real
-
-    monkeypatch.setattr(os, "statvfs", statvfs)
+    _mounted_read_only(stick, monkeypatch)
     for mode in (["--embed"], []):
         code, _out, err = run("tag", *mode)
         assert code == 1
@@ -384,18 +390,7 @@ def test_photos_already_tagged_on_a_read_only_file_system_are_already_tagged_not
     assert run("tag", "--embed", embedded)[0] == 0
     assert run("tag", sidecar)[0] == 0
     before = {p: p.read_bytes() for p in nas.rglob("*") if p.is_file()}
-    real_statvfs = os.statvfs
-
-    class ReadOnly:
-        def __init__(self, real: os.statvfs_result) -> None:
-            self.f_frsize, self.f_bavail = real.f_frsize, real.f_bavail
-            self.f_flag = real.f_flag | os.ST_RDONLY
-
-    def statvfs(path):  # type: ignore[no-untyped-def]
-        real = real_statvfs(path)
-        return ReadOnly(real) if os.fsdecode(path).startswith(str(nas)) else real
-
-    monkeypatch.setattr(os, "statvfs", statvfs)
+    _mounted_read_only(nas, monkeypatch)
     for args in (["--embed", embedded], [sidecar]):
         code, out, err = run("tag", "--json", *args)
         assert code == 0, err
