@@ -335,7 +335,6 @@ def test_identical_copies_tagged_alike_are_each_given_back_byte_for_byte(
 # --------------------------------------------------------------------- a read-only mount
 
 
-
 def _mounted_read_only(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``statvfs`` reports ``ST_RDONLY`` for ``folder`` (a read-only mount), as the OS does."""
     real_statvfs = os.statvfs
