@@ -8,4 +8,14 @@ Needs the ``[train]`` extra (torch, timm, ...). Modules are imported on demand b
 ``trainer`` never imports ``export``.
 """
 
+import os
+
 __all__: list[str] = []
+
+# timm imports huggingface_hub. The trainer never asks it for anything (weights come from
+# the efficientnet-lite0 package or --pretrained-file: trainer/weights.py), and the hub's
+# offline switch, read when it is first imported, turns any request a future change made by
+# mistake into an immediate error instead of a download, and its telemetry off. Set
+# unconditionally, as photolm/__init__.py does for onnxruntime.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"

@@ -193,3 +193,16 @@ def test_fresh_interpreter_without_network_makes_no_socket_call(
     assert result["codes"] == [0] * len(commands), res.stderr
     assert result["attempts"] == []
     assert _telemetry_store(home) == []
+
+
+def test_the_trainer_keeps_the_model_hub_offline(tmp_path: Path) -> None:
+    """timm brings huggingface_hub; the trainer turns its offline switch on before timm is
+    imported, so a request made by mistake fails at once instead of downloading."""
+    _, env = _clean_home(tmp_path)
+    env = {k: v for k, v in env.items() if not k.startswith("HF_")}
+    code = ("import trainer.weights, huggingface_hub.constants as c; "
+            "print(c.HF_HUB_OFFLINE, c.HF_HUB_DISABLE_TELEMETRY)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True", "True"]
