@@ -128,15 +128,41 @@ def learned_id(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str
     return candidate
 
 
+# Where a learned landmark's thresholds come from (:func:`learning_thresholds`): the
+# bundle's manifest, MEASURED_THRESHOLDS' row for its network, or neither (the bundle's own
+# threshold in the fine-tuned embedding, which finds fewer photos of a taught place).
+FROM_MANIFEST = "manifest"
+FROM_BUILT_IN = "built-in"
+FROM_MODEL_THRESHOLD = "model threshold"
+
+
+@dataclass(frozen=True)
+class LearningThresholds:
+    """How ``learn`` judges learned landmarks with a bundle: the vector space, the
+    thresholds by example count, and where they come from (one of the ``FROM_`` values).
+    ``info`` tells a person this because it decides how many photos a taught place finds."""
+
+    space: str
+    table: dict[int, float]
+    source: str
+
+
+def learning_thresholds(bundle: Bundle) -> LearningThresholds:
+    """The decision for this bundle: the best space with thresholds that keep places nobody
+    taught unnamed, else the fine-tuned embedding at the bundle's own threshold."""
+    spaces = (FUSED, DESCRIPTOR) if getattr(bundle, "descriptor", None) is not None else ()
+    for space in spaces:
+        found = _measured(bundle, space)
+        if found is not None:
+            return LearningThresholds(space, *found)
+    found = _measured(bundle, EMBEDDING)  # a built-in row for an older network's embedding
+    table, source = found or ({1: bundle.threshold}, FROM_MODEL_THRESHOLD)
+    return LearningThresholds(EMBEDDING, table, source)
+
+
 def space_of(bundle: Bundle) -> str:
-    """Which vectors learned landmarks use with this bundle: the best space with thresholds
-    that keep places nobody taught unnamed."""
-    if getattr(bundle, "descriptor", None) is None:
-        return EMBEDDING
-    for space in (FUSED, DESCRIPTOR):
-        if _own_table(bundle, space):
-            return space
-    return EMBEDDING
+    """Which vectors learned landmarks use with this bundle (:func:`learning_thresholds`)."""
+    return learning_thresholds(bundle).space
 
 
 def grouping_space(bundle: Bundle) -> str:
@@ -155,20 +181,21 @@ def uses_descriptor(space: str) -> bool:
     return space in (FUSED, DESCRIPTOR)
 
 
-def _own_table(bundle: Bundle, space: str) -> dict[int, float] | None:
-    """Thresholds by example count for ``space`` measured under the other-places rule: the
-    bundle's manifest, else MEASURED_THRESHOLDS; ``None`` when neither has one."""
+def _measured(bundle: Bundle, space: str) -> tuple[dict[int, float], str] | None:
+    """Thresholds by example count for ``space`` measured under the other-places rule, and
+    where they were found: the bundle's manifest (``FROM_MANIFEST``), else
+    MEASURED_THRESHOLDS (``FROM_BUILT_IN``); ``None`` when neither has one."""
     table = bundle.metrics.get("enrolment", {}) if isinstance(bundle.metrics, Mapping) else {}
     if isinstance(table, Mapping) and _keeps_other_places(table.get(OTHER_PLACES_RATE)):
         own = table.get("thresholds", {})
         own = own.get(space) if isinstance(own, Mapping) else None
         if isinstance(own, Mapping) and own:
             try:
-                return {int(k): float(v) for k, v in own.items()}
+                return {int(k): float(v) for k, v in own.items()}, FROM_MANIFEST
             except (TypeError, ValueError):
                 pass
     measured = MEASURED_THRESHOLDS.get(bundle.model_id, {}).get(space)
-    return dict(measured) if measured else None
+    return (dict(measured), FROM_BUILT_IN) if measured else None
 
 
 def _keeps_other_places(rate: object) -> bool:
@@ -178,7 +205,7 @@ def _keeps_other_places(rate: object) -> bool:
 
 def enrolment_record(tables: Mapping[str, Mapping[int, float]], other_places_rate: float,
                      rule: str) -> dict[str, Any]:
-    """``metrics.enrolment`` as :func:`_own_table` reads it: thresholds by vector space and
+    """``metrics.enrolment`` as :func:`_measured` reads it: thresholds by vector space and
     example count, measured naming at most ``other_places_rate`` of other places' photos (a
     rate above 1 means none were measured: the key is left out and photolm ignores the
     table), and the rule in words. Written by scripts/eval_enrolment.py and
@@ -194,7 +221,8 @@ def enrolment_record(tables: Mapping[str, Mapping[int, float]], other_places_rat
 def thresholds(bundle: Bundle, space: str) -> dict[int, float]:
     """Threshold by number of examples: the measured table, else (the embedding space, or a
     space chosen by hand) the bundle's own threshold for every count."""
-    return _own_table(bundle, space) or {1: bundle.threshold}
+    found = _measured(bundle, space)
+    return found[0] if found else {1: bundle.threshold}
 
 
 def threshold_for(table: Mapping[int, float], examples: int) -> float:

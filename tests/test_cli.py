@@ -18,6 +18,7 @@ from rich.console import Console
 from photolm import scan as scan_mod
 from photolm.catalog import Catalog
 from photolm.cli import output
+from tests.clirun import INFO_FIELD, info_fields
 from tests.clirun import cli as run
 from tests.tinybundle import COLOURS, LANDMARKS, make_tiny_bundle, write_photo
 
@@ -76,23 +77,6 @@ def test_scan_then_search_list_landmarks_info(library: Path, env: Path) -> None:
     assert not any(c in out for c in "[]'"), out  # lists in words, not Python's repr
 
 
-_FIELD = re.compile(r"^( {0,2})(\S(?:.*?\S)?) {2,}(\S.*)$")
-
-
-def _info_fields(text: str) -> dict[str, str]:
-    """``info``'s ``label  value`` lines, a wrapped value's lines joined."""
-    fields: dict[str, str] = {}
-    label = ""
-    for line in text.splitlines():
-        match = _FIELD.match(line)
-        if match:
-            label = match[2]
-            fields[label] = match[3]
-        elif line.startswith("    ") and label:  # a value's next line, under the value
-            fields[label] += " " + line.strip()
-    return fields
-
-
 def test_info_reads_as_words_at_80_columns_and_in_a_pipe(
         library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Labels a person reads, not ``--json``'s keys (``model embedding_dim``); the same
@@ -108,9 +92,9 @@ def test_info_reads_as_words_at_80_columns_and_in_a_pipe(
     keys = {key for section in ("catalog", "model", "runtime") for key in data[section]}
     assert {"embedding_dim", "with_landmark", "learned_landmarks", "scan_workers"} <= keys
     assert not [key for key in keys if "_" in key and key in piped]
-    assert "_" not in "".join(_FIELD.match(line)[2] for line in piped.splitlines()
-                              if _FIELD.match(line))
-    fields = _info_fields(piped)
+    assert "_" not in "".join(INFO_FIELD.match(line)[2] for line in piped.splitlines()
+                              if INFO_FIELD.match(line))
+    fields = info_fields(piped)
     assert fields["photos"] == str(data["catalog"]["photos"]) == "4"
     assert fields["with a landmark"] == str(data["catalog"]["with_landmark"]) == "3"
     assert fields["embedding size"] == str(data["model"]["embedding_dim"])
@@ -125,7 +109,7 @@ def test_info_reads_as_words_at_80_columns_and_in_a_pipe(
                                                soft_wrap=True, highlight=False))
     assert run("info", "--model", default)[0] == 0
     shown = re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue())
-    assert _info_fields(shown) == fields  # the same words, wrapped
+    assert info_fields(shown) == fields  # the same words, wrapped
     long = [line for line in shown.splitlines() if len(line) > 80]
     paths = (str(env), str(default), str(library))  # whole, though longer than the screen
     assert all(line.endswith(paths) for line in long), long

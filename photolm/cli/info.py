@@ -9,6 +9,7 @@ from photolm.cli.options import CatalogOpt, DeviceChoice, DeviceOpt, JsonOpt, Sc
 from photolm.cli.output import display, print_json, reporting
 
 if TYPE_CHECKING:
+    from photolm.bundle import Bundle
     from photolm.scan import Concurrency
 
 
@@ -66,7 +67,7 @@ def info(
                 "landmarks": len(bundle.landmarks), "prototypes": int(bundle.prototypes.shape[0]),
                 "embedding_dim": bundle.embedding_dim, "precision": bundle.precision,
                 "threshold": bundle.threshold, "created": bundle.created,
-                "metrics": bundle.metrics,
+                "metrics": bundle.metrics, **_learning(bundle),
             }
             if standing_in:
                 data["model"]["note"] = standing_in
@@ -100,3 +101,15 @@ def _printed_roots(stats: dict[str, Any]) -> dict[str, Any]:
     if not scan or not scan.get("roots"):
         return stats
     return {**stats, "last_scan": {**scan, "roots": [display(r) for r in scan["roots"]]}}
+
+
+def _learning(bundle: Bundle) -> dict[str, Any]:
+    """What decides how well ``learn`` works with this model: its place descriptor (``None``
+    when the graph has none) and the thresholds learned landmarks are judged by, as
+    photolm.learned decides them (its space, its table, where the table comes from)."""
+    from photolm.learned import learning_thresholds
+
+    chosen = learning_thresholds(bundle)
+    return {"descriptor": None if bundle.descriptor is None else {"dim": bundle.descriptor.dim},
+            "learning": {"space": chosen.space, "thresholds_from": chosen.source,
+                         "thresholds": {str(k): v for k, v in sorted(chosen.table.items())}}}

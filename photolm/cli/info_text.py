@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from photolm.cli.output import Field, print_sections
+from photolm.learned import DESCRIPTOR, FROM_BUILT_IN, FROM_MANIFEST, FUSED
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ _SECTIONS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("embedding_dim", "embedding size"),
         ("precision", "weights"),
         ("threshold", "threshold"),
+        ("descriptor", "place descriptor"),
+        ("learning", "learning"),
         ("metrics", "measured"),
         ("scanned_with", "photos scanned with it"),
         ("error", "error"),
@@ -97,8 +100,10 @@ def _words(section: str, key: str, value: Any, values: Mapping[str, Any]) -> str
         "threshold": lambda: (f"{value:.4f}: a photo whose best score is lower shows "
                               "\"no landmark\""),
         "metrics": lambda: _metrics(value, values.get("threshold")),
+        "descriptor": lambda: _descriptor(value),
+        "learning": lambda: _learning(value),
     }
-    if key in special and value is not None:
+    if key in special and (value is not None or key == "descriptor"):  # None: it has none
         return special[key]()
     return _plain(value)
 
@@ -110,6 +115,33 @@ def _scanned_with(section: str, value: Any) -> str:
                 "(scanned with, above); photolm scan recognises them with this one")
     name = value.get("name") or f"model {value.get('id')}"
     return f"{name} ({value['path']})" if value.get("path") else name
+
+
+def _descriptor(value: Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "none: learn and places use the fine-tuned embedding"
+    return f"yes ({value['dim']}-d, for learning and places)"
+
+
+_SPACES = {FUSED: "the fused space (place descriptor and embedding)",
+           DESCRIPTOR: "the place descriptor"}
+
+
+def _learning(value: Mapping[str, Any]) -> str:
+    """Where learned landmarks' thresholds come from, photolm.learned's decision in words:
+    without measured ones a taught place finds fewer of its photos (README, "How well it
+    works"), which a person can change by measuring them."""
+    table = value["thresholds"]
+    ks = sorted(table, key=int)
+    shown = " to ".join(f"k={k} {_plain(table[k])}" for k in dict.fromkeys((ks[0], ks[-1])))
+    space = _SPACES.get(value["space"], "the fine-tuned embedding")
+    if value["thresholds_from"] == FROM_MANIFEST:
+        return f"thresholds measured for this model ({shown}), in {space}"
+    if value["thresholds_from"] == FROM_BUILT_IN:
+        return f"thresholds photolm measured for this network ({shown}), in {space}"
+    return (f"no measured thresholds: learning uses the model threshold {_plain(table[ks[0]])}"
+            " in its embedding (finds fewer photos; python -m export.descriptor measures "
+            "them)")
 
 
 def _plain(value: Any) -> str:
