@@ -169,14 +169,22 @@ def normalise_name(name: str) -> str:
     ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``,
     ``"老桥"`` -> ``"老桥"``, ``"Кремль"`` -> ``"кремль"``: other scripts keep their letters
     (folded as photolm folds names), or every such landmark would share one id and be merged
-    into one class. Latin letters with no ASCII base (``ø``, ``ł``) are still left out, so
-    the ids of Latin names stay those earlier runs gave.
+    into one class. A name in Latin letters alone gets exactly the id earlier runs gave it
+    (a letter with no ASCII base, ``ø``, ``ł``, breaks the word: ``"Wrocław Hall"`` ->
+    ``"wroc-aw-hall"``), so their checkpoints, bundles and answers keyed by id still match.
     """
-    if _ASCII_ONLY_IDS.get():
+    if _ASCII_ONLY_IDS.get() or not _other_script(name):
         return _ascii_only_id(name)
-    folded = "".join(ch for ch in normalise(name)
-                     if ch.isascii() or not unicodedata.name(ch, "").startswith("LATIN"))
+    folded = "".join(ch if ch.isascii() or not unicodedata.name(ch, "").startswith("LATIN")
+                     else " " for ch in normalise(name))
     return "-".join(folded.split()) or "unnamed"
+
+
+def _other_script(name: str) -> bool:
+    """Whether ``name`` has a letter of a script other than Latin (the names earlier runs
+    could not tell apart)."""
+    return any(ch.isalpha() and not ch.isascii()
+               and not unicodedata.name(ch, "").startswith("LATIN") for ch in name)
 
 
 def folder_display_name(folder: str) -> str:
@@ -712,8 +720,10 @@ def split_from_config(
     index = rediscover()
     if expected_classes is not None:
         want = [c.id if isinstance(c, ClassInfo) else str(c["id"]) for c in expected_classes]
-        if [c.id for c in index.classes] != want and "unnamed" in want:
-            token = _ASCII_ONLY_IDS.set(True)  # a run from before non-Latin ids
+        if [c.id for c in index.classes] != want:
+            # a run from before ids in other scripts ("老桥" was "unnamed", "Tokyo Tower
+            # 東京タワー" was "tokyo-tower"): taken only if its ids then match exactly
+            token = _ASCII_ONLY_IDS.set(True)
             try:
                 earlier = rediscover()
             finally:

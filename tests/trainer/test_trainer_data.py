@@ -217,6 +217,20 @@ def test_landmarks_named_in_other_scripts_stay_separate_classes(tmp_path, datase
     assert index.class_counts()[index.classes.index(by_name["Кремль"])] == 4
 
 
+@pytest.mark.parametrize(("name", "earlier"), [
+    ("Wrocław Hall", "wroc-aw-hall"), ("Pałac Kultury", "pa-ac-kultury"),
+    ("Smørrebrød Hall", "sm-rrebr-d-hall"), ("Ærøskøbing", "r-sk-bing"),
+    ("Øresund Bridge", "resund-bridge"), ("Chichén Itzá", "chichen-itza"),
+    ("Humayun's Tomb", "humayuns-tomb"), ("Saint-Basil's", "saint-basils")])
+def test_a_latin_name_keeps_the_id_earlier_runs_gave_it(name: str, earlier: str) -> None:
+    """Ids in other scripts must not change the ids of Latin names: a checkpoint, a bundle
+    and the answers a person gave are keyed by them (review: "Wrocław Hall" had become
+    "wrocaw-hall", and the run no longer exported)."""
+    from trainer.data import normalise_name
+
+    assert normalise_name(name) == earlier
+
+
 def test_a_run_from_before_non_latin_ids_still_rebuilds_its_split(tmp_path, dataset_factory):
     """A run trained when "老桥" became the id "unnamed" (its checkpoint's class table says
     so) still exports and resumes: its split is rebuilt under the ids it was trained with, in
@@ -235,3 +249,19 @@ def test_a_run_from_before_non_latin_ids_still_rebuilds_its_split(tmp_path, data
     assert {Path(s.path).parent.name for s in split.index.samples if s.label == 0} == {"老桥"}
     with pytest.raises(DataError, match="no longer match"):
         split_from_config(config, expected_classes=[{"id": "unnamed"}, {"id": "yak"}])
+
+
+def test_a_run_from_before_mixed_script_ids_still_rebuilds_its_split(tmp_path,
+                                                                    dataset_factory):
+    """"Tokyo Tower 東京タワー" was "tokyo-tower" before ids kept other scripts: such a run
+    still rebuilds its split (review: the fallback ran only for an "unnamed" id)."""
+    from trainer.data import split_from_config
+
+    root = dataset_factory(tmp_path / "mine", per_class=4,
+                           classes={"Tokyo Tower 東京タワー": ("ellipse", (200, 20, 20)),
+                                    "zoo": ("rectangle", (20, 200, 20))})
+    config = {"data": [str(root)], "val_ratio": 0.25, "seed": 0}
+    assert [c.id for c in split_from_config(config).index.classes] == [
+        "tokyo-tower-東京タワー", "zoo"]
+    split = split_from_config(config, expected_classes=[{"id": "tokyo-tower"}, {"id": "zoo"}])
+    assert [c.id for c in split.index.classes] == ["tokyo-tower", "zoo"]
