@@ -268,7 +268,11 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         atomic.replace_file(photo, new, verify=check, original=read.stat,
                             keep_mtime=keep_mtime)
     except BaseException:
-        if saved is not None:  # the photo is as it was: the new record matches no file
+        # The new record goes only where the photo is as it was: a failure after the rename
+        # (the folder's fsync refused on a USB or network drive) leaves the new bytes in
+        # place, and their record is then the only way back. Kept when unsure: a record that
+        # matches no file costs nothing.
+        if saved is not None and _not_replaced(photo, new):
             assert undo is not None
             with contextlib.suppress(OSError, UndoStoreError):
                 undo.forget(saved.fingerprint, saved.tagged_sha256, photo=os.fspath(photo))
@@ -278,6 +282,14 @@ def apply_embedded(plan: TagPlan, target: TargetPlan, keep_mtime: bool,
         with contextlib.suppress(OSError, UndoStoreError):
             undo.forget(kept.fingerprint, kept.tagged_sha256, photo=os.fspath(photo))
     return True, changes, notes + undo_notes
+
+
+def _not_replaced(photo: Path, new: bytes) -> bool:
+    """Whether ``photo`` surely does not hold ``new`` (False when it cannot be read)."""
+    try:
+        return photo.read_bytes() != new
+    except OSError:
+        return False
 
 
 def _find_undo(undo: UndoStore | None, read: _Embedded) -> _Kept | None:

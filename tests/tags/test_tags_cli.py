@@ -628,3 +628,35 @@ def test_ctrl_c_in_untag_says_how_far_it_got_and_untag_again_finishes(
     assert {n for n in now if now[n][0] == tagged[n][0]} == {"p2.jpg", "p3.jpg"}
 
     _untag_restores_the_rest(monkeypatch, real, root, before)
+
+
+def test_a_folder_sync_refused_after_the_rename_keeps_the_way_back(
+        env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The photo is replaced, then the folder's fsync fails (EIO on a USB or network
+    drive): the photo holds the tagged bytes, so its undo record must stay (it was dropped
+    as if nothing had been written: untag could not restore it; review finding)."""
+    import errno
+
+    from photolm.metadata import atomic
+
+    root = tmp_path / "Pictures"
+    for i in range(4):
+        write_photo(root / f"p{i}.jpg", EIFFEL, size=(64 + i, 48))
+    scan(root)
+    before = snapshot(root)
+    real, calls = atomic.fsync_folder, []
+
+    def refused_once(folder: Path) -> None:
+        real(folder)
+        calls.append(folder)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(atomic, "fsync_folder", refused_once)
+    code, _, err = run("tag", "--embed")
+    assert code == 1 and "Input/output error" in err, err
+    monkeypatch.setattr(atomic, "fsync_folder", real)
+    code, _, err = run("untag")
+    assert code == 0, err
+    assert {n: b for n, (b, _) in snapshot(root).items()} == {
+        n: b for n, (b, _) in before.items()}
