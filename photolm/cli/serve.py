@@ -77,3 +77,19 @@ def serve(
 
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
             server.serve(prepared, on_ready=None if no_browser else open_browser)
+        _finish_job(prepared.app)
+
+
+def _finish_job(app: object) -> None:
+    """A job still running when the server stops (Ctrl-C) is stopped at its next photo and
+    waited for: its thread would otherwise die with the process, and a tag job's records of
+    the photos it wrote are saved as it ends (a second Ctrl-C leaves at once)."""
+    jobs = getattr(getattr(app, "desktop", None), "jobs", None)
+    job = None if jobs is None else jobs.current
+    if jobs is None or job is None or not job.running:
+        return
+    err.print(f"Stopping the running job ({job.title}) after the photo in hand ...",
+              markup=False, highlight=False)
+    jobs.stop()
+    with contextlib.suppress(KeyboardInterrupt):
+        jobs.wait(120)

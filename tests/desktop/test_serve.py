@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -451,3 +452,31 @@ def test_the_lost_learned_notice_links_the_uncertain_page_only_when_some_are_the
     html = client.get("/scan").text
     assert line in html
     assert ('href="/uncertain">Review the uncertain photos' in html) is uncertain
+
+
+def test_ctrl_c_on_serve_stops_a_running_tag_job_and_keeps_its_records(
+        library, monkeypatch) -> None:
+    """Ctrl-C ended `photolm serve` while a tag job ran in its thread: the process left
+    mid-job, and the records of the photos it had written (saved as the job ends) were
+    lost (review finding). The job is now stopped after the photo in hand and waited for."""
+    from photolm.desktop.jobs import tag_work
+
+    slow_jobs(monkeypatch, 0.3)
+    started: list[object] = []
+
+    def ctrl_c_during_a_job(prepared, on_ready=None) -> None:
+        prepared.sock.close()
+        jobs = prepared.app.desktop.jobs
+        started.append(jobs.start("tag", "Writing tags", tag_work(
+            library.catalog, "tag", embed=False, landmark_id=None)))
+        time.sleep(0.5)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("photolm.desktop.server.serve", ctrl_c_during_a_job)
+    code, _, err = cli("serve", "--port", "0", "--no-browser", "--catalog", library.catalog,
+                       "--model", library.bundle)
+    assert code == 0, err
+    assert "Stopping the running job (Writing tags) after the photo in hand" in err
+    code, out, err = cli("list", "--json", "--catalog", library.catalog)
+    written = [r for r in json.loads(out) if r.get("tag_status") == "written"]
+    assert written, "the photos written before the stop are recorded as tagged"
