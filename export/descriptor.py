@@ -562,8 +562,8 @@ def main() -> None:
                                              "non-landmark photos (repeatable)."),
         per_landmark: int = typer.Option(25, min=5, help="Photos per landmark for its "
                                          "descriptor prototype and the calibration."),
-        target_fpr: float = typer.Option(0.01, help="False-positive rate the enrolment "
-                                         "threshold is set for."),
+        target_fpr: float = typer.Option(0.01, min=0.0, max=0.5, help="False-positive "
+                                         "rate the enrolment threshold is set for (0 to 0.5)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out when it is "
                                        "another bundle than BUNDLE."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON on "

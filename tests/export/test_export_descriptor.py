@@ -442,3 +442,23 @@ def test_too_few_negatives_for_the_rate_asked_are_said(
                "rate (that takes 100 at least): it is about the highest of their scores. Give "
                "more --negatives photos (half of them set it).")
     assert (warning in stderr.splitlines()) == (calibration == 14)
+
+
+@pytest.mark.parametrize("rate", ["2", "-0.1"])
+def test_a_target_rate_outside_0_to_0_5_is_a_usage_error_before_the_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        rate: str) -> None:
+    """--target-fpr 2 ran the whole graft, then numpy's quantile raised a traceback
+    (review finding): one usage line now, and no work."""
+    import export.descriptor as descriptor
+    from tests.tinybundle import make_tiny_bundle
+
+    plain = make_tiny_bundle(tmp_path / "plain")
+    calls: list[object] = []
+    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: calls.append(a))
+    code, stdout, stderr = _descriptor_cli(
+        monkeypatch, capsys, str(plain.path), "--out", str(tmp_path / "both"), "--known",
+        str(tmp_path), "--negatives", str(tmp_path), "--target-fpr", rate)
+    assert code == 2 and stdout == "" and calls == []
+    assert stderr.startswith("Error: ") and "--target-fpr" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
