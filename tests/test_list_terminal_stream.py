@@ -183,3 +183,37 @@ def test_list_on_a_terminal_does_not_grow_with_the_catalogue(
         assert f"IMG_{n - 1:06d}.jpg" in shown  # drawn to the last photo
         assert ("└" in shown) == (columns == 80)  # the table's last line, or a block
     assert peaks[5000] - peaks[1000] < 6 * 1024, peaks
+
+
+def test_a_scan_writing_between_the_two_reads_changes_nothing_drawn(
+    tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table of more photos than ``list`` holds is measured in one read and drawn in a
+    second; a scan that wrote in between (a longer path, one more photo) made a row wider
+    than measured, its path cut with "…", and the title's count wrong (review finding).
+    Both reads and the title see one state of the catalogue."""
+    _catalogue(env, 6)
+    monkeypatch.setattr(output, "_KEEP", 2)
+    screen = _screen(monkeypatch, 80)
+    assert run("list")[0] == 0
+    before = screen.getvalue()
+
+    reads = 0
+    iter_photos = Catalog.iter_photos
+
+    def read_while_a_scan_writes(self: Catalog, **kw: object) -> Iterator[object]:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # between measuring and drawing
+            with Catalog.open(env, write=True) as writer:
+                writer.write_results([
+                    PhotoRecord("/p/000/IMG_000001.jpg", 1, 1),
+                    PhotoRecord("/p/a-much-longer-folder-name-than-any-measured/"
+                                "IMG_999999.jpg", 1, 7)])
+        yield from iter_photos(self, **kw)
+
+    monkeypatch.setattr(Catalog, "iter_photos", read_while_a_scan_writes)
+    screen = _screen(monkeypatch, 80)
+    assert run("list")[0] == 0
+    assert reads == 2 and screen.getvalue() == before
+    assert "…" not in before

@@ -33,7 +33,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -616,6 +616,22 @@ class CatalogStore:
         if self.upgraded_copy is not None:
             return self.upgraded_copy.from_version
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read in the block sees the catalogue as at the block's first read (one read
+        transaction): ``list`` of more than ten thousand photos reads it twice, measuring
+        then drawing, and a scan writing in between made a row wider than measured (its
+        path cut). Only on a reading store; inside a transaction already, a no-op."""
+        if self.writable or self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")  # it read only: nothing to keep
 
     def close(self) -> None:
         """Close the connection and release the write lock (idempotent)."""

@@ -72,8 +72,9 @@ def list_photos(
                         yield Row(_cells(r), r["companions"], p.recognised_from_note,
                                   p.recognised_from_alone)
 
-                print_row_stream(counted(cat.counts()["photos"], "photo"), LIST_COLUMNS,
-                                 listed, raws=cat.any_companions())
+                with cat.snapshot():  # the title and both reads of one catalogue state
+                    print_row_stream(counted(cat.counts()["photos"], "photo"), LIST_COLUMNS,
+                                     listed, raws=cat.any_companions())
                 return
             # the uncertain ones and the unreadable ones: the catalogue's rules, shared
             # with the desktop's review and its page of photos that could not be read
