@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from photolm.bundle_records import LEARNED_PREFIX
 from photolm.catalog.paths import StrPath, display, now, path_key
-from photolm.catalog.records import EFFECTIVE_LANDMARK, encode_embedding
+from photolm.catalog.records import EFFECTIVE_LANDMARK, encode_embedding, id_chunks
 from photolm.catalog.store import CatalogStore
 
 if TYPE_CHECKING:
@@ -231,8 +231,7 @@ class LearnedQueries(CatalogStore):
         """Path, GPS position and current verdict of photos ``ids``, in the order given."""
         found: dict[int, RematchRow] = {}
         wanted = [int(i) for i in ids]
-        for start in range(0, len(wanted), 1000):
-            chunk = json.dumps(wanted[start:start + 1000])
+        for chunk in id_chunks(wanted):
             for r in self._fetch(
                 "SELECT id, path_key, latitude, longitude, landmark_id, score, topk, taken "
                 "FROM photos WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
@@ -268,9 +267,7 @@ class LearnedQueries(CatalogStore):
     def verdicts_of(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None, str | None]]:
         """``id -> (path, the model's landmark id, error)`` of photos ``ids``."""
         found: dict[int, tuple[str, str | None, str | None]] = {}
-        wanted = [int(i) for i in ids]
-        for start in range(0, len(wanted), 1000):
-            chunk = json.dumps(wanted[start:start + 1000])
+        for chunk in id_chunks(ids):
             for photo_id, key, landmark_id, error in self._fetch(
                 "SELECT id, path_key, landmark_id, error FROM photos "
                 "WHERE id IN (SELECT value FROM json_each(?))", (chunk,)
@@ -446,8 +443,7 @@ class LearnedQueries(CatalogStore):
 
         found: dict[int, bytes] = {}
         wanted = [int(i) for i in ids]
-        for start in range(0, len(wanted), 1000):
-            chunk = json.dumps(wanted[start:start + 1000])
+        for chunk in id_chunks(wanted):
             found.update(self._fetch(
                 "SELECT photo_id, vector FROM descriptors WHERE model_id = ? AND photo_id IN "
                 "(SELECT value FROM json_each(?))", (model_id, chunk)))

@@ -14,7 +14,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from photolm.catalog.paths import StrPath, from_text, path_key, prefix_range
-from photolm.catalog.records import EFFECTIVE_LANDMARK, ROW_SELECT, PhotoRow, photo_row
+from photolm.catalog.records import (
+    EFFECTIVE_LANDMARK,
+    ROW_SELECT,
+    PhotoRow,
+    id_chunks,
+    photo_row,
+)
 from photolm.catalog.store import CatalogStore
 
 if TYPE_CHECKING:
@@ -85,9 +91,7 @@ class ReadQueries(CatalogStore):
         these photo ids (what a scan tells of photos a changed model unnamed).
         """
         if among is not None:
-            return [row for start in range(0, len(among), 1000)
-                    for row in self._uncertain(margin, json.dumps(
-                        [int(i) for i in among[start:start + 1000]]))]
+            return [row for chunk in id_chunks(among) for row in self._uncertain(margin, chunk)]
         return self._uncertain(margin, None)
 
     def _uncertain(self, margin: float, among: str | None) -> list[PhotoRow]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -41,6 +41,17 @@ def counting(model_column: str, person_column: str) -> str:
 
 
 EFFECTIVE_LANDMARK = counting("landmark_id", "review_landmark_id")
+
+# Photo ids per query of ``id IN (SELECT value FROM json_each(?))``: one bound JSON array
+# instead of thousands of parameters, and never more than SQLite's statement limits take.
+ID_CHUNK = 1000
+
+
+def id_chunks(ids: Iterable[int]) -> Iterator[str]:
+    """``ids`` in order as JSON arrays of at most :data:`ID_CHUNK`, one per query."""
+    wanted = [int(i) for i in ids]
+    for start in range(0, len(wanted), ID_CHUNK):
+        yield json.dumps(wanted[start:start + ID_CHUNK])
 
 
 # --------------------------------------------------------------------------- records in
