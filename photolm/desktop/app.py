@@ -55,6 +55,9 @@ MAP_PAGE = 500  # photos of one map dot listed under the map at a time
 MAX_REMEMBERED = 50_000
 # A render is keyed by the photo's content: the same URL shows the same picture for a day.
 CACHED = {"cache-control": "private, max-age=86400"}
+# What a person typed that the page refuses and says why (a bad request, 400): a usage
+# mistake, or a name or place that names nothing the catalogue knows.
+REFUSED = (UsageError, NotKnownError)
 
 
 @dataclass
@@ -375,7 +378,7 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # a mistyped name,
+        except (*REFUSED, CatalogBusyError) as exc:  # a mistyped name,
             message, key = str(exc), "e"  # a scan writing: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
@@ -474,7 +477,7 @@ class Desktop:
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
-        except (UsageError, NotKnownError, CatalogBusyError) as exc:  # no name, a group
+        except (*REFUSED, CatalogBusyError) as exc:  # no name, a group
             # named meanwhile (another tab), a scan writing; what was folded before is said
             # all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
@@ -523,8 +526,7 @@ class Desktop:
 
     async def error(self, request: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, _NotFound) else 409 if isinstance(
-            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(
-                exc, (UsageError, NotKnownError)) else 500
+            exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, REFUSED) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
     async def http_error(self, request: Request, exc: Exception) -> Response:
