@@ -151,8 +151,9 @@ class DatasetSplit:
 
 
 # Runs trained before other scripts kept their letters have their classes under the ids
-# the ASCII-only rule gave (every such name "unnamed"); split_from_config rebuilds their split
-# with it, so they still export and resume (set only there, through a ContextVar).
+# the ASCII-only rule gave (a name in another script "unnamed", a mixed one without its other
+# script); split_from_config rebuilds their split with it, so they still export and resume
+# (set only there, through a ContextVar).
 _ASCII_ONLY_IDS: ContextVar[bool] = ContextVar("ascii_only_ids", default=False)
 
 
