@@ -22,6 +22,22 @@ from pathlib import Path
 
 from tests.clirun import cli as cli  # re-exported: the robustness tests import it from here
 
+# Python source a fresh interpreter runs after its own set-up: every photolm command in
+# ``commands`` (a list of argument lists) in turn, in this one process, their exit codes in
+# ``codes`` (what the no-network audit and the written-files check both need).
+RUN_COMMANDS = r"""
+from photolm.cli.app import main
+codes = []
+for command in commands:
+    sys.argv = ["photolm", *command]
+    try:
+        main()
+    except SystemExit as exc:
+        codes.append(exc.code or 0)
+    else:
+        codes.append(0)
+"""
+
 
 @dataclass(frozen=True)
 class FileState:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.robustness.helpers import cli
+from tests.robustness.helpers import RUN_COMMANDS, cli
 from tests.tinybundle import COLOURS, write_photo
 
 
@@ -100,17 +100,8 @@ def hook(event, args):
     if event.startswith("socket.") and event not in ("socket.sethostname",):
         attempts.append([event, repr(args)[:200]])
 sys.addaudithook(hook)
-from photolm.cli.app import main
 commands = json.loads(sys.argv[1])
-codes = []
-for command in commands:
-    sys.argv = ["photolm", *command]
-    try:
-        main()
-    except SystemExit as exc:
-        codes.append(exc.code or 0)
-    else:
-        codes.append(0)
+""" + RUN_COMMANDS + r"""
 with open(os.environ["AUDIT_OUT"], "w") as handle:
     json.dump({"codes": codes, "attempts": attempts}, handle)
 """

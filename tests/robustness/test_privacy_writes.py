@@ -20,21 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.robustness.helpers import RUN_COMMANDS
 from tests.robustness.test_no_network import _commands
 from tests.tinybundle import COLOURS, write_photo
 
 RUN_ALL = r"""
 import json, sys
-from photolm.cli.app import main
-codes = []
-for command in json.loads(sys.argv[1]):
-    sys.argv = ["photolm", *command]
-    try:
-        main()
-    except SystemExit as exc:
-        codes.append(exc.code or 0)
-    else:
-        codes.append(0)
+commands = json.loads(sys.argv[1])
+""" + RUN_COMMANDS + r"""
 print(json.dumps(codes))
 """
 
