@@ -161,6 +161,15 @@ def test_rescan_skips_unchanged_and_reprocesses_changed(library: Path, env: Path
         assert cat.get_photo(target).landmark_name == "Taj Mahal"  # type: ignore[union-attr]
 
 
+def _moved_photos_are_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any decoding in the scan that follows fails the test: moved photos keep their rows."""
+
+    def no_decoding(*a: object, **k: object) -> None:
+        raise AssertionError("a moved photo must not be decoded again")
+
+    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
+
+
 def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     run("scan", library)
@@ -169,10 +178,7 @@ def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
     new.parent.mkdir()
     shutil.move(old, new)
 
-    def no_decoding(*a: object, **k: object) -> None:
-        raise AssertionError("a moved photo must not be decoded again")
-
-    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
+    _moved_photos_are_not_decoded(monkeypatch)
     code, out, err = run("scan", library, "--json")
     s = json.loads(out)
     assert code == 0, err
@@ -182,7 +188,6 @@ def test_renamed_photo_keeps_results_without_decoding(library: Path, env: Path,
         assert cat.get_photo(old) is None
         row = cat.get_photo(new)
         assert row is not None and row.landmark_name == "Colosseum"
-
 
 
 def test_identical_copies_moved_together_each_keep_their_own_row(
@@ -199,10 +204,7 @@ def test_identical_copies_moved_together_each_keep_their_own_row(
     new = tmp_path / "Pictures"
     old.rename(new)
 
-    def no_decoding(*a: object, **k: object) -> None:
-        raise AssertionError("a moved photo must not be decoded again")
-
-    monkeypatch.setattr(scan_mod, "read_photo", no_decoding)
+    _moved_photos_are_not_decoded(monkeypatch)
     code, out, err = run("scan", tmp_path, "--json")
     s = json.loads(out)
     assert code == 0, err
