@@ -47,6 +47,7 @@ import numpy as np
 from photolm.bundle import Bundle
 from photolm.case_paths import CatalogSpelling, as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
+from photolm.catalog.scanning import Move
 from photolm.discovery import (
     SKIP_LIVE_PHOTO,
     SKIP_VIDEO,
@@ -74,6 +75,9 @@ from photolm.unchanged import same_content
 from photolm.wording import counted
 
 SKIP_REASONS = (SKIP_VIDEO, SKIP_LIVE_PHOTO)  # scan --json's `skipped` keys (README)
+_MOVES_PER_PAGE = 1000  # moved photos recorded per transaction
+_MOST_PAIRS = 250_000  # identical copies moved at once: candidate pairs weighed, at most
+HIDDEN_FOLDERS_KEPT = 3  # hidden folders a scan's record names (the summary's line names 3)
 
 # Outcomes reported per photo.
 NEW = "new"
@@ -192,8 +196,9 @@ class ScanSummary:
     missing: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # videos, Live Photos': by reason
     pairs: int = 0  # photos found with a camera RAW beside them: one photo each
+    joined: int = 0  # of those, the ones this run joined (no RAW beside them before)
     merged: int = 0  # RAWs catalogued on their own before, now their JPEG's companions
-    # what the photos of those pairs, and of those merged RAWs, are ("JPEG", "HEIC":
+    # what the photos of the pairs joined, and of those merged RAWs, are ("JPEG", "HEIC":
     # discovery.paired_format), so the summary names the files the person has
     paired_formats: set[str] = field(default_factory=set)
     merged_formats: set[str] = field(default_factory=set)
@@ -235,11 +240,13 @@ class ScanSummary:
             "excluded": self.excluded,
             "hidden_skipped": self.hidden,
             "hidden_folders": [printed(p) for p in self.hidden_folders],
+            "hidden_folders_count": len(self.hidden_folders),
             "walk_problems": [{"path": printed(p), "error": e} for p, e in self.walk_problems],
             "missing": self.missing,
             # every reason, 0 when none (README's shape): a script reads ["video"] as it is
             "skipped": dict(sorted({**dict.fromkeys(SKIP_REASONS, 0), **self.skipped}.items())),
             "raw_pairs": self.pairs,
+            "raw_pairs_joined": self.joined,
             "raw_pairs_merged": self.merged,
             "recognised_from_raw": [{"path": printed(p), "raw": printed(r), "error": e}
                                     for p, r, e in self.from_raw],
@@ -255,6 +262,14 @@ class ScanSummary:
             # kept, never the whole catalogue's
             "catalog": dict(self.in_these_folders),
         }
+
+    def to_record(self) -> dict[str, object]:
+        """What the catalogue keeps of the run (``scans.counts``, ``info --json``'s
+        ``last_scan``): :meth:`to_json` with the hidden folders counted and only the first
+        :data:`HIDDEN_FOLDERS_KEPT` named. Every scan of a share with a hidden folder in each
+        of thousands of folders would otherwise store all their paths again, for good."""
+        return {**self.to_json(),
+                "hidden_folders": [printed(p) for p in self.hidden_folders[:HIDDEN_FOLDERS_KEPT]]}
 
 
 def scan_session(bundle: Bundle, *, device: Device = "auto", threads: int | None = None
@@ -418,9 +433,11 @@ class Scanner:
                 self.summary.lost_learned = self._lost(named)
                 raise
             self.summary.lost_learned = self._lost(named)
-            merged = self.catalog.sync_companions({str(f.path): f.companions for f in found})
-            self.summary.merged = len(merged)
-            self.summary.merged_formats = {paired_format(p) for p in merged}
+            pairs = self.catalog.sync_companions({str(f.path): f.companions for f in found})
+            self.summary.merged = len(pairs.merged)
+            self.summary.merged_formats = {paired_format(p) for p in pairs.merged}
+            self.summary.joined = len(pairs.joined)
+            self.summary.paired_formats = {paired_format(p) for p in pairs.joined}
             # A person's answer was about the photo that used to be here, not this one.
             self.catalog.set_reviews([Review(p, None) for p in self._replaced])
             # excluded photos are still there: not missing
@@ -434,7 +451,7 @@ class Scanner:
         finally:
             self.summary.seconds = time.perf_counter() - start
             self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
-            self.catalog.finish_scan(scan_id, self.summary.to_json())
+            self.catalog.finish_scan(scan_id, self.summary.to_record())
         return self.summary
 
     def recount(self, roots: Sequence[Path]) -> ScanSummary:
@@ -443,7 +460,7 @@ class Scanner:
         the state the run left, not "tagged 0" beside the tags it has just written."""
         self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])
         if self._scan_id is not None:
-            self.catalog.finish_scan(self._scan_id, self.summary.to_json())
+            self.catalog.finish_scan(self._scan_id, self.summary.to_record())
         return self.summary
 
     def _emptied_roots(self, roots: Sequence[Path], on_event: Callable[[Event], None]) -> None:
@@ -522,9 +539,7 @@ class Scanner:
                 if companions != item.companions:
                     self.summary.excluded += len(item.companions) - len(companions)
                     item = replace(item, companions=companions)
-                if companions:
-                    self.summary.pairs += 1
-                    self.summary.paired_formats.add(paired_format(item.path))
+                self.summary.pairs += bool(companions)
                 seen.add(item.path)
                 found.append(item)
         return found
@@ -587,41 +602,36 @@ class Scanner:
         new_paths = [f for f in to_decode if str(f.path) not in index]
         if not new_paths or self.options.force:
             return to_decode, to_rematch
-        vanished = {p: e for p, e in index.items() if e.content_hash and not os.path.lexists(p)}
-        by_hash: dict[str, list[str]] = {}  # identical copies (a backup folder) share one
-        for p, e in vanished.items():
-            by_hash.setdefault(e.content_hash, []).append(p)  # type: ignore[arg-type]
-        if not by_hash:
-            return to_decode, to_rematch
-        remaining: list[Found] = []
-        moved_ids = {id(f) for f in new_paths}
-        for f in to_decode:
-            if id(f) not in moved_ids:
-                remaining.append(f)
-                continue
-            try:
-                fp = fingerprint(f.path, f.size)
-            except OSError:
-                remaining.append(f)
-                continue
-            old = _closest(by_hash.get(fp), str(f.path))
-            if old is None:
-                remaining.append(f)
-                continue
-            self.catalog.move_photo(old, str(f.path), f.size, f.mtime_ns)
-            old_entry = vanished[old]
-            self.summary.moved += 1
-            if old_entry.bundle_id == self.bundle.bundle_id or not old_entry.has_embedding:
-                on_event(PhotoDone(f.path, MOVED))
-                if old_entry.bundle_id != self.bundle.bundle_id:
-                    remaining.append(f)  # decoded below, and counted there
-                else:  # its results came with it: count them as this run's
-                    row = self.catalog.get_photo(f.path)
-                    self.summary.landmarks += bool(row and row.landmark_id is not None)
-            else:
-                to_rematch[old_entry.id] = f  # move_photo kept the row's id
-                self._reweighed.append(old_entry.id)
+        moves = _moves(new_paths, index, {str(f.path) for f in found})
+        moved = {id(f) for f, _ in moves}
+        remaining = [f for f in to_decode if id(f) not in moved]
+        self._store_moves(moves, index, to_rematch, remaining, on_event)
         return remaining, to_rematch
+
+    def _store_moves(self, moves: list[tuple[Found, str]], index: dict[str, IndexEntry],
+                     to_rematch: dict[int, Found], remaining: list[Found],
+                     on_event: Callable[[Event], None]) -> None:
+        """Give moved photos their new paths, a page of them per transaction (a renamed top
+        folder moves the whole library), and sort them: results that came with them, to
+        re-match (another bundle's, same network) or to decode (no stored vector)."""
+        for start in range(0, len(moves), _MOVES_PER_PAGE):
+            page = moves[start:start + _MOVES_PER_PAGE]
+            self.catalog.move_photos([Move(old, str(f.path), f.size, f.mtime_ns)
+                                      for f, old in page])
+            kept: list[int] = []  # moved with this bundle's results
+            for f, old in page:
+                entry = index[old]
+                self.summary.moved += 1
+                if entry.bundle_id == self.bundle.bundle_id or not entry.has_embedding:
+                    on_event(PhotoDone(f.path, MOVED))
+                    if entry.bundle_id != self.bundle.bundle_id:
+                        remaining.append(f)  # decoded below, and counted there
+                    else:  # its results came with it: count them as this run's
+                        kept.append(entry.id)
+                else:
+                    to_rematch[entry.id] = f  # move_photos kept the row's id
+                    self._reweighed.append(entry.id)
+            self.summary.landmarks += self.catalog.with_landmark(kept)
 
     def _rematch(self, items: dict[int, Found], on_event: Callable[[Event], None]) -> None:
         """New prototypes or threshold, same ONNX model: match stored embeddings again."""
@@ -742,25 +752,79 @@ class Scanner:
         return embed_both(self.embedder, np.stack([d.array for d in good]))  # type: ignore[misc]
 
 
-def _closest(olds: list[str] | None, new: str) -> str | None:
-    """Of the vanished paths with the new path's content, the one it shares the most of its
-    end with, taken from ``olds``: copies moved together (``2019/x.jpg`` and
-    ``backup/2019/x.jpg``) each keep their own row, answers and tag records."""
-    if not olds:
-        return None
-    parts = Path(new).parts[::-1]
+def _moves(new_paths: list[Found], index: dict[str, IndexEntry],
+           present: set[str]) -> list[tuple[Found, str]]:
+    """The photos of ``new_paths`` (paths the catalogue does not know) that are catalogued
+    photos moved: ``(photo, its old path)``, the old path gone and of the same content.
 
-    def shared(old: str) -> int:
-        n = 0
-        for a, b in zip(Path(old).parts[::-1], parts, strict=False):
-            if a != b:
-                break
-            n += 1
-        return n
+    Only catalogued paths the walk did not find (``present``) are looked for on disk, and
+    only new files of a size some vanished photo had are fingerprinted: a moved file keeps
+    its size, and the fingerprint hashes it (a file of another size is a new photo, read
+    once by its decode)."""
+    vanished: dict[str, list[str]] = {}  # identical copies (a backup folder) share one
+    sizes: set[int] = set()
+    for p, e in index.items():
+        if e.content_hash and p not in present and not os.path.lexists(p):
+            vanished.setdefault(e.content_hash, []).append(p)
+            sizes.add(e.size)
+    arrived: dict[str, list[Found]] = {}
+    for f in new_paths:
+        if f.size not in sizes:
+            continue
+        try:
+            fp = fingerprint(f.path, f.size)
+        except OSError:
+            continue  # decoded, and the error said there
+        if fp in vanished:
+            arrived.setdefault(fp, []).append(f)
+    return [pair for fp, news in arrived.items() for pair in _pair_copies(vanished[fp], news)]
 
-    best = max(olds, key=shared)
-    olds.remove(best)
-    return best
+
+def _pair_copies(olds: list[str], news: list[Found]) -> list[tuple[Found, str]]:
+    """Which new path each vanished copy of one content moved to, so that each copy keeps
+    its own row, answers and tag records, whatever order the catalogue or the walk lists
+    them in: the pairs most alike first (:func:`_likeness`: the same file name and folders
+    above it, then the same folders from the top, then the same depth), ties in sorted
+    order. A path left over (more new copies than vanished ones) is a new photo.
+
+    Groups of more than :data:`_MOST_PAIRS` candidate pairs (thousands of identical files,
+    blank frames) are paired in sorted order alone, which keeps every copy in its place
+    when a folder above them was renamed."""
+    if len(olds) == 1 and len(news) == 1:
+        return [(news[0], olds[0])]
+    by_path = sorted((str(f.path), f) for f in news)
+    if len(olds) * len(news) > _MOST_PAIRS:
+        return [(f, old) for (_, f), old in zip(by_path, sorted(olds), strict=False)]
+    new_parts = [(p, Path(p).parts, f) for p, f in by_path]
+    ranked = sorted((_likeness(Path(old).parts, parts), old, p, f)
+                    for old in olds for p, parts, f in new_parts)
+    pairs: list[tuple[Found, str]] = []
+    taken_old: set[str] = set()
+    taken_new: set[str] = set()
+    for _, old, p, f in ranked:
+        if old not in taken_old and p not in taken_new:
+            taken_old.add(old)
+            taken_new.add(p)
+            pairs.append((f, old))
+    return pairs
+
+
+def _likeness(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[int, int, int]:
+    """How alike two paths are, as a sort key (most alike first): path parts shared from
+    the end (the file name, then its folders: ``2019/x.jpg`` and ``backup/2019/x.jpg``
+    moved together stay apart), then from the start (a copy renamed in its own folder), then
+    the difference in depth."""
+    tail = 0
+    for a, b in zip(reversed(old), reversed(new), strict=False):
+        if a != b:
+            break
+        tail += 1
+    head = 0
+    for a, b in zip(old, new, strict=False):
+        if a != b:
+            break
+        head += 1
+    return -tail, -head, abs(len(old) - len(new))
 
 
 def _verdict(best: Candidate | None) -> tuple[str | None, str | None, float | None]:

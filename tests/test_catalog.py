@@ -633,7 +633,8 @@ def test_schema_5_catalogue_upgrades_to_6_and_keeps_raw_companions(
         assert row is not None and row.landmark_id == "eiffel" and row.companions == []
         raw = NON_UTF8[: -len(".jpg")] + ".CR2"
         # the RAW catalogued on its own before joins its JPEG, as the walk now says
-        assert cat.sync_companions({"/p/IMG_1.JPG": ["/p/IMG_1.CR2"], NON_UTF8: [raw]}) == [
+        assert cat.sync_companions({"/p/IMG_1.JPG": ["/p/IMG_1.CR2"],
+                                    NON_UTF8: [raw]}).merged == [
             "/p/IMG_1.JPG"]  # the photo the RAW's row was merged into
         assert cat.get_photo("/p/IMG_1.CR2") is None
         assert cat.get_photo(NON_UTF8).companions == [raw]  # non-UTF-8 names round-trip
@@ -720,14 +721,14 @@ def test_a_raw_joining_its_jpeg_brings_its_answer_unless_the_jpeg_has_one(
     cat.set_reviews([Review("/p/A.NEF", "corrected", "colosseum", "Colosseum"),
                      Review("/p/B.JPG", "none"),
                      Review("/p/B.NEF", "corrected", "colosseum", "Colosseum")])
-    assert sorted(cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"],
-                                       "/p/B.JPG": ["/p/B.NEF"]})) == ["/p/A.JPG", "/p/B.JPG"]
+    synced = cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"], "/p/B.JPG": ["/p/B.NEF"]})
+    assert sorted(synced.merged) == sorted(synced.joined) == ["/p/A.JPG", "/p/B.JPG"]
     rows = {r.path: r for r in cat.iter_photos()}
     assert sorted(rows) == ["/p/A.JPG", "/p/B.JPG"]
     assert (rows["/p/A.JPG"].review, rows["/p/A.JPG"].effective_landmark_id) == (
         "corrected", "colosseum")
     assert (rows["/p/B.JPG"].review, rows["/p/B.JPG"].effective_landmark_id) == ("none", None)
-    assert cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"], "/p/B.JPG": []}) == []
+    assert cat.sync_companions({"/p/A.JPG": ["/p/A.NEF"], "/p/B.JPG": []}) == ([], [])
     assert cat.get_photo("/p/B.JPG").companions == []
 
 

@@ -217,6 +217,64 @@ def test_identical_copies_moved_together_each_keep_their_own_row(
     assert rows["backup/2019/rome/colosseo.jpg"]["landmark"] is None  # the answer: none
     assert rows["backup/2019/rome/colosseo.jpg"]["review"] is not None
 
+
+@pytest.mark.parametrize(("before", "after"), [
+    # a trip and its backup inside it, the trip folder renamed: both copies share their
+    # file name, the backup also its folder
+    (("Trip/IMG_1.jpg", "Trip/Backup/IMG_1.jpg"), ("Holiday/IMG_1.jpg",
+                                                   "Holiday/Backup/IMG_1.jpg")),
+    # a copy in each of two folders, each renamed where it is: no name is shared, the
+    # folder is
+    (("a/IMG_1.jpg", "b/IMG_1.jpg"), ("a/Paris.jpg", "b/Paris.jpg")),
+])
+def test_identical_copies_moved_keep_their_answers_whatever_order_they_were_scanned_in(
+        tmp_path: Path, env: Path, monkeypatch: pytest.MonkeyPatch,
+        before: tuple[str, str], after: tuple[str, str]) -> None:
+    """Copies of the same bytes moved at once are paired with their old paths by likeness
+    (file name and folders shared from the end, then from the start), not by the order the
+    catalogue lists them: the second copy was catalogued first (its folder scanned on its
+    own earlier), and its answer went to the other copy."""
+    lib = tmp_path / "lib"
+    first, second = (lib / p for p in before)
+    write_photo(second, COLOURS["colosseum"])
+    assert run("scan", second.parent)[0] == 0  # the second copy's folder, on its own
+    first.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(second, first)
+    assert run("scan", lib)[0] == 0
+    assert run("confirm", second, "--none")[0] == 0  # an answer on the second copy only
+    if before[0].startswith("Trip/"):
+        (lib / "Trip").rename(lib / "Holiday")
+    else:  # renamed in their folders
+        for old, new in zip(before, after, strict=True):
+            (lib / old).rename(lib / new)
+
+    _moved_photos_are_not_decoded(monkeypatch)
+    code, out, err = run("scan", lib, "--json")
+    assert code == 0 and json.loads(out)["moved"] == 2, err
+    rows = {Path(r["path"]).relative_to(lib).as_posix(): r
+            for r in json.loads(run("list", "--json")[1])}
+    assert sorted(rows) == sorted(after)
+    assert (rows[after[0]]["landmark"], rows[after[0]]["review"]) == ("Colosseum", None)
+    assert (rows[after[1]]["landmark"], rows[after[1]]["review"]) == (None, "none")
+
+
+def test_identical_copies_are_paired_the_same_in_any_order() -> None:
+    """Ties in likeness go in sorted order (``IMG_1`` to ``P1``), whatever order the
+    catalogue and the walk list the copies in; a copy more than vanished is a new photo."""
+    from itertools import permutations
+
+    from photolm.discovery import Found
+
+    olds = ["/lib/x/IMG_2.jpg", "/lib/x/IMG_1.jpg", "/lib/y/sub/IMG_1.jpg"]
+    news = [Found(Path(p), 1, 1, "jpeg") for p in ("/lib/x/P2.jpg", "/lib/x/P1.jpg",
+                                                    "/lib/z/sub/IMG_1.jpg", "/lib/x/P3.jpg")]
+    expected = {("/lib/x/P1.jpg", "/lib/x/IMG_1.jpg"), ("/lib/x/P2.jpg", "/lib/x/IMG_2.jpg"),
+                ("/lib/z/sub/IMG_1.jpg", "/lib/y/sub/IMG_1.jpg")}
+    for o in permutations(olds):
+        for n in permutations(news):
+            pairs = scan_mod._pair_copies(list(o), list(n))
+            assert {(str(f.path), old) for f, old in pairs} == expected
+
 def test_new_threshold_rematches_stored_embeddings_new_model_recomputes(
     library: Path, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,8 +109,34 @@ def test_a_pair_is_one_photo_recognised_once_from_its_jpeg(
     assert json.loads(out)["catalog"]["photos"] == 2
     code, _, err = run("scan", shots, "--force")
     assert code == 0
-    assert "RAW + JPEG pairs joined 1 " in " ".join(err.split())
+    assert "pairs joined" not in err  # the first scan joined it (the test below)
     assert "skipped (not scanned)" not in err
+
+
+def test_the_summary_says_pairs_joined_by_this_scan_not_on_every_re_scan(
+        shots: Path, env: Path, dngs: dict[str, Path]) -> None:
+    """"RAW + JPEG pairs joined" was repeated by every re-scan of the same pairs: it is
+    the pairs this run joined, beside all those found (README's `raw_pairs_joined`,
+    `raw_pairs`), and no row at all when the run joined none."""
+    def rows(err: str) -> dict[str, list[str]]:
+        return {line.split("  ")[0]: line.split() for line in err.splitlines()}
+
+    code, _, err = run("scan", shots)
+    assert code == 0 and rows(err)["RAW + JPEG pairs joined"][-2:] == ["1", "1"], err
+    summary = scan_json(shots)
+    assert (summary["raw_pairs"], summary["raw_pairs_joined"]) == (1, 0)
+    code, _, err = run("scan", shots)
+    assert code == 0 and "pairs joined" not in err, err
+    moved = shots / "2024"
+    moved.mkdir()
+    for name in ("IMG_0001.JPG", "IMG_0001.dng"):  # a pair moved together: joined before
+        (shots / name).rename(moved / name)
+    summary = scan_json(shots)
+    assert (summary["moved"], summary["raw_pairs"], summary["raw_pairs_joined"]) == (1, 1, 0)
+    write_photo(shots / "IMG_0003.JPG", COLOURS["colosseum"])  # a new pair beside it
+    shutil.copyfile(dngs["colosseum"], shots / "IMG_0003.dng")
+    code, _, err = run("scan", shots)
+    assert code == 0 and rows(err)["RAW + JPEG pairs joined"][-2:] == ["1", "2"], err
 
 
 @pytest.mark.parametrize(("options", "jpeg_file", "raw_sidecar"), [

@@ -162,6 +162,22 @@ def test_the_summary_names_three_hidden_folders_and_counts_the_rest(library: Pat
     assert not any("IMG_0003" in row["path"] for row in listed)
 
 
+def test_the_scans_record_counts_hidden_folders_and_names_three(library: Path,
+                                                                env: Path) -> None:
+    """A share with a hidden folder in each of thousands of folders (QNAP's ``.@__thumb``)
+    made every scan store all their paths in the catalogue, for good: its record keeps the
+    count and the three the summary names (``info --json``'s ``last_scan``); ``scan
+    --json`` still lists them all (README)."""
+    for name in (".a", ".b", ".c", ".d", ".e"):
+        (library / name).mkdir()
+    code, summary, _ = _scan(library)
+    assert code == 0 and summary["hidden_folders_count"] == len(summary["hidden_folders"]) == 5
+    code, out, err = run("info", "--json")
+    counts = json.loads(out)["catalog"]["last_scan"]["counts"]
+    assert code == 0 and counts["hidden_folders_count"] == 5, err
+    assert counts["hidden_folders"] == [str(library / n) for n in (".a", ".b", ".c")]
+
+
 def test_a_hidden_photo_scanned_before_is_not_called_missing(library: Path, env: Path) -> None:
     """A scan that passes over a hidden photo (catalogued by naming it, or with
     --include-hidden) has not lost it: search must not leave it out as "missing"."""

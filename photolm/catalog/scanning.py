@@ -32,6 +32,7 @@ from photolm.catalog.records import (
     ScanResult,
     decode_embedding,
     encode_embedding,
+    id_chunks,
     index_entries,
     json_default,
     match_values,
@@ -70,6 +71,8 @@ _UPSERT_EMBEDDING = (
 _DELETE_EMBEDDING = (
     "DELETE FROM embeddings WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
 )
+_MOVE = ("UPDATE photos SET path_key = ?, path = ?, folder = ?, size = ?, mtime_ns = ?, "
+         "missing = 0, recognised_from = ? WHERE id = ?")
 _DELETE_DESCRIPTOR = (
     "DELETE FROM descriptors WHERE photo_id = (SELECT id FROM photos WHERE path_key = ?)"
 )
@@ -101,6 +104,23 @@ def _renamed_raw(raw: str | None, old: bytes, new: bytes) -> str | None:
 
 
 BUNDLE_KEY = "bundle:"  # meta key prefix: a scanned bundle's name and folder, as JSON
+
+
+class Move(NamedTuple):
+    """A catalogued photo found under another path (:meth:`ScanQueries.move_photos`)."""
+
+    old: StrPath
+    new: StrPath
+    size: int
+    mtime_ns: int
+
+
+class Companions(NamedTuple):
+    """What :meth:`ScanQueries.sync_companions` changed, by the photo's path (normalised, as
+    :meth:`ScanQueries.load_index` keys them)."""
+
+    merged: list[str]  # the photo each RAW row merged into was (once per row)
+    joined: list[str]  # photos that had no RAW companion before and have one now
 
 
 class ScannedWith(NamedTuple):
@@ -232,20 +252,36 @@ class ScanQueries(CatalogStore):
         from its RAW's preview keeps naming that RAW, renamed as the photo was (a pair is
         renamed together: a RAW always has its photo's stem).
         """
-        old, new = path_key(old_path), path_key(new_path)
-        with self._transaction("record a moved photo") as db:
-            found = db.execute("SELECT id, recognised_from FROM photos WHERE path_key = ?",
-                               (old,)).fetchone()
-            if found is None:
-                return False
-            if new != old:
-                db["photos"].delete_where("path_key = ?", (new,))
-            db["photos"].update(found[0], {
-                "path_key": new, "path": display(new), "folder": display(os.path.dirname(new)),
-                "size": int(size), "mtime_ns": int(mtime_ns), "missing": 0,
-                "recognised_from": _renamed_raw(found[1], old, new),
-            })
-        return True
+        return self.move_photos([Move(old_path, new_path, size, mtime_ns)]) == 1
+
+    def move_photos(self, moves: Sequence[Move]) -> int:
+        """:meth:`move_photo` for each of ``moves``, in order, in ONE transaction; returns
+        how many were catalogued (and moved). A scan that finds a library's top folder
+        renamed moves every photo: a transaction each cost it a commit per photo (see
+        docs/performance.md, "Moved photos")."""
+        done = 0
+        with self._transaction("record moved photos") as db:
+            conn = db.conn
+            for move in moves:
+                old, new = path_key(move.old), path_key(move.new)
+                found = conn.execute("SELECT id, recognised_from FROM photos WHERE path_key = ?",
+                                     (old,)).fetchone()
+                if found is None:
+                    continue
+                if new != old:
+                    conn.execute("DELETE FROM photos WHERE path_key = ?", (new,))
+                conn.execute(_MOVE, (new, display(new), display(os.path.dirname(new)),
+                                     int(move.size), int(move.mtime_ns),
+                                     _renamed_raw(found[1], old, new), found[0]))
+                done += 1
+        return done
+
+    def with_landmark(self, ids: Sequence[int]) -> int:
+        """How many of the photos ``ids`` the model named a landmark (their results came with
+        them when they moved: the scan counts them as its own)."""
+        return sum(self._fetch("SELECT count(*) FROM photos WHERE landmark_id IS NOT NULL AND "
+                               "id IN (SELECT value FROM json_each(?))", (chunk,))[0][0]
+                   for chunk in id_chunks(ids))
 
     def sync_missing(self, roots: Iterable[StrPath], present: Iterable[StrPath]) -> int:
         """After walking ``roots``: flag catalogued photos under them whose files are gone.
@@ -272,7 +308,7 @@ class ScanQueries(CatalogStore):
                 db.conn.executemany("UPDATE photos SET missing = ? WHERE path_key = ?", changes)
         return sum(wanted.values())
 
-    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> list[str]:
+    def sync_companions(self, found: Mapping[str, Sequence[StrPath]]) -> Companions:
         """After a walk: store each photo's camera RAW companions, in one transaction.
 
         ``found``: every photo the walk found, keyed like :meth:`load_index` (normalised
@@ -282,7 +318,9 @@ class ScanQueries(CatalogStore):
         JPEG appeared beside it) is merged into its photo: its row goes, and a person's
         answer on it passes to the photo when the photo has none. Returns the photo each such
         row was merged into, once per row (so the scan can say whether RAWs joined JPEGs or
-        HEICs). Photos without companions cost a dict lookup: re-scans stay cheap.
+        HEICs), and the photos that have a RAW now and had none before: the pairs this run
+        joined, where every pair it found would be news on every re-scan. Photos without
+        companions cost a dict lookup: re-scans stay cheap.
         """
         current: dict[str, list[bytes]] = {}
         for photo, companion in self._fetch(
@@ -290,15 +328,18 @@ class ScanQueries(CatalogStore):
                 "ON p.id = c.photo_id ORDER BY c.path_key"):
             current.setdefault(os.fsdecode(photo), []).append(companion)
         changed: dict[bytes, list[bytes]] = {}
+        joined: list[str] = []
         for path, companions in found.items():
             if companions or path in current:
                 wanted = sorted({path_key(c) for c in companions})
                 if wanted != current.get(path, []):
                     changed[path_key(path)] = wanted
+                    if wanted and not current.get(path):
+                        joined.append(path)
         now_photos = [(key,) for keys in current.values() for key in keys
                       if os.fsdecode(key) in found]
         if not changed and not now_photos and not self._fetch(_ABSORBABLE + " LIMIT 1"):
-            return []
+            return Companions([], [])
         with self._transaction("store RAW companions") as db:
             conn = db.conn
             conn.executemany("DELETE FROM companions WHERE path_key = ?", now_photos)
@@ -313,7 +354,7 @@ class ScanQueries(CatalogStore):
             for photo_id, raw_id, _ in merged:
                 conn.execute(_CARRY_REVIEW, (raw_id, photo_id))
             conn.executemany("DELETE FROM photos WHERE id = ?", [(r,) for _, r, _ in merged])
-        return [os.fsdecode(photo) for _, _, photo in merged]
+        return Companions([os.fsdecode(photo) for _, _, photo in merged], joined)
 
     def forget(self, paths: Iterable[StrPath]) -> int:
         """Delete photos (and their embeddings) from the catalogue; returns rows removed.

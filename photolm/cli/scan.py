@@ -255,7 +255,9 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
                 ("excluded (--exclude)", summary.excluded, ""),
                 ("hidden files skipped", summary.hidden, ""),
                 ("hidden folders not looked into", len(summary.hidden_folders), ""),
-                (f"RAW + {_formats(summary.paired_formats)} pairs joined", summary.pairs, ""),
+                # joined by this run (a re-scan joins none), beside all those found
+                (f"RAW + {_formats(summary.paired_formats)} pairs joined", summary.joined,
+                 summary.pairs),
                 (f"RAWs newly joined to a {_formats(summary.merged_formats)}", summary.merged,
                  ""),
                 (_from_raw_label(summary), len(summary.from_raw), "")]
@@ -285,10 +287,13 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
                   "command again to continue.")
 
 
-def _hidden_folders_line(folders: list[str], shown: int = 3) -> str:
+def _hidden_folders_line(folders: list[str]) -> str:
     """The hidden folders the walk did not look into, in one line: a photo kept in one
     (``.private/IMG_0001.jpg``) is not counted as a hidden file, and must not go unsaid.
-    The first few are named; ``--json``'s ``hidden_folders`` lists them all."""
+    The first few are named, as the scan's record keeps them; ``--json``'s
+    ``hidden_folders`` lists them all."""
+    from photolm.scan import HIDDEN_FOLDERS_KEPT as shown
+
     names = [display(f) for f in folders[:shown]]
     more = len(folders) - len(names)
     listed = ", ".join(names) + (f" and {more} more" if more else "")
