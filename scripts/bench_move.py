@@ -22,8 +22,11 @@ that catalogue, in this order within each repeat:
 
 The library is put back after each case. The bound is that no photo is decoded again: each
 case must report ``processed`` 0 and the expected ``moved`` count, or the script stops.
-Medians of ``--repeats`` runs, with the load average; with ``--baseline``, every case runs
-with that checkout too, interleaved with this one, and the before/after ratio is printed.
+Per run: CPU time (user + system of exactly that process: steadier than wall time on a
+shared machine, and what a NAS's small CPU pays), wall time, the scan's own ``seconds`` and
+peak RSS. Medians of ``--repeats`` runs, with the load average; ratios are of CPU time.
+With ``--baseline``, every case runs with that checkout too, interleaved with this one, and
+the before/after ratio is printed.
 """
 
 from __future__ import annotations
@@ -156,7 +159,8 @@ def scan_once(checkout: Path, library: Path, template: Path, model: Path, work: 
                            f"{summary['found']}, moved {summary['moved']} (expected "
                            f"{expect_moved}), processed {summary['processed']}, re-matched "
                            f"{summary['rematched']}: {run.stderr[-400:]}")
-    return {"wall_s": run.wall_s, "scan_s": summary["seconds"], "rss_mb": run.max_rss_mb}
+    return {"wall_s": run.wall_s, "cpu_s": run.cpu_s, "scan_s": summary["seconds"],
+            "rss_mb": run.max_rss_mb}
 
 
 def measure(checkouts: dict[str, Path], library: Path, template: Path, model: Path,
@@ -170,22 +174,24 @@ def measure(checkouts: dict[str, Path], library: Path, template: Path, model: Pa
                 got = scan_once(checkouts[name], library, template, model, work, change, n,
                                 moved)
                 runs.setdefault((label, name), []).append(got)
-                log(f"{label} ({name}): {got['wall_s']:.2f} s wall, scan {got['scan_s']:.2f} s")
+                log(f"{label} ({name}): {got['wall_s']:.2f} s wall, {got['cpu_s']:.2f} s CPU, "
+                    f"scan {got['scan_s']:.2f} s")
     results = []
     for label, _, moved in todo:
         row: dict[str, Any] = {"case": label, "moved": moved}
         for name in checkouts:
             got = runs[(label, name)]
             row[name] = {"wall_s": median([g["wall_s"] for g in got]),
+                         "cpu_s": median([g["cpu_s"] for g in got]),
                          "scan_s": median([g["scan_s"] for g in got]),
                          "rss_mb": median([g["rss_mb"] for g in got]),
                          "wall_all": [round(g["wall_s"], 3) for g in got]}
         results.append(row)
     for row in results:
         for name in checkouts:
-            row[name]["vs_unchanged"] = row[name]["wall_s"] / results[0][name]["wall_s"]
+            row[name]["vs_unchanged"] = row[name]["cpu_s"] / results[0][name]["cpu_s"]
         if "base" in checkouts:
-            row["speed_up"] = row["base"]["wall_s"] / row["new"]["wall_s"]
+            row["speed_up"] = row["base"]["cpu_s"] / row["new"]["cpu_s"]
     return results
 
 
@@ -196,18 +202,19 @@ def markdown(results: Sequence[dict[str, Any]], names: Sequence[str], n: int, re
     head = "| case | photos moved |"
     rule = "|---|---:|"
     for name in names:
-        head += f" {name}: wall | {name}: scan's own | {name}: × unchanged | {name}: peak RSS |"
-        rule += "---:|---:|---:|---:|"
+        head += (f" {name}: CPU | {name}: wall | {name}: scan's own | {name}: CPU × unchanged |"
+                 f" {name}: peak RSS |")
+        rule += "---:|---:|---:|---:|---:|"
     if "base" in names:
-        head += " base / new |"
+        head += " CPU base / new |"
         rule += "---:|"
     lines += [head, rule]
     for r in results:
         line = f"| {r['case']} | {r['moved']:,} |"
         for name in names:
             g = r[name]
-            line += (f" {g['wall_s']:.2f} s | {g['scan_s']:.2f} s | {g['vs_unchanged']:.2f}× |"
-                     f" {g['rss_mb']:.0f} MB |")
+            line += (f" {g['cpu_s']:.2f} s | {g['wall_s']:.2f} s | {g['scan_s']:.2f} s | "
+                     f"{g['vs_unchanged']:.2f}× | {g['rss_mb']:.0f} MB |")
         if "base" in names:
             line += f" {r['speed_up']:.2f}× |"
         lines.append(line)

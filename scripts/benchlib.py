@@ -101,6 +101,7 @@ class CliRun:
     stdout: str
     stderr: str
     max_rss_mb: float
+    cpu_s: float = 0.0  # user + system time of exactly that process: steadier than wall
 
     def json(self) -> Any:
         try:
@@ -124,7 +125,8 @@ _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - start
 proc.returncode = os.waitstatus_to_exitcode(status)
 with open(sys.argv[1], "w") as handle:
-    json.dump({"wall": wall, "rc": proc.returncode, "maxrss": usage.ru_maxrss}, handle)
+    json.dump({"wall": wall, "rc": proc.returncode, "maxrss": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, handle)
 """
 
 
@@ -148,7 +150,8 @@ def run_cli(args: Sequence[str], *, timeout: float | None = None,
         data = json.loads(stats.read_text(encoding="utf-8"))
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1 << 20)
-    return CliRun(data["wall"], data["rc"], stdout, stderr, data["maxrss"] * scale)
+    return CliRun(data["wall"], data["rc"], stdout, stderr, data["maxrss"] * scale,
+                  data["cpu"])
 
 
 # --------------------------------------------------------------------------- machine
