@@ -23,10 +23,13 @@ that catalogue, in this order within each repeat:
 The library is put back after each case. The bound is that no photo is decoded again: each
 case must report ``processed`` 0 and the expected ``moved`` count, or the script stops.
 Per run: CPU time (user + system of exactly that process: steadier than wall time on a
-shared machine, and what a NAS's small CPU pays), wall time, the scan's own ``seconds`` and
-peak RSS. Medians of ``--repeats`` runs, with the load average; ratios are of CPU time.
-With ``--baseline``, every case runs with that checkout too, interleaved with this one, and
-the before/after ratio is printed.
+shared machine, and what a NAS's small CPU pays), wall time, the scan's own ``seconds``,
+what it wrote to files (the catalogue and its WAL: ``ru_oublock``) and peak RSS. Medians
+of ``--repeats`` runs, with the load average; ratios are of CPU time. With ``--baseline``,
+every case runs with that checkout too, interleaved with this one, and the before/after
+ratio is printed. With ``--syscalls``, each case also runs once under ``strace -c`` to count
+its stat, open and read calls: each is a round trip when the library is on a NAS share,
+where they cost more than everything this machine measures.
 """
 
 from __future__ import annotations
@@ -136,18 +139,26 @@ def cases(n: int) -> list[tuple[str, Callable[[Path, int], Callable[[], None]] |
             ("1 % moved", _move_some, len(range(0, n, 100)))]
 
 
+_SYSCALLS = ("stat", "lstat", "newfstatat", "statx", "openat", "read")
+
+
 def scan_once(checkout: Path, library: Path, template: Path, model: Path, work: Path,
               change: Callable[[Path, int], Callable[[], None]] | None, n: int,
-              expect_moved: int) -> dict[str, Any]:
-    """One case: a fresh copy of the catalogue, the change, the scan, the library put back."""
+              expect_moved: int, *, traced: bool = False) -> dict[str, Any]:
+    """One case: a fresh copy of the catalogue, the change, the scan, the library put back.
+    ``traced``: under ``strace -c`` instead, for the file-system calls it makes (each a
+    round trip to a NAS), not its time."""
     catalog = work / "catalog.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{catalog}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(template, catalog)
     undo = change(library, n) if change else None
+    trace = work / "strace.txt"
+    prefix = (["strace", "-f", "-c", "-o", str(trace), "-e", "trace=" + ",".join(_SYSCALLS)]
+              if traced else [])
     try:
-        run = run_cli([sys.executable, "-m", "photolm", "scan", str(library), "--catalog",
-                       str(catalog), "--model", str(model), "--json", "--quiet"],
+        run = run_cli([*prefix, sys.executable, "-m", "photolm", "scan", str(library),
+                       "--catalog", str(catalog), "--model", str(model), "--json", "--quiet"],
                       env_extra={"PYTHONPATH": str(checkout)})
     finally:
         if undo:
@@ -159,14 +170,34 @@ def scan_once(checkout: Path, library: Path, template: Path, model: Path, work: 
                            f"{summary['found']}, moved {summary['moved']} (expected "
                            f"{expect_moved}), processed {summary['processed']}, re-matched "
                            f"{summary['rematched']}: {run.stderr[-400:]}")
+    if traced:
+        return _calls(trace.read_text(encoding="utf-8"))
     return {"wall_s": run.wall_s, "cpu_s": run.cpu_s, "scan_s": summary["seconds"],
-            "rss_mb": run.max_rss_mb}
+            "rss_mb": run.max_rss_mb, "written_mb": run.written_mb}
+
+
+def _calls(summary: str) -> dict[str, int]:
+    """``strace -c``'s table as {"stat": N, "open": N, "read": N} (the stat family summed)."""
+    calls = {"stat": 0, "open": 0, "read": 0}
+    for line in summary.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[-1] in _SYSCALLS and fields[3].isdigit():
+            key = {"openat": "open", "read": "read"}.get(fields[-1], "stat")
+            calls[key] += int(fields[3])
+    return calls
 
 
 def measure(checkouts: dict[str, Path], library: Path, template: Path, model: Path,
-            n: int, repeats: int, work: Path) -> list[dict[str, Any]]:
+            n: int, repeats: int, work: Path, syscalls: bool = False) -> list[dict[str, Any]]:
     todo = cases(n)
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    calls: dict[tuple[str, str], dict[str, int]] = {}
+    if syscalls:  # once each, apart from the timed runs (strace slows every call it counts)
+        for label, change, moved in todo:
+            for name, checkout in checkouts.items():
+                calls[(label, name)] = scan_once(checkout, library, template, model, work,
+                                                 change, n, moved, traced=True)
+                log(f"{label} ({name}): {calls[(label, name)]}")
     for r in range(repeats):
         names = list(checkouts) if r % 2 == 0 else list(reversed(checkouts))
         for label, change, moved in todo:
@@ -181,10 +212,12 @@ def measure(checkouts: dict[str, Path], library: Path, template: Path, model: Pa
         row: dict[str, Any] = {"case": label, "moved": moved}
         for name in checkouts:
             got = runs[(label, name)]
-            row[name] = {"wall_s": median([g["wall_s"] for g in got]),
+            row[name] = {**calls.get((label, name), {}),
+                         "wall_s": median([g["wall_s"] for g in got]),
                          "cpu_s": median([g["cpu_s"] for g in got]),
                          "scan_s": median([g["scan_s"] for g in got]),
                          "rss_mb": median([g["rss_mb"] for g in got]),
+                         "written_mb": median([g["written_mb"] for g in got]),
                          "wall_all": [round(g["wall_s"], 3) for g in got]}
         results.append(row)
     for row in results:
@@ -203,8 +236,11 @@ def markdown(results: Sequence[dict[str, Any]], names: Sequence[str], n: int, re
     rule = "|---|---:|"
     for name in names:
         head += (f" {name}: CPU | {name}: wall | {name}: scan's own | {name}: CPU × unchanged |"
-                 f" {name}: peak RSS |")
-        rule += "---:|---:|---:|---:|---:|"
+                 f" {name}: written | {name}: peak RSS |")
+        rule += "---:|---:|---:|---:|---:|---:|"
+        if "stat" in results[0][name]:
+            head += f" {name}: stat / open / read calls |"
+            rule += "---:|"
     if "base" in names:
         head += " CPU base / new |"
         rule += "---:|"
@@ -214,7 +250,10 @@ def markdown(results: Sequence[dict[str, Any]], names: Sequence[str], n: int, re
         for name in names:
             g = r[name]
             line += (f" {g['cpu_s']:.2f} s | {g['wall_s']:.2f} s | {g['scan_s']:.2f} s | "
-                     f"{g['vs_unchanged']:.2f}× | {g['rss_mb']:.0f} MB |")
+                     f"{g['vs_unchanged']:.2f}× | {g['written_mb']:.1f} MB | "
+                     f"{g['rss_mb']:.0f} MB |")
+            if "stat" in g:
+                line += f" {g['stat']:,} / {g['open']:,} / {g['read']:,} |"
         if "base" in names:
             line += f" {r['speed_up']:.2f}× |"
         lines.append(line)
@@ -229,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--baseline", type=Path, default=None,
                    help="a checkout of the code to compare against (git archive ... | tar -x)")
     p.add_argument("--model", default=None, help="bundle folder (default as bench_scan.py)")
+    p.add_argument("--syscalls", action="store_true",
+                   help="also count each case's stat, open and read calls once (strace -c)")
     p.add_argument("--bench-dir", type=Path, default=BENCH_DIR)
     p.add_argument("--out-json", type=Path, default=None,
                    help="default BENCH_DIR/bench_move.json")
@@ -245,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     work = template.parent / "work"
     work.mkdir(exist_ok=True)
     loads = [load_average()]
-    results = measure(checkouts, library, template, model, opts.photos, opts.repeats, work)
+    results = measure(checkouts, library, template, model, opts.photos, opts.repeats, work,
+                      opts.syscalls)
     loads.append(load_average())
     report = {"photos": opts.photos, "repeats": opts.repeats, "model": rel(model),
               "load_average": loads, "results": results}

@@ -102,6 +102,7 @@ class CliRun:
     stderr: str
     max_rss_mb: float
     cpu_s: float = 0.0  # user + system time of exactly that process: steadier than wall
+    written_mb: float = 0.0  # what it wrote to files (ru_oublock: pages it dirtied, on Linux)
 
     def json(self) -> Any:
         try:
@@ -126,7 +127,7 @@ wall = time.perf_counter() - start
 proc.returncode = os.waitstatus_to_exitcode(status)
 with open(sys.argv[1], "w") as handle:
     json.dump({"wall": wall, "rc": proc.returncode, "maxrss": usage.ru_maxrss,
-               "cpu": usage.ru_utime + usage.ru_stime}, handle)
+               "cpu": usage.ru_utime + usage.ru_stime, "oublock": usage.ru_oublock}, handle)
 """
 
 
@@ -151,7 +152,7 @@ def run_cli(args: Sequence[str], *, timeout: float | None = None,
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1 << 20)
     return CliRun(data["wall"], data["rc"], stdout, stderr, data["maxrss"] * scale,
-                  data["cpu"])
+                  data["cpu"], data["oublock"] * 512 / 2**20)
 
 
 # --------------------------------------------------------------------------- machine

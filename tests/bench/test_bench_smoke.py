@@ -155,3 +155,18 @@ def test_list_benchmark_runs_and_reports(tmp_path: Path, tiny_bundle_dir: Path,
         for side in ("base", "new"):
             assert all(_positive(row[side][k]) for k in ("wall_s", "cpu_s", "rss_mb", "bytes"))
     assert json.loads((tmp_path / "l.json").read_text())["repeats"] == 1
+
+
+def test_move_benchmark_runs_and_keeps_its_bound(tmp_path: Path, tiny_bundle_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/bench_move.py on 200 photos: every case moves what it says and decodes
+    nothing (the script stops otherwise), with sane CPU, wall and memory figures."""
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
+    bench = _load("bench_move")
+    report = bench.main(["--photos", "200", "--repeats", "1", "--model", str(tiny_bundle_dir),
+                         "--bench-dir", str(tmp_path / "bench"),
+                         "--out-json", str(tmp_path / "m.json")])
+    assert [(r["case"], r["moved"]) for r in report["results"]] == [
+        ("unchanged", 0), ("renamed top folder", 200), ("1 % moved", 2)]
+    for row in report["results"]:
+        assert all(_positive(row["new"][k]) for k in ("wall_s", "cpu_s", "rss_mb"))
