@@ -159,7 +159,7 @@ def scan_once(checkout: Path, library: Path, template: Path, model: Path, work: 
     try:
         run = run_cli([*prefix, sys.executable, "-m", "photolm", "scan", str(library),
                        "--catalog", str(catalog), "--model", str(model), "--json", "--quiet"],
-                      env_extra={"PYTHONPATH": str(checkout)})
+                      env_extra={"PYTHONPATH": str(checkout)}, cwd=checkout)
     finally:
         if undo:
             undo()

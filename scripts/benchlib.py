@@ -132,8 +132,9 @@ with open(sys.argv[1], "w") as handle:
 
 
 def run_cli(args: Sequence[str], *, timeout: float | None = None,
-            env_extra: dict[str, str] | None = None) -> CliRun:
-    """Run a command; its wall time and the peak RSS of exactly that process."""
+            env_extra: dict[str, str] | None = None, cwd: Path | None = None) -> CliRun:
+    """Run a command; its wall time and the peak RSS of exactly that process. ``cwd``: where
+    it runs (``python -m photolm`` imports the photolm of the folder it runs in first)."""
     env = dict(os.environ)
     env.pop("PHOTOLM_MODEL", None)
     env.update(env_extra or {})
@@ -141,7 +142,8 @@ def run_cli(args: Sequence[str], *, timeout: float | None = None,
             tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "stats.json"
         launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(stats), *args]
-        subprocess.run(launcher, stdout=out, stderr=err, env=env, timeout=timeout, check=False)
+        subprocess.run(launcher, stdout=out, stderr=err, env=env, timeout=timeout, check=False,
+                       cwd=cwd)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
