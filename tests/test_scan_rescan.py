@@ -287,3 +287,42 @@ def test_scan_json_skipped_always_holds_both_reasons(library: Path, env: Path) -
     (library / "paris" / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really")
     code, summary, _ = _scan(library)
     assert code == 0 and summary["skipped"] == {"live_photo_video": 0, "video": 1}
+
+
+def test_the_errors_row_counts_photos_and_walk_problems_have_their_own(library: Path,
+                                                                        env: Path) -> None:
+    """The summary's "errors" row counted a broken symbolic link beside the photos that
+    could not be read, so it matched neither ``--json``'s ``errors`` nor the "in these
+    folders" count beside it; walk problems are a row of their own (``walk_problems``), and
+    ``scan --help`` names the broken link among the reasons for exit 1, as README does."""
+    (library / "empty.jpg").write_bytes(b"")
+    os.symlink(library / "nowhere.jpg", library / "link.jpg")
+    code, _, err = run("scan", library)
+    rows = {line.split("  ")[0]: line.split() for line in err.splitlines()}
+    assert code == 1 and rows["errors"][-2:] == ["1", "1"], err
+    assert rows["walk problems (folders, links)"][-1] == "1", err
+    code, summary, _ = _scan(library, "--force")
+    assert code == 1 and (len(summary["errors"]), len(summary["walk_problems"])) == (1, 1)
+    code, out, _ = run("scan", "--help")
+    assert code == 0 and "a symbolic link is broken" in " ".join(out.split()), out
+
+
+def test_a_re_scan_with_nothing_to_do_draws_no_empty_progress_bar(
+        library: Path, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, a re-scan that decodes nothing flashed a "0/0 ... ETA -:--:--" bar."""
+    import io
+
+    from rich.console import Console
+
+    from photolm.cli import output
+    from photolm.cli import scan as scan_cli
+
+    screens: list[str] = []
+    for _ in range(2):
+        screen = io.StringIO()
+        monkeypatch.setattr(output, "err", Console(file=screen, force_terminal=True, width=100))
+        monkeypatch.setattr(scan_cli, "bar_wanted", lambda **_: True)
+        assert run("scan", library, "--quiet")[0] == 0
+        screens.append(screen.getvalue())
+    assert "2/2" in screens[0]  # the bar is drawn when there is work
+    assert "scanning" not in screens[1] and "0/0" not in screens[1], screens[1]

@@ -108,8 +108,9 @@ def scan(
     unchanged, later scans count it as known instead of failing again. Photos with GPS are
     checked against the landmark's position. Exit status: 0 when nothing new failed (and
     every photo was tagged, with --write-tags); 1 when some photo newly could not be read,
-    a folder could not be read, or a folder given is empty although photos were
-    catalogued in it (a drive not mounted?); 130 when Ctrl-C stopped it.
+    a folder could not be read, a symbolic link is broken, or a folder given is empty
+    although photos were catalogued in it (a drive not mounted?); 130 when Ctrl-C
+    stopped it.
     """
     with reporting(), warnings.catch_warnings():
         from photolm.cli.usage import options_clash
@@ -202,7 +203,8 @@ class _Renderer:
                 say(f"{counted(event.other_model, 'unchanged photo')} read again: their "
                     "stored vectors are another model's (an earlier photolm's, or another "
                     "bundle's), which this one cannot use")
-            self.bar.start(event.to_decode)
+            if event.to_decode:  # a re-scan with nothing to do draws no "0/0" bar
+                self.bar.start(event.to_decode)
         elif isinstance(event, PhotoDone):
             if event.problem:
                 warn(event.path, event.problem)
@@ -245,11 +247,12 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
         ("skipped, unchanged", summary.unchanged, ""),
         ("with a landmark", summary.landmarks, total.get("with_landmark", "")),
         ("decided by GPS evidence", summary.gps_changed, ""),
-        ("errors", len(summary.errors) + len(summary.walk_problems),
-         total.get("errors", "")),
+        # photos, as --json's `errors` and the column beside it count them
+        ("errors", len(summary.errors), total.get("errors", "")),
         ("missing since last scan", summary.missing, ""),
     ]
-    optional = [("known unreadable (unchanged)", summary.known_failures, ""),
+    optional = [("walk problems (folders, links)", len(summary.walk_problems), ""),
+                ("known unreadable (unchanged)", summary.known_failures, ""),
                 ("read again (another model)", summary.other_model, ""),
                 ("replaced (--verify)", summary.replaced, ""),
                 ("excluded (--exclude)", summary.excluded, ""),
