@@ -69,6 +69,18 @@ class CatalogReadOnlyError(CatalogError):
     a file or folder without write permission)."""
 
 
+def refuse_read_only(path: Path) -> None:
+    """Raise the one refusal every change to a catalogue photolm may read but not change
+    gets: the CLI's writing commands as they open it, and the desktop's actions (an answer,
+    a scan, a tag run, a place named) before they start work that could not be stored."""
+    path = Path(path).expanduser().absolute()
+    if path.exists() and (why := _read_only_reason(path)) is not None:
+        raise CatalogReadOnlyError(
+            f"Catalogue {printed(path)} is read-only ({why}): search, list and info can read "
+            "it, but this command changes it. Make it writable, or pick another with --catalog."
+        )
+
+
 def _missing(path: Path) -> CatalogMissingError:
     return CatalogMissingError(f"No catalogue at {printed(path)} yet: run `photolm scan FOLDER` "
                                "first.")
@@ -566,11 +578,7 @@ class CatalogStore:
                 "pick another path with --catalog."
             ) from None
         _check_header(path)  # before the lock: a foreign file gets no lock file beside it
-        if path.exists() and (why := _read_only_reason(path)) is not None:
-            raise CatalogReadOnlyError(
-                f"Catalogue {printed(path)} is read-only ({why}): search, list and info can read "
-                "it, but this command changes it. Make it writable, or pick another with --catalog."
-            )
+        refuse_read_only(path)
         lock = _acquire_lock(path, lock_timeout)
         conn: sqlite3.Connection | None = None
         try:
