@@ -348,6 +348,15 @@ def _connect_read_once(path: Path, *, immutable: bool) -> tuple[sqlite3.Connecti
         raise
 
 
+def _copy_source(path: Path) -> sqlite3.Connection:
+    """A new read-only connection to copy an older catalogue from (see
+    :func:`photolm.catalog.upgraded_copy.connect`)."""
+    try:
+        return _connect_read(path)[0]
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+
+
 def _has_wal(path: Path) -> bool:
     try:
         return os.path.getsize(os.fspath(path) + "-wal") > 0
@@ -527,8 +536,13 @@ class CatalogStore:
             conn.close()
             raise _missing(path)
         if version < schema.SCHEMA_VERSION and (why := _read_only_reason(path)) is not None:
-            # read here from an upgraded copy: ``conn`` is its source (closed by connect)
-            conn, copy = upgraded_copy.connect(path, conn, version, why, _migrate_copy)
+            # read here from an upgraded copy, made through a connection of its own
+            conn.close()
+            try:
+                conn, copy = upgraded_copy.connect(path, lambda: _copy_source(path), version,
+                                                   why, _migrate_copy, schema.SCHEMA_VERSION)
+            except upgraded_copy.UpgradedMeanwhile:  # by the photolm writing it: read it now
+                return cls._open_read(path)
             try:
                 _configure(conn, write=False)
             except sqlite3.Error as exc:
