@@ -6,12 +6,10 @@ it was asked, and nothing is written. Through the app's HTTP responses and in Ch
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from photolm.catalog import Catalog, schema
 from tests.clirun import cli
 from tests.desktop import browser
 from tests.desktop.conftest import BASE, TOKEN, Library, make_settings, serving
+from tests.test_catalog_older_read_only import _digest, _stored_version
 
 WHY = "it is on a read-only file system"
 REFUSAL = f"is read-only ({WHY}): search, list and info can read it, but this command changes it"
@@ -63,19 +62,6 @@ def older_client(older: Library, tmp_path: Path):
         yield client
 
 
-def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def _version(catalog: Path) -> int:
-    raw = sqlite3.connect(f"{catalog.as_uri()}?mode=ro", uri=True)
-    try:
-        return int(raw.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        raw.close()
-
-
 def _cli_note(older: Library) -> str:
     """What ``photolm list`` says of the catalogue: its one ``note:`` line, as words."""
     code, _, err = cli("list", "--json", "--catalog", older.catalog)
@@ -105,7 +91,7 @@ def test_every_page_says_it_reads_an_upgraded_copy_in_the_clis_words(older_clien
         res = older_client.get(path)
         assert res.status_code in (200, 404), (path, res.status_code)
         assert _banner(res.text) == note, path
-    assert _version(older.catalog) == 7
+    assert _stored_version(older.catalog) == 7
 
 
 def test_a_writable_catalogue_has_no_note(client) -> None:
@@ -142,7 +128,7 @@ def test_actions_that_would_write_get_the_clis_read_only_refusal(older_client, o
     assert older_client.post("/tags/preview", data={"csrf": csrf}).status_code == 303
     job = older_client.desktop.jobs.wait(60)
     assert job is not None and job.state == "done", (job and job.message)
-    assert _digest(older.catalog.parent) == before and _version(older.catalog) == 7
+    assert _digest(older.catalog.parent) == before and _stored_version(older.catalog) == 7
 
 
 why_not = browser.available()
@@ -168,5 +154,5 @@ def test_chromium_shows_the_note_and_the_refusal_at_a_laptops_width(older, tmp_p
         assert REFUSAL in page.inner_text("p.error[role=alert]")
         assert page.locator(".copynote").is_visible()
         context.close()
-    assert _version(older.catalog) == 7
+    assert _stored_version(older.catalog) == 7
     assert os.path.exists(older.catalog)
