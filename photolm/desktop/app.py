@@ -65,8 +65,9 @@ CACHED = {"cache-control": "private, max-age=86400"}
 # What a person typed that the page refuses and says why (a bad request, 400): a usage
 # mistake, or a name or place that names nothing the catalogue knows.
 REFUSED = (UsageError, NotKnownError)
-# What keeps an action from being stored now, said where it was asked (409): a scan or tag
-# run writing, or a catalogue photolm may read but not change (the CLI's own refusal).
+# What keeps an answer or a place's name from being stored, said on the page it was asked
+# from: a scan or tag run writing, or a catalogue photolm may read but not change (the CLI's
+# own refusal).
 NOT_STORED = (CatalogBusyError, CatalogReadOnlyError)
 
 
