@@ -533,24 +533,21 @@ def _summary(path: Path, measured: dict[str, Any]) -> str:
                " pass it)." if held is not None else "."))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
     import math
     import shlex
 
     import typer
 
-    from photolm.bundle import MANIFEST, check_replaceable, read_bundle
-    from photolm.cli.flag_help import hide_flag_types
+    from export.bundle_arg import read_given_bundle
+    from photolm.bundle import check_replaceable
     from photolm.cli.output import err, print_json, reporting
-    from photolm.cli.usage import OneLineUsageCommand
+    from photolm.cli.usage import tool_app, tool_command
 
-    hide_flag_types()
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                      rich_markup_mode=None,  # plain help, as photolm-export and trainer
-                      context_settings={"help_option_names": ["-h", "--help"]})
+    app = tool_app()
 
-    @app.command(no_args_is_help=True, cls=OneLineUsageCommand)
+    @tool_command(app)
     def add(
         bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
                                       help="Bundle folder photolm-export wrote."),
@@ -577,12 +574,7 @@ def main() -> None:
         ../shared/data/wonders --negatives ../shared/data/distractors
         """
         with reporting():
-            if not (bundle / MANIFEST).is_file() and bundle.name != MANIFEST:
-                from export.errors import ExportError
-
-                raise ExportError(f"{bundle} is not a model bundle (no {MANIFEST}); give the "
-                                  "folder photolm-export wrote (its --out).")
-            source = read_bundle(bundle)
+            source = read_given_bundle(bundle)
             if not (out.exists() and out.resolve() == source.path.resolve()):
                 # in place is what the README does; any other existing folder is refused as
                 # photolm-export refuses it, before the work rather than after it
@@ -629,7 +621,7 @@ def main() -> None:
         err.print(f"Scan with it: photolm scan PHOTOS --model {shlex.quote(str(out))}",
                   markup=False, highlight=False, soft_wrap=True)
 
-    app()
+    app(args=argv, prog_name="python -m export.descriptor")
 
 
 if __name__ == "__main__":
