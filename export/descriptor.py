@@ -377,6 +377,31 @@ def negative_photos(negatives: Sequence[Path]) -> list[Path]:
 MEASURED_WITH_DESCRIPTOR = ("enrolment", "places", "descriptor_gate")
 
 
+def remeasure_commands(dropped: Sequence[str], bundle: Path, known: Sequence[Path],
+                       negatives: Sequence[Path]) -> list[str]:
+    """The commands that measure the ``dropped`` metrics (keys of
+    :data:`MEASURED_WITH_DESCRIPTOR`) again for ``bundle``, in the build script's order (the
+    gate, then learn's thresholds and the places values), as a person can paste them from
+    the repository root; the gate on the photos this graft was given."""
+    import shlex
+
+    def q(path: Path) -> str:
+        return shlex.quote(str(path))
+
+    commands = []
+    if "descriptor_gate" in dropped:
+        commands.append(" ".join(["python -m export.gate", q(bundle),
+                                  *(f"--known {q(k)}" for k in known),
+                                  *(f"--negatives {q(n)}" for n in negatives)]))
+    flags = [flag for key, flag in (("enrolment", "--write-thresholds"),
+                                    ("places", "--write-places")) if key in dropped]
+    if flags:
+        only = ["--places-only"] if flags == ["--write-places"] else []  # no enrolment run
+        commands.append(" ".join(["python scripts/eval_enrolment.py --model", q(bundle),
+                                  *only, *flags]))
+    return commands
+
+
 def learned_table(descriptors: np.ndarray, embeddings: np.ndarray, owners: Sequence[int],
                   negatives: tuple[np.ndarray, np.ndarray], *, seed: int = 0
                   ) -> dict[str, Any] | None:
@@ -614,10 +639,11 @@ def main(argv: list[str] | None = None) -> None:
                       "fine-tuned embedding at the bundle's threshold.",
                       markup=False, highlight=False)
         if stale:
+            again = " then ".join(f"`{c}`" for c in remeasure_commands(stale, out, known,
+                                                                       negatives))
             err.print(f"Dropped {', '.join(f'metrics.{k}' for k in stale)}: measured with the "
-                      "descriptor this graft replaced. Measure them again (export.gate; "
-                      "scripts/eval_enrolment.py --write-places).",
-                      markup=False, highlight=False)
+                      f"descriptor this graft replaced. Measure them again: {again} (from "
+                      "the repository root).", markup=False, highlight=False, soft_wrap=True)
         err.print(f"Scan with it: photolm scan PHOTOS --model {shlex.quote(str(out))}",
                   markup=False, highlight=False, soft_wrap=True)
 
