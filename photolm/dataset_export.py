@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photolm.alias_list import join_aliases
 from photolm.bundle import Landmark
 from photolm.discovery import sniff_file
 from photolm.errors import PhotolmError
@@ -165,7 +166,7 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
                 continue
             lm = c.landmark
             writer.writerow([
-                c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",
+                c.folder, lm.name, join_aliases(lm.aliases), lm.city or "", lm.country or "",
                 "" if lm.latitude is None else f"{lm.latitude:.6f}",
                 "" if lm.longitude is None else f"{lm.longitude:.6f}",
             ])

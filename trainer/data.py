@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photolm.alias_list import split_aliases
 from photolm.bundle import Landmark
 from photolm.textfold import normalise
 from photolm.wording import counted
@@ -264,9 +265,8 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
         if first != number:  # which row would win is nowhere written: refuse to guess
             raise DataError(f"{where}: folder {folder!r} is already described on line "
                             f"{first}; keep one row per folder.")
-        aliases_text = _pick(row, "aliases") or ""
-        parts = (a.strip() for a in re.split(r"[;|]", aliases_text))
-        aliases = tuple(dict.fromkeys(a for a in parts if a))
+        # ; or | between aliases, \; \| \\ inside one (photolm export-dataset's)
+        aliases = tuple(dict.fromkeys(split_aliases(_pick(row, "aliases") or "")))
         latitude, longitude = _coordinates(row, where)
         result.append(
             _ClassRow(
