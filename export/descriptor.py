@@ -306,6 +306,19 @@ def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any,
     return np.concatenate(desc), np.concatenate(emb)
 
 
+def bundle_positions(bundle: Any, classes: Sequence[Any]) -> list[int | None]:
+    """Each discovered class's position among the bundle's landmarks (``None``: not one of
+    them): by its id, or the id an earlier rule gave its name (a bundle made before Latin
+    spellings has "resund-bridge" for "Øresund Bridge"), then by name (one from before
+    non-Latin names kept their letters has "unnamed")."""
+    from trainer.data import class_ids
+
+    by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
+    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
+    return [next((by_id[i] for i in (info.id, *class_ids(info.name)) if i in by_id),
+                 by_name.get(info.name)) for info in classes]
+
+
 def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
                      rng: np.random.Generator) -> tuple[list[str], list[int]]:
     """The photos (and their landmark positions) the descriptor prototypes are made of:
@@ -322,13 +335,9 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
         split = split_dataset(index, val_ratio=config["val_ratio"],
                               holdout_ratio=config["holdout_ratio"], seed=config["seed"])
         samples = [*split.train, *split.val]
-    by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
-    # by name too: a bundle trained before non-Latin names kept their letters has "unnamed"
-    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
     chosen: list[str] = []
     owners: list[int] = []
-    for label, info in enumerate(index.classes):
-        owner = by_id.get(info.id, by_name.get(info.name))
+    for label, owner in enumerate(bundle_positions(bundle, index.classes)):
         if owner is None:
             continue
         paths = sorted(s.path for s in samples if s.label == label)

@@ -124,7 +124,7 @@ class GateData:
 
 def gate_data(bundle: Any, known: Sequence[Path], negatives: Sequence[Path],
               seed: int = 0, per_landmark: int = 25) -> GateData:
-    from export.descriptor import _photos, prototype_photos
+    from export.descriptor import _photos, bundle_positions, prototype_photos
     from export.pipeline import split_distractors
     from trainer.data import discover, split_dataset
 
@@ -134,8 +134,7 @@ def gate_data(bundle: Any, known: Sequence[Path], negatives: Sequence[Path],
                           holdout_ratio=config["holdout_ratio"], seed=config["seed"])
     chosen, _ = prototype_photos(bundle, known, per_landmark, np.random.default_rng(seed))
     used = set(chosen)
-    position = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
-    cls = [position.get(c.id, -1) for c in index.classes]
+    cls = [-1 if i is None else i for i in bundle_positions(bundle, index.classes)]
 
     def rows(samples: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         keep = [s for s in samples if s.path not in used and cls[s.label] >= 0]

@@ -133,10 +133,12 @@ def left_out_photos(data: Sequence[Path], known: Sequence[Any], held_out: Sequen
     """The photos under ``data`` of the ``held_out`` landmarks the floor counts (those not
     standing beside one the model ``known``s: :func:`neighbours`), those landmarks, and the
     co-located ones left aside."""
-    from trainer.data import discover
+    from trainer.data import class_ids, discover
 
     index = discover(list(data))
     ids = [c.id for c in index.classes]
+    given = set(held_out)  # a held_out.json from before Latin spellings has their old ids
+    held_out = [c.id for c in index.classes if given & set(class_ids(c.name))]
     co_located = neighbours(index.classes, known, held_out)
     chosen = set(held_out) - set(co_located)
     return [s.path for s in index.samples if ids[s.label] in chosen], chosen, co_located
