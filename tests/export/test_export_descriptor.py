@@ -199,11 +199,14 @@ def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
 
 
+@pytest.mark.parametrize("had_table", [False, True])
 def test_the_command_says_when_no_table_could_be_measured(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        had_table: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """A bundle of one landmark gets no table (test above); the command says what photolm
-    learn then does instead of leaving the user to find out."""
+    learn then does instead of leaving the user to find out, and where the source bundle
+    had a table, that it dropped it with the exact command that measures one again
+    (--write-thresholds, which the line once left out)."""
     import json
     import sys
 
@@ -212,6 +215,9 @@ def test_the_command_says_when_no_table_could_be_measured(
     from tests.tinybundle import make_tiny_bundle
 
     plain = make_tiny_bundle(tmp_path / "plain")
+    if had_table:
+        plain = rewrite_bundle(plain, plain.path, metrics={
+            **plain.metrics, "enrolment": {"thresholds": {"fused": {"1": 0.4}}}})
     grafted = make_tiny_bundle(tmp_path / "both", descriptor_threshold=0.4,
                                measured_for_learning=False)
     grafted = rewrite_bundle(grafted, grafted.path,
@@ -225,41 +231,16 @@ def test_the_command_says_when_no_table_could_be_measured(
         descriptor.main()
     stdout, stderr = capsys.readouterr()
     assert done.value.code in (0, None), stderr[-2000:]
-    assert json.loads(stdout)["enrolment"] is None
+    report = json.loads(stdout)
+    assert report["enrolment"] is None
     assert "No thresholds for learned landmarks" in stderr
     assert "fine-tuned embedding at the bundle's threshold" in stderr
-
-
-def test_a_dropped_table_of_learn_thresholds_says_the_command_that_measures_it_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    """The source bundle had learn's thresholds, the new graft could measure none (one
-    landmark): the line that says so names the exact command, --write-thresholds included."""
-    import sys
-
-    import export.descriptor as descriptor
-    from photolm.bundle import rewrite_bundle
-    from tests.tinybundle import make_tiny_bundle
-
-    plain = make_tiny_bundle(tmp_path / "plain")
-    plain = rewrite_bundle(plain, plain.path, metrics={
-        **plain.metrics, "enrolment": {"thresholds": {"fused": {"1": 0.4}}}})
-    grafted = make_tiny_bundle(tmp_path / "both", descriptor_threshold=0.4,
-                               measured_for_learning=False)
-    grafted = rewrite_bundle(grafted, grafted.path,
-                             metrics={**grafted.metrics, "descriptor": {"dim": 8}})
-    monkeypatch.setattr(descriptor, "add_descriptor", lambda *a, **kw: grafted)
-    monkeypatch.setattr(sys, "argv", [
-        "export.descriptor", str(plain.path), "--out", str(grafted.path), "--known",
-        str(tmp_path), "--negatives", str(tmp_path), "--overwrite"])
-    with pytest.raises(SystemExit) as done:
-        descriptor.main()
-    _, stderr = capsys.readouterr()
-    assert done.value.code in (0, None), stderr[-2000:]
-    assert (f"Dropped metrics.enrolment: measured with the descriptor this graft replaced. "
-            f"Measure them again: `python scripts/eval_enrolment.py --model "
-            f"{shlex.quote(str(grafted.path))} --write-thresholds` (from the repository "
-            "root).\n") in stderr
+    assert report["dropped"] == (["metrics.enrolment"] if had_table else [])
+    dropped = (f"Dropped metrics.enrolment: measured with the descriptor this graft "
+               f"replaced. Measure them again: `python scripts/eval_enrolment.py --model "
+               f"{shlex.quote(str(grafted.path))} --write-thresholds` (from the repository "
+               "root).\n")
+    assert (dropped in stderr) == had_table and ("Dropped" in stderr) == had_table
 
 
 def _descriptor_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
