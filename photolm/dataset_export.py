@@ -18,19 +18,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import re
 import shutil
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photolm.alias_list import join_aliases
 from photolm.bundle import Landmark
 from photolm.discovery import sniff_file
 from photolm.errors import PhotolmError
 from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
+from photolm.textfold import ascii_slug
 
 CLASSES_CSV = "classes.csv"
 CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
@@ -61,9 +61,9 @@ class ExportedClass:
 
 
 def folder_name(name: str, taken: set[str]) -> str:
-    """``"Cầu Rồng" -> "cau-rong"``, unique among ``taken``."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "landmark"
+    """``"Cầu Rồng" -> "cau-rong"``, ``"Øresund Bridge" -> "oresund-bridge"``, unique among
+    ``taken``."""
+    base = ascii_slug(name, "landmark")
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -165,7 +165,7 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
                 continue
             lm = c.landmark
             writer.writerow([
-                c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",
+                c.folder, lm.name, join_aliases(lm.aliases), lm.city or "", lm.country or "",
                 "" if lm.latitude is None else f"{lm.latitude:.6f}",
                 "" if lm.longitude is None else f"{lm.longitude:.6f}",
             ])
