@@ -26,8 +26,9 @@ from typing import Any
 
 from photolm.alias_list import join_aliases
 from photolm.bundle import Landmark
+from photolm.ctrl_c import interrupted
 from photolm.discovery import sniff_file
-from photolm.errors import PhotolmError
+from photolm.errors import PhotolmError, StoppedError
 from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
 from photolm.textfold import ascii_slug
@@ -47,10 +48,9 @@ class DatasetExportError(PhotolmError):
     """The target folder cannot be used (not empty, not writable)."""
 
 
-class DatasetExportInterrupted(DatasetExportError):
-    """Ctrl-C while the folders were written: what is there is not the whole set."""
-
-    exit_code = 130
+class DatasetExportInterrupted(DatasetExportError, StoppedError):
+    """Ctrl-C (SIGTERM, SIGHUP) while the folders were written: what is there is not the
+    whole set."""
 
 
 @dataclass
@@ -105,10 +105,10 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     problems: list[tuple[str, str]] = []
     try:
         _write_classes(out_dir, classes, problems, copy=copy)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         raise DatasetExportInterrupted(
-            f"interrupted; the training set in {printed(out_dir)} is incomplete: delete "
-            "that folder, then export again") from None
+            f"{interrupted(exc)}; the training set in {printed(out_dir)} is incomplete: delete "
+            "that folder, then export again", exc) from None
     except OSError as exc:
         # A full disk (or a stick pulled out) fails every photo after this one, and the
         # trainer would read a half-written set: stop, and say how to start again.

@@ -63,6 +63,7 @@ def _errors(func: CommandT) -> CommandT:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from photolm.cli.output import DEBUG_ENV, reporting
+        from photolm.ctrl_c import interrupted
         from photolm.storage import write_refused
         from trainer.atomic import storage_error
         from trainer.errors import StorageError, TrainingInterrupted
@@ -73,7 +74,7 @@ def _errors(func: CommandT) -> CommandT:
             except TrainingInterrupted as exc:
                 if os.environ.get(DEBUG_ENV):
                     raise
-                typer.echo(f"Interrupted: {exc}", err=True)
+                typer.echo(f"{interrupted(exc.signum, capital=True)}: {exc}", err=True)
                 raise typer.Exit(exc.exit_code) from None
             except OSError as exc:
                 # write() names no file: then the folder the command was told to write to
@@ -598,7 +599,11 @@ def explain(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM and SIGHUP (a job scheduler's stop, a closed
+    terminal) stop a run as Ctrl-C does: ``last.pt`` saved, the resume command said."""
+    from photolm.ctrl_c import stop_on_signals
+
+    stop_on_signals()
     app()
 
 

@@ -581,7 +581,8 @@ def test_ctrl_c_just_after_a_photo_was_replaced_counts_it_and_untag_restores_it(
     assert code == 130
     assert err.strip() == ("Error: interrupted after 3 photos of 4 were written (kept; "
                            "`photolm untag` takes them back); 1 not reached is untouched, "
-                           "and no photo is half-written.")
+                           "and no photo is half-written (the one in hand when Ctrl-C came "
+                           "was finished first).")
     monkeypatch.setattr(atomic, "fsync_folder", real)
     code, out, err = run("untag", "--json")
     assert code == 0, err
