@@ -14,8 +14,8 @@ Usage: ``python -m tests.stopdriver ARGS...`` with ``STOP_SIGNAL`` (``SIGTERM``,
   catalogue is judged read-only and "large");
 * ``elsewhere``: never; the test (or a program the command runs) sends it;
 * ``job``: never, but ``serve`` starts a tag job (each photo 0.5 s slower) as it starts
-  serving (then creates the file ``STOP_MARK``, if set), so the test's signal lands while
-  the job runs;
+  serving (and creates the file ``STOP_MARK``, if set, once the server accepts
+  connections), so the test's signal lands while the job runs;
 * ``wait:N``: never, but the scan's Nth decode creates the file ``STOP_MARK`` and waits (up
   to a minute) for the file ``STOP_MARK.go``, so the test's signal (or closed terminal)
   lands in a running scan; the test creates that file once it has acted.
@@ -107,15 +107,26 @@ def main() -> None:
         real_step, real_serve = Job.step, server.serve
 
         def slow_step(self: Job) -> None:
+            # the job waits for the server (and so the test) to be ready: a busy machine may
+            # start uvicorn later than four photos take
+            mark = os.environ.get("STOP_MARK")
+            deadline = time.monotonic() + 60
+            while mark and not os.path.exists(mark) and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(0.5)
             real_step(self)
 
         def serve(prepared: Any, **kwargs: Any) -> None:
             prepared.app.desktop.jobs.start("tag", "Writing tags", tag_work(
                 Path(os.environ["PHOTOLM_CATALOG"]), "tag"))
-            if "STOP_MARK" in os.environ:
-                open(os.environ["STOP_MARK"], "w").close()
-            real_serve(prepared, **kwargs)
+
+            def serving() -> None:  # uvicorn accepts connections: its handlers are in place
+                if "STOP_MARK" in os.environ:
+                    open(os.environ["STOP_MARK"], "w").close()
+                if kwargs.get("on_ready") is not None:
+                    kwargs["on_ready"]()
+
+            real_serve(prepared, **{**kwargs, "on_ready": serving})
 
         Job.step = slow_step  # type: ignore[method-assign]
         server.serve = serve

@@ -169,14 +169,18 @@ def test_serve_stopped_by_a_signal_finishes_its_job_and_ends_as_ctrl_c_ends_it(
     shut down)."""
     pytest.importorskip("uvicorn")
     photos = _confirmed_library(tmp_path)
-    env_vars = {**os.environ, "PYTHONPATH": str(REPO), "STOP_WHEN": "job"}
+    mark = tmp_path / "serving"
+    env_vars = {**os.environ, "PYTHONPATH": str(REPO), "STOP_WHEN": "job",
+                "STOP_MARK": str(mark)}
     proc = subprocess.Popen([sys.executable, "-m", "tests.stopdriver", "serve", "--no-browser",
                              "--port", "0"], cwd=REPO, env=env_vars,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    url = proc.stdout.readline()  # printed once it listens
+    url = proc.stdout.readline()  # printed as it starts to listen
     assert url.startswith("http://127.0.0.1:"), proc.communicate(timeout=30)
-    time.sleep(0.2)
+    deadline = time.monotonic() + 60
+    while not mark.exists() and time.monotonic() < deadline:  # uvicorn accepts connections
+        time.sleep(0.05)
     proc.send_signal(getattr(signal, signame))
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -357,3 +361,36 @@ def test_a_closed_terminal_ends_serve_after_its_job_recorded_what_it_tagged(
                                               STOP_MARK=str(mark))
     assert status == 0, shown
     assert_tagged_are_recorded(photos)
+
+
+def test_a_hangup_asks_the_desktop_server_to_stop_as_ctrl_c_does() -> None:
+    """While uvicorn serves, SIGHUP sets its ``should_exit`` (a graceful stop, as its own
+    Ctrl-C and SIGTERM handlers do) instead of raising in the middle of whatever the event
+    loop runs: raised inside an import, that kept Python's import lock, and a job thread
+    importing then waited on it for ever while serve waited for the job (seen as serve not
+    ending after its terminal closed). The handler before it comes back afterwards; an
+    ignored SIGHUP (nohup) stays ignored."""
+    from types import SimpleNamespace
+
+    from photolm.desktop.server import _hangup_stops
+
+    def before(_signum: int, _frame: object) -> None:
+        raise AssertionError("photolm's own handler ran while the server served")
+
+    previous = signal.signal(signal.SIGHUP, before)
+    try:
+        server = SimpleNamespace(should_exit=False)
+        with _hangup_stops(server):
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)  # the handler runs between bytecodes of the main thread
+        assert server.should_exit is True
+        assert signal.getsignal(signal.SIGHUP) is before
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        server = SimpleNamespace(should_exit=False)
+        with _hangup_stops(server):
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)
+        assert server.should_exit is False
+    finally:
+        signal.signal(signal.SIGHUP, previous)
