@@ -318,14 +318,26 @@ def _copy_xattrs(target: Path, temp: Path) -> None:
             return  # a file system without extended attributes
         raise
     for name in names:
+        value: bytes | None = None
         try:
-            os.setxattr(temp, name, os.getxattr(target, name))
+            value = os.getxattr(target, name)
+            os.setxattr(temp, name, value)
         except OSError as exc:
-            if name.startswith("security."):
+            if (name.startswith("security.") or exc.errno == errno.ENODATA  # gone since
+                    or (value is not None and _has_xattr(temp, name, value))):
                 continue
             raise TagError(f"{printed(target)} has an extended attribute photolm cannot keep "
                            f"on the rewritten file ({name}: {exc.strerror}); use sidecar mode"
                            ) from None
+
+
+def _has_xattr(path: Path, name: str, value: bytes) -> bool:
+    """Whether ``path`` has ``name`` set to ``value`` already (one the file system gives
+    every new file of the folder, such as an inherited ACL)."""
+    try:
+        return os.getxattr(path, name) == value
+    except OSError:
+        return False
 
 
 def _owner(path: Path) -> tuple[int, int]:

@@ -68,3 +68,21 @@ def test_an_attribute_that_cannot_be_kept_stops_the_rewrite(
     assert len(lines) == 1 and "extended attribute" in lines[0] and "user.xdg" in lines[0], err
     assert photo.read_bytes() == original and attrs(photo) == ATTRS
     assert [p.name for p in photo.parent.iterdir()] == ["eiffel.jpg"]  # no temporary file left
+
+
+def test_an_attribute_the_new_file_has_already_is_no_refusal(
+        env: Path, photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system that gives every new file of the folder the attribute (an inherited
+    ACL) and refuses it set again: the value is there, the rewrite goes on."""
+    assert run("scan", photo.parent, "--quiet")[0] == 0
+    setxattr = os.setxattr
+
+    def inherited(path: object, name: str, value: bytes, *args: object, **kwargs: object
+                  ) -> None:
+        setxattr(path, name, value)  # type: ignore[arg-type]
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "setxattr", inherited)
+    code, _, err = run("tag", "--embed")
+    assert code == 0, err
+    assert attrs(photo) == ATTRS
