@@ -24,13 +24,14 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Span, Text
 
+from photolm.cli.closed_pipe import PipeConsole
 from photolm.errors import PhotolmError
 from photolm.printed_paths import ONE_LINE, printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = PipeConsole(soft_wrap=True, highlight=False)
+err = PipeConsole(stderr=True, soft_wrap=True, highlight=False)
 
 
 

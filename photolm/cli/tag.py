@@ -167,8 +167,8 @@ def finish(summary: TagSummary, *, json_out: bool, quiet: bool) -> None:
 
 _DONE: dict[Action, tuple[tuple[str, str], ...]] = {
     "tag": (("written", "written"), ("unchanged", "already tagged"),
-            ("would-write", "would be written"), ("removed", "photolm tags removed"),
-            ("would-remove", "photolm tags would be removed")),
+            ("would-write", "would be written"), ("removed", "had photolm's tags removed"),
+            ("would-remove", "would have photolm's tags removed")),
     "untag": (("removed", "removed"), ("would-remove", "would be removed"),
               ("nothing-to-remove", "had no photolm tags")),
 }
@@ -180,9 +180,10 @@ def closing_line(summary: TagSummary) -> str:
              if summary.counts.get(status)]
     if summary.action == "tag" and summary.counts.get("nothing-to-remove"):
         parts.append(f"{summary.counts['nothing-to-remove']} had no photolm tags")
-    text = ", ".join(parts) or "nothing to do"
-    if summary.failed:
-        text += f"; {len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
+    failed = (f"{len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
+              if summary.failed else "")
+    # "nothing to do" only when there was nothing: a run where every photo failed had work
+    text = "; ".join(p for p in (", ".join(parts), failed) if p) or "nothing to do"
     if summary.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
         text += f"; {sum(summary.skipped.values())} skipped ({reasons})"
