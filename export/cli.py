@@ -17,19 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.output import print_json, reporting
-from photolm.cli.usage import OneLineUsageCommand
+from photolm.cli.usage import tool_app, tool_command
 from photolm.wording import counted
 
-hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
-app = typer.Typer(
-    name="photolm-export",
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+app = tool_app(name="photolm-export")
 _err = Console(stderr=True)
 
 
@@ -121,7 +113,7 @@ def _render(report: dict[str, Any]) -> None:
         _err.print(f"[yellow]note:[/] {note}")
 
 
-@app.command(no_args_is_help=True, cls=OneLineUsageCommand)
+@tool_command(app)
 def export(
     checkpoint: Annotated[Path, typer.Argument(
         metavar="CHECKPOINT", show_default=False,

@@ -306,6 +306,19 @@ def describe_photos(embedder: Any, paths: Sequence[Path | str], pre: Any,
     return np.concatenate(desc), np.concatenate(emb)
 
 
+def bundle_positions(bundle: Any, classes: Sequence[Any]) -> list[int | None]:
+    """Each discovered class's position among the bundle's landmarks (``None``: not one of
+    them): by its id, or the id an earlier rule gave its name (a bundle made before Latin
+    spellings has "resund-bridge" for "Øresund Bridge"), then by name (one from before
+    non-Latin names kept their letters has "unnamed")."""
+    from trainer.data import class_ids
+
+    by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
+    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
+    return [next((by_id[i] for i in (info.id, *class_ids(info.name)) if i in by_id),
+                 by_name.get(info.name)) for info in classes]
+
+
 def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
                      rng: np.random.Generator) -> tuple[list[str], list[int]]:
     """The photos (and their landmark positions) the descriptor prototypes are made of:
@@ -322,13 +335,9 @@ def prototype_photos(bundle: Any, known: Sequence[Path], per_landmark: int,
         split = split_dataset(index, val_ratio=config["val_ratio"],
                               holdout_ratio=config["holdout_ratio"], seed=config["seed"])
         samples = [*split.train, *split.val]
-    by_id = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
-    # by name too: a bundle trained before non-Latin names kept their letters has "unnamed"
-    by_name = {lm.name: i for i, lm in enumerate(bundle.landmarks)}
     chosen: list[str] = []
     owners: list[int] = []
-    for label, info in enumerate(index.classes):
-        owner = by_id.get(info.id, by_name.get(info.name))
+    for label, owner in enumerate(bundle_positions(bundle, index.classes)):
         if owner is None:
             continue
         paths = sorted(s.path for s in samples if s.label == label)
@@ -375,6 +384,31 @@ def negative_photos(negatives: Sequence[Path]) -> list[Path]:
 # thresholds it measures itself on the training landmarks (learned_table), so a bundle no one
 # measures further still learns in the fused space.
 MEASURED_WITH_DESCRIPTOR = ("enrolment", "places", "descriptor_gate")
+
+
+def remeasure_commands(dropped: Sequence[str], bundle: Path, known: Sequence[Path],
+                       negatives: Sequence[Path]) -> list[str]:
+    """The commands that measure the ``dropped`` metrics (keys of
+    :data:`MEASURED_WITH_DESCRIPTOR`) again for ``bundle``, in the build script's order (the
+    gate, then learn's thresholds and the places values), as a person can paste them from
+    the repository root; the gate on the photos this graft was given."""
+    import shlex
+
+    def q(path: Path) -> str:
+        return shlex.quote(str(path))
+
+    commands = []
+    if "descriptor_gate" in dropped:
+        commands.append(" ".join(["python -m export.gate", q(bundle),
+                                  *(f"--known {q(k)}" for k in known),
+                                  *(f"--negatives {q(n)}" for n in negatives)]))
+    flags = [flag for key, flag in (("enrolment", "--write-thresholds"),
+                                    ("places", "--write-places")) if key in dropped]
+    if flags:
+        only = ["--places-only"] if flags == ["--write-places"] else []  # no enrolment run
+        commands.append(" ".join(["python scripts/eval_enrolment.py --model", q(bundle),
+                                  *only, *flags]))
+    return commands
 
 
 def learned_table(descriptors: np.ndarray, embeddings: np.ndarray, owners: Sequence[int],
@@ -533,24 +567,21 @@ def _summary(path: Path, measured: dict[str, Any]) -> str:
                " pass it)." if held is not None else "."))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python -m export.descriptor BUNDLE --out OUT --known DIR... --negatives DIR...``."""
     import math
     import shlex
 
     import typer
 
-    from photolm.bundle import MANIFEST, check_replaceable, read_bundle
-    from photolm.cli.flag_help import hide_flag_types
+    from export.bundle_arg import read_given_bundle
+    from photolm.bundle import check_replaceable
     from photolm.cli.output import err, print_json, reporting
-    from photolm.cli.usage import OneLineUsageCommand
+    from photolm.cli.usage import tool_app, tool_command
 
-    hide_flag_types()
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                      rich_markup_mode=None,  # plain help, as photolm-export and trainer
-                      context_settings={"help_option_names": ["-h", "--help"]})
+    app = tool_app()
 
-    @app.command(no_args_is_help=True, cls=OneLineUsageCommand)
+    @tool_command(app)
     def add(
         bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
                                       help="Bundle folder photolm-export wrote."),
@@ -577,12 +608,7 @@ def main() -> None:
         ../shared/data/wonders --negatives ../shared/data/distractors
         """
         with reporting():
-            if not (bundle / MANIFEST).is_file() and bundle.name != MANIFEST:
-                from export.errors import ExportError
-
-                raise ExportError(f"{bundle} is not a model bundle (no {MANIFEST}); give the "
-                                  "folder photolm-export wrote (its --out).")
-            source = read_bundle(bundle)
+            source = read_given_bundle(bundle)
             if not (out.exists() and out.resolve() == source.path.resolve()):
                 # in place is what the README does; any other existing folder is refused as
                 # photolm-export refuses it, before the work rather than after it
@@ -622,14 +648,15 @@ def main() -> None:
                       "fine-tuned embedding at the bundle's threshold.",
                       markup=False, highlight=False)
         if stale:
+            again = " then ".join(f"`{c}`" for c in remeasure_commands(stale, out, known,
+                                                                       negatives))
             err.print(f"Dropped {', '.join(f'metrics.{k}' for k in stale)}: measured with the "
-                      "descriptor this graft replaced. Measure them again (export.gate; "
-                      "scripts/eval_enrolment.py --write-places).",
-                      markup=False, highlight=False)
+                      f"descriptor this graft replaced. Measure them again: {again} (from "
+                      "the repository root).", markup=False, highlight=False, soft_wrap=True)
         err.print(f"Scan with it: photolm scan PHOTOS --model {shlex.quote(str(out))}",
                   markup=False, highlight=False, soft_wrap=True)
 
-    app()
+    app(args=argv, prog_name="python -m export.descriptor")
 
 
 if __name__ == "__main__":

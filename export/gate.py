@@ -124,7 +124,7 @@ class GateData:
 
 def gate_data(bundle: Any, known: Sequence[Path], negatives: Sequence[Path],
               seed: int = 0, per_landmark: int = 25) -> GateData:
-    from export.descriptor import _photos, prototype_photos
+    from export.descriptor import _photos, bundle_positions, prototype_photos
     from export.pipeline import split_distractors
     from trainer.data import discover, split_dataset
 
@@ -134,8 +134,7 @@ def gate_data(bundle: Any, known: Sequence[Path], negatives: Sequence[Path],
                           holdout_ratio=config["holdout_ratio"], seed=config["seed"])
     chosen, _ = prototype_photos(bundle, known, per_landmark, np.random.default_rng(seed))
     used = set(chosen)
-    position = {lm.id: i for i, lm in enumerate(bundle.landmarks)}
-    cls = [position.get(c.id, -1) for c in index.classes]
+    cls = [-1 if i is None else i for i in bundle_positions(bundle, index.classes)]
 
     def rows(samples: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         keep = [s for s in samples if s.path not in used and cls[s.label] >= 0]
@@ -154,11 +153,12 @@ def gate_data(bundle: Any, known: Sequence[Path], negatives: Sequence[Path],
 def calibrate_gate(bundle_dir: Path, out_dir: Path, *, known: Sequence[Path],
                    negatives: Sequence[Path], cache: dict[str, Any] | None = None) -> Any:
     """Choose the gate by the rule and write it into the bundle's manifest."""
+    from export.bundle_arg import read_given_bundle
     from export.errors import ExportError
-    from photolm.bundle import read_bundle, rewrite_bundle
+    from photolm.bundle import rewrite_bundle
     from photolm.runtime import OnnxEmbedder
 
-    bundle = read_bundle(bundle_dir)
+    bundle = read_given_bundle(bundle_dir)
     if bundle.descriptor is None or bundle.descriptor_prototypes is None:
         raise ExportError(f"{bundle_dir} has no descriptor; run export.descriptor first.")
     data = gate_data(bundle, known, negatives)
@@ -172,17 +172,19 @@ def calibrate_gate(bundle_dir: Path, out_dir: Path, *, known: Sequence[Path],
         metrics={**bundle.metrics, "descriptor_gate": measured})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python -m export.gate BUNDLE --known DIR... --negatives DIR... [--out OUT]``."""
     import typer
 
     from photolm.cli.output import print_json, reporting
+    from photolm.cli.usage import tool_app, tool_command
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app = tool_app()
 
-    @app.command()
+    @tool_command(app)
     def calibrate(
-        bundle: Path = typer.Argument(..., help="Bundle folder with a descriptor output."),
+        bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
+                                      help="Bundle folder with a descriptor output."),
         out: Path | None = typer.Option(None, "--out", "-o", help="Bundle folder to write "
                                         "(default: BUNDLE itself)."),
         known: list[Path] = typer.Option(..., "--known", help="Labelled folders of the "
@@ -195,7 +197,7 @@ def main() -> None:
             result = calibrate_gate(bundle, out or bundle, known=known, negatives=negatives)
         print_json({"bundle": str(result.path), "gate": result.metrics["descriptor_gate"]})
 
-    app()
+    app(args=argv, prog_name="python -m export.gate")
 
 
 if __name__ == "__main__":

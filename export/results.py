@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from photolm.bundle import Bundle, read_bundle
+from photolm.bundle import Bundle
 from photolm.wording import counted
 
 
@@ -63,18 +63,20 @@ def main(argv: list[str] | None = None) -> None:
     bundle is one ``Error:`` line, like every other export command."""
     import typer
 
+    from export.bundle_arg import read_given_bundle
     from photolm.cli.output import reporting
+    from photolm.cli.usage import tool_app, tool_command
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                      rich_markup_mode=None)
+    app = tool_app()
 
-    @app.command()
+    @tool_command(app)
     def results(
-        bundle: Path = typer.Argument(..., help="Model bundle folder (from photolm-export)."),
+        bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
+                                      help="Model bundle folder (from photolm-export)."),
     ) -> None:
         """Print the README's results table (Markdown) from a bundle's own manifest."""
         with reporting():
-            text = results_markdown(read_bundle(bundle))
+            text = results_markdown(read_given_bundle(bundle))
         sys.stdout.write(text)
 
     app(args=argv, prog_name="python -m export.results")

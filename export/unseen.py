@@ -91,13 +91,13 @@ def measure_floor(bundle_dir: Path, data: Sequence[Path], held_out: Sequence[str
                   target_rate: float = DEFAULT_TARGET_RATE,
                   confidence: float | None = DEFAULT_CONFIDENCE) -> dict[str, Any]:
     """The floor from a bundle trained without the ``held_out`` landmarks."""
+    from export.bundle_arg import read_given_bundle
     from export.embedding import embed_photos
     from export.errors import ExportError
-    from photolm.bundle import read_bundle
     from photolm.matching import Matcher
     from photolm.runtime import OnnxEmbedder
 
-    bundle = read_bundle(bundle_dir)
+    bundle = read_given_bundle(bundle_dir)
     known = {lm.id for lm in bundle.landmarks}
     leaked = sorted(known & set(held_out))
     if leaked:
@@ -133,10 +133,12 @@ def left_out_photos(data: Sequence[Path], known: Sequence[Any], held_out: Sequen
     """The photos under ``data`` of the ``held_out`` landmarks the floor counts (those not
     standing beside one the model ``known``s: :func:`neighbours`), those landmarks, and the
     co-located ones left aside."""
-    from trainer.data import discover
+    from trainer.data import class_ids, discover
 
     index = discover(list(data))
     ids = [c.id for c in index.classes]
+    given = set(held_out)  # a held_out.json from before Latin spellings has their old ids
+    held_out = [c.id for c in index.classes if given & set(class_ids(c.name))]
     co_located = neighbours(index.classes, known, held_out)
     chosen = set(held_out) - set(co_located)
     return [s.path for s in index.samples if ids[s.label] in chosen], chosen, co_located
@@ -198,18 +200,19 @@ def read_floor(path: Path) -> dict[str, Any]:
     return record
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """``python -m export.unseen exclude|floor ...``."""
     import typer
 
     from photolm.cli.output import print_json, reporting
+    from photolm.cli.usage import tool_app
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                      no_args_is_help=True, help=__doc__.splitlines()[0])
+    app = tool_app(help=__doc__.splitlines()[0])
 
     @app.command()
     def exclude(
-        data: list[Path] = typer.Argument(..., help="The training data folders."),
+        data: list[Path] = typer.Argument(..., metavar="DATA", show_default=False,
+                                          help="The training data folders."),
         out: Path = typer.Option(..., "--out", "-o", help="Folder for exclude.txt and "
                                  "held_out.json."),
         count: int = typer.Option(DEFAULT_COUNT, "--count", help="Landmarks to leave out."),
@@ -221,8 +224,10 @@ def main() -> None:
 
     @app.command()
     def floor(
-        bundle: Path = typer.Argument(..., help="Bundle of the model trained without them."),
-        data: list[Path] = typer.Argument(..., help="The training data folders."),
+        bundle: Path = typer.Argument(..., metavar="BUNDLE", show_default=False,
+                                      help="Bundle of the model trained without them."),
+        data: list[Path] = typer.Argument(..., metavar="DATA", show_default=False,
+                                          help="The training data folders."),
         held_out: Path = typer.Option(..., "--held-out", help="held_out.json from exclude."),
         out: Path | None = typer.Option(None, "--out", "-o", help="Write the record here."),
         target_rate: float = typer.Option(DEFAULT_TARGET_RATE, "--target-rate",
@@ -244,7 +249,7 @@ def main() -> None:
             if out is not None:
                 write_json(out, result, "--out", kept="the record is on stdout")
 
-    app()
+    app(args=argv, prog_name="python -m export.unseen")
 
 
 if __name__ == "__main__":

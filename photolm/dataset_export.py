@@ -18,19 +18,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import re
 import shutil
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photolm.alias_list import join_aliases
 from photolm.bundle import Landmark
+from photolm.ctrl_c import interrupted
 from photolm.discovery import sniff_file
-from photolm.errors import PhotolmError
+from photolm.errors import PhotolmError, StoppedError
 from photolm.printed_paths import printed
 from photolm.storage import no_space, no_space_message
+from photolm.textfold import ascii_slug
 
 CLASSES_CSV = "classes.csv"
 CSV_COLUMNS = ("folder", "name", "aliases", "city", "country", "latitude", "longitude")
@@ -47,10 +48,9 @@ class DatasetExportError(PhotolmError):
     """The target folder cannot be used (not empty, not writable)."""
 
 
-class DatasetExportInterrupted(DatasetExportError):
-    """Ctrl-C while the folders were written: what is there is not the whole set."""
-
-    exit_code = 130
+class DatasetExportInterrupted(DatasetExportError, StoppedError):
+    """Ctrl-C (SIGTERM, SIGHUP) while the folders were written: what is there is not the
+    whole set."""
 
 
 @dataclass
@@ -61,9 +61,9 @@ class ExportedClass:
 
 
 def folder_name(name: str, taken: set[str]) -> str:
-    """``"Cầu Rồng" -> "cau-rong"``, unique among ``taken``."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "landmark"
+    """``"Cầu Rồng" -> "cau-rong"``, ``"Øresund Bridge" -> "oresund-bridge"``, unique among
+    ``taken``."""
+    base = ascii_slug(name, "landmark")
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -105,10 +105,10 @@ def write_dataset(out_dir: Path, classes: Sequence[ExportedClass], *,
     problems: list[tuple[str, str]] = []
     try:
         _write_classes(out_dir, classes, problems, copy=copy)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         raise DatasetExportInterrupted(
-            f"interrupted; the training set in {printed(out_dir)} is incomplete: delete "
-            "that folder, then export again") from None
+            f"{interrupted(exc)}; the training set in {printed(out_dir)} is incomplete: delete "
+            "that folder, then export again", exc) from None
     except OSError as exc:
         # A full disk (or a stick pulled out) fails every photo after this one, and the
         # trainer would read a half-written set: stop, and say how to start again.
@@ -165,7 +165,7 @@ def _write_classes(out_dir: Path, classes: Sequence[ExportedClass],
                 continue
             lm = c.landmark
             writer.writerow([
-                c.folder, lm.name, ";".join(lm.aliases), lm.city or "", lm.country or "",
+                c.folder, lm.name, join_aliases(lm.aliases), lm.city or "", lm.country or "",
                 "" if lm.latitude is None else f"{lm.latitude:.6f}",
                 "" if lm.longitude is None else f"{lm.longitude:.6f}",
             ])

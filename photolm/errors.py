@@ -57,7 +57,20 @@ class TagError(PhotolmError):
     """Writing or removing metadata on one photo failed; the original is untouched."""
 
 
-class TaggingInterrupted(TagError):
-    """Ctrl-C while photos were being tagged; the message says how far it got."""
+class StoppedError(PhotolmError):
+    """Ctrl-C, SIGTERM or SIGHUP stopped the work, and the message says what it left (see
+    :mod:`photolm.ctrl_c`); the exit status is the signal's, 130 for Ctrl-C."""
 
     exit_code = 130
+    signum = 2  # SIGINT
+
+    def __init__(self, message: str, stop: BaseException | None = None) -> None:
+        super().__init__(message)
+        if stop is not None:
+            from photolm.ctrl_c import exit_status, stop_signal
+
+            self.signum, self.exit_code = stop_signal(stop), exit_status(stop)
+
+
+class TaggingInterrupted(TagError, StoppedError):
+    """A stop while photos were being tagged; the message says how far it got."""

@@ -18,8 +18,6 @@ landmark's id: its score is the better of the bundle's and the learned one.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +29,7 @@ from photolm.bundle import Bundle, Landmark
 from photolm.bundle_records import LEARNED_PREFIX
 from photolm.geo import GeoVerdict, NearBar, gps_evidence
 from photolm.matching import Candidate, DescriptorGate, Match, Matcher, passes
+from photolm.textfold import ascii_slug
 
 # The space learned prototypes live in: the generic descriptor fused with the fine-tuned
 # embedding, or the descriptor alone, where thresholds measured under the rule below are known
@@ -118,10 +117,10 @@ class Learned:
 
 
 def learned_id(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """A readable, stable id for a new learned landmark: ``learned:old-bridge`` (``-2``...)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "place"
-    base = LEARNED_PREFIX + slug[:60]
+    """A readable, stable id for a new learned landmark: ``learned:old-bridge`` (``-2``...);
+    ``learned:oresund-bridge`` for "Øresund Bridge". Stored when it is made, never derived
+    again, so ids given before a change of the slug rule stay as they are."""
+    base = LEARNED_PREFIX + ascii_slug(name, "place")
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1

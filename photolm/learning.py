@@ -154,6 +154,29 @@ def near_miss(name: str, bundle: Bundle, learned: Sequence[Learned]) -> Landmark
     return best[1]
 
 
+@dataclass(frozen=True)
+class NearMissWords:
+    """How one surface names the two ways past a name almost like a known one: giving that
+    name instead (``use``: the command line "give"s it, the page's field is "type"d in), and
+    learning a new landmark all the same (``new``: the ``--new`` flag, the page's tick box)."""
+
+    use: str
+    new: str
+
+
+def refuse_near_miss(name: str, bundle: Bundle, learned: Sequence[Learned],
+                     words: NearMissWords) -> None:
+    """Refuse to learn ``name`` when it looks like a misspelling of a known landmark
+    (:func:`near_miss`) with one :class:`~photolm.errors.NotKnownError` line: the name was
+    typed well and names nothing, so not a usage error. ``photolm learn``, ``places name``
+    and the desktop's "name this place" say the same sentence, each in its own ``words``."""
+    close = near_miss(name, bundle, learned)
+    if close is not None:
+        raise NotKnownError(f"{name!r} is not a landmark photolm knows, but almost "
+                            f"{close.name!r}: {words.use} that name to add these photos to it, "
+                            f"or {words.new} by this name.")
+
+
 def collect_photos(sources: Iterable[Path]) -> tuple[list[str], dict[str, str]]:
     """Photo files among ``sources`` (folders walked), absolute, in order; and problems."""
     from photolm.discovery import Found, walk_photos

@@ -48,6 +48,7 @@ from photolm.bundle import Bundle
 from photolm.case_paths import CatalogSpelling, as_catalogued
 from photolm.catalog import Catalog, Embedded, IndexEntry, MatchUpdate, Review, ScanResult
 from photolm.catalog.scanning import Move
+from photolm.ctrl_c import stop_signal
 from photolm.discovery import (
     SKIP_LIVE_PHOTO,
     SKIP_VIDEO,
@@ -213,6 +214,7 @@ class ScanSummary:
     in_these_folders: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
+    stop_signal: int = 0  # the signal that interrupted it: 2 for Ctrl-C, 15 for SIGTERM
     provider: str = ""
     bundle: str = ""
 
@@ -446,8 +448,9 @@ class Scanner:
             self._emptied_roots(roots, on_event)
             # the network this scan replaced may have left no photo to match
             self.catalog.drop_unused_prototypes()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (photolm.ctrl_c)
             self.summary.interrupted = True
+            self.summary.stop_signal = stop_signal(exc)
         finally:
             self.summary.seconds = time.perf_counter() - start
             self.summary.in_these_folders = self.catalog.counts(under=[str(r) for r in roots])

@@ -408,7 +408,8 @@ def _write_all(catalog: Catalog, tasks: list[_TagTask], skipped: list[TagSkipped
             ctrl_c.deliver()
     finally:  # also on Ctrl-C and when the consumer stops early: keep what was done
         if pending:
-            catalog.record_tags(pending)
+            with held():  # a second Ctrl-C (or SIGTERM) must not lose them: it is ending
+                catalog.record_tags(pending)
 
 
 class CatalogUndoStore:

@@ -42,9 +42,52 @@ _DENSE_RANGES = ((0x1100, 0x11FF), (0x3040, 0x30FF), (0x3130, 0x318F), (0x3400, 
                  (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
 
 
+# Unicode's Latin blocks past ASCII (Latin-1 Supplement to Extended-G, IPA, phonetic).
+_LATIN_BLOCKS = ((0x00C0, 0x02AF), (0x1D00, 0x1DBF), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F),
+                 (0xA720, 0xA7FF), (0xAB30, 0xAB6F), (0x10780, 0x107BF), (0x1DF00, 0x1DFFF))
+
+
+@lru_cache(maxsize=1)
+def latin_spellings() -> dict[int, str]:
+    """The Latin letters that decomposing cannot bring to ASCII, with the ASCII spelling
+    readers use for them (anyascii's): "Ø" -> "O", "ß" -> "ss", "Ł" -> "L", "æ" -> "ae",
+    "đ" -> "d", "ı" -> "i", "þ" -> "th". NFKD brings "é" to "e" but leaves these as they are,
+    so "Øresund" and "Oresund" would be two names. Only these letters: every other letter,
+    accented Latin or another script, folds as it always did, so ids and search keys that do
+    not contain one are unchanged. Built once (a few ms) as a ``str.translate`` table."""
+    from anyascii import anyascii
+
+    table: dict[int, str] = {}
+    for low, high in _LATIN_BLOCKS:
+        for cp in range(low, high + 1):
+            ch = chr(cp)
+            if not unicodedata.name(ch, "").startswith("LATIN"):
+                continue
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch)
+                           if not unicodedata.combining(c))
+            spelled = anyascii(ch)
+            if not base.isascii() and spelled and spelled.isascii():
+                table[cp] = spelled
+    return table
+
+
+def latin_ascii(text: str) -> str:
+    """``text`` with each letter of :func:`latin_spellings` spelled in ASCII
+    ("Øresund Bridge" -> "Oresund Bridge"); anything else as it is."""
+    return text if text.isascii() else text.translate(latin_spellings())
+
+
+def ascii_slug(text: str, empty: str, limit: int = 60) -> str:
+    """A lower-case ASCII slug for a folder or an id: "Øresund Bridge" -> "oresund-bridge",
+    "Cầu Rồng" -> "cau-rong"; ``empty`` when nothing ASCII is left ("老桥")."""
+    plain = unicodedata.normalize("NFKD", latin_ascii(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:limit].strip("-") or empty
+
+
 @lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
-    """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom".
+    """Fold case, accents and punctuation so that "Kölner-Dom" equals "kolner dom", and
+    the Latin letters accents cannot explain (:func:`latin_ascii`): "Øresund" = "oresund".
 
     NFKD, casefold, NFKD again: the first NFKD turns compatibility letters into plain ones
     (pasted "fancy text" such as "𝐄𝐢𝐟𝐟𝐞𝐥", or "ℌ", and half-width katakana), casefolding can
@@ -62,7 +105,7 @@ def normalise(text: str) -> str:
     """
     if text.isascii():
         return _NON_WORD.sub(" ", text.lower().translate(_APOSTROPHES)).strip()
-    compatible = unicodedata.normalize("NFKD", text)
+    compatible = unicodedata.normalize("NFKD", latin_ascii(text))
     decomposed = unicodedata.normalize("NFKD", compatible.casefold())
     folded = _accents().sub("", decomposed).translate(_LETTER_FOLD)
     kept = _SEPARATORS.sub(" ", folded)

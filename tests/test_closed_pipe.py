@@ -36,7 +36,7 @@ def long_paths(env: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 @pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["search", "Eiffel Tower"],
-                                  ["search", "Eiffel Tower", "--json"]])
+                                  ["search", "Eiffel Tower", "--json"], ["tag", "--dry-run"]])
 def test_a_reader_that_stops_early_ends_photolm_quietly(long_paths: Path, args: list[str],
                                                         unbuffered: bool) -> None:
     child_env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
@@ -50,5 +50,20 @@ def test_a_reader_that_stops_early_ends_photolm_quietly(long_paths: Path, args: 
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert first.strip()
+    assert proc.returncode == 141, err
+    assert "Error" not in err and "Traceback" not in err and "Exception" not in err
+
+
+@pytest.mark.parametrize("args", [["info"], ["tag", "--dry-run"]])
+def test_a_reader_gone_before_photolm_writes_ends_it_quietly(long_paths: Path,
+                                                           args: list[str]) -> None:
+    """Output that rich's console writes (``info``'s sections, ``tag --dry-run``'s plan)
+    meeting a closed pipe: rich's own handling exited 1 with nothing said."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader left before the first line, as `| head -0` does
+    proc = subprocess.run([sys.executable, "-m", "photolm", *args], stdout=write_end,
+                          stderr=subprocess.PIPE, timeout=60, check=False)
+    os.close(write_end)
+    err = proc.stderr.decode()
     assert proc.returncode == 141, err
     assert "Error" not in err and "Traceback" not in err and "Exception" not in err

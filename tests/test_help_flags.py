@@ -114,3 +114,13 @@ def test_training_tools_usage_errors_are_one_line(argv: list[str], said: str) ->
                              Path(__file__).resolve().parents[1])})
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr == said + "\n"
+
+
+def test_prune_dry_run_help_says_what_prune_would_do() -> None:
+    """prune shares its option names with tag and untag, not their "field by field"."""
+    out = subprocess.run([sys.executable, "-m", "photolm", "prune", "--help"],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "COLUMNS": "200",
+                              "PYTHONPATH": str(Path(__file__).resolve().parents[1])}).stdout
+    line = next(line for line in out.splitlines() if "--dry-run" in line)
+    assert "List the photos that would be forgotten" in line and "field" not in line, line

@@ -88,3 +88,28 @@ def test_export_dataset_with_nothing_to_export_is_a_data_error(env: Path, tmp_pa
     assert (code, out) == (1, "") and len(err.splitlines()) == 1, err
     assert err.startswith("Error: Nothing to export yet: teach photolm a place"), err
     assert not (tmp_path / "dataset").exists()
+
+
+def test_the_desktop_refuses_a_near_miss_name_in_the_clis_sentence(
+        library: Path, tiny_bundle_dir: Path) -> None:
+    """``learn`` and the desktop's "name this place" say one sentence
+    (:func:`photolm.learning.refuse_near_miss`), each naming its own way past it: the
+    command line's ``--new``, the page's tick box."""
+    pytest.importorskip("starlette", reason="the desktop extra is not installed")
+    from photolm.bundle import read_bundle
+    from photolm.catalog import Catalog, resolve_catalog_path
+    from photolm.desktop.places import plan_naming
+    from photolm.errors import NotKnownError
+
+    code, _, err = cli("learn", "Old Brige", library / "cyan1.jpg")
+    assert code == 1
+    with Catalog.open(resolve_catalog_path(None), write=False) as cat, \
+            pytest.raises(NotKnownError) as refused:
+        plan_naming(cat, read_bundle(tiny_bundle_dir), "pl-nothere", "Old Brige")
+    page = str(refused.value)
+    assert page == ("'Old Brige' is not a landmark photolm knows, but almost 'Old Bridge': "
+                    "type that name to add these photos to it, or tick “a new landmark” to "
+                    "learn a new one by this name.")
+    line = err.removeprefix("Error: ").rstrip("\n")
+    assert line.replace("give", "type").replace(
+        "--new to learn a new landmark", "tick “a new landmark” to learn a new one") == page

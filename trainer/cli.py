@@ -24,8 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from photolm.cli.flag_help import hide_flag_types
-from photolm.cli.usage import OneLineUsageGroup
+from photolm.cli.usage import tool_app
 from photolm.wording import counted
 from trainer.config import DATA_PANEL, PACKAGE_BACKBONE, TrainConfig
 from trainer.options import config_options
@@ -33,17 +32,10 @@ from trainer.options import config_options
 if TYPE_CHECKING:
     from photolm.cli.output import Bar
 
-hide_flag_types()  # no <list[Path]> or <bool> in --help, as photolm's
-app = typer.Typer(
+app = tool_app(  # -h, plain help, usage errors as one Error: line: as every photolm tool
     name="trainer",
     help="Train, evaluate and inspect photolm's landmark-recognition model (needs the "
     "[train] extra: torch, timm, ...).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},  # as photolm and photolm-export
-    cls=OneLineUsageGroup,  # usage errors as one Error: line, as photolm's
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -71,6 +63,7 @@ def _errors(func: CommandT) -> CommandT:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from photolm.cli.output import DEBUG_ENV, reporting
+        from photolm.ctrl_c import interrupted
         from photolm.storage import write_refused
         from trainer.atomic import storage_error
         from trainer.errors import StorageError, TrainingInterrupted
@@ -81,7 +74,7 @@ def _errors(func: CommandT) -> CommandT:
             except TrainingInterrupted as exc:
                 if os.environ.get(DEBUG_ENV):
                     raise
-                typer.echo(f"Interrupted: {exc}", err=True)
+                typer.echo(f"{interrupted(exc.signum, capital=True)}: {exc}", err=True)
                 raise typer.Exit(exc.exit_code) from None
             except OSError as exc:
                 # write() names no file: then the folder the command was told to write to
@@ -606,7 +599,11 @@ def explain(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM and SIGHUP (a job scheduler's stop, a closed
+    terminal) stop a run as Ctrl-C does: ``last.pt`` saved, the resume command said."""
+    from photolm.ctrl_c import stop_on_signals
+
+    stop_on_signals()
     app()
 
 

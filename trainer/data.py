@@ -38,11 +38,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from photolm.alias_list import split_aliases
 from photolm.bundle import Landmark
-from photolm.textfold import normalise
+from photolm.textfold import latin_ascii, latin_spellings, normalise
 from photolm.wording import counted
 from trainer.errors import DataError
 
@@ -150,11 +152,14 @@ class DatasetSplit:
 # --------------------------------------------------------------------------- names
 
 
-# Runs trained before other scripts kept their letters have their classes under the ids
-# the ASCII-only rule gave (a name in another script "unnamed", a mixed one without its other
-# script); split_from_config rebuilds their split with it, so they still export and resume
-# (set only there, through a ContextVar).
-_ASCII_ONLY_IDS: ContextVar[bool] = ContextVar("ascii_only_ids", default=False)
+# The rules class ids were made by, newest first. Runs made under an earlier one have their
+# classes under its ids; split_from_config rebuilds their split with it (set only there,
+# through a ContextVar), so they still export, evaluate and resume exactly as before.
+CURRENT_IDS = "current"  # Latin letters spelled in ASCII ("Øresund" -> "oresund"), scripts kept
+UNSPELLED_IDS = "before latin spellings"  # "Øresund" -> "resund": ø, ł... broke the word
+ASCII_ONLY_IDS = "ascii only"  # and a name in another script "unnamed" (or without it)
+EARLIER_ID_RULES = (UNSPELLED_IDS, ASCII_ONLY_IDS)
+_ID_RULE: ContextVar[str] = ContextVar("class_id_rule", default=CURRENT_IDS)
 
 
 def _ascii_only_id(name: str) -> str:
@@ -168,17 +173,47 @@ def normalise_name(name: str) -> str:
     """Slug used both as class id and as the merge key: accents, case, punctuation folded.
 
     ``"Humayun's Tomb"`` -> ``"humayuns-tomb"``, ``"Chichén Itzá"`` -> ``"chichen-itza"``,
-    ``"老桥"`` -> ``"老桥"``, ``"Кремль"`` -> ``"кремль"``: other scripts keep their letters
-    (folded as photolm folds names), or every such landmark would share one id and be merged
-    into one class. A name in Latin letters alone gets exactly the id earlier runs gave it
-    (a letter with no ASCII base, ``ø``, ``ł``, breaks the word: ``"Wrocław Hall"`` ->
-    ``"wroc-aw-hall"``), so their checkpoints, bundles and answers keyed by id still match.
+    ``"Øresund Bridge"`` -> ``"oresund-bridge"`` (a Latin letter with no ASCII base spelled
+    as readers spell it, :func:`photolm.textfold.latin_ascii`, so it is one class with
+    "Oresund Bridge"), ``"老桥"`` -> ``"老桥"``, ``"Кремль"`` -> ``"кремль"``: other scripts
+    keep their letters (folded as photolm folds names), or every such landmark would share
+    one id and be merged into one class. A name without such a letter or another script
+    gets exactly the id every earlier run gave it; runs from before either change are
+    rebuilt under their own rule (:data:`EARLIER_ID_RULES`, :func:`class_ids`).
     """
-    if _ASCII_ONLY_IDS.get() or not _other_script(name):
+    rule = _ID_RULE.get()
+    if rule == ASCII_ONLY_IDS:
+        return _ascii_only_id(name)
+    name = name.translate(_broke_the_word()) if rule == UNSPELLED_IDS else latin_ascii(name)
+    if not _other_script(name):
         return _ascii_only_id(name)
     folded = "".join(ch if ch.isascii() or not unicodedata.name(ch, "").startswith("LATIN")
                      else " " for ch in normalise(name))
     return "-".join(folded.split()) or "unnamed"
+
+
+@lru_cache(maxsize=1)
+def _broke_the_word() -> dict[int, str]:
+    """The Latin letters ids made before Latin spellings could not fold (a space: they broke
+    the word); not "ß", which casefolding made "ss" then as now."""
+    def fold(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c))
+
+    return {cp: " " for cp in latin_spellings() if not fold(fold(chr(cp)).casefold()).isascii()}
+
+
+def class_ids(name: str) -> tuple[str, ...]:
+    """``name``'s class id under the current rule, then the different ones earlier rules
+    gave it: what a checkpoint, bundle or file of an earlier run may call the class."""
+    ids = [normalise_name(name)]
+    for rule in EARLIER_ID_RULES:
+        token = _ID_RULE.set(rule)
+        try:
+            ids.append(normalise_name(name))
+        finally:
+            _ID_RULE.reset(token)
+    return tuple(dict.fromkeys(ids))
 
 
 def _other_script(name: str) -> bool:
@@ -264,9 +299,8 @@ def read_classes_csv(path: Path) -> list[_ClassRow]:
         if first != number:  # which row would win is nowhere written: refuse to guess
             raise DataError(f"{where}: folder {folder!r} is already described on line "
                             f"{first}; keep one row per folder.")
-        aliases_text = _pick(row, "aliases") or ""
-        parts = (a.strip() for a in re.split(r"[;|]", aliases_text))
-        aliases = tuple(dict.fromkeys(a for a in parts if a))
+        # ; or | between aliases, \; \| \\ inside one (photolm export-dataset's)
+        aliases = tuple(dict.fromkeys(split_aliases(_pick(row, "aliases") or "")))
         latitude, longitude = _coordinates(row, where)
         result.append(
             _ClassRow(
@@ -721,16 +755,18 @@ def split_from_config(
     index = rediscover()
     if expected_classes is not None:
         want = [c.id if isinstance(c, ClassInfo) else str(c["id"]) for c in expected_classes]
-        if [c.id for c in index.classes] != want:
-            # a run from before ids in other scripts ("老桥" was "unnamed", "Tokyo Tower
-            # 東京タワー" was "tokyo-tower"): taken only if its ids then match exactly
-            token = _ASCII_ONLY_IDS.set(True)
+        for rule in EARLIER_ID_RULES if [c.id for c in index.classes] != want else ():
+            # a run from before Latin spellings ("Øresund Bridge" was "resund-bridge") or
+            # before ids in other scripts ("老桥" was "unnamed", "Tokyo Tower 東京タワー"
+            # was "tokyo-tower"): taken only if its ids then match exactly
+            token = _ID_RULE.set(rule)
             try:
                 earlier = rediscover()
             finally:
-                _ASCII_ONLY_IDS.reset(token)
+                _ID_RULE.reset(token)
             if [c.id for c in earlier.classes] == want:
                 index = earlier
+                break
     split = split_dataset(index, val_ratio=float(get("val_ratio", 0.0)),
                           holdout_ratio=float(get("holdout_ratio", 0.0)),
                           seed=int(get("seed", 0)))

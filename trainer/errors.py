@@ -8,7 +8,7 @@ trainer CLI, or in ``export`` which calls into the trainer) turns any of them in
 
 from __future__ import annotations
 
-from photolm.errors import PhotolmError
+from photolm.errors import PhotolmError, StoppedError
 
 
 class TrainerError(PhotolmError):
@@ -36,7 +36,6 @@ class StorageError(TrainerError):
     back to be copied."""
 
 
-class TrainingInterrupted(TrainerError):
-    """Training stopped on Ctrl-C after saving a resumable checkpoint (exit status 130)."""
-
-    exit_code = 130
+class TrainingInterrupted(TrainerError, StoppedError):
+    """Training stopped on Ctrl-C (SIGTERM, SIGHUP) after saving a resumable checkpoint
+    (exit status 130; 143, 129)."""

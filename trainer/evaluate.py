@@ -28,6 +28,7 @@ from trainer.atomic import output_folder, write_report, writing
 from trainer.data import (
     ClassInfo,
     DatasetSplit,
+    class_ids,
     discover,
     list_images,
     normalise_name,
@@ -59,7 +60,8 @@ class EvaluationResult:
 
 
 def map_classes(found: Sequence[ClassInfo], known: Sequence[ClassInfo]) -> list[int]:
-    """Index into ``known`` for each class in ``found`` (by id, then by alias); -1 if none."""
+    """Index into ``known`` for each class in ``found`` (by id, under the current rule or an
+    earlier one a checkpoint's table may hold, then by alias); -1 if none."""
     lookup: dict[str, int] = {}
     for index, info in enumerate(known):
         lookup[info.id] = index
@@ -68,7 +70,7 @@ def map_classes(found: Sequence[ClassInfo], known: Sequence[ClassInfo]) -> list[
             lookup.setdefault(normalise_name(alias), index)
     result = []
     for info in found:
-        match = lookup.get(info.id, -1)
+        match = next((lookup[i] for i in (info.id, *class_ids(info.name)) if i in lookup), -1)
         if match < 0:
             for alias in info.aliases:
                 match = lookup.get(normalise_name(alias), -1)

@@ -525,7 +525,8 @@ def fit(config: TrainConfig, *, resume: bool = False,
         if not removed:
             raise
         if isinstance(exc, KeyboardInterrupt):
-            raise TrainingInterrupted(f"stopped before the first epoch ended. {removed}") from None
+            raise TrainingInterrupted(f"stopped before the first epoch ended. {removed}",
+                                      exc) from None
         if isinstance(exc, PhotolmError):
             exc.args = (f"{str(exc).rstrip('.')}. {removed}",)
         elif isinstance(exc, Exception):
@@ -715,14 +716,14 @@ def _train(config: TrainConfig, resume: bool, cb: FitCallbacks, dist: DistInfo,
                  f"--resume --out {run_dir}" if epochs_done and (run_dir / LAST).is_file()
                  else " No epoch was saved: start the run over")
         raise StorageError(f"{exc}{saved}.") from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (photolm.ctrl_c)
         if dist.main:
             save(run_dir / LAST, epochs_done, {"interrupted": True})
         raise TrainingInterrupted(
             f"stopped in epoch {epoch + 1}; saved {run_dir / LAST} after "
             f"{counted(epochs_done, 'complete epoch')} (an unfinished epoch is run again). "
             "Continue with: "
-            f"trainer fit --resume --out {run_dir}"
+            f"trainer fit --resume --out {run_dir}", exc
         ) from None
     finally:
         if dist.world > 1:

@@ -42,7 +42,12 @@ from photolm.catalog.records import (
 from photolm.catalog.reviews import ReviewQueries
 from photolm.catalog.scanning import Embedded, ScanQueries
 from photolm.catalog.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from photolm.catalog.store import BUSY_TIMEOUT_MS, CatalogMissingError, CatalogReadOnlyError
+from photolm.catalog.store import (
+    BUSY_TIMEOUT_MS,
+    CatalogMissingError,
+    CatalogReadOnlyError,
+    refuse_read_only,
+)
 from photolm.catalog.undo import UndoQueries, UndoRow
 from photolm.errors import CatalogBusyError, CatalogError
 
@@ -83,5 +88,6 @@ __all__ = [
     "VectorPage",
     "default_catalog_path",
     "normalise_path",
+    "refuse_read_only",
     "resolve_catalog_path",
 ]

@@ -69,7 +69,13 @@ class ReviewQueries(CatalogStore):
             if r.action not in ("tag", "untag") or r.status not in TAG_STATUSES:
                 raise ValueError(f"unknown tag outcome {r.action!r}/{r.status!r}")
             key = path_key(r.path)
+            # tag_files is also how untag and prune find the sidecars photolm wrote (a photo
+            # moved without its own): a run that wrote nothing ("already tagged", failed)
+            # keeps the list, and a write elsewhere (tag --embed after sidecars) adds to it
+            files_rule = ("keep" if r.status in ("unchanged", "failed")
+                          else "add" if r.action == "tag" else "set")
             tags.append({
+                "files_rule": files_rule,
                 "tag_action": r.action, "tag_status": r.status, "tag_mode": r.mode,
                 "tag_landmark": r.landmark, "tag_error": r.error, "tagged_at": stamp,
                 "tag_files": json.dumps([as_text(f) for f in r.files],
@@ -87,7 +93,14 @@ class ReviewQueries(CatalogStore):
             drop_undo_of(db.conn, [key for (key,) in untagged])
             changed = db.conn.executemany(
                 "UPDATE photos SET tag_action = :tag_action, tag_status = :tag_status, "
-                "tag_mode = :tag_mode, tag_landmark = :tag_landmark, tag_files = :tag_files, "
+                "tag_mode = :tag_mode, tag_landmark = :tag_landmark, "
+                "tag_files = CASE WHEN :files_rule = 'keep' THEN tag_files "
+                "WHEN :files_rule = 'add' AND tag_action = 'tag' THEN ("
+                " SELECT json_group_array(value) FROM ("
+                "  SELECT value FROM json_each(photos.tag_files) WHERE lower(value) LIKE '%.xmp'"
+                "  UNION ALL SELECT value FROM json_each(:tag_files) WHERE value NOT IN ("
+                "   SELECT value FROM json_each(photos.tag_files)))) "
+                "ELSE :tag_files END, "
                 "tag_error = :tag_error, tagged_at = :tagged_at WHERE path_key = :path_key",
                 tags,
             ).rowcount

@@ -69,6 +69,18 @@ class CatalogReadOnlyError(CatalogError):
     a file or folder without write permission)."""
 
 
+def refuse_read_only(path: Path) -> None:
+    """Raise the one refusal every change to a catalogue photolm may read but not change
+    gets: the CLI's writing commands as they open it, and the desktop's actions (an answer,
+    a scan, a tag run, a place named) before they start work that could not be stored."""
+    path = Path(path).expanduser().absolute()
+    if path.exists() and (why := _read_only_reason(path)) is not None:
+        raise CatalogReadOnlyError(
+            f"Catalogue {printed(path)} is read-only ({why}): search, list and info can read "
+            "it, but this command changes it. Make it writable, or pick another with --catalog."
+        )
+
+
 def _missing(path: Path) -> CatalogMissingError:
     return CatalogMissingError(f"No catalogue at {printed(path)} yet: run `photolm scan FOLDER` "
                                "first.")
@@ -336,6 +348,15 @@ def _connect_read_once(path: Path, *, immutable: bool) -> tuple[sqlite3.Connecti
         raise
 
 
+def _copy_source(path: Path) -> sqlite3.Connection:
+    """A new read-only connection to copy an older catalogue from (see
+    :func:`photolm.catalog.upgraded_copy.connect`)."""
+    try:
+        return _connect_read(path)[0]
+    except sqlite3.Error as exc:
+        raise damaged(path, exc) from None
+
+
 def _has_wal(path: Path) -> bool:
     try:
         return os.path.getsize(os.fspath(path) + "-wal") > 0
@@ -515,8 +536,13 @@ class CatalogStore:
             conn.close()
             raise _missing(path)
         if version < schema.SCHEMA_VERSION and (why := _read_only_reason(path)) is not None:
-            # read here from an upgraded copy: ``conn`` is its source (closed by connect)
-            conn, copy = upgraded_copy.connect(path, conn, version, why, _migrate_copy)
+            # read here from an upgraded copy, made through a connection of its own
+            conn.close()
+            try:
+                conn, copy = upgraded_copy.connect(path, lambda: _copy_source(path), version,
+                                                   why, _migrate_copy, schema.SCHEMA_VERSION)
+            except upgraded_copy.UpgradedMeanwhile:  # by the photolm writing it: read it now
+                return cls._open_read(path)
             try:
                 _configure(conn, write=False)
             except sqlite3.Error as exc:
@@ -566,11 +592,7 @@ class CatalogStore:
                 "pick another path with --catalog."
             ) from None
         _check_header(path)  # before the lock: a foreign file gets no lock file beside it
-        if path.exists() and (why := _read_only_reason(path)) is not None:
-            raise CatalogReadOnlyError(
-                f"Catalogue {printed(path)} is read-only ({why}): search, list and info can read "
-                "it, but this command changes it. Make it writable, or pick another with --catalog."
-            )
+        refuse_read_only(path)
         lock = _acquire_lock(path, lock_timeout)
         conn: sqlite3.Connection | None = None
         try:

@@ -18,6 +18,13 @@ goes with the process. A catalogue larger than :data:`MEMORY_LIMIT_BYTES` is cop
 file in the user's temp folder instead, removed when the process ends (or, were it killed,
 by the next copy made there). Opening another catalogue that needs a copy drops the last one.
 
+Another photolm may be writing the file meanwhile (a scan upgrading it, where it is writable
+for its owner): the copy is what was committed when it was made, as any reader of the
+catalogue sees while a scan writes, and it is upgraded from the schema the copy itself holds,
+not the one read before it was made: an upgrade committed in between would otherwise be
+applied twice (schema 8's step rewrote a scan folder ``my\\photos`` as ``my\\\\photos``). A
+file found upgraded by then (:class:`UpgradedMeanwhile`) is read as it is.
+
 Whoever shows the person what happens (the CLI) hears about each open that reads a copy
 through :func:`telling`; this module never prints.
 """
@@ -68,6 +75,11 @@ class UpgradedCopy:
         )
 
 
+class UpgradedMeanwhile(Exception):
+    """The file holds the current schema by the time it is copied: another photolm upgraded
+    it since its version was read, so it needs no copy; read it as it is."""
+
+
 @dataclass
 class _Held:
     identity: tuple[object, ...]
@@ -92,36 +104,41 @@ def telling(listener: Callable[[UpgradedCopy], None]) -> Iterator[None]:
         _listeners.remove(listener)
 
 
-def connect(path: Path, source: sqlite3.Connection, version: int, why: str,
-            migrate: Callable[[sqlite3.Connection, int], None]) -> tuple[sqlite3.Connection,
-                                                                          UpgradedCopy]:
+def connect(path: Path, open_source: Callable[[], sqlite3.Connection], version: int, why: str,
+            migrate: Callable[[sqlite3.Connection, int], None],
+            current: int) -> tuple[sqlite3.Connection, UpgradedCopy]:
     """A new connection to the upgraded copy of the catalogue at ``path`` (at schema
-    ``version`` on disk), copied from ``source`` (a read-only connection to it, closed here)
-    and upgraded with ``migrate(conn, version)``, unless this process holds a copy of the
-    same file already."""
+    ``version`` on disk when it was looked at), copied through ``open_source()`` (a new
+    read-only connection to it) and upgraded with ``migrate(conn, from_version)`` from the
+    schema the copy holds, unless this process holds a copy of the same file already.
+    :class:`UpgradedMeanwhile` when the copy holds schema ``current`` already."""
     global _held
-    try:
-        identity = _identity(path, version)
-        with _lock:
-            # a temporary copy a temp-folder cleaner removed (a long `serve`) is made again
-            if (_held is None or _held.identity != identity or _held.copy.path != path
-                    or (_held.copy.temp_file is not None
-                        and not _held.copy.temp_file.exists())):
-                _drop()
-                _held = _make(path, source, version, why, identity, migrate)
-            held = _held
-            # under the lock: a copy dropped meanwhile would leave its name to a new, empty one
-            conn = sqlite3.connect(held.uri, uri=True)
-    finally:
-        source.close()
+    identity = _identity(path, version)
+    with _lock:
+        # a temporary copy a temp-folder cleaner removed (a long `serve`) is made again
+        if (_held is None or _held.identity != identity or _held.copy.path != path
+                or (_held.copy.temp_file is not None
+                    and not _held.copy.temp_file.exists())):
+            _drop()
+            source = open_source()
+            try:
+                _held = _make(path, source, version, why, identity, migrate, current)
+            finally:
+                source.close()
+        held = _held
+        # under the lock: a copy dropped meanwhile would leave its name to a new, empty one
+        conn = sqlite3.connect(held.uri, uri=True)
     for listener in list(_listeners):
         listener(held.copy)
     return conn, held.copy
 
 
 def _make(path: Path, source: sqlite3.Connection, version: int, why: str,
-          identity: tuple[object, ...],
-          migrate: Callable[[sqlite3.Connection, int], None]) -> _Held:
+          identity: tuple[object, ...], migrate: Callable[[sqlite3.Connection, int], None],
+          current: int) -> _Held:
+    """The copy, from a connection of its own: one that looked at the file before (its
+    version) may hold those pages still, an ``immutable`` one above all (it is told the file
+    never changes), and would copy them beside pages a writer wrote since."""
     # the source's pages are read once: mapped, they would count in this process's memory
     source.execute("PRAGMA mmap_size = 0")
     temp: Path | None = None
@@ -137,6 +154,11 @@ def _make(path: Path, source: sqlite3.Connection, version: int, why: str,
                              check_same_thread=False)
     try:
         source.backup(target)
+        # what was committed when the backup read it: a writer may have upgraded it since
+        # ``version`` was read (the module docstring)
+        version = int(target.execute("PRAGMA user_version").fetchone()[0])
+        if version >= current:
+            raise UpgradedMeanwhile
         if temp is not None:  # a throwaway: no journal of its own (the source's may be WAL)
             target.execute("PRAGMA journal_mode = OFF").fetchone()
             target.execute("PRAGMA synchronous = OFF")

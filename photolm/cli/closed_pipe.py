@@ -29,6 +29,7 @@ import sys
 from collections.abc import Iterator
 
 import typer
+from rich.console import Console
 
 EXIT_READER_GONE = 128 + 13  # SIGPIPE
 
@@ -54,6 +55,19 @@ def whole_writes() -> None:
         io.BufferedWriter(io.FileIO(raw.fileno(), "w", closefd=False)),
         encoding=stream.encoding, errors=stream.errors,
         newline=None if os.name == "nt" else "\n", line_buffering=True)
+
+
+class PipeConsole(Console):
+    """A rich console whose write to a closed pipe ends the command as any other does.
+
+    Rich's own answer to a ``BrokenPipeError`` (:meth:`Console.on_broken_pipe`, the hook it
+    asks subclasses to replace) is ``SystemExit(1)``: ``photolm tag --dry-run | head -1`` or
+    ``photolm info | head -1`` exited 1 with nothing said, an error that printed nothing.
+    Raised again, the error reaches :func:`reader_may_leave` like one from a plain write."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to this pipe, not even what is still buffered
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 @contextlib.contextmanager

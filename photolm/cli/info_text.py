@@ -162,12 +162,18 @@ def _when(stamp: str) -> str:
 
 
 def _last_scan(scan: Mapping[str, Any]) -> str:
+    """``2026-12-08 01:03 UTC: 101 photos found, 0 recognised now, 92 skipped as unchanged``:
+    the scan summary's words. A re-scan recognises only new or changed photos; "101 found,
+    0 recognised" alone read as if none had a landmark."""
     counts = scan.get("counts") or {}
     when = scan.get("finished") or scan.get("started")
     found = counts.get("found")
+    unchanged = counts.get("skipped_unchanged")
     return (f"{_when(when) if when else '?'}: "
             f"{counted(found, 'photo') if isinstance(found, int) else '? photos'} found, "
-            f"{counts.get('processed', '?')} recognised")
+            f"{counts.get('processed', '?')} recognised now"
+            + (f", {unchanged} skipped as unchanged"
+               if isinstance(unchanged, int) and unchanged else ""))
 
 
 def _percent(x: float) -> str:

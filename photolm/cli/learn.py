@@ -152,7 +152,13 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
     from photolm.cli.usage import options_clash
     from photolm.embedding import onnx_embed_fn
     from photolm.errors import NotKnownError, UsageError
-    from photolm.learning import find_place, learn_place, near_miss, one_line
+    from photolm.learning import (
+        NearMissWords,
+        find_place,
+        learn_place,
+        one_line,
+        refuse_near_miss,
+    )
     from photolm.learning import learn as do_learn
     from photolm.prototypes import adopt_shipped
 
@@ -174,11 +180,9 @@ def run_learn(name: str, sources: list[Path], *, aliases: list[str] | None, city
             "longitude": lon, "embed": onnx_embed_fn(bundle, device.value), "progress": report}
         merged = adopt_shipped(cat, bundle)  # before the name is looked up
         note_adopted(merged)
-        close = None if new else near_miss(name, bundle, cat.learned())
-        if close is not None:  # the name was typed well and names nothing: no usage error
-            raise NotKnownError(f"{name.strip()!r} is not a landmark photolm knows, but almost "
-                                f"{close.name!r}: give that name to add these photos to it, "
-                                "or --new to learn a new landmark by this name.")
+        if not new:  # before the name is used: a typo of a known one, --new to mean it
+            refuse_near_miss(name, bundle, cat.learned(),
+                             NearMissWords(use="give", new="--new to learn a new landmark"))
         if place_id is None:
             # as `photolm list` prints them too, in the catalogue's letter case
             sources = given_catalogued(cat, sources, names=os.path.lexists)

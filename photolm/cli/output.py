@@ -15,7 +15,7 @@ import string
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import typer
 from rich.cells import cell_len
@@ -24,13 +24,14 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Span, Text
 
+from photolm.cli.closed_pipe import PipeConsole
 from photolm.errors import PhotolmError
 from photolm.printed_paths import ONE_LINE, printed
 
 DEBUG_ENV = "PHOTOLM_DEBUG"
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+out = PipeConsole(soft_wrap=True, highlight=False)
+err = PipeConsole(stderr=True, soft_wrap=True, highlight=False)
 
 
 
@@ -778,26 +779,33 @@ def reporting() -> Iterator[None]:
             raise
         error_line(str(exc))
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        error_line("interrupted.")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (photolm.ctrl_c)
+        stopped(exc)
     except ImportError as exc:
         # Ctrl-C while a native module loads: pybind11 (scipy's HiGHS, which trainer fit
         # imports) re-raises it as ImportError("initialization failed"): a traceback that
         # reads as a broken install
-        if not _caused_by_ctrl_c(exc):
+        stop = _caused_by_ctrl_c(exc)
+        if stop is None:
             raise
-        error_line("interrupted.")
-        raise typer.Exit(130) from None
+        stopped(stop)
 
 
-def _caused_by_ctrl_c(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is in ``exc``'s chain of causes."""
+def stopped(exc: BaseException) -> NoReturn:
+    """``Error: interrupted.`` (``interrupted by SIGTERM.``) and 128 + the signal."""
+    from photolm.ctrl_c import exit_status, interrupted
+
+    error_line(f"{interrupted(exc)}.")
+    raise typer.Exit(exit_status(exc)) from None
+
+
+def _caused_by_ctrl_c(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt in ``exc``'s chain of causes, if any."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         if isinstance(cause, KeyboardInterrupt):
-            return True
+            return cause
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
-    return False
+    return None

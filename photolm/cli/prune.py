@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from photolm.cli.options import CatalogOpt, DryRunOpt, JsonOpt, PathsArg
+from photolm.cli.options import CatalogOpt, JsonOpt, PathsArg
 from photolm.cli.output import display, err, print_json, print_paths, reporting, warn
 from photolm.wording import counted
 
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 def prune(
     paths: PathsArg = None,
     catalog: CatalogOpt = None,
-    dry_run: DryRunOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the photos that would be forgotten (and "
+                           "the files photolm wrote for them); forget nothing.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Forget photos that the last scan of their folder did not find.

@@ -34,6 +34,7 @@ from photolm.cli.output import (
     warn,
     warn_unmatchable,
 )
+from photolm.ctrl_c import exit_status, interrupted
 from photolm.wording import counted
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def scan(
     every photo was tagged, with --write-tags); 1 when some photo newly could not be read,
     a folder could not be read, a symbolic link is broken, or a folder given is empty
     although photos were catalogued in it (a drive not mounted?); 130 when Ctrl-C
-    stopped it.
+    stopped it (143 for SIGTERM, 129 for SIGHUP).
     """
     with reporting(), warnings.catch_warnings():
         from photolm.cli.usage import options_clash
@@ -160,7 +161,7 @@ def scan(
 
                 err.print(closing_line(tags), markup=False, highlight=False, emoji=False)
         if summary.interrupted:
-            raise typer.Exit(130)
+            raise typer.Exit(exit_status(summary.stop_signal))
         raise typer.Exit(0 if summary.ok and (tags is None or tags.ok) else 1)
 
 
@@ -183,8 +184,8 @@ def _write_tags(cat: Catalog, roots: list[Path], embed: bool,
         # closed while the catalogue is open: the writes done so far are recorded
         with contextlib.closing(tag_photos(cat, rows, settings)) as events:
             return render_tag_events(events, summary, json_out=json_out, quiet=quiet)
-    except KeyboardInterrupt:
-        raise TaggingInterrupted(interrupted_line(summary)) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+        raise TaggingInterrupted(interrupted_line(summary, exc), exc) from None
 
 
 class _Renderer:
@@ -286,8 +287,8 @@ def _print_summary(summary: ScanSummary, tags: TagSummary | None = None) -> None
     if summary.hidden_folders:
         err.print(_hidden_folders_line(summary.hidden_folders), markup=False, highlight=False)
     if summary.interrupted:
-        err.print("[yellow]Interrupted:[/] everything scanned so far is saved; run the same "
-                  "command again to continue.")
+        err.print(f"[yellow]{interrupted(summary.stop_signal, capital=True)}:[/] everything "
+                  "scanned so far is saved; run the same command again to continue.")
 
 
 def _hidden_folders_line(folders: list[str]) -> str:

@@ -36,7 +36,8 @@ def serve(
     """Browse, correct and tag your photos in your web browser, offline.
 
     Prints an address with a secret token (like Jupyter) and opens it. Everything stays on
-    this machine: the pages load nothing from the internet. Stop it with Ctrl-C.
+    this machine: the pages load nothing from the internet. Stop it with Ctrl-C (or
+    SIGTERM, SIGHUP: a service manager's stop, a closed terminal), which exits 0.
     """
     with reporting():
         from photolm.catalog import resolve_catalog_path
@@ -75,21 +76,25 @@ def serve(
 
             webbrowser.open(prepared.url)
 
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
+        # Ctrl-C (SIGTERM, SIGHUP: photolm.ctrl_c) is how it is meant to stop, so status 0:
+        # a service manager reads 143 as a failed service
+        with contextlib.suppress(KeyboardInterrupt):
             server.serve(prepared, on_ready=None if no_browser else open_browser)
         _finish_job(prepared.app)
 
 
 def _finish_job(app: object) -> None:
-    """A job still running when the server stops (Ctrl-C) is stopped at its next photo and
-    waited for: its thread would otherwise die with the process, and a tag job's records of
-    the photos it wrote are saved as it ends (a second Ctrl-C leaves at once)."""
+    """A job still running when the server stops (Ctrl-C, SIGTERM, SIGHUP) is stopped at
+    its next photo and waited for: its thread would otherwise die with the process, and a
+    tag job's records of the photos it wrote are saved as it ends (a second Ctrl-C leaves
+    at once)."""
     jobs = getattr(getattr(app, "desktop", None), "jobs", None)
     job = None if jobs is None else jobs.current
     if jobs is None or job is None or not job.running:
         return
-    err.print(f"Stopping the running job ({job.title}) after the photo in hand ...",
-              markup=False, highlight=False)
     jobs.stop()
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal is gone; the job is not
+        err.print(f"Stopping the running job ({job.title}) after the photo in hand ...",
+                  markup=False, highlight=False)
     with contextlib.suppress(KeyboardInterrupt):
         jobs.wait(120)

@@ -67,8 +67,8 @@ def tag(
     confirmed with **photolm confirm**, are tagged. Each write is verified before it
     replaces anything, and **photolm untag** removes exactly what photolm wrote.
     Exit status: 0 when every photo was tagged, 1 when some could not be or a path
-    given matches no catalogued photo, 130 when Ctrl-C stopped it (the photos written so far
-    keep their tags; **photolm untag** removes them).
+    given matches no catalogued photo, 130 when Ctrl-C stopped it, 143 for SIGTERM, 129 for
+    SIGHUP (the photos written so far keep their tags; **photolm untag** removes them).
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
@@ -88,17 +88,20 @@ def tag(
                 with contextlib.closing(tag_photos(cat, selection.rows, settings)) as events:
                     render_tag_events(events, summary, json_out=json_out, quiet=quiet,
                                       embed=embed)
-            except KeyboardInterrupt:
-                raise TaggingInterrupted(interrupted_line(summary)) from None
+            except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+                raise TaggingInterrupted(interrupted_line(summary, exc), exc) from None
         finish(summary, json_out=json_out, quiet=quiet)
 
 
-def interrupted_line(summary: TagSummary) -> str:
-    """What Ctrl-C left: how many photos were written (kept, and untag takes them back) or,
-    for untag, had their tags removed (another untag finishes the rest), and how many were
-    not reached; each write replaces a file whole or not at all."""
+def interrupted_line(summary: TagSummary, stop: BaseException) -> str:
+    """What the stop (Ctrl-C, SIGTERM, SIGHUP) left: how many photos were written (kept, and
+    untag takes them back) or, for untag, had their tags removed (another untag finishes
+    the rest), and how many were not reached; each write replaces a file whole or not at
+    all, and one in hand when the stop came is finished first (:mod:`photolm.ctrl_c`)."""
+    from photolm.ctrl_c import Stopped, interrupted, named
+
     if summary.dry_run:
-        return "interrupted; dry run, nothing changed."
+        return f"{interrupted(stop)}; dry run, nothing changed."
     changed = summary.counts.get("written", 0) + summary.counts.get("removed", 0)
     left = max(summary.planned - len(summary.results), 0)
     if summary.action == "untag":
@@ -107,9 +110,12 @@ def interrupted_line(summary: TagSummary) -> str:
     else:
         did = "was written" if changed == 1 else "were written"
         after = "kept; `photolm untag` takes them back"
-    return (f"interrupted after {counted(changed, 'photo')} of {summary.planned} {did} "
+    finished = ""
+    if isinstance(stop, Stopped) and stop.finished_first:
+        finished = f" (the one in hand when {named(stop)} came was finished first)"
+    return (f"{interrupted(stop)} after {counted(changed, 'photo')} of {summary.planned} {did} "
             f"({after}); {left} not reached {'is' if left == 1 else 'are'} untouched, and no "
-            "photo is half-written.")
+            f"photo is half-written{finished}.")
 
 
 def render_tag_events(events: Iterable[TagEvent], summary: TagSummary, *, json_out: bool,
@@ -161,8 +167,8 @@ def finish(summary: TagSummary, *, json_out: bool, quiet: bool) -> None:
 
 _DONE: dict[Action, tuple[tuple[str, str], ...]] = {
     "tag": (("written", "written"), ("unchanged", "already tagged"),
-            ("would-write", "would be written"), ("removed", "photolm tags removed"),
-            ("would-remove", "photolm tags would be removed")),
+            ("would-write", "would be written"), ("removed", "had photolm's tags removed"),
+            ("would-remove", "would have photolm's tags removed")),
     "untag": (("removed", "removed"), ("would-remove", "would be removed"),
               ("nothing-to-remove", "had no photolm tags")),
 }
@@ -174,9 +180,10 @@ def closing_line(summary: TagSummary) -> str:
              if summary.counts.get(status)]
     if summary.action == "tag" and summary.counts.get("nothing-to-remove"):
         parts.append(f"{summary.counts['nothing-to-remove']} had no photolm tags")
-    text = ", ".join(parts) or "nothing to do"
-    if summary.failed:
-        text += f"; {len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
+    failed = (f"{len(summary.failed)} {'would fail' if summary.dry_run else 'failed'}"
+              if summary.failed else "")
+    # "nothing to do" only when there was nothing: a run where every photo failed had work
+    text = "; ".join(p for p in (", ".join(parts), failed) if p) or "nothing to do"
     if summary.skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
         text += f"; {sum(summary.skipped.values())} skipped ({reasons})"

@@ -23,8 +23,9 @@ def untag(
     Only values photolm's own marker says it added go: keywords a person typed (even the
     same landmark name) and other tools' fields stay, and a sidecar photolm created is
     deleted once it is empty. Exit status: 0 when every photo was handled, 1 when some
-    could not be or a path given matches no catalogued photo, 130 when Ctrl-C stopped it
-    (the photos done so far stay untagged; **photolm untag** again finishes the rest).
+    could not be or a path given matches no catalogued photo, 130 when Ctrl-C stopped it,
+    143 for SIGTERM, 129 for SIGHUP (the photos done so far stay untagged; **photolm
+    untag** again finishes the rest).
     """
     with reporting():
         from photolm.catalog import Catalog, resolve_catalog_path
@@ -40,6 +41,6 @@ def untag(
                 with contextlib.closing(untag_photos(cat, selection.rows,
                                                      dry_run=dry_run)) as events:
                     render_tag_events(events, summary, json_out=json_out, quiet=quiet)
-            except KeyboardInterrupt:
-                raise TaggingInterrupted(interrupted_line(summary)) from None
+            except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP
+                raise TaggingInterrupted(interrupted_line(summary, exc), exc) from None
         finish(summary, json_out=json_out, quiet=quiet)

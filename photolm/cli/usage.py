@@ -22,6 +22,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from photolm.cli.closed_pipe import reader_may_leave
+from photolm.cli.flag_help import hide_flag_types
 from photolm.cli.output import error_line
 from photolm.errors import UsageError
 from photolm.printed_paths import ONE_LINE
@@ -67,15 +68,15 @@ def usage_message(exc: typer.TyperException, command: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def one_line_usage(ctx: Any = None) -> Iterator[None]:
+def one_line_usage(ctx: Any = None, command: str | None = None) -> Iterator[None]:
     """Turn a usage error raised inside into one line and its exit status; ``ctx``: the
-    group's context, whose chosen command a context-less error is pinned on."""
+    group's context, whose chosen command a context-less error is pinned on; ``command``:
+    the one it is pinned on otherwise (a one-command tool's name)."""
     try:
         yield
     except typer.TyperException as exc:  # typer's (vendored) click.ClickException family
         if type(exc).__name__ == "NoArgsIsHelpError":  # the help is the answer, not an error
             raise
-        command = None
         if ctx is not None:
             command = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
         error_line(usage_message(exc, command))
@@ -101,5 +102,29 @@ class OneLineUsageCommand(TyperCommand):
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: Any = None, **extra: Any) -> Any:
-        with one_line_usage():
+        with one_line_usage(command=info_name if parent is None else None):
             return super().make_context(info_name, args, parent, **extra)
+
+
+def tool_app(**settings: Any) -> typer.Typer:
+    """A typer application set up as every photolm tool's (``trainer``, ``photolm-export``,
+    ``python -m export.descriptor|gate|unseen|results``): plain help, ``-h`` as ``--help``, no
+    shell completion, no pretty traceback (``reporting`` prints expected failures as one
+    line), flags without a type in the help, and usage errors as one ``Error:`` line: a
+    group's through :class:`OneLineUsageGroup`; a one-command application's through the
+    command's class, which :func:`tool_command` gives it. ``settings``: ``name``, ``help``...
+    """
+    hide_flag_types()
+    defaults: dict[str, Any] = {
+        "add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None,
+        "context_settings": {"help_option_names": ["-h", "--help"]},
+        "cls": OneLineUsageGroup, "no_args_is_help": True,
+    }
+    return typer.Typer(**{**defaults, **settings})
+
+
+def tool_command(app: typer.Typer, **settings: Any) -> Any:
+    """``app.command`` for a one-command tool: help when run bare, usage errors as one line
+    (typer builds such an application from the command alone, so the group's class is not
+    used)."""
+    return app.command(**{"cls": OneLineUsageCommand, "no_args_is_help": True, **settings})

@@ -25,7 +25,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from photolm.catalog import UNCERTAIN_MARGIN, Catalog, PhotoRow
+from photolm.catalog import (
+    UNCERTAIN_MARGIN,
+    Catalog,
+    CatalogReadOnlyError,
+    PhotoRow,
+    refuse_read_only,
+)
 from photolm.desktop import explain, places, queries
 from photolm.desktop.jobs import (
     Job,
@@ -45,6 +51,7 @@ from photolm.wording import counted, decimals
 
 if TYPE_CHECKING:
     from photolm.bundle import Bundle
+    from photolm.catalog.upgraded_copy import UpgradedCopy
     from photolm.learning import LearnResult
     from photolm.prototypes import Adopted
 
@@ -58,6 +65,10 @@ CACHED = {"cache-control": "private, max-age=86400"}
 # What a person typed that the page refuses and says why (a bad request, 400): a usage
 # mistake, or a name or place that names nothing the catalogue knows.
 REFUSED = (UsageError, NotKnownError)
+# What keeps an answer or a place's name from being stored, said on the page it was asked
+# from: a scan or tag run writing, or a catalogue photolm may read but not change (the CLI's
+# own refusal).
+NOT_STORED = (CatalogBusyError, CatalogReadOnlyError)
 
 
 @dataclass
@@ -95,6 +106,9 @@ class Desktop:
         # Photos the pages just listed, by id: a thumbnail request then needs no catalogue
         # connection of its own (a 1,000-photo page asks for hundreds at once).
         self._rows: dict[int, PhotoRow] = {}
+        # an older catalogue that may not be written, read from an upgraded copy (as the
+        # last page read it): every page says so, in the CLI's note: line's words
+        self.copied: UpgradedCopy | None = None
         import jinja2
 
         # autoescape everything, whatever the template's name: file names and EXIF are data
@@ -118,6 +132,7 @@ class Desktop:
     @contextlib.contextmanager
     def read(self) -> Iterator[Catalog]:
         with Catalog.open(self.settings.catalog_path, write=False) as cat:
+            self.copied = cat.upgraded_copy
             yield cat
 
     @contextlib.contextmanager
@@ -131,10 +146,16 @@ class Desktop:
         with cat:
             yield cat
 
+    def writable(self) -> None:
+        """Refuse an action on a catalogue photolm may not change here before its work
+        starts (a scan's model loaded, a place's re-match computed, only to be refused)."""
+        refuse_read_only(self.settings.catalog_path)
+
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
         context.setdefault("threshold", self.settings.threshold)
         context.setdefault("job", self.jobs.current)
+        context.setdefault("copy_note", self.copied.notice() if self.copied else "")
         context.update(csrf=csrf_token(self.settings.token), query=context.get("query", ""))
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
@@ -378,8 +399,8 @@ class Desktop:
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
             nxt, message, key = f"/photo/{photo_id}{back}", str(exc), "e"
-        except (*REFUSED, CatalogBusyError) as exc:  # a mistyped name,
-            message, key = str(exc), "e"  # a scan writing: say so where it was pressed
+        except (*REFUSED, *NOT_STORED) as exc:  # a mistyped name, a scan writing, a
+            message, key = str(exc), "e"  # read-only catalogue: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
@@ -426,6 +447,8 @@ class Desktop:
         return _said(printed(Path(row.path).name), review.verdict, review.landmark_name)
 
     async def start_tags(self, request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
         form = await request.form()
         action = request.path_params["action"]
         if action not in ("preview", "tag", "untag"):
@@ -434,10 +457,12 @@ class Desktop:
         embed = form.get("mode") == "embed"
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
         try:
+            if action != "preview":  # a preview only reads
+                await run_in_threadpool(self.writable)
             self.jobs.start(action, titles[action], tag_work(
                 self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
                 params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
-        except JobBusyError as exc:
+        except (JobBusyError, CatalogReadOnlyError) as exc:
             return _refused("/tags", exc)
         return RedirectResponse("/tags", status_code=303)
 
@@ -445,11 +470,12 @@ class Desktop:
         from starlette.concurrency import run_in_threadpool
 
         def roots() -> tuple[list[str], list[str]]:  # a stat per folder: never on the loop
+            self.writable()
             with self.read() as cat:
                 return rescan_roots(cat.scan_roots())
 
-        known, gone = await run_in_threadpool(roots)
         try:
+            known, gone = await run_in_threadpool(roots)
             if not known:
                 raise UsageError("None of the folders scanned before is there now: "
                                  + ", ".join(map(printed, gone)) if gone else
@@ -457,7 +483,7 @@ class Desktop:
             self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
                                                       self.settings.model, known,
                                                       on_merged=self.merged.extend))
-        except (UsageError, JobBusyError) as exc:
+        except (UsageError, JobBusyError, CatalogReadOnlyError) as exc:
             return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
 
@@ -473,13 +499,14 @@ class Desktop:
         form = await request.form()
         merged: list[Adopted] = []
         try:
+            await run_in_threadpool(self.writable)
             merged = await run_in_threadpool(self._fold_learned)
             result = await run_in_threadpool(
                 self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
                 form.get("new") == "1")
-        except (*REFUSED, CatalogBusyError) as exc:  # no name, a group
-            # named meanwhile (another tab), a scan writing; what was folded before is said
-            # all the same
+        except (*REFUSED, *NOT_STORED) as exc:  # no name, a group named meanwhile
+            # (another tab), a scan writing, a read-only catalogue; what was folded before is
+            # said all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
             return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."

@@ -17,12 +17,13 @@ from photolm.embedding import onnx_embed_fn
 from photolm.errors import NotKnownError, UsageError
 from photolm.learning import (
     LearnPlan,
+    NearMissWords,
     find_place,
     find_places,
     listed_places,
-    near_miss,
     one_line,
     plan_place,
+    refuse_near_miss,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from photolm.places_cache import PlacesCache
 
 STRIP = 8  # thumbnails shown per group: its most central photos
+# a name almost like a known one: its field takes the right name, its tick box a new landmark
+NEAR_MISS_WORDS = NearMissWords(use="type", new="tick “a new landmark” to learn a new one")
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,8 @@ def plan_naming(cat: Catalog, bundle: Bundle, place_id: str, name: str, *,
     name = one_line(name, "The name")  # as photolm places name stores it
     if not name:
         raise UsageError("Give the place a name.")
-    close = None if new else near_miss(name, bundle, cat.learned())
-    if close is not None:
-        raise NotKnownError(f"{name!r} is not a landmark photolm knows, but almost "
-                            f"{close.name!r}: type that name to add these photos to it, or "
-                            "tick “a new landmark” to learn a new one by this name.")
+    if not new:
+        refuse_near_miss(name, bundle, cat.learned(), NEAR_MISS_WORDS)
     place = find_place(cat, bundle, place_id, cache=cache)
     if place is None:
         raise NotKnownError(f"No place {place_id!r} now (named already, or your photos "

@@ -10,9 +10,11 @@ connections inherit it): without it every small response waited for the client's
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,4 +123,25 @@ def serve(prepared: Prepared, *, on_ready: Callable[[], None] | None = None) -> 
                 on_ready()
 
         threading.Thread(target=wait_then_call, daemon=True).start()
-    server.run(sockets=[prepared.sock])
+    with _hangup_stops(server):
+        server.run(sockets=[prepared.sock])
+
+
+@contextlib.contextmanager
+def _hangup_stops(server: Any) -> Iterator[None]:
+    """A closed terminal (SIGHUP) asks uvicorn to stop, as Ctrl-C and SIGTERM do through its
+    own handlers. Left to photolm's handler (photolm.ctrl_c), SIGHUP raised in the middle of
+    whatever the event loop ran: an import cut in two there keeps Python's import lock, and a
+    job thread importing waited on it for ever while serve waited for the job. An ignored
+    SIGHUP (nohup) stays ignored."""
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None or threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(hangup) == signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(hangup, lambda _signum, _frame: setattr(server, "should_exit",
+                                                                       True))
+    try:
+        yield
+    finally:
+        signal.signal(hangup, previous)

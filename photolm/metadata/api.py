@@ -55,7 +55,6 @@ from photolm.metadata.sidecar import (
     SidecarStyle,
     apply_sidecar,
     photo_name,
-    sidecar_candidates,
     sidecar_path,
     sidecar_target,
 )
@@ -192,12 +191,17 @@ def left_behind(photo: Path, recorded: Iterable[Path | str]) -> list[tuple[Path,
     """Sidecars photolm wrote for ``photo`` at a place it has since left (moved or renamed
     without its sidecar): ``(sidecar, the photo's old path)``. Only a sidecar whose photolm
     marker names a photo that no longer exists beside it qualifies: one still belonging to a
-    photo there is that photo's business."""
-    current = {p for style in SIDECAR_STYLES for p in sidecar_candidates(photo, style)}
+    photo there is that photo's business.
+
+    That includes one at a name the photo itself would use: the Lightroom-style sidecar
+    ``IMG_0001.xmp`` of a RAW (``IMG_0001.NEF``) deleted since, which its JPEG's stem names
+    too. Its marker names the RAW, so the photo's own markers pass it by, and nothing else
+    would clean it (``photolm tag`` never writes it: a sidecar whose marker names another
+    photo is refused, so cleaning it after a tag takes nothing the tag wrote)."""
     found: list[tuple[Path, Path]] = []
     for given in recorded:
         path = Path(given)
-        if path.suffix.lower() != ".xmp" or path in current or not sidecar_exists(path):
+        if path.suffix.lower() != ".xmp" or not sidecar_exists(path):
             continue
         try:
             marker = read_marker(XmpDocument.parse(atomic.read_bytes(path)[0]))

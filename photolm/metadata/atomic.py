@@ -296,9 +296,48 @@ def _copy_status(temp: Path, target: Path, original: os.stat_result, *,
             raise TagError(f"{printed(target)} belongs to another user and photolm "
                            "cannot keep that owner on the rewritten file; use sidecar mode"
                            ) from None
+    _copy_xattrs(target, temp)
     os.chmod(temp, stat.S_IMODE(original.st_mode))
     if keep_mtime:
         os.utime(temp, ns=(original.st_atime_ns, original.st_mtime_ns))
+
+
+def _copy_xattrs(target: Path, temp: Path) -> None:
+    """Give ``temp`` the extended attributes of ``target``, which the rename would drop with
+    it: the tags, comments and ratings file managers keep there (KDE's ``user.xdg.tags``,
+    ``user.baloo.rating``), a POSIX ACL (``system.posix_acl_access``). One that cannot be
+    kept stops the rewrite, the original untouched; only ``security.*`` labels, which the
+    system sets on the new file itself, may stay as it made them. Where Python has no
+    extended-attribute calls (macOS, Windows) there is nothing to copy with."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return  # a file system without extended attributes
+        raise
+    for name in names:
+        value: bytes | None = None
+        try:
+            value = os.getxattr(target, name)
+            os.setxattr(temp, name, value)
+        except OSError as exc:
+            if (name.startswith("security.") or exc.errno == errno.ENODATA  # gone since
+                    or (value is not None and _has_xattr(temp, name, value))):
+                continue
+            raise TagError(f"{printed(target)} has an extended attribute photolm cannot keep "
+                           f"on the rewritten file ({name}: {exc.strerror}); use sidecar mode"
+                           ) from None
+
+
+def _has_xattr(path: Path, name: str, value: bytes) -> bool:
+    """Whether ``path`` has ``name`` set to ``value`` already (one the file system gives
+    every new file of the folder, such as an inherited ACL)."""
+    try:
+        return os.getxattr(path, name) == value
+    except OSError:
+        return False
 
 
 def _owner(path: Path) -> tuple[int, int]:

@@ -44,8 +44,11 @@ def _exiftool(args: list[str], data: bytes) -> bytes:
     if exe is None:
         raise TagError("exiftool is not installed (it is needed to write into HEIC/HEIF)")
     try:
+        # In a session of its own: a terminal's Ctrl-C goes to its whole foreground process
+        # group, and ExifTool killed by it mid-write failed the photo photolm holds Ctrl-C
+        # back for (photolm.ctrl_c) until it is finished; photolm's own stop ends it after.
         result = subprocess.run([exe, *args], input=data, capture_output=True,
-                                timeout=TIMEOUT_S, check=False)
+                                timeout=TIMEOUT_S, check=False, start_new_session=True)
     except subprocess.TimeoutExpired:
         raise ExifToolError(f"exiftool took longer than {TIMEOUT_S} s") from None
     except OSError as exc:

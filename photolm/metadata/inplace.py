@@ -200,7 +200,7 @@ def _build_exiv2(read: _Embedded, kind: str, work: rules.Snapshot) -> bytes:
     try:
         if kind == "jpeg":
             if exif and not read.snapshot.exif:  # the photo's first EXIF block: complete
-                exif = {**verify.NEW_EXIF_IFD0, **exif}
+                exif = {**verify.first_exif_ifd0(containers.jpeg_density(read.data)), **exif}
             exif_from = (embedded.write_metadata(metadata_part(kind, read.data), packet=None,
                                                  iptc={}, exif=exif)
                          if exif else None)
@@ -373,7 +373,8 @@ def _verify_embedded(read: _Embedded, kind: str, written: bytes,
         after = embedded.read_metadata(metadata_part(kind, written))
         verify.check_fields(expected, _exiv2_snapshot(after, kind, written))
         verify.check_xmp_lists(expected, after.xmp)
-        verify.check_unmanaged(read.meta, after)
+        verify.check_unmanaged(read.meta, after, first_exif=verify.first_exif_ifd0(
+            containers.jpeg_density(read.data) if kind == "jpeg" else None))
         verify.check_maker_note(read.meta.exif, after.exif)
         try:
             verify.check_packet(containers.read_xmp(kind, written),

@@ -65,6 +65,19 @@ _MANAGED_EXIF = frozenset(spec.key for spec in EXIF_FIELDS)
 # JPEG that had none) carries them, so validators (``exiftool -validate``) find it complete.
 NEW_EXIF_IFD0 = {"Exif.Image.XResolution": "72/1", "Exif.Image.YResolution": "72/1",
                  "Exif.Image.ResolutionUnit": "2", "Exif.Image.YCbCrPositioning": "1"}
+
+
+def first_exif_ifd0(density: tuple[int, int, int] | None) -> dict[str, str]:
+    """:data:`NEW_EXIF_IFD0` for a JPEG whose JFIF header gives ``density`` (``(unit, x,
+    y)``, see :func:`~photolm.metadata.containers.jpeg_density`): its resolution, not 72 dpi.
+    Photoshop and Windows read EXIF's resolution before JFIF's: a 300 dpi scan given 72 would
+    change its print size."""
+    if density is None:
+        return dict(NEW_EXIF_IFD0)
+    unit, x, y = density
+    return {**NEW_EXIF_IFD0, "Exif.Image.XResolution": f"{x}/1",
+            "Exif.Image.YResolution": f"{y}/1",
+            "Exif.Image.ResolutionUnit": "2" if unit == 1 else "3"}
 _MANAGED_IPTC = frozenset(spec.key for spec in IPTC_FIELDS)
 
 
@@ -99,10 +112,12 @@ def check_xmp_lists(expected: rules.Snapshot, exiv2_xmp: Mapping[str, Any]) -> N
             raise ValueError(f"exiv2 reads {spec.label} as {got!r}, expected {want!r}")
 
 
-def check_unmanaged(before: EmbeddedMetadata, after: EmbeddedMetadata) -> None:
+def check_unmanaged(before: EmbeddedMetadata, after: EmbeddedMetadata, *,
+                    first_exif: Mapping[str, str] = NEW_EXIF_IFD0) -> None:
     """Every value photolm does not manage is unchanged, as exiv2 reads it (a photo without
-    EXIF may gain :data:`NEW_EXIF_IFD0`, with exactly those values, with its first block)."""
-    added = {k for k, v in NEW_EXIF_IFD0.items() if not before.exif and after.exif.get(k) == v}
+    EXIF may gain ``first_exif``, see :func:`first_exif_ifd0`, with exactly those values,
+    with its first block)."""
+    added = {k for k, v in first_exif.items() if not before.exif and after.exif.get(k) == v}
     _same("EXIF", before.exif, after.exif,
           lambda k: k in _EXIF_LAYOUT_KEYS or k in _MANAGED_EXIF or k in added)
     _same("IPTC", before.iptc, after.iptc, lambda k: k in _MANAGED_IPTC)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -148,7 +149,12 @@ def test_a_new_graft_drops_the_values_measured_with_the_old_descriptor(
     assert reads.count(plain.path.resolve()) == 1  # the source bundle is read once
     report = json.loads(stdout)
     assert report["dropped"] == ["metrics.places", "metrics.descriptor_gate"]
-    assert "Dropped metrics.places, metrics.descriptor_gate" in stderr
+    both, known, negatives = (shlex.quote(str(tmp_path / d))
+                              for d in ("both", "known", "negatives"))
+    assert (f"Dropped metrics.places, metrics.descriptor_gate: measured with the descriptor "
+            f"this graft replaced. Measure them again: `python -m export.gate {both} --known "
+            f"{known} --negatives {negatives}` then `python scripts/eval_enrolment.py --model "
+            f"{both} --places-only --write-places` (from the repository root).\n") in stderr
     grafted = read_bundle(tmp_path / "both")
     assert not {"places", "descriptor_gate"} & set(grafted.metrics)
     assert grafted.places is None and grafted.metrics["kept"] == 1
@@ -193,11 +199,14 @@ def _landmark_and_noise_photos(root: Path, *, per_landmark: int, negatives: int,
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
 
 
+@pytest.mark.parametrize("had_table", [False, True])
 def test_the_command_says_when_no_table_could_be_measured(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        had_table: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """A bundle of one landmark gets no table (test above); the command says what photolm
-    learn then does instead of leaving the user to find out."""
+    learn then does instead of leaving the user to find out, and where the source bundle
+    had a table, that it dropped it with the exact command that measures one again
+    (--write-thresholds, which the line once left out)."""
     import json
     import sys
 
@@ -206,6 +215,9 @@ def test_the_command_says_when_no_table_could_be_measured(
     from tests.tinybundle import make_tiny_bundle
 
     plain = make_tiny_bundle(tmp_path / "plain")
+    if had_table:
+        plain = rewrite_bundle(plain, plain.path, metrics={
+            **plain.metrics, "enrolment": {"thresholds": {"fused": {"1": 0.4}}}})
     grafted = make_tiny_bundle(tmp_path / "both", descriptor_threshold=0.4,
                                measured_for_learning=False)
     grafted = rewrite_bundle(grafted, grafted.path,
@@ -219,9 +231,16 @@ def test_the_command_says_when_no_table_could_be_measured(
         descriptor.main()
     stdout, stderr = capsys.readouterr()
     assert done.value.code in (0, None), stderr[-2000:]
-    assert json.loads(stdout)["enrolment"] is None
+    report = json.loads(stdout)
+    assert report["enrolment"] is None
     assert "No thresholds for learned landmarks" in stderr
     assert "fine-tuned embedding at the bundle's threshold" in stderr
+    assert report["dropped"] == (["metrics.enrolment"] if had_table else [])
+    dropped = (f"Dropped metrics.enrolment: measured with the descriptor this graft "
+               f"replaced. Measure them again: `python scripts/eval_enrolment.py --model "
+               f"{shlex.quote(str(grafted.path))} --write-thresholds` (from the repository "
+               "root).\n")
+    assert (dropped in stderr) == had_table and ("Dropped" in stderr) == had_table
 
 
 def _descriptor_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -462,3 +481,43 @@ def test_a_target_rate_outside_0_to_0_5_is_a_usage_error_before_the_work(
     assert code == 2 and stdout == "" and calls == []
     assert stderr.startswith("Error: ") and "--target-fpr" in stderr
     assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("dropped", [("enrolment",), ("enrolment", "places"), ("places",),
+                                     ("enrolment", "places", "descriptor_gate")])
+def test_the_commands_that_measure_a_dropped_metric_again_run_as_printed(
+        dropped: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """learn's thresholds dropped (too few training landmarks to measure them on) are
+    measured again by eval_enrolment.py --write-thresholds, which the advice once left out:
+    each printed command parses as the tool's own command line and names the bundle."""
+    from export import gate
+    from export.descriptor import remeasure_commands
+    from photolm.bundle import BundleError
+    from tests.scriptload import load_script
+
+    bundle = tmp_path / "my bundle"  # a space: pasted, the command must still be one path
+    known, negatives = [tmp_path / "a", tmp_path / "b c"], [tmp_path / "n"]
+    commands = remeasure_commands(dropped, bundle, known, negatives)
+    assert len(commands) == ("descriptor_gate" in dropped) + 1
+    *gates, enrol = [shlex.split(c) for c in commands]
+    want = [f for k, f in (("enrolment", "--write-thresholds"), ("places", "--write-places"))
+            if k in dropped]
+    assert enrol == ["python", "scripts/eval_enrolment.py", "--model", str(bundle),
+                     *(["--places-only"] if dropped == ("places",) else []), *want]
+    script = load_script("eval_enrolment")
+    data = script.DATA
+    try:
+        with pytest.raises(BundleError, match="my bundle"):  # parsed; then no bundle there
+            script.main(enrol[2:])
+    finally:
+        script.use_data(data)
+    for argv in gates:
+        assert argv[:4] == ["python", "-m", "export.gate", str(bundle)]
+        assert argv[4:] == ["--known", str(known[0]), "--known", str(known[1]),
+                            "--negatives", str(negatives[0])]
+        monkeypatch.setattr("sys.argv", ["python -m export.gate", *argv[3:]])
+        with pytest.raises(SystemExit) as exit_:
+            gate.main()
+        assert exit_.value.code == 1  # not 2: the command line is right, the bundle absent
+        assert "my bundle does not exist" in capsys.readouterr().err

@@ -287,6 +287,31 @@ def test_tag_before_any_scan_is_one_line_and_creates_no_catalogue(env: Path) -> 
     assert not env.exists()
 
 
+def test_closing_lines_read_as_sentences(env: Path, library: Path) -> None:
+    """A photo whose tags a "no landmark" answer took away is counted in words that read
+    ("1 had photolm's tags removed", not "1 photolm tags removed"), and a run where every
+    photo failed had something to do: not "nothing to do; 1 failed"."""
+    scan(library)
+    run("tag")
+    run("confirm", library / "eiffel.jpg", "--none")
+    code, _, preview = run("tag", "--dry-run")
+    assert code == 0 and "dry run, nothing changed: 1 already tagged, 1 would have photolm's " \
+        "tags removed;" in preview, preview
+    code, _, err = run("tag")
+    assert code == 0 and "tag: 1 already tagged, 1 had photolm's tags removed;" in err, err
+
+    locked = library / "colosseum.png"
+    locked.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    try:
+        code, _, preview = run("tag", "--embed", "--dry-run", locked)
+        code_written, _, err = run("tag", "--embed", locked)
+    finally:
+        locked.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert code == 1 and preview.splitlines()[-1] == "dry run, nothing changed: 1 would fail", \
+        preview
+    assert code_written == 1 and err.splitlines()[-1] == "tag: 1 failed", err
+
+
 def test_unknown_path_is_reported_and_exit_1(env: Path, library: Path, tmp_path: Path) -> None:
     scan(library)
     write_photo(tmp_path / "elsewhere" / "new.jpg", EIFFEL)
@@ -581,7 +606,8 @@ def test_ctrl_c_just_after_a_photo_was_replaced_counts_it_and_untag_restores_it(
     assert code == 130
     assert err.strip() == ("Error: interrupted after 3 photos of 4 were written (kept; "
                            "`photolm untag` takes them back); 1 not reached is untouched, "
-                           "and no photo is half-written.")
+                           "and no photo is half-written (the one in hand when Ctrl-C came "
+                           "was finished first).")
     monkeypatch.setattr(atomic, "fsync_folder", real)
     code, out, err = run("untag", "--json")
     assert code == 0, err

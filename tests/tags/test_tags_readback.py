@@ -260,3 +260,27 @@ def test_a_jpeg_without_exif_gets_a_complete_first_exif_block(
             tags["IFD0:YCbCrPositioning"]) == (72, 72, 2, 1)
     apply_tags(plan_untag(photo), undo=undo)
     assert photo.read_bytes() == original
+
+
+@pytest.mark.parametrize(("unit", "x", "y", "exif_unit"), [(1, 300, 300, 2), (2, 118, 59, 3)],
+                         ids=["300 dpi", "per cm"])
+def test_a_first_exif_block_keeps_the_jfif_resolution(
+        tmp_path: Path, eiffel: Landmark, exiftool: str, unit: int, x: int, y: int,
+        exif_unit: int) -> None:
+    """A scan saved at 300 dpi says so in its JFIF header only: the EXIF block photolm
+    creates for Windows keywords says the same, not 72 dpi, which Photoshop and Windows
+    would read over JFIF (the scan's print size would change)."""
+    from PIL import Image
+
+    photo = tmp_path / "scan.jpg"
+    Image.new("RGB", (64, 48), (200, 50, 50)).save(photo, dpi=(300, 300))
+    data = bytearray(photo.read_bytes())
+    at = data.index(b"JFIF\x00")
+    data[at + 7:at + 12] = bytes([unit]) + x.to_bytes(2, "big") + y.to_bytes(2, "big")
+    photo.write_bytes(bytes(data))
+    apply_tags(plan_tags(photo, eiffel, 0.9, "m", mode="embed"))
+    tags = exiftool_json(photo)
+    assert tags["IFD0:XPKeywords"] == "Eiffel Tower"
+    assert (tags["JFIF:XResolution"], tags["JFIF:YResolution"]) == (x, y)
+    assert (tags["IFD0:XResolution"], tags["IFD0:YResolution"],
+            tags["IFD0:ResolutionUnit"]) == (x, y, exif_unit)

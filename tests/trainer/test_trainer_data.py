@@ -196,7 +196,8 @@ def test_an_exclude_list_naming_photos_elsewhere_says_so(tmp_path, dataset_facto
 def test_landmarks_named_in_other_scripts_stay_separate_classes(tmp_path, dataset_factory):
     """Folders named in Chinese or Cyrillic (or `photolm export-dataset`'s classes.csv naming
     a learned "老桥") are each their own landmark, not one class merged under one id; a second
-    root's aliases in those scripts are kept, and Latin ids are those earlier runs gave."""
+    root's aliases in those scripts are kept, and a Latin letter with no ASCII base is
+    spelled in ASCII ("Ø" -> "o")."""
     first = dataset_factory(tmp_path / "mine", per_class=2,
                             classes={"老桥": ("ellipse", (200, 20, 20)),
                                      "新桥": ("rectangle", (20, 200, 20)),
@@ -212,23 +213,78 @@ def test_landmarks_named_in_other_scripts_stay_separate_classes(tmp_path, datase
     by_name = {c.name: c for c in index.classes}
     assert sorted(by_name) == ["Øresund Bridge", "Кремль", "新桥", "老桥"]
     assert len({c.id for c in index.classes}) == 4
-    assert by_name["Øresund Bridge"].id == "resund-bridge"
+    assert by_name["Øresund Bridge"].id == "oresund-bridge"
     assert by_name["Кремль"].aliases == ("Московский Кремль", "Kremlin")
     assert index.class_counts()[index.classes.index(by_name["Кремль"])] == 4
 
 
-@pytest.mark.parametrize(("name", "earlier"), [
-    ("Wrocław Hall", "wroc-aw-hall"), ("Pałac Kultury", "pa-ac-kultury"),
-    ("Smørrebrød Hall", "sm-rrebr-d-hall"), ("Ærøskøbing", "r-sk-bing"),
-    ("Øresund Bridge", "resund-bridge"), ("Chichén Itzá", "chichen-itza"),
-    ("Humayun's Tomb", "humayuns-tomb"), ("Saint-Basil's", "saint-basils")])
-def test_a_latin_name_keeps_the_id_earlier_runs_gave_it(name: str, earlier: str) -> None:
-    """Ids in other scripts must not change the ids of Latin names: a checkpoint, a bundle
-    and the answers a person gave are keyed by them (review: "Wrocław Hall" had become
-    "wrocaw-hall", and the run no longer exported)."""
-    from trainer.data import normalise_name
+@pytest.mark.parametrize(("name", "ids"), [
+    ("Wrocław Hall", ("wroclaw-hall", "wroc-aw-hall")),
+    ("Pałac Kultury", ("palac-kultury", "pa-ac-kultury")),
+    ("Smørrebrød Hall", ("smorrebrod-hall", "sm-rrebr-d-hall")),
+    ("Ærøskøbing", ("aeroskobing", "r-sk-bing")),
+    ("Øresund Bridge", ("oresund-bridge", "resund-bridge")),
+    ("Kadıköy Pier", ("kadikoy-pier", "kad-koy-pier")),
+    ("Þingvellir", ("thingvellir", "ingvellir")),
+    ("Đà Nẵng Bridge", ("da-nang-bridge", "a-nang-bridge")),
+    ("Øresund 大桥", ("oresund-大桥", "resund-大桥", "resund")),
+    # no such letter: the id every earlier run gave, and no other
+    ("Straße des 17. Juni", ("strasse-des-17-juni",)), ("Chichén Itzá", ("chichen-itza",)),
+    ("Humayun's Tomb", ("humayuns-tomb",)), ("Saint-Basil's", ("saint-basils",)),
+    ("İstanbul Modern", ("istanbul-modern",))])
+def test_latin_letters_are_spelled_and_the_earlier_ids_are_known(
+        name: str, ids: tuple[str, ...]) -> None:
+    """"Øresund Bridge" is "oresund-bridge" (one class with "Oresund Bridge"), where NFKD
+    alone dropped the Ø ("resund-bridge"); class_ids lists the ids earlier runs gave, which
+    their checkpoints and bundles hold (review: "Wrocław Hall" once became "wrocaw-hall",
+    and the run no longer exported). A name without such a letter keeps its id."""
+    from trainer.data import class_ids, normalise_name
 
-    assert normalise_name(name) == earlier
+    assert normalise_name(name) == ids[0]
+    assert class_ids(name) == ids
+
+
+def test_a_name_spelled_with_or_without_its_letters_is_one_class(tmp_path, dataset_factory):
+    first = dataset_factory(tmp_path / "mine", per_class=2,
+                            classes={"Øresund Bridge": ("ellipse", (9, 9, 9))})
+    second = dataset_factory(tmp_path / "more", per_class=2,
+                             classes={"oresund": ("ellipse", (9, 9, 10))})
+    (second / "classes.csv").write_text("folder,name\noresund,Oresund Bridge\n",
+                                        encoding="utf-8")
+    index = discover([first, second])
+    assert [(c.id, c.name) for c in index.classes] == [("oresund-bridge", "Øresund Bridge")]
+    assert index.class_counts() == [4]
+
+
+def test_a_run_from_before_latin_spellings_rebuilds_its_split_exactly(tmp_path,
+                                                                    dataset_factory):
+    """A checkpoint trained when "Øresund Bridge" was "resund-bridge" (sorted after
+    "pont-neuf", so with another label) and "Øresund 大桥" "resund-大桥" gets its own
+    split back: the same ids, label order and photos per part as before the change."""
+    from trainer.data import _ID_RULE, UNSPELLED_IDS, split_from_config
+
+    root = dataset_factory(tmp_path / "mine", per_class=5,
+                           classes={"Øresund Bridge": ("ellipse", (200, 20, 20)),
+                                    "Pont Neuf": ("rectangle", (20, 200, 20)),
+                                    "Øresund 大桥": ("polygon", (20, 20, 200))})
+    config = {"data": [str(root)], "val_ratio": 0.2, "holdout_ratio": 0.2, "seed": 0}
+    token = _ID_RULE.set(UNSPELLED_IDS)  # the split as that run made it
+    try:
+        before = split_from_config(config)
+    finally:
+        _ID_RULE.reset(token)
+    old_ids = ["pont-neuf", "resund-bridge", "resund-大桥"]
+    assert [c.id for c in before.index.classes] == old_ids
+    assert [c.id for c in split_from_config(config).index.classes] == [
+        "oresund-bridge", "oresund-大桥", "pont-neuf"]
+
+    split = split_from_config(config, expected_classes=[{"id": i} for i in old_ids],
+                              expected_photos=before.photos_sha256())
+
+    assert [c.id for c in split.index.classes] == old_ids
+    for part in ("train", "val", "holdout"):
+        assert [(s.path, s.label) for s in split.part(part)] == \
+            [(s.path, s.label) for s in before.part(part)], part
 
 
 def test_a_run_from_before_non_latin_ids_still_rebuilds_its_split(tmp_path, dataset_factory):

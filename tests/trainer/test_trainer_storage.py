@@ -13,6 +13,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -116,22 +119,33 @@ def test_a_full_disk_before_the_first_epoch_says_nothing_was_saved(
     assert [p.name for p in run.iterdir()] == ["bad_images.txt"]
 
 
-def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
-        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C in the second epoch (raised where the epoch's training runs)."""
+def _stopped_in_the_second_epoch(tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 stop: Callable[[], None]) -> tuple[Path, Path]:
+    """A two-epoch config and its run folder; ``stop()`` is called where the second epoch's
+    training runs."""
     from trainer import fit as fit_module
 
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps({**tiny, "epochs": 2, "max_steps_per_epoch": 1}))
-    run = tmp_path / "run"
     real = fit_module._Trainer.train_epoch
 
     def train_epoch(self, epoch, *args, **kwargs):  # type: ignore[no-untyped-def]
         if epoch == 1:
-            raise KeyboardInterrupt
+            stop()
         return real(self, epoch, *args, **kwargs)
 
     monkeypatch.setattr(fit_module._Trainer, "train_epoch", train_epoch)
+    return config, tmp_path / "run"
+
+
+def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the second epoch (raised where the epoch's training runs)."""
+
+    def ctrl_c() -> None:
+        raise KeyboardInterrupt
+
+    config, run = _stopped_in_the_second_epoch(tiny, tmp_path, monkeypatch, ctrl_c)
     code, _out, err = _invoke("fit", str(tiny_data), "--out", str(run), "--config", str(config))
     assert code == 130
     assert err.strip().splitlines()[-1] == (
@@ -144,6 +158,43 @@ def test_ctrl_c_mid_run_saves_says_how_to_resume_and_the_run_resumes(
     assert "resuming after epoch 1" in err
     assert [r["epoch"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
             ] == [1, 2]
+
+
+@pytest.fixture
+def own_stop_handlers() -> Iterator[None]:
+    """Give this process its SIGTERM and SIGHUP handlers back after the trainer set them."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_mid_run_saves_and_says_how_to_resume_with_143(
+        tiny_data: Path, tiny: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], own_stop_handlers: None) -> None:
+    """SIGTERM (a job scheduler's stop, ``timeout``) ends a run as Ctrl-C does. Run
+    in-process through the console script's ``main``, which installs the handler, so no
+    second torch start-up is paid; the signal is a real one."""
+    from trainer import cli as trainer_cli
+
+    def sigterm() -> None:
+        # SIG_DFL would end this test run too: then the trainer installed no handler
+        assert signal.getsignal(signal.SIGTERM) != signal.SIG_DFL, "SIGTERM kills the run"
+        signal.raise_signal(signal.SIGTERM)
+
+    config, run = _stopped_in_the_second_epoch(tiny, tmp_path, monkeypatch, sigterm)
+    monkeypatch.setattr(sys, "argv", ["trainer", "fit", str(tiny_data), "--out", str(run),
+                                      "--config", str(config)])
+    with pytest.raises(SystemExit) as exited:
+        trainer_cli.main()
+    err = capsys.readouterr().err
+    assert exited.value.code == 143, err
+    assert err.strip().splitlines()[-1] == (
+        f"Interrupted by SIGTERM: stopped in epoch 2; saved {run / 'last.pt'} after 1 complete "
+        f"epoch (an unfinished epoch is run again). Continue with: trainer fit --resume --out "
+        f"{run}")
+    assert (run / "last.pt").is_file() and "Traceback" not in err
 
 
 class _RefusingFile:

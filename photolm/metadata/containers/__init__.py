@@ -39,6 +39,7 @@ from photolm.metadata.containers.jpeg import (
     EXIF_SIGNATURE,
     XMP_SIGNATURE,
     Segment,
+    jpeg_density,
     jpeg_iim,
     jpeg_segments,
     jpeg_write,
@@ -50,7 +51,7 @@ from photolm.metadata.containers.webp import webp_chunks, webp_write, webp_xmp
 
 __all__ = [
     "EXIF_SIGNATURE", "IIM_NUMBERS", "PHOTOSHOP_SIGNATURE", "PNG_XMP_KEYWORD", "XMP_SIGNATURE",
-    "ContainerError", "Dataset", "Segment", "build_iim", "edit_iim", "jpeg_iim",
+    "ContainerError", "Dataset", "Segment", "build_iim", "edit_iim", "jpeg_density", "jpeg_iim",
     "jpeg_segments", "jpeg_write", "jpeg_xmp", "parse_iim", "png_write", "png_xmp",
     "read_xmp", "tiff_ifd0", "tiff_write", "tiff_xmp", "webp_chunks", "webp_write", "webp_xmp",
 ]

@@ -26,7 +26,7 @@ from photolm.metadata.containers.iptc import (
 
 XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
 EXIF_SIGNATURE = b"Exif\x00\x00"
-_APP1, _APP13 = 0xE1, 0xED
+_APP0, _APP1, _APP13 = 0xE0, 0xE1, 0xED
 _MAX_SEGMENT = 65535 - 2
 
 
@@ -90,6 +90,21 @@ def jpeg_xmp(data: bytes) -> bytes:
     segments, _rest = jpeg_segments(data)
     found = [s for s in segments if s.kind() == "xmp"]
     return found[0].payload[len(XMP_SIGNATURE):] if found else b""
+
+
+def jpeg_density(data: bytes) -> tuple[int, int, int] | None:
+    """The JFIF header's pixel density as ``(unit, x, y)``, unit 1 per inch, 2 per cm;
+    ``None`` when there is no JFIF header or it gives only an aspect ratio (unit 0)."""
+    try:
+        segments, _rest = jpeg_segments(data)
+    except ContainerError:
+        return None
+    for segment in segments:
+        payload = segment.payload
+        if segment.marker == _APP0 and payload.startswith(b"JFIF\x00") and len(payload) >= 12:
+            unit, x, y = payload[7], *struct.unpack(">HH", payload[8:12])
+            return (unit, x, y) if unit in (1, 2) and x and y else None
+    return None
 
 
 def jpeg_write(data: bytes, *, packet: bytes | None, iptc: Mapping[str, Any] | None = None,
