@@ -41,6 +41,7 @@ from photolm.desktop.jobs import (
     rescan_roots,
     scan_work,
     tag_work,
+    writing,
 )
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
@@ -137,19 +138,22 @@ class Desktop:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Catalog]:
-        try:
-            cat = Catalog.open(self.settings.catalog_path, write=True, create=False,
-                               lock_timeout=LOCK_WAIT_S, quick_check=False)
-        except CatalogBusyError:
-            raise CatalogBusyError("The catalogue is busy (a scan or tag run is writing to "
-                                   "it); try again when it has finished.") from None
-        with cat:
+        with writing(self.settings.catalog_path, lock_timeout=LOCK_WAIT_S,
+                     quick_check=False) as cat:
             yield cat
 
     def writable(self) -> None:
         """Refuse an action on a catalogue photolm may not change here before its work
         starts (a scan's model loaded, a place's re-match computed, only to be refused)."""
         refuse_read_only(self.settings.catalog_path)
+
+    def lock_free(self) -> None:
+        """Refuse a scan or tag run while another photolm (a ``photolm scan`` in a
+        terminal) holds the write lock, on the page it was asked from and in this page's
+        words: started anyway, the job failed at once with the command line's advice to
+        "use --catalog". Waits as an answer does (:data:`LOCK_WAIT_S`)."""
+        with self.write():
+            pass
 
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
@@ -458,11 +462,13 @@ class Desktop:
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
         try:
             if action != "preview":  # a preview only reads
+                self.jobs.refuse_second()  # said before the lock is waited for
                 await run_in_threadpool(self.writable)
+                await run_in_threadpool(self.lock_free)
             self.jobs.start(action, titles[action], tag_work(
                 self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
                 params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
-        except (JobBusyError, CatalogReadOnlyError) as exc:
+        except (JobBusyError, *NOT_STORED) as exc:
             return _refused("/tags", exc)
         return RedirectResponse("/tags", status_code=303)
 
@@ -471,10 +477,12 @@ class Desktop:
 
         def roots() -> tuple[list[str], list[str]]:  # a stat per folder: never on the loop
             self.writable()
+            self.lock_free()
             with self.read() as cat:
                 return rescan_roots(cat.scan_roots())
 
         try:
+            self.jobs.refuse_second()  # said before the lock is waited for
             known, gone = await run_in_threadpool(roots)
             if not known:
                 raise UsageError("None of the folders scanned before is there now: "
@@ -483,7 +491,7 @@ class Desktop:
             self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
                                                       self.settings.model, known,
                                                       on_merged=self.merged.extend))
-        except (UsageError, JobBusyError, CatalogReadOnlyError) as exc:
+        except (UsageError, JobBusyError, *NOT_STORED) as exc:
             return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
 

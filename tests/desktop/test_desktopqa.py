@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a person met walking through `photolm serve` with a real library: each test is a
+defect found that way, through the HTTP layer (Starlette's test client)."""
+
+from __future__ import annotations
+
+import re
+
+from photolm.catalog import Catalog
+from photolm.desktop.security import csrf_token
+from tests.desktop.conftest import TOKEN
+
+CSRF = {"csrf": csrf_token(TOKEN)}
+
+
+def _alert(html: str) -> str:
+    found = re.search(r'class="error" role="alert">([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+def test_a_scan_or_tag_run_asked_for_while_a_terminal_scan_writes_is_refused_on_its_page(
+        app, client, library, monkeypatch) -> None:
+    """`photolm scan` running in a terminal holds the write lock: Scan or Write tags pressed
+    then started a job that failed at once with the command line's "Another photolm process
+    is writing catalogue ...; ... or use --catalog to pick another." in its progress panel.
+    Now each is refused before it starts, on its page, as an answer is (the busy line); a
+    preview, which only reads, still runs."""
+    from photolm.desktop import app as app_module
+
+    monkeypatch.setattr(app_module, "LOCK_WAIT_S", 0.05)
+    with Catalog.open(library.catalog, write=True):  # the terminal's scan
+        for path, page in (("/scan/start", "/scan"), ("/tags/tag", "/tags"),
+                           ("/tags/untag", "/tags")):
+            res = client.post(path, data=CSRF)
+            assert res.status_code == 303, path
+            assert res.headers["location"].startswith(f"{page}?e="), path
+            said = _alert(client.get(res.headers["location"]).text)
+            assert said.startswith("The catalogue is busy"), (path, said)
+            assert "--catalog" not in said
+            assert app.desktop.jobs.current is None, path  # nothing started, nothing failed
+        assert client.post("/tags/preview", data=CSRF).headers["location"] == "/tags"
+        assert app.desktop.jobs.wait(30).state == "done"
+
+
+def test_a_job_that_meets_a_terminal_scan_says_so_in_the_pages_words(library,
+                                                                     tiny_bundle_dir) -> None:
+    """The other writer may start between the check and the job: the job's failure is the
+    page's busy line too, not the command line's advice."""
+    from photolm.desktop.jobs import Jobs, scan_work, tag_work
+
+    jobs = Jobs()
+    with Catalog.open(library.catalog, write=True):
+        for work in (scan_work(library.catalog, tiny_bundle_dir, [str(library.photos)]),
+                     tag_work(library.catalog, "tag")):
+            jobs.start("scan", "Scan", work)
+            job = jobs.wait(30)
+            assert job is not None and job.state == "failed"
+            assert job.message.startswith("The catalogue is busy"), job.message
