@@ -61,6 +61,7 @@ LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be 
 MAX_PREVIEW_ROWS = 300
 MAP_PAGE = 500  # photos of one map dot listed under the map at a time
 MAX_REMEMBERED = 50_000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a catalogue id, an offset
 # A render is keyed by the photo's content: the same URL shows the same picture for a day.
 CACHED = {"cache-control": "private, max-age=86400"}
 # What a person typed that the page refuses and says why (a bad request, 400): a usage
@@ -174,7 +175,8 @@ class Desktop:
         return cat.thresholds().get(row.bundle_id or "", self.settings.threshold)
 
     def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
-        row = cat.photo_by_id(photo_id)
+        # an id past SQLite's integers (a mistyped address) names no photo: not a 500
+        row = cat.photo_by_id(photo_id) if 0 < photo_id <= MAX_ID else None
         if row is None:
             raise _NotFound(f"No photo {photo_id} in the catalogue.")
         return row
@@ -564,6 +566,15 @@ class Desktop:
             exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, REFUSED) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
+    async def bug(self, request: Request, exc: Exception) -> Response:
+        """An error no page expects (a bug): the same page with the way back and one line,
+        never a bare "Internal Server Error"; the traceback goes to the terminal, as
+        uvicorn logs it."""
+        return self.page(request, "error.html", status=500, message=(
+            f"Something went wrong in photolm (a bug, not your photos): "
+            f"{type(exc).__name__}: {exc}. The terminal running photolm serve shows the "
+            "details."))
+
     async def http_error(self, request: Request, exc: Exception) -> Response:
         """Starlette's own refusals (no such route, wrong method) as the same page as ours,
         with the way back, instead of a bare ``Not Found`` in monospace."""
@@ -622,10 +633,12 @@ def _when(taken: str | None) -> str:
 
 
 def _int(text: str | None, default: int) -> int:
+    """A number from the address, ``default`` when it is none or past SQLite's integers."""
     try:
-        return int(text) if text is not None else default
+        value = int(text) if text is not None else default
     except ValueError:
         return default
+    return value if -MAX_ID <= value <= MAX_ID else default
 
 
 def _safe_next(target: str | None) -> str:
@@ -682,7 +695,8 @@ def create_app(settings: Settings) -> Any:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
-        PhotolmError: desktop.error, HTTPException: desktop.http_error})
+        PhotolmError: desktop.error, HTTPException: desktop.http_error,
+        Exception: desktop.bug})
     app.state.desktop = desktop
     guarded = Guard(app, token=settings.token, bind_host=settings.host, port=settings.port)
     guarded.desktop = desktop  # type: ignore[attr-defined]

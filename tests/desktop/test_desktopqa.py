@@ -56,3 +56,35 @@ def test_a_job_that_meets_a_terminal_scan_says_so_in_the_pages_words(library,
             job = jobs.wait(30)
             assert job is not None and job.state == "failed"
             assert job.message.startswith("The catalogue is busy"), job.message
+
+
+def test_an_address_with_a_number_too_large_is_a_page_not_a_500(client) -> None:
+    """A mistyped id or offset past SQLite's integers (OverflowError) was a bare
+    "Internal Server Error": it names no photo, or no photos."""
+    huge = "9" * 20
+    for path in (f"/photo/{huge}", f"/thumb/{huge}", f"/photo/{huge}/image"):
+        res = client.get(path)
+        assert res.status_code == 404 and "No photo" in res.text, path
+    for path in (f"/uncertain?i={huge}&a={huge}&photo={huge}",
+                 f"/map?at=48.9,2.3&from={huge}"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_a_bug_is_a_page_with_the_way_back(app, monkeypatch) -> None:
+    """An error no page expects was Starlette's plain "Internal Server Error"; now the
+    site's own page says what broke in one line, with the way back."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop import queries
+    from tests.desktop.conftest import BASE
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(queries, "landmark_summaries", broken)
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
+        c.get(f"/?token={TOKEN}")
+        res = c.get("/")
+    assert res.status_code == 500 and res.headers["content-type"].startswith("text/html")
+    assert "RuntimeError: a bug" in res.text and 'href="/"' in res.text
+    assert "Traceback" not in res.text
