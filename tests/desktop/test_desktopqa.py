@@ -88,3 +88,32 @@ def test_a_bug_is_a_page_with_the_way_back(app, monkeypatch) -> None:
     assert res.status_code == 500 and res.headers["content-type"].startswith("text/html")
     assert "RuntimeError: a bug" in res.text and 'href="/"' in res.text
     assert "Traceback" not in res.text
+
+
+def test_the_previews_plan_says_why_a_photo_would_fail(tmp_path, tiny_bundle_dir) -> None:
+    """A photo moved since the scan: the plan listed it as "failed" with nothing beside it,
+    the reason only in the progress panel's problem list; the row says it now."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.clirun import cli
+    from tests.desktop.conftest import BASE, Library, make_settings
+    from tests.tinybundle import COLOURS, write_photo
+
+    photos = tmp_path / "photos"
+    for name in ("a.jpg", "b.jpg"):
+        write_photo(photos / name, COLOURS["eiffel-tower"])
+    catalog = tmp_path / "catalog.sqlite"
+    assert cli("scan", photos, "--catalog", catalog, "--model", tiny_bundle_dir,
+               "--quiet")[0] == 0
+    (photos / "b.jpg").rename(tmp_path / "b.jpg")  # moved since the scan
+    app = create_app(make_settings(Library(photos, catalog, tiny_bundle_dir), tmp_path))
+    with TestClient(app, base_url=BASE) as client:
+        client.get(f"/?token={TOKEN}")
+        client.post("/tags/preview", data=CSRF)
+        assert app.desktop.jobs.wait(30).state == "done"
+        page = client.get("/tags").text
+    rows = dict(re.findall(r'<tr><td class="path">[^<]*/([ab]\.jpg)</td><td>failed</td>'
+                           r"(.*?)</tr>", page, flags=re.S))
+    assert list(rows) == ["b.jpg"]
+    assert re.search(r'class="reason">[^<]*file vanished', rows["b.jpg"]), rows
