@@ -233,12 +233,13 @@ class Desktop:
             records = {lm.id: lm for lm in cat.landmarks()}
             names = sorted({lm.name for lm in records.values()}, key=str.casefold)
             threshold = self.threshold_of(cat, row)
+            said = _still_said(cat, request)
         shown = row.effective_landmark_id
         return self.page(
             request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
-            message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            message=said, problem=request.query_params.get("e", ""),
             on_disk=_on_disk(row),  # a placeholder's why, or a picture the verdict is not of
         )
 
@@ -251,8 +252,9 @@ class Desktop:
             shown = _int(request.query_params.get("photo"), 0)  # an answer undone: show it
             index = next((i for i, r in enumerate(rows) if r.id == shown), index)
             threshold = self.threshold_of(cat, rows[index]) if rows else None
-            answered = _int(request.query_params.get("a"), 0)
-            undo = cat.photo_by_id(answered) if answered else None
+            said = _still_said(cat, request)
+            answered = _int(request.query_params.get("a"), 0) if said else 0
+            undo = cat.photo_by_id(answered) if 0 < answered <= MAX_ID else None
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
@@ -262,7 +264,7 @@ class Desktop:
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
-            said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            said=said, problem=request.query_params.get("e", ""),
             on_disk=_on_disk(row) if row else "",
             undo=undo if undo is not None and undo.review else None,
         )
@@ -398,9 +400,10 @@ class Desktop:
         name = str(form.get("landmark", "")).strip()
         nxt = _safe_next(str(form.get("next", ""))) or f"/photo/{photo_id}"
         seen = form.get("seen")
+        stored = ""
         try:
-            message = await run_in_threadpool(self._review, photo_id, action, name,
-                                              None if seen is None else str(seen))
+            message, stored = await run_in_threadpool(self._review, photo_id, action, name,
+                                                      None if seen is None else str(seen))
             key = "m"
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
@@ -412,10 +415,16 @@ class Desktop:
         # (a=), so a key pressed by mistake can be undone there
         undo = (f"&a={photo_id}" if key == "m" and action != "clear"
                 and nxt.startswith("/uncertain") else "")
-        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}", status_code=303)
+        # the answer the line is about, so that the line is not shown once it is no longer
+        # true (the back button to this address after another answer was given)
+        told = f"&k={_quote(f'{photo_id}:{stored}')}" if key == "m" else ""
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}{told}",
+                                status_code=303)
 
-    def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
-        """Store a person's answer through :mod:`photolm.review`; returns what it stored.
+    def _review(self, photo_id: int, action: str, name: str,
+                seen: str | None = None) -> tuple[str, str]:
+        """Store a person's answer through :mod:`photolm.review`; returns what it stored,
+        in words and as :func:`_answer_key` says it.
 
         ``seen`` is the photo's answer as the page showed it: a page left open in another
         tab must not silently overwrite an answer given since."""
@@ -450,7 +459,9 @@ class Desktop:
                     f"Not saved: this photo was answered meanwhile (in another tab?); "
                     f"your answer now is: {now}. Answer again here if you still mean it.")
             cat.set_reviews([review])
-        return _said(printed(Path(row.path).name), review.verdict, review.landmark_name)
+            now = self.photo_or_404(cat, photo_id)
+        return (_said(printed(Path(row.path).name), review.verdict, review.landmark_name),
+                _answer_key(now))
 
     async def start_tags(self, request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
@@ -610,6 +621,21 @@ def _on_disk(row: PhotoRow) -> str:
     return "changed" if fingerprint_of(row) not in (None, row.content_hash) else ""
 
 
+def _still_said(cat: Catalog, request: Request) -> str:
+    """The line an answer's redirect carries (``m=``), or ``""`` when the answer it is about
+    (``k=``: the photo's id and :func:`_answer_key`) has changed since: the back button
+    returned to "Saved: IMG_0001.JPG shows Colosseum." after the photo was said to show no
+    landmark, with an Undo that would have forgotten that newer answer."""
+    said = request.query_params.get("m", "")
+    told = request.query_params.get("k")
+    if not said or told is None:
+        return said
+    photo_id, _, key = told.partition(":")
+    number = _int(photo_id, 0)
+    row = cat.photo_by_id(number) if 0 < number <= MAX_ID else None
+    return said if row is not None and _answer_key(row) == key else ""
+
+
 def _answer_key(row: PhotoRow) -> str:
     """A photo's answer as one string, sent back by its page's forms (hidden ``seen``)."""
     return f"{row.review or ''}:{row.review_landmark_id or ''}"
@@ -653,7 +679,7 @@ def _safe_next(target: str | None) -> str:
             or "\\" in target):
         return ""
     query = "&".join(p for p in parts.query.split("&")
-                     if p and not p.startswith(("m=", "e=", "a=")))
+                     if p and not p.startswith(("m=", "e=", "a=", "k=")))
     return path + (f"?{query}" if query else "")
 
 

@@ -117,3 +117,25 @@ def test_the_previews_plan_says_why_a_photo_would_fail(tmp_path, tiny_bundle_dir
                            r"(.*?)</tr>", page, flags=re.S))
     assert list(rows) == ["b.jpg"]
     assert re.search(r'class="reason">[^<]*file vanished', rows["b.jpg"]), rows
+
+
+def test_the_back_button_never_shows_an_answer_that_is_no_longer_true(client,
+                                                                       library) -> None:
+    """y on the uncertain page, then n on the same photo: the back button returned to the
+    first answer's address, which said "Saved: uncertain.png shows Cologne Cathedral." with
+    an Undo (that would have forgotten the newer "no landmark"). A reload of the latest
+    answer's page still says what it stored."""
+    with Catalog.open(library.catalog, write=False) as cat:
+        photo = next(r for r in cat.iter_photos() if r.path.endswith("uncertain.png"))
+    post = f"/photo/{photo.id}/review"
+    first = client.post(post, data={**CSRF, "action": "top", "next": "/uncertain?i=0"})
+    yes = first.headers["location"]
+    page = client.get(yes).text  # a reload: still true
+    assert "Saved: uncertain.png shows Cologne Cathedral." in page and 'data-key="u"' in page
+    second = client.post(post, data={**CSRF, "action": "none", "next": f"/photo/{photo.id}"})
+    no = second.headers["location"]
+    assert "Saved: uncertain.png shows no landmark." in client.get(no).text
+    page = client.get(yes).text  # back twice
+    assert "Cologne Cathedral." not in page and 'data-key="u"' not in page
+    client.post(post, data={**CSRF, "action": "clear"})
+    assert "shows no landmark." not in client.get(no).text  # back once, after a Forget
