@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from photolm.catalog import Catalog
 from photolm.desktop.security import csrf_token
 from tests.desktop.conftest import TOKEN
@@ -139,3 +141,34 @@ def test_the_back_button_never_shows_an_answer_that_is_no_longer_true(client,
     assert "Cologne Cathedral." not in page and 'data-key="u"' not in page
     client.post(post, data={**CSRF, "action": "clear"})
     assert "shows no landmark." not in client.get(no).text  # back once, after a Forget
+
+
+def test_every_route_that_changes_something_needs_the_token_csrf_and_our_origin(
+        app, client, anonymous_client) -> None:
+    """Each POST route of the app, read from its route table (so a route added later is
+    checked too): refused without the token, without the CSRF token, from another origin,
+    and by GET; nothing starts."""
+    from starlette.routing import Route
+
+    params = {"photo_id": "1", "action": "tag", "group_id": "0"}
+    posts = [r.path_format.format(**{k: v for k, v in params.items() if k in r.param_convertors})
+             for r in app.app.routes if isinstance(r, Route) and "POST" in (r.methods or ())]
+    assert len(posts) >= 5, posts
+    for path in posts:
+        assert anonymous_client.post(path, data=CSRF).status_code == 403, path
+        assert client.post(path, data={"csrf": "0" * 64}).status_code == 403, path
+        assert client.post(path, data={}).status_code == 403, path
+        assert client.post(path, data=CSRF, headers={"origin": "http://evil.example"}
+                           ).status_code == 403, path
+        assert client.get(path).status_code == 405, path
+    assert app.desktop.jobs.current is None
+
+
+@pytest.fixture
+def anonymous_client(app):
+    from starlette.testclient import TestClient
+
+    from tests.desktop.conftest import BASE
+
+    with TestClient(app, base_url=BASE, follow_redirects=False) as c:
+        yield c
