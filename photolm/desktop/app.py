@@ -240,6 +240,7 @@ class Desktop:
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
             message=said, problem=request.query_params.get("e", ""),
+            typed=request.query_params.get("v", ""),
             on_disk=_on_disk(row),  # a placeholder's why, or a picture the verdict is not of
         )
 
@@ -265,6 +266,7 @@ class Desktop:
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
             said=said, problem=request.query_params.get("e", ""),
+            typed=request.query_params.get("v", ""),
             on_disk=_on_disk(row) if row else "",
             undo=undo if undo is not None and undo.review else None,
         )
@@ -342,7 +344,9 @@ class Desktop:
                          unread=unread,
                          everything=everything, message=request.query_params.get("m", ""),
                          merged=request.query_params.getlist("n"),
-                         problem=request.query_params.get("e", ""))
+                         problem=request.query_params.get("e", ""),
+                         typed_for=request.query_params.get("g", ""),
+                         typed=request.query_params.get("v", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap
@@ -411,6 +415,8 @@ class Desktop:
         except (*REFUSED, *NOT_STORED) as exc:  # a mistyped name, a scan writing, a
             message, key = str(exc), "e"  # read-only catalogue: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
+        # a name refused goes back into its field, to be mended rather than typed again
+        kept = f"&v={_quote(name)}" if key == "e" and action == "correct" and name else ""
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
         undo = (f"&a={photo_id}" if key == "m" and action != "clear"
@@ -418,7 +424,7 @@ class Desktop:
         # the answer the line is about, so that the line is not shown once it is no longer
         # true (the back button to this address after another answer was given)
         told = f"&k={_quote(f'{photo_id}:{stored}')}" if key == "m" else ""
-        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}{told}",
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}{told}{kept}",
                                 status_code=303)
 
     def _review(self, photo_id: int, action: str, name: str,
@@ -519,17 +525,20 @@ class Desktop:
 
         form = await request.form()
         merged: list[Adopted] = []
+        group_id, name = str(request.path_params["group_id"]), str(form.get("name", ""))
         try:
             await run_in_threadpool(self.writable)
             merged = await run_in_threadpool(self._fold_learned)
-            result = await run_in_threadpool(
-                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
-                form.get("new") == "1")
+            result = await run_in_threadpool(self._name_place, group_id, name,
+                                             form.get("new") == "1")
         except (*REFUSED, *NOT_STORED) as exc:  # no name, a group named meanwhile
             # (another tab), a scan writing, a read-only catalogue; what was folded before is
             # said all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
-            return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
+            # the name refused goes back into its group's field, to be mended
+            kept = f"&g={_quote(group_id)}&v={_quote(name)}" if name.strip() else ""
+            return RedirectResponse(f"/places?e={_quote(str(exc))}{told}{kept}",
+                                    status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
         said = (f"Learned {result.landmark.name}: {show}" if result.new else
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
@@ -679,7 +688,7 @@ def _safe_next(target: str | None) -> str:
             or "\\" in target):
         return ""
     query = "&".join(p for p in parts.query.split("&")
-                     if p and not p.startswith(("m=", "e=", "a=", "k=")))
+                     if p and not p.startswith(("m=", "e=", "a=", "k=", "v=")))
     return path + (f"?{query}" if query else "")
 
 

@@ -172,3 +172,43 @@ def anonymous_client(app):
 
     with TestClient(app, base_url=BASE, follow_redirects=False) as c:
         yield c
+
+
+def test_a_refused_landmark_name_goes_back_into_its_field(client, library) -> None:
+    """A landmark name photolm does not know typed under "It is really": the page said
+    why, and the field was empty, to be typed again. The name is back in it, to be
+    mended, on the photo page and on the uncertain page."""
+    with Catalog.open(library.catalog, write=False) as cat:
+        photo = next(r.id for r in cat.iter_photos() if r.path.endswith("grey.jpg"))
+    for nxt in (f"/photo/{photo}", "/uncertain?i=0"):
+        res = client.post(f"/photo/{photo}/review", data={
+            **CSRF, "action": "correct", "landmark": "Berliner <Dom>", "next": nxt})
+        page = client.get(res.headers["location"]).text
+        assert _alert(page), nxt
+        assert re.search(r'name="landmark"[^>]*value="Berliner &lt;Dom&gt;"', page), nxt
+
+
+def test_a_refused_place_name_goes_back_into_its_groups_field(unseen_client,
+                                                              unseen) -> None:
+    """"Colloseum" for a new place is refused as a likely typo: the field was empty after
+    it; the name is back in that group's field."""
+    from tests.desktop.test_places_map import places_json
+
+    group = places_json(unseen)[0]["id"]
+    res = unseen_client.post(f"/places/{group}/name", data={**CSRF, "name": "Colloseum"})
+    page = unseen_client.get(res.headers["location"]).text
+    assert "almost" in _alert(page)
+    assert re.findall(r'name="name"[^>]*value="([^"]*)"', page) == ["Colloseum"]
+
+
+@pytest.fixture
+def unseen_client(unseen, tmp_path):
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+    from tests.desktop.conftest import BASE, make_settings
+
+    with TestClient(create_app(make_settings(unseen, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as c:
+        c.get(f"/?token={TOKEN}")
+        yield c
