@@ -199,16 +199,3 @@ def test_a_refused_place_name_goes_back_into_its_groups_field(unseen_client,
     page = unseen_client.get(res.headers["location"]).text
     assert "almost" in _alert(page)
     assert re.findall(r'name="name"[^>]*value="([^"]*)"', page) == ["Colloseum"]
-
-
-@pytest.fixture
-def unseen_client(unseen, tmp_path):
-    from starlette.testclient import TestClient
-
-    from photolm.desktop.app import create_app
-    from tests.desktop.conftest import BASE, make_settings
-
-    with TestClient(create_app(make_settings(unseen, tmp_path)), base_url=BASE,
-                    follow_redirects=False) as c:
-        c.get(f"/?token={TOKEN}")
-        yield c
