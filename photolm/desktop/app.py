@@ -41,6 +41,7 @@ from photolm.desktop.jobs import (
     rescan_roots,
     scan_work,
     tag_work,
+    writing,
 )
 from photolm.desktop.security import CSRF_FIELD, Guard, csrf_token
 from photolm.desktop.thumbs import LARGE, THUMB, ThumbnailCache
@@ -60,6 +61,7 @@ LOCK_WAIT_S = 2.0  # an answer waits this long for a running scan's batch to be 
 MAX_PREVIEW_ROWS = 300
 MAP_PAGE = 500  # photos of one map dot listed under the map at a time
 MAX_REMEMBERED = 50_000
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a catalogue id, an offset
 # A render is keyed by the photo's content: the same URL shows the same picture for a day.
 CACHED = {"cache-control": "private, max-age=86400"}
 # What a person typed that the page refuses and says why (a bad request, 400): a usage
@@ -137,19 +139,22 @@ class Desktop:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Catalog]:
-        try:
-            cat = Catalog.open(self.settings.catalog_path, write=True, create=False,
-                               lock_timeout=LOCK_WAIT_S, quick_check=False)
-        except CatalogBusyError:
-            raise CatalogBusyError("The catalogue is busy (a scan or tag run is writing to "
-                                   "it); try again when it has finished.") from None
-        with cat:
+        with writing(self.settings.catalog_path, lock_timeout=LOCK_WAIT_S,
+                     quick_check=False) as cat:
             yield cat
 
     def writable(self) -> None:
         """Refuse an action on a catalogue photolm may not change here before its work
         starts (a scan's model loaded, a place's re-match computed, only to be refused)."""
         refuse_read_only(self.settings.catalog_path)
+
+    def lock_free(self) -> None:
+        """Refuse a scan or tag run while another photolm (a ``photolm scan`` in a
+        terminal) holds the write lock, on the page it was asked from and in this page's
+        words: started anyway, the job failed at once with the command line's advice to
+        "use --catalog". Waits as an answer does (:data:`LOCK_WAIT_S`)."""
+        with self.write():
+            pass
 
     def page(self, request: Request, template: str, status: int = 200,
              **context: Any) -> Response:
@@ -170,7 +175,8 @@ class Desktop:
         return cat.thresholds().get(row.bundle_id or "", self.settings.threshold)
 
     def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
-        row = cat.photo_by_id(photo_id)
+        # an id past SQLite's integers (a mistyped address) names no photo: not a 500
+        row = cat.photo_by_id(photo_id) if 0 < photo_id <= MAX_ID else None
         if row is None:
             raise _NotFound(f"No photo {photo_id} in the catalogue.")
         return row
@@ -227,12 +233,14 @@ class Desktop:
             records = {lm.id: lm for lm in cat.landmarks()}
             names = sorted({lm.name for lm in records.values()}, key=str.casefold)
             threshold = self.threshold_of(cat, row)
+            said = _still_said(cat, request)
         shown = row.effective_landmark_id
         return self.page(
             request, "photo.html", row=row, why=explain.why(row, threshold), threshold=threshold,
             place=queries.place_of(records.get(shown or "")), names=names,
             candidates=row.topk, next=_safe_next(request.query_params.get("next")),
-            message=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            message=said, problem=request.query_params.get("e", ""),
+            typed=request.query_params.get("v", ""),
             on_disk=_on_disk(row),  # a placeholder's why, or a picture the verdict is not of
         )
 
@@ -245,8 +253,9 @@ class Desktop:
             shown = _int(request.query_params.get("photo"), 0)  # an answer undone: show it
             index = next((i for i, r in enumerate(rows) if r.id == shown), index)
             threshold = self.threshold_of(cat, rows[index]) if rows else None
-            answered = _int(request.query_params.get("a"), 0)
-            undo = cat.photo_by_id(answered) if answered else None
+            said = _still_said(cat, request)
+            answered = _int(request.query_params.get("a"), 0) if said else 0
+            undo = cat.photo_by_id(answered) if 0 < answered <= MAX_ID else None
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
@@ -256,7 +265,8 @@ class Desktop:
             place=place,
             candidates=row.topk if row else [], why=explain.why(row, threshold) if row else [],
             names=names, margin=self.settings.uncertain_margin, threshold=threshold,
-            said=request.query_params.get("m", ""), problem=request.query_params.get("e", ""),
+            said=said, problem=request.query_params.get("e", ""),
+            typed=request.query_params.get("v", ""),
             on_disk=_on_disk(row) if row else "",
             undo=undo if undo is not None and undo.review else None,
         )
@@ -334,7 +344,9 @@ class Desktop:
                          unread=unread,
                          everything=everything, message=request.query_params.get("m", ""),
                          merged=request.query_params.getlist("n"),
-                         problem=request.query_params.get("e", ""))
+                         problem=request.query_params.get("e", ""),
+                         typed_for=request.query_params.get("g", ""),
+                         typed=request.query_params.get("v", ""))
 
     def world(self, request: Request) -> Response:
         from photolm.desktop import worldmap
@@ -392,9 +404,10 @@ class Desktop:
         name = str(form.get("landmark", "")).strip()
         nxt = _safe_next(str(form.get("next", ""))) or f"/photo/{photo_id}"
         seen = form.get("seen")
+        stored = ""
         try:
-            message = await run_in_threadpool(self._review, photo_id, action, name,
-                                              None if seen is None else str(seen))
+            message, stored = await run_in_threadpool(self._review, photo_id, action, name,
+                                                      None if seen is None else str(seen))
             key = "m"
         except _Answered as exc:  # it may have left the uncertain list: show the photo
             back = f"?next={_quote(nxt)}" if nxt != f"/photo/{photo_id}" else ""
@@ -402,14 +415,22 @@ class Desktop:
         except (*REFUSED, *NOT_STORED) as exc:  # a mistyped name, a scan writing, a
             message, key = str(exc), "e"  # read-only catalogue: say so where it was pressed
         sep = "&" if "?" in nxt else "?"
+        # a name refused goes back into its field, to be mended rather than typed again
+        kept = f"&v={_quote(name)}" if key == "e" and action == "correct" and name else ""
         # the uncertain page shows the next photo at once: it names the one just answered
         # (a=), so a key pressed by mistake can be undone there
         undo = (f"&a={photo_id}" if key == "m" and action != "clear"
                 and nxt.startswith("/uncertain") else "")
-        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}", status_code=303)
+        # the answer the line is about, so that the line is not shown once it is no longer
+        # true (the back button to this address after another answer was given)
+        told = f"&k={_quote(f'{photo_id}:{stored}')}" if key == "m" else ""
+        return RedirectResponse(f"{nxt}{sep}{key}={_quote(message)}{undo}{told}{kept}",
+                                status_code=303)
 
-    def _review(self, photo_id: int, action: str, name: str, seen: str | None = None) -> str:
-        """Store a person's answer through :mod:`photolm.review`; returns what it stored.
+    def _review(self, photo_id: int, action: str, name: str,
+                seen: str | None = None) -> tuple[str, str]:
+        """Store a person's answer through :mod:`photolm.review`; returns what it stored,
+        in words and as :func:`_answer_key` says it.
 
         ``seen`` is the photo's answer as the page showed it: a page left open in another
         tab must not silently overwrite an answer given since."""
@@ -444,7 +465,9 @@ class Desktop:
                     f"Not saved: this photo was answered meanwhile (in another tab?); "
                     f"your answer now is: {now}. Answer again here if you still mean it.")
             cat.set_reviews([review])
-        return _said(printed(Path(row.path).name), review.verdict, review.landmark_name)
+            now = self.photo_or_404(cat, photo_id)
+        return (_said(printed(Path(row.path).name), review.verdict, review.landmark_name),
+                _answer_key(now))
 
     async def start_tags(self, request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
@@ -458,11 +481,13 @@ class Desktop:
         titles = {"preview": "Tag preview", "tag": "Writing tags", "untag": "Removing tags"}
         try:
             if action != "preview":  # a preview only reads
+                self.jobs.refuse_second()  # said before the lock is waited for
                 await run_in_threadpool(self.writable)
+                await run_in_threadpool(self.lock_free)
             self.jobs.start(action, titles[action], tag_work(
                 self.settings.catalog_path, action, embed=embed, landmark_id=landmark_id),
                 params={"landmark": landmark_id or "", "mode": "embed" if embed else "sidecar"})
-        except (JobBusyError, CatalogReadOnlyError) as exc:
+        except (JobBusyError, *NOT_STORED) as exc:
             return _refused("/tags", exc)
         return RedirectResponse("/tags", status_code=303)
 
@@ -471,10 +496,12 @@ class Desktop:
 
         def roots() -> tuple[list[str], list[str]]:  # a stat per folder: never on the loop
             self.writable()
+            self.lock_free()
             with self.read() as cat:
                 return rescan_roots(cat.scan_roots())
 
         try:
+            self.jobs.refuse_second()  # said before the lock is waited for
             known, gone = await run_in_threadpool(roots)
             if not known:
                 raise UsageError("None of the folders scanned before is there now: "
@@ -483,7 +510,7 @@ class Desktop:
             self.jobs.start("scan", "Scan", scan_work(self.settings.catalog_path,
                                                       self.settings.model, known,
                                                       on_merged=self.merged.extend))
-        except (UsageError, JobBusyError, CatalogReadOnlyError) as exc:
+        except (UsageError, JobBusyError, *NOT_STORED) as exc:
             return _refused("/scan", exc)
         return RedirectResponse("/scan", status_code=303)
 
@@ -498,17 +525,20 @@ class Desktop:
 
         form = await request.form()
         merged: list[Adopted] = []
+        group_id, name = str(request.path_params["group_id"]), str(form.get("name", ""))
         try:
             await run_in_threadpool(self.writable)
             merged = await run_in_threadpool(self._fold_learned)
-            result = await run_in_threadpool(
-                self._name_place, str(request.path_params["group_id"]), str(form.get("name", "")),
-                form.get("new") == "1")
+            result = await run_in_threadpool(self._name_place, group_id, name,
+                                             form.get("new") == "1")
         except (*REFUSED, *NOT_STORED) as exc:  # no name, a group named meanwhile
             # (another tab), a scan writing, a read-only catalogue; what was folded before is
             # said all the same
             told = "".join(f"&n={_quote(line)}" for line in merged_lines(merged))
-            return RedirectResponse(f"/places?e={_quote(str(exc))}{told}", status_code=303)
+            # the name refused goes back into its group's field, to be mended
+            kept = f"&g={_quote(group_id)}&v={_quote(name)}" if name.strip() else ""
+            return RedirectResponse(f"/places?e={_quote(str(exc))}{told}{kept}",
+                                    status_code=303)
         show = f"{counted(result.photos, 'photo', 'shows')} it now."
         said = (f"Learned {result.landmark.name}: {show}" if result.new else
                 f"Added {counted(result.added, 'example photo')} to {result.landmark.name}: {show}")
@@ -556,6 +586,15 @@ class Desktop:
             exc, (CatalogBusyError, JobBusyError)) else 400 if isinstance(exc, REFUSED) else 500
         return self.page(request, "error.html", status=status, message=str(exc))
 
+    async def bug(self, request: Request, exc: Exception) -> Response:
+        """An error no page expects (a bug): the same page with the way back and one line,
+        never a bare "Internal Server Error"; the traceback goes to the terminal, as
+        uvicorn logs it."""
+        return self.page(request, "error.html", status=500, message=(
+            f"Something went wrong in photolm (a bug, not your photos): "
+            f"{type(exc).__name__}: {exc}. The terminal running photolm serve shows the "
+            "details."))
+
     async def http_error(self, request: Request, exc: Exception) -> Response:
         """Starlette's own refusals (no such route, wrong method) as the same page as ours,
         with the way back, instead of a bare ``Not Found`` in monospace."""
@@ -591,6 +630,21 @@ def _on_disk(row: PhotoRow) -> str:
     return "changed" if fingerprint_of(row) not in (None, row.content_hash) else ""
 
 
+def _still_said(cat: Catalog, request: Request) -> str:
+    """The line an answer's redirect carries (``m=``), or ``""`` when the answer it is about
+    (``k=``: the photo's id and :func:`_answer_key`) has changed since: the back button
+    returned to "Saved: IMG_0001.JPG shows Colosseum." after the photo was said to show no
+    landmark, with an Undo that would have forgotten that newer answer."""
+    said = request.query_params.get("m", "")
+    told = request.query_params.get("k")
+    if not said or told is None:
+        return said
+    photo_id, _, key = told.partition(":")
+    number = _int(photo_id, 0)
+    row = cat.photo_by_id(number) if 0 < number <= MAX_ID else None
+    return said if row is not None and _answer_key(row) == key else ""
+
+
 def _answer_key(row: PhotoRow) -> str:
     """A photo's answer as one string, sent back by its page's forms (hidden ``seen``)."""
     return f"{row.review or ''}:{row.review_landmark_id or ''}"
@@ -614,10 +668,12 @@ def _when(taken: str | None) -> str:
 
 
 def _int(text: str | None, default: int) -> int:
+    """A number from the address, ``default`` when it is none or past SQLite's integers."""
     try:
-        return int(text) if text is not None else default
+        value = int(text) if text is not None else default
     except ValueError:
         return default
+    return value if -MAX_ID <= value <= MAX_ID else default
 
 
 def _safe_next(target: str | None) -> str:
@@ -632,7 +688,7 @@ def _safe_next(target: str | None) -> str:
             or "\\" in target):
         return ""
     query = "&".join(p for p in parts.query.split("&")
-                     if p and not p.startswith(("m=", "e=", "a=")))
+                     if p and not p.startswith(("m=", "e=", "a=", "k=", "v=")))
     return path + (f"?{query}" if query else "")
 
 
@@ -674,7 +730,8 @@ def create_app(settings: Settings) -> Any:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
-        PhotolmError: desktop.error, HTTPException: desktop.http_error})
+        PhotolmError: desktop.error, HTTPException: desktop.http_error,
+        Exception: desktop.bug})
     app.state.desktop = desktop
     guarded = Guard(app, token=settings.token, bind_host=settings.host, port=settings.port)
     guarded.desktop = desktop  # type: ignore[attr-defined]

@@ -19,15 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photolm.errors import PhotolmError
+from photolm.errors import CatalogBusyError, PhotolmError
 from photolm.printed_paths import printed
 from photolm.wording import counted
 
 if TYPE_CHECKING:
+    from photolm.catalog import Catalog
     from photolm.prototypes import Adopted
     from photolm.scan import ScanSummary
 
 MAX_LINES = 200  # problems kept for the page; the rest are counted
+# the write lock held by a job of this server or by another photolm (`photolm scan` in a
+# terminal), in a page's words: the command line's sentence ends "use --catalog"
+BUSY = ("The catalogue is busy (a scan or tag run is writing to it); try again when it has "
+        "finished.")
 
 
 class JobBusyError(PhotolmError):
@@ -105,12 +110,17 @@ class Jobs:
         self.current: Job | None = None
         self.last: dict[str, Job] = {}
 
+    def refuse_second(self) -> None:
+        """:class:`JobBusyError` while a job runs: one at a time."""
+        current = self.current
+        if current is not None and current.running:
+            raise JobBusyError(f"{current.title} is still running; wait for it to finish or "
+                               "stop it.")
+
     def start(self, kind: str, title: str, work: Callable[[Job], None],
               params: dict[str, str] | None = None) -> Job:
         with self._lock:
-            if self.current is not None and self.current.running:
-                raise JobBusyError(f"{self.current.title} is still running; wait for it to "
-                                   "finish or stop it.")
+            self.refuse_second()
             job = Job(kind, title, params=dict(params or {}))
             self.current = job
             self.last[kind] = job
@@ -149,6 +159,18 @@ class Jobs:
 # --------------------------------------------------------------------------- the work
 
 
+def writing(catalog_path: Path, *, lock_timeout: float = 0.0,
+            quick_check: bool = True) -> Catalog:
+    """The catalogue opened for writing, :data:`BUSY` said when another writer holds it."""
+    from photolm.catalog import Catalog
+
+    try:
+        return Catalog.open(catalog_path, write=True, create=False, lock_timeout=lock_timeout,
+                            quick_check=quick_check)
+    except CatalogBusyError:
+        raise CatalogBusyError(BUSY) from None
+
+
 def rescan_roots(roots: Sequence[str]) -> tuple[list[str], list[str]]:
     """What a re-scan from the desktop looks at: every folder (or photo) an earlier scan was
     given that is there now, and apart, those that are not (a typo once given to
@@ -172,7 +194,6 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str],
         import warnings
 
         from photolm.bundle import load_bundle
-        from photolm.catalog import Catalog
         from photolm.scan import PhotoDone, Scanner, Started, WalkIssue, scan_session
 
         warnings.simplefilter("ignore", UserWarning)  # as `photolm scan`: odd EXIF blocks
@@ -196,7 +217,7 @@ def scan_work(catalog_path: Path, model: Path | None, roots: Sequence[str],
                 raise KeyboardInterrupt
 
         job.message = "looking for photos"
-        with Catalog.open(catalog_path, write=True, create=False) as cat:
+        with writing(catalog_path) as cat:
             scanner = Scanner(cat, bundle, embedder)
             job.merged = merged_lines(scanner.matcher.adopted)
             if on_merged is not None and scanner.matcher.adopted:
@@ -249,7 +270,8 @@ def tag_work(catalog_path: Path, action: str, *, embed: bool = False,
         )
 
         dry_run = action == "preview"
-        with Catalog.open(catalog_path, write=not dry_run, create=False) as cat:
+        with (Catalog.open(catalog_path, write=False) if dry_run
+              else writing(catalog_path)) as cat:
             rows = (cat.photos([landmark_id], order="path") if landmark_id is not None
                     else select_photos(cat).rows)
             if action == "untag":

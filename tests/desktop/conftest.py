@@ -196,6 +196,19 @@ def client(app):
         yield c
 
 
+@pytest.fixture
+def unseen_client(unseen: Library, tmp_path: Path):
+    """A logged-in test client of the unseen place's library."""
+    from starlette.testclient import TestClient
+
+    from photolm.desktop.app import create_app
+
+    with TestClient(create_app(make_settings(unseen, tmp_path)), base_url=BASE,
+                    follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        yield client
+
+
 @dataclass(frozen=True)
 class Live:
     """A real uvicorn server on a free loopback port, in a thread of this process."""

@@ -39,18 +39,6 @@ def learned_names(lib) -> list[str]:
         return [item.landmark.name for item in cat.learned()]
 
 
-@pytest.fixture
-def unseen_client(unseen, tmp_path):
-    from starlette.testclient import TestClient
-
-    from photolm.desktop.app import create_app
-
-    with TestClient(create_app(make_settings(unseen, tmp_path)), base_url=BASE,
-                    follow_redirects=False) as client:
-        client.get(f"/?token={TOKEN}")
-        yield client
-
-
 def test_places_page_shows_what_photolm_places_finds_and_names_it(unseen_client,
                                                                    unseen) -> None:
     client = unseen_client
