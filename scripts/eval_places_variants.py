@@ -175,7 +175,8 @@ def hdbscan(vec: np.ndarray, params: tuple, cut: float | None) -> Groups:
 
     size, samples, method = params
     labels = HDBSCAN(min_cluster_size=size, min_samples=samples, metric="precomputed",
-                     cluster_selection_method=method).fit_predict(cosine_distance(vec))
+                     cluster_selection_method=method, copy=True
+                     ).fit_predict(cosine_distance(vec))
     return [np.flatnonzero(labels == lab) for lab in np.unique(labels[labels >= 0])]
 
 
