@@ -14,30 +14,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.bench.test_eval_enrolment import SIZES, _planted
+from tests.bench.test_eval_enrolment import plant
 from tests.scriptload import load_script
 
 
 @pytest.fixture
 def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     module = load_script("eval_places_variants")
-    ee = module.ee
-
-    def photo_set(tag: str, labelled: bool) -> Any:
-        n = SIZES[tag]
-        labels = np.arange(n) // 4 if labelled else np.full(n, -1)
-        names = [f"{tag}{i}" for i in range(n // 4)] if labelled else []
-        return ee.PhotoSet([f"/{tag}/{i}.jpg" for i in range(n)], labels, names)
-
-    monkeypatch.setattr(ee, "load_sets", lambda: {
-        "unseen": photo_set("unseen", True), "distractors": photo_set("distractors", False),
-        "people-negatives": photo_set("people-negatives", False)})
-    monkeypatch.setattr(ee, "load_known", lambda: photo_set("known", True))
-    monkeypatch.setattr(ee, "embed_paths",
-                        lambda paths, onnx, output, pre, tag: _planted(tag, output))
+    plant(module.ee, monkeypatch)
     where = {i: (48.0 + i * 0.1, 11.0) for i in range(6)}
-    monkeypatch.setattr(ee, "known_coordinates", lambda known: where)
-    monkeypatch.setattr(ee, "unseen_coordinates", lambda unseen: where)
+    monkeypatch.setattr(module.ee, "known_coordinates", lambda known: where)
+    monkeypatch.setattr(module.ee, "unseen_coordinates", lambda unseen: where)
     return module
 
 
