@@ -493,6 +493,33 @@ SCENARIOS = (
 )
 
 
+def places_mixes(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray]
+                 ) -> tuple[Library, dict[str, Library]]:
+    """The library the places cuts are chosen on (15 photos of each known landmark at most,
+    the calibration halves of the distractors and of the people photos, those taken at the
+    landmarks) and the mixes reported on: the issue's (the unseen landmarks and the held-out
+    distractors) and a traveller's (with 100 held-out people photos taken at the landmarks)."""
+    known, distr = sets["known"], sets["distractors"]
+    cal, held = calibration_split(len(distr.paths))
+    people = vec["people-negatives"]
+    p_cal, p_held = calibration_split(len(people))
+    rng = np.random.default_rng(3)
+    pick = np.concatenate([rng.permutation(np.flatnonzero(known.labels == lab))[:15]
+                           for lab in np.unique(known.labels)])
+    tune = Library(np.concatenate([vec["known"][pick], vec["distractors"][cal]]),
+                   np.concatenate([known.labels[pick], -1 - np.arange(cal.size)]),
+                   np.concatenate([known.labels[pick], np.full(cal.size, -1)]),
+                   known_coordinates(known)).with_people(people[p_cal],
+                                                         np.random.default_rng(6))
+    unseen = sets["unseen"]
+    issue = Library(np.concatenate([vec["unseen"], vec["distractors"][held]]),
+                    np.concatenate([unseen.labels, -1 - np.arange(held.size)]),
+                    np.concatenate([unseen.labels, np.full(held.size, -1)]),
+                    unseen_coordinates(unseen))
+    return tune, {"issue": issue,
+                  "traveller": issue.with_people(people[p_held], np.random.default_rng(12))}
+
+
 def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], space: str,
                shipped: object, baseline: object | None = None) -> dict[str, object]:
     """Choose the cuts (:func:`tune_cuts`) on known landmarks + the calibration halves of
@@ -503,29 +530,10 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], space: str
     bundle now) and ``baseline``; and how many people photos alone get grouped at all."""
     from photolm import places
 
-    known, distr = sets["known"], sets["distractors"]
-    cal, held = calibration_split(len(distr.paths))
-    people = vec["people-negatives"]
-    p_cal, p_held = calibration_split(len(people))
-    rng = np.random.default_rng(3)
-    # A library-like mix: 15 photos of each known landmark at most, beside the distractors.
-    pick = np.concatenate([rng.permutation(np.flatnonzero(known.labels == lab))[:15]
-                           for lab in np.unique(known.labels)])
-    tune = Library(np.concatenate([vec["known"][pick], vec["distractors"][cal]]),
-                   np.concatenate([known.labels[pick], -1 - np.arange(cal.size)]),
-                   np.concatenate([known.labels[pick], np.full(cal.size, -1)]),
-                   known_coordinates(known)).with_people(people[p_cal],
-                                                         np.random.default_rng(6))
+    tune, mixes = places_mixes(sets, vec)
     chosen, rows = tune_cuts(tune)
     print(f"places: cuts chosen on known landmarks + calibration distractors and people: "
           f"{chosen}", flush=True)
-    unseen = sets["unseen"]
-    issue = Library(np.concatenate([vec["unseen"], vec["distractors"][held]]),
-                    np.concatenate([unseen.labels, -1 - np.arange(held.size)]),
-                    np.concatenate([unseen.labels, np.full(held.size, -1)]),
-                    unseen_coordinates(unseen))
-    mixes = {"issue": issue,
-             "traveller": issue.with_people(people[p_held], np.random.default_rng(12))}
     candidates = {"chosen": chosen, "shipped": shipped}
     if baseline is not None:
         candidates["baseline"] = baseline
@@ -545,6 +553,7 @@ def run_places(sets: dict[str, PhotoSet], vec: dict[str, np.ndarray], space: str
                       f"({n_groups} groups"
                       + (f", {joined} people photos in landmark groups" if lib.strangers
                          else "") + ")", flush=True)
+    people = vec["people-negatives"]
     grouped = places.group_places(people, sets["people-negatives"].paths,
                                   cuts=shipped)  # type: ignore[arg-type]
     share = sum(g.size for g in grouped) / len(people)

@@ -34,9 +34,8 @@ def _planted(tag: str, output: str) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.fixture
-def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    module = load_script("eval_enrolment")
+def plant(module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The photo sets of eval_enrolment ``module`` replaced by :func:`_planted` vectors."""
 
     def photo_set(tag: str, labelled: bool) -> Any:
         n = SIZES[tag]
@@ -50,6 +49,12 @@ def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setattr(module, "load_known", lambda: photo_set("known", True))
     monkeypatch.setattr(module, "embed_paths",
                         lambda paths, onnx, output, pre, tag: _planted(tag, output))
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    module = load_script("eval_enrolment")
+    plant(module, monkeypatch)
     # the search over cuts (a thousand groupings) is the script's own business; a fixed
     # choice, unlike the shipped cuts, shows that what is chosen is what is stored
     from photolm.places import Cuts
