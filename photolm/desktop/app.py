@@ -175,8 +175,7 @@ class Desktop:
         return cat.thresholds().get(row.bundle_id or "", self.settings.threshold)
 
     def photo_or_404(self, cat: Catalog, photo_id: int) -> PhotoRow:
-        # an id past SQLite's integers (a mistyped address) names no photo: not a 500
-        row = cat.photo_by_id(photo_id) if 0 < photo_id <= MAX_ID else None
+        row = _photo_by_id(cat, photo_id)
         if row is None:
             raise _NotFound(f"No photo {photo_id} in the catalogue.")
         return row
@@ -255,7 +254,7 @@ class Desktop:
             threshold = self.threshold_of(cat, rows[index]) if rows else None
             said = _still_said(cat, request)
             answered = _int(request.query_params.get("a"), 0) if said else 0
-            undo = cat.photo_by_id(answered) if 0 < answered <= MAX_ID else None
+            undo = _photo_by_id(cat, answered)
         names = sorted({lm.name for lm in records.values()}, key=str.casefold)
         row = rows[index] if rows else None
         place = queries.place_of(records.get(row.effective_landmark_id or "")) if row else ""
@@ -640,9 +639,14 @@ def _still_said(cat: Catalog, request: Request) -> str:
     if not said or told is None:
         return said
     photo_id, _, key = told.partition(":")
-    number = _int(photo_id, 0)
-    row = cat.photo_by_id(number) if 0 < number <= MAX_ID else None
+    row = _photo_by_id(cat, _int(photo_id, 0))
     return said if row is not None and _answer_key(row) == key else ""
+
+
+def _photo_by_id(cat: Catalog, photo_id: int) -> PhotoRow | None:
+    """The photo ``photo_id`` from an address, ``None`` for 0 (none given) or an id past
+    SQLite's integers (a mistyped address names no photo: not a 500)."""
+    return cat.photo_by_id(photo_id) if 0 < photo_id <= MAX_ID else None
 
 
 def _answer_key(row: PhotoRow) -> str:
